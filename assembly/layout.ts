@@ -1,0 +1,202 @@
+// The map of the shared WebAssembly memory. Mirrored in src/layout.ts; the host compares the
+// two at load time through layout_get() (see index.ts), so a change here that is not made there
+// refuses to load instead of corrupting memory.
+//
+//   0        64            4096        65536           1 MiB
+//   +--------+-------------+-----------+---------------+----------------+------------------+------------------+-----------+
+//   | magic  | header      | (unused)  | AS static     | target table   | thread slots     | userdata buffers | transmit  |
+//   | guard  | lock, seq,  |           | data (read-   | 64 x 512 B     | 64 x 256 KiB     | 64 x 2 x 64 KiB  | ring      |
+//   |        | ring, lists |           | only!)        |                | (record+scratch) | (double-buffered)| 2^k bytes |
+//   +--------+-------------+-----------+---------------+----------------+------------------+------------------+-----------+
+//
+// Every instance (main thread, each worker) re-applies the module's data segments when it is
+// instantiated, and has its own globals: so static data is read-only, and every piece of mutable
+// state that threads share lives here, at fixed offsets, never in AS globals or static arrays.
+//
+// Who writes what, and how (W = writer thread under the spinlock, H = host thread, S = sender):
+// each slot's comment says it. "under lock" means plain loads and stores made while holding the
+// target-list spinlock (the lock's acquire/release give the ordering); "atomic" means the word is
+// read or written outside the lock and uses atomic operations on both sides.
+
+export const LAYOUT_VERSION: u32 = 1;
+export const MAGIC: u32 = 0x4e434f4e; // "NCON", written last by mem_init: a memory is ready when it is there
+export const NIL: i32 = -1; // end of a list, no target
+
+// ---------------------------------------------------------------- header, [0, 4096)
+export const HDR_MAGIC: usize = 0; // u32 H once at init; read by attach
+export const HDR_VERSION: usize = 4; // u32 H once at init
+
+// The target-list spinlock (kernel: target_list_lock). Spin, not sleep: a writer may not wait on
+// anything that sleeps, and holds it only to format one message into the ring. Own cache line.
+export const LOCK_WORD: usize = 64; // i32 atomic: 0 free, else owner tid | LOCK_WAITERS
+export const LOCK_CONTENDED: usize = 68; // u32 atomic add: acquisitions that missed the fast path
+export const LOCK_RECOVERED: usize = 72; // u32 atomic add: forced releases of a dead owner's lock
+export const LOCK_HOLD_MAX_NS: usize = 80; // f64 under lock, debug builds: longest hold seen
+export const LOCK_ACQUIRED_AT: usize = 88; // f64 under lock, debug builds: when the holder took it
+export const LOCK_WAITERS: i32 = 0x40000000; // a parked waiter needs a notify on release
+
+// Record counters. Under lock.
+export const SEQ_NEXT: usize = 128; // u64 W: next record seq (start chosen by the host at init)
+export const IP_ID: usize = 136; // u32 W: last IPv4 ID used; the next frame takes +1 (first is 1)
+export const RECORDS: usize = 144; // u64 W: records written
+export const RING_FULL: usize = 152; // u64 W: target messages dropped because the ring was full
+
+// Transmit ring, producer line. Positions are byte counts since init (u64, never wrap in practice).
+export const RING_HEAD: usize = 192; // u64: W atomic store after a record's slots are written; S/H atomic load
+export const RING_WAKE: usize = 200; // i32: W atomic add + notify when RING_SLEEPING; S waits on it
+export const RING_SLEEPING: usize = 204; // i32: S atomic store 1 before waiting on RING_WAKE, 0 after
+// Transmit ring, consumer line (own cache line: written on every drain).
+export const RING_TAIL: usize = 256; // u64: S atomic store after it is done with slots; W atomic load
+
+// The two lists, linked through TGT_NEXT. Under lock; changed only by list_* (one call each).
+export const LIST_TARGETS: usize = 320; // i32: head of the target list (kernel: target_list)
+export const LIST_CLEANUP: usize = 324; // i32: head of the cleanup list (target_cleanup_list)
+
+// Geometry chosen by the host at init; read-only afterwards, loaded into globals by attach.
+export const GEO_RING_SIZE: usize = 384; // u32: bytes, a power of two
+export const GEO_MAX_TOTAL: usize = 388; // u32: extended `total` cap (wire.md 3.4), default 8191
+export const GEO_MEM_END: usize = 392; // u32: first byte past the ring
+
+export const HEADER_END: usize = 4096;
+export const STATIC_BASE: usize = 65536; // asc --memoryBase: AS static data starts here
+
+// ---------------------------------------------------------------- target table
+export const REGION_BASE: usize = 1 << 20;
+export const MAX_TARGETS: i32 = 64;
+export const TARGET_SIZE: usize = 512;
+export const TARGETS_OFF: usize = REGION_BASE;
+
+// Target states (targets.md 3). H under lock.
+export const ST_FREE: i32 = 0;
+export const ST_DISABLED: i32 = 1;
+export const ST_ENABLED: i32 = 2;
+export const ST_DEACTIVATED: i32 = 3;
+// Which list a target is on. H under lock.
+export const ON_NONE: i32 = 0;
+export const ON_TARGETS: i32 = 1;
+export const ON_CLEANUP: i32 = 2;
+
+export const TGT_STATE: usize = 0; // i32 under lock: ST_*
+export const TGT_NEXT: usize = 4; // i32 under lock: next index on its list, NIL at the end
+export const TGT_LIST: usize = 8; // i32 under lock: ON_*
+export const TGT_FLAGS: usize = 12; // i32: F_*; H writes only while the target is not enabled
+export const TGT_SYSDATA: usize = 16; // i32 under lock: S_* toggles (editable while enabled)
+export const TGT_DEV_UP: usize = 20; // i32 atomic: H stores on device events; W skips when 0
+export const TGT_MSGID: usize = 24; // u32 under lock: W increments per message when S_MSGID
+export const TGT_GEN: usize = 28; // u32 under lock: H bumps at each enable; copied into ring slots
+export const TGT_RL_INTERVAL: usize = 32; // u32 under lock: ratelimit_interval_ms, 0 = off
+export const TGT_RL_BURST: usize = 36; // u32 under lock: ratelimit_burst
+export const TGT_RL_PRINTED: usize = 40; // u32 under lock (W): messages let through this interval
+export const TGT_RL_MISSED: usize = 44; // u32 under lock (W): messages suppressed this interval
+export const TGT_RL_BEGIN: usize = 48; // i64 under lock (W): start of the interval, usec; 0 = none
+export const TGT_UD_ACTIVE: usize = 56; // i32 under lock: which userdata buffer (0/1) is live
+export const TGT_UD_LEN: usize = 60; // i32 under lock: bytes of rendered userdata in it
+// Per-target counters, u64. W adds under lock, S adds TX_ERRORS atomically; H reads atomically.
+export const TGT_CNT_SENT: usize = 64; // messages written whole into the ring
+export const TGT_CNT_DATAGRAMS: usize = 72; // datagrams (or frames) written into the ring
+export const TGT_CNT_DROPPED: usize = 80; // messages dropped whole: ring full
+export const TGT_CNT_TRUNCATED: usize = 88; // messages whose escaped text was cut (wire.md 3.4)
+export const TGT_CNT_RATELIMITED: usize = 96; // messages suppressed by the rate limit
+export const TGT_CNT_SKIPPED: usize = 104; // messages skipped: device not running
+export const TGT_CNT_TX_ERRORS: usize = 112; // S atomic add: datagrams the kernel refused
+export const TGT_CNT_BYTES: usize = 120; // payload bytes written into the ring
+export const TGT_CLEANUP_POS: usize = 128; // u64 under lock: RING_HEAD when moved to cleanup
+export const TGT_REL_LEN: usize = 136; // i32: release prefix length; H writes while not enabled
+export const TGT_SYSREL_LEN: usize = 140; // i32 under lock: sysdata release length
+export const TGT_REL: usize = 144; // 64 bytes: release prefix string (without the comma)
+export const TGT_SYSREL: usize = 208; // 64 bytes under lock: sysdata `release=` string
+export const TGT_ADDR: usize = 272; // addressing block (raw mode); H writes while not enabled
+export const TGT_END: usize = 336;
+
+// Target flags (locked while enabled).
+export const F_EXTENDED: i32 = 1;
+export const F_RELEASE: i32 = 2;
+export const F_TIMESTAMPS: i32 = 4;
+export const F_RAW: i32 = 8;
+// Sysdata toggles (targets.md: userdata/*_enabled).
+export const S_CPU: i32 = 1;
+export const S_TASKNAME: i32 = 2;
+export const S_RELEASE: i32 = 4;
+export const S_MSGID: i32 = 8;
+
+// Addressing block: what a frame needs (used for targets and for the encodeFrame API).
+export const ADDR_DST_MAC: usize = 0; // 6 bytes
+export const ADDR_SRC_MAC: usize = 6; // 6 bytes
+export const ADDR_FAMILY: usize = 12; // u8: 4 or 6
+export const ADDR_SRC_PORT: usize = 14; // u16, host order
+export const ADDR_DST_PORT: usize = 16; // u16, host order
+export const ADDR_SRC_IP: usize = 20; // 4 or 16 bytes
+export const ADDR_DST_IP: usize = 36; // 4 or 16 bytes
+export const ADDR_SIZE: usize = 52;
+
+// ---------------------------------------------------------------- thread slots
+// One per attached thread (the host's thread is slot 0). Its lock owner id (tid) is index + 1.
+export const MAX_THREADS: i32 = 64;
+export const THREAD_SIZE: usize = 256 << 10;
+export const THREADS_OFF: usize = TARGETS_OFF + <usize>MAX_TARGETS * TARGET_SIZE;
+
+export const THR_STATE: usize = 0; // i32 atomic: 0 free, 1 claimed (CAS by the attaching thread)
+export const THR_NODE_ID: usize = 4; // i32: worker_threads.threadId of the owner (owner writes)
+export const THR_OS_TID: usize = 8; // i32: the OS thread id of the owner (for dead-owner checks)
+export const THR_CPU: usize = 12; // i32: the CPU for sysdata `cpu=` (owner writes before a record)
+export const THR_TASK_LEN: usize = 16; // i32: bytes of taskname (owner writes)
+export const THR_TASK: usize = 20; // 16 bytes: taskname, at most 15 used
+export const THR_SEQ: usize = 40; // u64: explicit seq (REC_EXPLICIT), and the seq assigned (out)
+export const THR_TS: usize = 48; // u64: explicit tsUsec (REC_EXPLICIT)
+export const THR_TEXT: usize = 64; // the record's text, UTF-8, written by the owner
+export const TEXT_MAX: i32 = 64 << 10;
+export const THR_DICT: usize = THR_TEXT + <usize>TEXT_MAX; // dict: repeated [u16 klen][key][u16 vlen][value]
+export const DICT_MAX: i32 = 8 << 10;
+// Work areas, written only by the write path on the owner's behalf:
+export const THR_ESC: usize = THR_DICT + <usize>DICT_MAX; // escaped text, capped at max total + 4
+export const ESC_MAX: i32 = 64 << 10;
+export const THR_DESC: usize = THR_ESC + <usize>ESC_MAX; // "\n" + escaped dict lines
+export const DESC_MAX: i32 = 4 * DICT_MAX + 128; // "\n" + every dict byte escaped (x4) + the " =\n" of each pair
+export const THR_HDR: usize = THR_DESC + <usize>DESC_MAX; // "<prio>,<seq>,<ts>,<flag>"
+export const THR_SYS: usize = THR_HDR + 128; // one target's rendered sysdata
+export const THR_TSPFX: usize = THR_SYS + 256; // basic targets' "[sssss.uuuuuu] "
+export const THR_ADDR: usize = THR_TSPFX + 64; // addressing block for frame_build
+export const THR_OUT: usize = THR_ADDR + 64; // output of frame_build (one frame)
+export const THR_END: usize = THR_OUT + 2048;
+
+// ---------------------------------------------------------------- userdata buffers
+// Rendered userdata (" key=value\n" per non-empty entry), two buffers per target: the host
+// renders into the one not live, then flips TGT_UD_ACTIVE under the lock.
+export const UD_BUF_SIZE: usize = 64 << 10; // 256 entries x (1 + 53 + 1 + 199 + 1) = 65280 bytes
+export const USERDATA_OFF: usize = THREADS_OFF + <usize>MAX_THREADS * THREAD_SIZE;
+export const RING_OFF: usize = USERDATA_OFF + <usize>MAX_TARGETS * 2 * UD_BUF_SIZE;
+
+// ---------------------------------------------------------------- transmit ring
+// A byte ring of variable-length slots, each 16-byte aligned: a 16-byte slot header, then one
+// datagram (UDP mode) or one Ethernet frame (raw mode). A slot never wraps: when one does not fit
+// before the end, a PAD slot fills the rest and the slot starts at offset 0.
+export const SLOT_LEN: usize = 0; // u32: payload bytes (PAD: bytes to skip after the header)
+export const SLOT_TARGET: usize = 4; // u16: target index
+export const SLOT_KIND: usize = 6; // u16: K_*
+export const SLOT_GEN: usize = 8; // u32: the target's TGT_GEN when written
+export const SLOT_POS: usize = 12; // u32: low 32 bits of the slot's ring position (self-check)
+export const SLOT_HDR: usize = 16;
+export const K_DATAGRAM: u16 = 1;
+export const K_FRAME: u16 = 2;
+export const K_PAD: u16 = 3;
+export const RING_MIN: u32 = 64 << 10;
+export const RING_MAX: u32 = 256 << 20;
+
+// ---------------------------------------------------------------- write_record flags and status
+export const REC_CONT: i32 = 1; // continuation record
+export const REC_EXPLICIT: i32 = 2; // seq and tsUsec come from THR_SEQ/THR_TS, not the counters
+export const OK: i32 = 0;
+export const E_BADTHREAD: i32 = -1;
+export const E_TOOBIG: i32 = -2;
+export const E_BADPRIO: i32 = -3;
+export const E_NOTINIT: i32 = -4;
+export const E_BADTARGET: i32 = -5;
+export const E_BADARG: i32 = -6;
+
+// Wire constants (wire.md).
+export const MAX_PRINT_CHUNK: i32 = 1000;
+export const DEFAULT_MAX_TOTAL: i32 = 8191;
+export const ETH_HLEN: i32 = 14;
+export const IPV4_HLEN: i32 = 20;
+export const IPV6_HLEN: i32 = 40;
+export const UDP_HLEN: i32 = 8;

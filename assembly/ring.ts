@@ -1,0 +1,104 @@
+// The transmit ring, producer side. Writers (under the spinlock) plan, then fill slots, then
+// publish RING_HEAD once per record; the sender (native thread or the host's dgram fallback)
+// consumes slots up to RING_HEAD and publishes RING_TAIL. See layout.ts for the slot format.
+//
+// Whole or nothing (locking.md invariant 6): a target's datagrams for one message are planned
+// before any is written, and the message is dropped (and counted) when they do not all fit.
+// A full ring never blocks a writer (invariant 7).
+import {
+  GEO_RING_SIZE,
+  K_PAD,
+  RING_HEAD,
+  RING_OFF,
+  RING_SLEEPING,
+  RING_TAIL,
+  RING_WAKE,
+  SLOT_GEN,
+  SLOT_HDR,
+  SLOT_KIND,
+  SLOT_LEN,
+  SLOT_POS,
+  SLOT_TARGET,
+} from './layout';
+
+// Per-instance (= per-thread) state of the record being written. Valid only under the lock.
+let ringSize: u64 = 0;
+let ringMask: u64 = 0;
+let wHead: u64 = 0; // where the next slot goes (not yet published)
+let wTail: u64 = 0; // consumer position seen at the start of the record
+let slotAt: usize = 0; // address of the slot being filled
+
+export function ringAttach(): void {
+  ringSize = <u64>load<u32>(GEO_RING_SIZE);
+  ringMask = ringSize - 1;
+}
+
+export function ringReady(): bool {
+  return ringSize != 0;
+}
+
+@inline function slotBytes(len: i32): u64 {
+  return <u64>SLOT_HDR + ((<u64>len + 15) & ~15);
+}
+
+/** Where a slot of `size` bytes starting at or after `pos` begins: past a PAD when it would wrap. */
+@inline function place(pos: u64, size: u64): u64 {
+  const off = pos & ringMask;
+  return off + size > ringSize ? pos + (ringSize - off) : pos;
+}
+
+export function ringBegin(): void {
+  wHead = atomic.load<u64>(RING_HEAD);
+  wTail = atomic.load<u64>(RING_TAIL);
+}
+
+/**
+ * Whether `count` slots fit after what this record already wrote: every one of `len` bytes but
+ * the last, of `lastLen`. The consumer only frees space, so a plan that fits stays true.
+ */
+export function ringFits(count: i32, len: i32, lastLen: i32): bool {
+  let pos = wHead;
+  const full = slotBytes(len);
+  for (let i = 0; i < count - 1; i++) pos = place(pos, full) + full;
+  const last = slotBytes(lastLen);
+  pos = place(pos, last) + last;
+  return pos - wTail <= ringSize;
+}
+
+/** Starts a slot of `len` payload bytes (space was planned); returns the payload address. */
+export function slotBegin(target: i32, kind: u16, gen: u32, len: i32): usize {
+  const size = slotBytes(len);
+  const at = place(wHead, size);
+  if (at != wHead) {
+    const pad = RING_OFF + <usize>(wHead & ringMask);
+    store<u32>(pad + SLOT_LEN, <u32>(at - wHead) - <u32>SLOT_HDR);
+    store<u16>(pad + SLOT_TARGET, 0xffff);
+    store<u16>(pad + SLOT_KIND, K_PAD);
+    store<u32>(pad + SLOT_GEN, 0);
+    store<u32>(pad + SLOT_POS, <u32>wHead);
+  }
+  slotAt = RING_OFF + <usize>(at & ringMask);
+  store<u32>(slotAt + SLOT_LEN, <u32>len);
+  store<u16>(slotAt + SLOT_TARGET, <u16>target);
+  store<u16>(slotAt + SLOT_KIND, kind);
+  store<u32>(slotAt + SLOT_GEN, gen);
+  store<u32>(slotAt + SLOT_POS, <u32>at);
+  wHead = at + size;
+  return slotAt + SLOT_HDR;
+}
+
+/** Makes the record's slots visible to the sender, waking it if it sleeps. */
+export function ringPublish(): void {
+  atomic.store<u64>(RING_HEAD, wHead);
+  // Sequentially consistent store then load here, store then load on the sender's side
+  // (RING_SLEEPING, then RING_HEAD): one of the two sees the other, so no wake-up is lost.
+  if (atomic.load<i32>(RING_SLEEPING) != 0) {
+    atomic.add<i32>(RING_WAKE, 1);
+    atomic.notify(RING_WAKE, 1);
+  }
+}
+
+/** The ring position the next slot of this record would take (for cleanup grace periods). */
+export function ringHead(): u64 {
+  return wHead;
+}

@@ -1,0 +1,57 @@
+// `npm test`: the as-pect specs, then every node:test suite (unit, end-to-end), then one closing
+// line `total: N passed, N failed, N skipped` that CI reads. Exits non-zero when anything failed.
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const totals = { passed: 0, failed: 0, skipped: 0 };
+
+function run(cmd, args, env = {}) {
+  const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 256 << 20 });
+  process.stdout.write(r.stdout);
+  process.stderr.write(r.stderr);
+  return { out: `${r.stdout}\n${r.stderr}`, status: r.status ?? 1 };
+}
+
+function count(out, re) {
+  const m = [...out.matchAll(re)].pop();
+  return m ? Number(m[1]) : 0;
+}
+
+// 1. as-pect (AssemblyScript units). Run through lib/test.js with Liftoff off: the `asp` wrapper
+//    drops node flags, and the Liftoff canary spec fails on plain node by design.
+{
+  const { out, status } = run(process.execPath, ['--no-liftoff', 'node_modules/@as-pect/cli/lib/test.js', '--no-logo']);
+  const m = [...out.matchAll(/\[Tests\]: *(\d+) *\/ *(\d+)/g)].pop();
+  if (m) {
+    totals.passed += Number(m[1]);
+    totals.failed += Number(m[2]) - Number(m[1]);
+  } else {
+    totals.failed += 1;
+  }
+  if (status !== 0 && (!m || m[1] === m[2])) totals.failed += 1;
+  console.log(`as-pect: ${m ? m[1] : 0} passed, ${m ? Number(m[2]) - Number(m[1]) : 1} failed`);
+}
+
+// 2. node:test suites, compiled by tsc into dist/test.
+{
+  const dir = join(root, 'dist', 'test');
+  const only = process.argv.slice(2);
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.test.js'))
+    .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
+    .sort()
+    .map((f) => join('dist', 'test', f));
+  const { out, status } = run(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files]);
+  const passed = count(out, /^ℹ pass (\d+)/gm);
+  const failed = count(out, /^ℹ fail (\d+)/gm) + count(out, /^ℹ cancelled (\d+)/gm);
+  const skipped = count(out, /^ℹ skipped (\d+)/gm) + count(out, /^ℹ todo (\d+)/gm);
+  totals.passed += passed;
+  totals.failed += failed + (status !== 0 && failed === 0 ? 1 : 0);
+  totals.skipped += skipped;
+  console.log(`node:test: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+}
+
+console.log(`total: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
+process.exit(totals.failed > 0 ? 1 : 0);

@@ -1,0 +1,103 @@
+// One error module, stable errno-style codes (undici's lib/core/errors.js is the model).
+// Every failure the library reports is a NetconsoleError (or subclass) carrying:
+//   code     - the errno name the kernel would return (EINVAL, ERANGE, EBUSY, ...)
+//   option   - the attribute, option or field at fault, when there is one
+//   value    - the value that was given
+//   accepted - what would have been accepted, in words
+// Async APIs reject with these; synchronous ones throw them.
+
+export type ErrnoCode =
+  | 'EINVAL'
+  | 'ERANGE'
+  | 'EBUSY'
+  | 'ENOENT'
+  | 'EEXIST'
+  | 'ENOSPC'
+  | 'EMSGSIZE'
+  | 'ENAMETOOLONG'
+  | 'EDESTADDRREQ'
+  | 'ENODEV'
+  | 'EADDRNOTAVAIL'
+  | 'EPERM'
+  | 'ENOTSUP'
+  | 'EDEADLK'
+  | 'ESHUTDOWN'
+  | 'EIO';
+
+export interface ErrorDetails {
+  option?: string;
+  value?: unknown;
+  accepted?: string;
+  cause?: unknown;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (value instanceof Uint8Array) return `<${value.length} bytes>`;
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
+export class NetconsoleError extends Error {
+  readonly code: ErrnoCode;
+  readonly option: string | undefined;
+  readonly value: unknown;
+  readonly accepted: string | undefined;
+
+  constructor(code: ErrnoCode, message: string, details: ErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.option = details.option;
+    this.value = details.value;
+    this.accepted = details.accepted;
+  }
+}
+
+/** A value that is not acceptable for an option, attribute or record field. */
+export class InvalidValueError extends NetconsoleError {
+  constructor(code: ErrnoCode, option: string, value: unknown, accepted: string, why?: string) {
+    super(code, `${option}: ${why ?? 'invalid value'} ${describe(value)}; accepted: ${accepted}`, {
+      option,
+      value,
+      accepted,
+    });
+  }
+}
+
+/** Text, dictionary or userdata larger than the space the library reserves for it. */
+export class TooLargeError extends NetconsoleError {
+  constructor(option: string, size: number, limit: number) {
+    super('EMSGSIZE', `${option}: ${size} bytes is larger than the limit of ${limit} bytes`, {
+      option,
+      value: size,
+      accepted: `at most ${limit} bytes`,
+    });
+  }
+}
+
+/** The WebAssembly module and the host disagree about the shared-memory layout, or the module is missing. */
+export class LayoutMismatchError extends NetconsoleError {
+  constructor(message: string) {
+    super('EIO', message);
+  }
+}
+
+/** A lock was taken against the order config -> rtnl -> cleanup -> spinlock. */
+export class LockOrderError extends NetconsoleError {
+  constructor(message: string) {
+    super('EDEADLK', message);
+  }
+}
+
+export function invalid(option: string, value: unknown, accepted: string, why?: string): InvalidValueError {
+  return new InvalidValueError('EINVAL', option, value, accepted, why);
+}
+
+export function outOfRange(option: string, value: unknown, accepted: string): InvalidValueError {
+  return new InvalidValueError('ERANGE', option, value, accepted, 'out of range:');
+}

@@ -1,0 +1,31 @@
+// The extended-console escaping of wire.md 3.1 (the kernel's msg_add_ext_text): control bytes,
+// bytes 0x7f and above, and the backslash become `\xHH`, so a receiver can split the message at
+// `\n` and `;` and still recover every byte. The backslash is escaped so that `\x` in the output
+// is always an escape; truncation relies on that (wire.md 3.4).
+
+/** Bytes per escape: `\`, `x`, two hex digits. */
+export const ESCAPE_LEN = 4;
+const BACKSLASH = 0x5c;
+const HEX_DIGITS = '0123456789abcdef';
+
+export function needsEscape(byte: number): boolean {
+  return byte < 0x20 || byte >= 0x7f || byte === BACKSLASH;
+}
+
+export function escapeExtended(bytes: Uint8Array): Uint8Array {
+  let size = 0;
+  for (const b of bytes) size += needsEscape(b) ? ESCAPE_LEN : 1;
+  const out = new Uint8Array(size);
+  let o = 0;
+  for (const b of bytes) {
+    if (!needsEscape(b)) {
+      out[o++] = b;
+      continue;
+    }
+    out[o++] = BACKSLASH;
+    out[o++] = 0x78; // 'x'
+    out[o++] = HEX_DIGITS.charCodeAt(b >> 4);
+    out[o++] = HEX_DIGITS.charCodeAt(b & 0xf);
+  }
+  return out;
+}

@@ -1,0 +1,6 @@
+// The plain-TypeScript reference implementation of shared/spec/wire.md: obvious rather than
+// fast, the oracle the WebAssembly path is tested against (CONVENTIONS 9).
+export { escapeExtended, needsEscape, ESCAPE_LEN } from './escape.js';
+export { onesComplementSum, internetChecksum } from './checksum.js';
+export { referenceDatagrams, timestampPrefix, escapeSafeCut, type ReferenceResult } from './datagrams.js';
+export { referenceFrame, type FrameAddresses } from './frame.js';

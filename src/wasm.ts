@@ -1,0 +1,343 @@
+// The one host file that owns the WebAssembly module and every view of its shared memory
+// (CONVENTIONS 2). Everything else talks to the core through a Core object: integers in,
+// integers out, plus byte copies into and out of the thread's own slot.
+//
+// Threads: a Core is per thread. The creating thread makes the memory and lays it out
+// (Core.create); a worker attaches to the same memory and module through a CoreHandle
+// (Core.attach), which is structured-cloneable (postMessage, workerData).
+import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { threadId } from 'node:worker_threads';
+import { LayoutMismatchError, NetconsoleError } from './errors.js';
+import { checkLayout, L, memoryBytes, targetOffset, threadOffset, userdataOffset } from './layout.js';
+
+export interface CoreExports {
+  mem_init(ringSize: number, maxTotal: number, seqStart: number): number;
+  mem_attach(): number;
+  mem_heap_base(): number;
+  thread_claim(nodeThreadId: number, osTid: number): number;
+  thread_release(index: number): number;
+  lock_acquire(tid: number): void;
+  lock_release(tid: number): void;
+  lock_recover(tid: number): number;
+  lock_owner(): number;
+  write_record(thread: number, prio: number, flags: number, textLen: number, dictLen: number, tsUsec: number): number;
+  list_add(tid: number, t: number, state: number): number;
+  list_to_cleanup(tid: number, t: number, state: number): number;
+  list_from_cleanup(tid: number, t: number, state: number): number;
+  list_read(tid: number, which: number, out: number, max: number): number;
+  target_set_state(tid: number, t: number, state: number): number;
+  target_set(tid: number, t: number, field: number, value: number): number;
+  target_swap_userdata(tid: number, t: number, len: number): number;
+  frame_build(thread: number, payloadLen: number, ipId: number): number;
+  frame_overhead(family: number): number;
+  csum_simd(ptr: number, len: number): number;
+  csum_scalar(ptr: number, len: number): number;
+  fmt_escape(dst: number, src: number, len: number, cap: number): number;
+  fmt_cut_escaped(esc: number, len: number, limit: number): number;
+}
+
+/** What a worker needs to attach: both are structured-cloneable. */
+export interface CoreHandle {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  debug: boolean;
+}
+
+export interface CoreOptions {
+  /** Transmit ring bytes, a power of two, 64 KiB .. 256 MiB. Default 4 MiB. */
+  ringSize?: number;
+  /** Extended `total` cap (wire.md 3.4). Default 8191. */
+  maxTotal?: number;
+  /** The first record seq. Default 0, as the kernel after boot. */
+  seqStart?: number;
+  /** Use the debug build (assertions, lock hold-time maximum). Default: NETCONSOLE_DEBUG=1. */
+  debug?: boolean;
+}
+
+export const DEFAULT_RING_SIZE = 4 << 20;
+const WAIT_SLICE_MS = 5; // one park of the spinlock's slow path; stall checks after L/lock.ts's count
+const MAX_PAGES = 16384; // asconfig.json maximumMemory
+
+const modules = new Map<boolean, WebAssembly.Module>();
+
+function loadModule(debug: boolean): WebAssembly.Module {
+  let m = modules.get(debug);
+  if (m === undefined) {
+    const url = new URL(`../../build/netconsole${debug ? '.debug' : ''}.wasm`, import.meta.url);
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(url);
+    } catch (cause) {
+      throw new LayoutMismatchError(`cannot read ${url.pathname}: run \`npm run build:wasm\` (${String(cause)})`);
+    }
+    m = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
+    modules.set(debug, m);
+  }
+  return m;
+}
+
+/** The OS thread id of the calling thread, for dead-owner checks of the spinlock (0 if unknown). */
+function osThreadId(): number {
+  try {
+    return Number(readlinkSync('/proc/thread-self').split('/').pop());
+  } catch {
+    return 0;
+  }
+}
+
+const statusText: Record<number, string> = {
+  [L.E_BADTHREAD]: 'bad thread slot',
+  [L.E_TOOBIG]: 'text or dictionary larger than the thread slot',
+  [L.E_BADPRIO]: 'priority out of range',
+  [L.E_NOTINIT]: 'shared memory not initialised',
+  [L.E_BADTARGET]: 'bad target index',
+  [L.E_BADARG]: 'bad argument',
+};
+
+/** Throws for a negative status from the module (a host bug: inputs are validated before). */
+export function check(status: number, what: string): number {
+  if (status < 0) throw new NetconsoleError('EIO', `${what}: ${statusText[status] ?? `status ${status}`}`);
+  return status;
+}
+
+export class Core {
+  readonly exports: CoreExports;
+  readonly memory: WebAssembly.Memory;
+  readonly module: WebAssembly.Module;
+  readonly debug: boolean;
+  /** Views over the whole memory as sized at creation (it never grows: the layout is fixed). */
+  readonly u8: Uint8Array;
+  readonly i32: Int32Array;
+  readonly u32: Uint32Array;
+  readonly dv: DataView;
+  /** 64-bit atomics on the ring positions (u64 in the layout). */
+  private readonly u64: BigUint64Array;
+  /** This thread's slot index, and its lock owner id (index + 1). */
+  readonly thread: number;
+  readonly tid: number;
+  /** Where this thread's text and dictionary go. */
+  readonly textAt: number;
+  readonly dictAt: number;
+  private readonly encoder = new TextEncoder();
+  private released = false;
+
+  private constructor(module: WebAssembly.Module, memory: WebAssembly.Memory, debug: boolean, init?: Required<Omit<CoreOptions, 'debug'>>) {
+    this.module = module;
+    this.memory = memory;
+    this.debug = debug;
+    const buffer = memory.buffer as unknown as SharedArrayBuffer;
+    this.u8 = new Uint8Array(buffer);
+    this.i32 = new Int32Array(buffer);
+    this.u32 = new Uint32Array(buffer);
+    this.dv = new DataView(buffer);
+    this.u64 = new BigUint64Array(buffer, 0, L.HEADER_END / 8);
+    const i32 = this.i32;
+    const env: Record<string, unknown> = {
+      memory,
+      futexWait: (ptr: number, expected: number): number => {
+        const r = Atomics.wait(i32, ptr >>> 2, expected, WAIT_SLICE_MS);
+        return r === 'ok' ? 0 : r === 'not-equal' ? 1 : 2;
+      },
+      lockStalled: (owner: number): void => this.recoverIfDead(owner),
+      nowNs: (): number => performance.now() * 1e6,
+      abort: (msg: number, file: number, line: number, col: number): never => {
+        throw new NetconsoleError('EIO', `netconsole core assertion: ${this.asString(msg)} at ${this.asString(file)}:${line}:${col}`);
+      },
+    };
+    const instance = new WebAssembly.Instance(module, { env: env as WebAssembly.ModuleImports });
+    checkLayout(instance.exports);
+    this.exports = instance.exports as unknown as CoreExports;
+    if (this.exports.mem_heap_base() > L.REGION_BASE) {
+      throw new LayoutMismatchError(`module static data ends at ${this.exports.mem_heap_base()}, past the first region at ${L.REGION_BASE}`);
+    }
+    if (init) {
+      const status = this.exports.mem_init(init.ringSize, init.maxTotal, init.seqStart);
+      if (status < 0) throw new LayoutMismatchError(`mem_init(${init.ringSize}, ${init.maxTotal}, ${init.seqStart}) failed: ${status}`);
+    }
+    check(this.exports.mem_attach(), 'mem_attach');
+    this.thread = check(this.exports.thread_claim(threadId, osThreadId()), 'thread_claim: all thread slots are in use');
+    this.tid = this.thread + 1;
+    this.textAt = threadOffset(this.thread) + L.THR_TEXT;
+    this.dictAt = threadOffset(this.thread) + L.THR_DICT;
+  }
+
+  /** Makes a new shared memory, lays it out, and attaches the calling thread as its host. */
+  static create(opts: CoreOptions = {}): Core {
+    const debug = opts.debug ?? process.env.NETCONSOLE_DEBUG === '1';
+    const ringSize = opts.ringSize ?? DEFAULT_RING_SIZE;
+    const pages = Math.ceil(memoryBytes(ringSize) / 65536);
+    if (pages > MAX_PAGES) throw new LayoutMismatchError(`ring of ${ringSize} bytes needs ${pages} pages, more than ${MAX_PAGES}`);
+    const memory = new WebAssembly.Memory({ initial: pages, maximum: MAX_PAGES, shared: true });
+    return new Core(loadModule(debug), memory, debug, {
+      ringSize,
+      maxTotal: opts.maxTotal ?? L.DEFAULT_MAX_TOTAL,
+      seqStart: opts.seqStart ?? 0,
+    });
+  }
+
+  /** Attaches the calling thread (typically a worker) to an existing memory. */
+  static attach(handle: CoreHandle): Core {
+    return new Core(handle.module, handle.memory, handle.debug);
+  }
+
+  handle(): CoreHandle {
+    return { module: this.module, memory: this.memory, debug: this.debug };
+  }
+
+  /** Frees this thread's slot. The Core must not be used afterwards. */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.exports.thread_release(this.thread);
+  }
+
+  /** A thread that is gone may hold the spinlock: recover it (called from the lock's slow path). */
+  private recoverIfDead(owner: number): void {
+    const slot = threadOffset(owner - 1);
+    const osTid = Atomics.load(this.i32, (slot + L.THR_OS_TID) >> 2);
+    if (osTid > 0 && !existsSync(`/proc/self/task/${osTid}`)) this.exports.lock_recover(owner);
+  }
+
+  private asString(ptr: number): string {
+    if (ptr === 0) return '';
+    const len = this.u32[(ptr - 4) >>> 2] >>> 1;
+    return String.fromCharCode(...new Uint16Array(this.memory.buffer, ptr, len));
+  }
+
+  // ------------------------------------------------------------------ records
+  /** UTF-8 encodes `text` into this thread's text area; returns the bytes written and the UTF-16
+   *  units read (read < text.length means it did not fit). */
+  putText(text: string): { read: number; written: number } {
+    const r = this.encoder.encodeInto(text, this.u8.subarray(this.textAt, this.textAt + L.TEXT_MAX));
+    return { read: r.read ?? 0, written: r.written ?? 0 };
+  }
+
+  putTextBytes(bytes: Uint8Array): number {
+    const n = Math.min(bytes.length, L.TEXT_MAX);
+    this.u8.set(bytes.subarray(0, n), this.textAt);
+    return n;
+  }
+
+  /** Writes dictionary pairs ([u16 klen][key][u16 vlen][value], little-endian); returns the length
+   *  or -1 when they do not fit. */
+  putDict(pairs: ReadonlyArray<readonly [Uint8Array, Uint8Array]>): number {
+    let o = this.dictAt;
+    const end = this.dictAt + L.DICT_MAX;
+    for (const [k, v] of pairs) {
+      if (o + 4 + k.length + v.length > end || k.length > 0xffff || v.length > 0xffff) return -1;
+      this.dv.setUint16(o, k.length, true);
+      this.u8.set(k, o + 2);
+      o += 2 + k.length;
+      this.dv.setUint16(o, v.length, true);
+      this.u8.set(v, o + 2);
+      o += 2 + v.length;
+    }
+    return o - this.dictAt;
+  }
+
+  /** Explicit seq and tsUsec for the next write with REC_EXPLICIT. */
+  setExplicit(seq: bigint, tsUsec: bigint): void {
+    const slot = threadOffset(this.thread);
+    this.dv.setBigUint64(slot + L.THR_SEQ, seq, true);
+    this.dv.setBigUint64(slot + L.THR_TS, tsUsec, true);
+  }
+
+  /** The seq the last write_record of this thread used. */
+  lastSeq(): bigint {
+    return this.dv.getBigUint64(threadOffset(this.thread) + L.THR_SEQ, true);
+  }
+
+  setCpu(cpu: number): void {
+    this.i32[(threadOffset(this.thread) + L.THR_CPU) >> 2] = cpu;
+  }
+
+  setTaskname(name: Uint8Array): void {
+    const slot = threadOffset(this.thread);
+    const n = Math.min(name.length, 15);
+    this.u8.set(name.subarray(0, n), slot + L.THR_TASK);
+    this.i32[(slot + L.THR_TASK_LEN) >> 2] = n;
+  }
+
+  // ------------------------------------------------------------------ targets (host side)
+  /** Resets a target slot to zero: only for a slot on no list. */
+  clearTarget(t: number): void {
+    const at = targetOffset(t);
+    this.u8.fill(0, at, at + L.TARGET_SIZE);
+    this.i32[(at + L.TGT_NEXT) >> 2] = L.NIL;
+  }
+
+  /** Settings locked while enabled: written only while the target is not enabled. */
+  setTargetLocked(t: number, flags: number, release: Uint8Array | null, sysRelease: Uint8Array | null, addr?: Uint8Array): void {
+    const at = targetOffset(t);
+    this.i32[(at + L.TGT_FLAGS) >> 2] = flags;
+    this.putShort(at + L.TGT_REL, at + L.TGT_REL_LEN, release);
+    this.putShort(at + L.TGT_SYSREL, at + L.TGT_SYSREL_LEN, sysRelease);
+    if (addr) this.u8.set(addr.subarray(0, L.ADDR_SIZE), at + L.TGT_ADDR);
+  }
+
+  private putShort(at: number, lenAt: number, bytes: Uint8Array | null): void {
+    const n = bytes ? Math.min(bytes.length, 64) : 0;
+    if (bytes) this.u8.set(bytes.subarray(0, n), at);
+    this.i32[lenAt >> 2] = n;
+  }
+
+  targetWord(t: number, field: number): number {
+    return Atomics.load(this.i32, (targetOffset(t) + field) >> 2);
+  }
+
+  setTargetWord(t: number, field: number, value: number): void {
+    Atomics.store(this.i32, (targetOffset(t) + field) >> 2, value);
+  }
+
+  targetCounter(t: number, field: number): bigint {
+    const at = targetOffset(t) + field;
+    // Two 32-bit halves: only stats read these, and a torn read of a counter that is being
+    // incremented is off by one low word at most; the high word changes every 4 billion.
+    const lo = Atomics.load(this.u32, at >> 2);
+    const hi = Atomics.load(this.u32, (at >> 2) + 1);
+    return (BigInt(hi) << 32n) | BigInt(lo);
+  }
+
+  /** Renders userdata into the buffer that is not live, then makes it live under the lock. */
+  setUserdata(t: number, rendered: Uint8Array): void {
+    if (rendered.length > L.UD_BUF_SIZE) throw new NetconsoleError('ENOSPC', `userdata renders to ${rendered.length} bytes, more than ${L.UD_BUF_SIZE}`);
+    const live = this.targetWord(t, L.TGT_UD_ACTIVE);
+    this.u8.set(rendered, userdataOffset(t, live ^ 1));
+    check(this.exports.target_swap_userdata(this.tid, t, rendered.length), 'target_swap_userdata');
+  }
+
+  // ------------------------------------------------------------------ the ring, consumer side
+  /** Ring positions are byte counts since init; as numbers they stay exact up to 2^53 bytes. */
+  ringHead(): number {
+    return Number(Atomics.load(this.u64, L.RING_HEAD >> 3));
+  }
+
+  ringTail(): number {
+    return Number(Atomics.load(this.u64, L.RING_TAIL >> 3));
+  }
+
+  /**
+   * Visits every slot between the tail and the published head (PAD slots skipped), then frees
+   * them by publishing the new tail. `visit` gets the slot's target, kind, generation and a view
+   * of its bytes, valid only during the call. Single consumer only. Returns the slots visited.
+   */
+  drain(visit: (target: number, kind: number, gen: number, bytes: Uint8Array) => void, max = Infinity): number {
+    const head = this.ringHead();
+    const start = this.ringTail();
+    let tail = start;
+    const size = this.u32[L.GEO_RING_SIZE >> 2];
+    let n = 0;
+    while (tail < head && n < max) {
+      const at = L.RING_OFF + (tail % size);
+      const len = this.u32[(at + L.SLOT_LEN) >> 2];
+      const kind = this.dv.getUint16(at + L.SLOT_KIND, true);
+      if (kind !== L.K_PAD) {
+        visit(this.dv.getUint16(at + L.SLOT_TARGET, true), kind, this.u32[(at + L.SLOT_GEN) >> 2], this.u8.subarray(at + L.SLOT_HDR, at + L.SLOT_HDR + len));
+        n++;
+      }
+      tail += L.SLOT_HDR + ((len + 15) & ~15);
+    }
+    if (tail !== start) Atomics.store(this.u64, L.RING_TAIL >> 3, BigInt(tail));
+    return n;
+  }
+}

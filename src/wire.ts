@@ -1,0 +1,162 @@
+// `netconsole/wire`: the encoding API. The exact datagrams and frames Linux netconsole would send
+// for a record and a target, from the WebAssembly write path (default) or the plain-TypeScript
+// reference ({ impl: 'reference' }). Field names are those of shared/vectors/wire.json.
+//
+// The WebAssembly path runs the real write path: a private shared memory per thread (one per
+// maxTotal in use) with one target, whose ring is drained after each record.
+import { parseIp, parseMac } from './addr.js';
+import { invalid, TooLargeError } from './errors.js';
+import { L, threadOffset } from './layout.js';
+import { referenceDatagrams } from './reference/datagrams.js';
+import { referenceFrame, type FrameAddresses } from './reference/frame.js';
+import { renderUserdata } from './userdata.js';
+import {
+  canonicalMaxTotal,
+  canonicalRecord,
+  canonicalTarget,
+  toBytes,
+  toInt,
+  type CanonicalRecord,
+  type CanonicalTarget,
+} from './validate.js';
+import { check, Core } from './wasm.js';
+import type { EncodeOptions, EncodeResult, WireFrame, WireRecord, WireTarget } from './wire-types.js';
+
+export type { EncodeOptions, EncodeResult, WireFrame, WireRecord, WireSysdata, WireTarget, Text, U64 } from './wire-types.js';
+export { MAX_PRINT_CHUNK, DEFAULT_MAX_TOTAL, MAX_TASKNAME } from './wire-types.js';
+
+/** The datagram payloads for one record sent to one target. */
+export function encodeDatagrams(record: WireRecord, target: WireTarget, opts?: EncodeOptions): Uint8Array[] {
+  return encodeMessage(record, target, opts).datagrams;
+}
+
+/** Like encodeDatagrams, and says whether the text was truncated (wire.md 3.4). */
+export function encodeMessage(record: WireRecord, target: WireTarget, opts?: EncodeOptions): EncodeResult {
+  const rec = canonicalRecord(record);
+  const tgt = canonicalTarget(target);
+  const maxTotal = canonicalMaxTotal(opts);
+  if (implOf(opts) === 'reference') return referenceDatagrams(rec, tgt, maxTotal);
+  return wasmDatagrams(rec, tgt, maxTotal);
+}
+
+/** One raw-mode frame: Ethernet + IPv4/IPv6 + UDP headers with both checksums, around `payload`. */
+export function encodeFrame(frame: WireFrame, opts?: Pick<EncodeOptions, 'impl'>): Uint8Array {
+  const { payload, addresses } = canonicalFrame(frame);
+  if (implOf(opts) === 'reference') return referenceFrame(payload, addresses);
+  const core = encoderCore(L.DEFAULT_MAX_TOTAL);
+  const slot = threadOffset(core.thread);
+  core.u8.set(addressingBlock(addresses), slot + L.THR_ADDR);
+  const overhead = core.exports.frame_overhead(addresses.family);
+  core.u8.set(payload, slot + L.THR_OUT + overhead);
+  const len = check(core.exports.frame_build(core.thread, payload.length, addresses.ipId >>> 0), 'frame_build');
+  return core.u8.slice(slot + L.THR_OUT, slot + L.THR_OUT + len);
+}
+
+function implOf(opts: EncodeOptions | undefined): 'wasm' | 'reference' {
+  const impl = opts?.impl ?? 'wasm';
+  if (impl !== 'wasm' && impl !== 'reference') throw invalid('impl', impl, "'wasm' or 'reference'");
+  return impl;
+}
+
+/** MTU 1500: a netpoll frame is never fragmented, so its payload fits one Ethernet frame. */
+const MTU = 1500;
+
+function canonicalFrame(frame: WireFrame): { payload: Uint8Array; addresses: FrameAddresses } {
+  if (frame === null || typeof frame !== 'object') throw invalid('frame', frame, 'an object');
+  const src = parseIp('srcIp', frame.srcIp);
+  const dst = parseIp('dstIp', frame.dstIp);
+  if (src.family !== dst.family) throw invalid('dstIp', frame.dstIp, `an IPv${src.family} address like srcIp`, 'address family differs:');
+  const payload = toBytes('payload', frame.payload);
+  const max = MTU - (src.family === 6 ? 40 : 20) - 8;
+  if (payload.length > max) throw new TooLargeError('payload', payload.length, max);
+  return {
+    payload,
+    addresses: {
+      srcMac: parseMac('srcMac', frame.srcMac),
+      dstMac: parseMac('dstMac', frame.dstMac),
+      family: src.family,
+      srcIp: src.bytes,
+      dstIp: dst.bytes,
+      srcPort: toInt('srcPort', frame.srcPort, 0, 0xffff),
+      dstPort: toInt('dstPort', frame.dstPort, 0, 0xffff),
+      ipId: frame.ipId === undefined ? 1 : toInt('ipId', frame.ipId, 0, 0xffffffff),
+    },
+  };
+}
+
+/** The layout's addressing block (assembly/layout.ts ADDR_*) for a target or a frame. */
+export function addressingBlock(a: Omit<FrameAddresses, 'ipId'>): Uint8Array {
+  const block = new Uint8Array(L.ADDR_SIZE);
+  const dv = new DataView(block.buffer);
+  block.set(a.dstMac, L.ADDR_DST_MAC);
+  block.set(a.srcMac, L.ADDR_SRC_MAC);
+  block[L.ADDR_FAMILY] = a.family;
+  dv.setUint16(L.ADDR_SRC_PORT, a.srcPort, true); // the module loads these as little-endian u16
+  dv.setUint16(L.ADDR_DST_PORT, a.dstPort, true);
+  block.set(a.srcIp, L.ADDR_SRC_IP);
+  block.set(a.dstIp, L.ADDR_DST_IP);
+  return block;
+}
+
+// ---------------------------------------------------------------- the WebAssembly path
+const ENCODER_RING = 1 << 20; // room for the largest record: 64 KiB of text as basic datagrams
+const ENCODER_TARGET = 0;
+const encoders = new Map<number, Core>();
+
+function encoderCore(maxTotal: number): Core {
+  let core = encoders.get(maxTotal);
+  if (core === undefined) {
+    core = Core.create({ ringSize: ENCODER_RING, maxTotal });
+    core.clearTarget(ENCODER_TARGET);
+    check(core.exports.list_add(core.tid, ENCODER_TARGET, L.ST_DISABLED), 'list_add');
+    core.setTargetWord(ENCODER_TARGET, L.TGT_DEV_UP, 1);
+    encoders.set(maxTotal, core);
+  }
+  return core;
+}
+
+function sysdataFlags(tgt: CanonicalTarget): number {
+  const s = tgt.sysdata;
+  return (
+    (s.cpu !== null ? L.S_CPU : 0) |
+    (s.taskname !== null ? L.S_TASKNAME : 0) |
+    (s.release !== null ? L.S_RELEASE : 0) |
+    (s.msgid !== null ? L.S_MSGID : 0)
+  );
+}
+
+function wasmDatagrams(rec: CanonicalRecord, tgt: CanonicalTarget, maxTotal: number): EncodeResult {
+  if (rec.text.length > L.TEXT_MAX) throw new TooLargeError('text', rec.text.length, L.TEXT_MAX);
+  const core = encoderCore(maxTotal);
+  const t = ENCODER_TARGET;
+  const dictLen = core.putDict(rec.dict);
+  if (dictLen < 0) throw new TooLargeError('dict', rec.dict.reduce((n, [k, v]) => n + 4 + k.length + v.length, 0), L.DICT_MAX);
+
+  // Reconfigure the private target as the host does: disabled while locked settings change.
+  check(core.exports.target_set_state(core.tid, t, L.ST_DISABLED), 'target_set_state');
+  const flags =
+    (tgt.extended ? L.F_EXTENDED : 0) | (tgt.release !== null ? L.F_RELEASE : 0) | (tgt.timestamps ? L.F_TIMESTAMPS : 0);
+  core.setTargetLocked(t, flags, tgt.release, tgt.sysdata.release);
+  check(core.exports.target_set(core.tid, t, L.TGT_SYSDATA, sysdataFlags(tgt)), 'target_set');
+  // The counter is incremented before use: leave it one below the msgid this message carries.
+  core.setTargetWord(t, L.TGT_MSGID, ((tgt.sysdata.msgid ?? 0) - 1) >>> 0);
+  core.setUserdata(t, renderUserdata(tgt.userdata));
+  core.setCpu(tgt.sysdata.cpu ?? 0);
+  core.setTaskname(tgt.sysdata.taskname ?? new Uint8Array(0));
+  check(core.exports.target_set_state(core.tid, t, L.ST_ENABLED), 'target_set_state');
+
+  core.setExplicit(rec.seq, rec.tsUsec);
+  const textLen = core.putTextBytes(rec.text);
+  const truncatedBefore = core.targetCounter(t, L.TGT_CNT_TRUNCATED);
+  const droppedBefore = core.targetCounter(t, L.TGT_CNT_DROPPED);
+  check(
+    core.exports.write_record(core.thread, rec.prio, L.REC_EXPLICIT | (rec.cont ? L.REC_CONT : 0), textLen, dictLen, 0),
+    'write_record',
+  );
+  const datagrams: Uint8Array[] = [];
+  core.drain((_target, _kind, _gen, bytes) => datagrams.push(bytes.slice()));
+  if (core.targetCounter(t, L.TGT_CNT_DROPPED) !== droppedBefore) {
+    throw new TooLargeError('record', textLen, ENCODER_RING); // cannot happen within TEXT_MAX
+  }
+  return { datagrams, truncated: core.targetCounter(t, L.TGT_CNT_TRUNCATED) !== truncatedBefore };
+}
