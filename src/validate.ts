@@ -22,6 +22,10 @@ export const USERDATA_VALUE_MAX = 199;
 export const USERDATA_ITEMS_MAX = 256;
 /** __NEW_UTS_LEN */
 export const RELEASE_MAX = 64;
+/** The largest record text and encoded dictionary: the sizes of a thread's areas in the shared
+ *  memory (assembly/layout.ts TEXT_MAX, DICT_MAX; checked against src/layout.ts at load). */
+export const TEXT_MAX = 64 << 10;
+export const DICT_MAX = 8 << 10;
 
 export interface CanonicalRecord {
   prio: number;
@@ -101,6 +105,18 @@ function toPairs(option: string, pairs: ReadonlyArray<readonly [string, string]>
   });
 }
 
+function limited(option: string, bytes: Uint8Array, max: number): Uint8Array {
+  if (bytes.length > max) throw new TooLargeError(option, bytes.length, max);
+  return bytes;
+}
+
+/** The dictionary as the thread slot stores it: [u16 klen][key][u16 vlen][value] per pair. */
+function limitedDict(pairs: Array<[Uint8Array, Uint8Array]>): Array<[Uint8Array, Uint8Array]> {
+  const size = pairs.reduce((n, [k, v]) => n + 4 + k.length + v.length, 0);
+  if (size > DICT_MAX) throw new TooLargeError('dict', size, DICT_MAX);
+  return pairs;
+}
+
 export function canonicalRecord(record: WireRecord): CanonicalRecord {
   if (record === null || typeof record !== 'object') throw invalid('record', record, 'an object');
   return {
@@ -108,8 +124,8 @@ export function canonicalRecord(record: WireRecord): CanonicalRecord {
     seq: toU64('seq', record.seq),
     tsUsec: toU64('tsUsec', record.tsUsec),
     cont: record.cont === undefined ? false : Boolean(record.cont),
-    text: toBytes('text', record.text),
-    dict: toPairs('dict', record.dict),
+    text: limited('text', toBytes('text', record.text), TEXT_MAX),
+    dict: limitedDict(toPairs('dict', record.dict)),
   };
 }
 

@@ -219,12 +219,12 @@ export class Core {
   }
 
   /** Writes dictionary pairs ([u16 klen][key][u16 vlen][value], little-endian); returns the length
-   *  or -1 when they do not fit. */
+   *  or E_TOOBIG when they do not fit. */
   putDict(pairs: ReadonlyArray<readonly [Uint8Array, Uint8Array]>): number {
     let o = this.dictAt;
     const end = this.dictAt + L.DICT_MAX;
     for (const [k, v] of pairs) {
-      if (o + 4 + k.length + v.length > end || k.length > 0xffff || v.length > 0xffff) return -1;
+      if (o + 4 + k.length + v.length > end || k.length > 0xffff || v.length > 0xffff) return L.E_TOOBIG;
       this.dv.setUint16(o, k.length, true);
       this.u8.set(k, o + 2);
       o += 2 + k.length;

@@ -126,11 +126,9 @@ function sysdataFlags(tgt: CanonicalTarget): number {
 }
 
 function wasmDatagrams(rec: CanonicalRecord, tgt: CanonicalTarget, maxTotal: number): EncodeResult {
-  if (rec.text.length > L.TEXT_MAX) throw new TooLargeError('text', rec.text.length, L.TEXT_MAX);
   const core = encoderCore(maxTotal);
   const t = ENCODER_TARGET;
-  const dictLen = core.putDict(rec.dict);
-  if (dictLen < 0) throw new TooLargeError('dict', rec.dict.reduce((n, [k, v]) => n + 4 + k.length + v.length, 0), L.DICT_MAX);
+  const dictLen = check(core.putDict(rec.dict), 'putDict'); // sizes were checked by canonicalRecord
 
   // Reconfigure the private target as the host does: disabled while locked settings change.
   check(core.exports.target_set_state(core.tid, t, L.ST_DISABLED), 'target_set_state');

@@ -1,0 +1,61 @@
+// The shipped WebAssembly modules: their imports and exports, their layout agreement with the host,
+// and the rules that keep them safe to run on several threads at once.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { checkLayout, L } from '../src/layout.js';
+import { LayoutMismatchError } from '../src/errors.js';
+import { DICT_MAX, TEXT_MAX } from '../src/validate.js';
+import { Core } from '../src/wasm.js';
+import { REPO } from './helpers/vectors.js';
+
+const FUNCTIONS = [
+  'mem_init', 'mem_attach', 'mem_heap_base', 'thread_claim', 'thread_release', 'lock_acquire', 'lock_release',
+  'lock_recover', 'lock_owner', 'write_record', 'list_add', 'list_to_cleanup', 'list_from_cleanup', 'list_read',
+  'target_set_state', 'target_set', 'target_swap_userdata', 'frame_build', 'frame_overhead', 'csum_simd',
+  'csum_scalar', 'fmt_escape', 'fmt_cut_escaped',
+];
+
+for (const build of ['netconsole.wasm', 'netconsole.debug.wasm']) {
+  describe(`build/${build}`, () => {
+    const bytes = readFileSync(new URL(`build/${build}`, REPO));
+    const module = new WebAssembly.Module(bytes);
+    test('imports a shared memory and only the lock helpers (and abort in debug)', () => {
+      const imports = WebAssembly.Module.imports(module).map((i) => `${i.module}.${i.name}:${i.kind}`).sort();
+      const expected = ['env.futexWait:function', 'env.lockStalled:function', 'env.memory:memory'];
+      if (build.includes('debug')) expected.push('env.abort:function', 'env.nowNs:function');
+      assert.deepEqual(imports, expected.sort());
+    });
+    test('exports every function of the boundary', () => {
+      const exported = new Set(WebAssembly.Module.exports(module).filter((e) => e.kind === 'function').map((e) => e.name));
+      for (const f of FUNCTIONS) assert.ok(exported.has(f), f);
+      assert.equal(exported.size, FUNCTIONS.length, `no undeclared exports: ${[...exported].join(' ')}`);
+    });
+  });
+}
+
+describe('text format of the release build', () => {
+  const wat = readFileSync(new URL('build/netconsole.wat', REPO), 'utf8');
+  test('no allocation anywhere: every instance has its own allocator at the same address', () => {
+    assert.doesNotMatch(wat, /call \$~lib\/rt\/stub\/__(new|alloc|renew)/);
+  });
+  test('no wait inside WebAssembly (Node 20 Liftoff clobbers locals across it): waits go through env.futexWait', () => {
+    assert.doesNotMatch(wat, /memory\.atomic\.wait(32|64)/);
+  });
+});
+
+describe('layout agreement', () => {
+  test('the host mirror matches the module, and the check catches a difference', () => {
+    const core = Core.create({ ringSize: 64 << 10 });
+    const exports = core.exports as unknown as WebAssembly.Exports;
+    checkLayout(exports);
+    const tampered = { ...exports, TGT_NEXT: new WebAssembly.Global({ value: 'i32', mutable: false }, 8) };
+    assert.throws(() => checkLayout(tampered), LayoutMismatchError);
+    assert.ok(core.exports.mem_heap_base() < L.REGION_BASE, 'static data stays below the regions');
+    core.release();
+  });
+  test('validation limits are the layout sizes', () => {
+    assert.equal(TEXT_MAX, L.TEXT_MAX);
+    assert.equal(DICT_MAX, L.DICT_MAX);
+  });
+});
