@@ -37,7 +37,7 @@ import { targetAt, threadAt, writeAttach, writeRecord } from './write';
 import { frameBuild, frameOverhead } from './frame';
 import { csumScalar, csumSimd } from './checksum';
 import { cutEscaped, escape } from './fmt';
-import { listAdd, listFromCleanup, listRead, listToCleanup, targetSet, targetSetState, targetSwapUserdata } from './lists';
+import { listAdd, listFromCleanup, listRead, listToCleanup, listToCleanupBatch, targetSet, targetSetState, targetSwapUserdata } from './lists';
 
 export * from './layout';
 
@@ -125,6 +125,9 @@ export function list_add(tid: i32, t: i32, state: i32): i32 {
 }
 export function list_to_cleanup(tid: i32, t: i32, state: i32): i32 {
   return listToCleanup(tid, t, state);
+}
+export function list_to_cleanup_batch(tid: i32, list: usize, n: i32, state: i32): i32 {
+  return listToCleanupBatch(tid, list, n, state);
 }
 export function list_from_cleanup(tid: i32, t: i32, state: i32): i32 {
   return listFromCleanup(tid, t, state);

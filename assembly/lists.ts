@@ -100,6 +100,31 @@ export function listToCleanup(tid: i32, t: i32, state: i32): i32 {
   return r;
 }
 
+/**
+ * Step 1 for a device event: every target in `list` (`n` i32 indices at `list`, in the caller's
+ * thread slot) moves to the cleanup list in ONE spinlock section, never releasing the lock in the
+ * middle of the walk (the race the kernel's dual-lock fix removed). Returns how many moved.
+ */
+export function listToCleanupBatch(tid: i32, list: usize, n: i32, state: i32): i32 {
+  if (state == ST_ENABLED || state == ST_FREE || n < 0 || n > MAX_TARGETS) return E_BADARG;
+  lockAcquire(tid);
+  let moved = 0;
+  const pos = atomic.load<u64>(RING_HEAD);
+  for (let i = 0; i < n; i++) {
+    const t = load<i32>(list + (<usize>i << 2));
+    if (!valid(t)) continue;
+    const tp = targetAt(t);
+    if (load<i32>(tp + TGT_LIST) == ON_TARGETS && unlinkFrom(tid, LIST_TARGETS, t)) {
+      store<i32>(tp + TGT_STATE, state);
+      store<u64>(tp + TGT_CLEANUP_POS, pos);
+      pushHead(tid, LIST_CLEANUP, t, ON_CLEANUP);
+      moved++;
+    }
+  }
+  lockRelease(tid);
+  return moved;
+}
+
 /** Deferred cleanup, step 3: back to the head of the target list, or dropped (state FREE). */
 export function listFromCleanup(tid: i32, t: i32, state: i32): i32 {
   if (!valid(t) || state == ST_ENABLED) return E_BADTARGET;

@@ -18,6 +18,8 @@ export type ErrnoCode =
   | 'EDESTADDRREQ'
   | 'ENODEV'
   | 'EADDRNOTAVAIL'
+  | 'ENETUNREACH'
+  | 'EACCES'
   | 'EPERM'
   | 'ENOTSUP'
   | 'EDEADLK'

@@ -23,6 +23,7 @@ export interface CoreExports {
   write_record(thread: number, prio: number, flags: number, textLen: number, dictLen: number, tsUsec: number): number;
   list_add(tid: number, t: number, state: number): number;
   list_to_cleanup(tid: number, t: number, state: number): number;
+  list_to_cleanup_batch(tid: number, list: number, n: number, state: number): number;
   list_from_cleanup(tid: number, t: number, state: number): number;
   list_read(tid: number, which: number, out: number, max: number): number;
   target_set_state(tid: number, t: number, state: number): number;
@@ -110,7 +111,7 @@ export class Core {
   readonly i32: Int32Array;
   readonly u32: Uint32Array;
   readonly dv: DataView;
-  /** 64-bit atomics on the ring positions (u64 in the layout). */
+  /** 64-bit atomics: the ring positions, and the target counters the host side adds to. */
   private readonly u64: BigUint64Array;
   /** This thread's slot index, and its lock owner id (index + 1). */
   readonly thread: number;
@@ -130,7 +131,7 @@ export class Core {
     this.i32 = new Int32Array(buffer);
     this.u32 = new Uint32Array(buffer);
     this.dv = new DataView(buffer);
-    this.u64 = new BigUint64Array(buffer, 0, L.HEADER_END / 8);
+    this.u64 = new BigUint64Array(buffer, 0, (L.TARGETS_OFF + L.MAX_TARGETS * L.TARGET_SIZE) / 8);
     const i32 = this.i32;
     const env: Record<string, unknown> = {
       memory,
@@ -290,12 +291,12 @@ export class Core {
   }
 
   targetCounter(t: number, field: number): bigint {
-    const at = targetOffset(t) + field;
-    // Two 32-bit halves: only stats read these, and a torn read of a counter that is being
-    // incremented is off by one low word at most; the high word changes every 4 billion.
-    const lo = Atomics.load(this.u32, at >> 2);
-    const hi = Atomics.load(this.u32, (at >> 2) + 1);
-    return (BigInt(hi) << 32n) | BigInt(lo);
+    return Atomics.load(this.u64, (targetOffset(t) + field) >> 3);
+  }
+
+  /** Adds to a target counter from outside the spinlock (the sender's transmit_errors). */
+  addTargetCounter(t: number, field: number, n: number): void {
+    Atomics.add(this.u64, (targetOffset(t) + field) >> 3, BigInt(n));
   }
 
   /** Renders userdata into the buffer that is not live, then makes it live under the lock. */
@@ -304,6 +305,20 @@ export class Core {
     const live = this.targetWord(t, L.TGT_UD_ACTIVE);
     this.u8.set(rendered, userdataOffset(t, live ^ 1));
     check(this.exports.target_swap_userdata(this.tid, t, rendered.length), 'target_swap_userdata');
+  }
+
+  /** The indices on a list (L.ON_TARGETS or L.ON_CLEANUP), in list order, read under the lock. */
+  listRead(which: number): number[] {
+    const out = threadOffset(this.thread) + L.THR_OUT;
+    const n = check(this.exports.list_read(this.tid, which, out, L.MAX_TARGETS), 'list_read');
+    return Array.from(this.i32.subarray(out >> 2, (out >> 2) + n));
+  }
+
+  /** Moves all of `targets` to the cleanup list in one spinlock section; returns how many moved. */
+  listToCleanupBatch(targets: readonly number[], state: number): number {
+    const out = threadOffset(this.thread) + L.THR_OUT;
+    this.i32.set(targets, out >> 2);
+    return check(this.exports.list_to_cleanup_batch(this.tid, out, targets.length, state), 'list_to_cleanup_batch');
   }
 
   // ------------------------------------------------------------------ the ring, consumer side

@@ -1,0 +1,368 @@
+// A target's attributes and the validation of one write to them, exactly as netconsole's configfs
+// store methods do it (spec/targets.md section 1; Linux drivers/net/netconsole.c where the spec is
+// silent). Pure functions: nothing here mutates a target, so a rejected write leaves it as it was.
+//
+// Values arrive as the text a configfs store would receive (usually with one trailing '\n', as
+// `echo` writes it); JS values given to the API are first turned into that text by
+// toAttributeText, so `true`, 1 and '1\n' all mean the same write.
+import { formatIp, formatMac, parseIp, parseMac, type IpFamily } from '../addr.js';
+import { invalid, InvalidValueError, NetconsoleError, outOfRange } from '../errors.js';
+import { USERDATA_ITEMS_MAX, USERDATA_KEY_MAX, USERDATA_VALUE_MAX } from '../validate.js';
+
+export interface TargetAttributes {
+  enabled: boolean;
+  extended: boolean;
+  timestamps: boolean;
+  release: boolean;
+  dev_name: string;
+  local_port: number;
+  remote_port: number;
+  /** Canonical text (formatIp); null when unset (the kernel's all-zero address). */
+  local_ip: string | null;
+  remote_ip: string | null;
+  /** Lowercase xx:xx:xx:xx:xx:xx. */
+  remote_mac: string;
+  ratelimit_interval_ms: number;
+  ratelimit_burst: number;
+}
+
+export const DEFAULT_ATTRIBUTES: Readonly<TargetAttributes> = Object.freeze({
+  enabled: false,
+  extended: false,
+  timestamps: true,
+  release: false,
+  dev_name: '',
+  local_port: 6665,
+  remote_port: 6666,
+  local_ip: null,
+  remote_ip: null,
+  remote_mac: 'ff:ff:ff:ff:ff:ff',
+  ratelimit_interval_ms: 0,
+  ratelimit_burst: 10,
+});
+
+/**
+ * Attributes that cannot change while the target is enabled (targets.md section 1, "locked").
+ * `timestamps` is deliberately NOT here: the spec table gives it no locked rule, and it is the
+ * counterpart of the kernel's `printk.time`, which is writable at runtime too. Flipping it only
+ * changes the text prefix of later basic (non-extended) lines; receivers see it as message text.
+ * The ratelimit attributes and `enabled` itself are not locked either.
+ */
+export const LOCKED_ATTRIBUTES: ReadonlySet<string> = new Set([
+  'extended',
+  'release',
+  'dev_name',
+  'local_port',
+  'remote_port',
+  'local_ip',
+  'remote_ip',
+  'remote_mac',
+]);
+
+/** Attributes that exist but have no store method: writing them fails EPERM. */
+export const READ_ONLY_ATTRIBUTES: ReadonlySet<string> = new Set(['local_mac', 'transmit_errors']);
+
+/** Every attribute of a target directory, in the kernel's configfs order. */
+export const ATTRIBUTE_NAMES: readonly string[] = Object.freeze([
+  ...Object.keys(DEFAULT_ATTRIBUTES),
+  ...READ_ONLY_ATTRIBUTES,
+]);
+
+/** The sysdata toggles of `userdata/` (netconsole.c: sysdata_*_enabled). */
+export const SYSDATA_TOGGLES = ['cpu_nr_enabled', 'taskname_enabled', 'release_enabled', 'msgid_enabled'] as const;
+export type SysdataToggle = (typeof SYSDATA_TOGGLES)[number];
+
+/** IFNAMSIZ - 1: the longest interface name, in bytes. */
+export const DEV_NAME_MAX = 15;
+const U16_MAX = 0xffff;
+const U32_MAX = 0xffffffff;
+const U64_MAX = (1n << 64n) - 1n;
+const BROADCAST_MAC = 'ff:ff:ff:ff:ff:ff';
+const BOOL_ACCEPTED = "a kstrtobool value: 1 y Y t T on (true), 0 n N f F off (false)";
+const LOCK_ACCEPTED = 'no change while the target is enabled; write 0 to enabled first';
+
+const encoder = new TextEncoder();
+
+function byteLength(text: string): number {
+  return encoder.encode(text).length;
+}
+
+// String.prototype.isWellFormed is typed only in lib es2024 (see validate.ts for the same reach).
+function isWellFormed(text: string): boolean {
+  return (text as string & { isWellFormed(): boolean }).isWellFormed();
+}
+
+/** What a store sees after the kernel's trim_newline(): one trailing '\n' removed. */
+function trimNewline(text: string): string {
+  return text.endsWith('\n') ? text.slice(0, -1) : text;
+}
+
+/**
+ * The kernel's kstrtobool(): only the first character decides (the second for `o`), so `yes`,
+ * `true`, `1\n` and, as in the kernel, `10` or `nope` are accepted. Undefined when not a bool.
+ */
+export function kstrtobool(text: string): boolean | undefined {
+  switch (text[0]) {
+    case '1': case 'y': case 'Y': case 't': case 'T':
+      return true;
+    case '0': case 'n': case 'N': case 'f': case 'F':
+      return false;
+    case 'o': case 'O':
+      switch (text[1]) {
+        case 'n': case 'N':
+          return true;
+        case 'f': case 'F':
+          return false;
+      }
+  }
+  return undefined;
+}
+
+/**
+ * The kernel's kstrtou16/kstrtouint(text, 10) with `max` as the type's limit: an optional '+',
+ * decimal digits, one optional trailing '\n'. Empty, signs '-', spaces and junk: EINVAL; a value
+ * past 2^64-1 (the kstrtoull overflow) or past `max`: ERANGE. As in _kstrtoull, the overflow is
+ * reported before trailing junk, and junk before the type's range.
+ */
+export function parseDecimal(option: string, text: string, max: number): number {
+  const accepted = `a decimal integer 0..${max}`;
+  let i = text.startsWith('+') ? 1 : 0;
+  const first = i;
+  let value = 0n;
+  let overflow = false;
+  for (; i < text.length; i++) {
+    const digit = text.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) break;
+    if (!overflow) {
+      value = value * 10n + BigInt(digit);
+      overflow = value > U64_MAX;
+    }
+  }
+  if (overflow) throw outOfRange(option, text, accepted);
+  if (i === first) throw invalid(option, text, accepted);
+  if (text[i] === '\n') i++;
+  if (i !== text.length) throw invalid(option, text, accepted);
+  if (value > BigInt(max)) throw outOfRange(option, text, accepted);
+  return Number(value);
+}
+
+/**
+ * The text the kernel would see for a JS value: strings as they are, booleans '1'/'0', integer
+ * numbers in decimal (never exponent notation). Anything else is EINVAL.
+ */
+export function toAttributeText(value: unknown, option = 'value'): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'boolean') return value ? '1' : '0';
+  if (typeof value === 'number' && Number.isInteger(value)) return BigInt(value).toString();
+  throw invalid(option, value, 'a string, a boolean or an integer number');
+}
+
+function parseBool(option: string, text: string): boolean {
+  const value = kstrtobool(text);
+  if (value === undefined) throw invalid(option, text, BOOL_ACCEPTED);
+  return value;
+}
+
+function familyOf(canonicalIp: string): IpFamily {
+  return canonicalIp.includes(':') ? 6 : 4;
+}
+
+/** An IP write: canonical text, or null for the all-zero address (the kernel's "unset"). */
+function parseIpWrite(option: 'local_ip' | 'remote_ip', text: string, current: Readonly<TargetAttributes>): string | null {
+  const ip = parseIp(option, trimNewline(text));
+  if (ip.bytes.every((b) => b === 0)) return null;
+  const otherName = option === 'local_ip' ? 'remote_ip' : 'local_ip';
+  const other = current[otherName];
+  if (other !== null && familyOf(other) !== ip.family) {
+    const want = familyOf(other);
+    throw invalid(option, text, `an IPv${want} address, the family of ${otherName} (${other})`, `IPv${ip.family} address family differs from ${otherName}:`);
+  }
+  return formatIp(ip.family, ip.bytes);
+}
+
+function parseDevName(text: string): string {
+  const name = trimNewline(text);
+  if (!isWellFormed(name)) throw invalid('dev_name', text, 'well-formed text', 'lone surrogate in');
+  const size = byteLength(name);
+  if (size > DEV_NAME_MAX) {
+    throw new InvalidValueError('ENAMETOOLONG', 'dev_name', text, `at most ${DEV_NAME_MAX} bytes (IFNAMSIZ - 1)`, `${size} bytes, name too long:`);
+  }
+  return name;
+}
+
+function lockedError(target: string, attr: string, value: unknown): NetconsoleError {
+  return new NetconsoleError('EINVAL', `target (${target}) is enabled, disable to update parameters`, {
+    option: attr,
+    value,
+    accepted: LOCK_ACCEPTED,
+  });
+}
+
+/**
+ * A write of `enabled` (enabled_store). Only validates: the caller performs enable/disable.
+ * `current.enabled` must be "state == ENABLED": a DEACTIVATED target counts as not enabled, as in
+ * the kernel, which resets it to DISABLED before this comparison.
+ */
+function parseEnabledWrite(target: string, text: string, current: Readonly<TargetAttributes>): boolean {
+  const enabled = parseBool('enabled', text);
+  if (enabled === current.enabled) {
+    // netconsole.c: pr_info("network logging has already %s\n", started/stopped) and -EINVAL.
+    const state = enabled ? 'started' : 'stopped';
+    throw new NetconsoleError('EINVAL', `target (${target}): network logging has already ${state}`, {
+      option: 'enabled',
+      value: text,
+      accepted: enabled ? '0 (the target is enabled)' : '1 (the target is disabled)',
+    });
+  }
+  if (!enabled) return false;
+  if (current.release && !current.extended) {
+    throw new NetconsoleError('EINVAL', `target (${target}): not enabling netconsole, the release feature requires extended log messages`, {
+      option: 'release',
+      value: current.release,
+      accepted: 'release=0, or extended=1 before enabling',
+    });
+  }
+  if (current.remote_ip === null) {
+    throw new NetconsoleError('EDESTADDRREQ', `target (${target}): not enabling netconsole, remote_ip is not set`, {
+      option: 'remote_ip',
+      value: current.remote_ip,
+      accepted: 'an IPv4 or IPv6 remote_ip before enabling',
+    });
+  }
+  return true;
+}
+
+/**
+ * Validates ONE write of attribute `attr` the way its configfs store would, given the target's
+ * current attributes (`target` is its name, for messages), and returns the written field (also
+ * when the value is unchanged: such a write is a no-op, not an error, except for `enabled`).
+ * Never mutates `current`. Order as in the kernel: the attribute must exist and be writable, a
+ * locked attribute is refused while enabled before its value is even read, then the value.
+ */
+export function parseAttributeWrite(
+  target: string,
+  attr: string,
+  value: unknown,
+  current: Readonly<TargetAttributes>,
+): Partial<TargetAttributes> {
+  if (READ_ONLY_ATTRIBUTES.has(attr)) {
+    throw new InvalidValueError('EPERM', attr, value, 'nothing: the attribute is read only', 'read-only attribute, cannot write');
+  }
+  if (!Object.prototype.hasOwnProperty.call(DEFAULT_ATTRIBUTES, attr)) {
+    throw new InvalidValueError('ENOENT', attr, value, `one of ${ATTRIBUTE_NAMES.join(', ')}`, 'no such attribute, cannot write');
+  }
+  if (current.enabled && LOCKED_ATTRIBUTES.has(attr)) throw lockedError(target, attr, value);
+  const text = toAttributeText(value, attr);
+  switch (attr as keyof TargetAttributes) {
+    case 'enabled':
+      return { enabled: parseEnabledWrite(target, text, current) };
+    case 'extended':
+    case 'timestamps':
+    case 'release':
+      return { [attr]: parseBool(attr, text) };
+    case 'dev_name':
+      return { dev_name: parseDevName(text) };
+    case 'local_port':
+    case 'remote_port':
+      return { [attr]: parseDecimal(attr, text, U16_MAX) };
+    case 'local_ip':
+    case 'remote_ip':
+      return { [attr]: parseIpWrite(attr as 'local_ip' | 'remote_ip', text, current) };
+    case 'remote_mac':
+      return { remote_mac: formatMac(parseMac('remote_mac', trimNewline(text))) };
+    case 'ratelimit_interval_ms':
+    case 'ratelimit_burst':
+      return { [attr]: parseDecimal(attr, text, U32_MAX) };
+  }
+}
+
+/** What the target's read-only attributes show; defaults per targets.md. */
+export interface RuntimeAttributes {
+  local_mac?: string;
+  transmit_errors?: number;
+}
+
+function formatUnsetIp(other: string | null): string {
+  // The kernel keeps one family flag (np.ipv6) for both addresses and prints an unset one as the
+  // zero address of that family.
+  return other !== null && familyOf(other) === 6 ? '::' : '0.0.0.0';
+}
+
+/**
+ * The text a configfs read returns, without the trailing newline. An unset IP reads as the
+ * kernel shows it, the zero address ('0.0.0.0', or '::' when the other IP is IPv6), and writing
+ * that text back leaves it unset, so reads round-trip through parseAttributeWrite.
+ */
+export function formatAttribute(attrs: TargetAttributes, name: string, runtime: RuntimeAttributes = {}): string {
+  switch (name) {
+    case 'local_mac':
+      return runtime.local_mac ?? BROADCAST_MAC;
+    case 'transmit_errors':
+      return String(runtime.transmit_errors ?? 0);
+    case 'local_ip':
+      return attrs.local_ip ?? formatUnsetIp(attrs.remote_ip);
+    case 'remote_ip':
+      return attrs.remote_ip ?? formatUnsetIp(attrs.local_ip);
+  }
+  if (!Object.prototype.hasOwnProperty.call(DEFAULT_ATTRIBUTES, name)) {
+    throw new InvalidValueError('ENOENT', name, undefined, `one of ${ATTRIBUTE_NAMES.join(', ')}`, 'no such attribute, cannot read');
+  }
+  const value = attrs[name as keyof TargetAttributes];
+  if (typeof value === 'boolean') return value ? '1' : '0';
+  return String(value);
+}
+
+/**
+ * A userdata key, which is a configfs directory name: non-empty, no '/' or NUL (EINVAL), at most
+ * 53 bytes of UTF-8 (ENAMETOOLONG, MAX_EXTRADATA_NAME_LEN), and not a name the userdata directory
+ * already holds: '.', '..' and the sysdata toggles (EEXIST, as mkdir over an existing entry).
+ */
+export function validateUserdataKey(key: string): void {
+  const accepted = `1..${USERDATA_KEY_MAX} bytes of UTF-8, without '/'`;
+  if (typeof key !== 'string') throw invalid('userdata key', key, accepted);
+  if (key === '') throw invalid('userdata key', key, accepted, 'empty');
+  if (key.includes('/') || key.includes('\0')) throw invalid('userdata key', key, accepted, "'/' or NUL in");
+  if (!isWellFormed(key)) throw invalid('userdata key', key, accepted, 'lone surrogate in');
+  const size = byteLength(key);
+  if (size > USERDATA_KEY_MAX) {
+    throw new InvalidValueError('ENAMETOOLONG', 'userdata key', key, accepted, `${size} bytes, name too long:`);
+  }
+  if (key === '.' || key === '..' || (SYSDATA_TOGGLES as readonly string[]).includes(key)) {
+    throw new InvalidValueError('EEXIST', 'userdata key', key, `${accepted}, other than . .. and ${SYSDATA_TOGGLES.join(' ')}`, 'name already exists in userdata/:');
+  }
+}
+
+/** Room for one more userdata entry when the target has `existing` ones (ENOSPC past 256). */
+export function checkUserdataRoom(existing: number): void {
+  if (existing >= USERDATA_ITEMS_MAX) {
+    throw new InvalidValueError('ENOSPC', 'userdata', existing, `at most ${USERDATA_ITEMS_MAX} entries`, 'no room for another entry beside');
+  }
+}
+
+/**
+ * A userdata value write: its text with one trailing '\n' trimmed, under 200 bytes (EMSGSIZE).
+ * The limit applies after the trim (the spec's rule; the kernel checks the written count before
+ * trimming, which would refuse 199 bytes followed by '\n'). An empty value is valid: not sent.
+ */
+export function normalizeUserdataValue(key: string, value: unknown): string {
+  const option = `userdata/${key}`;
+  const text = trimNewline(toAttributeText(value, option));
+  if (!isWellFormed(text)) throw invalid(option, value, 'well-formed text', 'lone surrogate in');
+  const size = byteLength(text);
+  if (size > USERDATA_VALUE_MAX) {
+    throw new InvalidValueError('EMSGSIZE', option, value, `at most ${USERDATA_VALUE_MAX} bytes (under 200)`, `${size} bytes, too long:`);
+  }
+  return text;
+}
+
+/**
+ * A write of `userdata/<name>` for a sysdata toggle: kstrtobool (EINVAL); ENOENT for a name that
+ * is not a toggle. Editable while enabled; writing the current value is a no-op, as in the kernel.
+ */
+export function parseSysdataToggle(name: string, value: unknown): boolean {
+  const option = `userdata/${name}`;
+  if (!(SYSDATA_TOGGLES as readonly string[]).includes(name)) {
+    throw new InvalidValueError('ENOENT', option, value, `one of ${SYSDATA_TOGGLES.join(', ')}`, 'no such sysdata toggle, cannot write');
+  }
+  return parseBool(option, toAttributeText(value, option));
+}

@@ -1,0 +1,107 @@
+// The host's locks (locking.md), and the lock-order checker.
+//
+// Lock order: config -> rtnl -> cleanup -> spinlock (outermost first).
+//   config   (kernel: dynamic_netconsole_mutex) an async mutex around every configuration change;
+//   rtnl     (kernel: RTNL) an async mutex serializing device events, device look-ups and socket setup;
+//   cleanup  (kernel: target_cleanup_list_lock) an async mutex; holders may wait (close sockets,
+//            wait for the sender to pass a ring position);
+//   spinlock the target-list spinlock in shared memory, taken inside each list operation of the
+//            WebAssembly module; the host never holds it across an await (it cannot: every list
+//            operation is one synchronous call).
+//
+// Why async mutexes and not Atomics-based ones: their holders wait (for sockets to close, for the
+// sender to drain), and only the host thread takes them; waiting on them must not block the
+// event loop that completes those waits.
+//
+// The checker tracks, per async context (AsyncLocalStorage), which of these locks the current
+// logical operation holds, and throws LockOrderError (EDEADLK) on any acquisition against the
+// order, including taking a lock the operation already holds, which would deadlock. It is always
+// on: configuration is rare and the write path never touches it.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { LockOrderError } from './errors.js';
+
+export type LockName = 'config' | 'rtnl' | 'cleanup' | 'spinlock';
+export const LOCK_ORDER: readonly LockName[] = ['config', 'rtnl', 'cleanup', 'spinlock'];
+const RANK: Record<LockName, number> = { config: 0, rtnl: 1, cleanup: 2, spinlock: 3 };
+
+export class LockOrderChecker {
+  private readonly held = new AsyncLocalStorage<readonly LockName[]>();
+  /** Violations seen (also thrown); the torture test asserts there were none. */
+  violations = 0;
+
+  current(): readonly LockName[] {
+    return this.held.getStore() ?? [];
+  }
+
+  /** Throws if `name` may not be taken now. */
+  check(name: LockName): void {
+    const held = this.current();
+    for (const h of held) {
+      if (RANK[h] >= RANK[name]) {
+        this.violations++;
+        throw new LockOrderError(
+          `lock order violation: taking ${name} while holding ${held.join(' -> ')} (order: ${LOCK_ORDER.join(' -> ')})`,
+        );
+      }
+    }
+  }
+
+  /** Debug assertion of functions that need a lock held. */
+  assertHeld(name: LockName, what: string): void {
+    if (!this.current().includes(name)) {
+      this.violations++;
+      throw new LockOrderError(`${what} needs the ${name} lock held (holding: ${this.current().join(' -> ') || 'nothing'})`);
+    }
+  }
+
+  /** Runs fn with `name` recorded as held in its async context. */
+  runHolding<T>(name: LockName, fn: () => T): T {
+    return this.held.run([...this.current(), name], fn);
+  }
+}
+
+/** A fair (FIFO) async mutex checked against the lock order. */
+export class AsyncMutex {
+  private tail: Promise<void> = Promise.resolve();
+  private locked = false;
+
+  constructor(
+    readonly name: Exclude<LockName, 'spinlock'>,
+    private readonly checker: LockOrderChecker,
+  ) {}
+
+  get isLocked(): boolean {
+    return this.locked;
+  }
+
+  /** Runs fn holding the mutex; the checker sees it held in fn's async context. */
+  async run<T>(fn: () => Promise<T> | T): Promise<T> {
+    this.checker.check(this.name);
+    let release!: () => void;
+    const mine = new Promise<void>((r) => (release = r));
+    const before = this.tail;
+    this.tail = before.then(() => mine);
+    await before;
+    this.locked = true;
+    try {
+      return await this.checker.runHolding(this.name, fn);
+    } finally {
+      this.locked = false;
+      release();
+    }
+  }
+}
+
+/** The three host mutexes and the checker of one Netconsole. */
+export class HostLocks {
+  readonly checker = new LockOrderChecker();
+  readonly config = new AsyncMutex('config', this.checker);
+  readonly rtnl = new AsyncMutex('rtnl', this.checker);
+  readonly cleanup = new AsyncMutex('cleanup', this.checker);
+
+  /** Every host call into a list operation of the module goes through here. */
+  spin<T>(fn: () => T): T {
+    this.checker.check('spinlock');
+    return this.checker.runHolding('spinlock', fn);
+  }
+}

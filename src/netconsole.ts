@@ -1,0 +1,328 @@
+// The public logger. One Netconsole owns one shared memory (the write path's ring, targets and
+// thread slots), the host side (configuration, device events, sockets, deferred cleanup) and a
+// sender. Logging is synchronous and never waits; everything that may wait is async.
+import { EventEmitter } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { parseParamString } from './config/params.js';
+import { invalid, NetconsoleError } from './errors.js';
+import { L, threadOffset } from './layout.js';
+import { HostLocks } from './locks.js';
+import * as sysfs from './netdev/sysfs.js';
+import { SysfsPoller } from './netdev/poller.js';
+import type { NetdevEvent } from './netdev/types.js';
+import { DgramSender } from './sender/dgram.js';
+import type { Sender } from './sender/types.js';
+import { SocketPool } from './sockets.js';
+import { Target, type TargetOptions } from './target.js';
+import { TargetTable, type DeviceLookup, type TargetRecord } from './targets.js';
+import { Core, type CoreHandle } from './wasm.js';
+import { LEVELS, levelNumber, Writer, type Level, type Loggable, type LogOptions } from './writer.js';
+
+export interface NetconsoleOptions {
+  /** A parameter string (targets.md 2), or target specs. Default: the NETCONSOLE variable. */
+  targets?: string | TargetOptions[];
+  /** A JSON file: `{ "targets": <string or array>, ...options }`. */
+  config?: string;
+  /** Read the NETCONSOLE environment variable when neither targets nor config is given. Default true. */
+  env?: boolean;
+  /**
+   * Reject create() when a target cannot be set up. Default: true for arrays and config files;
+   * false for parameter strings, where, as in the kernel, a bad piece is reported and skipped.
+   */
+  strict?: boolean;
+  /** Syslog facility of records, 0..23. Default 1 (user). */
+  facility?: number;
+  /** Transmit ring bytes (power of two, 64 KiB .. 256 MiB). Default 4 MiB. */
+  ringSize?: number;
+  /** Extended `total` cap before text is truncated (wire.md 3.4). Default 8191. */
+  maxTotal?: number;
+  /**
+   * First record seq: a number, or 'time' (default): microseconds since the epoch, so that a
+   * restarted process continues above the seqs it sent before (the kernel starts at 0 per boot).
+   */
+  seqStart?: number | 'time';
+  /** Where device events come from: 'poll' (/sys/class/net) or 'none'. Default 'poll'. */
+  devices?: 'poll' | 'none';
+  pollIntervalMs?: number;
+  /** Device look-ups (advanced, tests): default /sys/class/net and /proc/net. */
+  lookup?: DeviceLookup;
+  /** Use the debug build of the WebAssembly module. Default NETCONSOLE_DEBUG=1. */
+  debug?: boolean;
+}
+
+/** Passed to a worker (postMessage, workerData) so it can log through the same memory. */
+export interface NetconsoleHandle {
+  core: CoreHandle;
+  facility: number;
+}
+
+export interface TargetStats {
+  name: string;
+  state: string;
+  sent: number;
+  datagrams: number;
+  bytes: number;
+  dropped: number;
+  truncated: number;
+  ratelimited: number;
+  skipped: number;
+  transmit_errors: number;
+  msgid: number;
+}
+
+export interface Stats {
+  records: number;
+  ringFull: number;
+  ringSize: number;
+  ringUsed: number;
+  sender: string;
+  lockContended: number;
+  lockRecovered: number;
+  targets: TargetStats[];
+}
+
+type LevelMethods = { [K in (typeof LEVELS)[number]]: (value: Loggable, opts?: LogOptions) => number };
+
+/** Logging methods shared by Netconsole and a worker's logger. */
+export class Logger {
+  protected constructor(protected readonly writer: Writer) {
+    for (const [i, name] of LEVELS.entries()) {
+      (this as unknown as Record<string, unknown>)[name] = (value: Loggable, opts?: LogOptions) => this.writer.write(i, value, opts);
+    }
+  }
+
+  /** One record at `level`; returns the number of targets it was offered to. Never waits. */
+  log(level: Level, value: Loggable, opts?: LogOptions): number {
+    return this.writer.write(levelNumber(level), value, opts);
+  }
+
+  error(value: Loggable, opts?: LogOptions): number {
+    return this.writer.write(3, value, opts);
+  }
+
+  warn(value: Loggable, opts?: LogOptions): number {
+    return this.writer.write(4, value, opts);
+  }
+}
+export interface Logger extends LevelMethods {}
+
+function timeSeq(): number {
+  return Math.floor((performance.timeOrigin + performance.now()) * 1000);
+}
+
+export class Netconsole extends Logger {
+  readonly events = new EventEmitter();
+  /** Problems met while bringing up the configured targets (non-strict mode). */
+  readonly startupErrors: NetconsoleError[] = [];
+  readonly targets: Targets;
+  private readonly table: TargetTable;
+  private readonly poller: SysfsPoller | null;
+  private closed = false;
+  private readonly reaper: NodeJS.Timeout;
+  private readonly onBeforeExit = (): void => {
+    if (this.core.ringHead() !== this.core.ringTail()) this.sender.kick();
+  };
+
+  private constructor(
+    readonly core: Core,
+    private readonly locks: HostLocks,
+    private readonly sockets: SocketPool,
+    private readonly sender: Sender,
+    lookup: DeviceLookup,
+    private readonly facility: number,
+    opts: NetconsoleOptions,
+  ) {
+    super(new Writer(core, { facility }));
+    this.table = new TargetTable(core, locks, sockets, sender, lookup);
+    this.table.on('target', (e) => this.events.emit('target', e));
+    this.targets = new Targets(this.table);
+    this.poller = opts.devices === 'none' ? null : new SysfsPoller({ intervalMs: opts.pollIntervalMs });
+    this.poller?.on('event', (ev: NetdevEvent) => {
+      this.deviceEvent(ev).catch((err) => this.events.emit('error', err));
+    });
+    this.poller?.start();
+    // Thread slots of workers that died without detaching (their lock is recovered too).
+    this.reaper = setInterval(() => this.reapThreads(), 1000).unref();
+    process.on('beforeExit', this.onBeforeExit);
+  }
+
+  static async create(opts: NetconsoleOptions = {}): Promise<Netconsole> {
+    const fileOpts = opts.config ? await readConfigFile(opts.config) : {};
+    const o: NetconsoleOptions = { ...fileOpts, ...opts, targets: opts.targets ?? fileOpts.targets };
+    const seqStart = o.seqStart === undefined || o.seqStart === 'time' ? timeSeq() : o.seqStart;
+    const core = Core.create({ ringSize: o.ringSize, maxTotal: o.maxTotal, seqStart, debug: o.debug });
+    const sender = new DgramSender(core);
+    sender.start();
+    const nc = new Netconsole(core, new HostLocks(), new SocketPool(), sender, o.lookup ?? sysfs, o.facility ?? 1, o);
+    let targets = o.targets;
+    if (targets === undefined && o.env !== false && process.env.NETCONSOLE) targets = process.env.NETCONSOLE;
+    try {
+      await nc.addConfigured(targets, o.strict ?? typeof targets !== 'string');
+    } catch (err) {
+      await nc.close();
+      throw err;
+    }
+    return nc;
+  }
+
+  private async addConfigured(targets: NetconsoleOptions['targets'], strict: boolean): Promise<void> {
+    if (targets === undefined) return;
+    const specs: Array<{ name: string; attrs: Record<string, unknown>; bindMac: string | null }> = [];
+    if (typeof targets === 'string') {
+      const parsed = parseParamString(targets);
+      if (strict && parsed.errors.length > 0) throw parsed.errors[0];
+      this.startupErrors.push(...parsed.errors);
+      for (const t of parsed.targets) specs.push({ name: t.name, attrs: { ...t.attributes }, bindMac: t.bindMac ?? null });
+    } else if (Array.isArray(targets)) {
+      targets.forEach((t, i) => {
+        const { name, ...attrs } = t;
+        specs.push({ name: name ?? `target${i}`, attrs, bindMac: null });
+      });
+    } else {
+      throw invalid('targets', targets, 'a parameter string or an array of target options');
+    }
+    for (const s of specs) {
+      try {
+        await this.table.create(s.name, s.attrs, s.bindMac);
+      } catch (err) {
+        if (strict || !(err instanceof NetconsoleError)) throw err;
+        this.startupErrors.push(err);
+        process.emitWarning(`netconsole: target ${s.name}: ${err.message}`, { code: `NETCONSOLE_${err.code}` });
+      }
+    }
+  }
+
+  /** The one entry point for device events (targets.md 4): from the poller, rtnetlink, or injected. */
+  deviceEvent(ev: NetdevEvent): Promise<void> {
+    return this.table.deviceEvent(ev);
+  }
+
+  /** For worker_threads: `attach(nc.handle())` in the worker logs through the same memory. */
+  handle(): NetconsoleHandle {
+    return { core: this.core.handle(), facility: this.facility };
+  }
+
+  /** Resolves when everything logged so far (by any thread) has been handed to the kernel. */
+  flush(): Promise<void> {
+    return this.sender.waitPast(this.core.ringHead());
+  }
+
+  stats(): Stats {
+    const c = this.core;
+    const n = (t: TargetRecord, f: number): number => Number(c.targetCounter(t.index, f));
+    return {
+      records: Number(c.dv.getBigUint64(L.RECORDS, true)),
+      ringFull: Number(c.dv.getBigUint64(L.RING_FULL, true)),
+      ringSize: c.u32[L.GEO_RING_SIZE >> 2],
+      ringUsed: c.ringHead() - c.ringTail(),
+      sender: this.sender.name,
+      lockContended: c.u32[L.LOCK_CONTENDED >> 2],
+      lockRecovered: c.u32[L.LOCK_RECOVERED >> 2],
+      targets: this.table.list().map((t) => ({
+        name: t.name,
+        state: t.state,
+        sent: n(t, L.TGT_CNT_SENT),
+        datagrams: n(t, L.TGT_CNT_DATAGRAMS),
+        bytes: n(t, L.TGT_CNT_BYTES),
+        dropped: n(t, L.TGT_CNT_DROPPED),
+        truncated: n(t, L.TGT_CNT_TRUNCATED),
+        ratelimited: n(t, L.TGT_CNT_RATELIMITED),
+        skipped: n(t, L.TGT_CNT_SKIPPED),
+        transmit_errors: n(t, L.TGT_CNT_TX_ERRORS),
+        msgid: c.targetWord(t.index, L.TGT_MSGID) >>> 0,
+      })),
+    };
+  }
+
+  /** The locks, for tests and diagnostics (the lock-order checker's violation count). */
+  get lockChecker(): HostLocks['checker'] {
+    return this.locks.checker;
+  }
+
+  /** Frees the thread slot (and recovers the lock) of a worker that exited, at once. */
+  watchWorker(worker: import('node:worker_threads').Worker): void {
+    worker.once('exit', () => this.reapThreads());
+  }
+
+  /** Flushes, then releases everything: sender, sockets, device source, the host's thread slot. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.poller?.stop();
+    clearInterval(this.reaper);
+    process.off('beforeExit', this.onBeforeExit);
+    await this.sender.close();
+    await this.sockets.closeAll();
+    this.core.release();
+  }
+
+  private reapThreads(): void {
+    const c = this.core;
+    for (let i = 0; i < L.MAX_THREADS; i++) {
+      const slot = threadOffset(i);
+      if (i === c.thread || Atomics.load(c.i32, (slot + L.THR_STATE) >> 2) === 0) continue;
+      const osTid = Atomics.load(c.i32, (slot + L.THR_OS_TID) >> 2);
+      if (osTid > 0 && !existsSync(`/proc/self/task/${osTid}`)) c.exports.thread_release(i);
+    }
+  }
+}
+
+/** `nc.targets`: the configfs directory of targets. */
+export class Targets {
+  constructor(private readonly table: TargetTable) {}
+
+  get(name: string): Target | undefined {
+    const rec = this.table.get(name);
+    return rec ? new Target(this.table, rec) : undefined;
+  }
+
+  list(): Target[] {
+    return this.table.list().map((r) => new Target(this.table, r));
+  }
+
+  /** Creates a target (mkdir); with `enabled: 1` among the attributes it is enabled too. */
+  async create(name: string, attrs: Omit<TargetOptions, 'name'> = {}): Promise<Target> {
+    return new Target(this.table, await this.table.create(name, attrs));
+  }
+}
+
+async function readConfigFile(path: string): Promise<NetconsoleOptions> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (cause) {
+    throw new NetconsoleError('ENOENT', `config file ${path}: ${(cause as Error).message}`, { option: 'config', value: path, cause });
+  }
+  try {
+    const parsed = JSON.parse(text) as NetconsoleOptions;
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a JSON object');
+    return parsed;
+  } catch (cause) {
+    throw invalid('config', path, 'a JSON object like {"targets": "+@/,6666@127.0.0.1/"}', `${(cause as Error).message} in`);
+  }
+}
+
+/** In a worker: a logger writing through the memory of the Netconsole whose handle it got. */
+export class WorkerLogger extends Logger {
+  private readonly core: Core;
+  private detached = false;
+
+  constructor(handle: NetconsoleHandle) {
+    const core = Core.attach(handle.core);
+    super(new Writer(core, { facility: handle.facility }));
+    this.core = core;
+    process.once('exit', () => this.detach());
+  }
+
+  /** Frees this thread's slot (also done when the thread exits). */
+  detach(): void {
+    if (this.detached) return;
+    this.detached = true;
+    this.core.release();
+  }
+}
+
+export function attach(handle: NetconsoleHandle): WorkerLogger {
+  return new WorkerLogger(handle);
+}

@@ -1,0 +1,167 @@
+// Device events by polling /sys/class/net (through listDevices) and diffing snapshots keyed by
+// ifindex: the fallback source of NetdevEvents when the native addon's rtnetlink watcher is not
+// available (fs.watch on sysfs gives no events; os.networkInterfaces misses devices without
+// addresses).
+//
+// What polling cannot see (also exported as POLLING_LIMITS):
+// * Only the state at each poll is known. A change that reverts between two polls is invisible:
+//   down then up again, a carrier blip, a rename and back, enslave then release, a device added and
+//   deleted again. Several changes of one device in one interval collapse into its net change.
+// * The order of events inside one interval is not the order they happened in. Within one poll the
+//   events come out as: unregister (by ifindex), then for each remaining device rename, release,
+//   enslave, down / up, then register (followed by enslave / up when the new device is already
+//   enslaved / running).
+// * Latency is up to one interval (plus the time to read sysfs).
+// * A device deleted and re-created between polls gets a new ifindex, so it shows as unregister +
+//   register (which is what target handling wants); a re-created device that reuses the old
+//   ifindex (only possible when asked for explicitly) shows as the net change of one device.
+// * The MAC address, MTU and addresses can change without any event: they are only visible in the
+//   snapshot. IPv4 addresses of a device that is not running are not visible at all (sysfs.ts).
+// * Only the network namespace of this process is seen.
+import { EventEmitter } from 'node:events';
+import { listDevices } from './sysfs.js';
+import type { DeviceInfo, NetdevEvent } from './types.js';
+
+export const POLLING_LIMITS =
+  'Device events from polling /sys/class/net only compare the state at one poll with the state at ' +
+  'the previous one, so: a change that reverts between two polls is not seen at all (down then up, ' +
+  'a carrier blip, a rename and back, enslave then release, a device created and deleted again); ' +
+  'several changes of one device in one interval collapse into its net change; the order of events ' +
+  'within one interval is not the order in which they happened (each poll reports unregisters first, ' +
+  'then renames, releases, enslaves, downs and ups, then registers); an event is reported up to one ' +
+  'polling interval late; a device deleted and re-created between two polls gets a new ifindex and ' +
+  'shows as unregister followed by register; changes of MAC address, MTU or addresses raise no event; ' +
+  'IPv4 addresses of a device that is not running are not visible; and only the network namespace of ' +
+  'the process is seen. Use the native rtnetlink watcher when these matter.';
+
+export interface SysfsPollerOptions {
+  /** Milliseconds between polls; default 500. */
+  intervalMs?: number;
+}
+
+export interface SysfsPoller {
+  on(event: 'event', listener: (ev: NetdevEvent) => void): this;
+  on(event: 'error', listener: (err: Error) => void): this;
+  once(event: 'event', listener: (ev: NetdevEvent) => void): this;
+  once(event: 'error', listener: (err: Error) => void): this;
+  off(event: 'event', listener: (ev: NetdevEvent) => void): this;
+  off(event: 'error', listener: (err: Error) => void): this;
+  emit(event: 'event', ev: NetdevEvent): boolean;
+  emit(event: 'error', err: Error): boolean;
+}
+
+/** The events that turn snapshot `prev` into snapshot `next`, in the order documented above. */
+export function diffSnapshots(prev: Map<number, DeviceInfo>, next: Map<number, DeviceInfo>): NetdevEvent[] {
+  const events: NetdevEvent[] = [];
+  const byIndex = (a: number, b: number): number => a - b;
+  const ev = (type: NetdevEvent['type'], d: DeviceInfo, extra: Partial<NetdevEvent> = {}): NetdevEvent => ({
+    type,
+    name: d.name,
+    ifindex: d.ifindex,
+    ...(d.mac ? { mac: d.mac } : {}),
+    ...extra,
+  });
+
+  for (const i of [...prev.keys()].sort(byIndex)) {
+    if (!next.has(i)) events.push(ev('unregister', prev.get(i)!));
+  }
+  for (const i of [...next.keys()].sort(byIndex)) {
+    const before = prev.get(i);
+    const now = next.get(i)!;
+    if (before === undefined) continue;
+    if (before.name !== now.name) events.push(ev('rename', now, { oldName: before.name }));
+    if (before.master !== now.master) {
+      if (before.master !== null) events.push(ev('release', now));
+      if (now.master !== null) events.push(ev('enslave', now, { master: now.master }));
+    }
+    if (before.running !== now.running) events.push(ev(now.running ? 'up' : 'down', now));
+  }
+  for (const i of [...next.keys()].sort(byIndex)) {
+    if (prev.has(i)) continue;
+    const now = next.get(i)!;
+    events.push(ev('register', now));
+    if (now.master !== null) events.push(ev('enslave', now, { master: now.master }));
+    if (now.running) events.push(ev('up', now));
+  }
+  return events;
+}
+
+function toMap(list: DeviceInfo[]): Map<number, DeviceInfo> {
+  return new Map(list.map((d) => [d.ifindex, d]));
+}
+
+/**
+ * Polls the devices every `intervalMs` and emits 'event' with a NetdevEvent for each difference
+ * from the previous poll. start() takes the first snapshot synchronously (no events for the devices
+ * already there). The timer is unref()ed: it never keeps the process alive. A failed poll emits
+ * 'error' when someone listens for it, and is otherwise ignored (the next poll tries again).
+ * After stop() and start() again, the first poll reports what changed while stopped, collapsed.
+ */
+export class SysfsPoller extends EventEmitter {
+  readonly intervalMs: number;
+  private timer: NodeJS.Timeout | null = null;
+  private current: Map<number, DeviceInfo> | null = null;
+
+  constructor(opts: SysfsPollerOptions = {}) {
+    super();
+    const ms = opts.intervalMs ?? 500;
+    if (!Number.isFinite(ms) || ms <= 0) throw new RangeError(`intervalMs must be a positive number, got ${String(ms)}`);
+    this.intervalMs = ms;
+  }
+
+  get running(): boolean {
+    return this.timer !== null;
+  }
+
+  start(): this {
+    if (this.timer !== null) return this;
+    if (this.current === null) this.current = toMap(listDevices());
+    this.timer = setInterval(() => this.tick(), this.intervalMs);
+    this.timer.unref();
+    return this;
+  }
+
+  stop(): this {
+    if (this.timer !== null) {
+      clearInterval(this.timer);
+      this.timer = null;
+    }
+    return this;
+  }
+
+  /** A copy of the latest snapshot, by ifindex (taken now when there is none yet). */
+  snapshot(): Map<number, DeviceInfo> {
+    if (this.current === null) this.current = toMap(listDevices());
+    return new Map(this.current);
+  }
+
+  /**
+   * Poll now: read the devices, emit the events of the difference and return them. Throws when
+   * the devices cannot be read (the timer's polls emit 'error' instead).
+   */
+  poll(): NetdevEvent[] {
+    const events = this.collect();
+    for (const e of events) this.emit('event', e);
+    return events;
+  }
+
+  /** Read the devices, replace the snapshot, and return the events of the difference. */
+  private collect(): NetdevEvent[] {
+    const next = toMap(listDevices());
+    const prev = this.current;
+    this.current = next;
+    return prev === null ? [] : diffSnapshots(prev, next);
+  }
+
+  private tick(): void {
+    let events: NetdevEvent[];
+    try {
+      events = this.collect();
+    } catch (err) {
+      if (this.listenerCount('error') > 0) this.emit('error', err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
+    // Outside the try: a throwing listener is the listener's bug, reported as such.
+    for (const e of events) this.emit('event', e);
+  }
+}

@@ -1,0 +1,45 @@
+// Device (netdev) events and device facts: the contract between the sources of device
+// information (the sysfs poller here, rtnetlink in the native addon) and the host's single entry
+// point for events (targets.md section 4).
+
+export type NetdevEventType =
+  | 'register' // a device appeared
+  | 'unregister' // a device went away
+  | 'rename' // name changed (oldName -> name), same ifindex
+  | 'enslave' // joined a master (bond/bridge/team)
+  | 'release' // left its master
+  | 'up' // administratively up, or carrier came back (running)
+  | 'down'; // administratively down, or carrier lost (not running)
+
+export interface NetdevEvent {
+  type: NetdevEventType;
+  /** The device's (new) name. */
+  name: string;
+  /** For 'rename': the name it had. */
+  oldName?: string;
+  ifindex: number;
+  /** Lowercase xx:xx:xx:xx:xx:xx, when known. */
+  mac?: string;
+  /** For 'enslave': the master's name. */
+  master?: string;
+}
+
+export interface DeviceAddress {
+  family: 4 | 6;
+  /** Canonical text form. */
+  address: string;
+}
+
+export interface DeviceInfo {
+  name: string;
+  ifindex: number;
+  /** Lowercase xx:xx:xx:xx:xx:xx ('00:00:00:00:00:00' for lo). */
+  mac: string;
+  /** IFF_UP: administratively up. */
+  up: boolean;
+  /** Up with carrier (IFF_RUNNING / operstate up or unknown-but-up for lo). */
+  running: boolean;
+  /** Name of the master device (bond, bridge, team) when enslaved, else null. */
+  master: string | null;
+  addresses: DeviceAddress[];
+}

@@ -1,0 +1,32 @@
+// The one interface behind which a sender drains the transmit ring: the dgram sender on the
+// host's event loop (the fallback, always available), or the native sender thread of the addon.
+import type { SocketRef } from '../sockets.js';
+
+/** Where a target's datagrams go. */
+export interface Route {
+  socket: SocketRef;
+  family: 4 | 6;
+  address: string;
+  port: number;
+  /** The target's generation (TGT_GEN) this route belongs to: older slots are not sent. */
+  gen: number;
+}
+
+export interface Sender {
+  readonly name: string;
+  /** Starts draining. */
+  start(): void;
+  /** From now on, slots of target `t` with generation `route.gen` go to `route`. */
+  setRoute(t: number, route: Route): void;
+  /** Slots of `t` are no longer sent (only after the grace period: see waitPast). */
+  clearRoute(t: number): void;
+  /**
+   * Resolves once every slot before ring position `pos` has been consumed and every datagram of
+   * those has been handed to the kernel (the grace period of deferred cleanup, and flush()).
+   */
+  waitPast(pos: number): Promise<void>;
+  /** Wakes the sender after the host thread wrote (cheap when it is awake). */
+  kick(): void;
+  /** Stops after draining what was published. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,82 @@
+// A target as users see it: the configfs directory /sys/kernel/config/netconsole/<name>, with
+// attributes read and written by their kernel names, userdata entries and sysdata toggles.
+import type { SysdataToggle, TargetAttributes } from './config/attributes.js';
+import type { TargetRecord, TargetState, TargetTable } from './targets.js';
+
+/** Attributes by kernel name (strings as written to configfs, or numbers and booleans), plus userdata. */
+export type TargetOptions = Partial<Record<keyof TargetAttributes, string | number | boolean | null>> &
+  Partial<Record<SysdataToggle, string | number | boolean>> & {
+    name?: string;
+    /** userdata/<key> entries, in order. */
+    userdata?: Record<string, string>;
+  };
+
+export class Target {
+  readonly userdata: Userdata;
+
+  constructor(
+    private readonly table: TargetTable,
+    private readonly rec: TargetRecord,
+  ) {
+    this.userdata = new Userdata(table, rec);
+  }
+
+  get name(): string {
+    return this.rec.name;
+  }
+
+  /** DISABLED, ENABLED or DEACTIVATED (its device went away; it resumes when it comes back). */
+  get state(): TargetState {
+    return this.rec.state;
+  }
+
+  /** The text a configfs read of `attr` returns (`enabled`, `remote_ip`, `local_mac`, `transmit_errors`, ...). */
+  get(attr: string): string {
+    return this.table.read(this.rec, attr);
+  }
+
+  /** A configfs write: kernel-exact validation; a rejected write changes nothing. */
+  set(attr: string, value: string | number | boolean): Promise<void> {
+    return this.table.set(this.rec, attr, value);
+  }
+
+  enable(): Promise<void> {
+    return this.table.enable(this.rec);
+  }
+
+  disable(): Promise<void> {
+    return this.table.disable(this.rec);
+  }
+
+  /** rmdir: disables it if needed, waits until nothing of it is in flight, and frees it. */
+  remove(): Promise<void> {
+    return this.table.remove(this.rec);
+  }
+}
+
+/** `<target>/userdata/`: entries sent as ` key=value` lines, and the four sysdata toggles. */
+export class Userdata {
+  constructor(
+    private readonly table: TargetTable,
+    private readonly rec: TargetRecord,
+  ) {}
+
+  /** Sets an entry (or a toggle: cpu_nr_enabled, taskname_enabled, release_enabled, msgid_enabled). */
+  set(key: string, value: string | number | boolean): Promise<void> {
+    return this.table.setUserdata(this.rec, key, value);
+  }
+
+  get(key: string): string | undefined {
+    const toggle = this.rec.sysdata[key as SysdataToggle];
+    if (toggle !== undefined) return toggle ? '1' : '0';
+    return this.rec.userdata.get(key);
+  }
+
+  delete(key: string): Promise<void> {
+    return this.table.deleteUserdata(this.rec, key);
+  }
+
+  entries(): Array<[string, string]> {
+    return [...this.rec.userdata];
+  }
+}

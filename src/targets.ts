@@ -1,0 +1,411 @@
+// Targets: their configuration (configfs semantics), their life cycle, deferred cleanup, and
+// device events (targets.md 3, 4; locking.md).
+//
+// Lock order: config -> rtnl -> cleanup -> spinlock.
+//   create / set / userdata        config
+//   enable                         config -> rtnl (look-up, sockets) -> spinlock (ENABLED), before
+//                                  rtnl is released: no device event can slip between setup and enable
+//   disable / remove               config -> cleanup -> spinlock (mark, move to cleanup list);
+//                                  then rtnl -> cleanup (grace period, close sockets) -> spinlock (back / unlink)
+//   device event                   rtnl -> cleanup -> spinlock (move all affected in one section);
+//                                  then, still under rtnl -> cleanup, process the cleanup list
+// Each field of a TargetRecord is guarded by `config`, except `state`, `device` and `socket`, which
+// change under `rtnl` (and are read under either).
+import { EventEmitter } from 'node:events';
+import { release as osRelease } from 'node:os';
+import { parseIp } from './addr.js';
+import {
+  DEFAULT_ATTRIBUTES,
+  checkUserdataRoom,
+  formatAttribute,
+  normalizeUserdataValue,
+  parseAttributeWrite,
+  parseSysdataToggle,
+  SYSDATA_TOGGLES,
+  validateUserdataKey,
+  type SysdataToggle,
+  type TargetAttributes,
+} from './config/attributes.js';
+import { invalid, InvalidValueError, NetconsoleError } from './errors.js';
+import { L } from './layout.js';
+import type { HostLocks } from './locks.js';
+import type { DeviceInfo, NetdevEvent } from './netdev/types.js';
+import type { Sender } from './sender/types.js';
+import type { SocketPool, SocketRef } from './sockets.js';
+import { renderUserdata } from './userdata.js';
+import type { Core } from './wasm.js';
+import { check } from './wasm.js';
+
+export type TargetState = 'disabled' | 'enabled' | 'deactivated';
+
+/** Device facts the host needs; sysfs by default, rtnetlink through the addon when present. */
+export interface DeviceLookup {
+  getDevice(name: string): DeviceInfo | null;
+  deviceByMac(mac: string): DeviceInfo | null;
+  routeDevice(remoteIp: string): { dev: string; gateway: string | null } | null;
+  sourceAddress(dev: string, family: 4 | 6, remoteIp?: string): string | null;
+}
+
+export interface TargetRecord {
+  readonly name: string;
+  readonly index: number;
+  attrs: TargetAttributes;
+  userdata: Map<string, string>;
+  sysdata: Record<SysdataToggle, boolean>;
+  state: TargetState;
+  /** Bound by hardware address (a parameter string whose device field is a MAC). */
+  bindMac: string | null;
+  /** The device it is (or, deactivated, was) bound to. */
+  device: { name: string; ifindex: number; mac: string } | null;
+  socket: SocketRef | null;
+  /** What the target becomes when its cleanup is done. */
+  afterCleanup: TargetState | 'free';
+}
+
+const STATE_CODE: Record<TargetState, number> = { disabled: L.ST_DISABLED, enabled: L.ST_ENABLED, deactivated: L.ST_DEACTIVATED };
+const SYSDATA_BIT: Record<SysdataToggle, number> = {
+  cpu_nr_enabled: L.S_CPU,
+  taskname_enabled: L.S_TASKNAME,
+  release_enabled: L.S_RELEASE,
+  msgid_enabled: L.S_MSGID,
+};
+const NAME_MAX = 255;
+const encoder = new TextEncoder();
+
+export class TargetTable extends EventEmitter {
+  private readonly byName = new Map<string, TargetRecord>();
+  private readonly byIndex: Array<TargetRecord | undefined> = [];
+  private readonly release = encoder.encode(osRelease());
+
+  constructor(
+    private readonly core: Core,
+    private readonly locks: HostLocks,
+    private readonly sockets: SocketPool,
+    private readonly sender: Sender,
+    private readonly lookup: DeviceLookup,
+  ) {
+    super();
+  }
+
+  get(name: string): TargetRecord | undefined {
+    return this.byName.get(name);
+  }
+
+  list(): TargetRecord[] {
+    return [...this.byName.values()];
+  }
+
+  // ---------------------------------------------------------------- configuration (config mutex)
+  create(name: string, attrs: Record<string, unknown> = {}, bindMac: string | null = null): Promise<TargetRecord> {
+    return this.locks.config.run(async () => {
+      if (typeof name !== 'string' || name.length === 0 || name.length > NAME_MAX || name.includes('/') || name === '.' || name === '..') {
+        throw invalid('name', name, 'a non-empty configfs directory name without "/"');
+      }
+      if (this.byName.has(name)) throw new InvalidValueError('EEXIST', 'name', name, 'a name not already in use', 'target exists:');
+      const index = this.byIndex.findIndex((r, i) => r === undefined && i < L.MAX_TARGETS);
+      const slot = index >= 0 ? index : this.byIndex.length;
+      if (slot >= L.MAX_TARGETS) throw new InvalidValueError('ENOSPC', 'name', name, `at most ${L.MAX_TARGETS} targets`, 'no free target slot for');
+      const rec: TargetRecord = {
+        name,
+        index: slot,
+        attrs: { ...DEFAULT_ATTRIBUTES },
+        userdata: new Map(),
+        sysdata: { cpu_nr_enabled: false, taskname_enabled: false, release_enabled: false, msgid_enabled: false },
+        state: 'disabled',
+        bindMac,
+        device: null,
+        socket: null,
+        afterCleanup: 'disabled',
+      };
+      // Validate everything before the target exists: a rejected create leaves nothing behind.
+      const { enabled, userdata, ...rest } = attrs as Record<string, unknown> & { userdata?: Record<string, unknown> };
+      for (const [k, v] of Object.entries(rest)) {
+        if (v === undefined || v === null) continue; // not given: the default
+        if ((SYSDATA_TOGGLES as readonly string[]).includes(k)) rec.sysdata[k as SysdataToggle] = parseSysdataToggle(k, v);
+        else Object.assign(rec.attrs, parseAttributeWrite(name, k, v, rec.attrs));
+      }
+      for (const [k, v] of Object.entries(userdata ?? {})) this.checkUserdata(rec, k, v);
+      for (const [k, v] of Object.entries(userdata ?? {})) rec.userdata.set(k, normalizeUserdataValue(k, v));
+      this.core.clearTarget(slot);
+      this.byName.set(name, rec);
+      this.byIndex[slot] = rec;
+      this.locks.spin(() => check(this.core.exports.list_add(this.core.tid, slot, L.ST_DISABLED), 'list_add'));
+      if (enabled !== undefined && parseAttributeWrite(name, 'enabled', enabled, { ...rec.attrs, enabled: false }).enabled) {
+        try {
+          await this.enableLocked(rec);
+        } catch (err) {
+          await this.removeLocked(rec);
+          throw err;
+        }
+      }
+      return rec;
+    });
+  }
+
+  /** Writes one attribute by its kernel name (`enabled` enables or disables). */
+  set(rec: TargetRecord, attr: string, value: unknown): Promise<void> {
+    return this.locks.config.run(async () => {
+      this.assertLive(rec);
+      if ((SYSDATA_TOGGLES as readonly string[]).includes(attr)) return this.setSysdata(rec, attr as SysdataToggle, value);
+      // A DEACTIVATED target counts as enabled for a write of `enabled` (disabling it stops it from
+      // resuming when its device comes back) and as disabled for the locked attributes.
+      const current = { ...rec.attrs, enabled: attr === 'enabled' ? rec.state !== 'disabled' : rec.state === 'enabled' };
+      const change = parseAttributeWrite(rec.name, attr, value, current);
+      if ('enabled' in change) {
+        if (change.enabled) return this.enableLocked(rec);
+        return this.disableLocked(rec, 'disabled');
+      }
+      Object.assign(rec.attrs, change);
+      if (rec.state === 'enabled' && ('ratelimit_interval_ms' in change || 'ratelimit_burst' in change)) this.writeRatelimit(rec);
+    });
+  }
+
+  enable(rec: TargetRecord): Promise<void> {
+    return this.set(rec, 'enabled', 1);
+  }
+
+  disable(rec: TargetRecord): Promise<void> {
+    return this.set(rec, 'enabled', 0);
+  }
+
+  remove(rec: TargetRecord): Promise<void> {
+    return this.locks.config.run(() => {
+      this.assertLive(rec);
+      return this.removeLocked(rec);
+    });
+  }
+
+  /** userdata/<key> (a value of '' keeps the entry but sends nothing), or a sysdata toggle. */
+  setUserdata(rec: TargetRecord, key: string, value: unknown): Promise<void> {
+    return this.locks.config.run(() => {
+      this.assertLive(rec);
+      if ((SYSDATA_TOGGLES as readonly string[]).includes(key)) return this.setSysdata(rec, key as SysdataToggle, value);
+      this.checkUserdata(rec, key, value);
+      rec.userdata.set(key, normalizeUserdataValue(key, value));
+      if (rec.state === 'enabled') this.writeUserdata(rec);
+    });
+  }
+
+  deleteUserdata(rec: TargetRecord, key: string): Promise<void> {
+    return this.locks.config.run(() => {
+      this.assertLive(rec);
+      if (!rec.userdata.delete(key)) throw new InvalidValueError('ENOENT', 'userdata key', key, 'an existing key', 'no such entry:');
+      if (rec.state === 'enabled') this.writeUserdata(rec);
+    });
+  }
+
+  /** A configfs read: an attribute, a userdata key or a sysdata toggle. */
+  read(rec: TargetRecord, attr: string): string {
+    if ((SYSDATA_TOGGLES as readonly string[]).includes(attr)) return rec.sysdata[attr as SysdataToggle] ? '1' : '0';
+    return formatAttribute({ ...rec.attrs, enabled: rec.state === 'enabled' }, attr, {
+      local_mac: rec.device?.mac,
+      transmit_errors: Number(this.core.targetCounter(rec.index, L.TGT_CNT_TX_ERRORS)),
+    });
+  }
+
+  private checkUserdata(rec: TargetRecord, key: string, value: unknown): void {
+    validateUserdataKey(key);
+    if (!rec.userdata.has(key)) checkUserdataRoom(rec.userdata.size);
+    normalizeUserdataValue(key, value);
+  }
+
+  private setSysdata(rec: TargetRecord, toggle: SysdataToggle, value: unknown): void {
+    rec.sysdata[toggle] = parseSysdataToggle(toggle, value);
+    if (rec.state === 'enabled') this.writeSysdata(rec);
+  }
+
+  private assertLive(rec: TargetRecord): void {
+    if (this.byName.get(rec.name) !== rec) throw new InvalidValueError('ENOENT', 'target', rec.name, 'an existing target', 'no such target:');
+  }
+
+  // ---------------------------------------------------------------- slot writes
+  private writeUserdata(rec: TargetRecord): void {
+    const entries = [...rec.userdata].map(([k, v]) => [encoder.encode(k), encoder.encode(v)] as [Uint8Array, Uint8Array]);
+    this.core.setUserdata(rec.index, renderUserdata(entries));
+  }
+
+  private writeSysdata(rec: TargetRecord): void {
+    let bits = 0;
+    for (const t of SYSDATA_TOGGLES) if (rec.sysdata[t]) bits |= SYSDATA_BIT[t];
+    check(this.core.exports.target_set(this.core.tid, rec.index, L.TGT_SYSDATA, bits), 'target_set');
+    this.updateWantCpu();
+  }
+
+  private writeRatelimit(rec: TargetRecord): void {
+    check(this.core.exports.target_set(this.core.tid, rec.index, L.TGT_RL_INTERVAL, rec.attrs.ratelimit_interval_ms | 0), 'target_set');
+    check(this.core.exports.target_set(this.core.tid, rec.index, L.TGT_RL_BURST, rec.attrs.ratelimit_burst | 0), 'target_set');
+  }
+
+  private updateWantCpu(): void {
+    const want = this.list().some((r) => r.state === 'enabled' && r.sysdata.cpu_nr_enabled);
+    Atomics.store(this.core.i32, L.WANT_CPU >> 2, want ? 1 : 0);
+  }
+
+  // ---------------------------------------------------------------- enable (config -> rtnl -> spinlock)
+  private async enableLocked(rec: TargetRecord): Promise<void> {
+    this.locks.checker.assertHeld('config', 'enable');
+    await this.locks.rtnl.run(async () => {
+      await this.setup(rec);
+      this.markEnabled(rec);
+    });
+    this.emit('target', { name: rec.name, state: 'enabled', device: rec.device?.name });
+  }
+
+  /** Finds the device, checks it, picks the source address and opens the socket (rtnl held). */
+  private async setup(rec: TargetRecord): Promise<void> {
+    this.locks.checker.assertHeld('rtnl', 'target setup');
+    const a = rec.attrs;
+    const remote = parseIp('remote_ip', a.remote_ip!);
+    let dev: DeviceInfo | null;
+    if (a.dev_name !== '') {
+      dev = this.lookup.getDevice(a.dev_name);
+      if (!dev) throw new InvalidValueError('ENODEV', 'dev_name', a.dev_name, 'an existing network device', 'no such device:');
+    } else if (rec.bindMac !== null) {
+      dev = this.lookup.deviceByMac(rec.bindMac);
+      if (!dev) throw new InvalidValueError('ENODEV', 'local_mac', rec.bindMac, 'the MAC of an existing device', 'no device with MAC');
+    } else {
+      const route = this.lookup.routeDevice(a.remote_ip!);
+      dev = route ? this.lookup.getDevice(route.dev) : null;
+      if (!dev) throw new InvalidValueError('ENETUNREACH', 'remote_ip', a.remote_ip, 'an address with a route (or set dev_name)', 'no route to');
+    }
+    if (dev.master !== null) {
+      throw new InvalidValueError('EBUSY', 'dev_name', dev.name, 'a device that is not enslaved', `enslaved to ${dev.master}:`);
+    }
+    const local = a.local_ip ?? this.lookup.sourceAddress(dev.name, remote.family, a.remote_ip!);
+    if (local === null) {
+      throw new InvalidValueError('EDESTADDRREQ', 'local_ip', null, `an IPv${remote.family} address on ${dev.name}`, `${dev.name} has no IPv${remote.family} address; local_ip is`);
+    }
+    const flags = (a.extended ? L.F_EXTENDED : 0) | (a.release ? L.F_RELEASE : 0) | (a.timestamps ? L.F_TIMESTAMPS : 0);
+    const socket = await this.sockets.acquire(remote.family, local, a.local_port);
+    // Nothing below can fail: the target's slot is written only once the socket is there.
+    this.core.setTargetLocked(rec.index, flags, this.release, this.release);
+    this.writeUserdata(rec);
+    this.writeSysdata(rec);
+    this.writeRatelimit(rec);
+    this.core.setTargetWord(rec.index, L.TGT_DEV_UP, dev.running ? 1 : 0);
+    rec.socket = socket;
+    rec.device = { name: dev.name, ifindex: dev.ifindex, mac: dev.mac };
+    const gen = this.core.targetWord(rec.index, L.TGT_GEN) + 1; // target_set_state(ENABLED) bumps it
+    this.sender.setRoute(rec.index, { socket, family: remote.family, address: a.remote_ip!, port: a.remote_port, gen });
+  }
+
+  private markEnabled(rec: TargetRecord): void {
+    this.locks.spin(() => check(this.core.exports.target_set_state(this.core.tid, rec.index, L.ST_ENABLED), 'target_set_state'));
+    rec.state = 'enabled';
+    rec.attrs.enabled = true;
+    this.updateWantCpu();
+  }
+
+  // ---------------------------------------------------------------- disable / remove: deferred cleanup
+  private async disableLocked(rec: TargetRecord, after: TargetState | 'free'): Promise<void> {
+    this.locks.checker.assertHeld('config', 'disable');
+    rec.afterCleanup = after;
+    await this.locks.cleanup.run(() =>
+      // Not enabled from here on: no writer reaches it. Its final state is set in step 3.
+      this.locks.spin(() => check(this.core.exports.list_to_cleanup(this.core.tid, rec.index, L.ST_DISABLED), 'list_to_cleanup')),
+    );
+    rec.state = 'disabled';
+    rec.attrs.enabled = false;
+    this.updateWantCpu();
+    await this.locks.rtnl.run(() => this.locks.cleanup.run(() => this.processCleanup()));
+    if (after !== 'free') this.emit('target', { name: rec.name, state: rec.state });
+  }
+
+  private async removeLocked(rec: TargetRecord): Promise<void> {
+    await this.disableLocked(rec, 'free');
+    this.emit('target', { name: rec.name, state: 'removed' });
+  }
+
+  /**
+   * Step 2 and 3 of deferred cleanup for every target on the cleanup list (rtnl and cleanup held):
+   * wait until the sender has passed the ring position recorded when the target left the target
+   * list, close its socket, then put it back (or drop it). No datagram of it can follow.
+   */
+  private async processCleanup(): Promise<void> {
+    this.locks.checker.assertHeld('cleanup', 'cleanup processing');
+    for (const t of this.locks.spin(() => this.core.listRead(L.ON_CLEANUP))) {
+      const rec = this.byIndex[t];
+      if (!rec) continue;
+      await this.sender.waitPast(Number(this.core.targetCounter(t, L.TGT_CLEANUP_POS)));
+      this.sender.clearRoute(t);
+      if (rec.socket) {
+        await this.sockets.release(rec.socket);
+        rec.socket = null;
+      }
+      const after = rec.afterCleanup;
+      const code = after === 'free' ? L.ST_FREE : STATE_CODE[after === 'enabled' ? 'disabled' : after];
+      this.locks.spin(() => check(this.core.exports.list_from_cleanup(this.core.tid, t, code), 'list_from_cleanup'));
+      if (after === 'free') {
+        this.byName.delete(rec.name);
+        this.byIndex[t] = undefined;
+        this.core.clearTarget(t);
+      } else {
+        rec.state = after === 'enabled' ? 'disabled' : after;
+        if (after !== 'deactivated') rec.device = null;
+      }
+      rec.attrs.enabled = false;
+    }
+  }
+
+  // ---------------------------------------------------------------- device events (rtnl)
+  /** The one entry point for device events (targets.md 4). Serialized by rtnl. */
+  deviceEvent(ev: NetdevEvent): Promise<void> {
+    return this.locks.rtnl.run(async () => {
+      const bound = this.list().filter((r) => r.state === 'enabled' && r.device !== null && r.device.ifindex === ev.ifindex);
+      const move: TargetRecord[] = [];
+      switch (ev.type) {
+        case 'rename':
+          for (const r of this.list()) {
+            if (r.device?.ifindex === ev.ifindex || (ev.oldName !== undefined && r.device?.name === ev.oldName)) r.device!.name = ev.name;
+            if (ev.oldName !== undefined && r.attrs.dev_name === ev.oldName && r.state !== 'deactivated') r.attrs.dev_name = ev.name;
+          }
+          break;
+        case 'up':
+        case 'down':
+          for (const r of bound) this.core.setTargetWord(r.index, L.TGT_DEV_UP, ev.type === 'up' ? 1 : 0);
+          break;
+        case 'unregister':
+          for (const r of bound) (r.afterCleanup = 'deactivated'), move.push(r);
+          break;
+        case 'enslave':
+        case 'release':
+          for (const r of bound) (r.afterCleanup = 'disabled'), move.push(r);
+          break;
+        case 'register':
+          break;
+      }
+      if (move.length > 0) {
+        await this.locks.cleanup.run(() =>
+          this.locks.spin(() => this.core.listToCleanupBatch(move.map((r) => r.index), L.ST_DISABLED)),
+        );
+        for (const r of move) {
+          r.state = 'disabled';
+          r.attrs.enabled = false;
+        }
+        this.updateWantCpu();
+        await this.locks.cleanup.run(() => this.processCleanup());
+        for (const r of move) this.emit('target', { name: r.name, state: r.state, device: ev.name, reason: ev.type });
+      }
+      if (ev.type === 'register' || ev.type === 'rename') await this.resume(ev);
+    });
+  }
+
+  /** DEACTIVATED targets whose device is back (by MAC when bound by MAC, else by name). */
+  private async resume(ev: NetdevEvent): Promise<void> {
+    for (const r of this.list()) {
+      if (r.state !== 'deactivated') continue;
+      const wanted = r.bindMac !== null ? r.bindMac === ev.mac : (r.attrs.dev_name || r.device?.name) === ev.name;
+      if (!wanted) continue;
+      try {
+        await this.setup(r);
+        this.markEnabled(r);
+        this.emit('target', { name: r.name, state: 'enabled', device: ev.name, reason: 'resumed' });
+      } catch (err) {
+        this.locks.spin(() => check(this.core.exports.target_set_state(this.core.tid, r.index, L.ST_DISABLED), 'target_set_state'));
+        r.state = 'disabled';
+        r.device = null;
+        this.emit('target', { name: r.name, state: 'disabled', device: ev.name, reason: 'resume failed', error: err as NetconsoleError });
+      }
+    }
+  }
+}

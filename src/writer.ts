@@ -1,0 +1,115 @@
+// The log call, on any thread: the text goes (UTF-8) into the thread's own area of the shared
+// memory, and one call into WebAssembly writes the record to every enabled target. Synchronous,
+// never waits on anything but the spinlock, no system call; the only allocation is the small
+// result object of TextEncoder.encodeInto (and the stack string of an Error).
+import { readFileSync } from 'node:fs';
+import { invalid, outOfRange } from './errors.js';
+import { L } from './layout.js';
+import { monotonicUsec } from './clock.js';
+import type { Core } from './wasm.js';
+
+export const LEVELS = ['emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug'] as const;
+export type LevelName = (typeof LEVELS)[number];
+/** A syslog level: its name (`err`, also `error`; `warning`, also `warn`) or its number 0..7. */
+export type Level = LevelName | 'error' | 'warn' | number;
+
+const LEVEL_NUMBER: Record<string, number> = { error: 3, warn: 4 };
+LEVELS.forEach((name, i) => (LEVEL_NUMBER[name] = i));
+
+export function levelNumber(level: Level): number {
+  if (typeof level === 'number') {
+    if (!Number.isInteger(level) || level < 0 || level > 7) throw outOfRange('level', level, '0..7 or a level name');
+    return level;
+  }
+  const n = LEVEL_NUMBER[level];
+  if (n === undefined) throw invalid('level', level, `one of ${LEVELS.join(', ')} (or error, warn), or 0..7`);
+  return n;
+}
+
+export type Loggable = string | Uint8Array | Error | { toString(): string };
+
+export interface LogOptions {
+  /** Dictionary pairs sent by extended targets (` KEY=value` lines): SUBSYSTEM, DEVICE, ... */
+  dict?: Record<string, string> | ReadonlyArray<readonly [string, string]>;
+  /** A continuation record (extended flag `c`). */
+  cont?: boolean;
+  /** Syslog facility 0..23 for this record (default: the logger's, 1 "user"). */
+  facility?: number;
+}
+
+/** What a writer counts on its own side of the boundary (per thread). */
+export interface WriterStats {
+  records: number;
+  /** Records whose text was cut to the thread's text area (64 KiB). */
+  cutAtScratch: number;
+}
+
+/** The name the kernel would print as `taskname`: the OS thread's comm (15 bytes at most). */
+function threadComm(): string {
+  try {
+    return readFileSync('/proc/thread-self/comm', 'utf8').trim();
+  } catch {
+    return 'node';
+  }
+}
+
+const encoder = new TextEncoder();
+
+export class Writer {
+  readonly stats: WriterStats = { records: 0, cutAtScratch: 0 };
+  private readonly text: Uint8Array;
+  private readonly facility8: number;
+  private readonly getcpu: (() => number) | null;
+
+  constructor(
+    private readonly core: Core,
+    opts: { facility?: number; taskname?: string; getcpu?: () => number } = {},
+  ) {
+    this.text = core.u8.subarray(core.textAt, core.textAt + L.TEXT_MAX);
+    const facility = opts.facility ?? 1;
+    if (!Number.isInteger(facility) || facility < 0 || facility > 23) throw outOfRange('facility', facility, '0..23');
+    this.facility8 = facility * 8;
+    core.setTaskname(encoder.encode(opts.taskname ?? threadComm()));
+    this.getcpu = opts.getcpu ?? null;
+    core.setCpu(this.getcpu ? this.getcpu() : 0);
+  }
+
+  /** Writes one record; returns the number of targets it was offered to. */
+  write(level: number, value: Loggable, opts?: LogOptions): number {
+    const core = this.core;
+    let len: number;
+    if (typeof value === 'string') {
+      const r = encoder.encodeInto(value, this.text);
+      len = r.written!;
+      if (r.read! < value.length) this.stats.cutAtScratch++;
+    } else if (value instanceof Uint8Array) {
+      len = Math.min(value.length, L.TEXT_MAX);
+      if (len < value.length) this.stats.cutAtScratch++;
+      this.text.set(len < value.length ? value.subarray(0, len) : value);
+    } else {
+      return this.write(level, value instanceof Error ? (value.stack ?? String(value)) : String(value), opts);
+    }
+    let prio = this.facility8 + level;
+    let flags = 0;
+    let dictLen = 0;
+    if (opts !== undefined) {
+      if (opts.facility !== undefined) {
+        if (!Number.isInteger(opts.facility) || opts.facility < 0 || opts.facility > 23) throw outOfRange('facility', opts.facility, '0..23');
+        prio = opts.facility * 8 + level;
+      }
+      if (opts.cont) flags |= L.REC_CONT;
+      if (opts.dict !== undefined) dictLen = this.putDict(opts.dict);
+    }
+    if (this.getcpu !== null && Atomics.load(core.i32, L.WANT_CPU >> 2) !== 0) core.setCpu(this.getcpu());
+    this.stats.records++;
+    return core.exports.write_record(core.thread, prio, flags, len, dictLen, monotonicUsec());
+  }
+
+  private putDict(dict: NonNullable<LogOptions['dict']>): number {
+    const pairs = Array.isArray(dict) ? dict : Object.entries(dict);
+    const bytes = pairs.map(([k, v]) => [encoder.encode(String(k)), encoder.encode(String(v))] as [Uint8Array, Uint8Array]);
+    const n = this.core.putDict(bytes);
+    if (n < 0) throw invalid('dict', `${bytes.length} pairs`, `at most ${L.DICT_MAX} bytes encoded`, 'too large:');
+    return n;
+  }
+}
