@@ -30,6 +30,11 @@ export class Target {
     return this.rec.state;
   }
 
+  /** The device it is bound to while enabled (also when picked by the route), else null. */
+  get device(): string | null {
+    return this.rec.state === 'enabled' ? (this.rec.device?.name ?? null) : null;
+  }
+
   /** The text a configfs read of `attr` returns (`enabled`, `remote_ip`, `local_mac`, `transmit_errors`, ...). */
   get(attr: string): string {
     return this.table.read(this.rec, attr);

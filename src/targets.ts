@@ -147,10 +147,9 @@ export class TargetTable extends EventEmitter {
     return this.locks.config.run(async () => {
       this.assertLive(rec);
       if ((SYSDATA_TOGGLES as readonly string[]).includes(attr)) return this.setSysdata(rec, attr as SysdataToggle, value);
-      // A DEACTIVATED target counts as enabled for a write of `enabled` (disabling it stops it from
-      // resuming when its device comes back) and as disabled for the locked attributes.
-      const current = { ...rec.attrs, enabled: attr === 'enabled' ? rec.state !== 'disabled' : rec.state === 'enabled' };
-      const change = parseAttributeWrite(rec.name, attr, value, current);
+      // As in the kernel, a DEACTIVATED target is not enabled: its attributes can change, and
+      // writing enabled=1 sets it up again now (or fails, leaving it DEACTIVATED).
+      const change = parseAttributeWrite(rec.name, attr, value, { ...rec.attrs, enabled: rec.state === 'enabled' });
       if ('enabled' in change) {
         if (change.enabled) return this.enableLocked(rec);
         return this.disableLocked(rec, 'disabled');

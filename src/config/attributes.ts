@@ -124,7 +124,7 @@ export function kstrtobool(text: string): boolean | undefined {
  * past 2^64-1 (the kstrtoull overflow) or past `max`: ERANGE. As in _kstrtoull, the overflow is
  * reported before trailing junk, and junk before the type's range.
  */
-export function parseDecimal(option: string, text: string, max: number): number {
+export function parseDecimal(option: string, text: string, max: number, given: unknown = text): number {
   const accepted = `a decimal integer 0..${max}`;
   let i = text.startsWith('+') ? 1 : 0;
   const first = i;
@@ -138,11 +138,11 @@ export function parseDecimal(option: string, text: string, max: number): number 
       overflow = value > U64_MAX;
     }
   }
-  if (overflow) throw outOfRange(option, text, accepted);
-  if (i === first) throw invalid(option, text, accepted);
+  if (overflow) throw outOfRange(option, given, accepted);
+  if (i === first) throw invalid(option, given, accepted);
   if (text[i] === '\n') i++;
-  if (i !== text.length) throw invalid(option, text, accepted);
-  if (value > BigInt(max)) throw outOfRange(option, text, accepted);
+  if (i !== text.length) throw invalid(option, given, accepted);
+  if (value > BigInt(max)) throw outOfRange(option, given, accepted);
   return Number(value);
 }
 
@@ -157,10 +157,24 @@ export function toAttributeText(value: unknown, option = 'value'): string {
   throw invalid(option, value, 'a string, a boolean or an integer number');
 }
 
-function parseBool(option: string, text: string): boolean {
+/** `given` is the caller's value, which every error carries (the text may be derived from it). */
+function parseBool(option: string, text: string, given: unknown): boolean {
   const value = kstrtobool(text);
-  if (value === undefined) throw invalid(option, text, BOOL_ACCEPTED);
+  if (value === undefined) throw invalid(option, given, BOOL_ACCEPTED);
   return value;
+}
+
+/**
+ * addr.ts reports the text it parsed (newline trimmed); errors here carry the caller's value, so
+ * rebuild its EINVAL with it. Its errors are invalid() without a reason, so the message is the same.
+ */
+function withGiven<T>(given: unknown, parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (!(err instanceof InvalidValueError) || err.value === given) throw err;
+    throw new InvalidValueError(err.code, err.option ?? 'value', given, err.accepted ?? '');
+  }
 }
 
 function familyOf(canonicalIp: string): IpFamily {
@@ -168,24 +182,24 @@ function familyOf(canonicalIp: string): IpFamily {
 }
 
 /** An IP write: canonical text, or null for the all-zero address (the kernel's "unset"). */
-function parseIpWrite(option: 'local_ip' | 'remote_ip', text: string, current: Readonly<TargetAttributes>): string | null {
-  const ip = parseIp(option, trimNewline(text));
+function parseIpWrite(option: 'local_ip' | 'remote_ip', text: string, current: Readonly<TargetAttributes>, given: unknown): string | null {
+  const ip = withGiven(given, () => parseIp(option, trimNewline(text)));
   if (ip.bytes.every((b) => b === 0)) return null;
   const otherName = option === 'local_ip' ? 'remote_ip' : 'local_ip';
   const other = current[otherName];
   if (other !== null && familyOf(other) !== ip.family) {
     const want = familyOf(other);
-    throw invalid(option, text, `an IPv${want} address, the family of ${otherName} (${other})`, `IPv${ip.family} address family differs from ${otherName}:`);
+    throw invalid(option, given, `an IPv${want} address, the family of ${otherName} (${other})`, `IPv${ip.family} address family differs from ${otherName}:`);
   }
   return formatIp(ip.family, ip.bytes);
 }
 
-function parseDevName(text: string): string {
+function parseDevName(text: string, given: unknown): string {
   const name = trimNewline(text);
-  if (!isWellFormed(name)) throw invalid('dev_name', text, 'well-formed text', 'lone surrogate in');
+  if (!isWellFormed(name)) throw invalid('dev_name', given, 'well-formed text', 'lone surrogate in');
   const size = byteLength(name);
   if (size > DEV_NAME_MAX) {
-    throw new InvalidValueError('ENAMETOOLONG', 'dev_name', text, `at most ${DEV_NAME_MAX} bytes (IFNAMSIZ - 1)`, `${size} bytes, name too long:`);
+    throw new InvalidValueError('ENAMETOOLONG', 'dev_name', given, `at most ${DEV_NAME_MAX} bytes (IFNAMSIZ - 1)`, `${size} bytes, name too long:`);
   }
   return name;
 }
@@ -203,14 +217,14 @@ function lockedError(target: string, attr: string, value: unknown): NetconsoleEr
  * `current.enabled` must be "state == ENABLED": a DEACTIVATED target counts as not enabled, as in
  * the kernel, which resets it to DISABLED before this comparison.
  */
-function parseEnabledWrite(target: string, text: string, current: Readonly<TargetAttributes>): boolean {
-  const enabled = parseBool('enabled', text);
+function parseEnabledWrite(target: string, text: string, current: Readonly<TargetAttributes>, given: unknown): boolean {
+  const enabled = parseBool('enabled', text, given);
   if (enabled === current.enabled) {
     // netconsole.c: pr_info("network logging has already %s\n", started/stopped) and -EINVAL.
     const state = enabled ? 'started' : 'stopped';
     throw new NetconsoleError('EINVAL', `target (${target}): network logging has already ${state}`, {
       option: 'enabled',
-      value: text,
+      value: given,
       accepted: enabled ? '0 (the target is enabled)' : '1 (the target is disabled)',
     });
   }
@@ -255,24 +269,24 @@ export function parseAttributeWrite(
   const text = toAttributeText(value, attr);
   switch (attr as keyof TargetAttributes) {
     case 'enabled':
-      return { enabled: parseEnabledWrite(target, text, current) };
+      return { enabled: parseEnabledWrite(target, text, current, value) };
     case 'extended':
     case 'timestamps':
     case 'release':
-      return { [attr]: parseBool(attr, text) };
+      return { [attr]: parseBool(attr, text, value) };
     case 'dev_name':
-      return { dev_name: parseDevName(text) };
+      return { dev_name: parseDevName(text, value) };
     case 'local_port':
     case 'remote_port':
-      return { [attr]: parseDecimal(attr, text, U16_MAX) };
+      return { [attr]: parseDecimal(attr, text, U16_MAX, value) };
     case 'local_ip':
     case 'remote_ip':
-      return { [attr]: parseIpWrite(attr as 'local_ip' | 'remote_ip', text, current) };
+      return { [attr]: parseIpWrite(attr as 'local_ip' | 'remote_ip', text, current, value) };
     case 'remote_mac':
-      return { remote_mac: formatMac(parseMac('remote_mac', trimNewline(text))) };
+      return { remote_mac: formatMac(withGiven(value, () => parseMac('remote_mac', trimNewline(text)))) };
     case 'ratelimit_interval_ms':
     case 'ratelimit_burst':
-      return { [attr]: parseDecimal(attr, text, U32_MAX) };
+      return { [attr]: parseDecimal(attr, text, U32_MAX, value) };
   }
 }
 
@@ -364,5 +378,5 @@ export function parseSysdataToggle(name: string, value: unknown): boolean {
   if (!(SYSDATA_TOGGLES as readonly string[]).includes(name)) {
     throw new InvalidValueError('ENOENT', option, value, `one of ${SYSDATA_TOGGLES.join(', ')}`, 'no such sysdata toggle, cannot write');
   }
-  return parseBool(option, toAttributeText(value, option));
+  return parseBool(option, toAttributeText(value, option), value);
 }

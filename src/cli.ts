@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+// The `netconsole` command: demo, send, listen.
+import { Command, InvalidArgumentError } from 'commander';
+import { createInterface } from 'node:readline';
+import { demo } from './demo.js';
+import { NetconsoleError } from './errors.js';
+import { Netconsole } from './netconsole.js';
+import { Receiver, type Message } from './receiver.js';
+import { levelNumber } from './writer.js';
+
+function int(name: string, min: number, max: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer ${min}..${max}`);
+    return n;
+  };
+}
+
+function collect(v: string, prev: string[]): string[] {
+  return [...prev, v];
+}
+
+const program = new Command('netconsole')
+  .description('Ship logs over UDP in the Linux netconsole wire format')
+  .showHelpAfterError();
+
+program
+  .command('demo')
+  .description('a receiver on loopback, logs from the main thread and workers, what arrived and the throughput')
+  .option('--workers <n>', 'worker threads', int('--workers', 0, 16), 2)
+  .option('--records <n>', 'records per worker', int('--records', 0, 10_000_000), 20_000)
+  .action(async (o: { workers: number; records: number }) => {
+    await demo({ workers: o.workers, perWorker: o.records, out: (l) => console.log(l) });
+  });
+
+program
+  .command('send')
+  .description('send a message (or stdin, line by line) to netconsole targets')
+  .argument('[text...]', 'the message; stdin when absent')
+  .option('-t, --target <param>', 'a target parameter string (repeatable), e.g. +@/,6666@127.0.0.1/', collect, [])
+  .option('-c, --config <file>', 'a JSON config file with "targets"')
+  .option('-l, --level <level>', 'syslog level 0..7 or a name', 'info')
+  .option('-f, --facility <n>', 'syslog facility 0..23', int('--facility', 0, 23), 1)
+  .option('-e, --extended', 'make every --target extended (as a leading +)')
+  .option('-u, --userdata <key=value>', 'userdata entry for every target (repeatable)', collect, [])
+  .option('--sysdata <list>', 'sysdata toggles for every target: cpu,taskname,release,msgid')
+  .action(async (words: string[], o: { target: string[]; config?: string; level: string; facility: number; extended?: boolean; userdata: string[]; sysdata?: string }) => {
+    let level: number;
+    try {
+      level = levelNumber(/^\d+$/.test(o.level) ? Number(o.level) : (o.level as never));
+    } catch (err) {
+      throw new InvalidArgumentError(`--level: ${(err as Error).message}`);
+    }
+    const params = o.target.map((t) => (o.extended && !t.startsWith('+') ? `+${t}` : t)).join(';');
+    const nc = await Netconsole.create({ targets: params || undefined, config: o.config, facility: o.facility, devices: 'none', strict: true });
+    try {
+      if (nc.targets.list().length === 0) throw new NetconsoleError('EDESTADDRREQ', 'no targets: give --target, --config or NETCONSOLE', { option: '--target' });
+      for (const t of nc.targets.list()) {
+        for (const kv of o.userdata) {
+          const eq = kv.indexOf('=');
+          if (eq < 1) throw new NetconsoleError('EINVAL', `--userdata: expected key=value, got ${JSON.stringify(kv)}`, { option: '--userdata', value: kv });
+          await t.userdata.set(kv.slice(0, eq), kv.slice(eq + 1));
+        }
+        for (const s of o.sysdata ? o.sysdata.split(',') : []) await t.userdata.set(`${s === 'cpu' ? 'cpu_nr' : s}_enabled`, 1);
+      }
+      if (words.length > 0) nc.log(level, words.join(' '));
+      else for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) nc.log(level, line);
+      await nc.flush();
+    } finally {
+      await nc.close();
+    }
+  });
+
+program
+  .command('listen')
+  .description('receive netconsole datagrams and print one line per message (development and tests; fleets use netconsd)')
+  .option('-a, --address <ip>', 'address to listen on', '127.0.0.1')
+  .option('-p, --port <n>', 'UDP port', int('--port', 0, 65535), 6666)
+  .option('--json', 'one JSON object per message')
+  .option('--fragment-timeout <ms>', 'report a message with missing fragments after this long', int('--fragment-timeout', 1, 600_000), 2000)
+  .action(async (o: { address: string; port: number; json?: boolean; fragmentTimeout: number }) => {
+    const r = new Receiver({ fragmentTimeoutMs: o.fragmentTimeout });
+    r.on('message', (m: Message) => {
+      if (o.json) process.stdout.write(`${JSON.stringify(m)}\n`);
+      else process.stdout.write(`${m.source} ${m.extended ? `<${m.level}>${m.seq} ` : ''}${m.incomplete ? '[incomplete] ' : ''}${m.text}\n`);
+    });
+    r.on('gap', (g: { source: string; expected: string; got: string }) => process.stderr.write(`gap from ${g.source}: expected seq ${g.expected}, got ${g.got}\n`));
+    const a = await r.listen(o.address, o.port);
+    process.stderr.write(`listening on ${a.address}:${a.port}\n`);
+    const stop = async (): Promise<void> => {
+      await r.close();
+      process.exit(0);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+
+program.parseAsync().catch((err: unknown) => {
+  if (err instanceof NetconsoleError) {
+    process.stderr.write(`netconsole: ${err.code}: ${err.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`netconsole: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

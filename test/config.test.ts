@@ -1,0 +1,652 @@
+// Target attributes and the parameter string (spec/targets.md sections 1 and 2): every rule, the
+// exact errno of every refusal, the kernel's value syntax, and the byte boundaries. Every refused
+// write throws and leaves the `current` attributes it was given exactly as they were.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { NetconsoleError } from '../src/errors.js';
+import {
+  checkUserdataRoom,
+  DEFAULT_ATTRIBUTES,
+  formatAttribute,
+  kstrtobool,
+  LOCKED_ATTRIBUTES,
+  normalizeUserdataValue,
+  parseAttributeWrite,
+  parseSysdataToggle,
+  SYSDATA_TOGGLES,
+  toAttributeText,
+  validateUserdataKey,
+  type TargetAttributes,
+} from '../src/config/attributes.js';
+import { parseParamString, type ParamTarget } from '../src/config/params.js';
+
+const NAME = 't1';
+const LOCK_MESSAGE = `target (${NAME}) is enabled, disable to update parameters`;
+
+function attrs(over: Partial<TargetAttributes> = {}): TargetAttributes {
+  return { ...DEFAULT_ATTRIBUTES, remote_ip: '10.0.0.2', ...over };
+}
+const disabled = attrs();
+const enabled = attrs({ enabled: true });
+
+function expectError(code: string, fn: () => unknown, message?: string): NetconsoleError {
+  let caught: unknown;
+  assert.throws(fn, (err: unknown) => {
+    caught = err;
+    return true;
+  });
+  assert.ok(caught instanceof NetconsoleError, `a NetconsoleError, got ${String(caught)}`);
+  assert.equal(caught.code, code, caught.message);
+  assert.notEqual(caught.option, undefined, 'the error names the attribute');
+  assert.ok(caught.accepted, 'the error says what is accepted');
+  if (message !== undefined) assert.equal(caught.message, message);
+  return caught;
+}
+
+/** A refused write: the errno, the attribute named, and `current` deep-equal before and after. */
+function refused(code: string, attr: string, value: unknown, current: TargetAttributes, message?: string): NetconsoleError {
+  const before = structuredClone(current);
+  let result: unknown = 'not assigned';
+  const err = expectError(code, () => (result = parseAttributeWrite(NAME, attr, value, current)), message);
+  assert.equal(result, 'not assigned', 'a refused write returns nothing');
+  assert.deepEqual(current, before, 'current is unchanged');
+  assert.equal(err.value, value, 'the error carries the value given');
+  return err;
+}
+
+function accepted(attr: string, value: unknown, current: TargetAttributes, want: Partial<TargetAttributes>): void {
+  const before = structuredClone(current);
+  assert.deepEqual(parseAttributeWrite(NAME, attr, value, current), want);
+  assert.deepEqual(current, before, 'current is unchanged');
+}
+
+describe('defaults and lock set', () => {
+  test('DEFAULT_ATTRIBUTES follow targets.md', () => {
+    assert.deepEqual(DEFAULT_ATTRIBUTES, {
+      enabled: false,
+      extended: false,
+      timestamps: true,
+      release: false,
+      dev_name: '',
+      local_port: 6665,
+      remote_port: 6666,
+      local_ip: null,
+      remote_ip: null,
+      remote_mac: 'ff:ff:ff:ff:ff:ff',
+      ratelimit_interval_ms: 0,
+      ratelimit_burst: 10,
+    });
+    assert.ok(Object.isFrozen(DEFAULT_ATTRIBUTES));
+  });
+  test('LOCKED_ATTRIBUTES are the spec table rows marked locked', () => {
+    assert.deepEqual(
+      [...LOCKED_ATTRIBUTES].sort(),
+      ['dev_name', 'extended', 'local_ip', 'local_port', 'release', 'remote_ip', 'remote_mac', 'remote_port'],
+    );
+  });
+});
+
+// A valid new value for each locked attribute (accepted while disabled, refused while enabled).
+const lockedWrites: Array<[string, unknown, Partial<TargetAttributes>]> = [
+  ['extended', '1\n', { extended: true }],
+  ['release', 'y', { release: true }],
+  ['dev_name', 'eth1\n', { dev_name: 'eth1' }],
+  ['local_port', '4444\n', { local_port: 4444 }],
+  ['remote_port', 9353, { remote_port: 9353 }],
+  ['local_ip', '10.0.0.1\n', { local_ip: '10.0.0.1' }],
+  ['remote_ip', '10.0.0.3', { remote_ip: '10.0.0.3' }],
+  ['remote_mac', '12:34:56:78:9A:BC\n', { remote_mac: '12:34:56:78:9a:bc' }],
+];
+
+describe('locked attributes', () => {
+  for (const [attr, value, want] of lockedWrites) {
+    test(`${attr} = ${JSON.stringify(value)} while enabled: EINVAL "${LOCK_MESSAGE}"`, () => {
+      refused('EINVAL', attr, value, enabled, LOCK_MESSAGE);
+    });
+    test(`${attr} = ${JSON.stringify(value)} while disabled is accepted`, () => {
+      accepted(attr, value, disabled, want);
+    });
+    test(`${attr} with bad syntax while enabled still reports the lock first`, () => {
+      refused('EINVAL', attr, '\u0000junk', enabled, LOCK_MESSAGE);
+    });
+  }
+  for (const [attr, value, want] of [
+    ['timestamps', '0', { timestamps: false }],
+    ['ratelimit_interval_ms', '1000\n', { ratelimit_interval_ms: 1000 }],
+    ['ratelimit_burst', 50, { ratelimit_burst: 50 }],
+  ] as Array<[string, unknown, Partial<TargetAttributes>]>) {
+    test(`${attr} is not locked: writable while enabled`, () => {
+      accepted(attr, value, enabled, want);
+    });
+  }
+});
+
+describe('attribute names', () => {
+  for (const attr of ['local_mac', 'transmit_errors']) {
+    for (const current of [disabled, enabled]) {
+      test(`${attr} is read only: EPERM (enabled=${current.enabled})`, () => void refused('EPERM', attr, '1', current));
+    }
+  }
+  for (const attr of ['bogus', 'Enabled', 'constructor', '__proto__', 'toString', 'userdata', '', 'enabled\n']) {
+    test(`unknown attribute ${JSON.stringify(attr)}: ENOENT`, () => void refused('ENOENT', attr, '1', disabled));
+  }
+});
+
+const boolTrue = ['1', 'y', 'Y', 't', 'T', 'on', 'ON', 'oN', 'yes', 'true', '1\n', 'on\n', '10', 'y junk'];
+const boolFalse = ['0', 'n', 'N', 'f', 'F', 'off', 'OFF', 'oF', 'no', 'false', '0\n', 'off\n', '01'];
+const boolBad = ['', '\n', ' 1', '2', '-1', 'o', 'O', 'o\n', 'ok', 'x', 'enable', '+1', '\t0'];
+
+describe('kstrtobool', () => {
+  for (const text of boolTrue) test(`accepts ${JSON.stringify(text)} as true`, () => assert.equal(kstrtobool(text), true));
+  for (const text of boolFalse) test(`accepts ${JSON.stringify(text)} as false`, () => assert.equal(kstrtobool(text), false));
+  for (const text of boolBad) test(`rejects ${JSON.stringify(text)}`, () => assert.equal(kstrtobool(text), undefined));
+});
+
+describe('bool attributes', () => {
+  for (const attr of ['extended', 'timestamps', 'release']) {
+    for (const text of boolBad) {
+      test(`${attr} = ${JSON.stringify(text)}: EINVAL`, () => void refused('EINVAL', attr, text, disabled));
+    }
+    for (const [value, want] of [[true, true], [false, false], [1, true], [0, false], ['on\n', true], ['N', false]] as const) {
+      test(`${attr} = ${JSON.stringify(value)} gives ${want}`, () => accepted(attr, value, disabled, { [attr]: want }));
+    }
+    test(`${attr} = 2 (number): EINVAL`, () => void refused('EINVAL', attr, 2, disabled));
+  }
+});
+
+describe('toAttributeText', () => {
+  for (const [value, want] of [
+    ['abc', 'abc'],
+    ['1\n', '1\n'],
+    [true, '1'],
+    [false, '0'],
+    [0, '0'],
+    [-0, '0'],
+    [65535, '65535'],
+    [-1, '-1'],
+    [1e21, '1000000000000000000000'],
+  ] as Array<[unknown, string]>) {
+    test(`${String(value)} -> ${JSON.stringify(want)}`, () => assert.equal(toAttributeText(value), want));
+  }
+  for (const value of [1.5, NaN, Infinity, -Infinity, null, undefined, {}, [], 1n, Symbol('s')]) {
+    test(`${typeof value} ${String(value)}: EINVAL`, () => void expectError('EINVAL', () => toAttributeText(value)));
+  }
+});
+
+// kstrtou16(buf, 10): '+' ok, one trailing '\n' ok; empty, '-', junk EINVAL; overflow ERANGE.
+const portGood: Array<[unknown, number]> = [
+  ['0', 0],
+  ['65535', 65535],
+  ['+80', 80],
+  ['80\n', 80],
+  ['+80\n', 80],
+  ['007', 7],
+  [443, 443],
+  [0, 0],
+];
+const portBad: Array<[unknown, string]> = [
+  ['', 'EINVAL'],
+  ['\n', 'EINVAL'],
+  ['+', 'EINVAL'],
+  ['++1', 'EINVAL'],
+  ['-1', 'EINVAL'],
+  ['-0', 'EINVAL'],
+  [-1, 'EINVAL'],
+  [' 80', 'EINVAL'],
+  ['80 ', 'EINVAL'],
+  ['80\n\n', 'EINVAL'],
+  ['\n80', 'EINVAL'],
+  ['0x50', 'EINVAL'],
+  ['80a', 'EINVAL'],
+  ['8 0', 'EINVAL'],
+  ['1.5', 'EINVAL'],
+  [1.5, 'EINVAL'],
+  ['70000x', 'EINVAL'],
+  ['65536', 'ERANGE'],
+  ['70000\n', 'ERANGE'],
+  [65536, 'ERANGE'],
+  ['18446744073709551615', 'ERANGE'],
+  ['18446744073709551616', 'ERANGE'],
+  ['99999999999999999999999x', 'ERANGE'],
+];
+
+describe('ports', () => {
+  for (const attr of ['local_port', 'remote_port']) {
+    for (const [value, want] of portGood) {
+      test(`${attr} = ${JSON.stringify(value)} gives ${want}`, () => accepted(attr, value, disabled, { [attr]: want }));
+    }
+    for (const [value, code] of portBad) {
+      test(`${attr} = ${JSON.stringify(value)}: ${code}`, () => void refused(code, attr, value, disabled));
+    }
+  }
+});
+
+describe('ratelimit (u32)', () => {
+  for (const attr of ['ratelimit_interval_ms', 'ratelimit_burst']) {
+    for (const [value, want] of [['0', 0], ['4294967295', 4294967295], ['+5\n', 5], [10, 10]] as Array<[unknown, number]>) {
+      test(`${attr} = ${JSON.stringify(value)} gives ${want}`, () => accepted(attr, value, enabled, { [attr]: want }));
+    }
+    for (const [value, code] of [['4294967296', 'ERANGE'], ['', 'EINVAL'], ['-1', 'EINVAL'], ['1k', 'EINVAL'], [2 ** 32, 'ERANGE']] as Array<[unknown, string]>) {
+      test(`${attr} = ${JSON.stringify(value)}: ${code}`, () => void refused(code, attr, value, enabled));
+    }
+  }
+});
+
+describe('IP addresses', () => {
+  const good: Array<[string, string | null]> = [
+    ['10.0.0.1', '10.0.0.1'],
+    ['10.0.0.1\n', '10.0.0.1'],
+    ['FD00:0:0::1', 'fd00::1'],
+    ['::ffff:1.2.3.4\n', '::ffff:1.2.3.4'],
+    ['0.0.0.0', null],
+    ['::\n', null],
+  ];
+  const bad = ['', '\n', '10.0.0', '10.0.0.256', '010.0.0.1', ' 10.0.0.1', '10.0.0.1 ', '10.0.0.1\n\n', 'fe80::1%eth0', '[::1]', '1:2:3:4:5:6:7:8:9', 'host.example', '10.0.0.1/24'];
+  for (const attr of ['local_ip', 'remote_ip']) {
+    const blank = attrs({ remote_ip: null });
+    for (const [text, want] of good) {
+      test(`${attr} = ${JSON.stringify(text)} gives ${String(want)}`, () => accepted(attr, text, blank, { [attr]: want }));
+    }
+    for (const text of bad) test(`${attr} = ${JSON.stringify(text)}: EINVAL`, () => void refused('EINVAL', attr, text, blank));
+  }
+  for (const [attr, other, text] of [
+    ['local_ip', { remote_ip: '10.0.0.2' }, 'fd00::1'],
+    ['local_ip', { remote_ip: 'fd00::2' }, '10.0.0.1'],
+    ['remote_ip', { local_ip: '10.0.0.1', remote_ip: null }, 'fd00::2'],
+    ['remote_ip', { local_ip: 'fd00::1', remote_ip: null }, '10.0.0.2'],
+    ['remote_ip', { local_ip: 'fd00::1', remote_ip: null }, '::ffff:10.0.0.2x'],
+  ] as Array<[string, Partial<TargetAttributes>, string]>) {
+    test(`${attr} = ${text} beside ${JSON.stringify(other)}: EINVAL (family)`, () => void refused('EINVAL', attr, text, attrs(other)));
+  }
+  test('the zero address of the other family unsets, no family conflict', () => {
+    accepted('local_ip', '::', attrs({ remote_ip: '10.0.0.2' }), { local_ip: null });
+  });
+  test('an IPv4-mapped IPv6 address is IPv6', () => {
+    accepted('local_ip', '::ffff:10.0.0.1', attrs({ remote_ip: 'fd00::2' }), { local_ip: '::ffff:10.0.0.1' });
+  });
+});
+
+describe('remote_mac', () => {
+  for (const [text, want] of [
+    ['12:34:56:78:9a:bc', '12:34:56:78:9a:bc'],
+    ['12:34:56:78:9A:BC\n', '12:34:56:78:9a:bc'],
+    ['FF:FF:FF:FF:FF:FF', 'ff:ff:ff:ff:ff:ff'],
+  ]) {
+    test(`remote_mac = ${JSON.stringify(text)} gives ${want}`, () => accepted('remote_mac', text, disabled, { remote_mac: want! }));
+  }
+  for (const text of ['', '12-34-56-78-9a-bc', '12:34:56:78:9a', '12:34:56:78:9a:bc:de', '12:34:56:78:9a:bcX', '1:34:56:78:9a:bc0', 'gg:34:56:78:9a:bc', ' 12:34:56:78:9a:bc', '12:34:56:78:9a:bc\n\n', '123456789abc']) {
+    test(`remote_mac = ${JSON.stringify(text)}: EINVAL`, () => void refused('EINVAL', 'remote_mac', text, disabled));
+  }
+});
+
+describe('dev_name (IFNAMSIZ)', () => {
+  const name15 = 'abcdefghijklmno';
+  for (const [text, want] of [
+    ['', ''],
+    ['\n', ''],
+    ['eth0\n', 'eth0'],
+    [name15, name15],
+    [`${name15}\n`, name15],
+    [`${'\u00e9'.repeat(7)}x`, `${'\u00e9'.repeat(7)}x`],
+  ]) {
+    test(`dev_name = ${JSON.stringify(text)} (${new TextEncoder().encode(want!).length} bytes) gives ${JSON.stringify(want)}`, () =>
+      accepted('dev_name', text, disabled, { dev_name: want! }));
+  }
+  for (const text of [`${name15}p`, `${name15}p\n`, '\u00e9'.repeat(8), 'x'.repeat(100)]) {
+    test(`dev_name = ${JSON.stringify(text)} (over 15 bytes): ENAMETOOLONG`, () => void refused('ENAMETOOLONG', 'dev_name', text, disabled));
+  }
+});
+
+describe('enabled', () => {
+  test('enabling a disabled target with remote_ip set', () => accepted('enabled', '1\n', disabled, { enabled: true }));
+  test('disabling an enabled target', () => accepted('enabled', false, enabled, { enabled: false }));
+  test('extended + release may be enabled', () => accepted('enabled', 1, attrs({ extended: true, release: true }), { enabled: true }));
+  for (const [current, value, word] of [
+    [enabled, '1', 'started'],
+    [enabled, 'on\n', 'started'],
+    [disabled, '0', 'stopped'],
+    [disabled, false, 'stopped'],
+  ] as Array<[TargetAttributes, unknown, string]>) {
+    test(`writing ${JSON.stringify(value)} when enabled=${current.enabled}: EINVAL already ${word}`, () => {
+      refused('EINVAL', 'enabled', value, current, `target (${NAME}): network logging has already ${word}`);
+    });
+  }
+  test('enabling with release=1 and extended=0: EINVAL', () => {
+    const err = expectError('EINVAL', () => parseAttributeWrite(NAME, 'enabled', '1', attrs({ release: true })));
+    assert.equal(err.option, 'release');
+  });
+  test('enabling without remote_ip: EDESTADDRREQ', () => {
+    const current = attrs({ remote_ip: null });
+    const before = structuredClone(current);
+    const err = expectError('EDESTADDRREQ', () => parseAttributeWrite(NAME, 'enabled', '1', current));
+    assert.equal(err.option, 'remote_ip');
+    assert.deepEqual(current, before);
+  });
+  test('release without extended is checked before remote_ip', () => {
+    expectError('EINVAL', () => parseAttributeWrite(NAME, 'enabled', '1', attrs({ release: true, remote_ip: null })));
+  });
+  test('disabling needs neither remote_ip nor extended', () => {
+    accepted('enabled', '0', attrs({ enabled: true, release: true, remote_ip: null }), { enabled: false });
+  });
+  for (const text of boolBad) {
+    test(`enabled = ${JSON.stringify(text)}: EINVAL`, () => void refused('EINVAL', 'enabled', text, disabled));
+  }
+});
+
+describe('userdata keys', () => {
+  const good = ['k', 'release', 'x'.repeat(53), `${'\u00e9'.repeat(26)}x`, 'with space', 'enabled'];
+  for (const key of good) {
+    test(`key ${JSON.stringify(key)} (${new TextEncoder().encode(key).length} bytes) is accepted`, () => validateUserdataKey(key));
+  }
+  for (const [key, code] of [
+    ['x'.repeat(54), 'ENAMETOOLONG'],
+    ['\u00e9'.repeat(27), 'ENAMETOOLONG'],
+    ['x'.repeat(300), 'ENAMETOOLONG'],
+    ['', 'EINVAL'],
+    ['a/b', 'EINVAL'],
+    ['/', 'EINVAL'],
+    ['a\u0000b', 'EINVAL'],
+    ['\ud800', 'EINVAL'],
+    ['.', 'EEXIST'],
+    ['..', 'EEXIST'],
+    ...SYSDATA_TOGGLES.map((t) => [t, 'EEXIST']),
+  ] as Array<[string, string]>) {
+    test(`key ${JSON.stringify(key.length > 60 ? `${key.slice(0, 20)}...(${key.length})` : key)}: ${code}`, () =>
+      void expectError(code, () => validateUserdataKey(key)));
+  }
+  test('key that is not a string: EINVAL', () => void expectError('EINVAL', () => validateUserdataKey(42 as unknown as string)));
+  for (const [existing, code] of [[0, null], [255, null], [256, 'ENOSPC'], [1000, 'ENOSPC']] as Array<[number, string | null]>) {
+    test(`room for another entry beside ${existing}: ${code ?? 'ok'}`, () => {
+      if (code === null) checkUserdataRoom(existing);
+      else expectError(code, () => checkUserdataRoom(existing));
+    });
+  }
+});
+
+describe('userdata values', () => {
+  const x199 = 'x'.repeat(199);
+  for (const [value, want] of [
+    ['v', 'v'],
+    ['v\n', 'v'],
+    ['v\n\n', 'v\n'],
+    ['\n', ''],
+    ['', ''],
+    ['a\nb', 'a\nb'],
+    [x199, x199],
+    [`${x199}\n`, x199],
+    [`${'\u00e9'.repeat(99)}x`, `${'\u00e9'.repeat(99)}x`],
+    [true, '1'],
+    [42, '42'],
+  ] as Array<[unknown, string]>) {
+    const label = typeof value === 'string' && value.length > 30 ? `${value.slice(0, 10)}...(${value.length} chars)` : JSON.stringify(value);
+    test(`value ${label} gives ${want.length > 30 ? `${want.length} chars` : JSON.stringify(want)}`, () =>
+      assert.equal(normalizeUserdataValue('k', value), want));
+  }
+  for (const [value, code] of [
+    ['x'.repeat(200), 'EMSGSIZE'],
+    [`${'x'.repeat(200)}\n`, 'EMSGSIZE'],
+    [`${x199}\n\n`, 'EMSGSIZE'],
+    ['\u00e9'.repeat(100), 'EMSGSIZE'],
+    ['\udc00', 'EINVAL'],
+    [1.5, 'EINVAL'],
+    [null, 'EINVAL'],
+  ] as Array<[unknown, string]>) {
+    const label = typeof value === 'string' && value.length > 30 ? `${value.length} chars` : String(value);
+    test(`value ${label}: ${code}`, () => {
+      const err = expectError(code, () => normalizeUserdataValue('k', value));
+      assert.equal(err.option, 'userdata/k');
+    });
+  }
+});
+
+describe('sysdata toggles', () => {
+  for (const name of SYSDATA_TOGGLES) {
+    for (const [value, want] of [['1\n', true], ['off', false], [true, true], [0, false]] as Array<[unknown, boolean]>) {
+      test(`${name} = ${JSON.stringify(value)} gives ${want}`, () => assert.equal(parseSysdataToggle(name, value), want));
+    }
+    for (const value of ['', 'x', 'o', 2]) {
+      test(`${name} = ${JSON.stringify(value)}: EINVAL`, () => void expectError('EINVAL', () => parseSysdataToggle(name, value)));
+    }
+  }
+  for (const name of ['cpu_nr', 'foo', 'taskname_enabled\n']) {
+    test(`toggle ${JSON.stringify(name)}: ENOENT`, () => void expectError('ENOENT', () => parseSysdataToggle(name, '1')));
+  }
+});
+
+describe('formatAttribute', () => {
+  const full = attrs({
+    enabled: true,
+    extended: true,
+    dev_name: 'eth1',
+    local_port: 4444,
+    local_ip: 'fd00::1',
+    remote_ip: 'fd00::2',
+    remote_mac: '12:34:56:78:9a:bc',
+    ratelimit_interval_ms: 1000,
+  });
+  for (const [name, want] of [
+    ['enabled', '1'],
+    ['extended', '1'],
+    ['timestamps', '1'],
+    ['release', '0'],
+    ['dev_name', 'eth1'],
+    ['local_port', '4444'],
+    ['remote_port', '6666'],
+    ['local_ip', 'fd00::1'],
+    ['remote_ip', 'fd00::2'],
+    ['remote_mac', '12:34:56:78:9a:bc'],
+    ['ratelimit_interval_ms', '1000'],
+    ['ratelimit_burst', '10'],
+    ['local_mac', 'ff:ff:ff:ff:ff:ff'],
+    ['transmit_errors', '0'],
+  ]) {
+    test(`${name} reads ${JSON.stringify(want)}`, () => assert.equal(formatAttribute(full, name!), want));
+  }
+  test('read-only attributes show the runtime values given', () => {
+    assert.equal(formatAttribute(full, 'local_mac', { local_mac: '02:00:00:00:00:01' }), '02:00:00:00:00:01');
+    assert.equal(formatAttribute(full, 'transmit_errors', { transmit_errors: 7 }), '7');
+  });
+  for (const [over, local, remote] of [
+    [{ local_ip: null, remote_ip: null }, '0.0.0.0', '0.0.0.0'],
+    [{ local_ip: null, remote_ip: '10.0.0.2' }, '0.0.0.0', '10.0.0.2'],
+    [{ local_ip: null, remote_ip: 'fd00::2' }, '::', 'fd00::2'],
+    [{ local_ip: 'fd00::1', remote_ip: null }, 'fd00::1', '::'],
+  ] as Array<[Partial<TargetAttributes>, string, string]>) {
+    test(`unset IPs read as the zero address: ${JSON.stringify(over)}`, () => {
+      const a = attrs(over);
+      assert.equal(formatAttribute(a, 'local_ip'), local);
+      assert.equal(formatAttribute(a, 'remote_ip'), remote);
+    });
+  }
+  test('unknown attribute: ENOENT', () => void expectError('ENOENT', () => formatAttribute(full, 'bogus')));
+  for (const name of Object.keys(DEFAULT_ATTRIBUTES).filter((n) => n !== 'enabled')) {
+    test(`${name}: a read written back (with '\\n') gives the same value`, () => {
+      for (const a of [attrs({ ...full, enabled: false }), attrs({ local_ip: null, remote_ip: 'fd00::2' }), attrs({ remote_ip: null })]) {
+        const written = parseAttributeWrite(NAME, name, `${formatAttribute(a, name)}\n`, a);
+        assert.deepEqual(written, { [name]: a[name as keyof TargetAttributes] });
+      }
+    });
+  }
+});
+
+// ---- the parameter string ----
+
+function target(name: string, over: Partial<TargetAttributes>, bindMac?: string): ParamTarget {
+  const t: ParamTarget = { name, attributes: { ...DEFAULT_ATTRIBUTES, enabled: true, ...over } };
+  if (bindMac !== undefined) t.bindMac = bindMac;
+  return t;
+}
+
+const goodParams: Array<[string, ParamTarget[]]> = [
+  [
+    '4444@10.0.0.1/eth1,9353@10.0.0.2/12:34:56:78:9a:bc',
+    [target('cmdline0', { local_port: 4444, local_ip: '10.0.0.1', dev_name: 'eth1', remote_port: 9353, remote_ip: '10.0.0.2', remote_mac: '12:34:56:78:9a:bc' })],
+  ],
+  ['@/,@10.0.0.2/', [target('cmdline0', { remote_ip: '10.0.0.2' })]],
+  ['+@/,@fd00:1:2:3::1/', [target('cmdline0', { extended: true, remote_ip: 'fd00:1:2:3::1' })]],
+  [
+    '@/,@10.0.0.2/;@/eth1,6892@10.0.0.3/',
+    [target('cmdline0', { remote_ip: '10.0.0.2' }), target('cmdline1', { dev_name: 'eth1', remote_port: 6892, remote_ip: '10.0.0.3' })],
+  ],
+  ['+r@/,@10.0.0.2/', [target('cmdline0', { extended: true, release: true, remote_ip: '10.0.0.2' })]],
+  ['+@/,6666@127.0.0.1/', [target('cmdline0', { extended: true, remote_port: 6666, remote_ip: '127.0.0.1' })]],
+  ['@/12:34:56:78:9A:BC,@10.0.0.2/', [target('cmdline0', { remote_ip: '10.0.0.2' }, '12:34:56:78:9a:bc')]],
+  ['@FD00::1/,@fd00::0:2/', [target('cmdline0', { local_ip: 'fd00::1', remote_ip: 'fd00::2' })]],
+  ['@0.0.0.0/,@10.0.0.2/', [target('cmdline0', { remote_ip: '10.0.0.2' })]],
+  ['@::ffff:10.0.0.1/,@::ffff:10.0.0.2/', [target('cmdline0', { local_ip: '::ffff:10.0.0.1', remote_ip: '::ffff:10.0.0.2' })]],
+  ['0@/abcdefghijklmno,65535@10.0.0.2/', [target('cmdline0', { local_port: 0, dev_name: 'abcdefghijklmno', remote_port: 65535, remote_ip: '10.0.0.2' })]],
+  ['+007@/,+80@10.0.0.2/FF:FF:FF:FF:FF:FF', [target('cmdline0', { extended: true, local_port: 7, remote_port: 80, remote_ip: '10.0.0.2' })]],
+  // kstrtou16 skips one '+', so after the extended '+' a second '+' is the port's sign.
+  ['++5@/,@10.0.0.2/', [target('cmdline0', { extended: true, local_port: 5, remote_ip: '10.0.0.2' })]],
+];
+
+describe('parameter string: good', () => {
+  for (const [text, want] of goodParams) {
+    test(`${JSON.stringify(text)}`, () => assert.deepEqual(parseParamString(text), { targets: want, errors: [] }));
+  }
+  test('the empty string gives no targets and no errors', () => assert.deepEqual(parseParamString(''), { targets: [], errors: [] }));
+});
+
+// [bad piece, the remainder the error points at, the field named]
+const badParams: Array<[string, string, string]> = [
+  ['', '', 'local_port'],
+  ['x', 'x', 'local_port'],
+  ['4444', '4444', 'local_port'],
+  ['abc@/,@10.0.0.2/', 'abc@/,@10.0.0.2/', 'local_port'],
+  ['-1@/,@10.0.0.2/', '-1@/,@10.0.0.2/', 'local_port'],
+  ['65536@/,@10.0.0.2/', '65536@/,@10.0.0.2/', 'local_port'],
+  [' 4444@/,@10.0.0.2/', ' 4444@/,@10.0.0.2/', 'local_port'],
+  ['4444 @/,@10.0.0.2/', '4444 @/,@10.0.0.2/', 'local_port'],
+  ['0x10@/,@10.0.0.2/', '0x10@/,@10.0.0.2/', 'local_port'],
+  ['r@/,@10.0.0.2/', 'r@/,@10.0.0.2/', 'release'],
+  ['r+@/,@10.0.0.2/', 'r+@/,@10.0.0.2/', 'release'],
+  ['+rr@/,@10.0.0.2/', 'r@/,@10.0.0.2/', 'local_port'],
+  ['++@/,@10.0.0.2/', '+@/,@10.0.0.2/', 'local_port'],
+  ['+ @/,@10.0.0.2/', ' @/,@10.0.0.2/', 'local_port'],
+  ['@', '', 'local_ip'],
+  ['@10.0.0/,@10.0.0.2/', '10.0.0/,@10.0.0.2/', 'local_ip'],
+  ['@10.0.0.256/,@10.0.0.2/', '10.0.0.256/,@10.0.0.2/', 'local_ip'],
+  ['@010.0.0.1/,@10.0.0.2/', '010.0.0.1/,@10.0.0.2/', 'local_ip'],
+  ['@fe80::1%eth0/,@fe80::2/', 'fe80::1%eth0/,@fe80::2/', 'local_ip'],
+  ['@[::1]/,@::2/', '[::1]/,@::2/', 'local_ip'],
+  ['@10.0.0.1,@10.0.0.2/', '10.0.0.1,@10.0.0.2/', 'local_ip'],
+  ['@/', '', 'dev_name'],
+  ['@/eth0', 'eth0', 'dev_name'],
+  ['@/abcdefghijklmnop,@10.0.0.2/', 'abcdefghijklmnop,@10.0.0.2/', 'dev_name'],
+  ['@/12:34:56:78:9a,@10.0.0.2/', '12:34:56:78:9a,@10.0.0.2/', 'local_mac'],
+  ['@/12:34:56:78:9a:bc:de,@10.0.0.2/', '12:34:56:78:9a:bc:de,@10.0.0.2/', 'local_mac'],
+  ['@/eth:0,@10.0.0.2/', 'eth:0,@10.0.0.2/', 'local_mac'],
+  ['@/,', '', 'remote_port'],
+  ['@/,10.0.0.2/', '10.0.0.2/', 'remote_port'],
+  ['@/,x@10.0.0.2/', 'x@10.0.0.2/', 'remote_port'],
+  ['@/,70000@10.0.0.2/', '70000@10.0.0.2/', 'remote_port'],
+  ['@/,-5@10.0.0.2/', '-5@10.0.0.2/', 'remote_port'],
+  ['@/, 6666@10.0.0.2/', ' 6666@10.0.0.2/', 'remote_port'],
+  ['@/,@', '', 'remote_ip'],
+  ['@/,@10.0.0.2', '10.0.0.2', 'remote_ip'],
+  ['4444@10.0.0.1/eth1,9353@10.0.0.2', '10.0.0.2', 'remote_ip'],
+  ['@/,@/', '/', 'remote_ip'],
+  ['@/,@host.example/', 'host.example/', 'remote_ip'],
+  ['@/,@10.0.0.2\n/', '10.0.0.2\n/', 'remote_ip'],
+  ['@10.0.0.1/,@fd00::1/', 'fd00::1/', 'remote_ip'],
+  ['@fd00::1/,@10.0.0.2/', '10.0.0.2/', 'remote_ip'],
+  ['@0.0.0.0/,@fd00::1/', 'fd00::1/', 'remote_ip'],
+  ['@/,@0.0.0.0/', '0.0.0.0/', 'remote_ip'],
+  ['@/,@::/', '::/', 'remote_ip'],
+  ['@/,@10.0.0.2/12:34:56:78:9a', '12:34:56:78:9a', 'remote_mac'],
+  ['@/,@10.0.0.2/12:34:56:78:9a:bcd', '12:34:56:78:9a:bcd', 'remote_mac'],
+  ['@/,@10.0.0.2/12-34-56-78-9a-bc', '12-34-56-78-9a-bc', 'remote_mac'],
+  ['@/,@10.0.0.2/zz:34:56:78:9a:bc', 'zz:34:56:78:9a:bc', 'remote_mac'],
+  ['@/,@10.0.0.2//', '/', 'remote_mac'],
+  ['@/,@10.0.0.2/ ', ' ', 'remote_mac'],
+];
+
+const GOOD_A = '@/,@10.0.0.2/';
+const GOOD_B = '@/eth1,6892@10.0.0.3/';
+
+function checkFailure(err: NetconsoleError, piece: string, rest: string, field: string): void {
+  assert.ok(err instanceof NetconsoleError);
+  assert.equal(err.code, 'EINVAL');
+  assert.equal(err.message, `couldn't parse config at '${rest}'`);
+  assert.equal(err.option, field);
+  assert.equal(err.value, piece);
+  assert.ok(err.accepted);
+}
+
+describe('parameter string: bad pieces', () => {
+  test(`at least 40 bad pieces are listed (${badParams.length})`, () => assert.ok(badParams.length >= 40));
+  for (const [piece, rest, field] of badParams) {
+    test(`${JSON.stringify(piece)}: EINVAL at ${JSON.stringify(rest)} (${field}), the pieces beside it come up`, () => {
+      const { targets, errors } = parseParamString(`${GOOD_A};${piece};${GOOD_B}`);
+      assert.equal(errors.length, 1);
+      checkFailure(errors[0]!, piece, rest, field);
+      assert.deepEqual(targets, [
+        target('cmdline0', { remote_ip: '10.0.0.2' }),
+        target('cmdline1', { dev_name: 'eth1', remote_port: 6892, remote_ip: '10.0.0.3' }),
+      ]);
+    });
+    test(`${JSON.stringify(piece)} first: the next piece is still cmdline0`, () => {
+      const { targets, errors } = parseParamString(`${piece};${GOOD_B}`);
+      assert.equal(errors.length, 1);
+      checkFailure(errors[0]!, piece, rest, field);
+      assert.deepEqual(targets.map((t) => [t.name, t.attributes.remote_ip]), [['cmdline0', '10.0.0.3']]);
+    });
+  }
+  test('ERANGE and family causes are kept as the cause', () => {
+    const { errors } = parseParamString('@/,70000@10.0.0.2/;@/,@0.0.0.0/');
+    assert.equal((errors[0]!.cause as NetconsoleError).code, 'ERANGE');
+    assert.equal((errors[1]!.cause as NetconsoleError).code, 'EDESTADDRREQ');
+  });
+  test('";" alone: two empty pieces, two errors, no targets', () => {
+    const { targets, errors } = parseParamString(';');
+    assert.equal(targets.length, 0);
+    assert.deepEqual(errors.map((e) => e.message), ["couldn't parse config at ''", "couldn't parse config at ''"]);
+  });
+  test('names count only the pieces that parsed', () => {
+    const { targets, errors } = parseParamString(`x;${GOOD_A};y;${GOOD_B};z`);
+    assert.equal(errors.length, 3);
+    assert.deepEqual(targets.map((t) => [t.name, t.attributes.remote_ip]), [['cmdline0', '10.0.0.2'], ['cmdline1', '10.0.0.3']]);
+  });
+  test('not a string: EINVAL', () => {
+    const { targets, errors } = parseParamString(42 as unknown as string);
+    assert.equal(targets.length, 0);
+    assert.equal(errors[0]!.code, 'EINVAL');
+  });
+});
+
+describe('parameter string: 256 bytes', () => {
+  // kstrtou16 takes leading zeros, so a port padded with zeros sizes a valid string exactly.
+  const padded = (bytes: number, dev = ''): string => {
+    const tail = `4444@/${dev},@10.0.0.2/`;
+    return `${'0'.repeat(bytes - new TextEncoder().encode(tail).length)}${tail}`;
+  };
+  for (const [size, dev] of [[255, ''], [256, ''], [256, 'eth\u00e9']] as Array<[number, string]>) {
+    test(`${size} bytes (dev ${JSON.stringify(dev)}): parses`, () => {
+      const text = padded(size, dev);
+      assert.equal(new TextEncoder().encode(text).length, size);
+      const { targets, errors } = parseParamString(text);
+      assert.deepEqual(errors, []);
+      assert.deepEqual(targets, [target('cmdline0', { local_port: 4444, dev_name: dev, remote_ip: '10.0.0.2' })]);
+    });
+  }
+  for (const [size, dev] of [[257, ''], [257, 'eth\u00e9'], [1000, '']] as Array<[number, string]>) {
+    test(`${size} bytes (dev ${JSON.stringify(dev)}): one ENOSPC error, no targets`, () => {
+      const text = padded(size, dev);
+      const { targets, errors } = parseParamString(text);
+      assert.equal(targets.length, 0);
+      assert.equal(errors.length, 1);
+      assert.equal(errors[0]!.code, 'ENOSPC');
+      assert.equal(errors[0]!.option, 'netconsole');
+    });
+  }
+  test('256 bytes of several pieces: all come up', () => {
+    const pieces = Array.from({ length: 17 }, (_, i) => `@/,@10.0.0.${i + 1}/`);
+    let text = pieces.join(';');
+    text = `${'0'.repeat(256 - text.length - 1)}4${text}`;
+    assert.equal(text.length, 256);
+    const { targets, errors } = parseParamString(text);
+    assert.deepEqual(errors, []);
+    assert.equal(targets.length, 17);
+    assert.equal(targets[16]!.name, 'cmdline16');
+  });
+});
