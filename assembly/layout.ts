@@ -40,8 +40,8 @@ export const SEQ_NEXT: usize = 128; // u64 W: next record seq (start chosen by t
 export const IP_ID: usize = 136; // u32 W: last IPv4 ID used; the next frame takes +1 (first is 1)
 export const RECORDS: usize = 144; // u64 W: records written
 export const RING_FULL: usize = 152; // u64 W: target messages dropped because the ring was full
-export const WANT_CPU: usize = 160; // i32 atomic: H stores 1 while an enabled target sends cpu=;
-// writers read it (JS side) to decide whether to look up their CPU before a record
+export const WANT_SYS: usize = 160; // i32 atomic: H stores the S_* bits some enabled target sends;
+// writers read it (JS side) to decide whether to refresh their CPU and thread name
 
 // Transmit ring, producer line. Positions are byte counts since init (u64, never wrap in practice).
 export const RING_HEAD: usize = 192; // u64: W atomic store after a record's slots are written; S/H atomic load

@@ -21,7 +21,7 @@ export const L = {
   IP_ID: 136, // u32 W: last IPv4 ID used; the next frame takes +1 (first is 1)
   RECORDS: 144, // u64 W: records written
   RING_FULL: 152, // u64 W: target messages dropped because the ring was full
-  WANT_CPU: 160, // i32 atomic: H stores 1 while an enabled target sends cpu=; writers read it
+  WANT_SYS: 160, // i32 atomic: H stores the S_* bits some enabled target sends; writers read it
   RING_HEAD: 192, // u64: W atomic store after a record's slots are written; S/H atomic load
   RING_WAKE: 200, // i32: W atomic add + notify when RING_SLEEPING; S waits on it
   RING_SLEEPING: 204, // i32: S atomic store 1 before waiting on RING_WAKE, 0 after

@@ -77,6 +77,8 @@ export interface Stats {
   ringSize: number;
   ringUsed: number;
   sender: string;
+  /** Ring slots the sender could not route (0 unless something is wrong). */
+  senderDiscarded: number;
   lockContended: number;
   lockRecovered: number;
   targets: TargetStats[];
@@ -217,6 +219,7 @@ export class Netconsole extends Logger {
       ringSize: c.u32[L.GEO_RING_SIZE >> 2],
       ringUsed: c.ringHead() - c.ringTail(),
       sender: this.sender.name,
+      senderDiscarded: this.sender.discarded,
       lockContended: c.u32[L.LOCK_CONTENDED >> 2],
       lockRecovered: c.u32[L.LOCK_RECOVERED >> 2],
       targets: this.table.list().map((t) => ({

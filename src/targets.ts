@@ -227,7 +227,7 @@ export class TargetTable extends EventEmitter {
     let bits = 0;
     for (const t of SYSDATA_TOGGLES) if (rec.sysdata[t]) bits |= SYSDATA_BIT[t];
     check(this.core.exports.target_set(this.core.tid, rec.index, L.TGT_SYSDATA, bits), 'target_set');
-    this.updateWantCpu();
+    this.updateWantSys();
   }
 
   private writeRatelimit(rec: TargetRecord): void {
@@ -235,9 +235,11 @@ export class TargetTable extends EventEmitter {
     check(this.core.exports.target_set(this.core.tid, rec.index, L.TGT_RL_BURST, rec.attrs.ratelimit_burst | 0), 'target_set');
   }
 
-  private updateWantCpu(): void {
-    const want = this.list().some((r) => r.state === 'enabled' && r.sysdata.cpu_nr_enabled);
-    Atomics.store(this.core.i32, L.WANT_CPU >> 2, want ? 1 : 0);
+  /** Tells writers which per-thread sysdata (cpu, taskname) some enabled target sends. */
+  private updateWantSys(): void {
+    let want = 0;
+    for (const r of this.list()) if (r.state === 'enabled') for (const t of SYSDATA_TOGGLES) if (r.sysdata[t]) want |= SYSDATA_BIT[t];
+    Atomics.store(this.core.i32, L.WANT_SYS >> 2, want);
   }
 
   // ---------------------------------------------------------------- enable (config -> rtnl -> spinlock)
@@ -292,7 +294,7 @@ export class TargetTable extends EventEmitter {
     this.locks.spin(() => check(this.core.exports.target_set_state(this.core.tid, rec.index, L.ST_ENABLED), 'target_set_state'));
     rec.state = 'enabled';
     rec.attrs.enabled = true;
-    this.updateWantCpu();
+    this.updateWantSys();
   }
 
   // ---------------------------------------------------------------- disable / remove: deferred cleanup
@@ -305,7 +307,7 @@ export class TargetTable extends EventEmitter {
     );
     rec.state = 'disabled';
     rec.attrs.enabled = false;
-    this.updateWantCpu();
+    this.updateWantSys();
     await this.locks.rtnl.run(() => this.locks.cleanup.run(() => this.processCleanup()));
     if (after !== 'free') this.emit('target', { name: rec.name, state: rec.state });
   }
@@ -381,7 +383,7 @@ export class TargetTable extends EventEmitter {
           r.state = 'disabled';
           r.attrs.enabled = false;
         }
-        this.updateWantCpu();
+        this.updateWantSys();
         await this.locks.cleanup.run(() => this.processCleanup());
         for (const r of move) this.emit('target', { name: r.name, state: r.state, device: ev.name, reason: ev.type });
       }

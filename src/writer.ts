@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { invalid, outOfRange } from './errors.js';
 import { L } from './layout.js';
 import { monotonicUsec } from './clock.js';
+import { getcpu, getcpuIsCheap } from './native.js';
 import type { Core } from './wasm.js';
 
 export const LEVELS = ['emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug'] as const;
@@ -44,6 +45,11 @@ export interface WriterStats {
   cutAtScratch: number;
 }
 
+/** How often a writer re-reads its thread's name and, without the addon, its CPU (both are file
+ *  reads; the kernel reads them per message, which would cost a system call per record here). */
+const TASKNAME_REFRESH_MS = 100;
+const CPU_REFRESH_MS = 10;
+
 /** The name the kernel would print as `taskname`: the OS thread's comm (15 bytes at most). */
 function threadComm(): string {
   try {
@@ -59,19 +65,33 @@ export class Writer {
   readonly stats: WriterStats = { records: 0, cutAtScratch: 0 };
   private readonly text: Uint8Array;
   private readonly facility8: number;
-  private readonly getcpu: (() => number) | null;
+  private readonly fixedTaskname: boolean;
+  private tasknameAt = 0;
+  private cpuAt = 0;
 
   constructor(
     private readonly core: Core,
-    opts: { facility?: number; taskname?: string; getcpu?: () => number } = {},
+    opts: { facility?: number; taskname?: string } = {},
   ) {
     this.text = core.u8.subarray(core.textAt, core.textAt + L.TEXT_MAX);
     const facility = opts.facility ?? 1;
     if (!Number.isInteger(facility) || facility < 0 || facility > 23) throw outOfRange('facility', facility, '0..23');
     this.facility8 = facility * 8;
+    this.fixedTaskname = opts.taskname !== undefined;
     core.setTaskname(encoder.encode(opts.taskname ?? threadComm()));
-    this.getcpu = opts.getcpu ?? null;
-    core.setCpu(this.getcpu ? this.getcpu() : 0);
+    core.setCpu(getcpu());
+  }
+
+  /** Refreshes the thread's CPU and name when an enabled target sends them (cpu=, taskname=). */
+  private refreshSysdata(want: number, now: number): void {
+    if (want & L.S_CPU && (getcpuIsCheap || now - this.cpuAt >= CPU_REFRESH_MS)) {
+      this.core.setCpu(getcpu());
+      this.cpuAt = now;
+    }
+    if (want & L.S_TASKNAME && !this.fixedTaskname && now - this.tasknameAt >= TASKNAME_REFRESH_MS) {
+      this.core.setTaskname(encoder.encode(threadComm()));
+      this.tasknameAt = now;
+    }
   }
 
   /** Writes one record; returns the number of targets it was offered to. */
@@ -100,7 +120,8 @@ export class Writer {
       if (opts.cont) flags |= L.REC_CONT;
       if (opts.dict !== undefined) dictLen = this.putDict(opts.dict);
     }
-    if (this.getcpu !== null && Atomics.load(core.i32, L.WANT_CPU >> 2) !== 0) core.setCpu(this.getcpu());
+    const want = Atomics.load(core.i32, L.WANT_SYS >> 2);
+    if (want & (L.S_CPU | L.S_TASKNAME)) this.refreshSysdata(want, performance.now());
     this.stats.records++;
     return core.exports.write_record(core.thread, prio, flags, len, dictLen, monotonicUsec());
   }

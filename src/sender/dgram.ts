@@ -31,8 +31,7 @@ export class DgramSender implements Sender {
   private closed = false;
   private scheduled = false;
   private sleeping = false;
-  /** Slots consumed for targets without a route (should stay 0: cleanup waits for the ring). */
-  unrouted = 0;
+  discarded = 0;
 
   constructor(private readonly core: Core) {}
 
@@ -125,7 +124,7 @@ export class DgramSender implements Sender {
   private send(t: number, gen: number, bytes: Uint8Array): void {
     const route = this.routes[t];
     if (route === undefined || route.gen !== gen) {
-      this.unrouted++;
+      this.discarded++;
       return;
     }
     this.inflight++;

@@ -14,6 +14,11 @@ export interface Route {
 
 export interface Sender {
   readonly name: string;
+  /**
+   * Slots consumed without a route for their target and generation. Deferred cleanup waits for
+   * the sender before it clears a route, so this stays 0; anything else is a lost message.
+   */
+  readonly discarded: number;
   /** Starts draining. */
   start(): void;
   /** From now on, slots of target `t` with generation `route.gen` go to `route`. */

@@ -1,0 +1,44 @@
+// The native addon, typed through an explicit interface, with a pure-JS fallback of the same
+// shape (CONVENTIONS 7, like bufferutil). NETCONSOLE_NO_NATIVE=1 forces the fallback.
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+
+export interface NativeBinding {
+  readonly abiVersion: number;
+  /** sched_getcpu() of the calling thread. */
+  getcpu(): number;
+  /** The address of byte 0 of a typed array (SharedArrayBuffer-backed ones included). */
+  viewAddress(view: ArrayBufferView): bigint;
+}
+
+/** The fallback: the CPU the thread last ran on, from /proc (field 39 of stat). */
+function procGetcpu(): number {
+  try {
+    const stat = readFileSync('/proc/thread-self/stat', 'latin1');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[36]) || 0; // field 39 overall; fields here start at field 3
+  } catch {
+    return 0;
+  }
+}
+
+function load(): { binding: NativeBinding | null; error: Error | null } {
+  if (process.env.NETCONSOLE_NO_NATIVE === '1') return { binding: null, error: new Error('NETCONSOLE_NO_NATIVE=1') };
+  try {
+    const require = createRequire(import.meta.url);
+    const nodeGypBuild = require('node-gyp-build') as (dir: string) => NativeBinding;
+    return { binding: nodeGypBuild(new URL('../..', import.meta.url).pathname), error: null };
+  } catch (error) {
+    return { binding: null, error: error as Error };
+  }
+}
+
+const loaded = load();
+/** The addon, or null (then `nativeError` says why). */
+export const native: NativeBinding | null = loaded.binding;
+export const nativeError: Error | null = loaded.error;
+
+/** The CPU of the calling thread: the addon's sched_getcpu(), else /proc (a file read). */
+export const getcpu: () => number = native ? () => native.getcpu() : procGetcpu;
+/** Whether getcpu() is cheap enough to call for every record (the addon's is a vDSO call). */
+export const getcpuIsCheap = native !== null;

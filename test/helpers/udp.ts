@@ -1,0 +1,81 @@
+// Test helpers: UDP receivers on loopback that keep every datagram with its source, and markers
+// (datagrams from the test's own socket) that order events against the target's datagrams:
+// sends to one receiving socket on loopback are queued in the order of the send syscalls.
+import { createSocket, type Socket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
+
+/** Udp RcvbufErrors of this network namespace: datagrams lost because a receiver was full. A test
+ *  that orders events by markers asserts this did not move, or a lost marker could hide a failure. */
+export function rcvbufErrors(): number {
+  const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
+  const names = lines[0].split(/\s+/);
+  return Number(lines[1].split(/\s+/)[names.indexOf('RcvbufErrors')]);
+}
+
+export interface Received {
+  from: number;
+  data: Buffer;
+}
+
+export class Sink {
+  readonly got: Received[] = [];
+  private waiters: Array<() => void> = [];
+  private constructor(
+    readonly socket: Socket,
+    readonly port: number,
+  ) {
+    socket.on('message', (data, r) => {
+      this.got.push({ from: r.port, data });
+      for (const w of this.waiters.splice(0)) w();
+    });
+  }
+
+  static async open(address = '127.0.0.1'): Promise<Sink> {
+    const socket = createSocket({ type: address.includes(':') ? 'udp6' : 'udp4', recvBufferSize: 4 << 20 });
+    await new Promise<void>((r) => socket.bind(0, address, r));
+    return new Sink(socket, socket.address().port);
+  }
+
+  /** Waits until `pred` holds over what arrived, or throws after `ms`. */
+  async until(pred: (got: Received[]) => boolean, ms = 5000): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!pred(this.got)) {
+      if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms with ${this.got.length} datagrams`);
+      await new Promise<void>((r) => {
+        this.waiters.push(r);
+        setTimeout(r, 20);
+      });
+    }
+  }
+
+  texts(): string[] {
+    return this.got.map((g) => g.data.toString('latin1'));
+  }
+
+  close(): Promise<void> {
+    return new Promise((r) => this.socket.close(() => r()));
+  }
+}
+
+/** Sends marker datagrams to sinks from one socket of its own. */
+export class Marker {
+  private constructor(readonly socket: Socket) {}
+
+  static async open(address = '127.0.0.1'): Promise<Marker> {
+    const socket = createSocket(address.includes(':') ? 'udp6' : 'udp4');
+    await new Promise<void>((r) => socket.bind(0, address, r));
+    return new Marker(socket);
+  }
+
+  get port(): number {
+    return this.socket.address().port;
+  }
+
+  send(sink: Sink, text: string, address = '127.0.0.1'): Promise<void> {
+    return new Promise((resolve, reject) => this.socket.send(text, sink.port, address, (err) => (err ? reject(err) : resolve())));
+  }
+
+  close(): Promise<void> {
+    return new Promise((r) => this.socket.close(() => r()));
+  }
+}
