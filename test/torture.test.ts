@@ -1,0 +1,156 @@
+// Modelled on the kernel's netcons_torture.sh: four workers and the main thread log continuously
+// to extended IPv6 and IPv4 targets on loopback, while a third target's `enabled` is toggled every
+// 30 iterations, two extra targets are created, enabled and removed every 50 (concurrently), and a
+// device down/up/rename/unregister/register event is injected every 70 (for a device only the
+// toggled target uses). At the end: no deadlock, no lock-order violation, no datagram after a
+// disable resolved, and for the targets that stayed enabled every msgid from first to last
+// delivered exactly once (sent = delivered, and the msgid range = delivered + counted drops).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import { NetconsoleError } from '../src/errors.js';
+import { Netconsole } from '../src/netconsole.js';
+import * as sysfs from '../src/netdev/sysfs.js';
+import type { DeviceInfo, NetdevEvent } from '../src/netdev/types.js';
+import type { DeviceLookup } from '../src/targets.js';
+import { Marker, rcvbufErrors } from './helpers/udp.js';
+
+const ITERATIONS = Number(process.env.NETCONSOLE_TORTURE_ITERATIONS ?? 2100);
+const FAKE_IFINDEX = 99999;
+const FAKE_MAC = '02:00:00:00:99:99';
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A fake device backed by loopback addresses, which the test can rename, remove and bring back. */
+function fakeDevice(): { lookup: DeviceLookup; dev: { name: string; present: boolean } } {
+  const dev = { name: 'tort0', present: true };
+  const info = (): DeviceInfo => ({ ...sysfs.getDevice('lo')!, name: dev.name, ifindex: FAKE_IFINDEX, mac: FAKE_MAC });
+  return {
+    dev,
+    lookup: {
+      getDevice: (n) => (dev.present && n === dev.name ? info() : sysfs.getDevice(n)),
+      deviceByMac: (m) => (dev.present && m === FAKE_MAC ? info() : sysfs.deviceByMac(m)),
+      routeDevice: sysfs.routeDevice,
+      sourceAddress: (d, family, remote) => (d === dev.name ? (family === 6 ? '::1' : '127.0.0.1') : sysfs.sourceAddress(d, family, remote)),
+    },
+  };
+}
+
+test(`torture: ${ITERATIONS} iterations of toggles, create/remove and device events under 5 logging threads`, { timeout: 120_000 }, async (t) => {
+  const receiver = new Worker(new URL('./workers/torture-receiver.js', import.meta.url));
+  const [{ ports }] = (await once(receiver, 'message')) as [{ ports: Record<string, number> }];
+  const { lookup, dev } = fakeDevice();
+  const lost0 = rcvbufErrors();
+  const nc = await Netconsole.create({
+    devices: 'none',
+    lookup,
+    ringSize: 8 << 20,
+    targets: [
+      { name: 'v4', remote_ip: '127.0.0.1', remote_port: ports.v4, local_port: 0, extended: 1, msgid_enabled: 1, enabled: 1 },
+      { name: 'v6', remote_ip: '::1', remote_port: ports.v6, local_port: 0, extended: 1, msgid_enabled: 1, enabled: 1 },
+      { name: 'toggle', remote_ip: '127.0.0.1', remote_port: ports.toggle, local_port: 0, dev_name: dev.name, extended: 1 },
+    ],
+  });
+  const marker = await Marker.open();
+  const mark = (sink: 'toggle' | 'extra', on: boolean): Promise<void> =>
+    new Promise((resolve, reject) => marker.socket.send(on ? 'MARK ON' : 'MARK OFF', ports[sink], '127.0.0.1', (e) => (e ? reject(e) : resolve())));
+  const stop = new SharedArrayBuffer(4);
+  const writers = [0, 1, 2, 3].map(() => new Worker(new URL('./workers/torture-writer.js', import.meta.url), { workerData: { handle: nc.handle(), stop } }));
+  writers.forEach((w) => nc.watchWorker(w));
+  const toggle = nc.targets.get('toggle')!;
+  const state = (): string => toggle.state; // read afresh: it changes across awaits
+  const counts = { toggles: 0, enableFailures: 0, events: 0, extras: 0, extraFailures: 0 };
+  let iteration = 0;
+
+  // Loop A: the main thread logs, toggles `toggle` every 30 and injects a device event every 70.
+  // Changes to the toggled target are sequential here, so the ON/OFF markers bracket them exactly.
+  const eventCycle: Array<NetdevEvent['type']> = ['down', 'up', 'rename', 'unregister', 'register'];
+  const loopA = (async () => {
+    for (iteration = 1; iteration <= ITERATIONS; iteration++) {
+      for (let k = 0; k < 5; k++) nc.info(`main ${iteration}.${k}`);
+      if (iteration % 30 === 0) {
+        counts.toggles++;
+        if (state() === 'enabled') {
+          await toggle.disable();
+          await mark('toggle', false);
+        } else if (state() === 'disabled') {
+          await mark('toggle', true);
+          await toggle.enable().catch((e: unknown) => {
+            if (!(e instanceof NetconsoleError && e.code === 'ENODEV')) throw e;
+            counts.enableFailures++; // the fake device is unregistered right now
+          });
+          if (state() !== 'enabled') await mark('toggle', false);
+        }
+      }
+      if (iteration % 70 === 0) {
+        const type = eventCycle[counts.events++ % eventCycle.length];
+        const ev: NetdevEvent = { type, name: dev.name, ifindex: FAKE_IFINDEX, mac: FAKE_MAC };
+        if (type === 'rename') {
+          ev.oldName = dev.name;
+          dev.name = ev.name = dev.name === 'tort0' ? 'tort1' : 'tort0';
+        }
+        if (type === 'unregister') dev.present = false;
+        if (type === 'register') {
+          dev.present = true;
+          await mark('toggle', true); // a DEACTIVATED target may resume
+        }
+        await nc.deviceEvent(ev);
+        if (state() !== 'enabled') await mark('toggle', false);
+      }
+      await sleep(1);
+    }
+  })();
+
+  // Loop B, concurrent with A: two extra targets created, enabled and removed every 50 iterations.
+  const loopB = (async () => {
+    let done = 0;
+    while (iteration <= ITERATIONS) {
+      if (Math.floor(iteration / 50) > done) {
+        done = Math.floor(iteration / 50);
+        await mark('extra', true);
+        const extras = await Promise.all(
+          ['x1', 'x2'].map((n) =>
+            nc.targets.create(`${n}-${done}`, { remote_ip: '127.0.0.1', remote_port: ports.extra, local_port: 0, extended: 1, enabled: 1 }),
+          ),
+        );
+        counts.extras += extras.length;
+        await sleep(3);
+        await Promise.all(extras.map((t) => t.remove()));
+        await mark('extra', false);
+      }
+      await sleep(2);
+    }
+  })();
+
+  await Promise.all([loopA, loopB]);
+  Atomics.store(new Int32Array(stop), 0, 1);
+  const written = await Promise.all(writers.map(async (w) => ((await once(w, 'message'))[0] as { n: number }).n));
+  await nc.flush();
+  await sleep(300);
+  receiver.postMessage('report');
+  const [report] = (await once(receiver, 'message')) as [Record<string, Record<string, number>>];
+  const stats = nc.stats();
+  await nc.close();
+  await marker.close();
+  await receiver.terminate();
+
+  t.diagnostic(JSON.stringify({ counts, written, report, targets: stats.targets.map((t) => [t.name, t.state, t.sent, t.dropped, t.skipped]) }));
+  assert.equal(rcvbufErrors(), lost0, 'no datagram was lost at a receiver (else exactly-once cannot be judged)');
+  assert.equal(nc.lockChecker.violations, 0, 'no lock-order violation');
+  assert.equal(stats.senderDiscarded, 0, 'the sender never met a slot without a route');
+  assert.ok(written.every((n) => n > 100), `every worker logged (${written.join(', ')})`);
+  assert.ok(counts.toggles >= Math.floor(ITERATIONS / 30) && counts.events >= 5 && counts.extras >= 4, JSON.stringify(counts));
+  for (const sink of ['toggle', 'extra'] as const) {
+    assert.equal(report[sink].violations, 0, `${sink}: datagrams after a disable/remove resolved`);
+    assert.ok(report[sink].delivered > 0, `${sink}: the target did send while enabled`);
+  }
+  for (const name of ['v4', 'v6'] as const) {
+    const s = stats.targets.find((x) => x.name === name)!;
+    const r = report[name];
+    assert.equal(s.state, 'enabled');
+    assert.equal(r.duplicates, 0, `${name}: no msgid delivered twice`);
+    assert.equal(r.unique, s.sent, `${name}: delivered (${r.unique}) = sent (${s.sent})`);
+    assert.equal(r.min, 1, `${name}: from the first msgid`);
+    assert.equal(r.max - r.min + 1, r.unique + s.dropped, `${name}: every msgid from first to last delivered once, or dropped and counted`);
+  }
+});
