@@ -16,6 +16,14 @@ function int(name: string, min: number, max: number) {
   };
 }
 
+function level(v: string): number {
+  try {
+    return levelNumber(/^\d+$/.test(v) ? Number(v) : (v as never));
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
 }
@@ -39,18 +47,12 @@ program
   .argument('[text...]', 'the message; stdin when absent')
   .option('-t, --target <param>', 'a target parameter string (repeatable), e.g. +@/,6666@127.0.0.1/', collect, [])
   .option('-c, --config <file>', 'a JSON config file with "targets"')
-  .option('-l, --level <level>', 'syslog level 0..7 or a name', 'info')
+  .option('-l, --level <level>', 'syslog level 0..7 or a name (emerg alert crit err warning notice info debug)', level, 6)
   .option('-f, --facility <n>', 'syslog facility 0..23', int('--facility', 0, 23), 1)
   .option('-e, --extended', 'make every --target extended (as a leading +)')
   .option('-u, --userdata <key=value>', 'userdata entry for every target (repeatable)', collect, [])
   .option('--sysdata <list>', 'sysdata toggles for every target: cpu,taskname,release,msgid')
-  .action(async (words: string[], o: { target: string[]; config?: string; level: string; facility: number; extended?: boolean; userdata: string[]; sysdata?: string }) => {
-    let level: number;
-    try {
-      level = levelNumber(/^\d+$/.test(o.level) ? Number(o.level) : (o.level as never));
-    } catch (err) {
-      throw new InvalidArgumentError(`--level: ${(err as Error).message}`);
-    }
+  .action(async (words: string[], o: { target: string[]; config?: string; level: number; facility: number; extended?: boolean; userdata: string[]; sysdata?: string }) => {
     const params = o.target.map((t) => (o.extended && !t.startsWith('+') ? `+${t}` : t)).join(';');
     const nc = await Netconsole.create({ targets: params || undefined, config: o.config, facility: o.facility, devices: 'none', strict: true });
     try {
@@ -63,8 +65,8 @@ program
         }
         for (const s of o.sysdata ? o.sysdata.split(',') : []) await t.userdata.set(`${s === 'cpu' ? 'cpu_nr' : s}_enabled`, 1);
       }
-      if (words.length > 0) nc.log(level, words.join(' '));
-      else for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) nc.log(level, line);
+      if (words.length > 0) nc.log(o.level, words.join(' '));
+      else for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) nc.log(o.level, line);
       await nc.flush();
     } finally {
       await nc.close();

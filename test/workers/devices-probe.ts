@@ -1,0 +1,162 @@
+// Child process for test/devices-netns.test.ts, run INSIDE a network namespace:
+//
+//   ip netns exec <ns> node dist/test/workers/devices-probe.js '<targets JSON>'
+//
+// /sys/class/net shows the namespace of the process reading it, so the Netconsole whose device
+// events are under test must live in there. It is created with `devices: 'poll', pollIntervalMs: 50`
+// and `targets` = the JSON of argv[2]: an array of target option objects, or a parameter string.
+//
+// stdout, one JSON object a line:
+//   {"ready":true,"targets":[{name,state,device}],"startupErrors":[{code,message}]}
+//   {"event":{name,state,device?,reason?,error?}}   each 'target' event of nc.events
+//   {"netdev":NetdevEvent}                          each event of the Netconsole's own poller (seen
+//                                                   after the Netconsole's handler was called)
+//   {"ncError":{code,message}}                      an 'error' event of nc.events
+//   {"reply":"<command line>", ...}                 one per command, in order (see below)
+//   {"fatal":{code,message}}                        then exit 1 (create failed, uncaught error)
+// stdin, one command a line, run one after the other:
+//   log <text>                 nc.info(text) + flush          -> {logged:<targets offered to>}
+//   state <name>               -> {state, device, stats:<nc.stats().targets entry>}
+//   get <name> <attr>          a configfs read                -> {value}
+//   set <name> <attr> <value>  a configfs write               -> {ok:true} | {error:{code,message}}
+//   enable <name> | disable <name>                            -> {ok:true} | {error:{code,message}}
+//   create <name> <json attrs>                                -> {ok:true} | {error:{code,message}}
+//   pid                        -> {pid}
+//   quit                       nc.close(), then exit 0 (also when stdin closes)
+// A command that fails replies {error:{code,message}}; the probe keeps going.
+import { createInterface } from 'node:readline';
+import { Netconsole } from '../../src/index.js';
+import type { NetdevEvent } from '../../src/netdev/types.js';
+import type { SysfsPoller } from '../../src/netdev/poller.js';
+
+function out(obj: unknown): void {
+  process.stdout.write(`${JSON.stringify(obj)}\n`);
+}
+
+function errInfo(err: unknown): { code: string; message: string } {
+  if (err instanceof Error) return { code: String((err as { code?: unknown }).code ?? err.name), message: err.message };
+  return { code: 'UNKNOWN', message: String(err) };
+}
+
+process.on('uncaughtException', (err) => {
+  out({ fatal: errInfo(err) });
+  process.exit(1);
+});
+process.on('unhandledRejection', (err) => {
+  out({ fatal: errInfo(err) });
+  process.exit(1);
+});
+
+async function main(): Promise<void> {
+  const spec = process.argv[2];
+  if (spec === undefined) throw new Error('usage: devices-probe.js <targets JSON>');
+  const targets = JSON.parse(spec) as unknown;
+  if (typeof targets !== 'string' && !Array.isArray(targets)) throw new Error('targets JSON must be a string or an array');
+
+  const nc = await Netconsole.create({
+    targets: targets as string | [],
+    devices: 'poll',
+    pollIntervalMs: 50,
+    env: false,
+  });
+  nc.events.on('target', (e: Record<string, unknown>) => {
+    const { error, ...rest } = e;
+    out({ event: error === undefined ? rest : { ...rest, error: errInfo(error) } });
+  });
+  nc.events.on('error', (err: unknown) => out({ ncError: errInfo(err) }));
+  // The Netconsole's own poller (a private field): its listeners run in registration order, so a
+  // line printed here comes after the Netconsole has handed the same event to deviceEvent().
+  const poller = (nc as unknown as { poller?: SysfsPoller | null }).poller;
+  if (poller) poller.on('event', (ev: NetdevEvent) => out({ netdev: ev }));
+  else out({ ncError: { code: 'NOPOLLER', message: 'the Netconsole has no poller field: netdev lines will be missing' } });
+
+  out({
+    ready: true,
+    targets: nc.targets.list().map((t) => ({ name: t.name, state: t.state, device: t.device })),
+    startupErrors: nc.startupErrors.map(errInfo),
+  });
+
+  const target = (name: string | undefined) => {
+    const t = nc.targets.get(name ?? '');
+    if (!t) throw Object.assign(new Error(`no such target ${JSON.stringify(name)}`), { code: 'ENOENT' });
+    return t;
+  };
+
+  let closing = false;
+  const quit = async (): Promise<void> => {
+    if (closing) return;
+    closing = true;
+    try {
+      await nc.close();
+    } catch (err) {
+      out({ ncError: errInfo(err) });
+    }
+    process.exit(0);
+  };
+
+  async function execute(line: string): Promise<Record<string, unknown>> {
+    const trimmed = line.trim();
+    const sp = trimmed.indexOf(' ');
+    const cmd = sp < 0 ? trimmed : trimmed.slice(0, sp);
+    const rest = sp < 0 ? '' : trimmed.slice(sp + 1);
+    const args = rest === '' ? [] : rest.split(/\s+/);
+    switch (cmd) {
+      case 'log': {
+        const logged = nc.info(rest);
+        await nc.flush();
+        return { logged };
+      }
+      case 'state': {
+        const t = target(args[0]);
+        return { state: t.state, device: t.device, stats: nc.stats().targets.find((s) => s.name === t.name) ?? null };
+      }
+      case 'get':
+        return { value: target(args[0]).get(args[1] ?? '') };
+      case 'set':
+        await target(args[0]).set(args[1] ?? '', args.slice(2).join(' '));
+        return { ok: true };
+      case 'enable':
+        await target(args[0]).enable();
+        return { ok: true };
+      case 'disable':
+        await target(args[0]).disable();
+        return { ok: true };
+      case 'create': {
+        const name = args[0] ?? '';
+        const json = rest.slice(name.length).trim();
+        await nc.targets.create(name, json === '' ? {} : (JSON.parse(json) as Record<string, never>));
+        return { ok: true };
+      }
+      case 'pid':
+        return { pid: process.pid };
+      case 'quit':
+        await quit();
+        return {};
+      default:
+        throw Object.assign(new Error(`unknown command ${JSON.stringify(cmd)}`), { code: 'EINVAL' });
+    }
+  }
+
+  // Commands run strictly one after the other; each first lets pending device-event handling run.
+  let chain = Promise.resolve();
+  const rl = createInterface({ input: process.stdin });
+  rl.on('line', (line) => {
+    if (line.trim() === '') return;
+    chain = chain.then(async () => {
+      await new Promise((r) => setImmediate(r));
+      try {
+        out({ reply: line, ...(await execute(line)) });
+      } catch (err) {
+        out({ reply: line, error: errInfo(err) });
+      }
+    });
+  });
+  rl.on('close', () => {
+    chain = chain.then(quit);
+  });
+}
+
+main().catch((err) => {
+  out({ fatal: errInfo(err) });
+  process.exit(1);
+});
