@@ -3,11 +3,15 @@
 // the CPU the calling thread runs on (sysdata `cpu=`), and the raw address of a view over the
 // shared WebAssembly memory (napi_get_arraybuffer_info refuses a SharedArrayBuffer in Node 20,
 // so the pointer is taken from a typed-array view; it never moves when the memory grows).
-// The sender thread, AF_PACKET and rtnetlink come with the native addon issue.
+// sender.cc: the sender thread (sendmmsg out of the ring) and its sockets.
 #include <napi.h>
 #include <sched.h>
 
 #include <cstdint>
+
+namespace nc {
+void InitSender(Napi::Env env, Napi::Object exports);
+}
 
 namespace {
 
@@ -37,9 +41,10 @@ Napi::Value ViewAddress(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("abiVersion", Napi::Number::New(env, 1));
+  exports.Set("abiVersion", Napi::Number::New(env, 2));
   exports.Set("getcpu", Napi::Function::New(env, GetCpu, "getcpu"));
   exports.Set("viewAddress", Napi::Function::New(env, ViewAddress, "viewAddress"));
+  nc::InitSender(env, exports);
   return exports;
 }
 

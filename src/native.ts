@@ -3,8 +3,24 @@
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 
+/** The sender thread of one shared memory (native/sender.cc). */
+export interface NativeSenderThread {
+  setRoute(t: number, fd: number, gen: number, family: number, address: Uint8Array, port: number): void;
+  clearRoute(t: number): void;
+  wake(): void;
+  stop(): void;
+  stats(): { datagrams: number; batches: number; errors: number; discarded: number; wakeups: number };
+}
+
 export interface NativeBinding {
   readonly abiVersion: number;
+  Sender: new (memory: Uint8Array, layout: Record<string, number>) => NativeSenderThread;
+  /** Wakes a native sender sleeping on word `index` of the memory. */
+  futexWake(view: Int32Array, index: number): void;
+  /** A UDP socket with SO_REUSEADDR bound to address:port; returns its fd. Throws with `errno`. */
+  udpOpen(family: 4 | 6, address: Uint8Array, port: number): number;
+  closeFd(fd: number): void;
+  localPort(fd: number): number;
   /** sched_getcpu() of the calling thread. */
   getcpu(): number;
   /** The address of byte 0 of a typed array (SharedArrayBuffer-backed ones included). */
@@ -22,12 +38,16 @@ function procGetcpu(): number {
   }
 }
 
+const ABI_VERSION = 2;
+
 function load(): { binding: NativeBinding | null; error: Error | null } {
   if (process.env.NETCONSOLE_NO_NATIVE === '1') return { binding: null, error: new Error('NETCONSOLE_NO_NATIVE=1') };
   try {
     const require = createRequire(import.meta.url);
     const nodeGypBuild = require('node-gyp-build') as (dir: string) => NativeBinding;
-    return { binding: nodeGypBuild(new URL('../..', import.meta.url).pathname), error: null };
+    const binding = nodeGypBuild(new URL('../..', import.meta.url).pathname);
+    if (binding.abiVersion !== ABI_VERSION) throw new Error(`native addon ABI ${binding.abiVersion}, expected ${ABI_VERSION}: run npm run build:native`);
+    return { binding, error: null };
   } catch (error) {
     return { binding: null, error: error as Error };
   }

@@ -12,6 +12,8 @@ import * as sysfs from './netdev/sysfs.js';
 import { SysfsPoller } from './netdev/poller.js';
 import type { NetdevEvent } from './netdev/types.js';
 import { DgramSender } from './sender/dgram.js';
+import { NativeSender } from './sender/native.js';
+import { native, nativeError } from './native.js';
 import type { Sender } from './sender/types.js';
 import { SocketPool } from './sockets.js';
 import { Target, type TargetOptions } from './target.js';
@@ -42,6 +44,11 @@ export interface NetconsoleOptions {
    * restarted process continues above the seqs it sent before (the kernel starts at 0 per boot).
    */
   seqStart?: number | 'time';
+  /**
+   * The sender: 'native' (the addon's sendmmsg thread), 'dgram' (the host's event loop), or
+   * 'auto' (default): native when the addon is loaded (NETCONSOLE_NO_NATIVE=1 prevents it).
+   */
+  sender?: 'auto' | 'native' | 'dgram';
   /** Where device events come from: 'poll' (/sys/class/net) or 'none'. Default 'poll'. */
   devices?: 'poll' | 'none';
   pollIntervalMs?: number;
@@ -154,9 +161,16 @@ export class Netconsole extends Logger {
     const o: NetconsoleOptions = { ...fileOpts, ...opts, targets: opts.targets ?? fileOpts.targets };
     const seqStart = o.seqStart === undefined || o.seqStart === 'time' ? timeSeq() : o.seqStart;
     const core = Core.create({ ringSize: o.ringSize, maxTotal: o.maxTotal, seqStart, debug: o.debug });
-    const sender = new DgramSender(core);
+    const which = o.sender ?? 'auto';
+    if (which === 'native' && native === null) {
+      core.release();
+      throw new NetconsoleError('ENOTSUP', `sender 'native': the native addon is not available (${nativeError?.message})`, { option: 'sender', value: which });
+    }
+    const useNative = native !== null && which !== 'dgram';
+    const sender: Sender = useNative ? new NativeSender(core, native!) : new DgramSender(core);
     sender.start();
-    const nc = new Netconsole(core, new HostLocks(), new SocketPool(), sender, o.lookup ?? sysfs, o.facility ?? 1, o);
+    const pool = new SocketPool(useNative ? native : null);
+    const nc = new Netconsole(core, new HostLocks(), pool, sender, o.lookup ?? sysfs, o.facility ?? 1, o);
     let targets = o.targets;
     if (targets === undefined && o.env !== false && process.env.NETCONSOLE) targets = process.env.NETCONSOLE;
     try {

@@ -6,22 +6,33 @@
 // lets several UDP sockets bind the same address and port. They are unref()'d: a logger never
 // keeps the process alive.
 import { createSocket, type Socket } from 'node:dgram';
+import { constants } from 'node:os';
+import { parseIp } from './addr.js';
 import { NetconsoleError, type ErrnoCode } from './errors.js';
+import type { NativeBinding } from './native.js';
 
+/** A bound socket: a dgram Socket (dgram sender) or a file descriptor (native sender). */
 export interface SocketRef {
   readonly key: string;
-  readonly socket: Socket;
+  readonly socket?: Socket;
+  readonly fd?: number;
 }
 
 interface Entry {
-  socket: Socket;
+  socket?: Socket;
+  fd?: number;
   refs: number;
 }
+
+const ERRNO_NAME = new Map(Object.entries(constants.errno).map(([k, v]) => [v, k]));
 
 const SEND_BUFFER = 4 << 20; // bytes; bursts from many threads land here before the kernel drains them
 
 export class SocketPool {
   private readonly entries = new Map<string, Entry>();
+
+  /** With a binding, sockets are the addon's (fds for the native sender); else dgram Sockets. */
+  constructor(private readonly native: NativeBinding | null = null) {}
 
   get size(): number {
     return this.entries.size;
@@ -32,7 +43,18 @@ export class SocketPool {
     const existing = this.entries.get(key);
     if (existing) {
       existing.refs++;
-      return { key, socket: existing.socket };
+      return { key, socket: existing.socket, fd: existing.fd };
+    }
+    if (this.native) {
+      let fd: number;
+      try {
+        fd = this.native.udpOpen(family, parseIp('local_ip', address).bytes, port);
+      } catch (err) {
+        const code = (ERRNO_NAME.get((err as { errno?: number }).errno ?? -1) as ErrnoCode | undefined) ?? 'EIO';
+        throw new NetconsoleError(code, `cannot bind a UDP socket to ${family === 6 ? `[${address}]` : address}:${port}: ${(err as Error).message}`, { option: 'local_ip', value: address, cause: err });
+      }
+      this.entries.set(key, { fd, refs: 1 });
+      return { key, fd };
     }
     const socket = createSocket({ type: family === 6 ? 'udp6' : 'udp4', reuseAddr: true, sendBufferSize: SEND_BUFFER });
     await new Promise<void>((resolve, reject) => {
@@ -59,12 +81,20 @@ export class SocketPool {
     if (!entry) return Promise.resolve();
     if (--entry.refs > 0) return Promise.resolve();
     this.entries.delete(ref.key);
-    return new Promise((resolve) => entry.socket.close(() => resolve()));
+    return this.closeEntry(entry);
   }
 
   async closeAll(): Promise<void> {
     const all = [...this.entries.values()];
     this.entries.clear();
-    await Promise.all(all.map((e) => new Promise<void>((resolve) => e.socket.close(() => resolve()))));
+    await Promise.all(all.map((e) => this.closeEntry(e)));
+  }
+
+  private closeEntry(e: Entry): Promise<void> {
+    if (e.fd !== undefined) {
+      this.native!.closeFd(e.fd);
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => e.socket!.close(() => resolve()));
   }
 }

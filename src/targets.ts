@@ -356,9 +356,11 @@ export class TargetTable extends EventEmitter {
       const move: TargetRecord[] = [];
       switch (ev.type) {
         case 'rename':
-          for (const r of this.list()) {
-            if (r.device?.ifindex === ev.ifindex || (ev.oldName !== undefined && r.device?.name === ev.oldName)) r.device!.name = ev.name;
-            if (ev.oldName !== undefined && r.attrs.dev_name === ev.oldName && r.state !== 'deactivated') r.attrs.dev_name = ev.name;
+          // Only targets bound to the device follow it (kernel: nt->np.dev == dev); a disabled
+          // target keeps the name it was given, a DEACTIVATED one may resume under the new name.
+          for (const r of bound) {
+            r.device!.name = ev.name;
+            if (r.attrs.dev_name !== '') r.attrs.dev_name = ev.name;
           }
           break;
         case 'up':

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { invalid, outOfRange } from './errors.js';
 import { L } from './layout.js';
 import { monotonicUsec } from './clock.js';
-import { getcpu, getcpuIsCheap } from './native.js';
+import { getcpu, getcpuIsCheap, native } from './native.js';
 import type { Core } from './wasm.js';
 
 export const LEVELS = ['emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug'] as const;
@@ -123,7 +123,11 @@ export class Writer {
     const want = Atomics.load(core.i32, L.WANT_SYS >> 2);
     if (want & (L.S_CPU | L.S_TASKNAME)) this.refreshSysdata(want, performance.now());
     this.stats.records++;
-    return core.exports.write_record(core.thread, prio, flags, len, dictLen, monotonicUsec());
+    const n = core.exports.write_record(core.thread, prio, flags, len, dictLen, monotonicUsec());
+    // A native sender asleep in a futex (RING_SLEEPING 2) is not woken by the module's
+    // Atomics.notify: one system call, on the first record after it went idle.
+    if (native !== null && Atomics.load(core.i32, L.RING_SLEEPING >> 2) === 2) native.futexWake(core.i32, L.RING_WAKE >> 2);
+    return n;
   }
 
   private putDict(dict: NonNullable<LogOptions['dict']>): number {

@@ -180,18 +180,21 @@ describe('the log call', () => {
 
   test('records from a worker arrive; a worker terminated while logging does not wedge the others, and its slot is freed', () =>
     withNc({}, async (nc, sink) => {
-      await nc.targets.create('w', { remote_ip: '127.0.0.1', remote_port: sink.port, local_port: 0, enabled: 1, timestamps: 0 });
       const url = new URL('../src/demo-worker.js', import.meta.url);
+      // The victim logs flat out (no target yet: nothing to flood the sink with) and is killed
+      // mid-write, possibly holding the spinlock.
       const victim = new Worker(url, { workerData: { handle: nc.handle(), count: 1e9 } });
       nc.watchWorker(victim);
       await new Promise((r) => setTimeout(r, 100));
       await victim.terminate();
+      await nc.targets.create('w', { remote_ip: '127.0.0.1', remote_port: sink.port, local_port: 0, enabled: 1, timestamps: 0 });
       const ok = new Worker(url, { workerData: { handle: nc.handle(), count: 500 } });
       const [msg] = (await once(ok, 'message')) as [{ count: number }];
       assert.equal(msg.count, 500);
       nc.info('main still logs');
       await nc.flush();
       await sink.until((g) => g.some((x) => x.data.toString() === 'main still logs\n'), 10_000);
+      assert.ok(sink.texts().filter((x) => /^worker \d+ message \d+\n$/.test(x)).length === 500, 'the second worker\'s records arrived');
       await new Promise((r) => setTimeout(r, 50));
       const claimed = Array.from({ length: L.MAX_THREADS }, (_, i) => Atomics.load(nc.core.i32, (L.THREADS_OFF + i * L.THREAD_SIZE) >> 2)).filter((s) => s !== 0);
       assert.equal(claimed.length, 1, 'only the host thread still holds a slot');

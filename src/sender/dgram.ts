@@ -128,7 +128,7 @@ export class DgramSender implements Sender {
       return;
     }
     this.inflight++;
-    route.socket.socket.send(Buffer.from(bytes), route.port, route.address, (err) => {
+    route.socket.socket!.send(Buffer.from(bytes), route.port, route.address, (err) => {
       this.inflight--;
       if (err) this.core.addTargetCounter(t, L.TGT_CNT_TX_ERRORS, 1);
       this.settle();

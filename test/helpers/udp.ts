@@ -48,6 +48,17 @@ export class Sink {
     }
   }
 
+  /** Waits for a datagram that matches, scanning each one once (until() rescans everything). */
+  async waitFor(match: (r: Received) => boolean, ms = 5000): Promise<Received> {
+    let cursor = 0;
+    let found: Received | undefined;
+    await this.until((got) => {
+      for (; cursor < got.length && !found; cursor++) if (match(got[cursor])) found = got[cursor];
+      return found !== undefined;
+    }, ms);
+    return found!;
+  }
+
   texts(): string[] {
     return this.got.map((g) => g.data.toString('latin1'));
   }

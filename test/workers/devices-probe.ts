@@ -12,6 +12,7 @@
 //   {"netdev":NetdevEvent}                          each event of the Netconsole's own poller (seen
 //                                                   after the Netconsole's handler was called)
 //   {"ncError":{code,message}}                      an 'error' event of nc.events
+//   {"pollError":{code,message}}                    a failed poll of the Netconsole's poller
 //   {"reply":"<command line>", ...}                 one per command, in order (see below)
 //   {"fatal":{code,message}}                        then exit 1 (create failed, uncaught error)
 // stdin, one command a line, run one after the other:
@@ -21,6 +22,7 @@
 //   set <name> <attr> <value>  a configfs write               -> {ok:true} | {error:{code,message}}
 //   enable <name> | disable <name>                            -> {ok:true} | {error:{code,message}}
 //   create <name> <json attrs>                                -> {ok:true} | {error:{code,message}}
+//   devices                    the poller's latest snapshot -> {devices:[DeviceInfo]}
 //   pid                        -> {pid}
 //   quit                       nc.close(), then exit 0 (also when stdin closes)
 // A command that fails replies {error:{code,message}}; the probe keeps going.
@@ -67,7 +69,11 @@ async function main(): Promise<void> {
   // The Netconsole's own poller (a private field): its listeners run in registration order, so a
   // line printed here comes after the Netconsole has handed the same event to deviceEvent().
   const poller = (nc as unknown as { poller?: SysfsPoller | null }).poller;
-  if (poller) poller.on('event', (ev: NetdevEvent) => out({ netdev: ev }));
+  if (poller) {
+    poller.on('event', (ev: NetdevEvent) => out({ netdev: ev }));
+    // Without an 'error' listener a failed poll is silently skipped; make it visible.
+    poller.on('error', (err: Error) => out({ pollError: errInfo(err) }));
+  }
   else out({ ncError: { code: 'NOPOLLER', message: 'the Netconsole has no poller field: netdev lines will be missing' } });
 
   out({
@@ -127,6 +133,8 @@ async function main(): Promise<void> {
         await nc.targets.create(name, json === '' ? {} : (JSON.parse(json) as Record<string, never>));
         return { ok: true };
       }
+      case 'devices':
+        return { devices: poller ? [...poller.snapshot().values()] : null };
       case 'pid':
         return { pid: process.pid };
       case 'quit':

@@ -1,0 +1,380 @@
+// The native sender: a thread per Netconsole that drains the transmit ring straight out of the
+// shared WebAssembly memory (no copies into JavaScript) with sendmmsg, and the UDP sockets it
+// sends through.
+//
+// Ring protocol (assembly/layout.ts, assembly/ring.ts): writers publish RING_HEAD (u64) after a
+// record's slots are written; this thread consumes slots up to it, hands them to the kernel, and
+// then publishes RING_TAIL (u64): the grace period of deferred cleanup and flush() wait on it.
+// Idle: it sets RING_SLEEPING = 2 ("native") and futex-waits on RING_WAKE. Writers bump RING_WAKE
+// when they see RING_SLEEPING set (in WebAssembly), and a writer that sees the value 2 calls
+// futexWake() (below): V8's Atomics.notify does not wake a native futex waiter.
+//
+// Routes (which socket and destination a target's slots go to) are changed by the host under
+// `mu`, which this thread also holds while it builds and sends a batch: after clearRoute()
+// returns, the thread never touches that route's socket again, so the host may close it.
+#include <napi.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/futex.h>
+#include <linux/if_packet.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace nc {
+
+namespace {
+
+constexpr int kBatch = 64;         // datagrams per sendmmsg: 4-7x dgram.send (toolchain.md 5.4)
+constexpr int kMaxTargets = 64;    // layout.ts MAX_TARGETS
+constexpr int kSleepingNative = 2; // RING_SLEEPING value of a native sender
+
+uint64_t Load64(uint8_t* p) { return __atomic_load_n(reinterpret_cast<uint64_t*>(p), __ATOMIC_SEQ_CST); }
+void Store64(uint8_t* p, uint64_t v) { __atomic_store_n(reinterpret_cast<uint64_t*>(p), v, __ATOMIC_SEQ_CST); }
+int32_t Load32(uint8_t* p) { return __atomic_load_n(reinterpret_cast<int32_t*>(p), __ATOMIC_SEQ_CST); }
+void Store32(uint8_t* p, int32_t v) { __atomic_store_n(reinterpret_cast<int32_t*>(p), v, __ATOMIC_SEQ_CST); }
+
+long Futex(void* addr, int op, int val, const timespec* ts) {
+  return syscall(SYS_futex, addr, op, val, ts, nullptr, 0);
+}
+
+bool ViewOf(const Napi::Value& v, uint8_t** data, size_t* len) {
+  if (!v.IsTypedArray()) return false;
+  Napi::TypedArray ta = v.As<Napi::TypedArray>();
+  napi_typedarray_type type;
+  size_t length;
+  void* p;
+  napi_value ab;
+  size_t offset;
+  // napi_get_arraybuffer_info refuses a SharedArrayBuffer; a view's info gives the pointer.
+  if (napi_get_typedarray_info(v.Env(), ta, &type, &length, &p, &ab, &offset) != napi_ok) return false;
+  *data = static_cast<uint8_t*>(p);
+  *len = ta.ByteLength();
+  return true;
+}
+
+Napi::Value ThrowErrno(Napi::Env env, const char* what, int err) {
+  Napi::Error e = Napi::Error::New(env, std::string(what) + ": " + strerror(err));
+  e.Set("errno", Napi::Number::New(env, err));
+  e.Set("syscall", Napi::String::New(env, what));
+  e.ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+struct Route {
+  bool set = false;
+  int fd = -1;
+  uint32_t gen = 0;
+  sockaddr_storage addr{};
+  socklen_t addrLen = 0;
+};
+
+}  // namespace
+
+// The layout offsets the thread needs, passed from src/layout.ts (checked against the module).
+struct Layout {
+  uint32_t ringHead, ringTail, ringWake, ringSleeping, ringOff, ringSize;
+  uint32_t targetsOff, targetSize, cntTxErrors;
+  uint32_t slotLen, slotTarget, slotKind, slotGen, slotHdr, kindPad;
+};
+
+class Sender : public Napi::ObjectWrap<Sender> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Sender",
+                       {InstanceMethod<&Sender::SetRoute>("setRoute"), InstanceMethod<&Sender::ClearRoute>("clearRoute"),
+                        InstanceMethod<&Sender::Wake>("wake"), InstanceMethod<&Sender::Stop>("stop"),
+                        InstanceMethod<&Sender::Stats>("stats")});
+  }
+
+  // new Sender(memory: Uint8Array over the whole shared memory, layout: Record<string, number>)
+  explicit Sender(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Sender>(info) {
+    Napi::Env env = info.Env();
+    size_t len;
+    if (info.Length() < 2 || !ViewOf(info[0], &mem_, &len) || !info[1].IsObject()) {
+      Napi::TypeError::New(env, "Sender(memory: Uint8Array, layout: object)").ThrowAsJavaScriptException();
+      return;
+    }
+    Napi::Object l = info[1].As<Napi::Object>();
+    auto get = [&](const char* k) { return l.Get(k).As<Napi::Number>().Uint32Value(); };
+    lay_ = {get("RING_HEAD"),  get("RING_TAIL"),   get("RING_WAKE"),          get("RING_SLEEPING"), get("RING_OFF"),
+            get("ringSize"),   get("TARGETS_OFF"), get("TARGET_SIZE"),        get("TGT_CNT_TX_ERRORS"),
+            get("SLOT_LEN"),   get("SLOT_TARGET"), get("SLOT_KIND"),          get("SLOT_GEN"),      get("SLOT_HDR"),
+            get("K_PAD")};
+    if (static_cast<size_t>(lay_.ringOff) + lay_.ringSize > len || (lay_.ringSize & (lay_.ringSize - 1)) != 0) {
+      Napi::RangeError::New(env, "Sender: the ring does not fit the memory view").ThrowAsJavaScriptException();
+      return;
+    }
+    memRef_ = Napi::Persistent(info[0].As<Napi::Object>());  // keeps the memory alive with the thread
+    thread_ = std::thread([this] { Run(); });
+  }
+
+  ~Sender() override { Join(); }
+
+ private:
+  // setRoute(t, fd, gen, family (4|6|17 for AF_PACKET), address: Uint8Array (4|16 bytes, or 8 bytes of MAC
+  // for raw), port (or ifindex for raw))
+  Napi::Value SetRoute(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    int t = info[0].As<Napi::Number>().Int32Value();
+    if (t < 0 || t >= kMaxTargets) return ThrowErrno(env, "setRoute", EINVAL);
+    Route r;
+    r.set = true;
+    r.fd = info[1].As<Napi::Number>().Int32Value();
+    r.gen = info[2].As<Napi::Number>().Uint32Value();
+    int family = info[3].As<Napi::Number>().Int32Value();
+    uint8_t* a;
+    size_t alen;
+    if (!ViewOf(info[4], &a, &alen)) return ThrowErrno(env, "setRoute", EINVAL);
+    uint32_t port = info[5].As<Napi::Number>().Uint32Value();
+    if (family == 4 && alen == 4) {
+      auto* s = reinterpret_cast<sockaddr_in*>(&r.addr);
+      s->sin_family = AF_INET;
+      s->sin_port = htons(port);
+      memcpy(&s->sin_addr, a, 4);
+      r.addrLen = sizeof(sockaddr_in);
+    } else if (family == 6 && alen == 16) {
+      auto* s = reinterpret_cast<sockaddr_in6*>(&r.addr);
+      s->sin6_family = AF_INET6;
+      s->sin6_port = htons(port);
+      memcpy(&s->sin6_addr, a, 16);
+      r.addrLen = sizeof(sockaddr_in6);
+    } else if (family == AF_PACKET && alen == 6) {
+      auto* s = reinterpret_cast<sockaddr_ll*>(&r.addr);
+      s->sll_family = AF_PACKET;
+      s->sll_ifindex = static_cast<int>(port);
+      s->sll_halen = 6;
+      memcpy(s->sll_addr, a, 6);
+      r.addrLen = sizeof(sockaddr_ll);
+    } else {
+      return ThrowErrno(env, "setRoute", EINVAL);
+    }
+    std::lock_guard<std::mutex> g(mu_);
+    routes_[t] = r;
+    return env.Undefined();
+  }
+
+  Napi::Value ClearRoute(const Napi::CallbackInfo& info) {
+    int t = info[0].As<Napi::Number>().Int32Value();
+    if (t >= 0 && t < kMaxTargets) {
+      std::lock_guard<std::mutex> g(mu_);  // waits for a batch in flight: then the socket is free
+      routes_[t] = Route{};
+    }
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Wake(const Napi::CallbackInfo& info) {
+    __atomic_add_fetch(reinterpret_cast<int32_t*>(mem_ + lay_.ringWake), 1, __ATOMIC_SEQ_CST);
+    Futex(mem_ + lay_.ringWake, FUTEX_WAKE_PRIVATE, 1, nullptr);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    Join();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("datagrams", static_cast<double>(sent_.load()));
+    o.Set("batches", static_cast<double>(batches_.load()));
+    o.Set("errors", static_cast<double>(errors_.load()));
+    o.Set("discarded", static_cast<double>(discarded_.load()));
+    o.Set("wakeups", static_cast<double>(wakeups_.load()));
+    return o;
+  }
+
+  void Join() {
+    if (!thread_.joinable()) return;
+    stop_.store(true);
+    __atomic_add_fetch(reinterpret_cast<int32_t*>(mem_ + lay_.ringWake), 1, __ATOMIC_SEQ_CST);
+    Futex(mem_ + lay_.ringWake, FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr);
+    thread_.join();
+  }
+
+  void CountError(uint32_t target) {
+    errors_++;
+    if (target < kMaxTargets) {
+      uint8_t* p = mem_ + lay_.targetsOff + target * lay_.targetSize + lay_.cntTxErrors;
+      __atomic_add_fetch(reinterpret_cast<uint64_t*>(p), 1, __ATOMIC_SEQ_CST);
+    }
+  }
+
+  // Waits for RING_HEAD to move: a short spin, then a futex wait (bounded, so stop() is prompt).
+  void Idle(uint64_t tail) {
+    for (int i = 0; i < 2000; i++) {
+      if (Load64(mem_ + lay_.ringHead) != tail || stop_.load()) return;
+    }
+    int32_t seen = Load32(mem_ + lay_.ringWake);
+    Store32(mem_ + lay_.ringSleeping, kSleepingNative);
+    // Store SLEEPING, then load HEAD; writers store HEAD, then load SLEEPING: one sees the other.
+    if (Load64(mem_ + lay_.ringHead) == tail && !stop_.load()) {
+      timespec ts{0, 200 * 1000 * 1000};
+      Futex(mem_ + lay_.ringWake, FUTEX_WAIT_PRIVATE, seen, &ts);
+      wakeups_++;
+    }
+    Store32(mem_ + lay_.ringSleeping, 0);
+  }
+
+  void Run() {
+    std::vector<mmsghdr> msgs(kBatch);
+    std::vector<iovec> iov(kBatch);
+    std::vector<uint32_t> owner(kBatch);
+    const uint64_t mask = lay_.ringSize - 1;
+    uint8_t* ring = mem_ + lay_.ringOff;
+    uint64_t tail = Load64(mem_ + lay_.ringTail);
+    while (!stop_.load()) {
+      uint64_t head = Load64(mem_ + lay_.ringHead);
+      if (head == tail) {
+        Idle(tail);
+        continue;
+      }
+      std::lock_guard<std::mutex> g(mu_);
+      // One batch: consecutive slots that go through one socket.
+      int n = 0;
+      int fd = -1;
+      uint64_t pos = tail;
+      while (pos < head && n < kBatch) {
+        uint8_t* slot = ring + (pos & mask);
+        uint32_t len, gen;
+        uint16_t target, kind;
+        memcpy(&len, slot + lay_.slotLen, 4);
+        memcpy(&target, slot + lay_.slotTarget, 2);
+        memcpy(&kind, slot + lay_.slotKind, 2);
+        memcpy(&gen, slot + lay_.slotGen, 4);
+        uint64_t next = pos + lay_.slotHdr + ((static_cast<uint64_t>(len) + 15) & ~static_cast<uint64_t>(15));
+        if (kind != lay_.kindPad) {
+          const Route* r = target < kMaxTargets ? &routes_[target] : nullptr;
+          if (r == nullptr || !r->set || r->gen != gen) {
+            discarded_++;
+          } else {
+            if (n > 0 && r->fd != fd) break;  // next batch: another socket
+            fd = r->fd;
+            iov[n] = {slot + lay_.slotHdr, len};
+            msgs[n].msg_hdr = {};
+            msgs[n].msg_hdr.msg_name = const_cast<sockaddr_storage*>(&r->addr);
+            msgs[n].msg_hdr.msg_namelen = r->addrLen;
+            msgs[n].msg_hdr.msg_iov = &iov[n];
+            msgs[n].msg_hdr.msg_iovlen = 1;
+            owner[n] = target;
+            n++;
+          }
+        }
+        pos = next;
+      }
+      for (int i = 0; i < n;) {
+        int r = sendmmsg(fd, &msgs[i], n - i, MSG_DONTWAIT);  // never block holding mu_
+        if (r > 0) {
+          sent_ += r;
+          i += r;
+        } else if (r < 0 && errno == EINTR) {
+          continue;
+        } else {
+          CountError(owner[i]);  // EAGAIN, ENOBUFS, ENETDOWN, ...: counted, skipped, not fatal
+          i++;
+        }
+      }
+      batches_++;
+      tail = pos;
+      Store64(mem_ + lay_.ringTail, tail);  // only now: every consumed datagram is in the kernel
+    }
+  }
+
+  uint8_t* mem_ = nullptr;
+  Napi::ObjectReference memRef_;
+  Layout lay_{};
+  std::thread thread_;
+  std::mutex mu_;
+  Route routes_[kMaxTargets];
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> sent_{0}, batches_{0}, errors_{0}, discarded_{0}, wakeups_{0};
+};
+
+// futexWake(view: Int32Array over the shared memory, index): wakes a native sender that sleeps
+// on that word. Any thread may call it (writers, after they saw RING_SLEEPING == 2).
+Napi::Value FutexWake(const Napi::CallbackInfo& info) {
+  uint8_t* p;
+  size_t len;
+  if (!ViewOf(info[0], &p, &len)) return ThrowErrno(info.Env(), "futexWake", EINVAL);
+  size_t index = info[1].As<Napi::Number>().Uint32Value();
+  if (index * 4 + 4 > len) return ThrowErrno(info.Env(), "futexWake", ERANGE);
+  Futex(p + index * 4, FUTEX_WAKE_PRIVATE, 1, nullptr);
+  return info.Env().Undefined();
+}
+
+// udpOpen(family 4|6, address: Uint8Array 4|16, port) -> fd: a UDP socket with SO_REUSEADDR (two
+// processes may both send from the default port 6665) bound to address:port.
+Napi::Value UdpOpen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int family = info[0].As<Napi::Number>().Int32Value();
+  uint8_t* a;
+  size_t alen;
+  if (!ViewOf(info[1], &a, &alen)) return ThrowErrno(env, "udpOpen", EINVAL);
+  uint32_t port = info[2].As<Napi::Number>().Uint32Value();
+  sockaddr_storage ss{};
+  socklen_t sl;
+  if (family == 4 && alen == 4) {
+    auto* s = reinterpret_cast<sockaddr_in*>(&ss);
+    s->sin_family = AF_INET;
+    s->sin_port = htons(port);
+    memcpy(&s->sin_addr, a, 4);
+    sl = sizeof(sockaddr_in);
+  } else if (family == 6 && alen == 16) {
+    auto* s = reinterpret_cast<sockaddr_in6*>(&ss);
+    s->sin6_family = AF_INET6;
+    s->sin6_port = htons(port);
+    memcpy(&s->sin6_addr, a, 16);
+    sl = sizeof(sockaddr_in6);
+  } else {
+    return ThrowErrno(env, "udpOpen", EINVAL);
+  }
+  int fd = socket(family == 4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return ThrowErrno(env, "socket", errno);
+  int one = 1;
+  int sndbuf = 4 << 20;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&ss), sl) < 0) {
+    int e = errno;
+    close(fd);
+    return ThrowErrno(env, "bind", e);
+  }
+  return Napi::Number::New(env, fd);
+}
+
+// closeFd(fd): closes a socket of udpOpen (after the sender's route to it was cleared).
+Napi::Value CloseFd(const Napi::CallbackInfo& info) {
+  close(info[0].As<Napi::Number>().Int32Value());
+  return info.Env().Undefined();
+}
+
+// localPort(fd) -> the bound port (for local_port 0).
+Napi::Value LocalPort(const Napi::CallbackInfo& info) {
+  sockaddr_storage ss{};
+  socklen_t sl = sizeof ss;
+  if (getsockname(info[0].As<Napi::Number>().Int32Value(), reinterpret_cast<sockaddr*>(&ss), &sl) < 0) {
+    return ThrowErrno(info.Env(), "getsockname", errno);
+  }
+  uint16_t port = ss.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&ss)->sin_port : reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port;
+  return Napi::Number::New(info.Env(), ntohs(port));
+}
+
+void InitSender(Napi::Env env, Napi::Object exports) {
+  exports.Set("Sender", Sender::Define(env));
+  exports.Set("futexWake", Napi::Function::New(env, FutexWake, "futexWake"));
+  exports.Set("udpOpen", Napi::Function::New(env, UdpOpen, "udpOpen"));
+  exports.Set("closeFd", Napi::Function::New(env, CloseFd, "closeFd"));
+  exports.Set("localPort", Napi::Function::New(env, LocalPort, "localPort"));
+}
+
+}  // namespace nc

@@ -1,0 +1,60 @@
+// The native sender: a thread of the addon drains the ring with sendmmsg (native/sender.cc).
+// The host side only sets and clears routes, waits for the thread's RING_TAIL to pass a position
+// (grace periods, flush), and stops it.
+import { parseIp } from '../addr.js';
+import { L } from '../layout.js';
+import type { NativeBinding, NativeSenderThread } from '../native.js';
+import type { Core } from '../wasm.js';
+import type { Route, Sender } from './types.js';
+
+const POLL_MS = 1; // how often a waiter checks the thread's progress
+
+export class NativeSender implements Sender {
+  readonly name = 'native';
+  private readonly thread: NativeSenderThread;
+  private stopped = false;
+
+  constructor(
+    private readonly core: Core,
+    binding: NativeBinding,
+  ) {
+    const layout: Record<string, number> = { ...L, ringSize: core.u32[L.GEO_RING_SIZE >> 2] };
+    this.thread = new binding.Sender(core.u8, layout);
+  }
+
+  get discarded(): number {
+    return this.thread.stats().discarded;
+  }
+
+  get threadStats(): ReturnType<NativeSenderThread['stats']> {
+    return this.thread.stats();
+  }
+
+  start(): void {}
+
+  setRoute(t: number, route: Route): void {
+    const fd = route.socket.fd;
+    if (fd === undefined) throw new Error('native sender: route without a native socket');
+    this.thread.setRoute(t, fd, route.gen, route.family, parseIp('remote_ip', route.address).bytes, route.port);
+  }
+
+  clearRoute(t: number): void {
+    this.thread.clearRoute(t); // returns once no batch of the thread uses the route's socket
+  }
+
+  kick(): void {
+    this.thread.wake();
+  }
+
+  async waitPast(pos: number): Promise<void> {
+    if (this.core.ringTail() >= pos) return;
+    this.thread.wake();
+    while (this.core.ringTail() < pos && !this.stopped) await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+
+  async close(): Promise<void> {
+    await this.waitPast(this.core.ringHead());
+    this.stopped = true;
+    this.thread.stop();
+  }
+}
