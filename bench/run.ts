@@ -2,12 +2,14 @@
 // Pass scenario names to run only those: `npm run bench -- write-path`.
 import * as boundaries from './boundaries.js';
 import * as cleanupLatency from './cleanup-latency.js';
+import * as udpThroughput from './udp-throughput.js';
 import * as writePath from './write-path.js';
 
 const scenarios: Record<string, { run(): { report: string } | Promise<{ report: string }> }> = {
   boundaries,
   'write-path': writePath,
   'cleanup-latency': cleanupLatency,
+  'udp-throughput': udpThroughput,
 };
 
 const only = process.argv.slice(2);

@@ -352,6 +352,26 @@ Napi::Value UdpOpen(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, fd);
 }
 
+// packetOpen(ifindex) -> fd: an AF_PACKET SOCK_RAW socket bound to the device, send only
+// (protocol 0: nothing is ever queued for reading), for raw mode's whole Ethernet frames.
+Napi::Value PacketOpen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int ifindex = info[0].As<Napi::Number>().Int32Value();
+  int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+  if (fd < 0) return ThrowErrno(env, "socket(AF_PACKET)", errno);
+  int sndbuf = 4 << 20;
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+  sockaddr_ll sll{};
+  sll.sll_family = AF_PACKET;
+  sll.sll_ifindex = ifindex;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&sll), sizeof sll) < 0) {
+    int e = errno;
+    close(fd);
+    return ThrowErrno(env, "bind(AF_PACKET)", e);
+  }
+  return Napi::Number::New(env, fd);
+}
+
 // closeFd(fd): closes a socket of udpOpen (after the sender's route to it was cleared).
 Napi::Value CloseFd(const Napi::CallbackInfo& info) {
   close(info[0].As<Napi::Number>().Int32Value());
@@ -374,6 +394,7 @@ void InitSender(Napi::Env env, Napi::Object exports) {
   exports.Set("futexWake", Napi::Function::New(env, FutexWake, "futexWake"));
   exports.Set("udpOpen", Napi::Function::New(env, UdpOpen, "udpOpen"));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd, "closeFd"));
+  exports.Set("packetOpen", Napi::Function::New(env, PacketOpen, "packetOpen"));
   exports.Set("localPort", Napi::Function::New(env, LocalPort, "localPort"));
 }
 

@@ -20,6 +20,8 @@ export interface NativeBinding {
   /** A UDP socket with SO_REUSEADDR bound to address:port; returns its fd. Throws with `errno`. */
   udpOpen(family: 4 | 6, address: Uint8Array, port: number): number;
   closeFd(fd: number): void;
+  /** An AF_PACKET raw socket bound to a device (raw mode); returns its fd. Throws with `errno`. */
+  packetOpen(ifindex: number): number;
   localPort(fd: number): number;
   /** sched_getcpu() of the calling thread. */
   getcpu(): number;

@@ -17,7 +17,7 @@ import { native, nativeError } from './native.js';
 import type { Sender } from './sender/types.js';
 import { SocketPool } from './sockets.js';
 import { Target, type TargetOptions } from './target.js';
-import { TargetTable, type DeviceLookup, type TargetRecord } from './targets.js';
+import { TargetTable, type DeviceLookup, type Mode, type TargetRecord } from './targets.js';
 import { Core, type CoreHandle } from './wasm.js';
 import { LEVELS, levelNumber, Writer, type Level, type Loggable, type LogOptions } from './writer.js';
 
@@ -49,6 +49,13 @@ export interface NetconsoleOptions {
    * 'auto' (default): native when the addon is loaded (NETCONSOLE_NO_NATIVE=1 prevents it).
    */
   sender?: 'auto' | 'native' | 'dgram';
+  /**
+   * 'udp' (default): datagrams through UDP sockets. 'raw': whole Ethernet frames (headers and
+   * checksums built in WebAssembly) through an AF_PACKET socket per device, like netpoll: no
+   * routing, no ARP; needs the native sender and CAP_NET_RAW. 'auto': raw where possible (native
+   * sender, a device other than loopback), else UDP.
+   */
+  mode?: Mode;
   /** Where device events come from: 'poll' (/sys/class/net) or 'none'. Default 'poll'. */
   devices?: 'poll' | 'none';
   pollIntervalMs?: number;
@@ -67,6 +74,8 @@ export interface NetconsoleHandle {
 export interface TargetStats {
   name: string;
   state: string;
+  /** 'udp' or 'raw' while enabled. */
+  mode: 'udp' | 'raw' | null;
   sent: number;
   datagrams: number;
   bytes: number;
@@ -143,7 +152,7 @@ export class Netconsole extends Logger {
     opts: NetconsoleOptions,
   ) {
     super(new Writer(core, { facility }));
-    this.table = new TargetTable(core, locks, sockets, sender, lookup);
+    this.table = new TargetTable(core, locks, sockets, sender, lookup, sender.name === 'native' ? (opts.mode ?? 'udp') : 'udp');
     this.table.on('target', (e) => this.events.emit('target', e));
     this.targets = new Targets(this.table);
     this.poller = opts.devices === 'none' ? null : new SysfsPoller({ intervalMs: opts.pollIntervalMs });
@@ -167,6 +176,10 @@ export class Netconsole extends Logger {
       throw new NetconsoleError('ENOTSUP', `sender 'native': the native addon is not available (${nativeError?.message})`, { option: 'sender', value: which });
     }
     const useNative = native !== null && which !== 'dgram';
+    if (o.mode === 'raw' && !useNative) {
+      core.release();
+      throw new NetconsoleError('ENOTSUP', `mode 'raw' needs the native sender (${nativeError?.message ?? `sender: '${which}'`})`, { option: 'mode', value: 'raw' });
+    }
     const sender: Sender = useNative ? new NativeSender(core, native!) : new DgramSender(core);
     sender.start();
     const pool = new SocketPool(useNative ? native : null);
@@ -239,6 +252,7 @@ export class Netconsole extends Logger {
       targets: this.table.list().map((t) => ({
         name: t.name,
         state: t.state,
+        mode: t.mode,
         sent: n(t, L.TGT_CNT_SENT),
         datagrams: n(t, L.TGT_CNT_DATAGRAMS),
         bytes: n(t, L.TGT_CNT_BYTES),

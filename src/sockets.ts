@@ -38,6 +38,26 @@ export class SocketPool {
     return this.entries.size;
   }
 
+  /** Raw mode: the device's AF_PACKET socket (the addon's), shared by the targets on it. */
+  acquireRaw(ifindex: number, device: string): SocketRef {
+    const key = `raw|${ifindex}`;
+    const existing = this.entries.get(key);
+    if (existing) {
+      existing.refs++;
+      return { key, fd: existing.fd };
+    }
+    if (!this.native) throw new NetconsoleError('ENOTSUP', 'raw mode needs the native addon', { option: 'mode', value: 'raw' });
+    let fd: number;
+    try {
+      fd = this.native.packetOpen(ifindex);
+    } catch (err) {
+      const code = (ERRNO_NAME.get((err as { errno?: number }).errno ?? -1) as ErrnoCode | undefined) ?? 'EIO';
+      throw new NetconsoleError(code, `cannot open an AF_PACKET socket on ${device}: ${(err as Error).message}`, { option: 'mode', value: 'raw', cause: err });
+    }
+    this.entries.set(key, { fd, refs: 1 });
+    return { key, fd };
+  }
+
   async acquire(family: 4 | 6, address: string, port: number): Promise<SocketRef> {
     const key = `${family}|${address}|${port}`;
     const existing = this.entries.get(key);

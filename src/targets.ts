@@ -13,7 +13,7 @@
 // change under `rtnl` (and are read under either).
 import { EventEmitter } from 'node:events';
 import { release as osRelease } from 'node:os';
-import { parseIp } from './addr.js';
+import { parseIp, parseMac } from './addr.js';
 import {
   DEFAULT_ATTRIBUTES,
   checkUserdataRoom,
@@ -35,6 +35,12 @@ import type { SocketPool, SocketRef } from './sockets.js';
 import { renderUserdata } from './userdata.js';
 import type { Core } from './wasm.js';
 import { check } from './wasm.js';
+import { addressingBlock } from './wire.js';
+
+/** UDP: through a UDP socket (the kernel writes the headers). Raw: whole Ethernet frames built in
+ *  WebAssembly through the device's AF_PACKET socket, as netpoll does. Auto: raw when the native
+ *  sender is in use and the device is not loopback (raw frames into lo are dropped as martians). */
+export type Mode = 'udp' | 'raw' | 'auto';
 
 export type TargetState = 'disabled' | 'enabled' | 'deactivated';
 
@@ -58,6 +64,8 @@ export interface TargetRecord {
   /** The device it is (or, deactivated, was) bound to. */
   device: { name: string; ifindex: number; mac: string } | null;
   socket: SocketRef | null;
+  /** The mode it was enabled in. */
+  mode: 'udp' | 'raw' | null;
   /** What the target becomes when its cleanup is done. */
   afterCleanup: TargetState | 'free';
 }
@@ -83,6 +91,7 @@ export class TargetTable extends EventEmitter {
     private readonly sockets: SocketPool,
     private readonly sender: Sender,
     private readonly lookup: DeviceLookup,
+    private readonly mode: Mode = 'udp',
   ) {
     super();
   }
@@ -115,6 +124,7 @@ export class TargetTable extends EventEmitter {
         bindMac,
         device: null,
         socket: null,
+        mode: null,
         afterCleanup: 'disabled',
       };
       // Validate everything before the target exists: a rejected create leaves nothing behind.
@@ -277,17 +287,39 @@ export class TargetTable extends EventEmitter {
       throw new InvalidValueError('EDESTADDRREQ', 'local_ip', null, `an IPv${remote.family} address on ${dev.name}`, `${dev.name} has no IPv${remote.family} address; local_ip is`);
     }
     const flags = (a.extended ? L.F_EXTENDED : 0) | (a.release ? L.F_RELEASE : 0) | (a.timestamps ? L.F_TIMESTAMPS : 0);
-    const socket = await this.sockets.acquire(remote.family, local, a.local_port);
+    const raw = this.mode === 'raw' || (this.mode === 'auto' && dev.name !== 'lo' && dev.mac !== '00:00:00:00:00:00');
+    const gen = this.core.targetWord(rec.index, L.TGT_GEN) + 1; // target_set_state(ENABLED) bumps it
+    let socket: SocketRef;
+    let addr: Uint8Array | undefined;
+    let route;
+    if (raw) {
+      // netpoll: destination remote_mac (default broadcast), source the device's MAC, no routing.
+      const dstMac = parseMac('remote_mac', a.remote_mac);
+      addr = addressingBlock({
+        dstMac,
+        srcMac: parseMac('local_mac', dev.mac),
+        family: remote.family,
+        srcIp: parseIp('local_ip', local).bytes,
+        dstIp: remote.bytes,
+        srcPort: a.local_port,
+        dstPort: a.remote_port,
+      });
+      socket = this.sockets.acquireRaw(dev.ifindex, dev.name);
+      route = { socket, family: remote.family, address: a.remote_ip!, port: a.remote_port, gen, raw: { ifindex: dev.ifindex, dstMac } };
+    } else {
+      socket = await this.sockets.acquire(remote.family, local, a.local_port);
+      route = { socket, family: remote.family, address: a.remote_ip!, port: a.remote_port, gen };
+    }
     // Nothing below can fail: the target's slot is written only once the socket is there.
-    this.core.setTargetLocked(rec.index, flags, this.release, this.release);
+    this.core.setTargetLocked(rec.index, flags | (raw ? L.F_RAW : 0), this.release, this.release, addr);
     this.writeUserdata(rec);
     this.writeSysdata(rec);
     this.writeRatelimit(rec);
     this.core.setTargetWord(rec.index, L.TGT_DEV_UP, dev.running ? 1 : 0);
     rec.socket = socket;
+    rec.mode = raw ? 'raw' : 'udp';
     rec.device = { name: dev.name, ifindex: dev.ifindex, mac: dev.mac };
-    const gen = this.core.targetWord(rec.index, L.TGT_GEN) + 1; // target_set_state(ENABLED) bumps it
-    this.sender.setRoute(rec.index, { socket, family: remote.family, address: a.remote_ip!, port: a.remote_port, gen });
+    this.sender.setRoute(rec.index, route);
   }
 
   private markEnabled(rec: TargetRecord): void {

@@ -64,7 +64,7 @@ const modules = new Map<boolean, WebAssembly.Module>();
 function loadModule(debug: boolean): WebAssembly.Module {
   let m = modules.get(debug);
   if (m === undefined) {
-    const url = new URL(`../../build/netconsole${debug ? '.debug' : ''}.wasm`, import.meta.url);
+    const url = new URL(`../wasm/netconsole${debug ? '.debug' : ''}.wasm`, import.meta.url);
     let bytes: Buffer;
     try {
       bytes = readFileSync(url);

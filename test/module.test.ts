@@ -17,8 +17,8 @@ const FUNCTIONS = [
 ];
 
 for (const build of ['netconsole.wasm', 'netconsole.debug.wasm']) {
-  describe(`build/${build}`, () => {
-    const bytes = readFileSync(new URL(`build/${build}`, REPO));
+  describe(`dist/wasm/${build}`, () => {
+    const bytes = readFileSync(new URL(`dist/wasm/${build}`, REPO));
     const module = new WebAssembly.Module(bytes);
     test('imports a shared memory and only the lock helpers (and abort in debug)', () => {
       const imports = WebAssembly.Module.imports(module).map((i) => `${i.module}.${i.name}:${i.kind}`).sort();
@@ -35,7 +35,7 @@ for (const build of ['netconsole.wasm', 'netconsole.debug.wasm']) {
 }
 
 describe('text format of the release build', () => {
-  const wat = readFileSync(new URL('build/netconsole.wat', REPO), 'utf8');
+  const wat = readFileSync(new URL('dist/wasm/netconsole.wat', REPO), 'utf8');
   test('no allocation anywhere: every instance has its own allocator at the same address', () => {
     assert.doesNotMatch(wat, /call \$~lib\/rt\/stub\/__(new|alloc|renew)/);
   });

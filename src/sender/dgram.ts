@@ -123,7 +123,7 @@ export class DgramSender implements Sender {
 
   private send(t: number, gen: number, bytes: Uint8Array): void {
     const route = this.routes[t];
-    if (route === undefined || route.gen !== gen) {
+    if (route === undefined || route.gen !== gen || route.raw) {
       this.discarded++;
       return;
     }

@@ -7,7 +7,8 @@ import type { NativeBinding, NativeSenderThread } from '../native.js';
 import type { Core } from '../wasm.js';
 import type { Route, Sender } from './types.js';
 
-const POLL_MS = 1; // how often a waiter checks the thread's progress
+const POLL_MS = 1;
+const AF_PACKET = 17; // <sys/socket.h> // how often a waiter checks the thread's progress
 
 export class NativeSender implements Sender {
   readonly name = 'native';
@@ -35,7 +36,8 @@ export class NativeSender implements Sender {
   setRoute(t: number, route: Route): void {
     const fd = route.socket.fd;
     if (fd === undefined) throw new Error('native sender: route without a native socket');
-    this.thread.setRoute(t, fd, route.gen, route.family, parseIp('remote_ip', route.address).bytes, route.port);
+    if (route.raw) this.thread.setRoute(t, fd, route.gen, AF_PACKET, route.raw.dstMac, route.raw.ifindex);
+    else this.thread.setRoute(t, fd, route.gen, route.family, parseIp('remote_ip', route.address).bytes, route.port);
   }
 
   clearRoute(t: number): void {

@@ -10,6 +10,8 @@ export interface Route {
   port: number;
   /** The target's generation (TGT_GEN) this route belongs to: older slots are not sent. */
   gen: number;
+  /** Raw mode: the slots are whole Ethernet frames for this device's AF_PACKET socket. */
+  raw?: { ifindex: number; dstMac: Uint8Array };
 }
 
 export interface Sender {
