@@ -125,6 +125,9 @@ export class Logger {
 }
 export interface Logger extends LevelMethods {}
 
+/** The longest a process exit waits for the native sender to hand pending records to the kernel. */
+const EXIT_DRAIN_MS = 1000;
+
 function timeSeq(): number {
   return Math.floor((performance.timeOrigin + performance.now()) * 1000);
 }
@@ -138,8 +141,16 @@ export class Netconsole extends Logger {
   private readonly poller: SysfsPoller | null;
   private closed = false;
   private readonly reaper: NodeJS.Timeout;
+  // Records logged just before the process ends must still go out: at 'beforeExit' the dgram
+  // sender is kicked (its sends keep the loop alive), and at 'exit' (also process.exit()) the
+  // native sender is drained synchronously, for at most EXIT_DRAIN_MS.
   private readonly onBeforeExit = (): void => {
-    if (this.core.ringHead() !== this.core.ringTail()) this.sender.kick();
+    if (this.core.ringHead() === this.core.ringTail()) return;
+    if (this.sender.drainSync) this.sender.drainSync(EXIT_DRAIN_MS);
+    else this.sender.kick();
+  };
+  private readonly onExit = (): void => {
+    if (this.core.ringHead() !== this.core.ringTail()) this.sender.drainSync?.(EXIT_DRAIN_MS);
   };
 
   private constructor(
@@ -163,6 +174,7 @@ export class Netconsole extends Logger {
     // Thread slots of workers that died without detaching (their lock is recovered too).
     this.reaper = setInterval(() => this.reapThreads(), 1000).unref();
     process.on('beforeExit', this.onBeforeExit);
+    process.on('exit', this.onExit);
   }
 
   static async create(opts: NetconsoleOptions = {}): Promise<Netconsole> {
@@ -283,6 +295,7 @@ export class Netconsole extends Logger {
     this.poller?.stop();
     clearInterval(this.reaper);
     process.off('beforeExit', this.onBeforeExit);
+    process.off('exit', this.onExit);
     await this.sender.close();
     await this.sockets.closeAll();
     this.core.release();

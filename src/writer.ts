@@ -3,7 +3,7 @@
 // never waits on anything but the spinlock, no system call; the only allocation is the small
 // result object of TextEncoder.encodeInto (and the stack string of an Error).
 import { readFileSync } from 'node:fs';
-import { invalid, outOfRange } from './errors.js';
+import { invalid, outOfRange, TooLargeError } from './errors.js';
 import { L } from './layout.js';
 import { monotonicUsec } from './clock.js';
 import { getcpu, getcpuIsCheap, native } from './native.js';
@@ -134,7 +134,7 @@ export class Writer {
     const pairs = Array.isArray(dict) ? dict : Object.entries(dict);
     const bytes = pairs.map(([k, v]) => [encoder.encode(String(k)), encoder.encode(String(v))] as [Uint8Array, Uint8Array]);
     const n = this.core.putDict(bytes);
-    if (n < 0) throw invalid('dict', `${bytes.length} pairs`, `at most ${L.DICT_MAX} bytes encoded`, 'too large:');
+    if (n < 0) throw new TooLargeError('dict', bytes.reduce((t, [k, v]) => t + 4 + k.length + v.length, 0), L.DICT_MAX);
     return n;
   }
 }

@@ -54,6 +54,16 @@ export class NativeSender implements Sender {
     while (this.core.ringTail() < pos && !this.stopped) await new Promise((r) => setTimeout(r, POLL_MS));
   }
 
+  drainSync(timeoutMs: number): boolean {
+    const head = this.core.ringHead();
+    if (this.stopped) return this.core.ringTail() >= head;
+    this.thread.wake();
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    const deadline = performance.now() + timeoutMs;
+    while (this.core.ringTail() < head && performance.now() < deadline) Atomics.wait(nap, 0, 0, 1);
+    return this.core.ringTail() >= head;
+  }
+
   async close(): Promise<void> {
     await this.waitPast(this.core.ringHead());
     this.stopped = true;

@@ -36,4 +36,10 @@ export interface Sender {
   kick(): void;
   /** Stops after draining what was published. */
   close(): Promise<void>;
+  /**
+   * Blocks the calling thread until everything published has been handed to the kernel, or
+   * `timeoutMs` passed; returns whether it all went. Only a sender that runs on its own thread can
+   * (the native one): for process exit, where the event loop will not turn again.
+   */
+  drainSync?(timeoutMs: number): boolean;
 }
