@@ -11,6 +11,7 @@
 
 namespace nc {
 void InitSender(Napi::Env env, Napi::Object exports);
+void InitNetlink(Napi::Env env, Napi::Object exports);  // netlink.cc: rtnetlink watcher and dumps
 }
 
 namespace {
@@ -45,6 +46,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("getcpu", Napi::Function::New(env, GetCpu, "getcpu"));
   exports.Set("viewAddress", Napi::Function::New(env, ViewAddress, "viewAddress"));
   nc::InitSender(env, exports);
+  nc::InitNetlink(env, exports);
   return exports;
 }
 

@@ -390,7 +390,9 @@ Napi::Value NetlinkDump(const Napi::CallbackInfo& info) {
         return ThrowErrno(env, "netlink dump", -err->error);
       }
       const uint8_t* p = reinterpret_cast<const uint8_t*>(nlh);
-      out.insert(out.end(), p, p + NLMSG_ALIGN(nlh->nlmsg_len) <= p + (rem + 0) ? p + NLMSG_ALIGN(nlh->nlmsg_len) : p + nlh->nlmsg_len);
+      // Keep every message 4-aligned in the output, as in a recv() buffer.
+      out.insert(out.end(), p, p + nlh->nlmsg_len);
+      out.resize(NLMSG_ALIGN(out.size()), 0);
       if (nlh->nlmsg_type == NLMSG_DONE) {
         return Napi::Buffer<uint8_t>::Copy(env, out.data(), out.size());
       }

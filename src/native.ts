@@ -12,8 +12,30 @@ export interface NativeSenderThread {
   stats(): { datagrams: number; batches: number; errors: number; discarded: number; wakeups: number };
 }
 
+/** An rtnetlink socket bound to multicast groups, polled on the creating thread's loop (native/netlink.cc). */
+export interface NativeNetlinkWatcher {
+  /** The socket's netlink port id: replies to request() carry it as nlmsg_pid. */
+  readonly portId: number;
+  readonly closed: boolean;
+  /** Sends an NLM_F_REQUEST|NLM_F_DUMP request; the replies arrive through onMessages. Returns its nlmsg_seq. */
+  request(type: number, family: number): number;
+  /** Keep the process alive while open (default: not). */
+  ref(): void;
+  unref(): void;
+  /** Stops polling and closes the socket; idempotent. */
+  close(): void;
+}
+
 export interface NativeBinding {
   readonly abiVersion: number;
+  /**
+   * new NetlinkWatcher(groups, onMessages, rcvbufBytes?): onMessages gets each recv() buffer (whole
+   * netlink messages), or a zero-length buffer after an overrun (ENOBUFS: state lost, resync).
+   * Absent from addons built before netlink.cc.
+   */
+  NetlinkWatcher?: new (groups: number, onMessages: (buf: Buffer) => void, rcvbufBytes?: number) => NativeNetlinkWatcher;
+  /** A synchronous dump on its own socket: every reply message up to and including NLMSG_DONE. Throws with `errno`. */
+  netlinkDump?(type: number, family: number): Buffer;
   Sender: new (memory: Uint8Array, layout: Record<string, number>) => NativeSenderThread;
   /** Wakes a native sender sleeping on word `index` of the memory. */
   futexWake(view: Int32Array, index: number): void;

@@ -63,6 +63,11 @@ export interface NetconsoleOptions {
   lookup?: DeviceLookup;
   /** Use the debug build of the WebAssembly module. Default NETCONSOLE_DEBUG=1. */
   debug?: boolean;
+  /**
+   * Like the kernel's oops_only: ordinary log calls send nothing; only crashes captured by
+   * captureCrashes() (and nc.oops()) go out. Default false.
+   */
+  oopsOnly?: boolean;
 }
 
 /** Passed to a worker (postMessage, workerData) so it can log through the same memory. */
@@ -113,6 +118,11 @@ export class Logger {
   /** One record at `level`; returns the number of targets it was offered to. Never waits. */
   log(level: Level, value: Loggable, opts?: LogOptions): number {
     return this.writer.write(levelNumber(level), value, opts);
+  }
+
+  /** The logger's writer, muted (oopsOnly): every level method then sends nothing. */
+  protected mute(): void {
+    for (const name of [...LEVELS, 'log', 'error', 'warn']) (this as unknown as Record<string, unknown>)[name] = () => 0;
   }
 
   error(value: Loggable, opts?: LogOptions): number {
@@ -171,6 +181,7 @@ export class Netconsole extends Logger {
       this.deviceEvent(ev).catch((err) => this.events.emit('error', err));
     });
     this.poller?.start();
+    if (opts.oopsOnly) this.mute();
     // Thread slots of workers that died without detaching (their lock is recovered too).
     this.reaper = setInterval(() => this.reapThreads(), 1000).unref();
     process.on('beforeExit', this.onBeforeExit);
@@ -281,6 +292,34 @@ export class Netconsole extends Logger {
   /** The locks, for tests and diagnostics (the lock-order checker's violation count). */
   get lockChecker(): HostLocks['checker'] {
     return this.locks.checker;
+  }
+
+  /**
+   * A crash record: `err` (with its stack) at `level` (default emerg), sent even with oopsOnly,
+   * then the sender drained synchronously (native sender; at most `timeoutMs`): for code that is
+   * about to die. Returns whether everything was handed to the kernel.
+   */
+  oops(err: unknown, level: Level = 'emerg', timeoutMs = EXIT_DRAIN_MS): boolean {
+    this.writer.write(levelNumber(level), err instanceof Error ? (err.stack ?? String(err)) : `Uncaught ${String(err)}`);
+    return this.drainSync(timeoutMs);
+  }
+
+  /** Blocks until everything logged was handed to the kernel (native sender only; else false at once). */
+  drainSync(timeoutMs = EXIT_DRAIN_MS): boolean {
+    return this.sender.drainSync?.(timeoutMs) ?? false;
+  }
+
+  /**
+   * Sends uncaught exceptions (emerg) and unhandled rejections (crit) with their stacks before
+   * the process dies, through the 'uncaughtExceptionMonitor' hook: Node's own handling (the
+   * message on stderr, the exit code) is unchanged. Returns a function that stops capturing.
+   */
+  captureCrashes(): () => void {
+    const monitor = (err: Error, origin: string): void => {
+      this.oops(err, origin === 'unhandledRejection' ? 'crit' : 'emerg');
+    };
+    process.on('uncaughtExceptionMonitor', monitor);
+    return () => process.off('uncaughtExceptionMonitor', monitor);
   }
 
   /** Frees the thread slot (and recovers the lock) of a worker that exited, at once. */
