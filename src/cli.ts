@@ -2,6 +2,7 @@
 // The `netconsole` command: demo, send, listen.
 import { Command, InvalidArgumentError } from 'commander';
 import { createInterface } from 'node:readline';
+import { control, type ControlRequest } from './control.js';
 import { demo } from './demo.js';
 import { NetconsoleError } from './errors.js';
 import { Netconsole } from './netconsole.js';
@@ -97,7 +98,29 @@ program
     process.once('SIGTERM', stop);
   });
 
+program
+  .command('ctl')
+  .description('reconfigure a running process through its control socket (the configfs tree)')
+  .argument('<op>', 'ls, get, set, mkdir or rmdir')
+  .argument('[path]', 'e.g. t1, t1/remote_ip, t1/userdata/region')
+  .argument('[value]', 'for set')
+  .option('-s, --socket <path>', 'the control socket (default: $NETCONSOLE_CTL)')
+  .addHelpText('after', '\nExamples:\n  netconsole ctl ls\n  netconsole ctl get t1/remote_ip\n  netconsole ctl set t1/enabled 1\n  netconsole ctl mkdir t2\n  netconsole ctl set t1/userdata/region eu-west-1\n  netconsole ctl rmdir t2')
+  .action(async (op: string, path: string | undefined, value: string | undefined, o: { socket?: string }) => {
+    const socket = o.socket ?? process.env.NETCONSOLE_CTL;
+    if (!socket) throw new InvalidArgumentError('--socket (or NETCONSOLE_CTL) is required');
+    if (!['ls', 'get', 'set', 'mkdir', 'rmdir'].includes(op)) throw new InvalidArgumentError(`unknown operation ${op}: ls, get, set, mkdir or rmdir`);
+    const reply = await control(socket, { op: op as ControlRequest['op'], path: path ?? '', value });
+    if (!reply.ok) throw new NetconsoleError(reply.code as never, reply.message);
+    if (Array.isArray(reply.value)) for (const v of reply.value) console.log(v);
+    else if (reply.value !== undefined) console.log(reply.value);
+  });
+
 program.parseAsync().catch((err: unknown) => {
+  if (err instanceof InvalidArgumentError) {
+    process.stderr.write(`netconsole: error: ${err.message}\n`);
+    process.exit(2);
+  }
   if (err instanceof NetconsoleError) {
     process.stderr.write(`netconsole: ${err.code}: ${err.message}\n`);
     process.exit(2);

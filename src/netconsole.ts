@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { parseParamString } from './config/params.js';
+import { ControlServer } from './control.js';
 import { invalid, NetconsoleError } from './errors.js';
 import { L, threadOffset } from './layout.js';
 import { HostLocks } from './locks.js';
@@ -68,6 +69,8 @@ export interface NetconsoleOptions {
    * captureCrashes() (and nc.oops()) go out. Default false.
    */
   oopsOnly?: boolean;
+  /** A path for the control socket (`netconsole ctl`): a Unix socket, mode 0600. Off by default. */
+  control?: string;
 }
 
 /** Passed to a worker (postMessage, workerData) so it can log through the same memory. */
@@ -150,6 +153,7 @@ export class Netconsole extends Logger {
   private readonly table: TargetTable;
   private readonly poller: SysfsPoller | null;
   private closed = false;
+  private controlServer: ControlServer | null = null;
   private readonly reaper: NodeJS.Timeout;
   // Records logged just before the process ends must still go out: at 'beforeExit' the dgram
   // sender is kicked (its sends keep the loop alive), and at 'exit' (also process.exit()) the
@@ -211,6 +215,7 @@ export class Netconsole extends Logger {
     if (targets === undefined && o.env !== false && process.env.NETCONSOLE) targets = process.env.NETCONSOLE;
     try {
       await nc.addConfigured(targets, o.strict ?? typeof targets !== 'string');
+      if (o.control) nc.controlServer = await ControlServer.listen(o.control, nc.targets);
     } catch (err) {
       await nc.close();
       throw err;
@@ -332,6 +337,7 @@ export class Netconsole extends Logger {
     if (this.closed) return;
     this.closed = true;
     this.poller?.stop();
+    await this.controlServer?.close();
     clearInterval(this.reaper);
     process.off('beforeExit', this.onBeforeExit);
     process.off('exit', this.onExit);
