@@ -1,0 +1,79 @@
+// Console capture: console.log and friends also become records (or only records).
+//
+//   const restore = captureConsole(nc);                          // output kept, records sent too
+//   const restore = captureConsole(nc, { passthrough: false });  // records only
+//   restore();                                                   // the original methods are back
+import { format } from 'node:util';
+import type { LogOptions } from '../writer.js';
+import { facilityOption, type LogSink } from './common.js';
+
+/** The console methods captured and their syslog levels. */
+export const CONSOLE_LEVELS = { log: 6, info: 6, warn: 4, error: 3, debug: 7, trace: 7 } as const;
+type Method = keyof typeof CONSOLE_LEVELS;
+
+export interface CaptureConsoleOptions {
+  /** Keep the original output too (default true); false: only records. */
+  passthrough?: boolean;
+  /** Syslog facility of these records, 0..23 (default: the logger's). */
+  facility?: number;
+  /** The console to capture (default the global one). */
+  console?: Console;
+}
+
+/**
+ * Routes console.log/info (info), warn (warning), error (err), debug and trace (debug) to `nc`,
+ * the arguments formatted as the console does (util.format; trace: `Trace: ...` and the stack).
+ * Methods that go through these (console.assert, count, timeEnd, ...) are captured with them.
+ * Returns the function that puts the originals back (a capture installed later over this one
+ * keeps working, without sending records).
+ */
+export function captureConsole(nc: LogSink, opts: CaptureConsoleOptions = {}): () => void {
+  const passthrough = opts.passthrough ?? true;
+  const logOpts: LogOptions | undefined = facilityOption(opts.facility);
+  const target = opts.console ?? console;
+  const methods = target as unknown as Record<Method, (...args: unknown[]) => void>;
+  const installed: Array<[Method, (...args: unknown[]) => void, (...args: unknown[]) => void]> = [];
+  let active = true;
+  // Console calls made while a record is sent (a warning, say) or by an original method pass through.
+  let inside = false;
+
+  for (const name of Object.keys(CONSOLE_LEVELS) as Method[]) {
+    const original = methods[name];
+    const level = CONSOLE_LEVELS[name];
+    const wrapper = function (...args: unknown[]): void {
+      if (!active || inside) {
+        original.apply(target, args);
+        return;
+      }
+      // Also while the original runs: console.trace prints through this.error, which must not
+      // become a second record.
+      inside = true;
+      try {
+        try {
+          let text: string;
+          if (name === 'trace') {
+            const err = { name: 'Trace', message: format(...args), stack: '' };
+            Error.captureStackTrace(err, wrapper);
+            text = err.stack;
+          } else {
+            text = format(...args);
+          }
+          nc.log(level, text, logOpts);
+        } catch {
+          // logging must not break the console call
+        }
+        if (passthrough) original.apply(target, args);
+      } finally {
+        inside = false;
+      }
+    };
+    methods[name] = wrapper;
+    installed.push([name, original, wrapper]);
+  }
+
+  return function restore(): void {
+    if (!active) return;
+    active = false;
+    for (const [name, original, wrapper] of installed) if (methods[name] === wrapper) methods[name] = original;
+  };
+}
