@@ -53,7 +53,10 @@ export function parseDatagram(buf: Buffer): ParsedDatagram {
     if (m) {
       const out: ParsedDatagram = { extended: true, prio: Number(m[2]), seq: m[3], tsUsec: m[4], cont: m[5] === 'c', body: data.subarray(semi + 1) };
       if (m[1] !== undefined) out.release = m[1];
-      const frag = /,ncfrag=(\d{1,5})\/(\d{1,5})/.exec(m[6]);
+      // ncfrag, when present, must be exactly one well-formed offset/total (netconsd rejects the rest).
+      const fields = m[6].split(',').filter((f) => f.startsWith('ncfrag='));
+      const frag = fields.length === 1 ? /^ncfrag=(\d{1,5})\/(\d{1,5})$/.exec(fields[0]) : null;
+      if (fields.length > 0 && frag === null) return { extended: false, body: data };
       if (frag) {
         const offset = Number(frag[1]);
         const total = Number(frag[2]);
@@ -103,6 +106,8 @@ export interface ReceiverOptions {
 /** Emits 'message' (Message) and 'gap' ({ source, expected, got }). */
 export class Reassembler extends EventEmitter {
   private readonly pending = new Map<string, Pending>();
+  /** Recently finished fragmented messages: a late duplicate fragment must not start them again. */
+  private readonly finished = new Set<string>();
   private pendingBytes = 0;
   private readonly lastSeq = new Map<string, bigint>();
   readonly counters = { datagrams: 0, messages: 0, incomplete: 0, duplicates: 0, evicted: 0, gaps: 0 };
@@ -127,8 +132,13 @@ export class Reassembler extends EventEmitter {
     if (!d.extended) return this.deliver({ source, extended: false, text: d.body.toString('utf8') });
     if (!d.frag) return this.complete(source, d, d.body, false);
     const key = `${source}|${d.seq}|${d.frag.total}`;
+    if (this.finished.has(key)) {
+      this.counters.duplicates++;
+      return;
+    }
     let p = this.pending.get(key);
     if (!p) {
+      this.trackSeq(source, BigInt(d.seq!)); // its seq counts from its first fragment on
       while (this.pending.size >= this.maxPending || this.pendingBytes + d.frag.total > this.maxBytes) {
         const oldest = this.pending.values().next().value as Pending | undefined;
         if (!oldest) break;
@@ -163,15 +173,17 @@ export class Reassembler extends EventEmitter {
     this.pending.delete(p.key);
     this.pendingBytes -= p.data.length;
     if (incomplete) this.counters.incomplete++;
-    this.complete(p.source, p.head, p.data, incomplete);
+    this.finished.add(p.key);
+    if (this.finished.size > FINISHED_MAX) this.finished.delete(this.finished.values().next().value as string);
+    this.complete(p.source, p.head, p.data, incomplete, false);
   }
 
-  private complete(source: string, d: ParsedDatagram, body: Buffer, incomplete: boolean): void {
+  private complete(source: string, d: ParsedDatagram, body: Buffer, incomplete: boolean, track = true): void {
     const { text, dict } = splitBody(body.toString('latin1'));
     const msg: Message = { source, extended: true, level: d.prio! & 7, facility: d.prio! >> 3, seq: d.seq, tsUsec: d.tsUsec, cont: d.cont, text, dict };
     if (d.release !== undefined) msg.release = d.release;
     if (incomplete) msg.incomplete = true;
-    this.trackSeq(source, BigInt(d.seq!));
+    if (track) this.trackSeq(source, BigInt(d.seq!));
     this.deliver(msg);
   }
 
@@ -189,6 +201,9 @@ export class Reassembler extends EventEmitter {
     this.emit('message', msg);
   }
 }
+
+/** How many finished fragmented messages are remembered to ignore their late duplicates. */
+const FINISHED_MAX = 4096;
 
 function covered(ranges: Array<[number, number]>): number {
   const sorted = [...ranges].sort((a, b) => a[0] - b[0]);
