@@ -229,9 +229,14 @@ class NetlinkWatcher : public Napi::ObjectWrap<NetlinkWatcher> {
     self->Drain(status);
   }
 
+  // Reads what is queued and hands each buffer to JS. Raw N-API calls, checked one by one: the
+  // poll can fire while the environment is being torn down (Node runs the loop once more in
+  // FreeEnvironment, before the cleanup hooks), when JS can no longer run; node-addon-api would
+  // turn those failures into a fatal error.
   void Drain(int status) {
-    Napi::Env env = Env();
-    Napi::HandleScope scope(env);
+    napi_env env = env_;
+    napi_handle_scope scope;
+    if (napi_open_handle_scope(env, &scope) != napi_ok) return;
     if (buf_.empty()) buf_.resize(kRecvBuffer);
     for (int reads = 0; reads < kMaxReadsPerWakeup && fd_ >= 0; reads++) {
       iovec iov{buf_.data(), buf_.size()};
@@ -247,29 +252,43 @@ class NetlinkWatcher : public Napi::ObjectWrap<NetlinkWatcher> {
         int e = errno;
         if (e == EINTR) continue;
         if (e == EAGAIN || e == EWOULDBLOCK) break;
-        if (e != ENOBUFS) {
-          // Not expected on a netlink socket; report it once as an overrun and stop reading
-          // until the next wake-up rather than spinning.
-          overrun = true;
-          reads = kMaxReadsPerWakeup;
-        } else {
-          overrun = true;
-        }
+        // ENOBUFS: the kernel dropped notifications. Anything else is not expected on a netlink
+        // socket: report it as lost state too, and stop reading until the next wake-up.
+        overrun = true;
+        if (e != ENOBUFS) reads = kMaxReadsPerWakeup;
       } else if ((msg.msg_flags & MSG_TRUNC) != 0) {
         overrun = true;  // a message was cut: treat as lost state
       } else if (from.nl_pid != 0) {
         continue;  // only the kernel talks to us
       }
-      Napi::Buffer<uint8_t> b = overrun ? Napi::Buffer<uint8_t>::New(env, 0)
-                                        : Napi::Buffer<uint8_t>::Copy(env, buf_.data(), static_cast<size_t>(n));
-      cb_.MakeCallback(Value(), {b});
-      if (env.IsExceptionPending()) {
-        // A throwing callback is reported like a throwing listener of any I/O event.
-        Napi::Error err = env.GetAndClearPendingException();
-        napi_fatal_exception(env, err.Value());
-        return;
+      napi_value buffer;
+      void* data;
+      napi_status st = overrun ? napi_create_buffer(env, 0, &data, &buffer)
+                               : napi_create_buffer_copy(env, static_cast<size_t>(n), buf_.data(), &data, &buffer);
+      napi_value fn;
+      napi_value self;
+      napi_value result;
+      if (st == napi_ok) st = napi_get_reference_value(env, cb_, &fn);
+      if (st == napi_ok) st = napi_get_reference_value(env, static_cast<napi_ref>(*this), &self);
+      if (st == napi_ok && self == nullptr) st = napi_generic_failure;
+      if (st == napi_ok) st = napi_make_callback(env, nullptr, self, fn, 1, &buffer, &result);
+      if (st != napi_ok) {
+        bool pending = false;
+        napi_is_exception_pending(env, &pending);
+        if (pending) {
+          // A throwing callback is reported like a throwing listener of any I/O event.
+          napi_value err;
+          if (napi_get_and_clear_last_exception(env, &err) == napi_ok) napi_fatal_exception(env, err);
+        } else {
+          // JS cannot run any more: the environment is going away. Stop; the cleanup hook or the
+          // finalizer does the rest.
+          StopPoll();
+          CloseFd();
+        }
+        break;
       }
     }
+    napi_close_handle_scope(env, scope);
   }
 
   // request(type, family) -> seq: sends a NLM_F_DUMP request; the replies come to onMessages

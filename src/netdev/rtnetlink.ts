@@ -14,6 +14,12 @@
 //
 // Limits:
 // * Only the network namespace of the calling thread's process is seen.
+// * Administrative up / down, renames, masters, registration and deletion are notified
+//   synchronously by the kernel. Carrier and operstate changes (what `running` follows) come
+//   from the kernel's linkwatch work, which may merge a quick carrier blip into no change at all
+//   and, for devices it does not treat as urgent, delay the report by up to a second (a veth
+//   whose peer has the same ifindex in its own namespace is such a device: use distinct indexes
+//   in tests). These events are as prompt as the kernel's own view of the link, not more.
 // * Between the watcher socket being bound and the initial dump (one synchronous call in start())
 //   a notification may be queued that is older than the dump; if that device changed twice within
 //   those microseconds, a transient pair of events (e.g. down, up) can be reported.
@@ -155,7 +161,8 @@ export function parseAttributes(data: Buffer, start: number): Map<number, Buffer
 /** For NLMSG_ERROR: the errno (positive) it carries, 0 for an ACK. */
 export function parseError(msg: NlMessage): number {
   if (msg.type !== NLMSG_ERROR || msg.data.length < 4) return 0;
-  return -msg.data.readInt32LE(0);
+  const error = msg.data.readInt32LE(0);
+  return error === 0 ? 0 : -error;
 }
 
 function hexColons(bytes: Uint8Array): string {
