@@ -11,6 +11,7 @@ import { L, threadOffset } from './layout.js';
 import { HostLocks } from './locks.js';
 import * as sysfs from './netdev/sysfs.js';
 import { SysfsPoller } from './netdev/poller.js';
+import { RtnetlinkSource, rtnetlinkAvailable, rtnetlinkLookup } from './netdev/rtnetlink.js';
 import type { NetdevEvent } from './netdev/types.js';
 import { DgramSender } from './sender/dgram.js';
 import { NativeSender } from './sender/native.js';
@@ -57,8 +58,14 @@ export interface NetconsoleOptions {
    * sender, a device other than loopback), else UDP.
    */
   mode?: Mode;
-  /** Where device events come from: 'poll' (/sys/class/net) or 'none'. Default 'poll'. */
-  devices?: 'poll' | 'none';
+  /**
+   * Where device events come from: 'rtnetlink' (the addon's netlink watcher: every event, within
+   * milliseconds), 'poll' (/sys/class/net every pollIntervalMs: see its limits in the README),
+   * 'none' (only nc.deviceEvent()), or 'auto' (default): rtnetlink when the addon can, else poll.
+   * Device look-ups follow: rtnetlink dumps see what sysfs cannot (IPv4 addresses of a device
+   * that is down).
+   */
+  devices?: 'auto' | 'rtnetlink' | 'poll' | 'none';
   pollIntervalMs?: number;
   /** Device look-ups (advanced, tests): default /sys/class/net and /proc/net. */
   lookup?: DeviceLookup;
@@ -151,7 +158,7 @@ export class Netconsole extends Logger {
   readonly startupErrors: NetconsoleError[] = [];
   readonly targets: Targets;
   private readonly table: TargetTable;
-  private readonly poller: SysfsPoller | null;
+  private readonly poller: SysfsPoller | RtnetlinkSource | null;
   private closed = false;
   private controlServer: ControlServer | null = null;
   private readonly reaper: NodeJS.Timeout;
@@ -180,7 +187,9 @@ export class Netconsole extends Logger {
     this.table = new TargetTable(core, locks, sockets, sender, lookup, sender.name === 'native' ? (opts.mode ?? 'udp') : 'udp');
     this.table.on('target', (e) => this.events.emit('target', e));
     this.targets = new Targets(this.table);
-    this.poller = opts.devices === 'none' ? null : new SysfsPoller({ intervalMs: opts.pollIntervalMs });
+    const devices = opts.devices ?? 'auto';
+    const useNetlink = devices === 'rtnetlink' || (devices === 'auto' && rtnetlinkAvailable());
+    this.poller = devices === 'none' ? null : useNetlink ? new RtnetlinkSource() : new SysfsPoller({ intervalMs: opts.pollIntervalMs });
     this.poller?.on('event', (ev: NetdevEvent) => {
       this.deviceEvent(ev).catch((err) => this.events.emit('error', err));
     });
@@ -210,7 +219,12 @@ export class Netconsole extends Logger {
     const sender: Sender = useNative ? new NativeSender(core, native!) : new DgramSender(core);
     sender.start();
     const pool = new SocketPool(useNative ? native : null);
-    const nc = new Netconsole(core, new HostLocks(), pool, sender, o.lookup ?? sysfs, o.facility ?? 1, o);
+    if (o.devices === 'rtnetlink' && !rtnetlinkAvailable()) {
+      core.release();
+      throw new NetconsoleError('ENOTSUP', `devices 'rtnetlink': the native addon's netlink watcher is not available`, { option: 'devices', value: o.devices });
+    }
+    const lookup = o.lookup ?? (o.devices !== 'poll' && rtnetlinkAvailable() ? rtnetlinkLookup : sysfs);
+    const nc = new Netconsole(core, new HostLocks(), pool, sender, lookup, o.facility ?? 1, o);
     let targets = o.targets;
     if (targets === undefined && o.env !== false && process.env.NETCONSOLE) targets = process.env.NETCONSOLE;
     try {

@@ -57,7 +57,8 @@ async function main(): Promise<void> {
 
   const nc = await Netconsole.create({
     targets: targets as string | [],
-    devices: 'poll',
+    // NC_DEVICES=rtnetlink runs the same scenarios on the addon's netlink watcher.
+    devices: (process.env.NC_DEVICES ?? 'poll') as 'poll' | 'rtnetlink',
     pollIntervalMs: 50,
     env: false,
   });
