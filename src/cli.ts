@@ -37,7 +37,7 @@ program
   .command('demo')
   .description('a receiver on loopback, logs from the main thread and workers, what arrived and the throughput')
   .option('--workers <n>', 'worker threads', int('--workers', 0, 16), 2)
-  .option('--records <n>', 'records per worker', int('--records', 0, 10_000_000), 20_000)
+  .option('--records <n>', 'records per worker', int('--records', 0, 10_000_000), 5_000)
   .action(async (o: { workers: number; records: number }) => {
     await demo({ workers: o.workers, perWorker: o.records, out: (l) => console.log(l) });
   });

@@ -65,7 +65,8 @@ export async function demo(opts: DemoOptions): Promise<void> {
   out(`\n${opts.workers} workers x ${opts.perWorker} records each, to both targets:`);
   const url = new URL('./demo-worker.js', import.meta.url);
   const t0 = performance.now();
-  const workers = Array.from({ length: opts.workers }, () => new Worker(url, { workerData: { handle: nc.handle(), count: opts.perWorker } }));
+  // Bursts of 250 with 40 ms pauses: the demo's one receiver thread (which parses every datagram) keeps up.
+  const workers = Array.from({ length: opts.workers }, () => new Worker(url, { workerData: { handle: nc.handle(), count: opts.perWorker, burst: 250, pauseMs: 40 } }));
   workers.forEach((w) => nc.watchWorker(w));
   const results = await Promise.all(workers.map(async (w) => (await once(w, 'message'))[0] as { threadId: number; count: number; ms: number }));
   await nc.flush();
@@ -80,8 +81,8 @@ export async function demo(opts: DemoOptions): Promise<void> {
   const stats = nc.stats();
   const records = opts.workers * opts.perWorker;
   out('\nthroughput:');
-  for (const r of results) out(`  worker ${r.threadId}: ${r.count} records written in ${r.ms.toFixed(0)} ms (${((r.count / r.ms) * 1000).toFixed(0)} records/s)`);
-  out(`  all ${records} records handed to the kernel in ${flushed.toFixed(0)} ms: ${((stats.targets.reduce((n, t) => n + t.datagrams, 0) / flushed) * 1000).toFixed(0)} datagrams/s through the ${stats.sender} sender`);
+  for (const r of results) out(`  worker ${r.threadId}: ${r.count} records, ${r.ms.toFixed(0)} ms inside log calls: ${((r.count / r.ms) * 1000).toFixed(0)} records/s while writing (cold start, two targets, bursts of 250 paced for the receiver)`);
+  out(`  all ${records} records handed to the kernel within ${flushed.toFixed(0)} ms by the ${stats.sender} sender (npm run bench measures the write path and the sender flat out)`);
   const sent = stats.targets.reduce((n, t) => n + t.datagrams, 0);
   const lost = udpRcvbufErrors() - rcvbufErrors0;
   out(`  receiver: ${report.counters.datagrams} of ${sent} datagrams, ${report.counters.messages} messages` +
