@@ -191,8 +191,9 @@ export class Netconsole extends Logger {
     const useNetlink = devices === 'rtnetlink' || (devices === 'auto' && rtnetlinkAvailable());
     this.poller = devices === 'none' ? null : useNetlink ? new RtnetlinkSource() : new SysfsPoller({ intervalMs: opts.pollIntervalMs });
     this.poller?.on('event', (ev: NetdevEvent) => {
-      this.deviceEvent(ev).catch((err) => this.events.emit('error', err));
+      this.deviceEvent(ev).catch((err: unknown) => this.report(err));
     });
+    this.poller?.on('error', (err: unknown) => this.report(err));
     this.poller?.start();
     if (opts.oopsOnly) this.mute();
     // Thread slots of workers that died without detaching (their lock is recovered too).
@@ -262,6 +263,15 @@ export class Netconsole extends Logger {
         process.emitWarning(`netconsole: target ${s.name}: ${err.message}`, { code: `NETCONSOLE_${err.code}` });
       }
     }
+  }
+
+  /**
+   * A failure in the background (a device event, the device source): to `nc.events` 'error'
+   * listeners, else a process warning. Never thrown: a logger must not crash its application.
+   */
+  private report(err: unknown): void {
+    if (this.events.listenerCount('error') > 0) this.events.emit('error', err);
+    else process.emitWarning(`netconsole: ${err instanceof Error ? err.message : String(err)}`, { code: 'NETCONSOLE_BACKGROUND' });
   }
 
   /** The one entry point for device events (targets.md 4): from the poller, rtnetlink, or injected. */
