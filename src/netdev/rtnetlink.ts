@@ -35,6 +35,7 @@ import type { DeviceLookup } from '../targets.js';
 import { diffSnapshots } from './poller.js';
 import { routeDevice as sysfsRouteDevice, type RouteResult } from './sysfs.js';
 import type { DeviceAddress, DeviceInfo, NetdevEvent } from './types.js';
+import { lookupsOver } from './lookup.js';
 
 // ---------------------------------------------------------------------------------------------
 // Constants (linux/netlink.h, linux/rtnetlink.h, linux/if_link.h, linux/if_addr.h, linux/neighbour.h)
@@ -742,22 +743,8 @@ export function listDevices(): DeviceInfo[] {
   return [...deviceMap(dumpTables(defaultBackend())).values()];
 }
 
-/** The device named `name`, or null. */
-export function getDevice(name: string): DeviceInfo | null {
-  if (typeof name !== 'string' || name === '') return null;
-  return listDevices().find((d) => d.name === name) ?? null;
-}
-
-/** The first device (lowest ifindex) whose MAC is `mac` (either case), or null. */
-export function deviceByMac(mac: string): DeviceInfo | null {
-  if (typeof mac !== 'string') return null;
-  const want = mac.toLowerCase();
-  return listDevices().find((d) => d.mac === want) ?? null;
-}
-
-export function deviceByIfindex(ifindex: number): DeviceInfo | null {
-  return listDevices().find((d) => d.ifindex === ifindex) ?? null;
-}
+const finders = lookupsOver(listDevices);
+export const { getDevice, deviceByMac, deviceByIfindex } = finders;
 
 /** The route to `remoteIp`: sysfs.ts's routeDevice (the /proc route tables). */
 export function routeDevice(remoteIp: string): RouteResult | null {

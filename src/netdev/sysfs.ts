@@ -25,6 +25,7 @@ import { endianness, networkInterfaces } from 'node:os';
 import { basename } from 'node:path';
 import { formatIp, parseIp, type IpFamily } from '../addr.js';
 import type { DeviceAddress, DeviceInfo } from './types.js';
+import { lookupsOver } from './lookup.js';
 
 const SYS_NET = '/sys/class/net';
 
@@ -278,22 +279,8 @@ export function listDevices(): DeviceInfo[] {
   return listOnce(true);
 }
 
-/** The device named `name`, or null. */
-export function getDevice(name: string): DeviceInfo | null {
-  if (typeof name !== 'string' || name === '' || name.includes('/') || name === '.' || name === '..') return null;
-  return listDevices().find((d) => d.name === name) ?? null;
-}
-
-/** The first device (lowest ifindex) whose MAC is `mac` (either case), or null. */
-export function deviceByMac(mac: string): DeviceInfo | null {
-  if (typeof mac !== 'string') return null;
-  const want = mac.toLowerCase();
-  return listDevices().find((d) => d.mac === want) ?? null;
-}
-
-export function deviceByIfindex(ifindex: number): DeviceInfo | null {
-  return listDevices().find((d) => d.ifindex === ifindex) ?? null;
-}
+const finders = lookupsOver(listDevices);
+export const { getDevice, deviceByMac, deviceByIfindex } = finders;
 
 // ---------------------------------------------------------------------------------------------
 // Routes
