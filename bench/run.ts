@@ -2,6 +2,7 @@
 // Pass scenario names to run only those: `npm run bench -- write-path`.
 import * as boundaries from './boundaries.js';
 import * as cleanupLatency from './cleanup-latency.js';
+import * as rawThroughput from './raw-throughput.js';
 import * as udpThroughput from './udp-throughput.js';
 import * as writePath from './write-path.js';
 
@@ -10,6 +11,7 @@ const scenarios: Record<string, { run(): { report: string } | Promise<{ report: 
   'write-path': writePath,
   'cleanup-latency': cleanupLatency,
   'udp-throughput': udpThroughput,
+  'raw-throughput': rawThroughput,
 };
 
 const only = process.argv.slice(2);
