@@ -37,7 +37,7 @@ import { targetAt, threadAt, writeAttach, writeRecord } from './write';
 import { frameBuild, frameOverhead } from './frame';
 import { csumScalar, csumSimd } from './checksum';
 import { cutEscaped, escape } from './fmt';
-import { listAdd, listFromCleanup, listRead, listToCleanup, listToCleanupBatch, targetSet, targetSetState, targetSwapUserdata } from './lists';
+import { listAdd, listFromCleanup, listRead, listToCleanup, listToCleanupBatch, targetSet, targetSetAddr, targetSetState, targetSwapUserdata } from './lists';
 
 export * from './layout';
 
@@ -140,6 +140,9 @@ export function target_set_state(tid: i32, t: i32, state: i32): i32 {
 }
 export function target_set(tid: i32, t: i32, field: i32, value: i32): i32 {
   return targetSet(tid, t, field, value);
+}
+export function target_set_addr(tid: i32, t: i32, src: usize): i32 {
+  return targetSetAddr(tid, t, src);
 }
 export function target_swap_userdata(tid: i32, t: i32, len: i32): i32 {
   return targetSwapUserdata(tid, t, len);

@@ -32,6 +32,8 @@ import {
   TGT_UD_LEN,
   UD_BUF_SIZE,
   RING_HEAD,
+  TGT_ADDR,
+  ADDR_SIZE,
 } from './layout';
 import { lockAcquire, lockAssertHeld, lockRelease } from './lock';
 import { targetAt } from './write';
@@ -175,6 +177,17 @@ export function targetSet(tid: i32, t: i32, field: i32, value: i32): i32 {
     store<u32>(tp + TGT_RL_PRINTED, 0);
     store<u32>(tp + TGT_RL_MISSED, 0);
   }
+  lockRelease(tid);
+  return 0;
+}
+
+/** Replaces an enabled target's addressing block (raw mode: remote_mac 'auto' following a
+ *  neighbour change) from ADDR_SIZE bytes at `src`, under the lock: a frame is built with the old
+ *  block or the new one, never a mix. */
+export function targetSetAddr(tid: i32, t: i32, src: usize): i32 {
+  if (!valid(t)) return E_BADARG;
+  lockAcquire(tid);
+  memory.copy(targetAt(t) + TGT_ADDR, src, ADDR_SIZE);
   lockRelease(tid);
   return 0;
 }

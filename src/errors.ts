@@ -19,6 +19,7 @@ export type ErrnoCode =
   | 'ENODEV'
   | 'EADDRNOTAVAIL'
   | 'ENETUNREACH'
+  | 'EHOSTUNREACH'
   | 'ECONNREFUSED'
   | 'EACCES'
   | 'EPERM'

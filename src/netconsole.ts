@@ -194,6 +194,12 @@ export class Netconsole extends Logger {
       this.deviceEvent(ev).catch((err: unknown) => this.report(err));
     });
     this.poller?.on('error', (err: unknown) => this.report(err));
+    // rtnetlink only: neighbour changes, which raw targets with remote_mac 'auto' follow.
+    if (this.poller instanceof RtnetlinkSource) {
+      this.poller.on('neighbor', (n: Parameters<TargetTable['neighborChanged']>[0]) => {
+        this.table.neighborChanged(n).catch((err: unknown) => this.report(err));
+      });
+    }
     this.poller?.start();
     if (opts.oopsOnly) this.mute();
     // Thread slots of workers that died without detaching (their lock is recovered too).

@@ -11,6 +11,7 @@
 //                                  then, still under rtnl -> cleanup, process the cleanup list
 // Each field of a TargetRecord is guarded by `config`, except `state`, `device` and `socket`, which
 // change under `rtnl` (and are read under either).
+import { createSocket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { release as osRelease } from 'node:os';
 import { parseIp, parseMac } from './addr.js';
@@ -46,6 +47,8 @@ export type TargetState = 'disabled' | 'enabled' | 'deactivated';
 
 /** Device facts the host needs; sysfs by default, rtnetlink through the addon when present. */
 export interface DeviceLookup {
+  /** Neighbour table entries (rtnetlink only): what remote_mac 'auto' resolves through. */
+  neighbors?(): Array<{ ifindex: number; dst: string | null; lladdr: string | null; state: number }>;
   getDevice(name: string): DeviceInfo | null;
   deviceByMac(mac: string): DeviceInfo | null;
   routeDevice(remoteIp: string): { dev: string; gateway: string | null } | null;
@@ -66,6 +69,9 @@ export interface TargetRecord {
   socket: SocketRef | null;
   /** The mode it was enabled in. */
   mode: 'udp' | 'raw' | null;
+  /** Raw mode: its addressing block, and with remote_mac 'auto' the next hop it follows. */
+  addr: Uint8Array | null;
+  nextHop: string | null;
   /** What the target becomes when its cleanup is done. */
   afterCleanup: TargetState | 'free';
 }
@@ -78,6 +84,11 @@ const SYSDATA_BIT: Record<SysdataToggle, number> = {
   msgid_enabled: L.S_MSGID,
 };
 const NAME_MAX = 255;
+/** NUD_INCOMPLETE | NUD_FAILED: neighbour entries without a usable link-layer address. */
+const NUD_UNUSABLE = 0x01 | 0x20;
+const DISCARD_PORT = 9;
+/** How long enabling with remote_mac 'auto' waits for the kernel to resolve the next hop. */
+const NEIGH_WAIT_MS = 1000;
 const encoder = new TextEncoder();
 
 export class TargetTable extends EventEmitter {
@@ -125,6 +136,8 @@ export class TargetTable extends EventEmitter {
         device: null,
         socket: null,
         mode: null,
+        addr: null,
+        nextHop: null,
         afterCleanup: 'disabled',
       };
       // Validate everything before the target exists: a rejected create leaves nothing behind.
@@ -294,7 +307,14 @@ export class TargetTable extends EventEmitter {
     let route;
     if (raw) {
       // netpoll: destination remote_mac (default broadcast), source the device's MAC, no routing.
-      const dstMac = parseMac('remote_mac', a.remote_mac);
+      // 'auto': the MAC of the next hop (the route's gateway, or remote_ip on a direct route).
+      let dstMac: Uint8Array;
+      if (a.remote_mac === 'auto') {
+        rec.nextHop = this.lookup.routeDevice(a.remote_ip!)?.gateway ?? a.remote_ip!;
+        dstMac = parseMac('remote_mac', await this.resolveNeighbor(dev.ifindex, rec.nextHop, remote.family));
+      } else {
+        dstMac = parseMac('remote_mac', a.remote_mac);
+      }
       addr = addressingBlock({
         dstMac,
         srcMac: parseMac('local_mac', dev.mac),
@@ -305,6 +325,7 @@ export class TargetTable extends EventEmitter {
         dstPort: a.remote_port,
       });
       socket = this.sockets.acquireRaw(dev.ifindex, dev.name);
+      rec.addr = addr;
       route = { socket, family: remote.family, address: a.remote_ip!, port: a.remote_port, gen, raw: { ifindex: dev.ifindex, dstMac } };
     } else {
       socket = await this.sockets.acquire(remote.family, local, a.local_port);
@@ -320,6 +341,48 @@ export class TargetTable extends EventEmitter {
     rec.mode = raw ? 'raw' : 'udp';
     rec.device = { name: dev.name, ifindex: dev.ifindex, mac: dev.mac };
     this.sender.setRoute(rec.index, route);
+  }
+
+  /** The link-layer address of `ip` on device `ifindex`, asking the kernel to resolve it when the
+   *  neighbour table has none (one empty datagram to the discard port starts ARP / ND). */
+  private async resolveNeighbor(ifindex: number, ip: string, family: 4 | 6): Promise<string> {
+    const table = this.lookup.neighbors;
+    if (!table) {
+      throw new InvalidValueError('ENOTSUP', 'remote_mac', 'auto', 'an explicit MAC (auto needs rtnetlink: the native addon)', 'cannot resolve');
+    }
+    const find = (): string | undefined =>
+      table().find((n) => n.ifindex === ifindex && n.dst === ip && n.lladdr !== null && (n.state & NUD_UNUSABLE) === 0)?.lladdr ?? undefined;
+    let mac = find();
+    if (mac === undefined) {
+      const probe = createSocket(family === 6 ? 'udp6' : 'udp4');
+      await new Promise<void>((resolve) => probe.send(Buffer.alloc(0), DISCARD_PORT, ip, () => resolve()));
+      probe.close();
+      for (let i = 0; i < NEIGH_WAIT_MS / 20 && mac === undefined; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        mac = find();
+      }
+    }
+    if (mac === undefined) {
+      throw new InvalidValueError('EHOSTUNREACH', 'remote_mac', 'auto', `a next hop (${ip}) that answers ARP/ND, or an explicit MAC`, `no neighbour entry for ${ip}:`);
+    }
+    return mac;
+  }
+
+  /** A neighbour entry changed (rtnetlink): raw targets with remote_mac 'auto' follow it. */
+  neighborChanged(n: { ifindex: number; dst: string | null; lladdr: string | null; state: number; deleted?: boolean }): Promise<void> {
+    return this.locks.rtnl.run(() => {
+      if (n.deleted || n.lladdr === null || (n.state & NUD_UNUSABLE) !== 0) return;
+      for (const r of this.list()) {
+        if (r.state !== 'enabled' || r.addr === null || r.nextHop !== n.dst || r.device?.ifindex !== n.ifindex) continue;
+        const mac = parseMac('remote_mac', n.lladdr);
+        if (mac.every((b, i) => r.addr![L.ADDR_DST_MAC + i] === b)) continue;
+        const addr = r.addr.slice();
+        addr.set(mac, L.ADDR_DST_MAC);
+        this.locks.spin(() => this.core.setTargetAddr(r.index, addr));
+        r.addr = addr;
+        this.emit('target', { name: r.name, state: r.state, device: r.device.name, reason: `next hop ${n.dst} is now ${n.lladdr}` });
+      }
+    });
   }
 
   private markEnabled(rec: TargetRecord): void {

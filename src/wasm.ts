@@ -29,6 +29,7 @@ export interface CoreExports {
   target_set_state(tid: number, t: number, state: number): number;
   target_set(tid: number, t: number, field: number, value: number): number;
   target_swap_userdata(tid: number, t: number, len: number): number;
+  target_set_addr(tid: number, t: number, src: number): number;
   frame_build(thread: number, payloadLen: number, ipId: number): number;
   frame_overhead(family: number): number;
   csum_simd(ptr: number, len: number): number;
@@ -292,6 +293,13 @@ export class Core {
 
   targetCounter(t: number, field: number): bigint {
     return Atomics.load(this.u64, (targetOffset(t) + field) >> 3);
+  }
+
+  /** Replaces an enabled target's addressing block under the lock (through this thread's scratch). */
+  setTargetAddr(t: number, addr: Uint8Array): void {
+    const at = threadOffset(this.thread) + L.THR_OUT;
+    this.u8.set(addr.subarray(0, L.ADDR_SIZE), at);
+    check(this.exports.target_set_addr(this.tid, t, at), 'target_set_addr');
   }
 
   /** Adds to a target counter from outside the spinlock (the sender's transmit_errors). */

@@ -283,6 +283,8 @@ export function parseAttributeWrite(
     case 'remote_ip':
       return { [attr]: parseIpWrite(attr as 'local_ip' | 'remote_ip', text, current, value) };
     case 'remote_mac':
+      // Beyond the kernel: 'auto' resolves the next hop's MAC (raw mode) and follows it.
+      if (trimNewline(text) === 'auto') return { remote_mac: 'auto' };
       return { remote_mac: formatMac(withGiven(value, () => parseMac('remote_mac', trimNewline(text)))) };
     case 'ratelimit_interval_ms':
     case 'ratelimit_burst':

@@ -818,7 +818,7 @@ export function neighbors(): NeighMessage[] {
 export const rtnetlinkLookup: DeviceLookup & {
   listDevices(): DeviceInfo[];
   deviceByIfindex(ifindex: number): DeviceInfo | null;
-} = { getDevice, deviceByMac, deviceByIfindex, listDevices, routeDevice, sourceAddress };
+} = { getDevice, deviceByMac, deviceByIfindex, listDevices, routeDevice, sourceAddress, neighbors };
 
 let availability: boolean | undefined;
 

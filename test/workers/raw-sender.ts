@@ -50,7 +50,7 @@ async function main(): Promise<void> {
     targets: targets as NetconsoleOptions['targets'],
     mode: 'raw',
     sender: 'native',
-    devices: 'none',
+    devices: (extra as { devices?: 'none' | 'rtnetlink' }).devices ?? 'none',
     env: false,
   });
   nc.events.on('error', (err: unknown) => out({ ncError: errInfo(err) }));
