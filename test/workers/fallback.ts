@@ -1,0 +1,10 @@
+// Run with NETCONSOLE_NO_NATIVE=1: a Netconsole with default options must work without the addon.
+import { Netconsole } from '../../src/netconsole.js';
+import { native, nativeError } from '../../src/native.js';
+
+const nc = await Netconsole.create({ env: false, targets: `+@/,${process.argv[2]}@127.0.0.1/` });
+for (let i = 0; i < 100; i++) nc.info(`fallback ${i}`);
+await nc.flush();
+const poller = (nc as unknown as { poller: object | null }).poller;
+console.log(JSON.stringify({ native: native !== null, why: nativeError?.message, sender: nc.stats().sender, devices: poller?.constructor.name, state: nc.targets.get('cmdline0')?.state }));
+await nc.close();
