@@ -212,24 +212,22 @@ export class Netconsole extends Logger {
     const fileOpts = opts.config ? await readConfigFile(opts.config) : {};
     const o: NetconsoleOptions = { ...fileOpts, ...opts, targets: opts.targets ?? fileOpts.targets };
     const seqStart = o.seqStart === undefined || o.seqStart === 'time' ? timeSeq() : o.seqStart;
-    const core = Core.create({ ringSize: o.ringSize, maxTotal: o.maxTotal, seqStart, debug: o.debug });
+    // Every option that needs the addon is checked before anything (memory, sender thread) exists.
     const which = o.sender ?? 'auto';
     if (which === 'native' && native === null) {
-      core.release();
       throw new NetconsoleError('ENOTSUP', `sender 'native': the native addon is not available (${nativeError?.message})`, { option: 'sender', value: which });
     }
     const useNative = native !== null && which !== 'dgram';
     if (o.mode === 'raw' && !useNative) {
-      core.release();
       throw new NetconsoleError('ENOTSUP', `mode 'raw' needs the native sender (${nativeError?.message ?? `sender: '${which}'`})`, { option: 'mode', value: 'raw' });
     }
+    if (o.devices === 'rtnetlink' && !rtnetlinkAvailable()) {
+      throw new NetconsoleError('ENOTSUP', `devices 'rtnetlink': the native addon's netlink watcher is not available`, { option: 'devices', value: o.devices });
+    }
+    const core = Core.create({ ringSize: o.ringSize, maxTotal: o.maxTotal, seqStart, debug: o.debug });
     const sender: Sender = useNative ? new NativeSender(core, native!) : new DgramSender(core);
     sender.start();
     const pool = new SocketPool(useNative ? native : null);
-    if (o.devices === 'rtnetlink' && !rtnetlinkAvailable()) {
-      core.release();
-      throw new NetconsoleError('ENOTSUP', `devices 'rtnetlink': the native addon's netlink watcher is not available`, { option: 'devices', value: o.devices });
-    }
     const lookup = o.lookup ?? (o.devices !== 'poll' && rtnetlinkAvailable() ? rtnetlinkLookup : sysfs);
     const nc = new Netconsole(core, new HostLocks(), pool, sender, lookup, o.facility ?? 1, o);
     let targets = o.targets;

@@ -8,3 +8,12 @@ await nc.flush();
 const poller = (nc as unknown as { poller: object | null }).poller;
 console.log(JSON.stringify({ native: native !== null, why: nativeError?.message, sender: nc.stats().sender, devices: poller?.constructor.name, state: nc.targets.get('cmdline0')?.state }));
 await nc.close();
+// Options that need the addon are refused before anything is created (no thread, no memory).
+const refused: string[] = [];
+for (const o of [{ sender: 'native' }, { mode: 'raw' }, { devices: 'rtnetlink' }] as const) {
+  await Netconsole.create({ env: false, devices: 'none', ...o }).then(
+    () => refused.push('accepted'),
+    (e: { code: string; option: string }) => refused.push(`${e.code} ${e.option}`),
+  );
+}
+console.log(JSON.stringify({ refused }));
