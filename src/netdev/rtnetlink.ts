@@ -35,7 +35,7 @@ import type { DeviceLookup } from '../targets.js';
 import { diffSnapshots } from './poller.js';
 import { routeDevice as sysfsRouteDevice, type RouteResult } from './sysfs.js';
 import type { DeviceAddress, DeviceInfo, NetdevEvent } from './types.js';
-import { lookupsOver } from './lookup.js';
+import { lookupsOver, pickIpv6Source } from './lookup.js';
 
 // ---------------------------------------------------------------------------------------------
 // Constants (linux/netlink.h, linux/rtnetlink.h, linux/if_link.h, linux/if_addr.h, linux/neighbour.h)
@@ -751,23 +751,6 @@ export function routeDevice(remoteIp: string): RouteResult | null {
   return sysfsRouteDevice(remoteIp);
 }
 
-function isV6LinkLocal(bytes: Uint8Array): boolean {
-  return bytes[0] === 0xfe && (bytes[1]! & 0xc0) === 0x80;
-}
-
-function commonPrefixBits(a: Uint8Array, b: Uint8Array): number {
-  let n = 0;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i]! ^ b[i]!;
-    if (x === 0) {
-      n += 8;
-      continue;
-    }
-    return n + Math.clz32(x) - 24;
-  }
-  return n;
-}
-
 /**
  * The address to bind a target to when local_ip is unset, with sysfs.ts's rules (lo: 127.0.0.1 /
  * ::1; IPv6: link-locality matching the remote's, usable before tentative / deprecated, longest
@@ -784,24 +767,8 @@ export function sourceAddress(dev: string, family: 4 | 6, remoteIp?: string): st
   if (family === 4) {
     return (list.find((a) => (a.flags & IFA_F_SECONDARY) === 0) ?? list[0])?.address ?? null;
   }
-  const wantLinkLocal = remote !== null && remote.family === 6 && isV6LinkLocal(remote.bytes);
-  const candidates = list
-    .map((a) => ({ ...a, bytes: parseIp('address', a.address).bytes }))
-    .filter(
-      (a) =>
-        (a.flags & IFA_F_DADFAILED) === 0 &&
-        (a.scope === RT_SCOPE_LINK || isV6LinkLocal(a.bytes)) === wantLinkLocal &&
-        a.address !== '::1',
-    );
-  if (candidates.length === 0) return null;
-  const usable = (a: AddrState): number => ((a.flags & (IFA_F_TENTATIVE | IFA_F_DEPRECATED)) === 0 ? 1 : 0);
-  const match = (a: { bytes: Uint8Array }): number =>
-    remote !== null && remote.family === 6 ? commonPrefixBits(a.bytes, remote.bytes) : 0;
-  let best = candidates[0]!;
-  for (const c of candidates.slice(1)) {
-    if (usable(c) > usable(best) || (usable(c) === usable(best) && match(c) > match(best))) best = c;
-  }
-  return best.address;
+  const candidates = list.map((a) => ({ address: a.address, bytes: parseIp('address', a.address).bytes, flags: a.flags, linkScope: a.scope === RT_SCOPE_LINK }));
+  return pickIpv6Source(candidates, remote);
 }
 
 /** The IPv4 and IPv6 neighbour (ARP / NDP) entries of the namespace. */

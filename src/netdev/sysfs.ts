@@ -25,7 +25,7 @@ import { endianness, networkInterfaces } from 'node:os';
 import { basename } from 'node:path';
 import { formatIp, parseIp, type IpFamily } from '../addr.js';
 import type { DeviceAddress, DeviceInfo } from './types.js';
-import { lookupsOver } from './lookup.js';
+import { lookupsOver, pickIpv6Source } from './lookup.js';
 
 const SYS_NET = '/sys/class/net';
 
@@ -40,7 +40,6 @@ const RTF_LOCAL = 0x80000000;
 
 // IPv6 address flags in /proc/net/if_inet6 (linux/if_addr.h).
 const IFA_F_DADFAILED = 0x08;
-const IFA_F_DEPRECATED = 0x20;
 const IFA_F_TENTATIVE = 0x40;
 /** Scope field of /proc/net/if_inet6 for link-local addresses (IPV6_ADDR_LINKLOCAL). */
 const IPV6_SCOPE_LINK = 0x20;
@@ -99,19 +98,6 @@ function prefixMatches(a: Uint8Array, b: Uint8Array, bits: number): boolean {
   return ((a[i]! ^ b[i]!) & mask) === 0;
 }
 
-function commonPrefixBits(a: Uint8Array, b: Uint8Array): number {
-  let n = 0;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i]! ^ b[i]!;
-    if (x === 0) {
-      n += 8;
-      continue;
-    }
-    return n + Math.clz32(x) - 24;
-  }
-  return n;
-}
-
 function maskBits(mask: Uint8Array): number {
   let n = 0;
   for (const b of mask) n += (b.toString(2).match(/1/g) ?? []).length;
@@ -125,10 +111,6 @@ function canonical(text: string): DeviceAddress | null {
   } catch {
     return null;
   }
-}
-
-function isV6LinkLocal(bytes: Uint8Array): boolean {
-  return bytes[0] === 0xfe && (bytes[1]! & 0xc0) === 0x80;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -417,20 +399,8 @@ export function sourceAddress(dev: string, family: 4 | 6, remoteIp?: string): st
     const list = readNetworkInterfaces().get(dev) ?? [];
     return list.find((a) => a.family === 4)?.address ?? null;
   }
-  const wantLinkLocal = remote !== null && remote.family === 6 && isV6LinkLocal(remote.bytes);
-  const candidates = readIfInet6().filter(
-    (a) =>
-      a.dev === dev &&
-      (a.flags & IFA_F_DADFAILED) === 0 &&
-      (a.scope === IPV6_SCOPE_LINK || isV6LinkLocal(a.bytes)) === wantLinkLocal &&
-      !a.bytes.every((b, i) => (i === 15 ? b === 1 : b === 0)),
-  );
-  if (candidates.length === 0) return null;
-  const usable = (a: Inet6Addr): number => ((a.flags & (IFA_F_TENTATIVE | IFA_F_DEPRECATED)) === 0 ? 1 : 0);
-  const match = (a: Inet6Addr): number => (remote !== null && remote.family === 6 ? commonPrefixBits(a.bytes, remote.bytes) : 0);
-  let best = candidates[0]!;
-  for (const c of candidates.slice(1)) {
-    if (usable(c) > usable(best) || (usable(c) === usable(best) && match(c) > match(best))) best = c;
-  }
-  return best.address;
+  const candidates = readIfInet6()
+    .filter((a) => a.dev === dev)
+    .map((a) => ({ address: a.address, bytes: a.bytes, flags: a.flags, linkScope: a.scope === IPV6_SCOPE_LINK }));
+  return pickIpv6Source(candidates, remote);
 }
