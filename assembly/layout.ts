@@ -40,6 +40,7 @@ export const SEQ_NEXT: usize = 128; // u64 W: next record seq (start chosen by t
 export const IP_ID: usize = 136; // u32 W: last IPv4 ID used; the next frame takes +1 (first is 1)
 export const RECORDS: usize = 144; // u64 W: records written
 export const RING_FULL: usize = 152; // u64 W: target messages dropped because the ring was full
+export const TEXT_CUT: usize = 164; // u32 atomic add (any writer, JS side): records whose text was cut to TEXT_MAX
 export const WANT_SYS: usize = 160; // i32 atomic: H stores the S_* bits some enabled target sends;
 // writers read it (JS side) to decide whether to refresh their CPU and thread name
 
@@ -143,7 +144,7 @@ export const THR_OS_TID: usize = 8; // i32: the OS thread id of the owner (for d
 export const THR_CPU: usize = 12; // i32: the CPU for sysdata `cpu=` (owner writes before a record)
 export const THR_TASK_LEN: usize = 16; // i32: bytes of taskname (owner writes)
 export const THR_TASK: usize = 20; // 16 bytes: taskname, at most 15 used
-export const THR_SEQ: usize = 40; // u64: explicit seq (REC_EXPLICIT), and the seq assigned (out)
+export const THR_SEQ: usize = 40; // u64: explicit seq (REC_EXPLICIT), written by the owner
 export const THR_TS: usize = 48; // u64: explicit tsUsec (REC_EXPLICIT)
 export const THR_TEXT: usize = 64; // the record's text, UTF-8, written by the owner
 export const TEXT_MAX: i32 = 64 << 10;

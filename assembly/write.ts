@@ -150,7 +150,6 @@ export function writeRecord(thread: i32, prio_: i32, flags: i32, textLen_: i32, 
   } else {
     seq = load<u64>(SEQ_NEXT);
     store<u64>(SEQ_NEXT, seq + 1);
-    store<u64>(thr + THR_SEQ, seq);
     ts = tsUsec > 0 ? <u64>tsUsec : 0;
   }
   bump(RECORDS, 1);

@@ -378,24 +378,12 @@ Napi::Value CloseFd(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// localPort(fd) -> the bound port (for local_port 0).
-Napi::Value LocalPort(const Napi::CallbackInfo& info) {
-  sockaddr_storage ss{};
-  socklen_t sl = sizeof ss;
-  if (getsockname(info[0].As<Napi::Number>().Int32Value(), reinterpret_cast<sockaddr*>(&ss), &sl) < 0) {
-    return ThrowErrno(info.Env(), "getsockname", errno);
-  }
-  uint16_t port = ss.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&ss)->sin_port : reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port;
-  return Napi::Number::New(info.Env(), ntohs(port));
-}
-
 void InitSender(Napi::Env env, Napi::Object exports) {
   exports.Set("Sender", Sender::Define(env));
   exports.Set("futexWake", Napi::Function::New(env, FutexWake, "futexWake"));
   exports.Set("udpOpen", Napi::Function::New(env, UdpOpen, "udpOpen"));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd, "closeFd"));
   exports.Set("packetOpen", Napi::Function::New(env, PacketOpen, "packetOpen"));
-  exports.Set("localPort", Napi::Function::New(env, LocalPort, "localPort"));
 }
 
 }  // namespace nc

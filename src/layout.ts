@@ -21,6 +21,7 @@ export const L = {
   IP_ID: 136, // u32 W: last IPv4 ID used; the next frame takes +1 (first is 1)
   RECORDS: 144, // u64 W: records written
   RING_FULL: 152, // u64 W: target messages dropped because the ring was full
+  TEXT_CUT: 164, // u32 atomic add (any writer, JS side): records whose text was cut to TEXT_MAX
   WANT_SYS: 160, // i32 atomic: H stores the S_* bits some enabled target sends; writers read it
   RING_HEAD: 192, // u64: W atomic store after a record's slots are written; S/H atomic load
   RING_WAKE: 200, // i32: W atomic add + notify when RING_SLEEPING; S waits on it
@@ -101,7 +102,7 @@ export const L = {
   THR_CPU: 12, // i32: the CPU for sysdata `cpu=` (owner writes before a record)
   THR_TASK_LEN: 16, // i32: bytes of taskname (owner writes)
   THR_TASK: 20, // 16 bytes: taskname, at most 15 used
-  THR_SEQ: 40, // u64: explicit seq (REC_EXPLICIT), and the seq assigned (out)
+  THR_SEQ: 40, // u64: explicit seq (REC_EXPLICIT), written by the owner
   THR_TS: 48, // u64: explicit tsUsec (REC_EXPLICIT)
   THR_TEXT: 64, // the record's text, UTF-8, written by the owner
   TEXT_MAX: 65536,

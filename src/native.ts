@@ -44,11 +44,8 @@ export interface NativeBinding {
   closeFd(fd: number): void;
   /** An AF_PACKET raw socket bound to a device (raw mode); returns its fd. Throws with `errno`. */
   packetOpen(ifindex: number): number;
-  localPort(fd: number): number;
   /** sched_getcpu() of the calling thread. */
   getcpu(): number;
-  /** The address of byte 0 of a typed array (SharedArrayBuffer-backed ones included). */
-  viewAddress(view: ArrayBufferView): bigint;
 }
 
 /** The fallback: the CPU the thread last ran on, from /proc (field 39 of stat). */

@@ -105,6 +105,8 @@ export interface TargetStats {
 export interface Stats {
   records: number;
   ringFull: number;
+  /** Records (from any thread) whose text was cut to the 64 KiB a record can carry. */
+  textCut: number;
   ringSize: number;
   ringUsed: number;
   sender: string;
@@ -299,6 +301,7 @@ export class Netconsole extends Logger {
     return {
       records: Number(c.dv.getBigUint64(L.RECORDS, true)),
       ringFull: Number(c.dv.getBigUint64(L.RING_FULL, true)),
+      textCut: Atomics.load(c.u32, L.TEXT_CUT >> 2),
       ringSize: c.u32[L.GEO_RING_SIZE >> 2],
       ringUsed: c.ringHead() - c.ringTail(),
       sender: this.sender.name,

@@ -244,10 +244,6 @@ export class Core {
     this.dv.setBigUint64(slot + L.THR_TS, tsUsec, true);
   }
 
-  /** The seq the last write_record of this thread used. */
-  lastSeq(): bigint {
-    return this.dv.getBigUint64(threadOffset(this.thread) + L.THR_SEQ, true);
-  }
 
   setCpu(cpu: number): void {
     this.i32[(threadOffset(this.thread) + L.THR_CPU) >> 2] = cpu;

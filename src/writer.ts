@@ -38,13 +38,6 @@ export interface LogOptions {
   facility?: number;
 }
 
-/** What a writer counts on its own side of the boundary (per thread). */
-export interface WriterStats {
-  records: number;
-  /** Records whose text was cut to the thread's text area (64 KiB). */
-  cutAtScratch: number;
-}
-
 /** How often a writer re-reads its thread's name and, without the addon, its CPU (both are file
  *  reads; the kernel reads them per message, which would cost a system call per record here). */
 const TASKNAME_REFRESH_MS = 100;
@@ -62,7 +55,6 @@ function threadComm(): string {
 const encoder = new TextEncoder();
 
 export class Writer {
-  readonly stats: WriterStats = { records: 0, cutAtScratch: 0 };
   private readonly text: Uint8Array;
   private readonly facility8: number;
   private readonly fixedTaskname: boolean;
@@ -101,10 +93,10 @@ export class Writer {
     if (typeof value === 'string') {
       const r = encoder.encodeInto(value, this.text);
       len = r.written!;
-      if (r.read! < value.length) this.stats.cutAtScratch++;
+      if (r.read! < value.length) this.textCut();
     } else if (value instanceof Uint8Array) {
       len = Math.min(value.length, L.TEXT_MAX);
-      if (len < value.length) this.stats.cutAtScratch++;
+      if (len < value.length) this.textCut();
       this.text.set(len < value.length ? value.subarray(0, len) : value);
     } else {
       return this.write(level, value instanceof Error ? (value.stack ?? String(value)) : String(value), opts);
@@ -122,12 +114,16 @@ export class Writer {
     }
     const want = Atomics.load(core.i32, L.WANT_SYS >> 2);
     if (want & (L.S_CPU | L.S_TASKNAME)) this.refreshSysdata(want, performance.now());
-    this.stats.records++;
     const n = core.exports.write_record(core.thread, prio, flags, len, dictLen, monotonicUsec());
     // A native sender asleep in a futex (RING_SLEEPING 2) is not woken by the module's
     // Atomics.notify: one system call, on the first record after it went idle.
     if (native !== null && Atomics.load(core.i32, L.RING_SLEEPING >> 2) === 2) native.futexWake(core.i32, L.RING_WAKE >> 2);
     return n;
+  }
+
+  /** The text did not fit the thread's text area (TEXT_MAX): counted for every thread in stats(). */
+  private textCut(): void {
+    Atomics.add(this.core.u32, L.TEXT_CUT >> 2, 1);
   }
 
   private putDict(dict: NonNullable<LogOptions['dict']>): number {

@@ -202,6 +202,21 @@ describe('the log call', () => {
     }));
 });
 
+describe('text longer than a record can carry', () => {
+  test('is cut to 64 KiB and counted in stats().textCut (strings and bytes)', () =>
+    withNc({}, async (nc, sink) => {
+      await nc.targets.create('big', { remote_ip: '127.0.0.1', remote_port: sink.port, local_port: 0, timestamps: 0, enabled: 1 });
+      nc.info('y'.repeat(70_000));
+      nc.info(new Uint8Array(70_000).fill(0x7a));
+      nc.info('fits');
+      assert.equal(nc.stats().textCut, 2);
+      await nc.flush();
+      await sink.until((g) => g.some((x) => x.data.toString() === 'fits\n'));
+      const ys = sink.texts().filter((x) => x.startsWith('y')).join('');
+      assert.equal(ys.length, 64 * 1024 + 1, 'the first 64 KiB and the newline');
+    }));
+});
+
 describe('device events (injected): the table of targets.md 4', () => {
   const target = (port: number) => ({ remote_ip: '127.0.0.1', remote_port: port, local_port: 0, dev_name: 'lo', enabled: 1 });
 
