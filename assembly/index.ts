@@ -18,6 +18,8 @@ import {
   RING_MIN,
   RING_OFF,
   SEQ_NEXT,
+  REPORT_LOSSES,
+  ROOM_AT,
   THR_ADDR,
   THR_NODE_ID,
   THR_OS_TID,
@@ -33,7 +35,9 @@ import {
 } from './layout';
 import { lockAcquire, lockOwner, lockRecover, lockRelease } from './lock';
 import { ringAttach } from './ring';
-import { targetAt, threadAt, writeAttach, writeRecord } from './write';
+import { writeRecord } from './write';
+import { recordAttach } from './record';
+import { targetAt, threadAt } from './slots';
 import { frameBuild, frameOverhead } from './frame';
 import { csumScalar, csumSimd } from './checksum';
 import { cutEscaped, escape } from './fmt';
@@ -41,13 +45,16 @@ import { listAdd, listFromCleanup, listRead, listToCleanup, listToCleanupBatch, 
 
 export * from './layout';
 
+const U64_ALL: u64 = <u64>-1;
+
 // ---------------------------------------------------------------- memory
 /**
  * Lays out a fresh (zeroed) shared memory: geometry, empty lists, the first seq. Called once, by
  * the host that created the memory, before any other instance attaches. `seqStart` is the first
- * record seq (a safe integer). Returns 0, or E_BADARG.
+ * record seq (a safe integer); `reportLosses` turns the in-band loss reports on (write.ts).
+ * Returns 0, or E_BADARG.
  */
-export function mem_init(ringSize: u32, maxTotal: i32, seqStart: f64): i32 {
+export function mem_init(ringSize: u32, maxTotal: i32, seqStart: f64, reportLosses: i32): i32 {
   if (ringSize < RING_MIN || ringSize > RING_MAX || (ringSize & (ringSize - 1)) != 0) return E_BADARG;
   if (maxTotal < 1 || maxTotal > ESC_MAX - 4) return E_BADARG;
   const end = RING_OFF + <usize>ringSize;
@@ -58,6 +65,8 @@ export function mem_init(ringSize: u32, maxTotal: i32, seqStart: f64): i32 {
   store<u32>(GEO_MAX_TOTAL, <u32>maxTotal);
   store<u32>(GEO_MEM_END, <u32>end);
   store<u64>(SEQ_NEXT, <u64>seqStart);
+  store<i32>(REPORT_LOSSES, reportLosses != 0 ? 1 : 0);
+  store<u64>(ROOM_AT, U64_ALL); // no writer waits for room
   store<i32>(LIST_TARGETS, NIL);
   store<i32>(LIST_CLEANUP, NIL);
   for (let t = 0; t < MAX_TARGETS; t++) store<i32>(targetAt(t) + TGT_NEXT, NIL);
@@ -69,7 +78,7 @@ export function mem_init(ringSize: u32, maxTotal: i32, seqStart: f64): i32 {
 export function mem_attach(): i32 {
   if (atomic.load<u32>(HDR_MAGIC) != MAGIC || load<u32>(HDR_VERSION) != LAYOUT_VERSION) return E_NOTINIT;
   ringAttach();
-  writeAttach();
+  recordAttach();
   return 0;
 }
 

@@ -18,7 +18,7 @@
 // target-list spinlock (the lock's acquire/release give the ordering); "atomic" means the word is
 // read or written outside the lock and uses atomic operations on both sides.
 
-export const LAYOUT_VERSION: u32 = 1;
+export const LAYOUT_VERSION: u32 = 2;
 export const MAGIC: u32 = 0x4e434f4e; // "NCON", written last by mem_init: a memory is ready when it is there
 export const NIL: i32 = -1; // end of a list, no target
 
@@ -43,13 +43,32 @@ export const RING_FULL: usize = 152; // u64 W: target messages dropped because t
 export const TEXT_CUT: usize = 164; // u32 atomic add (any writer, JS side): records whose text was cut to TEXT_MAX
 export const WANT_SYS: usize = 160; // i32 atomic: H stores the S_* bits some enabled target sends;
 // writers read it (JS side) to decide whether to refresh their CPU and thread name
+export const CLOSED: usize = 168; // i32 atomic: H stores 1 when the Netconsole closes; W then writes nothing
+export const REPORT_LOSSES: usize = 172; // i32: H once at init: 1 = in-band loss reports (see write.ts)
+// In-band loss reports. LOST_TOTAL counts every lost target message (W under the lock, S outside
+// it: atomic add on both sides); W compares it with LOST_SEEN to skip the scan for unreported
+// losses while nothing was lost since the last scan that found none.
+export const LOST_TOTAL: usize = 176; // u64 atomic add (W, S); W atomic load
+export const LOST_SEEN: usize = 184; // u64 under lock (W; H resets it to 0 at each enable)
 
 // Transmit ring, producer line. Positions are byte counts since init (u64, never wrap in practice).
 export const RING_HEAD: usize = 192; // u64: W atomic store after a record's slots are written; S/H atomic load
 export const RING_WAKE: usize = 200; // i32: W atomic add + notify when RING_SLEEPING; S waits on it
-export const RING_SLEEPING: usize = 204; // i32: S atomic store 1 before waiting on RING_WAKE, 0 after
+export const RING_SLEEPING: usize = 204; // i32: S atomic store before waiting on RING_WAKE (1 dgram sender, 2 native), 0 after
 // Transmit ring, consumer line (own cache line: written on every drain).
 export const RING_TAIL: usize = 256; // u64: S atomic store after it is done with slots; W atomic load
+// Room for writers that wait (overflow 'wait'; the protocol is in src/room.ts): a writer that found
+// no room adds itself to ROOM_WAITERS, lowers ROOM_AT to the tail it needs (compare-exchange),
+// re-reads RING_TAIL and sleeps on RING_TAIL's low word. S, after each RING_TAIL store: when
+// ROOM_WAITERS > 0 and the tail reached ROOM_AT, it stores ROOM_NONE there and wakes them all.
+// (Store tail, then load waiters; add waiter, then load tail: one of the two sees the other.)
+export const ROOM_WAITERS: usize = 264; // i32 atomic add/sub (writers); S atomic load
+export const ROOM_WAITS: usize = 268; // u32 atomic add (writers): log calls that waited for room
+export const ROOM_AT: usize = 272; // u64 atomic: writers lower it (CAS), S resets it to ROOM_NONE
+// A writer that gave up waiting stores RING_TAIL + 1 here; others do not wait while the tail is
+// still there (a stalled sender costs one wait, not one per log call). 0: none.
+export const ROOM_STALL: usize = 280; // u64 atomic (writers)
+export const ROOM_TIMEOUTS: usize = 288; // u32 atomic add (writers): log calls that gave up waiting
 
 // The two lists, linked through TGT_NEXT. Under lock; changed only by list_* (one call each).
 export const LIST_TARGETS: usize = 320; // i32: head of the target list (kernel: target_list)
@@ -97,11 +116,11 @@ export const TGT_UD_LEN: usize = 60; // i32 under lock: bytes of rendered userda
 // Per-target counters, u64. W adds under lock, S adds TX_ERRORS atomically; H reads atomically.
 export const TGT_CNT_SENT: usize = 64; // messages written whole into the ring
 export const TGT_CNT_DATAGRAMS: usize = 72; // datagrams (or frames) written into the ring
-export const TGT_CNT_DROPPED: usize = 80; // messages dropped whole: ring full
+export const TGT_CNT_DROPPED: usize = 80; // messages dropped whole: ring full (after the wait, if any)
 export const TGT_CNT_TRUNCATED: usize = 88; // messages whose escaped text was cut (wire.md 3.4)
 export const TGT_CNT_RATELIMITED: usize = 96; // messages suppressed by the rate limit
 export const TGT_CNT_SKIPPED: usize = 104; // messages skipped: device not running
-export const TGT_CNT_TX_ERRORS: usize = 112; // S atomic add: datagrams the kernel refused
+export const TGT_CNT_TX_ERRORS: usize = 112; // S atomic add: datagrams that could not be sent (after retries)
 export const TGT_CNT_BYTES: usize = 120; // payload bytes written into the ring
 export const TGT_CLEANUP_POS: usize = 128; // u64 under lock: RING_HEAD when moved to cleanup
 export const TGT_REL_LEN: usize = 136; // i32: release prefix length; H writes while not enabled
@@ -109,7 +128,10 @@ export const TGT_SYSREL_LEN: usize = 140; // i32 under lock: sysdata release len
 export const TGT_REL: usize = 144; // 64 bytes: release prefix string (without the comma)
 export const TGT_SYSREL: usize = 208; // 64 bytes under lock: sysdata `release=` string
 export const TGT_ADDR: usize = 272; // addressing block (raw mode); H writes while not enabled
-export const TGT_END: usize = 336;
+export const TGT_CNT_TX_LOST: usize = 336; // u64 S atomic add: messages lost in transmission (a datagram of them failed)
+export const TGT_CNT_REPORTED: usize = 344; // u64 under lock (W): lost messages already reported in-band
+export const TGT_CNT_STALLS: usize = 352; // u64 S atomic add: times S gave up waiting for the target's socket
+export const TGT_END: usize = 360;
 
 // Target flags (locked while enabled).
 export const F_EXTENDED: i32 = 1;
@@ -146,6 +168,7 @@ export const THR_TASK_LEN: usize = 16; // i32: bytes of taskname (owner writes)
 export const THR_TASK: usize = 20; // 16 bytes: taskname, at most 15 used
 export const THR_SEQ: usize = 40; // u64: explicit seq (REC_EXPLICIT), written by the owner
 export const THR_TS: usize = 48; // u64: explicit tsUsec (REC_EXPLICIT)
+export const THR_NEED: usize = 56; // f64: W stores with E_NOROOM: the RING_TAIL from which the record fits
 export const THR_TEXT: usize = 64; // the record's text, UTF-8, written by the owner
 export const TEXT_MAX: i32 = 64 << 10;
 export const THR_DICT: usize = THR_TEXT + <usize>TEXT_MAX; // dict: repeated [u16 klen][key][u16 vlen][value]
@@ -160,7 +183,8 @@ export const THR_SYS: usize = THR_HDR + 128; // one target's rendered sysdata
 export const THR_TSPFX: usize = THR_SYS + 256; // basic targets' "[sssss.uuuuuu] "
 export const THR_ADDR: usize = THR_TSPFX + 64; // addressing block for frame_build
 export const THR_OUT: usize = THR_ADDR + 64; // output of frame_build (one frame)
-export const THR_END: usize = THR_OUT + 2048;
+export const THR_RPT: usize = THR_OUT + 2048; // an in-band loss report: its text (64 bytes), then its header (64)
+export const THR_END: usize = THR_RPT + 128;
 
 // ---------------------------------------------------------------- userdata buffers
 // Rendered userdata (" key=value\n" per non-empty entry), two buffers per target: the host
@@ -175,19 +199,24 @@ export const RING_OFF: usize = USERDATA_OFF + <usize>MAX_TARGETS * 2 * UD_BUF_SI
 // before the end, a PAD slot fills the rest and the slot starts at offset 0.
 export const SLOT_LEN: usize = 0; // u32: payload bytes (PAD: bytes to skip after the header)
 export const SLOT_TARGET: usize = 4; // u16: target index
-export const SLOT_KIND: usize = 6; // u16: K_*
+export const SLOT_KIND: usize = 6; // u16: K_* in the low byte, KF_* flags above it
 export const SLOT_GEN: usize = 8; // u32: the target's TGT_GEN when written
 export const SLOT_POS: usize = 12; // u32: low 32 bits of the slot's ring position (self-check)
 export const SLOT_HDR: usize = 16;
 export const K_DATAGRAM: u16 = 1;
 export const K_FRAME: u16 = 2;
 export const K_PAD: u16 = 3;
+export const K_MASK: u16 = 0xff;
+export const KF_FIRST: u16 = 0x100; // the first datagram of a message (S counts lost messages by it)
+export const KF_REPORT: u16 = 0x200; // a datagram of an in-band loss report
 export const RING_MIN: u32 = 64 << 10;
 export const RING_MAX: u32 = 256 << 20;
 
 // ---------------------------------------------------------------- write_record flags and status
 export const REC_CONT: i32 = 1; // continuation record
 export const REC_EXPLICIT: i32 = 2; // seq and tsUsec come from THR_SEQ/THR_TS, not the counters
+export const REC_WAIT: i32 = 4; // no room: return E_NOROOM (nothing written) instead of dropping
+export const REC_FAC_SHIFT: i32 = 8; // flags >> 8: the logger's facility, for in-band loss reports
 export const OK: i32 = 0;
 export const E_BADTHREAD: i32 = -1;
 export const E_TOOBIG: i32 = -2;
@@ -195,6 +224,7 @@ export const E_BADPRIO: i32 = -3;
 export const E_NOTINIT: i32 = -4;
 export const E_BADTARGET: i32 = -5;
 export const E_BADARG: i32 = -6;
+export const E_NOROOM: i32 = -7; // REC_WAIT only: the record fits once RING_TAIL reaches THR_NEED
 
 // Wire constants (wire.md).
 export const MAX_PRINT_CHUNK: i32 = 1000;

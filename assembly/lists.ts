@@ -32,11 +32,12 @@ import {
   TGT_UD_LEN,
   UD_BUF_SIZE,
   RING_HEAD,
+  LOST_SEEN,
   TGT_ADDR,
   ADDR_SIZE,
 } from './layout';
 import { lockAcquire, lockAssertHeld, lockRelease } from './lock';
-import { targetAt } from './write';
+import { targetAt } from './slots';
 
 @inline function valid(t: i32): bool {
   return <u32>t < <u32>MAX_TARGETS;
@@ -155,6 +156,7 @@ export function targetSetState(tid: i32, t: i32, state: i32): i32 {
   if (load<i32>(tp + TGT_LIST) == ON_TARGETS) {
     if (state == ST_ENABLED && load<i32>(tp + TGT_STATE) != ST_ENABLED) {
       store<u32>(tp + TGT_GEN, load<u32>(tp + TGT_GEN) + 1);
+      store<u64>(LOST_SEEN, 0); // losses from before it was disabled are reported again
     }
     store<i32>(tp + TGT_STATE, state);
     r = 0;

@@ -4,7 +4,9 @@
 //
 // Whole or nothing (locking.md invariant 6): a target's datagrams for one message are planned
 // before any is written, and the message is dropped (and counted) when they do not all fit.
-// A full ring never blocks a writer (invariant 7).
+// A full ring never blocks a writer under the lock (invariant 7): with REC_WAIT the writer plans
+// the whole record first and, when it does not fit, returns without writing; it waits for room
+// outside the lock (src/room.ts) and tries again.
 import {
   GEO_RING_SIZE,
   K_PAD,
@@ -52,21 +54,42 @@ export function ringBegin(): void {
   wTail = atomic.load<u64>(RING_TAIL);
 }
 
-/**
- * Whether `count` slots fit after what this record already wrote: every one of `len` bytes but
- * the last, of `lastLen`. The consumer only frees space, so a plan that fits stays true.
- */
-export function ringFits(count: i32, len: i32, lastLen: i32): bool {
-  let pos = wHead;
+/** Where `count` slots placed from `pos` end: every one of `len` bytes but the last, of `lastLen`. */
+export function ringPlan(pos: u64, count: i32, len: i32, lastLen: i32): u64 {
   const full = slotBytes(len);
   for (let i = 0; i < count - 1; i++) pos = place(pos, full) + full;
   const last = slotBytes(lastLen);
-  pos = place(pos, last) + last;
-  return pos - wTail <= ringSize;
+  return place(pos, last) + last;
+}
+
+/** Whether `count` slots (as ringPlan) fit after what this record already wrote. */
+export function ringFits(count: i32, len: i32, lastLen: i32): bool {
+  return ringRoom(ringPlan(wHead, count, len, lastLen));
+}
+
+/** Whether a plan ending at `end` fits the room the consumer left. The consumer only frees
+ *  space, so a plan that fits stays true. */
+export function ringRoom(end: u64): bool {
+  return end - wTail <= ringSize;
+}
+
+/** Where the next slot of this record goes (plans start here). */
+export function ringCursor(): u64 {
+  return wHead;
+}
+
+/** The consumer position the record fits from, for a plan ending at `end`. */
+export function ringNeed(end: u64): u64 {
+  return end - ringSize;
+}
+
+export function ringBytes(): u64 {
+  return ringSize;
 }
 
 /** Starts a slot of `len` payload bytes (space was planned); returns the payload address. */
 export function slotBegin(target: i32, kind: u16, gen: u32, len: i32): usize {
+  // kind carries KF_* flags above K_MASK
   const size = slotBytes(len);
   const at = place(wHead, size);
   if (at != wHead) {
@@ -98,7 +121,3 @@ export function ringPublish(): void {
   }
 }
 
-/** The ring position the next slot of this record would take (for cleanup grace periods). */
-export function ringHead(): u64 {
-  return wHead;
-}

@@ -1,57 +1,48 @@
 // The write path (kernel: write_msg / write_ext_msg): one record, every enabled target, in list
 // order, under the target-list spinlock; non-sleeping, no allocation, no import calls except the
-// lock's slow path. Wire format: shared/spec/wire.md.
+// lock's slow path. Wire format: shared/spec/wire.md; emitters: extended.ts, basic.ts.
 //
 // Lock order: this file takes only the target-list spinlock, innermost of
-// config -> rtnl -> cleanup -> spinlock; a writer never waits on anything else.
+// config -> rtnl -> cleanup -> spinlock; a writer never waits on anything else. A writer that
+// must wait for room (REC_WAIT) returns E_NOROOM without writing and waits outside the lock.
+//
+// Losses are reported in-band, as the kernel reports dropped printk messages: when a target lost
+// messages (ring full, device not running, or the sender could not send them), the next record
+// that reaches it is preceded by a record "** N messages dropped **" (level warning, the logger's
+// facility, the seq just before the record's), N counting every loss since the last report.
 import {
-  DEFAULT_MAX_TOTAL,
+  CLOSED,
+  DICT_MAX,
   E_BADPRIO,
   E_BADTHREAD,
+  E_NOROOM,
   E_NOTINIT,
   E_TOOBIG,
   F_EXTENDED,
-  F_RAW,
-  F_RELEASE,
-  F_TIMESTAMPS,
-  GEO_MAX_TOTAL,
-  IP_ID,
-  K_DATAGRAM,
-  K_FRAME,
   LIST_TARGETS,
-  MAX_PRINT_CHUNK,
+  LOST_SEEN,
+  LOST_TOTAL,
   MAX_THREADS,
   NIL,
   RECORDS,
   REC_CONT,
   REC_EXPLICIT,
+  REC_FAC_SHIFT,
+  REC_WAIT,
+  REPORT_LOSSES,
   RING_FULL,
   SEQ_NEXT,
   ST_ENABLED,
-  S_CPU,
   S_MSGID,
-  S_RELEASE,
-  S_TASKNAME,
-  TARGETS_OFF,
-  TARGET_SIZE,
-  DICT_MAX,
-  ESC_MAX,
   TEXT_MAX,
-  TGT_ADDR,
-  TGT_CNT_BYTES,
-  TGT_CNT_DATAGRAMS,
   TGT_CNT_DROPPED,
   TGT_CNT_RATELIMITED,
-  TGT_CNT_SENT,
+  TGT_CNT_REPORTED,
   TGT_CNT_SKIPPED,
-  TGT_CNT_TRUNCATED,
+  TGT_CNT_TX_LOST,
   TGT_DEV_UP,
   TGT_FLAGS,
-  TGT_GEN,
-  TGT_MSGID,
   TGT_NEXT,
-  TGT_REL,
-  TGT_REL_LEN,
   TGT_RL_BEGIN,
   TGT_RL_BURST,
   TGT_RL_INTERVAL,
@@ -59,112 +50,77 @@ import {
   TGT_RL_PRINTED,
   TGT_STATE,
   TGT_SYSDATA,
-  TGT_SYSREL,
-  TGT_SYSREL_LEN,
-  TGT_UD_ACTIVE,
-  TGT_UD_LEN,
-  THREADS_OFF,
-  THREAD_SIZE,
-  THR_CPU,
-  THR_DESC,
-  THR_DICT,
-  THR_ESC,
-  THR_HDR,
+  THR_NEED,
   THR_SEQ,
-  THR_SYS,
-  THR_TASK,
-  THR_TASK_LEN,
-  THR_TEXT,
   THR_TS,
-  THR_TSPFX,
-  UD_BUF_SIZE,
-  USERDATA_OFF,
-  ADDR_FAMILY,
 } from './layout';
 import { lockAcquire, lockRelease } from './lock';
-import { countNewlines, cutEscaped, decLen, escape, escConsumed, findNewline, putByte, putDec, putDecPadded, putLit } from './fmt';
-import { ringBegin, ringFits, ringPublish, ringReady, slotBegin } from './ring';
-import { frameBuild, frameOverhead } from './frame';
+import { ringBegin, ringBytes, ringCursor, ringNeed, ringPublish, ringReady, ringRoom } from './ring';
+import { recordBegin, recordSetSeq, reportBegin, reportEnd, takeMsgid, thr, ts } from './record';
+import { measureExtended, writeExtended } from './extended';
+import { measureBasic, writeBasic } from './basic';
+import { bump, planMessage, slotsFor, targetAt } from './slots';
 
-@inline export function targetAt(t: i32): usize {
-  return TARGETS_OFF + <usize>t * TARGET_SIZE;
-}
+export { targetAt, threadAt } from './slots';
 
-@inline export function threadAt(i: i32): usize {
-  return THREADS_OFF + <usize>i * THREAD_SIZE;
-}
-
-@inline function bump(p: usize, by: u64): void {
-  store<u64>(p, load<u64>(p) + by);
-}
-
-// ---------------------------------------------------------------- the record being written
-// Per-instance globals: each thread has its own instance, and they are valid only during one
-// write_record call. Parts that several targets share are rendered once, on first need (-1 = not yet).
-let maxTotal: i32 = DEFAULT_MAX_TOTAL;
-let thr: usize = 0; // the writing thread's slot
-let prio: i32 = 0;
-let cont: bool = false;
-let seq: u64 = 0;
-let ts: u64 = 0;
-let textLen: i32 = 0;
-let dictLen: i32 = 0;
-let hdrLen: i32 = -1; // THR_HDR: "<prio>,<seq>,<ts>,<flag>"
-let escLen: i32 = -1; // THR_ESC: escaped text (up to maxTotal)
-let escFull: bool = false; // the whole text fit in THR_ESC
-let descLen: i32 = -1; // THR_DESC: "\n" + escaped dict lines
-let nlCount: i32 = -1; // newlines in the text (basic targets)
-let tsPfxLen: i32 = -1; // THR_TSPFX: "[sssss.uuuuuu] "
-
-export function writeAttach(): void {
-  maxTotal = <i32>load<u32>(GEO_MAX_TOTAL);
-}
+// Per call: the report records' seq and facility.
+let reportSeq: u64 = 0;
+let reportFacility: i32 = 0;
 
 /**
  * Writes one record to every enabled target. The text (`textLen` bytes) and the dictionary
  * (`dictLen` bytes of [u16 klen][key][u16 vlen][value]) are in the calling thread's slot.
- * Returns the number of targets the record was offered to (written, dropped or truncated), or a
- * negative E_* status when the arguments are bad (nothing was written then).
+ * Returns the number of targets the record was offered to (written, dropped or truncated); 0
+ * once the Netconsole closed; E_NOROOM with REC_WAIT when the record does not fit yet (nothing
+ * written, no seq taken; THR_NEED says from which RING_TAIL it fits); or a negative E_* status
+ * when the arguments are bad (nothing was written then).
  */
-export function writeRecord(thread: i32, prio_: i32, flags: i32, textLen_: i32, dictLen_: i32, tsUsec: f64): i32 {
+export function writeRecord(thread: i32, prio: i32, flags: i32, textLen: i32, dictLen: i32, tsUsec: f64): i32 {
   if (!ringReady()) return E_NOTINIT;
   if (<u32>thread >= <u32>MAX_THREADS) return E_BADTHREAD;
-  if (<u32>textLen_ > <u32>TEXT_MAX || <u32>dictLen_ > <u32>DICT_MAX) return E_TOOBIG;
-  if (<u32>prio_ > 191) return E_BADPRIO;
-  thr = threadAt(thread);
-  prio = prio_;
-  cont = (flags & REC_CONT) != 0;
-  textLen = textLen_;
-  dictLen = dictLen_;
-  hdrLen = -1;
-  escLen = -1;
-  descLen = -1;
-  nlCount = -1;
-  tsPfxLen = -1;
+  if (<u32>textLen > <u32>TEXT_MAX || <u32>dictLen > <u32>DICT_MAX) return E_TOOBIG;
+  if (<u32>prio > 191) return E_BADPRIO;
+  if (atomic.load<i32>(CLOSED) != 0) return 0;
+  recordBegin(thread, prio, (flags & REC_CONT) != 0, textLen, dictLen, tsUsec > 0 ? <u64>tsUsec : 0);
 
   const tid = thread + 1;
   lockAcquire(tid);
-  if (flags & REC_EXPLICIT) {
-    seq = load<u64>(thr + THR_SEQ);
-    ts = load<u64>(thr + THR_TS);
-  } else {
-    seq = load<u64>(SEQ_NEXT);
-    store<u64>(SEQ_NEXT, seq + 1);
-    ts = tsUsec > 0 ? <u64>tsUsec : 0;
-  }
-  bump(RECORDS, 1);
   ringBegin();
+  const explicit = (flags & REC_EXPLICIT) != 0;
+  const reporting = !explicit && lossesToReport();
+  let seq: u64;
+  if (explicit) {
+    seq = load<u64>(thr + THR_SEQ);
+    recordSetSeq(seq, load<u64>(thr + THR_TS));
+  } else {
+    reportSeq = load<u64>(SEQ_NEXT);
+    seq = reporting ? reportSeq + 1 : reportSeq;
+    recordSetSeq(seq, ts);
+  }
+  reportFacility = (flags >> REC_FAC_SHIFT) & 31;
+  if (flags & REC_WAIT) {
+    // Plan the whole record; when it does not fit now but will once the sender frees room, take
+    // nothing and let the caller wait outside the lock.
+    const end = planRecord(reporting);
+    if (!ringRoom(end) && end - ringCursor() <= ringBytes()) {
+      store<f64>(thr + THR_NEED, <f64>ringNeed(end));
+      lockRelease(tid);
+      return E_NOROOM;
+    }
+  }
+  if (!explicit) store<u64>(SEQ_NEXT, seq + 1);
+  bump(RECORDS, 1);
   let offered = 0;
   for (let t = load<i32>(LIST_TARGETS); t != NIL; ) {
     const tp = targetAt(t);
     if (load<i32>(tp + TGT_STATE) == ST_ENABLED) {
       if (atomic.load<i32>(tp + TGT_DEV_UP) == 0) {
         bump(tp + TGT_CNT_SKIPPED, 1);
+        atomic.add<u64>(LOST_TOTAL, 1);
       } else if (!ratelimitPass(tp)) {
         bump(tp + TGT_CNT_RATELIMITED, 1);
       } else {
-        if (load<i32>(tp + TGT_FLAGS) & F_EXTENDED) emitExtended(t, tp);
-        else emitBasic(t, tp);
+        emitTarget(t, tp, reporting ? unreported(tp) : 0);
         offered++;
       }
     }
@@ -175,6 +131,104 @@ export function writeRecord(thread: i32, prio_: i32, flags: i32, textLen_: i32, 
   return offered;
 }
 
+// ---------------------------------------------------------------- one target
+@inline function isExtended(tp: usize): bool {
+  return (load<i32>(tp + TGT_FLAGS) & F_EXTENDED) != 0;
+}
+
+function measure(t: i32, tp: usize, ahead: u32): void {
+  if (isExtended(tp)) measureExtended(t, tp, ahead);
+  else measureBasic(tp);
+}
+
+/** Where target t's report (of `report` losses, 0: none) and message, placed from `pos`, end. */
+function planTarget(t: i32, tp: usize, report: u64, pos: u64): u64 {
+  slotsFor(t, tp);
+  if (report != 0) {
+    reportBegin(report, reportSeq, reportFacility);
+    measure(t, tp, 0);
+    pos = planMessage(pos);
+    reportEnd();
+  }
+  measure(t, tp, report != 0 ? 1 : 0);
+  return planMessage(pos);
+}
+
+/** The record (and its report, if any) to target t, whole or not at all. */
+function emitTarget(t: i32, tp: usize, report: u64): void {
+  const ext = isExtended(tp);
+  if (report == 0) {
+    slotsFor(t, tp);
+    measure(t, tp, 0);
+    if (!ringRoom(planMessage(ringCursor()))) return dropped(tp, ext);
+    return ext ? writeExtended(tp, false) : writeBasic(tp, false);
+  }
+  // Report and record go together, or the record is dropped (and the report waits for the next).
+  if (!ringRoom(planTarget(t, tp, report, ringCursor()))) return dropped(tp, ext);
+  reportBegin(report, reportSeq, reportFacility);
+  measure(t, tp, 0);
+  if (ext) writeExtended(tp, true);
+  else writeBasic(tp, true);
+  reportEnd();
+  bump(tp + TGT_CNT_REPORTED, report);
+  measure(t, tp, 0);
+  if (ext) writeExtended(tp, false);
+  else writeBasic(tp, false);
+}
+
+/** Ring full: the message is dropped whole and counted; it still takes its msgid (wire.md 3.2). */
+function dropped(tp: usize, ext: bool): void {
+  if (ext && load<i32>(tp + TGT_SYSDATA) & S_MSGID) takeMsgid(tp);
+  bump(tp + TGT_CNT_DROPPED, 1);
+  bump(RING_FULL, 1);
+  atomic.add<u64>(LOST_TOTAL, 1);
+}
+
+/** Where the whole record, placed from the ring cursor, ends (REC_WAIT): the same targets, in the
+ *  same order, with the same sizes as the loop of writeRecord will write. */
+function planRecord(reporting: bool): u64 {
+  let pos = ringCursor();
+  for (let t = load<i32>(LIST_TARGETS); t != NIL; ) {
+    const tp = targetAt(t);
+    if (eligible(tp)) pos = planTarget(t, tp, reporting ? unreported(tp) : 0, pos);
+    t = load<i32>(tp + TGT_NEXT);
+  }
+  return pos;
+}
+
+/** Whether a record reaches target tp now (enabled, device running, within its rate limit). */
+@inline function eligible(tp: usize): bool {
+  return load<i32>(tp + TGT_STATE) == ST_ENABLED && atomic.load<i32>(tp + TGT_DEV_UP) != 0 && ratelimitPeek(tp);
+}
+
+// ---------------------------------------------------------------- losses
+/** Messages target tp lost and no report has told yet. */
+@inline function unreported(tp: usize): u64 {
+  return load<u64>(tp + TGT_CNT_DROPPED) + load<u64>(tp + TGT_CNT_SKIPPED) + atomic.load<u64>(tp + TGT_CNT_TX_LOST) - load<u64>(tp + TGT_CNT_REPORTED);
+}
+
+/**
+ * Whether some target this record reaches has losses to report. Skips the scan while nothing
+ * was lost since a scan found no enabled target with unreported losses (LOST_SEEN).
+ */
+function lossesToReport(): bool {
+  if (load<i32>(REPORT_LOSSES) == 0) return false;
+  const total = atomic.load<u64>(LOST_TOTAL);
+  if (total == load<u64>(LOST_SEEN)) return false;
+  let pending = false;
+  for (let t = load<i32>(LIST_TARGETS); t != NIL; ) {
+    const tp = targetAt(t);
+    if (load<i32>(tp + TGT_STATE) == ST_ENABLED && unreported(tp) != 0) {
+      if (eligible(tp)) return true;
+      pending = true; // its report waits for a record that reaches it
+    }
+    t = load<i32>(tp + TGT_NEXT);
+  }
+  if (!pending) store<u64>(LOST_SEEN, total);
+  return false;
+}
+
+// ---------------------------------------------------------------- rate limit
 // Kernel ___ratelimit(): at most `burst` messages per `interval`; checked once per message.
 function ratelimitPass(tp: usize): bool {
   const interval = <u64>load<u32>(tp + TGT_RL_INTERVAL) * 1000;
@@ -198,316 +252,11 @@ function ratelimitPass(tp: usize): bool {
   return false;
 }
 
-// ---------------------------------------------------------------- slots: datagrams or frames
-// The target being emitted, for slot helpers.
-let sTarget: i32 = 0;
-let sGen: u32 = 0;
-let sRaw: bool = false;
-let sAddr: usize = 0;
-let sOverhead: i32 = 0;
-let sPayload: usize = 0;
-
-function slotsFor(t: i32, tp: usize): void {
-  sTarget = t;
-  sGen = load<u32>(tp + TGT_GEN);
-  sRaw = (load<i32>(tp + TGT_FLAGS) & F_RAW) != 0;
-  sAddr = tp + TGT_ADDR;
-  sOverhead = sRaw ? frameOverhead(<i32>load<u8>(sAddr + ADDR_FAMILY)) : 0;
-}
-
-/** Opens the next datagram of `len` payload bytes; returns where its payload goes. */
-function datagramBegin(len: i32): usize {
-  const at = slotBegin(sTarget, sRaw ? K_FRAME : K_DATAGRAM, sGen, len + sOverhead);
-  sPayload = at + <usize>sOverhead;
-  return sPayload;
-}
-
-function datagramEnd(len: i32): void {
-  if (sRaw) {
-    let id: u32 = 0;
-    if (load<u8>(sAddr + ADDR_FAMILY) == 4) {
-      id = load<u32>(IP_ID) + 1;
-      store<u32>(IP_ID, id);
-    }
-    frameBuild(sAddr, sPayload - <usize>sOverhead, len, id);
-  }
-}
-
-function fits(count: i32, len: i32, lastLen: i32): bool {
-  return ringFits(count, len + sOverhead, lastLen + sOverhead);
-}
-
-function dropped(tp: usize): void {
-  bump(tp + TGT_CNT_DROPPED, 1);
-  bump(RING_FULL, 1);
-}
-
-function delivered(tp: usize, count: i32, bytes: i32): void {
-  bump(tp + TGT_CNT_SENT, 1);
-  bump(tp + TGT_CNT_DATAGRAMS, <u64>count);
-  bump(tp + TGT_CNT_BYTES, <u64>bytes);
-}
-
-// ---------------------------------------------------------------- extended targets (wire.md 3)
-function ensureHeader(): void {
-  if (hdrLen >= 0) return;
-  let p = thr + THR_HDR;
-  p = putDec(p, <u64>prio);
-  p = putByte(p, 0x2c);
-  p = putDec(p, seq);
-  p = putByte(p, 0x2c);
-  p = putDec(p, ts);
-  p = putByte(p, 0x2c);
-  p = putByte(p, cont ? 0x63 : 0x2d); // 'c' or '-'
-  hdrLen = <i32>(p - (thr + THR_HDR));
-}
-
-function ensureEscaped(): void {
-  if (escLen >= 0) return;
-  // No target can use more than maxTotal bytes of escaped text; stop there.
-  const cap = maxTotal < ESC_MAX ? maxTotal : ESC_MAX;
-  escLen = escape(thr + THR_ESC, thr + THR_TEXT, textLen, cap);
-  escFull = escConsumed == textLen;
-  // "\n" ending the text line, then " KEY=value\n" per dictionary pair, key and value escaped
-  // (kernel printk: msg_add_dict_text).
-  const d0 = thr + THR_DESC;
-  let o = putByte(d0, 0x0a);
-  let p = thr + THR_DICT;
-  const end = p + <usize>dictLen;
-  while (p + 2 <= end) {
-    const klen = <i32>load<u16>(p);
-    const kp = p + 2;
-    if (kp + <usize>klen + 2 > end) break;
-    const vlen = <i32>load<u16>(kp + <usize>klen);
-    const vp = kp + <usize>klen + 2;
-    if (vp + <usize>vlen > end) break;
-    o = putByte(o, 0x20);
-    o += <usize>escape(o, kp, klen, klen * 4);
-    o = putByte(o, 0x3d);
-    o += <usize>escape(o, vp, vlen, vlen * 4);
-    o = putByte(o, 0x0a);
-    p = vp + <usize>vlen;
-  }
-  descLen = <i32>(o - d0);
-}
-
-/** Renders the target's sysdata into THR_SYS; returns its length. Consumes a msgid. */
-function renderSysdata(tp: usize): i32 {
-  const s = load<i32>(tp + TGT_SYSDATA);
-  if (s == 0) return 0;
-  const s0 = thr + THR_SYS;
-  let p = s0;
-  if (s & S_CPU) {
-    const cpu = load<i32>(thr + THR_CPU);
-    p = putLit(p, ' cpu=');
-    p = putDec(p, <u64>(cpu < 0 ? 0 : cpu));
-    p = putByte(p, 0x0a);
-  }
-  if (s & S_TASKNAME) {
-    p = putLit(p, ' taskname=');
-    const n = load<i32>(thr + THR_TASK_LEN);
-    memory.copy(p, thr + THR_TASK, <usize>n);
-    p = putByte(p + <usize>n, 0x0a);
-  }
-  if (s & S_RELEASE) {
-    p = putLit(p, ' release=');
-    const n = load<i32>(tp + TGT_SYSREL_LEN);
-    memory.copy(p, tp + TGT_SYSREL, <usize>n);
-    p = putByte(p + <usize>n, 0x0a);
-  }
-  if (s & S_MSGID) {
-    // Incremented before use, once per message, also when the send then fails (wire.md 3.2).
-    const id = load<u32>(tp + TGT_MSGID) + 1;
-    store<u32>(tp + TGT_MSGID, id);
-    p = putLit(p, ' msgid=');
-    p = putDec(p, <u64>id);
-    p = putByte(p, 0x0a);
-  }
-  return <i32>(p - s0);
-}
-
-// The data of an extended message, body + userdata + sysdata, as four segments copied on demand.
-let seg0: usize = 0; // escaped text
-let seg0Len: i32 = 0;
-let seg2: usize = 0; // userdata
-let seg2Len: i32 = 0;
-let seg3Len: i32 = 0; // sysdata (at THR_SYS)
-
-/** Copies data[from, from+n) to dst. */
-function copyData(dst: usize, from: i32, n: i32): usize {
-  let base = 0;
-  for (let s = 0; s < 4 && n > 0; s++) {
-    let src: usize;
-    let len: i32;
-    if (s == 0) {
-      src = seg0;
-      len = seg0Len;
-    } else if (s == 1) {
-      src = thr + THR_DESC;
-      len = descLen;
-    } else if (s == 2) {
-      src = seg2;
-      len = seg2Len;
-    } else {
-      src = thr + THR_SYS;
-      len = seg3Len;
-    }
-    if (from < base + len) {
-      const at = from - base;
-      const k = len - at < n ? len - at : n;
-      memory.copy(dst, src + <usize>at, <usize>k);
-      dst += <usize>k;
-      from += k;
-      n -= k;
-    }
-    base += len;
-  }
-  return dst;
-}
-
-/** "[release,]" + header: the part every datagram of the message starts with. */
-function putPrefix(p: usize, tp: usize, relLen: i32): usize {
-  if (relLen > 0) {
-    memory.copy(p, tp + TGT_REL, <usize>(relLen - 1));
-    p = putByte(p + <usize>(relLen - 1), 0x2c);
-  }
-  memory.copy(p, thr + THR_HDR, <usize>hdrLen);
-  return p + <usize>hdrLen;
-}
-
-@inline function fragHeaderLen(prefixLen: i32, sent: i32, total: i32): i32 {
-  return prefixLen + 8 + decLen(<u64>sent) + 1 + decLen(<u64>total) + 1; // ",ncfrag=" sent "/" total ";"
-}
-
-function emitExtended(t: i32, tp: usize): void {
-  slotsFor(t, tp);
-  ensureHeader();
-  ensureEscaped();
-  const flags = load<i32>(tp + TGT_FLAGS);
-  const relLen = flags & F_RELEASE ? load<i32>(tp + TGT_REL_LEN) + 1 : 0;
-  seg3Len = renderSysdata(tp);
-  seg2 = USERDATA_OFF + (<usize>t * 2 + <usize>load<i32>(tp + TGT_UD_ACTIVE)) * UD_BUF_SIZE;
-  seg2Len = load<i32>(tp + TGT_UD_LEN);
-  seg0 = thr + THR_ESC;
-
-  // wire.md 3.4: cap the escaped text so that total <= maxTotal, never splitting an escape.
-  const fixed = descLen + seg2Len + seg3Len;
-  seg0Len = cutEscaped(seg0, escLen, maxTotal - fixed);
-  const truncated = !escFull || seg0Len < escLen;
-  const total = seg0Len + fixed;
-  const prefixLen = relLen + hdrLen;
-
-  if (prefixLen + 1 + total <= MAX_PRINT_CHUNK) {
-    const len = prefixLen + 1 + total;
-    if (!fits(1, len, len)) return dropped(tp);
-    let p = datagramBegin(len);
-    p = putPrefix(p, tp, relLen);
-    p = putByte(p, 0x3b);
-    copyData(p, 0, total);
-    datagramEnd(len);
-    if (truncated) bump(tp + TGT_CNT_TRUNCATED, 1);
-    return delivered(tp, 1, len);
-  }
-
-  // Fragments (wire.md 3.3): every one but the last is exactly MAX_PRINT_CHUNK bytes.
-  let count = 0;
-  let lastLen = 0;
-  for (let sent = 0; sent < total; count++) {
-    const h = fragHeaderLen(prefixLen, sent, total);
-    const n = total - sent < MAX_PRINT_CHUNK - h ? total - sent : MAX_PRINT_CHUNK - h;
-    lastLen = h + n;
-    sent += n;
-  }
-  if (!fits(count, MAX_PRINT_CHUNK, lastLen)) return dropped(tp);
-  let bytes = 0;
-  for (let sent = 0; sent < total; ) {
-    const h = fragHeaderLen(prefixLen, sent, total);
-    const n = total - sent < MAX_PRINT_CHUNK - h ? total - sent : MAX_PRINT_CHUNK - h;
-    let p = datagramBegin(h + n);
-    p = putPrefix(p, tp, relLen);
-    p = putLit(p, ',ncfrag=');
-    p = putDec(p, <u64>sent);
-    p = putByte(p, 0x2f);
-    p = putDec(p, <u64>total);
-    p = putByte(p, 0x3b);
-    copyData(p, sent, n);
-    datagramEnd(h + n);
-    sent += n;
-    bytes += h + n;
-  }
-  if (truncated) bump(tp + TGT_CNT_TRUNCATED, 1);
-  delivered(tp, count, bytes);
-}
-
-// ---------------------------------------------------------------- basic targets (wire.md 2)
-// The console text, cut into MAX_PRINT_CHUNK datagrams as it streams out: "chunk writer" state.
-let cwRoom: i32 = 0; // bytes left in the open datagram
-let cwLeft: i32 = 0; // bytes of console text not yet placed in a datagram
-let cwLen: i32 = 0; // length of the open datagram
-let cwAt: usize = 0; // where the next byte goes
-
-function cwPut(src: usize, n: i32): void {
-  while (n > 0) {
-    if (cwRoom == 0) {
-      if (cwLen > 0) datagramEnd(cwLen);
-      cwLen = cwLeft < MAX_PRINT_CHUNK ? cwLeft : MAX_PRINT_CHUNK;
-      cwAt = datagramBegin(cwLen);
-      cwRoom = cwLen;
-      cwLeft -= cwLen;
-    }
-    const k = n < cwRoom ? n : cwRoom;
-    memory.copy(cwAt, src, <usize>k);
-    cwAt += <usize>k;
-    cwRoom -= k;
-    src += <usize>k;
-    n -= k;
-  }
-}
-
-function ensureTsPrefix(): i32 {
-  if (tsPfxLen >= 0) return tsPfxLen;
-  // "[%5lu.%06lu] " as printk.time prints it.
-  const p0 = thr + THR_TSPFX;
-  let p = putByte(p0, 0x5b);
-  p = putDecPadded(p, ts / 1000000, 5, 0x20);
-  p = putByte(p, 0x2e);
-  p = putDecPadded(p, ts % 1000000, 6, 0x30);
-  p = putByte(p, 0x5d);
-  p = putByte(p, 0x20);
-  tsPfxLen = <i32>(p - p0);
-  return tsPfxLen;
-}
-
-const NEWLINE: usize = memory.data<u8>([0x0a]);
-
-function emitBasic(t: i32, tp: usize): void {
-  if (textLen == 0) return; // empty text sends nothing
-  slotsFor(t, tp);
-  if (nlCount < 0) nlCount = countNewlines(thr + THR_TEXT, textLen);
-  const pfx = load<i32>(tp + TGT_FLAGS) & F_TIMESTAMPS ? ensureTsPrefix() : 0;
-  const text = thr + THR_TEXT;
-  const endsNl = load<u8>(text + <usize>(textLen - 1)) == 0x0a;
-  const lines = nlCount + (endsNl ? 0 : 1);
-  const rendered = textLen + (endsNl ? 0 : 1) + lines * pfx;
-  const count = (rendered + MAX_PRINT_CHUNK - 1) / MAX_PRINT_CHUNK;
-  const lastLen = rendered - (count - 1) * MAX_PRINT_CHUNK;
-  if (!fits(count, MAX_PRINT_CHUNK, lastLen)) return dropped(tp);
-
-  cwRoom = 0;
-  cwLen = 0;
-  cwLeft = rendered;
-  if (pfx == 0) {
-    cwPut(text, textLen);
-  } else {
-    for (let start = 0; start < textLen; ) {
-      const nl = findNewline(text, start, textLen);
-      const end = nl < textLen ? nl + 1 : textLen; // the line with its newline, when it has one
-      cwPut(thr + THR_TSPFX, pfx);
-      cwPut(text + <usize>start, end - start);
-      start = end;
-    }
-  }
-  if (!endsNl) cwPut(NEWLINE, 1);
-  datagramEnd(cwLen);
-  delivered(tp, count, rendered);
+/** What ratelimitPass would answer now, changing nothing. */
+function ratelimitPeek(tp: usize): bool {
+  const interval = <u64>load<u32>(tp + TGT_RL_INTERVAL) * 1000;
+  if (interval == 0) return true;
+  const begin = load<u64>(tp + TGT_RL_BEGIN);
+  const printed: u32 = begin == 0 || ts > begin + interval ? 0 : load<u32>(tp + TGT_RL_PRINTED);
+  return printed < load<u32>(tp + TGT_RL_BURST);
 }

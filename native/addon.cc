@@ -20,7 +20,7 @@ Napi::Value GetCpu(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("abiVersion", Napi::Number::New(env, 2));
+  exports.Set("abiVersion", Napi::Number::New(env, 3));
   exports.Set("getcpu", Napi::Function::New(env, GetCpu, "getcpu"));
   nc::InitSender(env, exports);
   nc::InitNetlink(env, exports);

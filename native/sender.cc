@@ -8,10 +8,22 @@
 // Idle: it sets RING_SLEEPING = 2 ("native") and futex-waits on RING_WAKE. Writers bump RING_WAKE
 // when they see RING_SLEEPING set (in WebAssembly), and a writer that sees the value 2 calls
 // futexWake() (below): V8's Atomics.notify does not wake a native futex waiter.
+// Room: writers that wait for room (overflow 'wait') sleep in futexWait() on RING_TAIL's low word;
+// after each RING_TAIL store this thread wakes them once the tail reached ROOM_AT (src/room.ts).
+//
+// Nothing is lost to a full queue: EAGAIN (the socket's send buffer is full) waits for POLLOUT,
+// ENOBUFS (a qdisc dropped it; UDP sockets report that through IP_RECVERR) backs off and retries,
+// both without holding `mu_`, after publishing the tail up to the blocked datagram. A target whose
+// socket stays unwritable for kStallNs is given up on: its datagrams are tried once each, and what
+// still fails is lost, counted (transmit_errors per datagram, TGT_CNT_TX_LOST per message) and
+// reported in-band by the write path, so one dead target does not wedge the others. Other errors
+// are retried once (a pending ICMP error fails the next send without sending it) and then counted.
 //
 // Routes (which socket and destination a target's slots go to) are changed by the host under
-// `mu`, which this thread also holds while it builds and sends a batch: after clearRoute()
-// returns, the thread never touches that route's socket again, so the host may close it.
+// `mu_`, which this thread also holds while it builds and sends a batch: after clearRoute()
+// returns, the thread never touches that route's socket again, so the host may close it. While it
+// waits for a blocked socket it does not hold `mu_`; that socket stays open meanwhile because the
+// host closes a target's socket only after RING_TAIL passed its slots (deferred cleanup).
 #include <napi.h>
 
 #include <arpa/inet.h>
@@ -19,13 +31,16 @@
 #include <linux/futex.h>
 #include <linux/if_packet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdint>
 #include <mutex>
 #include <thread>
@@ -84,9 +99,21 @@ struct Route {
 // The layout offsets the thread needs, passed from src/layout.ts (checked against the module).
 struct Layout {
   uint32_t ringHead, ringTail, ringWake, ringSleeping, ringOff, ringSize;
-  uint32_t targetsOff, targetSize, cntTxErrors;
-  uint32_t slotLen, slotTarget, slotKind, slotGen, slotHdr, kindPad;
+  uint32_t roomWaiters, roomAt, lostTotal;
+  uint32_t targetsOff, targetSize, cntTxErrors, cntTxLost, cntStalls;
+  uint32_t slotLen, slotTarget, slotKind, slotGen, slotHdr, kindPad, kindMask, kfFirst;
 };
+
+constexpr int64_t kStallNs = 250 * 1000000LL;  // a socket unwritable this long: give up on its target
+constexpr int kPollSliceMs = 10;               // one wait for POLLOUT; stop() is noticed between slices
+constexpr int64_t kBackoffMinNs = 50 * 1000;   // ENOBUFS: first pause, doubled up to kBackoffMaxNs
+constexpr int64_t kBackoffMaxNs = 2 * 1000000;
+
+int64_t NowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
 
 class Sender : public Napi::ObjectWrap<Sender> {
  public:
@@ -107,10 +134,12 @@ class Sender : public Napi::ObjectWrap<Sender> {
     }
     Napi::Object l = info[1].As<Napi::Object>();
     auto get = [&](const char* k) { return l.Get(k).As<Napi::Number>().Uint32Value(); };
-    lay_ = {get("RING_HEAD"),  get("RING_TAIL"),   get("RING_WAKE"),          get("RING_SLEEPING"), get("RING_OFF"),
-            get("ringSize"),   get("TARGETS_OFF"), get("TARGET_SIZE"),        get("TGT_CNT_TX_ERRORS"),
-            get("SLOT_LEN"),   get("SLOT_TARGET"), get("SLOT_KIND"),          get("SLOT_GEN"),      get("SLOT_HDR"),
-            get("K_PAD")};
+    lay_ = {get("RING_HEAD"),    get("RING_TAIL"),   get("RING_WAKE"),         get("RING_SLEEPING"),
+            get("RING_OFF"),     get("ringSize"),    get("ROOM_WAITERS"),      get("ROOM_AT"),
+            get("LOST_TOTAL"),   get("TARGETS_OFF"), get("TARGET_SIZE"),       get("TGT_CNT_TX_ERRORS"),
+            get("TGT_CNT_TX_LOST"), get("TGT_CNT_STALLS"), get("SLOT_LEN"),    get("SLOT_TARGET"),
+            get("SLOT_KIND"),    get("SLOT_GEN"),    get("SLOT_HDR"),          get("K_PAD"),
+            get("K_MASK"),       get("KF_FIRST")};
     if (static_cast<size_t>(lay_.ringOff) + lay_.ringSize > len || (lay_.ringSize & (lay_.ringSize - 1)) != 0) {
       Napi::RangeError::New(env, "Sender: the ring does not fit the memory view").ThrowAsJavaScriptException();
       return;
@@ -161,6 +190,7 @@ class Sender : public Napi::ObjectWrap<Sender> {
     }
     std::lock_guard<std::mutex> g(mu_);
     routes_[t] = r;
+    givingUp_[t] = false;
     return env.Undefined();
   }
 
@@ -191,6 +221,11 @@ class Sender : public Napi::ObjectWrap<Sender> {
     o.Set("errors", static_cast<double>(errors_.load()));
     o.Set("discarded", static_cast<double>(discarded_.load()));
     o.Set("wakeups", static_cast<double>(wakeups_.load()));
+    o.Set("eagain", static_cast<double>(eagain_.load()));
+    o.Set("enobufs", static_cast<double>(enobufs_.load()));
+    o.Set("retries", static_cast<double>(retries_.load()));
+    o.Set("stalls", static_cast<double>(stalls_.load()));
+    o.Set("roomWakes", static_cast<double>(roomWakes_.load()));
     return o;
   }
 
@@ -202,12 +237,33 @@ class Sender : public Napi::ObjectWrap<Sender> {
     thread_.join();
   }
 
-  void CountError(uint32_t target) {
+  uint8_t* TargetCounter(uint32_t target, uint32_t field) { return mem_ + lay_.targetsOff + target * lay_.targetSize + field; }
+
+  void Add64(uint8_t* p, uint64_t n) { __atomic_add_fetch(reinterpret_cast<uint64_t*>(p), n, __ATOMIC_SEQ_CST); }
+
+  // A datagram that could not be sent: a transmit error, and its message is lost (once).
+  void Lose(uint32_t target) {
     errors_++;
-    if (target < kMaxTargets) {
-      uint8_t* p = mem_ + lay_.targetsOff + target * lay_.targetSize + lay_.cntTxErrors;
-      __atomic_add_fetch(reinterpret_cast<uint64_t*>(p), 1, __ATOMIC_SEQ_CST);
+    if (target >= kMaxTargets) return;
+    Add64(TargetCounter(target, lay_.cntTxErrors), 1);
+    if (!msgLost_[target]) {
+      msgLost_[target] = true;
+      Add64(TargetCounter(target, lay_.cntTxLost), 1);
+      Add64(mem_ + lay_.lostTotal, 1);  // after TX_LOST: the write path's scan (write.ts) relies on it
     }
+  }
+
+  // After a RING_TAIL store: wake the writers waiting for room once the tail reached what they need.
+  void WakeRoom(uint64_t tail) {
+    if (Load32(mem_ + lay_.roomWaiters) <= 0 || tail < Load64(mem_ + lay_.roomAt)) return;
+    Store64(mem_ + lay_.roomAt, UINT64_MAX);
+    Futex(mem_ + lay_.ringTail, FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr);  // the low word, little-endian
+    roomWakes_++;
+  }
+
+  void PublishTail(uint64_t tail) {
+    Store64(mem_ + lay_.ringTail, tail);  // only now: every consumed datagram is in the kernel (or lost)
+    WakeRoom(tail);
   }
 
   // Waits for RING_HEAD to move: a short spin, then a futex wait (bounded, so stop() is prompt).
@@ -226,67 +282,144 @@ class Sender : public Napi::ObjectWrap<Sender> {
     Store32(mem_ + lay_.ringSleeping, 0);
   }
 
+  // A datagram the socket could not take yet: what to wait for, and since when (for kStallNs).
+  struct Blocked {
+    int fd = -1;
+    int err = 0;           // EAGAIN or ENOBUFS
+    uint32_t target = 0;
+    uint64_t pos = UINT64_MAX;  // ring position of its slot
+    int64_t since = 0;
+    int64_t backoff = 0;
+  };
+
+  // Sleeps until the blocked socket may take more (without mu_): POLLOUT for a full send buffer, a
+  // growing pause for a qdisc that dropped.
+  void WaitBlocked(Blocked& b) {
+    if (b.err == ENOBUFS) {
+      b.backoff = b.backoff == 0 ? kBackoffMinNs : std::min(b.backoff * 2, kBackoffMaxNs);
+      timespec ts{0, static_cast<long>(b.backoff)};
+      nanosleep(&ts, nullptr);
+    } else {
+      pollfd p{b.fd, POLLOUT, 0};
+      poll(&p, 1, kPollSliceMs);
+    }
+  }
+
+  // Reads (and forgets) queued ICMP errors of a socket with IP_RECVERR: they are reported again
+  // by the next send, which they fail without sending it.
+  static void DrainErrors(int fd) {
+    char buf[256];
+    for (int i = 0; i < 64; i++) {
+      if (recv(fd, buf, sizeof buf, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) break;
+    }
+  }
+
   void Run() {
     std::vector<mmsghdr> msgs(kBatch);
     std::vector<iovec> iov(kBatch);
     std::vector<uint32_t> owner(kBatch);
+    std::vector<uint64_t> posOf(kBatch);
     const uint64_t mask = lay_.ringSize - 1;
     uint8_t* ring = mem_ + lay_.ringOff;
     uint64_t tail = Load64(mem_ + lay_.ringTail);
+    uint64_t seenUpTo = tail;  // slots before this were looked at once (their skips counted)
+    Blocked blocked;
     while (!stop_.load()) {
       uint64_t head = Load64(mem_ + lay_.ringHead);
       if (head == tail) {
         Idle(tail);
         continue;
       }
-      std::lock_guard<std::mutex> g(mu_);
-      // One batch: consecutive slots that go through one socket.
-      int n = 0;
-      int fd = -1;
-      uint64_t pos = tail;
-      while (pos < head && n < kBatch) {
-        uint8_t* slot = ring + (pos & mask);
-        uint32_t len, gen;
-        uint16_t target, kind;
-        memcpy(&len, slot + lay_.slotLen, 4);
-        memcpy(&target, slot + lay_.slotTarget, 2);
-        memcpy(&kind, slot + lay_.slotKind, 2);
-        memcpy(&gen, slot + lay_.slotGen, 4);
-        uint64_t next = pos + lay_.slotHdr + ((static_cast<uint64_t>(len) + 15) & ~static_cast<uint64_t>(15));
-        if (kind != lay_.kindPad) {
-          const Route* r = target < kMaxTargets ? &routes_[target] : nullptr;
-          if (r == nullptr || !r->set || r->gen != gen) {
-            discarded_++;
-          } else {
-            if (n > 0 && r->fd != fd) break;  // next batch: another socket
-            fd = r->fd;
-            iov[n] = {slot + lay_.slotHdr, len};
-            msgs[n].msg_hdr = {};
-            msgs[n].msg_hdr.msg_name = const_cast<sockaddr_storage*>(&r->addr);
-            msgs[n].msg_hdr.msg_namelen = r->addrLen;
-            msgs[n].msg_hdr.msg_iov = &iov[n];
-            msgs[n].msg_hdr.msg_iovlen = 1;
-            owner[n] = target;
-            n++;
+      bool wait = false;
+      {
+        std::lock_guard<std::mutex> g(mu_);
+        // One batch: consecutive slots that go through one socket.
+        int n = 0;
+        int fd = -1;
+        uint64_t pos = tail;
+        while (pos < head && n < kBatch) {
+          uint8_t* slot = ring + (pos & mask);
+          uint32_t len, gen;
+          uint16_t target, kind;
+          memcpy(&len, slot + lay_.slotLen, 4);
+          memcpy(&target, slot + lay_.slotTarget, 2);
+          memcpy(&kind, slot + lay_.slotKind, 2);
+          memcpy(&gen, slot + lay_.slotGen, 4);
+          uint64_t next = pos + lay_.slotHdr + ((static_cast<uint64_t>(len) + 15) & ~static_cast<uint64_t>(15));
+          if ((kind & lay_.kindMask) != lay_.kindPad) {
+            bool fresh = pos >= seenUpTo;
+            const Route* r = target < kMaxTargets ? &routes_[target] : nullptr;
+            if (r == nullptr || !r->set || r->gen != gen) {
+              if (fresh) discarded_++;
+            } else {
+              if (kind & lay_.kfFirst) msgLost_[target] = false;
+              if (!msgLost_[target]) {  // the rest of a lost message is not sent
+                if (n > 0 && r->fd != fd) break;  // next batch: another socket
+                fd = r->fd;
+                iov[n] = {slot + lay_.slotHdr, len};
+                msgs[n].msg_hdr = {};
+                msgs[n].msg_hdr.msg_name = const_cast<sockaddr_storage*>(&r->addr);
+                msgs[n].msg_hdr.msg_namelen = r->addrLen;
+                msgs[n].msg_hdr.msg_iov = &iov[n];
+                msgs[n].msg_hdr.msg_iovlen = 1;
+                owner[n] = target;
+                posOf[n] = pos;
+                n++;
+              }
+            }
           }
+          pos = next;
         }
-        pos = next;
-      }
-      for (int i = 0; i < n;) {
-        int r = sendmmsg(fd, &msgs[i], n - i, MSG_DONTWAIT);  // never block holding mu_
-        if (r > 0) {
-          sent_ += r;
-          i += r;
-        } else if (r < 0 && errno == EINTR) {
-          continue;
-        } else {
-          CountError(owner[i]);  // EAGAIN, ENOBUFS, ENETDOWN, ...: counted, skipped, not fatal
+        if (pos > seenUpTo) seenUpTo = pos;
+        bool retried = false;
+        for (int i = 0; i < n;) {
+          int r = sendmmsg(fd, &msgs[i], n - i, MSG_DONTWAIT);  // never block holding mu_
+          if (r > 0) {
+            sent_ += r;
+            for (int k = i; k < i + r; k++) givingUp_[owner[k]] = false;
+            i += r;
+            retried = false;
+            blocked = Blocked{};
+            continue;
+          }
+          int e = errno;
+          if (r < 0 && e == EINTR) continue;
+          if (r < 0 && (e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS)) {
+            e == ENOBUFS ? enobufs_++ : eagain_++;
+            uint32_t t = owner[i];
+            if (!givingUp_[t]) {
+              int64_t now = NowNs();
+              if (blocked.pos != posOf[i]) blocked = Blocked{fd, e, t, posOf[i], now, 0};
+              blocked.err = e;
+              if (now - blocked.since < kStallNs) {
+                pos = posOf[i];  // consumed up to the blocked datagram; wait, then go on from it
+                wait = true;
+                break;
+              }
+              givingUp_[t] = true;  // unwritable for kStallNs: its datagrams get one try each
+              stalls_++;
+              Add64(TargetCounter(t, lay_.cntStalls), 1);
+              blocked = Blocked{};
+            }
+            Lose(t);
+            i++;
+            continue;
+          }
+          if (!retried) {  // a pending ICMP error (IP_RECVERR) fails one send without sending it
+            DrainErrors(fd);
+            retries_++;
+            retried = true;
+            continue;
+          }
+          Lose(owner[i]);  // ENETUNREACH, EPERM, EMSGSIZE, ...: a real transmit failure
           i++;
+          retried = false;
         }
+        batches_++;
+        tail = pos;
       }
-      batches_++;
-      tail = pos;
-      Store64(mem_ + lay_.ringTail, tail);  // only now: every consumed datagram is in the kernel
+      PublishTail(tail);
+      if (wait) WaitBlocked(blocked);
     }
   }
 
@@ -296,9 +429,30 @@ class Sender : public Napi::ObjectWrap<Sender> {
   std::thread thread_;
   std::mutex mu_;
   Route routes_[kMaxTargets];
+  bool msgLost_[kMaxTargets] = {};   // thread: the target's current message lost a datagram
+  bool givingUp_[kMaxTargets] = {};  // thread (and setRoute, under mu_): its socket stayed unwritable
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> sent_{0}, batches_{0}, errors_{0}, discarded_{0}, wakeups_{0};
+  std::atomic<uint64_t> eagain_{0}, enobufs_{0}, retries_{0}, stalls_{0}, roomWakes_{0};
 };
+
+// futexWait(view: Int32Array over the shared memory, index, expected, timeoutMs) -> 0 woken,
+// 1 not-equal, 2 timed out: a writer waiting for room sleeps here (a native FUTEX_WAKE from the
+// sender thread does not wake V8's Atomics.wait). Blocks the calling JavaScript thread.
+Napi::Value FutexWait(const Napi::CallbackInfo& info) {
+  uint8_t* p;
+  size_t len;
+  if (!ViewOf(info[0], &p, &len)) return ThrowErrno(info.Env(), "futexWait", EINVAL);
+  size_t index = info[1].As<Napi::Number>().Uint32Value();
+  if (index * 4 + 4 > len) return ThrowErrno(info.Env(), "futexWait", ERANGE);
+  int32_t expected = info[2].As<Napi::Number>().Int32Value();
+  double ms = info[3].As<Napi::Number>().DoubleValue();
+  if (!(ms >= 0)) ms = 0;
+  timespec ts{static_cast<time_t>(ms / 1000), static_cast<long>(std::fmod(ms, 1000.0) * 1e6)};
+  long r = Futex(p + index * 4, FUTEX_WAIT_PRIVATE, expected, &ts);
+  int code = r == 0 ? 0 : errno == EAGAIN ? 1 : errno == ETIMEDOUT ? 2 : 0;  // EINTR: as woken
+  return Napi::Number::New(info.Env(), code);
+}
 
 // futexWake(view: Int32Array over the shared memory, index): wakes a native sender that sleeps
 // on that word. Any thread may call it (writers, after they saw RING_SLEEPING == 2).
@@ -312,8 +466,16 @@ Napi::Value FutexWake(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// udpOpen(family 4|6, address: Uint8Array 4|16, port) -> fd: a UDP socket with SO_REUSEADDR (two
-// processes may both send from the default port 6665) bound to address:port.
+// The send buffer a socket asks for when the caller gives none (bytes; the kernel caps it at
+// net.core.wmem_max and doubles it).
+constexpr int kDefaultSndbuf = 4 << 20;
+
+int SndbufArg(const Napi::CallbackInfo& info, size_t i) {
+  return info.Length() > i && info[i].IsNumber() ? info[i].As<Napi::Number>().Int32Value() : kDefaultSndbuf;
+}
+
+// udpOpen(family 4|6, address: Uint8Array 4|16, port, sndbuf?) -> fd: a UDP socket with SO_REUSEADDR
+// (two processes may both send from the default port 6665) bound to address:port.
 Napi::Value UdpOpen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int family = info[0].As<Napi::Number>().Int32Value();
@@ -341,9 +503,13 @@ Napi::Value UdpOpen(const Napi::CallbackInfo& info) {
   int fd = socket(family == 4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return ThrowErrno(env, "socket", errno);
   int one = 1;
-  int sndbuf = 4 << 20;
+  int sndbuf = SndbufArg(info, 3);
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+  // Without IP_RECVERR, UDP reports a datagram a qdisc dropped as sent (counting it only in
+  // /proc/net/snmp SndbufErrors): with it, the send fails ENOBUFS and the sender retries.
+  if (family == 4) setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof one);
+  else setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof one);
   if (bind(fd, reinterpret_cast<sockaddr*>(&ss), sl) < 0) {
     int e = errno;
     close(fd);
@@ -352,14 +518,14 @@ Napi::Value UdpOpen(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, fd);
 }
 
-// packetOpen(ifindex) -> fd: an AF_PACKET SOCK_RAW socket bound to the device, send only
+// packetOpen(ifindex, sndbuf?) -> fd: an AF_PACKET SOCK_RAW socket bound to the device, send only
 // (protocol 0: nothing is ever queued for reading), for raw mode's whole Ethernet frames.
 Napi::Value PacketOpen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int ifindex = info[0].As<Napi::Number>().Int32Value();
   int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
   if (fd < 0) return ThrowErrno(env, "socket(AF_PACKET)", errno);
-  int sndbuf = 4 << 20;
+  int sndbuf = SndbufArg(info, 1);
   setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
   sockaddr_ll sll{};
   sll.sll_family = AF_PACKET;
@@ -381,6 +547,7 @@ Napi::Value CloseFd(const Napi::CallbackInfo& info) {
 void InitSender(Napi::Env env, Napi::Object exports) {
   exports.Set("Sender", Sender::Define(env));
   exports.Set("futexWake", Napi::Function::New(env, FutexWake, "futexWake"));
+  exports.Set("futexWait", Napi::Function::New(env, FutexWait, "futexWait"));
   exports.Set("udpOpen", Napi::Function::New(env, UdpOpen, "udpOpen"));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd, "closeFd"));
   exports.Set("packetOpen", Napi::Function::New(env, PacketOpen, "packetOpen"));

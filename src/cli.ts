@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The `netconsole` command: demo, send, listen.
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { createInterface } from 'node:readline';
 import { control, type ControlRequest } from './control.js';
 import { demo } from './demo.js';
@@ -29,6 +29,21 @@ function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
 }
 
+interface SendOptions {
+  target: string[];
+  config?: string;
+  level: number;
+  facility: number;
+  extended?: boolean;
+  userdata: string[];
+  sysdata?: string;
+  sender: 'auto' | 'native' | 'dgram';
+  ringSize?: number;
+}
+
+/** Lines of stdin `send` logs before it lets the sender catch up (flush). */
+const STDIN_CHUNK = 4096;
+
 const program = new Command('netconsole')
   .description('Ship logs over UDP in the Linux netconsole wire format')
   .showHelpAfterError();
@@ -53,9 +68,11 @@ program
   .option('-e, --extended', 'make every --target extended (as a leading +)')
   .option('-u, --userdata <key=value>', 'userdata entry for every target (repeatable)', collect, [])
   .option('--sysdata <list>', 'sysdata toggles for every target: cpu,taskname,release,msgid')
-  .action(async (words: string[], o: { target: string[]; config?: string; level: number; facility: number; extended?: boolean; userdata: string[]; sysdata?: string }) => {
+  .addOption(new Option('--sender <sender>', 'the sender: native (the addon\'s sendmmsg thread) or dgram').choices(['auto', 'native', 'dgram']).default('auto'))
+  .option('--ring-size <bytes>', 'the transmit ring: a power of two, 65536..268435456', int('--ring-size', 1 << 16, 1 << 28))
+  .action(async (words: string[], o: SendOptions) => {
     const params = o.target.map((t) => (o.extended && !t.startsWith('+') ? `+${t}` : t)).join(';');
-    const nc = await Netconsole.create({ targets: params || undefined, config: o.config, facility: o.facility, devices: 'none', strict: true });
+    const nc = await Netconsole.create({ targets: params || undefined, config: o.config, facility: o.facility, devices: 'none', strict: true, sender: o.sender, ringSize: o.ringSize });
     try {
       if (nc.targets.list().length === 0) throw new NetconsoleError('EDESTADDRREQ', 'no targets: give --target, --config or NETCONSOLE', { option: '--target' });
       for (const t of nc.targets.list()) {
@@ -66,9 +83,25 @@ program
         }
         for (const s of o.sysdata ? o.sysdata.split(',') : []) await t.userdata.set(`${s === 'cpu' ? 'cpu_nr' : s}_enabled`, 1);
       }
-      if (words.length > 0) nc.log(o.level, words.join(' '));
-      else for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) nc.log(o.level, line);
+      let records = 0;
+      if (words.length > 0) {
+        nc.log(o.level, words.join(' '));
+        records++;
+      } else {
+        // Back-pressure: readline pauses stdin while lines wait to be read, a log call waits for
+        // room in the ring (overflow 'wait'), and every STDIN_CHUNK lines the sender gets the
+        // event loop (the dgram sender runs there) before more is read.
+        for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
+          nc.log(o.level, line);
+          if (++records % STDIN_CHUNK === 0) await nc.flush();
+        }
+      }
       await nc.flush();
+      const lost = nc.stats().targets.filter((t) => t.lost > 0);
+      for (const t of lost) {
+        process.stderr.write(`netconsole send: target ${t.name}: ${t.lost} of ${records} records lost (ring full ${t.dropped}, device not running ${t.skipped}, transmit failed ${t.lostInTransmit})\n`);
+      }
+      if (lost.length > 0) process.exitCode = 1;
     } finally {
       await nc.close();
     }

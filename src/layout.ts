@@ -5,7 +5,7 @@
 import { LayoutMismatchError } from './errors.js';
 
 export const L = {
-  LAYOUT_VERSION: 1,
+  LAYOUT_VERSION: 2,
   MAGIC: 0x4e434f4e, // "NCON", written last by mem_init: a memory is ready when it is there
   NIL: -1, // end of a list, no target
   // ---------------------------------------------------------------- header, [0, 4096)
@@ -23,10 +23,19 @@ export const L = {
   RING_FULL: 152, // u64 W: target messages dropped because the ring was full
   TEXT_CUT: 164, // u32 atomic add (any writer, JS side): records whose text was cut to TEXT_MAX
   WANT_SYS: 160, // i32 atomic: H stores the S_* bits some enabled target sends; writers read it
+  CLOSED: 168, // i32 atomic: H stores 1 when the Netconsole closes; W then writes nothing
+  REPORT_LOSSES: 172, // i32: H once at init: 1 = in-band loss reports
+  LOST_TOTAL: 176, // u64 atomic add (W, S): every lost target message
+  LOST_SEEN: 184, // u64 under lock (W; H resets it at each enable): LOST_TOTAL when a scan found nothing to report
   RING_HEAD: 192, // u64: W atomic store after a record's slots are written; S/H atomic load
   RING_WAKE: 200, // i32: W atomic add + notify when RING_SLEEPING; S waits on it
-  RING_SLEEPING: 204, // i32: S atomic store 1 before waiting on RING_WAKE, 0 after
+  RING_SLEEPING: 204, // i32: S atomic store before waiting on RING_WAKE (1 dgram sender, 2 native), 0 after
   RING_TAIL: 256, // u64: S atomic store after it is done with slots; W atomic load
+  ROOM_WAITERS: 264, // i32 atomic add/sub (waiting writers); S atomic load (src/room.ts)
+  ROOM_WAITS: 268, // u32 atomic add (writers): log calls that waited for room
+  ROOM_AT: 272, // u64 atomic: the lowest tail a waiter wants (CAS); S resets it to ROOM_NONE when it wakes them
+  ROOM_STALL: 280, // u64 atomic: RING_TAIL + 1 where a writer gave up waiting; 0 none
+  ROOM_TIMEOUTS: 288, // u32 atomic add (writers): log calls that gave up waiting
   LIST_TARGETS: 320, // i32: head of the target list (kernel: target_list)
   LIST_CLEANUP: 324, // i32: head of the cleanup list (target_cleanup_list)
   GEO_RING_SIZE: 384, // u32: bytes, a power of two
@@ -63,11 +72,11 @@ export const L = {
   TGT_UD_LEN: 60, // i32 under lock: bytes of rendered userdata in it
   TGT_CNT_SENT: 64, // messages written whole into the ring
   TGT_CNT_DATAGRAMS: 72, // datagrams (or frames) written into the ring
-  TGT_CNT_DROPPED: 80, // messages dropped whole: ring full
+  TGT_CNT_DROPPED: 80, // messages dropped whole: ring full (after the wait, if any)
   TGT_CNT_TRUNCATED: 88, // messages whose escaped text was cut (wire.md 3.4)
   TGT_CNT_RATELIMITED: 96, // messages suppressed by the rate limit
   TGT_CNT_SKIPPED: 104, // messages skipped: device not running
-  TGT_CNT_TX_ERRORS: 112, // S atomic add: datagrams the kernel refused
+  TGT_CNT_TX_ERRORS: 112, // S atomic add: datagrams that could not be sent (after retries)
   TGT_CNT_BYTES: 120, // payload bytes written into the ring
   TGT_CLEANUP_POS: 128, // u64 under lock: RING_HEAD when moved to cleanup
   TGT_REL_LEN: 136, // i32: release prefix length; H writes while not enabled
@@ -75,7 +84,10 @@ export const L = {
   TGT_REL: 144, // 64 bytes: release prefix string (without the comma)
   TGT_SYSREL: 208, // 64 bytes under lock: sysdata `release=` string
   TGT_ADDR: 272, // addressing block (raw mode); H writes while not enabled
-  TGT_END: 336,
+  TGT_CNT_TX_LOST: 336, // u64 S atomic add: messages lost in transmission
+  TGT_CNT_REPORTED: 344, // u64 under lock (W): lost messages already reported in-band
+  TGT_CNT_STALLS: 352, // u64 S atomic add: times S gave up waiting for the target's socket
+  TGT_END: 360,
   F_EXTENDED: 1,
   F_RELEASE: 2,
   F_TIMESTAMPS: 4,
@@ -104,6 +116,7 @@ export const L = {
   THR_TASK: 20, // 16 bytes: taskname, at most 15 used
   THR_SEQ: 40, // u64: explicit seq (REC_EXPLICIT), written by the owner
   THR_TS: 48, // u64: explicit tsUsec (REC_EXPLICIT)
+  THR_NEED: 56, // f64: W stores with E_NOROOM: the RING_TAIL from which the record fits
   THR_TEXT: 64, // the record's text, UTF-8, written by the owner
   TEXT_MAX: 65536,
   THR_DICT: 65600, // dict: repeated [u16 klen][key][u16 vlen][value]
@@ -117,7 +130,8 @@ export const L = {
   THR_TSPFX: 172608, // basic targets' "[sssss.uuuuuu] "
   THR_ADDR: 172672, // addressing block for frame_build
   THR_OUT: 172736, // output of frame_build (one frame)
-  THR_END: 174784,
+  THR_RPT: 174784, // an in-band loss report: its text (64 bytes), then its header (64)
+  THR_END: 174912,
   // ---------------------------------------------------------------- userdata buffers
   UD_BUF_SIZE: 65536, // 256 entries x (1 + 53 + 1 + 199 + 1) = 65280 bytes
   USERDATA_OFF: 17858560,
@@ -125,18 +139,23 @@ export const L = {
   // ---------------------------------------------------------------- transmit ring
   SLOT_LEN: 0, // u32: payload bytes (PAD: bytes to skip after the header)
   SLOT_TARGET: 4, // u16: target index
-  SLOT_KIND: 6, // u16: K_*
+  SLOT_KIND: 6, // u16: K_* in the low byte, KF_* flags above it
   SLOT_GEN: 8, // u32: the target's TGT_GEN when written
   SLOT_POS: 12, // u32: low 32 bits of the slot's ring position (self-check)
   SLOT_HDR: 16,
   K_DATAGRAM: 1,
   K_FRAME: 2,
   K_PAD: 3,
+  K_MASK: 255,
+  KF_FIRST: 256, // the first datagram of a message (S counts lost messages by it)
+  KF_REPORT: 512, // a datagram of an in-band loss report
   RING_MIN: 65536,
   RING_MAX: 268435456,
   // ---------------------------------------------------------------- write_record flags and status
   REC_CONT: 1, // continuation record
   REC_EXPLICIT: 2, // seq and tsUsec come from THR_SEQ/THR_TS, not the counters
+  REC_WAIT: 4, // no room: return E_NOROOM (nothing written) instead of dropping
+  REC_FAC_SHIFT: 8, // flags >> 8: the logger's facility, for in-band loss reports
   OK: 0,
   E_BADTHREAD: -1,
   E_TOOBIG: -2,
@@ -144,6 +163,7 @@ export const L = {
   E_NOTINIT: -4,
   E_BADTARGET: -5,
   E_BADARG: -6,
+  E_NOROOM: -7, // REC_WAIT only: the record fits once RING_TAIL reaches THR_NEED
   MAX_PRINT_CHUNK: 1000,
   DEFAULT_MAX_TOTAL: 8191,
   ETH_HLEN: 14,

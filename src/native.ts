@@ -3,13 +3,32 @@
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 
+/** What the sender thread counted (native/sender.cc). */
+export interface NativeSenderStats {
+  datagrams: number;
+  batches: number;
+  /** Datagrams that could not be sent (after retries): the sum of the targets' transmit_errors. */
+  errors: number;
+  discarded: number;
+  wakeups: number;
+  /** Sends the kernel refused for a full socket buffer (EAGAIN) or a full queue (ENOBUFS): waited for, then retried. */
+  eagain: number;
+  enobufs: number;
+  /** Sends retried at once after another error (a pending ICMP error fails one send). */
+  retries: number;
+  /** Times a target's socket stayed unwritable past the stall bound (its datagrams then got one try each). */
+  stalls: number;
+  /** Times waiting writers were woken because the tail reached the room they need. */
+  roomWakes: number;
+}
+
 /** The sender thread of one shared memory (native/sender.cc). */
 export interface NativeSenderThread {
   setRoute(t: number, fd: number, gen: number, family: number, address: Uint8Array, port: number): void;
   clearRoute(t: number): void;
   wake(): void;
   stop(): void;
-  stats(): { datagrams: number; batches: number; errors: number; discarded: number; wakeups: number };
+  stats(): NativeSenderStats;
 }
 
 /** An rtnetlink socket bound to multicast groups, polled on the creating thread's loop (native/netlink.cc). */
@@ -39,11 +58,14 @@ export interface NativeBinding {
   Sender: new (memory: Uint8Array, layout: Record<string, number>) => NativeSenderThread;
   /** Wakes a native sender sleeping on word `index` of the memory. */
   futexWake(view: Int32Array, index: number): void;
-  /** A UDP socket with SO_REUSEADDR bound to address:port; returns its fd. Throws with `errno`. */
-  udpOpen(family: 4 | 6, address: Uint8Array, port: number): number;
+  /** Sleeps on word `index` while it holds `expected`, at most `timeoutMs`: 0 woken, 1 not equal, 2 timed out. */
+  futexWait(view: Int32Array, index: number, expected: number, timeoutMs: number): number;
+  /** A UDP socket with SO_REUSEADDR (and IP_RECVERR) bound to address:port, with a send buffer of
+   *  `sndbuf` bytes (default 4 MiB); returns its fd. Throws with `errno`. */
+  udpOpen(family: 4 | 6, address: Uint8Array, port: number, sndbuf?: number): number;
   closeFd(fd: number): void;
   /** An AF_PACKET raw socket bound to a device (raw mode); returns its fd. Throws with `errno`. */
-  packetOpen(ifindex: number): number;
+  packetOpen(ifindex: number, sndbuf?: number): number;
   /** sched_getcpu() of the calling thread. */
   getcpu(): number;
 }
@@ -59,7 +81,7 @@ function procGetcpu(): number {
   }
 }
 
-const ABI_VERSION = 2;
+const ABI_VERSION = 3;
 
 function load(): { binding: NativeBinding | null; error: Error | null } {
   if (process.env.NETCONSOLE_NO_NATIVE === '1') return { binding: null, error: new Error('NETCONSOLE_NO_NATIVE=1') };

@@ -1,9 +1,10 @@
 // The public logger. One Netconsole owns one shared memory (the write path's ring, targets and
 // thread slots), the host side (configuration, device events, sockets, deferred cleanup) and a
-// sender. Logging is synchronous and never waits; everything that may wait is async.
+// sender. Logging is synchronous, and waits (bounded) only for room in a full ring (overflow
+// 'wait'); everything else that may wait is async.
 import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, writeSync } from 'node:fs';
 import { parseParamString } from './config/params.js';
 import { ControlServer } from './control.js';
 import { invalid, NetconsoleError } from './errors.js';
@@ -16,12 +17,13 @@ import type { NetdevEvent } from './netdev/types.js';
 import { DgramSender } from './sender/dgram.js';
 import { NativeSender } from './sender/native.js';
 import { native, nativeError } from './native.js';
-import type { Sender } from './sender/types.js';
-import { SocketPool } from './sockets.js';
+import type { Sender, SenderCounters } from './sender/types.js';
+import { DEFAULT_SEND_BUFFER, SocketPool } from './sockets.js';
 import { Target, type TargetOptions } from './target.js';
 import { TargetTable, type DeviceLookup, type Mode, type TargetRecord } from './targets.js';
 import { Core, type CoreHandle } from './wasm.js';
-import { LEVELS, levelNumber, Writer, type Level, type Loggable, type LogOptions } from './writer.js';
+import { LEVELS, levelNumber, Writer, type Level, type Loggable, type LogOptions, type Overflow, type WriterOptions } from './writer.js';
+import { futexWaiter, waiterFor } from './room.js';
 
 export interface NetconsoleOptions {
   /** A parameter string (targets.md 2), or target specs. Default: the NETCONSOLE variable. */
@@ -78,12 +80,34 @@ export interface NetconsoleOptions {
   oopsOnly?: boolean;
   /** A path for the control socket (`netconsole ctl`): a Unix socket, mode 0600. Off by default. */
   control?: string;
+  /**
+   * When the transmit ring has no room for a record. 'wait' (default): the log call waits for the
+   * sender to free room, at most `overflowWaitMs`, and then drops the record (counted, reported
+   * in-band). 'drop': it drops the record at once. Workers follow the logger they attached to.
+   */
+  overflow?: Overflow;
+  /** The longest a log call waits for room with overflow 'wait', in ms. Default 500. */
+  overflowWaitMs?: number;
+  /**
+   * SO_SNDBUF of each sending socket, in bytes: how much the kernel may hold for a socket before
+   * a send waits (the kernel caps it at net.core.wmem_max and doubles it). Default 4 MiB.
+   */
+  sendBufferBytes?: number;
+  /**
+   * In-band loss reports: after a target lost messages (ring full, device not running, transmit
+   * failures), the next record that reaches it is preceded by "** N messages dropped **". Default true.
+   */
+  reportLosses?: boolean;
 }
 
 /** Passed to a worker (postMessage, workerData) so it can log through the same memory. */
 export interface NetconsoleHandle {
   core: CoreHandle;
   facility: number;
+  overflow: Overflow;
+  overflowWaitMs: number;
+  /** Who drains the ring: how a waiting worker sleeps (room.ts). */
+  sender: string;
 }
 
 export interface TargetStats {
@@ -99,6 +123,14 @@ export interface TargetStats {
   ratelimited: number;
   skipped: number;
   transmit_errors: number;
+  /** Messages lost in transmission (a datagram of theirs could not be sent, after retries). */
+  lostInTransmit: number;
+  /** Every message this target lost: dropped + skipped + lostInTransmit. */
+  lost: number;
+  /** Lost messages already reported in-band ("** N messages dropped **"). */
+  reported: number;
+  /** Times the sender gave up waiting for this target's socket (unwritable past its bound). */
+  stalls: number;
   msgid: number;
 }
 
@@ -112,6 +144,12 @@ export interface Stats {
   sender: string;
   /** Ring slots the sender could not route (0 unless something is wrong). */
   senderDiscarded: number;
+  /** Every message lost, summed over the targets. */
+  lost: number;
+  /** What the sender met on the way to the kernel. */
+  transmit: SenderCounters;
+  /** Log calls (any thread) that waited for room in a full ring (overflow 'wait'), and those of them that gave up. */
+  waits: { waited: number; gaveUp: number };
   lockContended: number;
   lockRecovered: number;
   targets: TargetStats[];
@@ -147,8 +185,16 @@ export class Logger {
 }
 export interface Logger extends LevelMethods {}
 
-/** The longest a process exit waits for the native sender to hand pending records to the kernel. */
+/** The longest a process exit waits for the sender to hand pending records to the kernel. */
 const EXIT_DRAIN_MS = 1000;
+/**
+ * overflowWaitMs's default: twice the native sender's stall bound (250 ms, native/sender.cc), so
+ * that a log call does not give up on a record the sender would still deliver; a sender that makes
+ * no progress at all costs one such wait (later calls see the stall and do not wait).
+ */
+export const DEFAULT_OVERFLOW_WAIT_MS = 500;
+const MAX_OVERFLOW_WAIT_MS = 60_000;
+const MAX_SEND_BUFFER = 1 << 30;
 
 function timeSeq(): number {
   return Math.floor((performance.timeOrigin + performance.now()) * 1000);
@@ -161,20 +207,14 @@ export class Netconsole extends Logger {
   readonly targets: Targets;
   private readonly table: TargetTable;
   private readonly poller: SysfsPoller | RtnetlinkSource | null;
-  private closed = false;
+  private closing: Promise<void> | null = null;
   private controlServer: ControlServer | null = null;
   private readonly reaper: NodeJS.Timeout;
-  // Records logged just before the process ends must still go out: at 'beforeExit' the dgram
-  // sender is kicked (its sends keep the loop alive), and at 'exit' (also process.exit()) the
-  // native sender is drained synchronously, for at most EXIT_DRAIN_MS.
-  private readonly onBeforeExit = (): void => {
-    if (this.core.ringHead() === this.core.ringTail()) return;
-    if (this.sender.drainSync) this.sender.drainSync(EXIT_DRAIN_MS);
-    else this.sender.kick();
-  };
-  private readonly onExit = (): void => {
-    if (this.core.ringHead() !== this.core.ringTail()) this.sender.drainSync?.(EXIT_DRAIN_MS);
-  };
+  private readonly lossSeen: number[] = [];
+  // Records logged just before the process ends must still go out: at 'beforeExit' and at 'exit'
+  // (also process.exit()) the sender hands what is in the ring to the kernel synchronously, for
+  // at most EXIT_DRAIN_MS; what it could not is said on stderr.
+  private readonly onExit = (): void => this.drainAtExit();
 
   private constructor(
     readonly core: Core,
@@ -183,9 +223,10 @@ export class Netconsole extends Logger {
     private readonly sender: Sender,
     lookup: DeviceLookup,
     private readonly facility: number,
+    private readonly writerOptions: WriterOptions & { overflow: Overflow; overflowWaitMs: number },
     opts: NetconsoleOptions,
   ) {
-    super(new Writer(core, { facility }));
+    super(new Writer(core, writerOptions));
     this.table = new TargetTable(core, locks, sockets, sender, lookup, sender.name === 'native' ? (opts.mode ?? 'udp') : 'udp');
     this.table.on('target', (e) => this.events.emit('target', e));
     this.targets = new Targets(this.table);
@@ -204,9 +245,13 @@ export class Netconsole extends Logger {
     }
     this.poller?.start();
     if (opts.oopsOnly) this.mute();
-    // Thread slots of workers that died without detaching (their lock is recovered too).
-    this.reaper = setInterval(() => this.reapThreads(), 1000).unref();
-    process.on('beforeExit', this.onBeforeExit);
+    // Thread slots of workers that died without detaching (their lock is recovered too), and
+    // 'loss' events for targets that lost messages.
+    this.reaper = setInterval(() => {
+      this.reapThreads();
+      this.reportLosses();
+    }, 1000).unref();
+    process.on('beforeExit', this.onExit);
     process.on('exit', this.onExit);
   }
 
@@ -226,12 +271,27 @@ export class Netconsole extends Logger {
     if (o.devices === 'rtnetlink' && !rtnetlinkAvailable()) {
       throw new NetconsoleError('ENOTSUP', `devices 'rtnetlink': the native addon's netlink watcher is not available`, { option: 'devices', value: o.devices });
     }
-    const core = Core.create({ ringSize: o.ringSize, maxTotal: o.maxTotal, seqStart, debug: o.debug });
-    const sender: Sender = useNative ? new NativeSender(core, native!) : new DgramSender(core);
+    const overflow = o.overflow ?? 'wait';
+    if (overflow !== 'wait' && overflow !== 'drop') throw invalid('overflow', overflow, "'wait' or 'drop'");
+    const overflowWaitMs = o.overflowWaitMs ?? DEFAULT_OVERFLOW_WAIT_MS;
+    if (typeof overflowWaitMs !== 'number' || !(overflowWaitMs >= 0 && overflowWaitMs <= MAX_OVERFLOW_WAIT_MS)) {
+      throw invalid('overflowWaitMs', overflowWaitMs, `a number of milliseconds, 0..${MAX_OVERFLOW_WAIT_MS}`);
+    }
+    const sendBuffer = o.sendBufferBytes ?? DEFAULT_SEND_BUFFER;
+    if (!Number.isInteger(sendBuffer) || sendBuffer < 1024 || sendBuffer > MAX_SEND_BUFFER) {
+      throw invalid('sendBufferBytes', sendBuffer, `an integer number of bytes, 1024..${MAX_SEND_BUFFER}`);
+    }
+    const core = Core.create({ ringSize: o.ringSize, maxTotal: o.maxTotal, seqStart, debug: o.debug, reportLosses: o.reportLosses ?? true });
+    const dgram = useNative ? null : new DgramSender(core);
+    const sender: Sender = dgram ?? new NativeSender(core, native!);
     sender.start();
-    const pool = new SocketPool(useNative ? native : null);
+    const pool = new SocketPool(useNative ? native : null, sendBuffer);
     const lookup = o.lookup ?? (o.devices !== 'poll' && rtnetlinkAvailable() ? rtnetlinkLookup : sysfs);
-    const nc = new Netconsole(core, new HostLocks(), pool, sender, lookup, o.facility ?? 1, o);
+    const facility = o.facility ?? 1;
+    // The host thread waits for the native sender's thread, or, with the dgram sender (on this
+    // very thread's loop), sends from the ring itself (room.ts).
+    const room = dgram ?? futexWaiter(native!);
+    const nc = new Netconsole(core, new HostLocks(), pool, sender, lookup, facility, { facility, overflow, overflowWaitMs, room }, o);
     let targets = o.targets;
     if (targets === undefined && o.env !== false && process.env.NETCONSOLE) targets = process.env.NETCONSOLE;
     try {
@@ -287,7 +347,8 @@ export class Netconsole extends Logger {
 
   /** For worker_threads: `attach(nc.handle())` in the worker logs through the same memory. */
   handle(): NetconsoleHandle {
-    return { core: this.core.handle(), facility: this.facility };
+    const { overflow, overflowWaitMs } = this.writerOptions;
+    return { core: this.core.handle(), facility: this.facility, overflow, overflowWaitMs, sender: this.sender.name };
   }
 
   /** Resolves when everything logged so far (by any thread) has been handed to the kernel. */
@@ -298,17 +359,9 @@ export class Netconsole extends Logger {
   stats(): Stats {
     const c = this.core;
     const n = (t: TargetRecord, f: number): number => Number(c.targetCounter(t.index, f));
-    return {
-      records: Number(c.dv.getBigUint64(L.RECORDS, true)),
-      ringFull: Number(c.dv.getBigUint64(L.RING_FULL, true)),
-      textCut: Atomics.load(c.u32, L.TEXT_CUT >> 2),
-      ringSize: c.u32[L.GEO_RING_SIZE >> 2],
-      ringUsed: c.ringHead() - c.ringTail(),
-      sender: this.sender.name,
-      senderDiscarded: this.sender.discarded,
-      lockContended: c.u32[L.LOCK_CONTENDED >> 2],
-      lockRecovered: c.u32[L.LOCK_RECOVERED >> 2],
-      targets: this.table.list().map((t) => ({
+    const targets = this.table.list().map((t) => {
+      const lostInTransmit = n(t, L.TGT_CNT_TX_LOST);
+      return {
         name: t.name,
         state: t.state,
         mode: t.mode,
@@ -320,8 +373,27 @@ export class Netconsole extends Logger {
         ratelimited: n(t, L.TGT_CNT_RATELIMITED),
         skipped: n(t, L.TGT_CNT_SKIPPED),
         transmit_errors: n(t, L.TGT_CNT_TX_ERRORS),
+        lostInTransmit,
+        lost: n(t, L.TGT_CNT_DROPPED) + n(t, L.TGT_CNT_SKIPPED) + lostInTransmit,
+        reported: n(t, L.TGT_CNT_REPORTED),
+        stalls: n(t, L.TGT_CNT_STALLS),
         msgid: c.targetWord(t.index, L.TGT_MSGID) >>> 0,
-      })),
+      };
+    });
+    return {
+      records: Number(c.dv.getBigUint64(L.RECORDS, true)),
+      ringFull: Number(c.dv.getBigUint64(L.RING_FULL, true)),
+      textCut: Atomics.load(c.u32, L.TEXT_CUT >> 2),
+      ringSize: c.u32[L.GEO_RING_SIZE >> 2],
+      ringUsed: c.ringHead() - c.ringTail(),
+      sender: this.sender.name,
+      senderDiscarded: this.sender.discarded,
+      lost: targets.reduce((sum, t) => sum + t.lost, 0),
+      transmit: this.sender.counters(),
+      waits: c.waits(),
+      lockContended: c.u32[L.LOCK_CONTENDED >> 2],
+      lockRecovered: c.u32[L.LOCK_RECOVERED >> 2],
+      targets,
     };
   }
 
@@ -340,9 +412,28 @@ export class Netconsole extends Logger {
     return this.drainSync(timeoutMs);
   }
 
-  /** Blocks until everything logged was handed to the kernel (native sender only; else false at once). */
+  /** Hands everything logged to the kernel before it returns (at most `timeoutMs`); returns whether it all went. */
   drainSync(timeoutMs = EXIT_DRAIN_MS): boolean {
-    return this.sender.drainSync?.(timeoutMs) ?? false;
+    return this.sender.drainSync(timeoutMs);
+  }
+
+  /** Process exit: what is in the ring goes out now; what cannot is said on stderr, not lost silently. */
+  private drainAtExit(): void {
+    if (this.core.ringHead() === this.core.ringTail() && this.sender.counters().queued === 0) return;
+    if (this.sender.drainSync(EXIT_DRAIN_MS)) return;
+    const left = this.core.ringHead() - this.core.ringTail() + this.sender.counters().queued;
+    writeSync(2, `netconsole: ${left} bytes of log records could not be handed to the kernel before the process exited (sender ${this.sender.name})\n`);
+  }
+
+  /** 'loss' events: targets that lost messages since the last look (at most once a second). */
+  private reportLosses(): void {
+    if (this.events.listenerCount('loss') === 0) return;
+    for (const t of this.stats().targets) {
+      const idx = this.table.get(t.name)?.index ?? -1;
+      const seen = this.lossSeen[idx] ?? 0;
+      if (t.lost > seen) this.events.emit('loss', { name: t.name, lost: t.lost - seen, total: t.lost });
+      this.lossSeen[idx] = t.lost;
+    }
   }
 
   /**
@@ -363,16 +454,26 @@ export class Netconsole extends Logger {
     worker.once('exit', () => this.reapThreads());
   }
 
-  /** Flushes, then releases everything: sender, sockets, device source, the host's thread slot. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+  /**
+   * Log calls (on every thread) send nothing from now on; configuration operations already
+   * started finish, later ones reject (ESHUTDOWN); every target is disabled (what was logged
+   * before goes out first); then the sender, sockets, device source and the host's thread slot
+   * are released. Every call returns the same promise.
+   */
+  close(): Promise<void> {
+    return (this.closing ??= this.shutdown());
+  }
+
+  private async shutdown(): Promise<void> {
+    this.core.markClosed();
+    const targetsClosed = this.table.close(); // from here on configuration rejects
     this.poller?.stop();
-    await this.controlServer?.close();
     clearInterval(this.reaper);
-    process.off('beforeExit', this.onBeforeExit);
-    process.off('exit', this.onExit);
+    await this.controlServer?.close();
+    await targetsClosed;
     await this.sender.close();
+    process.off('beforeExit', this.onExit);
+    process.off('exit', this.onExit);
     await this.sockets.closeAll();
     this.core.release();
   }
@@ -430,7 +531,8 @@ export class WorkerLogger extends Logger {
 
   constructor(handle: NetconsoleHandle) {
     const core = Core.attach(handle.core);
-    super(new Writer(core, { facility: handle.facility }));
+    const { facility, overflow, overflowWaitMs } = handle;
+    super(new Writer(core, { facility, overflow, overflowWaitMs, room: waiterFor(handle.sender, native) }));
     this.core = core;
     process.once('exit', () => this.detach());
   }

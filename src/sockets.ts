@@ -26,13 +26,28 @@ interface Entry {
 
 const ERRNO_NAME = new Map(Object.entries(constants.errno).map(([k, v]) => [v, k]));
 
-const SEND_BUFFER = 4 << 20; // bytes; bursts from many threads land here before the kernel drains them
+/** Bytes; bursts from many threads land here before the kernel drains them. */
+export const DEFAULT_SEND_BUFFER = 4 << 20;
+
+/**
+ * Destinations are IP literals (validated as such): resolve them synchronously, so that
+ * socket.send() hands the datagram to the kernel before it returns (dns.lookup, the default,
+ * defers that to the next tick, and a process.exit() in between would lose it).
+ */
+function literalLookup(address: string, family: unknown, callback: unknown): void {
+  const cb = (typeof family === 'function' ? family : callback) as (err: Error | null, address: string, family: number) => void;
+  cb(null, address, address.includes(':') ? 6 : 4);
+}
 
 export class SocketPool {
   private readonly entries = new Map<string, Entry>();
 
   /** With a binding, sockets are the addon's (fds for the native sender); else dgram Sockets. */
-  constructor(private readonly native: NativeBinding | null = null) {}
+  constructor(
+    private readonly native: NativeBinding | null = null,
+    /** SO_SNDBUF each socket asks for (the kernel caps it at net.core.wmem_max, and doubles it). */
+    private readonly sendBuffer = DEFAULT_SEND_BUFFER,
+  ) {}
 
   get size(): number {
     return this.entries.size;
@@ -49,7 +64,7 @@ export class SocketPool {
     if (!this.native) throw new NetconsoleError('ENOTSUP', 'raw mode needs the native addon', { option: 'mode', value: 'raw' });
     let fd: number;
     try {
-      fd = this.native.packetOpen(ifindex);
+      fd = this.native.packetOpen(ifindex, this.sendBuffer);
     } catch (err) {
       const code = (ERRNO_NAME.get((err as { errno?: number }).errno ?? -1) as ErrnoCode | undefined) ?? 'EIO';
       throw new NetconsoleError(code, `cannot open an AF_PACKET socket on ${device}: ${(err as Error).message}`, { option: 'mode', value: 'raw', cause: err });
@@ -68,7 +83,7 @@ export class SocketPool {
     if (this.native) {
       let fd: number;
       try {
-        fd = this.native.udpOpen(family, parseIp('local_ip', address).bytes, port);
+        fd = this.native.udpOpen(family, parseIp('local_ip', address).bytes, port, this.sendBuffer);
       } catch (err) {
         const code = (ERRNO_NAME.get((err as { errno?: number }).errno ?? -1) as ErrnoCode | undefined) ?? 'EIO';
         throw new NetconsoleError(code, `cannot bind a UDP socket to ${family === 6 ? `[${address}]` : address}:${port}: ${(err as Error).message}`, { option: 'local_ip', value: address, cause: err });
@@ -76,7 +91,7 @@ export class SocketPool {
       this.entries.set(key, { fd, refs: 1 });
       return { key, fd };
     }
-    const socket = createSocket({ type: family === 6 ? 'udp6' : 'udp4', reuseAddr: true, sendBufferSize: SEND_BUFFER });
+    const socket = createSocket({ type: family === 6 ? 'udp6' : 'udp4', reuseAddr: true, sendBufferSize: this.sendBuffer, lookup: literalLookup });
     await new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {
         socket.close();

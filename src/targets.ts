@@ -95,6 +95,7 @@ export class TargetTable extends EventEmitter {
   private readonly byName = new Map<string, TargetRecord>();
   private readonly byIndex: Array<TargetRecord | undefined> = [];
   private readonly release = encoder.encode(osRelease());
+  private closing = false;
 
   constructor(
     private readonly core: Core,
@@ -117,7 +118,7 @@ export class TargetTable extends EventEmitter {
 
   // ---------------------------------------------------------------- configuration (config mutex)
   create(name: string, attrs: Record<string, unknown> = {}, bindMac: string | null = null): Promise<TargetRecord> {
-    return this.locks.config.run(async () => {
+    return this.configOp(async () => {
       if (typeof name !== 'string' || name.length === 0 || name.length > NAME_MAX || name.includes('/') || name === '.' || name === '..') {
         throw invalid('name', name, 'a non-empty configfs directory name without "/"');
       }
@@ -167,7 +168,7 @@ export class TargetTable extends EventEmitter {
 
   /** Writes one attribute by its kernel name (`enabled` enables or disables). */
   set(rec: TargetRecord, attr: string, value: unknown): Promise<void> {
-    return this.locks.config.run(async () => {
+    return this.configOp(async () => {
       this.assertLive(rec);
       if ((SYSDATA_TOGGLES as readonly string[]).includes(attr)) return this.setSysdata(rec, attr as SysdataToggle, value);
       // As in the kernel, a DEACTIVATED target is not enabled: its attributes can change, and
@@ -191,7 +192,7 @@ export class TargetTable extends EventEmitter {
   }
 
   remove(rec: TargetRecord): Promise<void> {
-    return this.locks.config.run(() => {
+    return this.configOp(() => {
       this.assertLive(rec);
       return this.removeLocked(rec);
     });
@@ -199,7 +200,7 @@ export class TargetTable extends EventEmitter {
 
   /** userdata/<key> (a value of '' keeps the entry but sends nothing), or a sysdata toggle. */
   setUserdata(rec: TargetRecord, key: string, value: unknown): Promise<void> {
-    return this.locks.config.run(() => {
+    return this.configOp(() => {
       this.assertLive(rec);
       if ((SYSDATA_TOGGLES as readonly string[]).includes(key)) return this.setSysdata(rec, key as SysdataToggle, value);
       this.checkUserdata(rec, key, value);
@@ -209,11 +210,31 @@ export class TargetTable extends EventEmitter {
   }
 
   deleteUserdata(rec: TargetRecord, key: string): Promise<void> {
-    return this.locks.config.run(() => {
+    return this.configOp(() => {
       this.assertLive(rec);
       if (!rec.userdata.delete(key)) throw new InvalidValueError('ENOENT', 'userdata key', key, 'an existing key', 'no such entry:');
       if (rec.state === 'enabled') this.writeUserdata(rec);
     });
+  }
+
+  /**
+   * The Netconsole closes: operations already started finish (the configuration mutex is FIFO),
+   * later ones reject ESHUTDOWN, device events are ignored, and every target ends disabled.
+   */
+  close(): Promise<void> {
+    this.closing = true;
+    return this.locks.config.run(async () => {
+      for (const r of this.list()) {
+        if (r.state === 'enabled') await this.disableLocked(r, 'disabled');
+        else if (r.state === 'deactivated') await this.locks.rtnl.run(() => this.setDisabled(r));
+      }
+    });
+  }
+
+  /** A configuration operation: serialized by the configuration mutex; refused once closing. */
+  private configOp<T>(fn: () => Promise<T> | T): Promise<T> {
+    if (this.closing) return Promise.reject(new NetconsoleError('ESHUTDOWN', 'this Netconsole is closed (or closing)'));
+    return this.locks.config.run(fn);
   }
 
   /** A configfs read: an attribute, a userdata key or a sysdata toggle. */
@@ -371,7 +392,7 @@ export class TargetTable extends EventEmitter {
   /** A neighbour entry changed (rtnetlink): raw targets with remote_mac 'auto' follow it. */
   neighborChanged(n: { ifindex: number; dst: string | null; lladdr: string | null; state: number; deleted?: boolean }): Promise<void> {
     return this.locks.rtnl.run(() => {
-      if (n.deleted || n.lladdr === null || (n.state & NUD_UNUSABLE) !== 0) return;
+      if (this.closing || n.deleted || n.lladdr === null || (n.state & NUD_UNUSABLE) !== 0) return;
       for (const r of this.list()) {
         if (r.state !== 'enabled' || r.addr === null || r.nextHop !== n.dst || r.device?.ifindex !== n.ifindex) continue;
         const mac = parseMac('remote_mac', n.lladdr);
@@ -447,6 +468,7 @@ export class TargetTable extends EventEmitter {
   /** The one entry point for device events (targets.md 4). Serialized by rtnl. */
   deviceEvent(ev: NetdevEvent): Promise<void> {
     return this.locks.rtnl.run(async () => {
+      if (this.closing) return;
       const bound = this.list().filter((r) => r.state === 'enabled' && r.device !== null && r.device.ifindex === ev.ifindex);
       const move: TargetRecord[] = [];
       switch (ev.type) {
@@ -488,6 +510,14 @@ export class TargetTable extends EventEmitter {
     });
   }
 
+  /** A target on the target list that is not enabled (DEACTIVATED) becomes DISABLED (rtnl held). */
+  private setDisabled(r: TargetRecord): void {
+    this.locks.checker.assertHeld('rtnl', 'setDisabled');
+    this.locks.spin(() => check(this.core.exports.target_set_state(this.core.tid, r.index, L.ST_DISABLED), 'target_set_state'));
+    r.state = 'disabled';
+    r.device = null;
+  }
+
   /** DEACTIVATED targets whose device is back (by MAC when bound by MAC, else by name). */
   private async resume(ev: NetdevEvent): Promise<void> {
     for (const r of this.list()) {
@@ -499,9 +529,7 @@ export class TargetTable extends EventEmitter {
         this.markEnabled(r);
         this.emit('target', { name: r.name, state: 'enabled', device: ev.name, reason: 'resumed' });
       } catch (err) {
-        this.locks.spin(() => check(this.core.exports.target_set_state(this.core.tid, r.index, L.ST_DISABLED), 'target_set_state'));
-        r.state = 'disabled';
-        r.device = null;
+        this.setDisabled(r);
         this.emit('target', { name: r.name, state: 'disabled', device: ev.name, reason: 'resume failed', error: err as NetconsoleError });
       }
     }

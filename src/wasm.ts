@@ -11,7 +11,7 @@ import { LayoutMismatchError, NetconsoleError } from './errors.js';
 import { checkLayout, L, memoryBytes, targetOffset, threadOffset, userdataOffset } from './layout.js';
 
 export interface CoreExports {
-  mem_init(ringSize: number, maxTotal: number, seqStart: number): number;
+  mem_init(ringSize: number, maxTotal: number, seqStart: number, reportLosses: number): number;
   mem_attach(): number;
   mem_heap_base(): number;
   thread_claim(nodeThreadId: number, osTid: number): number;
@@ -54,9 +54,12 @@ export interface CoreOptions {
   seqStart?: number;
   /** Use the debug build (assertions, lock hold-time maximum). Default: NETCONSOLE_DEBUG=1. */
   debug?: boolean;
+  /** In-band loss reports ("** N messages dropped **"). Default true. */
+  reportLosses?: boolean;
 }
 
 export const DEFAULT_RING_SIZE = 4 << 20;
+const ROOM_NONE = 0xffffffffffffffffn; // ROOM_AT when no writer waits for room
 const WAIT_SLICE_MS = 5; // one park of the spinlock's slow path; stall checks after L/lock.ts's count
 const MAX_PAGES = 16384; // asconfig.json maximumMemory
 
@@ -112,6 +115,7 @@ export class Core {
   readonly i32: Int32Array;
   readonly u32: Uint32Array;
   readonly dv: DataView;
+  private readonly f64: Float64Array;
   /** 64-bit atomics: the ring positions, and the target counters the host side adds to. */
   private readonly u64: BigUint64Array;
   /** This thread's slot index, and its lock owner id (index + 1). */
@@ -132,6 +136,7 @@ export class Core {
     this.i32 = new Int32Array(buffer);
     this.u32 = new Uint32Array(buffer);
     this.dv = new DataView(buffer);
+    this.f64 = new Float64Array(buffer, 0, L.RING_OFF / 8);
     this.u64 = new BigUint64Array(buffer, 0, (L.TARGETS_OFF + L.MAX_TARGETS * L.TARGET_SIZE) / 8);
     const i32 = this.i32;
     const env: Record<string, unknown> = {
@@ -153,7 +158,7 @@ export class Core {
       throw new LayoutMismatchError(`module static data ends at ${this.exports.mem_heap_base()}, past the first region at ${L.REGION_BASE}`);
     }
     if (init) {
-      const status = this.exports.mem_init(init.ringSize, init.maxTotal, init.seqStart);
+      const status = this.exports.mem_init(init.ringSize, init.maxTotal, init.seqStart, init.reportLosses ? 1 : 0);
       if (status < 0) throw new LayoutMismatchError(`mem_init(${init.ringSize}, ${init.maxTotal}, ${init.seqStart}) failed: ${status}`);
     }
     check(this.exports.mem_attach(), 'mem_attach');
@@ -174,6 +179,7 @@ export class Core {
       ringSize,
       maxTotal: opts.maxTotal ?? L.DEFAULT_MAX_TOTAL,
       seqStart: opts.seqStart ?? 0,
+      reportLosses: opts.reportLosses ?? true,
     });
   }
 
@@ -298,9 +304,13 @@ export class Core {
     check(this.exports.target_set_addr(this.tid, t, at), 'target_set_addr');
   }
 
-  /** Adds to a target counter from outside the spinlock (the sender's transmit_errors). */
-  addTargetCounter(t: number, field: number, n: number): void {
-    Atomics.add(this.u64, (targetOffset(t) + field) >> 3, BigInt(n));
+  /** The sender could not send a datagram of target t: a transmit error; `messageLost` when it is
+   *  the first of its message (then the message counts as lost, and the write path reports it). */
+  countTransmitError(t: number, messageLost: boolean): void {
+    Atomics.add(this.u64, (targetOffset(t) + L.TGT_CNT_TX_ERRORS) >> 3, 1n);
+    if (!messageLost) return;
+    Atomics.add(this.u64, (targetOffset(t) + L.TGT_CNT_TX_LOST) >> 3, 1n);
+    Atomics.add(this.u64, L.LOST_TOTAL >> 3, 1n); // after TX_LOST (write.ts lossesToReport)
   }
 
   /** Renders userdata into the buffer that is not live, then makes it live under the lock. */
@@ -325,7 +335,70 @@ export class Core {
     return check(this.exports.list_to_cleanup_batch(this.tid, out, targets.length, state), 'list_to_cleanup_batch');
   }
 
+  /** From now on every log call, on any thread, writes nothing and returns 0. */
+  markClosed(): void {
+    Atomics.store(this.i32, L.CLOSED >> 2, 1);
+  }
+
+  // ------------------------------------------------------------------ room for waiting writers (room.ts)
+  /** After E_NOROOM: the ring tail from which this thread's record fits. */
+  roomNeed(): number {
+    return this.f64[(threadOffset(this.thread) + L.THR_NEED) >> 3];
+  }
+
+  /** A log call waited for room (`gaveUp`: and gave up at its deadline). */
+  countWait(gaveUp: boolean): void {
+    Atomics.add(this.u32, (gaveUp ? L.ROOM_TIMEOUTS : L.ROOM_WAITS) >> 2, 1);
+  }
+
+  /** Log calls (any thread) that waited for room, and those that gave up. */
+  waits(): { waited: number; gaveUp: number } {
+    return { waited: Atomics.load(this.u32, L.ROOM_WAITS >> 2), gaveUp: Atomics.load(this.u32, L.ROOM_TIMEOUTS >> 2) };
+  }
+
+  /** The i32 word waiters sleep on: RING_TAIL's low half (it changes whenever the tail moves). */
+  readonly tailWord = L.RING_TAIL >> 2;
+
+  /** Registers (+1) or unregisters (-1) a waiting writer. */
+  roomWaiters(delta: 1 | -1): void {
+    Atomics.add(this.i32, L.ROOM_WAITERS >> 2, delta);
+  }
+
+  /** Lowers ROOM_AT to `tail`: the sender wakes the waiters once its tail reaches it. */
+  roomWant(tail: number): void {
+    const want = BigInt(tail);
+    const i = L.ROOM_AT >> 3;
+    let cur = Atomics.load(this.u64, i);
+    while (cur > want) {
+      const prev = Atomics.compareExchange(this.u64, i, cur, want);
+      if (prev === cur) return;
+      cur = prev;
+    }
+  }
+
+  /** Sender side, after each tail store: whether waiters are due a wake-up (then ROOM_AT resets). */
+  roomReached(tail: number): boolean {
+    if (Atomics.load(this.i32, L.ROOM_WAITERS >> 2) <= 0) return false;
+    if (BigInt(tail) < Atomics.load(this.u64, L.ROOM_AT >> 3)) return false;
+    Atomics.store(this.u64, L.ROOM_AT >> 3, ROOM_NONE);
+    return true;
+  }
+
+  /** The tail at which a writer last gave up waiting (the sender made no progress), or -1. */
+  roomStalledAt(): number {
+    return Number(Atomics.load(this.u64, L.ROOM_STALL >> 3)) - 1;
+  }
+
+  setRoomStalled(tail: number): void {
+    Atomics.store(this.u64, L.ROOM_STALL >> 3, BigInt(tail + 1));
+  }
+
   // ------------------------------------------------------------------ the ring, consumer side
+  /** The transmit ring's size in bytes. */
+  get ringSize(): number {
+    return this.u32[L.GEO_RING_SIZE >> 2];
+  }
+
   /** Ring positions are byte counts since init; as numbers they stay exact up to 2^53 bytes. */
   ringHead(): number {
     return Number(Atomics.load(this.u64, L.RING_HEAD >> 3));
@@ -337,20 +410,20 @@ export class Core {
 
   /**
    * Visits every slot between the tail and the published head (PAD slots skipped), then frees
-   * them by publishing the new tail. `visit` gets the slot's target, kind, generation and a view
+   * them by publishing the new tail. `visit` gets the slot's target, kind (K_* | KF_*), generation and a view
    * of its bytes, valid only during the call. Single consumer only. Returns the slots visited.
    */
   drain(visit: (target: number, kind: number, gen: number, bytes: Uint8Array) => void, max = Infinity): number {
     const head = this.ringHead();
     const start = this.ringTail();
     let tail = start;
-    const size = this.u32[L.GEO_RING_SIZE >> 2];
+    const size = this.ringSize;
     let n = 0;
     while (tail < head && n < max) {
       const at = L.RING_OFF + (tail % size);
       const len = this.u32[(at + L.SLOT_LEN) >> 2];
       const kind = this.dv.getUint16(at + L.SLOT_KIND, true);
-      if (kind !== L.K_PAD) {
+      if ((kind & L.K_MASK) !== L.K_PAD) {
         visit(this.dv.getUint16(at + L.SLOT_TARGET, true), kind, this.u32[(at + L.SLOT_GEN) >> 2], this.u8.subarray(at + L.SLOT_HDR, at + L.SLOT_HDR + len));
         n++;
       }

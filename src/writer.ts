@@ -1,12 +1,15 @@
 // The log call, on any thread: the text goes (UTF-8) into the thread's own area of the shared
-// memory, and one call into WebAssembly writes the record to every enabled target. Synchronous,
-// never waits on anything but the spinlock, no system call; the only allocation is the small
-// result object of TextEncoder.encodeInto (and the stack string of an Error).
+// memory, and one call into WebAssembly writes the record to every enabled target. Synchronous;
+// no system call and no allocation but the small result object of TextEncoder.encodeInto (and
+// the stack string of an Error) while the ring has room. When it has none, overflow 'wait' (the
+// default) waits for the sender, at most overflowWaitMs and never holding a lock (room.ts);
+// 'drop' drops the record for the targets it does not fit, counted and reported in-band.
 import { readFileSync } from 'node:fs';
 import { invalid, outOfRange, TooLargeError } from './errors.js';
 import { L } from './layout.js';
 import { monotonicUsec } from './clock.js';
 import { getcpu, getcpuIsCheap, native } from './native.js';
+import { waitForRoom, type RoomMaker, type RoomWaiter } from './room.js';
 import type { Core } from './wasm.js';
 
 export const LEVELS = ['emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug'] as const;
@@ -54,21 +57,43 @@ function threadComm(): string {
 
 const encoder = new TextEncoder();
 
+/** What a log call does when the ring has no room for its record. */
+export type Overflow = 'wait' | 'drop';
+
+export interface WriterOptions {
+  facility?: number;
+  taskname?: string;
+  /** Default 'wait'. */
+  overflow?: Overflow;
+  /** The longest a log call waits for room (overflow 'wait'). */
+  overflowWaitMs?: number;
+  /** How a waiting log call gets room (room.ts); needed with overflow 'wait'. */
+  room?: RoomWaiter | RoomMaker;
+}
+
 export class Writer {
   private readonly text: Uint8Array;
   private readonly facility8: number;
   private readonly fixedTaskname: boolean;
+  /** REC_WAIT when waiting, and the logger's facility for in-band loss reports. */
+  private readonly recFlags: number;
+  private readonly waitMs: number;
+  private readonly room: RoomWaiter | RoomMaker | undefined;
   private tasknameAt = 0;
   private cpuAt = 0;
 
   constructor(
     private readonly core: Core,
-    opts: { facility?: number; taskname?: string } = {},
+    opts: WriterOptions = {},
   ) {
     this.text = core.u8.subarray(core.textAt, core.textAt + L.TEXT_MAX);
     const facility = opts.facility ?? 1;
     if (!Number.isInteger(facility) || facility < 0 || facility > 23) throw outOfRange('facility', facility, '0..23');
     this.facility8 = facility * 8;
+    const wait = (opts.overflow ?? 'wait') === 'wait' && opts.room !== undefined;
+    this.recFlags = (wait ? L.REC_WAIT : 0) | (facility << L.REC_FAC_SHIFT);
+    this.waitMs = opts.overflowWaitMs ?? 0;
+    this.room = opts.room;
     this.fixedTaskname = opts.taskname !== undefined;
     core.setTaskname(encoder.encode(opts.taskname ?? threadComm()));
     core.setCpu(getcpu());
@@ -102,7 +127,7 @@ export class Writer {
       return this.write(level, value instanceof Error ? (value.stack ?? String(value)) : String(value), opts);
     }
     let prio = this.facility8 + level;
-    let flags = 0;
+    let flags = this.recFlags;
     let dictLen = 0;
     if (opts !== undefined) {
       if (opts.facility !== undefined) {
@@ -114,11 +139,27 @@ export class Writer {
     }
     const want = Atomics.load(core.i32, L.WANT_SYS >> 2);
     if (want & (L.S_CPU | L.S_TASKNAME)) this.refreshSysdata(want, performance.now());
-    const n = core.exports.write_record(core.thread, prio, flags, len, dictLen, monotonicUsec());
+    const ts = monotonicUsec();
+    let n = core.exports.write_record(core.thread, prio, flags, len, dictLen, ts);
+    if (n === L.E_NOROOM) n = this.overflow(prio, flags, len, dictLen, ts);
     // A native sender asleep in a futex (RING_SLEEPING 2) is not woken by the module's
     // Atomics.notify: one system call, on the first record after it went idle.
     if (native !== null && Atomics.load(core.i32, L.RING_SLEEPING >> 2) === 2) native.futexWake(core.i32, L.RING_WAKE >> 2);
     return n;
+  }
+
+  /** No room (overflow 'wait'): wait for the sender, then try again; at the deadline, write it
+   *  without waiting (dropped, counted and reported where it does not fit). */
+  private overflow(prio: number, flags: number, len: number, dictLen: number, ts: number): number {
+    const core = this.core;
+    const deadline = performance.now() + this.waitMs;
+    core.countWait(false);
+    for (;;) {
+      const room = waitForRoom(core, this.room!, core.roomNeed(), deadline);
+      if (!room) core.countWait(true);
+      const n = core.exports.write_record(core.thread, prio, room ? flags : flags & ~L.REC_WAIT, len, dictLen, ts);
+      if (n !== L.E_NOROOM) return n;
+    }
   }
 
   /** The text did not fit the thread's text area (TEXT_MAX): counted for every thread in stats(). */

@@ -220,18 +220,21 @@ describe('text longer than a record can carry', () => {
 describe('device events (injected): the table of targets.md 4', () => {
   const target = (port: number) => ({ remote_ip: '127.0.0.1', remote_port: port, local_port: 0, dev_name: 'lo', enabled: 1 });
 
-  test('admin down: no state change, messages skipped and counted; up: sent again', () =>
+  test('admin down: no state change, messages skipped, counted and reported in-band; up: sent again', () =>
     withNc({}, async (nc, sink) => {
       const t = await nc.targets.create('d', target(sink.port));
       await nc.deviceEvent({ type: 'down', name: 'lo', ifindex: LO });
       nc.info('skipped');
+      nc.info('skipped too');
       assert.equal(t.state, 'enabled');
       await nc.deviceEvent({ type: 'up', name: 'lo', ifindex: LO });
       nc.info('sent');
       await nc.flush();
-      await sink.until((g) => g.length === 1);
-      assert.match(sink.texts()[0], /sent\n$/);
-      assert.equal(nc.stats().targets[0].skipped, 1);
+      await sink.until((g) => g.length === 2);
+      assert.match(sink.texts()[0], /\] \*\* 2 messages dropped \*\*\n$/);
+      assert.match(sink.texts()[1], /\] sent\n$/);
+      const s = nc.stats().targets[0];
+      assert.deepEqual([s.skipped, s.lost, s.reported, s.sent], [2, 2, 2, 1]);
     }));
 
   test('unregister: DEACTIVATED and cleaned up; register of the same name: resumed (ENABLED)', () =>

@@ -11,6 +11,7 @@ const cases = [
   ['native', 'natural'],
   ['native', 'exit'],
   ['dgram', 'natural'],
+  ['dgram', 'exit'],
 ] as const;
 
 for (const [sender, how] of cases) {

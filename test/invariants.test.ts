@@ -142,11 +142,12 @@ describe('invariant 4: the lock-order checker throws on any acquisition against 
 });
 
 describe('invariants 6 and 7: whole messages or none; a full ring drops and counts without blocking', () => {
-  test('a flood of fragmented messages into a 64 KiB ring: each message arrives with all its fragments or none', async () => {
+  test('a flood of fragmented messages into a 64 KiB ring (overflow drop): each message arrives with all its fragments or none', async () => {
     const sink = await Sink.open();
     const nc = await Netconsole.create({
       devices: 'none',
       ringSize: 64 << 10,
+      overflow: 'drop',
       targets: [{ name: 'ext', remote_ip: '127.0.0.1', remote_port: sink.port, local_port: 0, extended: 1, enabled: 1 }],
     });
     try {
@@ -161,12 +162,19 @@ describe('invariants 6 and 7: whole messages or none; a full ring drops and coun
       await nc.flush();
       await sink.until((got) => got.length >= s.targets[0].datagrams);
       const frags = new Map<string, number>();
+      let reported = 0;
       for (const d of sink.texts()) {
+        const report = /;\*\* (\d+) messages dropped \*\*\n$/.exec(d);
+        if (report) {
+          reported += Number(report[1]);
+          continue;
+        }
         const seq = d.split(',')[1];
         frags.set(seq, (frags.get(seq) ?? 0) + 1);
       }
       assert.equal(frags.size, s.targets[0].sent, 'messages received = messages written');
       for (const [seq, n] of frags) assert.equal(n, 8, `message seq ${seq}: ${n} of 8 fragments`);
+      assert.equal(reported, nc.stats().targets[0].reported, 'every report that was written arrived');
     } finally {
       await nc.close();
       await sink.close();

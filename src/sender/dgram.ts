@@ -4,11 +4,19 @@
 // Waiting: when the ring is empty it sets RING_SLEEPING and waits on RING_WAKE with
 // Atomics.waitAsync; a writer on any thread that publishes while RING_SLEEPING is set notifies it
 // (assembly/ring.ts ringPublish). A pending waitAsync does not keep the process alive.
-// Copies: each datagram is copied out of the ring into its own Buffer before socket.send, so the
-// ring slot is free at once and a send still in flight never reads a reused slot.
+// Sending: the sockets resolve addresses synchronously (sockets.ts), so socket.send hands a
+// datagram to the kernel before it returns whenever the socket's buffer has room; what it cannot
+// take yet waits in Node's send queue (libuv retries it when the socket becomes writable). Each
+// datagram is copied out of the ring into its own Buffer, so its slot is free at once.
+// Room (overflow 'wait'): workers sleep in Atomics.wait and are notified after each tail store;
+// a log call on the host's own thread cannot wait for this loop, so makeRoom() sends from the
+// ring at once, up to SPILL_MAX bytes waiting in the sockets' send queues (room.ts).
+// Exit: drainSync() sends everything published, synchronously, as far as the sockets take it.
+import type { Socket } from 'node:dgram';
 import type { Core } from '../wasm.js';
 import { L } from '../layout.js';
-import type { Route, Sender } from './types.js';
+import type { RoomMaker } from '../room.js';
+import type { Route, Sender, SenderCounters } from './types.js';
 
 /** Atomics.waitAsync exists in Node 20 (V8 11.3) but is typed only in lib es2024. */
 const waitAsync = (Atomics as unknown as {
@@ -16,15 +24,22 @@ const waitAsync = (Atomics as unknown as {
 }).waitAsync;
 
 const BATCH = 256; // slots per turn of the event loop: keeps the host responsive under a flood
+/** Bytes that may wait in the sockets' send queues before a host-thread log call stops making room. */
+export const SPILL_MAX = 16 << 20;
 
 interface Waiter {
   pos: number;
   resolve: () => void;
 }
 
-export class DgramSender implements Sender {
+export class DgramSender implements Sender, RoomMaker {
   readonly name = 'dgram';
   private readonly routes: Array<Route | undefined> = [];
+  /** Sockets sent through, for the spill bound and the exit drain. */
+  private readonly sockets = new Set<Socket>();
+  // Loss counting per message (a message's datagrams share its number; KF_FIRST starts the next).
+  private readonly msgNo = new Float64Array(L.MAX_TARGETS);
+  private readonly lostNo = new Float64Array(L.MAX_TARGETS).fill(-1);
   private inflight = 0;
   private waiters: Waiter[] = [];
   private running = false;
@@ -32,6 +47,8 @@ export class DgramSender implements Sender {
   private scheduled = false;
   private sleeping = false;
   discarded = 0;
+  private spills = 0;
+  private readonly visit = (t: number, kind: number, gen: number, bytes: Uint8Array): void => this.send(t, kind, gen, bytes);
 
   constructor(private readonly core: Core) {}
 
@@ -42,6 +59,7 @@ export class DgramSender implements Sender {
 
   setRoute(t: number, route: Route): void {
     this.routes[t] = route;
+    if (route.socket.socket) this.sockets.add(route.socket.socket);
   }
 
   clearRoute(t: number): void {
@@ -50,6 +68,10 @@ export class DgramSender implements Sender {
 
   kick(): void {
     if (this.sleeping || !this.scheduled) this.schedule();
+  }
+
+  counters(): SenderCounters {
+    return { discarded: this.discarded, eagain: 0, enobufs: 0, retries: 0, stalls: 0, spills: this.spills, queued: this.queued() };
   }
 
   waitPast(pos: number): Promise<void> {
@@ -65,14 +87,45 @@ export class DgramSender implements Sender {
     this.wake();
   }
 
+  /** A log call on the host thread found no room: send from the ring now (room.ts). */
+  makeRoom(need: number): boolean {
+    this.spills++;
+    while (this.core.ringTail() < need) {
+      if (this.queued() > SPILL_MAX) return false;
+      const before = this.core.ringTail();
+      this.drainSome(BATCH);
+      if (this.core.ringTail() === before) return false;
+    }
+    return true;
+  }
+
+  /** Sends everything published, synchronously (process exit); true when the kernel has it all. */
+  drainSync(timeoutMs: number): boolean {
+    const deadline = performance.now() + timeoutMs;
+    while (this.core.ringTail() < this.core.ringHead() && performance.now() < deadline) this.drainSome(BATCH);
+    return this.core.ringTail() >= this.core.ringHead() && this.queued() === 0;
+  }
+
+  /** Bytes waiting in the sockets' send queues (handed to socket.send, not yet to the kernel). */
+  private queued(): number {
+    let n = 0;
+    for (const s of this.sockets) {
+      try {
+        n += s.getSendQueueSize();
+      } catch {
+        this.sockets.delete(s); // closed
+      }
+    }
+    return n;
+  }
+
   private passed(pos: number): boolean {
     return this.core.ringTail() >= pos && this.inflight === 0;
   }
 
   private settle(): void {
-    if (this.waiters.length === 0) return;
+    if (this.waiters.length === 0 || this.inflight !== 0) return;
     const tail = this.core.ringTail();
-    if (this.inflight !== 0) return;
     const still: Waiter[] = [];
     for (const w of this.waiters) (tail >= w.pos ? w.resolve : () => still.push(w))();
     this.waiters = still;
@@ -92,9 +145,15 @@ export class DgramSender implements Sender {
     Atomics.notify(this.core.i32, L.RING_WAKE >> 2);
   }
 
+  private drainSome(max: number): number {
+    const n = this.core.drain(this.visit, max);
+    if (this.core.roomReached(this.core.ringTail())) Atomics.notify(this.core.i32, this.core.tailWord);
+    return n;
+  }
+
   private turn(): void {
     if (!this.running) return;
-    const n = this.core.drain((t, _kind, gen, bytes) => this.send(t, gen, bytes), BATCH);
+    const n = this.drainSome(BATCH);
     this.settle();
     if (n > 0) return this.schedule();
     this.sleep();
@@ -121,17 +180,32 @@ export class DgramSender implements Sender {
     else resume();
   }
 
-  private send(t: number, gen: number, bytes: Uint8Array): void {
+  private send(t: number, kind: number, gen: number, bytes: Uint8Array): void {
     const route = this.routes[t];
     if (route === undefined || route.gen !== gen || route.raw) {
       this.discarded++;
       return;
     }
+    if (kind & L.KF_FIRST) this.msgNo[t]++;
+    const msg = this.msgNo[t];
+    if (this.lostNo[t] === msg) return; // the rest of a lost message is not sent
     this.inflight++;
-    route.socket.socket!.send(Buffer.from(bytes), route.port, route.address, (err) => {
-      this.inflight--;
-      if (err) this.core.addTargetCounter(t, L.TGT_CNT_TX_ERRORS, 1);
-      this.settle();
-    });
+    try {
+      route.socket.socket!.send(Buffer.from(bytes), route.port, route.address, (err) => {
+        this.inflight--;
+        if (err) this.lose(t, msg);
+        this.settle();
+      });
+    } catch {
+      this.inflight--; // a socket closed under it, or a destination the kernel cannot take
+      this.lose(t, msg);
+    }
+  }
+
+  /** A datagram of message `msg` could not be sent: a transmit error, and the message is lost. */
+  private lose(t: number, msg: number): void {
+    const first = this.lostNo[t] !== msg;
+    this.lostNo[t] = msg;
+    this.core.countTransmitError(t, first);
   }
 }

@@ -5,10 +5,11 @@ import { parseIp } from '../addr.js';
 import { L } from '../layout.js';
 import type { NativeBinding, NativeSenderThread } from '../native.js';
 import type { Core } from '../wasm.js';
-import type { Route, Sender } from './types.js';
+import { NetconsoleError } from '../errors.js';
+import type { Route, Sender, SenderCounters } from './types.js';
 
-const POLL_MS = 1;
-const AF_PACKET = 17; // <sys/socket.h> // how often a waiter checks the thread's progress
+const POLL_MS = 1; // how often an async waiter checks the thread's progress
+const AF_PACKET = 17; // <sys/socket.h>
 
 export class NativeSender implements Sender {
   readonly name = 'native';
@@ -27,15 +28,16 @@ export class NativeSender implements Sender {
     return this.thread.stats().discarded;
   }
 
-  get threadStats(): ReturnType<NativeSenderThread['stats']> {
-    return this.thread.stats();
+  counters(): SenderCounters {
+    const s = this.thread.stats();
+    return { discarded: s.discarded, eagain: s.eagain, enobufs: s.enobufs, retries: s.retries, stalls: s.stalls, spills: 0, queued: 0 };
   }
 
   start(): void {}
 
   setRoute(t: number, route: Route): void {
     const fd = route.socket.fd;
-    if (fd === undefined) throw new Error('native sender: route without a native socket');
+    if (fd === undefined) throw new NetconsoleError('EIO', 'native sender: a route without a native socket');
     if (route.raw) this.thread.setRoute(t, fd, route.gen, AF_PACKET, route.raw.dstMac, route.raw.ifindex);
     else this.thread.setRoute(t, fd, route.gen, route.family, parseIp('remote_ip', route.address).bytes, route.port);
   }

@@ -14,6 +14,23 @@ export interface Route {
   raw?: { ifindex: number; dstMac: Uint8Array };
 }
 
+/** What a sender counted, for stats(). */
+export interface SenderCounters {
+  /** Slots consumed without a route for their target and generation (see Sender.discarded). */
+  discarded: number;
+  /** Sends refused for a full socket buffer (EAGAIN) or a full queue (ENOBUFS), waited for and retried (native). */
+  eagain: number;
+  enobufs: number;
+  /** Sends retried at once after another error (native: a pending ICMP error fails one send). */
+  retries: number;
+  /** Times a target's socket stayed unwritable past the stall bound (native). */
+  stalls: number;
+  /** Times a log call on the host thread sent from the ring to make room (dgram). */
+  spills: number;
+  /** Bytes handed to sockets and not yet to the kernel (dgram: Node's send queues). */
+  queued: number;
+}
+
 export interface Sender {
   readonly name: string;
   /**
@@ -37,9 +54,10 @@ export interface Sender {
   /** Stops after draining what was published. */
   close(): Promise<void>;
   /**
-   * Blocks the calling thread until everything published has been handed to the kernel, or
-   * `timeoutMs` passed; returns whether it all went. Only a sender that runs on its own thread can
-   * (the native one): for process exit, where the event loop will not turn again.
+   * Hands everything published to the kernel before it returns, or until `timeoutMs` passed;
+   * returns whether it all went: for a crash or a process exit, where the event loop will not
+   * turn again. The native sender waits for its thread; the dgram sender sends synchronously.
    */
-  drainSync?(timeoutMs: number): boolean;
+  drainSync(timeoutMs: number): boolean;
+  counters(): SenderCounters;
 }

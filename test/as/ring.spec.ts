@@ -23,7 +23,7 @@ import {
   SLOT_TARGET,
   THR_TEXT,
 } from '../../assembly/layout';
-import { ringBegin, ringFits, ringHead, ringPublish, ringReady, slotBegin } from '../../assembly/ring';
+import { ringBegin, ringCursor, ringFits, ringPublish, ringReady, slotBegin } from '../../assembly/ring';
 import { threadAt } from '../../assembly/write';
 import { heapBelowRegions } from './support';
 
@@ -37,7 +37,7 @@ function setup(): i32 {
     const need = RING_OFF + <usize>R;
     const have = <usize>memory.size() << 16;
     if (have < need) memory.grow(<i32>((need - have + 0xffff) >> 16));
-    const r = mem_init(<u32>R, 8191, 0);
+    const r = mem_init(<u32>R, 8191, 0, 1);
     if (r != 0) return r;
   }
   return mem_attach();
@@ -68,9 +68,9 @@ describe('index.mem_init / mem_attach (ring geometry)', () => {
 
   it('refuses a second init (E_BADARG), a size that is not a power of two, and one below RING_MIN', () => {
     expect<i32>(setup()).toBe(0);
-    expect<i32>(mem_init(<u32>R, 8191, 0)).toBe(E_BADARG);
-    expect<i32>(mem_init(<u32>R + 16, 8191, 0)).toBe(E_BADARG);
-    expect<i32>(mem_init(<u32>R >> 1, 8191, 0)).toBe(E_BADARG);
+    expect<i32>(mem_init(<u32>R, 8191, 0, 1)).toBe(E_BADARG);
+    expect<i32>(mem_init(<u32>R + 16, 8191, 0, 1)).toBe(E_BADARG);
+    expect<i32>(mem_init(<u32>R >> 1, 8191, 0, 1)).toBe(E_BADARG);
     expect<u32>(load<u32>(GEO_RING_SIZE)).toBe(<u32>R, 'the geometry is unchanged');
   });
 });
@@ -91,7 +91,7 @@ describe('ring.slotBegin', () => {
       ok = ok && load<u16>(h + SLOT_KIND) == K_DATAGRAM && load<u32>(h + SLOT_GEN) == 0xabcdef01;
       ok = ok && load<u32>(h + SLOT_POS) == <u32>pos;
       pos += slotBytes(len);
-      ok = ok && ringHead() == pos;
+      ok = ok && ringCursor() == pos;
       if (!ok && bad < 0) bad = len;
     }
     expect<i32>(bad).toBe(-1, 'first failing payload length');
@@ -109,7 +109,7 @@ describe('ring.slotBegin', () => {
     expect<u16>(load<u16>(h + SLOT_KIND)).toBe(K_FRAME);
     expect<u32>(load<u32>(h + SLOT_GEN)).toBe(0xffffffff);
     expect<u32>(load<u32>(h + SLOT_POS)).toBe(0);
-    expect<u64>(ringHead()).toBe(16 + 1072);
+    expect<u64>(ringCursor()).toBe(16 + 1072);
   });
 
   it('a slot that would cross the end is preceded by a K_PAD slot to the end and starts at offset 0 (head at R-48, len 40)', () => {
@@ -128,7 +128,7 @@ describe('ring.slotBegin', () => {
     expect<usize>(p).toBe(RING_OFF + SLOT_HDR, 'the slot starts at offset 0');
     expect<u32>(load<u32>(RING_OFF + SLOT_POS)).toBe(<u32>(3 * R));
     expect<u32>(load<u32>(RING_OFF + SLOT_LEN)).toBe(40);
-    expect<u64>(ringHead()).toBe(3 * R + 64);
+    expect<u64>(ringCursor()).toBe(3 * R + 64);
   });
 
   it('a slot that ends exactly at the end of the ring needs no PAD (head at R-48, len 32)', () => {
@@ -140,7 +140,7 @@ describe('ring.slotBegin', () => {
     const p = slotBegin(7, K_DATAGRAM, 9, 32);
     expect<usize>(p).toBe(at(head) + SLOT_HDR);
     expect<u16>(load<u16>(at(head) + SLOT_KIND)).toBe(K_DATAGRAM);
-    expect<u64>(ringHead()).toBe(3 * R, 'the next slot goes at offset 0');
+    expect<u64>(ringCursor()).toBe(3 * R, 'the next slot goes at offset 0');
     expect<u8>(load<u8>(RING_OFF)).toBe(SENTINEL, 'offset 0 untouched');
   });
 
@@ -153,7 +153,7 @@ describe('ring.slotBegin', () => {
     expect<u16>(load<u16>(at(head) + SLOT_KIND)).toBe(K_PAD);
     expect<u32>(load<u32>(at(head) + SLOT_LEN)).toBe(0);
     expect<usize>(p).toBe(RING_OFF + SLOT_HDR);
-    expect<u64>(ringHead()).toBe(2 * R + 32);
+    expect<u64>(ringCursor()).toBe(2 * R + 32);
   });
 
   it('SLOT_POS is the low 32 bits of the position across 2^32 (PAD at 2^32-48, slot at 2^32)', () => {
@@ -165,7 +165,7 @@ describe('ring.slotBegin', () => {
     expect<u32>(load<u32>(at(head) + SLOT_POS)).toBe(0xffffffd0);
     expect<u16>(load<u16>(at(head) + SLOT_KIND)).toBe(K_PAD);
     expect<u32>(load<u32>(RING_OFF + SLOT_POS)).toBe(0);
-    expect<u64>(ringHead()).toBe(0x100000000 + 64);
+    expect<u64>(ringCursor()).toBe(0x100000000 + 64);
   });
 });
 
@@ -181,7 +181,7 @@ describe('ring.ringPublish', () => {
     expect<u64>(atomic.load<u64>(RING_HEAD)).toBe(h0, 'not published yet');
     ringPublish();
     expect<u64>(atomic.load<u64>(RING_HEAD)).toBe(h0 + 32 + 128 + 1024);
-    expect<u64>(atomic.load<u64>(RING_HEAD)).toBe(ringHead());
+    expect<u64>(atomic.load<u64>(RING_HEAD)).toBe(ringCursor());
     expect<u64>(atomic.load<u64>(RING_TAIL)).toBe(h0 - 1024);
   });
 
@@ -388,7 +388,7 @@ describe('ring: wrap-around with a consumer', () => {
         const p = slotBegin(<i32>(seed & 63), K_DATAGRAM, seed, n);
         for (let k = 0; k < n; k++) store<u8>(p + <usize>k, patternByte(seed, k));
         const e = QUEUE + <usize>((qHead % QCAP) * 16);
-        store<u64>(e, ringHead() - slotBytes(n));
+        store<u64>(e, ringCursor() - slotBytes(n));
         store<u32>(e + 8, <u32>n);
         store<u32>(e + 12, seed);
         qHead++;
@@ -396,7 +396,7 @@ describe('ring: wrap-around with a consumer', () => {
       }
       ringPublish();
       const head = atomic.load<u64>(RING_HEAD);
-      if (head != ringHead() && publishBad < 0) publishBad = r;
+      if (head != ringCursor() && publishBad < 0) publishBad = r;
       if (head - tail > R && overrun < 0) overrun = r;
       // Now and then the consumer catches up a little on its own.
       if ((x & 7) == 0) consumeOne();

@@ -18,6 +18,8 @@ import {
   K_DATAGRAM,
   K_FRAME,
   K_PAD,
+  K_MASK,
+  KF_FIRST,
   ON_NONE,
   RECORDS,
   REC_CONT,
@@ -70,7 +72,7 @@ function setup(): void {
     const need = RING_OFF + <usize>R;
     const have = <usize>memory.size() << 16;
     if (have < need) memory.grow(<i32>((need - have + 0xffff) >> 16));
-    mem_init(<u32>R, 8191, 0);
+    mem_init(<u32>R, 8191, 0, 1);
   }
   mem_attach();
   if (load<i32>(T0 + TGT_LIST) == ON_NONE) {
@@ -100,7 +102,7 @@ function head(): u64 {
 
 /** The position of the first non-PAD slot at or after pos. */
 function dataSlot(pos: u64): u64 {
-  if (load<u16>(at(pos) + SLOT_KIND) == K_PAD) pos += 16 + <u64>load<u32>(at(pos) + SLOT_LEN);
+  if ((load<u16>(at(pos) + SLOT_KIND) & K_MASK) == K_PAD) pos += 16 + <u64>load<u32>(at(pos) + SLOT_LEN);
   return pos;
 }
 
@@ -146,7 +148,7 @@ function readFragments(from: u64, total: i32): i32 {
   const end = head();
   while (pos < end) {
     pos = dataSlot(pos);
-    if (load<u16>(at(pos) + SLOT_KIND) != K_DATAGRAM || load<u16>(at(pos) + SLOT_TARGET) != 0) return -5;
+    if ((load<u16>(at(pos) + SLOT_KIND) & K_MASK) != K_DATAGRAM || load<u16>(at(pos) + SLOT_TARGET) != 0) return -5;
     const p = payload(pos);
     const len = slotLen(pos);
     if (diffStr(p, HEADER) >= 0 || diffStr(p + <usize>HEADER.length, ',ncfrag=') >= 0) return -1;
@@ -197,7 +199,7 @@ describe('write.write_record: one datagram', () => {
     const h0 = head();
     expect<i32>(writeText('netconsole selftest', 0)).toBe(1, 'targets offered');
     const pos = dataSlot(h0);
-    expect<u16>(load<u16>(at(pos) + SLOT_KIND)).toBe(K_DATAGRAM);
+    expect<u16>(load<u16>(at(pos) + SLOT_KIND)).toBe(K_DATAGRAM | KF_FIRST);
     expect<u16>(load<u16>(at(pos) + SLOT_TARGET)).toBe(0);
     expect<u32>(load<u32>(at(pos) + SLOT_GEN)).toBe(load<u32>(T0 + TGT_GEN));
     expect<u32>(load<u32>(at(pos) + SLOT_POS)).toBe(<u32>pos);
@@ -439,7 +441,7 @@ describe('write.write_record: raw target (wire.md 4)', () => {
     const h0 = head();
     expect<i32>(writeText('netconsole selftest', 0)).toBe(1);
     const pos = dataSlot(h0);
-    expect<u16>(load<u16>(at(pos) + SLOT_KIND)).toBe(K_FRAME);
+    expect<u16>(load<u16>(at(pos) + SLOT_KIND)).toBe(K_FRAME | KF_FIRST);
     expect<u16>(load<u16>(at(pos) + SLOT_TARGET)).toBe(1);
     expect<i32>(slotLen(pos)).toBe(80);
     putHex(
