@@ -1,0 +1,106 @@
+// A real slow link: a veth pair between two namespaces, the sender's side shaped by a `tbf`
+// qdisc to 10 Mbit/s. The native sender meets a full socket buffer (EAGAIN: a small send buffer
+// before a long qdisc queue) or a full qdisc (ENOBUFS: a short queue; UDP sockets see it through
+// IP_RECVERR, AF_PACKET sockets directly), in UDP and in raw mode. With overflow 'wait' nothing is
+// lost; with 'drop' every loss is counted and reported in-band.
+//   a:vA 10.89.0.1/24 (tbf 10mbit)  <->  b:vB 10.89.0.2/24 (a C receiver, test/helpers/csink.ts)
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { native } from '../src/native.js';
+import { Reassembler, type Message } from '../src/receiver.js';
+import { CSink } from './helpers/csink.js';
+import { requireRoot, withNetns } from './helpers/netns.js';
+import { parseRecordText, recordText, reportCount } from './helpers/records.js';
+
+const SENDER = fileURLToPath(new URL('./workers/slowlink-sender.js', import.meta.url));
+const A = '10.89.0.1';
+const B = '10.89.0.2';
+const PORT = 6666;
+const COUNT = 2000; // about 2.5 MB of records: 2 s at 10 Mbit/s
+
+interface Case {
+  mode: 'udp' | 'raw';
+  overflow: 'wait' | 'drop';
+  /** The qdisc's queue: 'long' holds seconds (the socket buffer fills first), 'short' 20 ms. */
+  queue: 'long' | 'short';
+  sendBufferBytes: number;
+  ringSize?: number;
+  expect: 'eagain' | 'enobufs' | 'either';
+}
+
+const CASES: Case[] = [
+  { mode: 'udp', overflow: 'wait', queue: 'long', sendBufferBytes: 64 << 10, expect: 'eagain' },
+  { mode: 'udp', overflow: 'wait', queue: 'short', sendBufferBytes: 4 << 20, expect: 'enobufs' },
+  { mode: 'raw', overflow: 'wait', queue: 'long', sendBufferBytes: 64 << 10, expect: 'eagain' },
+  { mode: 'raw', overflow: 'wait', queue: 'short', sendBufferBytes: 4 << 20, expect: 'enobufs' },
+  { mode: 'udp', overflow: 'drop', queue: 'short', sendBufferBytes: 4 << 20, ringSize: 64 << 10, expect: 'either' },
+  { mode: 'raw', overflow: 'drop', queue: 'long', sendBufferBytes: 64 << 10, ringSize: 64 << 10, expect: 'either' },
+];
+
+interface Stats {
+  lost: number;
+  transmit: { eagain: number; enobufs: number; stalls: number };
+  targets: Array<{ lost: number; reported: number; dropped: number; lostInTransmit: number; mode: string }>;
+}
+
+describe('a slow link (tbf 10 Mbit/s on a veth pair)', () => {
+  for (const c of CASES) {
+    const title = `${c.mode} mode, overflow '${c.overflow}', ${c.queue} qdisc queue, ${c.sendBufferBytes >> 10} KiB send buffer: ${
+      c.overflow === 'wait' ? `meets ${c.expect.toUpperCase()}, nothing lost` : 'every loss counted and reported in-band'
+    }`;
+    test(title, async (t) => {
+      if (!native) return t.skip('needs the native addon');
+      if (!requireRoot(t)) return;
+      await withNetns(['a', 'b'], async (ns) => {
+        await ns.vethPair('a', 'vA', 'b', 'vB', `${A}/24`, `${B}/24`);
+        await ns.exec('a', ['tc', 'qdisc', 'add', 'dev', 'vA', 'root', 'tbf', 'rate', '10mbit', 'burst', '32kbit', 'latency', c.queue === 'long' ? '10s' : '20ms']);
+        const sink = await CSink.open({ ns: { handle: ns, name: 'b' }, address: B, port: PORT, idleMs: 1500 });
+        const opts = { mode: c.mode, overflow: c.overflow, sendBufferBytes: c.sendBufferBytes, ringSize: c.ringSize };
+        const child = ns.runNode('a', SENDER, [JSON.stringify(opts), B, String(PORT), String(COUNT)]);
+        let out = '';
+        let err = '';
+        child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+        child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+        const [code] = await once(child, 'close');
+        assert.equal(code, 0, err);
+        const stats = (JSON.parse(out.trim().split('\n').pop()!) as { stats: Stats }).stats;
+        const { datagrams, drops } = await sink.done();
+        assert.equal(drops, 0, 'the receiver lost nothing');
+        const tgt = stats.targets[0];
+        assert.equal(tgt.mode, c.mode);
+        const { eagain, enobufs } = stats.transmit;
+        if (c.expect === 'eagain') assert.ok(eagain > 0, `EAGAIN met (${JSON.stringify(stats.transmit)})`);
+        if (c.expect === 'enobufs') assert.ok(enobufs > 0, `ENOBUFS met (${JSON.stringify(stats.transmit)})`);
+        assert.equal(tgt.lostInTransmit, 0, 'the sender retried; it lost nothing');
+
+        const r = new Reassembler({ maxPending: 1 << 16, maxPendingBytes: 1 << 30 });
+        const records: number[] = [];
+        const reports: number[] = [];
+        let incomplete = 0;
+        r.on('message', (m: Message) => {
+          if (m.incomplete) incomplete++;
+          const n = reportCount(m.text);
+          if (n !== null) return void reports.push(n);
+          const id = parseRecordText(m.text);
+          if (id && id.writer === 0 && m.text === recordText(0, id.i)) records.push(id.i);
+        });
+        for (const d of datagrams) r.push(d, 'a');
+        r.flushPending();
+        assert.equal(incomplete, 0);
+        if (c.overflow === 'wait') {
+          assert.equal(stats.lost, 0);
+          assert.equal(records.length, COUNT);
+          assert.ok(records.every((v, i) => v === i), 'in order');
+          assert.equal(reports.length, 0);
+        } else {
+          assert.ok(tgt.lost > 0, 'the ring overflowed');
+          assert.equal(records.length + tgt.lost, COUNT, `received ${records.length} + lost ${tgt.lost}`);
+          assert.equal(tgt.reported, tgt.lost);
+          assert.equal(reports.reduce((x, y) => x + y, 0), tgt.lost);
+        }
+      });
+    });
+  }
+});
