@@ -218,7 +218,8 @@ describe('a target removed and a device event handled while writers wait on a fu
         const t = await nc.targets.create('gone', { remote_ip: '127.0.0.1', remote_port: gone.port, local_port: 0, extended: 1, enabled: 1 });
         const workers = [1, 2].map((writer) => new Worker(WORKER, { workerData: { handle: nc.handle(), writer, count: 20_000 } }));
         const done = workers.map((w) => once(w, 'message'));
-        while (nc.stats().waits.waited === 0) await new Promise((r) => setTimeout(r, 1));
+        for (let i = 0; i < 5000 && nc.stats().waits.waited === 0; i++) await new Promise((r) => setTimeout(r, 1));
+        assert.ok(nc.stats().waits.waited > 0, 'the writers are waiting for room');
         await nc.deviceEvent({ type: 'down', name: 'lo', ifindex: lo });
         await nc.deviceEvent({ type: 'up', name: 'lo', ifindex: lo });
         await t.remove();
