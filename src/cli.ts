@@ -7,7 +7,7 @@ import { demo } from './demo.js';
 import { NetconsoleError } from './errors.js';
 import { Netconsole } from './netconsole.js';
 import { BoundedLines } from './line-output.js';
-import { Receiver, type Message } from './receiver.js';
+import { formatMessage, Receiver, type Message } from './receiver.js';
 import { levelNumber } from './writer.js';
 
 function int(name: string, min: number, max: number) {
@@ -93,7 +93,7 @@ async function listen(o: { address: string; port: number; json?: boolean; fragme
   const out = new BoundedLines(process.stdout, (n) => err.write(`netconsole: ${n} messages not printed: stdout did not keep up\n`));
   r.on('message', (m: Message) => {
     if (o.json) out.write(`${JSON.stringify(m)}\n`);
-    else out.write(`${m.source} ${m.extended ? `<${m.level}>${m.seq} ` : ''}${m.incomplete ? '[incomplete] ' : ''}${m.oos ? '[oos] ' : ''}${m.text}\n`);
+    else out.write(`${formatMessage(m)}\n`);
   });
   r.on('gap', (g: { source: string; expected: string; got: string }) => err.write(`gap from ${g.source}: expected seq ${g.expected}, got ${g.got}\n`));
   const a = await r.listen(o.address, o.port);

@@ -45,6 +45,12 @@ export interface Message {
   oos?: boolean;
 }
 
+/** The line `netconsole listen` prints for a message: `source <level>seq [incomplete] [oos] text`. */
+export function formatMessage(m: Message): string {
+  const head = m.extended ? `<${m.level}>${m.seq} ${m.incomplete ? '[incomplete] ' : ''}${m.oos ? '[oos] ' : ''}` : '';
+  return `${m.source} ${head}${m.text}`;
+}
+
 /** Reverses the extended escaping: `\xHH` back to the byte. */
 export function unescape(text: string): string {
   const bytes = Buffer.from(text.replace(/\\x([0-9a-f]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1');
