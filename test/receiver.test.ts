@@ -395,6 +395,27 @@ describe('hand-made datagrams (Reassembler.push)', () => {
     assert.equal(r.pendingCount, 0);
   });
 
+  for (const messages of [1, 3]) {
+    test(`${messages} x 8,189 overlapping 2-byte fragments (offset i covers bytes i and i + 1 of 8,190), shuffled together: ${messages} complete messages (reassembly is linear in the bytes: this took 5 s per message with a sorted range list)`, () => {
+      const rand = prng(messages);
+      const frags: Buffer[] = [];
+      for (let m = 0; m < messages; m++) for (let i = 0; i < 8189; i++) frags.push(B(`6,${7 + m},0,-,ncfrag=${i}/8190;${String.fromCharCode(97 + (i % 26), 97 + ((i + 1) % 26))}`));
+      for (let i = frags.length - 1; i > 0; i--) {
+        const j = Math.floor(rand() * (i + 1));
+        [frags[i], frags[j]] = [frags[j], frags[i]];
+      }
+      const r = new Reassembler({ fragmentTimeoutMs: 60_000 });
+      const got = collect(r);
+      for (const f of frags) r.push(f, 's:1');
+      const text = Array.from({ length: 8190 }, (_, i) => String.fromCharCode(97 + (i % 26))).join('');
+      assert.deepEqual(
+        got.messages.map((m) => [m.seq, m.incomplete ?? false, m.text === text]).sort(),
+        Array.from({ length: messages }, (_, m) => [String(7 + m), false, true]),
+      );
+      assert.equal(r.pendingCount, 0);
+    });
+  }
+
   test('fragments out of order and duplicated: delivered once, complete, when the last missing piece arrives; duplicates counted', () => {
     const frags = datagrams(REC, TGT);
     const n = frags.length;
