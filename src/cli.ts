@@ -6,7 +6,8 @@ import { control, type ControlRequest } from './control.js';
 import { demo } from './demo.js';
 import { NetconsoleError } from './errors.js';
 import { Netconsole } from './netconsole.js';
-import { Receiver, type Message } from './receiver.js';
+import { BoundedLines } from './line-output.js';
+import { formatMessage, Receiver, type Message } from './receiver.js';
 import { levelNumber } from './writer.js';
 
 function int(name: string, min: number, max: number) {
@@ -109,27 +110,46 @@ program
 
 program
   .command('listen')
-  .description('receive netconsole datagrams and print one line per message (development and tests; fleets use netconsd)')
-  .option('-a, --address <ip>', 'address to listen on', '127.0.0.1')
+  .description('receive netconsole datagrams and print one line per message, as netconsd parses them (development and tests; fleets use netconsd)')
+  .option('-a, --address <ip>', 'address to listen on (0.0.0.0 or :: for all)', '127.0.0.1')
   .option('-p, --port <n>', 'UDP port', int('--port', 0, 65535), 6666)
   .option('--json', 'one JSON object per message')
   .option('--fragment-timeout <ms>', 'report a message with missing fragments after this long', int('--fragment-timeout', 1, 600_000), 2000)
   .action(async (o: { address: string; port: number; json?: boolean; fragmentTimeout: number }) => {
-    const r = new Receiver({ fragmentTimeoutMs: o.fragmentTimeout });
-    r.on('message', (m: Message) => {
-      if (o.json) process.stdout.write(`${JSON.stringify(m)}\n`);
-      else process.stdout.write(`${m.source} ${m.extended ? `<${m.level}>${m.seq} ` : ''}${m.incomplete ? '[incomplete] ' : ''}${m.text}\n`);
-    });
-    r.on('gap', (g: { source: string; expected: string; got: string }) => process.stderr.write(`gap from ${g.source}: expected seq ${g.expected}, got ${g.got}\n`));
-    const a = await r.listen(o.address, o.port);
-    process.stderr.write(`listening on ${a.address}:${a.port}\n`);
-    const stop = async (): Promise<void> => {
-      await r.close();
-      process.exit(0);
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    await listen(o);
   });
+
+/** `netconsole listen`: output bounded on slow pipes (what could not be printed is counted), a summary on exit. */
+async function listen(o: { address: string; port: number; json?: boolean; fragmentTimeout: number }): Promise<void> {
+  const r = new Receiver({ fragmentTimeoutMs: o.fragmentTimeout });
+  const err = new BoundedLines(process.stderr);
+  const out = new BoundedLines(process.stdout, (n) => err.write(`netconsole: ${n} messages not printed: stdout did not keep up\n`));
+  r.on('message', (m: Message) => {
+    if (o.json) out.write(`${JSON.stringify(m)}\n`);
+    else out.write(`${formatMessage(m)}\n`);
+  });
+  r.on('gap', (g: { source: string; expected: string; got: string }) => err.write(`gap from ${g.source}: expected seq ${g.expected}, got ${g.got}\n`));
+  const a = await r.listen(o.address, o.port);
+  process.stderr.write(`listening on ${a.address}:${a.port}\n`);
+  let stopping = false;
+  const stop = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    await r.close();
+    await out.flush(2000);
+    const c = r.counters;
+    err.write(
+      `netconsole: ${c.datagrams} datagrams, ${c.messages} messages (${c.incomplete} incomplete, ${c.evicted} of them evicted; ${c.oos} out of sequence), ` +
+        `${c.duplicates} duplicates dropped, ${c.gaps} gaps, ${c.sourcesEvicted} sources forgotten, ${out.dropped} messages not printed (stdout too slow)\n`,
+    );
+    await err.flush(1000);
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+  // The reader went away (`| head`): stop as for a signal.
+  process.stdout.on('error', () => void stop());
+}
 
 program
   .command('ctl')

@@ -18,6 +18,7 @@ export type ErrnoCode =
   | 'EDESTADDRREQ'
   | 'ENODEV'
   | 'EADDRNOTAVAIL'
+  | 'EADDRINUSE'
   | 'ENETUNREACH'
   | 'EHOSTUNREACH'
   | 'ECONNREFUSED'

@@ -1,12 +1,26 @@
-// A netconsole receiver for development and tests (fleets use netconsd): parses basic and
-// extended datagrams, reassembles `ncfrag` fragments, and tracks sequence numbers per source.
+// A netconsole receiver for development and tests (fleets use netconsd): it prints what Meta's
+// netconsd prints for the same datagrams (the parse rules are in ncrx-parse.ts), reassembles
+// `ncfrag` fragments in time linear in the bytes received (fragments.ts), and tracks sequence
+// numbers per source (seq-window.ts).
 //
-// Memory is bounded under a flood of incomplete messages: at most `maxPending` messages and
-// `maxPendingBytes` bytes wait for fragments; beyond that the oldest are given up (reported as
-// incomplete), and a message whose fragments stop arriving is reported after `fragmentTimeoutMs`
-// with the text it has.
+// Memory is bounded whatever arrives: at most `maxPendingPerSource` messages per source,
+// `maxPending` messages and `maxPendingBytes` bytes overall wait for fragments (beyond that the
+// oldest is given up: reported incomplete and counted in `evicted`); at most `maxSources`
+// sources are tracked (the least recently heard from is forgotten: `sourcesEvicted`). A message
+// whose fragments stop arriving is reported after `fragmentTimeoutMs` with the text it has.
+//
+// Not reproduced from netconsd (stateful, and not needed to print messages and report gaps):
+// printing in sequence order after waiting for holes, acks and retransmission requests, and
+// the emergency mode that ncemg asks for. State is per `address:port`, not per address.
 import { EventEmitter } from 'node:events';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { isIP } from 'node:net';
+import { invalid, NetconsoleError, outOfRange, type ErrnoCode } from './errors.js';
+import { FragmentBuffer } from './fragments.js';
+import { datagramBytes, parseDatagram, type ParsedDatagram } from './ncrx-parse.js';
+import { SeqWindow } from './seq-window.js';
+
+export { MAX_DATAGRAM, MAX_TOTAL, parseDatagram, type ParsedDatagram } from './ncrx-parse.js';
 
 export interface Message {
   /** `address:port` of the sender. */
@@ -16,57 +30,25 @@ export interface Message {
   facility?: number;
   seq?: string;
   tsUsec?: string;
+  /** The flag was `c`: later messages continue this one. */
   cont?: boolean;
+  /** The flag was `+`: this message continues the previous one (present only when true). */
+  continuation?: boolean;
   release?: string;
-  /** The message text, unescaped (extended) or as received (basic). */
+  /** The message text, unescaped (extended) or as received up to its first NUL (legacy). */
   text: string;
   /** Extended: the ` KEY=value` lines after the text (dictionary, userdata, sysdata). */
   dict?: Record<string, string>;
-  /** Fragments were missing: the text has gaps. */
+  /** Fragments were missing: the text stops at the first missing byte. */
   incomplete?: boolean;
+  /** Out of sequence for its source (netconsd's [OOS]): from another stream, or a stale repeat. */
+  oos?: boolean;
 }
 
-export interface ParsedDatagram {
-  extended: boolean;
-  release?: string;
-  prio?: number;
-  seq?: string;
-  tsUsec?: string;
-  cont?: boolean;
-  frag?: { offset: number; total: number };
-  /** Basic: the whole datagram; extended: the bytes after the first ';'. */
-  body: Buffer;
-}
-
-const HEADER = /^(?:([^,;]*),)?(\d{1,3}),(\d{1,20}),(\d{1,20}),([-c])((?:,[a-z]+=[^,;]*)*)$/;
-/** netconsd truncates datagrams over 1023 bytes; so do we (wire.md 3.4). */
-export const MAX_DATAGRAM = 1023;
-/** netconsd reassembles only totals below 8192. */
-export const MAX_TOTAL = 8191;
-
-/** Parses one datagram; anything that is not a well-formed extended header is a basic line. */
-export function parseDatagram(buf: Buffer): ParsedDatagram {
-  const data = buf.length > MAX_DATAGRAM ? buf.subarray(0, MAX_DATAGRAM) : buf;
-  const semi = data.indexOf(0x3b);
-  if (semi > 0 && semi < 200) {
-    const m = HEADER.exec(data.toString('latin1', 0, semi));
-    if (m) {
-      const out: ParsedDatagram = { extended: true, prio: Number(m[2]), seq: m[3], tsUsec: m[4], cont: m[5] === 'c', body: data.subarray(semi + 1) };
-      if (m[1] !== undefined) out.release = m[1];
-      // ncfrag, when present, must be exactly one well-formed offset/total (netconsd rejects the rest).
-      const fields = m[6].split(',').filter((f) => f.startsWith('ncfrag='));
-      const frag = fields.length === 1 ? /^ncfrag=(\d{1,5})\/(\d{1,5})$/.exec(fields[0]) : null;
-      if (fields.length > 0 && frag === null) return { extended: false, body: data };
-      if (frag) {
-        const offset = Number(frag[1]);
-        const total = Number(frag[2]);
-        if (total > 0 && total <= MAX_TOTAL && offset < total) out.frag = { offset, total };
-        else return { extended: false, body: data }; // bad ncfrag values: not reassemblable
-      }
-      if (out.prio! <= 191) return out;
-    }
-  }
-  return { extended: false, body: data };
+/** The line `netconsole listen` prints for a message: `source <level>seq [incomplete] [oos] text`. */
+export function formatMessage(m: Message): string {
+  const head = m.extended ? `<${m.level}>${m.seq} ${m.incomplete ? '[incomplete] ' : ''}${m.oos ? '[oos] ' : ''}` : '';
+  return `${m.source} ${head}${m.text}`;
 }
 
 /** Reverses the extended escaping: `\xHH` back to the byte. */
@@ -75,7 +57,10 @@ export function unescape(text: string): string {
   return bytes.toString('utf8');
 }
 
-/** Splits an extended body into the text line and the ` KEY=value` lines after it. */
+/**
+ * N14 (terminate_msg_and_dict): the text is up to the first newline, the dictionary after it;
+ * the dictionary's ` KEY=value` lines become a record.
+ */
 export function splitBody(body: string): { text: string; dict: Record<string, string> } {
   const lines = body.split('\n');
   const dict: Record<string, string> = {};
@@ -87,39 +72,49 @@ export function splitBody(body: string): { text: string; dict: Record<string, st
   return { text: unescape(lines[0]), dict };
 }
 
-interface Pending {
-  key: string;
-  source: string;
-  head: ParsedDatagram;
-  data: Buffer;
-  have: Array<[number, number]>;
-  received: number;
-  timer: NodeJS.Timeout;
-}
-
 export interface ReceiverOptions {
   fragmentTimeoutMs?: number;
   maxPending?: number;
   maxPendingBytes?: number;
+  maxPendingPerSource?: number;
+  maxSources?: number;
+}
+
+interface Source {
+  name: string;
+  window: SeqWindow;
+  /** Messages waiting for fragments, by seq, oldest first. */
+  pending: Map<string, Pending>;
+}
+
+interface Pending {
+  source: Source;
+  head: ParsedDatagram;
+  frags: FragmentBuffer;
+  oos: boolean;
+  timer: NodeJS.Timeout;
 }
 
 /** Emits 'message' (Message) and 'gap' ({ source, expected, got }). */
 export class Reassembler extends EventEmitter {
-  private readonly pending = new Map<string, Pending>();
-  /** Recently finished fragmented messages: a late duplicate fragment must not start them again. */
-  private readonly finished = new Set<string>();
+  private readonly sources = new Map<string, Source>();
+  /** Every pending message, oldest first, for the overall bounds. */
+  private readonly pending = new Set<Pending>();
   private pendingBytes = 0;
-  private readonly lastSeq = new Map<string, bigint>();
-  readonly counters = { datagrams: 0, messages: 0, incomplete: 0, duplicates: 0, evicted: 0, gaps: 0 };
+  readonly counters = { datagrams: 0, messages: 0, incomplete: 0, duplicates: 0, evicted: 0, gaps: 0, oos: 0, sourcesEvicted: 0 };
   private readonly timeoutMs: number;
   private readonly maxPending: number;
   private readonly maxBytes: number;
+  private readonly maxPerSource: number;
+  private readonly maxSources: number;
 
   constructor(opts: ReceiverOptions = {}) {
     super();
     this.timeoutMs = opts.fragmentTimeoutMs ?? 2000;
     this.maxPending = opts.maxPending ?? 1024;
     this.maxBytes = opts.maxPendingBytes ?? 8 << 20;
+    this.maxPerSource = opts.maxPendingPerSource ?? 64;
+    this.maxSources = opts.maxSources ?? 4096;
   }
 
   get pendingCount(): number {
@@ -129,108 +124,149 @@ export class Reassembler extends EventEmitter {
   push(buf: Buffer, source: string): void {
     this.counters.datagrams++;
     const d = parseDatagram(buf);
-    if (!d.extended) return this.deliver({ source, extended: false, text: d.body.toString('utf8') });
-    if (!d.frag) return this.complete(source, d, d.body, false);
-    const key = `${source}|${d.seq}|${d.frag.total}`;
-    if (this.finished.has(key)) {
+    if (!d.extended) return this.deliverLegacy(source, d.body);
+    const src = this.source(source);
+    const waiting = src.pending.get(d.seq!);
+    if (waiting) return this.merge(waiting, d, buf);
+    const verdict = src.window.see(BigInt(d.seq!), performance.now());
+    if (verdict.kind === 'duplicate') {
       this.counters.duplicates++;
       return;
     }
-    let p = this.pending.get(key);
-    if (!p) {
-      this.trackSeq(source, BigInt(d.seq!)); // its seq counts from its first fragment on
-      while (this.pending.size >= this.maxPending || this.pendingBytes + d.frag.total > this.maxBytes) {
-        const oldest = this.pending.values().next().value as Pending | undefined;
-        if (!oldest) break;
-        this.counters.evicted++;
-        this.finish(oldest, true);
-      }
-      p = { key, source, head: d, data: Buffer.alloc(d.frag.total), have: [], received: 0, timer: setTimeout(() => this.finish(p!, true), this.timeoutMs) };
-      p.timer.unref();
-      this.pending.set(key, p);
-      this.pendingBytes += d.frag.total;
+    if (verdict.kind === 'new' && verdict.gapFrom !== undefined) {
+      this.counters.gaps++;
+      this.emit('gap', { source, expected: String(verdict.gapFrom), got: d.seq });
     }
-    const start = d.frag.offset;
-    const end = Math.min(start + d.body.length, d.frag.total);
-    if (p.have.some(([s, e]) => start >= s && end <= e)) {
-      this.counters.duplicates++;
-      return;
-    }
-    d.body.copy(p.data, start, 0, end - start);
-    p.have.push([start, end]);
-    p.received = covered(p.have);
-    if (p.received >= d.frag.total) this.finish(p, false);
+    const oos = verdict.kind === 'oos';
+    if (oos) this.counters.oos++;
+    if (!d.frag) return this.deliver(source, d, d.body, { oos });
+    const p = this.start(src, d, oos);
+    p.frags.add(d.frag.offset, d.body);
+    if (p.frags.complete) this.finish(p, 'complete');
   }
 
   /** Reports every message still waiting for fragments (at shutdown). */
   flushPending(): void {
-    for (const p of [...this.pending.values()]) this.finish(p, true);
+    for (const p of [...this.pending]) this.finish(p, 'timeout');
   }
 
-  private finish(p: Pending, incomplete: boolean): void {
-    if (this.pending.get(p.key) !== p) return;
+  /** N15, N16: a datagram for a seq whose fragments are still arriving. */
+  private merge(p: Pending, d: ParsedDatagram, raw: Buffer): void {
+    // N16 (ncrx_queue_payload merges only fragments; a whole message adds no byte): a duplicate.
+    const result = d.frag ? p.frags.add(d.frag.offset, d.body) : 'duplicate';
+    if (result === 'refused') return this.deliverLegacy(p.source.name, datagramBytes(raw));
+    if (result === 'duplicate') this.counters.duplicates++;
+    else if (p.frags.complete) this.finish(p, 'complete');
+  }
+
+  private start(src: Source, d: ParsedDatagram, oos: boolean): Pending {
+    const frags = new FragmentBuffer(d.frag!.total);
+    while (src.pending.size >= this.maxPerSource) this.evictOldest(src.pending.values());
+    while (this.pending.size > 0 && (this.pending.size >= this.maxPending || this.pendingBytes + frags.cost > this.maxBytes)) {
+      this.evictOldest(this.pending.values());
+    }
+    const p: Pending = { source: src, head: d, frags, oos, timer: setTimeout(() => this.finish(p, 'timeout'), this.timeoutMs) };
+    p.timer.unref();
+    src.pending.set(d.seq!, p);
+    this.pending.add(p);
+    this.pendingBytes += frags.cost;
+    return p;
+  }
+
+  private evictOldest(it: IterableIterator<Pending>): void {
+    this.counters.evicted++;
+    this.finish(it.next().value as Pending, 'evicted');
+  }
+
+  private finish(p: Pending, why: 'complete' | 'timeout' | 'evicted'): void {
+    if (!this.pending.delete(p)) return;
     clearTimeout(p.timer);
-    this.pending.delete(p.key);
-    this.pendingBytes -= p.data.length;
-    if (incomplete) this.counters.incomplete++;
-    this.finished.add(p.key);
-    if (this.finished.size > FINISHED_MAX) this.finished.delete(this.finished.values().next().value as string);
-    this.complete(p.source, p.head, p.data, incomplete, false);
+    p.source.pending.delete(p.head.seq!);
+    this.pendingBytes -= p.frags.cost;
+    if (why !== 'complete') this.counters.incomplete++;
+    this.deliver(p.source.name, p.head, p.frags.received(), { oos: p.oos, incomplete: why !== 'complete' });
   }
 
-  private complete(source: string, d: ParsedDatagram, body: Buffer, incomplete: boolean, track = true): void {
+  /** The state of `name`, made the most recently used; the least recently used is forgotten past maxSources. */
+  private source(name: string): Source {
+    let src = this.sources.get(name);
+    if (src) {
+      this.sources.delete(name);
+    } else {
+      src = { name, window: new SeqWindow(), pending: new Map() };
+      if (this.sources.size >= this.maxSources) this.forget(this.sources.values().next().value as Source);
+    }
+    this.sources.set(name, src);
+    return src;
+  }
+
+  private forget(src: Source): void {
+    this.counters.sourcesEvicted++;
+    this.sources.delete(src.name);
+    for (const p of [...src.pending.values()]) {
+      this.counters.evicted++;
+      this.finish(p, 'evicted');
+    }
+  }
+
+  private deliver(source: string, d: ParsedDatagram, body: Buffer, flags: { oos: boolean; incomplete?: boolean }): void {
     const { text, dict } = splitBody(body.toString('latin1'));
     const msg: Message = { source, extended: true, level: d.prio! & 7, facility: d.prio! >> 3, seq: d.seq, tsUsec: d.tsUsec, cont: d.cont, text, dict };
+    if (d.continuation) msg.continuation = true;
     if (d.release !== undefined) msg.release = d.release;
-    if (incomplete) msg.incomplete = true;
-    if (track) this.trackSeq(source, BigInt(d.seq!));
-    this.deliver(msg);
+    if (flags.incomplete) msg.incomplete = true;
+    if (flags.oos) msg.oos = true;
+    this.emitMessage(msg);
   }
 
-  private trackSeq(source: string, seq: bigint): void {
-    const last = this.lastSeq.get(source);
-    if (last !== undefined && seq > last + 1n) {
-      this.counters.gaps++;
-      this.emit('gap', { source, expected: String(last + 1n), got: String(seq) });
-    }
-    if (last === undefined || seq > last) this.lastSeq.set(source, seq);
+  /** N3: what netconsd does not parse, it prints as it came (up to its first NUL, N2). */
+  private deliverLegacy(source: string, data: Buffer): void {
+    this.emitMessage({ source, extended: false, text: data.toString('utf8') });
   }
 
-  private deliver(msg: Message): void {
+  private emitMessage(msg: Message): void {
     this.counters.messages++;
     this.emit('message', msg);
   }
 }
 
-/** How many finished fragmented messages are remembered to ignore their late duplicates. */
-const FINISHED_MAX = 4096;
+/** What to do about a bind error, by errno. */
+const BIND_ADVICE: Partial<Record<string, string>> = {
+  EADDRINUSE: 'another socket has it (a netconsole listen, netconsd or syslog daemon?): stop it or choose another port',
+  EADDRNOTAVAIL: 'it is not an address of this host: give one of its addresses, or 0.0.0.0 (:: for IPv6) for all',
+  EACCES: 'ports below 1024 need CAP_NET_BIND_SERVICE: choose a port from 1024 up',
+};
 
-function covered(ranges: Array<[number, number]>): number {
-  const sorted = [...ranges].sort((a, b) => a[0] - b[0]);
-  let total = 0;
-  let reach = 0;
-  for (const [s, e] of sorted) {
-    if (e <= reach) continue;
-    total += e - Math.max(s, reach);
-    reach = e;
-  }
-  return total;
+function bindError(err: NodeJS.ErrnoException, address: string, port: number): NetconsoleError {
+  const where = `${address.includes(':') ? `[${address}]` : address}:${port}`;
+  const code = (err.code && err.code in BIND_ADVICE ? err.code : 'EIO') as ErrnoCode;
+  const advice = BIND_ADVICE[err.code ?? ''] ?? `${err.code ?? 'error'}: ${err.message}`;
+  return new NetconsoleError(code, `cannot listen on UDP ${where}: ${advice}`, { option: 'address', value: where, cause: err });
 }
 
 /** A UDP socket feeding a Reassembler. */
 export class Receiver extends Reassembler {
   private socket: Socket | null = null;
 
+  /** Rejects with a NetconsoleError (EINVAL, ERANGE, EADDRINUSE, EADDRNOTAVAIL, EACCES, EIO) that says what to do. */
   async listen(address = '127.0.0.1', port = 6666): Promise<{ address: string; port: number }> {
-    const socket = createSocket({ type: address.includes(':') ? 'udp6' : 'udp4', recvBufferSize: 8 << 20 });
+    const family = isIP(address);
+    if (family === 0) throw invalid('address', address, 'an IPv4 or IPv6 address such as 127.0.0.1, 0.0.0.0 or ::', 'not an IP address:');
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw outOfRange('port', port, '0..65535');
+    const socket = createSocket({ type: family === 6 ? 'udp6' : 'udp4', recvBufferSize: 8 << 20 });
     socket.on('message', (buf: Buffer, r: RemoteInfo) => this.push(buf, `${r.address}:${r.port}`));
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(port, address, () => {
-        socket.off('error', reject);
-        resolve();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.once('error', reject);
+        socket.bind(port, address, () => {
+          socket.off('error', reject);
+          resolve();
+        });
       });
-    });
+    } catch (err) {
+      socket.close();
+      throw bindError(err as NodeJS.ErrnoException, address, port);
+    }
     this.socket = socket;
     const a = socket.address();
     return { address: a.address, port: a.port };
