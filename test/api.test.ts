@@ -117,7 +117,7 @@ describe('targets: configfs semantics through the API', () => {
     ['extended while enabled', 'extended', 0, 'EINVAL'],
     ['a bad port', 'local_port', 'x1', 'EINVAL'],
     ['a port out of range', 'local_port', 65536, 'EINVAL'],
-    ['a read-only attribute', 'local_mac', '02:00:00:00:00:01', 'EPERM'],
+    ['a read-only attribute', 'local_mac', '02:00:00:00:00:01', 'EACCES'],
     ['an unknown attribute', 'nonsense', 1, 'ENOENT'],
     ['a bad boolean', 'timestamps', 'maybe', 'EINVAL'],
   ];

@@ -7,6 +7,7 @@
 // toAttributeText, so `true`, 1 and '1\n' all mean the same write.
 import { formatIp, formatMac, parseIp, parseMac, type IpFamily } from '../addr.js';
 import { invalid, InvalidValueError, NetconsoleError, outOfRange } from '../errors.js';
+import { L } from '../layout.js';
 import { USERDATA_ITEMS_MAX, USERDATA_KEY_MAX, USERDATA_VALUE_MAX } from '../validate.js';
 
 export interface TargetAttributes {
@@ -59,7 +60,10 @@ export const LOCKED_ATTRIBUTES: ReadonlySet<string> = new Set([
   'remote_mac',
 ]);
 
-/** Attributes that exist but have no store method: writing them fails EPERM. */
+/**
+ * Attributes that exist but have no store method: writing them fails EACCES, as configfs refuses
+ * to open such a file for writing (__configfs_open_file: no ->store, -EACCES).
+ */
 export const READ_ONLY_ATTRIBUTES: ReadonlySet<string> = new Set(['local_mac', 'transmit_errors']);
 
 /** Every attribute of a target directory, in the kernel's configfs order. */
@@ -194,13 +198,24 @@ function parseIpWrite(option: 'local_ip' | 'remote_ip', text: string, current: R
   return formatIp(ip.family, ip.bytes);
 }
 
-function parseDevName(text: string, given: unknown): string {
+/**
+ * dev_name_store's first check, made before it takes the lock (so also while enabled): the write,
+ * less one trailing '\n', must be under IFNAMSIZ bytes, else ENAMETOOLONG. The parameter string's
+ * device field is held to the same size (the kernel would cut it with strscpy, which could bind
+ * another device). Returns the name without the '\n'.
+ */
+export function checkDevNameSize(text: string, given: unknown = text, option = 'dev_name'): string {
   const name = trimNewline(text);
-  if (!isWellFormed(name)) throw invalid('dev_name', given, 'well-formed text', 'lone surrogate in');
   const size = byteLength(name);
   if (size > DEV_NAME_MAX) {
-    throw new InvalidValueError('ENAMETOOLONG', 'dev_name', given, `at most ${DEV_NAME_MAX} bytes (IFNAMSIZ - 1)`, `${size} bytes, name too long:`);
+    throw new InvalidValueError('ENAMETOOLONG', option, given, `at most ${DEV_NAME_MAX} bytes (IFNAMSIZ - 1)`, `${size} bytes, name too long:`);
   }
+  return name;
+}
+
+function parseDevName(text: string, given: unknown): string {
+  const name = checkDevNameSize(text, given);
+  if (!isWellFormed(name)) throw invalid('dev_name', given, 'well-formed text', 'lone surrogate in');
   return name;
 }
 
@@ -251,7 +266,8 @@ function parseEnabledWrite(target: string, text: string, current: Readonly<Targe
  * current attributes (`target` is its name, for messages), and returns the written field (also
  * when the value is unchanged: such a write is a no-op, not an error, except for `enabled`).
  * Never mutates `current`. Order as in the kernel: the attribute must exist and be writable, a
- * locked attribute is refused while enabled before its value is even read, then the value.
+ * locked attribute is refused while enabled before its value is even read (except dev_name's
+ * size, see checkDevNameSize), then the value.
  */
 export function parseAttributeWrite(
   target: string,
@@ -260,11 +276,14 @@ export function parseAttributeWrite(
   current: Readonly<TargetAttributes>,
 ): Partial<TargetAttributes> {
   if (READ_ONLY_ATTRIBUTES.has(attr)) {
-    throw new InvalidValueError('EPERM', attr, value, 'nothing: the attribute is read only', 'read-only attribute, cannot write');
+    throw new InvalidValueError('EACCES', attr, value, 'nothing: the attribute is read only', 'read-only attribute, cannot write');
   }
   if (!Object.prototype.hasOwnProperty.call(DEFAULT_ATTRIBUTES, attr)) {
     throw new InvalidValueError('ENOENT', attr, value, `one of ${ATTRIBUTE_NAMES.join(', ')}`, 'no such attribute, cannot write');
   }
+  // dev_name_store measures the write before it takes the lock: too long is ENAMETOOLONG even
+  // while enabled. Every other store reports the lock before it reads the value.
+  if (attr === 'dev_name') checkDevNameSize(toAttributeText(value, attr), value);
   if (current.enabled && LOCKED_ATTRIBUTES.has(attr)) throw lockedError(target, attr, value);
   const text = toAttributeText(value, attr);
   switch (attr as keyof TargetAttributes) {
@@ -349,26 +368,64 @@ export function validateUserdataKey(key: string): void {
 }
 
 /** Room for one more userdata entry when the target has `existing` ones (ENOSPC past 256). */
-export function checkUserdataRoom(existing: number): void {
+export function checkUserdataRoom(existing: number, key?: string): void {
   if (existing >= USERDATA_ITEMS_MAX) {
-    throw new InvalidValueError('ENOSPC', 'userdata', existing, `at most ${USERDATA_ITEMS_MAX} entries`, 'no room for another entry beside');
+    throw new InvalidValueError('ENOSPC', 'userdata', key ?? existing, `at most ${USERDATA_ITEMS_MAX} entries`, `no room beside ${existing} entries for`);
   }
 }
 
 /**
- * A userdata value write: its text with one trailing '\n' trimmed, under 200 bytes (EMSGSIZE).
- * The limit applies after the trim (the spec's rule; the kernel checks the written count before
- * trimming, which would refuse 199 bytes followed by '\n'). An empty value is valid: not sent.
+ * A userdata value write, as userdatum_value_store: the text as written (a trailing '\n'
+ * included) must be under 200 bytes (`count >= MAX_EXTRADATA_VALUE_LEN` is EMSGSIZE, so 199 bytes
+ * and a '\n' are refused, as `echo` of a 199-byte value is in the kernel); then one trailing '\n'
+ * is trimmed. A NUL is refused (EINVAL): the kernel's strscpy would silently cut the value there.
+ * An empty value is valid: the entry exists but is not sent.
  */
 export function normalizeUserdataValue(key: string, value: unknown): string {
   const option = `userdata/${key}`;
-  const text = trimNewline(toAttributeText(value, option));
-  if (!isWellFormed(text)) throw invalid(option, value, 'well-formed text', 'lone surrogate in');
-  const size = byteLength(text);
+  const written = toAttributeText(value, option);
+  if (!isWellFormed(written)) throw invalid(option, value, 'well-formed text', 'lone surrogate in');
+  const size = byteLength(written);
   if (size > USERDATA_VALUE_MAX) {
-    throw new InvalidValueError('EMSGSIZE', option, value, `at most ${USERDATA_VALUE_MAX} bytes (under 200)`, `${size} bytes, too long:`);
+    throw new InvalidValueError('EMSGSIZE', option, value, `at most ${USERDATA_VALUE_MAX} bytes as written, a trailing newline included`, `${size} bytes, too long:`);
   }
-  return text;
+  if (written.includes('\0')) throw invalid(option, value, 'text without NUL', 'NUL in');
+  return trimNewline(written);
+}
+
+/** What the write path sends for these entries (userdata.ts renderUserdata): " key=value\n" each. */
+function renderedUserdataSize(entries: ReadonlyMap<string, string>): number {
+  let size = 0;
+  for (const [key, value] of entries) if (value !== '') size += byteLength(key) + byteLength(value) + 3;
+  return size;
+}
+
+export type UserdataWrites = Readonly<Record<string, unknown>> | ReadonlyMap<string, unknown>;
+
+/**
+ * Validates userdata writes as a whole and returns the entries the target would have after them;
+ * pure, so a caller validates before it changes anything. `existing` are the target's current
+ * (already validated) entries. Each write in order, as the kernel checks an mkdir then a value
+ * write: the key (validateUserdataKey), room for a new key (the 257th is ENOSPC), the value
+ * (normalizeUserdataValue). Then the rendered total must fit the userdata buffer (UD_BUF_SIZE,
+ * 64 KiB; ENOSPC as update_userdata's bound of MAX_EXTRADATA_ENTRY_LEN * MAX_USERDATA_ITEMS).
+ * Existing keys keep their place, new ones are appended (configfs lists items in creation order).
+ * A Map keeps the caller's order; a plain object lists integer-like keys first (JS semantics).
+ */
+export function validateUserdata(writes: UserdataWrites, existing: ReadonlyMap<string, string> = new Map()): Map<string, string> {
+  const accepted = 'an object or a Map of userdata entries (key: value)';
+  if (writes === null || typeof writes !== 'object' || Array.isArray(writes)) throw invalid('userdata', writes, accepted);
+  const next = new Map(existing);
+  for (const [key, value] of writes instanceof Map ? writes : Object.entries(writes)) {
+    validateUserdataKey(key);
+    if (!next.has(key)) checkUserdataRoom(next.size, key);
+    next.set(key, normalizeUserdataValue(key, value));
+  }
+  const size = renderedUserdataSize(next);
+  if (size > L.UD_BUF_SIZE) {
+    throw new InvalidValueError('ENOSPC', 'userdata', size, `at most ${L.UD_BUF_SIZE} bytes of " key=value\\n" lines`, 'rendered userdata does not fit:');
+  }
+  return next;
 }
 
 /**

@@ -8,10 +8,14 @@
 // skipped; the others still come up, as with CONFIG_NETCONSOLE_DYNAMIC.
 import { formatIp, formatMac, parseIp, parseMac, type IpFamily } from '../addr.js';
 import { invalid, InvalidValueError, NetconsoleError } from '../errors.js';
-import { DEFAULT_ATTRIBUTES, DEV_NAME_MAX, parseDecimal, type TargetAttributes } from './attributes.js';
+import { checkDevNameSize, DEFAULT_ATTRIBUTES, parseDecimal, type TargetAttributes } from './attributes.js';
 
-/** MAX_PARAM_LENGTH, in bytes of UTF-8 (the spec's "at most 256 bytes"). */
-export const PARAM_MAX = 256;
+/**
+ * The longest parameter string, in bytes of UTF-8: MAX_PARAM_LENGTH (256) counts the NUL, so the
+ * module parameter takes 255 bytes (param_set_copystring: ENOSPC when strnlen reaches maxlen) and
+ * the built-in `netconsole=` keeps 255 (strscpy).
+ */
+export const PARAM_MAX = 255;
 /** NETCONSOLE_PARAM_TARGET_PREFIX */
 export const PARAM_TARGET_PREFIX = 'cmdline';
 const PARAM_ACCEPTED = '[+][r][src-port]@[src-ip]/[<dev>|<src-mac>],[tgt-port]@<tgt-ip>/[tgt-mac]';
@@ -30,9 +34,13 @@ export interface ParamParseResult {
   errors: NetconsoleError[];
 }
 
-/** The failure of one piece, at `pos`: the kernel's "couldn't parse config at '%s'". */
-function failure(piece: string, pos: number, field: string, cause?: unknown): NetconsoleError {
-  return new NetconsoleError('EINVAL', `couldn't parse config at '${piece.slice(pos)}'`, {
+/**
+ * The failure of one piece, at `pos`: the kernel's "couldn't parse config at '%s'", with the code
+ * of the field's own error (ERANGE, ENAMETOOLONG, EDESTADDRREQ, ...) so callers see the reason
+ * without digging into `cause`; EINVAL when the piece itself is malformed.
+ */
+function failure(piece: string, pos: number, field: string, cause?: NetconsoleError): NetconsoleError {
+  return new NetconsoleError(cause?.code ?? 'EINVAL', `couldn't parse config at '${piece.slice(pos)}'`, {
     option: field,
     value: piece,
     accepted: PARAM_ACCEPTED,
@@ -45,6 +53,7 @@ function field<T>(piece: string, pos: number, name: string, parse: () => T): T {
   try {
     return parse();
   } catch (err) {
+    if (!(err instanceof NetconsoleError)) throw err;
     throw failure(piece, pos, name, err);
   }
 }
@@ -63,10 +72,8 @@ function isZero(bytes: Uint8Array): boolean {
 /** The device field: an interface name, or (containing ':') a MAC to bind by hardware address. */
 function parseDevice(text: string): { dev_name: string } | { bindMac: string } {
   if (text.includes(':')) return { bindMac: formatMac(parseMac('local_mac', text)) };
-  const size = new TextEncoder().encode(text).length;
-  if (size > DEV_NAME_MAX) {
-    throw new InvalidValueError('ENAMETOOLONG', 'dev_name', text, `at most ${DEV_NAME_MAX} bytes (IFNAMSIZ - 1)`, `${size} bytes, name too long:`);
-  }
+  // A '\n' cannot end this field (',' follows it), so the name is the text as given.
+  checkDevNameSize(text);
   return { dev_name: text };
 }
 
@@ -136,7 +143,7 @@ function parsePiece(piece: string): Omit<ParamTarget, 'name'> {
 }
 
 /**
- * Parses a whole parameter string. A string over 256 bytes is refused whole with one ENOSPC
+ * Parses a whole parameter string. A string over 255 bytes is refused whole with one ENOSPC
  * error (the kernel's module parameter does that; its built-in `netconsole=` would truncate, which
  * could silently turn a cut `/12:34:..` into the broadcast MAC). An empty string gives nothing;
  * an empty piece (as in `a;;b` or a trailing ';') fails like any other piece, as in the kernel.
