@@ -2,7 +2,7 @@
 // source changes): the counting receiver, the sendmmsg sender, the checksum loop, an empty N-API
 // function. Sources are read from the source tree: tsc does not copy them into dist/.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 export const ROOT = new URL('../../', import.meta.url).pathname;
@@ -17,7 +17,10 @@ export function compile(name: string, flags: string[] = [], suffix = ''): string
   const stamp = `${bin}.built-from`;
   const key = `${flags.join(' ')}\n${src}`;
   if (!existsSync(bin) || !existsSync(stamp) || readFileSync(stamp, 'utf8') !== key) {
-    execFileSync('cc', ['-O2', '-Wall', ...flags, '-o', bin, join(SRC, `${name}.c`)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // Built aside and renamed: another bench or test process may be running the old binary.
+    const tmp = `${bin}.${process.pid}.tmp`;
+    execFileSync('cc', ['-O2', '-Wall', ...flags, '-o', tmp, join(SRC, `${name}.c`)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    renameSync(tmp, bin);
     writeFileSync(stamp, key);
   }
   return bin;

@@ -205,7 +205,7 @@ async function withVeth(body: (v: Veth) => Promise<void>): Promise<void> {
 }
 
 interface Plan {
-  runsQuiet: number;
+  quietMs: number;
   sizes: number[];
   burst: Record<number, number>;
   paced: { rate: number; seconds: number; sizes: number[] };
@@ -215,7 +215,7 @@ interface Plan {
 
 const PLANS: Record<ScenarioContext['profile'], Plan> = {
   full: {
-    runsQuiet: 500,
+    quietMs: 500,
     sizes: [100, 1000, 2000],
     burst: { 100: 50_000, 1000: 50_000, 2000: 20_000 },
     paced: { rate: 50_000, seconds: 1, sizes: [100, 1000, 2000] },
@@ -223,7 +223,7 @@ const PLANS: Record<ScenarioContext['profile'], Plan> = {
     veth: { sizes: [100, 1000, 2000], paced: true },
   },
   quick: {
-    runsQuiet: 300,
+    quietMs: 300,
     sizes: [100, 2000],
     burst: { 100: 20_000, 2000: 5_000 },
     paced: { rate: 50_000, seconds: 0.4, sizes: [100] },
@@ -231,7 +231,7 @@ const PLANS: Record<ScenarioContext['profile'], Plan> = {
     veth: { sizes: [100], paced: false },
   },
   smoke: {
-    runsQuiet: 300,
+    quietMs: 300,
     sizes: [2000],
     burst: { 100: 1_000, 2000: 1_000 },
     paced: { rate: 50_000, seconds: 0.4, sizes: [] },
@@ -272,7 +272,7 @@ export const scenario: Scenario = {
                 await body();
               })
           : undefined,
-        measure: async (subject) => sample(await runOnce({ subject, size, count, rate, veth: pair, ncOptions: ctx.ncOptions, quietMs: plan.runsQuiet })),
+        measure: async (subject) => sample(await runOnce({ subject, size, count, rate, veth: pair, ncOptions: ctx.ncOptions, quietMs: plan.quietMs })),
       });
     };
     for (const size of plan.sizes) add(size, plan.burst[size], 0, LOOPBACK_SUBJECTS, false);

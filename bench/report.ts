@@ -80,6 +80,7 @@ export const COLUMNS: Record<string, Record<string, string>> = {
   e2e: {
     sent: 'sent',
     delivered: 'delivered whole',
+    deliveredPct: 'delivered %',
     datagrams: 'datagrams',
     cpuNsPerMsg: 'CPU ns/msg',
     maxRssMiB: 'peak RSS MiB',

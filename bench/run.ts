@@ -21,13 +21,13 @@ import { scenario as threads } from './threads.js';
 import { scenario as writePath } from './write-path.js';
 
 export const SCENARIOS: Scenario[] = [boundary, writePath, checksum, threads, latency, e2e];
-const RUNS: Record<Profile, number> = { full: 5, quick: 2, smoke: 1 };
+const RUNS: Record<Profile, number> = { full: 5, quick: 3, smoke: 1 };
 
 const USAGE = `usage: npm run bench -- [options] [scenario...]    (or: netconsole bench [options] [scenario...])
 
   --quick               a reduced set, under two minutes
   --smoke               the smallest set that runs every scenario and subject once (the test's)
-  --runs <n>            runs of each subject per case (default: full 5, quick 2, smoke 1)
+  --runs <n>            runs of each subject per case (default: full 5, quick 3, smoke 1)
   --scenario <a,b>      only these scenarios (also as plain arguments): ${SCENARIOS.map((s) => s.name).join(', ')}
   --subject <a,b>       only these subjects (see --list)
   --out <dir>           where latest.json and the charts go (default bench/results)

@@ -117,7 +117,8 @@ export function lineChart(spec: ChartSpec): string {
       out.push(`<circle cx="${x}" cy="${yAxis.map(p.y).toFixed(1)}" r="3.5" fill="${color}"><title>${esc(`${s.name}: ${fmtNum(p.y)}`)}</title></circle>`);
     }
     const ly = M.top + 10 + i * 20;
-    out.push(`<line x1="${px1 + 16}" x2="${px1 + 36}" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="2"/><text x="${px1 + 42}" y="${ly}" dominant-baseline="middle">${esc(s.name)}</text>`);
+    const name = pts.length === 0 && s.points.length > 0 ? `${s.name} (0: not drawn)` : s.name;
+    out.push(`<line x1="${px1 + 16}" x2="${px1 + 36}" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="2"/><text x="${px1 + 42}" y="${ly}" dominant-baseline="middle">${esc(name)}</text>`);
   });
   out.push('</svg>');
   return `${out.join('\n')}\n`;

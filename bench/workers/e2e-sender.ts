@@ -11,6 +11,7 @@
 import { createRequire } from 'node:module';
 import { readFileSync, rmSync } from 'node:fs';
 import { createSocket } from 'node:dgram';
+import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import pino from 'pino';
 import winston from 'winston';
@@ -86,6 +87,7 @@ async function setup(): Promise<Subject> {
     case 'netconsole-pino-transport': {
       const options = { targets: `+@/,${port}@${address}/`, env: false, devices: 'none', sender: 'native', ...args.ncOptions, statsFile: args.statsFile };
       const transport = pino.transport({ target: new URL('./nc-pino-transport.js', import.meta.url).pathname, options });
+      await once(transport, 'ready'); // its worker is up: the first log calls are not buffered behind its start
       const logger = pino(transport);
       return {
         log: (t) => logger.info(t),
@@ -118,6 +120,7 @@ async function setup(): Promise<Subject> {
       let closed = false;
       transport.on('error', (err: Error) => void (errors++ === 0 && (firstError = err.message)));
       transport.once('close', () => (closed = true));
+      await once(transport, 'ready');
       const logger = pino(transport);
       return {
         log: (t) => logger.info(t),
