@@ -14,6 +14,7 @@ import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { NetconsoleError } from '../src/errors.js';
 import { Netconsole, type NetconsoleOptions } from '../src/netconsole.js';
+import { native } from '../src/native.js';
 import type { SocketPool, SocketRef } from '../src/sockets.js';
 import { percentile, type Case, type Sample, type Scenario } from './harness.js';
 
@@ -124,7 +125,7 @@ export const scenario: Scenario = {
         params: { phase, percentile: 'p99', ...(options as Record<string, string | number>) },
         unit: 'ns',
         higherIsBetter: false,
-        subjects: ['netconsole-udp'],
+        subjects: [native ? 'netconsole-udp' : 'netconsole-dgram'], // the default sender: native where the addon loaded
         note,
         measure: () => run(phase, count, { ...ctx.ncOptions, ...options }),
       }),

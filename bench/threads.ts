@@ -10,6 +10,7 @@ import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { Netconsole } from '../src/netconsole.js';
+import { native } from '../src/native.js';
 import { text, type Case, type Scenario } from './harness.js';
 
 const THREADS = { full: [1, 2, 4], quick: [1, 2, 4], smoke: [1, 2] };
@@ -53,7 +54,7 @@ export const scenario: Scenario = {
         params: { threads, size: 100, perThread: PER_THREAD[ctx.profile] },
         unit: 'records/s',
         higherIsBetter: true,
-        subjects: ['netconsole-udp'],
+        subjects: [native ? 'netconsole-udp' : 'netconsole-dgram'], // the default sender: native where the addon loaded
         note: 'spin iterations per acquisition are not observable (the lock counts contended acquisitions only)',
         measure: () => run(threads, PER_THREAD[ctx.profile], ctx.ncOptions),
       }),
