@@ -1,22 +1,88 @@
-// Benchmark harness: each case is a function that runs its own loop of n iterations (so the
-// harness adds no per-iteration call), warmed up, then timed in several rounds; the median round
-// is reported. These machines are shared and noisy: compare ratios within one run, not absolutes.
-export interface Measurement {
+// Benchmark harness: the types every scenario shares, and the in-process timing loop.
+//
+// A scenario (one file each) returns cases. A case is one set of parameters (a message size, a
+// load shape, a thread count ...) and the subjects measured under it; the runner calls
+// measure(subject, run) for run 1..N of every subject, interleaved (run 1 of each subject, then
+// run 2 of each ...), so that a burst of noise on this shared machine hits every subject alike.
+// It reports the median of the runs with their min-max and the ratio to the case's baseline.
+
+export interface Sample {
+  /** The case's figure for this run, in the case's unit. */
+  value: number;
+  /** Further figures of this run (counts, CPU, latency ...): kept per run, and their medians. */
+  extra?: Record<string, number | string | boolean | null>;
+}
+
+export interface Case {
+  /** The scenario name in the JSON (e2e, write-path, threads, latency, checksum, boundary). */
+  scenario: string;
+  params: Record<string, string | number | boolean>;
+  unit: string;
+  /** true: more is better (rates); false: less is better (latency, time). */
+  higherIsBetter: boolean;
+  /** The subject ratios are given against, when it was measured. */
+  baseline?: string;
+  subjects: string[];
+  /** What the reader must know to read the figures (written into the JSON and the report). */
+  note?: string;
+  /** Why this case was not measured here (no root ...): it is listed as skipped. */
+  skip?: string;
+  /** Subjects that cannot run here, with the reason (no addon ...): listed as skipped. */
+  unavailable?: Record<string, string>;
+  /** Wraps all runs of the case (namespaces created before, always removed after). */
+  around?(body: () => Promise<void>): Promise<void>;
+  measure(subject: string, run: number): Promise<Sample> | Sample;
+}
+
+export type Profile = 'full' | 'quick' | 'smoke';
+
+export interface ScenarioContext {
+  profile: Profile;
+  /** Extra options for every Netconsole.create of the library's subjects (--nc-options). */
+  ncOptions: Record<string, unknown>;
+}
+
+export interface Scenario {
   name: string;
-  opsPerSec: number;
-  nsPerOp: number;
-  rounds: number[];
+  /** One line: what is measured, for --list and the report. */
+  about: string;
+  cases(ctx: ScenarioContext): Case[] | Promise<Case[]>;
+}
+
+export interface Summary {
+  median: number;
+  min: number;
+  max: number;
+}
+
+export function median(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export function summarize(values: readonly number[]): Summary {
+  return { median: median(values), min: Math.min(...values), max: Math.max(...values) };
+}
+
+/** The p-th percentile (0..100) of values sorted ascending (nearest rank). */
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
 export interface MeasureOptions {
-  /** Iterations per round (default: calibrated to ~200 ms). */
+  /** Iterations per timed round (default: calibrated to about targetMs). */
   n?: number;
-  rounds?: number;
+  /** Milliseconds one timed round should take (default 200). */
   targetMs?: number;
 }
 
-export function measure(name: string, run: (n: number) => void, opts: MeasureOptions = {}): Measurement {
-  const rounds = opts.rounds ?? 7;
+/**
+ * Operations per second of `run(n)`, a function that runs its own loop of n iterations (so the
+ * harness adds no call per iteration): warmed up, calibrated, then one timed round.
+ */
+export function opsPerSec(run: (n: number) => void, opts: MeasureOptions = {}): number {
   const targetMs = opts.targetMs ?? 200;
   let n = opts.n ?? 1000;
   run(Math.min(n, 1000)); // warm up: tier up the loop and the calls
@@ -32,31 +98,13 @@ export function measure(name: string, run: (n: number) => void, opts: MeasureOpt
       n *= 4;
     }
   }
-  const results: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    const t0 = process.hrtime.bigint();
-    run(n);
-    const ns = Number(process.hrtime.bigint() - t0);
-    results.push((n * 1e9) / ns);
-  }
-  const sorted = [...results].sort((a, b) => a - b);
-  const median = sorted[Math.floor(sorted.length / 2)];
-  return { name, opsPerSec: median, nsPerOp: 1e9 / median, rounds: results };
+  const t0 = process.hrtime.bigint();
+  run(n);
+  return (n * 1e9) / Number(process.hrtime.bigint() - t0);
 }
 
-export function fmtRate(opsPerSec: number): string {
-  if (opsPerSec >= 1e6) return `${(opsPerSec / 1e6).toFixed(2)} M/s`;
-  if (opsPerSec >= 1e3) return `${(opsPerSec / 1e3).toFixed(1)} k/s`;
-  return `${opsPerSec.toFixed(0)} /s`;
-}
-
-/** Prints measurements as a table, each with its ratio to `baseline` (a name in the list). */
-export function table(title: string, ms: Measurement[], baseline?: string): string {
-  const base = ms.find((m) => m.name === baseline);
-  const lines = [`## ${title}`, '', `| case | rate | ns/op | ratio${base ? ` to ${base.name}` : ''} |`, '| --- | ---: | ---: | ---: |'];
-  for (const m of ms) {
-    const ratio = base ? `${(m.opsPerSec / base.opsPerSec).toFixed(2)}x` : '';
-    lines.push(`| ${m.name} | ${fmtRate(m.opsPerSec)} | ${m.nsPerOp.toFixed(1)} | ${ratio} |`);
-  }
-  return lines.join('\n');
+/** A message text of exactly `bytes` ASCII bytes that needs no escaping (netconsole, JSON). */
+export function text(bytes: number): string {
+  const words = 'netconsole ships logs over udp to every target without blocking the caller ';
+  return words.repeat(Math.ceil(bytes / words.length) + 1).slice(0, bytes);
 }

@@ -1,23 +1,211 @@
-// `npm run bench`: every scenario in one run, each printing its peers and ratios.
-// Pass scenario names to run only those: `npm run bench -- write-path`.
-import * as boundaries from './boundaries.js';
-import * as cleanupLatency from './cleanup-latency.js';
-import * as rawThroughput from './raw-throughput.js';
-import * as udpThroughput from './udp-throughput.js';
-import * as writePath from './write-path.js';
+// The benchmark runner: `npm run bench [-- options]` and `netconsole bench [options]`.
+//
+// Runs the cases of every scenario (one file each), each subject several times (interleaved, see
+// harness.ts), prints a table per case (median, min-max, ratio to the baseline, extras), writes
+// <out>/latest.json and draws SVG charts into <out>. These machines are shared and noisy: compare
+// ratios within one run, not absolutes across runs.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, freemem, hostname, loadavg, release, arch, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { scenario as boundary } from './boundary.js';
+import { ROOT } from './cc.js';
+import { drawCharts } from './charts.js';
+import { scenario as checksum } from './checksum.js';
+import { scenario as e2e } from './e2e.js';
+import { median, summarize, type Case, type Profile, type Sample, type Scenario } from './harness.js';
+import { scenario as latency } from './latency.js';
+import { COLUMNS, Progress, table } from './report.js';
+import type { Results, ScenarioResult, SubjectResult } from './results.js';
+import { scenario as threads } from './threads.js';
+import { scenario as writePath } from './write-path.js';
 
-const scenarios: Record<string, { run(): { report: string } | Promise<{ report: string }> }> = {
-  boundaries,
-  'write-path': writePath,
-  'cleanup-latency': cleanupLatency,
-  'udp-throughput': udpThroughput,
-  'raw-throughput': rawThroughput,
-};
+export const SCENARIOS: Scenario[] = [boundary, writePath, checksum, threads, latency, e2e];
+const RUNS: Record<Profile, number> = { full: 5, quick: 3, smoke: 1 };
 
-const only = process.argv.slice(2);
-console.log(`# netconsole benchmarks (node ${process.version}, ${new Date().toISOString()})\n`);
-for (const [name, s] of Object.entries(scenarios)) {
-  if (only.length > 0 && !only.includes(name)) continue;
-  console.log((await s.run()).report);
-  console.log('');
+const USAGE = `usage: npm run bench -- [options] [scenario...]    (or: netconsole bench [options] [scenario...])
+
+  --quick               a reduced set, under two minutes
+  --smoke               the smallest set that runs every scenario and subject once (the test's)
+  --runs <n>            runs of each subject per case (default: full 5, quick 3, smoke 1)
+  --scenario <a,b>      only these scenarios (also as plain arguments): ${SCENARIOS.map((s) => s.name).join(', ')}
+  --subject <a,b>       only these subjects (see --list)
+  --out <dir>           where latest.json and the charts go (default bench/results)
+  --nc-options <json>   extra Netconsole.create options for the library's subjects, e.g. '{"overflow":"wait"}'
+  --list                the scenarios and their subjects, without running anything
+  -h, --help`;
+
+export interface RunOptions {
+  profile: Profile;
+  runs: number;
+  scenarios: string[];
+  subjects: string[];
+  out: string;
+  ncOptions: Record<string, unknown>;
+}
+
+/** Parses the command line; throws a TypeError with the usage on a bad one. */
+export function parseOptions(argv: string[]): RunOptions | 'help' | 'list' {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      quick: { type: 'boolean' },
+      smoke: { type: 'boolean' },
+      runs: { type: 'string' },
+      scenario: { type: 'string', multiple: true },
+      subject: { type: 'string', multiple: true },
+      out: { type: 'string' },
+      'nc-options': { type: 'string' },
+      list: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return 'help';
+  if (values.list) return 'list';
+  const profile: Profile = values.smoke ? 'smoke' : values.quick ? 'quick' : 'full';
+  const runs = values.runs === undefined ? RUNS[profile] : Number(values.runs);
+  if (!Number.isInteger(runs) || runs < 1) throw new TypeError(`--runs must be a positive integer, got ${values.runs}`);
+  const split = (v: string[] | undefined): string[] => (v ?? []).flatMap((x) => x.split(',')).filter(Boolean);
+  const scenarios = [...split(values.scenario), ...positionals];
+  const unknown = scenarios.filter((s) => !SCENARIOS.some((x) => x.name === s));
+  if (unknown.length > 0) throw new TypeError(`unknown scenario ${unknown.join(', ')}: ${SCENARIOS.map((s) => s.name).join(', ')}`);
+  let ncOptions: Record<string, unknown> = {};
+  if (values['nc-options'] !== undefined) {
+    try {
+      ncOptions = JSON.parse(values['nc-options']) as Record<string, unknown>;
+    } catch (err) {
+      throw new TypeError(`--nc-options must be a JSON object: ${(err as Error).message}`);
+    }
+  }
+  return { profile, runs, scenarios, subjects: split(values.subject), out: resolve(values.out ?? join(ROOT, 'bench', 'results')), ncOptions };
+}
+
+function machine(): Results['machine'] {
+  const c = cpus();
+  return { hostname: hostname(), cpus: c.length, cpuModel: c[0]?.model ?? 'unknown', memGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10, kernel: release(), arch: arch(), loadAvg: loadavg().map((l) => Math.round(l * 100) / 100) };
+}
+
+function label(c: Case): string {
+  return `${c.scenario} ${Object.values(c.params).join(' ')}`;
+}
+
+/** Runs one case: every subject `runs` times, interleaved; failures are kept per subject. */
+async function runCase(c: Case, subjects: string[], runs: number, progress: Progress): Promise<ScenarioResult> {
+  const samples = new Map<string, Sample[]>(subjects.map((s) => [s, []]));
+  const errors = new Map<string, string[]>();
+  const skipped = Object.entries(c.unavailable ?? {})
+    .filter(([s]) => c.subjects.includes(s))
+    .map(([subject, reason]) => ({ subject, reason }));
+  const body = async (): Promise<void> => {
+    for (let run = 1; run <= runs; run++) {
+      for (const subject of subjects) {
+        progress.step(`${label(c)}: ${subject} run ${run}/${runs}`);
+        try {
+          samples.get(subject)!.push(await c.measure(subject, run));
+        } catch (err) {
+          errors.set(subject, [...(errors.get(subject) ?? []), (err as Error).message.split('\n')[0]]);
+        }
+      }
+    }
+  };
+  try {
+    if (c.around) await c.around(body);
+    else await body();
+  } catch (err) {
+    skipped.push(...subjects.filter((s) => samples.get(s)!.length === 0).map((subject) => ({ subject, reason: `set-up failed: ${(err as Error).message.split('\n')[0]}` })));
+  }
+  const results: SubjectResult[] = [];
+  for (const subject of subjects) {
+    const ss = samples.get(subject)!;
+    const errs = errors.get(subject);
+    if (ss.length === 0) {
+      if (errs) skipped.push({ subject, reason: `every run failed: ${errs[0]}` });
+      continue;
+    }
+    const values = ss.map((s) => s.value);
+    const keys = [...new Set(ss.flatMap((s) => Object.keys(s.extra ?? {})))];
+    const extra: SubjectResult['extra'] = {};
+    for (const k of keys) {
+      const vs = ss.map((s) => s.extra?.[k]);
+      const nums = vs.filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+      extra[k] = nums.length > 0 ? median(nums) : (vs.find((v) => v !== null && v !== undefined) ?? null);
+    }
+    results.push({ subject, ...summarize(values), runs: values, ratio: null, extra, samples: ss.map((s) => s.extra ?? {}), ...(errs ? { errors: errs } : {}) });
+  }
+  const base = results.find((r) => r.subject === c.baseline);
+  if (base) for (const r of results) r.ratio = base.median > 0 ? r.median / base.median : null;
+  return { name: c.scenario, params: c.params, unit: c.unit, higherIsBetter: c.higherIsBetter, baseline: c.baseline, note: c.note, results, skipped };
+}
+
+/** Runs the benchmarks; returns the results (also written to <out>/latest.json). */
+export async function runBench(o: RunOptions, out: (line: string) => void = (l) => console.log(l)): Promise<Results> {
+  const chosen = SCENARIOS.filter((s) => o.scenarios.length === 0 || o.scenarios.includes(s.name));
+  const ctx = { profile: o.profile, ncOptions: o.ncOptions };
+  const plan: Array<{ c: Case; subjects: string[] }> = [];
+  for (const s of chosen) {
+    for (const c of await s.cases(ctx)) {
+      const subjects = c.skip ? [] : c.subjects.filter((x) => (o.subjects.length === 0 || o.subjects.includes(x)) && !(c.unavailable && x in c.unavailable));
+      plan.push({ c, subjects });
+    }
+  }
+  const known = new Set(plan.flatMap((p) => p.c.subjects));
+  const unknown = o.subjects.filter((s) => !known.has(s));
+  if (unknown.length > 0) throw new TypeError(`unknown subject ${unknown.join(', ')} in ${chosen.map((s) => s.name).join(', ')}: ${[...known].join(', ')}`);
+  const progress = new Progress(plan.reduce((n, p) => n + p.subjects.length * o.runs, 0));
+  out(`# netconsole benchmarks: ${o.profile} run, ${o.runs} run(s) per subject, node ${process.version}, ${new Date().toISOString()}\n`);
+  const scenarios: ScenarioResult[] = [];
+  for (const { c, subjects } of plan) {
+    if (c.skip) {
+      scenarios.push({ name: c.scenario, params: c.params, unit: c.unit, higherIsBetter: c.higherIsBetter, baseline: c.baseline, note: c.note, results: [], skipped: c.subjects.map((subject) => ({ subject, reason: c.skip! })) });
+    } else if (subjects.length > 0) {
+      scenarios.push(await runCase(c, subjects, o.runs, progress));
+    } else {
+      continue;
+    }
+    progress.clear();
+    out(`${table(scenarios[scenarios.length - 1], COLUMNS[c.scenario] ?? {})}\n`);
+  }
+  progress.clear();
+  const results: Results = { machine: machine(), date: new Date().toISOString(), node: process.version, profile: o.profile, argv: process.argv.slice(2), seconds: Math.round(progress.seconds), scenarios };
+  mkdirSync(o.out, { recursive: true });
+  const json = join(o.out, 'latest.json');
+  writeFileSync(json, `${JSON.stringify(results, null, 1)}\n`);
+  const charts = drawCharts(results, o.out);
+  out(`wrote ${json}${charts.length ? ` and ${charts.join(', ')}` : ''} (${results.seconds} s; free memory ${Math.round(freemem() / 2 ** 20)} MiB)`);
+  return results;
+}
+
+/** The command line: returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  let o: ReturnType<typeof parseOptions>;
+  try {
+    o = parseOptions(argv);
+  } catch (err) {
+    process.stderr.write(`bench: ${(err as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (o === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
+  if (o === 'list') {
+    for (const s of SCENARIOS) {
+      const subjects = new Set((await s.cases({ profile: 'full', ncOptions: {} })).flatMap((c) => c.subjects));
+      console.log(`${s.name}: ${s.about}\n  subjects: ${[...subjects].join(', ')}`);
+    }
+    return 0;
+  }
+  try {
+    await runBench(o);
+  } catch (err) {
+    if (!(err instanceof TypeError)) throw err;
+    process.stderr.write(`bench: ${err.message}\n`);
+    return 2;
+  }
+  return 0;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === new URL(import.meta.url).pathname) {
+  process.exitCode = await main(process.argv.slice(2));
 }

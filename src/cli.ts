@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `netconsole` command: demo, send, listen.
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { control, type ControlRequest } from './control.js';
 import { demo } from './demo.js';
@@ -167,6 +168,19 @@ program
     if (!reply.ok) throw new NetconsoleError(reply.code as never, reply.message);
     if (Array.isArray(reply.value)) for (const v of reply.value) console.log(v);
     else if (reply.value !== undefined) console.log(reply.value);
+  });
+
+program
+  .command('bench')
+  .description('run the benchmarks, as npm run bench does (needs a source checkout: bench/ is not in the package); bench --help for its options')
+  .helpOption(false)
+  .allowUnknownOption()
+  .argument('[args...]', 'options and scenario names, passed to the runner')
+  .action(async (args: string[]) => {
+    const runner = new URL('../bench/run.js', import.meta.url);
+    if (!existsSync(runner)) throw new NetconsoleError('ENOENT', `the benchmarks are not here (${runner.pathname}): they run from a source checkout after npm install`);
+    const { main } = (await import(runner.href)) as { main(argv: string[]): Promise<number> };
+    process.exitCode = await main(args);
   });
 
 program.parseAsync().catch((err: unknown) => {

@@ -1,0 +1,239 @@
+// bench/e2e: one run of one subject, in a fresh process. argv[2] is the JSON of SenderArgs.
+// Prints {"ready":true} once its logger is set up; on "go" (stdin) it makes `count` log calls in
+// the load shape and prints {"sent":...} when its logger says everything was handed on; on "stop"
+// (the bench saw the receiver settle) it prints the result: CPU time of the whole process (every
+// thread: process.cpuUsage) from the first log call to the stop, peak RSS, the library's stats(),
+// and the log calls' latency.
+//
+// Latency: every 8th log call is timed (two process.hrtime.bigint() calls, ~70 ns a pair here), so
+// the timing adds about 9 ns per log call to every subject's rate; `timerFloorNs`, the median of
+// an empty timed pair, is the floor under every latency figure. `max` is the largest timed call.
+import { createRequire } from 'node:module';
+import { readFileSync, rmSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import pino from 'pino';
+import winston from 'winston';
+import { Netconsole, type NetconsoleOptions } from '../../src/netconsole.js';
+import { destination } from '../../src/integrations/pino.js';
+import { NetconsoleTransport } from '../../src/integrations/winston.js';
+import { percentile, text as makeText } from '../harness.js';
+
+export interface SenderArgs {
+  subject: string;
+  size: number;
+  count: number;
+  /** 0: burst (1,000 log calls per event-loop turn); else messages per second, in 1 ms ticks. */
+  rate: number;
+  port: number;
+  address: string;
+  /** Over a veth pair: the sending device and the receiver's MAC (raw mode). */
+  dev?: string;
+  mac?: string;
+  ncOptions: Record<string, unknown>;
+  statsFile: string;
+}
+
+const args = JSON.parse(process.argv[2]) as SenderArgs;
+const require = createRequire(import.meta.url);
+const CHUNK = 1000; // log calls per event-loop turn (burst)
+const TIME_EVERY = 8; // every 8th log call is timed
+
+interface Subject {
+  log(text: string): void;
+  /** Resolves when the logger has handed everything on (to the kernel, its worker, its socket). */
+  done(): Promise<unknown>;
+  /** The library's counters (null for peers). */
+  stats(): unknown;
+  close(): Promise<unknown>;
+}
+
+function until(pred: () => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const check = (): void => (pred() ? resolve() : void setTimeout(check, 2));
+    check();
+  });
+}
+
+async function netconsole(opts: NetconsoleOptions = {}): Promise<Netconsole> {
+  const target = args.dev ? `+@/${args.dev},${args.port}@${args.address}/${args.mac ?? ''}` : `+@/,${args.port}@${args.address}/`;
+  return Netconsole.create({ targets: target, env: false, devices: 'none', strict: true, ...opts, ...args.ncOptions });
+}
+
+function ncSubject(nc: Netconsole, log: (t: string) => void, handedOn = (): boolean => true): Subject {
+  return { log, done: () => until(handedOn).then(() => nc.flush()), stats: () => nc.stats(), close: () => nc.close() };
+}
+
+async function setup(): Promise<Subject> {
+  const { subject, port, address } = args;
+  switch (subject) {
+    case 'netconsole-udp':
+    case 'netconsole-dgram':
+    case 'netconsole-raw': {
+      const nc = await netconsole({ sender: subject === 'netconsole-dgram' ? 'dgram' : 'native', mode: subject === 'netconsole-raw' ? 'raw' : 'udp' });
+      return ncSubject(nc, (t) => nc.info(t));
+    }
+    case 'netconsole-pino': {
+      const nc = await netconsole({ sender: 'native' });
+      const logger = pino(destination(nc));
+      return ncSubject(nc, (t) => logger.info(t));
+    }
+    case 'netconsole-winston': {
+      const nc = await netconsole({ sender: 'native' });
+      const logger = winston.createLogger({ transports: [new NetconsoleTransport({ netconsole: nc })] });
+      return ncSubject(nc, (t) => logger.info(t), () => nc.stats().records >= args.count);
+    }
+    case 'netconsole-pino-transport': {
+      const options = { targets: `+@/,${port}@${address}/`, env: false, devices: 'none', sender: 'native', ...args.ncOptions, statsFile: args.statsFile };
+      const transport = pino.transport({ target: new URL('./nc-pino-transport.js', import.meta.url).pathname, options });
+      await once(transport, 'ready'); // its worker is up: the first log calls are not buffered behind its start
+      const logger = pino(transport);
+      return {
+        log: (t) => logger.info(t),
+        done: () => new Promise((r) => logger.flush(r)),
+        stats: () => null,
+        close: () => new Promise((r) => (transport.once('close', r), transport.end())),
+      };
+    }
+    case 'dgram': {
+      const s = createSocket('udp4');
+      await new Promise<void>((r) => s.connect(port, address, r));
+      let acked = 0;
+      let errors = 0;
+      const ack = (err: Error | null): void => void (err ? errors++ : acked++);
+      return { log: (t) => s.send(t, ack), done: () => until(() => acked + errors >= args.count), stats: () => ({ sendErrors: errors }), close: () => new Promise<void>((r) => s.close(r)) };
+    }
+    case 'pino-socket': {
+      const socketTransport = require('pino-socket') as (o: object) => Promise<NodeJS.WritableStream & { writableLength: number; destroy(): void }>;
+      const stream = await socketTransport({ address, port, mode: 'udp' });
+      let errors = 0;
+      stream.on('error', () => errors++);
+      const logger = pino(stream);
+      return { log: (t) => logger.info(t), done: () => until(() => stream.writableLength === 0), stats: () => ({ streamErrors: errors }), close: async () => stream.destroy() };
+    }
+    case 'pino-socket-transport': {
+      // Its worker writes what it reads from pino's buffer, many lines at once, as one datagram.
+      const transport = pino.transport({ target: 'pino-socket', options: { address, port, mode: 'udp' } });
+      let errors = 0;
+      let firstError = '';
+      let closed = false;
+      transport.on('error', (err: Error) => void (errors++ === 0 && (firstError = err.message)));
+      transport.once('close', () => (closed = true));
+      await once(transport, 'ready');
+      const logger = pino(transport);
+      return {
+        log: (t) => logger.info(t),
+        done: () => new Promise((r) => (closed ? r(null) : (transport.once('close', r), logger.flush(r)))),
+        stats: () => ({ transportErrors: errors, transportError: firstError }),
+        close: () => new Promise((r) => (closed ? r(null) : (transport.once('close', r), transport.end()))),
+      };
+    }
+    case 'winston-udp': {
+      // winston-udp is a winston 2 transport: it runs on the winston 2 it depends on. Its socket and
+      // options are module globals; after a send error it sends nothing more (and calls no callback).
+      const wreq = createRequire(require.resolve('winston-udp'));
+      const winston2 = wreq('winston') as { Logger: new (o: object) => { info(m: string, cb: (err: unknown) => void): void; on(e: string, f: (err: unknown) => void): void } };
+      const { UDP } = wreq('winston-udp') as { UDP: new (o: object) => object };
+      const logger = new winston2.Logger({ transports: [new UDP({ server: address, port })] });
+      let acked = 0;
+      let errors = 0;
+      logger.on('error', () => errors++);
+      const ack = (err: unknown): void => void (err ? errors++ : acked++);
+      return { log: (t) => logger.info(t, ack), done: () => until(() => acked >= args.count || errors > 0), stats: () => ({ sendErrors: errors }), close: async () => undefined };
+    }
+    default:
+      throw new Error(`unknown subject ${subject}`);
+  }
+}
+
+/**
+ * Peak RSS of this process image: VmHWM. (getrusage's maxrss is no good here: it keeps the RSS
+ * of the process that forked this one, the bench runner, from before the exec.)
+ */
+function peakRssKb(): number {
+  const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'));
+  return m ? Number(m[1]) : process.resourceUsage().maxRSS;
+}
+
+/** The median cost of an empty timed pair: the floor under every latency figure. */
+function timerFloorNs(): number {
+  const ns = new Float64Array(20_000);
+  for (let i = 0; i < ns.length; i++) {
+    const t0 = process.hrtime.bigint();
+    ns[i] = Number(process.hrtime.bigint() - t0);
+  }
+  return percentile(ns.sort(), 50);
+}
+
+async function send(s: Subject, lat: Float64Array): Promise<number> {
+  const msg = makeText(args.size);
+  const { count, rate } = args;
+  let k = 0;
+  const timed = (): void => {
+    const t0 = process.hrtime.bigint();
+    s.log(msg);
+    lat[k++] = Number(process.hrtime.bigint() - t0);
+  };
+  const t0 = performance.now();
+  for (let i = 0; i < count; ) {
+    const end = rate === 0 ? Math.min(count, i + CHUNK) : Math.min(count, Math.floor(((performance.now() - t0) * rate) / 1000) + 1);
+    for (; i < end; i++) {
+      if (i % TIME_EVERY === 0) timed();
+      else s.log(msg);
+    }
+    await new Promise((r) => (rate === 0 ? setImmediate(r) : setTimeout(r, 1)));
+  }
+  return k;
+}
+
+const input = createInterface({ input: process.stdin });
+const commands: string[] = [];
+let wake: (() => void) | null = null;
+input.on('line', (l) => {
+  commands.push(l.trim());
+  wake?.();
+});
+async function command(): Promise<string> {
+  while (commands.length === 0) await new Promise<void>((r) => (wake = r));
+  return commands.shift()!;
+}
+const print = (o: unknown): void => void process.stdout.write(`${JSON.stringify(o)}\n`);
+
+try {
+  const s = await setup();
+  const floor = timerFloorNs();
+  print({ ready: true });
+  if ((await command()) !== 'go') process.exit(1);
+  const lat = new Float64Array(Math.ceil(args.count / TIME_EVERY));
+  const cpu0 = process.cpuUsage();
+  const t0Ns = process.hrtime.bigint();
+  const timedCalls = await send(s, lat);
+  const callsEndNs = process.hrtime.bigint();
+  await s.done();
+  print({ sent: args.count, t0Ns: String(t0Ns), callsEndNs: String(callsEndNs), doneNs: String(process.hrtime.bigint()) });
+  if ((await command()) !== 'stop') process.exit(1);
+  const cpu = process.cpuUsage(cpu0);
+  const sorted = lat.subarray(0, timedCalls).sort();
+  let stats = s.stats();
+  const maxRssKb = peakRssKb();
+  await Promise.race([s.close(), new Promise((r) => setTimeout(r, 3000))]);
+  if (args.subject === 'netconsole-pino-transport') {
+    try {
+      stats = JSON.parse(readFileSync(args.statsFile, 'utf8'));
+      rmSync(args.statsFile);
+    } catch {
+      stats = null; // the transport's worker did not end cleanly
+    }
+  }
+  print({
+    cpuUs: cpu.user + cpu.system,
+    maxRssKb,
+    stats,
+    latency: { timed: timedCalls, every: TIME_EVERY, timerFloorNs: floor, p50: percentile(sorted, 50), p99: percentile(sorted, 99), p999: percentile(sorted, 99.9), max: percentile(sorted, 100) },
+  });
+  process.exit(0);
+} catch (err) {
+  print({ error: (err as Error).stack ?? String(err) });
+  process.exit(1);
+}

@@ -1,0 +1,94 @@
+// The benchmark harness (bench/): the runner's --smoke set runs every scenario and subject once
+// and writes latest.json in the documented shape (figures are not checked: this machine is shared),
+// and the counting receiver counts what arrived whole, nothing else.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { runOnce } from '../bench/e2e.js';
+import { CountingReceiver, type CountMode } from '../bench/receiver.js';
+import type { Results } from '../bench/results.js';
+import { native } from '../src/native.js';
+
+const RUNNER = new URL('../bench/run.js', import.meta.url).pathname;
+const SCENARIOS = ['boundary', 'write-path', 'checksum', 'threads', 'latency', 'e2e'];
+
+test('bench --smoke: every scenario runs, latest.json has the documented shape, the charts are SVG', { timeout: 180_000 }, async () => {
+  const out = mkdtempSync(join(tmpdir(), 'ncbench-'));
+  try {
+    const { stdout } = await promisify(execFile)(process.execPath, [RUNNER, '--smoke', '--out', out], { maxBuffer: 16 << 20 });
+    assert.match(stdout, /## e2e: path loopback, shape burst/);
+    const r = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as Results;
+    assert.equal(typeof r.machine.cpus, 'number');
+    assert.ok(!Number.isNaN(Date.parse(r.date)));
+    assert.equal(r.node, process.version);
+    assert.deepEqual([...new Set(r.scenarios.map((s) => s.name))].sort(), [...SCENARIOS].sort());
+    for (const s of r.scenarios) {
+      assert.equal(typeof s.params, 'object');
+      assert.equal(typeof s.unit, 'string');
+      assert.ok(Array.isArray(s.results) && Array.isArray(s.skipped));
+      for (const x of s.results) {
+        assert.equal(typeof x.subject, 'string');
+        assert.ok(x.runs.length >= 1 && x.runs.every((v) => typeof v === 'number'), `${s.name} ${x.subject}: runs`);
+        assert.ok(x.min <= x.median && x.median <= x.max, `${s.name} ${x.subject}: min <= median <= max`);
+      }
+    }
+    const e2e = r.scenarios.find((s) => s.name === 'e2e' && s.params.path === 'loopback')!;
+    const subjects = e2e.results.map((x) => x.subject).concat(e2e.skipped.map((x) => x.subject));
+    for (const s of ['c-sendmmsg', 'netconsole-udp', 'netconsole-dgram', 'netconsole-pino', 'netconsole-pino-transport', 'netconsole-winston', 'dgram', 'pino-socket', 'pino-socket-transport', 'winston-udp']) {
+      assert.ok(subjects.includes(s), `e2e subject ${s} measured or skipped with a reason`);
+    }
+    for (const x of e2e.results) {
+      assert.equal(x.extra.sent, e2e.params.count);
+      assert.equal(typeof x.extra.delivered, 'number');
+      assert.ok(x.ratio !== null, `${x.subject}: a ratio to c-sendmmsg`);
+    }
+    const svgs = readdirSync(out).filter((f) => f.endsWith('.svg'));
+    assert.ok(svgs.includes('e2e-size.svg') && svgs.includes('threads.svg') && svgs.includes('latency.svg'), svgs.join(', '));
+    for (const f of svgs) assert.match(readFileSync(join(out, f), 'utf8'), /^<svg [^>]*>[\s\S]*<\/svg>\n$/);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+const counted: Array<[string, number]> = [
+  ['c-sendmmsg', 100],
+  ['dgram', 100],
+  ['c-sendmmsg', 2000],
+  ['dgram', 2000],
+  ...(native ? ([['netconsole-udp', 2000]] as Array<[string, number]>) : []),
+];
+for (const [subject, size] of counted) {
+  test(`e2e at a low rate (2,000/s): the receiver counts every message of ${subject} at ${size} B, once`, { timeout: 60_000 }, async () => {
+    const r = await runOnce({ subject, size, count: 600, rate: 2000, quietMs: 200 });
+    assert.equal(r.delivered, 600);
+    assert.equal(r.rx.datagrams, subject.startsWith('netconsole') && size > 1000 ? 1800 : 600);
+    assert.equal(r.rx.pending + r.rx.evicted + r.rx.malformed, 0);
+  });
+}
+
+async function receive(mode: CountMode, datagrams: string[]) {
+  const rx = await CountingReceiver.start(mode);
+  const s = createSocket('udp4');
+  try {
+    for (const d of datagrams) await new Promise<void>((r, j) => s.send(d, rx.port, '127.0.0.1', (err) => (err ? j(err) : r())));
+    return await rx.settle(Number.MAX_SAFE_INTEGER, Promise.resolve(), 200);
+  } finally {
+    s.close();
+    await rx.stop();
+  }
+}
+
+test('receiver, netconsole mode: a fragmented message counts once all its bytes arrived; one missing a fragment does not', async () => {
+  const c = await receive('netconsole', ['14,1,5,-;whole\n', '14,2,5,-,ncfrag=0/10;abcde', '14,3,5,-,ncfrag=0/10;abcde', '14,2,5,-,ncfrag=5/10;fghi\n', 'no header']);
+  assert.deepEqual({ messages: c.messages, datagrams: c.datagrams, pending: c.pending, malformed: c.malformed }, { messages: 2, datagrams: 5, pending: 1, malformed: 1 });
+});
+
+test('receiver, lines mode: only whole JSON lines count (pino-socket packs several into one datagram)', async () => {
+  const c = await receive('lines', ['{"a":1}\n{"b":2}\n{"c":', '3}\n', '{"d":4}\n']);
+  assert.deepEqual({ messages: c.messages, datagrams: c.datagrams, malformed: c.malformed }, { messages: 3, datagrams: 3, malformed: 1 });
+});
