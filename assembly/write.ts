@@ -1,6 +1,6 @@
 // The write path (kernel: write_msg / write_ext_msg): one record, every enabled target, in list
 // order, under the target-list spinlock; non-sleeping, no allocation, no import calls except the
-// lock's slow path. Wire format: shared/spec/wire.md; emitters: extended.ts, basic.ts.
+// lock's slow path. Wire format: docs/wire.md; emitters: extended.ts, basic.ts.
 //
 // Lock order: this file takes only the target-list spinlock, innermost of
 // config -> rtnl -> cleanup -> spinlock; a writer never waits on anything else. A writer that

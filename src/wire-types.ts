@@ -1,5 +1,5 @@
 // The shapes taken by the public encoding API (`netconsole/wire`). Field names are exactly
-// those of the cases in shared/vectors/wire.json, so a vector case can be passed as it is
+// those of the known-answer cases (test/fixtures/wire.json), so a vector case can be passed as it is
 // (after decoding its hex fields).
 
 /** A 64-bit unsigned field: a safe integer number, or a bigint. */
@@ -76,7 +76,7 @@ export interface EncodeResult {
   truncated: boolean;
 }
 
-/** The wire constants of shared/spec/wire.md. */
+/** The wire constants of docs/wire.md. */
 export const MAX_PRINT_CHUNK = 1000;
 export const DEFAULT_MAX_TOTAL = 8191;
 export const MAX_TASKNAME = 15;

@@ -1,6 +1,6 @@
 // `netconsole/wire`: the encoding API. The exact datagrams and frames Linux netconsole would send
 // for a record and a target, from the WebAssembly write path (default) or the plain-TypeScript
-// reference ({ impl: 'reference' }). Field names are those of shared/vectors/wire.json.
+// reference ({ impl: 'reference' }). Field names are those of the known-answer cases (test/fixtures/wire.json).
 //
 // The WebAssembly path runs the real write path: a private shared memory per thread (one per
 // maxTotal in use) with one target, whose ring is drained after each record.

@@ -1,4 +1,4 @@
-// The invariants of shared/spec/locking.md, each with a test that fails if it breaks.
+// The invariants of docs/locking.md, each with a test that fails if it breaks.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AsyncResource } from 'node:async_hooks';

@@ -4,7 +4,7 @@
 // raw datagrams.
 //
 // Beyond the scripts' grep-level checks, every datagram whose bytes are deterministic is compared
-// twice: with the bytes built by hand from shared/spec/wire.md, and with what the wire encoder
+// twice: with the bytes built by hand from docs/wire.md, and with what the wire encoder
 // (encodeDatagrams) produces for the same record and target (seq and tsUsec, cpu and msgid taken
 // from the received header).
 import { describe, test } from 'node:test';
@@ -153,7 +153,7 @@ async function sendOne(nc: Netconsole, rx: Receiver, text: string): Promise<Data
 }
 
 // ---------------------------------------------------------------------------------------------
-// Parsing what arrived, and building what should have (shared/spec/wire.md)
+// Parsing what arrived, and building what should have (docs/wire.md)
 
 const latin1 = (b: Uint8Array): string => Buffer.from(b).toString('latin1');
 

@@ -1,4 +1,4 @@
-// The plain-TypeScript reference implementation of shared/spec/wire.md: obvious rather than
+// The plain-TypeScript reference implementation of docs/wire.md: obvious rather than
 // fast, the oracle the WebAssembly path is tested against (CONVENTIONS 9).
 export { escapeExtended, needsEscape, ESCAPE_LEN } from './escape.js';
 export { onesComplementSum, internetChecksum } from './checksum.js';
