@@ -41,7 +41,7 @@ import { targetAt, threadAt } from './slots';
 import { frameBuild, frameOverhead } from './frame';
 import { csumScalar, csumSimd } from './checksum';
 import { cutEscaped, escape } from './fmt';
-import { listAdd, listFromCleanup, listRead, listToCleanup, listToCleanupBatch, targetSet, targetSetAddr, targetSetState, targetSwapUserdata } from './lists';
+import { listAdd, listFromCleanup, listRead, listRemove, listToCleanup, listToCleanupBatch, targetSet, targetSetAddr, targetSetState, targetSwapUserdata } from './lists';
 
 export * from './layout';
 
@@ -140,6 +140,9 @@ export function list_to_cleanup_batch(tid: i32, list: usize, n: i32, state: i32)
 }
 export function list_from_cleanup(tid: i32, t: i32, state: i32): i32 {
   return listFromCleanup(tid, t, state);
+}
+export function list_remove(tid: i32, t: i32): i32 {
+  return listRemove(tid, t);
 }
 export function list_read(tid: i32, which: i32, out: usize, max: i32): i32 {
   return listRead(tid, which, out, max);

@@ -144,16 +144,39 @@ export function listFromCleanup(tid: i32, t: i32, state: i32): i32 {
 }
 
 /**
- * Marks a target on the target list ENABLED (its sending state was set up first), or another
- * state that keeps it on the list (DEACTIVATED after its device went and its cleanup is done).
+ * rmdir: the target leaves whichever list it is on (the target list, or the cleanup list where a
+ * device event put it), its state becomes FREE, and the ring position from which on no writer can
+ * have queued anything for it is recorded (its grace period). Returns the list it was on
+ * (ON_TARGETS or ON_CLEANUP), or E_BADARG when it was on none.
+ */
+export function listRemove(tid: i32, t: i32): i32 {
+  if (!valid(t)) return E_BADTARGET;
+  lockAcquire(tid);
+  const tp = targetAt(t);
+  const list = load<i32>(tp + TGT_LIST);
+  let r = E_BADARG;
+  if ((list == ON_TARGETS && unlinkFrom(tid, LIST_TARGETS, t)) || (list == ON_CLEANUP && unlinkFrom(tid, LIST_CLEANUP, t))) {
+    store<i32>(tp + TGT_STATE, ST_FREE);
+    store<u64>(tp + TGT_CLEANUP_POS, atomic.load<u64>(RING_HEAD));
+    r = list;
+  }
+  lockRelease(tid);
+  return r;
+}
+
+/**
+ * Marks a target on the target list ENABLED (its sending state was set up first), or sets
+ * another state, which a target on the cleanup list may take too (a user's write of `enabled`
+ * makes a DEACTIVATED target DISABLED before the device event that moved it was processed).
  * Enabling starts a new generation, so ring slots of an earlier life are told apart.
  */
 export function targetSetState(tid: i32, t: i32, state: i32): i32 {
   if (!valid(t) || state == ST_FREE) return E_BADTARGET;
   lockAcquire(tid);
   const tp = targetAt(t);
+  const list = load<i32>(tp + TGT_LIST);
   let r = E_BADARG;
-  if (load<i32>(tp + TGT_LIST) == ON_TARGETS) {
+  if (list == ON_TARGETS || (list == ON_CLEANUP && state != ST_ENABLED)) {
     if (state == ST_ENABLED && load<i32>(tp + TGT_STATE) != ST_ENABLED) {
       store<u32>(tp + TGT_GEN, load<u32>(tp + TGT_GEN) + 1);
       store<u64>(LOST_SEEN, 0); // losses from before it was disabled are reported again

@@ -321,8 +321,12 @@ export class Netconsole extends Logger {
       throw invalid('targets', targets, 'a parameter string or an array of target options');
     }
     for (const s of specs) {
+      // Not strict (a parameter string), as the kernel's alloc_param_target: a target that cannot
+      // be set up stays, DISABLED, to be fixed and enabled later; the error is reported.
+      const { enabled, ...attrs } = s.attrs;
       try {
-        await this.table.create(s.name, s.attrs, s.bindMac);
+        const rec = await this.table.create(s.name, strict ? s.attrs : attrs, s.bindMac);
+        if (!strict && enabled !== undefined && enabled !== false && enabled !== 0) await this.table.set(rec, 'enabled', enabled);
       } catch (err) {
         if (strict || !(err instanceof NetconsoleError)) throw err;
         this.startupErrors.push(err);
@@ -364,7 +368,7 @@ export class Netconsole extends Logger {
       return {
         name: t.name,
         state: t.state,
-        mode: t.mode,
+        mode: t.binding?.mode ?? null,
         sent: n(t, L.TGT_CNT_SENT),
         datagrams: n(t, L.TGT_CNT_DATAGRAMS),
         bytes: n(t, L.TGT_CNT_BYTES),

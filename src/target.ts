@@ -32,7 +32,7 @@ export class Target {
 
   /** The device it is bound to while enabled (also when picked by the route), else null. */
   get device(): string | null {
-    return this.rec.state === 'enabled' ? (this.rec.device?.name ?? null) : null;
+    return this.rec.state === 'enabled' ? (this.rec.binding?.device.name ?? null) : null;
   }
 
   /** The text a configfs read of `attr` returns (`enabled`, `remote_ip`, `local_mac`, `transmit_errors`, ...). */

@@ -25,6 +25,7 @@ export interface CoreExports {
   list_to_cleanup(tid: number, t: number, state: number): number;
   list_to_cleanup_batch(tid: number, list: number, n: number, state: number): number;
   list_from_cleanup(tid: number, t: number, state: number): number;
+  list_remove(tid: number, t: number): number;
   list_read(tid: number, which: number, out: number, max: number): number;
   target_set_state(tid: number, t: number, state: number): number;
   target_set(tid: number, t: number, field: number, value: number): number;

@@ -796,7 +796,7 @@ describe('end to end: Netconsole.create', () => {
       assert.equal(t.state, 'enabled');
     }));
 
-  test('300 userdata entries at create: ENOSPC, and no target is left behind', { todo: 'needs targets.ts create() to call validateUserdata' }, () =>
+  test('300 userdata entries at create: ENOSPC, and no target is left behind', () =>
     withNc({}, async (nc) => {
       const userdata = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`k${i}`, 'v']));
       await assert.rejects(nc.targets.create('t', { ...loop, userdata }), isError('ENOSPC'));

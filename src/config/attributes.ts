@@ -168,6 +168,11 @@ function parseBool(option: string, text: string, given: unknown): boolean {
   return value;
 }
 
+/** A boolean attribute write's value (kstrtobool), EINVAL when it is not one. */
+export function parseBoolWrite(option: string, value: unknown): boolean {
+  return parseBool(option, toAttributeText(value, option), value);
+}
+
 /**
  * addr.ts reports the text it parsed (newline trimmed); errors here carry the caller's value, so
  * rebuild its EINVAL with it. Its errors are invalid() without a reason, so the message is the same.
