@@ -2,9 +2,13 @@
 // to extended IPv6 and IPv4 targets on loopback, while a third target's `enabled` is toggled every
 // 30 iterations, two extra targets are created, enabled and removed every 50 (concurrently), and a
 // device down/up/rename/unregister/register event is injected every 70 (for a device only the
-// toggled target uses). At the end: no deadlock, no lock-order violation, no datagram after a
-// disable resolved, and for the targets that stayed enabled every msgid from first to last
-// delivered exactly once (sent = delivered, and the msgid range = delivered + counted drops).
+// toggled target uses). Concurrently, every 40 iterations a burst of operations on one more target
+// and its own device starts in a single tick, in a seeded random order (enable, disable, set,
+// unregister, register, remove and create again). At the end: no deadlock, no lock-order
+// violation, no internal error, no datagram after a disable/remove resolved (or, for the bursts,
+// after the burst left the target stopped), and for the targets that stayed enabled every msgid
+// from first to last delivered exactly once (sent = delivered, and the msgid range = delivered +
+// counted drops).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -14,33 +18,50 @@ import { Netconsole } from '../src/netconsole.js';
 import * as sysfs from '../src/netdev/sysfs.js';
 import type { DeviceInfo, NetdevEvent } from '../src/netdev/types.js';
 import type { DeviceLookup } from '../src/targets.js';
-import { Marker, rcvbufErrors } from './helpers/udp.js';
+import { Marker, socketDrops } from './helpers/udp.js';
 
 const ITERATIONS = Number(process.env.NETCONSOLE_TORTURE_ITERATIONS ?? 2100);
 const FAKE_IFINDEX = 99999;
 const FAKE_MAC = '02:00:00:00:99:99';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** A fake device backed by loopback addresses, which the test can rename, remove and bring back. */
-function fakeDevice(): { lookup: DeviceLookup; dev: { name: string; present: boolean } } {
+const RACE_IFINDEX = 99998;
+const RACE_MAC = '02:00:00:00:99:98';
+const SEED = process.env.NETCONSOLE_TORTURE_SEED !== undefined ? Number(process.env.NETCONSOLE_TORTURE_SEED) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
+
+/** Two fake devices backed by loopback addresses, which the test can rename, remove and bring back. */
+function fakeDevice(): { lookup: DeviceLookup; dev: { name: string; present: boolean }; race: { present: boolean } } {
   const dev = { name: 'tort0', present: true };
+  const race = { present: true };
   const info = (): DeviceInfo => ({ ...sysfs.getDevice('lo')!, name: dev.name, ifindex: FAKE_IFINDEX, mac: FAKE_MAC });
+  const raceInfo = (): DeviceInfo => ({ ...sysfs.getDevice('lo')!, name: 'race0', ifindex: RACE_IFINDEX, mac: RACE_MAC });
   return {
     dev,
+    race,
     lookup: {
-      getDevice: (n) => (dev.present && n === dev.name ? info() : sysfs.getDevice(n)),
+      getDevice: (n) => (dev.present && n === dev.name ? info() : race.present && n === 'race0' ? raceInfo() : sysfs.getDevice(n)),
       deviceByMac: (m) => (dev.present && m === FAKE_MAC ? info() : sysfs.deviceByMac(m)),
       routeDevice: sysfs.routeDevice,
-      sourceAddress: (d, family, remote) => (d === dev.name ? (family === 6 ? '::1' : '127.0.0.1') : sysfs.sourceAddress(d, family, remote)),
+      sourceAddress: (d, family, remote) => (d === dev.name || d === 'race0' ? (family === 6 ? '::1' : '127.0.0.1') : sysfs.sourceAddress(d, family, remote)),
     },
+  };
+}
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 
 test(`torture: ${ITERATIONS} iterations of toggles, create/remove and device events under 5 logging threads`, { timeout: 120_000 }, async (t) => {
   const receiver = new Worker(new URL('./workers/torture-receiver.js', import.meta.url));
   const [{ ports }] = (await once(receiver, 'message')) as [{ ports: Record<string, number> }];
-  const { lookup, dev } = fakeDevice();
-  const lost0 = rcvbufErrors();
+  const { lookup, dev, race } = fakeDevice();
   const nc = await Netconsole.create({
     devices: 'none',
     lookup,
@@ -52,14 +73,14 @@ test(`torture: ${ITERATIONS} iterations of toggles, create/remove and device eve
     ],
   });
   const marker = await Marker.open();
-  const mark = (sink: 'toggle' | 'extra', on: boolean): Promise<void> =>
+  const mark = (sink: 'toggle' | 'extra' | 'race', on: boolean): Promise<void> =>
     new Promise((resolve, reject) => marker.socket.send(on ? 'MARK ON' : 'MARK OFF', ports[sink], '127.0.0.1', (e) => (e ? reject(e) : resolve())));
   const stop = new SharedArrayBuffer(4);
   const writers = [0, 1, 2, 3].map(() => new Worker(new URL('./workers/torture-writer.js', import.meta.url), { workerData: { handle: nc.handle(), stop } }));
   writers.forEach((w) => nc.watchWorker(w));
   const toggle = nc.targets.get('toggle')!;
   const state = (): string => toggle.state; // read afresh: it changes across awaits
-  const counts = { toggles: 0, enableFailures: 0, events: 0, extras: 0, extraFailures: 0 };
+  const counts = { toggles: 0, enableFailures: 0, events: 0, extras: 0, extraFailures: 0, bursts: 0, burstOps: 0 };
   let iteration = 0;
 
   // Loop A: the main thread logs, toggles `toggle` every 30 and injects a device event every 70.
@@ -122,11 +143,51 @@ test(`torture: ${ITERATIONS} iterations of toggles, create/remove and device eve
     }
   })();
 
-  await Promise.all([loopA, loopB]);
+  // Loop C, concurrent with A and B: bursts of operations on target `race` and device race0, all
+  // started in one tick in a seeded order. Before a burst the marker is ON (it may enable the
+  // target); once it settled, OFF unless the target ended enabled.
+  const raceSpec = { remote_ip: '127.0.0.1', remote_port: ports.race, local_port: 0, dev_name: 'race0', extended: 1 };
+  await mark('race', true);
+  let raceTarget = await nc.targets.create('race', { ...raceSpec, enabled: 1 });
+  const rnd = mulberry32(SEED);
+  const unexpected: string[] = [];
+  const loopC = (async () => {
+    let done = 0;
+    while (iteration <= ITERATIONS) {
+      if (Math.floor(iteration / 40) > done) {
+        done = Math.floor(iteration / 40);
+        counts.bursts++;
+        await mark('race', true);
+        const t = raceTarget;
+        const ops: Array<() => Promise<unknown>> = [
+          () => t.enable(),
+          () => t.disable(),
+          () => t.set('remote_port', ports.race),
+          () => ((race.present = false), nc.deviceEvent({ type: 'unregister', name: 'race0', ifindex: RACE_IFINDEX, mac: RACE_MAC })),
+          () => ((race.present = true), nc.deviceEvent({ type: 'register', name: 'race0', ifindex: RACE_IFINDEX, mac: RACE_MAC })),
+        ];
+        if (rnd() < 0.3) ops.push(() => t.remove());
+        const picked = ops.filter(() => rnd() < 0.7).sort(() => rnd() - 0.5);
+        counts.burstOps += picked.length;
+        const results = await Promise.allSettled(picked.map((op) => op()));
+        for (const r of results) {
+          if (r.status === 'rejected' && !(r.reason instanceof NetconsoleError && ['EINVAL', 'ENODEV', 'ENOENT'].includes(r.reason.code))) {
+            unexpected.push(String(r.reason instanceof NetconsoleError ? `${r.reason.code}: ${r.reason.message}` : r.reason));
+          }
+        }
+        if (!nc.targets.get('race')) raceTarget = await nc.targets.create('race', raceSpec);
+        if (raceTarget.state !== 'enabled') await mark('race', false);
+      }
+      await sleep(2);
+    }
+  })();
+
+  await Promise.all([loopA, loopB, loopC]);
   Atomics.store(new Int32Array(stop), 0, 1);
   const written = await Promise.all(writers.map(async (w) => ((await once(w, 'message'))[0] as { n: number }).n));
   await nc.flush();
   await sleep(300);
+  const drops = Object.values(ports).reduce((n, port) => n + socketDrops(port), 0); // before the receiver closes them
   receiver.postMessage('report');
   const [report] = (await once(receiver, 'message')) as [Record<string, Record<string, number>>];
   const stats = nc.stats();
@@ -134,14 +195,16 @@ test(`torture: ${ITERATIONS} iterations of toggles, create/remove and device eve
   await marker.close();
   await receiver.terminate();
 
-  t.diagnostic(JSON.stringify({ counts, written, report, targets: stats.targets.map((t) => [t.name, t.state, t.sent, t.dropped, t.skipped]) }));
-  assert.equal(rcvbufErrors(), lost0, 'no datagram was lost at a receiver (else exactly-once cannot be judged)');
+  t.diagnostic(JSON.stringify({ seed: SEED, counts, written, report, targets: stats.targets.map((t) => [t.name, t.state, t.sent, t.dropped, t.skipped]) }));
+  assert.equal(drops, 0, 'no datagram was lost at a receiver (else exactly-once cannot be judged)');
   assert.equal(nc.lockChecker.violations, 0, 'no lock-order violation');
   assert.equal(stats.senderDiscarded, 0, 'the sender never met a slot without a route');
   assert.ok(written.every((n) => n > 100), `every worker logged (${written.join(', ')})`);
   assert.ok(counts.toggles >= Math.floor(ITERATIONS / 30) && counts.events >= 5 && counts.extras >= 4, JSON.stringify(counts));
-  for (const sink of ['toggle', 'extra'] as const) {
-    assert.equal(report[sink].violations, 0, `${sink}: datagrams after a disable/remove resolved`);
+  assert.deepEqual(unexpected, [], `bursts (seed ${SEED}): only the kernel's errors for the state each operation met`);
+  assert.ok(counts.bursts >= Math.floor(ITERATIONS / 40) && counts.burstOps > counts.bursts, JSON.stringify(counts));
+  for (const sink of ['toggle', 'extra', 'race'] as const) {
+    assert.equal(report[sink].violations, 0, `${sink}: datagrams after a disable/remove resolved (seed ${SEED})`);
     assert.ok(report[sink].delivered > 0, `${sink}: the target did send while enabled`);
   }
   for (const name of ['v4', 'v6'] as const) {

@@ -12,6 +12,22 @@ export function rcvbufErrors(): number {
   return Number(lines[1].split(/\s+/)[names.indexOf('RcvbufErrors')]);
 }
 
+/**
+ * Datagrams the kernel dropped for the UDP socket(s) bound to local `port` because their queue was
+ * full (the drops column of /proc/net/udp and udp6): what a test that orders events by markers
+ * asserts stayed 0, exact for its own sockets whatever else runs on the machine.
+ */
+export function socketDrops(port: number): number {
+  let drops = 0;
+  for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
+    for (const line of readFileSync(file, 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length > 12 && parseInt(f[1].split(':')[1], 16) === port) drops += Number(f[f.length - 1]);
+    }
+  }
+  return drops;
+}
+
 export interface Received {
   from: number;
   data: Buffer;
@@ -57,6 +73,11 @@ export class Sink {
       return found !== undefined;
     }, ms);
     return found!;
+  }
+
+  /** Datagrams the kernel dropped for this receiver (its queue was full). */
+  drops(): number {
+    return socketDrops(this.port);
   }
 
   texts(): string[] {
