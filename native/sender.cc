@@ -50,7 +50,8 @@ namespace nc {
 
 namespace {
 
-constexpr int kBatch = 64;         // datagrams per sendmmsg: 4-7x dgram.send (toolchain.md 5.4)
+constexpr int kBatchDefault = 64;  // datagrams per sendmmsg: 4-7x dgram.send (toolchain.md 5.4)
+constexpr int kBatchMax = 1024;    // UIO_MAXIOV
 constexpr int kMaxTargets = 64;    // layout.ts MAX_TARGETS
 constexpr int kSleepingNative = 2; // RING_SLEEPING value of a native sender
 
@@ -115,6 +116,17 @@ int64_t NowNs() {
   return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+// How the thread batches and waits (Netconsole.create's `nativeSender` option; `netconsole tune`
+// measures them): datagrams per sendmmsg; when the ring is empty, `spin` polls of RING_HEAD, then a
+// futex wait that writers wake ('futex' spins 0, 'spin' the given count), or ('timer') a sleep of
+// `timerUs` and another look, never asking writers for a wake-up.
+struct Tuning {
+  int batch = kBatchDefault;
+  int spin = 2000;
+  bool timer = false;
+  int timerUs = 50;
+};
+
 class Sender : public Napi::ObjectWrap<Sender> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -124,7 +136,8 @@ class Sender : public Napi::ObjectWrap<Sender> {
                         InstanceMethod<&Sender::Stats>("stats")});
   }
 
-  // new Sender(memory: Uint8Array over the whole shared memory, layout: Record<string, number>)
+  // new Sender(memory: Uint8Array over the whole shared memory, layout: Record<string, number>,
+  //            tuning?: { batch, spin, timer: boolean, timerUs })
   explicit Sender(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Sender>(info) {
     Napi::Env env = info.Env();
     size_t len;
@@ -143,6 +156,18 @@ class Sender : public Napi::ObjectWrap<Sender> {
     if (static_cast<size_t>(lay_.ringOff) + lay_.ringSize > len || (lay_.ringSize & (lay_.ringSize - 1)) != 0) {
       Napi::RangeError::New(env, "Sender: the ring does not fit the memory view").ThrowAsJavaScriptException();
       return;
+    }
+    if (info.Length() > 2 && info[2].IsObject()) {
+      Napi::Object t = info[2].As<Napi::Object>();
+      auto num = [&](const char* k, int dflt, int lo, int hi) {
+        Napi::Value v = t.Get(k);
+        int n = v.IsNumber() ? v.As<Napi::Number>().Int32Value() : dflt;
+        return n < lo ? lo : n > hi ? hi : n;
+      };
+      tune_.batch = num("batch", kBatchDefault, 1, kBatchMax);
+      tune_.spin = num("spin", tune_.spin, 0, 1 << 24);
+      tune_.timerUs = num("timerUs", tune_.timerUs, 1, 1000000);
+      tune_.timer = t.Get("timer").ToBoolean().Value();
     }
     memRef_ = Napi::Persistent(info[0].As<Napi::Object>());  // keeps the memory alive with the thread
     thread_ = std::thread([this] { Run(); });
@@ -266,9 +291,16 @@ class Sender : public Napi::ObjectWrap<Sender> {
     WakeRoom(tail);
   }
 
-  // Waits for RING_HEAD to move: a short spin, then a futex wait (bounded, so stop() is prompt).
+  // Waits for RING_HEAD to move: a short spin, then a futex wait (bounded, so stop() is prompt);
+  // or, with the timer strategy, a sleep and another look.
   void Idle(uint64_t tail) {
-    for (int i = 0; i < 2000; i++) {
+    if (tune_.timer) {
+      timespec ts{0, static_cast<long>(tune_.timerUs) * 1000};
+      nanosleep(&ts, nullptr);
+      wakeups_++;
+      return;
+    }
+    for (int i = 0; i < tune_.spin; i++) {
       if (Load64(mem_ + lay_.ringHead) != tail || stop_.load()) return;
     }
     int32_t seen = Load32(mem_ + lay_.ringWake);
@@ -315,10 +347,11 @@ class Sender : public Napi::ObjectWrap<Sender> {
   }
 
   void Run() {
-    std::vector<mmsghdr> msgs(kBatch);
-    std::vector<iovec> iov(kBatch);
-    std::vector<uint32_t> owner(kBatch);
-    std::vector<uint64_t> posOf(kBatch);
+    const int batch = tune_.batch;
+    std::vector<mmsghdr> msgs(batch);
+    std::vector<iovec> iov(batch);
+    std::vector<uint32_t> owner(batch);
+    std::vector<uint64_t> posOf(batch);
     const uint64_t mask = lay_.ringSize - 1;
     uint8_t* ring = mem_ + lay_.ringOff;
     uint64_t tail = Load64(mem_ + lay_.ringTail);
@@ -337,7 +370,7 @@ class Sender : public Napi::ObjectWrap<Sender> {
         int n = 0;
         int fd = -1;
         uint64_t pos = tail;
-        while (pos < head && n < kBatch) {
+        while (pos < head && n < batch) {
           uint8_t* slot = ring + (pos & mask);
           uint32_t len, gen;
           uint16_t target, kind;
@@ -426,6 +459,7 @@ class Sender : public Napi::ObjectWrap<Sender> {
   uint8_t* mem_ = nullptr;
   Napi::ObjectReference memRef_;
   Layout lay_{};
+  Tuning tune_{};
   std::thread thread_;
   std::mutex mu_;
   Route routes_[kMaxTargets];

@@ -22,6 +22,14 @@ export interface NativeSenderStats {
   roomWakes: number;
 }
 
+/** How the sender thread batches and waits (native/sender.cc Tuning). */
+export interface NativeTuning {
+  batch?: number;
+  spin?: number;
+  timer?: boolean;
+  timerUs?: number;
+}
+
 /** The sender thread of one shared memory (native/sender.cc). */
 export interface NativeSenderThread {
   setRoute(t: number, fd: number, gen: number, family: number, address: Uint8Array, port: number): void;
@@ -55,7 +63,7 @@ export interface NativeBinding {
   NetlinkWatcher?: new (groups: number, onMessages: (buf: Buffer) => void, rcvbufBytes?: number) => NativeNetlinkWatcher;
   /** A synchronous dump on its own socket: every reply message up to and including NLMSG_DONE. Throws with `errno`. */
   netlinkDump?(type: number, family: number): Buffer;
-  Sender: new (memory: Uint8Array, layout: Record<string, number>) => NativeSenderThread;
+  Sender: new (memory: Uint8Array, layout: Record<string, number>, tuning?: NativeTuning) => NativeSenderThread;
   /** Wakes a native sender sleeping on word `index` of the memory. */
   futexWake(view: Int32Array, index: number): void;
   /** Sleeps on word `index` while it holds `expected`, at most `timeoutMs`: 0 woken, 1 not equal, 2 timed out. */

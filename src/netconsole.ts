@@ -16,7 +16,7 @@ import { RtnetlinkSource, rtnetlinkAvailable, rtnetlinkLookup } from './netdev/r
 import type { NetdevEvent } from './netdev/types.js';
 import { DgramSender } from './sender/dgram.js';
 import { NativeSender } from './sender/native.js';
-import { native, nativeError } from './native.js';
+import { native, nativeError, type NativeTuning } from './native.js';
 import type { Sender, SenderCounters } from './sender/types.js';
 import { DEFAULT_SEND_BUFFER, SocketPool } from './sockets.js';
 import { Target, type TargetOptions } from './target.js';
@@ -94,10 +94,43 @@ export interface NetconsoleOptions {
    */
   sendBufferBytes?: number;
   /**
+   * The native sender thread's batching and waiting (what `netconsole tune` measures): `batch`
+   * datagrams per sendmmsg (1..1024, default 64); when the ring is empty, `wake` 'spin' (default:
+   * `spin` polls, default 2000, then a futex wait the writers wake), 'futex' (the wait at once),
+   * or 'timer' (a sleep of `timerUs`, default 50, and another look: writers never wake it).
+   */
+  nativeSender?: NativeSenderOptions;
+  /**
    * In-band loss reports: after a target lost messages (ring full, device not running, transmit
    * failures), the next record that reaches it is preceded by "** N messages dropped **". Default true.
    */
   reportLosses?: boolean;
+}
+
+export interface NativeSenderOptions {
+  batch?: number;
+  wake?: 'spin' | 'futex' | 'timer';
+  spin?: number;
+  timerUs?: number;
+}
+
+/** The sender thread's tuning from the option, checked. */
+function nativeTuning(o: NativeSenderOptions | undefined): NativeTuning {
+  if (o === undefined) return {};
+  if (o === null || typeof o !== 'object') throw invalid('nativeSender', o, 'an object { batch, wake, spin, timerUs }');
+  const int = (name: keyof NativeSenderOptions, v: unknown, lo: number, hi: number): number | undefined => {
+    if (v === undefined) return undefined;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) throw invalid(`nativeSender.${name}`, v, `an integer ${lo}..${hi}`);
+    return v;
+  };
+  const wake = o.wake ?? 'spin';
+  if (wake !== 'spin' && wake !== 'futex' && wake !== 'timer') throw invalid('nativeSender.wake', wake, "'spin', 'futex' or 'timer'");
+  return {
+    batch: int('batch', o.batch, 1, 1024),
+    spin: wake === 'futex' ? 0 : int('spin', o.spin, 0, 1 << 24),
+    timer: wake === 'timer',
+    timerUs: int('timerUs', o.timerUs, 1, 1_000_000),
+  };
 }
 
 /** Passed to a worker (postMessage, workerData) so it can log through the same memory. */
@@ -281,9 +314,10 @@ export class Netconsole extends Logger {
     if (!Number.isInteger(sendBuffer) || sendBuffer < 1024 || sendBuffer > MAX_SEND_BUFFER) {
       throw invalid('sendBufferBytes', sendBuffer, `an integer number of bytes, 1024..${MAX_SEND_BUFFER}`);
     }
+    const tuning = nativeTuning(o.nativeSender);
     const core = Core.create({ ringSize: o.ringSize, maxTotal: o.maxTotal, seqStart, debug: o.debug, reportLosses: o.reportLosses ?? true });
     const dgram = useNative ? null : new DgramSender(core);
-    const sender: Sender = dgram ?? new NativeSender(core, native!);
+    const sender: Sender = dgram ?? new NativeSender(core, native!, tuning);
     sender.start();
     const pool = new SocketPool(useNative ? native : null, sendBuffer);
     const lookup = o.lookup ?? (o.devices !== 'poll' && rtnetlinkAvailable() ? rtnetlinkLookup : sysfs);

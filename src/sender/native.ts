@@ -3,7 +3,7 @@
 // (grace periods, flush), and stops it.
 import { parseIp } from '../addr.js';
 import { L } from '../layout.js';
-import type { NativeBinding, NativeSenderThread } from '../native.js';
+import type { NativeBinding, NativeSenderThread, NativeTuning } from '../native.js';
 import type { Core } from '../wasm.js';
 import { NetconsoleError } from '../errors.js';
 import type { Route, Sender, SenderCounters } from './types.js';
@@ -20,9 +20,10 @@ export class NativeSender implements Sender {
   constructor(
     private readonly core: Core,
     binding: NativeBinding,
+    tuning: NativeTuning = {},
   ) {
-    const layout: Record<string, number> = { ...L, ringSize: core.u32[L.GEO_RING_SIZE >> 2] };
-    this.thread = new binding.Sender(core.u8, layout);
+    const layout: Record<string, number> = { ...L, ringSize: core.ringSize };
+    this.thread = new binding.Sender(core.u8, layout, tuning);
   }
 
   get discarded(): number {
