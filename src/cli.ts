@@ -3,7 +3,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { control, type ControlRequest } from './control.js';
+import { control, DEFAULT_TIMEOUT_MS } from './control-client.js';
+import { OPS, type ControlRequest } from './control-protocol.js';
 import { demo } from './demo.js';
 import { NetconsoleError } from './errors.js';
 import { Netconsole } from './netconsole.js';
@@ -159,13 +160,15 @@ program
   .argument('[path]', 'e.g. t1, t1/remote_ip, t1/userdata/region')
   .argument('[value]', 'for set')
   .option('-s, --socket <path>', 'the control socket (default: $NETCONSOLE_CTL)')
+  .option('--timeout <ms>', 'give up waiting for the reply after this long', int('--timeout', 1, 600_000), DEFAULT_TIMEOUT_MS)
   .addHelpText('after', '\nExamples:\n  netconsole ctl ls\n  netconsole ctl get t1/remote_ip\n  netconsole ctl set t1/enabled 1\n  netconsole ctl mkdir t2\n  netconsole ctl set t1/userdata/region eu-west-1\n  netconsole ctl rmdir t2')
-  .action(async (op: string, path: string | undefined, value: string | undefined, o: { socket?: string }) => {
+  .action(async (op: string, path: string | undefined, value: string | undefined, o: { socket?: string; timeout: number }) => {
     const socket = o.socket ?? process.env.NETCONSOLE_CTL;
     if (!socket) throw new InvalidArgumentError('--socket (or NETCONSOLE_CTL) is required');
-    if (!['ls', 'get', 'set', 'mkdir', 'rmdir'].includes(op)) throw new InvalidArgumentError(`unknown operation ${op}: ls, get, set, mkdir or rmdir`);
-    const reply = await control(socket, { op: op as ControlRequest['op'], path: path ?? '', value });
-    if (!reply.ok) throw new NetconsoleError(reply.code as never, reply.message);
+    if (!(OPS as readonly string[]).includes(op)) throw new InvalidArgumentError(`unknown operation ${op}: ls, get, set, mkdir or rmdir`);
+    const reply = await control(socket, { op: op as ControlRequest['op'], path: path ?? '', value }, { timeoutMs: o.timeout });
+    // The server's message, on one line whatever it holds.
+    if (!reply.ok) throw new NetconsoleError(reply.code as never, reply.message.replace(/\s*[\r\n]+\s*/g, ' '));
     if (Array.isArray(reply.value)) for (const v of reply.value) console.log(v);
     else if (reply.value !== undefined) console.log(reply.value);
   });

@@ -1,174 +1,279 @@
 // The control socket: reconfigure a running process the way configfs reconfigures the kernel's
 // netconsole. Off by default; `Netconsole.create({ control: '/run/app/netconsole.sock' })`.
 //
-// A Unix socket, mode 0600 (created under umask 077, then checked), one JSON request per line:
-//   {"op":"ls","path":""}                      -> target names
-//   {"op":"ls","path":"t1"}                    -> its attributes, and "userdata/"
-//   {"op":"ls","path":"t1/userdata"}           -> its userdata keys and the sysdata toggles
-//   {"op":"get","path":"t1/remote_ip"}         -> the configfs text
-//   {"op":"set","path":"t1/enabled","value":"1"}
-//   {"op":"set","path":"t1/userdata/region","value":"eu-west-1"}   (creates the entry if needed)
-//   {"op":"mkdir","path":"t2"}   {"op":"rmdir","path":"t2"}   {"op":"rmdir","path":"t1/userdata/region"}
-// Each reply is one line: {"ok":true,"value":...} or {"ok":false,"code":"EINVAL","message":"..."}.
-// Every change goes through the target table, so concurrent clients are serialized by the
-// configuration mutex, like configfs writers.
+// A Unix socket, mode 0600 (created under umask 077, then checked), speaking the line protocol of
+// src/control-protocol.ts. A line longer than MAX_REQUEST is answered EMSGSIZE and the connection
+// closed: the server cannot tell where the next request starts. Every change goes through the
+// target table, so concurrent clients are serialized by the configuration mutex, like configfs
+// writers.
+//
+// The server never throws into the application: what goes wrong in its callbacks reaches the
+// reporter the Netconsole gives it (its `events` 'error' listeners, else a process warning).
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
-import { ATTRIBUTE_NAMES, SYSDATA_TOGGLES } from './config/attributes.js';
-import { InvalidValueError, NetconsoleError } from './errors.js';
+import { chmodSync, existsSync, lstatSync, unlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { answer, checkSocketPath, checkSocketPermissions, MAX_REQUEST, REQUEST_SHAPE, type ControlReply, type Reporter } from './control-protocol.js';
+import { NetconsoleError, type ErrnoCode } from './errors.js';
 import type { Targets } from './netconsole.js';
 
-export interface ControlRequest {
-  op: 'ls' | 'get' | 'set' | 'mkdir' | 'rmdir';
-  path?: string;
-  value?: string;
+function warn(err: unknown): void {
+  process.emitWarning(`netconsole: control socket: ${err instanceof Error ? err.message : String(err)}`, { code: 'NETCONSOLE_CONTROL' });
 }
 
-export type ControlReply = { ok: true; value?: unknown } | { ok: false; code: string; message: string };
-
-const MAX_LINE = 64 << 10;
-
-function noEntry(path: string): NetconsoleError {
-  return new InvalidValueError('ENOENT', 'path', path, 'an existing target, attribute or userdata entry', 'no such file or directory:');
+/** A reporter that cannot throw either (an 'error' listener may). */
+function safe(report: Reporter): Reporter {
+  return (err) => {
+    try {
+      report(err);
+    } catch (again) {
+      warn(again);
+    }
+  };
 }
 
-/** Executes one request against the targets. */
-export async function execute(targets: Targets, req: ControlRequest): Promise<unknown> {
-  const parts = (req.path ?? '').split('/').filter((p) => p !== '');
-  const [name, attr, key] = parts;
-  const target = name === undefined ? undefined : targets.get(name);
-  switch (req.op) {
-    case 'ls':
-      if (parts.length === 0) return targets.list().map((t) => t.name);
-      if (!target) throw noEntry(req.path!);
-      if (parts.length === 1) return [...ATTRIBUTE_NAMES, 'local_mac', 'transmit_errors', 'userdata/'];
-      if (attr === 'userdata' && parts.length === 2) return [...target.userdata.entries().map(([k]) => k), ...SYSDATA_TOGGLES];
-      throw noEntry(req.path!);
-    case 'get':
-      if (!target || attr === undefined) throw noEntry(req.path ?? '');
-      if (attr === 'userdata') {
-        const v = key === undefined ? undefined : target.userdata.get(key);
-        if (v === undefined) throw noEntry(req.path!);
-        return v;
-      }
-      if (parts.length !== 2) throw noEntry(req.path!);
-      return target.get(attr);
-    case 'set':
-      if (!target || attr === undefined) throw noEntry(req.path ?? '');
-      if (typeof req.value !== 'string') throw new InvalidValueError('EINVAL', 'value', req.value, 'a string', 'missing value:');
-      if (attr === 'userdata' && key !== undefined && parts.length === 3) return target.userdata.set(key, req.value);
-      if (parts.length !== 2) throw noEntry(req.path!);
-      return target.set(attr, req.value);
-    case 'mkdir':
-      if (parts.length === 1) return void (await targets.create(name!));
-      if (target && attr === 'userdata' && parts.length === 3) return target.userdata.set(key!, '');
-      throw noEntry(req.path ?? '');
-    case 'rmdir':
-      if (target && parts.length === 1) return target.remove();
-      if (target && attr === 'userdata' && parts.length === 3) return target.userdata.delete(key!);
-      throw noEntry(req.path ?? '');
-    default:
-      throw new InvalidValueError('EINVAL', 'op', (req as { op: unknown }).op, 'ls, get, set, mkdir or rmdir', 'unknown operation:');
-  }
-}
-
-/** Checks that `path` is a socket only its owner (this user) can use; throws EACCES otherwise. */
-export function checkSocketPermissions(path: string): void {
-  let st;
-  try {
-    st = lstatSync(path);
-  } catch (cause) {
-    throw new NetconsoleError('ENOENT', `control socket ${path}: ${(cause as Error).message}`, { option: 'socket', value: path, cause });
-  }
-  const uid = process.getuid?.() ?? st.uid;
-  if (!st.isSocket() || st.uid !== uid || (st.mode & 0o077) !== 0) {
-    throw new NetconsoleError('EACCES', `control socket ${path}: must be a socket owned by uid ${uid} with mode 0600 (is ${st.isSocket() ? 'a socket' : 'not a socket'}, uid ${st.uid}, mode ${(st.mode & 0o777).toString(8)})`, { option: 'socket', value: path });
-  }
+/** An event handler that reports what it throws instead of throwing into the emitter. */
+function guard<A extends unknown[]>(report: Reporter, fn: (...args: A) => void): (...args: A) => void {
+  return (...args) => {
+    try {
+      fn(...args);
+    } catch (err) {
+      report(err);
+    }
+  };
 }
 
 export class ControlServer {
+  private closing: Promise<void> | null = null;
+
   private constructor(
     private readonly server: Server,
+    private readonly clients: Set<Socket>,
     readonly path: string,
   ) {}
 
-  static async listen(path: string, targets: Targets): Promise<ControlServer> {
+  /**
+   * Listens on `path`. A socket file left by an earlier run (nothing accepts on it) is replaced; a
+   * live one is refused (EADDRINUSE), and a path that is not a socket (EEXIST): both left alone.
+   */
+  static async listen(path: string, targets: Targets, reporter: Reporter = warn): Promise<ControlServer> {
+    checkSocketPath('control', path);
+    const report = safe(reporter);
+    const clients = new Set<Socket>();
+    const server = await bindSocket(path, guard(report, (socket: Socket) => {
+      clients.add(socket);
+      socket.on('close', () => clients.delete(socket));
+      new Connection(socket, targets, report).start();
+    }));
     try {
-      if (lstatSync(path).isSocket()) unlinkSync(path); // a stale socket of an earlier run
-    } catch {
-      // not there: fine
+      chmodSync(path, 0o600);
+      checkSocketPermissions(path);
+    } catch (err) {
+      await new Promise((resolve) => server.close(resolve)); // and libuv unlinks the file it made
+      throw err;
     }
-    const server = createServer((socket) => serve(socket, targets));
-    const oldMask = process.umask(0o077);
-    try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(path, () => resolve());
-      });
-    } catch (cause) {
-      throw new NetconsoleError('EADDRNOTAVAIL', `control socket ${path}: ${(cause as Error).message}`, { option: 'control', value: path, cause });
-    } finally {
-      process.umask(oldMask);
-    }
-    chmodSync(path, 0o600);
-    checkSocketPermissions(path);
+    server.on('error', report); // after listening: accept() failing, e.g. EMFILE
     server.unref();
-    return new ControlServer(server, path);
+    return new ControlServer(server, clients, path);
   }
 
+  /** Stops listening, disconnects every client (a request being executed still completes) and removes the socket file. */
   close(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    return (this.closing ??= new Promise((resolve) => {
+      this.server.close(() => resolve());
+      for (const socket of this.clients) socket.destroy();
+    }));
   }
 }
 
-function serve(socket: Socket, targets: Targets): void {
-  let buffered = '';
-  let chain = Promise.resolve();
-  socket.setEncoding('utf8');
-  socket.on('error', () => socket.destroy());
-  socket.on('data', (chunk: string) => {
-    buffered += chunk;
-    if (buffered.length > MAX_LINE) return void socket.destroy();
-    let nl: number;
-    while ((nl = buffered.indexOf('\n')) >= 0) {
-      const line = buffered.slice(0, nl);
-      buffered = buffered.slice(nl + 1);
-      // Requests of one connection are answered in order.
-      chain = chain.then(() => answer(line, targets)).then((reply) => void socket.write(`${JSON.stringify(reply)}\n`));
-    }
-  });
+/** Errors of bind(2) on a Unix socket that keep their errno; any other is EADDRNOTAVAIL. */
+const BIND_ERRNOS: ReadonlySet<string> = new Set(['EADDRINUSE', 'EACCES', 'EPERM', 'ENOENT', 'ENAMETOOLONG', 'EEXIST']);
+
+function bindError(path: string, cause: unknown): NetconsoleError {
+  if (cause instanceof NetconsoleError) return cause;
+  const errno = (cause as NodeJS.ErrnoException).code ?? '';
+  // libuv turns bind's ENOENT into EACCES (uv_pipe_bind, "for compatibility with Windows").
+  if (errno === 'EACCES' && !existsSync(dirname(path))) {
+    return new NetconsoleError('ENOENT', `control socket ${path}: the directory ${dirname(path)} does not exist`, { option: 'control', value: path, cause });
+  }
+  const code = (BIND_ERRNOS.has(errno) ? errno : 'EADDRNOTAVAIL') as ErrnoCode;
+  return new NetconsoleError(code, `control socket ${path}: ${(cause as Error).message}`, { option: 'control', value: path, cause });
 }
 
-async function answer(line: string, targets: Targets): Promise<ControlReply> {
+async function bindSocket(path: string, onConnection: (socket: Socket) => void): Promise<Server> {
   try {
-    const req = JSON.parse(line) as ControlRequest;
-    const value = await execute(targets, req);
-    return value === undefined ? { ok: true } : { ok: true, value };
-  } catch (err) {
-    if (err instanceof NetconsoleError) return { ok: false, code: err.code, message: err.message };
-    return { ok: false, code: 'EINVAL', message: err instanceof SyntaxError ? `not a JSON request: ${err.message}` : String(err) };
+    return await bindOnce(path, onConnection);
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw bindError(path, cause);
+  }
+  try {
+    await removeStale(path);
+    return await bindOnce(path, onConnection);
+  } catch (cause) {
+    throw bindError(path, cause);
   }
 }
 
-/** A client: sends one request and resolves with the reply (refuses a socket with wrong permissions). */
-export async function control(path: string, req: ControlRequest): Promise<ControlReply> {
-  checkSocketPermissions(path);
-  const socket = createConnection(path);
-  socket.setEncoding('utf8');
-  return new Promise((resolve, reject) => {
-    let buffered = '';
-    socket.on('error', (cause) => reject(new NetconsoleError('ECONNREFUSED', `control socket ${path}: ${cause.message}`, { option: 'socket', value: path, cause })));
-    socket.on('data', (chunk: string) => {
-      buffered += chunk;
-      const nl = buffered.indexOf('\n');
-      if (nl < 0) return;
-      socket.end();
-      try {
-        resolve(JSON.parse(buffered.slice(0, nl)) as ControlReply);
-      } catch (err) {
-        reject(err);
-      }
+/** A listening server, or a rejection that leaves nothing behind (bind failed: no handle, no file). */
+function bindOnce(path: string, onConnection: (socket: Socket) => void): Promise<Server> {
+  // allowHalfOpen: a client may send its requests and shut down its side (socat, nc -U) and still
+  // read the replies.
+  const server = createServer({ allowHalfOpen: true }, onConnection);
+  const oldMask = process.umask(0o077);
+  return new Promise<Server>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, () => {
+      server.off('error', reject);
+      resolve(server);
     });
-    socket.write(`${JSON.stringify(req)}\n`);
+  }).finally(() => process.umask(oldMask));
+}
+
+/** How long a connect(2) to an existing socket may take before it counts as someone else's. */
+const PROBE_TIMEOUT_MS = 1000;
+
+/**
+ * `path` exists and bind(2) refused it: unlinks it only if it is a socket that refuses connections
+ * (its server is gone). Someone listening: EADDRINUSE; not a socket: EEXIST.
+ */
+async function removeStale(path: string): Promise<void> {
+  let isSocket: boolean;
+  try {
+    isSocket = lstatSync(path).isSocket();
+  } catch {
+    return; // gone since: bind again
+  }
+  const details = { option: 'control', value: path };
+  if (!isSocket) throw new NetconsoleError('EEXIST', `control socket ${path}: the path exists and is not a socket; accepted: a path that does not exist, or a socket left by an earlier run`, details);
+  const probe = await connectProbe(path);
+  if (probe === 'gone') return;
+  if (probe !== 'refused') throw new NetconsoleError('EADDRINUSE', `control socket ${path}: another process is listening on it (${probe}); stop it or give another path`, details);
+  try {
+    unlinkSync(path);
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') throw cause;
+  }
+}
+
+/** Connects to `path` and hangs up: 'refused', 'gone', or why it counts as in use. */
+function connectProbe(path: string): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = createConnection(path);
+    const done = (result: string): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(result);
+    };
+    const timer = setTimeout(() => done(`no answer to connect within ${PROBE_TIMEOUT_MS} ms`), PROBE_TIMEOUT_MS);
+    socket.once('connect', () => done('it accepted a connection'));
+    socket.once('error', (err: NodeJS.ErrnoException) => done(err.code === 'ECONNREFUSED' ? 'refused' : err.code === 'ENOENT' ? 'gone' : `connect: ${err.message}`));
   });
+}
+
+// ---------------------------------------------------------------- one client
+
+const OVERSIZED = Symbol('oversized');
+
+/**
+ * One client connection. Its lines are answered one at a time, in order; reading pauses while a
+ * line is answered and while a reply waits for the client to read the previous ones, so a client
+ * can make the server hold at most one read chunk and one line (MAX_REQUEST) for it.
+ */
+class Connection {
+  private readonly inbox: Buffer[] = []; // chunks read, not yet split into lines
+  private offset = 0; // into inbox[0]
+  private line: Buffer[] = []; // the pieces of the line being read
+  private lineBytes = 0;
+  private busy = false;
+  private ended = false; // the client shut down its side
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly targets: Targets,
+    private readonly report: Reporter,
+  ) {}
+
+  start(): void {
+    const s = this.socket;
+    s.on('data', guard(this.report, (chunk: Buffer) => {
+      this.inbox.push(chunk);
+      this.pump();
+    }));
+    s.on('end', guard(this.report, () => {
+      this.ended = true;
+      this.pump();
+    }));
+    s.on('error', () => s.destroy()); // the client went away: nothing to answer, nothing to report
+  }
+
+  private pump(): void {
+    if (this.busy) return;
+    this.busy = true;
+    this.socket.pause();
+    this.drain().catch((err: unknown) => {
+      this.report(err);
+      this.socket.destroy();
+    });
+  }
+
+  /** Answers the lines read so far, then reads on. A connection that ends here stays busy: nothing more is read from it. */
+  private async drain(): Promise<void> {
+    for (;;) {
+      if (this.socket.destroyed) return;
+      const line = this.nextLine();
+      if (line === OVERSIZED) return this.refuseOversized();
+      if (line === undefined) break;
+      await this.send(await answer(line, this.targets, this.report));
+    }
+    // Not busy before reading resumes, so the next chunk starts the next pump.
+    this.busy = false;
+    if (this.ended) this.socket.end();
+    else this.socket.resume();
+  }
+
+  /** The next complete line; at the client's end of input, what is left of an unterminated one. */
+  private nextLine(): Buffer | undefined | typeof OVERSIZED {
+    while (this.inbox.length > 0) {
+      const chunk = this.inbox[0];
+      const nl = chunk.indexOf(10, this.offset);
+      const piece = chunk.subarray(this.offset, nl < 0 ? chunk.length : nl);
+      if (this.lineBytes + piece.length > MAX_REQUEST) return OVERSIZED;
+      this.line.push(piece);
+      this.lineBytes += piece.length;
+      this.offset = nl < 0 ? chunk.length : nl + 1;
+      if (this.offset === chunk.length) {
+        this.inbox.shift();
+        this.offset = 0;
+      }
+      if (nl >= 0) return this.takeLine();
+    }
+    return this.ended && this.lineBytes > 0 ? this.takeLine() : undefined;
+  }
+
+  private takeLine(): Buffer {
+    const line = Buffer.concat(this.line);
+    this.line = [];
+    this.lineBytes = 0;
+    return line;
+  }
+
+  /** Answers EMSGSIZE and hangs up: what follows is the rest of that line, not a request. */
+  private refuseOversized(): void {
+    const err = new NetconsoleError('EMSGSIZE', `request: a line longer than the limit of ${MAX_REQUEST} bytes; accepted: ${REQUEST_SHAPE}, at most ${MAX_REQUEST} bytes`);
+    this.socket.end(`${JSON.stringify({ ok: false, code: err.code, message: err.message })}\n`, () => this.socket.destroy());
+  }
+
+  /** Writes one reply; resolves once the client has room for more (or is gone). */
+  private send(reply: ControlReply): Promise<void> {
+    const s = this.socket;
+    if (s.destroyed || s.writableEnded || s.write(`${JSON.stringify(reply)}\n`)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        s.off('drain', done);
+        s.off('close', done);
+        resolve();
+      };
+      s.on('drain', done);
+      s.on('close', done);
+    });
+  }
 }

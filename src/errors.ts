@@ -27,6 +27,9 @@ export type ErrnoCode =
   | 'ENOTSUP'
   | 'EDEADLK'
   | 'ESHUTDOWN'
+  | 'ECONNRESET'
+  | 'ETIMEDOUT'
+  | 'EPROTO'
   | 'EIO';
 
 export interface ErrorDetails {

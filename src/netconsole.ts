@@ -330,7 +330,7 @@ export class Netconsole extends Logger {
     if (targets === undefined && o.env !== false && process.env.NETCONSOLE) targets = process.env.NETCONSOLE;
     try {
       await nc.addConfigured(targets, o.strict ?? typeof targets !== 'string');
-      if (o.control) nc.controlServer = await ControlServer.listen(o.control, nc.targets);
+      if (o.control) nc.controlServer = await ControlServer.listen(o.control, nc.targets, (err) => nc.report(err));
     } catch (err) {
       await nc.close();
       throw err;
