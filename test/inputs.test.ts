@@ -1,7 +1,7 @@
-// What the library does with every value it is given: log calls (the value, the level, the
-// options and the dictionary), the integrations (pino, winston, console) and `netconsole/wire`.
-// A value either becomes text by the rules of src/writer.ts (toText) and src/validate.ts, or is
-// rejected with a NetconsoleError carrying an errno code, and a rejected log call writes nothing.
+// What a log call does with every value it is given (the value, the level, the options, the
+// dictionary): it becomes text by the rules of src/writer.ts (toText), or the call is rejected with
+// a NetconsoleError carrying an errno code and writes nothing. And netconsole/wire's encoder
+// memories are bounded. test/inputs-fuzz.test.ts fuzzes these and the integrations.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NetconsoleError } from '../src/errors.js';
@@ -10,6 +10,7 @@ import { L } from '../src/layout.js';
 import { renderUserdata } from '../src/userdata.js';
 import { Core } from '../src/wasm.js';
 import { ENCODER_CACHE, encodeMessage, type WireRecord } from '../src/wire.js';
+import { cyclicArray, hostileProxy, revoked, throwing } from './helpers/hostile.js';
 import { LEVELS, levelNumber, Writer, type Dict, type Level, type Loggable, type LogOptions } from '../src/writer.js';
 
 // ---------------------------------------------------------------- netconsole/wire's encoders
@@ -126,17 +127,6 @@ function sent(call: () => number, text: string | Uint8Array, dict: Array<[string
 
 const err = new Error('boom');
 const stackless = Object.assign(new Error('no stack'), { stack: undefined });
-const cyclic: unknown[] = [1];
-cyclic.push(cyclic);
-const throwing = (what: string) => () => {
-  throw new Error(what);
-};
-const hostileProxy = (): object => new Proxy({}, { get: throwing('get trap'), getPrototypeOf: throwing('prototype trap'), ownKeys: throwing('ownKeys trap') });
-const revoked = (): object => {
-  const { proxy, revoke } = Proxy.revocable({}, {});
-  revoke();
-  return proxy;
-};
 
 // ---------------------------------------------------------------- the value
 describe('log-call values: what each kind becomes (toText)', () => {
@@ -153,7 +143,7 @@ describe('log-call values: what each kind becomes (toText)', () => {
     ['a boolean', () => false, 'false'],
     ['a bigint', () => 2n ** 64n, '18446744073709551616'],
     ['an array', () => [1, 'a', null], '1,a,'],
-    ['a cyclic array', () => cyclic, '1,'],
+    ['a cyclic array', cyclicArray, '1,'],
     ['a Date', () => new Date(0), String(new Date(0))],
     ['an object with its own toString', () => ({ toString: () => 'custom' }), 'custom'],
     ['a plain object', () => ({ a: 1 }), '[object Object]'],
