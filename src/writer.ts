@@ -59,7 +59,8 @@ const DICT_ACCEPTED = 'an object (its own enumerable string keys), a Map, or an 
  * dictionary.
  *   string             as is, UTF-8 (a lone surrogate becomes U+FFFD, as TextEncoder does)
  *   Uint8Array         its bytes (a Buffer too; a Proxy of one is an "other object")
- *   Error              its stack (String() of it when the stack is not a string)
+ *   Error              its stack (String() of it when the stack is not a string); an Error
+ *                      of another realm (a vm context's) too
  *   null, undefined    the text 'null', 'undefined' (as String() and console.log print them: a
  *                      record is not lost, nor the call turned into an exception, for a missing value)
  *   number, boolean, bigint   String()
@@ -75,7 +76,7 @@ export function toText(value: unknown, option = 'value'): string | Uint8Array {
   if (isBytes(value)) return value;
   if (typeof value === 'symbol') throw invalid(option, value, VALUE_ACCEPTED, 'a symbol is not text:');
   try {
-    if (value instanceof Error) {
+    if (types.isNativeError(value) || value instanceof Error) {
       const stack = value.stack;
       if (typeof stack === 'string') return stack;
     }

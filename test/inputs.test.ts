@@ -4,6 +4,7 @@
 // memories are bounded. test/inputs-fuzz.test.ts fuzzes these and the integrations.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { runInNewContext } from 'node:vm';
 import { NetconsoleError } from '../src/errors.js';
 import { Netconsole } from '../src/index.js';
 import { L } from '../src/layout.js';
@@ -127,6 +128,7 @@ function sent(call: () => number, text: string | Uint8Array, dict: Array<[string
 
 const err = new Error('boom');
 const stackless = Object.assign(new Error('no stack'), { stack: undefined });
+const vmError = runInNewContext('new Error("from a vm context")') as { stack: string };
 
 // ---------------------------------------------------------------- the value
 describe('log-call values: what each kind becomes (toText)', () => {
@@ -137,6 +139,7 @@ describe('log-call values: what each kind becomes (toText)', () => {
     ['a Buffer: its bytes', () => Buffer.from('buf'), 'buf'],
     ['an Error: its stack', () => err, err.stack!],
     ['an Error without a string stack: String() of it', () => stackless, 'Error: no stack'],
+    ['an Error of another realm: its stack', () => vmError, vmError.stack],
     ['null: the text null', () => null, 'null'],
     ['undefined: the text undefined', () => undefined, 'undefined'],
     ['a number', () => 4.5, '4.5'],
