@@ -139,7 +139,11 @@ const showPairs = (ps: Array<[Part | string, Part]>): string => ps.map(([k, v]) 
 const dictPart = fc.oneof(
   { weight: 3, arbitrary: parts(fc.constantFrom(undefined, null)) },
   pairsOf(smallValue).map((ps): Part => ({ ok: ps.every(([k, v]) => k.ok && v.ok), make: () => ps.map(([k, v]) => [k.make(), v.make()]), what: `pairs ${showPairs(ps)}` })),
-  pairsOf(smallValue).map((ps): Part => ({ ok: ps.every(([k, v]) => k.ok && v.ok), make: () => new Map(ps.map(([k, v]) => [k.make(), v.make()])), what: `a Map ${showPairs(ps)}` })),
+  pairsOf(smallValue).map((ps): Part => {
+    const keys = ps.map(([k]) => k.make());
+    const kept = new Map(keys.map((key, i) => [key, ps[i][1]])); // of a repeated key, a Map keeps the last
+    return { ok: ps.every(([k]) => k.ok) && [...kept.values()].every((v) => v.ok), make: () => new Map(keys.map((key, i) => [key, ps[i][1].make()])), what: `a Map ${showPairs(ps)}` };
+  }),
   fc.array(fc.tuple(fc.string({ maxLength: 20 }), smallValue), { maxLength: 4 }).map((ps): Part => {
     const kept = new Map(ps); // of a repeated key, an object keeps the last
     return { ok: [...kept.values()].every((v) => v.ok), make: () => Object.fromEntries(ps.map(([k, v]) => [k, v.make()])), what: `an object ${showPairs(ps)}` };
