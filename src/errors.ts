@@ -5,6 +5,7 @@
 //   value    - the value that was given
 //   accepted - what would have been accepted, in words
 // Async APIs reject with these; synchronous ones throw them.
+import { inspect, type InspectOptions } from 'node:util';
 
 export type ErrnoCode =
   | 'EINVAL'
@@ -39,15 +40,24 @@ export interface ErrorDetails {
   cause?: unknown;
 }
 
+/** inspect, never the value's own code: no toString, no getters, no custom inspect, no Proxy traps
+ *  (String() would print `[]` as nothing, and throw for a hostile object). */
+const INSPECT: InspectOptions = { depth: 1, breakLength: Infinity, maxArrayLength: 8, maxStringLength: 80, customInspect: false, showProxy: true };
+
 function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
   if (typeof value === 'bigint') return `${value}n`;
-  if (value instanceof Uint8Array) return `<${value.length} bytes>`;
+  if (typeof value !== 'object' && typeof value !== 'function') return String(value);
+  if (value === null) return 'null';
+  if (ArrayBuffer.isView(value) && value instanceof Uint8Array) return `<${value.length} bytes>`;
+  let text: string;
   try {
-    return String(value);
+    text = inspect(value, INSPECT).replace(/\s*\n\s*/g, ' ');
   } catch {
-    return Object.prototype.toString.call(value);
+    // inspect reads Symbol.toStringTag, which a getter can make throw
+    return `a${typeof value === 'object' ? 'n object' : ' function'} that cannot be inspected`;
   }
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }
 
 export class NetconsoleError extends Error {
@@ -68,11 +78,12 @@ export class NetconsoleError extends Error {
 
 /** A value that is not acceptable for an option, attribute or record field. */
 export class InvalidValueError extends NetconsoleError {
-  constructor(code: ErrnoCode, option: string, value: unknown, accepted: string, why?: string) {
+  constructor(code: ErrnoCode, option: string, value: unknown, accepted: string, why?: string, cause?: unknown) {
     super(code, `${option}: ${why ?? 'invalid value'} ${describe(value)}; accepted: ${accepted}`, {
       option,
       value,
       accepted,
+      cause,
     });
   }
 }
@@ -102,8 +113,8 @@ export class LockOrderError extends NetconsoleError {
   }
 }
 
-export function invalid(option: string, value: unknown, accepted: string, why?: string): InvalidValueError {
-  return new InvalidValueError('EINVAL', option, value, accepted, why);
+export function invalid(option: string, value: unknown, accepted: string, why?: string, cause?: unknown): InvalidValueError {
+  return new InvalidValueError('EINVAL', option, value, accepted, why, cause);
 }
 
 export function outOfRange(option: string, value: unknown, accepted: string): InvalidValueError {

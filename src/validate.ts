@@ -1,7 +1,14 @@
 // Validation and normalisation of the encoding API's inputs, shared by the WebAssembly path and
 // the reference so that both see exactly the same canonical record and target. Everything is
 // checked here, in TypeScript, before anything crosses into WebAssembly (CONVENTIONS 6).
-import { invalid, InvalidValueError, outOfRange, TooLargeError } from './errors.js';
+//
+// The rules: a field given as `undefined` (or left out) is absent; `null` only where the type says
+// so (a target's `release`). Booleans are `true` or `false`, not truthy values (`'false'` is not
+// false). Numbers are integers in range (EINVAL for a non-integer or another type, ERANGE for an
+// integer out of range); 64-bit fields also take a bigint. Text is a string (well-formed UTF-16)
+// or a Uint8Array. The objects given (record, target, sysdata, options, frame) are read once,
+// field by field: a getter or Proxy trap that throws becomes EINVAL naming that object.
+import { invalid, InvalidValueError, NetconsoleError, outOfRange, TooLargeError } from './errors.js';
 import {
   DEFAULT_MAX_TOTAL,
   MAX_TASKNAME,
@@ -9,6 +16,7 @@ import {
   type Text,
   type U64,
   type WireRecord,
+  type WireSysdata,
   type WireTarget,
 } from './wire-types.js';
 
@@ -58,8 +66,14 @@ function isWellFormed(value: string): boolean {
   return (value as string & { isWellFormed(): boolean }).isWellFormed();
 }
 
-export function toBytes(option: string, value: Text): Uint8Array {
-  if (value instanceof Uint8Array) return value;
+/** A Uint8Array (a Buffer too), not a Proxy that claims to be one: the write path copies it with
+ *  TypedArray methods, which a Proxy does not have. */
+export function isBytes(value: unknown): value is Uint8Array {
+  return ArrayBuffer.isView(value) && value instanceof Uint8Array;
+}
+
+export function toBytes(option: string, value: unknown): Uint8Array {
+  if (isBytes(value)) return value;
   if (typeof value !== 'string') throw invalid(option, value, 'a string or a Uint8Array');
   if (!isWellFormed(value)) throw invalid(option, value, 'well-formed UTF-16 text', 'lone surrogate in');
   return encoder.encode(value);
@@ -78,6 +92,30 @@ export function toU64(option: string, value: U64): bigint {
   return BigInt(value);
 }
 
+export function toBool(option: string, value: unknown, absent: boolean): boolean {
+  if (value === undefined) return absent;
+  if (typeof value !== 'boolean') throw invalid(option, value, 'true or false');
+  return value;
+}
+
+/** An object the caller gave (not null, not an array): the object itself, or `absent` when undefined. */
+export function toObject<T extends object>(option: string, value: unknown, accepted: string, absent?: T): T {
+  if (value === undefined && absent !== undefined) return absent;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalid(option, value, accepted);
+  return value as T;
+}
+
+/** Runs `read` over an object the caller gave: whatever its getters or Proxy traps throw becomes
+ *  EINVAL naming that object (with the thrown value as `cause`); our own errors pass through. */
+export function guarded<T>(option: string, value: unknown, read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    if (err instanceof NetconsoleError) throw err;
+    throw invalid(option, value, 'an object whose fields can be read', 'reading it threw:', err);
+  }
+}
+
 export function toInt(option: string, value: unknown, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value)) throw invalid(option, value, `an integer ${min}..${max}`);
   if (value < min || value > max) throw outOfRange(option, value, `${min}..${max}`);
@@ -90,6 +128,9 @@ function toPrio(record: WireRecord): number {
       throw invalid('prio', record.prio, 'either prio, or level and facility, not both');
     }
     return toInt('prio', record.prio, 0, 191);
+  }
+  if (record.level === undefined) {
+    throw invalid('prio', undefined, 'prio 0..191, or level 0..7 (and facility 0..23, default 1)', 'neither prio nor level given:');
   }
   const level = toInt('level', record.level, 0, 7);
   const facility = record.facility === undefined ? 1 : toInt('facility', record.facility, 0, 23);
@@ -118,26 +159,30 @@ function limitedDict(pairs: Array<[Uint8Array, Uint8Array]>): Array<[Uint8Array,
 }
 
 export function canonicalRecord(record: WireRecord): CanonicalRecord {
-  if (record === null || typeof record !== 'object') throw invalid('record', record, 'an object');
-  return {
-    prio: toPrio(record),
-    seq: toU64('seq', record.seq),
-    tsUsec: toU64('tsUsec', record.tsUsec),
-    cont: record.cont === undefined ? false : Boolean(record.cont),
-    text: limited('text', toBytes('text', record.text), TEXT_MAX),
-    dict: limitedDict(toPairs('dict', record.dict)),
-  };
+  const r = toObject<WireRecord>('record', record, 'an object { prio or level, seq, tsUsec, text, ... }');
+  return guarded('record', record, () => ({
+    prio: toPrio(r),
+    seq: toU64('seq', r.seq),
+    tsUsec: toU64('tsUsec', r.tsUsec),
+    cont: toBool('cont', r.cont, false),
+    text: limited('text', toBytes('text', r.text), TEXT_MAX),
+    dict: limitedDict(toPairs('dict', r.dict)),
+  }));
 }
 
-function optionalString(option: string, value: string | null | undefined, max: number): Uint8Array | null {
-  if (value === null || value === undefined) return null;
+function optionalString(option: string, value: string | null | undefined, max: number, nullable = false): Uint8Array | null {
+  if (value === undefined || (nullable && value === null)) return null;
   const bytes = toBytes(option, value);
   if (bytes.length > max) throw new TooLargeError(option, bytes.length, max);
   return bytes;
 }
 
 export function canonicalTarget(target: WireTarget): CanonicalTarget {
-  if (target === null || typeof target !== 'object') throw invalid('target', target, 'an object');
+  const t = toObject<WireTarget>('target', target, 'an object { extended, release, userdata, sysdata, timestamps }');
+  return guarded('target', target, () => readTarget(t));
+}
+
+function readTarget(target: WireTarget): CanonicalTarget {
   const userdata = toPairs('userdata', target.userdata);
   if (userdata.length > USERDATA_ITEMS_MAX) {
     throw new InvalidValueError('ENOSPC', 'userdata', userdata.length, `at most ${USERDATA_ITEMS_MAX} entries`, 'too many entries:');
@@ -148,10 +193,10 @@ export function canonicalTarget(target: WireTarget): CanonicalTarget {
     if (k.length > USERDATA_KEY_MAX) throw new TooLargeError('userdata key', k.length, USERDATA_KEY_MAX);
     if (v.length > USERDATA_VALUE_MAX) throw new TooLargeError('userdata value', v.length, USERDATA_VALUE_MAX);
   }
-  const sys = target.sysdata ?? {};
+  const sys = toObject<WireSysdata>('sysdata', target.sysdata, 'an object { cpu, taskname, release, msgid }', {});
   return {
-    extended: Boolean(target.extended),
-    release: optionalString('release', target.release, RELEASE_MAX),
+    extended: toBool('extended', target.extended, false),
+    release: optionalString('release', target.release, RELEASE_MAX, true),
     userdata: userdata.filter(([, v]) => v.length > 0),
     sysdata: {
       cpu: sys.cpu === undefined ? null : toInt('sysdata.cpu', sys.cpu, 0, 0x7fffffff),
@@ -159,11 +204,25 @@ export function canonicalTarget(target: WireTarget): CanonicalTarget {
       release: optionalString('sysdata.release', sys.release, RELEASE_MAX),
       msgid: sys.msgid === undefined ? null : toInt('sysdata.msgid', sys.msgid, 0, U32_MAX),
     },
-    timestamps: target.timestamps === undefined ? true : Boolean(target.timestamps),
+    timestamps: toBool('timestamps', target.timestamps, true),
   };
 }
 
-export function canonicalMaxTotal(opts: EncodeOptions | undefined): number {
-  if (opts?.maxTotal === undefined) return DEFAULT_MAX_TOTAL;
-  return toInt('maxTotal', opts.maxTotal, 1, MAX_TOTAL_LIMIT);
+export interface CanonicalOptions {
+  impl: 'wasm' | 'reference';
+  maxTotal: number;
+}
+
+export function canonicalOptions(opts: EncodeOptions | undefined): CanonicalOptions {
+  const o = toObject<EncodeOptions>('options', opts, 'an object { impl, maxTotal }, or undefined', {});
+  return guarded('options', opts, () => ({
+    impl: toImpl(o.impl),
+    maxTotal: o.maxTotal === undefined ? DEFAULT_MAX_TOTAL : toInt('maxTotal', o.maxTotal, 1, MAX_TOTAL_LIMIT),
+  }));
+}
+
+export function toImpl(impl: unknown): 'wasm' | 'reference' {
+  if (impl === undefined) return 'wasm';
+  if (impl !== 'wasm' && impl !== 'reference') throw invalid('impl', impl, "'wasm' or 'reference'");
+  return impl;
 }

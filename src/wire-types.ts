@@ -1,6 +1,7 @@
 // The shapes taken by the public encoding API (`netconsole/wire`). Field names are exactly
 // those of the known-answer cases (test/fixtures/wire.json), so a vector case can be passed as it is
-// (after decoding its hex fields).
+// (after decoding its hex fields). What each field accepts, and the typed error for anything
+// else, is in validate.ts.
 
 /** A 64-bit unsigned field: a safe integer number, or a bigint. */
 export type U64 = number | bigint;
@@ -36,7 +37,8 @@ export interface WireSysdata {
 }
 
 export interface WireTarget {
-  extended: boolean;
+  /** Default false (a basic target), as the kernel's. */
+  extended?: boolean;
   /** The release prefix (`<release>,`) when a string; off when null or absent. Extended targets only. */
   release?: string | null;
   /** Userdata entries in creation order; entries with an empty value are not sent. */
@@ -65,7 +67,8 @@ export interface EncodeOptions {
   impl?: 'wasm' | 'reference';
   /**
    * Extended targets: the largest `total` (body + userdata + sysdata, see wire.md 3.3) before the
-   * escaped text is truncated. Default 8191 (netconsd reassembles only below 8192).
+   * escaped text is truncated. Default 8191 (netconsd reassembles only below 8192). The
+   * WebAssembly path keeps an encoder memory for each of the last 8 maxTotals used (ENCODER_CACHE).
    */
   maxTotal?: number;
 }

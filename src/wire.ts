@@ -2,8 +2,9 @@
 // for a record and a target, from the WebAssembly write path (default) or the plain-TypeScript
 // reference ({ impl: 'reference' }). Field names are those of the known-answer cases (test/fixtures/wire.json).
 //
-// The WebAssembly path runs the real write path: a private shared memory per thread (one per
-// maxTotal in use) with one target, whose ring is drained after each record.
+// The WebAssembly path runs the real write path: a private shared memory per thread and maxTotal
+// (the last ENCODER_CACHE maxTotals used are kept) with one target, whose ring is drained after
+// each record. What is accepted, and the typed errors for the rest: validate.ts.
 import { parseIp, parseMac } from './addr.js';
 import { invalid, TooLargeError } from './errors.js';
 import { L, threadOffset } from './layout.js';
@@ -11,11 +12,14 @@ import { referenceDatagrams } from './reference/datagrams.js';
 import { referenceFrame, type FrameAddresses } from './reference/frame.js';
 import { renderUserdata } from './userdata.js';
 import {
-  canonicalMaxTotal,
+  canonicalOptions,
   canonicalRecord,
   canonicalTarget,
+  guarded,
   toBytes,
+  toImpl,
   toInt,
+  toObject,
   type CanonicalRecord,
   type CanonicalTarget,
 } from './validate.js';
@@ -34,15 +38,15 @@ export function encodeDatagrams(record: WireRecord, target: WireTarget, opts?: E
 export function encodeMessage(record: WireRecord, target: WireTarget, opts?: EncodeOptions): EncodeResult {
   const rec = canonicalRecord(record);
   const tgt = canonicalTarget(target);
-  const maxTotal = canonicalMaxTotal(opts);
-  if (implOf(opts) === 'reference') return referenceDatagrams(rec, tgt, maxTotal);
+  const { impl, maxTotal } = canonicalOptions(opts);
+  if (impl === 'reference') return referenceDatagrams(rec, tgt, maxTotal);
   return wasmDatagrams(rec, tgt, maxTotal);
 }
 
 /** One raw-mode frame: Ethernet + IPv4/IPv6 + UDP headers with both checksums, around `payload`. */
 export function encodeFrame(frame: WireFrame, opts?: Pick<EncodeOptions, 'impl'>): Uint8Array {
   const { payload, addresses } = canonicalFrame(frame);
-  if (implOf(opts) === 'reference') return referenceFrame(payload, addresses);
+  if (frameImpl(opts) === 'reference') return referenceFrame(payload, addresses);
   const core = encoderCore(L.DEFAULT_MAX_TOTAL);
   const slot = threadOffset(core.thread);
   core.u8.set(addressingBlock(addresses), slot + L.THR_ADDR);
@@ -52,17 +56,20 @@ export function encodeFrame(frame: WireFrame, opts?: Pick<EncodeOptions, 'impl'>
   return core.u8.slice(slot + L.THR_OUT, slot + L.THR_OUT + len);
 }
 
-function implOf(opts: EncodeOptions | undefined): 'wasm' | 'reference' {
-  const impl = opts?.impl ?? 'wasm';
-  if (impl !== 'wasm' && impl !== 'reference') throw invalid('impl', impl, "'wasm' or 'reference'");
-  return impl;
+function frameImpl(opts: Pick<EncodeOptions, 'impl'> | undefined): 'wasm' | 'reference' {
+  const o = toObject<Pick<EncodeOptions, 'impl'>>('options', opts, 'an object { impl }, or undefined', {});
+  return toImpl(guarded('options', opts, () => o.impl));
 }
 
 /** MTU 1500: a netpoll frame is never fragmented, so its payload fits one Ethernet frame. */
 const MTU = 1500;
 
 function canonicalFrame(frame: WireFrame): { payload: Uint8Array; addresses: FrameAddresses } {
-  if (frame === null || typeof frame !== 'object') throw invalid('frame', frame, 'an object');
+  const f = toObject<WireFrame>('frame', frame, 'an object { payload, srcMac, dstMac, srcIp, dstIp, srcPort, dstPort, ipId }');
+  return guarded('frame', frame, () => readFrame(f));
+}
+
+function readFrame(frame: WireFrame): { payload: Uint8Array; addresses: FrameAddresses } {
   const src = parseIp('srcIp', frame.srcIp);
   const dst = parseIp('dstIp', frame.dstIp);
   if (src.family !== dst.family) throw invalid('dstIp', frame.dstIp, `an IPv${src.family} address like srcIp`, 'address family differs:');
@@ -101,16 +108,31 @@ export function addressingBlock(a: Omit<FrameAddresses, 'ipId'>): Uint8Array {
 // ---------------------------------------------------------------- the WebAssembly path
 const ENCODER_RING = 1 << 20; // room for the largest record: 64 KiB of text as basic datagrams
 const ENCODER_TARGET = 0;
+/** The encoder memories kept: those of the last 8 maxTotals used. Each is a shared memory that
+ *  reserves its maximum size (1 GiB of address space) and holds over 1 MiB: one per distinct
+ *  maxTotal for the life of the process grew without bound. 8, not fewer: a caller that cycles
+ *  through more caps than are kept makes a new memory for nearly every call (the differential
+ *  test's 5 caps made 15,000 of them with 4 kept). An evicted one is released, then garbage. */
+export const ENCODER_CACHE = 8;
+/** By maxTotal, least recently used first (a Map iterates in insertion order). */
 const encoders = new Map<number, Core>();
 
 function encoderCore(maxTotal: number): Core {
   let core = encoders.get(maxTotal);
-  if (core === undefined) {
-    core = Core.create({ ringSize: ENCODER_RING, maxTotal });
-    core.clearTarget(ENCODER_TARGET);
-    check(core.exports.list_add(core.tid, ENCODER_TARGET, L.ST_DISABLED), 'list_add');
-    core.setTargetWord(ENCODER_TARGET, L.TGT_DEV_UP, 1);
+  if (core !== undefined) {
+    encoders.delete(maxTotal);
     encoders.set(maxTotal, core);
+    return core;
+  }
+  core = Core.create({ ringSize: ENCODER_RING, maxTotal });
+  core.clearTarget(ENCODER_TARGET);
+  check(core.exports.list_add(core.tid, ENCODER_TARGET, L.ST_DISABLED), 'list_add');
+  core.setTargetWord(ENCODER_TARGET, L.TGT_DEV_UP, 1);
+  encoders.set(maxTotal, core);
+  for (const [oldest, old] of encoders) {
+    if (encoders.size <= ENCODER_CACHE) break;
+    encoders.delete(oldest);
+    old.release();
   }
   return core;
 }

@@ -5,11 +5,13 @@
 // default) waits for the sender, at most overflowWaitMs and never holding a lock (room.ts);
 // 'drop' drops the record for the targets it does not fit, counted and reported in-band.
 import { readFileSync } from 'node:fs';
+import { types } from 'node:util';
 import { invalid, outOfRange, TooLargeError } from './errors.js';
 import { L } from './layout.js';
 import { monotonicUsec } from './clock.js';
 import { getcpu, getcpuIsCheap, native } from './native.js';
 import { waitForRoom, type RoomMaker, type RoomWaiter } from './room.js';
+import { guarded, isBytes, toInt } from './validate.js';
 import type { Core } from './wasm.js';
 
 export const LEVELS = ['emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug'] as const;
@@ -17,28 +19,136 @@ export type LevelName = (typeof LEVELS)[number];
 /** A syslog level: its name (`err`, also `error`; `warning`, also `warn`) or its number 0..7. */
 export type Level = LevelName | 'error' | 'warn' | number;
 
-const LEVEL_NUMBER: Record<string, number> = { error: 3, warn: 4 };
-LEVELS.forEach((name, i) => (LEVEL_NUMBER[name] = i));
+/** A Map, not an object: a name is looked up among these ten only, never through Object.prototype
+ *  ('toString', 'constructor' and '__proto__' are not levels). */
+const LEVEL_NUMBER = new Map<unknown, number>([...LEVELS.map((name, i) => [name, i] as const), ['error', 3], ['warn', 4]]);
 
-export function levelNumber(level: Level): number {
+/** The syslog level 0..7 of a level name or number; `option` names it in the error. */
+export function levelNumber(level: Level, option = 'level'): number {
   if (typeof level === 'number') {
-    if (!Number.isInteger(level) || level < 0 || level > 7) throw outOfRange('level', level, '0..7 or a level name');
+    if (!Number.isInteger(level)) throw invalid(option, level, 'an integer 0..7 or a level name');
+    if (level < 0 || level > 7) throw outOfRange(option, level, '0..7 or a level name');
     return level;
   }
-  const n = LEVEL_NUMBER[level];
-  if (n === undefined) throw invalid('level', level, `one of ${LEVELS.join(', ')} (or error, warn), or 0..7`);
+  const n = LEVEL_NUMBER.get(level);
+  if (n === undefined) throw invalid(option, level, `one of ${LEVELS.join(', ')} (or error, warn), or 0..7`);
   return n;
 }
 
-export type Loggable = string | Uint8Array | Error | { toString(): string };
+/** What a log call takes as its value: see toText() for what each kind becomes. */
+export type Loggable = string | Uint8Array | Error | null | undefined | number | boolean | bigint | { toString(): string };
 
+/** A dictionary: an object's own enumerable string-keyed properties, a Map's entries, or [key, value] pairs. */
+export type Dict = Readonly<Record<string, Loggable>> | ReadonlyMap<Loggable, Loggable> | ReadonlyArray<readonly [Loggable, Loggable]>;
+
+/** A log call's options; undefined or null (the options, or any of them) is "not given". */
 export interface LogOptions {
   /** Dictionary pairs sent by extended targets (` KEY=value` lines): SUBSYSTEM, DEVICE, ... */
-  dict?: Record<string, string> | ReadonlyArray<readonly [string, string]>;
+  dict?: Dict | null;
   /** A continuation record (extended flag `c`). */
-  cont?: boolean;
+  cont?: boolean | null;
   /** Syslog facility 0..23 for this record (default: the logger's, 1 "user"). */
-  facility?: number;
+  facility?: number | null;
+}
+
+const VALUE_ACCEPTED = 'a string, a Uint8Array, an Error, or a value whose String() gives text (not a symbol)';
+const DICT_ACCEPTED = 'an object (its own enumerable string keys), a Map, or an array of [key, value] pairs';
+
+/**
+ * What a log call's value becomes: the one rule for the value and for every key and value of a
+ * dictionary.
+ *   string             as is, UTF-8 (a lone surrogate becomes U+FFFD, as TextEncoder does)
+ *   Uint8Array         its bytes (a Buffer too; a Proxy of one is an "other object")
+ *   Error              its stack (String() of it when the stack is not a string); an Error
+ *                      of another realm (a vm context's) too
+ *   null, undefined    the text 'null', 'undefined' (as String() and console.log print them: a
+ *                      record is not lost, nor the call turned into an exception, for a missing value)
+ *   number, boolean, bigint   String()
+ *   symbol             rejected, EINVAL: not text (a template literal throws for one too)
+ *   other objects      String(), guarded: when it throws (a throwing toString, an object without
+ *                      a prototype, a revoked Proxy, a Proxy whose traps throw) EINVAL naming the
+ *                      value's kind; nothing is written
+ * Text past the 64 KiB a record carries is cut (counted in stats().textCut). The string path is
+ * the log call's own (Writer.write); this is the rest, off the hot path.
+ */
+export function toText(value: unknown, option = 'value'): string | Uint8Array {
+  if (typeof value === 'string') return value;
+  if (isBytes(value)) return value;
+  if (typeof value === 'symbol') throw invalid(option, value, VALUE_ACCEPTED, 'a symbol is not text:');
+  try {
+    if (types.isNativeError(value) || value instanceof Error) {
+      const stack = value.stack;
+      if (typeof stack === 'string') return stack;
+    }
+    return String(value);
+  } catch (err) {
+    throw invalid(option, value, VALUE_ACCEPTED, `${kindOf(value)} whose conversion to text threw:`, err);
+  }
+}
+
+/** The kind of a value for an error message, read without running any of its code. */
+function kindOf(value: unknown): string {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return String(value);
+  if (types.isProxy(value)) return 'a Proxy';
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto === null) return 'an object with a null prototype';
+  const ctor: unknown = Object.getOwnPropertyDescriptor(proto, 'constructor')?.value;
+  const name: unknown = typeof ctor === 'function' ? Object.getOwnPropertyDescriptor(ctor, 'name')?.value : undefined;
+  const kind = typeof name === 'string' && name !== '' ? name : typeof value;
+  return `${/^[aeiou]/i.test(kind) ? 'an' : 'a'} ${kind}`;
+}
+
+/** A record's options as the write path takes them: read once each (a getter runs once). */
+interface RecordOptions {
+  facility: number | undefined;
+  cont: boolean;
+  dict: Array<[Uint8Array, Uint8Array]> | null;
+}
+
+function recordOptions(opts: unknown): RecordOptions {
+  if (opts === null) return { facility: undefined, cont: false, dict: null };
+  if (typeof opts !== 'object' || Array.isArray(opts)) throw invalid('opts', opts, 'an object { dict, cont, facility }, or undefined');
+  const { facility, cont, dict } = guarded('opts', opts, () => {
+    const o = opts as LogOptions;
+    return { facility: o.facility, cont: o.cont, dict: o.dict };
+  });
+  if (cont !== undefined && cont !== null && typeof cont !== 'boolean') throw invalid('cont', cont, 'true or false');
+  return {
+    facility: facility === undefined || facility === null ? undefined : toInt('facility', facility, 0, 23),
+    cont: cont === true,
+    dict: dict === undefined || dict === null ? null : dictBytes(dict),
+  };
+}
+
+/** The pairs of a dictionary (see Dict), each key and value converted by toText and encoded. */
+function dictBytes(dict: unknown): Array<[Uint8Array, Uint8Array]> {
+  const pairs = guarded('dict', dict, () => dictPairs(dict));
+  let size = 0;
+  const out = pairs.map(([k, v], i): [Uint8Array, Uint8Array] => {
+    const key = bytesOf(toText(k, `dict[${i}] key`));
+    const value = bytesOf(toText(v, `dict[${i}] value`));
+    size += 4 + key.length + value.length;
+    return [key, value];
+  });
+  if (size > L.DICT_MAX) throw new TooLargeError('dict', size, L.DICT_MAX);
+  return out;
+}
+
+function dictPairs(dict: unknown): Array<readonly [unknown, unknown]> {
+  if (Array.isArray(dict)) {
+    return dict.map((pair: unknown, i) => {
+      if (!Array.isArray(pair) || pair.length !== 2) throw invalid(`dict[${i}]`, pair, 'a [key, value] pair');
+      return [pair[0], pair[1]] as const;
+    });
+  }
+  if (types.isMap(dict)) return [...(dict as Map<unknown, unknown>)];
+  // Other iterables (a Set, a typed array, a generator) would give no entries: refused, not sent empty.
+  if (dict === null || typeof dict !== 'object' || Symbol.iterator in dict) throw invalid('dict', dict, DICT_ACCEPTED);
+  return Object.entries(dict);
+}
+
+function bytesOf(text: string | Uint8Array): Uint8Array {
+  return typeof text === 'string' ? encoder.encode(text) : text;
 }
 
 /** How often a writer re-reads its thread's name and, without the addon, its CPU (both are file
@@ -114,29 +224,31 @@ export class Writer {
   /** Writes one record; returns the number of targets it was offered to. */
   write(level: number, value: Loggable, opts?: LogOptions): number {
     const core = this.core;
-    let len: number;
-    if (typeof value === 'string') {
-      const r = encoder.encodeInto(value, this.text);
-      len = r.written!;
-      if (r.read! < value.length) this.textCut();
-    } else if (value instanceof Uint8Array) {
-      len = Math.min(value.length, L.TEXT_MAX);
-      if (len < value.length) this.textCut();
-      this.text.set(len < value.length ? value.subarray(0, len) : value);
-    } else {
-      return this.write(level, value instanceof Error ? (value.stack ?? String(value)) : String(value), opts);
-    }
     let prio = this.facility8 + level;
     let flags = this.recFlags;
-    let dictLen = 0;
+    let dict: Array<[Uint8Array, Uint8Array]> | null = null;
+    // Everything that can run the caller's code (getters, toString) or reject the call runs first:
+    // then nothing is written for a rejected call, and a log call made from inside that code (a
+    // toString that logs) cannot overwrite this thread's text or dictionary before they are sent.
     if (opts !== undefined) {
-      if (opts.facility !== undefined) {
-        if (!Number.isInteger(opts.facility) || opts.facility < 0 || opts.facility > 23) throw outOfRange('facility', opts.facility, '0..23');
-        prio = opts.facility * 8 + level;
-      }
-      if (opts.cont) flags |= L.REC_CONT;
-      if (opts.dict !== undefined) dictLen = this.putDict(opts.dict);
+      const o = recordOptions(opts);
+      if (o.facility !== undefined) prio = o.facility * 8 + level;
+      if (o.cont) flags |= L.REC_CONT;
+      dict = o.dict;
     }
+    // The common case, a string, is encoded at once; every other kind goes through toText.
+    const text = typeof value === 'string' ? value : toText(value);
+    let len: number;
+    if (typeof text === 'string') {
+      const r = encoder.encodeInto(text, this.text);
+      len = r.written!;
+      if (r.read! < text.length) this.textCut();
+    } else {
+      len = Math.min(text.length, L.TEXT_MAX);
+      if (len < text.length) this.textCut();
+      this.text.set(len < text.length ? text.subarray(0, len) : text);
+    }
+    const dictLen = dict === null ? 0 : this.putDict(dict);
     const want = Atomics.load(core.i32, L.WANT_SYS >> 2);
     if (want & (L.S_CPU | L.S_TASKNAME)) this.refreshSysdata(want, performance.now());
     const ts = monotonicUsec();
@@ -167,9 +279,8 @@ export class Writer {
     Atomics.add(this.core.u32, L.TEXT_CUT >> 2, 1);
   }
 
-  private putDict(dict: NonNullable<LogOptions['dict']>): number {
-    const pairs = Array.isArray(dict) ? dict : Object.entries(dict);
-    const bytes = pairs.map(([k, v]) => [encoder.encode(String(k)), encoder.encode(String(v))] as [Uint8Array, Uint8Array]);
+  /** The dictionary (converted and size-checked by dictBytes) into this thread's area. */
+  private putDict(bytes: Array<[Uint8Array, Uint8Array]>): number {
     const n = this.core.putDict(bytes);
     if (n < 0) throw new TooLargeError('dict', bytes.reduce((t, [k, v]) => t + 4 + k.length + v.length, 0), L.DICT_MAX);
     return n;

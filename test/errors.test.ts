@@ -1,11 +1,12 @@
 // Bad input gets a typed error with an errno code, never a crash and never a corrupted ring:
-// after every rejected call, the next good one still gives the known answer.
+// after every rejected call, the next good one still gives the known answer. The rules of what
+// the encoding API accepts are in src/validate.ts; test/inputs.test.ts fuzzes them.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NetconsoleError } from '../src/errors.js';
 import { L } from '../src/layout.js';
 import { DICT_MAX, TEXT_MAX } from '../src/validate.js';
-import { encodeDatagrams, encodeFrame, type WireRecord, type WireTarget } from '../src/wire.js';
+import { encodeDatagrams, encodeFrame, type WireFrame, type WireRecord, type WireTarget } from '../src/wire.js';
 import { Core } from '../src/wasm.js';
 import { hex, toRecord, vectors } from './helpers/vectors.js';
 
@@ -13,14 +14,33 @@ const good = vectors.wire.find((c) => c.name === 'ext-short')!;
 const goodRecord = toRecord(good.record);
 const ext: WireTarget = { extended: true };
 
-function expectCode(code: string, fn: () => unknown): void {
+function expectCode(code: string, fn: () => unknown, message?: RegExp): void {
   assert.throws(fn, (err: unknown) => {
     assert.ok(err instanceof NetconsoleError, `a NetconsoleError, got ${String(err)}`);
     assert.equal(err.code, code, err.message);
     assert.ok(err.option, 'the error names the option');
+    if (message) assert.match(err.message, message);
     return true;
   });
 }
+
+/** An object whose every read throws, as a hostile Proxy does. */
+const throwingProxy = (): object =>
+  new Proxy(
+    {},
+    {
+      get() {
+        throw new Error('trap');
+      },
+    },
+  );
+const throwingGetter = (field: string, over: object): object =>
+  Object.defineProperty({ ...over }, field, {
+    enumerable: true,
+    get() {
+      throw new Error('getter');
+    },
+  });
 
 const badRecords: Array<[string, string, Partial<WireRecord> & Record<string, unknown>]> = [
   ['text larger than the scratch area', 'EMSGSIZE', { text: 'x'.repeat(TEXT_MAX + 1) }],
@@ -47,6 +67,12 @@ const badRecords: Array<[string, string, Partial<WireRecord> & Record<string, un
   ['seq a string', 'EINVAL', { seq: '1' as unknown as number }],
   ['tsUsec -5', 'ERANGE', { tsUsec: -5 }],
   ['a dict entry that is not a pair', 'EINVAL', { dict: [['K']] as unknown as [string, string][] }],
+  // Booleans are true or false: 'false' was taken as true, 1 and 0 as booleans.
+  ['cont "false"', 'EINVAL', { cont: 'false' as unknown as boolean }],
+  ['cont 1', 'EINVAL', { cont: 1 as unknown as boolean }],
+  ['cont null', 'EINVAL', { cont: null as unknown as boolean }],
+  ['text a Proxy of a Uint8Array', 'EINVAL', { text: new Proxy(new Uint8Array(2), {}) }],
+  ['dict a Map (the encoding API takes pairs)', 'EINVAL', { dict: new Map([['K', 'v']]) as unknown as [string, string][] }],
 ];
 
 describe('bad records: typed errors, ring intact', () => {
@@ -69,7 +95,45 @@ const badTargets: Array<[string, string, WireTarget]> = [
   ['an empty userdata key', 'EINVAL', { extended: true, userdata: [['', 'v']] }],
   ['msgid 2^32', 'ERANGE', { extended: true, sysdata: { msgid: 2 ** 32 } }],
   ['cpu -1', 'ERANGE', { extended: true, sysdata: { cpu: -1 } }],
+  ['extended "false"', 'EINVAL', { extended: 'false' as unknown as boolean }],
+  ['extended 1', 'EINVAL', { extended: 1 as unknown as boolean }],
+  ['timestamps "no"', 'EINVAL', { extended: false, timestamps: 'no' as unknown as boolean }],
+  ['sysdata a string', 'EINVAL', { extended: true, sysdata: 'cpu' as never }],
+  ['sysdata an array', 'EINVAL', { extended: true, sysdata: [] as never }],
+  ['sysdata null', 'EINVAL', { extended: true, sysdata: null as never }],
+  ['sysdata.taskname null', 'EINVAL', { extended: true, sysdata: { taskname: null as never } }],
+  ['a Proxy whose traps throw', 'EINVAL', throwingProxy() as WireTarget],
+  ['a throwing getter for sysdata', 'EINVAL', throwingGetter('sysdata', { extended: true }) as WireTarget],
 ];
+
+describe('records that cannot be read, or are not records: typed errors', () => {
+  const cases: Array<[string, () => unknown]> = [
+    ['a Proxy whose traps throw', throwingProxy],
+    ['a throwing getter for text', () => throwingGetter('text', goodRecord)],
+    ['an array', () => []],
+    ['a string', () => 'text'],
+  ];
+  for (const impl of ['wasm', 'reference'] as const) {
+    for (const [name, make] of cases) {
+      test(`${impl}: ${name} -> EINVAL naming the record`, () => {
+        expectCode('EINVAL', () => encodeDatagrams(make() as WireRecord, ext, { impl }), /^record: /);
+        assert.deepEqual(encodeDatagrams(goodRecord, ext, { impl }).map(hex), good.datagrams_hex);
+      });
+    }
+  }
+});
+
+describe('error messages show the value given', () => {
+  const cases: Array<[string, Partial<WireRecord> & Record<string, unknown>, RegExp]> = [
+    ['an empty array as text', { text: [] as unknown as string }, /^text: invalid value \[\]; accepted: a string or a Uint8Array$/],
+    ['a one-element dict pair', { dict: [['K']] as unknown as [string, string][] }, /^dict\[0\]: invalid value \[ 'K' \]; accepted: a \[key, value\] pair$/],
+    ['neither prio nor level', { prio: undefined }, /^prio: neither prio nor level given: undefined; accepted: prio 0\.\.191, or level 0\.\.7/],
+    ['a Uint16Array as text', { text: new Uint16Array(2) as unknown as Uint8Array }, /^text: invalid value Uint16Array\(2\) \[ 0, 0 \];/],
+  ];
+  for (const [name, patch, message] of cases) {
+    test(`${name}: ${message.source.slice(1, 40)}...`, () => expectCode('EINVAL', () => encodeDatagrams({ ...goodRecord, ...patch } as WireRecord, ext), message));
+  }
+});
 
 describe('bad targets and options: typed errors', () => {
   for (const [name, code, target] of badTargets) {
@@ -83,20 +147,40 @@ describe('bad targets and options: typed errors', () => {
     expectCode('ERANGE', () => encodeDatagrams(goodRecord, ext, { maxTotal: 1e6 }));
     expectCode('EINVAL', () => encodeDatagrams(goodRecord, ext, { impl: 'x' as 'wasm' }));
   });
+  // Options that are not an object were ignored: 'reference' as the options gave the wasm path.
+  const badOptions: Array<[string, unknown]> = [
+    ['the string "reference"', 'reference'],
+    ['the number 5', 5],
+    ['null', null],
+    ['impl null', { impl: null }],
+    ['a Proxy whose traps throw', throwingProxy()],
+  ];
+  for (const [name, opts] of badOptions) {
+    test(`options ${name} -> EINVAL`, () => {
+      expectCode('EINVAL', () => encodeDatagrams(goodRecord, ext, opts as never));
+      expectCode('EINVAL', () => encodeFrame(vectorsFrame(), opts as never));
+    });
+  }
 });
 
+function vectorsFrame(): WireFrame {
+  return { payload: 'hi', srcMac: '02:00:00:00:00:01', dstMac: '02:00:00:00:00:02', srcIp: '192.0.2.1', dstIp: '192.0.2.2', srcPort: 6665, dstPort: 6666, ipId: 1 };
+}
+
 describe('bad frames: typed errors', () => {
-  const frame = { payload: 'hi', srcMac: '02:00:00:00:00:01', dstMac: '02:00:00:00:00:02', srcIp: '192.0.2.1', dstIp: '192.0.2.2', srcPort: 6665, dstPort: 6666, ipId: 1 };
-  const bad: Array<[string, string, Record<string, unknown>]> = [
+  const frame = vectorsFrame();
+  const bad: Array<[string, string, object]> = [
     ['a short MAC', 'EINVAL', { srcMac: '02:00:00:00:01' }],
     ['a bad IPv4 octet', 'EINVAL', { dstIp: '192.0.2.256' }],
     ['mixed families', 'EINVAL', { dstIp: 'fc00::2' }],
     ['port 65536', 'ERANGE', { srcPort: 65536 }],
     ['a payload beyond one 1500-byte frame', 'EMSGSIZE', { payload: new Uint8Array(1473) }],
+    ['a payload that is a Proxy of a Uint8Array', 'EINVAL', { payload: new Proxy(new Uint8Array(2), {}) }],
+    ['a throwing getter for srcIp', 'EINVAL', throwingGetter('srcIp', {})],
   ];
   for (const [name, code, patch] of bad) {
     for (const impl of ['wasm', 'reference'] as const) {
-      test(`${impl}: ${name} -> ${code}`, () => expectCode(code, () => encodeFrame({ ...frame, ...patch } as never, { impl })));
+      test(`${impl}: ${name} -> ${code}`, () => expectCode(code, () => encodeFrame(Object.defineProperties({ ...frame }, Object.getOwnPropertyDescriptors(patch)) as never, { impl })));
     }
   }
 });

@@ -7,7 +7,8 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import winston from 'winston';
-import { Netconsole, type TargetOptions } from '../src/index.js';
+import { format, inspect } from 'node:util';
+import { Netconsole, NetconsoleError, type Level, type TargetOptions } from '../src/index.js';
 import { escapeExtended } from '../src/reference/escape.js';
 import { destination, syslogLevel } from '../src/integrations/pino.js';
 import { NetconsoleTransport } from '../src/integrations/winston.js';
@@ -59,6 +60,40 @@ async function withNc(fn: (nc: Netconsole, sink: Sink) => Promise<void>): Promis
 }
 
 const pinoLine = (level: number, msg: string, extra: Record<string, unknown> = {}): string => JSON.stringify({ level, ...extra, msg });
+
+/** A logger that keeps what it is given (level, text as a string). */
+function fakeSink(): { log: (level: unknown, text: unknown) => number; got: Array<[unknown, string]> } {
+  const got: Array<[unknown, string]> = [];
+  return { got, log: (level, text) => got.push([level, text instanceof Uint8Array ? Buffer.from(text).toString() : String(text)]) };
+}
+
+/** `fn` throws a NetconsoleError with this code naming this option. */
+function typed(code: string, option: string, fn: () => unknown): void {
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof NetconsoleError, `a NetconsoleError, got ${String(e)}`);
+    assert.equal(e.code, code, e.message);
+    assert.equal(e.option, option, e.message);
+    return true;
+  });
+}
+
+const throwsOnEveryRead = (): object =>
+  new Proxy(
+    {},
+    {
+      get() {
+        throw new Error('trap');
+      },
+      getPrototypeOf() {
+        throw new Error('trap');
+      },
+      ownKeys() {
+        throw new Error('trap');
+      },
+    },
+  );
+const hostileInspect = { [inspect.custom]: (): never => { throw new Error('custom inspect'); } };
+const hostileToString = { toString: (): never => { throw new Error('toString'); } };
 
 describe('pino', () => {
   test('syslogLevel: standard levels, custom numbers to the nearest lower, labels', () => {
@@ -148,7 +183,82 @@ describe('pino', () => {
   });
 });
 
+describe('pino: what the destination takes', () => {
+  test('labels are looked up among their own names: toString, constructor and __proto__ are info', () => {
+    assert.deepEqual(['toString', 'constructor', '__proto__', 'valueOf'].map(syslogLevel), [6, 6, 6, 6]);
+  });
+
+  test('a chunk that is neither a string nor bytes: EINVAL, nothing logged; options null: none', () => {
+    const sink = fakeSink();
+    const dest = destination(sink, null as never);
+    for (const chunk of [5, null, undefined, { level: 30 }, new Proxy(Buffer.from('{"level":30}\n'), {})]) typed('EINVAL', 'chunk', () => dest.write(chunk as never));
+    dest.write('{"level":30}\n');
+    assert.deepEqual(sink.got, [[6, '{"level":30}']]);
+  });
+
+  test('a destination on something that is not a logger, or with a bad facility: typed errors at set-up', () => {
+    typed('EINVAL', 'nc', () => destination({} as never));
+    typed('EINVAL', 'nc', () => destination(null as never));
+    typed('EINVAL', 'options', () => destination(fakeSink(), 'x' as never));
+    typed('EINVAL', 'facility', () => destination(fakeSink(), { facility: '3' as never }));
+    typed('EINVAL', 'options', () => destination(fakeSink(), throwsOnEveryRead() as never));
+  });
+});
+
 describe('winston', () => {
+  test('custom levels named toString and constructor: sent as their mapping or info, never an error', async () => {
+    await withNc(async (nc, sink) => {
+      const transport = new NetconsoleTransport({ netconsole: nc, levels: { toString: 'err' as Level } });
+      const errors: unknown[] = [];
+      transport.on('error', (e) => errors.push(e));
+      const logger = winston.createLogger({ levels: { toString: 0, constructor: 1, __proto__: 2, info: 3 }, level: 'info', format: winston.format.printf((i) => String(i.message)), transports: [transport] });
+      logger.log('toString', 'mapped to err');
+      logger.log('constructor', 'unknown: info');
+      logger.log('info', 'info');
+      await nc.flush();
+      await expectRecords(sink, [
+        [3, 'mapped to err'],
+        [6, 'unknown: info'],
+        [6, 'info'],
+      ]);
+      assert.deepEqual(errors, []);
+    });
+  });
+
+  test('levels and options that are not: typed errors at construction (not a TypeError)', () => {
+    typed('EINVAL', 'levels.audit', () => new NetconsoleTransport({ netconsole: fakeSink(), levels: { audit: 'toString' as never } }));
+    typed('ERANGE', 'levels.audit', () => new NetconsoleTransport({ netconsole: fakeSink(), levels: { audit: 9 } }));
+    typed('EINVAL', 'levels', () => new NetconsoleTransport({ netconsole: fakeSink(), levels: 'info' as never }));
+    typed('EINVAL', 'options', () => new NetconsoleTransport({ netconsole: fakeSink(), options: {} }));
+    typed('EINVAL', 'netconsole', () => new NetconsoleTransport({ netconsole: {} as never }));
+    typed('EINVAL', 'options', () => new NetconsoleTransport('x' as never));
+    typed('EINVAL', 'options', () => new NetconsoleTransport(throwsOnEveryRead() as never));
+  });
+
+  test('an entry that cannot be read or rendered: an EINVAL error event, nothing sent, the callback called', async () => {
+    const sink = fakeSink();
+    const transport = new NetconsoleTransport({ netconsole: sink });
+    const errors: unknown[] = [];
+    transport.on('error', (e) => errors.push(e));
+    const entries: Array<[string, unknown, string]> = [
+      ['a Proxy whose traps throw', throwsOnEveryRead(), 'info'],
+      ['a message whose custom inspect throws', { level: 'info', message: hostileInspect }, 'info.message'],
+      ['a message that is a hostile Proxy', { level: 'info', message: throwsOnEveryRead() }, 'info.message'],
+      ['null', null, 'info'],
+    ];
+    for (const [, info, option] of entries) {
+      let called = false;
+      transport.log(info as never, () => (called = true));
+      assert.ok(called, 'the callback is called');
+      const e = errors.pop();
+      assert.ok(e instanceof NetconsoleError && e.code === 'EINVAL', `a NetconsoleError: ${String(e)}`);
+      assert.equal(e.option, option);
+    }
+    assert.deepEqual(sink.got, []);
+    transport.log({ level: 'info', message: hostileToString } as never, () => {});
+    assert.deepEqual(sink.got, [[6, '{ toString: [Function: toString] }']], 'util.format renders what it can');
+  });
+
   test('npm levels through a given Netconsole: the formatted message, levels mapped', async () => {
     await withNc(async (nc, sink) => {
       const transport = new NetconsoleTransport({ netconsole: nc });
@@ -323,5 +433,43 @@ describe('console', () => {
     assert.deepEqual(out, [['stdout', 'through\n']]);
     assert.equal(got.length, 1);
     console.log = originals[0];
+  });
+
+  /** A console of our own: captured without touching the process's. */
+  function fakeConsole(): Console & { out: string[] } {
+    const out: string[] = [];
+    const write = (...args: unknown[]): void => void out.push(format(...args));
+    return { out, log: write, info: write, warn: write, error: write, debug: write, trace: write } as unknown as Console & { out: string[] };
+  }
+
+  test('arguments util.format cannot render: EINVAL from the console call, nothing sent or printed', () => {
+    const sink = fakeSink();
+    const con = fakeConsole();
+    const restore = captureConsole(sink, { console: con });
+    try {
+      typed('EINVAL', 'console.log', () => con.log('%s', hostileToString));
+      typed('EINVAL', 'console.warn', () => con.warn(hostileInspect));
+      typed('EINVAL', 'console.trace', () => con.trace('%s', hostileToString));
+      assert.deepEqual(sink.got, []);
+      assert.deepEqual(con.out, []);
+      con.log('%s and %s', null, undefined);
+      con.log(throwsOnEveryRead()); // inspect shows a Proxy without running its traps
+      assert.deepEqual(sink.got, [
+        [6, 'null and undefined'],
+        [6, format(throwsOnEveryRead())],
+      ]);
+    } finally {
+      restore();
+    }
+  });
+
+  test('options: null is none; bad ones are typed errors at set-up', () => {
+    const con = fakeConsole();
+    captureConsole(fakeSink(), { console: con, passthrough: null as never })();
+    typed('EINVAL', 'passthrough', () => captureConsole(fakeSink(), { console: con, passthrough: 'no' as never }));
+    typed('EINVAL', 'nc', () => captureConsole({} as never, { console: con }));
+    typed('EINVAL', 'console', () => captureConsole(fakeSink(), { console: {} as Console }));
+    typed('EINVAL', 'options', () => captureConsole(fakeSink(), 5 as never));
+    typed('ERANGE', 'facility', () => captureConsole(fakeSink(), { console: con, facility: 24 }));
   });
 });

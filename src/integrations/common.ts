@@ -1,14 +1,37 @@
-// What the integrations need of a logger: a Netconsole, or a worker's logger from attach().
-import { outOfRange } from '../errors.js';
+// What the integrations need of a logger (a Netconsole, or a worker's logger from attach()), and
+// the checks of their set-up options: typed errors at set-up, not a TypeError at the first record.
+import { invalid } from '../errors.js';
 import type { Logger } from '../netconsole.js';
+import { toInt } from '../validate.js';
 import type { LogOptions } from '../writer.js';
 
 /** A Netconsole (flush() waits until the kernel has everything) or a WorkerLogger (no flush()). */
 export type LogSink = Pick<Logger, 'log'> & { flush?(): Promise<void> };
 
-/** The per-record options for a `facility` option, checked up front (ERANGE at set-up, not per record). */
-export function facilityOption(facility: number | undefined): LogOptions | undefined {
-  if (facility === undefined) return undefined;
-  if (!Number.isInteger(facility) || facility < 0 || facility > 23) throw outOfRange('facility', facility, '0..23');
-  return { facility };
+/** A logger given to an integration: anything with a log(level, value, opts) method. */
+export function logSink(option: string, value: unknown): LogSink {
+  if (value === null || typeof value !== 'object' || typeof (value as LogSink).log !== 'function') {
+    throw invalid(option, value, 'a Netconsole, or the logger of attach()');
+  }
+  return value as LogSink;
+}
+
+/** An integration's options: an object, or undefined or null for none. */
+export function optionsObject<T extends object>(option: string, value: unknown): Partial<T> {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw invalid(option, value, 'an object, or undefined');
+  return value as Partial<T>;
+}
+
+/** A boolean option: true or false, or undefined or null for the default. */
+export function booleanOption(option: string, value: unknown, absent: boolean): boolean {
+  if (value === undefined || value === null) return absent;
+  if (typeof value !== 'boolean') throw invalid(option, value, 'true or false');
+  return value;
+}
+
+/** The per-record options for a `facility` option, checked up front (at set-up, not per record). */
+export function facilityOption(facility: unknown): LogOptions | undefined {
+  if (facility === undefined || facility === null) return undefined;
+  return { facility: toInt('facility', facility, 0, 23) };
 }

@@ -4,8 +4,10 @@
 //   const restore = captureConsole(nc, { passthrough: false });  // records only
 //   restore();                                                   // the original methods are back
 import { format } from 'node:util';
+import { invalid } from '../errors.js';
+import { guarded } from '../validate.js';
 import type { LogOptions } from '../writer.js';
-import { facilityOption, type LogSink } from './common.js';
+import { booleanOption, facilityOption, logSink, optionsObject, type LogSink } from './common.js';
 
 /** The console methods captured and their syslog levels. */
 export const CONSOLE_LEVELS = { log: 6, info: 6, warn: 4, error: 3, debug: 7, trace: 7 } as const;
@@ -25,13 +27,20 @@ export interface CaptureConsoleOptions {
  * the arguments formatted as the console does (util.format; trace: `Trace: ...` and the stack).
  * Methods that go through these (console.assert, count, timeEnd, ...) are captured with them.
  * Returns the function that puts the originals back (a capture installed later over this one
- * keeps working, without sending records).
+ * keeps working, without sending records). Arguments util.format cannot render (a throwing
+ * toString for `%s`, a throwing custom inspect), which the console itself would throw for, make
+ * the call throw EINVAL: nothing is sent, nothing printed.
  */
-export function captureConsole(nc: LogSink, opts: CaptureConsoleOptions = {}): () => void {
-  const passthrough = opts.passthrough ?? true;
-  const logOpts: LogOptions | undefined = facilityOption(opts.facility);
-  const target = opts.console ?? console;
+export function captureConsole(nc: LogSink, opts?: CaptureConsoleOptions): () => void {
+  const sink = logSink('nc', nc);
+  const o = optionsObject<CaptureConsoleOptions>('options', opts);
+  const read = guarded('options', opts, () => ({ passthrough: o.passthrough, facility: o.facility, console: o.console }));
+  const passthrough = booleanOption('passthrough', read.passthrough, true);
+  const logOpts: LogOptions | undefined = facilityOption(read.facility);
+  const target = read.console ?? console;
   const methods = target as unknown as Record<Method, (...args: unknown[]) => void>;
+  const notConsole = (Object.keys(CONSOLE_LEVELS) as Method[]).find((name) => typeof guarded('console', target, () => methods[name]) !== 'function');
+  if (notConsole !== undefined) throw invalid('console', target, `a console: an object with ${Object.keys(CONSOLE_LEVELS).join(', ')} methods`, `no ${notConsole} method in`);
   const installed: Array<[Method, (...args: unknown[]) => void, (...args: unknown[]) => void]> = [];
   let active = true;
   // Console calls made while a record is sent (a warning, say) or by an original method pass through.
@@ -49,18 +58,22 @@ export function captureConsole(nc: LogSink, opts: CaptureConsoleOptions = {}): (
       // become a second record.
       inside = true;
       try {
+        let text: string;
         try {
-          let text: string;
-          if (name === 'trace') {
-            const err = { name: 'Trace', message: format(...args), stack: '' };
-            Error.captureStackTrace(err, wrapper);
-            text = err.stack;
-          } else {
-            text = format(...args);
-          }
-          nc.log(level, text, logOpts);
+          text = format(...args);
+        } catch (err) {
+          throw invalid(`console.${name}`, args, 'arguments util.format can render', 'formatting threw for', err);
+        }
+        if (name === 'trace') {
+          const err = { name: 'Trace', message: text, stack: '' };
+          Error.captureStackTrace(err, wrapper);
+          text = err.stack;
+        }
+        try {
+          sink.log(level, text, logOpts);
         } catch {
-          // logging must not break the console call
+          // A string at a fixed level with options checked at set-up is never refused: what is
+          // left (the logger failing) must not break the console call.
         }
         if (passthrough) original.apply(target, args);
       } finally {

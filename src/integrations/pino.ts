@@ -8,13 +8,16 @@
 import { EventEmitter } from 'node:events';
 import { Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
+import { invalid } from '../errors.js';
 import { Netconsole, type NetconsoleOptions } from '../netconsole.js';
+import { guarded, isBytes } from '../validate.js';
 import type { LogOptions } from '../writer.js';
-import { facilityOption, type LogSink } from './common.js';
+import { facilityOption, logSink, optionsObject, type LogSink } from './common.js';
 
-const PINO_LABELS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 };
+// Maps, so that a label is one of these and never a property of Object.prototype ('toString').
+const PINO_LABELS = new Map<string, number>([['trace', 10], ['debug', 20], ['info', 30], ['warn', 40], ['error', 50], ['fatal', 60]]);
 // Lines whose level is a label (formatters.level) may carry syslog names too.
-const SYSLOG_LABELS: Record<string, number> = { emerg: 0, alert: 1, crit: 2, err: 3, warning: 4, notice: 5 };
+const SYSLOG_LABELS = new Map<string, number>([['emerg', 0], ['alert', 1], ['crit', 2], ['err', 3], ['warning', 4], ['notice', 5]]);
 
 /**
  * The syslog level of a pino level: fatal (60) emerg 0, error (50) err 3, warn (40) warning 4,
@@ -24,9 +27,9 @@ const SYSLOG_LABELS: Record<string, number> = { emerg: 0, alert: 1, crit: 2, err
  */
 export function syslogLevel(level: unknown): number {
   if (typeof level === 'string') {
-    const n = PINO_LABELS[level];
+    const n = PINO_LABELS.get(level);
     if (n !== undefined) return syslogLevel(n);
-    const s = SYSLOG_LABELS[level];
+    const s = SYSLOG_LABELS.get(level);
     if (s !== undefined) return s;
     return level !== '' && Number.isFinite(Number(level)) ? syslogLevel(Number(level)) : 6;
   }
@@ -116,19 +119,22 @@ export class NetconsoleDestination extends EventEmitter {
   private readonly lines: LineLogger;
   private ended = false;
 
-  constructor(
-    private readonly sink: LogSink,
-    opts: DestinationOptions = {},
-  ) {
+  private readonly sink: LogSink;
+
+  constructor(sink: LogSink, opts?: DestinationOptions) {
     super();
-    this.lines = new LineLogger(sink, facilityOption(opts.facility));
+    this.sink = logSink('nc', sink);
+    const o = optionsObject<DestinationOptions>('options', opts);
+    this.lines = new LineLogger(this.sink, facilityOption(guarded('options', opts, () => o.facility)));
   }
 
   get writable(): boolean {
     return !this.ended;
   }
 
+  /** A chunk of pino's output: a string (what pino writes) or UTF-8 bytes; anything else is EINVAL. */
   write(chunk: string | Uint8Array): boolean {
+    if (typeof chunk !== 'string' && !isBytes(chunk)) throw invalid('chunk', chunk, 'a string or a Uint8Array (pino output)');
     if (this.ended) return false;
     this.lines.push(chunk);
     return true;

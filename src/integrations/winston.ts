@@ -5,9 +5,11 @@
 //   new NetconsoleTransport({ options: { targets: '+@/,6666@10.0.0.2/' } }) // its own: close() closes it
 import { format } from 'node:util';
 import TransportStream from 'winston-transport';
+import { invalid } from '../errors.js';
 import { Netconsole, type NetconsoleOptions } from '../netconsole.js';
+import { guarded, isBytes } from '../validate.js';
 import { levelNumber, type Level, type Loggable, type LogOptions } from '../writer.js';
-import { facilityOption, type LogSink } from './common.js';
+import { facilityOption, logSink, optionsObject, type LogSink } from './common.js';
 
 const MESSAGE = Symbol.for('message');
 const LEVEL = Symbol.for('level');
@@ -46,29 +48,50 @@ interface Info {
   [MESSAGE]?: unknown;
 }
 
+/** The transport's options, checked (typed errors, at construction) and copied (each getter runs
+ *  once) before winston-transport reads them. */
+function transportOptions(opts: unknown): NetconsoleTransportOptions {
+  const given = optionsObject<NetconsoleTransportOptions>('options', opts);
+  const o = guarded('options', opts, () => ({ ...given }));
+  if (o.netconsole !== undefined && o.netconsole !== null) {
+    logSink('netconsole', o.netconsole);
+    if (o.options !== undefined && o.options !== null) throw invalid('options', o.options, 'either netconsole or options, not both');
+  }
+  return o;
+}
+
+/** A winston level name to its syslog level: winston's npm and syslog levels, then `custom` over them. */
+function levelTable(custom: unknown): Map<string, number> {
+  const table = new Map(Object.entries(WINSTON_LEVELS));
+  const o = optionsObject<Record<string, Level>>('levels', custom);
+  for (const [name, level] of guarded('levels', custom, () => Object.entries(o))) table.set(name, levelNumber(level as Level, `levels.${name}`));
+  return table;
+}
+
 export class NetconsoleTransport extends TransportStream {
   private sink: LogSink | null;
   private readonly owned: boolean;
   /** Resolves when the transport can log (its own Netconsole is created, or creation failed). */
   private readonly ready: Promise<void>;
-  private readonly syslogLevels: Record<string, number>;
+  /** A Map: a level is looked up among its names only, never through Object.prototype ('toString'). */
+  private readonly syslogLevels: Map<string, number>;
   private readonly logOpts: LogOptions | undefined;
-  private stopped = false;
+  private stopped: boolean;
 
-  constructor(opts: NetconsoleTransportOptions = {}) {
-    super(opts);
-    this.logOpts = facilityOption(opts.facility);
-    this.syslogLevels = { ...WINSTON_LEVELS };
-    for (const [name, level] of Object.entries(opts.levels ?? {})) this.syslogLevels[name] = levelNumber(level);
-    if (opts.netconsole) {
-      if (opts.options) throw new TypeError('NetconsoleTransport: give either netconsole or options, not both');
-      this.sink = opts.netconsole;
+  constructor(opts?: NetconsoleTransportOptions) {
+    const o = transportOptions(opts);
+    super(o);
+    this.stopped = false;
+    this.logOpts = facilityOption(o.facility);
+    this.syslogLevels = levelTable(o.levels);
+    if (o.netconsole) {
+      this.sink = o.netconsole;
       this.owned = false;
       this.ready = Promise.resolve();
     } else {
       this.sink = null;
       this.owned = true;
-      this.ready = Netconsole.create(opts.options ?? {}).then(
+      this.ready = Netconsole.create(o.options ?? {}).then(
         async (nc) => {
           if (this.stopped) await nc.close();
           else this.sink = nc;
@@ -87,7 +110,26 @@ export class NetconsoleTransport extends TransportStream {
 
   /** The syslog level (0..7) of a winston level name. */
   levelOf(name: unknown): number {
-    return (typeof name === 'string' ? this.syslogLevels[name] : undefined) ?? 6;
+    return (typeof name === 'string' ? this.syslogLevels.get(name) : undefined) ?? 6;
+  }
+
+  /** The level and text of an entry. The message is info[MESSAGE] (the format's output) or
+   *  info.message: a string, bytes or an Error as they are, nothing as '', anything else as
+   *  util.format renders it. An entry that cannot be read or rendered is EINVAL. */
+  private entry(info: Info): [level: number, text: Loggable] {
+    if (info === null || typeof info !== 'object') throw invalid('info', info, 'a winston info object');
+    const [level, m] = guarded('info', info, () => {
+      // info.level may be colorized by format.colorize(); info[LEVEL] is the level's name.
+      const m = info[MESSAGE] !== undefined ? info[MESSAGE] : info.message;
+      return [this.levelOf(info[LEVEL] ?? info.level), m] as const;
+    });
+    if (typeof m === 'string' || isBytes(m)) return [level, m];
+    if (m === undefined) return [level, ''];
+    try {
+      return [level, m instanceof Error ? m : format(m)];
+    } catch (err) {
+      throw invalid('info.message', m, 'a value util.format can render', 'formatting threw for', err);
+    }
   }
 
   override log(info: Info, callback: () => void): void {
@@ -97,13 +139,11 @@ export class NetconsoleTransport extends TransportStream {
       return;
     }
     if (this.sink !== null && !this.stopped) {
-      // info.level may be colorized by format.colorize(); info[LEVEL] is the level's name.
-      const level = this.levelOf(info[LEVEL] ?? info.level);
-      const m = info[MESSAGE] !== undefined ? info[MESSAGE] : info.message;
-      const text: Loggable = typeof m === 'string' || m instanceof Uint8Array || m instanceof Error ? m : m === undefined ? '' : format(m);
       try {
+        const [level, text] = this.entry(info);
         this.sink.log(level, text, this.logOpts);
       } catch (err) {
+        // winston's way to report a failed entry (a refused one: a NetconsoleError)
         this.emit('error', err);
       }
     }
