@@ -8,6 +8,7 @@ import {
   GEO_RING_SIZE,
   HDR_MAGIC,
   HDR_VERSION,
+  HDR_EPOCH,
   LAYOUT_VERSION,
   LIST_CLEANUP,
   LIST_TARGETS,
@@ -35,7 +36,7 @@ import {
 } from './layout';
 import { lockAcquire, lockOwner, lockRecover, lockRelease } from './lock';
 import { ringAttach } from './ring';
-import { writeRecord } from './write';
+import { current, writeAttach, writeRecord } from './write';
 import { recordAttach } from './record';
 import { targetAt, threadAt } from './slots';
 import { frameBuild, frameOverhead } from './frame';
@@ -51,16 +52,17 @@ const U64_ALL: u64 = <u64>-1;
 /**
  * Lays out a fresh (zeroed) shared memory: geometry, empty lists, the first seq. Called once, by
  * the host that created the memory, before any other instance attaches. `seqStart` is the first
- * record seq (a safe integer); `reportLosses` turns the in-band loss reports on (write.ts).
- * Returns 0, or E_BADARG.
+ * record seq (a safe integer); `reportLosses` turns the in-band loss reports on (write.ts);
+ * `epoch` is which life of this memory this is (layout.ts HDR_EPOCH). Returns 0, or E_BADARG.
  */
-export function mem_init(ringSize: u32, maxTotal: i32, seqStart: f64, reportLosses: i32): i32 {
+export function mem_init(ringSize: u32, maxTotal: i32, seqStart: f64, reportLosses: i32, epoch: u32): i32 {
   if (ringSize < RING_MIN || ringSize > RING_MAX || (ringSize & (ringSize - 1)) != 0) return E_BADARG;
   if (maxTotal < 1 || maxTotal > ESC_MAX - 4) return E_BADARG;
   const end = RING_OFF + <usize>ringSize;
   if (<usize>memory.size() << 16 < end || seqStart < 0) return E_BADARG;
   if (load<u32>(HDR_MAGIC) != 0) return E_BADARG; // already laid out
   store<u32>(HDR_VERSION, LAYOUT_VERSION);
+  store<u32>(HDR_EPOCH, epoch);
   store<u32>(GEO_RING_SIZE, ringSize);
   store<u32>(GEO_MAX_TOTAL, <u32>maxTotal);
   store<u32>(GEO_MEM_END, <u32>end);
@@ -74,12 +76,15 @@ export function mem_init(ringSize: u32, maxTotal: i32, seqStart: f64, reportLoss
   return 0;
 }
 
-/** Loads the geometry into this instance's globals. Every instance calls it once. */
-export function mem_attach(): i32 {
+/** Loads the geometry into this instance's globals, for life `epoch` of the memory. Every instance
+ *  calls it once. Returns 0; 1 when the memory has moved on to another life (this instance then
+ *  writes nothing, claims no thread slot); or E_NOTINIT. */
+export function mem_attach(epoch: u32): i32 {
   if (atomic.load<u32>(HDR_MAGIC) != MAGIC || load<u32>(HDR_VERSION) != LAYOUT_VERSION) return E_NOTINIT;
   ringAttach();
   recordAttach();
-  return 0;
+  writeAttach(epoch);
+  return current() ? 0 : 1;
 }
 
 /** End of the module's static data: must stay below the first region (checked by the host). */
@@ -90,6 +95,7 @@ export function mem_heap_base(): usize {
 // ---------------------------------------------------------------- threads
 /** Claims a free thread slot for the calling thread; returns its index, or E_BADTHREAD when full. */
 export function thread_claim(nodeThreadId: i32, osTid: i32): i32 {
+  if (!current()) return E_BADTHREAD;
   for (let i = 0; i < MAX_THREADS; i++) {
     const p = threadAt(i);
     if (atomic.cmpxchg<i32>(p + THR_STATE, 0, 1) == 0) {
@@ -103,7 +109,7 @@ export function thread_claim(nodeThreadId: i32, osTid: i32): i32 {
 
 /** Frees a thread slot (its owner detached or died; a dead owner's lock is recovered first). */
 export function thread_release(i: i32): i32 {
-  if (<u32>i >= <u32>MAX_THREADS) return E_BADTHREAD;
+  if (<u32>i >= <u32>MAX_THREADS || !current()) return E_BADTHREAD;
   lockRecover(i + 1);
   atomic.store<i32>(threadAt(i) + THR_STATE, 0);
   return 0;

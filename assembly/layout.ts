@@ -25,6 +25,10 @@ export const NIL: i32 = -1; // end of a list, no target
 // ---------------------------------------------------------------- header, [0, 4096)
 export const HDR_MAGIC: usize = 0; // u32 H once at init; read by attach
 export const HDR_VERSION: usize = 4; // u32 H once at init
+// Which life of this memory: a closed Netconsole's memory is laid out again for the next one
+// (src/wasm.ts pools them), with the next epoch. An instance attached for another epoch (a
+// worker still holding a closed Netconsole's handle) writes nothing.
+export const HDR_EPOCH: usize = 8; // u32 H once at init
 
 // The target-list spinlock (kernel: target_list_lock). Spin, not sleep: a writer may not wait on
 // anything that sleeps, and holds it only to format one message into the ring. Own cache line.

@@ -12,6 +12,7 @@
 // facility, the seq just before the record's), N counting every loss since the last report.
 import {
   CLOSED,
+  HDR_EPOCH,
   DICT_MAX,
   E_BADPRIO,
   E_BADTHREAD,
@@ -66,6 +67,21 @@ export { targetAt, threadAt } from './slots';
 // Per call: the report records' seq and facility.
 let reportSeq: u64 = 0;
 let reportFacility: i32 = 0;
+/** The life of the memory this instance was attached for (layout.ts HDR_EPOCH). */
+let epoch: u32 = 0;
+
+export function writeAttach(epoch_: u32): void {
+  epoch = epoch_;
+}
+
+/** Whether the memory is still the one this instance attached to, and its Netconsole is open. */
+export function current(): bool {
+  return atomic.load<u32>(HDR_EPOCH) == epoch;
+}
+
+@inline function open_(): bool {
+  return atomic.load<i32>(CLOSED) == 0 && current();
+}
 
 /**
  * Writes one record to every enabled target. The text (`textLen` bytes) and the dictionary
@@ -77,14 +93,20 @@ let reportFacility: i32 = 0;
  */
 export function writeRecord(thread: i32, prio: i32, flags: i32, textLen: i32, dictLen: i32, tsUsec: f64): i32 {
   if (!ringReady()) return E_NOTINIT;
+  if (!open_()) return 0; // closed, or the memory belongs to another Netconsole now
   if (<u32>thread >= <u32>MAX_THREADS) return E_BADTHREAD;
   if (<u32>textLen > <u32>TEXT_MAX || <u32>dictLen > <u32>DICT_MAX) return E_TOOBIG;
   if (<u32>prio > 191) return E_BADPRIO;
-  if (atomic.load<i32>(CLOSED) != 0) return 0;
   recordBegin(thread, prio, (flags & REC_CONT) != 0, textLen, dictLen, tsUsec > 0 ? <u64>tsUsec : 0);
 
   const tid = thread + 1;
   lockAcquire(tid);
+  if (!open_()) {
+    // Closed while this writer waited for the lock: close() takes the lock once after marking
+    // CLOSED, so nothing is written after it (the memory may be laid out again for another).
+    lockRelease(tid);
+    return 0;
+  }
   ringBegin();
   const explicit = (flags & REC_EXPLICIT) != 0;
   const reporting = !explicit && lossesToReport();

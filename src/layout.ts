@@ -11,6 +11,7 @@ export const L = {
   // ---------------------------------------------------------------- header, [0, 4096)
   HDR_MAGIC: 0, // u32 H once at init; read by attach
   HDR_VERSION: 4, // u32 H once at init
+  HDR_EPOCH: 8, // u32 H once at init: which life of this memory (pooled memories are laid out again)
   LOCK_WORD: 64, // i32 atomic: 0 free, else owner tid | LOCK_WAITERS
   LOCK_CONTENDED: 68, // u32 atomic add: acquisitions that missed the fast path
   LOCK_RECOVERED: 72, // u32 atomic add: forced releases of a dead owner's lock

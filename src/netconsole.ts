@@ -3,134 +3,38 @@
 // sender. Logging is synchronous, and waits (bounded) only for room in a full ring (overflow
 // 'wait'); everything else that may wait is async.
 import { EventEmitter } from 'node:events';
-import { readFile } from 'node:fs/promises';
 import { existsSync, writeSync } from 'node:fs';
 import { parseParamString } from './config/params.js';
 import { ControlServer } from './control.js';
-import { invalid, NetconsoleError } from './errors.js';
+import { NetconsoleError } from './errors.js';
 import { L, threadOffset } from './layout.js';
 import { HostLocks } from './locks.js';
+import { native } from './native.js';
 import * as sysfs from './netdev/sysfs.js';
 import { SysfsPoller } from './netdev/poller.js';
 import { RtnetlinkSource, rtnetlinkAvailable, rtnetlinkLookup } from './netdev/rtnetlink.js';
 import type { NetdevEvent } from './netdev/types.js';
+import { resolveOptions, type NetconsoleOptions, type ResolvedOptions } from './options.js';
+import { futexWaiter, waiterFor } from './room.js';
 import { DgramSender } from './sender/dgram.js';
 import { NativeSender } from './sender/native.js';
-import { native, nativeError, type NativeTuning } from './native.js';
 import type { Sender, SenderCounters } from './sender/types.js';
-import { DEFAULT_SEND_BUFFER, SocketPool } from './sockets.js';
+import { SocketPool } from './sockets.js';
 import { Target, type TargetOptions } from './target.js';
-import { TargetTable, type DeviceLookup, type Mode, type TargetRecord } from './targets.js';
+import { TargetTable, type TargetRecord } from './targets.js';
 import { Core, type CoreHandle } from './wasm.js';
-import { LEVELS, levelNumber, Writer, type Level, type Loggable, type LogOptions, type Overflow, type WriterOptions } from './writer.js';
-import { futexWaiter, waiterFor } from './room.js';
+import { LEVELS, levelNumber, toText, Writer, type Level, type Loggable, type LogOptions, type Overflow, type WriterOptions } from './writer.js';
 
-export interface NetconsoleOptions {
-  /** A parameter string (targets.md 2), or target specs. Default: the NETCONSOLE variable. */
-  targets?: string | TargetOptions[];
-  /** A JSON file: `{ "targets": <string or array>, ...options }`. */
-  config?: string;
-  /** Read the NETCONSOLE environment variable when neither targets nor config is given. Default true. */
-  env?: boolean;
-  /**
-   * Reject create() when a target cannot be set up. Default: true for arrays and config files;
-   * false for parameter strings, where, as in the kernel, a bad piece is reported and skipped.
-   */
-  strict?: boolean;
-  /** Syslog facility of records, 0..23. Default 1 (user). */
-  facility?: number;
-  /** Transmit ring bytes (power of two, 64 KiB .. 256 MiB). Default 4 MiB. */
-  ringSize?: number;
-  /** Extended `total` cap before text is truncated (wire.md 3.4). Default 8191. */
-  maxTotal?: number;
-  /**
-   * First record seq: a number, or 'time' (default): microseconds since the epoch, so that a
-   * restarted process continues above the seqs it sent before (the kernel starts at 0 per boot).
-   */
-  seqStart?: number | 'time';
-  /**
-   * The sender: 'native' (the addon's sendmmsg thread), 'dgram' (the host's event loop), or
-   * 'auto' (default): native when the addon is loaded (NETCONSOLE_NO_NATIVE=1 prevents it).
-   */
-  sender?: 'auto' | 'native' | 'dgram';
-  /**
-   * 'udp' (default): datagrams through UDP sockets. 'raw': whole Ethernet frames (headers and
-   * checksums built in WebAssembly) through an AF_PACKET socket per device, like netpoll: no
-   * routing, no ARP; needs the native sender and CAP_NET_RAW. 'auto': raw where possible (native
-   * sender, a device other than loopback), else UDP.
-   */
-  mode?: Mode;
-  /**
-   * Where device events come from: 'rtnetlink' (the addon's netlink watcher: every event, within
-   * milliseconds), 'poll' (/sys/class/net every pollIntervalMs: see its limits in the README),
-   * 'none' (only nc.deviceEvent()), or 'auto' (default): rtnetlink when the addon can, else poll.
-   * Device look-ups follow: rtnetlink dumps see what sysfs cannot (IPv4 addresses of a device
-   * that is down).
-   */
-  devices?: 'auto' | 'rtnetlink' | 'poll' | 'none';
-  pollIntervalMs?: number;
-  /** Device look-ups (advanced, tests): default /sys/class/net and /proc/net. */
-  lookup?: DeviceLookup;
-  /** Use the debug build of the WebAssembly module. Default NETCONSOLE_DEBUG=1. */
-  debug?: boolean;
-  /**
-   * Like the kernel's oops_only: ordinary log calls send nothing; only crashes captured by
-   * captureCrashes() (and nc.oops()) go out. Default false.
-   */
-  oopsOnly?: boolean;
-  /** A path for the control socket (`netconsole ctl`): a Unix socket, mode 0600. Off by default. */
-  control?: string;
-  /**
-   * When the transmit ring has no room for a record. 'wait' (default): the log call waits for the
-   * sender to free room, at most `overflowWaitMs`, and then drops the record (counted, reported
-   * in-band). 'drop': it drops the record at once. Workers follow the logger they attached to.
-   */
-  overflow?: Overflow;
-  /** The longest a log call waits for room with overflow 'wait', in ms. Default 500. */
-  overflowWaitMs?: number;
-  /**
-   * SO_SNDBUF of each sending socket, in bytes: how much the kernel may hold for a socket before
-   * a send waits (the kernel caps it at net.core.wmem_max and doubles it). Default 4 MiB.
-   */
-  sendBufferBytes?: number;
-  /**
-   * The native sender thread's batching and waiting (what `netconsole tune` measures): `batch`
-   * datagrams per sendmmsg (1..1024, default 64); when the ring is empty, `wake` 'spin' (default:
-   * `spin` polls, default 2000, then a futex wait the writers wake), 'futex' (the wait at once),
-   * or 'timer' (a sleep of `timerUs`, default 50, and another look: writers never wake it).
-   */
-  nativeSender?: NativeSenderOptions;
-  /**
-   * In-band loss reports: after a target lost messages (ring full, device not running, transmit
-   * failures), the next record that reaches it is preceded by "** N messages dropped **". Default true.
-   */
-  reportLosses?: boolean;
-}
+export type { NativeSenderOptions, NetconsoleOptions } from './options.js';
 
-export interface NativeSenderOptions {
-  batch?: number;
-  wake?: 'spin' | 'futex' | 'timer';
-  spin?: number;
-  timerUs?: number;
-}
-
-/** The sender thread's tuning from the option, checked. */
-function nativeTuning(o: NativeSenderOptions | undefined): NativeTuning {
-  if (o === undefined) return {};
-  if (o === null || typeof o !== 'object') throw invalid('nativeSender', o, 'an object { batch, wake, spin, timerUs }');
-  const int = (name: keyof NativeSenderOptions, v: unknown, lo: number, hi: number): number | undefined => {
-    if (v === undefined) return undefined;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) throw invalid(`nativeSender.${name}`, v, `an integer ${lo}..${hi}`);
-    return v;
-  };
-  const wake = o.wake ?? 'spin';
-  if (wake !== 'spin' && wake !== 'futex' && wake !== 'timer') throw invalid('nativeSender.wake', wake, "'spin', 'futex' or 'timer'");
-  return {
-    batch: int('batch', o.batch, 1, 1024),
-    spin: wake === 'futex' ? 0 : int('spin', o.spin, 0, 1 << 24),
-    timer: wake === 'timer',
-    timerUs: int('timerUs', o.timerUs, 1, 1_000_000),
-  };
+/** A thrown value as text, whatever it is: a crash record must not throw itself. */
+function printable(value: unknown): string {
+  try {
+    const text = toText(value);
+    return typeof text === 'string' ? text : `<${text.length} bytes>`;
+  } catch {
+    return '(a value that cannot be printed)';
+  }
 }
 
 /** Passed to a worker (postMessage, workerData) so it can log through the same memory. */
@@ -220,19 +124,6 @@ export interface Logger extends LevelMethods {}
 
 /** The longest a process exit waits for the sender to hand pending records to the kernel. */
 const EXIT_DRAIN_MS = 1000;
-/**
- * overflowWaitMs's default: twice the native sender's stall bound (250 ms, native/sender.cc), so
- * that a log call does not give up on a record the sender would still deliver; a sender that makes
- * no progress at all costs one such wait (later calls see the stall and do not wait).
- */
-export const DEFAULT_OVERFLOW_WAIT_MS = 500;
-const MAX_OVERFLOW_WAIT_MS = 60_000;
-const MAX_SEND_BUFFER = 1 << 30;
-
-function timeSeq(): number {
-  return Math.floor((performance.timeOrigin + performance.now()) * 1000);
-}
-
 export class Netconsole extends Logger {
   readonly events = new EventEmitter();
   /** Problems met while bringing up the configured targets (non-strict mode). */
@@ -254,18 +145,16 @@ export class Netconsole extends Logger {
     private readonly locks: HostLocks,
     private readonly sockets: SocketPool,
     private readonly sender: Sender,
-    lookup: DeviceLookup,
     private readonly facility: number,
     private readonly writerOptions: WriterOptions & { overflow: Overflow; overflowWaitMs: number },
-    opts: NetconsoleOptions,
+    opts: ResolvedOptions,
   ) {
     super(new Writer(core, writerOptions));
-    this.table = new TargetTable(core, locks, sockets, sender, lookup, sender.name === 'native' ? (opts.mode ?? 'udp') : 'udp');
+    const lookup = opts.lookup ?? (opts.devices !== 'poll' && rtnetlinkAvailable() ? rtnetlinkLookup : sysfs);
+    this.table = new TargetTable(core, locks, sockets, sender, lookup, opts.mode);
     this.table.on('target', (e) => this.events.emit('target', e));
     this.targets = new Targets(this.table);
-    const devices = opts.devices ?? 'auto';
-    const useNetlink = devices === 'rtnetlink' || (devices === 'auto' && rtnetlinkAvailable());
-    this.poller = devices === 'none' ? null : useNetlink ? new RtnetlinkSource() : new SysfsPoller({ intervalMs: opts.pollIntervalMs });
+    this.poller = opts.devices === 'none' ? null : opts.devices === 'rtnetlink' ? new RtnetlinkSource() : new SysfsPoller({ intervalMs: opts.pollIntervalMs });
     this.poller?.on('event', (ev: NetdevEvent) => {
       this.deviceEvent(ev).catch((err: unknown) => this.report(err));
     });
@@ -289,48 +178,20 @@ export class Netconsole extends Logger {
   }
 
   static async create(opts: NetconsoleOptions = {}): Promise<Netconsole> {
-    const fileOpts = opts.config ? await readConfigFile(opts.config) : {};
-    const o: NetconsoleOptions = { ...fileOpts, ...opts, targets: opts.targets ?? fileOpts.targets };
-    const seqStart = o.seqStart === undefined || o.seqStart === 'time' ? timeSeq() : o.seqStart;
-    // Every option that needs the addon is checked before anything (memory, sender thread) exists.
-    const which = o.sender ?? 'auto';
-    if (which === 'native' && native === null) {
-      throw new NetconsoleError('ENOTSUP', `sender 'native': the native addon is not available (${nativeError?.message})`, { option: 'sender', value: which });
-    }
-    const useNative = native !== null && which !== 'dgram';
-    if (o.mode === 'raw' && !useNative) {
-      throw new NetconsoleError('ENOTSUP', `mode 'raw' needs the native sender (${nativeError?.message ?? `sender: '${which}'`})`, { option: 'mode', value: 'raw' });
-    }
-    if (o.devices === 'rtnetlink' && !rtnetlinkAvailable()) {
-      throw new NetconsoleError('ENOTSUP', `devices 'rtnetlink': the native addon's netlink watcher is not available`, { option: 'devices', value: o.devices });
-    }
-    const overflow = o.overflow ?? 'wait';
-    if (overflow !== 'wait' && overflow !== 'drop') throw invalid('overflow', overflow, "'wait' or 'drop'");
-    const overflowWaitMs = o.overflowWaitMs ?? DEFAULT_OVERFLOW_WAIT_MS;
-    if (typeof overflowWaitMs !== 'number' || !(overflowWaitMs >= 0 && overflowWaitMs <= MAX_OVERFLOW_WAIT_MS)) {
-      throw invalid('overflowWaitMs', overflowWaitMs, `a number of milliseconds, 0..${MAX_OVERFLOW_WAIT_MS}`);
-    }
-    const sendBuffer = o.sendBufferBytes ?? DEFAULT_SEND_BUFFER;
-    if (!Number.isInteger(sendBuffer) || sendBuffer < 1024 || sendBuffer > MAX_SEND_BUFFER) {
-      throw invalid('sendBufferBytes', sendBuffer, `an integer number of bytes, 1024..${MAX_SEND_BUFFER}`);
-    }
-    const tuning = nativeTuning(o.nativeSender);
-    const core = Core.create({ ringSize: o.ringSize, maxTotal: o.maxTotal, seqStart, debug: o.debug, reportLosses: o.reportLosses ?? true });
-    const dgram = useNative ? null : new DgramSender(core);
-    const sender: Sender = dgram ?? new NativeSender(core, native!, tuning);
+    const o = await resolveOptions(opts); // every option checked: nothing exists yet
+    const core = Core.create({ ringSize: o.ringSize, maxTotal: o.maxTotal, seqStart: o.seqStart, debug: o.debug, reportLosses: o.reportLosses });
+    const dgram = o.sender === 'dgram' ? new DgramSender(core) : null;
+    const sender: Sender = dgram ?? new NativeSender(core, native!, o.nativeTuning);
     sender.start();
-    const pool = new SocketPool(useNative ? native : null, sendBuffer);
-    const lookup = o.lookup ?? (o.devices !== 'poll' && rtnetlinkAvailable() ? rtnetlinkLookup : sysfs);
-    const facility = o.facility ?? 1;
+    const pool = new SocketPool(o.sender === 'native' ? native : null, o.sendBufferBytes);
     // The host thread waits for the native sender's thread, or, with the dgram sender (on this
     // very thread's loop), sends from the ring itself (room.ts).
     const room = dgram ?? futexWaiter(native!);
-    const nc = new Netconsole(core, new HostLocks(), pool, sender, lookup, facility, { facility, overflow, overflowWaitMs, room }, o);
-    let targets = o.targets;
-    if (targets === undefined && o.env !== false && process.env.NETCONSOLE) targets = process.env.NETCONSOLE;
+    const { facility, overflow, overflowWaitMs } = o;
+    const nc = new Netconsole(core, new HostLocks(), pool, sender, facility, { facility, overflow, overflowWaitMs, room }, o);
     try {
-      await nc.addConfigured(targets, o.strict ?? typeof targets !== 'string');
-      if (o.control) nc.controlServer = await ControlServer.listen(o.control, nc.targets, (err) => nc.report(err));
+      await nc.addConfigured(o.targets, o.strict);
+      if (o.control !== undefined) nc.controlServer = await ControlServer.listen(o.control, nc.targets, (err) => nc.report(err));
     } catch (err) {
       await nc.close();
       throw err;
@@ -338,7 +199,7 @@ export class Netconsole extends Logger {
     return nc;
   }
 
-  private async addConfigured(targets: NetconsoleOptions['targets'], strict: boolean): Promise<void> {
+  private async addConfigured(targets: ResolvedOptions['targets'], strict: boolean): Promise<void> {
     if (targets === undefined) return;
     const specs: Array<{ name: string; attrs: Record<string, unknown>; bindMac: string | null }> = [];
     if (typeof targets === 'string') {
@@ -346,13 +207,11 @@ export class Netconsole extends Logger {
       if (strict && parsed.errors.length > 0) throw parsed.errors[0];
       this.startupErrors.push(...parsed.errors);
       for (const t of parsed.targets) specs.push({ name: t.name, attrs: { ...t.attributes }, bindMac: t.bindMac ?? null });
-    } else if (Array.isArray(targets)) {
+    } else {
       targets.forEach((t, i) => {
         const { name, ...attrs } = t;
         specs.push({ name: name ?? `target${i}`, attrs, bindMac: null });
       });
-    } else {
-      throw invalid('targets', targets, 'a parameter string or an array of target options');
     }
     for (const s of specs) {
       // Not strict (a parameter string), as the kernel's alloc_param_target: a target that cannot
@@ -446,7 +305,7 @@ export class Netconsole extends Logger {
    * about to die. Returns whether everything was handed to the kernel.
    */
   oops(err: unknown, level: Level = 'emerg', timeoutMs = EXIT_DRAIN_MS): boolean {
-    this.writer.write(levelNumber(level), err instanceof Error ? (err.stack ?? String(err)) : `Uncaught ${String(err)}`);
+    this.writer.write(levelNumber(level), err instanceof Error ? err : `Uncaught ${printable(err)}`);
     return this.drainSync(timeoutMs);
   }
 
@@ -513,7 +372,7 @@ export class Netconsole extends Logger {
     process.off('beforeExit', this.onExit);
     process.off('exit', this.onExit);
     await this.sockets.closeAll();
-    this.core.release();
+    this.core.retire();
   }
 
   private reapThreads(): void {
@@ -543,22 +402,6 @@ export class Targets {
   /** Creates a target (mkdir); with `enabled: 1` among the attributes it is enabled too. */
   async create(name: string, attrs: Omit<TargetOptions, 'name'> = {}): Promise<Target> {
     return new Target(this.table, await this.table.create(name, attrs));
-  }
-}
-
-async function readConfigFile(path: string): Promise<NetconsoleOptions> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (cause) {
-    throw new NetconsoleError('ENOENT', `config file ${path}: ${(cause as Error).message}`, { option: 'config', value: path, cause });
-  }
-  try {
-    const parsed = JSON.parse(text) as NetconsoleOptions;
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a JSON object');
-    return parsed;
-  } catch (cause) {
-    throw invalid('config', path, 'a JSON object like {"targets": "+@/,6666@127.0.0.1/"}', `${(cause as Error).message} in`);
   }
 }
 

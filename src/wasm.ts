@@ -11,8 +11,8 @@ import { LayoutMismatchError, NetconsoleError } from './errors.js';
 import { checkLayout, L, memoryBytes, targetOffset, threadOffset, userdataOffset } from './layout.js';
 
 export interface CoreExports {
-  mem_init(ringSize: number, maxTotal: number, seqStart: number, reportLosses: number): number;
-  mem_attach(): number;
+  mem_init(ringSize: number, maxTotal: number, seqStart: number, reportLosses: number, epoch: number): number;
+  mem_attach(epoch: number): number;
   mem_heap_base(): number;
   thread_claim(nodeThreadId: number, osTid: number): number;
   thread_release(index: number): number;
@@ -44,6 +44,8 @@ export interface CoreHandle {
   module: WebAssembly.Module;
   memory: WebAssembly.Memory;
   debug: boolean;
+  /** Which life of the memory (layout.ts HDR_EPOCH): a handle of a closed Netconsole stays dead. */
+  epoch: number;
 }
 
 export interface CoreOptions {
@@ -66,6 +68,15 @@ const MAX_PAGES = 16384; // asconfig.json maximumMemory
 
 const modules = new Map<boolean, WebAssembly.Module>();
 
+/**
+ * Memories of closed Netconsoles, by size, laid out again for the next one: V8 reserves about
+ * 10 GiB of address space for every WebAssembly memory and returns it only when the memory is
+ * garbage-collected, which nothing prompts, so a create()/close() loop would run out of address
+ * space (after about 12,900 of them here). At most POOL_MAX per size are kept.
+ */
+const pooled = new Map<number, WebAssembly.Memory[]>();
+const POOL_MAX = 2;
+
 function loadModule(debug: boolean): WebAssembly.Module {
   let m = modules.get(debug);
   if (m === undefined) {
@@ -80,6 +91,20 @@ function loadModule(debug: boolean): WebAssembly.Module {
     modules.set(debug, m);
   }
   return m;
+}
+
+/**
+ * Makes a pooled memory ready for mem_init: the state that decides anything is zeroed (the
+ * header, the target table, each thread slot's fields before its text), the rest is scratch that
+ * is written before it is read. Returns the epoch the memory had.
+ */
+function relayout(memory: WebAssembly.Memory): number {
+  const u8 = new Uint8Array(memory.buffer);
+  const epoch = new Uint32Array(memory.buffer, L.HDR_EPOCH, 1)[0];
+  u8.fill(0, 0, L.HEADER_END);
+  u8.fill(0, L.TARGETS_OFF, L.TARGETS_OFF + L.MAX_TARGETS * L.TARGET_SIZE);
+  for (let i = 0; i < L.MAX_THREADS; i++) u8.fill(0, threadOffset(i), threadOffset(i) + L.THR_TEXT);
+  return epoch;
 }
 
 /** The OS thread id of the calling thread, for dead-owner checks of the spinlock (0 if unknown). */
@@ -122,16 +147,21 @@ export class Core {
   /** This thread's slot index, and its lock owner id (index + 1). */
   readonly thread: number;
   readonly tid: number;
-  /** Where this thread's text and dictionary go. */
+  /** This thread's text area (a private one when stale: nothing it writes reaches the memory),
+   *  and its address in the memory (for the benchmarks and specs that call the module directly). */
+  readonly text: Uint8Array;
   readonly textAt: number;
-  readonly dictAt: number;
-  private readonly encoder = new TextEncoder();
+  private readonly dict: Uint8Array;
+  /** Attached to a life of the memory that has ended (a closed Netconsole's handle): writes nothing. */
+  readonly stale: boolean;
+  readonly epoch: number;
   private released = false;
 
-  private constructor(module: WebAssembly.Module, memory: WebAssembly.Memory, debug: boolean, init?: Required<Omit<CoreOptions, 'debug'>>) {
+  private constructor(module: WebAssembly.Module, memory: WebAssembly.Memory, debug: boolean, epoch: number, init?: Required<Omit<CoreOptions, 'debug'>>) {
     this.module = module;
     this.memory = memory;
     this.debug = debug;
+    this.epoch = epoch;
     const buffer = memory.buffer as unknown as SharedArrayBuffer;
     this.u8 = new Uint8Array(buffer);
     this.i32 = new Int32Array(buffer);
@@ -159,14 +189,16 @@ export class Core {
       throw new LayoutMismatchError(`module static data ends at ${this.exports.mem_heap_base()}, past the first region at ${L.REGION_BASE}`);
     }
     if (init) {
-      const status = this.exports.mem_init(init.ringSize, init.maxTotal, init.seqStart, init.reportLosses ? 1 : 0);
+      const status = this.exports.mem_init(init.ringSize, init.maxTotal, init.seqStart, init.reportLosses ? 1 : 0, epoch);
       if (status < 0) throw new LayoutMismatchError(`mem_init(${init.ringSize}, ${init.maxTotal}, ${init.seqStart}) failed: ${status}`);
     }
-    check(this.exports.mem_attach(), 'mem_attach');
-    this.thread = check(this.exports.thread_claim(threadId, osThreadId()), 'thread_claim: all thread slots are in use');
+    this.stale = check(this.exports.mem_attach(epoch), 'mem_attach') === 1;
+    this.thread = this.stale ? 0 : check(this.exports.thread_claim(threadId, osThreadId()), 'thread_claim: all thread slots are in use');
     this.tid = this.thread + 1;
-    this.textAt = threadOffset(this.thread) + L.THR_TEXT;
-    this.dictAt = threadOffset(this.thread) + L.THR_DICT;
+    const slot = threadOffset(this.thread);
+    this.textAt = slot + L.THR_TEXT;
+    this.text = this.stale ? new Uint8Array(L.TEXT_MAX) : this.u8.subarray(slot + L.THR_TEXT, slot + L.THR_TEXT + L.TEXT_MAX);
+    this.dict = this.stale ? new Uint8Array(L.DICT_MAX) : this.u8.subarray(slot + L.THR_DICT, slot + L.THR_DICT + L.DICT_MAX);
   }
 
   /** Makes a new shared memory, lays it out, and attaches the calling thread as its host. */
@@ -175,8 +207,11 @@ export class Core {
     const ringSize = opts.ringSize ?? DEFAULT_RING_SIZE;
     const pages = Math.ceil(memoryBytes(ringSize) / 65536);
     if (pages > MAX_PAGES) throw new LayoutMismatchError(`ring of ${ringSize} bytes needs ${pages} pages, more than ${MAX_PAGES}`);
-    const memory = new WebAssembly.Memory({ initial: pages, maximum: MAX_PAGES, shared: true });
-    return new Core(loadModule(debug), memory, debug, {
+    let memory = pooled.get(pages)?.pop();
+    let epoch = 1;
+    if (memory) epoch = relayout(memory) + 1;
+    else memory = new WebAssembly.Memory({ initial: pages, maximum: MAX_PAGES, shared: true });
+    return new Core(loadModule(debug), memory, debug, epoch, {
       ringSize,
       maxTotal: opts.maxTotal ?? L.DEFAULT_MAX_TOTAL,
       seqStart: opts.seqStart ?? 0,
@@ -186,18 +221,34 @@ export class Core {
 
   /** Attaches the calling thread (typically a worker) to an existing memory. */
   static attach(handle: CoreHandle): Core {
-    return new Core(handle.module, handle.memory, handle.debug);
+    return new Core(handle.module, handle.memory, handle.debug, handle.epoch);
   }
 
   handle(): CoreHandle {
-    return { module: this.module, memory: this.memory, debug: this.debug };
+    return { module: this.module, memory: this.memory, debug: this.debug, epoch: this.epoch };
   }
 
   /** Frees this thread's slot. The Core must not be used afterwards. */
   release(): void {
     if (this.released) return;
     this.released = true;
-    this.exports.thread_release(this.thread);
+    if (!this.stale) this.exports.thread_release(this.thread);
+  }
+
+  /**
+   * The host's Netconsole closed (CLOSED is set, its sender and sockets are gone): wait out a
+   * writer still inside the spinlock (a writer that takes it later sees CLOSED and writes
+   * nothing), free the host's slot, and give the memory to the pool for the next Netconsole.
+   */
+  retire(): void {
+    if (this.released) return;
+    this.exports.lock_acquire(this.tid);
+    this.exports.lock_release(this.tid);
+    this.release();
+    const pages = this.memory.buffer.byteLength / 65536;
+    const list = pooled.get(pages) ?? [];
+    if (list.length < POOL_MAX) list.push(this.memory);
+    pooled.set(pages, list);
   }
 
   /** A thread that is gone may hold the spinlock: recover it (called from the lock's slow path). */
@@ -214,34 +265,29 @@ export class Core {
   }
 
   // ------------------------------------------------------------------ records
-  /** UTF-8 encodes `text` into this thread's text area; returns the bytes written and the UTF-16
-   *  units read (read < text.length means it did not fit). */
-  putText(text: string): { read: number; written: number } {
-    const r = this.encoder.encodeInto(text, this.u8.subarray(this.textAt, this.textAt + L.TEXT_MAX));
-    return { read: r.read ?? 0, written: r.written ?? 0 };
-  }
-
   putTextBytes(bytes: Uint8Array): number {
     const n = Math.min(bytes.length, L.TEXT_MAX);
-    this.u8.set(bytes.subarray(0, n), this.textAt);
+    this.text.set(bytes.subarray(0, n));
     return n;
   }
 
   /** Writes dictionary pairs ([u16 klen][key][u16 vlen][value], little-endian); returns the length
    *  or E_TOOBIG when they do not fit. */
   putDict(pairs: ReadonlyArray<readonly [Uint8Array, Uint8Array]>): number {
-    let o = this.dictAt;
-    const end = this.dictAt + L.DICT_MAX;
+    const d = this.dict;
+    let o = 0;
     for (const [k, v] of pairs) {
-      if (o + 4 + k.length + v.length > end || k.length > 0xffff || v.length > 0xffff) return L.E_TOOBIG;
-      this.dv.setUint16(o, k.length, true);
-      this.u8.set(k, o + 2);
+      if (o + 4 + k.length + v.length > L.DICT_MAX || k.length > 0xffff || v.length > 0xffff) return L.E_TOOBIG;
+      d[o] = k.length & 0xff;
+      d[o + 1] = k.length >> 8;
+      d.set(k, o + 2);
       o += 2 + k.length;
-      this.dv.setUint16(o, v.length, true);
-      this.u8.set(v, o + 2);
+      d[o] = v.length & 0xff;
+      d[o + 1] = v.length >> 8;
+      d.set(v, o + 2);
       o += 2 + v.length;
     }
-    return o - this.dictAt;
+    return o;
   }
 
   /** Explicit seq and tsUsec for the next write with REC_EXPLICIT. */
@@ -251,12 +297,13 @@ export class Core {
     this.dv.setBigUint64(slot + L.THR_TS, tsUsec, true);
   }
 
-
+  /** The CPU for sysdata `cpu=` (a stale Core owns no slot: nothing). */
   setCpu(cpu: number): void {
-    this.i32[(threadOffset(this.thread) + L.THR_CPU) >> 2] = cpu;
+    if (!this.stale) this.i32[(threadOffset(this.thread) + L.THR_CPU) >> 2] = cpu;
   }
 
   setTaskname(name: Uint8Array): void {
+    if (this.stale) return;
     const slot = threadOffset(this.thread);
     const n = Math.min(name.length, 15);
     this.u8.set(name.subarray(0, n), slot + L.THR_TASK);

@@ -196,7 +196,7 @@ export class Writer {
     private readonly core: Core,
     opts: WriterOptions = {},
   ) {
-    this.text = core.u8.subarray(core.textAt, core.textAt + L.TEXT_MAX);
+    this.text = core.text;
     const facility = opts.facility ?? 1;
     if (!Number.isInteger(facility) || facility < 0 || facility > 23) throw outOfRange('facility', facility, '0..23');
     this.facility8 = facility * 8;

@@ -196,7 +196,7 @@ describe('the module refuses bad arguments without writing', () => {
     assert.equal(x.write_record(core.thread, 13, 0, -1, 0, 0), L.E_TOOBIG);
     assert.equal(x.write_record(core.thread, 13, 0, 1, L.DICT_MAX + 1, 0), L.E_TOOBIG);
     assert.equal(x.write_record(core.thread, 192, 0, 1, 0, 0), L.E_BADPRIO);
-    assert.equal(x.mem_init(1 << 20, 8191, 0, 1), L.E_BADARG, 'a laid-out memory is not laid out again');
+    assert.equal(x.mem_init(1 << 20, 8191, 0, 1, 1), L.E_BADARG, 'a laid-out memory is not laid out again');
     assert.equal(core.ringHead(), head);
     assert.equal(x.lock_owner(), 0);
     core.release();

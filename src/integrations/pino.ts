@@ -216,6 +216,9 @@ export class PinoTransportStream extends Writable {
   }
 }
 
+/** What pino itself puts into a transport's options (thread-stream, pino's transport.js). */
+const PINO_KEYS: ReadonlySet<string> = new Set(['pinoWillSendConfig']);
+
 /** Options of the transport: those of Netconsole.create (`devices` defaults to 'none' here). */
 export type PinoTransportOptions = NetconsoleOptions;
 
@@ -225,6 +228,10 @@ export type PinoTransportOptions = NetconsoleOptions;
  * lines are written to.
  */
 export default async function pinoTransport(options: PinoTransportOptions = {}): Promise<PinoTransportStream> {
-  const nc = await Netconsole.create({ devices: 'none', ...options });
+  // pino adds keys of its own to a transport's options ($context: the worker's thread id and
+  // pino's settings; pinoWillSendConfig); the rest are Netconsole.create's, which refuses names
+  // it does not know.
+  const ours = Object.fromEntries(Object.entries(options).filter(([k]) => !PINO_KEYS.has(k) && !k.startsWith('$'))) as NetconsoleOptions;
+  const nc = await Netconsole.create({ devices: 'none', ...ours });
   return new PinoTransportStream(nc);
 }

@@ -37,10 +37,10 @@ function setup(): i32 {
     const need = RING_OFF + <usize>R;
     const have = <usize>memory.size() << 16;
     if (have < need) memory.grow(<i32>((need - have + 0xffff) >> 16));
-    const r = mem_init(<u32>R, 8191, 0, 1);
+    const r = mem_init(<u32>R, 8191, 0, 1, 1);
     if (r != 0) return r;
   }
-  return mem_attach();
+  return mem_attach(1);
 }
 
 function setPositions(head: u64, tail: u64): void {
@@ -68,9 +68,9 @@ describe('index.mem_init / mem_attach (ring geometry)', () => {
 
   it('refuses a second init (E_BADARG), a size that is not a power of two, and one below RING_MIN', () => {
     expect<i32>(setup()).toBe(0);
-    expect<i32>(mem_init(<u32>R, 8191, 0, 1)).toBe(E_BADARG);
-    expect<i32>(mem_init(<u32>R + 16, 8191, 0, 1)).toBe(E_BADARG);
-    expect<i32>(mem_init(<u32>R >> 1, 8191, 0, 1)).toBe(E_BADARG);
+    expect<i32>(mem_init(<u32>R, 8191, 0, 1, 1)).toBe(E_BADARG);
+    expect<i32>(mem_init(<u32>R + 16, 8191, 0, 1, 1)).toBe(E_BADARG);
+    expect<i32>(mem_init(<u32>R >> 1, 8191, 0, 1, 1)).toBe(E_BADARG);
     expect<u32>(load<u32>(GEO_RING_SIZE)).toBe(<u32>R, 'the geometry is unchanged');
   });
 });

@@ -72,9 +72,9 @@ function setup(): void {
     const need = RING_OFF + <usize>R;
     const have = <usize>memory.size() << 16;
     if (have < need) memory.grow(<i32>((need - have + 0xffff) >> 16));
-    mem_init(<u32>R, 8191, 0, 1);
+    mem_init(<u32>R, 8191, 0, 1, 1);
   }
-  mem_attach();
+  mem_attach(1);
   if (load<i32>(T0 + TGT_LIST) == ON_NONE) {
     list_add(HOST, 0, ST_DISABLED);
     store<i32>(T0 + TGT_FLAGS, F_EXTENDED); // flags are written while the target is not enabled

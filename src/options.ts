@@ -1,0 +1,299 @@
+// The options of Netconsole.create, and their validation: in one place, before anything exists
+// (no memory, thread, socket, listener or file is made for a call that is then rejected). Every
+// option is checked for its type and range, an unknown name is refused with the closest known one
+// suggested, and each error is an EINVAL or ERANGE naming the option, the value and what is accepted.
+import { readFile } from 'node:fs/promises';
+import { invalid, InvalidValueError, NetconsoleError, outOfRange, type ErrnoCode } from './errors.js';
+import { L } from './layout.js';
+import { native, nativeError, type NativeTuning } from './native.js';
+import { rtnetlinkAvailable } from './netdev/rtnetlink.js';
+import { DEFAULT_SEND_BUFFER } from './sockets.js';
+import { DEFAULT_RING_SIZE } from './wasm.js';
+import type { TargetOptions } from './target.js';
+import type { DeviceLookup, Mode } from './targets.js';
+import type { Overflow } from './writer.js';
+
+export interface NetconsoleOptions {
+  /** A parameter string (targets.md 2), or target specs. Default: the NETCONSOLE variable. */
+  targets?: string | TargetOptions[];
+  /** A JSON file: `{ "targets": <string or array>, ...options }`. */
+  config?: string;
+  /** Read the NETCONSOLE environment variable when neither targets nor config is given. Default true. */
+  env?: boolean;
+  /**
+   * Reject create() when a target cannot be set up. Default: true for arrays and config files;
+   * false for parameter strings, where, as in the kernel, a bad piece is reported and skipped.
+   */
+  strict?: boolean;
+  /** Syslog facility of records, 0..23. Default 1 (user). */
+  facility?: number;
+  /** Transmit ring bytes (power of two, 64 KiB .. 256 MiB). Default 4 MiB. */
+  ringSize?: number;
+  /** Extended `total` cap before text is truncated (wire.md 3.4), 1..65532. Default 8191. */
+  maxTotal?: number;
+  /**
+   * First record seq: a number, or 'time' (default): microseconds since the epoch, so that a
+   * restarted process continues above the seqs it sent before (the kernel starts at 0 per boot).
+   */
+  seqStart?: number | 'time';
+  /**
+   * The sender: 'native' (the addon's sendmmsg thread), 'dgram' (the host's event loop), or
+   * 'auto' (default): native when the addon is loaded (NETCONSOLE_NO_NATIVE=1 prevents it).
+   */
+  sender?: 'auto' | 'native' | 'dgram';
+  /**
+   * 'udp' (default): datagrams through UDP sockets. 'raw': whole Ethernet frames (headers and
+   * checksums built in WebAssembly) through an AF_PACKET socket per device, like netpoll: no
+   * routing, no ARP; needs the native sender and CAP_NET_RAW. 'auto': raw where possible (native
+   * sender, a device other than loopback), else UDP.
+   */
+  mode?: Mode;
+  /**
+   * Where device events come from: 'rtnetlink' (the addon's netlink watcher: every event, within
+   * milliseconds), 'poll' (/sys/class/net every pollIntervalMs: see its limits in the README),
+   * 'none' (only nc.deviceEvent()), or 'auto' (default): rtnetlink when the addon can, else poll.
+   * Device look-ups follow: rtnetlink dumps see what sysfs cannot (IPv4 addresses of a device
+   * that is down).
+   */
+  devices?: 'auto' | 'rtnetlink' | 'poll' | 'none';
+  /** Polling interval of devices 'poll', ms (10..60000). Default 500. */
+  pollIntervalMs?: number;
+  /** Device look-ups (advanced, tests): default /sys/class/net and /proc/net. */
+  lookup?: DeviceLookup;
+  /** Use the debug build of the WebAssembly module. Default NETCONSOLE_DEBUG=1. */
+  debug?: boolean;
+  /**
+   * Like the kernel's oops_only: ordinary log calls send nothing; only crashes captured by
+   * captureCrashes() (and nc.oops()) go out. Default false.
+   */
+  oopsOnly?: boolean;
+  /** A path for the control socket (`netconsole ctl`): a Unix socket, mode 0600. Off by default. */
+  control?: string;
+  /**
+   * When the transmit ring has no room for a record. 'wait' (default): the log call waits for the
+   * sender to free room, at most `overflowWaitMs`, and then drops the record (counted, reported
+   * in-band). 'drop': it drops the record at once. Workers follow the logger they attached to.
+   */
+  overflow?: Overflow;
+  /** The longest a log call waits for room with overflow 'wait', in ms (0..60000). Default 500. */
+  overflowWaitMs?: number;
+  /**
+   * SO_SNDBUF of each sending socket, in bytes: how much the kernel may hold for a socket before
+   * a send waits (the kernel caps it at net.core.wmem_max and doubles it). Default 4 MiB.
+   */
+  sendBufferBytes?: number;
+  /**
+   * The native sender thread's batching and waiting (what `netconsole tune` measures): `batch`
+   * datagrams per sendmmsg (1..1024, default 64); when the ring is empty, `wake` 'spin' (default:
+   * `spin` polls, default 2000, then a futex wait the writers wake), 'futex' (the wait at once),
+   * or 'timer' (a sleep of `timerUs`, default 50, and another look: writers never wake it).
+   */
+  nativeSender?: NativeSenderOptions;
+  /**
+   * In-band loss reports: after a target lost messages (ring full, device not running, transmit
+   * failures), the next record that reaches it is preceded by "** N messages dropped **". Default true.
+   */
+  reportLosses?: boolean;
+}
+
+export interface NativeSenderOptions {
+  batch?: number;
+  wake?: 'spin' | 'futex' | 'timer';
+  spin?: number;
+  timerUs?: number;
+}
+
+/** The options as Netconsole.create uses them: every default applied, every value checked. */
+export interface ResolvedOptions {
+  targets: string | TargetOptions[] | undefined;
+  strict: boolean;
+  facility: number;
+  ringSize: number;
+  maxTotal: number;
+  seqStart: number;
+  sender: 'native' | 'dgram';
+  mode: Mode;
+  devices: 'rtnetlink' | 'poll' | 'none';
+  pollIntervalMs: number;
+  lookup: DeviceLookup | undefined;
+  debug: boolean;
+  oopsOnly: boolean;
+  control: string | undefined;
+  overflow: Overflow;
+  overflowWaitMs: number;
+  sendBufferBytes: number;
+  nativeTuning: NativeTuning;
+  reportLosses: boolean;
+}
+
+export const DEFAULT_OVERFLOW_WAIT_MS = 500; // twice the native sender's stall bound: README
+const KNOWN: ReadonlySet<string> = new Set([
+  'targets', 'config', 'env', 'strict', 'facility', 'ringSize', 'maxTotal', 'seqStart', 'sender', 'mode', 'devices', 'pollIntervalMs',
+  'lookup', 'debug', 'oopsOnly', 'control', 'overflow', 'overflowWaitMs', 'sendBufferBytes', 'nativeSender', 'reportLosses',
+]);
+
+/** Levenshtein distance, for "did you mean". */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0];
+    d[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = d[j];
+      d[j] = Math.min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return d[b.length];
+}
+
+function checkNames(o: object, where: string): void {
+  for (const name of Object.keys(o)) {
+    if (KNOWN.has(name)) continue;
+    const best = [...KNOWN].map((k) => [k, distance(name, k)] as const).sort((x, y) => x[1] - y[1])[0];
+    const close = best[1] <= Math.max(2, name.length / 3);
+    const why = `unknown option in ${where}${close ? ` (did you mean '${best[0]}'?)` : ''}, given`;
+    throw new InvalidValueError('EINVAL', name, (o as Record<string, unknown>)[name], close ? `'${best[0]}'` : `one of ${[...KNOWN].join(', ')}`, why);
+  }
+}
+
+function bool(name: string, v: unknown, dflt: boolean): boolean {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'boolean') throw invalid(name, v, 'true or false');
+  return v;
+}
+
+function oneOf<T extends string>(name: string, v: unknown, values: readonly T[], dflt: T): T {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) throw invalid(name, v, values.map((x) => `'${x}'`).join(', '));
+  return v as T;
+}
+
+/** An integer in [lo, hi]: EINVAL when not an integer, ERANGE when outside. */
+function int(name: string, v: unknown, lo: number, hi: number, dflt: number): number {
+  if (v === undefined) return dflt;
+  const accepted = `an integer ${lo}..${hi}`;
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw invalid(name, v, accepted);
+  if (v < lo || v > hi) throw outOfRange(name, v, accepted);
+  return v;
+}
+
+function ringSize(v: unknown): number {
+  const n = int('ringSize', v, L.RING_MIN, L.RING_MAX, DEFAULT_RING_SIZE);
+  if ((n & (n - 1)) !== 0) throw invalid('ringSize', v, `a power of two, ${L.RING_MIN}..${L.RING_MAX} bytes`);
+  return n;
+}
+
+function seqStart(v: unknown): number {
+  if (v === undefined || v === 'time') return Math.floor((performance.timeOrigin + performance.now()) * 1000);
+  return int('seqStart', v, 0, Number.MAX_SAFE_INTEGER, 0);
+}
+
+function lookup(v: unknown): DeviceLookup | undefined {
+  if (v === undefined) return undefined;
+  const fns = ['getDevice', 'deviceByMac', 'routeDevice', 'sourceAddress'];
+  if (v === null || typeof v !== 'object' || fns.some((f) => typeof (v as Record<string, unknown>)[f] !== 'function')) {
+    throw invalid('lookup', v, `an object with the functions ${fns.join(', ')}`);
+  }
+  return v as DeviceLookup;
+}
+
+function control(v: unknown): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || v === '' || v.includes('\0')) throw invalid('control', v, 'the path of a Unix socket to create');
+  return v;
+}
+
+function targets(v: unknown): string | TargetOptions[] | undefined {
+  if (v === undefined || typeof v === 'string') return v;
+  if (!Array.isArray(v) || v.some((t) => t === null || typeof t !== 'object' || Array.isArray(t))) {
+    throw invalid('targets', v, 'a parameter string, or an array of target option objects');
+  }
+  return v as TargetOptions[];
+}
+
+/** The native sender thread's tuning. */
+function nativeTuning(o: unknown): NativeTuning {
+  if (o === undefined) return {};
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw invalid('nativeSender', o, 'an object { batch, wake, spin, timerUs }');
+  const s = o as NativeSenderOptions;
+  for (const k of Object.keys(s)) if (!['batch', 'wake', 'spin', 'timerUs'].includes(k)) throw invalid(`nativeSender.${k}`, (s as Record<string, unknown>)[k], 'batch, wake, spin or timerUs', 'unknown option');
+  const opt = (name: keyof NativeSenderOptions, lo: number, hi: number): number | undefined =>
+    s[name] === undefined ? undefined : int(`nativeSender.${name}`, s[name], lo, hi, 0);
+  const wake = oneOf('nativeSender.wake', s.wake, ['spin', 'futex', 'timer'] as const, 'spin');
+  return { batch: opt('batch', 1, 1024), spin: wake === 'futex' ? 0 : opt('spin', 0, 1 << 24), timer: wake === 'timer', timerUs: opt('timerUs', 1, 1_000_000) };
+}
+
+/** What a config file's read error means. */
+const FILE_CODES: ReadonlySet<string> = new Set(['ENOENT', 'EACCES', 'EISDIR', 'ENOTDIR', 'ELOOP', 'ENAMETOOLONG', 'EPERM']);
+
+async function readConfigFile(path: unknown): Promise<NetconsoleOptions> {
+  if (typeof path !== 'string' || path === '') throw invalid('config', path, 'the path of a JSON file');
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code ?? '';
+    throw new NetconsoleError((FILE_CODES.has(code) ? code : 'EIO') as ErrnoCode, `config file ${path}: ${(cause as Error).message}`, { option: 'config', value: path, cause });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (cause) {
+    throw invalid('config', path, 'a JSON object like {"targets": "+@/,6666@127.0.0.1/"}', `${(cause as Error).message} in`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw invalid('config', path, 'a JSON object like {"targets": "+@/,6666@127.0.0.1/"}', 'not a JSON object:');
+  }
+  checkNames(parsed, `config file ${path}`);
+  if ('config' in parsed) throw invalid('config', path, 'options other than config (a config file does not name another)', 'nested config in');
+  return parsed as NetconsoleOptions;
+}
+
+/** Checks every option and applies every default; throws (and makes nothing) on the first problem. */
+export async function resolveOptions(opts: NetconsoleOptions = {}): Promise<ResolvedOptions> {
+  if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) throw invalid('options', opts, 'an object of options');
+  checkNames(opts, 'Netconsole.create()');
+  const file = opts.config !== undefined ? await readConfigFile(opts.config) : undefined;
+  const o: NetconsoleOptions = { ...file, ...opts, targets: opts.targets ?? file?.targets };
+  let t = targets(o.targets);
+  if (t === undefined && bool('env', o.env, true) && process.env.NETCONSOLE) t = process.env.NETCONSOLE;
+
+  // Every option that needs the addon is checked here too.
+  const which = oneOf('sender', o.sender, ['auto', 'native', 'dgram'] as const, 'auto');
+  if (which === 'native' && native === null) {
+    throw new NetconsoleError('ENOTSUP', `sender 'native': the native addon is not available (${nativeError?.message})`, { option: 'sender', value: which });
+  }
+  const sender = native !== null && which !== 'dgram' ? 'native' : 'dgram';
+  const mode = oneOf('mode', o.mode, ['udp', 'raw', 'auto'] as const, 'udp');
+  if (mode === 'raw' && sender !== 'native') {
+    throw new NetconsoleError('ENOTSUP', `mode 'raw' needs the native sender (${nativeError?.message ?? `sender: '${which}'`})`, { option: 'mode', value: 'raw' });
+  }
+  const dev = oneOf('devices', o.devices, ['auto', 'rtnetlink', 'poll', 'none'] as const, 'auto');
+  if (dev === 'rtnetlink' && !rtnetlinkAvailable()) {
+    throw new NetconsoleError('ENOTSUP', `devices 'rtnetlink': the native addon's netlink watcher is not available`, { option: 'devices', value: dev });
+  }
+  return {
+    targets: t,
+    // A config file and an array are strict; a parameter string is not (kernel semantics).
+    strict: bool('strict', o.strict, file !== undefined || typeof t !== 'string'),
+    facility: int('facility', o.facility, 0, 23, 1),
+    ringSize: ringSize(o.ringSize),
+    maxTotal: int('maxTotal', o.maxTotal, 1, L.ESC_MAX - 4, L.DEFAULT_MAX_TOTAL),
+    seqStart: seqStart(o.seqStart),
+    sender,
+    // Raw mode needs the native sender; 'auto' falls back to UDP without it.
+    mode: sender === 'native' ? mode : 'udp',
+    devices: dev === 'auto' ? (rtnetlinkAvailable() ? 'rtnetlink' : 'poll') : dev,
+    pollIntervalMs: int('pollIntervalMs', o.pollIntervalMs, 10, 60_000, 500),
+    lookup: lookup(o.lookup),
+    debug: bool('debug', o.debug, process.env.NETCONSOLE_DEBUG === '1'),
+    oopsOnly: bool('oopsOnly', o.oopsOnly, false),
+    control: control(o.control),
+    overflow: oneOf('overflow', o.overflow, ['wait', 'drop'] as const, 'wait'),
+    overflowWaitMs: int('overflowWaitMs', o.overflowWaitMs, 0, 60_000, DEFAULT_OVERFLOW_WAIT_MS),
+    sendBufferBytes: int('sendBufferBytes', o.sendBufferBytes, 1024, 1 << 30, DEFAULT_SEND_BUFFER),
+    nativeTuning: nativeTuning(o.nativeSender),
+    reportLosses: bool('reportLosses', o.reportLosses, true),
+  };
+}

@@ -1,0 +1,193 @@
+// Netconsole.create's options, checked in one place before anything exists; what a rejected
+// create() leaves (nothing: threads, descriptors, listeners, files); memory returned at close()
+// (a create()/close() loop in bounded address space; a closed Netconsole's handle stays dead).
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { Netconsole, NetconsoleError, type NetconsoleOptions } from '../src/index.js';
+import { native } from '../src/native.js';
+import { Sink } from './helpers/udp.js';
+
+const BASE: NetconsoleOptions = { devices: 'none', env: false };
+const CYCLES = Number(process.env.NETCONSOLE_CREATE_CYCLES ?? 1000);
+
+async function rejects(opts: unknown, code: string, option?: string | RegExp): Promise<NetconsoleError> {
+  let err: unknown;
+  try {
+    await (await Netconsole.create(opts as NetconsoleOptions)).close();
+  } catch (e) {
+    err = e;
+  }
+  assert.ok(err instanceof NetconsoleError, `${JSON.stringify(opts)}: a NetconsoleError, got ${String(err)}`);
+  assert.equal(err.code, code, `${JSON.stringify(opts)}: ${err.message}`);
+  if (typeof option === 'string') assert.equal(err.option, option, err.message);
+  if (option instanceof RegExp) assert.match(err.message, option);
+  return err;
+}
+
+describe('options: type and range, each naming the option, the value and what is accepted', () => {
+  const cases: Array<[string, unknown, string]> = [
+    ['facility', 24, 'ERANGE'],
+    ['facility', 1.5, 'EINVAL'],
+    ['facility', '1', 'EINVAL'],
+    ['ringSize', 1000, 'ERANGE'],
+    ['ringSize', 3 << 16, 'EINVAL'],
+    ['ringSize', 2 ** 29, 'ERANGE'],
+    ['ringSize', '4M', 'EINVAL'],
+    ['maxTotal', 0, 'ERANGE'],
+    ['maxTotal', 2 ** 32 + 100, 'ERANGE'],
+    ['maxTotal', NaN, 'EINVAL'],
+    ['seqStart', 'abc', 'EINVAL'],
+    ['seqStart', -1, 'ERANGE'],
+    ['seqStart', 2 ** 60, 'ERANGE'],
+    ['sender', 'fast', 'EINVAL'],
+    ['mode', 'tcp', 'EINVAL'],
+    ['devices', 'all', 'EINVAL'],
+    ['pollIntervalMs', 0, 'ERANGE'],
+    ['oopsOnly', 'no', 'EINVAL'],
+    ['debug', 1, 'EINVAL'],
+    ['env', 'false', 'EINVAL'],
+    ['strict', 'yes', 'EINVAL'],
+    ['reportLosses', 0, 'EINVAL'],
+    ['overflow', 'block', 'EINVAL'],
+    ['overflowWaitMs', -1, 'ERANGE'],
+    ['overflowWaitMs', 1e9, 'ERANGE'],
+    ['sendBufferBytes', 10, 'ERANGE'],
+    ['control', '', 'EINVAL'],
+    ['control', 5, 'EINVAL'],
+    ['lookup', {}, 'EINVAL'],
+    ['targets', 5, 'EINVAL'],
+    ['targets', [5], 'EINVAL'],
+    ['config', 5, 'EINVAL'],
+    ['nativeSender', { batch: 0 }, 'ERANGE'],
+    ['nativeSender', { wake: 'never' }, 'EINVAL'],
+    ['nativeSender', { btach: 1 }, 'EINVAL'],
+  ];
+  for (const [option, value, code] of cases) {
+    test(`${option}: ${JSON.stringify(value) ?? String(value)} is ${code}`, async () => {
+      const err = await rejects({ ...BASE, [option]: value }, code);
+      assert.ok(err.option?.startsWith(option), `${err.option}: ${err.message}`);
+      assert.ok(err.accepted, 'says what is accepted');
+    });
+  }
+  test('an unknown option is refused, with the closest known name', async () => {
+    await rejects({ ...BASE, ringsize: 1 << 20 }, 'EINVAL', /ringsize: unknown option in Netconsole.create\(\) \(did you mean 'ringSize'\?\)/);
+    await rejects({ ...BASE, overfow: 'drop' }, 'EINVAL', /did you mean 'overflow'/);
+    await rejects({ ...BASE, color: true }, 'EINVAL', /color: unknown option.*accepted: one of targets/);
+  });
+  test('not an object: EINVAL', async () => {
+    await rejects('targets', 'EINVAL', 'options');
+    await rejects(null, 'EINVAL', 'options');
+  });
+});
+
+describe('config files', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'netconsole-options-'));
+  const file = (name: string, text: string): string => {
+    const p = join(dir, name);
+    writeFileSync(p, text);
+    return p;
+  };
+  test('a missing file ENOENT, a directory EISDIR, bad JSON or not an object EINVAL', async () => {
+    await rejects({ ...BASE, config: join(dir, 'nope.json') }, 'ENOENT', 'config');
+    await rejects({ ...BASE, config: dir }, 'EISDIR', 'config');
+    await rejects({ ...BASE, config: file('bad.json', '{') }, 'EINVAL', 'config');
+    await rejects({ ...BASE, config: file('array.json', '[]') }, 'EINVAL', 'config');
+  });
+  test('an unknown option in a file is refused like one given directly', async () => {
+    await rejects({ ...BASE, config: file('unknown.json', '{"ringsize": 65536}') }, 'EINVAL', /ringsize: unknown option in config file/);
+  });
+  test('a file is strict also when its targets are a parameter string: a bad piece rejects create()', async () => {
+    await rejects({ ...BASE, config: file('strict.json', '{"targets": "@/,6666@127.0.0.1/;bad"}') }, 'EINVAL', /couldn't parse config at 'bad'/);
+  });
+});
+
+/** What this process holds: threads, descriptors, process listeners. */
+function holdings(): { threads: number; fds: number; listeners: number } {
+  const listeners = ['exit', 'beforeExit', 'uncaughtExceptionMonitor', 'warning'].reduce((n, e) => n + process.listenerCount(e), 0);
+  return { threads: readdirSync('/proc/self/task').length, fds: readdirSync('/proc/self/fd').length, listeners };
+}
+
+/** Waits for the native sender threads of closed instances to be gone (joined at close). */
+async function settled(): Promise<ReturnType<typeof holdings>> {
+  await new Promise((r) => setTimeout(r, 50));
+  return holdings();
+}
+
+describe('a rejected create() leaves nothing behind', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'netconsole-reject-'));
+  const rejections: Array<[string, NetconsoleOptions, string]> = [
+    ['a bad option (before anything exists)', { ...BASE, facility: 99 }, 'ERANGE'],
+    ['a target that cannot come up (after the memory and the sender exist)', { ...BASE, targets: [{ name: 't', remote_ip: 'nope' }] }, 'EINVAL'],
+    ['a control socket that cannot listen (after the targets came up)', { ...BASE, targets: [{ name: 't', remote_ip: '127.0.0.1', local_port: 0, enabled: 1 }], control: join(dir, 'missing', 'ctl.sock') }, 'ENOENT'],
+  ];
+  for (const sender of native ? (['native', 'dgram'] as const) : (['dgram'] as const)) {
+    for (const [what, opts, code] of rejections) {
+      test(`${sender} sender, 100 times ${what}: no thread, descriptor or listener more; no file`, async () => {
+        const before = await settled();
+        for (let i = 0; i < 100; i++) await rejects({ ...opts, sender }, code);
+        const after = await settled();
+        assert.deepEqual(after, before);
+        assert.deepEqual(readdirSync(dir), [], 'no file left');
+      });
+    }
+  }
+});
+
+describe('memory returned at close()', () => {
+  test(`a create()/close() loop of ${CYCLES} runs in bounded address space, threads and descriptors`, async () => {
+    const vm = (): number => Number(/VmSize:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]) * 1024;
+    const before = await settled();
+    const vm0 = vm();
+    for (let i = 0; i < CYCLES; i++) {
+      const nc = await Netconsole.create({ ...BASE, targets: [{ name: 't', remote_ip: '127.0.0.1', remote_port: 9, local_port: 0, enabled: 1 }] });
+      nc.info('x');
+      await nc.close();
+    }
+    const grew = vm() - vm0;
+    // V8 reserves about 10 GiB of address space per WebAssembly memory until it is collected;
+    // the pool reuses a closed Netconsole's memory, so the loop holds one or two of them.
+    assert.ok(grew < 40 * 2 ** 30, `address space grew ${(grew / 2 ** 30).toFixed(1)} GiB over ${CYCLES} cycles`);
+    assert.deepEqual(await settled(), before);
+  });
+
+  test("a closed Netconsole's handle stays dead: a worker attaching with it writes nothing, also after its memory is reused", async () => {
+    const sink = await Sink.open();
+    try {
+      const old = await Netconsole.create({ ...BASE, targets: [{ name: 't', remote_ip: '127.0.0.1', remote_port: sink.port, local_port: 0, enabled: 1 }] });
+      const handle = old.handle();
+      await old.close();
+      const nc = await Netconsole.create({ ...BASE, targets: [{ name: 't', remote_ip: '127.0.0.1', remote_port: sink.port, local_port: 0, enabled: 1 }] });
+      try {
+        assert.equal(nc.handle().core.memory, handle.core.memory, 'the memory was reused');
+        const w = new Worker(new URL('./workers/overflow-writer.js', import.meta.url), { workerData: { handle, writer: 7, count: 50 } });
+        const [m] = (await once(w, 'message')) as [{ offered: number }];
+        assert.equal(m.offered, 0);
+        nc.info('live');
+        await nc.flush();
+        await sink.waitFor((r) => r.data.toString().includes('live'));
+        assert.ok(!sink.texts().some((x) => x.includes('w7 ')), 'nothing of the stale handle arrived');
+        assert.equal(nc.stats().records, 1);
+      } finally {
+        await nc.close();
+      }
+    } finally {
+      await sink.close();
+    }
+  });
+
+  for (const sender of native ? (['native', 'dgram'] as const) : (['dgram'] as const)) {
+    test(`${sender} sender: flush() after close() resolves; a second close() is the first`, async () => {
+      const nc = await Netconsole.create({ ...BASE, sender });
+      const first = nc.close();
+      assert.strictEqual(nc.close(), first);
+      await first;
+      await nc.flush();
+      assert.equal(nc.info('after'), 0);
+    });
+  }
+});
