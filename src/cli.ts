@@ -49,7 +49,15 @@ const STDIN_CHUNK = 4096;
 
 const program = new Command('netconsole')
   .description('Ship logs over UDP in the Linux netconsole wire format')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Usage errors (a bad flag or value, an unknown command) exit 2, as the library's errors do;
+  // help and version exit 0.
+  .exitOverride((err) => {
+    process.exit(err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version' ? 0 : 2);
+  });
+
+/** --sysdata names: the userdata/*_enabled toggles without their suffix (cpu for cpu_nr). */
+const SYSDATA_NAMES: Record<string, string> = { cpu: 'cpu_nr_enabled', taskname: 'taskname_enabled', release: 'release_enabled', msgid: 'msgid_enabled' };
 
 program
   .command('demo')
@@ -84,7 +92,11 @@ program
           if (eq < 1) throw new NetconsoleError('EINVAL', `--userdata: expected key=value, got ${JSON.stringify(kv)}`, { option: '--userdata', value: kv });
           await t.userdata.set(kv.slice(0, eq), kv.slice(eq + 1));
         }
-        for (const s of o.sysdata ? o.sysdata.split(',') : []) await t.userdata.set(`${s === 'cpu' ? 'cpu_nr' : s}_enabled`, 1);
+        for (const s of o.sysdata ? o.sysdata.split(',') : []) {
+          const toggle = Object.hasOwn(SYSDATA_NAMES, s) ? SYSDATA_NAMES[s] : undefined;
+          if (!toggle) throw new NetconsoleError('EINVAL', `--sysdata: no sysdata named ${JSON.stringify(s)}; accepted: cpu, taskname, release, msgid`, { option: '--sysdata', value: s });
+          await t.userdata.set(toggle, 1);
+        }
       }
       let records = 0;
       if (words.length > 0) {

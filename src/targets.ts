@@ -137,7 +137,8 @@ export class TargetTable extends EventEmitter {
         if ((SYSDATA_TOGGLES as readonly string[]).includes(k)) rec.sysdata[k as SysdataToggle] = parseSysdataToggle(k, v);
         else Object.assign(rec.attrs, parseAttributeWrite(name, k, v, rec.attrs));
       }
-      const enable = enabled !== undefined && parseAttributeWrite(name, 'enabled', enabled, { ...rec.attrs, enabled: false }).enabled === true;
+      // enabled: 0 (or false) is what a new target is; 1 is checked as a write of it would be.
+      const enable = enabled !== undefined && parseBoolWrite('enabled', enabled) && parseAttributeWrite(name, 'enabled', enabled, { ...rec.attrs, enabled: false }).enabled === true;
       this.core.clearTarget(index);
       this.byName.set(name, rec);
       this.byIndex[index] = rec;
