@@ -5,6 +5,7 @@
 //   value    - the value that was given
 //   accepted - what would have been accepted, in words
 // Async APIs reject with these; synchronous ones throw them.
+import { constants as osConstants } from 'node:os';
 import { inspect, type InspectOptions } from 'node:util';
 
 export type ErrnoCode =
@@ -31,6 +32,9 @@ export type ErrnoCode =
   | 'ECONNRESET'
   | 'ETIMEDOUT'
   | 'EPROTO'
+  | 'EISDIR'
+  | 'ENOTDIR'
+  | 'ELOOP'
   | 'EIO';
 
 export interface ErrorDetails {
@@ -111,6 +115,27 @@ export class LockOrderError extends NetconsoleError {
   constructor(message: string) {
     super('EDEADLK', message);
   }
+}
+
+const CODES: ReadonlySet<string> = new Set<ErrnoCode>([
+  'EINVAL', 'ERANGE', 'EBUSY', 'ENOENT', 'EEXIST', 'ENOSPC', 'EMSGSIZE', 'ENAMETOOLONG', 'EDESTADDRREQ', 'ENODEV', 'EADDRNOTAVAIL',
+  'EADDRINUSE', 'ENETUNREACH', 'EHOSTUNREACH', 'ECONNREFUSED', 'EACCES', 'EPERM', 'ENOTSUP', 'EDEADLK', 'ESHUTDOWN', 'ECONNRESET',
+  'ETIMEDOUT', 'EPROTO', 'EISDIR', 'ENOTDIR', 'ELOOP', 'EIO',
+]);
+const ERRNO_NAMES = new Map(Object.entries(osConstants.errno).map(([name, n]) => [n, name]));
+
+/** The ErrnoCode of a system call's error: its `code` (libuv's) or `errno` (the addon's); EIO
+ *  when it is none this library reports. The one place errno numbers become names. */
+export function errnoCode(err: unknown): ErrnoCode {
+  const e = err as { code?: unknown; errno?: unknown } | null;
+  const name = typeof e?.code === 'string' ? e.code : typeof e?.errno === 'number' ? ERRNO_NAMES.get(e.errno) : undefined;
+  return name !== undefined && CODES.has(name) ? (name as ErrnoCode) : 'EIO';
+}
+
+/** A failure from below (a system call, a callback) as a NetconsoleError: itself when it is one. */
+export function asNetconsoleError(err: unknown, what: string): NetconsoleError {
+  if (err instanceof NetconsoleError) return err;
+  return new NetconsoleError(errnoCode(err), `${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
 }
 
 export function invalid(option: string, value: unknown, accepted: string, why?: string, cause?: unknown): InvalidValueError {

@@ -6,9 +6,8 @@
 // lets several UDP sockets bind the same address and port. They are unref()'d: a logger never
 // keeps the process alive.
 import { createSocket, type Socket } from 'node:dgram';
-import { constants } from 'node:os';
 import { parseIp } from './addr.js';
-import { NetconsoleError, type ErrnoCode } from './errors.js';
+import { errnoCode, NetconsoleError } from './errors.js';
 import type { NativeBinding } from './native.js';
 
 /** A bound socket: a dgram Socket (dgram sender) or a file descriptor (native sender). */
@@ -24,7 +23,6 @@ interface Entry {
   refs: number;
 }
 
-const ERRNO_NAME = new Map(Object.entries(constants.errno).map(([k, v]) => [v, k]));
 
 /** Bytes; bursts from many threads land here before the kernel drains them. */
 export const DEFAULT_SEND_BUFFER = 4 << 20;
@@ -66,8 +64,7 @@ export class SocketPool {
     try {
       fd = this.native.packetOpen(ifindex, this.sendBuffer);
     } catch (err) {
-      const code = (ERRNO_NAME.get((err as { errno?: number }).errno ?? -1) as ErrnoCode | undefined) ?? 'EIO';
-      throw new NetconsoleError(code, `cannot open an AF_PACKET socket on ${device}: ${(err as Error).message}`, { option: 'mode', value: 'raw', cause: err });
+      throw new NetconsoleError(errnoCode(err), `cannot open an AF_PACKET socket on ${device}: ${(err as Error).message}`, { option: 'mode', value: 'raw', cause: err });
     }
     this.entries.set(key, { fd, refs: 1 });
     return { key, fd };
@@ -85,8 +82,7 @@ export class SocketPool {
       try {
         fd = this.native.udpOpen(family, parseIp('local_ip', address).bytes, port, this.sendBuffer);
       } catch (err) {
-        const code = (ERRNO_NAME.get((err as { errno?: number }).errno ?? -1) as ErrnoCode | undefined) ?? 'EIO';
-        throw new NetconsoleError(code, `cannot bind a UDP socket to ${family === 6 ? `[${address}]` : address}:${port}: ${(err as Error).message}`, { option: 'local_ip', value: address, cause: err });
+        throw new NetconsoleError(errnoCode(err), `cannot bind a UDP socket to ${family === 6 ? `[${address}]` : address}:${port}: ${(err as Error).message}`, { option: 'local_ip', value: address, cause: err });
       }
       this.entries.set(key, { fd, refs: 1 });
       return { key, fd };
@@ -95,7 +91,7 @@ export class SocketPool {
     await new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {
         socket.close();
-        const code = (err.code as ErrnoCode | undefined) ?? 'EIO';
+        const code = errnoCode(err);
         reject(new NetconsoleError(code, `cannot bind a UDP socket to ${family === 6 ? `[${address}]` : address}:${port}: ${err.message}`, { option: 'local_ip', value: address, cause: err }));
       };
       socket.once('error', onError);

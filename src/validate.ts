@@ -8,6 +8,9 @@
 // integer out of range); 64-bit fields also take a bigint. Text is a string (well-formed UTF-16)
 // or a Uint8Array. The objects given (record, target, sysdata, options, frame) are read once,
 // field by field: a getter or Proxy trap that throws becomes EINVAL naming that object.
+import { L } from './layout.js';
+import type { CanonicalRecord, CanonicalTarget } from './wire-types.js';
+import { isWellFormed, U64_MAX } from './text.js';
 import { invalid, InvalidValueError, NetconsoleError, outOfRange, TooLargeError } from './errors.js';
 import {
   DEFAULT_MAX_TOTAL,
@@ -20,7 +23,6 @@ import {
   type WireTarget,
 } from './wire-types.js';
 
-export const U64_MAX = (1n << 64n) - 1n;
 const U32_MAX = 0xffffffff;
 /** Largest accepted maxTotal: the escape area of a thread's scratch (see layout). */
 export const MAX_TOTAL_LIMIT = 60000;
@@ -31,40 +33,13 @@ export const USERDATA_ITEMS_MAX = 256;
 /** __NEW_UTS_LEN */
 export const RELEASE_MAX = 64;
 /** The largest record text and encoded dictionary: the sizes of a thread's areas in the shared
- *  memory (assembly/layout.ts TEXT_MAX, DICT_MAX; checked against src/layout.ts at load). */
-export const TEXT_MAX = 64 << 10;
-export const DICT_MAX = 8 << 10;
+ *  memory. */
+const { TEXT_MAX, DICT_MAX } = L;
 
-export interface CanonicalRecord {
-  prio: number;
-  seq: bigint;
-  tsUsec: bigint;
-  cont: boolean;
-  text: Uint8Array;
-  dict: Array<[Uint8Array, Uint8Array]>;
-}
-
-export interface CanonicalTarget {
-  extended: boolean;
-  release: Uint8Array | null;
-  /** Only the entries that are sent (non-empty value), in order. */
-  userdata: Array<[Uint8Array, Uint8Array]>;
-  sysdata: {
-    cpu: number | null;
-    taskname: Uint8Array | null;
-    release: Uint8Array | null;
-    msgid: number | null;
-  };
-  timestamps: boolean;
-}
+export type { CanonicalRecord, CanonicalTarget } from './wire-types.js';
 
 const encoder = new TextEncoder();
 
-// String.prototype.isWellFormed exists from Node 20 (V8 11.1) but is typed only in lib es2024,
-// and tsconfig targets ES2022, so reach it through a typed view instead of widening the lib.
-function isWellFormed(value: string): boolean {
-  return (value as string & { isWellFormed(): boolean }).isWellFormed();
-}
 
 /** A Uint8Array (a Buffer too), not a Proxy that claims to be one: the write path copies it with
  *  TypedArray methods, which a Proxy does not have. */

@@ -83,3 +83,29 @@ export interface EncodeResult {
 export const MAX_PRINT_CHUNK = 1000;
 export const DEFAULT_MAX_TOTAL = 8191;
 export const MAX_TASKNAME = 15;
+
+/** A record as the implementations take it: every field checked and in bytes (validate.ts makes it). */
+export interface CanonicalRecord {
+  prio: number;
+  seq: bigint;
+  tsUsec: bigint;
+  cont: boolean;
+  text: Uint8Array;
+  dict: Array<[Uint8Array, Uint8Array]>;
+}
+
+/** A target as the implementations take it (validate.ts makes it). */
+export interface CanonicalTarget {
+  extended: boolean;
+  release: Uint8Array | null;
+  /** Only the entries that are sent (non-empty value), in order. */
+  userdata: Array<[Uint8Array, Uint8Array]>;
+  sysdata: {
+    cpu: number | null;
+    taskname: Uint8Array | null;
+    release: Uint8Array | null;
+    msgid: number | null;
+  };
+  timestamps: boolean;
+}
+

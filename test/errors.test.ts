@@ -5,7 +5,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NetconsoleError } from '../src/errors.js';
 import { L } from '../src/layout.js';
-import { DICT_MAX, TEXT_MAX } from '../src/validate.js';
+
+const { TEXT_MAX, DICT_MAX } = L;
 import { encodeDatagrams, encodeFrame, type WireFrame, type WireRecord, type WireTarget } from '../src/wire.js';
 import { Core } from '../src/wasm.js';
 import { hex, toRecord, vectors } from './helpers/vectors.js';

@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { checkLayout, L } from '../src/layout.js';
 import { LayoutMismatchError } from '../src/errors.js';
-import { DICT_MAX, TEXT_MAX } from '../src/validate.js';
 import { Core } from '../src/wasm.js';
 import { REPO } from './helpers/vectors.js';
 
@@ -54,9 +53,5 @@ describe('layout agreement', () => {
     assert.throws(() => checkLayout(tampered), LayoutMismatchError);
     assert.ok(core.exports.mem_heap_base() < L.REGION_BASE, 'static data stays below the regions');
     core.release();
-  });
-  test('validation limits are the layout sizes', () => {
-    assert.equal(TEXT_MAX, L.TEXT_MAX);
-    assert.equal(DICT_MAX, L.DICT_MAX);
   });
 });

@@ -8,6 +8,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { NetconsoleError } from '../src/errors.js';
 import { POLLING_LIMITS, SysfsPoller, diffSnapshots } from '../src/netdev/poller.js';
 import {
   deviceByIfindex,
@@ -262,7 +263,7 @@ describe('netdev: snapshot diffing (no devices touched)', () => {
     assert.ok(poller.snapshot().size >= 1);
     poller.stop().stop();
     assert.ok(!poller.running);
-    assert.throws(() => new SysfsPoller({ intervalMs: 0 }), RangeError);
+    assert.throws(() => new SysfsPoller({ intervalMs: 0 }), (e: unknown) => e instanceof NetconsoleError && e.code === 'ERANGE');
     assert.equal(new SysfsPoller().intervalMs, 500);
 
     // A process whose only work is a started poller must exit by itself.

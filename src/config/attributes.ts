@@ -9,6 +9,7 @@ import { formatIp, formatMac, parseIp, parseMac, type IpFamily } from '../addr.j
 import { invalid, InvalidValueError, NetconsoleError, outOfRange } from '../errors.js';
 import { L } from '../layout.js';
 import { USERDATA_ITEMS_MAX, USERDATA_KEY_MAX, USERDATA_VALUE_MAX } from '../validate.js';
+import { byteLength, isWellFormed, U64_MAX } from '../text.js';
 
 export interface TargetAttributes {
   enabled: boolean;
@@ -80,21 +81,10 @@ export type SysdataToggle = (typeof SYSDATA_TOGGLES)[number];
 export const DEV_NAME_MAX = 15;
 const U16_MAX = 0xffff;
 const U32_MAX = 0xffffffff;
-const U64_MAX = (1n << 64n) - 1n;
 const BROADCAST_MAC = 'ff:ff:ff:ff:ff:ff';
 const BOOL_ACCEPTED = "a kstrtobool value: 1 y Y t T on (true), 0 n N f F off (false)";
 const LOCK_ACCEPTED = 'no change while the target is enabled; write 0 to enabled first';
 
-const encoder = new TextEncoder();
-
-function byteLength(text: string): number {
-  return encoder.encode(text).length;
-}
-
-// String.prototype.isWellFormed is typed only in lib es2024 (see validate.ts for the same reach).
-function isWellFormed(text: string): boolean {
-  return (text as string & { isWellFormed(): boolean }).isWellFormed();
-}
 
 /** What a store sees after the kernel's trim_newline(): one trailing '\n' removed. */
 function trimNewline(text: string): string {

@@ -1,6 +1,6 @@
 // Device look-ups by name, MAC and ifindex over a device list, shared by the sysfs and the
 // rtnetlink sources (each lists devices its own way).
-import type { DeviceInfo } from './types.js';
+import { IFA_F_DADFAILED, IFA_F_DEPRECATED, IFA_F_TENTATIVE, type DeviceInfo } from './types.js';
 
 export interface DeviceFinders {
   /** The device named `name`, or null. */
@@ -38,10 +38,6 @@ export interface Ipv6Candidate {
   linkScope: boolean;
 }
 
-// IFA_F_* (linux/if_addr.h)
-const IFA_F_DADFAILED = 0x08;
-const IFA_F_DEPRECATED = 0x20;
-const IFA_F_TENTATIVE = 0x40;
 
 function isV6LinkLocal(bytes: Uint8Array): boolean {
   return bytes[0] === 0xfe && (bytes[1]! & 0xc0) === 0x80;

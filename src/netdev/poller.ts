@@ -19,6 +19,7 @@
 //   snapshot. IPv4 addresses of a device that is not running are not visible at all (sysfs.ts).
 // * Only the network namespace of this process is seen.
 import { EventEmitter } from 'node:events';
+import { asNetconsoleError, outOfRange } from '../errors.js';
 import { listDevices } from './sysfs.js';
 import type { DeviceInfo, NetdevEvent } from './types.js';
 
@@ -105,7 +106,7 @@ export class SysfsPoller extends EventEmitter {
   constructor(opts: SysfsPollerOptions = {}) {
     super();
     const ms = opts.intervalMs ?? 500;
-    if (!Number.isFinite(ms) || ms <= 0) throw new RangeError(`intervalMs must be a positive number, got ${String(ms)}`);
+    if (!Number.isFinite(ms) || ms <= 0) throw outOfRange('pollIntervalMs', ms, 'a positive number of milliseconds');
     this.intervalMs = ms;
   }
 
@@ -158,7 +159,7 @@ export class SysfsPoller extends EventEmitter {
     try {
       events = this.collect();
     } catch (err) {
-      if (this.listenerCount('error') > 0) this.emit('error', err instanceof Error ? err : new Error(String(err)));
+      if (this.listenerCount('error') > 0) this.emit('error', asNetconsoleError(err, 'reading /sys/class/net'));
       return;
     }
     // Outside the try: a throwing listener is the listener's bug, reported as such.

@@ -30,11 +30,12 @@
 //   events, MAC changes raise nothing (NetdevEvent has no type for them).
 import { EventEmitter } from 'node:events';
 import { formatIp, parseIp } from '../addr.js';
+import { asNetconsoleError, NetconsoleError } from '../errors.js';
 import { native, nativeError, type NativeBinding, type NativeNetlinkWatcher } from '../native.js';
 import type { DeviceLookup } from '../targets.js';
 import { diffSnapshots } from './poller.js';
 import { routeDevice as sysfsRouteDevice, type RouteResult } from './sysfs.js';
-import type { DeviceAddress, DeviceInfo, NetdevEvent } from './types.js';
+import { IFA_F_SECONDARY, type DeviceAddress, type DeviceInfo, type NetdevEvent } from './types.js';
 import { lookupsOver, pickIpv6Source } from './lookup.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -91,11 +92,7 @@ export const IFA_LOCAL = 2;
 export const IFA_LABEL = 3;
 export const IFA_FLAGS = 8;
 
-export const IFA_F_SECONDARY = 0x01;
-export const IFA_F_DADFAILED = 0x08;
-export const IFA_F_DEPRECATED = 0x20;
-export const IFA_F_TENTATIVE = 0x40;
-export const IFA_F_PERMANENT = 0x80;
+export { IFA_F_DADFAILED, IFA_F_DEPRECATED, IFA_F_PERMANENT, IFA_F_SECONDARY, IFA_F_TENTATIVE } from './types.js';
 
 export const RT_SCOPE_LINK = 253;
 
@@ -422,10 +419,10 @@ type Backend = RtnetlinkBinding;
 
 function defaultBackend(): Backend {
   if (native === null) {
-    throw new Error(`rtnetlink needs the native addon, which is not loaded: ${nativeError?.message ?? 'unknown reason'}`);
+    throw new NetconsoleError('ENOTSUP', `rtnetlink needs the native addon, which is not loaded: ${nativeError?.message ?? 'unknown reason'}`, { option: 'devices', value: 'rtnetlink' });
   }
   if (typeof native.netlinkDump !== 'function' || typeof native.NetlinkWatcher !== 'function') {
-    throw new Error('rtnetlink: the native addon was built without netlink.cc: run npm run build:native');
+    throw new NetconsoleError('ENOTSUP', 'rtnetlink: the native addon was built without netlink.cc: run npm run build:native', { option: 'devices', value: 'rtnetlink' });
   }
   return native as Backend;
 }
@@ -677,7 +674,7 @@ export class RtnetlinkSource extends EventEmitter {
       const errno = parseError(m);
       if (errno === 0) return;
       this.resync = null;
-      const err = Object.assign(new Error(`rtnetlink resync dump failed: errno ${errno}`), { errno });
+      const err = asNetconsoleError({ errno, message: `errno ${errno}` }, 'rtnetlink resync dump failed');
       if (this.listenerCount('error') > 0) out.push(() => this.emit('error', err));
       this.scheduleRetry();
       return;
@@ -719,7 +716,7 @@ export class RtnetlinkSource extends EventEmitter {
     try {
       return this.watcher!.request(type, AF_UNSPEC);
     } catch (err) {
-      if (this.listenerCount('error') > 0) this.emit('error', err instanceof Error ? err : new Error(String(err)));
+      if (this.listenerCount('error') > 0) this.emit('error', asNetconsoleError(err, 'rtnetlink dump request'));
       this.scheduleRetry();
       return -1;
     }

@@ -24,7 +24,7 @@ import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { endianness, networkInterfaces } from 'node:os';
 import { basename } from 'node:path';
 import { formatIp, parseIp, type IpFamily } from '../addr.js';
-import type { DeviceAddress, DeviceInfo } from './types.js';
+import { IFA_F_DADFAILED, IFA_F_TENTATIVE, type DeviceAddress, type DeviceInfo } from './types.js';
 import { lookupsOver, pickIpv6Source } from './lookup.js';
 
 const SYS_NET = '/sys/class/net';
@@ -38,9 +38,6 @@ const RTF_REJECT = 0x0200;
 const RTF_ANYCAST = 0x00100000;
 const RTF_LOCAL = 0x80000000;
 
-// IPv6 address flags in /proc/net/if_inet6 (linux/if_addr.h).
-const IFA_F_DADFAILED = 0x08;
-const IFA_F_TENTATIVE = 0x40;
 /** Scope field of /proc/net/if_inet6 for link-local addresses (IPV6_ADDR_LINKLOCAL). */
 const IPV6_SCOPE_LINK = 0x20;
 

@@ -43,3 +43,10 @@ export interface DeviceInfo {
   master: string | null;
   addresses: DeviceAddress[];
 }
+
+// IFA_F_* address flags (linux/if_addr.h), shared by the sysfs and rtnetlink sources.
+export const IFA_F_SECONDARY = 0x01;
+export const IFA_F_DADFAILED = 0x08;
+export const IFA_F_DEPRECATED = 0x20;
+export const IFA_F_TENTATIVE = 0x40;
+export const IFA_F_PERMANENT = 0x80;
