@@ -21,7 +21,7 @@ import { NativeSender } from './sender/native.js';
 import type { Sender, SenderCounters } from './sender/types.js';
 import { SocketPool } from './sockets.js';
 import { Target, type TargetOptions } from './target.js';
-import { TargetTable, type TargetRecord } from './targets.js';
+import { TargetTable, type TargetRecord, type TargetState } from './targets.js';
 import { Core, type CoreHandle } from './wasm.js';
 import { LEVELS, levelNumber, toText, Writer, type Level, type Loggable, type LogOptions, type Overflow, type WriterOptions } from './writer.js';
 
@@ -37,7 +37,31 @@ function printable(value: unknown): string {
   }
 }
 
-/** Passed to a worker (postMessage, workerData) so it can log through the same memory. */
+/** What a target event says: its new state (or 'removed'), the device, and why. */
+export interface TargetEvent {
+  name: string;
+  state: TargetState | 'removed';
+  device?: string;
+  /** The device event that changed it ('unregister', 'resumed', 'resume failed', ...). */
+  reason?: string;
+  error?: NetconsoleError;
+}
+
+export interface LossEvent {
+  name: string;
+  /** Messages lost since the last 'loss' event of this target. */
+  lost: number;
+  total: number;
+}
+
+export interface NetconsoleEvents {
+  target: [TargetEvent];
+  loss: [LossEvent];
+  error: [unknown];
+}
+
+/** Passed to a worker (postMessage, workerData) so it can log through the same memory: opaque
+ *  (structured-cloneable; give it to attach()). */
 export interface NetconsoleHandle {
   core: CoreHandle;
   facility: number;
@@ -87,6 +111,10 @@ export interface Stats {
   transmit: SenderCounters;
   /** Log calls (any thread) that waited for room in a full ring (overflow 'wait'), and those of them that gave up. */
   waits: { waited: number; gaveUp: number };
+  /** Threads attached to the shared memory (this one and workers), each holding a slot. */
+  threads: number;
+  /** Acquisitions against the lock order config -> rtnl -> cleanup -> spinlock (each was refused): 0. */
+  lockOrderViolations: number;
   lockContended: number;
   lockRecovered: number;
   targets: TargetStats[];
@@ -125,7 +153,9 @@ export interface Logger extends LevelMethods {}
 /** The longest a process exit waits for the sender to hand pending records to the kernel. */
 const EXIT_DRAIN_MS = 1000;
 export class Netconsole extends Logger {
-  readonly events = new EventEmitter();
+  /** 'target' (a target's state changed), 'loss' (a target lost messages: at most once a second),
+   *  'error' (a failure in the background; without a listener it becomes a process warning). */
+  readonly events = new EventEmitter<NetconsoleEvents>();
   /** Problems met while bringing up the configured targets (non-strict mode). */
   readonly startupErrors: NetconsoleError[] = [];
   readonly targets: Targets;
@@ -141,7 +171,7 @@ export class Netconsole extends Logger {
   private readonly onExit = (): void => this.drainAtExit();
 
   private constructor(
-    readonly core: Core,
+    private readonly core: Core,
     private readonly locks: HostLocks,
     private readonly sockets: SocketPool,
     private readonly sender: Sender,
@@ -288,15 +318,12 @@ export class Netconsole extends Logger {
       lost: targets.reduce((sum, t) => sum + t.lost, 0),
       transmit: this.sender.counters(),
       waits: c.waits(),
+      threads: c.threadsAttached(),
+      lockOrderViolations: this.locks.checker.violations,
       lockContended: c.u32[L.LOCK_CONTENDED >> 2],
       lockRecovered: c.u32[L.LOCK_RECOVERED >> 2],
       targets,
     };
-  }
-
-  /** The locks, for tests and diagnostics (the lock-order checker's violation count). */
-  get lockChecker(): HostLocks['checker'] {
-    return this.locks.checker;
   }
 
   /**

@@ -47,6 +47,7 @@ import type { SocketPool } from './sockets.js';
 import { NUD_UNUSABLE, setupTarget, type Binding, type BoundDevice, type DeviceLookup, type Mode } from './target-setup.js';
 import { renderUserdata } from './userdata.js';
 import type { Core } from './wasm.js';
+import type { TargetEvent } from './netconsole.js';
 import { check } from './wasm.js';
 
 export type { DeviceLookup, Mode } from './target-setup.js';
@@ -84,7 +85,7 @@ const SYSDATA_BIT: Record<SysdataToggle, number> = {
 const NAME_MAX = 255;
 const encoder = new TextEncoder();
 
-export class TargetTable extends EventEmitter {
+export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
   private readonly byName = new Map<string, TargetRecord>();
   private readonly byIndex: Array<TargetRecord | undefined> = [];
   private readonly release = encoder.encode(osRelease());

@@ -404,6 +404,13 @@ export class Core {
     return { waited: Atomics.load(this.u32, L.ROOM_WAITS >> 2), gaveUp: Atomics.load(this.u32, L.ROOM_TIMEOUTS >> 2) };
   }
 
+  /** Thread slots claimed (the host's and workers'). */
+  threadsAttached(): number {
+    let n = 0;
+    for (let i = 0; i < L.MAX_THREADS; i++) if (Atomics.load(this.i32, (threadOffset(i) + L.THR_STATE) >> 2) !== 0) n++;
+    return n;
+  }
+
   /** The i32 word waiters sleep on: RING_TAIL's low half (it changes whenever the tail moves). */
   readonly tailWord = L.RING_TAIL >> 2;
 

@@ -105,7 +105,7 @@ describe('netconsole ctl', () => {
       const ud = await Promise.all(Array.from({ length: 50 }, (_, i) => control(socket, { op: 'set', path: `c/userdata/k${i}`, value: `v${i}` })));
       assert.ok(ud.every((r) => r.ok));
       assert.equal(nc.targets.get('c')!.userdata.entries().length, 50);
-      assert.equal(nc.lockChecker.violations, 0);
+      assert.equal(nc.stats().lockOrderViolations, 0);
     }));
 });
 

@@ -62,7 +62,7 @@ async function main(): Promise<void> {
     pollIntervalMs: 50,
     env: false,
   });
-  nc.events.on('target', (e: Record<string, unknown>) => {
+  nc.events.on('target', (e) => {
     const { error, ...rest } = e;
     out({ event: error === undefined ? rest : { ...rest, error: errInfo(error) } });
   });

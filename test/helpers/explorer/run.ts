@@ -198,7 +198,8 @@ export class Bench {
     }
     const raw = ops.filter((o) => o.result.startsWith('raw') || o.result === 'EIO');
     if (raw.length > 0) problems.push(`internal errors reached the caller: ${raw.map((o) => `${o.kind}: ${o.result}`).join('; ')}`);
-    if (nc.lockChecker.violations > 0) problems.push(`lock order violations: ${nc.lockChecker.violations}`);
+    const violations = nc.stats().lockOrderViolations;
+    if (violations > 0) problems.push(`lock order violations: ${violations}`);
     const verdict = check(initial, { ops, events, final });
     if (!verdict.ok) problems.push(`not linearizable against the kernel model: ${verdict.reason}\n  observed: ${JSON.stringify({ events, ops: ops.map((o) => [o.kind, o.result]) })}`);
 
