@@ -1,6 +1,7 @@
 // The map of the shared WebAssembly memory. Mirrored in src/layout.ts; the host compares the
-// two at load time through layout_get() (see index.ts), so a change here that is not made there
-// refuses to load instead of corrupting memory.
+// two at load time (index.ts exports every constant here as a global; src/layout.ts checkLayout
+// reads them by name), so a change here that is not made there refuses to load instead of
+// corrupting memory.
 //
 //   0        64            4096        65536           1 MiB
 //   +--------+-------------+-----------+---------------+----------------+------------------+------------------+-----------+
@@ -56,8 +57,17 @@ export const LOST_TOTAL: usize = 176; // u64 atomic add (W, S); W atomic load
 export const LOST_SEEN: usize = 184; // u64 under lock (W; H resets it to 0 at each enable)
 
 // Transmit ring, producer line. Positions are byte counts since init (u64, never wrap in practice).
+//
+// Waking the sender. A sender with nothing to send stores RING_SLEEPING (1: the dgram sender,
+// which waits in Atomics.waitAsync; 2: the native one, in a futex), reads RING_WAKE, re-reads
+// RING_HEAD, and sleeps on RING_WAKE unless the head moved. A writer, after publishing RING_HEAD,
+// reads RING_SLEEPING and, when it is set, adds 1 to RING_WAKE and wakes the sender the way it
+// sleeps (Atomics.notify for 1; the addon's futexWake for 2, which V8's notify does not reach):
+// store head, then load sleeping; store sleeping, then load head: one sees the other, no wake-up
+// is lost. Writer side: Core.wakeSender (src/wasm.ts); sender side: DgramSender.sleep and the
+// native thread's Idle (native/sender.cc).
 export const RING_HEAD: usize = 192; // u64: W atomic store after a record's slots are written; S/H atomic load
-export const RING_WAKE: usize = 200; // i32: W atomic add + notify when RING_SLEEPING; S waits on it
+export const RING_WAKE: usize = 200; // i32: W atomic add when RING_SLEEPING is set; S waits on it
 export const RING_SLEEPING: usize = 204; // i32: S atomic store before waiting on RING_WAKE (1 dgram sender, 2 native), 0 after
 // Transmit ring, consumer line (own cache line: written on every drain).
 export const RING_TAIL: usize = 256; // u64: S atomic store after it is done with slots; W atomic load

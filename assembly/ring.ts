@@ -12,9 +12,7 @@ import {
   K_PAD,
   RING_HEAD,
   RING_OFF,
-  RING_SLEEPING,
   RING_TAIL,
-  RING_WAKE,
   SLOT_GEN,
   SLOT_HDR,
   SLOT_KIND,
@@ -110,14 +108,9 @@ export function slotBegin(target: i32, kind: u16, gen: u32, len: i32): usize {
   return slotAt + SLOT_HDR;
 }
 
-/** Makes the record's slots visible to the sender, waking it if it sleeps. */
+/** Makes the record's slots visible to the sender (the caller then wakes it if it sleeps:
+ *  Core.wakeSender, layout.ts "Waking the sender"). */
 export function ringPublish(): void {
   atomic.store<u64>(RING_HEAD, wHead);
-  // Sequentially consistent store then load here, store then load on the sender's side
-  // (RING_SLEEPING, then RING_HEAD): one of the two sees the other, so no wake-up is lost.
-  if (atomic.load<i32>(RING_SLEEPING) != 0) {
-    atomic.add<i32>(RING_WAKE, 1);
-    atomic.notify(RING_WAKE, 1);
-  }
 }
 

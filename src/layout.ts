@@ -29,7 +29,7 @@ export const L = {
   LOST_TOTAL: 176, // u64 atomic add (W, S): every lost target message
   LOST_SEEN: 184, // u64 under lock (W; H resets it at each enable): LOST_TOTAL when a scan found nothing to report
   RING_HEAD: 192, // u64: W atomic store after a record's slots are written; S/H atomic load
-  RING_WAKE: 200, // i32: W atomic add + notify when RING_SLEEPING; S waits on it
+  RING_WAKE: 200, // i32: W atomic add when RING_SLEEPING is set (assembly/layout.ts: waking the sender); S waits on it
   RING_SLEEPING: 204, // i32: S atomic store before waiting on RING_WAKE (1 dgram sender, 2 native), 0 after
   RING_TAIL: 256, // u64: S atomic store after it is done with slots; W atomic load
   ROOM_WAITERS: 264, // i32 atomic add/sub (waiting writers); S atomic load (src/room.ts)

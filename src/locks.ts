@@ -63,16 +63,11 @@ export class LockOrderChecker {
 /** A fair (FIFO) async mutex checked against the lock order. */
 export class AsyncMutex {
   private tail: Promise<void> = Promise.resolve();
-  private locked = false;
 
   constructor(
     readonly name: Exclude<LockName, 'spinlock'>,
     private readonly checker: LockOrderChecker,
   ) {}
-
-  get isLocked(): boolean {
-    return this.locked;
-  }
 
   /** Runs fn holding the mutex; the checker sees it held in fn's async context. */
   async run<T>(fn: () => Promise<T> | T): Promise<T> {
@@ -82,11 +77,9 @@ export class AsyncMutex {
     const before = this.tail;
     this.tail = before.then(() => mine);
     await before;
-    this.locked = true;
     try {
       return await this.checker.runHolding(this.name, fn);
     } finally {
-      this.locked = false;
       release();
     }
   }

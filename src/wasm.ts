@@ -8,6 +8,7 @@
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { threadId } from 'node:worker_threads';
 import { LayoutMismatchError, NetconsoleError } from './errors.js';
+import { native } from './native.js';
 import { checkLayout, L, memoryBytes, targetOffset, threadOffset, userdataOffset } from './layout.js';
 
 export interface CoreExports {
@@ -392,6 +393,16 @@ export class Core {
   /** After E_NOROOM: the ring tail from which this thread's record fits. */
   roomNeed(): number {
     return this.f64[(threadOffset(this.thread) + L.THR_NEED) >> 3];
+  }
+
+  /** After a write: wakes the sender if it sleeps (assembly/layout.ts, "Waking the sender"). */
+  wakeSender(): void {
+    const i32 = this.i32;
+    const sleeping = Atomics.load(i32, L.RING_SLEEPING >> 2);
+    if (sleeping === 0) return;
+    Atomics.add(i32, L.RING_WAKE >> 2, 1);
+    if (sleeping === 1) Atomics.notify(i32, L.RING_WAKE >> 2, 1);
+    else native?.futexWake(i32, L.RING_WAKE >> 2);
   }
 
   /** A log call waited for room (`gaveUp`: and gave up at its deadline). */

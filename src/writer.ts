@@ -254,9 +254,7 @@ export class Writer {
     const ts = monotonicUsec();
     let n = core.exports.write_record(core.thread, prio, flags, len, dictLen, ts);
     if (n === L.E_NOROOM) n = this.overflow(prio, flags, len, dictLen, ts);
-    // A native sender asleep in a futex (RING_SLEEPING 2) is not woken by the module's
-    // Atomics.notify: one system call, on the first record after it went idle.
-    if (native !== null && Atomics.load(core.i32, L.RING_SLEEPING >> 2) === 2) native.futexWake(core.i32, L.RING_WAKE >> 2);
+    core.wakeSender(); // a system call only on the first record after the sender went idle
     return n;
   }
 
