@@ -23,7 +23,7 @@ function extendedCore(): Core {
   core.exports.list_add(core.tid, 0, L.ST_DISABLED);
   core.setTargetLocked(0, L.F_EXTENDED, null, null);
   core.setUserdata(0, renderUserdata([]));
-  core.setTargetWord(0, L.TGT_DEV_UP, 1);
+  core.setDeviceUp(0, true);
   core.exports.target_set_state(core.tid, 0, L.ST_ENABLED);
   return core;
 }
@@ -73,7 +73,8 @@ export const scenario: Scenario = {
               if ((i & 255) === 255) Atomics.store(tail, 0, Atomics.load(head, 0));
             }
           }, { targetMs });
-          return { value, extra: { dropped: Number(core.targetCounter(0, L.TGT_CNT_DROPPED)), truncated: Number(core.targetCounter(0, L.TGT_CNT_TRUNCATED)) } };
+          const n = core.targetCounters(0);
+          return { value, extra: { dropped: n.dropped, truncated: n.truncated } };
         },
       };
     });

@@ -3,11 +3,10 @@
 // sender. Logging is synchronous, and waits (bounded) only for room in a full ring (overflow
 // 'wait'); everything else that may wait is async.
 import { EventEmitter } from 'node:events';
-import { existsSync, writeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
 import { parseParamString } from './config/params.js';
 import { ControlServer } from './control.js';
 import { NetconsoleError } from './errors.js';
-import { L, threadOffset } from './layout.js';
 import { HostLocks } from './locks.js';
 import { native } from './native.js';
 import * as sysfs from './netdev/sysfs.js';
@@ -21,7 +20,7 @@ import { NativeSender } from './sender/native.js';
 import type { Sender, SenderCounters } from './sender/types.js';
 import { SocketPool } from './sockets.js';
 import { Target, type TargetOptions } from './target.js';
-import { TargetTable, type TargetRecord, type TargetState } from './targets.js';
+import { TargetTable, type TargetState } from './targets.js';
 import { Core, type CoreHandle } from './wasm.js';
 import { LEVELS, levelNumber, toText, Writer, type Level, type Loggable, type LogOptions, type Overflow, type WriterOptions } from './writer.js';
 
@@ -200,7 +199,7 @@ export class Netconsole extends Logger {
     // Thread slots of workers that died without detaching (their lock is recovered too), and
     // 'loss' events for targets that lost messages.
     this.reaper = setInterval(() => {
-      this.reapThreads();
+      this.core.reapDeadThreads();
       this.reportLosses();
     }, 1000).unref();
     process.on('beforeExit', this.onExit);
@@ -285,33 +284,33 @@ export class Netconsole extends Logger {
 
   stats(): Stats {
     const c = this.core;
-    const n = (t: TargetRecord, f: number): number => Number(c.targetCounter(t.index, f));
     const targets = this.table.list().map((t) => {
-      const lostInTransmit = n(t, L.TGT_CNT_TX_LOST);
+      const n = c.targetCounters(t.index);
       return {
         name: t.name,
         state: t.state,
         mode: t.binding?.mode ?? null,
-        sent: n(t, L.TGT_CNT_SENT),
-        datagrams: n(t, L.TGT_CNT_DATAGRAMS),
-        bytes: n(t, L.TGT_CNT_BYTES),
-        dropped: n(t, L.TGT_CNT_DROPPED),
-        truncated: n(t, L.TGT_CNT_TRUNCATED),
-        ratelimited: n(t, L.TGT_CNT_RATELIMITED),
-        skipped: n(t, L.TGT_CNT_SKIPPED),
-        transmit_errors: n(t, L.TGT_CNT_TX_ERRORS),
-        lostInTransmit,
-        lost: n(t, L.TGT_CNT_DROPPED) + n(t, L.TGT_CNT_SKIPPED) + lostInTransmit,
-        reported: n(t, L.TGT_CNT_REPORTED),
-        stalls: n(t, L.TGT_CNT_STALLS),
-        msgid: c.targetWord(t.index, L.TGT_MSGID) >>> 0,
+        sent: n.sent,
+        datagrams: n.datagrams,
+        bytes: n.bytes,
+        dropped: n.dropped,
+        truncated: n.truncated,
+        ratelimited: n.ratelimited,
+        skipped: n.skipped,
+        transmit_errors: n.transmitErrors,
+        lostInTransmit: n.lostInTransmit,
+        lost: n.dropped + n.skipped + n.lostInTransmit,
+        reported: n.reported,
+        stalls: n.stalls,
+        msgid: n.msgid,
       };
     });
+    const k = c.counters();
     return {
-      records: Number(c.dv.getBigUint64(L.RECORDS, true)),
-      ringFull: Number(c.dv.getBigUint64(L.RING_FULL, true)),
-      textCut: Atomics.load(c.u32, L.TEXT_CUT >> 2),
-      ringSize: c.u32[L.GEO_RING_SIZE >> 2],
+      records: k.records,
+      ringFull: k.ringFull,
+      textCut: k.textCut,
+      ringSize: c.ringSize,
       ringUsed: c.ringHead() - c.ringTail(),
       sender: this.sender.name,
       senderDiscarded: this.sender.discarded,
@@ -320,8 +319,8 @@ export class Netconsole extends Logger {
       waits: c.waits(),
       threads: c.threadsAttached(),
       lockOrderViolations: this.locks.checker.violations,
-      lockContended: c.u32[L.LOCK_CONTENDED >> 2],
-      lockRecovered: c.u32[L.LOCK_RECOVERED >> 2],
+      lockContended: k.lockContended,
+      lockRecovered: k.lockRecovered,
       targets,
     };
   }
@@ -375,7 +374,7 @@ export class Netconsole extends Logger {
 
   /** Frees the thread slot (and recovers the lock) of a worker that exited, at once. */
   watchWorker(worker: import('node:worker_threads').Worker): void {
-    worker.once('exit', () => this.reapThreads());
+    worker.once('exit', () => this.core.reapDeadThreads());
   }
 
   /**
@@ -402,15 +401,7 @@ export class Netconsole extends Logger {
     this.core.retire();
   }
 
-  private reapThreads(): void {
-    const c = this.core;
-    for (let i = 0; i < L.MAX_THREADS; i++) {
-      const slot = threadOffset(i);
-      if (i === c.thread || Atomics.load(c.i32, (slot + L.THR_STATE) >> 2) === 0) continue;
-      const osTid = Atomics.load(c.i32, (slot + L.THR_OS_TID) >> 2);
-      if (osTid > 0 && !existsSync(`/proc/self/task/${osTid}`)) c.exports.thread_release(i);
-    }
-  }
+
 }
 
 /** `nc.targets`: the configfs directory of targets. */

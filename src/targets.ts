@@ -44,11 +44,10 @@ import type { HostLocks, LockName } from './locks.js';
 import type { NetdevEvent } from './netdev/types.js';
 import type { Sender } from './sender/types.js';
 import type { SocketPool } from './sockets.js';
-import { NUD_UNUSABLE, setupTarget, type Binding, type BoundDevice, type DeviceLookup, type Mode } from './target-setup.js';
+import { NUD_UNUSABLE, setupTarget, type Binding, type DeviceLookup, type Mode } from './target-setup.js';
 import { renderUserdata } from './userdata.js';
 import type { Core } from './wasm.js';
 import type { TargetEvent } from './netconsole.js';
-import { check } from './wasm.js';
 
 export type { DeviceLookup, Mode } from './target-setup.js';
 
@@ -143,7 +142,7 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
       this.core.clearTarget(index);
       this.byName.set(name, rec);
       this.byIndex[index] = rec;
-      await this.locks.cleanup.run(() => this.locks.spin(() => check(this.core.exports.list_add(this.core.tid, index, L.ST_DISABLED), 'list_add')));
+      await this.locks.cleanup.run(() => this.locks.spin(() => this.core.listAdd(index)));
       if (enable) {
         try {
           await this.enableLocked(rec);
@@ -262,7 +261,7 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
     if ((SYSDATA_TOGGLES as readonly string[]).includes(attr)) return rec.sysdata[attr as SysdataToggle] ? '1' : '0';
     return formatAttribute({ ...rec.attrs, enabled: rec.state === 'enabled' }, attr, {
       local_mac: rec.binding?.device.mac,
-      transmit_errors: Number(this.core.targetCounter(rec.index, L.TGT_CNT_TX_ERRORS)),
+      transmit_errors: this.core.targetCounters(rec.index).transmitErrors,
     });
   }
 
@@ -284,26 +283,25 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
   private writeSysdata(rec: TargetRecord): void {
     let bits = 0;
     for (const t of SYSDATA_TOGGLES) if (rec.sysdata[t]) bits |= SYSDATA_BIT[t];
-    check(this.core.exports.target_set(this.core.tid, rec.index, L.TGT_SYSDATA, bits), 'target_set');
+    this.core.setSysdata(rec.index, bits);
     this.updateWantSys();
   }
 
   private writeRatelimit(rec: TargetRecord): void {
-    check(this.core.exports.target_set(this.core.tid, rec.index, L.TGT_RL_INTERVAL, rec.attrs.ratelimit_interval_ms | 0), 'target_set');
-    check(this.core.exports.target_set(this.core.tid, rec.index, L.TGT_RL_BURST, rec.attrs.ratelimit_burst | 0), 'target_set');
+    this.core.setRatelimit(rec.index, rec.attrs.ratelimit_interval_ms, rec.attrs.ratelimit_burst);
   }
 
   /** Tells writers which per-thread sysdata (cpu, taskname) some enabled target sends. */
   private updateWantSys(): void {
     let want = 0;
     for (const r of this.list()) if (r.state === 'enabled') for (const t of SYSDATA_TOGGLES) if (r.sysdata[t]) want |= SYSDATA_BIT[t];
-    Atomics.store(this.core.i32, L.WANT_SYS >> 2, want);
+    this.core.setWantedSysdata(want);
   }
 
   /** A state change of a target on the target list (cleanup held; the slot's state under the spinlock). */
   private setState(rec: TargetRecord, state: TargetState): void {
     this.locks.checker.assertHeld('cleanup', 'a state change');
-    this.locks.spin(() => check(this.core.exports.target_set_state(this.core.tid, rec.index, STATE_CODE[state]), 'target_set_state'));
+    this.locks.spin(() => this.core.setTargetState(rec.index, STATE_CODE[state]));
     rec.state = state;
     if (state !== 'enabled') this.updateWantSys();
   }
@@ -317,7 +315,7 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
 
   private setup(rec: TargetRecord): Promise<Binding> {
     this.locks.checker.assertHeld('rtnl', 'target setup');
-    const gen = this.core.targetWord(rec.index, L.TGT_GEN) + 1; // target_set_state(ENABLED) bumps it
+    const gen = this.core.nextGeneration(rec.index); // target_set_state(ENABLED) bumps it
     return setupTarget({ lookup: this.lookup, sockets: this.sockets, mode: this.mode }, rec.attrs, rec.bindMac, gen);
   }
 
@@ -330,7 +328,7 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
       this.writeUserdata(rec);
       this.writeSysdata(rec);
       this.writeRatelimit(rec);
-      this.core.setTargetWord(rec.index, L.TGT_DEV_UP, b.running ? 1 : 0);
+      this.core.setDeviceUp(rec.index, b.running);
       this.sender.setRoute(rec.index, b.route);
       rec.binding = b;
       rec.resumeName = null;
@@ -362,7 +360,7 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
    *  section, the ring position recorded: no writer reaches it from here on. */
   private stop(rec: TargetRecord): void {
     this.locks.checker.assertHeld('cleanup', 'stopping a target');
-    this.locks.spin(() => check(this.core.exports.list_to_cleanup(this.core.tid, rec.index, L.ST_DISABLED), 'list_to_cleanup'));
+    this.locks.spin(() => this.core.listToCleanup(rec.index));
     rec.state = 'disabled';
     this.updateWantSys();
   }
@@ -380,7 +378,7 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
   private async removeLocked(rec: TargetRecord, announce: boolean): Promise<void> {
     this.locks.checker.assertHeld('config', 'remove');
     const held = await this.locks.cleanup.run(() => {
-      this.locks.spin(() => check(this.core.exports.list_remove(this.core.tid, rec.index), 'list_remove'));
+      this.locks.spin(() => this.core.listRemove(rec.index));
       rec.removed = true;
       rec.state = 'disabled';
       this.byName.delete(rec.name);
@@ -398,7 +396,7 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
     this.assertHeld(['rtnl', 'cleanup'], 'releasing a binding');
     const b = rec.binding;
     if (b === null) return;
-    await this.sender.waitPast(Number(this.core.targetCounter(rec.index, L.TGT_CLEANUP_POS)));
+    await this.sender.waitPast(this.core.cleanupPosition(rec.index));
     this.sender.clearRoute(rec.index);
     await this.sockets.release(b.socket);
     rec.binding = null;
@@ -415,7 +413,7 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
     for (const t of this.locks.spin(() => this.core.listRead(L.ON_CLEANUP))) {
       const rec = this.byIndex[t]!;
       await this.release_(rec);
-      this.locks.spin(() => check(this.core.exports.list_from_cleanup(this.core.tid, t, STATE_CODE[rec.state]), 'list_from_cleanup'));
+      this.locks.spin(() => this.core.listFromCleanup(t, STATE_CODE[rec.state]));
     }
   }
 
@@ -459,7 +457,7 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
           b.device.name = ev.name;
           if (r.attrs.dev_name !== '') r.attrs.dev_name = ev.name;
         } else if (ev.type === 'up' || ev.type === 'down') {
-          this.core.setTargetWord(r.index, L.TGT_DEV_UP, ev.type === 'up' ? 1 : 0);
+          this.core.setDeviceUp(r.index, ev.type === 'up');
         } else if (after !== null) {
           moved.push(r);
         }

@@ -16,7 +16,6 @@ import {
   DEFAULT_MAX_TOTAL,
   MAX_TASKNAME,
   type EncodeOptions,
-  type Text,
   type U64,
   type WireRecord,
   type WireSysdata,

@@ -132,6 +132,30 @@ export function check(status: number, what: string): number {
   return status;
 }
 
+/** A target's counters (layout.ts TGT_CNT_*, TGT_MSGID). */
+export interface TargetCounters {
+  sent: number;
+  datagrams: number;
+  bytes: number;
+  dropped: number;
+  truncated: number;
+  ratelimited: number;
+  skipped: number;
+  transmitErrors: number;
+  lostInTransmit: number;
+  reported: number;
+  stalls: number;
+  msgid: number;
+}
+
+export interface CoreCounters {
+  records: number;
+  ringFull: number;
+  textCut: number;
+  lockContended: number;
+  lockRecovered: number;
+}
+
 export class Core {
   readonly exports: CoreExports;
   readonly memory: WebAssembly.Memory;
@@ -252,6 +276,26 @@ export class Core {
     pooled.set(pages, list);
   }
 
+  /** Frees the slots of threads that died without detaching (their lock, if held, recovered). */
+  reapDeadThreads(): void {
+    for (let i = 0; i < L.MAX_THREADS; i++) {
+      if (i === this.thread || this.stale) continue;
+      const slot = threadOffset(i);
+      if (Atomics.load(this.i32, (slot + L.THR_STATE) >> 2) === 0) continue;
+      const osTid = Atomics.load(this.i32, (slot + L.THR_OS_TID) >> 2);
+      if (osTid > 0 && !existsSync(`/proc/self/task/${osTid}`)) this.exports.thread_release(i);
+    }
+  }
+
+  /** One raw-mode frame around `payload`, built by the module from an addressing block. */
+  buildFrame(addr: Uint8Array, payload: Uint8Array, family: 4 | 6, ipId: number): Uint8Array {
+    const slot = threadOffset(this.thread);
+    this.u8.set(addr.subarray(0, L.ADDR_SIZE), slot + L.THR_ADDR);
+    this.u8.set(payload, slot + L.THR_OUT + this.exports.frame_overhead(family));
+    const len = check(this.exports.frame_build(this.thread, payload.length, ipId >>> 0), 'frame_build');
+    return this.u8.slice(slot + L.THR_OUT, slot + L.THR_OUT + len);
+  }
+
   /** A thread that is gone may hold the spinlock: recover it (called from the lock's slow path). */
   private recoverIfDead(owner: number): void {
     const slot = threadOffset(owner - 1);
@@ -289,6 +333,11 @@ export class Core {
       o += 2 + v.length;
     }
     return o;
+  }
+
+  /** A record with the seq and time of setExplicit (the encoding API); nothing waits for room. */
+  writeExplicit(prio: number, cont: boolean, textLen: number, dictLen: number): void {
+    check(this.exports.write_record(this.thread, prio, L.REC_EXPLICIT | (cont ? L.REC_CONT : 0), textLen, dictLen, 0), 'write_record');
   }
 
   /** Explicit seq and tsUsec for the next write with REC_EXPLICIT. */
@@ -334,16 +383,117 @@ export class Core {
     this.i32[lenAt >> 2] = n;
   }
 
-  targetWord(t: number, field: number): number {
+  private targetWord(t: number, field: number): number {
     return Atomics.load(this.i32, (targetOffset(t) + field) >> 2);
   }
 
-  setTargetWord(t: number, field: number, value: number): void {
+  private setTargetWord(t: number, field: number, value: number): void {
     Atomics.store(this.i32, (targetOffset(t) + field) >> 2, value);
   }
 
-  targetCounter(t: number, field: number): bigint {
-    return Atomics.load(this.u64, (targetOffset(t) + field) >> 3);
+  private targetCounter(t: number, field: number): number {
+    return Number(Atomics.load(this.u64, (targetOffset(t) + field) >> 3));
+  }
+
+  /** What the write path and the sender counted for target t. */
+  targetCounters(t: number): TargetCounters {
+    const n = (f: number): number => this.targetCounter(t, f);
+    return {
+      sent: n(L.TGT_CNT_SENT),
+      datagrams: n(L.TGT_CNT_DATAGRAMS),
+      bytes: n(L.TGT_CNT_BYTES),
+      dropped: n(L.TGT_CNT_DROPPED),
+      truncated: n(L.TGT_CNT_TRUNCATED),
+      ratelimited: n(L.TGT_CNT_RATELIMITED),
+      skipped: n(L.TGT_CNT_SKIPPED),
+      transmitErrors: n(L.TGT_CNT_TX_ERRORS),
+      lostInTransmit: n(L.TGT_CNT_TX_LOST),
+      reported: n(L.TGT_CNT_REPORTED),
+      stalls: n(L.TGT_CNT_STALLS),
+      msgid: this.targetWord(t, L.TGT_MSGID) >>> 0,
+    };
+  }
+
+  /** The memory-wide counters. */
+  counters(): CoreCounters {
+    return {
+      records: Number(Atomics.load(this.u64, L.RECORDS >> 3)),
+      ringFull: Number(Atomics.load(this.u64, L.RING_FULL >> 3)),
+      textCut: Atomics.load(this.u32, L.TEXT_CUT >> 2),
+      lockContended: Atomics.load(this.u32, L.LOCK_CONTENDED >> 2),
+      lockRecovered: Atomics.load(this.u32, L.LOCK_RECOVERED >> 2),
+    };
+  }
+
+  /** A record's text was cut to the 64 KiB a record can carry (any thread). */
+  countTextCut(): void {
+    Atomics.add(this.u32, L.TEXT_CUT >> 2, 1);
+  }
+
+  /** The generation the next enable of target t gives its ring slots. */
+  nextGeneration(t: number): number {
+    return (this.targetWord(t, L.TGT_GEN) + 1) >>> 0;
+  }
+
+  /** The ring position from which no writer can have queued anything for t (its grace period). */
+  cleanupPosition(t: number): number {
+    return this.targetCounter(t, L.TGT_CLEANUP_POS);
+  }
+
+  /** Whether the write path sends to t (its device is running) or skips it. */
+  setDeviceUp(t: number, up: boolean): void {
+    this.setTargetWord(t, L.TGT_DEV_UP, up ? 1 : 0);
+  }
+
+  /** The msgid t's next message takes (the counter is incremented before use: wire.md 3.2). */
+  setNextMsgid(t: number, msgid: number): void {
+    this.setTargetWord(t, L.TGT_MSGID, (msgid - 1) >>> 0);
+  }
+
+  /** Settings that may change while t is enabled, under the lock: sysdata toggles (S_* bits). */
+  setSysdata(t: number, bits: number): void {
+    check(this.exports.target_set(this.tid, t, L.TGT_SYSDATA, bits), 'target_set');
+  }
+
+  /** ...and its rate limit (a new limit starts a new interval). */
+  setRatelimit(t: number, intervalMs: number, burst: number): void {
+    check(this.exports.target_set(this.tid, t, L.TGT_RL_INTERVAL, intervalMs | 0), 'target_set');
+    check(this.exports.target_set(this.tid, t, L.TGT_RL_BURST, burst | 0), 'target_set');
+  }
+
+  /** The S_* bits some enabled target sends (writers refresh their CPU and name for them). */
+  setWantedSysdata(bits: number): void {
+    Atomics.store(this.i32, L.WANT_SYS >> 2, bits);
+  }
+
+  wantedSysdata(): number {
+    return Atomics.load(this.i32, L.WANT_SYS >> 2);
+  }
+
+  // The lists (assembly/lists.ts): each change one call, under the spinlock. A failure is a bug
+  // of the host (EIO), never a user's error.
+  listAdd(t: number): void {
+    check(this.exports.list_add(this.tid, t, L.ST_DISABLED), 'list_add');
+  }
+
+  /** Deferred cleanup, step 1: t is DISABLED and leaves the target list for the cleanup list. */
+  listToCleanup(t: number): void {
+    check(this.exports.list_to_cleanup(this.tid, t, L.ST_DISABLED), 'list_to_cleanup');
+  }
+
+  /** Step 3: back on the target list in `state` (a ST_* code). */
+  listFromCleanup(t: number, state: number): void {
+    check(this.exports.list_from_cleanup(this.tid, t, state), 'list_from_cleanup');
+  }
+
+  /** rmdir: t leaves whichever list it is on. */
+  listRemove(t: number): void {
+    check(this.exports.list_remove(this.tid, t), 'list_remove');
+  }
+
+  /** t takes `state` (a ST_* code; ENABLED starts a new generation). */
+  setTargetState(t: number, state: number): void {
+    check(this.exports.target_set_state(this.tid, t, state), 'target_set_state');
   }
 
   /** Replaces an enabled target's addressing block under the lock (through this thread's scratch). */
@@ -393,6 +543,42 @@ export class Core {
   /** After E_NOROOM: the ring tail from which this thread's record fits. */
   roomNeed(): number {
     return this.f64[(threadOffset(this.thread) + L.THR_NEED) >> 3];
+  }
+
+  /** The log call's one call into the module (writer.ts); a status or the targets offered to. */
+  write(prio: number, flags: number, textLen: number, dictLen: number, tsUsec: number): number {
+    return this.exports.write_record(this.thread, prio, flags, textLen, dictLen, tsUsec);
+  }
+
+  /** Sender side of "Waking the sender": announces sleep (`how`: 1 dgram, 2 native) and returns
+   *  the RING_WAKE value to wait on, or null when something was published meanwhile. */
+  senderSleep(how: 1 | 2): number | null {
+    const i32 = this.i32;
+    const seen = Atomics.load(i32, L.RING_WAKE >> 2);
+    Atomics.store(i32, L.RING_SLEEPING >> 2, how);
+    // Store sleeping, then load head (writers: store head, then load sleeping).
+    if (this.ringHead() === this.ringTail()) return seen;
+    Atomics.store(i32, L.RING_SLEEPING >> 2, 0);
+    return null;
+  }
+
+  senderAwake(): void {
+    Atomics.store(this.i32, L.RING_SLEEPING >> 2, 0);
+  }
+
+  /** The i32 word a sleeping sender waits on. */
+  readonly wakeWord = L.RING_WAKE >> 2;
+
+  /** Wakes a dgram sender however it sleeps (its own close()). */
+  wakeDgramSender(): void {
+    Atomics.add(this.i32, L.RING_WAKE >> 2, 1);
+    Atomics.notify(this.i32, L.RING_WAKE >> 2);
+  }
+
+  /** Sender side of the room protocol, after a tail store: wakes the writers waiting for room
+   *  (in Atomics.wait) once the tail reached what they need. */
+  notifyRoom(): void {
+    if (this.roomReached(this.ringTail())) Atomics.notify(this.i32, this.tailWord);
   }
 
   /** After a write: wakes the sender if it sleeps (assembly/layout.ts, "Waking the sender"). */

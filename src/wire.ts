@@ -7,7 +7,7 @@
 // each record. What is accepted, and the typed errors for the rest: validate.ts.
 import { parseIp, parseMac } from './addr.js';
 import { invalid, TooLargeError } from './errors.js';
-import { L, threadOffset } from './layout.js';
+import { L } from './layout.js';
 import { referenceDatagrams } from './reference/datagrams.js';
 import { referenceFrame, type FrameAddresses } from './reference/frame.js';
 import { renderUserdata } from './userdata.js';
@@ -47,13 +47,7 @@ export function encodeMessage(record: WireRecord, target: WireTarget, opts?: Enc
 export function encodeFrame(frame: WireFrame, opts?: Pick<EncodeOptions, 'impl'>): Uint8Array {
   const { payload, addresses } = canonicalFrame(frame);
   if (frameImpl(opts) === 'reference') return referenceFrame(payload, addresses);
-  const core = encoderCore(L.DEFAULT_MAX_TOTAL);
-  const slot = threadOffset(core.thread);
-  core.u8.set(addressingBlock(addresses), slot + L.THR_ADDR);
-  const overhead = core.exports.frame_overhead(addresses.family);
-  core.u8.set(payload, slot + L.THR_OUT + overhead);
-  const len = check(core.exports.frame_build(core.thread, payload.length, addresses.ipId >>> 0), 'frame_build');
-  return core.u8.slice(slot + L.THR_OUT, slot + L.THR_OUT + len);
+  return encoderCore(L.DEFAULT_MAX_TOTAL).buildFrame(addressingBlock(addresses), payload, addresses.family, addresses.ipId);
 }
 
 function frameImpl(opts: Pick<EncodeOptions, 'impl'> | undefined): 'wasm' | 'reference' {
@@ -126,8 +120,8 @@ function encoderCore(maxTotal: number): Core {
   }
   core = Core.create({ ringSize: ENCODER_RING, maxTotal });
   core.clearTarget(ENCODER_TARGET);
-  check(core.exports.list_add(core.tid, ENCODER_TARGET, L.ST_DISABLED), 'list_add');
-  core.setTargetWord(ENCODER_TARGET, L.TGT_DEV_UP, 1);
+  core.listAdd(ENCODER_TARGET);
+  core.setDeviceUp(ENCODER_TARGET, true);
   encoders.set(maxTotal, core);
   for (const [oldest, old] of encoders) {
     if (encoders.size <= ENCODER_CACHE) break;
@@ -153,30 +147,24 @@ function wasmDatagrams(rec: CanonicalRecord, tgt: CanonicalTarget, maxTotal: num
   const dictLen = check(core.putDict(rec.dict), 'putDict'); // sizes were checked by canonicalRecord
 
   // Reconfigure the private target as the host does: disabled while locked settings change.
-  check(core.exports.target_set_state(core.tid, t, L.ST_DISABLED), 'target_set_state');
+  core.setTargetState(t, L.ST_DISABLED);
   const flags =
     (tgt.extended ? L.F_EXTENDED : 0) | (tgt.release !== null ? L.F_RELEASE : 0) | (tgt.timestamps ? L.F_TIMESTAMPS : 0);
   core.setTargetLocked(t, flags, tgt.release, tgt.sysdata.release);
-  check(core.exports.target_set(core.tid, t, L.TGT_SYSDATA, sysdataFlags(tgt)), 'target_set');
-  // The counter is incremented before use: leave it one below the msgid this message carries.
-  core.setTargetWord(t, L.TGT_MSGID, ((tgt.sysdata.msgid ?? 0) - 1) >>> 0);
+  core.setSysdata(t, sysdataFlags(tgt));
+  core.setNextMsgid(t, tgt.sysdata.msgid ?? 0);
   core.setUserdata(t, renderUserdata(tgt.userdata));
   core.setCpu(tgt.sysdata.cpu ?? 0);
   core.setTaskname(tgt.sysdata.taskname ?? new Uint8Array(0));
-  check(core.exports.target_set_state(core.tid, t, L.ST_ENABLED), 'target_set_state');
+  core.setTargetState(t, L.ST_ENABLED);
 
   core.setExplicit(rec.seq, rec.tsUsec);
   const textLen = core.putTextBytes(rec.text);
-  const truncatedBefore = core.targetCounter(t, L.TGT_CNT_TRUNCATED);
-  const droppedBefore = core.targetCounter(t, L.TGT_CNT_DROPPED);
-  check(
-    core.exports.write_record(core.thread, rec.prio, L.REC_EXPLICIT | (rec.cont ? L.REC_CONT : 0), textLen, dictLen, 0),
-    'write_record',
-  );
+  const before = core.targetCounters(t);
+  core.writeExplicit(rec.prio, rec.cont, textLen, dictLen);
   const datagrams: Uint8Array[] = [];
   core.drain((_target, _kind, _gen, bytes) => datagrams.push(bytes.slice()));
-  if (core.targetCounter(t, L.TGT_CNT_DROPPED) !== droppedBefore) {
-    throw new TooLargeError('record', textLen, ENCODER_RING); // cannot happen within TEXT_MAX
-  }
-  return { datagrams, truncated: core.targetCounter(t, L.TGT_CNT_TRUNCATED) !== truncatedBefore };
+  const after = core.targetCounters(t);
+  if (after.dropped !== before.dropped) throw new TooLargeError('record', textLen, ENCODER_RING); // cannot happen within TEXT_MAX
+  return { datagrams, truncated: after.truncated !== before.truncated };
 }

@@ -9,7 +9,7 @@ import { types } from 'node:util';
 import { invalid, outOfRange, TooLargeError } from './errors.js';
 import { L } from './layout.js';
 import { monotonicUsec } from './clock.js';
-import { getcpu, getcpuIsCheap, native } from './native.js';
+import { getcpu, getcpuIsCheap } from './native.js';
 import { waitForRoom, type RoomMaker, type RoomWaiter } from './room.js';
 import { guarded, isBytes, toInt } from './validate.js';
 import type { Core } from './wasm.js';
@@ -249,10 +249,10 @@ export class Writer {
       this.text.set(len < text.length ? text.subarray(0, len) : text);
     }
     const dictLen = dict === null ? 0 : this.putDict(dict);
-    const want = Atomics.load(core.i32, L.WANT_SYS >> 2);
+    const want = core.wantedSysdata();
     if (want & (L.S_CPU | L.S_TASKNAME)) this.refreshSysdata(want, performance.now());
     const ts = monotonicUsec();
-    let n = core.exports.write_record(core.thread, prio, flags, len, dictLen, ts);
+    let n = core.write(prio, flags, len, dictLen, ts);
     if (n === L.E_NOROOM) n = this.overflow(prio, flags, len, dictLen, ts);
     core.wakeSender(); // a system call only on the first record after the sender went idle
     return n;
@@ -267,14 +267,14 @@ export class Writer {
     for (;;) {
       const room = waitForRoom(core, this.room!, core.roomNeed(), deadline);
       if (!room) core.countWait(true);
-      const n = core.exports.write_record(core.thread, prio, room ? flags : flags & ~L.REC_WAIT, len, dictLen, ts);
+      const n = core.write(prio, room ? flags : flags & ~L.REC_WAIT, len, dictLen, ts);
       if (n !== L.E_NOROOM) return n;
     }
   }
 
   /** The text did not fit the thread's text area (TEXT_MAX): counted for every thread in stats(). */
   private textCut(): void {
-    Atomics.add(this.core.u32, L.TEXT_CUT >> 2, 1);
+    this.core.countTextCut();
   }
 
   /** The dictionary (converted and size-checked by dictBytes) into this thread's area. */

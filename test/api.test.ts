@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { Netconsole, NetconsoleError, type NetconsoleOptions, type Target } from '../src/index.js';
-import { L } from '../src/layout.js';
 import { Sink } from './helpers/udp.js';
 
 const LO = Number(readFileSync('/sys/class/net/lo/ifindex', 'utf8'));

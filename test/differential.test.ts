@@ -143,7 +143,7 @@ describe('differential: ring wrap-around', () => {
       assert.equal(core.exports.list_add(core.tid, t, L.ST_DISABLED), 0);
       core.setTargetLocked(t, L.F_EXTENDED, null, null);
       core.setUserdata(t, renderUserdata([]));
-      core.setTargetWord(t, L.TGT_DEV_UP, 1);
+      core.setDeviceUp(t, true);
       assert.equal(core.exports.target_set_state(core.tid, t, L.ST_ENABLED), 0);
       const tgt = canonicalTarget({ extended: true });
       let pads = 0;

@@ -63,7 +63,7 @@ class Harness {
     core.exports.list_add(core.tid, 0, L.ST_DISABLED);
     core.setTargetLocked(0, L.F_EXTENDED, null, null);
     core.setUserdata(0, renderUserdata([]));
-    core.setTargetWord(0, L.TGT_DEV_UP, 1);
+    core.setDeviceUp(0, true);
     core.exports.target_set_state(core.tid, 0, L.ST_ENABLED);
     this.writer = new Writer(core, { overflow: 'drop', taskname: 'test' });
   }

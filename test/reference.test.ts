@@ -11,7 +11,6 @@ import {
   internetChecksum,
   onesComplementSum,
   referenceDatagrams,
-  referenceFrame,
 } from '../src/reference/index.js';
 import { canonicalRecord, canonicalTarget } from '../src/validate.js';
 import type { WireRecord, WireTarget } from '../src/wire-types.js';

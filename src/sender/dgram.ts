@@ -84,7 +84,7 @@ export class DgramSender implements Sender, RoomMaker {
     await this.waitPast(this.core.ringHead());
     this.closed = true;
     this.running = false;
-    this.wake();
+    this.core.wakeDgramSender();
   }
 
   /** A log call on the host thread found no room: send from the ring now (room.ts). */
@@ -140,14 +140,10 @@ export class DgramSender implements Sender, RoomMaker {
     });
   }
 
-  private wake(): void {
-    Atomics.add(this.core.i32, L.RING_WAKE >> 2, 1);
-    Atomics.notify(this.core.i32, L.RING_WAKE >> 2);
-  }
 
   private drainSome(max: number): number {
     const n = this.core.drain(this.visit, max);
-    if (this.core.roomReached(this.core.ringTail())) Atomics.notify(this.core.i32, this.core.tailWord);
+    this.core.notifyRoom();
     return n;
   }
 
@@ -160,20 +156,13 @@ export class DgramSender implements Sender, RoomMaker {
   }
 
   private sleep(): void {
-    const i32 = this.core.i32;
-    const seen = Atomics.load(i32, L.RING_WAKE >> 2);
-    Atomics.store(i32, L.RING_SLEEPING >> 2, 1);
-    // Re-check after announcing sleep: a writer that published before it saw RING_SLEEPING did
-    // not notify (ring.ts: store head, then load sleeping; here: store sleeping, then load head).
-    if (this.core.ringHead() !== this.core.ringTail()) {
-      Atomics.store(i32, L.RING_SLEEPING >> 2, 0);
-      return this.schedule();
-    }
+    const seen = this.core.senderSleep(1);
+    if (seen === null) return this.schedule(); // a writer published meanwhile
     this.sleeping = true;
-    const r = waitAsync(i32, L.RING_WAKE >> 2, seen);
+    const r = waitAsync(this.core.i32, this.core.wakeWord, seen);
     const resume = (): void => {
       this.sleeping = false;
-      Atomics.store(i32, L.RING_SLEEPING >> 2, 0);
+      this.core.senderAwake();
       if (!this.closed) this.schedule();
     };
     if (r.async) (r.value as Promise<string>).then(resume);
