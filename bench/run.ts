@@ -91,7 +91,7 @@ function label(c: Case): string {
 }
 
 /** Runs one case: every subject `runs` times, interleaved; failures are kept per subject. */
-async function runCase(c: Case, subjects: string[], runs: number, progress: Progress): Promise<ScenarioResult> {
+export async function runCase(c: Case, subjects: string[], runs: number, progress: Progress): Promise<ScenarioResult> {
   const samples = new Map<string, Sample[]>(subjects.map((s) => [s, []]));
   const errors = new Map<string, string[]>();
   const skipped = Object.entries(c.unavailable ?? {})

@@ -198,6 +198,19 @@ program
     process.exitCode = await main(args);
   });
 
+program
+  .command('tune')
+  .description('find the fastest settings for your message mix and targets, write them as a config file (needs a source checkout, like bench); tune --help for its options')
+  .helpOption(false)
+  .allowUnknownOption()
+  .argument('[args...]', 'options, passed to the tuner')
+  .action(async (args: string[]) => {
+    const tuner = new URL('../bench/tune.js', import.meta.url);
+    if (!existsSync(tuner)) throw new NetconsoleError('ENOENT', `the tuner is not here (${tuner.pathname}): it runs from a source checkout after npm install`);
+    const { main } = (await import(tuner.href)) as { main(argv: string[]): Promise<number> };
+    process.exitCode = await main(args);
+  });
+
 program.parseAsync().catch((err: unknown) => {
   if (err instanceof InvalidArgumentError) {
     process.stderr.write(`netconsole: error: ${err.message}\n`);

@@ -5,6 +5,11 @@
 // thread: process.cpuUsage) from the first log call to the stop, peak RSS, the library's stats(),
 // and the log calls' latency.
 //
+// netconsole tune runs it too (netconsole subjects only): with a mix of text sizes, with writer
+// worker threads instead of the main thread, and with the operator's own targets instead of the
+// counting receiver. Its "sent" line carries the CPU time up to then (everything handed to the
+// kernel), which leaves out the wait for the receiver to settle.
+//
 // Latency: every 8th log call is timed (two process.hrtime.bigint() calls, ~70 ns a pair here), so
 // the timing adds about 9 ns per log call to every subject's rate; `timerFloorNs`, the median of
 // an empty timed pair, is the floor under every latency figure. `max` is the largest timed call.
@@ -13,12 +18,14 @@ import { readFileSync, rmSync } from 'node:fs';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
+import { Worker } from 'node:worker_threads';
 import pino from 'pino';
 import winston from 'winston';
-import { Netconsole, type NetconsoleOptions } from '../../src/netconsole.js';
+import { Netconsole, type NetconsoleHandle, type NetconsoleOptions } from '../../src/netconsole.js';
 import { destination } from '../../src/integrations/pino.js';
 import { NetconsoleTransport } from '../../src/integrations/winston.js';
-import { percentile, text as makeText } from '../harness.js';
+import type { TargetOptions } from '../../src/target.js';
+import { inTurns, percentile, text as makeText } from '../harness.js';
 
 export interface SenderArgs {
   subject: string;
@@ -33,11 +40,16 @@ export interface SenderArgs {
   mac?: string;
   ncOptions: Record<string, unknown>;
   statsFile: string;
+  /** The mix: log call i sends a text of sizes[i % sizes.length] bytes (default [size]). */
+  sizes?: number[];
+  /** Writer worker threads that make the log calls between them (netconsole subjects); 0: the main thread. */
+  threads?: number;
+  /** The Netconsole's targets instead of one to port@address (netconsole subjects). */
+  targets?: string | TargetOptions[];
 }
 
 const args = JSON.parse(process.argv[2]) as SenderArgs;
 const require = createRequire(import.meta.url);
-const CHUNK = 1000; // log calls per event-loop turn (burst)
 const TIME_EVERY = 8; // every 8th log call is timed
 
 interface Subject {
@@ -47,6 +59,8 @@ interface Subject {
   /** The library's counters (null for peers). */
   stats(): unknown;
   close(): Promise<unknown>;
+  /** For writer threads (netconsole subjects). */
+  handle?(): NetconsoleHandle;
 }
 
 function until(pred: () => boolean): Promise<void> {
@@ -57,12 +71,12 @@ function until(pred: () => boolean): Promise<void> {
 }
 
 async function netconsole(opts: NetconsoleOptions = {}): Promise<Netconsole> {
-  const target = args.dev ? `+@/${args.dev},${args.port}@${args.address}/${args.mac ?? ''}` : `+@/,${args.port}@${args.address}/`;
+  const target = args.targets ?? (args.dev ? `+@/${args.dev},${args.port}@${args.address}/${args.mac ?? ''}` : `+@/,${args.port}@${args.address}/`);
   return Netconsole.create({ targets: target, env: false, devices: 'none', strict: true, ...opts, ...args.ncOptions });
 }
 
 function ncSubject(nc: Netconsole, log: (t: string) => void, handedOn = (): boolean => true): Subject {
-  return { log, done: () => until(handedOn).then(() => nc.flush()), stats: () => nc.stats(), close: () => nc.close() };
+  return { log, done: () => until(handedOn).then(() => nc.flush()), stats: () => nc.stats(), close: () => nc.close(), handle: () => nc.handle() };
 }
 
 async function setup(): Promise<Subject> {
@@ -166,25 +180,46 @@ function timerFloorNs(): number {
   return percentile(ns.sort(), 50);
 }
 
+const texts = (args.sizes ?? [args.size]).map(makeText);
+
 async function send(s: Subject, lat: Float64Array): Promise<number> {
-  const msg = makeText(args.size);
-  const { count, rate } = args;
   let k = 0;
-  const timed = (): void => {
-    const t0 = process.hrtime.bigint();
-    s.log(msg);
-    lat[k++] = Number(process.hrtime.bigint() - t0);
-  };
-  const t0 = performance.now();
-  for (let i = 0; i < count; ) {
-    const end = rate === 0 ? Math.min(count, i + CHUNK) : Math.min(count, Math.floor(((performance.now() - t0) * rate) / 1000) + 1);
-    for (; i < end; i++) {
-      if (i % TIME_EVERY === 0) timed();
-      else s.log(msg);
+  await inTurns(args.count, args.rate, (from, to) => {
+    for (let i = from; i < to; i++) {
+      const msg = texts[i % texts.length];
+      if (i % TIME_EVERY === 0) {
+        const t0 = process.hrtime.bigint();
+        s.log(msg);
+        lat[k++] = Number(process.hrtime.bigint() - t0);
+      } else {
+        s.log(msg);
+      }
     }
-    await new Promise((r) => (rate === 0 ? setImmediate(r) : setTimeout(r, 1)));
-  }
+  });
   return k;
+}
+
+/**
+ * Writer threads (workers/mix-writer.ts), started and attached before the run; `go()` lets them
+ * make their share of the log calls (and of the offered rate) and resolves when all are done.
+ * Their calls are not timed.
+ */
+async function writers(s: Subject, threads: number): Promise<{ go(): Promise<void> }> {
+  if (!s.handle) throw new Error(`${args.subject}: writer threads need a netconsole subject`);
+  const handle = s.handle();
+  const start = new Int32Array(new SharedArrayBuffer(4));
+  const share = (w: number): number => Math.floor(args.count / threads) + (w < args.count % threads ? 1 : 0);
+  const workers = Array.from({ length: threads }, (_, w) => new Worker(new URL('./mix-writer.js', import.meta.url), { workerData: { handle, texts, count: share(w), rate: args.rate / threads, start } }));
+  await Promise.all(workers.map((w) => once(w, 'message')));
+  return {
+    async go() {
+      const done = workers.map((w) => once(w, 'message'));
+      Atomics.store(start, 0, 1);
+      Atomics.notify(start, 0);
+      await Promise.all(done);
+      await Promise.all(workers.map((w) => w.terminate()));
+    },
+  };
 }
 
 const input = createInterface({ input: process.stdin });
@@ -202,16 +237,18 @@ const print = (o: unknown): void => void process.stdout.write(`${JSON.stringify(
 
 try {
   const s = await setup();
+  const threads = args.threads ? await writers(s, args.threads) : null;
   const floor = timerFloorNs();
   print({ ready: true });
   if ((await command()) !== 'go') process.exit(1);
   const lat = new Float64Array(Math.ceil(args.count / TIME_EVERY));
   const cpu0 = process.cpuUsage();
   const t0Ns = process.hrtime.bigint();
-  const timedCalls = await send(s, lat);
+  const timedCalls = threads ? (await threads.go(), 0) : await send(s, lat);
   const callsEndNs = process.hrtime.bigint();
   await s.done();
-  print({ sent: args.count, t0Ns: String(t0Ns), callsEndNs: String(callsEndNs), doneNs: String(process.hrtime.bigint()) });
+  const handedOn = process.cpuUsage(cpu0);
+  print({ sent: args.count, t0Ns: String(t0Ns), callsEndNs: String(callsEndNs), doneNs: String(process.hrtime.bigint()), cpuUs: handedOn.user + handedOn.system });
   if ((await command()) !== 'stop') process.exit(1);
   const cpu = process.cpuUsage(cpu0);
   const sorted = lat.subarray(0, timedCalls).sort();
