@@ -1,16 +1,14 @@
 // netconsole native addon: the kernel-facing half of the library.
 //   addon.cc   getcpu(): the CPU of the calling thread (sysdata `cpu=`), and the module's init;
-//   sender.cc  the sender thread (sendmmsg out of the ring), UDP and AF_PACKET sockets, futexWake;
+//   sender.cc  the sender thread (sendmmsg out of the ring);
+//   sockets.cc UDP and AF_PACKET sockets, futexWake and futexWait;
+//   common.h   ThrowErrno (every system error, with errno, code and syscall), ViewOf, Futex;
 //   netlink.cc the rtnetlink watcher and dumps (device events and look-ups).
-#include <napi.h>
+#include "common.h"
 #include <sched.h>
 
 #include <cstdint>
 
-namespace nc {
-void InitSender(Napi::Env env, Napi::Object exports);
-void InitNetlink(Napi::Env env, Napi::Object exports);  // netlink.cc: rtnetlink watcher and dumps
-}
 
 namespace {
 
@@ -23,6 +21,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abiVersion", Napi::Number::New(env, 3));
   exports.Set("getcpu", Napi::Function::New(env, GetCpu, "getcpu"));
   nc::InitSender(env, exports);
+  nc::InitSockets(env, exports);
   nc::InitNetlink(env, exports);
   return exports;
 }

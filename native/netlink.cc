@@ -14,8 +14,7 @@
 // netlinkDump: a synchronous dump on a socket of its own, for look-ups.
 //
 // All state lives in the instances: nothing is shared between threads.
-#include <napi.h>
-#include <uv.h>
+#include "common.h"
 
 #include <errno.h>
 #include <linux/netlink.h>
@@ -36,15 +35,6 @@ namespace {
 constexpr size_t kRecvBuffer = 64 * 1024;      // > the largest dump chunk the kernel builds (32 KiB)
 constexpr int kDefaultRcvbuf = 4 * 1024 * 1024; // notifications queued while JS is busy
 constexpr int kMaxReadsPerWakeup = 64;         // level-triggered: the poll fires again if more
-
-Napi::Value ThrowErrno(Napi::Env env, const char* what, int err) {
-  Napi::Error e = Napi::Error::New(env, std::string(what) + ": " + strerror(err));
-  e.Set("errno", Napi::Number::New(env, err));
-  e.Set("code", Napi::String::New(env, uv_err_name(-err)));
-  e.Set("syscall", Napi::String::New(env, what));
-  e.ThrowAsJavaScriptException();
-  return env.Undefined();
-}
 
 // Size of the family header that follows nlmsghdr in a request of `type`.
 size_t RequestHeaderSize(uint16_t type) {

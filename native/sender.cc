@@ -7,8 +7,8 @@
 // then publishes RING_TAIL (u64): the grace period of deferred cleanup and flush() wait on it.
 // Idle: it sets RING_SLEEPING = 2 ("native") and futex-waits on RING_WAKE. Writers bump RING_WAKE
 // when they see RING_SLEEPING set (in WebAssembly), and a writer that sees the value 2 calls
-// futexWake() (below): V8's Atomics.notify does not wake a native futex waiter.
-// Room: writers that wait for room (overflow 'wait') sleep in futexWait() on RING_TAIL's low word;
+// futexWake() (sockets.cc): V8's Atomics.notify does not wake a native futex waiter.
+// Room: writers that wait for room (overflow 'wait') sleep in futexWait() (sockets.cc) on RING_TAIL's low word;
 // after each RING_TAIL store this thread wakes them once the tail reached ROOM_AT (src/room.ts).
 //
 // Nothing is lost to a full queue: EAGAIN (the socket's send buffer is full) waits for POLLOUT,
@@ -24,7 +24,7 @@
 // returns, the thread never touches that route's socket again, so the host may close it. While it
 // waits for a blocked socket it does not hold `mu_`; that socket stays open meanwhile because the
 // host closes a target's socket only after RING_TAIL passed its slots (deferred cleanup).
-#include <napi.h>
+#include "common.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -60,32 +60,8 @@ void Store64(uint8_t* p, uint64_t v) { __atomic_store_n(reinterpret_cast<uint64_
 int32_t Load32(uint8_t* p) { return __atomic_load_n(reinterpret_cast<int32_t*>(p), __ATOMIC_SEQ_CST); }
 void Store32(uint8_t* p, int32_t v) { __atomic_store_n(reinterpret_cast<int32_t*>(p), v, __ATOMIC_SEQ_CST); }
 
-long Futex(void* addr, int op, int val, const timespec* ts) {
-  return syscall(SYS_futex, addr, op, val, ts, nullptr, 0);
-}
 
-bool ViewOf(const Napi::Value& v, uint8_t** data, size_t* len) {
-  if (!v.IsTypedArray()) return false;
-  Napi::TypedArray ta = v.As<Napi::TypedArray>();
-  napi_typedarray_type type;
-  size_t length;
-  void* p;
-  napi_value ab;
-  size_t offset;
-  // napi_get_arraybuffer_info refuses a SharedArrayBuffer; a view's info gives the pointer.
-  if (napi_get_typedarray_info(v.Env(), ta, &type, &length, &p, &ab, &offset) != napi_ok) return false;
-  *data = static_cast<uint8_t*>(p);
-  *len = ta.ByteLength();
-  return true;
-}
 
-Napi::Value ThrowErrno(Napi::Env env, const char* what, int err) {
-  Napi::Error e = Napi::Error::New(env, std::string(what) + ": " + strerror(err));
-  e.Set("errno", Napi::Number::New(env, err));
-  e.Set("syscall", Napi::String::New(env, what));
-  e.ThrowAsJavaScriptException();
-  return env.Undefined();
-}
 
 struct Route {
   bool set = false;
@@ -470,121 +446,8 @@ class Sender : public Napi::ObjectWrap<Sender> {
   std::atomic<uint64_t> eagain_{0}, enobufs_{0}, retries_{0}, stalls_{0}, roomWakes_{0};
 };
 
-// futexWait(view: Int32Array over the shared memory, index, expected, timeoutMs) -> 0 woken,
-// 1 not-equal, 2 timed out: a writer waiting for room sleeps here (a native FUTEX_WAKE from the
-// sender thread does not wake V8's Atomics.wait). Blocks the calling JavaScript thread.
-Napi::Value FutexWait(const Napi::CallbackInfo& info) {
-  uint8_t* p;
-  size_t len;
-  if (!ViewOf(info[0], &p, &len)) return ThrowErrno(info.Env(), "futexWait", EINVAL);
-  size_t index = info[1].As<Napi::Number>().Uint32Value();
-  if (index * 4 + 4 > len) return ThrowErrno(info.Env(), "futexWait", ERANGE);
-  int32_t expected = info[2].As<Napi::Number>().Int32Value();
-  double ms = info[3].As<Napi::Number>().DoubleValue();
-  if (!(ms >= 0)) ms = 0;
-  timespec ts{static_cast<time_t>(ms / 1000), static_cast<long>(std::fmod(ms, 1000.0) * 1e6)};
-  long r = Futex(p + index * 4, FUTEX_WAIT_PRIVATE, expected, &ts);
-  int code = r == 0 ? 0 : errno == EAGAIN ? 1 : errno == ETIMEDOUT ? 2 : 0;  // EINTR: as woken
-  return Napi::Number::New(info.Env(), code);
-}
-
-// futexWake(view: Int32Array over the shared memory, index): wakes a native sender that sleeps
-// on that word. Any thread may call it (writers, after they saw RING_SLEEPING == 2).
-Napi::Value FutexWake(const Napi::CallbackInfo& info) {
-  uint8_t* p;
-  size_t len;
-  if (!ViewOf(info[0], &p, &len)) return ThrowErrno(info.Env(), "futexWake", EINVAL);
-  size_t index = info[1].As<Napi::Number>().Uint32Value();
-  if (index * 4 + 4 > len) return ThrowErrno(info.Env(), "futexWake", ERANGE);
-  Futex(p + index * 4, FUTEX_WAKE_PRIVATE, 1, nullptr);
-  return info.Env().Undefined();
-}
-
-// The send buffer a socket asks for when the caller gives none (bytes; the kernel caps it at
-// net.core.wmem_max and doubles it).
-constexpr int kDefaultSndbuf = 4 << 20;
-
-int SndbufArg(const Napi::CallbackInfo& info, size_t i) {
-  return info.Length() > i && info[i].IsNumber() ? info[i].As<Napi::Number>().Int32Value() : kDefaultSndbuf;
-}
-
-// udpOpen(family 4|6, address: Uint8Array 4|16, port, sndbuf?) -> fd: a UDP socket with SO_REUSEADDR
-// (two processes may both send from the default port 6665) bound to address:port.
-Napi::Value UdpOpen(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int family = info[0].As<Napi::Number>().Int32Value();
-  uint8_t* a;
-  size_t alen;
-  if (!ViewOf(info[1], &a, &alen)) return ThrowErrno(env, "udpOpen", EINVAL);
-  uint32_t port = info[2].As<Napi::Number>().Uint32Value();
-  sockaddr_storage ss{};
-  socklen_t sl;
-  if (family == 4 && alen == 4) {
-    auto* s = reinterpret_cast<sockaddr_in*>(&ss);
-    s->sin_family = AF_INET;
-    s->sin_port = htons(port);
-    memcpy(&s->sin_addr, a, 4);
-    sl = sizeof(sockaddr_in);
-  } else if (family == 6 && alen == 16) {
-    auto* s = reinterpret_cast<sockaddr_in6*>(&ss);
-    s->sin6_family = AF_INET6;
-    s->sin6_port = htons(port);
-    memcpy(&s->sin6_addr, a, 16);
-    sl = sizeof(sockaddr_in6);
-  } else {
-    return ThrowErrno(env, "udpOpen", EINVAL);
-  }
-  int fd = socket(family == 4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return ThrowErrno(env, "socket", errno);
-  int one = 1;
-  int sndbuf = SndbufArg(info, 3);
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
-  // Without IP_RECVERR, UDP reports a datagram a qdisc dropped as sent (counting it only in
-  // /proc/net/snmp SndbufErrors): with it, the send fails ENOBUFS and the sender retries.
-  if (family == 4) setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof one);
-  else setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof one);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&ss), sl) < 0) {
-    int e = errno;
-    close(fd);
-    return ThrowErrno(env, "bind", e);
-  }
-  return Napi::Number::New(env, fd);
-}
-
-// packetOpen(ifindex, sndbuf?) -> fd: an AF_PACKET SOCK_RAW socket bound to the device, send only
-// (protocol 0: nothing is ever queued for reading), for raw mode's whole Ethernet frames.
-Napi::Value PacketOpen(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int ifindex = info[0].As<Napi::Number>().Int32Value();
-  int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-  if (fd < 0) return ThrowErrno(env, "socket(AF_PACKET)", errno);
-  int sndbuf = SndbufArg(info, 1);
-  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
-  sockaddr_ll sll{};
-  sll.sll_family = AF_PACKET;
-  sll.sll_ifindex = ifindex;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&sll), sizeof sll) < 0) {
-    int e = errno;
-    close(fd);
-    return ThrowErrno(env, "bind(AF_PACKET)", e);
-  }
-  return Napi::Number::New(env, fd);
-}
-
-// closeFd(fd): closes a socket of udpOpen (after the sender's route to it was cleared).
-Napi::Value CloseFd(const Napi::CallbackInfo& info) {
-  close(info[0].As<Napi::Number>().Int32Value());
-  return info.Env().Undefined();
-}
-
 void InitSender(Napi::Env env, Napi::Object exports) {
   exports.Set("Sender", Sender::Define(env));
-  exports.Set("futexWake", Napi::Function::New(env, FutexWake, "futexWake"));
-  exports.Set("futexWait", Napi::Function::New(env, FutexWait, "futexWait"));
-  exports.Set("udpOpen", Napi::Function::New(env, UdpOpen, "udpOpen"));
-  exports.Set("closeFd", Napi::Function::New(env, CloseFd, "closeFd"));
-  exports.Set("packetOpen", Napi::Function::New(env, PacketOpen, "packetOpen"));
 }
 
 }  // namespace nc

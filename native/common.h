@@ -1,0 +1,56 @@
+// What the addon's files share: the one way a system call's failure becomes a JavaScript error,
+// the pointer into the shared memory, and the futex system call.
+#pragma once
+
+#include <napi.h>
+#include <uv.h>
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <string>
+
+namespace nc {
+
+// Throws an Error like Node's own system errors: message "<what>: <strerror>", `errno` (positive),
+// `code` ('EAGAIN', ...) and `syscall`. src/errors.ts (asNetconsoleError) keeps these fields.
+inline Napi::Value ThrowErrno(Napi::Env env, const char* what, int err) {
+  Napi::Error e = Napi::Error::New(env, std::string(what) + ": " + strerror(err));
+  e.Set("errno", Napi::Number::New(env, err));
+  e.Set("code", Napi::String::New(env, uv_err_name(-err)));
+  e.Set("syscall", Napi::String::New(env, what));
+  e.ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+// The bytes of a typed array (over an ArrayBuffer or a SharedArrayBuffer). napi_get_arraybuffer_info
+// refuses a SharedArrayBuffer; a view's info gives the pointer, which never moves when the
+// WebAssembly memory grows.
+inline bool ViewOf(const Napi::Value& v, uint8_t** data, size_t* len) {
+  if (!v.IsTypedArray()) return false;
+  Napi::TypedArray ta = v.As<Napi::TypedArray>();
+  napi_typedarray_type type;
+  size_t length;
+  void* p;
+  napi_value ab;
+  size_t offset;
+  if (napi_get_typedarray_info(v.Env(), ta, &type, &length, &p, &ab, &offset) != napi_ok) return false;
+  *data = static_cast<uint8_t*>(p);
+  *len = ta.ByteLength();
+  return true;
+}
+
+inline long Futex(void* addr, int op, int val, const timespec* ts) {
+  return syscall(SYS_futex, addr, op, val, ts, nullptr, 0);
+}
+
+void InitSender(Napi::Env env, Napi::Object exports);   // sender.cc: the sender thread
+void InitSockets(Napi::Env env, Napi::Object exports);  // sockets.cc: sockets and futexes
+void InitNetlink(Napi::Env env, Napi::Object exports);  // netlink.cc: rtnetlink watcher and dumps
+
+}  // namespace nc
