@@ -1,6 +1,6 @@
 // The module's exports: the only surface the host sees. Only integers (and one f64 time) cross.
 // Names are prefixed by concern and named by verb (undici/llhttp style). The layout constants are
-// exported too, as immutable globals, so that the host can compare its mirror (src/layout.ts)
+// exported too, as immutable globals, so that the host can compare its mirror (src/core/layout.ts)
 // with them by name when it loads the module.
 import {
   GEO_MAX_TOTAL,

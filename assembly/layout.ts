@@ -1,5 +1,5 @@
-// The map of the shared WebAssembly memory. Mirrored in src/layout.ts; the host compares the
-// two at load time (index.ts exports every constant here as a global; src/layout.ts checkLayout
+// The map of the shared WebAssembly memory. Mirrored in src/core/layout.ts; the host compares the
+// two at load time (index.ts exports every constant here as a global; src/core/layout.ts checkLayout
 // reads them by name), so a change here that is not made there refuses to load instead of
 // corrupting memory.
 //
@@ -27,7 +27,7 @@ export const NIL: i32 = -1; // end of a list, no target
 export const HDR_MAGIC: usize = 0; // u32 H once at init; read by attach
 export const HDR_VERSION: usize = 4; // u32 H once at init
 // Which life of this memory: a closed Netconsole's memory is laid out again for the next one
-// (src/wasm.ts pools them), with the next epoch. An instance attached for another epoch (a
+// (src/core/wasm.ts pools them), with the next epoch. An instance attached for another epoch (a
 // worker still holding a closed Netconsole's handle) writes nothing.
 export const HDR_EPOCH: usize = 8; // u32 H once at init
 
@@ -64,14 +64,14 @@ export const LOST_SEEN: usize = 184; // u64 under lock (W; H resets it to 0 at e
 // reads RING_SLEEPING and, when it is set, adds 1 to RING_WAKE and wakes the sender the way it
 // sleeps (Atomics.notify for 1; the addon's futexWake for 2, which V8's notify does not reach):
 // store head, then load sleeping; store sleeping, then load head: one sees the other, no wake-up
-// is lost. Writer side: Core.wakeSender (src/wasm.ts); sender side: DgramSender.sleep and the
+// is lost. Writer side: Core.wakeSender (src/core/wasm.ts); sender side: DgramSender.sleep and the
 // native thread's Idle (native/sender.cc).
 export const RING_HEAD: usize = 192; // u64: W atomic store after a record's slots are written; S/H atomic load
 export const RING_WAKE: usize = 200; // i32: W atomic add when RING_SLEEPING is set; S waits on it
 export const RING_SLEEPING: usize = 204; // i32: S atomic store before waiting on RING_WAKE (1 dgram sender, 2 native), 0 after
 // Transmit ring, consumer line (own cache line: written on every drain).
 export const RING_TAIL: usize = 256; // u64: S atomic store after it is done with slots; W atomic load
-// Room for writers that wait (overflow 'wait'; the protocol is in src/room.ts): a writer that found
+// Room for writers that wait (overflow 'wait'; the protocol is in src/core/room.ts): a writer that found
 // no room adds itself to ROOM_WAITERS, lowers ROOM_AT to the tail it needs (compare-exchange),
 // re-reads RING_TAIL and sleeps on RING_TAIL's low word. S, after each RING_TAIL store: when
 // ROOM_WAITERS > 0 and the tail reached ROOM_AT, it stores ROOM_NONE there and wakes them all.

@@ -4,8 +4,8 @@
 // addon's getcpu() (the native call a record with cpu= makes), the UTF-8 copy of a 100-byte
 // string into shared memory (TextEncoder.encodeInto), and an uncontended spinlock acquire+release.
 import { createRequire } from 'node:module';
-import { native } from '../src/native.js';
-import { Core } from '../src/wasm.js';
+import { native } from '../src/core/native.js';
+import { Core } from '../src/core/wasm.js';
 import { compile, nodeIncludeDir } from './cc.js';
 import { opsPerSec, text, type Case, type Scenario } from './harness.js';
 

@@ -4,7 +4,7 @@
 // scalar loop (bench/c/csum.c, gcc -O2, one process per run), and the TypeScript reference.
 import { execFileSync } from 'node:child_process';
 import { onesComplementSum } from '../src/reference/checksum.js';
-import { Core } from '../src/wasm.js';
+import { Core } from '../src/core/wasm.js';
 import { compile } from './cc.js';
 import { opsPerSec, type Case, type Scenario } from './harness.js';
 

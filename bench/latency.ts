@@ -11,9 +11,9 @@
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
-import { Netconsole, type NetconsoleOptions } from '../src/netconsole.js';
-import { native } from '../src/native.js';
-import type { SocketPool, SocketRef } from '../src/sockets.js';
+import { Netconsole, type NetconsoleOptions } from '../src/host/netconsole.js';
+import { native } from '../src/core/native.js';
+import type { SocketPool, SocketRef } from '../src/sender/sockets.js';
 import { percentile, type Case, type Sample, type Scenario } from './harness.js';
 
 const SLOW_MS = 200;

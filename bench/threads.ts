@@ -9,8 +9,8 @@
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
-import { Netconsole } from '../src/netconsole.js';
-import { native } from '../src/native.js';
+import { Netconsole } from '../src/host/netconsole.js';
+import { native } from '../src/core/native.js';
 import { text, type Case, type Scenario } from './harness.js';
 
 const THREADS = { full: [1, 2, 4], quick: [1, 2, 4], smoke: [1, 2] };

@@ -7,10 +7,10 @@
 // than the baseline's fastest: the ranges do not overlap). Then the combination is measured again
 // against the baseline, interleaved in the same run, and kept only on the same terms. Runs are
 // interleaved (bench/run.ts runCase) so that noise on a shared machine hits every setting alike.
-import type { NativeSenderOptions, NetconsoleOptions } from '../src/options.js';
-import { DEFAULT_OVERFLOW_WAIT_MS } from '../src/options.js';
-import { DEFAULT_SEND_BUFFER } from '../src/sockets.js';
-import { DEFAULT_RING_SIZE } from '../src/wasm.js';
+import type { NativeSenderOptions, NetconsoleOptions } from '../src/host/options.js';
+import { DEFAULT_OVERFLOW_WAIT_MS } from '../src/host/options.js';
+import { DEFAULT_SEND_BUFFER } from '../src/sender/sockets.js';
+import { DEFAULT_RING_SIZE } from '../src/core/wasm.js';
 import { sample, type RunResult } from './e2e.js';
 import type { Case, Sample } from './harness.js';
 import { table, type Progress } from './report.js';

@@ -7,11 +7,11 @@
 // datagrams into the ring. A consumer is simulated by moving the ring's tail up to its head every
 // 256 records; `dropped` (extra) shows the ring never filled.
 // reference: the same record from the same string through canonicalRecord + referenceDatagrams.
-import { L } from '../src/layout.js';
+import { L } from '../src/core/layout.js';
 import { referenceDatagrams } from '../src/reference/datagrams.js';
-import { renderUserdata } from '../src/userdata.js';
-import { canonicalRecord, canonicalTarget } from '../src/validate.js';
-import { Core } from '../src/wasm.js';
+import { renderUserdata } from '../src/core/userdata.js';
+import { canonicalRecord, canonicalTarget } from '../src/core/validate.js';
+import { Core } from '../src/core/wasm.js';
 import { opsPerSec, text, type Case, type Scenario } from './harness.js';
 
 const SIZES = { full: [100, 1000, 2000, 4000, 8000], quick: [100, 1000, 8000], smoke: [100, 2000] };

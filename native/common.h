@@ -18,7 +18,7 @@
 namespace nc {
 
 // Throws an Error like Node's own system errors: message "<what>: <strerror>", `errno` (positive),
-// `code` ('EAGAIN', ...) and `syscall`. src/errors.ts (asNetconsoleError) keeps these fields.
+// `code` ('EAGAIN', ...) and `syscall`. src/base/errors.ts (asNetconsoleError) keeps these fields.
 inline Napi::Value ThrowErrno(Napi::Env env, const char* what, int err) {
   Napi::Error e = Napi::Error::New(env, std::string(what) + ": " + strerror(err));
   e.Set("errno", Napi::Number::New(env, err));

@@ -9,7 +9,7 @@
 // when they see RING_SLEEPING set (in WebAssembly), and a writer that sees the value 2 calls
 // futexWake() (sockets.cc): V8's Atomics.notify does not wake a native futex waiter.
 // Room: writers that wait for room (overflow 'wait') sleep in futexWait() (sockets.cc) on RING_TAIL's low word;
-// after each RING_TAIL store this thread wakes them once the tail reached ROOM_AT (src/room.ts).
+// after each RING_TAIL store this thread wakes them once the tail reached ROOM_AT (src/core/room.ts).
 //
 // Nothing is lost to a full queue: EAGAIN (the socket's send buffer is full) waits for POLLOUT,
 // ENOBUFS (a qdisc dropped it; UDP sockets report that through IP_RECVERR) backs off and retries,
@@ -73,7 +73,7 @@ struct Route {
 
 }  // namespace
 
-// The layout offsets the thread needs, passed from src/layout.ts (checked against the module).
+// The layout offsets the thread needs, passed from src/core/layout.ts (checked against the module).
 struct Layout {
   uint32_t ringHead, ringTail, ringWake, ringSleeping, ringOff, ringSize;
   uint32_t roomWaiters, roomAt, lostTotal;

@@ -179,7 +179,7 @@ describe('the log call', () => {
 
   test('records from a worker arrive; a worker terminated while logging does not wedge the others, and its slot is freed', () =>
     withNc({}, async (nc, sink) => {
-      const url = new URL('../src/demo-worker.js', import.meta.url);
+      const url = new URL('../src/faces/demo-worker.js', import.meta.url);
       // The victim logs flat out (no target yet: nothing to flood the sink with) and is killed
       // mid-write, possibly holding the spinlock.
       const victim = new Worker(url, { workerData: { handle: nc.handle(), count: 1e9 } });

@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { runOnce } from '../bench/e2e.js';
 import { CountingReceiver, type CountMode } from '../bench/receiver.js';
 import type { Results } from '../bench/results.js';
-import { native } from '../src/native.js';
+import { native } from '../src/core/native.js';
 
 const RUNNER = new URL('../bench/run.js', import.meta.url).pathname;
 const SCENARIOS = ['boundary', 'write-path', 'checksum', 'threads', 'latency', 'e2e'];

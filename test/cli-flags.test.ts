@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 
-const CLI = new URL('../src/cli.js', import.meta.url).pathname;
+const CLI = new URL('../src/faces/cli.js', import.meta.url).pathname;
 const T = ['-t', '@/,9@127.0.0.1/'];
 
 async function cli(args: string[], stdin = ''): Promise<{ code: number; stderr: string; stdout: string }> {

@@ -5,10 +5,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { native } from '../src/native.js';
+import { native } from '../src/core/native.js';
 import { CSink } from './helpers/csink.js';
 
-const CLI = new URL('../src/cli.js', import.meta.url).pathname;
+const CLI = new URL('../src/faces/cli.js', import.meta.url).pathname;
 const LINES = 1_000_000;
 const LINE = 100; // bytes with its newline
 

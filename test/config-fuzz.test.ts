@@ -9,7 +9,7 @@ import { readdirSync } from 'node:fs';
 import fc from 'fast-check';
 import { parseParamString } from '../src/config/params.js';
 import { Netconsole, NetconsoleError, type Target } from '../src/index.js';
-import { native } from '../src/native.js';
+import { native } from '../src/core/native.js';
 import { describeParts, FUZZ, mostly, parts, TIMEOUT, type Part } from './helpers/fuzz-parts.js';
 
 const good = (...values: unknown[]): fc.Arbitrary<Part> => parts(fc.constantFrom(...values));

@@ -4,9 +4,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Netconsole } from '../src/index.js';
-import { NetconsoleError } from '../src/errors.js';
-import { L } from '../src/layout.js';
-import { renderUserdata } from '../src/userdata.js';
+import { NetconsoleError } from '../src/base/errors.js';
+import { L } from '../src/core/layout.js';
+import { renderUserdata } from '../src/core/userdata.js';
 import {
   checkUserdataRoom,
   DEFAULT_ATTRIBUTES,

@@ -5,10 +5,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
-import { control, DEFAULT_TIMEOUT_MS } from '../src/control-client.js';
-import { MAX_REQUEST } from '../src/control-protocol.js';
-import { NetconsoleError } from '../src/errors.js';
-import { Netconsole } from '../src/netconsole.js';
+import { control, DEFAULT_TIMEOUT_MS } from '../src/faces/control-client.js';
+import { MAX_REQUEST } from '../src/host/control-protocol.js';
+import { NetconsoleError } from '../src/base/errors.js';
+import { Netconsole } from '../src/host/netconsole.js';
 import { ctl, fakeServer, socketPath, within } from './helpers/control.js';
 
 /** `control()` rejects with a NetconsoleError with `code` (within a bound: a hang fails). */

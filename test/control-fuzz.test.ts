@@ -1,4 +1,4 @@
-// Fuzzing the control socket (src/control.ts) with fast-check: well-formed requests with random
+// Fuzzing the control socket (src/host/control.ts) with fast-check: well-formed requests with random
 // fields, the same with random byte edits, random bytes, several of them in one write, and lines
 // around the size limit, all sent to a live server. Whatever arrives: the server neither throws
 // nor hangs, every line gets one reply that is a success or an errno-coded error with a message
@@ -10,8 +10,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { MAX_REQUEST, OPS } from '../src/control-protocol.js';
-import { Netconsole } from '../src/netconsole.js';
+import { MAX_REQUEST, OPS } from '../src/host/control-protocol.js';
+import { Netconsole } from '../src/host/netconsole.js';
 import { exchange, snapshot, socketPath, wellFormedReply } from './helpers/control.js';
 import { Sink } from './helpers/udp.js';
 

@@ -8,9 +8,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { dirname } from 'node:path';
-import { control } from '../src/control-client.js';
-import { MAX_REQUEST } from '../src/control-protocol.js';
-import { Netconsole } from '../src/netconsole.js';
+import { control } from '../src/faces/control-client.js';
+import { MAX_REQUEST } from '../src/host/control-protocol.js';
+import { Netconsole } from '../src/host/netconsole.js';
 import { ctl, exchange, snapshot, socketPath, within, wellFormedReply } from './helpers/control.js';
 import { Sink } from './helpers/udp.js';
 

@@ -670,7 +670,7 @@ describe('device events on real devices (targets.md section 4), Netconsole polli
     });
   });
 
-  // LIMITATION (src/netdev/sysfs.ts, documented there; reached through src/targets.ts setup()): a
+  // LIMITATION (src/netdev/sysfs.ts, documented there; reached through src/host/targets.ts setup()): a
   // veth is renamed while down, and the IPv4 addresses of a device that is not running are not
   // visible to the sysfs look-ups, so with local_ip unset the resume fails EDESTADDRREQ ("vA has no
   // IPv4 address") although vA has 10.77.0.1 configured; targets.md section 3 says EDESTADDRREQ only

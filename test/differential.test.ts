@@ -8,13 +8,13 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { encodeMessage } from '../src/wire.js';
-import { L } from '../src/layout.js';
+import { encodeMessage } from '../src/core/wire.js';
+import { L } from '../src/core/layout.js';
 import { referenceDatagrams } from '../src/reference/datagrams.js';
-import { renderUserdata } from '../src/userdata.js';
-import { canonicalRecord, canonicalTarget } from '../src/validate.js';
-import { Core } from '../src/wasm.js';
-import type { WireRecord, WireTarget } from '../src/wire-types.js';
+import { renderUserdata } from '../src/core/userdata.js';
+import { canonicalRecord, canonicalTarget } from '../src/core/validate.js';
+import { Core } from '../src/core/wasm.js';
+import type { WireRecord, WireTarget } from '../src/base/wire-types.js';
 import { hex } from './helpers/vectors.js';
 
 const RUNS = Number(process.env.NETCONSOLE_PROPERTY_RUNS ?? 100_000);

@@ -1,14 +1,14 @@
 // Bad input gets a typed error with an errno code, never a crash and never a corrupted ring:
 // after every rejected call, the next good one still gives the known answer. The rules of what
-// the encoding API accepts are in src/validate.ts; test/inputs.test.ts fuzzes them.
+// the encoding API accepts are in src/core/validate.ts; test/inputs.test.ts fuzzes them.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NetconsoleError } from '../src/errors.js';
-import { L } from '../src/layout.js';
+import { NetconsoleError } from '../src/base/errors.js';
+import { L } from '../src/core/layout.js';
 
 const { TEXT_MAX, DICT_MAX } = L;
-import { encodeDatagrams, encodeFrame, type WireFrame, type WireRecord, type WireTarget } from '../src/wire.js';
-import { Core } from '../src/wasm.js';
+import { encodeDatagrams, encodeFrame, type WireFrame, type WireRecord, type WireTarget } from '../src/core/wire.js';
+import { Core } from '../src/core/wasm.js';
 import { hex, toRecord, vectors } from './helpers/vectors.js';
 
 const good = vectors.wire.find((c) => c.name === 'ext-short')!;

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { native, nativeError } from '../src/native.js';
+import { native, nativeError } from '../src/core/native.js';
 import { Sink } from './helpers/udp.js';
 
 const SCRIPT = new URL('./workers/exit-logger.js', import.meta.url).pathname;

@@ -10,7 +10,7 @@
 //   NETCONSOLE_EXPLORE_LONG=1            a long run: offsets 0..8, 2,000 walks per sender
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { native } from '../src/native.js';
+import { native } from '../src/core/native.js';
 import { Bench, type PlannedOp } from './helpers/explorer/run.js';
 import { OP_KINDS, type OpKind } from './helpers/explorer/model.js';
 

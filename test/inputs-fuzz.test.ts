@@ -4,7 +4,7 @@
 // toStrings, Proxies, cycles, huge strings, lone surrogates): no input crashes or hangs the call,
 // every rejection is a NetconsoleError with an errno code naming the option, a rejected log call
 // writes nothing (stats().records unchanged), and a log call is taken exactly when every part of
-// it is acceptable by the rules of src/writer.ts (toText): nothing bad taken silently, nothing
+// it is acceptable by the rules of src/core/writer.ts (toText): nothing bad taken silently, nothing
 // good refused.
 //
 // NETCONSOLE_FUZZ_RUNS sets the cases per surface (default 300: a few seconds in all); run it with
@@ -13,13 +13,13 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import pino from 'pino';
-import { NetconsoleError } from '../src/errors.js';
+import { NetconsoleError } from '../src/base/errors.js';
 import { Netconsole } from '../src/index.js';
-import { captureConsole } from '../src/integrations/console.js';
-import { destination } from '../src/integrations/pino.js';
-import { NetconsoleTransport } from '../src/integrations/winston.js';
-import { L } from '../src/layout.js';
-import { LEVELS, type Level, type Loggable, type LogOptions } from '../src/writer.js';
+import { captureConsole } from '../src/faces/integrations/console.js';
+import { destination } from '../src/faces/integrations/pino.js';
+import { NetconsoleTransport } from '../src/faces/integrations/winston.js';
+import { L } from '../src/core/layout.js';
+import { LEVELS, type Level, type Loggable, type LogOptions } from '../src/core/writer.js';
 import { attempt, byString, describeParts, FUZZ, mostly, named, objectOf, parts, RUNS, TIMEOUT, verdict, type Part } from './helpers/fuzz-parts.js';
 import { cyclicArray, cyclicObject, hostileProxy, revoked, throwing } from './helpers/hostile.js';
 import { Sink } from './helpers/udp.js';

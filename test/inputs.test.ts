@@ -1,18 +1,18 @@
 // What a log call does with every value it is given (the value, the level, the options, the
-// dictionary): it becomes text by the rules of src/writer.ts (toText), or the call is rejected with
+// dictionary): it becomes text by the rules of src/core/writer.ts (toText), or the call is rejected with
 // a NetconsoleError carrying an errno code and writes nothing. And netconsole/wire's encoder
 // memories are bounded. test/inputs-fuzz.test.ts fuzzes these and the integrations.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runInNewContext } from 'node:vm';
-import { NetconsoleError } from '../src/errors.js';
+import { NetconsoleError } from '../src/base/errors.js';
 import { Netconsole } from '../src/index.js';
-import { L } from '../src/layout.js';
-import { renderUserdata } from '../src/userdata.js';
-import { Core } from '../src/wasm.js';
-import { ENCODER_CACHE, encodeMessage, type WireRecord } from '../src/wire.js';
+import { L } from '../src/core/layout.js';
+import { renderUserdata } from '../src/core/userdata.js';
+import { Core } from '../src/core/wasm.js';
+import { ENCODER_CACHE, encodeMessage, type WireRecord } from '../src/core/wire.js';
 import { cyclicArray, hostileProxy, revoked, throwing } from './helpers/hostile.js';
-import { LEVELS, levelNumber, Writer, type Dict, type Level, type Loggable, type LogOptions } from '../src/writer.js';
+import { LEVELS, levelNumber, Writer, type Dict, type Level, type Loggable, type LogOptions } from '../src/core/writer.js';
 
 // ---------------------------------------------------------------- netconsole/wire's encoders
 describe('netconsole/wire: a bounded number of encoder memories', () => {

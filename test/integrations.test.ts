@@ -10,12 +10,12 @@ import winston from 'winston';
 import { format, inspect } from 'node:util';
 import { Netconsole, NetconsoleError, type Level, type TargetOptions } from '../src/index.js';
 import { escapeExtended } from '../src/reference/escape.js';
-import { destination, syslogLevel } from '../src/integrations/pino.js';
-import { NetconsoleTransport } from '../src/integrations/winston.js';
-import { captureConsole } from '../src/integrations/console.js';
+import { destination, syslogLevel } from '../src/faces/integrations/pino.js';
+import { NetconsoleTransport } from '../src/faces/integrations/winston.js';
+import { captureConsole } from '../src/faces/integrations/console.js';
 import { Sink } from './helpers/udp.js';
 
-const PINO_JS = fileURLToPath(new URL('../src/integrations/pino.js', import.meta.url));
+const PINO_JS = fileURLToPath(new URL('../src/faces/integrations/pino.js', import.meta.url));
 
 function extended(sink: Sink): TargetOptions[] {
   return [{ name: 'ext', remote_ip: '127.0.0.1', remote_port: sink.port, local_port: 0, extended: 1, enabled: 1 }];

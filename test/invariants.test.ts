@@ -3,12 +3,12 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AsyncResource } from 'node:async_hooks';
 import { readFileSync } from 'node:fs';
-import { LockOrderError } from '../src/errors.js';
-import { HostLocks } from '../src/locks.js';
-import { Netconsole } from '../src/netconsole.js';
+import { LockOrderError } from '../src/base/errors.js';
+import { HostLocks } from '../src/host/locks.js';
+import { Netconsole } from '../src/host/netconsole.js';
 import * as sysfs from '../src/netdev/sysfs.js';
-import type { DeviceLookup } from '../src/targets.js';
-import { native, nativeError } from '../src/native.js';
+import type { DeviceLookup } from '../src/host/targets.js';
+import { native, nativeError } from '../src/core/native.js';
 import { Marker, Sink } from './helpers/udp.js';
 
 const LO = Number(readFileSync('/sys/class/net/lo/ifindex', 'utf8'));

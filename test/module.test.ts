@@ -3,9 +3,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { checkLayout, L } from '../src/layout.js';
-import { LayoutMismatchError } from '../src/errors.js';
-import { Core } from '../src/wasm.js';
+import { checkLayout, L } from '../src/core/layout.js';
+import { LayoutMismatchError } from '../src/base/errors.js';
+import { Core } from '../src/core/wasm.js';
 import { REPO } from './helpers/vectors.js';
 
 const FUNCTIONS = [

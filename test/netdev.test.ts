@@ -8,7 +8,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { NetconsoleError } from '../src/errors.js';
+import { NetconsoleError } from '../src/base/errors.js';
 import { POLLING_LIMITS, SysfsPoller, diffSnapshots } from '../src/netdev/poller.js';
 import {
   deviceByIfindex,

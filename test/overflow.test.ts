@@ -9,8 +9,8 @@ import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { Netconsole, NetconsoleError, type NetconsoleOptions } from '../src/index.js';
-import { native } from '../src/native.js';
-import { Reassembler, type Message } from '../src/receiver.js';
+import { native } from '../src/core/native.js';
+import { Reassembler, type Message } from '../src/receiver/receiver.js';
 import { CSink } from './helpers/csink.js';
 import { parseRecordText, recordText, reportCount } from './helpers/records.js';
 

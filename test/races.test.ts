@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { Netconsole, NetconsoleError, type Target } from '../src/index.js';
-import { native } from '../src/native.js';
+import { native } from '../src/core/native.js';
 import { Sink } from './helpers/udp.js';
 
 const LO = Number(readFileSync('/sys/class/net/lo/ifindex', 'utf8'));

@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { encodeDatagrams } from '../src/wire.js';
+import { encodeDatagrams } from '../src/core/wire.js';
 import { requireRoot, withNetns, type NetnsHandle } from './helpers/netns.js';
 
 const SENDER = fileURLToPath(new URL('./workers/raw-sender.js', import.meta.url));

@@ -1,4 +1,4 @@
-// Fuzzing the receiver (src/receiver.ts) with fast-check: random bytes and mutated valid
+// Fuzzing the receiver (src/receiver/receiver.ts) with fast-check: random bytes and mutated valid
 // datagrams never throw and never grow memory past the bounds; valid messages cut into
 // overlapping, duplicated, out-of-order fragments from several sources are each printed once,
 // complete and exact.
@@ -8,8 +8,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { MAX_TOTAL, Reassembler, type Message, type ReceiverOptions } from '../src/receiver.js';
-import { encodeDatagrams } from '../src/wire.js';
+import { MAX_TOTAL, Reassembler, type Message, type ReceiverOptions } from '../src/receiver/receiver.js';
+import { encodeDatagrams } from '../src/core/wire.js';
 
 const RUNS = Number(process.env.NETCONSOLE_RECEIVER_FUZZ_RUNS ?? 1000);
 const SEED = process.env.NETCONSOLE_PROPERTY_SEED ? Number(process.env.NETCONSOLE_PROPERTY_SEED) : undefined;

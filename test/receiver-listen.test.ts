@@ -8,11 +8,11 @@ import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { NetconsoleError } from '../src/errors.js';
-import { BoundedLines } from '../src/line-output.js';
-import { Receiver } from '../src/receiver.js';
+import { NetconsoleError } from '../src/base/errors.js';
+import { BoundedLines } from '../src/receiver/line-output.js';
+import { Receiver } from '../src/receiver/receiver.js';
 
-const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../src/faces/cli.js', import.meta.url));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function until(pred: () => boolean, what: string, ms = 10_000): Promise<void> {

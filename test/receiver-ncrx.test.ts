@@ -1,11 +1,11 @@
-// One test per rule of src/ncrx-parse.ts, fragments.ts and seq-window.ts (N1..N18): what
+// One test per rule of src/receiver/ncrx-parse.ts, fragments.ts and seq-window.ts (N1..N18): what
 // netconsd's libncrx accepts and what it refuses, with the exact line `netconsole listen` prints
 // (formatMessage, the source left out). Each case is fed to a Reassembler of its own, as if from
 // its own source. A refused datagram is printed as it came: a legacy line, `text` only.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatMessage, MAX_DATAGRAM, Reassembler, type Message } from '../src/receiver.js';
-import { OOS_INTERVAL_MS, SEQ_WINDOW, SeqWindow } from '../src/seq-window.js';
+import { formatMessage, MAX_DATAGRAM, Reassembler, type Message } from '../src/receiver/receiver.js';
+import { OOS_INTERVAL_MS, SEQ_WINDOW, SeqWindow } from '../src/receiver/seq-window.js';
 
 const B = (s: string): Buffer => Buffer.from(s, 'latin1');
 

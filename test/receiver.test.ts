@@ -1,4 +1,4 @@
-// The receiver (src/receiver.ts) and `netconsole listen` (src/cli.ts): tested against this
+// The receiver (src/receiver/receiver.ts) and `netconsole listen` (src/faces/cli.ts): tested against this
 // library's own sender on loopback, end to end through the CLI, and with hand-made datagrams
 // (built with encodeDatagrams, or by hand when they must be malformed) fed to Reassembler.push.
 import { describe, test } from 'node:test';
@@ -12,12 +12,12 @@ import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { Netconsole, type TargetOptions } from '../src/index.js';
-import { monotonicUsec } from '../src/clock.js';
-import { MAX_DATAGRAM, MAX_TOTAL, parseDatagram, Reassembler, Receiver, splitBody, unescape, type Message } from '../src/receiver.js';
-import { encodeDatagrams } from '../src/wire.js';
-import type { WireRecord, WireTarget } from '../src/wire-types.js';
+import { monotonicUsec } from '../src/base/clock.js';
+import { MAX_DATAGRAM, MAX_TOTAL, parseDatagram, Reassembler, Receiver, splitBody, unescape, type Message } from '../src/receiver/receiver.js';
+import { encodeDatagrams } from '../src/core/wire.js';
+import type { WireRecord, WireTarget } from '../src/base/wire-types.js';
 
-const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../src/faces/cli.js', import.meta.url));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const B = (s: string): Buffer => Buffer.from(s, 'latin1');
 

@@ -5,15 +5,15 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { isIPv4, isIPv6 } from 'node:net';
 import fc from 'fast-check';
-import { formatIp, formatMac, parseIp, parseMac } from '../src/addr.js';
+import { formatIp, formatMac, parseIp, parseMac } from '../src/base/addr.js';
 import {
   escapeExtended,
   internetChecksum,
   onesComplementSum,
   referenceDatagrams,
 } from '../src/reference/index.js';
-import { canonicalRecord, canonicalTarget } from '../src/validate.js';
-import type { WireRecord, WireTarget } from '../src/wire-types.js';
+import { canonicalRecord, canonicalTarget } from '../src/core/validate.js';
+import type { WireRecord, WireTarget } from '../src/base/wire-types.js';
 import { hex, unhex } from './helpers/vectors.js';
 
 const DEFAULT_MAX_TOTAL = 8191;

@@ -10,7 +10,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { native } from '../src/native.js';
+import { native } from '../src/core/native.js';
 import {
   AF_BRIDGE,
   AF_INET,
@@ -59,7 +59,7 @@ import {
   type RtnetlinkBinding,
 } from '../src/netdev/rtnetlink.js';
 import { listDevices as sysfsListDevices } from '../src/netdev/sysfs.js';
-import type { NativeNetlinkWatcher } from '../src/native.js';
+import type { NativeNetlinkWatcher } from '../src/core/native.js';
 import type { DeviceInfo, NetdevEvent } from '../src/netdev/types.js';
 import { requireRoot, withNetns, type NetnsHandle } from './helpers/netns.js';
 

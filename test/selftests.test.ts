@@ -17,8 +17,8 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Netconsole, type TargetOptions } from '../src/index.js';
-import { encodeDatagrams } from '../src/wire.js';
-import type { WireRecord, WireSysdata, WireTarget } from '../src/wire-types.js';
+import { encodeDatagrams } from '../src/core/wire.js';
+import type { WireRecord, WireSysdata, WireTarget } from '../src/base/wire-types.js';
 
 const RECV_TIMEOUT_MS = 4000;
 const QUIET_MS = 150;
@@ -627,7 +627,7 @@ describe('netcons_sysdata', () => {
   });
 
   // The kernel prints current->comm at the time of each message. Reading the comm costs a file
-  // read, so a writer re-reads it at most every 100 ms (src/writer.ts): a rename (process.title on
+  // read, so a writer re-reads it at most every 100 ms (src/core/writer.ts): a rename (process.title on
   // the main thread, or a write to /proc/thread-self/comm) shows in messages within 100 ms.
   test(
     'taskname follows a rename of the writing thread within 100 ms (process.title)',

@@ -4,8 +4,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import { once } from 'node:events';
-import { L } from '../src/layout.js';
-import { Core } from '../src/wasm.js';
+import { L } from '../src/core/layout.js';
+import { Core } from '../src/core/wasm.js';
 
 const WORKER = new URL('./workers/lock-worker.js', import.meta.url);
 const N = 1_000_000;

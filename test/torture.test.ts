@@ -13,11 +13,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
-import { NetconsoleError } from '../src/errors.js';
-import { Netconsole } from '../src/netconsole.js';
+import { NetconsoleError } from '../src/base/errors.js';
+import { Netconsole } from '../src/host/netconsole.js';
 import * as sysfs from '../src/netdev/sysfs.js';
 import type { DeviceInfo, NetdevEvent } from '../src/netdev/types.js';
-import type { DeviceLookup } from '../src/targets.js';
+import type { DeviceLookup } from '../src/host/targets.js';
 import { Marker, socketDrops } from './helpers/udp.js';
 
 const ITERATIONS = Number(process.env.NETCONSOLE_TORTURE_ITERATIONS ?? 2100);

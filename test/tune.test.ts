@@ -13,11 +13,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Netconsole, type NetconsoleOptions } from '../src/index.js';
-import { native } from '../src/native.js';
+import { native } from '../src/core/native.js';
 import { Progress } from '../bench/report.js';
 import { KNOBS, sweep, type Figure } from '../bench/tune-sweep.js';
 
-const CLI = new URL('../src/cli.js', import.meta.url).pathname;
+const CLI = new URL('../src/faces/cli.js', import.meta.url).pathname;
 // The native sender's batch where the addon loaded (the test's knob has three values), else a knob every sender has.
 const [KNOB, OPTION, VALUES] = native ? ['batch', 'nativeSender.batch', ['64 (default)', '16', '256']] : ['overflowWaitMs', 'overflowWaitMs', ['500 ms (default)', '100 ms']];
 

@@ -3,7 +3,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { encodeFrame, encodeMessage } from '../src/wire.js';
+import { encodeFrame, encodeMessage } from '../src/core/wire.js';
 import { hex, SHARED_VECTORS_URL, toFrame, toRecord, vectors, VECTORS_URL } from './helpers/vectors.js';
 
 const IMPLS = ['wasm', 'reference'] as const;

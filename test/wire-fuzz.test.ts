@@ -7,8 +7,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { L } from '../src/layout.js';
-import { encodeFrame, encodeMessage, type EncodeOptions, type WireFrame, type WireRecord, type WireTarget } from '../src/wire.js';
+import { L } from '../src/core/layout.js';
+import { encodeFrame, encodeMessage, type EncodeOptions, type WireFrame, type WireRecord, type WireTarget } from '../src/core/wire.js';
 import { attempt, FUZZ, mostly, named, objectOf, parts, RUNS, TIMEOUT, verdict, type Part } from './helpers/fuzz-parts.js';
 import { hostileProxy } from './helpers/hostile.js';
 

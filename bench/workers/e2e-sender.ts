@@ -21,10 +21,10 @@ import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
 import pino from 'pino';
 import winston from 'winston';
-import { Netconsole, type NetconsoleHandle, type NetconsoleOptions } from '../../src/netconsole.js';
-import { destination } from '../../src/integrations/pino.js';
-import { NetconsoleTransport } from '../../src/integrations/winston.js';
-import type { TargetOptions } from '../../src/target.js';
+import { Netconsole, type NetconsoleHandle, type NetconsoleOptions } from '../../src/host/netconsole.js';
+import { destination } from '../../src/faces/integrations/pino.js';
+import { NetconsoleTransport } from '../../src/faces/integrations/winston.js';
+import type { TargetOptions } from '../../src/host/target.js';
 import { inTurns, percentile, text as makeText } from '../harness.js';
 
 export interface SenderArgs {

@@ -3,7 +3,7 @@
 // latencies (ns), sorted. nap: a 1 ms pause every 1,024 calls lets the sender drain (idle and
 // cleanup phases); without it the writer keeps the ring full.
 import { parentPort, workerData } from 'node:worker_threads';
-import { attach, type NetconsoleHandle } from '../../src/netconsole.js';
+import { attach, type NetconsoleHandle } from '../../src/host/netconsole.js';
 
 const { handle } = workerData as { handle: NetconsoleHandle };
 const log = attach(handle);

@@ -2,7 +2,7 @@
 // Netconsole, waits for the start word to turn 1 (so that all writers start together), makes its
 // share of the log calls in the run's load shape, the texts of the mix in turn, and posts 'done'.
 import { parentPort, workerData } from 'node:worker_threads';
-import { attach, type NetconsoleHandle } from '../../src/netconsole.js';
+import { attach, type NetconsoleHandle } from '../../src/host/netconsole.js';
 import { inTurns } from '../harness.js';
 
 const { handle, texts, count, rate, start } = workerData as { handle: NetconsoleHandle; texts: string[]; count: number; rate: number; start: Int32Array };

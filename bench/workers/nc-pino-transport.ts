@@ -2,7 +2,7 @@
 // (netconsole/pino's default export), unchanged, plus one thing the bench needs from pino's worker
 // thread: the Netconsole's stats() written to `statsFile` when the stream ends (before it closes).
 import { writeFileSync } from 'node:fs';
-import pinoTransport, { type PinoTransportOptions } from '../../src/integrations/pino.js';
+import pinoTransport, { type PinoTransportOptions } from '../../src/faces/integrations/pino.js';
 
 export default async function benchPinoTransport(opts: PinoTransportOptions & { statsFile: string }) {
   const { statsFile, ...options } = opts;

@@ -2,7 +2,7 @@
 // (so that all writers start together), makes `count` log calls as fast as it can, and posts the
 // hrtime (ns, one clock for all threads) of its first and last call.
 import { parentPort, workerData } from 'node:worker_threads';
-import { attach, type NetconsoleHandle } from '../../src/netconsole.js';
+import { attach, type NetconsoleHandle } from '../../src/host/netconsole.js';
 
 const { handle, count, text, start } = workerData as { handle: NetconsoleHandle; count: number; text: string; start: Int32Array };
 const log = attach(handle);

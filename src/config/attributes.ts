@@ -5,11 +5,11 @@
 // Values arrive as the text a configfs store would receive (usually with one trailing '\n', as
 // `echo` writes it); JS values given to the API are first turned into that text by
 // toAttributeText, so `true`, 1 and '1\n' all mean the same write.
-import { formatIp, formatMac, parseIp, parseMac, type IpFamily } from '../addr.js';
-import { invalid, InvalidValueError, NetconsoleError, outOfRange } from '../errors.js';
-import { L } from '../layout.js';
-import { USERDATA_ITEMS_MAX, USERDATA_KEY_MAX, USERDATA_VALUE_MAX } from '../validate.js';
-import { byteLength, isWellFormed, U64_MAX } from '../text.js';
+import { formatIp, formatMac, parseIp, parseMac, type IpFamily } from '../base/addr.js';
+import { invalid, InvalidValueError, NetconsoleError, outOfRange } from '../base/errors.js';
+import { L } from '../core/layout.js';
+import { USERDATA_ITEMS_MAX, USERDATA_KEY_MAX, USERDATA_VALUE_MAX } from '../core/validate.js';
+import { byteLength, isWellFormed, U64_MAX } from '../base/text.js';
 
 export interface TargetAttributes {
   enabled: boolean;

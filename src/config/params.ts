@@ -6,8 +6,8 @@
 // Each field is found by scanning to its separator with strchr(), so an IPv6 literal (which has
 // ':' but never '/', ',' or '@') needs no brackets. A piece that does not parse is reported and
 // skipped; the others still come up, as with CONFIG_NETCONSOLE_DYNAMIC.
-import { formatIp, formatMac, parseIp, parseMac, type IpFamily } from '../addr.js';
-import { invalid, InvalidValueError, NetconsoleError } from '../errors.js';
+import { formatIp, formatMac, parseIp, parseMac, type IpFamily } from '../base/addr.js';
+import { invalid, InvalidValueError, NetconsoleError } from '../base/errors.js';
 import { checkDevNameSize, DEFAULT_ATTRIBUTES, parseDecimal, type TargetAttributes } from './attributes.js';
 
 /**

@@ -19,7 +19,7 @@
 //   snapshot. IPv4 addresses of a device that is not running are not visible at all (sysfs.ts).
 // * Only the network namespace of this process is seen.
 import { EventEmitter } from 'node:events';
-import { asNetconsoleError, outOfRange } from '../errors.js';
+import { asNetconsoleError, outOfRange } from '../base/errors.js';
 import { listDevices } from './sysfs.js';
 import type { DeviceInfo, NetdevEvent } from './types.js';
 

@@ -29,10 +29,10 @@
 // * Changes of MAC address and addresses update the snapshot; addresses also raise 'address'
 //   events, MAC changes raise nothing (NetdevEvent has no type for them).
 import { EventEmitter } from 'node:events';
-import { formatIp, parseIp } from '../addr.js';
-import { asNetconsoleError, NetconsoleError } from '../errors.js';
-import { native, nativeError, type NativeBinding, type NativeNetlinkWatcher } from '../native.js';
-import type { DeviceLookup } from '../targets.js';
+import { formatIp, parseIp } from '../base/addr.js';
+import { asNetconsoleError, NetconsoleError } from '../base/errors.js';
+import { native, nativeError, type NativeBinding, type NativeNetlinkWatcher } from '../core/native.js';
+import type { DeviceLookup } from '../host/targets.js';
 import { diffSnapshots } from './poller.js';
 import { routeDevice as sysfsRouteDevice, type RouteResult } from './sysfs.js';
 import { IFA_F_SECONDARY, type DeviceAddress, type DeviceInfo, type NetdevEvent } from './types.js';

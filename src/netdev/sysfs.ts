@@ -23,7 +23,7 @@
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { endianness, networkInterfaces } from 'node:os';
 import { basename } from 'node:path';
-import { formatIp, parseIp, type IpFamily } from '../addr.js';
+import { formatIp, parseIp, type IpFamily } from '../base/addr.js';
 import { IFA_F_DADFAILED, IFA_F_TENTATIVE, type DeviceAddress, type DeviceInfo } from './types.js';
 import { lookupsOver, pickIpv6Source } from './lookup.js';
 

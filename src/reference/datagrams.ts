@@ -1,7 +1,7 @@
 // The reference composition of wire.md sections 2 and 3: one record, one target, the UDP
 // payloads. Written to be read next to the spec, not to be fast: it allocates freely and builds
 // every part as its own byte array. The WebAssembly path is tested against it.
-import { MAX_PRINT_CHUNK, type CanonicalRecord, type CanonicalTarget } from '../wire-types.js';
+import { MAX_PRINT_CHUNK, type CanonicalRecord, type CanonicalTarget } from '../base/wire-types.js';
 import { ESCAPE_LEN, escapeExtended } from './escape.js';
 
 export interface ReferenceResult {

@@ -1,7 +1,7 @@
 // The reference raw frame of wire.md section 4: Ethernet + IPv4/IPv6 + UDP around one payload,
 // as the kernel's netpoll (netpoll_send_udp) builds it. Each header is written field by field,
 // in wire order, so the code can be checked against the RFC diagrams.
-import { TooLargeError, invalid, outOfRange } from '../errors.js';
+import { TooLargeError, invalid, outOfRange } from '../base/errors.js';
 import { internetChecksum, onesComplementSum } from './checksum.js';
 
 export interface FrameAddresses {

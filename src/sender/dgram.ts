@@ -13,9 +13,9 @@
 // ring at once, up to SPILL_MAX bytes waiting in the sockets' send queues (room.ts).
 // Exit: drainSync() sends everything published, synchronously, as far as the sockets take it.
 import type { Socket } from 'node:dgram';
-import type { Core } from '../wasm.js';
-import { L } from '../layout.js';
-import type { RoomMaker } from '../room.js';
+import type { Core } from '../core/wasm.js';
+import { L } from '../core/layout.js';
+import type { RoomMaker } from '../core/room.js';
 import type { Route, Sender, SenderCounters } from './types.js';
 
 /** Atomics.waitAsync exists in Node 20 (V8 11.3) but is typed only in lib es2024. */

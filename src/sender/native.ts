@@ -1,11 +1,11 @@
 // The native sender: a thread of the addon drains the ring with sendmmsg (native/sender.cc).
 // The host side only sets and clears routes, waits for the thread's RING_TAIL to pass a position
 // (grace periods, flush), and stops it.
-import { parseIp } from '../addr.js';
-import { L } from '../layout.js';
-import type { NativeBinding, NativeSenderThread, NativeTuning } from '../native.js';
-import type { Core } from '../wasm.js';
-import { NetconsoleError } from '../errors.js';
+import { parseIp } from '../base/addr.js';
+import { L } from '../core/layout.js';
+import type { NativeBinding, NativeSenderThread, NativeTuning } from '../core/native.js';
+import type { Core } from '../core/wasm.js';
+import { NetconsoleError } from '../base/errors.js';
 import type { Route, Sender, SenderCounters } from './types.js';
 
 const POLL_MS = 1; // how often an async waiter checks the thread's progress

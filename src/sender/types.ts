@@ -1,6 +1,6 @@
 // The one interface behind which a sender drains the transmit ring: the dgram sender on the
 // host's event loop (the fallback, always available), or the native sender thread of the addon.
-import type { SocketRef } from '../sockets.js';
+import type { SocketRef } from './sockets.js';
 
 /** Where a target's datagrams go. */
 export interface Route {

@@ -6,9 +6,9 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SYSDATA_TOGGLES, ATTRIBUTE_NAMES } from '../../src/config/attributes.js';
-import type { Netconsole } from '../../src/netconsole.js';
+import type { Netconsole } from '../../src/host/netconsole.js';
 
-const CLI = new URL('../../src/cli.js', import.meta.url).pathname;
+const CLI = new URL('../../src/faces/cli.js', import.meta.url).pathname;
 
 const dirs: string[] = [];
 process.once('exit', () => {
@@ -22,7 +22,7 @@ export function socketPath(name = 'ctl.sock'): string {
   return join(dir, name);
 }
 
-/** `node dist/src/cli.js ctl --socket <socket> ...args`; killed after `killMs` (a hang is a failure, code null). */
+/** `node dist/src/faces/cli.js ctl --socket <socket> ...args`; killed after `killMs` (a hang is a failure, code null). */
 export function ctl(socket: string, args: string[], killMs = 30_000): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
     execFile(process.execPath, [CLI, 'ctl', '--socket', socket, ...args], { timeout: killMs, maxBuffer: 1 << 24 }, (error, stdout, stderr) => {

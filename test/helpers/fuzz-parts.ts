@@ -3,7 +3,7 @@
 // input is taken exactly when every part of it is acceptable.
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { NetconsoleError } from '../../src/errors.js';
+import { NetconsoleError } from '../../src/base/errors.js';
 
 /** NETCONSOLE_FUZZ_RUNS cases per property (default 300); NETCONSOLE_FUZZ_SEED replays a run. */
 export const RUNS = Number(process.env.NETCONSOLE_FUZZ_RUNS ?? 300);

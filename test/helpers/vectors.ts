@@ -1,7 +1,7 @@
 // The known-answer vectors (test/fixtures/wire.json, a copy of shared/vectors/wire.json) decoded
 // into the encoding API's shapes.
 import { readFileSync } from 'node:fs';
-import type { WireFrame, WireRecord, WireTarget } from '../../src/wire-types.js';
+import type { WireFrame, WireRecord, WireTarget } from '../../src/base/wire-types.js';
 
 /** dist/test/helpers/*.js -> the repository root. */
 export const REPO = new URL('../../../', import.meta.url);

@@ -1,5 +1,5 @@
 // A process that crashes: an uncaught exception or an unhandled rejection, with crash capture on.
-import { Netconsole } from '../../src/netconsole.js';
+import { Netconsole } from '../../src/host/netconsole.js';
 
 const [port, how, oopsOnly] = process.argv.slice(2);
 const nc = await Netconsole.create({ devices: 'none', env: false, oopsOnly: oopsOnly === '1', targets: `+@/,${port}@127.0.0.1/` });

@@ -1,5 +1,5 @@
 // Logs 2,000 records and ends the process without flush() or close(): naturally, or by process.exit().
-import { Netconsole } from '../../src/netconsole.js';
+import { Netconsole } from '../../src/host/netconsole.js';
 
 const [port, how, sender] = process.argv.slice(2);
 const nc = await Netconsole.create({ devices: 'none', env: false, sender: sender as 'native' | 'dgram', targets: `@/,${port}@127.0.0.1/` });

@@ -1,6 +1,6 @@
 // Run with NETCONSOLE_NO_NATIVE=1: a Netconsole with default options must work without the addon.
-import { Netconsole } from '../../src/netconsole.js';
-import { native, nativeError } from '../../src/native.js';
+import { Netconsole } from '../../src/host/netconsole.js';
+import { native, nativeError } from '../../src/core/native.js';
 
 const nc = await Netconsole.create({ env: false, targets: `+@/,${process.argv[2]}@127.0.0.1/` });
 for (let i = 0; i < 100; i++) nc.info(`fallback ${i}`);

@@ -1,7 +1,7 @@
 // Worker for test/spinlock.test.ts: attaches to the shared memory and either counts under the
 // spinlock, or takes the lock and never lets go (to be terminated while holding it).
 import { parentPort, workerData } from 'node:worker_threads';
-import { Core, type CoreHandle } from '../../src/wasm.js';
+import { Core, type CoreHandle } from '../../src/core/wasm.js';
 
 interface Job {
   handle: CoreHandle;

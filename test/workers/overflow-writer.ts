@@ -2,7 +2,7 @@
 // sizes `recordText` gives for writer `writer`, as fast as it can (each log call may wait for
 // room); reports how many log calls were offered to a target.
 import { parentPort, workerData } from 'node:worker_threads';
-import { attach, type NetconsoleHandle } from '../../src/netconsole.js';
+import { attach, type NetconsoleHandle } from '../../src/host/netconsole.js';
 import { recordText } from '../helpers/records.js';
 
 const { handle, writer, count, start } = workerData as { handle: NetconsoleHandle; writer: number; count: number; start?: SharedArrayBuffer };

@@ -8,7 +8,7 @@
 //   throw         the watcher's callback throws: reported as an uncaught exception
 //   close-inside  the callback closes the watcher: no callback after that
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { native } from '../../src/native.js';
+import { native } from '../../src/core/native.js';
 import { RTM_GETADDR, RTM_GETLINK, RTNETLINK_GROUPS, RtnetlinkSource } from '../../src/netdev/rtnetlink.js';
 
 function out(obj: unknown): void {

@@ -1,6 +1,6 @@
 // Torture-test writer: logs in small batches until told to stop, then reports its count.
 import { parentPort, threadId, workerData } from 'node:worker_threads';
-import { attach, type NetconsoleHandle } from '../../src/netconsole.js';
+import { attach, type NetconsoleHandle } from '../../src/host/netconsole.js';
 
 const { handle, stop } = workerData as { handle: NetconsoleHandle; stop: SharedArrayBuffer };
 const flag = new Int32Array(stop);

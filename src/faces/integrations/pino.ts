@@ -8,10 +8,10 @@
 import { EventEmitter } from 'node:events';
 import { Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { invalid } from '../errors.js';
-import { Netconsole, type NetconsoleOptions } from '../netconsole.js';
-import { guarded, isBytes } from '../validate.js';
-import type { LogOptions } from '../writer.js';
+import { invalid } from '../../base/errors.js';
+import { Netconsole, type NetconsoleOptions } from '../../host/netconsole.js';
+import { guarded, isBytes } from '../../core/validate.js';
+import type { LogOptions } from '../../core/writer.js';
 import { facilityOption, logSink, optionsObject, type LogSink } from './common.js';
 
 // Maps, so that a label is one of these and never a property of Object.prototype ('toString').

@@ -13,7 +13,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { chmodSync, existsSync, lstatSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { answer, checkSocketPath, checkSocketPermissions, MAX_REQUEST, REQUEST_SHAPE, type ControlReply, type Reporter } from './control-protocol.js';
-import { NetconsoleError, type ErrnoCode } from './errors.js';
+import { NetconsoleError, type ErrnoCode } from '../base/errors.js';
 import type { Targets } from './netconsole.js';
 
 function warn(err: unknown): void {

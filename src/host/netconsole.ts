@@ -4,25 +4,25 @@
 // 'wait'); everything else that may wait is async.
 import { EventEmitter } from 'node:events';
 import { writeSync } from 'node:fs';
-import { parseParamString } from './config/params.js';
+import { parseParamString } from '../config/params.js';
 import { ControlServer } from './control.js';
-import { NetconsoleError } from './errors.js';
+import { NetconsoleError } from '../base/errors.js';
 import { HostLocks } from './locks.js';
-import { native } from './native.js';
-import * as sysfs from './netdev/sysfs.js';
-import { SysfsPoller } from './netdev/poller.js';
-import { RtnetlinkSource, rtnetlinkAvailable, rtnetlinkLookup } from './netdev/rtnetlink.js';
-import type { NetdevEvent } from './netdev/types.js';
+import { native } from '../core/native.js';
+import * as sysfs from '../netdev/sysfs.js';
+import { SysfsPoller } from '../netdev/poller.js';
+import { RtnetlinkSource, rtnetlinkAvailable, rtnetlinkLookup } from '../netdev/rtnetlink.js';
+import type { NetdevEvent } from '../netdev/types.js';
 import { resolveOptions, type NetconsoleOptions, type ResolvedOptions } from './options.js';
-import { futexWaiter, waiterFor } from './room.js';
-import { DgramSender } from './sender/dgram.js';
-import { NativeSender } from './sender/native.js';
-import type { Sender, SenderCounters } from './sender/types.js';
-import { SocketPool } from './sockets.js';
+import { futexWaiter, waiterFor } from '../core/room.js';
+import { DgramSender } from '../sender/dgram.js';
+import { NativeSender } from '../sender/native.js';
+import type { Sender, SenderCounters } from '../sender/types.js';
+import { SocketPool } from '../sender/sockets.js';
 import { Target, type TargetOptions } from './target.js';
 import { TargetTable, type TargetState } from './targets.js';
-import { Core, type CoreHandle } from './wasm.js';
-import { LEVELS, levelNumber, toText, Writer, type Level, type Loggable, type LogOptions, type Overflow, type WriterOptions } from './writer.js';
+import { Core, type CoreHandle } from '../core/wasm.js';
+import { LEVELS, levelNumber, toText, Writer, type Level, type Loggable, type LogOptions, type Overflow, type WriterOptions } from '../core/writer.js';
 
 export type { NativeSenderOptions, NetconsoleOptions } from './options.js';
 

@@ -18,7 +18,7 @@
 // order, including taking a lock the operation already holds, which would deadlock. It is always
 // on: configuration is rare and the write path never touches it.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { LockOrderError } from './errors.js';
+import { LockOrderError } from '../base/errors.js';
 
 export type LockName = 'config' | 'rtnl' | 'cleanup' | 'spinlock';
 export const LOCK_ORDER: readonly LockName[] = ['config', 'rtnl', 'cleanup', 'spinlock'];

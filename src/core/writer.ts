@@ -6,9 +6,9 @@
 // 'drop' drops the record for the targets it does not fit, counted and reported in-band.
 import { readFileSync } from 'node:fs';
 import { types } from 'node:util';
-import { invalid, outOfRange, TooLargeError } from './errors.js';
+import { invalid, outOfRange, TooLargeError } from '../base/errors.js';
 import { L } from './layout.js';
-import { monotonicUsec } from './clock.js';
+import { monotonicUsec } from '../base/clock.js';
 import { getcpu, getcpuIsCheap } from './native.js';
 import { waitForRoom, type RoomMaker, type RoomWaiter } from './room.js';
 import { guarded, isBytes, toInt } from './validate.js';

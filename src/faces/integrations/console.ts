@@ -4,9 +4,9 @@
 //   const restore = captureConsole(nc, { passthrough: false });  // records only
 //   restore();                                                   // the original methods are back
 import { format } from 'node:util';
-import { invalid } from '../errors.js';
-import { guarded } from '../validate.js';
-import type { LogOptions } from '../writer.js';
+import { invalid } from '../../base/errors.js';
+import { guarded } from '../../core/validate.js';
+import type { LogOptions } from '../../core/writer.js';
 import { booleanOption, facilityOption, logSink, optionsObject, type LogSink } from './common.js';
 
 /** The console methods captured and their syslog levels. */

@@ -5,14 +5,14 @@
 //
 // Lock: rtnl held (device look-ups and sockets), by the caller.
 import { createSocket } from 'node:dgram';
-import { parseIp, parseMac } from './addr.js';
-import type { TargetAttributes } from './config/attributes.js';
-import { InvalidValueError } from './errors.js';
-import { L } from './layout.js';
-import type { DeviceInfo } from './netdev/types.js';
-import type { Route } from './sender/types.js';
-import type { SocketPool, SocketRef } from './sockets.js';
-import { addressingBlock } from './wire.js';
+import { parseIp, parseMac } from '../base/addr.js';
+import type { TargetAttributes } from '../config/attributes.js';
+import { InvalidValueError } from '../base/errors.js';
+import { L } from '../core/layout.js';
+import type { DeviceInfo } from '../netdev/types.js';
+import type { Route } from '../sender/types.js';
+import type { SocketPool, SocketRef } from '../sender/sockets.js';
+import { addressingBlock } from '../core/wire.js';
 
 /** UDP: through a UDP socket (the kernel writes the headers). Raw: whole Ethernet frames built in
  *  WebAssembly through the device's AF_PACKET socket, as netpoll does. Auto: raw when the native

@@ -6,9 +6,9 @@
 // lets several UDP sockets bind the same address and port. They are unref()'d: a logger never
 // keeps the process alive.
 import { createSocket, type Socket } from 'node:dgram';
-import { parseIp } from './addr.js';
-import { errnoCode, NetconsoleError } from './errors.js';
-import type { NativeBinding } from './native.js';
+import { parseIp } from '../base/addr.js';
+import { errnoCode, NetconsoleError } from '../base/errors.js';
+import type { NativeBinding } from '../core/native.js';
 
 /** A bound socket: a dgram Socket (dgram sender) or a file descriptor (native sender). */
 export interface SocketRef {

@@ -4,8 +4,8 @@
 import { Worker } from 'node:worker_threads';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { Netconsole } from './netconsole.js';
-import type { Message } from './receiver.js';
+import { Netconsole } from '../host/netconsole.js';
+import type { Message } from '../receiver/receiver.js';
 
 export interface DemoOptions {
   workers: number;

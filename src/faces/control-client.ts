@@ -1,8 +1,8 @@
 // The control socket's client (`netconsole ctl`): one request, one reply, and a typed error for
 // every way that can fail; never a hang.
 import { createConnection } from 'node:net';
-import { checkSocketPath, checkSocketPermissions, excerpt, MAX_REQUEST, type ControlReply, type ControlRequest } from './control-protocol.js';
-import { invalid, NetconsoleError, type ErrnoCode } from './errors.js';
+import { checkSocketPath, checkSocketPermissions, excerpt, MAX_REQUEST, type ControlReply, type ControlRequest } from '../host/control-protocol.js';
+import { invalid, NetconsoleError, type ErrnoCode } from '../base/errors.js';
 
 export interface ControlOptions {
   /** How long to wait for the reply, from the call, in milliseconds (default 5,000). */

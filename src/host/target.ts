@@ -1,6 +1,6 @@
 // A target as users see it: the configfs directory /sys/kernel/config/netconsole/<name>, with
 // attributes read and written by their kernel names, userdata entries and sysdata toggles.
-import { SYSDATA_TOGGLES, type SysdataToggle, type TargetAttributes } from './config/attributes.js';
+import { SYSDATA_TOGGLES, type SysdataToggle, type TargetAttributes } from '../config/attributes.js';
 import type { TargetRecord, TargetState, TargetTable } from './targets.js';
 
 /** Attributes by kernel name (strings as written to configfs, or numbers and booleans), plus userdata. */

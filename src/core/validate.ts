@@ -9,9 +9,9 @@
 // or a Uint8Array. The objects given (record, target, sysdata, options, frame) are read once,
 // field by field: a getter or Proxy trap that throws becomes EINVAL naming that object.
 import { L } from './layout.js';
-import type { CanonicalRecord, CanonicalTarget } from './wire-types.js';
-import { isWellFormed, U64_MAX } from './text.js';
-import { invalid, InvalidValueError, NetconsoleError, outOfRange, TooLargeError } from './errors.js';
+import type { CanonicalRecord, CanonicalTarget } from '../base/wire-types.js';
+import { isWellFormed, U64_MAX } from '../base/text.js';
+import { invalid, InvalidValueError, NetconsoleError, outOfRange, TooLargeError } from '../base/errors.js';
 import {
   DEFAULT_MAX_TOTAL,
   MAX_TASKNAME,
@@ -20,7 +20,7 @@ import {
   type WireRecord,
   type WireSysdata,
   type WireTarget,
-} from './wire-types.js';
+} from '../base/wire-types.js';
 
 const U32_MAX = 0xffffffff;
 /** Largest accepted maxTotal: the escape area of a thread's scratch (see layout). */
@@ -35,7 +35,7 @@ export const RELEASE_MAX = 64;
  *  memory. */
 const { TEXT_MAX, DICT_MAX } = L;
 
-export type { CanonicalRecord, CanonicalTarget } from './wire-types.js';
+export type { CanonicalRecord, CanonicalTarget } from '../base/wire-types.js';
 
 const encoder = new TextEncoder();
 

@@ -9,10 +9,10 @@
 //   {"op":"mkdir","path":"t2"}   {"op":"rmdir","path":"t2"}   {"op":"rmdir","path":"t1/userdata/region"}
 // A reply is {"ok":true,"value":...} or {"ok":false,"code":"EINVAL","message":"..."}. A line that
 // is not one of these requests is answered EINVAL, saying what was wrong and what is accepted, and
-// changes nothing. The server is src/control.ts, the client src/control-client.ts.
+// changes nothing. The server is src/host/control.ts, the client src/control-client.ts.
 import { lstatSync } from 'node:fs';
-import { ATTRIBUTE_NAMES, SYSDATA_TOGGLES } from './config/attributes.js';
-import { invalid, InvalidValueError, NetconsoleError } from './errors.js';
+import { ATTRIBUTE_NAMES, SYSDATA_TOGGLES } from '../config/attributes.js';
+import { invalid, InvalidValueError, NetconsoleError } from '../base/errors.js';
 import type { Targets } from './netconsole.js';
 
 export const OPS = ['ls', 'get', 'set', 'mkdir', 'rmdir'] as const;
@@ -25,7 +25,7 @@ export interface ControlRequest {
 
 export type ControlReply = { ok: true; value?: unknown } | { ok: false; code: string; message: string };
 
-/** Where background failures go: never thrown (src/netconsole.ts report()). */
+/** Where background failures go: never thrown (src/host/netconsole.ts report()). */
 export type Reporter = (err: unknown) => void;
 
 /** The longest request line, in bytes without its '\n'. A request names one attribute or userdata

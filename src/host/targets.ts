@@ -1,7 +1,7 @@
 // Targets: their configuration (configfs semantics), their life cycle, deferred cleanup, and
 // device events (targets.md 3, 4; locking.md), as the kernel's netconsole.c does them.
 //
-// Lock order: config -> rtnl -> cleanup -> spinlock (src/locks.ts checks it on every acquisition).
+// Lock order: config -> rtnl -> cleanup -> spinlock (src/host/locks.ts checks it on every acquisition).
 //   create / set / userdata   config (dev_name: config -> rtnl, its owner)
 //   enable                    config -> cleanup (a DEACTIVATED target becomes DISABLED first, as
 //                             enabled_store does) -> rtnl: set up -> cleanup -> spinlock (ENABLED),
@@ -26,7 +26,7 @@
 //   state, removed, and the lists in shared memory cleanup (list changes inside the spinlock)
 import { EventEmitter } from 'node:events';
 import { release as osRelease } from 'node:os';
-import { parseMac } from './addr.js';
+import { parseMac } from '../base/addr.js';
 import {
   DEFAULT_ATTRIBUTES,
   formatAttribute,
@@ -37,16 +37,16 @@ import {
   validateUserdata,
   type SysdataToggle,
   type TargetAttributes,
-} from './config/attributes.js';
-import { invalid, InvalidValueError, NetconsoleError } from './errors.js';
-import { L } from './layout.js';
+} from '../config/attributes.js';
+import { invalid, InvalidValueError, NetconsoleError } from '../base/errors.js';
+import { L } from '../core/layout.js';
 import type { HostLocks, LockName } from './locks.js';
-import type { NetdevEvent } from './netdev/types.js';
-import type { Sender } from './sender/types.js';
-import type { SocketPool } from './sockets.js';
+import type { NetdevEvent } from '../netdev/types.js';
+import type { Sender } from '../sender/types.js';
+import type { SocketPool } from '../sender/sockets.js';
 import { NUD_UNUSABLE, setupTarget, type Binding, type DeviceLookup, type Mode } from './target-setup.js';
-import { renderUserdata } from './userdata.js';
-import type { Core } from './wasm.js';
+import { renderUserdata } from '../core/userdata.js';
+import type { Core } from '../core/wasm.js';
 import type { TargetEvent } from './netconsole.js';
 
 export type { DeviceLookup, Mode } from './target-setup.js';

@@ -2,7 +2,7 @@
 // the who-writes-what notes there). checkLayout() compares every entry with the global of the
 // same name that the module exports, and every exported layout global with this table, so a
 // one-sided change refuses to load instead of corrupting memory.
-import { LayoutMismatchError } from './errors.js';
+import { LayoutMismatchError } from '../base/errors.js';
 
 export const L = {
   LAYOUT_VERSION: 2,
@@ -32,7 +32,7 @@ export const L = {
   RING_WAKE: 200, // i32: W atomic add when RING_SLEEPING is set (assembly/layout.ts: waking the sender); S waits on it
   RING_SLEEPING: 204, // i32: S atomic store before waiting on RING_WAKE (1 dgram sender, 2 native), 0 after
   RING_TAIL: 256, // u64: S atomic store after it is done with slots; W atomic load
-  ROOM_WAITERS: 264, // i32 atomic add/sub (waiting writers); S atomic load (src/room.ts)
+  ROOM_WAITERS: 264, // i32 atomic add/sub (waiting writers); S atomic load (src/core/room.ts)
   ROOM_WAITS: 268, // u32 atomic add (writers): log calls that waited for room
   ROOM_AT: 272, // u64 atomic: the lowest tail a waiter wants (CAS); S resets it to ROOM_NONE when it wakes them
   ROOM_STALL: 280, // u64 atomic: RING_TAIL + 1 where a writer gave up waiting; 0 none
@@ -185,11 +185,11 @@ export function checkLayout(exports: WebAssembly.Exports): void {
   }
   for (const [name, g] of Object.entries(exports)) {
     if (g instanceof WebAssembly.Global && /^[A-Z][A-Z0-9_]*$/.test(name) && !(name in L)) {
-      problems.push(`${name}: exported by the module, missing from src/layout.ts`);
+      problems.push(`${name}: exported by the module, missing from src/core/layout.ts`);
     }
   }
   if (problems.length > 0) {
-    throw new LayoutMismatchError(`shared-memory layout mismatch between assembly/layout.ts and src/layout.ts:\n  ${problems.join('\n  ')}`);
+    throw new LayoutMismatchError(`shared-memory layout mismatch between assembly/layout.ts and src/core/layout.ts:\n  ${problems.join('\n  ')}`);
   }
 }
 

@@ -4,13 +4,13 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { control, DEFAULT_TIMEOUT_MS } from './control-client.js';
-import { OPS, type ControlRequest } from './control-protocol.js';
+import { OPS, type ControlRequest } from '../host/control-protocol.js';
 import { demo } from './demo.js';
-import { NetconsoleError } from './errors.js';
-import { Netconsole } from './netconsole.js';
-import { BoundedLines } from './line-output.js';
-import { formatMessage, Receiver, type Message } from './receiver.js';
-import { levelNumber } from './writer.js';
+import { NetconsoleError } from '../base/errors.js';
+import { Netconsole } from '../host/netconsole.js';
+import { BoundedLines } from '../receiver/line-output.js';
+import { formatMessage, Receiver, type Message } from '../receiver/receiver.js';
+import { levelNumber } from '../core/writer.js';
 
 function int(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -192,7 +192,7 @@ program
   .allowUnknownOption()
   .argument('[args...]', 'options and scenario names, passed to the runner')
   .action(async (args: string[]) => {
-    const runner = new URL('../bench/run.js', import.meta.url);
+    const runner = new URL('../../bench/run.js', import.meta.url);
     if (!existsSync(runner)) throw new NetconsoleError('ENOENT', `the benchmarks are not here (${runner.pathname}): they run from a source checkout after npm install`);
     const { main } = (await import(runner.href)) as { main(argv: string[]): Promise<number> };
     process.exitCode = await main(args);
@@ -205,7 +205,7 @@ program
   .allowUnknownOption()
   .argument('[args...]', 'options, passed to the tuner')
   .action(async (args: string[]) => {
-    const tuner = new URL('../bench/tune.js', import.meta.url);
+    const tuner = new URL('../../bench/tune.js', import.meta.url);
     if (!existsSync(tuner)) throw new NetconsoleError('ENOENT', `the tuner is not here (${tuner.pathname}): it runs from a source checkout after npm install`);
     const { main } = (await import(tuner.href)) as { main(argv: string[]): Promise<number> };
     process.exitCode = await main(args);

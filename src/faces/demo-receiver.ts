@@ -1,7 +1,7 @@
 // The receiver of `netconsole demo`, on its own thread so that it drains its socket while the
 // main thread sends: posts its address, then on request the messages' sample and its counters.
 import { parentPort } from 'node:worker_threads';
-import { Receiver, type Message } from './receiver.js';
+import { Receiver, type Message } from '../receiver/receiver.js';
 
 const SAMPLE = 20;
 const receiver = new Receiver();

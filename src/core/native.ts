@@ -96,7 +96,7 @@ function load(): { binding: NativeBinding | null; error: Error | null } {
   try {
     const require = createRequire(import.meta.url);
     const nodeGypBuild = require('node-gyp-build') as (dir: string) => NativeBinding;
-    const binding = nodeGypBuild(new URL('../..', import.meta.url).pathname);
+    const binding = nodeGypBuild(new URL('../../..', import.meta.url).pathname);
     if (binding.abiVersion !== ABI_VERSION) throw new Error(`native addon ABI ${binding.abiVersion}, expected ${ABI_VERSION}: run npm run build:native`);
     return { binding, error: null };
   } catch (error) {

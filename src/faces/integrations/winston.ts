@@ -5,10 +5,10 @@
 //   new NetconsoleTransport({ options: { targets: '+@/,6666@10.0.0.2/' } }) // its own: close() closes it
 import { format } from 'node:util';
 import TransportStream from 'winston-transport';
-import { invalid } from '../errors.js';
-import { Netconsole, type NetconsoleOptions } from '../netconsole.js';
-import { guarded, isBytes } from '../validate.js';
-import { levelNumber, type Level, type Loggable, type LogOptions } from '../writer.js';
+import { invalid } from '../../base/errors.js';
+import { Netconsole, type NetconsoleOptions } from '../../host/netconsole.js';
+import { guarded, isBytes } from '../../core/validate.js';
+import { levelNumber, type Level, type Loggable, type LogOptions } from '../../core/writer.js';
 import { facilityOption, logSink, optionsObject, type LogSink } from './common.js';
 
 const MESSAGE = Symbol.for('message');

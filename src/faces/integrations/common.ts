@@ -1,9 +1,9 @@
 // What the integrations need of a logger (a Netconsole, or a worker's logger from attach()), and
 // the checks of their set-up options: typed errors at set-up, not a TypeError at the first record.
-import { invalid } from '../errors.js';
-import type { Logger } from '../netconsole.js';
-import { toInt } from '../validate.js';
-import type { LogOptions } from '../writer.js';
+import { invalid } from '../../base/errors.js';
+import type { Logger } from '../../host/netconsole.js';
+import { toInt } from '../../core/validate.js';
+import type { LogOptions } from '../../core/writer.js';
 
 /** A Netconsole (flush() waits until the kernel has everything) or a WorkerLogger (no flush()). */
 export type LogSink = Pick<Logger, 'log'> & { flush?(): Promise<void> };

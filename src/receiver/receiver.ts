@@ -15,7 +15,7 @@
 import { EventEmitter } from 'node:events';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
-import { invalid, NetconsoleError, outOfRange, type ErrnoCode } from './errors.js';
+import { invalid, NetconsoleError, outOfRange, type ErrnoCode } from '../base/errors.js';
 import { FragmentBuffer } from './fragments.js';
 import { datagramBytes, parseDatagram, type ParsedDatagram } from './ncrx-parse.js';
 import { SeqWindow } from './seq-window.js';

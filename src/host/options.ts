@@ -3,15 +3,15 @@
 // option is checked for its type and range, an unknown name is refused with the closest known one
 // suggested, and each error is an EINVAL or ERANGE naming the option, the value and what is accepted.
 import { readFile } from 'node:fs/promises';
-import { invalid, InvalidValueError, NetconsoleError, outOfRange, type ErrnoCode } from './errors.js';
-import { L } from './layout.js';
-import { native, nativeError, type NativeTuning } from './native.js';
-import { rtnetlinkAvailable } from './netdev/rtnetlink.js';
-import { DEFAULT_SEND_BUFFER } from './sockets.js';
-import { DEFAULT_RING_SIZE } from './wasm.js';
+import { invalid, InvalidValueError, NetconsoleError, outOfRange, type ErrnoCode } from '../base/errors.js';
+import { L } from '../core/layout.js';
+import { native, nativeError, type NativeTuning } from '../core/native.js';
+import { rtnetlinkAvailable } from '../netdev/rtnetlink.js';
+import { DEFAULT_SEND_BUFFER } from '../sender/sockets.js';
+import { DEFAULT_RING_SIZE } from '../core/wasm.js';
 import type { TargetOptions } from './target.js';
 import type { DeviceLookup, Mode } from './targets.js';
-import type { Overflow } from './writer.js';
+import type { Overflow } from '../core/writer.js';
 
 export interface NetconsoleOptions {
   /** A parameter string (targets.md 2), or target specs. Default: the NETCONSOLE variable. */

@@ -7,7 +7,7 @@
 // (Core.attach), which is structured-cloneable (postMessage, workerData).
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { threadId } from 'node:worker_threads';
-import { LayoutMismatchError, NetconsoleError } from './errors.js';
+import { LayoutMismatchError, NetconsoleError } from '../base/errors.js';
 import { native } from './native.js';
 import { checkLayout, L, memoryBytes, targetOffset, threadOffset, userdataOffset } from './layout.js';
 
@@ -81,7 +81,7 @@ const POOL_MAX = 2;
 function loadModule(debug: boolean): WebAssembly.Module {
   let m = modules.get(debug);
   if (m === undefined) {
-    const url = new URL(`../wasm/netconsole${debug ? '.debug' : ''}.wasm`, import.meta.url);
+    const url = new URL(`../../wasm/netconsole${debug ? '.debug' : ''}.wasm`, import.meta.url);
     let bytes: Buffer;
     try {
       bytes = readFileSync(url);

@@ -5,11 +5,11 @@
 // The WebAssembly path runs the real write path: a private shared memory per thread and maxTotal
 // (the last ENCODER_CACHE maxTotals used are kept) with one target, whose ring is drained after
 // each record. What is accepted, and the typed errors for the rest: validate.ts.
-import { parseIp, parseMac } from './addr.js';
-import { invalid, TooLargeError } from './errors.js';
+import { parseIp, parseMac } from '../base/addr.js';
+import { invalid, TooLargeError } from '../base/errors.js';
 import { L } from './layout.js';
-import { referenceDatagrams } from './reference/datagrams.js';
-import { referenceFrame, type FrameAddresses } from './reference/frame.js';
+import { referenceDatagrams } from '../reference/datagrams.js';
+import { referenceFrame, type FrameAddresses } from '../reference/frame.js';
 import { renderUserdata } from './userdata.js';
 import {
   canonicalOptions,
@@ -24,10 +24,10 @@ import {
   type CanonicalTarget,
 } from './validate.js';
 import { check, Core } from './wasm.js';
-import type { EncodeOptions, EncodeResult, WireFrame, WireRecord, WireTarget } from './wire-types.js';
+import type { EncodeOptions, EncodeResult, WireFrame, WireRecord, WireTarget } from '../base/wire-types.js';
 
-export type { EncodeOptions, EncodeResult, WireFrame, WireRecord, WireSysdata, WireTarget, Text, U64 } from './wire-types.js';
-export { MAX_PRINT_CHUNK, DEFAULT_MAX_TOTAL, MAX_TASKNAME } from './wire-types.js';
+export type { EncodeOptions, EncodeResult, WireFrame, WireRecord, WireSysdata, WireTarget, Text, U64 } from '../base/wire-types.js';
+export { MAX_PRINT_CHUNK, DEFAULT_MAX_TOTAL, MAX_TASKNAME } from '../base/wire-types.js';
 
 /** The datagram payloads for one record sent to one target. */
 export function encodeDatagrams(record: WireRecord, target: WireTarget, opts?: EncodeOptions): Uint8Array[] {

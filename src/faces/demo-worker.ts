@@ -2,7 +2,7 @@
 // bursts of `burst` (pausing `pauseMs` between them, so that one receiver thread keeps up; 0 for
 // flat out), timing only the log calls.
 import { parentPort, threadId, workerData } from 'node:worker_threads';
-import { attach, type NetconsoleHandle } from './netconsole.js';
+import { attach, type NetconsoleHandle } from '../host/netconsole.js';
 
 const { handle, count, burst = count, pauseMs = 0 } = workerData as { handle: NetconsoleHandle; count: number; burst?: number; pauseMs?: number };
 const log = attach(handle);
