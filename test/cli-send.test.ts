@@ -5,8 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { native } from '../src/core/native.js';
 import { CSink } from './helpers/csink.js';
+import { requireSender, SENDERS } from './helpers/requires.js';
 
 const CLI = new URL('../src/faces/cli.js', import.meta.url).pathname;
 const LINES = 1_000_000;
@@ -28,8 +28,9 @@ async function feed(stdin: NodeJS.WritableStream, n: number): Promise<void> {
   stdin.end();
 }
 
-for (const sender of native ? ['native', 'dgram'] : ['dgram']) {
-  test(`${sender} sender: 1,000,000 lines on stdin, every one delivered once; exit 0, nothing on stderr`, async () => {
+for (const sender of SENDERS) {
+  test(`${sender} sender: 1,000,000 lines on stdin, every one delivered once; exit 0, nothing on stderr`, async (t) => {
+    if (!requireSender(t, sender)) return;
     const sink = await CSink.open({ idleMs: 1000 });
     const child = spawn(process.execPath, [CLI, 'send', '--sender', sender, '-t', `@/,${sink.port}@127.0.0.1/`], { stdio: ['pipe', 'inherit', 'pipe'] });
     let stderr = '';

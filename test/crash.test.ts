@@ -3,14 +3,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { native, nativeError } from '../src/core/native.js';
+import { requireNative } from './helpers/requires.js';
 import { Sink } from './helpers/udp.js';
 
 const SCRIPT = new URL('./workers/crasher.js', import.meta.url).pathname;
 
 for (const [how, prio, oopsOnly] of [['throw', 8, '0'], ['reject', 10, '0'], ['throw', 8, '1']] as const) {
   test(`${how === 'throw' ? 'an uncaught exception (emerg)' : 'an unhandled rejection (crit)'}${oopsOnly === '1' ? ', oopsOnly' : ''}: the stack arrives before the process exits`, async (t) => {
-    if (native === null) return t.skip(`a synchronous drain needs the native sender: ${nativeError?.message}`);
+    if (!requireNative(t)) return; // a synchronous drain needs the native sender
     const sink = await Sink.open();
     try {
       const child = spawn(process.execPath, [SCRIPT, String(sink.port), how, oopsOnly], { stdio: ['ignore', 'pipe', 'pipe'] });

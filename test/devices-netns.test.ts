@@ -22,9 +22,9 @@
 // and taking vB down (carrier loss for vA) would flush the destination fd77::2.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { macOf, waitOperUp } from './helpers/ip.js';
+import { JsonChild } from './helpers/json-child.js';
 import { requireRoot, withNetns, type NetnsHandle } from './helpers/netns.js';
 
 const PROBE = fileURLToPath(new URL('./workers/devices-probe.js', import.meta.url));
@@ -36,103 +36,6 @@ const A4 = '10.77.0.1';
 const B4 = '10.77.0.2';
 const A6 = 'fd77::1';
 const B6 = 'fd77::2';
-
-// ---------------------------------------------------------------------------------------------
-// JSON-lines children
-
-type Line = Record<string, unknown>;
-
-class JsonChild {
-  readonly lines: Line[] = [];
-  stderr = '';
-  exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
-  readonly exited: Promise<void>;
-  private readonly waiters = new Set<() => void>();
-  private readonly replies: Array<(l: Line | null) => void> = [];
-
-  constructor(
-    readonly label: string,
-    readonly child: ChildProcess,
-  ) {
-    child.stderr!.on('data', (b: Buffer) => (this.stderr += b.toString()));
-    createInterface({ input: child.stdout! }).on('line', (text) => {
-      let line: Line;
-      try {
-        line = JSON.parse(text) as Line;
-      } catch {
-        line = { unparsed: text };
-      }
-      this.lines.push(line);
-      if ('reply' in line) this.replies.shift()?.(line);
-      this.wake();
-    });
-    this.exited = new Promise((resolve) =>
-      child.once('exit', (code, signal) => {
-        this.exit = { code, signal };
-        for (const r of this.replies.splice(0)) r(null);
-        this.wake();
-        resolve();
-      }),
-    );
-    child.stdin!.on('error', () => {}); // EPIPE after an exit is reported through `exit`
-  }
-
-  private wake(): void {
-    for (const w of [...this.waiters]) w();
-  }
-
-  describe(): string {
-    const exit = this.exit ? ` exited ${JSON.stringify(this.exit)};` : '';
-    return `${this.label}:${exit} last lines ${JSON.stringify(this.lines.slice(-15))}; stderr ${JSON.stringify(this.stderr.slice(-2000))}`;
-  }
-
-  mark(): number {
-    return this.lines.length;
-  }
-
-  /** The first line at index >= since for which `pick` returns a value, waiting up to `ms`. */
-  waitFor<T>(what: string, pick: (l: Line) => T | undefined, since = 0, ms = WAIT_MS): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        for (const l of this.lines.slice(since)) {
-          const v = pick(l);
-          if (v !== undefined) {
-            done();
-            resolve(v);
-            return;
-          }
-        }
-        if (this.exit) {
-          done();
-          reject(new Error(`waiting for ${what}: ${this.describe()}`));
-        }
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`timed out after ${ms} ms waiting for ${what}; ${this.describe()}`));
-      }, ms);
-      const done = (): void => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-      };
-      this.waiters.add(check);
-      check();
-    });
-  }
-
-  /** One command line; its reply line. */
-  cmd(line: string, ms = WAIT_MS): Promise<Line> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for the reply to ${JSON.stringify(line)}; ${this.describe()}`)), ms);
-      this.replies.push((l) => {
-        clearTimeout(timer);
-        if (l === null) reject(new Error(`no reply to ${JSON.stringify(line)}: ${this.describe()}`));
-        else resolve(l);
-      });
-      this.child.stdin!.write(`${line}\n`);
-    });
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // The probe (Netconsole in namespace a) and the sink (receiver in namespace b)
@@ -173,19 +76,11 @@ class Probe extends JsonChild {
   pid = 0;
 
   static async start(ns: NetnsHandle, targets: unknown): Promise<Probe> {
-    const p = new Probe('probe', ns.runNode('a', PROBE, [JSON.stringify(targets)]));
-    const ready = await p.waitFor('the probe to be ready', (l) => ('ready' in l || 'fatal' in l ? l : undefined));
-    if ('fatal' in ready) throw new Error(`probe failed to start: ${p.describe()}`);
+    const p = new Probe('probe', ns.runNode('a', PROBE, [JSON.stringify(targets)]), WAIT_MS);
+    await p.ready();
     p.pid = (await p.ok('pid')).pid as number;
     assert.ok(Number.isInteger(p.pid) && p.pid > 0, `probe pid ${String(p.pid)}`);
     return p;
-  }
-
-  /** A command that must not fail. */
-  async ok(line: string): Promise<Line> {
-    const r = await this.cmd(line);
-    if ('error' in r) throw new Error(`${line}: ${JSON.stringify(r.error)}`);
-    return r;
   }
 
   async log(text: string): Promise<number> {
@@ -202,7 +97,7 @@ class Probe extends JsonChild {
 
   /** The error code of a command expected to fail (assertion failure when it succeeds). */
   async failCode(line: string): Promise<string> {
-    const r = await this.cmd(line);
+    const r = await this.request(line);
     assert.ok('error' in r, `${line} should fail, got ${JSON.stringify(r)}`);
     return (r.error as { code: string }).code;
   }
@@ -259,11 +154,7 @@ class Probe extends JsonChild {
 
   /** `quit`: the Netconsole closes and the process exits 0. */
   async quit(): Promise<void> {
-    this.child.stdin!.write('quit\n');
-    const t = setTimeout(() => this.child.kill('SIGKILL'), WAIT_MS);
-    await this.exited;
-    clearTimeout(t);
-    assert.deepEqual(this.exit, { code: 0, signal: null }, `probe did not exit cleanly; ${this.describe()}`);
+    await this.quitWith('quit');
   }
 }
 
@@ -276,9 +167,8 @@ interface Datagram {
 
 class Sink extends JsonChild {
   static async start(ns: NetnsHandle): Promise<Sink> {
-    const s = new Sink('sink', ns.runNode('b', SINK, [String(PORT)]));
-    const ready = await s.waitFor('the sink to be ready', (l) => ('ready' in l || 'fatal' in l ? l : undefined));
-    if ('fatal' in ready) throw new Error(`sink failed to start: ${s.describe()}`);
+    const s = new Sink('sink', ns.runNode('b', SINK, [String(PORT)]), WAIT_MS);
+    await s.ready();
     return s;
   }
 
@@ -311,17 +201,6 @@ async function sh(ns: NetnsHandle, which: string, script: string): Promise<void>
   await ns.exec(which, ['sh', '-c', script]);
 }
 
-/** Waits until /sys/class/net/<dev>/operstate in namespace a is `up` (linkwatch has run). */
-async function waitOperUp(ns: NetnsHandle, dev: string, ms = WAIT_MS): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const { stdout } = await ns.exec('a', ['cat', `/sys/class/net/${dev}/operstate`]);
-    if (stdout.trim() === 'up') return;
-    if (Date.now() > deadline) assert.fail(`${dev} operstate is ${stdout.trim()}, not up, after ${ms} ms`);
-    await sleep(20);
-  }
-}
-
 /** Namespaces a and b joined by vA <-> vB with IPv4 and IPv6 addresses; IPv6 addresses kept on down. */
 async function setUp(ns: NetnsHandle, mac?: string): Promise<void> {
   for (const n of ['a', 'b']) await sh(ns, n, 'echo 1 > /proc/sys/net/ipv6/conf/all/keep_addr_on_down');
@@ -337,7 +216,7 @@ async function createPair(ns: NetnsHandle, nameA: string, mac?: string): Promise
   await ns.exec('b', ['ip', '-6', 'addr', 'add', `${B6}/64`, 'dev', 'vB', 'nodad']);
   await ns.exec('b', ['ip', 'link', 'set', 'vB', 'up']);
   await ns.exec('a', ['ip', 'link', 'set', nameA, 'up']);
-  await waitOperUp(ns, nameA);
+  await waitOperUp(ns, 'a', nameA);
 }
 
 /** Runs `fn` with the probe stopped, so that its poller sees only the end result (see the top). */
@@ -348,12 +227,6 @@ async function frozen(probe: Probe, fn: () => Promise<void>): Promise<void> {
   } finally {
     process.kill(probe.pid, 'SIGCONT');
   }
-}
-
-async function macOf(ns: NetnsHandle, dev: string): Promise<string> {
-  const { stdout } = await ns.exec('a', ['ip', '-j', 'link', 'show', dev]);
-  const [link] = JSON.parse(stdout) as Array<{ address: string }>;
-  return link!.address.toLowerCase();
 }
 
 const ip = (ns: NetnsHandle, ...args: string[]): Promise<unknown> => ns.exec('a', ['ip', ...args]);
@@ -376,13 +249,8 @@ async function scenario(targets: unknown, fn: (ns: NetnsHandle, probe: Probe, si
       await probe.quit();
     } finally {
       // withNetns SIGKILLs its children too; this makes sure a stopped probe is not left stopped.
-      for (const c of [probe, sink]) {
-        if (c && c.exit === null) {
-          if (c === probe && probe.pid > 0) process.kill(probe.pid, 'SIGCONT');
-          c.child.kill('SIGKILL');
-          await c.exited;
-        }
-      }
+      if (probe && probe.exit === null && probe.pid > 0) process.kill(probe.pid, 'SIGCONT');
+      for (const c of [probe, sink]) await c?.kill();
     }
   });
 }
@@ -529,7 +397,7 @@ describe('device events on real devices (targets.md section 4), Netconsole polli
   test('resume by name, fresh target: bound to vA, vA deleted and re-created under the same name (new MAC)', { timeout: 60_000 }, async (t) => {
     if (!requireRoot(t)) return;
     await scenario([target('byname', B4)], async (ns, probe, sink) => {
-      const oldMac = await macOf(ns, 'vA');
+      const oldMac = await macOf(ns, 'a', 'vA');
       assert.equal(await probe.get('byname', 'local_mac'), oldMac);
       assert.equal(await probe.log('one'), 1);
       await sink.arrives('one', A4);
@@ -553,7 +421,7 @@ describe('device events on real devices (targets.md section 4), Netconsole polli
       await frozen(probe, () => createPair(ns, 'vA'));
       const e = await probe.waitEvent('resumed', (x) => x.name === 'byname' && x.state !== 'deactivated', m);
       assert.deepEqual(e, { name: 'byname', state: 'enabled', device: 'vA', reason: 'resumed' });
-      const newMac = await macOf(ns, 'vA');
+      const newMac = await macOf(ns, 'a', 'vA');
       assert.notEqual(newMac, oldMac, 'a new veth gets a new random MAC');
       assert.equal(await probe.get('byname', 'local_mac'), newMac, 'local_mac is the new device MAC');
       assert.equal(await probe.log('two'), 1);

@@ -125,6 +125,7 @@ describe('differential: the truncation limit', () => {
           const opts = { maxTotal: cap === 8191 ? undefined : cap };
           agree({ ...base, text }, ext, opts.maxTotal);
           const { datagrams, truncated } = encodeMessage({ ...base, text }, ext, opts);
+          // The total as written, not through parseDatagram: that refuses a total over 8191 (N11), the very fault checked here.
           const total = Number(/ncfrag=\d+\/(\d+);/.exec(Buffer.from(datagrams[0]).toString('latin1'))?.[1] ?? 0);
           if (total > 0) assert.ok(total <= cap, `total ${total} <= ${cap}`);
           assert.equal(truncated, text.length + (text.match(/[\x00-\x1f\\]/g)?.length ?? 0) * 3 > cap - fixed);

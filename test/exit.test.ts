@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { native, nativeError } from '../src/core/native.js';
+import { requireSender } from './helpers/requires.js';
 import { Sink } from './helpers/udp.js';
 
 const SCRIPT = new URL('./workers/exit-logger.js', import.meta.url).pathname;
@@ -16,7 +16,7 @@ const cases = [
 
 for (const [sender, how] of cases) {
   test(`${sender} sender: all 2,000 records arrive when the process ends ${how === 'exit' ? 'by process.exit()' : 'naturally'}`, async (t) => {
-    if (sender === 'native' && native === null) return t.skip(`no native addon: ${nativeError?.message}`);
+    if (!requireSender(t, sender)) return;
     const sink = await Sink.open();
     try {
       const child = spawn(process.execPath, [SCRIPT, String(sink.port), how, sender], { stdio: 'inherit' });

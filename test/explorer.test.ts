@@ -10,27 +10,16 @@
 //   NETCONSOLE_EXPLORE_LONG=1            a long run: offsets 0..8, 2,000 walks per sender
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { native } from '../src/core/native.js';
 import { Bench, type PlannedOp } from './helpers/explorer/run.js';
 import { OP_KINDS, type OpKind } from './helpers/explorer/model.js';
+import { mulberry32, seedFrom } from './helpers/random.js';
+import { requireSender, SENDERS } from './helpers/requires.js';
 
 const LONG = process.env.NETCONSOLE_EXPLORE_LONG === '1';
 const OFFSETS = (process.env.NETCONSOLE_EXPLORE_OFFSETS ?? (LONG ? '0,1,2,3,4,5,6,7,8' : '0,1,3')).split(',').map(Number);
 const WALKS = Number(process.env.NETCONSOLE_EXPLORE_WALKS ?? (LONG ? 2000 : 40));
-const SEED = process.env.NETCONSOLE_EXPLORE_SEED !== undefined ? Number(process.env.NETCONSOLE_EXPLORE_SEED) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
-const SENDERS = native ? (['native', 'dgram'] as const) : (['dgram'] as const);
+const SEED = seedFrom('NETCONSOLE_EXPLORE_SEED');
 const WALK_LENGTH = 8;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Configuration ops act on the target bound by MAC when a registration by MAC is in play. */
 function onFor(ops: PlannedOp[]): 'a' | 'b' {
@@ -39,7 +28,8 @@ function onFor(ops: PlannedOp[]): 'a' | 'b' {
 
 for (const sender of SENDERS) {
   describe(`schedule explorer, ${sender} sender`, () => {
-    test(`every ordered pair of ${OP_KINDS.length} operations, at microtask offsets ${OFFSETS.join(', ')}, from enabled and from deactivated`, async () => {
+    test(`every ordered pair of ${OP_KINDS.length} operations, at microtask offsets ${OFFSETS.join(', ')}, from enabled and from deactivated`, async (t) => {
+      if (!requireSender(t, sender)) return;
       const bench = await Bench.open(sender);
       const failures: string[] = [];
       try {
@@ -65,7 +55,8 @@ for (const sender of SENDERS) {
       assert.deepEqual(failures, [], failures.join('\n\n'));
     });
 
-    test(`${WALKS} seeded random walks of ${WALK_LENGTH} operations (seed ${SEED})`, async () => {
+    test(`${WALKS} seeded random walks of ${WALK_LENGTH} operations (seed ${SEED})`, async (t) => {
+      if (!requireSender(t, sender)) return;
       const bench = await Bench.open(sender);
       const rnd = mulberry32(SEED ^ (sender === 'native' ? 0 : 0x9e3779b9));
       const failures: string[] = [];

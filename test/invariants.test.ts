@@ -8,7 +8,7 @@ import { HostLocks } from '../src/host/locks.js';
 import { Netconsole } from '../src/host/netconsole.js';
 import * as sysfs from '../src/netdev/sysfs.js';
 import type { DeviceLookup } from '../src/host/targets.js';
-import { native, nativeError } from '../src/core/native.js';
+import { requireSender } from './helpers/requires.js';
 import { Marker, Sink } from './helpers/udp.js';
 
 const LO = Number(readFileSync('/sys/class/net/lo/ifindex', 'utf8'));
@@ -17,7 +17,7 @@ const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 describe('invariant 1: no datagram for a target after its disable() or remove() resolved', () => {
   for (const [how, sender] of [['disable', 'native'], ['remove', 'native'], ['disable', 'dgram'], ['remove', 'dgram']] as const) {
     test(`${how}, ${sender} sender: 25 cycles under continuous logging; a marker sent after ${how} resolves is never followed by the target's datagrams`, async (t) => {
-      if (sender === 'native' && native === null) return t.skip(`no native addon: ${nativeError?.message}`);
+      if (!requireSender(t, sender)) return;
       const sink = await Sink.open();
       const marker = await Marker.open();
       const nc = await Netconsole.create({ devices: 'none', sender });

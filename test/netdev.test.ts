@@ -4,10 +4,8 @@
 // inside the namespace polls and prints what it sees.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { NetconsoleError } from '../src/base/errors.js';
 import { POLLING_LIMITS, SysfsPoller, diffSnapshots } from '../src/netdev/poller.js';
 import {
@@ -19,24 +17,15 @@ import {
   sourceAddress,
   type RouteResult,
 } from '../src/netdev/sysfs.js';
-import type { DeviceInfo, NetdevEvent } from '../src/netdev/types.js';
-import { requireRoot, withNetns, type NetnsHandle } from './helpers/netns.js';
+import type { DeviceInfo } from '../src/netdev/types.js';
+import { ipJson, type IpLink } from './helpers/ip.js';
+import { is, NetdevProbe } from './helpers/netdev-probe.js';
+import { requireRoot, withNetns } from './helpers/netns.js';
 
-const execFileP = promisify(execFile);
 const PROBE = fileURLToPath(new URL('./workers/netdev-probe.js', import.meta.url));
-const EVENT_TIMEOUT_MS = 5000;
 
 // ---------------------------------------------------------------------------------------------
 // `ip -j` output
-
-interface IpLink {
-  ifindex: number;
-  ifname: string;
-  flags: string[];
-  operstate: string;
-  address?: string;
-  master?: string;
-}
 
 interface IpAddrInfo {
   family: 'inet' | 'inet6';
@@ -51,12 +40,6 @@ interface IpRouteGet {
   dev: string;
   gateway?: string;
   prefsrc?: string;
-}
-
-/** `ip [-n ns] -j <args>` parsed; ns is a full namespace name. */
-async function ipJson<T>(args: string[], ns?: string): Promise<T> {
-  const { stdout } = await execFileP('ip', [...(ns ? ['-n', ns] : []), '-j', ...args], { encoding: 'utf8' });
-  return JSON.parse(stdout) as T;
 }
 
 /** What routeDevice should say, from `ip -j route get`: null when the kernel has no route. */
@@ -104,98 +87,6 @@ function addressIn(dst: string, family: 4 | 6): string | null {
   if (len > 120) return net!;
   return net!.endsWith('::') ? `${net}5` : net!;
 }
-
-// ---------------------------------------------------------------------------------------------
-// The probe process inside a namespace
-
-type ProbeLine =
-  | { ready: true; devices: DeviceInfo[] }
-  | { event: NetdevEvent }
-  | { reply: string; result?: unknown; error?: string }
-  | { pollError: string };
-
-class Probe {
-  readonly events: NetdevEvent[] = [];
-  readonly initial: Promise<DeviceInfo[]>;
-  private readonly replies: Array<(line: { result?: unknown; error?: string }) => void> = [];
-  private readonly eventWaiters = new Set<() => void>();
-  private stderr = '';
-
-  constructor(private readonly child: ChildProcess) {
-    let onReady!: (d: DeviceInfo[]) => void;
-    let onFail!: (e: Error) => void;
-    this.initial = new Promise((resolve, reject) => {
-      onReady = resolve;
-      onFail = reject;
-    });
-    child.stderr!.on('data', (b: Buffer) => (this.stderr += b.toString()));
-    child.once('exit', (code, signal) => onFail(new Error(`probe exited (${String(code ?? signal)}): ${this.stderr}`)));
-    createInterface({ input: child.stdout! }).on('line', (text) => {
-      const line = JSON.parse(text) as ProbeLine;
-      if ('ready' in line) onReady(line.devices);
-      else if ('event' in line) {
-        this.events.push(line.event);
-        for (const w of [...this.eventWaiters]) w();
-      } else if ('reply' in line) this.replies.shift()?.(line);
-      else if ('pollError' in line) this.stderr += `poll error: ${line.pollError}\n`;
-    });
-  }
-
-  static async start(ns: NetnsHandle, name: string, intervalMs = 50): Promise<Probe> {
-    const probe = new Probe(ns.runNode(name, PROBE, [String(intervalMs)]));
-    await probe.initial;
-    return probe;
-  }
-
-  /** Run one command line in the probe; its result (JSON round trip). */
-  cmd<T>(line: string): Promise<T> {
-    return new Promise((resolve, reject) => {
-      this.replies.push((r) => (r.error !== undefined ? reject(new Error(`${line}: ${r.error}`)) : resolve(r.result as T)));
-      this.child.stdin!.write(`${line}\n`);
-    });
-  }
-
-  /** The index the next event will get: pass it to waitFor to look only at later events. */
-  mark(): number {
-    return this.events.length;
-  }
-
-  /** The first event at index >= since matching `pred`, waiting for it up to a few seconds. */
-  waitFor(since: number, what: string, pred: (e: NetdevEvent) => boolean): Promise<NetdevEvent> {
-    return new Promise((resolve, reject) => {
-      const check = (): boolean => {
-        const found = this.events.slice(since).find(pred);
-        if (found === undefined) return false;
-        cleanup();
-        resolve(found);
-        return true;
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(
-          new Error(
-            `timed out after ${EVENT_TIMEOUT_MS} ms waiting for ${what}; events since: ` +
-              `${JSON.stringify(this.events.slice(since))}; stderr: ${this.stderr}`,
-          ),
-        );
-      }, EVENT_TIMEOUT_MS);
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        this.eventWaiters.delete(waiter);
-      };
-      const waiter = (): void => {
-        check();
-      };
-      this.eventWaiters.add(waiter);
-      check();
-    });
-  }
-}
-
-const is =
-  (type: NetdevEvent['type'], name: string) =>
-  (e: NetdevEvent): boolean =>
-    e.type === type && e.name === name;
 
 // ---------------------------------------------------------------------------------------------
 // Without root
@@ -381,8 +272,8 @@ describe('netdev: in network namespaces', () => {
     if (!requireRoot(t)) return;
     await withNetns(['a', 'b'], async (ns) => {
       const a = ns.name('a');
-      const probe = await Probe.start(ns, 'a');
-      const initial = await probe.initial;
+      const probe = await NetdevProbe.start(ns, 'a', PROBE, ['50']);
+      const initial = probe.initial;
       assert.deepEqual(
         initial.map((d) => d.name),
         ['lo'],
@@ -390,65 +281,65 @@ describe('netdev: in network namespaces', () => {
       );
 
       // register + up
-      let m = probe.mark();
+      let m = probe.eventMark();
       await ns.vethPair('a', 'vx0', 'b', 'vy0', '10.9.0.1/24', '10.9.0.2/24');
-      const reg = await probe.waitFor(m, 'register vx0', is('register', 'vx0'));
+      const reg = await probe.waitEvent(m, 'register vx0', is('register', 'vx0'));
       const ifindex = reg.ifindex;
       const [link] = await ipJson<IpLink[]>(['link', 'show', 'vx0'], a);
       const mac = link!.address!;
       assert.equal(reg.mac, mac);
       assert.equal(ifindex, link!.ifindex);
-      await probe.waitFor(m, 'up vx0', is('up', 'vx0'));
+      await probe.waitEvent(m, 'up vx0', is('up', 'vx0'));
       assert.ok(
-        probe.events.slice(m).findIndex(is('register', 'vx0')) < probe.events.slice(m).findIndex(is('up', 'vx0')),
+        probe.since(m).findIndex(is('register', 'vx0')) < probe.since(m).findIndex(is('up', 'vx0')),
         'register before up',
       );
 
       // carrier loss: the peer goes down in the other namespace
-      m = probe.mark();
+      m = probe.eventMark();
       await ns.exec('b', ['ip', 'link', 'set', 'vy0', 'down']);
-      const down1 = await probe.waitFor(m, 'down vx0 (carrier)', is('down', 'vx0'));
+      const down1 = await probe.waitEvent(m, 'down vx0 (carrier)', is('down', 'vx0'));
       assert.equal(down1.ifindex, ifindex);
       const noCarrier = await probe.cmd<DeviceInfo>('device vx0');
       assert.equal(noCarrier.up, true);
       assert.equal(noCarrier.running, false);
-      m = probe.mark();
+      m = probe.eventMark();
       await ns.exec('b', ['ip', 'link', 'set', 'vy0', 'up']);
-      await probe.waitFor(m, 'up vx0 (carrier)', is('up', 'vx0'));
+      await probe.waitEvent(m, 'up vx0 (carrier)', is('up', 'vx0'));
 
       // administratively down / up
-      m = probe.mark();
+      m = probe.eventMark();
       await ns.exec('a', ['ip', 'link', 'set', 'vx0', 'down']);
-      await probe.waitFor(m, 'down vx0 (admin)', is('down', 'vx0'));
+      await probe.waitEvent(m, 'down vx0 (admin)', is('down', 'vx0'));
       const adminDown = await probe.cmd<DeviceInfo>('device vx0');
       assert.equal(adminDown.up, false);
       assert.equal(adminDown.running, false);
-      m = probe.mark();
+      m = probe.eventMark();
       await ns.exec('a', ['ip', 'link', 'set', 'vx0', 'up']);
-      await probe.waitFor(m, 'up vx0 (admin)', is('up', 'vx0'));
+      await probe.waitEvent(m, 'up vx0 (admin)', is('up', 'vx0'));
 
       // rename (a veth must be down to be renamed)
-      m = probe.mark();
+      m = probe.eventMark();
       await ns.exec('a', ['ip', 'link', 'set', 'vx0', 'down']);
       await ns.exec('a', ['ip', 'link', 'set', 'vx0', 'name', 'vx0r']);
-      const ren = await probe.waitFor(m, 'rename vx0 -> vx0r', (e) => e.type === 'rename');
+      const ren = await probe.waitEvent(m, 'rename vx0 -> vx0r', (e) => e.type === 'rename');
       assert.equal(ren.name, 'vx0r');
       assert.equal(ren.oldName, 'vx0');
       assert.equal(ren.ifindex, ifindex);
       assert.equal(ren.mac, mac);
-      await probe.waitFor(m, 'down of vx0/vx0r', (e) => e.type === 'down' && e.ifindex === ifindex);
-      assert.ok(!probe.events.slice(m).some((e) => e.type === 'unregister' || e.type === 'register'), 'a rename is not unregister + register');
-      m = probe.mark();
+      await probe.waitEvent(m, 'down of vx0/vx0r', (e) => e.type === 'down' && e.ifindex === ifindex);
+      assert.ok(!probe.since(m).some((e) => e.type === 'unregister' || e.type === 'register'), 'a rename is not unregister + register');
+      m = probe.eventMark();
       await ns.exec('a', ['ip', 'link', 'set', 'vx0r', 'up']);
-      await probe.waitFor(m, 'up vx0r', is('up', 'vx0r'));
+      await probe.waitEvent(m, 'up vx0r', is('up', 'vx0r'));
 
       // enslave to a bridge, release
-      m = probe.mark();
+      m = probe.eventMark();
       await ns.exec('a', ['ip', 'link', 'add', 'br0', 'type', 'bridge']);
-      const brReg = await probe.waitFor(m, 'register br0', is('register', 'br0'));
-      m = probe.mark();
+      const brReg = await probe.waitEvent(m, 'register br0', is('register', 'br0'));
+      m = probe.eventMark();
       await ns.exec('a', ['ip', 'link', 'set', 'vx0r', 'master', 'br0']);
-      const ens = await probe.waitFor(m, 'enslave vx0r', is('enslave', 'vx0r'));
+      const ens = await probe.waitEvent(m, 'enslave vx0r', is('enslave', 'vx0r'));
       assert.equal(ens.master, 'br0');
       assert.equal(ens.ifindex, ifindex);
       const enslaved = await probe.cmd<DeviceInfo>(`index ${ifindex}`);
@@ -461,16 +352,16 @@ describe('netdev: in network namespaces', () => {
         links.map((l) => l.ifindex),
       );
       for (const l of links) assertAgreesWithIp(snap.find((d) => d.ifindex === l.ifindex)!, l);
-      m = probe.mark();
+      m = probe.eventMark();
       await ns.exec('a', ['ip', 'link', 'set', 'vx0r', 'nomaster']);
-      const rel = await probe.waitFor(m, 'release vx0r', is('release', 'vx0r'));
+      const rel = await probe.waitEvent(m, 'release vx0r', is('release', 'vx0r'));
       assert.equal(rel.ifindex, ifindex);
       assert.equal((await probe.cmd<DeviceInfo>('device vx0r')).master, null);
 
       // delete
-      m = probe.mark();
+      m = probe.eventMark();
       await ns.exec('a', ['ip', 'link', 'del', 'vx0r']);
-      const unreg = await probe.waitFor(m, 'unregister vx0r', is('unregister', 'vx0r'));
+      const unreg = await probe.waitEvent(m, 'unregister vx0r', is('unregister', 'vx0r'));
       assert.equal(unreg.ifindex, ifindex);
       assert.equal(unreg.mac, mac);
       assert.equal(await probe.cmd('device vx0r'), null);
@@ -478,9 +369,9 @@ describe('netdev: in network namespaces', () => {
       assert.equal(await probe.cmd(`mac ${mac}`), null);
 
       // re-create with the same name and the same MAC: a new ifindex, found by MAC
-      m = probe.mark();
+      m = probe.eventMark();
       await ns.exec('a', ['ip', 'link', 'add', 'vx0r', 'address', mac, 'type', 'veth', 'peer', 'name', 'vy0', 'netns', ns.name('b')]);
-      const reg2 = await probe.waitFor(m, 'register vx0r', is('register', 'vx0r'));
+      const reg2 = await probe.waitEvent(m, 'register vx0r', is('register', 'vx0r'));
       assert.notEqual(reg2.ifindex, ifindex);
       assert.equal(reg2.mac, mac);
       const byMac = await probe.cmd<DeviceInfo>(`mac ${mac.toUpperCase()}`);
@@ -488,22 +379,22 @@ describe('netdev: in network namespaces', () => {
       assert.equal(byMac.ifindex, reg2.ifindex);
 
       // deleted and re-created in one go (likely within one poll): unregister, then register
-      m = probe.mark();
+      m = probe.eventMark();
       await ns.exec('a', [
         'sh',
         '-c',
         `ip link del vx0r && ip link add vx0r address ${mac} type veth peer name vy0`,
       ]);
-      const reg3 = await probe.waitFor(m, 'register vx0r again', (e) => e.type === 'register' && e.name === 'vx0r');
-      const idxUnreg = probe.events.slice(m).findIndex((e) => e.type === 'unregister' && e.ifindex === reg2.ifindex);
-      const idxReg = probe.events.slice(m).indexOf(reg3);
+      const reg3 = await probe.waitEvent(m, 'register vx0r again', (e) => e.type === 'register' && e.name === 'vx0r');
+      const idxUnreg = probe.since(m).findIndex((e) => e.type === 'unregister' && e.ifindex === reg2.ifindex);
+      const idxReg = probe.since(m).indexOf(reg3);
       assert.ok(idxUnreg >= 0 && idxUnreg < idxReg, `unregister #${reg2.ifindex} before register #${reg3.ifindex}`);
       assert.notEqual(reg3.ifindex, reg2.ifindex);
 
       // the bridge goes too
-      m = probe.mark();
+      m = probe.eventMark();
       await ns.exec('a', ['ip', 'link', 'del', 'br0']);
-      const brGone = await probe.waitFor(m, 'unregister br0', is('unregister', 'br0'));
+      const brGone = await probe.waitEvent(m, 'unregister br0', is('unregister', 'br0'));
       assert.equal(brGone.ifindex, brReg.ifindex);
     });
   });
@@ -527,7 +418,7 @@ describe('netdev: in network namespaces', () => {
       await ipA('-6', 'route', 'add', '2001:db8:1::/48', 'dev', 'vx1');
       await ipA('-6', 'route', 'add', 'unreachable', '2001:db8:2::/48');
 
-      const probe = await Probe.start(ns, 'a');
+      const probe = await NetdevProbe.start(ns, 'a', PROBE, ['50']);
       const cases: Array<[string, RouteResult | null]> = [
         ['10.9.0.77', { dev: 'vx0', gateway: null }],
         ['10.9.0.1', { dev: 'lo', gateway: null }], // own address: local table, not in /proc/net/route

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Netconsole, NetconsoleError, type NetconsoleOptions } from '../src/index.js';
-import { native } from '../src/core/native.js';
+import { requireSender, SENDERS } from './helpers/requires.js';
 import { Sink } from './helpers/udp.js';
 
 const BASE: NetconsoleOptions = { devices: 'none', env: false };
@@ -125,9 +125,10 @@ describe('a rejected create() leaves nothing behind', () => {
     ['a target that cannot come up (after the memory and the sender exist)', { ...BASE, targets: [{ name: 't', remote_ip: 'nope' }] }, 'EINVAL'],
     ['a control socket that cannot listen (after the targets came up)', { ...BASE, targets: [{ name: 't', remote_ip: '127.0.0.1', local_port: 0, enabled: 1 }], control: join(dir, 'missing', 'ctl.sock') }, 'ENOENT'],
   ];
-  for (const sender of native ? (['native', 'dgram'] as const) : (['dgram'] as const)) {
+  for (const sender of SENDERS) {
     for (const [what, opts, code] of rejections) {
-      test(`${sender} sender, 100 times ${what}: no thread, descriptor or listener more; no file`, async () => {
+      test(`${sender} sender, 100 times ${what}: no thread, descriptor or listener more; no file`, async (t) => {
+        if (!requireSender(t, sender)) return;
         const before = await settled();
         for (let i = 0; i < 100; i++) await rejects({ ...opts, sender }, code);
         const after = await settled();
@@ -180,8 +181,9 @@ describe('memory returned at close()', () => {
     }
   });
 
-  for (const sender of native ? (['native', 'dgram'] as const) : (['dgram'] as const)) {
-    test(`${sender} sender: flush() after close() resolves; a second close() is the first`, async () => {
+  for (const sender of SENDERS) {
+    test(`${sender} sender: flush() after close() resolves; a second close() is the first`, async (t) => {
+      if (!requireSender(t, sender)) return;
       const nc = await Netconsole.create({ ...BASE, sender });
       const first = nc.close();
       assert.strictEqual(nc.close(), first);

@@ -9,13 +9,13 @@ import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { Netconsole, NetconsoleError, type NetconsoleOptions } from '../src/index.js';
-import { native } from '../src/core/native.js';
 import { Reassembler, type Message } from '../src/receiver/receiver.js';
 import { CSink } from './helpers/csink.js';
 import { parseRecordText, recordText, reportCount } from './helpers/records.js';
+import { requireNative, requireSender, SENDERS } from './helpers/requires.js';
+import { bindsExclusively, freePort } from './helpers/udp.js';
 
 const WORKER = new URL('./workers/overflow-writer.js', import.meta.url);
-const SENDERS = native ? (['native', 'dgram'] as const) : (['dgram'] as const);
 const SMALL_RING = 64 << 10;
 
 interface Arrived {
@@ -92,7 +92,8 @@ async function burst(nc: Netconsole, writer: number, count: number, perTurn = 10
 
 describe("overflow 'wait' (the default): a full ring holds the log call, nothing is lost", () => {
   for (const sender of SENDERS) {
-    test(`${sender} sender, 64 KiB ring, 50,000 mixed-size records, 1,000 per loop turn: every one arrives whole and in order`, async () => {
+    test(`${sender} sender, 64 KiB ring, 50,000 mixed-size records, 1,000 per loop turn: every one arrives whole and in order`, async (t) => {
+      if (!requireSender(t, sender)) return;
       let waits = 0;
       const a = await withSink({ sender, ringSize: SMALL_RING }, async (nc) => {
         assert.equal(await burst(nc, 0, 50_000), 50_000);
@@ -107,17 +108,17 @@ describe("overflow 'wait' (the default): a full ring holds the log call, nothing
     });
   }
 
-  if (native) {
-    test('native sender, 64 KiB ring, 50,000 records in one synchronous loop (no turn of the event loop): every one arrives', async () => {
-      const a = await withSink({ sender: 'native', ringSize: SMALL_RING }, async (nc) => {
-        for (let i = 0; i < 50_000; i++) nc.info(recordText(0, i));
-      });
-      assertAllInOrder(a, 0, 50_000);
+  test('native sender, 64 KiB ring, 50,000 records in one synchronous loop (no turn of the event loop): every one arrives', async (t) => {
+    if (!requireNative(t)) return;
+    const a = await withSink({ sender: 'native', ringSize: SMALL_RING }, async (nc) => {
+      for (let i = 0; i < 50_000; i++) nc.info(recordText(0, i));
     });
-  }
+    assertAllInOrder(a, 0, 50_000);
+  });
 
   for (const sender of SENDERS) {
-    test(`${sender} sender: two workers and the main thread write at once into a 64 KiB ring; every writer's records arrive, in its order`, async () => {
+    test(`${sender} sender: two workers and the main thread write at once into a 64 KiB ring; every writer's records arrive, in its order`, async (t) => {
+      if (!requireSender(t, sender)) return;
       const count = 10_000;
       const a = await withSink({ sender, ringSize: SMALL_RING }, async (nc) => {
         const start = new SharedArrayBuffer(4);
@@ -138,7 +139,8 @@ describe("overflow 'wait' (the default): a full ring holds the log call, nothing
 
 describe("overflow 'drop': losses are counted and reported in-band", () => {
   for (const sender of SENDERS) {
-    test(`${sender} sender, 64 KiB ring, 50,000 records without a pause: received + lost = logged, and the reports' N add up to the losses`, async () => {
+    test(`${sender} sender, 64 KiB ring, 50,000 records without a pause: received + lost = logged, and the reports' N add up to the losses`, async (t) => {
+      if (!requireSender(t, sender)) return;
       let lost = 0;
       const a = await withSink({ sender, ringSize: SMALL_RING, overflow: 'drop' }, async (nc) => {
         for (let i = 0; i < 50_000; i++) nc.info(recordText(0, i));
@@ -174,7 +176,8 @@ describe("overflow 'drop': losses are counted and reported in-band", () => {
 
 describe('close(): configuration in flight, log calls after it', () => {
   for (const sender of SENDERS) {
-    test(`${sender} sender: a log call after close() returns 0 (main thread and a worker) and sends nothing`, async () => {
+    test(`${sender} sender: a log call after close() returns 0 (main thread and a worker) and sends nothing`, async (t) => {
+      if (!requireSender(t, sender)) return;
       const a = await withSink({ sender }, async (nc) => {
         const handle = nc.handle();
         assert.equal(nc.info(recordText(0, 0)), 1);
@@ -188,7 +191,8 @@ describe('close(): configuration in flight, log calls after it', () => {
       assert.equal(a.records.get(1), undefined);
     });
 
-    test(`${sender} sender: close() waits for an enable() started before it, disables the target and frees its port; one started after rejects ESHUTDOWN`, async () => {
+    test(`${sender} sender: close() waits for an enable() started before it, disables the target and frees its port; one started after rejects ESHUTDOWN`, async (ctx) => {
+      if (!requireSender(ctx, sender)) return;
       const port = await freePort();
       const nc = await Netconsole.create({ devices: 'none', env: false, sender });
       const t = await nc.targets.create('t', { remote_ip: '127.0.0.1', remote_port: 9, local_port: port });
@@ -207,7 +211,8 @@ describe('close(): configuration in flight, log calls after it', () => {
 
 describe('a target removed and a device event handled while writers wait on a full ring', () => {
   for (const sender of SENDERS) {
-    test(`${sender} sender: both complete, the writers finish, the removed target sends nothing after remove() resolved`, async () => {
+    test(`${sender} sender: both complete, the writers finish, the removed target sends nothing after remove() resolved`, async (t) => {
+      if (!requireSender(t, sender)) return;
       const keep = await CSink.open({ idleMs: 400 });
       const gone = await CSink.open({ idleMs: 400 });
       const marker = createSocket('udp4');
@@ -245,27 +250,3 @@ describe('a target removed and a device event handled while writers wait on a fu
     });
   }
 });
-
-async function freePort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(r));
-  return port;
-}
-
-/** Whether a socket without SO_REUSEADDR can bind the port (nothing else holds it). */
-async function bindsExclusively(port: number): Promise<boolean> {
-  const s = createSocket({ type: 'udp4', reuseAddr: false });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      s.once('error', reject);
-      s.bind({ port, address: '0.0.0.0', exclusive: true }, resolve);
-    });
-    return true;
-  } catch {
-    return false;
-  } finally {
-    s.close();
-  }
-}

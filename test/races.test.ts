@@ -2,42 +2,16 @@
 // public API (devices 'none', events injected with nc.deviceEvent, the device is loopback), with
 // both senders, in both orders, started in the same tick. The schedule explorer
 // (test/explorer.test.ts) covers every pair; these are the cases as reported.
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { Netconsole, NetconsoleError, type Target } from '../src/index.js';
-import { native } from '../src/core/native.js';
-import { Sink } from './helpers/udp.js';
+import { requireSender, SENDERS } from './helpers/requires.js';
+import { bindsExclusively, freePort, Sink } from './helpers/udp.js';
 
 const LO = Number(readFileSync('/sys/class/net/lo/ifindex', 'utf8'));
-const SENDERS = native ? (['native', 'dgram'] as const) : (['dgram'] as const);
 const unregister = { type: 'unregister', name: 'lo', ifindex: LO } as const;
 const register = { type: 'register', name: 'lo', ifindex: LO } as const;
-
-async function freePort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(r));
-  return port;
-}
-
-/** Whether the port is free (a socket without SO_REUSEADDR can bind it). */
-async function portFree(port: number): Promise<boolean> {
-  const s = createSocket({ type: 'udp4', reuseAddr: false });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      s.once('error', reject);
-      s.bind({ port, address: '127.0.0.1', exclusive: true }, resolve);
-    });
-    return true;
-  } catch {
-    return false;
-  } finally {
-    s.close();
-  }
-}
 
 async function settle(p: Promise<unknown>): Promise<string> {
   return p.then(
@@ -46,7 +20,8 @@ async function settle(p: Promise<unknown>): Promise<string> {
   );
 }
 
-async function withTarget(sender: 'native' | 'dgram', fn: (nc: Netconsole, t: Target, sink: Sink, port: number) => Promise<void>): Promise<void> {
+async function withTarget(ctx: TestContext, sender: 'native' | 'dgram', fn: (nc: Netconsole, t: Target, sink: Sink, port: number) => Promise<void>): Promise<void> {
+  if (!requireSender(ctx, sender)) return;
   const sink = await Sink.open();
   const port = await freePort();
   const nc = await Netconsole.create({ devices: 'none', env: false, sender });
@@ -70,8 +45,8 @@ for (const sender of SENDERS) {
         return configFirst ? r : [r[1], r[0]];
       };
 
-      test(`remove() and an unregister of its device, ${order}: removed for good, no EIO, nothing sent after a register`, () =>
-        withTarget(sender, async (nc, t, sink, port) => {
+      test(`remove() and an unregister of its device, ${order}: removed for good, no EIO, nothing sent after a register`, (ctx) =>
+        withTarget(ctx, sender, async (nc, t, sink, port) => {
           const events: string[] = [];
           nc.events.on('target', (e: { name: string; state: string }) => events.push(`${e.name}:${e.state}`));
           assert.deepEqual(await both(() => t.remove(), () => nc.deviceEvent(unregister)), ['ok', 'ok']);
@@ -81,14 +56,14 @@ for (const sender of SENDERS) {
           assert.equal(nc.targets.get('t'), undefined, 'a register brings nothing back');
           assert.equal(nc.info('after'), 0, 'no target reached');
           await nc.flush();
-          assert.equal(await portFree(port), true, 'its port is free');
+          assert.equal(await bindsExclusively(port, '127.0.0.1'), true, 'its port is free');
           await new Promise((r) => setTimeout(r, 20));
           assert.ok(!sink.texts().some((x) => x.includes('after')));
           assert.equal(await settle(t.enable()), 'ENOENT', 'its handle answers ENOENT');
         }));
 
-      test(`disable() and an unregister of its device, ${order}: no EIO, DISABLED as the kernel ends, not resumed`, () =>
-        withTarget(sender, async (nc, t, _sink, port) => {
+      test(`disable() and an unregister of its device, ${order}: no EIO, DISABLED as the kernel ends, not resumed`, (ctx) =>
+        withTarget(ctx, sender, async (nc, t, _sink, port) => {
           const [disabled, event] = await both(() => t.disable(), () => nc.deviceEvent(unregister));
           // The disable's step first: it disables. The event's first: the target is DEACTIVATED,
           // and enabled_store makes it DISABLED before it finds it "already stopped" (EINVAL).
@@ -97,11 +72,11 @@ for (const sender of SENDERS) {
           assert.equal(t.state, 'disabled');
           await nc.deviceEvent(register);
           assert.equal(t.state, 'disabled', 'a target the user disabled is not resumed');
-          assert.equal(await portFree(port), true);
+          assert.equal(await bindsExclusively(port, '127.0.0.1'), true);
         }));
 
-      test(`enable() and a register that resumes it, ${order}: set up once; after disable() its port is free`, () =>
-        withTarget(sender, async (nc, t, sink, port) => {
+      test(`enable() and a register that resumes it, ${order}: set up once; after disable() its port is free`, (ctx) =>
+        withTarget(ctx, sender, async (nc, t, sink, port) => {
           await nc.deviceEvent(unregister);
           assert.equal(t.state, 'deactivated');
           const [enabled, event] = await both(() => t.enable(), () => nc.deviceEvent(register));
@@ -112,7 +87,7 @@ for (const sender of SENDERS) {
           await nc.flush();
           await sink.until((g) => g.some((x) => x.data.toString().includes('once')));
           await t.disable();
-          assert.equal(await portFree(port), true, 'no second socket was left bound');
+          assert.equal(await bindsExclusively(port, '127.0.0.1'), true, 'no second socket was left bound');
           assert.equal(nc.stats().senderDiscarded, 0);
         }));
     }

@@ -11,11 +11,14 @@
 // before, so b's receive buffers never overflow (an overflow would show as UdpInErrors).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { parseDatagram, type ParsedDatagram } from '../src/receiver/receiver.js';
 import { encodeDatagrams } from '../src/core/wire.js';
+import { macOf, waitOperUp } from './helpers/ip.js';
+import { JsonChild, type Line } from './helpers/json-child.js';
 import { requireRoot, withNetns, type NetnsHandle } from './helpers/netns.js';
+import { requireNative } from './helpers/requires.js';
+import { mulberry32, seedFrom } from './helpers/random.js';
 
 const SENDER = fileURLToPath(new URL('./workers/raw-sender.js', import.meta.url));
 const SINK = fileURLToPath(new URL('./workers/raw-sink.js', import.meta.url));
@@ -36,108 +39,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 // ---------------------------------------------------------------------------------------------
 // Seeded randomness (the seed is in every failure message; NC_RAW_SEED=<n> replays a run)
 
-const SEED = process.env.NC_RAW_SEED !== undefined ? Number(process.env.NC_RAW_SEED) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// JSON-lines children
-
-type Line = Record<string, unknown>;
-
-class JsonChild {
-  readonly lines: Line[] = [];
-  stderr = '';
-  exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
-  readonly exited: Promise<void>;
-  private readonly waiters = new Set<() => void>();
-
-  constructor(
-    readonly label: string,
-    readonly child: ChildProcess,
-    /** Lines it returns true for are consumed (not kept in `lines`). */
-    private readonly tap: (l: Line) => boolean = () => false,
-  ) {
-    child.stderr!.on('data', (b: Buffer) => (this.stderr += b.toString()));
-    createInterface({ input: child.stdout!, crlfDelay: Infinity }).on('line', (text) => {
-      let line: Line;
-      try {
-        line = JSON.parse(text) as Line;
-      } catch {
-        line = { unparsed: text.slice(0, 500) };
-      }
-      if (!this.tap(line)) this.lines.push(line);
-      this.wake();
-    });
-    this.exited = new Promise((resolve) =>
-      child.once('exit', (code, signal) => {
-        this.exit = { code, signal };
-        this.wake();
-        resolve();
-      }),
-    );
-    child.stdin!.on('error', () => {}); // EPIPE after an exit is reported through `exit`
-  }
-
-  protected wake(): void {
-    for (const w of [...this.waiters]) w();
-  }
-
-  describe(): string {
-    const exit = this.exit ? ` exited ${JSON.stringify(this.exit)};` : '';
-    return `${this.label}:${exit} last lines ${JSON.stringify(this.lines.slice(-10)).slice(-3000)}; stderr ${JSON.stringify(this.stderr.slice(-2000))}`;
-  }
-
-  /** Waits until `cond()` holds (re-checked on every line and on exit), up to `ms`. */
-  until(what: string, cond: () => boolean, ms = WAIT_MS): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        if (cond()) {
-          done();
-          resolve();
-        } else if (this.exit) {
-          done();
-          reject(new Error(`waiting for ${what}: ${this.describe()}`));
-        }
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`timed out after ${ms} ms waiting for ${what}; ${this.describe()}`));
-      }, ms);
-      const done = (): void => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-      };
-      this.waiters.add(check);
-      check();
-    });
-  }
-
-  async waitLine(what: string, pick: (l: Line) => boolean, since = 0, ms = WAIT_MS): Promise<Line> {
-    let found: Line | undefined;
-    await this.until(what, () => (found = this.lines.slice(since).find(pick)) !== undefined, ms);
-    return found!;
-  }
-
-  /** Closes stdin (both workers exit on that) and waits, killing after `ms`. */
-  async stop(ms = WAIT_MS): Promise<void> {
-    if (this.exit === null) {
-      this.child.stdin!.end();
-      const t = setTimeout(() => this.child.kill('SIGKILL'), ms);
-      await this.exited;
-      clearTimeout(t);
-    }
-  }
-}
+const SEED = seedFrom('NC_RAW_SEED');
 
 interface TargetStats {
   name: string;
@@ -161,9 +63,8 @@ interface Stats {
 
 class Sender extends JsonChild {
   static async start(ns: NetnsHandle, targets: unknown[], opts: Record<string, unknown> = { seqStart: SEQ_START }): Promise<Sender> {
-    const s = new Sender('raw-sender', ns.runNode('a', SENDER, [JSON.stringify(targets), JSON.stringify(opts)]));
-    const ready = await s.waitLine('the sender to be ready', (l) => 'ready' in l || 'fatal' in l);
-    if ('fatal' in ready) throw new Error(`raw-sender failed to start: ${s.describe()}`);
+    const s = new Sender('raw-sender', ns.runNode('a', SENDER, [JSON.stringify(targets), JSON.stringify(opts)]), WAIT_MS);
+    const ready = await s.ready();
     assert.equal(ready.sender, 'native', 'raw mode runs on the native sender');
     for (const t of ready.targets as Array<{ name: string; state: string; mode: string; device: string }>) {
       assert.deepEqual({ state: t.state, mode: t.mode, device: t.device }, { state: 'enabled', mode: 'raw', device: 'vA' }, `target ${t.name}`);
@@ -172,13 +73,8 @@ class Sender extends JsonChild {
   }
 
   /** One command; its reply (errors throw). */
-  async cmd(obj: Record<string, unknown>, ms = WAIT_MS): Promise<Line> {
-    const since = this.lines.length;
-    this.child.stdin!.write(`${JSON.stringify(obj)}\n`);
-    const r = await this.waitLine(`the reply to ${JSON.stringify(obj).slice(0, 80)}`, (l) => 'reply' in l || 'fatal' in l, since, ms);
-    if ('fatal' in r || 'error' in r) throw new Error(`${JSON.stringify(obj).slice(0, 80)}: ${JSON.stringify(r)}; ${this.describe()}`);
-    this.lines.splice(this.lines.indexOf(r), 1); // replies are consumed: `lines` stays small
-    return r;
+  cmd(obj: Record<string, unknown>): Promise<Line> {
+    return this.ok(JSON.stringify(obj));
   }
 
   async send(texts: string[]): Promise<{ offered: number; stats: Stats }> {
@@ -197,11 +93,7 @@ class Sender extends JsonChild {
 
   /** `quit`: the Netconsole closes and the process exits 0. */
   async quit(): Promise<void> {
-    this.child.stdin!.write(`${JSON.stringify({ quit: true })}\n`);
-    const t = setTimeout(() => this.child.kill('SIGKILL'), WAIT_MS);
-    await this.exited;
-    clearTimeout(t);
-    assert.deepEqual(this.exit, { code: 0, signal: null }, `raw-sender did not exit cleanly; ${this.describe()}`);
+    await this.quitWith(JSON.stringify({ quit: true }));
     const bad = this.lines.filter((l) => 'fatal' in l || 'ncError' in l || 'unparsed' in l);
     assert.deepEqual(bad, [], `raw-sender reported problems; ${this.describe()}`);
   }
@@ -222,18 +114,19 @@ class Sink extends JsonChild {
   onDatagram: ((d: Datagram) => void) | null = null;
 
   static async start(ns: NetnsHandle): Promise<Sink> {
-    let sink: Sink | undefined;
-    const s = (sink = new Sink('raw-sink', ns.runNode('b', SINK, [B4, String(P4), B6, String(P6)]), (l) => {
-      if (typeof l.data !== 'string') return false;
-      const d: Datagram = { family: l.family as Datagram['family'], from: l.from as string, port: l.port as number, to: l.to as number, data: Buffer.from(l.data, 'base64') };
-      sink!.count++;
-      if (sink!.onDatagram) sink!.onDatagram(d);
-      else sink!.got.push(d);
-      return true;
-    }));
-    const ready = await s.waitLine('the sink to be ready', (l) => 'ready' in l || 'fatal' in l);
-    if ('fatal' in ready) throw new Error(`raw-sink failed to start: ${s.describe()}`);
+    const s = new Sink('raw-sink', ns.runNode('b', SINK, [B4, String(P4), B6, String(P6)]), WAIT_MS);
+    await s.ready();
     return s;
+  }
+
+  /** Datagram lines are taken, not kept in `lines`: 100,000 of them a test. */
+  protected override take(l: Line): boolean {
+    if (typeof l.data !== 'string') return false;
+    const d: Datagram = { family: l.family as Datagram['family'], from: l.from as string, port: l.port as number, to: l.to as number, data: Buffer.from(l.data, 'base64') };
+    this.count++;
+    if (this.onDatagram) this.onDatagram(d);
+    else this.got.push(d);
+    return true;
   }
 
   waitCount(n: number, ms = WAIT_MS): Promise<void> {
@@ -248,22 +141,6 @@ class Sink extends JsonChild {
 
 // ---------------------------------------------------------------------------------------------
 // Namespaces, counters
-
-async function waitOperUp(ns: NetnsHandle, which: string, dev: string, ms = WAIT_MS): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const { stdout } = await ns.exec(which, ['cat', `/sys/class/net/${dev}/operstate`]);
-    if (stdout.trim() === 'up') return;
-    if (Date.now() > deadline) assert.fail(`${dev} operstate is ${stdout.trim()}, not up, after ${ms} ms`);
-    await sleep(20);
-  }
-}
-
-async function macOf(ns: NetnsHandle, which: string, dev: string): Promise<string> {
-  const { stdout } = await ns.exec(which, ['ip', '-j', 'link', 'show', dev]);
-  const [link] = JSON.parse(stdout) as Array<{ address: string }>;
-  return link!.address.toLowerCase();
-}
 
 /** vB's received-packet count (every frame that reached vB, whatever b's stack did with it). */
 async function rxPackets(ns: NetnsHandle): Promise<number> {
@@ -315,8 +192,8 @@ async function setUp(ns: NetnsHandle): Promise<{ macA: string; macB: string }> {
   await ns.vethPair('a', 'vA', 'b', 'vB', `${A4}/24`, `${B4}/24`);
   await ns.exec('a', ['ip', '-6', 'addr', 'add', `${A6}/64`, 'dev', 'vA', 'nodad']);
   await ns.exec('b', ['ip', '-6', 'addr', 'add', `${B6}/64`, 'dev', 'vB', 'nodad']);
-  await waitOperUp(ns, 'a', 'vA');
-  await waitOperUp(ns, 'b', 'vB');
+  await waitOperUp(ns, 'a', 'vA', WAIT_MS);
+  await waitOperUp(ns, 'b', 'vB', WAIT_MS);
   return { macA: await macOf(ns, 'a', 'vA'), macB: await macOf(ns, 'b', 'vB') };
 }
 
@@ -337,7 +214,7 @@ async function scenario(
       sink.assertHealthy();
       await sink.stop();
     } finally {
-      for (const c of [sender, sink]) if (c && c.exit === null) c.child.kill('SIGKILL');
+      for (const c of [sender, sink]) await c?.kill();
     }
   });
 }
@@ -349,28 +226,14 @@ function target(name: string, family: 4 | 6, extra: Record<string, unknown> = {}
 // ---------------------------------------------------------------------------------------------
 // Extended datagrams
 
-interface Header {
-  prio: number;
-  seq: bigint;
-  tsUsec: bigint;
-  flag: string;
-  frag: { offset: number; total: number } | null;
-  body: Buffer;
-}
-
-function parseExtended(data: Buffer): Header | null {
-  const semi = data.indexOf(0x3b);
-  if (semi < 0) return null;
-  const m = /^(\d+),(\d+),(\d+),([-c])(?:,ncfrag=(\d+)\/(\d+))?$/.exec(data.subarray(0, semi).toString('latin1'));
-  if (!m) return null;
-  return {
-    prio: Number(m[1]),
-    seq: BigInt(m[2]!),
-    tsUsec: BigInt(m[3]!),
-    flag: m[4]!,
-    frag: m[5] === undefined ? null : { offset: Number(m[5]), total: Number(m[6]) },
-    body: data.subarray(semi + 1),
-  };
+/**
+ * An extended datagram as the receiver parses it (src/receiver/ncrx-parse.ts, netconsd's rules), seq and
+ * tsUsec as bigints; null when it is not one. The bytes themselves are compared with
+ * encodeDatagrams(), so a lenient parse cannot hide a malformed header.
+ */
+function parseExtended(data: Buffer): (Omit<ParsedDatagram, 'prio' | 'seq' | 'tsUsec'> & { prio: number; seq: bigint; tsUsec: bigint }) | null {
+  const p = parseDatagram(data);
+  return p.extended ? { ...p, prio: p.prio!, seq: BigInt(p.seq!), tsUsec: BigInt(p.tsUsec!) } : null;
 }
 
 /** Bytes of a character once escaped (wire.md 3.1): printable ASCII but `\` as is, else `\xHH`. */
@@ -407,7 +270,7 @@ const monoUsec = (): bigint => process.hrtime.bigint() / 1000n;
 
 describe('raw mode: Ethernet frames from WebAssembly through AF_PACKET into another namespace', { concurrency: false }, () => {
   test('100,000 frames (IPv4 and IPv6, payloads up to 1000 bytes) all arrive byte-exact and pass b\'s header and checksum checks', { timeout: 60_000 }, async (t) => {
-    if (!requireRoot(t)) return;
+    if (!requireRoot(t) || !requireNative(t)) return;
     const RECORDS = 50_000; // each goes to both targets: 100,000 frames
     const BATCH = 500;
     const rand = mulberry32(SEED);
@@ -432,7 +295,7 @@ describe('raw mode: Ethernet frames from WebAssembly through AF_PACKET into anot
         const tStart = monoUsec();
         sink.onDatagram = (d) => {
           const h = parseExtended(d.data);
-          if (!h || h.frag !== null) return problem(`not a single extended datagram: ${JSON.stringify(d.data.toString('latin1').slice(0, 120))}`);
+          if (!h || h.frag !== undefined) return problem(`not a single extended datagram: ${JSON.stringify(d.data.toString('latin1').slice(0, 120))}`);
           const tag = /^r(\d+):/.exec(h.body.subarray(0, 16).toString('latin1'));
           const i = tag ? Number(tag[1]) : -1;
           if (!(i >= 0 && i < texts.length)) return problem(`unknown record: ${JSON.stringify(d.data.toString('latin1').slice(0, 120))}`);
@@ -440,7 +303,7 @@ describe('raw mode: Ethernet frames from WebAssembly through AF_PACKET into anot
           const [from, to] = fam === 'IPv4' ? [A4, P4] : [A6, P6];
           if (d.from !== from || d.port !== LOCAL_PORT || d.to !== to) problem(`record ${i} ${fam}: from ${d.from}:${d.port} to ${d.to}`);
           if (seen[fam][i]++ !== 0) problem(`record ${i} arrived twice over ${fam}`);
-          if (h.prio !== PRIO_INFO || h.flag !== '-') problem(`record ${i}: prio ${h.prio} flag ${h.flag}`);
+          if (h.prio !== PRIO_INFO || h.cont || h.continuation) problem(`record ${i}: prio ${h.prio}, flag ${h.cont ? 'c' : h.continuation ? '+' : '-'}`);
           if (h.seq !== BigInt(SEQ_START + i)) problem(`record ${i} has seq ${h.seq}, expected ${SEQ_START + i}`);
           if (h.tsUsec < lastTs[fam] || h.tsUsec < tStart) problem(`record ${i} ${fam}: tsUsec ${h.tsUsec} after ${lastTs[fam]} (start ${tStart})`);
           lastTs[fam] = h.tsUsec;
@@ -505,7 +368,7 @@ describe('raw mode: Ethernet frames from WebAssembly through AF_PACKET into anot
   });
 
   test('remote_mac: explicit (vB\'s MAC) and broadcast (default) are delivered; a wrong unicast MAC is dropped by vB but counted as sent; local_mac is vA\'s MAC', { timeout: 30_000 }, async (t) => {
-    if (!requireRoot(t)) return;
+    if (!requireRoot(t) || !requireNative(t)) return;
     const N = 10;
     // One target per case and family, told apart by their local_port (the datagrams' source port).
     const cases = [
@@ -576,7 +439,7 @@ describe('raw mode: Ethernet frames from WebAssembly through AF_PACKET into anot
   });
 
   test('an extended message over 1000 bytes (3000-byte text) arrives as ncfrag fragments that reassemble to the text', { timeout: 30_000 }, async (t) => {
-    if (!requireRoot(t)) return;
+    if (!requireRoot(t) || !requireNative(t)) return;
     const rand = mulberry32(SEED ^ 0x5a5a5a5a);
     // Printable ASCII without the backslash: the body is the text itself (no escapes), plus `\n`.
     let text = '';
@@ -596,7 +459,7 @@ describe('raw mode: Ethernet frames from WebAssembly through AF_PACKET into anot
         for (const fam of ['IPv4', 'IPv6'] as const) {
           const frags = sink.got.filter((d) => d.family === fam);
           const hs = frags.map((d) => parseExtended(d.data)!);
-          assert.ok(hs.every((h) => h !== null && h.frag !== null), `${fam}: every datagram is an ncfrag fragment`);
+          assert.ok(hs.every((h) => h !== null && h.frag !== undefined), `${fam}: every datagram is an ncfrag fragment`);
           assert.ok(frags.every((d) => d.data.length <= 1000), `${fam}: fragments are at most 1000 bytes`);
           assert.equal(new Set(hs.map((h) => h.seq)).size, 1, 'one record');
           const { seq, tsUsec } = hs[0]!;

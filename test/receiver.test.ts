@@ -16,6 +16,8 @@ import { monotonicUsec } from '../src/base/clock.js';
 import { MAX_DATAGRAM, MAX_TOTAL, parseDatagram, Reassembler, Receiver, splitBody, unescape, type Message } from '../src/receiver/receiver.js';
 import { encodeDatagrams } from '../src/core/wire.js';
 import type { WireRecord, WireTarget } from '../src/base/wire-types.js';
+import { mulberry32 } from './helpers/random.js';
+import { freePort } from './helpers/udp.js';
 
 const CLI = fileURLToPath(new URL('../src/faces/cli.js', import.meta.url));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -47,22 +49,9 @@ function datagrams(record: WireRecord, target: WireTarget): Buffer[] {
   return encodeDatagrams(record, target).map((d) => Buffer.from(d));
 }
 
-/** The body of an ncfrag datagram (after its first ';'). */
-function bodyOf(d: Buffer): Buffer {
-  return d.subarray(d.indexOf(0x3b) + 1);
-}
-
-/** A small deterministic PRNG (mulberry32), so that a fuzz failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The body of an extended datagram (after its first ';'), by the receiver's own parse (whose rules
+ *  receiver-ncrx.test.ts checks one by one): these tests are about reassembly, not parsing. */
+const bodyOf = (d: Buffer): Buffer => parseDatagram(d).body;
 
 function target(port: number, extra: TargetOptions): TargetOptions {
   return { name: 'x', remote_ip: '127.0.0.1', remote_port: port, local_port: 0, enabled: 1, ...extra };
@@ -213,14 +202,6 @@ describe("against this library's own sender (Netconsole -> Receiver on loopback)
 });
 
 // ---------------------------------------------------------------- the `listen` CLI
-
-async function freePort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
-  const { port } = s.address();
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 interface Listener {
   child: ChildProcess;
@@ -397,7 +378,7 @@ describe('hand-made datagrams (Reassembler.push)', () => {
 
   for (const messages of [1, 3]) {
     test(`${messages} x 8,189 overlapping 2-byte fragments (offset i covers bytes i and i + 1 of 8,190), shuffled together: ${messages} complete messages (reassembly is linear in the bytes: this took 5 s per message with a sorted range list)`, () => {
-      const rand = prng(messages);
+      const rand = mulberry32(messages);
       const frags: Buffer[] = [];
       for (let m = 0; m < messages; m++) for (let i = 0; i < 8189; i++) frags.push(B(`6,${7 + m},0,-,ncfrag=${i}/8190;${String.fromCharCode(97 + (i % 26), 97 + ((i + 1) % 26))}`));
       for (let i = frags.length - 1; i > 0; i--) {
@@ -617,7 +598,7 @@ describe('hand-made datagrams (Reassembler.push)', () => {
   });
 
   test('binary garbage: 10,000 random buffers and 10,000 mutated valid datagrams never throw; every message is well-formed; nothing stays pending', () => {
-    const rand = prng(0x5eed);
+    const rand = mulberry32(0x5eed);
     const r = new Reassembler({ fragmentTimeoutMs: 60_000, maxPending: 64 });
     let bad = 0;
     r.on('message', (m: Message) => {

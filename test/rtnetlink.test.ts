@@ -4,12 +4,10 @@
 // in throw-away network namespaces (root), the events of real veths and a bridge: the sequence
 // test/netdev.test.ts checks for the sysfs poller, but each within milliseconds, plus what polling
 // cannot see (a down and up faster than any poll) and an overrun that forces a resync.
-import { describe, test, type TestContext } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { native } from '../src/core/native.js';
 import {
   AF_BRIDGE,
@@ -52,7 +50,6 @@ import {
   parseLinkMessage,
   parseMessages,
   parseNeighMessage,
-  rtnetlinkAvailable,
   rtnetlinkLookup,
   splitMessages,
   type AddressEvent,
@@ -61,12 +58,13 @@ import {
 import { listDevices as sysfsListDevices } from '../src/netdev/sysfs.js';
 import type { NativeNetlinkWatcher } from '../src/core/native.js';
 import type { DeviceInfo, NetdevEvent } from '../src/netdev/types.js';
-import { requireRoot, withNetns, type NetnsHandle } from './helpers/netns.js';
+import { ipJson, type IpLink } from './helpers/ip.js';
+import { is, NetdevProbe } from './helpers/netdev-probe.js';
+import { requireRoot, withNetns } from './helpers/netns.js';
+import { requireNative } from './helpers/requires.js';
 
-const execFileP = promisify(execFile);
 const PROBE = fileURLToPath(new URL('./workers/rtnetlink-probe.js', import.meta.url));
 const LIFE = fileURLToPath(new URL('./workers/rtnetlink-life.js', import.meta.url));
-const EVENT_TIMEOUT_MS = 5000;
 /** How late after the command that caused it an event may arrive (polling: up to an interval). */
 const PROMPT_MS = 500;
 
@@ -602,13 +600,6 @@ describe('RtnetlinkSource logic (a stand-in binding)', () => {
 // ---------------------------------------------------------------------------------------------
 // Against the kernel
 
-function skipWithoutNative(t: TestContext): boolean {
-  if (rtnetlinkAvailable()) return false;
-  if (process.env.CI === 'true') throw new Error('CI=true and the native addon with netlink support is not available');
-  t.skip('the native addon with netlink.cc is not available (npm run build:native)');
-  return true;
-}
-
 interface LifeResult {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -640,7 +631,7 @@ function runLife(mode: string, killAfterMs: number): Promise<LifeResult> {
 
 describe('rtnetlink on the host (no root needed)', () => {
   test('listDevices agrees with sysfs.ts on every device; dumps find lo', (t) => {
-    if (skipWithoutNative(t)) return;
+    if (!requireNative(t, 'netlink')) return;
     const ours = rtnetlinkLookup.listDevices();
     const theirs = sysfsListDevices();
     assert.ok(ours.some((d) => d.name === 'lo' && d.ifindex === 1 && d.addresses.some((a) => a.address === '127.0.0.1')));
@@ -661,7 +652,7 @@ describe('rtnetlink on the host (no root needed)', () => {
   });
 
   test('netlinkDump and NetlinkWatcher argument checks', (t) => {
-    if (skipWithoutNative(t)) return;
+    if (!requireNative(t, 'netlink')) return;
     const n = native!;
     assert.throws(() => n.netlinkDump!(1, 0), RangeError);
     assert.throws(() => (n.netlinkDump as unknown as (a: string) => Buffer)('x'), TypeError);
@@ -674,7 +665,7 @@ describe('rtnetlink on the host (no root needed)', () => {
   });
 
   test('a process with only a started source (or watcher) exits on its own; ref() keeps it alive', { timeout: 30_000 }, async (t) => {
-    if (skipWithoutNative(t)) return;
+    if (!requireNative(t, 'netlink')) return;
     const [src, watcher, refd] = await Promise.all([runLife('source', 10_000), runLife('watcher', 10_000), runLife('ref', 1500)]);
     assert.equal(src.code, 0, `source: ${src.stderr}`);
     assert.equal(src.stderr, '');
@@ -687,7 +678,7 @@ describe('rtnetlink on the host (no root needed)', () => {
   });
 
   test('a worker thread that ends with a source and a watcher open tears them down cleanly', { timeout: 30_000 }, async (t) => {
-    if (skipWithoutNative(t)) return;
+    if (!requireNative(t, 'netlink')) return;
     const r = await runLife('worker', 10_000);
     assert.equal(r.code, 0, `exit ${String(r.code ?? r.signal)}: ${r.stderr}`);
     assert.equal(r.stderr, '');
@@ -701,7 +692,7 @@ describe('rtnetlink on the host (no root needed)', () => {
   });
 
   test('a throwing callback is an uncaught exception; close() inside the callback stops the rest', { timeout: 30_000 }, async (t) => {
-    if (skipWithoutNative(t)) return;
+    if (!requireNative(t, 'netlink')) return;
     const [thrown, inside] = await Promise.all([runLife('throw', 10_000), runLife('close-inside', 10_000)]);
     assert.equal(thrown.code, 0, thrown.stderr);
     assert.deepEqual(thrown.lines.at(-1), { uncaught: 'boom from onMessages' });
@@ -713,140 +704,27 @@ describe('rtnetlink on the host (no root needed)', () => {
 // ---------------------------------------------------------------------------------------------
 // Inside network namespaces
 
-type ProbeLine =
-  | { ready: true; devices: DeviceInfo[] }
-  | { event: NetdevEvent; t: number }
-  | { address: AddressEvent; t: number }
-  | { overrun: true; t: number }
-  | { resync: true; t: number }
-  | { reply: string; result?: unknown; error?: string }
-  | { sourceError: string };
-
-interface Timed {
-  event: NetdevEvent;
-  t: number;
-}
-
-class Probe {
-  readonly events: Timed[] = [];
-  overruns = 0;
-  resyncs = 0;
-  readonly initial: Promise<DeviceInfo[]>;
-  private readonly replies: Array<(line: { result?: unknown; error?: string }) => void> = [];
-  private readonly waiters = new Set<() => void>();
-  private stderr = '';
-
-  constructor(private readonly child: ChildProcess) {
-    let onReady!: (d: DeviceInfo[]) => void;
-    let onFail!: (e: Error) => void;
-    this.initial = new Promise((resolve, reject) => {
-      onReady = resolve;
-      onFail = reject;
-    });
-    child.stderr!.on('data', (b: Buffer) => (this.stderr += b.toString()));
-    child.once('exit', (code, signal) => onFail(new Error(`probe exited (${String(code ?? signal)}): ${this.stderr}`)));
-    createInterface({ input: child.stdout! }).on('line', (text) => {
-      const line = JSON.parse(text) as ProbeLine;
-      if ('ready' in line) onReady(line.devices);
-      else if ('event' in line) this.events.push({ event: line.event, t: line.t });
-      else if ('overrun' in line) this.overruns++;
-      else if ('resync' in line) this.resyncs++;
-      else if ('reply' in line) this.replies.shift()?.(line);
-      else if ('sourceError' in line) this.stderr += `source error: ${line.sourceError}\n`;
-      for (const w of [...this.waiters]) w();
-    });
-  }
-
-  static async start(ns: NetnsHandle, name: string, rcvbufBytes?: number): Promise<Probe> {
-    const probe = new Probe(ns.runNode(name, PROBE, rcvbufBytes === undefined ? [] : [String(rcvbufBytes)]));
-    await probe.initial;
-    return probe;
-  }
-
-  cmd<T>(line: string): Promise<T> {
-    return new Promise((resolve, reject) => {
-      this.replies.push((r) => (r.error !== undefined ? reject(new Error(`${line}: ${r.error}`)) : resolve(r.result as T)));
-      this.child.stdin!.write(`${line}\n`);
-    });
-  }
-
-  mark(): number {
-    return this.events.length;
-  }
-
-  since(m: number): NetdevEvent[] {
-    return this.events.slice(m).map((e) => e.event);
-  }
-
-  /** Resolves once `cond` holds (checked on every line from the probe), or rejects after a few seconds. */
-  until(what: string, cond: () => boolean): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        if (!cond()) return;
-        cleanup();
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`timed out after ${EVENT_TIMEOUT_MS} ms waiting for ${what}; events: ${JSON.stringify(this.events.slice(-20))}; stderr: ${this.stderr}`));
-      }, EVENT_TIMEOUT_MS);
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-      };
-      this.waiters.add(check);
-      check();
-    });
-  }
-
-  /** The first event at index >= since matching `pred`, with its time. */
-  async waitFor(since: number, what: string, pred: (e: NetdevEvent) => boolean): Promise<Timed> {
-    let found: Timed | undefined;
-    await this.until(what, () => (found = this.events.slice(since).find((e) => pred(e.event))) !== undefined);
-    return found!;
-  }
-}
-
-const is =
-  (type: NetdevEvent['type'], name: string) =>
-  (e: NetdevEvent): boolean =>
-    e.type === type && e.name === name;
-
-async function ipJson<T>(args: string[], ns: string): Promise<T> {
-  const { stdout } = await execFileP('ip', ['-n', ns, '-j', ...args], { encoding: 'utf8' });
-  return JSON.parse(stdout) as T;
-}
-
-interface IpLink {
-  ifindex: number;
-  ifname: string;
-  flags: string[];
-  operstate: string;
-  address?: string;
-  master?: string;
-}
-
 describe('rtnetlink events inside network namespaces (root)', () => {
   test('veth add, up, carrier, down, rename, enslave / release, delete, re-create: every event within milliseconds', { timeout: 90_000 }, async (t) => {
-    if (!requireRoot(t) || skipWithoutNative(t)) return;
+    if (!requireRoot(t) || !requireNative(t, 'netlink')) return;
     await withNetns(['a', 'b'], async (ns) => {
       const a = ns.name('a');
       const latencies: Array<[string, number]> = [];
       /** Runs `cmd` in namespace `where` and waits for the event; it must come within PROMPT_MS of the command's end. */
-      const expect = async (probe: Probe, where: string, cmd: string[], what: string, pred: (e: NetdevEvent) => boolean): Promise<NetdevEvent> => {
-        const m = probe.mark();
+      const expect = async (probe: NetdevProbe, where: string, cmd: string[], what: string, pred: (e: NetdevEvent) => boolean): Promise<NetdevEvent> => {
+        const m = probe.eventMark();
         await ns.exec(where, cmd);
         const tDone = Date.now();
-        const got = await probe.waitFor(m, what, pred);
+        const got = await probe.waitTimed(m, what, pred);
         const late = got.t - tDone;
         latencies.push([what, late]);
         assert.ok(late < PROMPT_MS, `${what}: ${late} ms after the command returned`);
         return got.event;
       };
 
-      const probe = await Probe.start(ns, 'a');
+      const probe = await NetdevProbe.start(ns, 'a', PROBE);
       assert.deepEqual(
-        (await probe.initial).map((d) => d.name),
+        probe.initial.map((d) => d.name),
         ['lo'],
       );
       // Explicit, distinct ifindexes: a veth whose peer has the same ifindex (both 2 in fresh
@@ -883,7 +761,7 @@ describe('rtnetlink events inside network namespaces (root)', () => {
 
       // rename (a veth must be down to be renamed)
       await expect(probe, 'a', ['ip', 'link', 'set', 'vx0', 'down'], 'down vx0 (before rename)', is('down', 'vx0'));
-      let m = probe.mark();
+      let m = probe.eventMark();
       const ren = await expect(probe, 'a', ['ip', 'link', 'set', 'vx0', 'name', 'vx0r'], 'rename vx0 -> vx0r', (e) => e.type === 'rename');
       assert.deepEqual(ren, { type: 'rename', name: 'vx0r', oldName: 'vx0', ifindex: 10, mac });
       assert.ok(!probe.since(m).some((e) => e.type === 'unregister' || e.type === 'register'), 'a rename is not unregister + register');
@@ -932,7 +810,7 @@ describe('rtnetlink events inside network namespaces (root)', () => {
       assert.equal(byMac.ifindex, reg2.ifindex);
 
       // deleted and re-created in one go: unregister, then register, each seen
-      m = probe.mark();
+      m = probe.eventMark();
       const reg3 = await expect(
         probe,
         'a',
@@ -953,22 +831,22 @@ describe('rtnetlink events inside network namespaces (root)', () => {
   });
 
   test('a down and up faster than any poll interval is seen as both events, in order', { timeout: 60_000 }, async (t) => {
-    if (!requireRoot(t) || skipWithoutNative(t)) return;
+    if (!requireRoot(t) || !requireNative(t, 'netlink')) return;
     await withNetns(['a', 'b'], async (ns) => {
       await ns.exec('a', ['ip', 'link', 'add', 'vx0', 'index', '10', 'type', 'veth', 'peer', 'name', 'vy0', 'index', '20', 'netns', ns.name('b')]);
       await ns.exec('b', ['ip', 'link', 'set', 'vy0', 'up']);
       await ns.exec('a', ['ip', 'link', 'set', 'vx0', 'up']);
-      const probe = await Probe.start(ns, 'a');
+      const probe = await NetdevProbe.start(ns, 'a', PROBE);
       for (let i = 0; i < 50 && !(await probe.cmd<DeviceInfo>('device vx0')).running; i++) await new Promise((r) => setTimeout(r, 20));
       assert.equal((await probe.cmd<DeviceInfo>('device vx0')).running, true);
 
       for (const round of [1, 2, 3]) {
-        const m = probe.mark();
+        const m = probe.eventMark();
         // One `ip` process, two requests: microseconds apart.
         const t0 = Date.now();
         await ns.exec('a', ['sh', '-c', 'printf "link set vx0 down\\nlink set vx0 up\\n" | ip -batch -']);
         const took = Date.now() - t0;
-        const up = await probe.waitFor(m, `up vx0 after the blip (round ${round})`, (e) => e.type === 'up' && e.name === 'vx0');
+        const up = await probe.waitTimed(m, `up vx0 after the blip (round ${round})`, (e) => e.type === 'up' && e.name === 'vx0');
         const seq = probe.since(m).filter((e) => e.name === 'vx0');
         const iDown = seq.findIndex((e) => e.type === 'down');
         assert.ok(iDown >= 0 && iDown < seq.indexOf(up.event), `down before up (round ${round}): ${JSON.stringify(seq)} (the blip took ${took} ms with process start-up)`);
@@ -979,13 +857,13 @@ describe('rtnetlink events inside network namespaces (root)', () => {
   });
 
   test('rtnetlinkLookup sees the IPv4 address of a down veth (sysfs cannot); sourceAddress uses it', { timeout: 60_000 }, async (t) => {
-    if (!requireRoot(t) || skipWithoutNative(t)) return;
+    if (!requireRoot(t) || !requireNative(t, 'netlink')) return;
     await withNetns(['a', 'b'], async (ns) => {
       await ns.vethPair('a', 'vx0', 'b', 'vy0', '10.9.0.1/24', '10.9.0.2/24');
       await ns.exec('a', ['ip', 'addr', 'add', '10.9.1.1/24', 'dev', 'vx0']);
       await ns.exec('a', ['ip', '-6', 'addr', 'add', 'fd09::1/64', 'dev', 'vx0', 'nodad']);
       await ns.exec('a', ['ip', 'link', 'set', 'vx0', 'down']);
-      const probe = await Probe.start(ns, 'a');
+      const probe = await NetdevProbe.start(ns, 'a', PROBE);
       const dev = await probe.cmd<DeviceInfo>('device vx0');
       assert.equal(dev.up, false);
       assert.equal(dev.running, false);
@@ -1034,11 +912,11 @@ describe('rtnetlink events inside network namespaces (root)', () => {
   });
 
   test('stop() (close) ends the events; start() again reports what changed meanwhile', { timeout: 60_000 }, async (t) => {
-    if (!requireRoot(t) || skipWithoutNative(t)) return;
+    if (!requireRoot(t) || !requireNative(t, 'netlink')) return;
     await withNetns(['a'], async (ns) => {
-      const probe = await Probe.start(ns, 'a');
+      const probe = await NetdevProbe.start(ns, 'a', PROBE);
       assert.equal(await probe.cmd('stop'), false);
-      const m = probe.mark();
+      const m = probe.eventMark();
       await ns.exec('a', ['ip', 'link', 'add', 'vq0', 'type', 'veth', 'peer', 'name', 'vq1']);
       await ns.exec('a', ['ip', 'link', 'set', 'vq0', 'up']);
       await new Promise((r) => setTimeout(r, 300));
@@ -1052,12 +930,12 @@ describe('rtnetlink events inside network namespaces (root)', () => {
   });
 
   test('an overrun (tiny receive buffer, blocked event loop) is followed by a resync that reports every change', { timeout: 90_000 }, async (t) => {
-    if (!requireRoot(t) || skipWithoutNative(t)) return;
+    if (!requireRoot(t) || !requireNative(t, 'netlink')) return;
     await withNetns(['a'], async (ns) => {
       const a = ns.name('a');
-      const probe = await Probe.start(ns, 'a', 1); // the kernel's minimum SO_RCVBUF: a few messages
+      const probe = await NetdevProbe.start(ns, 'a', PROBE, ['1']); // the kernel's minimum SO_RCVBUF: a few messages
       const N = 40;
-      const m = probe.mark();
+      const m = probe.eventMark();
       const blocked = probe.cmd('block 1500');
       const script = Array.from({ length: N }, (_, i) => `link add ov${i} type veth peer name ow${i}\nlink set ov${i} up\n`).join('');
       const child = spawn('ip', ['-n', a, '-batch', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });

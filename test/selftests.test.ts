@@ -9,16 +9,16 @@
 // from the received header).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release as osRelease } from 'node:os';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Netconsole, type TargetOptions } from '../src/index.js';
 import { encodeDatagrams } from '../src/core/wire.js';
 import type { WireRecord, WireSysdata, WireTarget } from '../src/base/wire-types.js';
+import { JsonChild } from './helpers/json-child.js';
 
 const RECV_TIMEOUT_MS = 4000;
 const QUIET_MS = 150;
@@ -154,6 +154,11 @@ async function sendOne(nc: Netconsole, rx: Receiver, text: string): Promise<Data
 
 // ---------------------------------------------------------------------------------------------
 // Parsing what arrived, and building what should have (docs/wire.md)
+//
+// On purpose by hand from the spec, and strict (the exact header grammar of wire.md), not with
+// the receiver's parseDatagram (src/receiver/ncrx-parse.ts): that one accepts what netconsd accepts (other
+// bases, signs, any flag), so it could not tell a malformed header from a good one, and these
+// checks must stand apart from the code of this library.
 
 const latin1 = (b: Uint8Array): string => Buffer.from(b).toString('latin1');
 
@@ -731,38 +736,8 @@ describe('netcons_userdata', () => {
 // Two processes on one host, both on the default source port 6665 (the kernel has one netpoll per
 // device; here each process binds its own socket, so they must share the port).
 
-interface Child {
-  proc: ChildProcessWithoutNullStreams;
-  lines: AsyncIterator<string>;
-  stderr: string[];
-}
-
-function spawnSender(port: number): Child {
-  const proc = spawn(process.execPath, [SEND_6665, String(port)], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, NETCONSOLE: '' } });
-  const stderr: string[] = [];
-  proc.stderr.setEncoding('utf8').on('data', (s: string) => stderr.push(s));
-  return { proc, lines: createInterface({ input: proc.stdout })[Symbol.asyncIterator](), stderr };
-}
-
-async function nextLine(c: Child, timeoutMs = 10_000): Promise<Record<string, unknown>> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`child ${c.proc.pid}: no line within ${timeoutMs} ms; stderr: ${c.stderr.join('')}`)), timeoutMs);
-  });
-  try {
-    const r = await Promise.race([c.lines.next(), timeout]);
-    if (r.done) throw new Error(`child ${c.proc.pid} closed stdout (exit ${c.proc.exitCode}); stderr: ${c.stderr.join('')}`);
-    const obj = JSON.parse(r.value) as Record<string, unknown>;
-    if (obj.error) throw new Error(`child ${c.proc.pid}: ${obj.error}`);
-    return obj;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function exited(c: Child): Promise<number | null> {
-  if (c.proc.exitCode !== null) return Promise.resolve(c.proc.exitCode);
-  return new Promise((resolve) => c.proc.once('exit', (code) => resolve(code)));
+function spawnSender(port: number): JsonChild {
+  return new JsonChild('send-6665', spawn(process.execPath, [SEND_6665, String(port)], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, NETCONSOLE: '' } }));
 }
 
 describe('default source port 6665 shared by two processes', () => {
@@ -771,15 +746,14 @@ describe('default source port 6665 shared by two processes', () => {
       const children = [spawnSender(rx.port), spawnSender(rx.port)];
       try {
         // Barrier 1: both targets enabled, i.e. both sockets bound to :6665 at once.
-        const ready = await Promise.all(children.map((c) => nextLine(c)));
+        const ready = await Promise.all(children.map((c) => c.ready()));
         for (const [i, r] of ready.entries()) {
           assert.equal(r.ready, true);
-          assert.equal(r.pid, children[i].proc.pid);
+          assert.equal(r.pid, children[i].child.pid);
           assert.equal(r.local_port, '6665', 'local_port defaults to 6665');
         }
         // Barrier 2: both log while both are open; neither closes before both have logged.
-        for (const c of children) c.proc.stdin.write('log\n');
-        const logged = await Promise.all(children.map((c) => nextLine(c)));
+        const logged = await Promise.all(children.map((c) => c.ok('log')));
         for (const l of logged) assert.equal(l.logged, true);
         const got = await rx.take(2);
         const byPid = new Map<number, Datagram>();
@@ -789,19 +763,20 @@ describe('default source port 6665 shared by two processes', () => {
           byPid.set(Number(m[1]), d);
         }
         for (const c of children) {
-          const d = byPid.get(c.proc.pid!);
-          assert.ok(d, `the line of child ${c.proc.pid} arrived`);
+          const d = byPid.get(c.child.pid!);
+          assert.ok(d, `the line of child ${c.child.pid} arrived`);
           assert.equal(d.port, 6665, 'from source port 6665');
           assert.equal(d.address, '127.0.0.1');
         }
-        for (const c of children) c.proc.stdin.write('close\n');
-        for (const c of children) assert.deepEqual(await nextLine(c), { closed: true });
-        for (const c of children) assert.equal(await exited(c), 0);
+        for (const r of await Promise.all(children.map((c) => c.ok('close')))) assert.deepEqual(r, { reply: 'close', closed: true });
+        for (const c of children) {
+          await c.stop();
+          assert.deepEqual(c.exit, { code: 0, signal: null });
+          assert.deepEqual(c.lines, [ready[children.indexOf(c)]], 'nothing but the replies after ready');
+        }
         await rx.expectNothing();
       } finally {
-        for (const c of children) {
-          if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
-        }
+        for (const c of children) await c.kill();
       }
     });
   });

@@ -8,11 +8,11 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { native } from '../src/core/native.js';
 import { Reassembler, type Message } from '../src/receiver/receiver.js';
 import { CSink } from './helpers/csink.js';
 import { requireRoot, withNetns } from './helpers/netns.js';
 import { parseRecordText, recordText, reportCount } from './helpers/records.js';
+import { requireNative } from './helpers/requires.js';
 
 const SENDER = fileURLToPath(new URL('./workers/slowlink-sender.js', import.meta.url));
 const A = '10.89.0.1';
@@ -51,8 +51,7 @@ describe('a slow link (tbf 10 Mbit/s on a veth pair)', () => {
       c.overflow === 'wait' ? `meets ${c.expect.toUpperCase()}, nothing lost` : 'every loss counted and reported in-band'
     }`;
     test(title, async (t) => {
-      if (!native) return t.skip('needs the native addon');
-      if (!requireRoot(t)) return;
+      if (!requireNative(t) || !requireRoot(t)) return;
       await withNetns(['a', 'b'], async (ns) => {
         await ns.vethPair('a', 'vA', 'b', 'vB', `${A}/24`, `${B}/24`);
         await ns.exec('a', ['tc', 'qdisc', 'add', 'dev', 'vA', 'root', 'tbf', 'rate', '10mbit', 'burst', '32kbit', 'latency', c.queue === 'long' ? '10s' : '20ms']);

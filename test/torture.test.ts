@@ -19,6 +19,7 @@ import * as sysfs from '../src/netdev/sysfs.js';
 import type { DeviceInfo, NetdevEvent } from '../src/netdev/types.js';
 import type { DeviceLookup } from '../src/host/targets.js';
 import { Marker, socketDrops } from './helpers/udp.js';
+import { mulberry32, seedFrom } from './helpers/random.js';
 
 const ITERATIONS = Number(process.env.NETCONSOLE_TORTURE_ITERATIONS ?? 2100);
 const FAKE_IFINDEX = 99999;
@@ -27,7 +28,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 const RACE_IFINDEX = 99998;
 const RACE_MAC = '02:00:00:00:99:98';
-const SEED = process.env.NETCONSOLE_TORTURE_SEED !== undefined ? Number(process.env.NETCONSOLE_TORTURE_SEED) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
+const SEED = seedFrom('NETCONSOLE_TORTURE_SEED');
 
 /** Two fake devices backed by loopback addresses, which the test can rename, remove and bring back. */
 function fakeDevice(): { lookup: DeviceLookup; dev: { name: string; present: boolean }; race: { present: boolean } } {
@@ -44,17 +45,6 @@ function fakeDevice(): { lookup: DeviceLookup; dev: { name: string; present: boo
       routeDevice: sysfs.routeDevice,
       sourceAddress: (d, family, remote) => (d === dev.name || d === 'race0' ? (family === 6 ? '::1' : '127.0.0.1') : sysfs.sourceAddress(d, family, remote)),
     },
-  };
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 

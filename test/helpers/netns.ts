@@ -13,6 +13,7 @@
 // (or the full name).
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import type { TestContext } from 'node:test';
+import { unmet } from './requires.js';
 
 export interface ExecResult {
   stdout: string;
@@ -128,13 +129,8 @@ function netnsUnavailable(): string | null {
  * must not pass by skipping).
  */
 export function requireRoot(t: TestContext): boolean {
-  let reason: string | null = null;
-  if (!isRoot()) reason = 'needs root (uid 0) for network namespaces';
-  else reason = netnsUnavailable();
-  if (reason === null) return true;
-  if (process.env.CI === 'true') throw new Error(`CI=true and this test cannot run: ${reason}`);
-  t.skip(reason);
-  return false;
+  const reason = isRoot() ? netnsUnavailable() : 'needs root (uid 0) for network namespaces';
+  return reason === null || unmet(t, reason);
 }
 
 export async function withNetns(names: string[], fn: (ns: NetnsHandle) => Promise<void>): Promise<void> {

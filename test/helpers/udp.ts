@@ -111,3 +111,28 @@ export class Marker {
     return new Promise((r) => this.socket.close(() => r()));
   }
 }
+
+/** A UDP port that was free a moment ago (bound on 127.0.0.1 by the kernel's choice, then closed). */
+export async function freePort(): Promise<number> {
+  const s = createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
+  const { port } = s.address();
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** Whether a socket without SO_REUSEADDR can bind `address`:`port` (nothing else holds it). */
+export async function bindsExclusively(port: number, address = '0.0.0.0'): Promise<boolean> {
+  const s = createSocket({ type: 'udp4', reuseAddr: false });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      s.once('error', reject);
+      s.bind({ port, address, exclusive: true }, resolve);
+    });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    s.close();
+  }
+}

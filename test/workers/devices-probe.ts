@@ -15,7 +15,7 @@
 //   {"pollError":{code,message}}                    a failed poll of the Netconsole's poller
 //   {"reply":"<command line>", ...}                 one per command, in order (see below)
 //   {"fatal":{code,message}}                        then exit 1 (create failed, uncaught error)
-// stdin, one command a line, run one after the other:
+// stdin, one command a line, run one after the other (commandLoop of test/helpers/worker.ts):
 //   log <text>                 nc.info(text) + flush          -> {logged:<targets offered to>}
 //   state <name>               -> {state, device, stats:<nc.stats().targets entry>}
 //   get <name> <attr>          a configfs read                -> {value}
@@ -26,28 +26,12 @@
 //   pid                        -> {pid}
 //   quit                       nc.close(), then exit 0 (also when stdin closes)
 // A command that fails replies {error:{code,message}}; the probe keeps going.
-import { createInterface } from 'node:readline';
 import { Netconsole } from '../../src/index.js';
 import type { NetdevEvent } from '../../src/netdev/types.js';
 import type { SysfsPoller } from '../../src/netdev/poller.js';
+import { coded, commandLoop, errInfo, fatal, fatalOnUncaught, out, quitAfter, words } from '../helpers/worker.js';
 
-function out(obj: unknown): void {
-  process.stdout.write(`${JSON.stringify(obj)}\n`);
-}
-
-function errInfo(err: unknown): { code: string; message: string } {
-  if (err instanceof Error) return { code: String((err as { code?: unknown }).code ?? err.name), message: err.message };
-  return { code: 'UNKNOWN', message: String(err) };
-}
-
-process.on('uncaughtException', (err) => {
-  out({ fatal: errInfo(err) });
-  process.exit(1);
-});
-process.on('unhandledRejection', (err) => {
-  out({ fatal: errInfo(err) });
-  process.exit(1);
-});
+fatalOnUncaught();
 
 async function main(): Promise<void> {
   const spec = process.argv[2];
@@ -85,28 +69,15 @@ async function main(): Promise<void> {
 
   const target = (name: string | undefined) => {
     const t = nc.targets.get(name ?? '');
-    if (!t) throw Object.assign(new Error(`no such target ${JSON.stringify(name)}`), { code: 'ENOENT' });
+    if (!t) throw coded('ENOENT', `no such target ${JSON.stringify(name)}`);
     return t;
   };
 
-  let closing = false;
-  const quit = async (): Promise<void> => {
-    if (closing) return;
-    closing = true;
-    try {
-      await nc.close();
-    } catch (err) {
-      out({ ncError: errInfo(err) });
-    }
-    process.exit(0);
-  };
+  const quit = quitAfter(() => nc.close());
 
-  async function execute(line: string): Promise<Record<string, unknown>> {
-    const trimmed = line.trim();
-    const sp = trimmed.indexOf(' ');
-    const cmd = sp < 0 ? trimmed : trimmed.slice(0, sp);
-    const rest = sp < 0 ? '' : trimmed.slice(sp + 1);
-    const args = rest === '' ? [] : rest.split(/\s+/);
+  // Each command first lets pending device-event handling run (commandLoop yields before it).
+  commandLoop(async (line) => {
+    const { cmd, args, rest } = words(line);
     switch (cmd) {
       case 'log': {
         const logged = nc.info(rest);
@@ -142,30 +113,9 @@ async function main(): Promise<void> {
         await quit();
         return {};
       default:
-        throw Object.assign(new Error(`unknown command ${JSON.stringify(cmd)}`), { code: 'EINVAL' });
+        throw coded('EINVAL', `unknown command ${JSON.stringify(cmd)}`);
     }
-  }
-
-  // Commands run strictly one after the other; each first lets pending device-event handling run.
-  let chain = Promise.resolve();
-  const rl = createInterface({ input: process.stdin });
-  rl.on('line', (line) => {
-    if (line.trim() === '') return;
-    chain = chain.then(async () => {
-      await new Promise((r) => setImmediate(r));
-      try {
-        out({ reply: line, ...(await execute(line)) });
-      } catch (err) {
-        out({ reply: line, error: errInfo(err) });
-      }
-    });
-  });
-  rl.on('close', () => {
-    chain = chain.then(quit);
-  });
+  }, quit);
 }
 
-main().catch((err) => {
-  out({ fatal: errInfo(err) });
-  process.exit(1);
-});
+main().catch(fatal);

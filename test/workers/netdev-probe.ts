@@ -5,66 +5,34 @@
 // stdout, one JSON object a line:
 //   {"ready":true,"devices":[...]}      once the poller has its first snapshot
 //   {"event":NetdevEvent}                each event of the SysfsPoller
-//   {"reply":"<command line>","result":...} or {"reply":...,"error":"..."} for each command
-// stdin, one command a line:
-//   snapshot | poller-snapshot | device <name> | mac <mac> | index <n> | route <ip> |
+//   {"pollError":{code,message}}         a failed poll
+//   {"reply":"<command line>","result":...} or {"reply":...,"error":{code,message}} for each command
+//   {"fatal":{code,message}}             then exit 1
+// stdin, one command a line, run one after the other (commandLoop of test/helpers/worker.ts):
+//   snapshot (listDevices) | poller-snapshot | the look-ups of sysfs.ts (lookupCommands of
+//   test/helpers/worker.ts): list | device <name> | mac <mac> | index <n> | route <ip> |
 //   source <dev> <4|6> [remote]
 // Exits when stdin closes.
-import { createInterface } from 'node:readline';
 import { SysfsPoller } from '../../src/netdev/poller.js';
-import {
-  deviceByIfindex,
-  deviceByMac,
-  getDevice,
-  listDevices,
-  routeDevice,
-  sourceAddress,
-} from '../../src/netdev/sysfs.js';
+import * as sysfs from '../../src/netdev/sysfs.js';
+import { commandLoop, errInfo, fatalOnUncaught, lookupCommands, out, resultOf } from '../helpers/worker.js';
 
+fatalOnUncaught();
 const intervalMs = Number(process.argv[2] ?? 50);
-
-function out(obj: unknown): void {
-  process.stdout.write(`${JSON.stringify(obj)}\n`);
-}
-
 const poller = new SysfsPoller({ intervalMs });
 poller.on('event', (event) => out({ event }));
-poller.on('error', (err) => out({ pollError: err.message }));
+poller.on('error', (err) => out({ pollError: errInfo(err) }));
 poller.start();
 out({ ready: true, devices: [...poller.snapshot().values()] });
 
-function execute(line: string): unknown {
-  const [cmd, ...args] = line.trim().split(/\s+/);
-  switch (cmd) {
-    case 'snapshot':
-      return listDevices();
-    case 'poller-snapshot':
-      return [...poller.snapshot().values()];
-    case 'device':
-      return getDevice(args[0] ?? '');
-    case 'mac':
-      return deviceByMac(args[0] ?? '');
-    case 'index':
-      return deviceByIfindex(Number(args[0]));
-    case 'route':
-      return routeDevice(args[0] ?? '');
-    case 'source':
-      return sourceAddress(args[0] ?? '', Number(args[1]) === 6 ? 6 : 4, args[2]);
-    default:
-      throw new Error(`unknown command ${JSON.stringify(cmd)}`);
-  }
-}
-
-const rl = createInterface({ input: process.stdin });
-rl.on('line', (line) => {
-  if (line.trim() === '') return;
-  try {
-    out({ reply: line, result: execute(line) });
-  } catch (err) {
-    out({ reply: line, error: err instanceof Error ? err.message : String(err) });
-  }
-});
-rl.on('close', () => {
-  poller.stop();
-  process.exit(0);
-});
+commandLoop(
+  resultOf({
+    ...lookupCommands(sysfs),
+    snapshot: () => sysfs.listDevices(),
+    'poller-snapshot': () => [...poller.snapshot().values()],
+  }),
+  () => {
+    poller.stop();
+    process.exit(0);
+  },
+);

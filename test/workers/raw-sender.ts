@@ -8,35 +8,21 @@
 //
 // stdout, one JSON object a line:
 //   {"ready":true,"targets":[{name,state,device,mode}],"sender":"native"}
-//   {"reply":"send","logged":N,"offered":M,"stats":<nc.stats()>}   after {"send":[texts...]}
-//   {"reply":"get","value":"..."}                                   after {"get":[name,attr]}
-//   {"reply":"stats","stats":<nc.stats()>}                          after {"stats":true}
-//   {"reply":"<cmd>","error":{code,message}}                        a command that failed
-//   {"fatal":{code,message}}                                        then exit 1
-// stdin, one JSON command a line, run one after the other:
+//   {"reply":<command line>,"logged":N,"offered":M,"stats":<nc.stats()>}   after {"send":[texts...]}
+//   {"reply":<command line>,"value":"..."}                                 after {"get":[name,attr]}
+//   {"reply":<command line>,"stats":<nc.stats()>}                          after {"stats":true}
+//   {"reply":<command line>,"error":{code,message}}                        a command that failed
+//   {"ncError":{code,message}}                                             an 'error' event of nc.events
+//   {"fatal":{code,message}}                                               then exit 1
+// stdin, one JSON command a line, run one after the other (commandLoop of test/helpers/worker.ts):
 //   {"send":[texts...]}  nc.info(text) for each, then nc.flush()
 //   {"get":[name,attr]}  a configfs read of a target
 //   {"stats":true}
 //   {"quit":true}        nc.close(), then exit 0 (also when stdin closes)
-import { createInterface } from 'node:readline';
 import { Netconsole, type NetconsoleOptions } from '../../src/index.js';
+import { coded, commandLoop, errInfo, fatal, fatalOnUncaught, out, quitAfter } from '../helpers/worker.js';
 
-function out(obj: unknown): void {
-  process.stdout.write(`${JSON.stringify(obj)}\n`);
-}
-
-function errInfo(err: unknown): { code: string; message: string } {
-  if (err instanceof Error) return { code: String((err as { code?: unknown }).code ?? err.name), message: err.message };
-  return { code: 'UNKNOWN', message: String(err) };
-}
-
-function fatal(err: unknown): never {
-  out({ fatal: errInfo(err) });
-  process.exit(1);
-}
-
-process.on('uncaughtException', fatal);
-process.on('unhandledRejection', fatal);
+fatalOnUncaught();
 
 async function main(): Promise<void> {
   const spec = process.argv[2];
@@ -61,61 +47,29 @@ async function main(): Promise<void> {
     targets: nc.targets.list().map((t) => ({ name: t.name, state: t.state, device: t.device, mode: stats.targets.find((s) => s.name === t.name)?.mode ?? null })),
   });
 
-  let closing = false;
-  const quit = async (): Promise<void> => {
-    if (closing) return;
-    closing = true;
-    try {
-      await nc.close();
-    } catch (err) {
-      out({ ncError: errInfo(err) });
-    }
-    process.exit(0);
-  };
+  const quit = quitAfter(() => nc.close());
 
-  async function execute(cmd: Record<string, unknown>): Promise<Record<string, unknown>> {
+  commandLoop(async (line) => {
+    const cmd = JSON.parse(line) as Record<string, unknown>;
     if (Array.isArray(cmd.send)) {
       let offered = 0;
       for (const text of cmd.send) offered += nc.info(String(text));
       await nc.flush();
-      return { reply: 'send', logged: cmd.send.length, offered, stats: nc.stats() };
+      return { logged: cmd.send.length, offered, stats: nc.stats() };
     }
     if (Array.isArray(cmd.get)) {
       const [name, attr] = cmd.get as [string, string];
       const t = nc.targets.get(name);
-      if (!t) throw Object.assign(new Error(`no such target ${JSON.stringify(name)}`), { code: 'ENOENT' });
-      return { reply: 'get', value: t.get(attr) };
+      if (!t) throw coded('ENOENT', `no such target ${JSON.stringify(name)}`);
+      return { value: t.get(attr) };
     }
-    if (cmd.stats === true) return { reply: 'stats', stats: nc.stats() };
+    if (cmd.stats === true) return { stats: nc.stats() };
     if (cmd.quit === true) {
       await quit();
-      return { reply: 'quit' };
+      return {};
     }
-    throw Object.assign(new Error(`unknown command ${JSON.stringify(cmd).slice(0, 200)}`), { code: 'EINVAL' });
-  }
-
-  let chain = Promise.resolve();
-  const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
-  rl.on('line', (line) => {
-    if (line.trim() === '') return;
-    chain = chain.then(async () => {
-      let cmd: Record<string, unknown>;
-      try {
-        cmd = JSON.parse(line) as Record<string, unknown>;
-      } catch (err) {
-        out({ reply: 'parse', error: errInfo(err) });
-        return;
-      }
-      try {
-        out(await execute(cmd));
-      } catch (err) {
-        out({ reply: Object.keys(cmd)[0] ?? '?', error: errInfo(err) });
-      }
-    });
-  });
-  rl.on('close', () => {
-    chain = chain.then(quit);
-  });
+    throw coded('EINVAL', `unknown command ${line.slice(0, 200)}`);
+  }, quit);
 }
 
 main().catch(fatal);

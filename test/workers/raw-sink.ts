@@ -9,10 +9,11 @@
 // stdout, one JSON object a line:
 //   {"ready":true,"rcvbuf":[bytes4,bytes6]}
 //   {"family":"IPv4"|"IPv6","from":"<address>","port":<source port>,"to":<local port>,"data":"<base64>"}
-//   {"fatal":"..."} and exit 1 on any error.
+//   {"fatal":{code,message}} and exit 1 on any error.
 // Lines are written in batches (once per turn of the event loop). Exits when stdin closes.
-import { createSocket, type Socket } from 'node:dgram';
+import { bindUdp, fatal, fatalOnUncaught, exitOnStdinEnd, portArg } from '../helpers/worker.js';
 
+// Batched: one write per turn of the event loop, not one per datagram (100,000 of them a test).
 let pending: string[] = [];
 let scheduled = false;
 
@@ -32,44 +33,20 @@ function out(obj: unknown): void {
   }
 }
 
-function fail(err: unknown): never {
-  flushOut();
-  process.stdout.write(`${JSON.stringify({ fatal: err instanceof Error ? err.message : String(err) })}\n`);
-  process.exit(1);
-}
-
-process.on('uncaughtException', fail);
-
-async function bind(type: 'udp4' | 'udp6', address: string, port: number): Promise<Socket> {
-  const s = createSocket({ type, ipv6Only: type === 'udp6', recvBufferSize: 4 << 20 });
-  s.on('message', (data, r) => out({ family: r.family, from: r.address, port: r.port, to: port, data: data.toString('base64') }));
-  await new Promise<void>((resolve, reject) => {
-    s.once('error', reject);
-    s.bind(port, address, () => {
-      s.off('error', reject);
-      s.on('error', fail);
-      resolve();
-    });
-  });
-  return s;
-}
-
-function portArg(v: string | undefined, dflt: number): number {
-  const port = v === undefined ? dflt : Number(v);
-  if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new Error(`bad port ${String(v)}`);
-  return port;
-}
+fatalOnUncaught(flushOut);
 
 async function main(): Promise<void> {
   const [a4 = '10.88.0.2', p4, a6 = 'fd88::2', p6] = process.argv.slice(2);
-  const sockets = [await bind('udp4', a4, portArg(p4, 6666)), await bind('udp6', a6, portArg(p6, 6667))];
+  const sockets = await Promise.all(
+    ([['udp4', a4, portArg(p4, 6666)], ['udp6', a6, portArg(p6, 6667)]] as const).map(([type, address, port]) =>
+      bindUdp(type, address, port, 4 << 20, (data, r) => out({ family: r.family, from: r.address, port: r.port, to: port, data: data.toString('base64') })),
+    ),
+  );
   out({ ready: true, rcvbuf: sockets.map((s) => s.getRecvBufferSize()) });
-  process.stdin.resume();
-  process.stdin.on('end', () => {
-    for (const s of sockets) s.close();
-    flushOut();
-    process.exit(0);
-  });
+  exitOnStdinEnd(sockets, flushOut);
 }
 
-main().catch(fail);
+main().catch((err) => {
+  flushOut();
+  fatal(err);
+});

@@ -6,45 +6,18 @@
 // the devices and addresses of its namespace come and go. stdout, one JSON object a line:
 //   {"ready":true,"port":N}
 //   {"from":"<address>","port":N,"family":"IPv4"|"IPv6","text":"<datagram as latin1>"}
-//   {"fatal":"..."} and exit 1 on any error.
+//   {"fatal":{code,message}} and exit 1 on any error.
 // Exits when stdin closes.
-import { createSocket, type Socket } from 'node:dgram';
+import { bindUdp, fatal, fatalOnUncaught, exitOnStdinEnd, out, portArg } from '../helpers/worker.js';
 
-function out(obj: unknown): void {
-  process.stdout.write(`${JSON.stringify(obj)}\n`);
-}
-
-function fail(err: unknown): never {
-  out({ fatal: err instanceof Error ? err.message : String(err) });
-  process.exit(1);
-}
-
-process.on('uncaughtException', fail);
-
-async function bind(type: 'udp4' | 'udp6', address: string, port: number): Promise<Socket> {
-  const s = createSocket({ type, ipv6Only: type === 'udp6', recvBufferSize: 1 << 20 });
-  s.on('message', (data, r) => out({ from: r.address, port: r.port, family: r.family, text: data.toString('latin1') }));
-  await new Promise<void>((resolve, reject) => {
-    s.once('error', reject);
-    s.bind(port, address, () => {
-      s.off('error', reject);
-      s.on('error', fail);
-      resolve();
-    });
-  });
-  return s;
-}
+fatalOnUncaught();
 
 async function main(): Promise<void> {
-  const port = Number(process.argv[2]);
-  if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new Error(`bad port ${process.argv[2]}`);
-  const sockets = [await bind('udp4', '0.0.0.0', port), await bind('udp6', '::', port)];
+  const port = portArg(process.argv[2]);
+  const print = (data: Buffer, r: { address: string; port: number; family: string }): void => out({ from: r.address, port: r.port, family: r.family, text: data.toString('latin1') });
+  const sockets = [await bindUdp('udp4', '0.0.0.0', port, 1 << 20, print), await bindUdp('udp6', '::', port, 1 << 20, print)];
   out({ ready: true, port });
-  process.stdin.resume();
-  process.stdin.on('end', () => {
-    for (const s of sockets) s.close();
-    process.exit(0);
-  });
+  exitOnStdinEnd(sockets);
 }
 
-main().catch(fail);
+main().catch(fatal);

@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { Netconsole, NetconsoleError, type Target } from '../../../src/index.js';
 import type { DeviceInfo } from '../../../src/netdev/types.js';
 import type { DeviceLookup, TargetTable } from '../../../src/host/targets.js';
-import { Sink } from '../udp.js';
+import { freePort, Sink } from '../udp.js';
 import { check, type FinalTarget, type ObservedEvent, type ObservedOp } from './checker.js';
 import { changeWorld, DEVICE_OPS, NAMES, possible, type MState, type MWorld, type OpKind } from './model.js';
 
@@ -66,14 +66,6 @@ function boundPorts(): Set<number> {
     if (m) out.add(parseInt(m[1], 16));
   }
   return out;
-}
-
-async function freePort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(r));
-  return port;
 }
 
 export interface RunOptions {
