@@ -13,7 +13,7 @@
 import { lstatSync } from 'node:fs';
 import { ATTRIBUTE_NAMES, SYSDATA_TOGGLES } from '../config/attributes.js';
 import { invalid, InvalidValueError, NetconsoleError } from '../base/errors.js';
-import type { Targets } from './netconsole.js';
+import type { Targets } from './target.js';
 
 export const OPS = ['ls', 'get', 'set', 'mkdir', 'rmdir'] as const;
 

@@ -14,17 +14,22 @@ import { SysfsPoller } from '../netdev/poller.js';
 import { RtnetlinkSource, rtnetlinkAvailable, rtnetlinkLookup } from '../netdev/rtnetlink.js';
 import type { NetdevEvent } from '../netdev/types.js';
 import { resolveOptions, type NetconsoleOptions, type ResolvedOptions } from './options.js';
-import { futexWaiter, waiterFor } from '../core/room.js';
+import { futexWaiter } from '../core/room.js';
 import { DgramSender } from '../sender/dgram.js';
 import { NativeSender } from '../sender/native.js';
-import type { Sender, SenderCounters } from '../sender/types.js';
+import type { Sender } from '../sender/types.js';
 import { SocketPool } from '../sender/sockets.js';
-import { Target, type TargetOptions } from './target.js';
-import { TargetTable, type TargetState } from './targets.js';
-import { Core, type CoreHandle } from '../core/wasm.js';
-import { LEVELS, levelNumber, toText, Writer, type Level, type Loggable, type LogOptions, type Overflow, type WriterOptions } from '../core/writer.js';
+import { Logger, type NetconsoleHandle } from './logger.js';
+import type { NetconsoleEvents, Stats } from './reports.js';
+import { Targets } from './target.js';
+import { TargetTable } from './targets.js';
+import { Core } from '../core/wasm.js';
+import { levelNumber, toText, Writer, type Level, type Overflow, type WriterOptions } from '../core/writer.js';
 
 export type { NativeSenderOptions, NetconsoleOptions } from './options.js';
+export { attach, Logger, WorkerLogger, type NetconsoleHandle } from './logger.js';
+export type { LossEvent, NetconsoleEvents, Stats, TargetEvent, TargetStats } from './reports.js';
+export { Targets } from './target.js';
 
 /** A thrown value as text, whatever it is: a crash record must not throw itself. */
 function printable(value: unknown): string {
@@ -35,119 +40,6 @@ function printable(value: unknown): string {
     return '(a value that cannot be printed)';
   }
 }
-
-/** What a target event says: its new state (or 'removed'), the device, and why. */
-export interface TargetEvent {
-  name: string;
-  state: TargetState | 'removed';
-  device?: string;
-  /** The device event that changed it ('unregister', 'resumed', 'resume failed', ...). */
-  reason?: string;
-  error?: NetconsoleError;
-}
-
-export interface LossEvent {
-  name: string;
-  /** Messages lost since the last 'loss' event of this target. */
-  lost: number;
-  total: number;
-}
-
-export interface NetconsoleEvents {
-  target: [TargetEvent];
-  loss: [LossEvent];
-  error: [unknown];
-}
-
-/** Passed to a worker (postMessage, workerData) so it can log through the same memory: opaque
- *  (structured-cloneable; give it to attach()). */
-export interface NetconsoleHandle {
-  core: CoreHandle;
-  facility: number;
-  overflow: Overflow;
-  overflowWaitMs: number;
-  /** Who drains the ring: how a waiting worker sleeps (room.ts). */
-  sender: string;
-}
-
-export interface TargetStats {
-  name: string;
-  state: string;
-  /** 'udp' or 'raw' while enabled. */
-  mode: 'udp' | 'raw' | null;
-  sent: number;
-  datagrams: number;
-  bytes: number;
-  dropped: number;
-  truncated: number;
-  ratelimited: number;
-  skipped: number;
-  transmit_errors: number;
-  /** Messages lost in transmission (a datagram of theirs could not be sent, after retries). */
-  lostInTransmit: number;
-  /** Every message this target lost: dropped + skipped + lostInTransmit. */
-  lost: number;
-  /** Lost messages already reported in-band ("** N messages dropped **"). */
-  reported: number;
-  /** Times the sender gave up waiting for this target's socket (unwritable past its bound). */
-  stalls: number;
-  msgid: number;
-}
-
-export interface Stats {
-  records: number;
-  ringFull: number;
-  /** Records (from any thread) whose text was cut to the 64 KiB a record can carry. */
-  textCut: number;
-  ringSize: number;
-  ringUsed: number;
-  sender: string;
-  /** Ring slots the sender could not route (0 unless something is wrong). */
-  senderDiscarded: number;
-  /** Every message lost, summed over the targets. */
-  lost: number;
-  /** What the sender met on the way to the kernel. */
-  transmit: SenderCounters;
-  /** Log calls (any thread) that waited for room in a full ring (overflow 'wait'), and those of them that gave up. */
-  waits: { waited: number; gaveUp: number };
-  /** Threads attached to the shared memory (this one and workers), each holding a slot. */
-  threads: number;
-  /** Acquisitions against the lock order config -> rtnl -> cleanup -> spinlock (each was refused): 0. */
-  lockOrderViolations: number;
-  lockContended: number;
-  lockRecovered: number;
-  targets: TargetStats[];
-}
-
-type LevelMethods = { [K in (typeof LEVELS)[number]]: (value: Loggable, opts?: LogOptions) => number };
-
-/** Logging methods shared by Netconsole and a worker's logger. */
-export class Logger {
-  protected constructor(protected readonly writer: Writer) {
-    for (const [i, name] of LEVELS.entries()) {
-      (this as unknown as Record<string, unknown>)[name] = (value: Loggable, opts?: LogOptions) => this.writer.write(i, value, opts);
-    }
-  }
-
-  /** One record at `level`; returns the number of targets it was offered to. Never waits. */
-  log(level: Level, value: Loggable, opts?: LogOptions): number {
-    return this.writer.write(levelNumber(level), value, opts);
-  }
-
-  /** The logger's writer, muted (oopsOnly): every level method then sends nothing. */
-  protected mute(): void {
-    for (const name of [...LEVELS, 'log', 'error', 'warn']) (this as unknown as Record<string, unknown>)[name] = () => 0;
-  }
-
-  error(value: Loggable, opts?: LogOptions): number {
-    return this.writer.write(3, value, opts);
-  }
-
-  warn(value: Loggable, opts?: LogOptions): number {
-    return this.writer.write(4, value, opts);
-  }
-}
-export interface Logger extends LevelMethods {}
 
 /** The longest a process exit waits for the sender to hand pending records to the kernel. */
 const EXIT_DRAIN_MS = 1000;
@@ -402,48 +294,4 @@ export class Netconsole extends Logger {
   }
 
 
-}
-
-/** `nc.targets`: the configfs directory of targets. */
-export class Targets {
-  constructor(private readonly table: TargetTable) {}
-
-  get(name: string): Target | undefined {
-    const rec = this.table.get(name);
-    return rec ? new Target(this.table, rec) : undefined;
-  }
-
-  list(): Target[] {
-    return this.table.list().map((r) => new Target(this.table, r));
-  }
-
-  /** Creates a target (mkdir); with `enabled: 1` among the attributes it is enabled too. */
-  async create(name: string, attrs: Omit<TargetOptions, 'name'> = {}): Promise<Target> {
-    return new Target(this.table, await this.table.create(name, attrs));
-  }
-}
-
-/** In a worker: a logger writing through the memory of the Netconsole whose handle it got. */
-export class WorkerLogger extends Logger {
-  private readonly core: Core;
-  private detached = false;
-
-  constructor(handle: NetconsoleHandle) {
-    const core = Core.attach(handle.core);
-    const { facility, overflow, overflowWaitMs } = handle;
-    super(new Writer(core, { facility, overflow, overflowWaitMs, room: waiterFor(handle.sender, native) }));
-    this.core = core;
-    process.once('exit', () => this.detach());
-  }
-
-  /** Frees this thread's slot (also done when the thread exits). */
-  detach(): void {
-    if (this.detached) return;
-    this.detached = true;
-    this.core.release();
-  }
-}
-
-export function attach(handle: NetconsoleHandle): WorkerLogger {
-  return new WorkerLogger(handle);
 }

@@ -9,7 +9,8 @@ import { parseIp, parseMac } from '../base/addr.js';
 import type { TargetAttributes } from '../config/attributes.js';
 import { InvalidValueError } from '../base/errors.js';
 import { L } from '../core/layout.js';
-import type { DeviceInfo } from '../netdev/types.js';
+import type { DeviceInfo, DeviceLookup } from '../netdev/types.js';
+export type { DeviceLookup } from '../netdev/types.js';
 import type { Route } from '../sender/types.js';
 import type { SocketPool, SocketRef } from '../sender/sockets.js';
 import { addressingBlock } from '../core/wire.js';
@@ -18,16 +19,6 @@ import { addressingBlock } from '../core/wire.js';
  *  WebAssembly through the device's AF_PACKET socket, as netpoll does. Auto: raw when the native
  *  sender is in use and the device is not loopback (raw frames into lo are dropped as martians). */
 export type Mode = 'udp' | 'raw' | 'auto';
-
-/** Device facts the host needs; sysfs by default, rtnetlink through the addon when present. */
-export interface DeviceLookup {
-  /** Neighbour table entries (rtnetlink only): what remote_mac 'auto' resolves through. */
-  neighbors?(): Array<{ ifindex: number; dst: string | null; lladdr: string | null; state: number }>;
-  getDevice(name: string): DeviceInfo | null;
-  deviceByMac(mac: string): DeviceInfo | null;
-  routeDevice(remoteIp: string): { dev: string; gateway: string | null } | null;
-  sourceAddress(dev: string, family: 4 | 6, remoteIp?: string): string | null;
-}
 
 /** The device a target is bound to. */
 export interface BoundDevice {

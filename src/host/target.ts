@@ -85,3 +85,22 @@ export class Userdata {
     return [...this.rec.userdata];
   }
 }
+
+/** `nc.targets`: the configfs directory of targets. */
+export class Targets {
+  constructor(private readonly table: TargetTable) {}
+
+  get(name: string): Target | undefined {
+    const rec = this.table.get(name);
+    return rec ? new Target(this.table, rec) : undefined;
+  }
+
+  list(): Target[] {
+    return this.table.list().map((r) => new Target(this.table, r));
+  }
+
+  /** Creates a target (mkdir); with `enabled: 1` among the attributes it is enabled too. */
+  async create(name: string, attrs: Omit<TargetOptions, 'name'> = {}): Promise<Target> {
+    return new Target(this.table, await this.table.create(name, attrs));
+  }
+}

@@ -47,11 +47,11 @@ import type { SocketPool } from '../sender/sockets.js';
 import { NUD_UNUSABLE, setupTarget, type Binding, type DeviceLookup, type Mode } from './target-setup.js';
 import { renderUserdata } from '../core/userdata.js';
 import type { Core } from '../core/wasm.js';
-import type { TargetEvent } from './netconsole.js';
+import type { TargetEvent, TargetState } from './reports.js';
+export type { TargetState } from './reports.js';
 
 export type { DeviceLookup, Mode } from './target-setup.js';
 
-export type TargetState = 'disabled' | 'enabled' | 'deactivated';
 
 export interface TargetRecord {
   readonly name: string;

@@ -32,7 +32,7 @@ import { EventEmitter } from 'node:events';
 import { formatIp, parseIp } from '../base/addr.js';
 import { asNetconsoleError, NetconsoleError } from '../base/errors.js';
 import { native, nativeError, type NativeBinding, type NativeNetlinkWatcher } from '../core/native.js';
-import type { DeviceLookup } from '../host/targets.js';
+import type { DeviceLookup } from './types.js';
 import { diffSnapshots } from './poller.js';
 import { routeDevice as sysfsRouteDevice, type RouteResult } from './sysfs.js';
 import { IFA_F_SECONDARY, type DeviceAddress, type DeviceInfo, type NetdevEvent } from './types.js';

@@ -50,3 +50,13 @@ export const IFA_F_DADFAILED = 0x08;
 export const IFA_F_DEPRECATED = 0x20;
 export const IFA_F_TENTATIVE = 0x40;
 export const IFA_F_PERMANENT = 0x80;
+
+/** Device facts the host needs; sysfs by default, rtnetlink through the addon when present. */
+export interface DeviceLookup {
+  /** Neighbour table entries (rtnetlink only): what remote_mac 'auto' resolves through. */
+  neighbors?(): Array<{ ifindex: number; dst: string | null; lladdr: string | null; state: number }>;
+  getDevice(name: string): DeviceInfo | null;
+  deviceByMac(mac: string): DeviceInfo | null;
+  routeDevice(remoteIp: string): { dev: string; gateway: string | null } | null;
+  sourceAddress(dev: string, family: 4 | 6, remoteIp?: string): string | null;
+}

@@ -1,0 +1,78 @@
+// What a Netconsole reports: its events (nc.events) and stats() (README, "Stats").
+import type { NetconsoleError } from '../base/errors.js';
+import type { SenderCounters } from '../sender/types.js';
+
+/** A target's state, as the kernel's (enabled_store, netconsole_netdev_event). */
+export type TargetState = 'disabled' | 'enabled' | 'deactivated';
+
+/** What a target event says: its new state (or 'removed'), the device, and why. */
+export interface TargetEvent {
+  name: string;
+  state: TargetState | 'removed';
+  device?: string;
+  /** The device event that changed it ('unregister', 'resumed', 'resume failed', ...). */
+  reason?: string;
+  error?: NetconsoleError;
+}
+
+export interface LossEvent {
+  name: string;
+  /** Messages lost since the last 'loss' event of this target. */
+  lost: number;
+  total: number;
+}
+
+export interface NetconsoleEvents {
+  target: [TargetEvent];
+  loss: [LossEvent];
+  error: [unknown];
+}
+
+export interface TargetStats {
+  name: string;
+  state: string;
+  /** 'udp' or 'raw' while enabled. */
+  mode: 'udp' | 'raw' | null;
+  sent: number;
+  datagrams: number;
+  bytes: number;
+  dropped: number;
+  truncated: number;
+  ratelimited: number;
+  skipped: number;
+  transmit_errors: number;
+  /** Messages lost in transmission (a datagram of theirs could not be sent, after retries). */
+  lostInTransmit: number;
+  /** Every message this target lost: dropped + skipped + lostInTransmit. */
+  lost: number;
+  /** Lost messages already reported in-band ("** N messages dropped **"). */
+  reported: number;
+  /** Times the sender gave up waiting for this target's socket (unwritable past its bound). */
+  stalls: number;
+  msgid: number;
+}
+
+export interface Stats {
+  records: number;
+  ringFull: number;
+  /** Records (from any thread) whose text was cut to the 64 KiB a record can carry. */
+  textCut: number;
+  ringSize: number;
+  ringUsed: number;
+  sender: string;
+  /** Ring slots the sender could not route (0 unless something is wrong). */
+  senderDiscarded: number;
+  /** Every message lost, summed over the targets. */
+  lost: number;
+  /** What the sender met on the way to the kernel. */
+  transmit: SenderCounters;
+  /** Log calls (any thread) that waited for room in a full ring (overflow 'wait'), and those of them that gave up. */
+  waits: { waited: number; gaveUp: number };
+  /** Threads attached to the shared memory (this one and workers), each holding a slot. */
+  threads: number;
+  /** Acquisitions against the lock order config -> rtnl -> cleanup -> spinlock (each was refused): 0. */
+  lockOrderViolations: number;
+  lockContended: number;
+  lockRecovered: number;
+  targets: TargetStats[];
+}
