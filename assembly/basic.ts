@@ -1,4 +1,4 @@
-// Basic targets (kernel: write_msg; wire.md 2): the console text, every line prefixed with the
+// Basic targets (kernel: write_msg; docs/wire.md 2): the console text, every line prefixed with the
 // time when `timestamps` is on, cut into MAX_PRINT_CHUNK datagrams as it streams out (a cut may
 // split a line or a UTF-8 sequence). Measured first, then written.
 import { F_TIMESTAMPS, MAX_PRINT_CHUNK, TGT_FLAGS, THR_TSPFX } from './layout';

@@ -3,7 +3,7 @@
 // They sum little-endian words and swap at the end: RFC 1071 section 2(B), byte-order independence.
 //
 // The SIMD variant is the one the frame builder uses: 23-34 GB/s against 7-12 GB/s for the scalar
-// loop over 1,500 bytes (shared/notes/toolchain.md section 3; bench/checksum re-measures it).
+// loop over 1,500 bytes (docs/toolchain.md 2.4; bench/checksum re-measures it).
 
 @inline function foldSwap(sum: u64): u32 {
   sum = (sum & 0xffffffff) + (sum >> 32);

@@ -1,4 +1,4 @@
-// Extended targets (kernel: write_ext_msg / send_ext_msg_udp; wire.md 3): the composition
+// Extended targets (kernel: write_ext_msg / send_ext_msg_udp; docs/wire.md 3): the composition
 // `[release ","] + header ";" + escaped text + dict + userdata + sysdata`, in one datagram or in
 // `ncfrag` fragments. Measured first (nothing written, nothing consumed), then written.
 import { F_RELEASE, MAX_PRINT_CHUNK, TGT_CNT_TRUNCATED, TGT_FLAGS, TGT_REL, TGT_REL_LEN, TGT_UD_ACTIVE, TGT_UD_LEN, THR_SYS, UD_BUF_SIZE, USERDATA_OFF } from './layout';
@@ -29,7 +29,7 @@ export function measureExtended(t: i32, tp: usize, ahead: u32): void {
   seg2 = USERDATA_OFF + (<usize>t * 2 + <usize>load<i32>(tp + TGT_UD_ACTIVE)) * UD_BUF_SIZE;
   seg2Len = load<i32>(tp + TGT_UD_LEN);
   seg3Len = sysdataLen(tp, ahead);
-  // wire.md 3.4: cap the escaped text so that total <= maxTotal, never splitting an escape.
+  // docs/wire.md 3.4: cap the escaped text so that total <= maxTotal, never splitting an escape.
   const fixed = descLen + seg2Len + seg3Len;
   seg0Len = cutEscaped(escAt, escLen, maxTotal - fixed);
   truncated = !escFull || seg0Len < escLen;
@@ -37,7 +37,7 @@ export function measureExtended(t: i32, tp: usize, ahead: u32): void {
   prefixLen = relLen + hdrLen;
   const whole = prefixLen + 1 + total;
   if (whole <= MAX_PRINT_CHUNK) return measured(1, whole, whole);
-  // Fragments (wire.md 3.3): every one but the last is exactly MAX_PRINT_CHUNK bytes.
+  // Fragments (docs/wire.md 3.3): every one but the last is exactly MAX_PRINT_CHUNK bytes.
   let count = 0;
   let last = 0;
   for (let sent = 0; sent < total; count++) {

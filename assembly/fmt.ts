@@ -76,7 +76,7 @@ export function putDecPadded(dst: usize, v: u64, width: i32, pad: u8): usize {
   return putDec(dst, v);
 }
 
-// Extended-message escaping (wire.md 3.1): bytes < 0x20, >= 0x7f and the backslash become \xHH.
+// Extended-message escaping (docs/wire.md 3.1): bytes < 0x20, >= 0x7f and the backslash become \xHH.
 @inline function needsEscape(b: u32): bool {
   return b < 0x20 || b >= 0x7f || b == 0x5c;
 }

@@ -1,5 +1,5 @@
 // Ethernet + IPv4/IPv6 + UDP headers around a payload, as the kernel's netpoll builds them
-// (netpoll_send_udp): wire.md section 4. The payload is already in place after the headers.
+// (netpoll_send_udp): docs/wire.md section 4. The payload is already in place after the headers.
 import {
   ADDR_DST_IP,
   ADDR_DST_MAC,

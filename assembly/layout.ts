@@ -90,7 +90,7 @@ export const LIST_CLEANUP: usize = 324; // i32: head of the cleanup list (target
 
 // Geometry chosen by the host at init; read-only afterwards, loaded into globals by attach.
 export const GEO_RING_SIZE: usize = 384; // u32: bytes, a power of two
-export const GEO_MAX_TOTAL: usize = 388; // u32: extended `total` cap (wire.md 3.4), default 8191
+export const GEO_MAX_TOTAL: usize = 388; // u32: extended `total` cap (docs/wire.md 3.4), default 8191
 export const GEO_MEM_END: usize = 392; // u32: first byte past the ring
 
 export const HEADER_END: usize = 4096;
@@ -102,7 +102,7 @@ export const MAX_TARGETS: i32 = 64;
 export const TARGET_SIZE: usize = 512;
 export const TARGETS_OFF: usize = REGION_BASE;
 
-// Target states (targets.md 3). H under lock.
+// Target states (docs/targets.md 3). H under lock.
 export const ST_FREE: i32 = 0;
 export const ST_DISABLED: i32 = 1;
 export const ST_ENABLED: i32 = 2;
@@ -131,7 +131,7 @@ export const TGT_UD_LEN: usize = 60; // i32 under lock: bytes of rendered userda
 export const TGT_CNT_SENT: usize = 64; // messages written whole into the ring
 export const TGT_CNT_DATAGRAMS: usize = 72; // datagrams (or frames) written into the ring
 export const TGT_CNT_DROPPED: usize = 80; // messages dropped whole: ring full (after the wait, if any)
-export const TGT_CNT_TRUNCATED: usize = 88; // messages whose escaped text was cut (wire.md 3.4)
+export const TGT_CNT_TRUNCATED: usize = 88; // messages whose escaped text was cut (docs/wire.md 3.4)
 export const TGT_CNT_RATELIMITED: usize = 96; // messages suppressed by the rate limit
 export const TGT_CNT_SKIPPED: usize = 104; // messages skipped: device not running
 export const TGT_CNT_TX_ERRORS: usize = 112; // S atomic add: datagrams that could not be sent (after retries)
@@ -152,7 +152,7 @@ export const F_EXTENDED: i32 = 1;
 export const F_RELEASE: i32 = 2;
 export const F_TIMESTAMPS: i32 = 4;
 export const F_RAW: i32 = 8;
-// Sysdata toggles (targets.md: userdata/*_enabled).
+// Sysdata toggles (docs/targets.md: userdata/*_enabled).
 export const S_CPU: i32 = 1;
 export const S_TASKNAME: i32 = 2;
 export const S_RELEASE: i32 = 4;
@@ -240,7 +240,7 @@ export const E_BADTARGET: i32 = -5;
 export const E_BADARG: i32 = -6;
 export const E_NOROOM: i32 = -7; // REC_WAIT only: the record fits once RING_TAIL reaches THR_NEED
 
-// Wire constants (wire.md).
+// Wire constants (docs/wire.md).
 export const MAX_PRINT_CHUNK: i32 = 1000;
 export const DEFAULT_MAX_TOTAL: i32 = 8191;
 export const ETH_HLEN: i32 = 14;

@@ -1,6 +1,6 @@
 // The host's changes to the target table and the two lists. Each exported operation is one call
 // that takes the spinlock, makes its whole change, and releases it: the lock is never released in
-// the middle of a list walk (locking.md invariant 2). Called by the host thread only, which owns
+// the middle of a list walk (docs/locking.md invariant 2). Called by the host thread only, which owns
 // configuration; `tid` is the host's lock owner id.
 //
 // Lock order: the host calls these holding (some of) config -> rtnl -> cleanup, so the spinlock
@@ -68,7 +68,7 @@ function pushHead(tid: i32, head: usize, t: i32, list: i32): void {
   store<i32>(targetAt(t) + TGT_LIST, list);
 }
 
-/** A free slot becomes a DISABLED target at the head of the target list (targets.md 3). */
+/** A free slot becomes a DISABLED target at the head of the target list (docs/targets.md 3). */
 export function listAdd(tid: i32, t: i32, state: i32): i32 {
   if (!valid(t)) return E_BADTARGET;
   lockAcquire(tid);
@@ -84,7 +84,7 @@ export function listAdd(tid: i32, t: i32, state: i32): i32 {
 }
 
 /**
- * Deferred cleanup, step 1 (locking.md): in one spinlock section, the target takes `state` (not
+ * Deferred cleanup, step 1 (docs/locking.md): in one spinlock section, the target takes `state` (not
  * enabled), leaves the target list for the cleanup list, and records the ring position from which
  * on no writer can have queued anything for it. Returns 0, or E_BADARG if it is not on the list.
  */

@@ -1,7 +1,7 @@
 // The target-list spinlock (kernel: target_list_lock).
 //
 // Why a spinlock: the write path may be called from any thread at any time and must never wait on
-// anything that sleeps (locking.md). Holders keep it for one message's formatting into the ring,
+// anything that sleeps (docs/locking.md). Holders keep it for one message's formatting into the ring,
 // a few hundred nanoseconds to a few microseconds, and the host takes it only for one list move.
 //
 // Lock word: 0 = free; otherwise the owner's tid (thread slot index + 1), possibly with
@@ -11,10 +11,10 @@
 // Acquire: one compare-exchange on the fast path. On contention: bounded spinning with
 // exponential back-off (1, 2, 4, ... 512 polls), then park. Parking is a wait on the lock word
 // done in JavaScript through the `env.futexWait` import, because Node 20's baseline compiler
-// (Liftoff) clobbers locals across an in-wasm memory.atomic.wait (shared/notes/toolchain.md 2.4).
+// (Liftoff) clobbers locals across an in-wasm memory.atomic.wait (docs/toolchain.md 2.2).
 // Parking is bounded (futexWait times out), and after LOCK_STALL_WAITS timed-out waits on the
 // same owner the waiter asks the host (`env.lockStalled`) whether that owner is still alive; the
-// host recovers the lock of a thread that died holding it (locking.md invariant 8).
+// host recovers the lock of a thread that died holding it (docs/locking.md invariant 8).
 import {
   LOCK_ACQUIRED_AT,
   LOCK_CONTENDED,

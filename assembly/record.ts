@@ -143,7 +143,7 @@ export function ensureTsPrefix(): i32 {
   return tsPfxLen;
 }
 
-// ---------------------------------------------------------------- sysdata (wire.md 3.2)
+// ---------------------------------------------------------------- sysdata (docs/wire.md 3.2)
 const SYS_CPU: i32 = 6; // " cpu=" + "\n"
 const SYS_TASKNAME: i32 = 11; // " taskname=" + "\n"
 const SYS_RELEASE: i32 = 10; // " release=" + "\n"
@@ -170,7 +170,7 @@ export function sysdataLen(tp: usize, ahead: u32): i32 {
   return n;
 }
 
-/** The target's next msgid (wire.md 3.2: incremented before use, once per message, also for a
+/** The target's next msgid (docs/wire.md 3.2: incremented before use, once per message, also for a
  *  message that is then lost). */
 export function takeMsgid(tp: usize): u32 {
   const id = load<u32>(tp + TGT_MSGID) + 1;

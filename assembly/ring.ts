@@ -2,7 +2,7 @@
 // publish RING_HEAD once per record; the sender (native thread or the host's dgram fallback)
 // consumes slots up to RING_HEAD and publishes RING_TAIL. See layout.ts for the slot format.
 //
-// Whole or nothing (locking.md invariant 6): a target's datagrams for one message are planned
+// Whole or nothing (docs/locking.md invariant 6): a target's datagrams for one message are planned
 // before any is written, and the message is dropped (and counted) when they do not all fit.
 // A full ring never blocks a writer under the lock (invariant 7): with REC_WAIT the writer plans
 // the whole record first and, when it does not fit, returns without writing; it waits for room

@@ -198,7 +198,7 @@ function emitTarget(t: i32, tp: usize, report: u64): void {
   else writeBasic(tp, false);
 }
 
-/** Ring full: the message is dropped whole and counted; it still takes its msgid (wire.md 3.2). */
+/** Ring full: the message is dropped whole and counted; it still takes its msgid (docs/wire.md 3.2). */
 function dropped(tp: usize, ext: bool): void {
   if (ext && load<i32>(tp + TGT_SYSDATA) & S_MSGID) takeMsgid(tp);
   bump(tp + TGT_CNT_DROPPED, 1);

@@ -1,7 +1,7 @@
 // Scenario latency: how long one log call takes (p50, p99, p99.9, max; ns), from a worker thread:
 //   idle      - the sender keeps up (a 1 ms pause every 1,024 calls);
 //   cleanup   - while a deliberately slow cleanup runs on the host (a socket that takes 200 ms to
-//               close, so the cleanup mutex is held that long). locking.md invariant 5: the write
+//               close, so the cleanup mutex is held that long). docs/locking.md invariant 5: the write
 //               path never waits on a mutex, so this stays within noise of idle;
 //   ring-full - a 64 KiB ring and no pauses: the ring is full most of the time. With overflow
 //               'drop' a message that does not fit is dropped (counted); with 'wait' (the

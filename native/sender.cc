@@ -50,7 +50,7 @@ namespace nc {
 
 namespace {
 
-constexpr int kBatchDefault = 64;  // datagrams per sendmmsg: 4-7x dgram.send (toolchain.md 5.4)
+constexpr int kBatchDefault = 64;  // datagrams per sendmmsg: 4-7x dgram.send (docs/toolchain.md 3.2)
 constexpr int kBatchMax = 1024;    // UIO_MAXIOV
 constexpr int kMaxTargets = 64;    // layout.ts MAX_TARGETS
 constexpr int kSleepingNative = 2; // RING_SLEEPING value of a native sender

@@ -215,7 +215,7 @@ describe('text longer than a record can carry', () => {
     }));
 });
 
-describe('device events (injected): the table of targets.md 4', () => {
+describe('device events (injected): the table of docs/targets.md 4', () => {
   const target = (port: number) => ({ remote_ip: '127.0.0.1', remote_port: port, local_port: 0, dev_name: 'lo', enabled: 1 });
 
   test('admin down: no state change, messages skipped, counted and reported in-band; up: sent again', () =>

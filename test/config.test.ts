@@ -1,4 +1,4 @@
-// Target attributes and the parameter string (spec/targets.md sections 1 and 2): every rule, the
+// Target attributes and the parameter string (docs/targets.md sections 1 and 2): every rule, the
 // exact errno of every refusal, the kernel's value syntax, and the byte boundaries. Every refused
 // write throws and leaves the `current` attributes it was given exactly as they were.
 import { describe, test } from 'node:test';
@@ -65,7 +65,7 @@ function accepted(attr: string, value: unknown, current: TargetAttributes, want:
 }
 
 describe('defaults and lock set', () => {
-  test('DEFAULT_ATTRIBUTES follow targets.md', () => {
+  test('DEFAULT_ATTRIBUTES follow docs/targets.md', () => {
     assert.deepEqual(DEFAULT_ATTRIBUTES, {
       enabled: false,
       extended: false,

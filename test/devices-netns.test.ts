@@ -1,4 +1,4 @@
-// Device events against real devices (spec/targets.md section 4), end to end: a Netconsole with
+// Device events against real devices (docs/targets.md section 4), end to end: a Netconsole with
 // `devices: 'poll'` (pollIntervalMs 50) runs inside network namespace a (test/workers/devices-probe.ts;
 // /sys/class/net shows the namespace of the reading process), its targets send over a veth pair
 // a:vA 10.77.0.1/24 fd77::1/64 <-> b:vB 10.77.0.2/24 fd77::2/64 to a UDP receiver in namespace b
@@ -6,7 +6,7 @@
 //
 // Re-creating a device is several `ip` commands (add, addresses, up). A device that has just been
 // registered is not running and (as sysfs.ts documents) shows no IPv4 address, so a resume attempted
-// on the poll that sees the bare device fails (EDESTADDRREQ -> DISABLED, which is what targets.md
+// on the poll that sees the bare device fails (EDESTADDRREQ -> DISABLED, which is what docs/targets.md
 // section 4 says for a failed set-up). To test the resume itself, the probe process is stopped
 // (SIGSTOP) while the device is re-created and continued (SIGCONT) afterwards: its next poll sees
 // the finished device as one register (+ up). That is `frozen()` below.
@@ -265,7 +265,7 @@ const target = (name: string, remote_ip: string, dev_name = 'vA'): Record<string
 
 // ---------------------------------------------------------------------------------------------
 
-describe('device events on real devices (targets.md section 4), Netconsole polling inside a namespace', { concurrency: false }, () => {
+describe('device events on real devices (docs/targets.md section 4), Netconsole polling inside a namespace', { concurrency: false }, () => {
   test(
     'a target bound to dev_name vA (IPv4 and IPv6): delivery, rename vA -> vA2 followed, admin down skips and counts, ' +
       'delete deactivates, re-created under the name the rename left (vA2) resumes',
@@ -541,7 +541,7 @@ describe('device events on real devices (targets.md section 4), Netconsole polli
   // LIMITATION (src/netdev/sysfs.ts, documented there; reached through src/host/targets.ts setup()): a
   // veth is renamed while down, and the IPv4 addresses of a device that is not running are not
   // visible to the sysfs look-ups, so with local_ip unset the resume fails EDESTADDRREQ ("vA has no
-  // IPv4 address") although vA has 10.77.0.1 configured; targets.md section 3 says EDESTADDRREQ only
+  // IPv4 address") although vA has 10.77.0.1 configured; docs/targets.md section 3 says EDESTADDRREQ only
   // when the device has no address of the family. (The kernel's netpoll_setup would open the device.)
   test(
     'a device renamed to the name of a DEACTIVATED IPv4 target (local_ip unset) resumes it although the renamed veth is down',
@@ -575,7 +575,7 @@ describe('device events on real devices (targets.md section 4), Netconsole polli
     },
   );
 
-  // targets.md section 4 limits the effects to "targets bound to that device", and the kernel
+  // docs/targets.md section 4 limits the effects to "targets bound to that device", and the kernel
   // renames only targets with nt->np.dev == dev (NULL while disabled).
   test(
     'a DISABLED target is bound to no device: its dev_name does not follow a rename (kernel: only np.dev == dev targets)',

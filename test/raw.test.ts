@@ -1,4 +1,4 @@
-// Raw mode end to end (wire.md section 4): whole Ethernet frames built in WebAssembly, sent by the
+// Raw mode end to end (docs/wire.md section 4): whole Ethernet frames built in WebAssembly, sent by the
 // native sender thread through an AF_PACKET socket on the target's device, received by the kernel
 // of another namespace. Namespace a runs the Netconsole (test/workers/raw-sender.ts), namespace b a
 // plain UDP receiver (test/workers/raw-sink.ts); they are joined by a veth pair
@@ -236,7 +236,7 @@ function parseExtended(data: Buffer): (Omit<ParsedDatagram, 'prio' | 'seq' | 'ts
   return p.extended ? { ...p, prio: p.prio!, seq: BigInt(p.seq!), tsUsec: BigInt(p.tsUsec!) } : null;
 }
 
-/** Bytes of a character once escaped (wire.md 3.1): printable ASCII but `\` as is, else `\xHH`. */
+/** Bytes of a character once escaped (docs/wire.md 3.1): printable ASCII but `\` as is, else `\xHH`. */
 function escapedCost(ch: string): number {
   let n = 0;
   for (const b of Buffer.from(ch, 'utf8')) n += b >= 0x20 && b < 0x7f && b !== 0x5c ? 1 : 4;

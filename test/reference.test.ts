@@ -60,7 +60,7 @@ describe('reference: checksum', () => {
 const SMALL = { prio: 13, seq: 1, tsUsec: 2 } as const;
 const EXT: WireTarget = { extended: true };
 
-describe('reference: truncation (wire.md 3.4)', () => {
+describe('reference: truncation (docs/wire.md 3.4)', () => {
   // Escaped text: "ab" + 4 escapes of 4 bytes + "cd" = 20 bytes; fixed part is 1 (the `\n`).
   const text = Uint8Array.of(0x61, 0x62, 0x0a, 0xc3, 0xa9, 0x5c, 0x63, 0x64);
   const escText = escapeExtended(text);
@@ -98,7 +98,7 @@ describe('reference: truncation (wire.md 3.4)', () => {
   });
 });
 
-describe('reference: 1000-byte boundary (wire.md 3.3)', () => {
+describe('reference: 1000-byte boundary (docs/wire.md 3.3)', () => {
   // Extended: L = len("13,1,2,-;") + n + len("\n") = n + 10.
   for (const L of [999, 1000, 1001]) {
     test(`extended L=${L}`, () => {
@@ -131,7 +131,7 @@ describe('reference: 1000-byte boundary (wire.md 3.3)', () => {
   }
 });
 
-describe('reference: basic targets (wire.md 2)', () => {
+describe('reference: basic targets (docs/wire.md 2)', () => {
   const basic: WireTarget = { extended: false };
   test('empty text sends nothing', () => {
     assert.deepEqual(encode({ ...SMALL, text: '' }, basic).datagrams, []);

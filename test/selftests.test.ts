@@ -155,14 +155,14 @@ async function sendOne(nc: Netconsole, rx: Receiver, text: string): Promise<Data
 // ---------------------------------------------------------------------------------------------
 // Parsing what arrived, and building what should have (docs/wire.md)
 //
-// On purpose by hand from the spec, and strict (the exact header grammar of wire.md), not with
+// On purpose by hand from the spec, and strict (the exact header grammar of docs/wire.md), not with
 // the receiver's parseDatagram (src/receiver/ncrx-parse.ts): that one accepts what netconsd accepts (other
 // bases, signs, any flag), so it could not tell a malformed header from a good one, and these
 // checks must stand apart from the code of this library.
 
 const latin1 = (b: Uint8Array): string => Buffer.from(b).toString('latin1');
 
-/** wire.md 3.1: bytes < 0x20, >= 0x7f and the backslash as \xHH; the result is ASCII. */
+/** docs/wire.md 3.1: bytes < 0x20, >= 0x7f and the backslash as \xHH; the result is ASCII. */
 function escapeText(text: string): string {
   let s = '';
   for (const c of Buffer.from(text, 'utf8')) {
@@ -218,7 +218,7 @@ function parseExtended(data: Buffer, release: string | null): ExtHeader {
 }
 
 /**
- * Checks the fragments of one message (wire.md 3.3) and returns the reassembled data, and the
+ * Checks the fragments of one message (docs/wire.md 3.3) and returns the reassembled data, and the
  * header (without ncfrag) they share.
  */
 function reassemble(datagrams: Datagram[], release: string | null): { header: ExtHeader; data: Buffer } {

@@ -1,5 +1,5 @@
 // The target-list spinlock under real threads: exact mutual exclusion for four workers and the
-// main thread, and no deadlock when a worker dies holding it (locking.md invariant 8).
+// main thread, and no deadlock when a worker dies holding it (docs/locking.md invariant 8).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';

@@ -66,7 +66,7 @@ export interface EncodeOptions {
   /** 'wasm' (default): the WebAssembly write path. 'reference': the plain-TypeScript reference. */
   impl?: 'wasm' | 'reference';
   /**
-   * Extended targets: the largest `total` (body + userdata + sysdata, see wire.md 3.3) before the
+   * Extended targets: the largest `total` (body + userdata + sysdata, see docs/wire.md 3.3) before the
    * escaped text is truncated. Default 8191 (netconsd reassembles only below 8192). The
    * WebAssembly path keeps an encoder memory for each of the last 8 maxTotals used (ENCODER_CACHE).
    */

@@ -1,5 +1,5 @@
 // A target's attributes and the validation of one write to them, exactly as netconsole's configfs
-// store methods do it (spec/targets.md section 1; Linux drivers/net/netconsole.c where the spec is
+// store methods do it (docs/targets.md section 1; Linux drivers/net/netconsole.c where the spec is
 // silent). Pure functions: nothing here mutates a target, so a rejected write leaves it as it was.
 //
 // Values arrive as the text a configfs store would receive (usually with one trailing '\n', as
@@ -44,7 +44,7 @@ export const DEFAULT_ATTRIBUTES: Readonly<TargetAttributes> = Object.freeze({
 });
 
 /**
- * Attributes that cannot change while the target is enabled (targets.md section 1, "locked").
+ * Attributes that cannot change while the target is enabled (docs/targets.md section 1, "locked").
  * `timestamps` is deliberately NOT here: the spec table gives it no locked rule, and it is the
  * counterpart of the kernel's `printk.time`, which is writable at runtime too. Flipping it only
  * changes the text prefix of later basic (non-extended) lines; receivers see it as message text.
@@ -306,7 +306,7 @@ export function parseAttributeWrite(
   }
 }
 
-/** What the target's read-only attributes show; defaults per targets.md. */
+/** What the target's read-only attributes show; defaults per docs/targets.md. */
 export interface RuntimeAttributes {
   local_mac?: string;
   transmit_errors?: number;

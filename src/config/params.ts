@@ -1,4 +1,4 @@
-// The `netconsole=` parameter string (spec/targets.md section 2), parsed the way the kernel's
+// The `netconsole=` parameter string (docs/targets.md section 2), parsed the way the kernel's
 // init_netconsole() / alloc_param_target() / netpoll_parse_options() do it:
 //
 //   [+][r][src-port]@[src-ip]/[<dev>|<src-mac>],[tgt-port]@<tgt-ip>/[tgt-mac]   (';' between targets)

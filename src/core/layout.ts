@@ -40,7 +40,7 @@ export const L = {
   LIST_TARGETS: 320, // i32: head of the target list (kernel: target_list)
   LIST_CLEANUP: 324, // i32: head of the cleanup list (target_cleanup_list)
   GEO_RING_SIZE: 384, // u32: bytes, a power of two
-  GEO_MAX_TOTAL: 388, // u32: extended `total` cap (wire.md 3.4), default 8191
+  GEO_MAX_TOTAL: 388, // u32: extended `total` cap (docs/wire.md 3.4), default 8191
   GEO_MEM_END: 392, // u32: first byte past the ring
   HEADER_END: 4096,
   STATIC_BASE: 65536, // asc --memoryBase: AS static data starts here
@@ -74,7 +74,7 @@ export const L = {
   TGT_CNT_SENT: 64, // messages written whole into the ring
   TGT_CNT_DATAGRAMS: 72, // datagrams (or frames) written into the ring
   TGT_CNT_DROPPED: 80, // messages dropped whole: ring full (after the wait, if any)
-  TGT_CNT_TRUNCATED: 88, // messages whose escaped text was cut (wire.md 3.4)
+  TGT_CNT_TRUNCATED: 88, // messages whose escaped text was cut (docs/wire.md 3.4)
   TGT_CNT_RATELIMITED: 96, // messages suppressed by the rate limit
   TGT_CNT_SKIPPED: 104, // messages skipped: device not running
   TGT_CNT_TX_ERRORS: 112, // S atomic add: datagrams that could not be sent (after retries)

@@ -1,5 +1,5 @@
 // The native addon, typed through an explicit interface, with a pure-JS fallback of the same
-// shape (CONVENTIONS 7, like bufferutil). NETCONSOLE_NO_NATIVE=1 forces the fallback.
+// shape (ARCHITECTURE.md, convention 7, like bufferutil). NETCONSOLE_NO_NATIVE=1 forces the fallback.
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 

@@ -3,7 +3,7 @@
 // A log call whose record does not fit (write_record returned E_NOROOM, having written nothing
 // and taken no seq) waits here until the sender has freed the room the record needs, then tries
 // again; it gives up at its deadline and writes the record in 'drop' mode (dropped whole and
-// counted where it does not fit). Why it cannot deadlock, in locking.md's terms: the waiting
+// counted where it does not fit). Why it cannot deadlock, in docs/locking.md's terms: the waiting
 // writer holds no lock at all (write_record released the spinlock before returning), and the
 // sender it waits for takes none of the host's locks and never the spinlock: it only needs its
 // own routes mutex, which the host holds for a few instructions at a time. Device events,

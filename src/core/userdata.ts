@@ -1,4 +1,4 @@
-// Rendering of a target's userdata as the write path sends it (wire.md 3.2): " key=value\n" for
+// Rendering of a target's userdata as the write path sends it (docs/wire.md 3.2): " key=value\n" for
 // each entry with a non-empty value, in creation order, not escaped. Rendered once when userdata
 // changes, never per message.
 export function renderUserdata(entries: ReadonlyArray<readonly [Uint8Array, Uint8Array]>): Uint8Array {

@@ -1,6 +1,6 @@
 // Validation and normalisation of the encoding API's inputs, shared by the WebAssembly path and
 // the reference so that both see exactly the same canonical record and target. Everything is
-// checked here, in TypeScript, before anything crosses into WebAssembly (CONVENTIONS 6).
+// checked here, in TypeScript, before anything crosses into WebAssembly (ARCHITECTURE.md, convention 6).
 //
 // The rules: a field given as `undefined` (or left out) is absent; `null` only where the type says
 // so (a target's `release`). Booleans are `true` or `false`, not truthy values (`'false'` is not

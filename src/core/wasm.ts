@@ -1,5 +1,5 @@
 // The one host file that owns the WebAssembly module and every view of its shared memory
-// (CONVENTIONS 2). Everything else talks to the core through a Core object: integers in,
+// (ARCHITECTURE.md, convention 2). Everything else talks to the core through a Core object: integers in,
 // integers out, plus byte copies into and out of the thread's own slot.
 //
 // Threads: a Core is per thread. The creating thread makes the memory and lays it out
@@ -52,7 +52,7 @@ export interface CoreHandle {
 export interface CoreOptions {
   /** Transmit ring bytes, a power of two, 64 KiB .. 256 MiB. Default 4 MiB. */
   ringSize?: number;
-  /** Extended `total` cap (wire.md 3.4). Default 8191. */
+  /** Extended `total` cap (docs/wire.md 3.4). Default 8191. */
   maxTotal?: number;
   /** The first record seq. Default 0, as the kernel after boot. */
   seqStart?: number;
@@ -445,7 +445,7 @@ export class Core {
     this.setTargetWord(t, L.TGT_DEV_UP, up ? 1 : 0);
   }
 
-  /** The msgid t's next message takes (the counter is incremented before use: wire.md 3.2). */
+  /** The msgid t's next message takes (the counter is incremented before use: docs/wire.md 3.2). */
   setNextMsgid(t: number, msgid: number): void {
     this.setTargetWord(t, L.TGT_MSGID, (msgid - 1) >>> 0);
   }

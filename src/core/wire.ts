@@ -34,7 +34,7 @@ export function encodeDatagrams(record: WireRecord, target: WireTarget, opts?: E
   return encodeMessage(record, target, opts).datagrams;
 }
 
-/** Like encodeDatagrams, and says whether the text was truncated (wire.md 3.4). */
+/** Like encodeDatagrams, and says whether the text was truncated (docs/wire.md 3.4). */
 export function encodeMessage(record: WireRecord, target: WireTarget, opts?: EncodeOptions): EncodeResult {
   const rec = canonicalRecord(record);
   const tgt = canonicalTarget(target);

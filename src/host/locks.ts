@@ -1,4 +1,4 @@
-// The host's locks (locking.md), and the lock-order checker.
+// The host's locks (docs/locking.md), and the lock-order checker.
 //
 // Lock order: config -> rtnl -> cleanup -> spinlock (outermost first).
 //   config   (kernel: dynamic_netconsole_mutex) an async mutex around every configuration change;

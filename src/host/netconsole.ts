@@ -158,7 +158,7 @@ export class Netconsole extends Logger {
     else process.emitWarning(`netconsole: ${err instanceof Error ? err.message : String(err)}`, { code: 'NETCONSOLE_BACKGROUND' });
   }
 
-  /** The one entry point for device events (targets.md 4): from the poller, rtnetlink, or injected. */
+  /** The one entry point for device events (docs/targets.md 4): from the poller, rtnetlink, or injected. */
   deviceEvent(ev: NetdevEvent): Promise<void> {
     return this.table.deviceEvent(ev);
   }

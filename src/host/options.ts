@@ -14,7 +14,7 @@ import type { DeviceLookup, Mode } from './targets.js';
 import type { Overflow } from '../core/writer.js';
 
 export interface NetconsoleOptions {
-  /** A parameter string (targets.md 2), or target specs. Default: the NETCONSOLE variable. */
+  /** A parameter string (docs/targets.md 2), or target specs. Default: the NETCONSOLE variable. */
   targets?: string | TargetOptions[];
   /** A JSON file: `{ "targets": <string or array>, ...options }`. */
   config?: string;
@@ -29,7 +29,7 @@ export interface NetconsoleOptions {
   facility?: number;
   /** Transmit ring bytes (power of two, 64 KiB .. 256 MiB). Default 4 MiB. */
   ringSize?: number;
-  /** Extended `total` cap before text is truncated (wire.md 3.4), 1..65532. Default 8191. */
+  /** Extended `total` cap before text is truncated (docs/wire.md 3.4), 1..65532. Default 8191. */
   maxTotal?: number;
   /**
    * First record seq: a number, or 'time' (default): microseconds since the epoch, so that a

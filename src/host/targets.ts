@@ -1,5 +1,5 @@
 // Targets: their configuration (configfs semantics), their life cycle, deferred cleanup, and
-// device events (targets.md 3, 4; locking.md), as the kernel's netconsole.c does them.
+// device events (docs/targets.md 3, 4; docs/locking.md), as the kernel's netconsole.c does them.
 //
 // Lock order: config -> rtnl -> cleanup -> spinlock (src/host/locks.ts checks it on every acquisition).
 //   create / set / userdata   config (dev_name: config -> rtnl, its owner)
@@ -422,7 +422,7 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
   }
 
   // ---------------------------------------------------------------- device events (rtnl)
-  /** The one entry point for device events (targets.md 4). Resolves when they are handled,
+  /** The one entry point for device events (docs/targets.md 4). Resolves when they are handled,
    *  resumes included. */
   async deviceEvent(ev: NetdevEvent): Promise<void> {
     const resume = await this.locks.rtnl.run(async () => {

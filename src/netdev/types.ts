@@ -1,6 +1,6 @@
 // Device (netdev) events and device facts: the contract between the sources of device
 // information (the sysfs poller here, rtnetlink in the native addon) and the host's single entry
-// point for events (targets.md section 4).
+// point for events (docs/targets.md section 4).
 
 export type NetdevEventType =
   | 'register' // a device appeared

@@ -1,5 +1,5 @@
 // RFC 1071 Internet checksum, written for clarity: the IPv4 header checksum and the UDP checksum
-// of wire.md section 4 are both this, over different bytes.
+// of docs/wire.md section 4 are both this, over different bytes.
 
 /**
  * The 16-bit ones'-complement sum of big-endian 16-bit words (an odd trailing byte is the high

@@ -1,4 +1,4 @@
-// The reference composition of wire.md sections 2 and 3: one record, one target, the UDP
+// The reference composition of docs/wire.md sections 2 and 3: one record, one target, the UDP
 // payloads. Written to be read next to the spec, not to be fast: it allocates freely and builds
 // every part as its own byte array. The WebAssembly path is tested against it.
 import { MAX_PRINT_CHUNK, type CanonicalRecord, type CanonicalTarget } from '../base/wire-types.js';
@@ -55,7 +55,7 @@ function splitLines(text: Uint8Array): Uint8Array[] {
   return lines;
 }
 
-/** wire.md 2: what the kernel's plain console prints, cut into 1000-byte datagrams. */
+/** docs/wire.md 2: what the kernel's plain console prints, cut into 1000-byte datagrams. */
 function basicDatagrams(rec: CanonicalRecord, tgt: CanonicalTarget): Uint8Array[] {
   const prefix = ascii(tgt.timestamps ? timestampPrefix(rec.tsUsec) : '');
   const newline = Uint8Array.of(NEWLINE);
@@ -68,7 +68,7 @@ function pairLines(pairs: Array<[Uint8Array, Uint8Array]>, escape: (b: Uint8Arra
   return concat(pairs.flatMap(([k, v]) => [ascii(' '), escape(k), ascii('='), escape(v), ascii('\n')]));
 }
 
-/** wire.md 3.2: the sysdata lines, in their fixed order, each only when present. */
+/** docs/wire.md 3.2: the sysdata lines, in their fixed order, each only when present. */
 function sysdataLines(sys: CanonicalTarget['sysdata']): Uint8Array {
   const parts: Uint8Array[] = [];
   if (sys.cpu !== null) parts.push(ascii(` cpu=${sys.cpu}\n`));
@@ -79,7 +79,7 @@ function sysdataLines(sys: CanonicalTarget['sysdata']): Uint8Array {
 }
 
 /**
- * wire.md 3.4: the largest cut <= allowed that does not split a `\xHH` escape. A literal
+ * docs/wire.md 3.4: the largest cut <= allowed that does not split a `\xHH` escape. A literal
  * backslash never survives escaping, so a backslash in the 3 bytes before the cut starts an
  * escape that the cut would split; cut before it instead.
  */
@@ -91,7 +91,7 @@ export function escapeSafeCut(escText: Uint8Array, allowed: number): number {
   return allowed;
 }
 
-/** wire.md 3.3 step 3: `prefix,ncfrag=<sent>/<total>;` + the next slice of data, each <= 1000 bytes. */
+/** docs/wire.md 3.3 step 3: `prefix,ncfrag=<sent>/<total>;` + the next slice of data, each <= 1000 bytes. */
 function fragments(prefix: Uint8Array, data: Uint8Array): Uint8Array[] {
   const out: Uint8Array[] = [];
   const total = data.length;
@@ -105,7 +105,7 @@ function fragments(prefix: Uint8Array, data: Uint8Array): Uint8Array[] {
   return out;
 }
 
-/** wire.md 3: the extended message with release, userdata and sysdata; truncated, then fragmented. */
+/** docs/wire.md 3: the extended message with release, userdata and sysdata; truncated, then fragmented. */
 function extendedDatagrams(rec: CanonicalRecord, tgt: CanonicalTarget, maxTotal: number): ReferenceResult {
   const header = `${rec.prio},${rec.seq},${rec.tsUsec},${rec.cont ? 'c' : '-'}`;
   // Kept as bytes: the release is copied as given, never decoded and re-encoded.
@@ -121,7 +121,7 @@ function extendedDatagrams(rec: CanonicalRecord, tgt: CanonicalTarget, maxTotal:
   const truncated = cut < escText.length;
 
   const data = concat([escText.subarray(0, cut), Uint8Array.of(NEWLINE), dictPart, ud, sys]);
-  // wire.md 3.3: L = len(rel) + len(header) + len(';') + total.
+  // docs/wire.md 3.3: L = len(rel) + len(header) + len(';') + total.
   const prefix = concat([rel, ascii(header)]);
   if (prefix.length + 1 + data.length <= MAX_PRINT_CHUNK) {
     return { datagrams: [concat([prefix, ascii(';'), data])], truncated };

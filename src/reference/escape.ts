@@ -1,7 +1,7 @@
-// The extended-console escaping of wire.md 3.1 (the kernel's msg_add_ext_text): control bytes,
+// The extended-console escaping of docs/wire.md 3.1 (the kernel's msg_add_ext_text): control bytes,
 // bytes 0x7f and above, and the backslash become `\xHH`, so a receiver can split the message at
 // `\n` and `;` and still recover every byte. The backslash is escaped so that `\x` in the output
-// is always an escape; truncation relies on that (wire.md 3.4).
+// is always an escape; truncation relies on that (docs/wire.md 3.4).
 
 /** Bytes per escape: `\`, `x`, two hex digits. */
 export const ESCAPE_LEN = 4;

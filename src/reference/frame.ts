@@ -1,4 +1,4 @@
-// The reference raw frame of wire.md section 4: Ethernet + IPv4/IPv6 + UDP around one payload,
+// The reference raw frame of docs/wire.md section 4: Ethernet + IPv4/IPv6 + UDP around one payload,
 // as the kernel's netpoll (netpoll_send_udp) builds it. Each header is written field by field,
 // in wire order, so the code can be checked against the RFC diagrams.
 import { TooLargeError, invalid, outOfRange } from '../base/errors.js';

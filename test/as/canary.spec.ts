@@ -1,4 +1,4 @@
-// Canary for the Node 20 / V8 11.3 Liftoff bug (shared/notes/toolchain.md 2.4): a local that is
+// Canary for the Node 20 / V8 11.3 Liftoff bug (docs/toolchain.md 2.2): a local that is
 // live across memory.atomic.wait32 gets clobbered by the baseline compiler. The library never
 // waits inside WebAssembly (the spinlock parks through the env.futexWait import), and npm test runs
 // the specs with --no-liftoff; this spec fails on plain `node` as long as the bug is there, and

@@ -1,5 +1,5 @@
-// fmt.ts: extended-message escaping (wire.md 3.1), escape-safe truncation (wire.md 3.4),
-// decimals, and the newline scans of the basic console path (wire.md 2).
+// fmt.ts: extended-message escaping (docs/wire.md 3.1), escape-safe truncation (docs/wire.md 3.4),
+// decimals, and the newline scans of the basic console path (docs/wire.md 2).
 import {
   countNewlines,
   cutEscaped,
@@ -340,7 +340,7 @@ describe('fmt.putDecPadded', () => {
     expect<i32>(diffStr(OUT, '[    7.000001]')).toBe(-1);
   });
 
-  it('"[   12.345678]" (wire.md 2: tsUsec 12345678)', () => {
+  it('"[   12.345678]" (docs/wire.md 2: tsUsec 12345678)', () => {
     const ts: u64 = 12345678;
     let p = OUT;
     store<u8>(p++, 0x5b);

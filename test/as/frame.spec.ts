@@ -1,5 +1,5 @@
-// frame.ts: Ethernet + IPv4/IPv6 + UDP headers around a payload (wire.md 4), against the known
-// answers of wire.md / shared/vectors/wire.json (`frames`) and a naive checksum model.
+// frame.ts: Ethernet + IPv4/IPv6 + UDP headers around a payload (docs/wire.md 4), against the known
+// answers of docs/wire.md / shared/vectors/wire.json (`frames`) and a naive checksum model.
 import { frameBuild, frameOverhead } from '../../assembly/frame';
 import { frame_build } from '../../assembly/index';
 import {
@@ -84,7 +84,7 @@ let famCursor2 = 0;
 let famCursor3 = 0;
 
 describe('frame.frameBuild', () => {
-  it('IPv4 known answer (wire.md 4): whole frame, IPv4 checksum 0xf6a6, UDP checksum 0x94bd', () => {
+  it('IPv4 known answer (docs/wire.md 4): whole frame, IPv4 checksum 0xf6a6, UDP checksum 0x94bd', () => {
     setAddr(4, 6665, 6666);
     const n = putStr(payloadOf(4), PAYLOAD);
     expect<i32>(n).toBe(38);
@@ -96,7 +96,7 @@ describe('frame.frameBuild', () => {
     expect<i32>(diffMem(FRAME, WANT, 80)).toBe(-1, 'first byte differing from wire.json');
   });
 
-  it('IPv6 known answer (wire.md 4): whole frame, UDP checksum 0x20bd', () => {
+  it('IPv6 known answer (docs/wire.md 4): whole frame, UDP checksum 0x20bd', () => {
     setAddr(6, 6665, 6666);
     const n = putStr(payloadOf(6), PAYLOAD);
     const len = frameBuild(ADDR, FRAME, n, 1);

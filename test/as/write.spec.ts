@@ -1,5 +1,5 @@
 // write.ts: write_record end to end inside WebAssembly: the record is formatted into ring slots
-// exactly as wire.md says (extended message 3.1, fragments 3.3, size limits 3.4, basic targets 2,
+// exactly as docs/wire.md says (extended message 3.1, fragments 3.3, size limits 3.4, basic targets 2,
 // frames 4), and the per-target counters say what happened.
 import { list_add, mem_attach, mem_init, target_set_state, write_record } from '../../assembly/index';
 import {
@@ -64,7 +64,7 @@ const WANT: usize = threadAt(1) + THR_TEXT; // expected bytes (thread slots 1 an
 const GOT: usize = threadAt(2) + THR_TEXT; // fragments reassembled
 const SENTINEL: u8 = 0xee;
 
-const HEADER = '13,434,54928466,-'; // prio 13, seq 434, tsUsec 54928466 (wire.md 3.3 example)
+const HEADER = '13,434,54928466,-'; // prio 13, seq 434, tsUsec 54928466 (docs/wire.md 3.3 example)
 
 /** Lays out the memory once per file, attaches, and adds target 0 as an enabled extended target. */
 function setup(): void {
@@ -246,7 +246,7 @@ describe('write.write_record: one datagram', () => {
 const TEXT_LENS: i32[] = [980, 981, 982, 1001, 1199, 2500];
 let textCursor = 0;
 
-describe('write.write_record: 999 / 1000 / 1001 bytes and fragments (wire.md 3.3)', () => {
+describe('write.write_record: 999 / 1000 / 1001 bytes and fragments (docs/wire.md 3.3)', () => {
   for (let k = 0; k < TEXT_LENS.length; k++) {
     const n = TEXT_LENS[k];
     it('text ' + n.toString() + ' bytes (composed ' + (n + 19).toString() + ')' + (n + 19 <= 1000 ? ': one datagram' : ': ncfrag fragments'), () => {
@@ -274,7 +274,7 @@ describe('write.write_record: 999 / 1000 / 1001 bytes and fragments (wire.md 3.3
         expect<i32>(slotLen(first)).toBe(1000, 'the first fragment is exactly 1000 bytes');
         expect<u64>(load<u64>(T0 + TGT_CNT_DATAGRAMS)).toBe(dgrams0 + <u64>want);
         if (n == 1199) {
-          // wire.md worked example: 968 bytes of data, then 232.
+          // docs/wire.md worked example: 968 bytes of data, then 232.
           expect<i32>(diffStr(payload(first), '13,434,54928466,-,ncfrag=0/1200;')).toBe(-1);
           const second = dataSlot(nextPos(first));
           expect<i32>(diffStr(payload(second), '13,434,54928466,-,ncfrag=968/1200;')).toBe(-1);
@@ -286,7 +286,7 @@ describe('write.write_record: 999 / 1000 / 1001 bytes and fragments (wire.md 3.3
   }
 });
 
-describe('write.write_record: size limit (wire.md 3.4, max total 8191)', () => {
+describe('write.write_record: size limit (docs/wire.md 3.4, max total 8191)', () => {
   it('9000-byte text is cut so that total = 8191; counted in TGT_CNT_TRUNCATED', () => {
     setup();
     const tr0 = load<u64>(T0 + TGT_CNT_TRUNCATED);
@@ -395,7 +395,7 @@ describe('write.write_record: ring full (whole or nothing)', () => {
   });
 });
 
-describe('write.write_record: basic target (wire.md 2)', () => {
+describe('write.write_record: basic target (docs/wire.md 2)', () => {
   it('timestamps: "plain line" at ts 12345678 -> "[   12.345678] plain line\\n"; "a\\nb" -> two prefixed lines', () => {
     setup();
     target_set_state(HOST, 0, ST_DISABLED);
@@ -421,7 +421,7 @@ describe('write.write_record: basic target (wire.md 2)', () => {
   });
 });
 
-describe('write.write_record: raw target (wire.md 4)', () => {
+describe('write.write_record: raw target (docs/wire.md 4)', () => {
   it('IPv4 frame of the known answer (first IP ID 1): the slot is K_FRAME and equals wire.json frames[0]', () => {
     setup();
     target_set_state(HOST, 0, ST_DISABLED);
