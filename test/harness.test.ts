@@ -116,3 +116,39 @@ describe('scripts/install-native.mjs when the build fails', () => {
     test(what, () => assert.equal(install(env), code));
   }
 });
+
+describe('CSink: a receiver never outlives its test', () => {
+  const CSINK = new URL('./helpers/csink.js', import.meta.url).href;
+  const NETNS = new URL('./helpers/netns.js', import.meta.url).href;
+  for (const where of ['on loopback', 'in a namespace'] as const) {
+    test(`a test process that ends before done() (${where}) takes its receiver with it`, async (t) => {
+      if (where === 'in a namespace') {
+        const { requireRoot } = (await import(NETNS)) as typeof import('./helpers/netns.js');
+        if (!requireRoot(t)) return;
+      }
+      // The child opens a sink that would wait for datagrams forever, prints its pid, and exits
+      // (as a test process does when a test failed before done()).
+      const open =
+        where === 'on loopback'
+          ? `const s = await CSink.open({ idleMs: 100 }); console.log(s.pid); process.exit(1);`
+          : `await withNetns(['b'], async (ns) => { const s = await CSink.open({ ns: { handle: ns, name: 'b' }, idleMs: 100 }); console.log(s.pid); throw new Error('failed'); }).catch(() => process.exit(1));`;
+      const child = nodeChild(`import { CSink } from ${JSON.stringify(CSINK)}; import { withNetns } from ${JSON.stringify(NETNS)}; ${open}`);
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      const code = await new Promise((r) => child.once('close', r));
+      assert.equal(code, 1);
+      const pid = Number(out.trim());
+      assert.ok(pid > 0, `the child printed the sink's pid (${out})`);
+      let alive = true;
+      for (let i = 0; i < 100 && alive; i++) {
+        try {
+          process.kill(pid, 0);
+          await new Promise((r) => setTimeout(r, 20));
+        } catch {
+          alive = false;
+        }
+      }
+      assert.equal(alive, false, `csink ${pid} is gone`);
+    });
+  }
+});

@@ -126,7 +126,12 @@ export class CSink {
     const dir = mkdtempSync(join(tmpdir(), 'netconsole-csink-run-'));
     const args = [opts.address ?? '127.0.0.1', String(opts.port ?? 0), join(dir, 'out'), String(opts.idleMs ?? 1000)];
     const errorsBefore = rcvbufErrors(opts.ns);
-    const child = opts.ns ? spawn('ip', ['netns', 'exec', opts.ns.handle.name(opts.ns.name), bin, ...args]) : spawn(bin, args);
+    // In a namespace, withNetns kills it before the namespace goes; anywhere, it dies with this
+    // process: a test that fails before done() must not leave a receiver waiting for datagrams.
+    const child = opts.ns ? opts.ns.handle.spawn(opts.ns.name, bin, args) : spawn(bin, args);
+    const kill = (): void => void child.kill('SIGKILL');
+    process.once('exit', kill);
+    child.once('exit', () => process.off('exit', kill));
     let text = '';
     child.stderr!.on('data', (d: Buffer) => (text += d.toString()));
     const output = new Promise<string>((resolve, reject) => {
@@ -146,6 +151,11 @@ export class CSink {
       output.catch(reject);
     });
     return new CSink(child, port, dir, output, errorsBefore, opts.ns);
+  }
+
+  /** The receiver's process id. */
+  get pid(): number {
+    return this.child.pid!;
   }
 
   /** Ends it now (SIGTERM) instead of waiting for idleMs. */

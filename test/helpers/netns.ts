@@ -34,6 +34,8 @@ export interface NetnsHandle {
   vethPair(nsA: string, nameA: string, nsB: string, nameB: string, addrA?: string, addrB?: string): Promise<void>;
   /** `ip netns exec <ns> node <script> ...args`, stdio piped; killed before the namespace goes. */
   runNode(ns: string, scriptPath: string, args?: string[], env?: NodeJS.ProcessEnv): ChildProcess;
+  /** `ip netns exec <ns> cmd ...args`, stdio piped; killed (SIGKILL) before the namespace goes. */
+  spawn(ns: string, cmd: string, args?: string[], env?: NodeJS.ProcessEnv): ChildProcess;
 }
 
 const PREFIX = `nctest-${process.pid}-`;
@@ -163,14 +165,17 @@ export async function withNetns(names: string[], fn: (ns: NetnsHandle) => Promis
         await run('ip', ['-n', n, 'link', 'set', dev, 'up']);
       }
     },
-    runNode(ns, scriptPath, args = [], env) {
-      const child = spawn('ip', ['netns', 'exec', full(ns), process.execPath, scriptPath, ...args], {
+    spawn(ns, cmd, args = [], env) {
+      const child = spawn('ip', ['netns', 'exec', full(ns), cmd, ...args], {
         env: { ...process.env, ...env },
         stdio: ['pipe', 'pipe', 'pipe'],
       });
       children.add(child);
       child.once('exit', () => children.delete(child));
       return child;
+    },
+    runNode(ns, scriptPath, args = [], env) {
+      return handle.spawn(ns, process.execPath, [scriptPath, ...args], env);
     },
   };
 
