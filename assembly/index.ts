@@ -38,7 +38,7 @@ import { lockAcquire, lockOwner, lockRecover, lockRelease } from './lock';
 import { ringAttach } from './ring';
 import { current, writeAttach, writeRecord } from './write';
 import { recordAttach } from './record';
-import { targetAt, threadAt } from './slots';
+import { targetAt, threadAt } from './offsets';
 import { frameBuild, frameOverhead } from './frame';
 import { csumScalar, csumSimd } from './checksum';
 import { cutEscaped, escape } from './fmt';

@@ -37,7 +37,7 @@ import {
   ADDR_SIZE,
 } from './layout';
 import { lockAcquire, lockAssertHeld, lockRelease } from './lock';
-import { targetAt } from './slots';
+import { targetAt } from './offsets';
 
 @inline function valid(t: i32): bool {
   return <u32>t < <u32>MAX_TARGETS;

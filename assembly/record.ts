@@ -30,7 +30,7 @@ import {
   THR_TSPFX,
 } from './layout';
 import { countNewlines, decLen, escape, escConsumed, putByte, putDec, putDecPadded, putLit } from './fmt';
-import { threadAt } from './slots';
+import { threadAt } from './offsets';
 
 export let maxTotal: i32 = DEFAULT_MAX_TOTAL;
 export let thr: usize = 0; // the writing thread's slot

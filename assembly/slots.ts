@@ -9,27 +9,16 @@ import {
   KF_REPORT,
   K_DATAGRAM,
   K_FRAME,
-  TARGETS_OFF,
-  TARGET_SIZE,
   TGT_ADDR,
   TGT_CNT_BYTES,
   TGT_CNT_DATAGRAMS,
   TGT_CNT_SENT,
   TGT_FLAGS,
   TGT_GEN,
-  THREADS_OFF,
-  THREAD_SIZE,
 } from './layout';
 import { frameBuild, frameOverhead } from './frame';
 import { ringPlan, slotBegin } from './ring';
-
-@inline export function targetAt(t: i32): usize {
-  return TARGETS_OFF + <usize>t * TARGET_SIZE;
-}
-
-@inline export function threadAt(i: i32): usize {
-  return THREADS_OFF + <usize>i * THREAD_SIZE;
-}
+import { targetAt } from './offsets';
 
 @inline export function bump(p: usize, by: u64): void {
   store<u64>(p, load<u64>(p) + by);

@@ -60,9 +60,9 @@ import { ringBegin, ringBytes, ringCursor, ringNeed, ringPublish, ringReady, rin
 import { recordBegin, recordSetSeq, reportBegin, reportEnd, takeMsgid, thr, ts } from './record';
 import { measureExtended, writeExtended } from './extended';
 import { measureBasic, writeBasic } from './basic';
-import { bump, planMessage, slotsFor, targetAt } from './slots';
+import { bump, planMessage, slotsFor } from './slots';
+import { targetAt } from './offsets';
 
-export { targetAt, threadAt } from './slots';
 
 // Per call: the report records' seq and facility.
 let reportSeq: u64 = 0;

@@ -9,17 +9,19 @@ import { L } from '../src/core/layout.js';
 import { renderUserdata } from '../src/core/userdata.js';
 import {
   checkUserdataRoom,
+  normalizeUserdataValue,
+  parseSysdataToggle,
+  validateUserdata,
+  validateUserdataKey,
+} from '../src/config/userdata.js';
+import {
   DEFAULT_ATTRIBUTES,
   formatAttribute,
   kstrtobool,
   LOCKED_ATTRIBUTES,
-  normalizeUserdataValue,
   parseAttributeWrite,
-  parseSysdataToggle,
   SYSDATA_TOGGLES,
   toAttributeText,
-  validateUserdata,
-  validateUserdataKey,
   type TargetAttributes,
 } from '../src/config/attributes.js';
 import { PARAM_MAX, parseParamString, type ParamTarget } from '../src/config/params.js';

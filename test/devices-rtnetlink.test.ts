@@ -4,7 +4,7 @@
 // polling /sys/class/net. Where the addon (with rtnetlink) is not built, one test stands for them
 // and is skipped with the reason, or fails under CI=true (requireNative).
 import { test } from 'node:test';
-import { rtnetlinkAvailable } from '../src/netdev/rtnetlink.js';
+import { rtnetlinkAvailable } from '../src/netdev/rtnetlink-dump.js';
 import { requireNative } from './helpers/requires.js';
 
 if (rtnetlinkAvailable()) {

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { NetconsoleError } from '../src/base/errors.js';
-import { POLLING_LIMITS, SysfsPoller, diffSnapshots } from '../src/netdev/poller.js';
+import { diffSnapshots } from '../src/netdev/diff.js';
+import { POLLING_LIMITS, SysfsPoller } from '../src/netdev/poller.js';
 import {
   deviceByIfindex,
   deviceByMac,

@@ -43,18 +43,16 @@ import {
   RTM_NEWADDR,
   RTM_NEWLINK,
   RTM_NEWNEIGH,
-  RtnetlinkSource,
   parseAddrMessage,
   parseAttributes,
   parseError,
   parseLinkMessage,
   parseMessages,
   parseNeighMessage,
-  rtnetlinkLookup,
   splitMessages,
-  type AddressEvent,
-  type RtnetlinkBinding,
-} from '../src/netdev/rtnetlink.js';
+} from '../src/netdev/rtnetlink-messages.js';
+import { RtnetlinkSource, type AddressEvent } from '../src/netdev/rtnetlink.js';
+import { rtnetlinkLookup, type RtnetlinkBinding } from '../src/netdev/rtnetlink-dump.js';
 import { listDevices as sysfsListDevices } from '../src/netdev/sysfs.js';
 import type { NativeNetlinkWatcher } from '../src/core/native.js';
 import type { DeviceInfo, NetdevEvent } from '../src/netdev/types.js';

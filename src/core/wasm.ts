@@ -5,40 +5,14 @@
 // Threads: a Core is per thread. The creating thread makes the memory and lays it out
 // (Core.create); a worker attaches to the same memory and module through a CoreHandle
 // (Core.attach), which is structured-cloneable (postMessage, workerData).
-import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { threadId } from 'node:worker_threads';
 import { LayoutMismatchError, NetconsoleError } from '../base/errors.js';
 import { native } from './native.js';
-import { checkLayout, L, memoryBytes, targetOffset, threadOffset, userdataOffset } from './layout.js';
+import { check, loadModule, osThreadId, poolMemory, takeMemory, type CoreExports } from './module.js';
 
-export interface CoreExports {
-  mem_init(ringSize: number, maxTotal: number, seqStart: number, reportLosses: number, epoch: number): number;
-  mem_attach(epoch: number): number;
-  mem_heap_base(): number;
-  thread_claim(nodeThreadId: number, osTid: number): number;
-  thread_release(index: number): number;
-  lock_acquire(tid: number): void;
-  lock_release(tid: number): void;
-  lock_recover(tid: number): number;
-  lock_owner(): number;
-  write_record(thread: number, prio: number, flags: number, textLen: number, dictLen: number, tsUsec: number): number;
-  list_add(tid: number, t: number, state: number): number;
-  list_to_cleanup(tid: number, t: number, state: number): number;
-  list_to_cleanup_batch(tid: number, list: number, n: number, state: number): number;
-  list_from_cleanup(tid: number, t: number, state: number): number;
-  list_remove(tid: number, t: number): number;
-  list_read(tid: number, which: number, out: number, max: number): number;
-  target_set_state(tid: number, t: number, state: number): number;
-  target_set(tid: number, t: number, field: number, value: number): number;
-  target_swap_userdata(tid: number, t: number, len: number): number;
-  target_set_addr(tid: number, t: number, src: number): number;
-  frame_build(thread: number, payloadLen: number, ipId: number): number;
-  frame_overhead(family: number): number;
-  csum_simd(ptr: number, len: number): number;
-  csum_scalar(ptr: number, len: number): number;
-  fmt_escape(dst: number, src: number, len: number, cap: number): number;
-  fmt_cut_escaped(esc: number, len: number, limit: number): number;
-}
+export { check, type CoreExports } from './module.js';
+import { checkLayout, L, memoryBytes, targetOffset, threadOffset, userdataOffset } from './layout.js';
 
 /** What a worker needs to attach: both are structured-cloneable. */
 export interface CoreHandle {
@@ -65,73 +39,6 @@ export interface CoreOptions {
 export const DEFAULT_RING_SIZE = 4 << 20;
 const ROOM_NONE = 0xffffffffffffffffn; // ROOM_AT when no writer waits for room
 const WAIT_SLICE_MS = 5; // one park of the spinlock's slow path; stall checks after L/lock.ts's count
-const MAX_PAGES = 16384; // asconfig.json maximumMemory
-
-const modules = new Map<boolean, WebAssembly.Module>();
-
-/**
- * Memories of closed Netconsoles, by size, laid out again for the next one: V8 reserves about
- * 10 GiB of address space for every WebAssembly memory and returns it only when the memory is
- * garbage-collected, which nothing prompts, so a create()/close() loop would run out of address
- * space (after about 12,900 of them here). At most POOL_MAX per size are kept.
- */
-const pooled = new Map<number, WebAssembly.Memory[]>();
-const POOL_MAX = 2;
-
-function loadModule(debug: boolean): WebAssembly.Module {
-  let m = modules.get(debug);
-  if (m === undefined) {
-    const url = new URL(`../../wasm/netconsole${debug ? '.debug' : ''}.wasm`, import.meta.url);
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(url);
-    } catch (cause) {
-      throw new LayoutMismatchError(`cannot read ${url.pathname}: run \`npm run build:wasm\` (${String(cause)})`);
-    }
-    m = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
-    modules.set(debug, m);
-  }
-  return m;
-}
-
-/**
- * Makes a pooled memory ready for mem_init: the state that decides anything is zeroed (the
- * header, the target table, each thread slot's fields before its text), the rest is scratch that
- * is written before it is read. Returns the epoch the memory had.
- */
-function relayout(memory: WebAssembly.Memory): number {
-  const u8 = new Uint8Array(memory.buffer);
-  const epoch = new Uint32Array(memory.buffer, L.HDR_EPOCH, 1)[0];
-  u8.fill(0, 0, L.HEADER_END);
-  u8.fill(0, L.TARGETS_OFF, L.TARGETS_OFF + L.MAX_TARGETS * L.TARGET_SIZE);
-  for (let i = 0; i < L.MAX_THREADS; i++) u8.fill(0, threadOffset(i), threadOffset(i) + L.THR_TEXT);
-  return epoch;
-}
-
-/** The OS thread id of the calling thread, for dead-owner checks of the spinlock (0 if unknown). */
-function osThreadId(): number {
-  try {
-    return Number(readlinkSync('/proc/thread-self').split('/').pop());
-  } catch {
-    return 0;
-  }
-}
-
-const statusText: Record<number, string> = {
-  [L.E_BADTHREAD]: 'bad thread slot',
-  [L.E_TOOBIG]: 'text or dictionary larger than the thread slot',
-  [L.E_BADPRIO]: 'priority out of range',
-  [L.E_NOTINIT]: 'shared memory not initialised',
-  [L.E_BADTARGET]: 'bad target index',
-  [L.E_BADARG]: 'bad argument',
-};
-
-/** Throws for a negative status from the module (a host bug: inputs are validated before). */
-export function check(status: number, what: string): number {
-  if (status < 0) throw new NetconsoleError('EIO', `${what}: ${statusText[status] ?? `status ${status}`}`);
-  return status;
-}
-
 /** A target's counters (layout.ts TGT_CNT_*, TGT_MSGID). */
 export interface TargetCounters {
   sent: number;
@@ -230,12 +137,7 @@ export class Core {
   static create(opts: CoreOptions = {}): Core {
     const debug = opts.debug ?? process.env.NETCONSOLE_DEBUG === '1';
     const ringSize = opts.ringSize ?? DEFAULT_RING_SIZE;
-    const pages = Math.ceil(memoryBytes(ringSize) / 65536);
-    if (pages > MAX_PAGES) throw new LayoutMismatchError(`ring of ${ringSize} bytes needs ${pages} pages, more than ${MAX_PAGES}`);
-    let memory = pooled.get(pages)?.pop();
-    let epoch = 1;
-    if (memory) epoch = relayout(memory) + 1;
-    else memory = new WebAssembly.Memory({ initial: pages, maximum: MAX_PAGES, shared: true });
+    const { memory, epoch } = takeMemory(memoryBytes(ringSize), `ring of ${ringSize} bytes`);
     return new Core(loadModule(debug), memory, debug, epoch, {
       ringSize,
       maxTotal: opts.maxTotal ?? L.DEFAULT_MAX_TOTAL,
@@ -270,10 +172,7 @@ export class Core {
     this.exports.lock_acquire(this.tid);
     this.exports.lock_release(this.tid);
     this.release();
-    const pages = this.memory.buffer.byteLength / 65536;
-    const list = pooled.get(pages) ?? [];
-    if (list.length < POOL_MAX) list.push(this.memory);
-    pooled.set(pages, list);
+    poolMemory(this.memory);
   }
 
   /** Frees the slots of threads that died without detaching (their lock, if held, recovered). */

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { invalid, InvalidValueError, NetconsoleError, outOfRange, type ErrnoCode } from '../base/errors.js';
 import { L } from '../core/layout.js';
 import { native, nativeError, type NativeTuning } from '../core/native.js';
-import { rtnetlinkAvailable } from '../netdev/rtnetlink.js';
+import { rtnetlinkAvailable } from '../netdev/rtnetlink-dump.js';
 import { DEFAULT_SEND_BUFFER } from '../sender/sockets.js';
 import { DEFAULT_RING_SIZE } from '../core/wasm.js';
 import type { TargetOptions } from './target.js';

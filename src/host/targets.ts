@@ -32,12 +32,11 @@ import {
   formatAttribute,
   parseAttributeWrite,
   parseBoolWrite,
-  parseSysdataToggle,
   SYSDATA_TOGGLES,
-  validateUserdata,
   type SysdataToggle,
   type TargetAttributes,
 } from '../config/attributes.js';
+import { parseSysdataToggle, validateUserdata } from '../config/userdata.js';
 import { invalid, InvalidValueError, NetconsoleError } from '../base/errors.js';
 import { L } from '../core/layout.js';
 import type { HostLocks, LockName } from './locks.js';

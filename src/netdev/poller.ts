@@ -22,6 +22,7 @@ import { EventEmitter } from 'node:events';
 import { asNetconsoleError, outOfRange } from '../base/errors.js';
 import { listDevices } from './sysfs.js';
 import type { DeviceInfo, NetdevEvent } from './types.js';
+import { diffSnapshots } from './diff.js';
 
 export const POLLING_LIMITS =
   'Device events from polling /sys/class/net only compare the state at one poll with the state at ' +
@@ -40,55 +41,13 @@ export interface SysfsPollerOptions {
   intervalMs?: number;
 }
 
-export interface SysfsPoller {
-  on(event: 'event', listener: (ev: NetdevEvent) => void): this;
-  on(event: 'error', listener: (err: Error) => void): this;
-  once(event: 'event', listener: (ev: NetdevEvent) => void): this;
-  once(event: 'error', listener: (err: Error) => void): this;
-  off(event: 'event', listener: (ev: NetdevEvent) => void): this;
-  off(event: 'error', listener: (err: Error) => void): this;
-  emit(event: 'event', ev: NetdevEvent): boolean;
-  emit(event: 'error', err: Error): boolean;
-}
-
-/** The events that turn snapshot `prev` into snapshot `next`, in the order documented above. */
-export function diffSnapshots(prev: Map<number, DeviceInfo>, next: Map<number, DeviceInfo>): NetdevEvent[] {
-  const events: NetdevEvent[] = [];
-  const byIndex = (a: number, b: number): number => a - b;
-  const ev = (type: NetdevEvent['type'], d: DeviceInfo, extra: Partial<NetdevEvent> = {}): NetdevEvent => ({
-    type,
-    name: d.name,
-    ifindex: d.ifindex,
-    ...(d.mac ? { mac: d.mac } : {}),
-    ...extra,
-  });
-
-  for (const i of [...prev.keys()].sort(byIndex)) {
-    if (!next.has(i)) events.push(ev('unregister', prev.get(i)!));
-  }
-  for (const i of [...next.keys()].sort(byIndex)) {
-    const before = prev.get(i);
-    const now = next.get(i)!;
-    if (before === undefined) continue;
-    if (before.name !== now.name) events.push(ev('rename', now, { oldName: before.name }));
-    if (before.master !== now.master) {
-      if (before.master !== null) events.push(ev('release', now));
-      if (now.master !== null) events.push(ev('enslave', now, { master: now.master }));
-    }
-    if (before.running !== now.running) events.push(ev(now.running ? 'up' : 'down', now));
-  }
-  for (const i of [...next.keys()].sort(byIndex)) {
-    if (prev.has(i)) continue;
-    const now = next.get(i)!;
-    events.push(ev('register', now));
-    if (now.master !== null) events.push(ev('enslave', now, { master: now.master }));
-    if (now.running) events.push(ev('up', now));
-  }
-  return events;
-}
-
 function toMap(list: DeviceInfo[]): Map<number, DeviceInfo> {
   return new Map(list.map((d) => [d.ifindex, d]));
+}
+
+export interface SysfsPollerEvents {
+  event: [NetdevEvent];
+  error: [Error];
 }
 
 /**
@@ -98,7 +57,7 @@ function toMap(list: DeviceInfo[]): Map<number, DeviceInfo> {
  * 'error' when someone listens for it, and is otherwise ignored (the next poll tries again).
  * After stop() and start() again, the first poll reports what changed while stopped, collapsed.
  */
-export class SysfsPoller extends EventEmitter {
+export class SysfsPoller extends EventEmitter<SysfsPollerEvents> {
   readonly intervalMs: number;
   private timer: NodeJS.Timeout | null = null;
   private current: Map<number, DeviceInfo> | null = null;

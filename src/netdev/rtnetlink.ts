@@ -1,16 +1,13 @@
-// Device events and device facts from rtnetlink, through the native addon (native/netlink.cc):
-// the event-driven counterpart of poller.ts (SysfsPoller) and sysfs.ts (the look-ups).
+// Device events from rtnetlink, through the native addon (native/netlink.cc): the event-driven
+// counterpart of poller.ts (SysfsPoller). The messages are parsed in rtnetlink-messages.ts; the
+// device table and the look-ups on dumps are in rtnetlink-dump.ts.
 //
-// * Parsers (pure, no addon needed) for the rtnetlink messages we use: RTM_NEWLINK/DELLINK,
-//   RTM_NEWADDR/DELADDR, RTM_NEWNEIGH/DELNEIGH, NLMSG_DONE/NLMSG_ERROR.
-// * RtnetlinkSource: the same NetdevEvent 'event's as SysfsPoller, from kernel notifications,
-//   within milliseconds and without losing changes that revert quickly (a down then up is seen as
-//   both). It keeps a device table taken from an initial RTM_GETLINK + RTM_GETADDR dump and diffs
-//   each RTM_NEWLINK / RTM_DELLINK against it (diffSnapshots from poller.ts, one device at a
-//   time). When the kernel drops notifications (the socket's receive buffer overran: ENOBUFS), it
-//   resyncs with a fresh dump on the same socket and reports the difference, as a poll would.
-// * rtnetlinkLookup: the DeviceLookup functions of sysfs.ts on synchronous dumps; unlike sysfs,
-//   the IPv4 addresses of a device that is down or has no carrier are visible.
+// RtnetlinkSource emits the same NetdevEvent 'event's as SysfsPoller, from kernel notifications,
+// within milliseconds and without losing changes that revert quickly (a down then up is seen as
+// both). It keeps a device table taken from an initial RTM_GETLINK + RTM_GETADDR dump and diffs
+// each RTM_NEWLINK / RTM_DELLINK against it (diff.ts, one device at a time). When the kernel drops
+// notifications (the socket's receive buffer overran: ENOBUFS), it resyncs with a fresh dump on
+// the same socket and reports the difference, as a poll would.
 //
 // Limits:
 // * Only the network namespace of the calling thread's process is seen.
@@ -29,426 +26,19 @@
 // * Changes of MAC address and addresses update the snapshot; addresses also raise 'address'
 //   events, MAC changes raise nothing (NetdevEvent has no type for them).
 import { EventEmitter } from 'node:events';
-import { formatIp, parseIp } from '../base/addr.js';
-import { asNetconsoleError, NetconsoleError } from '../base/errors.js';
-import { native, nativeError, type NativeBinding, type NativeNetlinkWatcher } from '../core/native.js';
-import type { DeviceLookup } from './types.js';
-import { diffSnapshots } from './poller.js';
-import { routeDevice as sysfsRouteDevice, type RouteResult } from './sysfs.js';
-import { IFA_F_SECONDARY, type DeviceAddress, type DeviceInfo, type NetdevEvent } from './types.js';
-import { lookupsOver, pickIpv6Source } from './lookup.js';
-
-// ---------------------------------------------------------------------------------------------
-// Constants (linux/netlink.h, linux/rtnetlink.h, linux/if_link.h, linux/if_addr.h, linux/neighbour.h)
-
-export const NLMSG_NOOP = 1;
-export const NLMSG_ERROR = 2;
-export const NLMSG_DONE = 3;
-export const NLMSG_OVERRUN = 4;
-
-export const NLM_F_REQUEST = 0x1;
-export const NLM_F_MULTI = 0x2;
-export const NLM_F_DUMP_INTR = 0x10;
-export const NLM_F_DUMP = 0x300;
-
-export const RTM_NEWLINK = 16;
-export const RTM_DELLINK = 17;
-export const RTM_GETLINK = 18;
-export const RTM_NEWADDR = 20;
-export const RTM_DELADDR = 21;
-export const RTM_GETADDR = 22;
-export const RTM_NEWNEIGH = 28;
-export const RTM_DELNEIGH = 29;
-export const RTM_GETNEIGH = 30;
-
-export const RTMGRP_LINK = 0x1;
-export const RTMGRP_NEIGH = 0x4;
-export const RTMGRP_IPV4_IFADDR = 0x10;
-export const RTMGRP_IPV6_IFADDR = 0x100;
-/** The groups RtnetlinkSource subscribes to. */
-export const RTNETLINK_GROUPS = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_NEIGH;
-
-export const AF_UNSPEC = 0;
-export const AF_INET = 2;
-export const AF_BRIDGE = 7;
-export const AF_INET6 = 10;
-
-export const IFF_UP = 0x1;
-export const IFF_RUNNING = 0x40;
-export const IFF_LOWER_UP = 0x10000;
-
-export const IFLA_ADDRESS = 1;
-export const IFLA_IFNAME = 3;
-export const IFLA_MASTER = 10;
-export const IFLA_OPERSTATE = 16;
-
-export const IF_OPER_UNKNOWN = 0;
-export const IF_OPER_DOWN = 2;
-export const IF_OPER_LOWERLAYERDOWN = 3;
-export const IF_OPER_UP = 6;
-
-export const IFA_ADDRESS = 1;
-export const IFA_LOCAL = 2;
-export const IFA_LABEL = 3;
-export const IFA_FLAGS = 8;
-
-export { IFA_F_DADFAILED, IFA_F_DEPRECATED, IFA_F_PERMANENT, IFA_F_SECONDARY, IFA_F_TENTATIVE } from './types.js';
-
-export const RT_SCOPE_LINK = 253;
-
-export const NDA_DST = 1;
-export const NDA_LLADDR = 2;
-
-const NLMSG_HDRLEN = 16;
-const IFINFOMSG_LEN = 16;
-const IFADDRMSG_LEN = 8;
-const NDMSG_LEN = 12;
-
-const align4 = (n: number): number => (n + 3) & ~3;
-
-// ---------------------------------------------------------------------------------------------
-// Parsing
-
-/** One netlink message of a buffer. */
-export interface NlMessage {
-  type: number;
-  flags: number;
-  seq: number;
-  pid: number;
-  /** The bytes after the 16-byte nlmsghdr (a view into the buffer). */
-  data: Buffer;
-}
-
-/**
- * The messages of one recv() (or dump) buffer, in order. Parsing stops at a malformed header
- * (length below 16 or past the end of the buffer): what follows cannot be framed.
- */
-export function splitMessages(buf: Buffer): NlMessage[] {
-  const out: NlMessage[] = [];
-  for (let off = 0; off + NLMSG_HDRLEN <= buf.length; ) {
-    const len = buf.readUInt32LE(off);
-    if (len < NLMSG_HDRLEN || off + len > buf.length) break;
-    out.push({
-      type: buf.readUInt16LE(off + 4),
-      flags: buf.readUInt16LE(off + 6),
-      seq: buf.readUInt32LE(off + 8),
-      pid: buf.readUInt32LE(off + 12),
-      data: buf.subarray(off + NLMSG_HDRLEN, off + len),
-    });
-    off += align4(len);
-  }
-  return out;
-}
-
-/**
- * The rtattrs of `data` from byte `start`, by type (NLA_F_NESTED / NLA_F_NET_BYTEORDER masked
- * off; the last of a repeated type wins). Stops at a malformed attribute.
- */
-export function parseAttributes(data: Buffer, start: number): Map<number, Buffer> {
-  const out = new Map<number, Buffer>();
-  for (let off = start; off + 4 <= data.length; ) {
-    const len = data.readUInt16LE(off);
-    const type = data.readUInt16LE(off + 2) & 0x3fff;
-    if (len < 4 || off + len > data.length) break;
-    out.set(type, data.subarray(off + 4, off + len));
-    off += align4(len);
-  }
-  return out;
-}
-
-/** For NLMSG_ERROR: the errno (positive) it carries, 0 for an ACK. */
-export function parseError(msg: NlMessage): number {
-  if (msg.type !== NLMSG_ERROR || msg.data.length < 4) return 0;
-  const error = msg.data.readInt32LE(0);
-  return error === 0 ? 0 : -error;
-}
-
-function hexColons(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join(':');
-}
-
-function cString(b: Buffer | undefined): string | null {
-  if (b === undefined) return null;
-  const nul = b.indexOf(0);
-  return b.toString('utf8', 0, nul < 0 ? b.length : nul);
-}
-
-export interface LinkMessage {
-  kind: 'link';
-  deleted: boolean;
-  /** ifi_family: AF_UNSPEC for devices; AF_BRIDGE messages describe bridge ports, not devices. */
-  family: number;
-  ifindex: number;
-  /** ifi_flags (IFF_*). */
-  flags: number;
-  /** ifi_change: the flags that changed (0xffffffff for new and deleted devices). */
-  change: number;
-  /** IFLA_IFNAME, or null when absent. */
-  name: string | null;
-  /** IFLA_ADDRESS as lowercase colon-separated hex, '' when the device has no hardware address. */
-  mac: string;
-  /** IFLA_MASTER, or null when not enslaved. */
-  master: number | null;
-  /** IFLA_OPERSTATE (IF_OPER_*), or null when absent. */
-  operstate: number | null;
-  up: boolean;
-  /** As sysfs.ts derives it: up, and operstate UP (or UNKNOWN with carrier, like lo). */
-  running: boolean;
-}
-
-/** An RTM_NEWLINK / RTM_DELLINK, or null for any other message or a short one. */
-export function parseLinkMessage(msg: NlMessage): LinkMessage | null {
-  if ((msg.type !== RTM_NEWLINK && msg.type !== RTM_DELLINK) || msg.data.length < IFINFOMSG_LEN) return null;
-  const d = msg.data;
-  const flags = d.readUInt32LE(8);
-  const attrs = parseAttributes(d, IFINFOMSG_LEN);
-  const master = attrs.get(IFLA_MASTER);
-  const oper = attrs.get(IFLA_OPERSTATE);
-  const addr = attrs.get(IFLA_ADDRESS);
-  const operstate = oper !== undefined && oper.length >= 1 ? oper[0]! : null;
-  const up = (flags & IFF_UP) !== 0;
-  const running =
-    up &&
-    (operstate === null
-      ? (flags & IFF_RUNNING) !== 0
-      : operstate === IF_OPER_UP || (operstate === IF_OPER_UNKNOWN && (flags & IFF_LOWER_UP) !== 0));
-  const masterIndex = master !== undefined && master.length >= 4 ? master.readUInt32LE(0) : 0;
-  return {
-    kind: 'link',
-    deleted: msg.type === RTM_DELLINK,
-    family: d[0]!,
-    ifindex: d.readInt32LE(4),
-    flags,
-    change: d.readUInt32LE(12),
-    name: cString(attrs.get(IFLA_IFNAME)),
-    mac: addr === undefined ? '' : hexColons(addr),
-    master: masterIndex === 0 ? null : masterIndex,
-    operstate,
-    up,
-    running,
-  };
-}
-
-export interface AddrMessage {
-  kind: 'addr';
-  deleted: boolean;
-  ifindex: number;
-  family: 4 | 6;
-  /** IFA_LOCAL when present (IPv4; the peer is then IFA_ADDRESS), else IFA_ADDRESS; canonical text. */
-  address: string;
-  /** IFA_ADDRESS when it differs from `address` (point-to-point peer), else null. */
-  peer: string | null;
-  prefixLen: number;
-  /** ifa_scope (RT_SCOPE_*). */
-  scope: number;
-  /** IFA_F_* flags: IFA_FLAGS when present (32 bits), else ifa_flags. */
-  flags: number;
-  /** IFA_LABEL (IPv4), or null. */
-  label: string | null;
-}
-
-function ipText(family: 4 | 6, b: Buffer | undefined): string | null {
-  const n = family === 4 ? 4 : 16;
-  if (b === undefined || b.length < n) return null;
-  return formatIp(family, new Uint8Array(b.subarray(0, n)));
-}
-
-/** An RTM_NEWADDR / RTM_DELADDR of an IPv4 or IPv6 address, or null. */
-export function parseAddrMessage(msg: NlMessage): AddrMessage | null {
-  if ((msg.type !== RTM_NEWADDR && msg.type !== RTM_DELADDR) || msg.data.length < IFADDRMSG_LEN) return null;
-  const d = msg.data;
-  const af = d[0]!;
-  if (af !== AF_INET && af !== AF_INET6) return null;
-  const family = af === AF_INET ? 4 : 6;
-  const attrs = parseAttributes(d, IFADDRMSG_LEN);
-  const local = ipText(family, attrs.get(IFA_LOCAL));
-  const address = ipText(family, attrs.get(IFA_ADDRESS));
-  const main = local ?? address;
-  if (main === null) return null;
-  const flagsAttr = attrs.get(IFA_FLAGS);
-  return {
-    kind: 'addr',
-    deleted: msg.type === RTM_DELADDR,
-    ifindex: d.readUInt32LE(4),
-    family,
-    address: main,
-    peer: local !== null && address !== null && address !== local ? address : null,
-    prefixLen: d[1]!,
-    scope: d[3]!,
-    flags: flagsAttr !== undefined && flagsAttr.length >= 4 ? flagsAttr.readUInt32LE(0) : d[2]!,
-    label: cString(attrs.get(IFA_LABEL)),
-  };
-}
-
-export interface NeighMessage {
-  kind: 'neigh';
-  deleted: boolean;
-  ifindex: number;
-  family: 4 | 6;
-  /** NDA_DST, canonical text, or null. */
-  dst: string | null;
-  /** NDA_LLADDR as lowercase colon-separated hex, or null (e.g. an incomplete entry). */
-  lladdr: string | null;
-  /** ndm_state (NUD_*). */
-  state: number;
-  /** ndm_flags (NTF_*). */
-  flags: number;
-}
-
-/** An RTM_NEWNEIGH / RTM_DELNEIGH of an IPv4 or IPv6 neighbour, or null (bridge FDB entries too). */
-export function parseNeighMessage(msg: NlMessage): NeighMessage | null {
-  if ((msg.type !== RTM_NEWNEIGH && msg.type !== RTM_DELNEIGH) || msg.data.length < NDMSG_LEN) return null;
-  const d = msg.data;
-  const af = d[0]!;
-  if (af !== AF_INET && af !== AF_INET6) return null;
-  const family = af === AF_INET ? 4 : 6;
-  const attrs = parseAttributes(d, NDMSG_LEN);
-  const ll = attrs.get(NDA_LLADDR);
-  return {
-    kind: 'neigh',
-    deleted: msg.type === RTM_DELNEIGH,
-    ifindex: d.readInt32LE(4),
-    family,
-    dst: ipText(family, attrs.get(NDA_DST)),
-    lladdr: ll === undefined || ll.length === 0 ? null : hexColons(ll),
-    state: d.readUInt16LE(8),
-    flags: d[10]!,
-  };
-}
-
-export type RtMessage = LinkMessage | AddrMessage | NeighMessage;
-
-/** The link, address and neighbour messages of a buffer, in order; everything else is skipped. */
-export function parseMessages(buf: Buffer): RtMessage[] {
-  const out: RtMessage[] = [];
-  for (const m of splitMessages(buf)) {
-    const r = parseLinkMessage(m) ?? parseAddrMessage(m) ?? parseNeighMessage(m);
-    if (r !== null) out.push(r);
-  }
-  return out;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Device tables
-
-interface LinkState {
-  name: string;
-  ifindex: number;
-  mac: string;
-  up: boolean;
-  running: boolean;
-  master: number | null;
-}
-
-interface AddrState {
-  family: 4 | 6;
-  address: string;
-  prefixLen: number;
-  scope: number;
-  flags: number;
-}
-
-/** Links by ifindex, and each link's addresses in kernel order. */
-interface Tables {
-  links: Map<number, LinkState>;
-  addrs: Map<number, AddrState[]>;
-}
-
-const newTables = (): Tables => ({ links: new Map(), addrs: new Map() });
-
-function linkState(m: LinkMessage): LinkState {
-  return { name: m.name ?? `if${m.ifindex}`, ifindex: m.ifindex, mac: m.mac, up: m.up, running: m.running, master: m.master };
-}
-
-function addrState(m: AddrMessage): AddrState {
-  return { family: m.family, address: m.address, prefixLen: m.prefixLen, scope: m.scope, flags: m.flags };
-}
-
-const sameAddr = (a: AddrState, b: AddrState): boolean =>
-  a.family === b.family && a.address === b.address && a.prefixLen === b.prefixLen;
-
-/** Applies one link message to `t`; true when it was a device message (AF_UNSPEC). */
-function applyLink(t: Tables, m: LinkMessage): boolean {
-  if (m.family !== AF_UNSPEC) return false;
-  if (m.deleted) {
-    t.links.delete(m.ifindex);
-    t.addrs.delete(m.ifindex);
-  } else {
-    t.links.set(m.ifindex, linkState(m));
-  }
-  return true;
-}
-
-function applyAddr(t: Tables, m: AddrMessage): void {
-  const list = t.addrs.get(m.ifindex) ?? [];
-  const s = addrState(m);
-  const i = list.findIndex((a) => sameAddr(a, s));
-  if (m.deleted) {
-    if (i >= 0) list.splice(i, 1);
-  } else if (i >= 0) {
-    list[i] = s;
-  } else {
-    list.push(s);
-  }
-  if (list.length > 0) t.addrs.set(m.ifindex, list);
-  else t.addrs.delete(m.ifindex);
-}
-
-function deviceInfo(t: Tables, l: LinkState): DeviceInfo {
-  const list = t.addrs.get(l.ifindex) ?? [];
-  const addresses: DeviceAddress[] = [
-    ...list.filter((a) => a.family === 4),
-    ...list.filter((a) => a.family === 6),
-  ].map((a) => ({ family: a.family, address: a.address }));
-  const master = l.master === null ? null : (t.links.get(l.master)?.name ?? null);
-  return { name: l.name, ifindex: l.ifindex, mac: l.mac, up: l.up, running: l.running, master, addresses };
-}
-
-function deviceMap(t: Tables): Map<number, DeviceInfo> {
-  const out = new Map<number, DeviceInfo>();
-  for (const i of [...t.links.keys()].sort((a, b) => a - b)) out.set(i, deviceInfo(t, t.links.get(i)!));
-  return out;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Synchronous dumps
-
-/** The native functions rtnetlink.ts uses (the addon's, or a stand-in in tests). */
-export type RtnetlinkBinding = Required<Pick<NativeBinding, 'NetlinkWatcher' | 'netlinkDump'>>;
-type Backend = RtnetlinkBinding;
-
-function defaultBackend(): Backend {
-  if (native === null) {
-    throw new NetconsoleError('ENOTSUP', `rtnetlink needs the native addon, which is not loaded: ${nativeError?.message ?? 'unknown reason'}`, { option: 'devices', value: 'rtnetlink' });
-  }
-  if (typeof native.netlinkDump !== 'function' || typeof native.NetlinkWatcher !== 'function') {
-    throw new NetconsoleError('ENOTSUP', 'rtnetlink: the native addon was built without netlink.cc: run npm run build:native', { option: 'devices', value: 'rtnetlink' });
-  }
-  return native as Backend;
-}
-
-/** A dump's messages; dumps interrupted by concurrent changes (NLM_F_DUMP_INTR) are retried. */
-function dump(backend: Backend, type: number, family: number): NlMessage[] {
-  let msgs: NlMessage[] = [];
-  for (let attempt = 0; attempt < 5; attempt++) {
-    msgs = splitMessages(backend.netlinkDump(type, family));
-    if (!msgs.some((m) => (m.flags & NLM_F_DUMP_INTR) !== 0)) break;
-  }
-  return msgs;
-}
-
-function dumpTables(backend: Backend): Tables {
-  const t = newTables();
-  for (const m of dump(backend, RTM_GETLINK, AF_UNSPEC)) {
-    const l = parseLinkMessage(m);
-    if (l !== null && !l.deleted) applyLink(t, l);
-  }
-  for (const m of dump(backend, RTM_GETADDR, AF_UNSPEC)) {
-    const a = parseAddrMessage(m);
-    if (a !== null && !a.deleted && t.links.has(a.ifindex)) applyAddr(t, a);
-  }
-  return t;
-}
+import { asNetconsoleError } from '../base/errors.js';
+import type { NativeNetlinkWatcher } from '../core/native.js';
+import { diffSnapshots } from './diff.js';
+import {
+  applyAddr, applyLink, defaultBinding, deviceInfo, deviceMap, dump, dumpTables, newTables,
+  type RtnetlinkBinding, type Tables,
+} from './rtnetlink-dump.js';
+import {
+  AF_UNSPEC, NLM_F_DUMP_INTR, RTNETLINK_GROUPS, NLMSG_DONE, NLMSG_ERROR, RTM_GETADDR, RTM_GETLINK,
+  parseAddrMessage, parseError, parseLinkMessage, parseNeighMessage, splitMessages,
+  type AddrMessage, type NeighMessage, type NlMessage,
+} from './rtnetlink-messages.js';
+import type { DeviceInfo, NetdevEvent } from './types.js';
 
 // ---------------------------------------------------------------------------------------------
 // The event source
@@ -462,34 +52,17 @@ export interface RtnetlinkSourceOptions {
   /** SO_RCVBUF of the watcher socket (default 4 MiB); small values make overruns (and resyncs) likely. */
   rcvbufBytes?: number;
   /** The native functions to use (tests); default: the addon's. */
-  binding?: Backend;
+  binding?: RtnetlinkBinding;
 }
 
-export interface RtnetlinkSource {
-  on(event: 'event', listener: (ev: NetdevEvent) => void): this;
-  on(event: 'address', listener: (ev: AddressEvent) => void): this;
-  on(event: 'neighbor', listener: (ev: NeighMessage) => void): this;
-  on(event: 'overrun', listener: () => void): this;
-  on(event: 'resync', listener: () => void): this;
-  on(event: 'error', listener: (err: Error) => void): this;
-  once(event: 'event', listener: (ev: NetdevEvent) => void): this;
-  once(event: 'address', listener: (ev: AddressEvent) => void): this;
-  once(event: 'neighbor', listener: (ev: NeighMessage) => void): this;
-  once(event: 'overrun', listener: () => void): this;
-  once(event: 'resync', listener: () => void): this;
-  once(event: 'error', listener: (err: Error) => void): this;
-  off(event: 'event', listener: (ev: NetdevEvent) => void): this;
-  off(event: 'address', listener: (ev: AddressEvent) => void): this;
-  off(event: 'neighbor', listener: (ev: NeighMessage) => void): this;
-  off(event: 'overrun', listener: () => void): this;
-  off(event: 'resync', listener: () => void): this;
-  off(event: 'error', listener: (err: Error) => void): this;
-  emit(event: 'event', ev: NetdevEvent): boolean;
-  emit(event: 'address', ev: AddressEvent): boolean;
-  emit(event: 'neighbor', ev: NeighMessage): boolean;
-  emit(event: 'overrun'): boolean;
-  emit(event: 'resync'): boolean;
-  emit(event: 'error', err: Error): boolean;
+/** What an RtnetlinkSource emits (see the class). */
+export interface RtnetlinkSourceEvents {
+  event: [NetdevEvent];
+  address: [AddressEvent];
+  neighbor: [NeighMessage];
+  overrun: [];
+  resync: [];
+  error: [Error];
 }
 
 /** A resync in progress: a link dump, then an address dump, on the watcher socket. */
@@ -512,9 +85,9 @@ interface Resync {
  * After stop() and start() again, the changes made while stopped are reported collapsed, once the
  * resync dump that start() sends is complete.
  */
-export class RtnetlinkSource extends EventEmitter {
+export class RtnetlinkSource extends EventEmitter<RtnetlinkSourceEvents> {
   private readonly rcvbufBytes: number | undefined;
-  private readonly backendOpt: Backend | undefined;
+  private readonly backendOpt: RtnetlinkBinding | undefined;
   private watcher: NativeNetlinkWatcher | null = null;
   private tables: Tables | null = null;
   private resync: Resync | null = null;
@@ -531,8 +104,8 @@ export class RtnetlinkSource extends EventEmitter {
     this.backendOpt = opts.binding;
   }
 
-  private get backend(): Backend {
-    return this.backendOpt ?? defaultBackend();
+  private get backend(): RtnetlinkBinding {
+    return this.backendOpt ?? defaultBinding();
   }
 
   get running(): boolean {
@@ -732,69 +305,3 @@ export class RtnetlinkSource extends EventEmitter {
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Look-ups (DeviceLookup) on synchronous dumps
-
-/** Every device of the current network namespace, sorted by ifindex, with all its addresses. */
-export function listDevices(): DeviceInfo[] {
-  return [...deviceMap(dumpTables(defaultBackend())).values()];
-}
-
-const finders = lookupsOver(listDevices);
-export const { getDevice, deviceByMac, deviceByIfindex } = finders;
-
-/** The route to `remoteIp`: sysfs.ts's routeDevice (the /proc route tables). */
-export function routeDevice(remoteIp: string): RouteResult | null {
-  return sysfsRouteDevice(remoteIp);
-}
-
-/**
- * The address to bind a target to when local_ip is unset, with sysfs.ts's rules (lo: 127.0.0.1 /
- * ::1; IPv6: link-locality matching the remote's, usable before tentative / deprecated, longest
- * common prefix, never DAD-failed), except that for IPv4 the device's primary address is returned
- * whether or not the device is running.
- */
-export function sourceAddress(dev: string, family: 4 | 6, remoteIp?: string): string | null {
-  if (dev === 'lo') return family === 4 ? '127.0.0.1' : '::1';
-  const remote = remoteIp === undefined ? null : parseIp('remote_ip', remoteIp);
-  const t = dumpTables(defaultBackend());
-  const link = [...t.links.values()].find((l) => l.name === dev);
-  if (link === undefined) return null;
-  const list = (t.addrs.get(link.ifindex) ?? []).filter((a) => a.family === family);
-  if (family === 4) {
-    return (list.find((a) => (a.flags & IFA_F_SECONDARY) === 0) ?? list[0])?.address ?? null;
-  }
-  const candidates = list.map((a) => ({ address: a.address, bytes: parseIp('address', a.address).bytes, flags: a.flags, linkScope: a.scope === RT_SCOPE_LINK }));
-  return pickIpv6Source(candidates, remote);
-}
-
-/** The IPv4 and IPv6 neighbour (ARP / NDP) entries of the namespace. */
-export function neighbors(): NeighMessage[] {
-  const out: NeighMessage[] = [];
-  for (const m of dump(defaultBackend(), RTM_GETNEIGH, AF_UNSPEC)) {
-    const n = parseNeighMessage(m);
-    if (n !== null && !n.deleted) out.push(n);
-  }
-  return out;
-}
-
-/** The DeviceLookup of targets.ts on rtnetlink (plus listDevices and deviceByIfindex). */
-export const rtnetlinkLookup: DeviceLookup & {
-  listDevices(): DeviceInfo[];
-  deviceByIfindex(ifindex: number): DeviceInfo | null;
-} = { getDevice, deviceByMac, deviceByIfindex, listDevices, routeDevice, sourceAddress, neighbors };
-
-let availability: boolean | undefined;
-
-/** Whether the addon is loaded with netlink support and a link dump works here (checked once). */
-export function rtnetlinkAvailable(): boolean {
-  if (availability === undefined) {
-    try {
-      const b = defaultBackend();
-      availability = splitMessages(b.netlinkDump(RTM_GETLINK, AF_UNSPEC)).some((m) => m.type === NLMSG_DONE);
-    } catch {
-      availability = false;
-    }
-  }
-  return availability;
-}

@@ -2,7 +2,7 @@
 // sums big-endian byte pairs and folds the carries at the end.
 import { csumAdd, csumBytes, csumScalar, csumSimd } from '../../assembly/checksum';
 import { THR_TEXT } from '../../assembly/layout';
-import { threadAt } from '../../assembly/write';
+import { threadAt } from '../../assembly/offsets';
 import { fillRandom, fold, heapBelowRegions, naiveSum, putHex } from './support';
 
 const BUF: usize = threadAt(0) + THR_TEXT; // 64 KiB of input, 64 KiB + 8 KiB of room after it

@@ -11,7 +11,7 @@ import {
   putDecPadded,
 } from '../../assembly/fmt';
 import { THR_DESC, THR_ESC, THR_TEXT } from '../../assembly/layout';
-import { threadAt } from '../../assembly/write';
+import { threadAt } from '../../assembly/offsets';
 import { diffByte, diffMem, diffStr, heapBelowRegions, putStr } from './support';
 
 // Inputs and outputs live in thread slot 0's scratch areas, never on the heap.

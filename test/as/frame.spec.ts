@@ -17,7 +17,7 @@ import {
   THR_OUT,
   THR_TEXT,
 } from '../../assembly/layout';
-import { threadAt } from '../../assembly/write';
+import { threadAt } from '../../assembly/offsets';
 import { be16, diffMem, fillRandom, fold, heapBelowRegions, naiveSum, putHex, putStr } from './support';
 
 const ADDR: usize = threadAt(0) + THR_ADDR; // the addressing block (64 bytes)

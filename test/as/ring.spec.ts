@@ -24,7 +24,7 @@ import {
   THR_TEXT,
 } from '../../assembly/layout';
 import { ringBegin, ringCursor, ringFits, ringPublish, ringReady, slotBegin } from '../../assembly/ring';
-import { threadAt } from '../../assembly/write';
+import { threadAt } from '../../assembly/offsets';
 import { heapBelowRegions } from './support';
 
 const R: u64 = 64 << 10; // RING_MIN: small, so that the specs wrap it many times

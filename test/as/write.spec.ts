@@ -51,7 +51,7 @@ import {
   THR_TEXT,
   THR_TS,
 } from '../../assembly/layout';
-import { targetAt, threadAt } from '../../assembly/write';
+import { targetAt, threadAt } from '../../assembly/offsets';
 import { diffMem, diffStr, heapBelowRegions, putHex, putStr } from './support';
 
 const R: u64 = 64 << 10;

@@ -3,7 +3,7 @@
 // skipping). requireRoot (root and network namespaces) is in netns.ts and uses unmet() too.
 import type { TestContext } from 'node:test';
 import { native, nativeError } from '../../src/core/native.js';
-import { rtnetlinkAvailable } from '../../src/netdev/rtnetlink.js';
+import { rtnetlinkAvailable } from '../../src/netdev/rtnetlink-dump.js';
 
 /** Skips the test with `reason` and returns false; under CI=true, throws instead. */
 export function unmet(t: TestContext, reason: string): false {

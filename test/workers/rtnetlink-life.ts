@@ -9,7 +9,8 @@
 //   close-inside  the callback closes the watcher: no callback after that
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { native } from '../../src/core/native.js';
-import { RTM_GETADDR, RTM_GETLINK, RTNETLINK_GROUPS, RtnetlinkSource } from '../../src/netdev/rtnetlink.js';
+import { RTM_GETADDR, RTM_GETLINK, RTNETLINK_GROUPS } from '../../src/netdev/rtnetlink-messages.js';
+import { RtnetlinkSource } from '../../src/netdev/rtnetlink.js';
 
 function out(obj: unknown): void {
   process.stdout.write(`${JSON.stringify(obj)}\n`);

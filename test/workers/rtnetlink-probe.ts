@@ -17,7 +17,8 @@
 //   device <name> | mac <mac> | index <n> | route <ip> | source <dev> <4|6> [remote];
 //   and of sysfs.ts, the same prefixed `sysfs-` (sysfs-device <name>, sysfs-source ...)
 // Exits when stdin closes.
-import { RtnetlinkSource, neighbors, rtnetlinkLookup } from '../../src/netdev/rtnetlink.js';
+import { RtnetlinkSource } from '../../src/netdev/rtnetlink.js';
+import { neighbors, rtnetlinkLookup } from '../../src/netdev/rtnetlink-dump.js';
 import * as sysfs from '../../src/netdev/sysfs.js';
 import { commandLoop, errInfo, fatalOnUncaught, lookupCommands, out, resultOf } from '../helpers/worker.js';
 

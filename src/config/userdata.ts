@@ -1,0 +1,101 @@
+// A target's userdata entries and sysdata toggles (its configfs userdata/ directory), validated as
+// the kernel's userdata store methods do it (docs/targets.md section 1). Pure functions, like
+// attributes.ts: a rejected write changes nothing.
+import { invalid, InvalidValueError } from '../base/errors.js';
+import { byteLength, isWellFormed } from '../base/text.js';
+import { L } from '../core/layout.js';
+import { USERDATA_ITEMS_MAX, USERDATA_KEY_MAX, USERDATA_VALUE_MAX } from '../core/validate.js';
+import { parseBool, SYSDATA_TOGGLES, toAttributeText, trimNewline } from './attributes.js';
+
+/**
+ * A userdata key, which is a configfs directory name: non-empty, no '/' or NUL (EINVAL), at most
+ * 53 bytes of UTF-8 (ENAMETOOLONG, MAX_EXTRADATA_NAME_LEN), and not a name the userdata directory
+ * already holds: '.', '..' and the sysdata toggles (EEXIST, as mkdir over an existing entry).
+ */
+export function validateUserdataKey(key: string): void {
+  const accepted = `1..${USERDATA_KEY_MAX} bytes of UTF-8, without '/'`;
+  if (typeof key !== 'string') throw invalid('userdata key', key, accepted);
+  if (key === '') throw invalid('userdata key', key, accepted, 'empty');
+  if (key.includes('/') || key.includes('\0')) throw invalid('userdata key', key, accepted, "'/' or NUL in");
+  if (!isWellFormed(key)) throw invalid('userdata key', key, accepted, 'lone surrogate in');
+  const size = byteLength(key);
+  if (size > USERDATA_KEY_MAX) {
+    throw new InvalidValueError('ENAMETOOLONG', 'userdata key', key, accepted, `${size} bytes, name too long:`);
+  }
+  if (key === '.' || key === '..' || (SYSDATA_TOGGLES as readonly string[]).includes(key)) {
+    throw new InvalidValueError('EEXIST', 'userdata key', key, `${accepted}, other than . .. and ${SYSDATA_TOGGLES.join(' ')}`, 'name already exists in userdata/:');
+  }
+}
+
+/** Room for one more userdata entry when the target has `existing` ones (ENOSPC past 256). */
+export function checkUserdataRoom(existing: number, key?: string): void {
+  if (existing >= USERDATA_ITEMS_MAX) {
+    throw new InvalidValueError('ENOSPC', 'userdata', key ?? existing, `at most ${USERDATA_ITEMS_MAX} entries`, `no room beside ${existing} entries for`);
+  }
+}
+
+/**
+ * A userdata value write, as userdatum_value_store: the text as written (a trailing '\n'
+ * included) must be under 200 bytes (`count >= MAX_EXTRADATA_VALUE_LEN` is EMSGSIZE, so 199 bytes
+ * and a '\n' are refused, as `echo` of a 199-byte value is in the kernel); then one trailing '\n'
+ * is trimmed. A NUL is refused (EINVAL): the kernel's strscpy would silently cut the value there.
+ * An empty value is valid: the entry exists but is not sent.
+ */
+export function normalizeUserdataValue(key: string, value: unknown): string {
+  const option = `userdata/${key}`;
+  const written = toAttributeText(value, option);
+  if (!isWellFormed(written)) throw invalid(option, value, 'well-formed text', 'lone surrogate in');
+  const size = byteLength(written);
+  if (size > USERDATA_VALUE_MAX) {
+    throw new InvalidValueError('EMSGSIZE', option, value, `at most ${USERDATA_VALUE_MAX} bytes as written, a trailing newline included`, `${size} bytes, too long:`);
+  }
+  if (written.includes('\0')) throw invalid(option, value, 'text without NUL', 'NUL in');
+  return trimNewline(written);
+}
+
+/** What the write path sends for these entries (userdata.ts renderUserdata): " key=value\n" each. */
+function renderedUserdataSize(entries: ReadonlyMap<string, string>): number {
+  let size = 0;
+  for (const [key, value] of entries) if (value !== '') size += byteLength(key) + byteLength(value) + 3;
+  return size;
+}
+
+export type UserdataWrites = Readonly<Record<string, unknown>> | ReadonlyMap<string, unknown>;
+
+/**
+ * Validates userdata writes as a whole and returns the entries the target would have after them;
+ * pure, so a caller validates before it changes anything. `existing` are the target's current
+ * (already validated) entries. Each write in order, as the kernel checks an mkdir then a value
+ * write: the key (validateUserdataKey), room for a new key (the 257th is ENOSPC), the value
+ * (normalizeUserdataValue). Then the rendered total must fit the userdata buffer (UD_BUF_SIZE,
+ * 64 KiB; ENOSPC as update_userdata's bound of MAX_EXTRADATA_ENTRY_LEN * MAX_USERDATA_ITEMS).
+ * Existing keys keep their place, new ones are appended (configfs lists items in creation order).
+ * A Map keeps the caller's order; a plain object lists integer-like keys first (JS semantics).
+ */
+export function validateUserdata(writes: UserdataWrites, existing: ReadonlyMap<string, string> = new Map()): Map<string, string> {
+  const accepted = 'an object or a Map of userdata entries (key: value)';
+  if (writes === null || typeof writes !== 'object' || Array.isArray(writes)) throw invalid('userdata', writes, accepted);
+  const next = new Map(existing);
+  for (const [key, value] of writes instanceof Map ? writes : Object.entries(writes)) {
+    validateUserdataKey(key);
+    if (!next.has(key)) checkUserdataRoom(next.size, key);
+    next.set(key, normalizeUserdataValue(key, value));
+  }
+  const size = renderedUserdataSize(next);
+  if (size > L.UD_BUF_SIZE) {
+    throw new InvalidValueError('ENOSPC', 'userdata', size, `at most ${L.UD_BUF_SIZE} bytes of " key=value\\n" lines`, 'rendered userdata does not fit:');
+  }
+  return next;
+}
+
+/**
+ * A write of `userdata/<name>` for a sysdata toggle: kstrtobool (EINVAL); ENOENT for a name that
+ * is not a toggle. Editable while enabled; writing the current value is a no-op, as in the kernel.
+ */
+export function parseSysdataToggle(name: string, value: unknown): boolean {
+  const option = `userdata/${name}`;
+  if (!(SYSDATA_TOGGLES as readonly string[]).includes(name)) {
+    throw new InvalidValueError('ENOENT', option, value, `one of ${SYSDATA_TOGGLES.join(', ')}`, 'no such sysdata toggle, cannot write');
+  }
+  return parseBool(option, toAttributeText(value, option), value);
+}
