@@ -71,6 +71,16 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
+/** The median cost of an empty timed pair: the floor under every latency figure. */
+export function timerFloorNs(): number {
+  const ns = new Float64Array(20_000);
+  for (let i = 0; i < ns.length; i++) {
+    const t0 = process.hrtime.bigint();
+    ns[i] = Number(process.hrtime.bigint() - t0);
+  }
+  return percentile(ns.sort(), 50);
+}
+
 export interface MeasureOptions {
   /** Iterations per timed round (default: calibrated to about targetMs). */
   n?: number;

@@ -14,7 +14,7 @@ import { Worker } from 'node:worker_threads';
 import { Netconsole, type NetconsoleOptions } from '../src/host/netconsole.js';
 import { native } from '../src/core/native.js';
 import type { SocketPool, SocketRef } from '../src/sender/sockets.js';
-import { percentile, type Case, type Sample, type Scenario } from './harness.js';
+import { percentile, timerFloorNs, type Case, type Sample, type Scenario } from './harness.js';
 
 const SLOW_MS = 200;
 const OVERFLOW_WAIT_MS = 100;
@@ -39,15 +39,6 @@ async function sampleUntil(w: Worker, done: Promise<void>): Promise<Float64Array
   let o = 0;
   for (const c of chunks) all.set(c, (o += c.length) - c.length);
   return all.sort();
-}
-
-function timerFloorNs(): number {
-  const ns = new Float64Array(20_000);
-  for (let i = 0; i < ns.length; i++) {
-    const t0 = process.hrtime.bigint();
-    ns[i] = Number(process.hrtime.bigint() - t0);
-  }
-  return percentile(ns.sort(), 50);
 }
 
 async function run(phase: Phase, count: number, extraOptions: Record<string, unknown>): Promise<Sample> {

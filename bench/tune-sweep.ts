@@ -188,6 +188,9 @@ async function compare(plan: SweepPlan, params: Case['params'], settings: Map<st
   return result;
 }
 
+/** The tuner cannot measure what it was asked to: it stops, and the command exits 1. */
+export class TuneError extends Error {}
+
 export async function sweep(plan: SweepPlan, progress: Progress, out: (line: string) => void): Promise<Outcome> {
   const { higherIsBetter, unit } = plan.figure;
   let options = plan.base;
@@ -199,8 +202,14 @@ export async function sweep(plan: SweepPlan, progress: Progress, out: (line: str
     const r = await compare(plan, { knob: k.option }, settings, label(values[0], 0), progress, out);
     const base = r.results.find((x) => x.subject === label(values[0], 0));
     const top = best(r.results.filter((x) => x !== base), higherIsBetter);
-    if (!base || !top) {
-      out(`-> ${k.option}: the default kept (${base ? 'no other value measured' : 'the default could not be measured'})\n`);
+    if (!base) {
+      // Nothing can be compared with a baseline that did not run: a tuner that went on would
+      // report "nothing beats the defaults" and write a file, as if it had measured something.
+      const why = r.skipped.find((x) => x.subject === label(values[0], 0))?.reason ?? 'no run succeeded';
+      throw new TuneError(`the defaults could not be measured (${k.option}: ${why})`);
+    }
+    if (!top) {
+      out(`-> ${k.option}: the default kept (no other value measured)\n`);
     } else if (beyond(top, base, higherIsBetter)) {
       options = settings.get(top.subject)!;
       changes.push(`${k.option} ${top.subject}`);

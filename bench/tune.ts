@@ -19,7 +19,7 @@ import { resolveOptions, type NetconsoleOptions } from '../src/host/options.js';
 import { runOnce } from './e2e.js';
 import { BURST_CHUNK } from './harness.js';
 import { Progress } from './report.js';
-import { figure, KNOBS, sweep, valuesOf, type Goal, type Knob } from './tune-sweep.js';
+import { figure, KNOBS, sweep, TuneError, valuesOf, type Goal, type Knob } from './tune-sweep.js';
 
 const USAGE = `usage: netconsole tune [options]    (or: npm run tune -- [options])
 
@@ -211,7 +211,13 @@ export async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  await runTune(o);
+  try {
+    await runTune(o);
+  } catch (err) {
+    if (!(err instanceof TuneError)) throw err;
+    process.stderr.write(`tune: ${err.message}; nothing written\n`);
+    return 1;
+  }
   return 0;
 }
 

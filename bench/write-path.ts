@@ -7,9 +7,9 @@
 // datagrams into the ring. A consumer is simulated by moving the ring's tail up to its head every
 // 256 records; `dropped` (extra) shows the ring never filled.
 // reference: the same record from the same string through canonicalRecord + referenceDatagrams.
+import { enableBareTarget } from '../test/helpers/core.js';
 import { L } from '../src/core/layout.js';
 import { referenceDatagrams } from '../src/reference/datagrams.js';
-import { renderUserdata } from '../src/core/userdata.js';
 import { canonicalRecord, canonicalTarget } from '../src/core/validate.js';
 import { Core } from '../src/core/wasm.js';
 import { opsPerSec, text, type Case, type Scenario } from './harness.js';
@@ -19,12 +19,7 @@ const ROUND_MS = { full: 200, quick: 60, smoke: 10 };
 
 function extendedCore(): Core {
   const core = Core.create({ ringSize: 16 << 20 });
-  core.clearTarget(0);
-  core.exports.list_add(core.tid, 0, L.ST_DISABLED);
-  core.setTargetLocked(0, L.F_EXTENDED, null, null);
-  core.setUserdata(0, renderUserdata([]));
-  core.setDeviceUp(0, true);
-  core.exports.target_set_state(core.tid, 0, L.ST_ENABLED);
+  enableBareTarget(core);
   return core;
 }
 

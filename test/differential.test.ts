@@ -5,13 +5,13 @@
 //
 // NETCONSOLE_PROPERTY_RUNS sets the number of random cases (default 100,000, the CI amount);
 // run it with 10,000,000 for a long manual soak.
+import { enableBareTarget } from './helpers/core.js';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { encodeMessage } from '../src/core/wire.js';
 import { L } from '../src/core/layout.js';
 import { referenceDatagrams } from '../src/reference/datagrams.js';
-import { renderUserdata } from '../src/core/userdata.js';
 import { canonicalRecord, canonicalTarget } from '../src/core/validate.js';
 import { Core } from '../src/core/wasm.js';
 import type { WireRecord, WireTarget } from '../src/base/wire-types.js';
@@ -139,13 +139,7 @@ describe('differential: ring wrap-around', () => {
   test('a 64 KiB ring wrapped at every slot alignment gives the reference bytes, pads skipped', () => {
     const core = Core.create({ ringSize: 64 << 10 });
     try {
-      const t = 0;
-      core.clearTarget(t);
-      assert.equal(core.exports.list_add(core.tid, t, L.ST_DISABLED), 0);
-      core.setTargetLocked(t, L.F_EXTENDED, null, null);
-      core.setUserdata(t, renderUserdata([]));
-      core.setDeviceUp(t, true);
-      assert.equal(core.exports.target_set_state(core.tid, t, L.ST_ENABLED), 0);
+      enableBareTarget(core);
       const tgt = canonicalTarget({ extended: true });
       let pads = 0;
       for (let i = 0; i < 3000; i++) {

@@ -2,13 +2,13 @@
 // dictionary): it becomes text by the rules of src/core/writer.ts (toText), or the call is rejected with
 // a NetconsoleError carrying an errno code and writes nothing. And netconsole/wire's encoder
 // memories are bounded. test/inputs-fuzz.test.ts fuzzes these and the integrations.
+import { enableBareTarget } from './helpers/core.js';
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runInNewContext } from 'node:vm';
 import { NetconsoleError } from '../src/base/errors.js';
 import { Netconsole } from '../src/index.js';
 import { L } from '../src/core/layout.js';
-import { renderUserdata } from '../src/core/userdata.js';
 import { Core } from '../src/core/wasm.js';
 import { ENCODER_CACHE, encodeMessage, type WireRecord } from '../src/core/wire.js';
 import { cyclicArray, hostileProxy, revoked, throwing } from './helpers/hostile.js';
@@ -58,14 +58,8 @@ class Harness {
   readonly writer: Writer;
 
   constructor() {
-    const core = this.core;
-    core.clearTarget(0);
-    core.exports.list_add(core.tid, 0, L.ST_DISABLED);
-    core.setTargetLocked(0, L.F_EXTENDED, null, null);
-    core.setUserdata(0, renderUserdata([]));
-    core.setDeviceUp(0, true);
-    core.exports.target_set_state(core.tid, 0, L.ST_ENABLED);
-    this.writer = new Writer(core, { overflow: 'drop', taskname: 'test' });
+    enableBareTarget(this.core);
+    this.writer = new Writer(this.core, { overflow: 'drop', taskname: 'test' });
   }
 
   records(): number {

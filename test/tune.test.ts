@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { Netconsole, type NetconsoleOptions } from '../src/index.js';
 import { native } from '../src/core/native.js';
 import { Progress } from '../bench/report.js';
-import { KNOBS, sweep, type Figure } from '../bench/tune-sweep.js';
+import { KNOBS, sweep, TuneError, type Figure } from '../bench/tune-sweep.js';
 
 const CLI = new URL('../src/faces/cli.js', import.meta.url).pathname;
 // The native sender's batch where the addon loaded (the test's knob has three values), else a knob every sender has.
@@ -148,3 +148,26 @@ for (const [name, higherIsBetter, figures, kept] of rules) {
     assert.deepEqual(outcome.options, batch === undefined ? { facility: 3 } : { facility: 3, nativeSender: { batch } });
   });
 }
+
+test('sweep: a default that cannot be measured stops the tuner (TuneError, with the reason), instead of a verdict', async () => {
+  const figure: Figure = { unit: 'u', higherIsBetter: true, columns: {}, of: () => assert.fail('no runs here') };
+  const quiet = { isTTY: false, write: () => true } as unknown as NodeJS.WriteStream;
+  const lines: string[] = [];
+  const run = sweep(
+    {
+      knobs: KNOBS.filter((k) => k.name === 'batch'),
+      quick: false,
+      base: {},
+      runs: 2,
+      figure,
+      async measure(o) {
+        if ((o.nativeSender?.batch ?? 64) === 64) throw new Error('the sender exited early');
+        return { value: 1 };
+      },
+    },
+    new Progress(0, quiet),
+    (l) => lines.push(l),
+  );
+  await assert.rejects(run, (e: unknown) => e instanceof TuneError && /defaults could not be measured \(nativeSender\.batch: .*the sender exited early/.test(e.message));
+  assert.ok(!lines.some((l) => /nothing beats/.test(l)), 'no verdict');
+});

@@ -25,7 +25,7 @@ import { Netconsole, type NetconsoleHandle, type NetconsoleOptions } from '../..
 import { destination } from '../../src/faces/integrations/pino.js';
 import { NetconsoleTransport } from '../../src/faces/integrations/winston.js';
 import type { TargetOptions } from '../../src/host/target.js';
-import { inTurns, percentile, text as makeText } from '../harness.js';
+import { inTurns, percentile, text as makeText, timerFloorNs } from '../harness.js';
 
 export interface SenderArgs {
   subject: string;
@@ -168,16 +168,6 @@ async function setup(): Promise<Subject> {
 function peakRssKb(): number {
   const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'));
   return m ? Number(m[1]) : process.resourceUsage().maxRSS;
-}
-
-/** The median cost of an empty timed pair: the floor under every latency figure. */
-function timerFloorNs(): number {
-  const ns = new Float64Array(20_000);
-  for (let i = 0; i < ns.length; i++) {
-    const t0 = process.hrtime.bigint();
-    ns[i] = Number(process.hrtime.bigint() - t0);
-  }
-  return percentile(ns.sort(), 50);
 }
 
 const texts = (args.sizes ?? [args.size]).map(makeText);
