@@ -90,11 +90,11 @@ export function countMode(subject: string): CountMode {
   return 'dgram';
 }
 
-function lines(child: ReturnType<typeof spawn>): AsyncIterableIterator<string> {
+export function lines(child: ReturnType<typeof spawn>): AsyncIterableIterator<string> {
   return createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
 }
 
-async function next(it: AsyncIterableIterator<string>, what: string): Promise<Record<string, unknown>> {
+export async function next(it: AsyncIterableIterator<string>, what: string): Promise<Record<string, unknown>> {
   const r = await it.next();
   if (r.done) throw new Error(`${what}: the sender exited early`);
   const o = JSON.parse(r.value) as Record<string, unknown>;

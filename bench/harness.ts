@@ -5,6 +5,7 @@
 // measure(subject, run) for run 1..N of every subject, interleaved (run 1 of each subject, then
 // run 2 of each ...), so that a burst of noise on this shared machine hits every subject alike.
 // It reports the median of the runs with their min-max and the ratio to the case's baseline.
+import { readFileSync } from 'node:fs';
 
 export interface Sample {
   /** The case's figure for this run, in the case's unit. */
@@ -135,4 +136,15 @@ export async function inTurns(count: number, rate: number, turn: (from: number, 
 export function text(bytes: number): string {
   const words = 'netconsole ships logs over udp to every target without blocking the caller ';
   return words.repeat(Math.ceil(bytes / words.length) + 1).slice(0, bytes);
+}
+
+/**
+ * A figure of this process image from /proc/self/status, in kB: VmHWM (peak RSS) or VmRSS.
+ * (getrusage's maxrss is no good for the peak: it keeps the RSS of the process that forked this
+ * one, the bench runner, from before the exec.)
+ */
+export function procStatusKb(field: 'VmHWM' | 'VmRSS'): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'));
+  if (!m) throw new Error(`/proc/self/status has no ${field}`);
+  return Number(m[1]);
 }

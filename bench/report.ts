@@ -97,4 +97,15 @@ export const COLUMNS: Record<string, Record<string, string>> = {
   latency: { p50: 'p50', p99: 'p99', p999: 'p99.9', max: 'max', calls: 'calls', dropped: 'dropped', cleanupMs: 'cleanup ms', timerFloorNs: 'timer ns' },
   checksum: {},
   boundary: {},
+  memory: {
+    sent: 'sent',
+    delivered: 'delivered whole',
+    deliveredPct: 'delivered %',
+    setupRssMiB: 'RSS after setup MiB',
+    setupPeakMiB: 'peak after setup MiB',
+    libLost: 'lib lost',
+    streamErrors: 'stream errors',
+    socketDrops: 'rx socket drops',
+    rcvbufErrors: 'RcvbufErrors',
+  },
 };

@@ -15,12 +15,13 @@ import { scenario as checksum } from './checksum.js';
 import { scenario as e2e } from './e2e.js';
 import { median, summarize, type Case, type Profile, type Sample, type Scenario } from './harness.js';
 import { scenario as latency } from './latency.js';
+import { scenario as memory } from './memory.js';
 import { COLUMNS, Progress, table } from './report.js';
 import type { Results, ScenarioResult, SubjectResult } from './results.js';
 import { scenario as threads } from './threads.js';
 import { scenario as writePath } from './write-path.js';
 
-export const SCENARIOS: Scenario[] = [boundary, writePath, checksum, threads, latency, e2e];
+export const SCENARIOS: Scenario[] = [boundary, writePath, checksum, threads, latency, e2e, memory];
 const RUNS: Record<Profile, number> = { full: 5, quick: 3, smoke: 1 };
 
 const USAGE = `usage: npm run bench -- [options] [scenario...]    (or: netconsole bench [options] [scenario...])

@@ -10,12 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { runOnce } from '../bench/e2e.js';
+import { SUBJECTS as MEMORY_SUBJECTS } from '../bench/memory.js';
 import { CountingReceiver, type CountMode } from '../bench/receiver.js';
 import type { Results } from '../bench/results.js';
 import { requireNative } from './helpers/requires.js';
 
 const RUNNER = new URL('../bench/run.js', import.meta.url).pathname;
-const SCENARIOS = ['boundary', 'write-path', 'checksum', 'threads', 'latency', 'e2e'];
+const SCENARIOS = ['boundary', 'write-path', 'checksum', 'threads', 'latency', 'e2e', 'memory'];
 
 test('bench --smoke: every scenario runs, latest.json has the documented shape, the charts are SVG', { timeout: 180_000 }, async () => {
   const out = mkdtempSync(join(tmpdir(), 'ncbench-'));
@@ -46,6 +47,19 @@ test('bench --smoke: every scenario runs, latest.json has the documented shape, 
       assert.equal(x.extra.sent, e2e.params.count);
       assert.equal(typeof x.extra.delivered, 'number');
       assert.ok(x.ratio !== null, `${x.subject}: a ratio to c-sendmmsg`);
+    }
+    const memory = r.scenarios.filter((s) => s.name === 'memory');
+    assert.deepEqual(memory.map((s) => s.params.targets), [1, 8]);
+    for (const m of memory) {
+      const measured = m.results.map((x) => x.subject).concat(m.skipped.map((x) => x.subject));
+      assert.deepEqual(measured.sort(), [...MEMORY_SUBJECTS].sort(), `memory, ${m.params.targets} targets: every subject measured or skipped`);
+      for (const k of m.skipped) assert.match(k.reason, /native addon/, `memory, ${m.params.targets} targets: ${k.subject} skipped only for want of the addon`);
+      for (const x of m.results) {
+        assert.equal(x.extra.sent, x.subject === 'node' ? 0 : Number(m.params.count) * Number(m.params.targets), `memory ${x.subject}: sent = records x targets`);
+        assert.equal(typeof x.extra.delivered, 'number');
+        assert.ok(typeof x.extra.setupRssMiB === 'number' && x.extra.setupRssMiB <= x.median, `memory ${x.subject}: RSS after setup, at most the peak`);
+        assert.ok(x.ratio !== null, `memory ${x.subject}: a ratio to node`);
+      }
     }
     const svgs = readdirSync(out).filter((f) => f.endsWith('.svg'));
     assert.ok(svgs.includes('e2e-size.svg') && svgs.includes('threads.svg') && svgs.includes('latency.svg'), svgs.join(', '));

@@ -25,7 +25,7 @@ import { Netconsole, type NetconsoleHandle, type NetconsoleOptions } from '../..
 import { destination } from '../../src/faces/integrations/pino.js';
 import { NetconsoleTransport } from '../../src/faces/integrations/winston.js';
 import type { TargetOptions } from '../../src/host/target.js';
-import { inTurns, percentile, text as makeText, timerFloorNs } from '../harness.js';
+import { inTurns, percentile, procStatusKb, text as makeText, timerFloorNs } from '../harness.js';
 
 export interface SenderArgs {
   subject: string;
@@ -161,15 +161,6 @@ async function setup(): Promise<Subject> {
   }
 }
 
-/**
- * Peak RSS of this process image: VmHWM. (getrusage's maxrss is no good here: it keeps the RSS
- * of the process that forked this one, the bench runner, from before the exec.)
- */
-function peakRssKb(): number {
-  const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'));
-  return m ? Number(m[1]) : process.resourceUsage().maxRSS;
-}
-
 const texts = (args.sizes ?? [args.size]).map(makeText);
 
 async function send(s: Subject, lat: Float64Array): Promise<number> {
@@ -243,7 +234,7 @@ try {
   const cpu = process.cpuUsage(cpu0);
   const sorted = lat.subarray(0, timedCalls).sort();
   let stats = s.stats();
-  const maxRssKb = peakRssKb();
+  const maxRssKb = procStatusKb('VmHWM');
   await Promise.race([s.close(), new Promise((r) => setTimeout(r, 3000))]);
   if (args.subject === 'netconsole-pino-transport') {
     try {

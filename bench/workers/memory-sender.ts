@@ -1,0 +1,101 @@
+// bench/memory: one run of one subject, in a fresh process. argv[2] is the JSON of MemoryArgs.
+// It imports only what its subject needs, when it sets it up (node: nothing), so that the peak
+// RSS is the subject's and the `node` subject is this same process without any of it.
+// Prints {"ready":...} with VmRSS and VmHWM once its logger is set up (before the first log
+// call); on "go" (stdin) it makes `count` log calls, 1,000 per event-loop turn, and prints
+// {"sent":...} when its logger says everything was handed on; on "stop" (the bench saw the
+// receivers settle) it prints VmHWM and the library's stats().lost (the peers' error counts).
+import { createRequire } from 'node:module';
+import { createInterface } from 'node:readline';
+import { inTurns, procStatusKb, text } from '../harness.js';
+
+export interface MemoryArgs {
+  subject: string;
+  size: number;
+  count: number;
+  /** One target (destination) per port, all on `address`. */
+  ports: number[];
+  address: string;
+  ncOptions: Record<string, unknown>;
+}
+
+const args = JSON.parse(process.argv[2]) as MemoryArgs;
+
+interface Subject {
+  log(text: string): void;
+  /** Resolves when the logger has handed everything on (to the kernel, to its sockets). */
+  done(): Promise<unknown>;
+  /** The library's stats().lost; the peers' error counts. */
+  counters(): Record<string, number>;
+}
+
+function until(pred: () => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const check = (): void => (pred() ? resolve() : void setTimeout(check, 2));
+    check();
+  });
+}
+
+async function setup(): Promise<Subject> {
+  const { subject, ports, address } = args;
+  switch (subject) {
+    case 'node':
+      return { log: () => undefined, done: async () => undefined, counters: () => ({}) };
+    case 'netconsole-udp':
+    case 'netconsole-dgram': {
+      const { Netconsole } = await import('../../src/host/netconsole.js');
+      // Default options but the targets (strict: a target that does not come up fails the run) and
+      // env (no NETCONSOLE from the environment); the default sender is the native one.
+      const nc = await Netconsole.create({
+        targets: ports.map((p) => `+@/,${p}@${address}/`).join(';'),
+        env: false,
+        strict: true,
+        ...(subject === 'netconsole-dgram' ? { sender: 'dgram' as const } : {}),
+        ...args.ncOptions,
+      });
+      return { log: (t) => nc.info(t), done: () => nc.flush(), counters: () => ({ libLost: nc.stats().lost, libRecords: nc.stats().records }) };
+    }
+    case 'pino-socket': {
+      const { default: pino } = await import('pino');
+      const socketTransport = createRequire(import.meta.url)('pino-socket') as (o: object) => Promise<NodeJS.WritableStream & { writableLength: number }>;
+      const streams = await Promise.all(ports.map((port) => socketTransport({ address, port, mode: 'udp' })));
+      let errors = 0;
+      for (const s of streams) s.on('error', () => errors++);
+      const logger = streams.length === 1 ? pino(streams[0]) : pino({}, pino.multistream(streams.map((stream) => ({ stream }))));
+      return { log: (t) => logger.info(t), done: () => until(() => streams.every((s) => s.writableLength === 0)), counters: () => ({ streamErrors: errors }) };
+    }
+    default:
+      throw new Error(`unknown subject ${subject}`);
+  }
+}
+
+const input = createInterface({ input: process.stdin });
+const commands: string[] = [];
+let wake: (() => void) | null = null;
+input.on('line', (l) => {
+  commands.push(l.trim());
+  wake?.();
+});
+async function command(): Promise<string> {
+  while (commands.length === 0) await new Promise<void>((r) => (wake = r));
+  return commands.shift()!;
+}
+const print = (o: unknown): void => void process.stdout.write(`${JSON.stringify(o)}\n`);
+
+try {
+  const s = await setup();
+  const message = text(args.size);
+  print({ ready: true, setupRssKb: procStatusKb('VmRSS'), setupHwmKb: procStatusKb('VmHWM') });
+  if ((await command()) !== 'go') process.exit(1);
+  await inTurns(args.count, 0, (from, to) => {
+    for (let i = from; i < to; i++) s.log(message);
+  });
+  await s.done();
+  print({ sent: args.count });
+  if ((await command()) !== 'stop') process.exit(1);
+  print({ maxRssKb: procStatusKb('VmHWM'), ...s.counters() });
+  process.exit(0);
+} catch (err) {
+  print({ error: (err as Error).stack ?? String(err) });
+  process.exit(1);
+}
