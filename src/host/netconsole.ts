@@ -44,6 +44,7 @@ function printable(value: unknown): string {
 
 /** The longest a process exit waits for the sender to hand pending records to the kernel. */
 const EXIT_DRAIN_MS = 1000;
+
 export class Netconsole extends Logger {
   /** 'target' (a target's state changed), 'loss' (a target lost messages: at most once a second),
    *  'error' (a failure in the background; without a listener it becomes a process warning). */
