@@ -6,16 +6,17 @@
 // A datagram that libncrx refuses is not lost: netconsd prints it as it came, as a legacy line
 // (worker.c consume_msgbuf: when ncrx_process() fails, the output gets the raw buffer). So
 // "refused" here means "a legacy line", never "dropped".
+import { U64_MAX } from '../base/text.js';
 
 /** N1 (listener.c: RCVBUF_SIZE 1024, read with iov_len RCVBUF_SIZE - 1): bytes past 1,023 are lost. */
 export const MAX_DATAGRAM = 1023;
+
 /** N11 (parse_packet: `nf_len >= NCRX_LINE_MAX` is refused, NCRX_LINE_MAX 8192). */
 export const MAX_TOTAL = 8191;
 /** N5 (parse_packet case 1: `v > UINT8_MAX` is refused). */
 const MAX_PRIO = 255n;
 /** N4 (release_prepended: memchr over NCRX_KVERSION_MAX_LEN bytes). */
 const RELEASE_SCAN = 64;
-const U64_MAX = (1n << 64n) - 1n;
 
 export interface ParsedDatagram {
   extended: boolean;
