@@ -17,7 +17,6 @@ import { createRequire } from 'node:module';
 import { readFileSync, rmSync } from 'node:fs';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
-import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
 import pino from 'pino';
 import winston from 'winston';
@@ -26,6 +25,7 @@ import { destination } from '../../src/faces/integrations/pino.js';
 import { NetconsoleTransport } from '../../src/faces/integrations/winston.js';
 import type { TargetOptions } from '../../src/host/target.js';
 import { inTurns, percentile, procStatusKb, text as makeText, timerFloorNs } from '../harness.js';
+import { command, print } from './stdio.js';
 
 export interface SenderArgs {
   subject: string;
@@ -202,19 +202,6 @@ async function writers(s: Subject, threads: number): Promise<{ go(): Promise<voi
     },
   };
 }
-
-const input = createInterface({ input: process.stdin });
-const commands: string[] = [];
-let wake: (() => void) | null = null;
-input.on('line', (l) => {
-  commands.push(l.trim());
-  wake?.();
-});
-async function command(): Promise<string> {
-  while (commands.length === 0) await new Promise<void>((r) => (wake = r));
-  return commands.shift()!;
-}
-const print = (o: unknown): void => void process.stdout.write(`${JSON.stringify(o)}\n`);
 
 try {
   const s = await setup();

@@ -6,8 +6,8 @@
 // {"sent":...} when its logger says everything was handed on; on "stop" (the bench saw the
 // receivers settle) it prints VmHWM and the library's stats().lost (the peers' error counts).
 import { createRequire } from 'node:module';
-import { createInterface } from 'node:readline';
 import { inTurns, procStatusKb, text } from '../harness.js';
+import { command, print } from './stdio.js';
 
 export interface MemoryArgs {
   subject: string;
@@ -68,19 +68,6 @@ async function setup(): Promise<Subject> {
       throw new Error(`unknown subject ${subject}`);
   }
 }
-
-const input = createInterface({ input: process.stdin });
-const commands: string[] = [];
-let wake: (() => void) | null = null;
-input.on('line', (l) => {
-  commands.push(l.trim());
-  wake?.();
-});
-async function command(): Promise<string> {
-  while (commands.length === 0) await new Promise<void>((r) => (wake = r));
-  return commands.shift()!;
-}
-const print = (o: unknown): void => void process.stdout.write(`${JSON.stringify(o)}\n`);
 
 try {
   const s = await setup();

@@ -74,6 +74,10 @@ export const ATTRIBUTE_NAMES: readonly string[] = Object.freeze([
 /** The sysdata toggles of `userdata/` (netconsole.c: sysdata_*_enabled). */
 export const SYSDATA_TOGGLES = ['cpu_nr_enabled', 'taskname_enabled', 'release_enabled', 'msgid_enabled'] as const;
 export type SysdataToggle = (typeof SYSDATA_TOGGLES)[number];
+/** Whether `name` is one of the sysdata toggles (userdata/<name>_enabled). */
+export function isSysdataToggle(name: string): name is SysdataToggle {
+  return (SYSDATA_TOGGLES as readonly string[]).includes(name);
+}
 
 /** IFNAMSIZ - 1: the longest interface name, in bytes. */
 export const DEV_NAME_MAX = 15;

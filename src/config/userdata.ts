@@ -5,7 +5,7 @@ import { invalid, InvalidValueError } from '../base/errors.js';
 import { byteLength, isWellFormed } from '../base/text.js';
 import { L } from '../core/layout.js';
 import { USERDATA_ITEMS_MAX, USERDATA_KEY_MAX, USERDATA_VALUE_MAX } from '../core/validate.js';
-import { parseBool, SYSDATA_TOGGLES, toAttributeText, trimNewline } from './attributes.js';
+import { isSysdataToggle, parseBool, SYSDATA_TOGGLES, toAttributeText, trimNewline } from './attributes.js';
 
 /**
  * A userdata key, which is a configfs directory name: non-empty, no '/' or NUL (EINVAL), at most
@@ -22,7 +22,7 @@ export function validateUserdataKey(key: string): void {
   if (size > USERDATA_KEY_MAX) {
     throw new InvalidValueError('ENAMETOOLONG', 'userdata key', key, accepted, `${size} bytes, name too long:`);
   }
-  if (key === '.' || key === '..' || (SYSDATA_TOGGLES as readonly string[]).includes(key)) {
+  if (key === '.' || key === '..' || isSysdataToggle(key)) {
     throw new InvalidValueError('EEXIST', 'userdata key', key, `${accepted}, other than . .. and ${SYSDATA_TOGGLES.join(' ')}`, 'name already exists in userdata/:');
   }
 }
@@ -94,7 +94,7 @@ export function validateUserdata(writes: UserdataWrites, existing: ReadonlyMap<s
  */
 export function parseSysdataToggle(name: string, value: unknown): boolean {
   const option = `userdata/${name}`;
-  if (!(SYSDATA_TOGGLES as readonly string[]).includes(name)) {
+  if (!isSysdataToggle(name)) {
     throw new InvalidValueError('ENOENT', option, value, `one of ${SYSDATA_TOGGLES.join(', ')}`, 'no such sysdata toggle, cannot write');
   }
   return parseBool(option, toAttributeText(value, option), value);

@@ -528,7 +528,7 @@ export class Core {
   }
 
   /** Sender side, after each tail store: whether waiters are due a wake-up (then ROOM_AT resets). */
-  roomReached(tail: number): boolean {
+  private roomReached(tail: number): boolean {
     if (Atomics.load(this.i32, L.ROOM_WAITERS >> 2) <= 0) return false;
     if (BigInt(tail) < Atomics.load(this.u64, L.ROOM_AT >> 3)) return false;
     Atomics.store(this.u64, L.ROOM_AT >> 3, ROOM_NONE);

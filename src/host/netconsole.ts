@@ -200,6 +200,7 @@ export class Netconsole extends Logger {
       };
     });
     const k = c.counters();
+    const transmit = this.sender.counters();
     return {
       records: k.records,
       ringFull: k.ringFull,
@@ -207,9 +208,9 @@ export class Netconsole extends Logger {
       ringSize: c.ringSize,
       ringUsed: c.ringHead() - c.ringTail(),
       sender: this.sender.name,
-      senderDiscarded: this.sender.discarded,
+      senderDiscarded: transmit.discarded,
       lost: targets.reduce((sum, t) => sum + t.lost, 0),
-      transmit: this.sender.counters(),
+      transmit,
       waits: c.waits(),
       threads: c.threadsAttached(),
       lockOrderViolations: this.locks.checker.violations,

@@ -1,6 +1,6 @@
 // A target as users see it: the configfs directory /sys/kernel/config/netconsole/<name>, with
 // attributes read and written by their kernel names, userdata entries and sysdata toggles.
-import { SYSDATA_TOGGLES, type SysdataToggle, type TargetAttributes } from '../config/attributes.js';
+import { isSysdataToggle, type SysdataToggle, type TargetAttributes } from '../config/attributes.js';
 import type { TargetRecord, TargetState, TargetTable } from './targets.js';
 
 /** Attributes by kernel name (strings as written to configfs, or numbers and booleans), plus userdata. */
@@ -73,7 +73,7 @@ export class Userdata {
 
   get(key: string): string | undefined {
     // Own names only: a key such as 'toString' is a userdata entry, not Object.prototype's.
-    if ((SYSDATA_TOGGLES as readonly string[]).includes(key)) return this.rec.sysdata[key as SysdataToggle] ? '1' : '0';
+    if (isSysdataToggle(key)) return this.rec.sysdata[key] ? '1' : '0';
     return this.rec.userdata.get(key);
   }
 

@@ -32,6 +32,7 @@ import {
   formatAttribute,
   parseAttributeWrite,
   parseBoolWrite,
+  isSysdataToggle,
   SYSDATA_TOGGLES,
   type SysdataToggle,
   type TargetAttributes,
@@ -133,7 +134,7 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
       };
       for (const [k, v] of Object.entries(rest)) {
         if (v === undefined || v === null) continue; // not given: the default
-        if ((SYSDATA_TOGGLES as readonly string[]).includes(k)) rec.sysdata[k as SysdataToggle] = parseSysdataToggle(k, v);
+        if (isSysdataToggle(k)) rec.sysdata[k] = parseSysdataToggle(k, v);
         else Object.assign(rec.attrs, parseAttributeWrite(name, k, v, rec.attrs));
       }
       // enabled: 0 (or false) is what a new target is; 1 is checked as a write of it would be.
@@ -164,7 +165,7 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
   set(rec: TargetRecord, attr: string, value: unknown): Promise<void> {
     return this.configOp(async () => {
       this.assertLive(rec);
-      if ((SYSDATA_TOGGLES as readonly string[]).includes(attr)) return this.setSysdata(rec, attr as SysdataToggle, value);
+      if (isSysdataToggle(attr)) return this.setSysdata(rec, attr, value);
       if (attr === 'enabled') return this.setEnabled(rec, value);
       if (attr === 'dev_name') return this.locks.rtnl.run(() => this.writeAttribute(rec, attr, value));
       this.writeAttribute(rec, attr, value);
@@ -218,7 +219,7 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
   setUserdata(rec: TargetRecord, key: string, value: unknown): Promise<void> {
     return this.configOp(() => {
       this.assertLive(rec);
-      if ((SYSDATA_TOGGLES as readonly string[]).includes(key)) return this.setSysdata(rec, key as SysdataToggle, value);
+      if (isSysdataToggle(key)) return this.setSysdata(rec, key, value);
       rec.userdata = validateUserdata(new Map([[key, value]]), rec.userdata);
       if (rec.state === 'enabled') this.writeUserdata(rec);
     });
@@ -257,7 +258,7 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
 
   /** A configfs read: an attribute, a userdata key or a sysdata toggle. */
   read(rec: TargetRecord, attr: string): string {
-    if ((SYSDATA_TOGGLES as readonly string[]).includes(attr)) return rec.sysdata[attr as SysdataToggle] ? '1' : '0';
+    if (isSysdataToggle(attr)) return rec.sysdata[attr] ? '1' : '0';
     return formatAttribute({ ...rec.attrs, enabled: rec.state === 'enabled' }, attr, {
       local_mac: rec.binding?.device.mac,
       transmit_errors: this.core.targetCounters(rec.index).transmitErrors,

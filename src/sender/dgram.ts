@@ -46,7 +46,7 @@ export class DgramSender implements Sender, RoomMaker {
   private closed = false;
   private scheduled = false;
   private sleeping = false;
-  discarded = 0;
+  private discarded = 0;
   private spills = 0;
   private readonly visit = (t: number, kind: number, gen: number, bytes: Uint8Array): void => this.send(t, kind, gen, bytes);
 

@@ -26,10 +26,6 @@ export class NativeSender implements Sender {
     this.thread = new binding.Sender(core.u8, layout, tuning);
   }
 
-  get discarded(): number {
-    return this.thread.stats().discarded;
-  }
-
   counters(): SenderCounters {
     const s = this.thread.stats();
     return { discarded: s.discarded, eagain: s.eagain, enobufs: s.enobufs, retries: s.retries, stalls: s.stalls, spills: 0, queued: 0 };

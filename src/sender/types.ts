@@ -16,7 +16,10 @@ export interface Route {
 
 /** What a sender counted, for stats(). */
 export interface SenderCounters {
-  /** Slots consumed without a route for their target and generation (see Sender.discarded). */
+  /**
+   * Slots consumed without a route for their target and generation. Deferred cleanup waits for
+   * the sender before it clears a route, so this stays 0; anything else is a lost message.
+   */
   discarded: number;
   /** Sends refused for a full socket buffer (EAGAIN) or a full queue (ENOBUFS), waited for and retried (native). */
   eagain: number;
@@ -33,11 +36,6 @@ export interface SenderCounters {
 
 export interface Sender {
   readonly name: string;
-  /**
-   * Slots consumed without a route for their target and generation. Deferred cleanup waits for
-   * the sender before it clears a route, so this stays 0; anything else is a lost message.
-   */
-  readonly discarded: number;
   /** Starts draining. */
   start(): void;
   /** From now on, slots of target `t` with generation `route.gen` go to `route`. */
