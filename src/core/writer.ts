@@ -1,9 +1,12 @@
 // The log call, on any thread: the text goes (UTF-8) into the thread's own area of the shared
 // memory, and one call into WebAssembly writes the record to every enabled target. Synchronous;
-// no system call and no allocation but the small result object of TextEncoder.encodeInto (and
-// the stack string of an Error) while the ring has room. When it has none, overflow 'wait' (the
-// default) waits for the sender, at most overflowWaitMs and never holding a lock (room.ts);
-// 'drop' drops the record for the targets it does not fit, counted and reported in-band.
+// no allocation but the small result object of TextEncoder.encodeInto (and the stack string of
+// an Error) while the ring has room. System calls: one futex wake for the first record after the
+// native sender went to sleep (Core.wakeSender); the thread's name re-read every 100 ms while a
+// target sends taskname, and, without the addon, its CPU every 10 ms while one sends cpu_nr.
+// When the ring has no room, overflow 'wait' (the default) waits for the sender, at most
+// overflowWaitMs and never holding a lock (room.ts); 'drop' drops the record for the targets it
+// does not fit, counted and reported in-band.
 import { readFileSync } from 'node:fs';
 import { types } from 'node:util';
 import { invalid, outOfRange, TooLargeError } from '../base/errors.js';

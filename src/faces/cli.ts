@@ -185,31 +185,24 @@ program
     else if (reply.value !== undefined) console.log(reply.value);
   });
 
-program
-  .command('bench')
-  .description('run the benchmarks, as npm run bench does (needs a source checkout: bench/ is not in the package); bench --help for its options')
-  .helpOption(false)
-  .allowUnknownOption()
-  .argument('[args...]', 'options and scenario names, passed to the runner')
-  .action(async (args: string[]) => {
-    const runner = new URL('../../bench/run.js', import.meta.url);
-    if (!existsSync(runner)) throw new NetconsoleError('ENOENT', `the benchmarks are not here (${runner.pathname}): they run from a source checkout after npm install`);
-    const { main } = (await import(runner.href)) as { main(argv: string[]): Promise<number> };
-    process.exitCode = await main(args);
-  });
+/** A command that runs a script of the source checkout's bench/ (not in the package). */
+function checkoutCommand(name: string, script: string, what: string, description: string): void {
+  program
+    .command(name)
+    .description(description)
+    .helpOption(false)
+    .allowUnknownOption()
+    .argument('[args...]', 'options (and scenario names), passed on')
+    .action(async (args: string[]) => {
+      const url = new URL(`../../bench/${script}`, import.meta.url);
+      if (!existsSync(url)) throw new NetconsoleError('ENOENT', `${what} not here (${url.pathname}): run from a source checkout after npm install`);
+      const { main } = (await import(url.href)) as { main(argv: string[]): Promise<number> };
+      process.exitCode = await main(args);
+    });
+}
 
-program
-  .command('tune')
-  .description('find the fastest settings for your message mix and targets, write them as a config file (needs a source checkout, like bench); tune --help for its options')
-  .helpOption(false)
-  .allowUnknownOption()
-  .argument('[args...]', 'options, passed to the tuner')
-  .action(async (args: string[]) => {
-    const tuner = new URL('../../bench/tune.js', import.meta.url);
-    if (!existsSync(tuner)) throw new NetconsoleError('ENOENT', `the tuner is not here (${tuner.pathname}): it runs from a source checkout after npm install`);
-    const { main } = (await import(tuner.href)) as { main(argv: string[]): Promise<number> };
-    process.exitCode = await main(args);
-  });
+checkoutCommand('bench', 'run.js', 'the benchmarks are', 'run the benchmarks, as npm run bench does (needs a source checkout: bench/ is not in the package); bench --help for its options');
+checkoutCommand('tune', 'tune.js', 'the tuner is', 'find the fastest settings for your message mix and targets, write them as a config file (needs a source checkout, like bench); tune --help for its options');
 
 program.parseAsync().catch((err: unknown) => {
   if (err instanceof InvalidArgumentError) {

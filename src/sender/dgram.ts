@@ -2,8 +2,8 @@
 // datagram. The fallback when the native addon is missing (and what NETCONSOLE_NO_NATIVE=1 forces).
 //
 // Waiting: when the ring is empty it sets RING_SLEEPING and waits on RING_WAKE with
-// Atomics.waitAsync; a writer on any thread that publishes while RING_SLEEPING is set notifies it
-// (assembly/ring.ts ringPublish). A pending waitAsync does not keep the process alive.
+// Atomics.waitAsync; a writer on any thread that published while RING_SLEEPING is set notifies it
+// (Core.wakeSender). A pending waitAsync does not keep the process alive.
 // Sending: the sockets resolve addresses synchronously (sockets.ts), so socket.send hands a
 // datagram to the kernel before it returns whenever the socket's buffer has room; what it cannot
 // take yet waits in Node's send queue (libuv retries it when the socket becomes writable). Each
@@ -139,7 +139,6 @@ export class DgramSender implements Sender, RoomMaker {
       this.turn();
     });
   }
-
 
   private drainSome(max: number): number {
     const n = this.core.drain(this.visit, max);
