@@ -945,9 +945,13 @@ describe('rtnetlink events inside network namespaces (root)', () => {
       await blocked;
       await probe.until('overrun and resync', () => probe.overruns >= 1 && probe.resyncs >= 1);
       const want = new Set(Array.from({ length: N }, (_, i) => [`ov${i}`, `ow${i}`]).flat());
-      await probe.until('a register for each of the new devices', () => {
+      const missing = (): string[] => {
         const got = new Set(probe.since(m).filter((e) => e.type === 'register').map((e) => e.name));
-        return [...want].every((n) => got.has(n));
+        return [...want].filter((n) => !got.has(n));
+      };
+      await probe.until('a register for each of the new devices', () => missing().length === 0).catch((err: Error) => {
+        // Say which, and how far the source got, so that a failure can be read without a rerun.
+        throw new Error(`${err.message}\nmissing: ${missing().join(' ')}; overruns ${probe.overruns}, resyncs ${probe.resyncs}`);
       });
       // No device was registered twice, and the table equals the kernel's.
       const regs = probe.since(m).filter((e) => e.type === 'register').map((e) => e.name);
