@@ -145,7 +145,11 @@ export const TGT_ADDR: usize = 272; // addressing block (raw mode); H writes whi
 export const TGT_CNT_TX_LOST: usize = 336; // u64 S atomic add: messages lost in transmission (a datagram of them failed)
 export const TGT_CNT_REPORTED: usize = 344; // u64 under lock (W): lost messages already reported in-band
 export const TGT_CNT_STALLS: usize = 352; // u64 S atomic add: times S gave up waiting for the target's socket
-export const TGT_END: usize = 360;
+// u64 S atomic add: messages counted lost (in TX_LOST) that the kernel may still have sent: handed
+// over while the device lost its carrier, or a probe whose next hop never answered
+export const TGT_CNT_UNCONFIRMED: usize = 360;
+export const TGT_CNT_HOLDS: usize = 368; // u64 S atomic add: times S held the target: its path could not carry
+export const TGT_END: usize = 376;
 
 // Target flags (locked while enabled).
 export const F_EXTENDED: i32 = 1;
@@ -223,6 +227,9 @@ export const K_PAD: u16 = 3;
 export const K_MASK: u16 = 0xff;
 export const KF_FIRST: u16 = 0x100; // the first datagram of a message (S counts lost messages by it)
 export const KF_REPORT: u16 = 0x200; // a datagram of an in-band loss report
+// S sets it in a slot it sent (or lost) while an older slot of a held target keeps RING_TAIL behind:
+// the slot is not looked at again. W writes a fresh kind when it reuses the slot.
+export const KF_DONE: u16 = 0x400;
 export const RING_MIN: u32 = 64 << 10;
 export const RING_MAX: u32 = 256 << 20;
 

@@ -17,6 +17,8 @@
 
 namespace nc {
 
+constexpr int kMaxTargets = 64;  // assembly/layout.ts MAX_TARGETS
+
 // Throws an Error like Node's own system errors: message "<what>: <strerror>", `errno` (positive),
 // `code` ('EAGAIN', ...) and `syscall`. src/base/errors.ts (asNetconsoleError) keeps these fields.
 inline Napi::Value ThrowErrno(Napi::Env env, const char* what, int err) {

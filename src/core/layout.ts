@@ -88,7 +88,9 @@ export const L = {
   TGT_CNT_TX_LOST: 336, // u64 S atomic add: messages lost in transmission
   TGT_CNT_REPORTED: 344, // u64 under lock (W): lost messages already reported in-band
   TGT_CNT_STALLS: 352, // u64 S atomic add: times S gave up waiting for the target's socket
-  TGT_END: 360,
+  TGT_CNT_UNCONFIRMED: 360, // u64 S atomic add: messages counted lost that the kernel may have sent
+  TGT_CNT_HOLDS: 368, // u64 S atomic add: times S held the target: its path could not carry
+  TGT_END: 376,
   F_EXTENDED: 1,
   F_RELEASE: 2,
   F_TIMESTAMPS: 4,
@@ -150,6 +152,7 @@ export const L = {
   K_MASK: 255,
   KF_FIRST: 256, // the first datagram of a message (S counts lost messages by it)
   KF_REPORT: 512, // a datagram of an in-band loss report
+  KF_DONE: 1024, // S: a slot sent or lost while an older held slot keeps RING_TAIL behind
   RING_MIN: 65536,
   RING_MAX: 268435456,
   // ---------------------------------------------------------------- write_record flags and status

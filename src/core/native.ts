@@ -20,6 +20,12 @@ export interface NativeSenderStats {
   stalls: number;
   /** Times waiting writers were woken because the tail reached the room they need. */
   roomWakes: number;
+  /** Times a target's path could not carry and the thread held its datagrams (native/path.h). */
+  holds: number;
+  /** Datagrams sent alone to start the resolution of a held target's next hop. */
+  probes: number;
+  /** Messages counted lost that the kernel may have sent (the device lost its carrier meanwhile). */
+  unconfirmed: number;
 }
 
 /** How the sender thread batches and waits (native/sender.cc Tuning). */
@@ -28,11 +34,17 @@ export interface NativeTuning {
   spin?: number;
   timer?: boolean;
   timerUs?: number;
+  /** How long a target's datagrams wait for a path that cannot carry them, ms. */
+  holdMs?: number;
 }
 
 /** The sender thread of one shared memory (native/sender.cc). */
 export interface NativeSenderThread {
-  setRoute(t: number, fd: number, gen: number, family: number, address: Uint8Array, port: number): void;
+  /** hopFamily 0 (no next hop to resolve: raw mode) or 4 / 6, with the next hop's address bytes. */
+  setRoute(
+    t: number, fd: number, gen: number, family: number, address: Uint8Array, port: number,
+    device: string, ifindex: number, hopFamily: number, hop: Uint8Array,
+  ): void;
   clearRoute(t: number): void;
   wake(): void;
   stop(): void;
@@ -89,7 +101,7 @@ function procGetcpu(): number {
   }
 }
 
-const ABI_VERSION = 3;
+const ABI_VERSION = 4;
 
 function load(): { binding: NativeBinding | null; error: Error | null } {
   if (process.env.NETCONSOLE_NO_NATIVE === '1') return { binding: null, error: new Error('NETCONSOLE_NO_NATIVE=1') };

@@ -52,6 +52,8 @@ export interface TargetCounters {
   lostInTransmit: number;
   reported: number;
   stalls: number;
+  unconfirmed: number;
+  holds: number;
   msgid: number;
 }
 
@@ -309,6 +311,8 @@ export class Core {
       lostInTransmit: n(L.TGT_CNT_TX_LOST),
       reported: n(L.TGT_CNT_REPORTED),
       stalls: n(L.TGT_CNT_STALLS),
+      unconfirmed: n(L.TGT_CNT_UNCONFIRMED),
+      holds: n(L.TGT_CNT_HOLDS),
       msgid: this.targetWord(t, L.TGT_MSGID) >>> 0,
     };
   }

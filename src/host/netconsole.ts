@@ -196,6 +196,8 @@ export class Netconsole extends Logger {
         lost: n.dropped + n.skipped + n.lostInTransmit,
         reported: n.reported,
         stalls: n.stalls,
+        holds: n.holds,
+        unconfirmed: n.unconfirmed,
         msgid: n.msgid,
       };
     });

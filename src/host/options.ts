@@ -78,6 +78,13 @@ export interface NetconsoleOptions {
   /** The longest a log call waits for room with overflow 'wait', in ms (0..60000). Default 500. */
   overflowWaitMs?: number;
   /**
+   * How long a target's records wait for a path that cannot carry them (its device lost its
+   * carrier or went down, its next hop is being resolved) before they are given up, counted and
+   * reported in-band, in ms (0..3600000). They wait in the ring, so a full ring meets `overflow`.
+   * Default 2000: a lost carrier's neighbour is asked for again within a second.
+   */
+  holdMs?: number;
+  /**
    * SO_SNDBUF of each sending socket, in bytes: how much the kernel may hold for a socket before
    * a send waits (the kernel caps it at net.core.wmem_max and doubles it). Default 4 MiB.
    */
@@ -121,15 +128,17 @@ export interface ResolvedOptions {
   control: string | undefined;
   overflow: Overflow;
   overflowWaitMs: number;
+  holdMs: number;
   sendBufferBytes: number;
   nativeTuning: NativeTuning;
   reportLosses: boolean;
 }
 
 export const DEFAULT_OVERFLOW_WAIT_MS = 500; // twice the native sender's stall bound: README
+export const DEFAULT_HOLD_MS = 2000; // native/drain.h kHoldMsDefault
 const KNOWN: ReadonlySet<string> = new Set([
   'targets', 'config', 'env', 'strict', 'facility', 'ringSize', 'maxTotal', 'seqStart', 'sender', 'mode', 'devices', 'pollIntervalMs',
-  'lookup', 'debug', 'oopsOnly', 'control', 'overflow', 'overflowWaitMs', 'sendBufferBytes', 'nativeSender', 'reportLosses',
+  'lookup', 'debug', 'oopsOnly', 'control', 'overflow', 'overflowWaitMs', 'holdMs', 'sendBufferBytes', 'nativeSender', 'reportLosses',
 ]);
 
 /** Levenshtein distance, for "did you mean". */
@@ -273,6 +282,7 @@ export async function resolveOptions(opts: NetconsoleOptions = {}): Promise<Reso
   if (dev === 'rtnetlink' && !rtnetlinkAvailable()) {
     throw new NetconsoleError('ENOTSUP', `devices 'rtnetlink': the native addon's netlink watcher is not available`, { option: 'devices', value: dev });
   }
+  const holdMs = int('holdMs', o.holdMs, 0, 3_600_000, DEFAULT_HOLD_MS);
   return {
     targets: t,
     // A config file and an array are strict; a parameter string is not (kernel semantics).
@@ -292,8 +302,9 @@ export async function resolveOptions(opts: NetconsoleOptions = {}): Promise<Reso
     control: control(o.control),
     overflow: oneOf('overflow', o.overflow, ['wait', 'drop'] as const, 'wait'),
     overflowWaitMs: int('overflowWaitMs', o.overflowWaitMs, 0, 60_000, DEFAULT_OVERFLOW_WAIT_MS),
+    holdMs,
     sendBufferBytes: int('sendBufferBytes', o.sendBufferBytes, 1024, 1 << 30, DEFAULT_SEND_BUFFER),
-    nativeTuning: nativeTuning(o.nativeSender),
+    nativeTuning: { ...nativeTuning(o.nativeSender), holdMs },
     reportLosses: bool('reportLosses', o.reportLosses, true),
   };
 }

@@ -49,6 +49,17 @@ export interface TargetStats {
   reported: number;
   /** Times the sender gave up waiting for this target's socket (unwritable past its bound). */
   stalls: number;
+  /**
+   * Times this target's path could not carry its records (its device lost its carrier or went
+   * down, its next hop was being resolved) and the sender held them (holdMs).
+   */
+  holds: number;
+  /**
+   * Of lostInTransmit: messages handed to the kernel in the moment the device lost its carrier (or
+   * a probe whose next hop never answered). The kernel drops such datagrams without a word, so
+   * they are counted lost, but some of them may have arrived.
+   */
+  unconfirmed: number;
   msgid: number;
 }
 

@@ -33,8 +33,9 @@ export interface Binding {
   route: Route;
   device: BoundDevice;
   mode: 'udp' | 'raw';
-  /** The device was running at setup (the write path skips a target whose device is down). */
-  running: boolean;
+  /** The device was administratively up at setup (the write path skips a target whose device is
+   *  down; one without carrier is the sender's to hold). */
+  up: boolean;
   /** F_* flags of the target's slot. */
   flags: number;
   /** Raw mode: the addressing block; with remote_mac 'auto', the next hop it follows. */
@@ -90,8 +91,12 @@ export async function setupTarget(ctx: SetupContext, a: Readonly<TargetAttribute
   const device = { name: dev.name, ifindex: dev.ifindex, mac: dev.mac };
   const base = { family: remote.family, address: a.remote_ip!, port: a.remote_port, gen };
   if (!raw) {
+    // The kernel routes the datagrams: the sender watches the route's device and next hop.
+    const via = ctx.lookup.routeDevice(a.remote_ip!);
+    const out = via !== null && via.dev !== dev.name ? ctx.lookup.getDevice(via.dev) : null;
+    const path = { device: out !== null ? { name: out.name, ifindex: out.ifindex } : device, nextHop: via?.gateway ?? a.remote_ip! };
     const socket = await ctx.sockets.acquire(remote.family, local, a.local_port);
-    return { socket, route: { socket, ...base }, device, mode: 'udp', running: dev.running, flags, addr: null, nextHop: null };
+    return { socket, route: { socket, ...base, ...path }, device, mode: 'udp', up: dev.up, flags, addr: null, nextHop: null };
   }
   // netpoll: destination remote_mac (default broadcast), source the device's MAC, no routing.
   // 'auto': the MAC of the next hop (the route's gateway, or remote_ip on a direct route).
@@ -113,7 +118,8 @@ export async function setupTarget(ctx: SetupContext, a: Readonly<TargetAttribute
     dstPort: a.remote_port,
   });
   const socket = ctx.sockets.acquireRaw(dev.ifindex, dev.name);
-  return { socket, route: { socket, ...base, raw: { ifindex: dev.ifindex, dstMac } }, device, mode: 'raw', running: dev.running, flags, addr, nextHop };
+  const route = { socket, ...base, raw: { ifindex: dev.ifindex, dstMac }, device, nextHop: null };
+  return { socket, route, device, mode: 'raw', up: dev.up, flags, addr, nextHop };
 }
 
 /** The link-layer address of `ip` on device `ifindex`, asking the kernel to resolve it when the

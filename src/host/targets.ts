@@ -328,7 +328,7 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
       this.writeUserdata(rec);
       this.writeSysdata(rec);
       this.writeRatelimit(rec);
-      this.core.setDeviceUp(rec.index, b.running);
+      this.core.setDeviceUp(rec.index, b.up);
       this.sender.setRoute(rec.index, b.route);
       rec.binding = b;
       rec.resumeName = null;
@@ -457,7 +457,9 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
           b.device.name = ev.name;
           if (r.attrs.dev_name !== '') r.attrs.dev_name = ev.name;
         } else if (ev.type === 'up' || ev.type === 'down') {
-          this.core.setDeviceUp(r.index, ev.type === 'up');
+          // The kernel skips a target whose device is not running (netif_running: admin up). A
+          // device that only lost its carrier keeps its records coming: the sender holds them.
+          this.core.setDeviceUp(r.index, ev.type === 'up' || ev.up === true);
         } else if (after !== null) {
           moved.push(r);
         }

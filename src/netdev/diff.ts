@@ -29,14 +29,14 @@ export function diffSnapshots(prev: Map<number, DeviceInfo>, next: Map<number, D
       if (before.master !== null) events.push(ev('release', now));
       if (now.master !== null) events.push(ev('enslave', now, { master: now.master }));
     }
-    if (before.running !== now.running) events.push(ev(now.running ? 'up' : 'down', now));
+    if (before.running !== now.running) events.push(ev(now.running ? 'up' : 'down', now, { up: now.up }));
   }
   for (const i of [...next.keys()].sort(byIndex)) {
     if (prev.has(i)) continue;
     const now = next.get(i)!;
     events.push(ev('register', now));
     if (now.master !== null) events.push(ev('enslave', now, { master: now.master }));
-    if (now.running) events.push(ev('up', now));
+    if (now.running) events.push(ev('up', now, { up: true }));
   }
   return events;
 }

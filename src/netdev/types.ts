@@ -22,6 +22,12 @@ export interface NetdevEvent {
   mac?: string;
   /** For 'enslave': the master's name. */
   master?: string;
+  /**
+   * For 'up' and 'down': whether the device is administratively up (IFF_UP). A 'down' with `up`
+   * true is a lost carrier: the write path goes on and the sender holds the records (holdMs); a
+   * 'down' without it (administratively down, or an injected event) skips them, as the kernel does.
+   */
+  up?: boolean;
 }
 
 export interface DeviceAddress {

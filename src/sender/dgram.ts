@@ -71,7 +71,7 @@ export class DgramSender implements Sender, RoomMaker {
   }
 
   counters(): SenderCounters {
-    return { discarded: this.discarded, eagain: 0, enobufs: 0, retries: 0, stalls: 0, spills: this.spills, queued: this.queued() };
+    return { discarded: this.discarded, eagain: 0, enobufs: 0, retries: 0, stalls: 0, spills: this.spills, queued: this.queued(), holds: 0, probes: 0, unconfirmed: 0 };
   }
 
   waitPast(pos: number): Promise<void> {

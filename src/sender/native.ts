@@ -28,7 +28,8 @@ export class NativeSender implements Sender {
 
   counters(): SenderCounters {
     const s = this.thread.stats();
-    return { discarded: s.discarded, eagain: s.eagain, enobufs: s.enobufs, retries: s.retries, stalls: s.stalls, spills: 0, queued: 0 };
+    const { discarded, eagain, enobufs, retries, stalls, holds, probes, unconfirmed } = s;
+    return { discarded, eagain, enobufs, retries, stalls, spills: 0, queued: 0, holds, probes, unconfirmed };
   }
 
   start(): void {}
@@ -36,8 +37,11 @@ export class NativeSender implements Sender {
   setRoute(t: number, route: Route): void {
     const fd = route.socket.fd;
     if (fd === undefined) throw new NetconsoleError('EIO', 'native sender: a route without a native socket');
-    if (route.raw) this.thread.setRoute(t, fd, route.gen, AF_PACKET, route.raw.dstMac, route.raw.ifindex);
-    else this.thread.setRoute(t, fd, route.gen, route.family, parseIp('remote_ip', route.address).bytes, route.port);
+    const { name, ifindex } = route.device;
+    const hop = route.nextHop === null ? null : parseIp('remote_ip', route.nextHop);
+    const path = [name, ifindex, hop?.family ?? 0, hop?.bytes ?? new Uint8Array(0)] as const;
+    if (route.raw) this.thread.setRoute(t, fd, route.gen, AF_PACKET, route.raw.dstMac, route.raw.ifindex, ...path);
+    else this.thread.setRoute(t, fd, route.gen, route.family, parseIp('remote_ip', route.address).bytes, route.port, ...path);
   }
 
   clearRoute(t: number): void {

@@ -12,6 +12,14 @@ export interface Route {
   gen: number;
   /** Raw mode: the slots are whole Ethernet frames for this device's AF_PACKET socket. */
   raw?: { ifindex: number; dstMac: Uint8Array };
+  /** The device the datagrams leave through (its name follows renames: the binding's own object). */
+  device: { name: string; ifindex: number };
+  /**
+   * UDP mode: the next hop whose neighbour entry must be resolved for a datagram to go out (the
+   * route's gateway, or remote_ip on a direct route); null in raw mode. The sender holds the
+   * target's datagrams while it is not (native/path.h, dgram.ts).
+   */
+  nextHop: string | null;
 }
 
 /** What a sender counted, for stats(). */
@@ -32,6 +40,12 @@ export interface SenderCounters {
   spills: number;
   /** Bytes handed to sockets and not yet to the kernel (dgram: Node's send queues). */
   queued: number;
+  /** Times a target's path could not carry its datagrams and the sender held them. */
+  holds: number;
+  /** Datagrams sent alone to start the resolution of a held target's next hop. */
+  probes: number;
+  /** Messages counted lost that the kernel may have sent (handed over as the carrier was lost). */
+  unconfirmed: number;
 }
 
 export interface Sender {

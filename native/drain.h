@@ -1,0 +1,167 @@
+// The sender thread's work (drain.cc): consume the transmit ring, batch datagrams per socket, send
+// them with sendmmsg, apply the error policy, hold targets whose path cannot carry. sender.cc is
+// the JavaScript face of it (arguments in, counters out). The protocol is described in sender.cc.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "common.h"
+#include "path.h"
+
+namespace nc {
+
+constexpr int kBatchDefault = 64;  // datagrams per sendmmsg: 4-7x dgram.send (docs/toolchain.md 3.2)
+constexpr int kBatchMax = 1024;    // UIO_MAXIOV
+constexpr int kHoldMsDefault = 2000;  // holdMs: README, "When the path fails"
+
+// The layout offsets the thread needs, passed from src/core/layout.ts (checked against the module).
+struct Layout {
+  uint32_t ringHead, ringTail, ringWake, ringSleeping, ringOff, ringSize;
+  uint32_t roomWaiters, roomAt, lostTotal;
+  uint32_t targetsOff, targetSize, cntTxErrors, cntTxLost, cntStalls;
+  uint32_t slotLen, slotTarget, slotKind, slotGen, slotHdr, kindPad, kindMask, kfFirst;
+  uint32_t tgtState, stEnabled, cntUnconfirmed, cntHolds, kfDone;
+};
+
+// How the thread batches and waits (Netconsole.create's `nativeSender` option; `netconsole tune`
+// measures them): datagrams per sendmmsg; when the ring is empty, `spin` polls of RING_HEAD, then a
+// futex wait that writers wake ('futex' spins 0, 'spin' the given count), or ('timer') a sleep of
+// `timerUs` and another look, never asking writers for a wake-up. `holdMs`: how long a target's
+// datagrams wait for a path that cannot carry them (Netconsole.create's `holdMs`).
+struct Tuning {
+  int batch = kBatchDefault;
+  int spin = 2000;
+  bool timer = false;
+  int timerUs = 50;
+  int holdMs = kHoldMsDefault;
+};
+
+// Where a target's slots go.
+struct Route {
+  bool set = false;
+  int fd = -1;
+  uint32_t gen = 0;
+  sockaddr_storage addr{};
+  socklen_t addrLen = 0;
+};
+
+// The path a route's datagrams take: its device, and the next hop to resolve (family 0: none).
+struct RoutePath {
+  const char* ifname = "";
+  int ifindex = 0;
+  uint8_t hopFamily = 0;  // 0, AF_INET or AF_INET6
+  const uint8_t* hop = nullptr;
+};
+
+struct DrainStats {
+  uint64_t datagrams, batches, errors, discarded, wakeups, eagain, enobufs, retries, stalls, roomWakes;
+  uint64_t holds, probes, unconfirmed;
+};
+
+class Drain {
+ public:
+  Drain(uint8_t* mem, const Layout& lay, const Tuning& tune);
+  ~Drain() { Join(); }
+  Drain(const Drain&) = delete;
+  Drain& operator=(const Drain&) = delete;
+
+  void Start() { thread_ = std::thread([this] { Run(); }); }
+  void Join();
+  void Wake();
+  // From now on, slots of target t with generation route.gen go to `route` through `path`.
+  void SetRoute(int t, const Route& route, const RoutePath& path);
+  // Returns once no batch of the thread uses the route's socket: then the host may close it.
+  void ClearRoute(int t);
+  DrainStats Stats() const;
+
+ private:
+  // What the thread decides for a target's next datagram (Gate).
+  enum class Verdict { kSend, kHold, kLose, kProbe };
+  // A resolution probe in flight: the message its datagram belongs to, and since when.
+  struct Probe {
+    bool inFlight = false;
+    bool counted = false;  // its message was already counted lost
+    uint64_t msg = 0;
+    int64_t at = 0;
+  };
+  // A datagram the socket could not take yet: what to wait for, and since when (for kStallNs).
+  struct Blocked {
+    int fd = -1;
+    int err = 0;  // EAGAIN or ENOBUFS
+    uint32_t target = 0;
+    uint64_t pos = UINT64_MAX;  // ring position of its slot
+    int64_t since = 0;
+    int64_t backoff = 0;
+  };
+  // One batch: consecutive sendable datagrams through one socket.
+  struct Batch {
+    int n = 0;
+    int fd = -1;
+    std::vector<mmsghdr> msgs;
+    std::vector<iovec> iov;
+    std::vector<uint32_t> owner;
+    std::vector<uint64_t> pos;   // ring position of each slot
+    std::vector<uint64_t> msg;   // its message's number (msgNo_)
+    std::vector<uint8_t*> slot;  // its slot header (KF_DONE is set there once sent)
+    std::vector<uint8_t> sent;   // handed to the kernel
+  };
+
+  void Run();
+  // One pass over the ring from `from`: fills `b` until it is full, the socket changes or `head`
+  // is reached; returns where it stopped. Slots of held targets are left; `firstHeld` gets the
+  // position of the first of them.
+  uint64_t Collect(Batch& b, uint64_t from, uint64_t head, int64_t now, uint64_t* firstHeld);
+  // Sends the batch; returns the position to go on from (a blocked datagram's, or `end`).
+  uint64_t Send(Batch& b, uint64_t end, bool* wait);
+  // After the batch: the messages of a device that lost its carrier meanwhile are unconfirmed.
+  void Confirm(const Batch& b, int64_t now);
+  Verdict Gate(int t, int64_t now);
+  // Whether some held target can move on (its path is back, it is given up, or it may probe).
+  bool HeldMayMove(int64_t now);
+  void ReadPaths(int64_t now, bool force);
+  void Idle(uint64_t pos);
+  void WaitBlocked(Blocked& b);
+
+  // Counting. A message (counted from its KF_FIRST datagram, per target) is lost once.
+  bool Enabled(uint32_t t) const;
+  uint8_t* TargetCounter(uint32_t target, uint32_t field) { return mem_ + lay_.targetsOff + target * lay_.targetSize + field; }
+  void Add64(uint8_t* p, uint64_t n) { __atomic_add_fetch(reinterpret_cast<uint64_t*>(p), n, __ATOMIC_SEQ_CST); }
+  void Lose(uint32_t t, uint64_t msg, bool txError, bool unconfirmed);
+  void CountLost(uint32_t t, bool unconfirmed);
+  void ProbeLost(uint32_t t, bool unconfirmed);
+  void WakeRoom(uint64_t tail);
+  void PublishTail(uint64_t tail);
+
+  uint8_t* mem_;
+  Layout lay_;
+  Tuning tune_;
+  std::thread thread_;
+  std::mutex mu_;
+  Blocked blocked_;
+  // Under mu_ (set by the host, read by the thread):
+  Route routes_[kMaxTargets];
+  PathWatch paths_;
+  bool routesChanged_ = false;  // held slots of a changed route: looked at again
+  // Thread (reset by SetRoute under mu_):
+  bool givingUp_[kMaxTargets] = {};  // its socket stayed unwritable
+  int64_t heldSince_[kMaxTargets] = {};  // 0: its path can carry
+  bool givenUp_[kMaxTargets] = {};   // held past the bound, or no longer enabled
+  Probe probe_[kMaxTargets];
+  // Thread only:
+  bool hasHeld_[kMaxTargets] = {};   // some slot of it between RING_TAIL and the scan waits
+  uint64_t msgNo_[kMaxTargets] = {};  // messages seen (KF_FIRST), per target
+  uint64_t lostNo_[kMaxTargets];      // the last message counted lost (its rest is not sent)
+  int64_t polledAt_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> sent_{0}, batches_{0}, errors_{0}, discarded_{0}, wakeups_{0};
+  std::atomic<uint64_t> eagain_{0}, enobufs_{0}, retries_{0}, stalls_{0}, roomWakes_{0};
+  std::atomic<uint64_t> holds_{0}, probes_{0}, unconfirmed_{0};
+};
+
+}  // namespace nc
