@@ -410,9 +410,24 @@ export class Core {
    *  the first of its message (then the message counts as lost, and the write path reports it). */
   countTransmitError(t: number, messageLost: boolean): void {
     Atomics.add(this.u64, (targetOffset(t) + L.TGT_CNT_TX_ERRORS) >> 3, 1n);
-    if (!messageLost) return;
+    if (messageLost) this.countMessageLost(t, false);
+  }
+
+  /** The sender lost a message of target t (`unconfirmed`: the kernel may have sent it). */
+  countMessageLost(t: number, unconfirmed: boolean): void {
     Atomics.add(this.u64, (targetOffset(t) + L.TGT_CNT_TX_LOST) >> 3, 1n);
+    if (unconfirmed) Atomics.add(this.u64, (targetOffset(t) + L.TGT_CNT_UNCONFIRMED) >> 3, 1n);
     Atomics.add(this.u64, L.LOST_TOTAL >> 3, 1n); // after TX_LOST (write.ts lossesToReport)
+  }
+
+  /** The sender began to hold target t: its path could not carry. */
+  countHold(t: number): void {
+    Atomics.add(this.u64, (targetOffset(t) + L.TGT_CNT_HOLDS) >> 3, 1n);
+  }
+
+  /** Whether target t is ENABLED (the sender gives up what it holds for one that is not). */
+  targetEnabled(t: number): boolean {
+    return Atomics.load(this.i32, (targetOffset(t) + L.TGT_STATE) >> 2) === L.ST_ENABLED;
   }
 
   /** Renders userdata into the buffer that is not live, then makes it live under the lock. */
@@ -587,4 +602,47 @@ export class Core {
     if (tail !== start) Atomics.store(this.u64, L.RING_TAIL >> 3, BigInt(tail));
     return n;
   }
+
+  /**
+   * The consumer side with held targets (the dgram sender's: native/drain.cc does the same in the
+   * addon). Visits the slots from `from` up to the published head, at most `max`, skipping PAD
+   * slots and those marked done. `visit` answers 'done' (sent or lost: marked KF_DONE, never
+   * visited again), 'held' (left in the ring; the first such position is returned as `held`) or
+   * 'stop' (left, and the walk ends there: another batch). Returns where the walk stopped and
+   * the first held slot (or -1). The caller publishes RING_TAIL (publishTail) at the first slot
+   * still needed. Single consumer only.
+   */
+  walk(from: number, max: number, visit: (target: number, kind: number, gen: number, bytes: Uint8Array) => WalkAnswer): { end: number; held: number } {
+    const head = this.ringHead();
+    const size = this.ringSize;
+    let pos = from;
+    let held = -1;
+    let n = 0;
+    while (pos < head && n < max) {
+      const at = L.RING_OFF + (pos % size);
+      const len = this.u32[(at + L.SLOT_LEN) >> 2];
+      const kind = this.dv.getUint16(at + L.SLOT_KIND, true);
+      const next = pos + L.SLOT_HDR + ((len + 15) & ~15);
+      if ((kind & L.K_MASK) !== L.K_PAD && (kind & L.KF_DONE) === 0) {
+        const a = visit(this.dv.getUint16(at + L.SLOT_TARGET, true), kind, this.u32[(at + L.SLOT_GEN) >> 2], this.u8.subarray(at + L.SLOT_HDR, at + L.SLOT_HDR + len));
+        if (a === 'stop') break;
+        if (a === 'held') {
+          if (held < 0) held = pos;
+        } else {
+          this.dv.setUint16(at + L.SLOT_KIND, kind | L.KF_DONE, true);
+        }
+        n++;
+      }
+      pos = next;
+    }
+    return { end: pos, held };
+  }
+
+  /** The consumer is done with every slot before `pos` (it must not go back). */
+  publishTail(pos: number): void {
+    if (pos > this.ringTail()) Atomics.store(this.u64, L.RING_TAIL >> 3, BigInt(pos));
+  }
 }
+
+/** What the consumer did with a slot (Core.walk). */
+export type WalkAnswer = 'done' | 'held' | 'stop';

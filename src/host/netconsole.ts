@@ -12,11 +12,12 @@ import { native } from '../core/native.js';
 import * as sysfs from '../netdev/sysfs.js';
 import { SysfsPoller } from '../netdev/poller.js';
 import { RtnetlinkSource } from '../netdev/rtnetlink.js';
-import { rtnetlinkAvailable, rtnetlinkLookup } from '../netdev/rtnetlink-dump.js';
+import { neighbors, rtnetlinkAvailable, rtnetlinkLookup } from '../netdev/rtnetlink-dump.js';
 import type { NetdevEvent } from '../netdev/types.js';
 import { resolveOptions, type NetconsoleOptions, type ResolvedOptions } from './options.js';
 import { futexWaiter } from '../core/room.js';
 import { DgramSender } from '../sender/dgram.js';
+import { NeighbourTable } from '../netdev/neighbours.js';
 import { NativeSender } from '../sender/native.js';
 import type { Sender } from '../sender/types.js';
 import { SocketPool } from '../sender/sockets.js';
@@ -82,11 +83,16 @@ export class Netconsole extends Logger {
       this.deviceEvent(ev).catch((err: unknown) => this.report(err));
     });
     this.poller?.on('error', (err: unknown) => this.report(err));
-    // rtnetlink only: neighbour changes, which raw targets with remote_mac 'auto' follow.
+    // rtnetlink only: neighbour changes, which raw targets with remote_mac 'auto' follow, and
+    // which tell the dgram sender whether a next hop is resolved (the native one watches them itself).
+    const neighbours = sender instanceof DgramSender ? new NeighbourTable(this.poller instanceof RtnetlinkSource ? neighbors : null) : null;
+    if (neighbours !== null) (sender as DgramSender).watchNeighbours(neighbours);
     if (this.poller instanceof RtnetlinkSource) {
       this.poller.on('neighbor', (n: Parameters<TargetTable['neighborChanged']>[0]) => {
+        neighbours?.apply(n);
         this.table.neighborChanged(n).catch((err: unknown) => this.report(err));
       });
+      this.poller.on('overrun', () => neighbours?.reset());
     }
     this.poller?.start();
     if (opts.oopsOnly) this.mute();
@@ -103,7 +109,7 @@ export class Netconsole extends Logger {
   static async create(opts: NetconsoleOptions = {}): Promise<Netconsole> {
     const o = await resolveOptions(opts); // every option checked: nothing exists yet
     const core = Core.create({ ringSize: o.ringSize, maxTotal: o.maxTotal, seqStart: o.seqStart, debug: o.debug, reportLosses: o.reportLosses });
-    const dgram = o.sender === 'dgram' ? new DgramSender(core) : null;
+    const dgram = o.sender === 'dgram' ? new DgramSender(core, o.holdMs) : null;
     const sender: Sender = dgram ?? new NativeSender(core, native!, o.nativeTuning);
     sender.start();
     const pool = new SocketPool(o.sender === 'native' ? native : null, o.sendBufferBytes);

@@ -12,10 +12,17 @@
 // a log call on the host's own thread cannot wait for this loop, so makeRoom() sends from the
 // ring at once, up to SPILL_MAX bytes waiting in the sockets' send queues (room.ts).
 // Exit: drainSync() sends everything published, synchronously, as far as the sockets take it.
+// Paths (path.ts): a target whose path cannot carry is held as the native sender holds it: its
+// slots stay in the ring (Core.walk) while later slots of other targets go out, RING_TAIL stays at
+// its oldest one; its next hop is probed with its oldest datagram; past holdMs (or once it is no
+// longer enabled) what it holds is lost, counted. After each turn, a device that lost its carrier
+// makes its targets' messages still in flight (handed to sockets, no callback yet) unconfirmed.
 import type { Socket } from 'node:dgram';
 import type { Core } from '../core/wasm.js';
 import { L } from '../core/layout.js';
 import type { RoomMaker } from '../core/room.js';
+import type { WalkAnswer } from '../core/wasm.js';
+import { TargetPath, type GateHooks, type NeighbourStates, type Verdict } from './path.js';
 import type { Route, Sender, SenderCounters } from './types.js';
 
 /** Atomics.waitAsync exists in Node 20 (V8 11.3) but is typed only in lib es2024. */
@@ -24,6 +31,7 @@ const waitAsync = (Atomics as unknown as {
 }).waitAsync;
 
 const BATCH = 256; // slots per turn of the event loop: keeps the host responsive under a flood
+const HELD_LOOK_MS = 1; // holding with nothing else to send: look at the paths again this often
 /** Bytes that may wait in the sockets' send queues before a host-thread log call stops making room. */
 export const SPILL_MAX = 16 << 20;
 
@@ -32,14 +40,34 @@ interface Waiter {
   resolve: () => void;
 }
 
+/** A message with datagrams handed to a socket and not yet called back. */
+interface InFlight {
+  pending: number;
+  lost: boolean;
+}
+
 export class DgramSender implements Sender, RoomMaker {
   readonly name = 'dgram';
   private readonly routes: Array<Route | undefined> = [];
+  private readonly paths: Array<TargetPath | undefined> = [];
   /** Sockets sent through, for the spill bound and the exit drain. */
   private readonly sockets = new Set<Socket>();
   // Loss counting per message (a message's datagrams share its number; KF_FIRST starts the next).
   private readonly msgNo = new Float64Array(L.MAX_TARGETS);
   private readonly lostNo = new Float64Array(L.MAX_TARGETS).fill(-1);
+  private readonly inFlight: Array<Map<number, InFlight>> = Array.from({ length: L.MAX_TARGETS }, () => new Map());
+  /** Some slot of the target between RING_TAIL and `scan` waits for its path. */
+  private readonly hasHeld = new Uint8Array(L.MAX_TARGETS);
+  /** Gate's answer per target, once per turn (-1: not asked yet). */
+  private readonly verdict = new Int8Array(L.MAX_TARGETS);
+  private readonly touched = new Uint8Array(L.MAX_TARGETS);
+  private static readonly VERDICTS: readonly Verdict[] = ['send', 'hold', 'lose', 'probe'];
+  /** [RING_TAIL, scan): slots sent or lost (KF_DONE), PAD, or held. */
+  private scan = 0;
+  private routesChanged = false;
+  private neighbours: NeighbourStates | null = null;
+  private now = 0;
+  private visited = 0;
   private inflight = 0;
   private waiters: Waiter[] = [];
   private running = false;
@@ -48,9 +76,23 @@ export class DgramSender implements Sender, RoomMaker {
   private sleeping = false;
   private discarded = 0;
   private spills = 0;
-  private readonly visit = (t: number, kind: number, gen: number, bytes: Uint8Array): void => this.send(t, kind, gen, bytes);
+  private holds = 0;
+  private probes = 0;
+  private unconfirmed = 0;
+  private readonly visit = (t: number, kind: number, gen: number, bytes: Uint8Array): WalkAnswer => this.slot(t, kind, gen, bytes);
 
-  constructor(private readonly core: Core) {}
+  /** `holdMs`: how long a target's datagrams wait for a path that cannot carry them. */
+  constructor(
+    private readonly core: Core,
+    private readonly holdMs = 2000,
+  ) {
+    this.scan = core.ringTail();
+  }
+
+  /** Where next hops' states come from (the host's neighbour table); without it none is waited for. */
+  watchNeighbours(n: NeighbourStates): void {
+    this.neighbours = n;
+  }
 
   start(): void {
     this.running = true;
@@ -58,12 +100,18 @@ export class DgramSender implements Sender, RoomMaker {
   }
 
   setRoute(t: number, route: Route): void {
+    this.paths[t]?.close();
     this.routes[t] = route;
+    this.paths[t] = new TargetPath(route.device, route.raw ? null : route.nextHop, this.neighbours);
+    this.routesChanged = true;
     if (route.socket.socket) this.sockets.add(route.socket.socket);
   }
 
   clearRoute(t: number): void {
     this.routes[t] = undefined;
+    this.paths[t]?.close();
+    this.paths[t] = undefined;
+    this.routesChanged = true;
   }
 
   kick(): void {
@@ -71,7 +119,8 @@ export class DgramSender implements Sender, RoomMaker {
   }
 
   counters(): SenderCounters {
-    return { discarded: this.discarded, eagain: 0, enobufs: 0, retries: 0, stalls: 0, spills: this.spills, queued: this.queued(), holds: 0, probes: 0, unconfirmed: 0 };
+    const { discarded, spills, holds, probes, unconfirmed } = this;
+    return { discarded, eagain: 0, enobufs: 0, retries: 0, stalls: 0, spills, queued: this.queued(), holds, probes, unconfirmed };
   }
 
   waitPast(pos: number): Promise<void> {
@@ -84,6 +133,7 @@ export class DgramSender implements Sender, RoomMaker {
     await this.waitPast(this.core.ringHead());
     this.closed = true;
     this.running = false;
+    for (const p of this.paths) p?.close();
     this.core.wakeDgramSender();
   }
 
@@ -140,10 +190,25 @@ export class DgramSender implements Sender, RoomMaker {
     });
   }
 
+  /** One pass over at most `max` slots (native/drain.cc Run, one iteration); returns the slots visited. */
   private drainSome(max: number): number {
-    const n = this.core.drain(this.visit, max);
+    this.now = performance.now();
+    const tail = this.core.ringTail();
+    let holding = false;
+    for (let t = 0; t < L.MAX_TARGETS; t++) holding ||= this.hasHeld[t] !== 0 || this.paths[t]?.probe != null;
+    const rescan = this.routesChanged || (holding && this.heldMayMove());
+    this.routesChanged = false;
+    if (rescan) this.hasHeld.fill(0);
+    const from = rescan ? tail : Math.max(this.scan, tail);
+    this.verdict.fill(-1);
+    this.touched.fill(0);
+    this.visited = 0;
+    const { end, held } = this.core.walk(from, max, this.visit);
+    this.scan = end;
+    this.core.publishTail(!rescan && tail < from ? tail : held >= 0 ? held : end);
+    this.confirm();
     this.core.notifyRoom();
-    return n;
+    return this.visited;
   }
 
   private turn(): void {
@@ -151,6 +216,12 @@ export class DgramSender implements Sender, RoomMaker {
     const n = this.drainSome(BATCH);
     this.settle();
     if (n > 0) return this.schedule();
+    let holding = false;
+    for (let t = 0; t < L.MAX_TARGETS; t++) holding ||= this.hasHeld[t] !== 0 || this.paths[t]?.probe != null;
+    if (holding) {
+      setTimeout(() => this.schedule(), HELD_LOOK_MS); // look at the held paths again soon
+      return;
+    }
     this.sleep();
   }
 
@@ -168,32 +239,109 @@ export class DgramSender implements Sender, RoomMaker {
     else resume();
   }
 
-  private send(t: number, kind: number, gen: number, bytes: Uint8Array): void {
+  private hooks(t: number): GateHooks {
+    return {
+      held: () => {
+        this.holds++;
+        this.core.countHold(t);
+      },
+      probeLost: (msg, unconfirmed) => this.loseMessage(t, msg, unconfirmed),
+    };
+  }
+
+  private gate(t: number): Verdict {
+    return this.paths[t]!.gate(this.now, this.holdMs, this.core.targetEnabled(t), this.hooks(t));
+  }
+
+  /** Whether some held target can move on (its path is back, it is given up, or it may probe). */
+  private heldMayMove(): boolean {
+    let move = false;
+    for (let t = 0; t < L.MAX_TARGETS; t++) {
+      if (this.hasHeld[t] === 0) continue;
+      if (this.paths[t] === undefined || this.gate(t) !== 'hold') move = true;
+    }
+    return move;
+  }
+
+  private slot(t: number, kind: number, gen: number, bytes: Uint8Array): WalkAnswer {
+    this.visited++;
     const route = this.routes[t];
     if (route === undefined || route.gen !== gen || route.raw) {
       this.discarded++;
-      return;
+      return 'done';
     }
-    if (kind & L.KF_FIRST) this.msgNo[t]++;
-    const msg = this.msgNo[t];
-    if (this.lostNo[t] === msg) return; // the rest of a lost message is not sent
+    let v: Verdict = 'hold'; // an older slot of it waits: so does this one
+    if (this.hasHeld[t] === 0) {
+      if (this.verdict[t] < 0) this.verdict[t] = DgramSender.VERDICTS.indexOf(this.gate(t));
+      v = DgramSender.VERDICTS[this.verdict[t]]!;
+    }
+    if (v === 'hold') {
+      this.hasHeld[t] = 1;
+      return 'held';
+    }
+    const first = (kind & L.KF_FIRST) !== 0;
+    const msg = first ? this.msgNo[t] + 1 : this.msgNo[t];
+    this.msgNo[t] = msg;
+    if (!first && this.lostNo[t] === msg) return 'done'; // the rest of a lost message is not sent
+    if (v === 'lose') {
+      this.core.countTransmitError(t, false);
+      this.loseMessage(t, msg, false);
+      return 'done';
+    }
+    if (v === 'probe') {
+      this.paths[t]!.probed(msg, this.now);
+      this.probes++;
+      this.verdict[t] = 1; // 'hold': its later slots wait for the probe's outcome
+    }
+    this.send(t, route, msg, bytes);
+    return 'done';
+  }
+
+  private send(t: number, route: Route, msg: number, bytes: Uint8Array): void {
+    const inFlight = this.inFlight[t]!;
+    let entry = inFlight.get(msg);
+    if (entry === undefined) inFlight.set(msg, (entry = { pending: 0, lost: false }));
+    entry.pending++;
     this.inflight++;
+    this.touched[t] = 1;
+    const e = entry;
+    const done = (err: unknown): void => {
+      this.inflight--;
+      if (--e.pending === 0) inFlight.delete(msg);
+      if (err) {
+        this.core.countTransmitError(t, false);
+        this.loseMessage(t, msg, false, e);
+      }
+      this.settle();
+    };
     try {
-      route.socket.socket!.send(Buffer.from(bytes), route.port, route.address, (err) => {
-        this.inflight--;
-        if (err) this.lose(t, msg);
-        this.settle();
-      });
-    } catch {
-      this.inflight--; // a socket closed under it, or a destination the kernel cannot take
-      this.lose(t, msg);
+      route.socket.socket!.send(Buffer.from(bytes), route.port, route.address, done);
+    } catch (err) {
+      done(err); // a socket closed under it, or a destination the kernel cannot take
     }
   }
 
-  /** A datagram of message `msg` could not be sent: a transmit error, and the message is lost. */
-  private lose(t: number, msg: number): void {
-    const first = this.lostNo[t] !== msg;
-    this.lostNo[t] = msg;
-    this.core.countTransmitError(t, first);
+  /**
+   * Message `msg` of target t is lost (`unconfirmed`: handed to the kernel as its device lost its
+   * carrier): counted once; the rest of it is not sent.
+   */
+  private loseMessage(t: number, msg: number, unconfirmed: boolean, entry = this.inFlight[t]!.get(msg)): void {
+    if (entry?.lost || (entry === undefined && this.lostNo[t] === msg)) return;
+    if (entry !== undefined) entry.lost = true;
+    if (msg === this.msgNo[t]) this.lostNo[t] = msg;
+    const probe = this.paths[t]?.probe;
+    if (probe != null && probe.msg === msg) probe.counted = true;
+    if (unconfirmed) this.unconfirmed++;
+    this.core.countMessageLost(t, unconfirmed);
+  }
+
+  /** After a turn: the messages in flight through a device that lost its carrier are unconfirmed. */
+  private confirm(): void {
+    for (let t = 0; t < L.MAX_TARGETS; t++) {
+      const p = this.paths[t];
+      if ((this.touched[t] === 0 && this.inFlight[t]!.size === 0) || p === undefined) continue;
+      if (p.keptCarrier(this.now)) continue;
+      for (const [msg, e] of this.inFlight[t]!) this.loseMessage(t, msg, true, e);
+    }
   }
 }
