@@ -52,6 +52,7 @@ void DrainErrors(int fd) {
 
 Drain::Drain(uint8_t* mem, const Layout& lay, const Tuning& tune) : mem_(mem), lay_(lay), tune_(tune) {
   std::fill(std::begin(lostNo_), std::end(lostNo_), UINT64_MAX);
+  for (auto& r : lostRecent_) std::fill(std::begin(r), std::end(r), UINT64_MAX);
 }
 
 void Drain::Join() {
@@ -114,8 +115,9 @@ void Drain::Lose(uint32_t t, uint64_t msg, bool txError, bool unconfirmed) {
     errors_++;
     Add64(TargetCounter(t, lay_.cntTxErrors), 1);
   }
-  if (lostNo_[t] == msg) return;
-  lostNo_[t] = msg;
+  if (std::find(std::begin(lostRecent_[t]), std::end(lostRecent_[t]), msg) != std::end(lostRecent_[t])) return;
+  lostRecent_[t][lostAt_[t]++ % kLostRecent] = msg;
+  if (msg == msgNo_[t]) lostNo_[t] = msg;
   Probe& p = probe_[t];
   if (p.inFlight && p.msg == msg) p.counted = true;
   CountLost(t, unconfirmed);
@@ -127,8 +129,7 @@ void Drain::ProbeLost(uint32_t t, bool unconfirmed) {
   if (!p.inFlight) return;
   p.inFlight = false;
   if (p.counted) return;
-  CountLost(t, unconfirmed);
-  if (p.msg == msgNo_[t]) lostNo_[t] = p.msg;  // the rest of its message is not sent
+  Lose(t, p.msg, false, unconfirmed);
 }
 
 // After a RING_TAIL store: wake the writers waiting for room once the tail reached what they need.
@@ -183,13 +184,28 @@ bool Drain::HeldMayMove(int64_t now) {
   return move;
 }
 
+// Reads the neighbour notifications. A probe goes out when its next hop resolves, and is dropped
+// with its entry when that fails or is deleted first. When the entry of a next hop fails or is
+// deleted, what was handed to it since the last read may have been dropped with it (a datagram
+// that meets the entry between its failure and its removal is, without a word): unconfirmed.
+// Neither event says when it happened, so both losses are counted unconfirmed.
 void Drain::ReadPaths(int64_t now, bool force) {
   if (!force && now - polledAt_ < kPollNs) return;
   polledAt_ = now;
-  bool failed[kMaxTargets] = {};
-  paths_.Poll(failed);
+  paths_.Poll();
+  PathWatch::Outcome first[kMaxTargets];
+  bool failed[kMaxTargets];
+  paths_.Take(first, failed);
+  // A next hop that failed because its device lost its carrier or went down: what went before
+  // passed the carrier checks (Confirm), and went out before that.
+  for (int t = 0; t < kMaxTargets; t++) failed[t] = failed[t] && paths_.DeviceOk(t, now);
+  for (auto& [t, msg] : sincePoll_) {
+    if (failed[t]) Lose(t, msg, false, true);
+  }
+  sincePoll_.clear();
   for (int t = 0; t < kMaxTargets; t++) {
-    if (failed[t]) ProbeLost(t, false);  // a failed or deleted entry dropped what waited in it
+    if (first[t] == PathWatch::Outcome::kResolved) probe_[t].inFlight = false;
+    else if (first[t] == PathWatch::Outcome::kFailed) ProbeLost(t, true);
   }
 }
 
@@ -346,9 +362,11 @@ void Drain::Confirm(const Batch& b, int64_t now) {
     uint32_t t = b.owner[i];
     if (looked[t] || !b.sent[i]) continue;
     looked[t] = true;
-    if (paths_.KeptCarrier(static_cast<int>(t), now)) continue;
+    bool kept = paths_.KeptCarrier(static_cast<int>(t), now);
     for (int k = i; k < b.n; k++) {
-      if (b.owner[k] == t && b.sent[k]) Lose(t, b.msg[k], false, true);
+      if (b.owner[k] != t || !b.sent[k]) continue;
+      if (!kept) Lose(t, b.msg[k], false, true);
+      else if (sincePoll_.empty() || sincePoll_.back() != std::make_pair(t, b.msg[k])) sincePoll_.emplace_back(t, b.msg[k]);
     }
   }
 }
@@ -433,6 +451,12 @@ void Drain::Run() {
     } else if (watching) {
       paths_.Wait(kHeldWaitMs);  // a notification (neighbour, link) ends it early
     } else if (scan == head) {
+      {
+        // Before sleeping: what was sent is checked against the notifications up to now, not
+        // against those of a later wake-up.
+        std::lock_guard<std::mutex> g(mu_);
+        ReadPaths(NowNs(), true);
+      }
       Idle(scan);
     }
   }

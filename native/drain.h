@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "common.h"
@@ -19,6 +20,7 @@ namespace nc {
 constexpr int kBatchDefault = 64;  // datagrams per sendmmsg: 4-7x dgram.send (docs/toolchain.md 3.2)
 constexpr int kBatchMax = 1024;    // UIO_MAXIOV
 constexpr int kHoldMsDefault = 2000;  // holdMs: README, "When the path fails"
+constexpr int kLostRecent = 16;       // messages remembered as counted lost, per target
 
 // The layout offsets the thread needs, passed from src/core/layout.ts (checked against the module).
 struct Layout {
@@ -155,8 +157,13 @@ class Drain {
   Probe probe_[kMaxTargets];
   // Thread only:
   bool hasHeld_[kMaxTargets] = {};   // some slot of it between RING_TAIL and the scan waits
+  // Messages handed to the kernel since neighbour notifications were last read (target, message):
+  // when a next hop fails or vanishes meanwhile, they may have been dropped with it.
+  std::vector<std::pair<uint32_t, uint64_t>> sincePoll_;
+  uint64_t lostRecent_[kMaxTargets][kLostRecent];  // the last messages counted lost, per target
+  int lostAt_[kMaxTargets] = {};
   uint64_t msgNo_[kMaxTargets] = {};  // messages seen (KF_FIRST), per target
-  uint64_t lostNo_[kMaxTargets];      // the last message counted lost (its rest is not sent)
+  uint64_t lostNo_[kMaxTargets];      // the current message, when it is lost (its rest is not sent)
   int64_t polledAt_ = 0;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> sent_{0}, batches_{0}, errors_{0}, discarded_{0}, wakeups_{0};

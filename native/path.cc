@@ -8,6 +8,7 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -22,7 +23,8 @@ namespace {
 
 // Neighbour states through which a datagram goes out at once (linux/neighbour.h NUD_VALID).
 constexpr int kNudValid = NUD_PERMANENT | NUD_NOARP | NUD_REACHABLE | NUD_PROBE | NUD_STALE | NUD_DELAY;
-constexpr int kQuerySeqBase = 1;  // a query for target t carries nlmsg_seq t + 1; notifications 0
+constexpr int kQuerySeqBase = 1;
+constexpr int64_t kSyncNs = 10 * 1000000LL;  // how often a device up but not running has linkwatch run  // a query for target t carries nlmsg_seq t + 1; notifications 0
 
 size_t AddrLen(int family) { return family == AF_INET ? 4 : 16; }
 
@@ -54,7 +56,7 @@ void PathWatch::Set(int t, const char* ifname, int ifindex, uint8_t hopFamily, c
   PathInfo& p = paths_[t];
   if (p.changesFd >= 0) close(p.changesFd);
   p = PathInfo{};
-  strncpy(p.ifname, ifname, IFNAMSIZ - 1);
+  snprintf(p.ifname, IFNAMSIZ, "%s", ifname);
   p.ifindex = ifindex;
   p.hopFamily = hopFamily;
   if (hopFamily != 0) memcpy(p.hop, hop, AddrLen(hopFamily));
@@ -106,7 +108,7 @@ static int CarrierNow(const char* ifname) {
 // its index (and the carrier counter reopened under the new name).
 bool PathWatch::Flags(PathInfo& p, unsigned* flags) {
   ifreq ifr{};
-  strncpy(ifr.ifr_name, p.ifname, IFNAMSIZ - 1);
+  memcpy(ifr.ifr_name, p.ifname, IFNAMSIZ);  // p.ifname is NUL-terminated within IFNAMSIZ
   int r = ioctl(ctl_, SIOCGIFFLAGS, &ifr);
   if (r < 0 && errno == ENODEV && p.ifindex > 0) {
     ifreq byIndex{};
@@ -135,6 +137,13 @@ void PathWatch::Look(PathInfo& p, int64_t now) {
     return;
   }
   p.arp = (flags & (IFF_LOOPBACK | IFF_NOARP)) == 0;
+  if ((flags & IFF_UP) != 0 && (flags & IFF_RUNNING) == 0 && (flags & IFF_LOOPBACK) == 0 && now - p.syncAt >= kSyncNs) {
+    // Up but not running: linkwatch may not have run yet (an event that is not urgent waits up to
+    // a second). Reading `carrier` runs it for this device (linkwatch_sync_dev), so the path
+    // reopens as soon as the carrier is there, not a second later.
+    p.syncAt = now;
+    if (CarrierNow(p.ifname) == 1) Flags(p, &flags);
+  }
   bool running = (flags & IFF_UP) != 0 && (flags & IFF_RUNNING) != 0;
   if ((flags & IFF_LOOPBACK) != 0) {
     p.devOk = running;  // loopback has no carrier to lose
@@ -157,8 +166,7 @@ bool PathWatch::Ready(int t, int64_t now, int64_t staleNs) {
       p.neigh = Neigh::kNone;
     } else {
       Query(t);
-      bool failed[kMaxTargets] = {};
-      Poll(failed);  // the kernel answers a get within the request's send
+      Poll();  // the kernel answers a get within the request's send
     }
   }
   return p.devOk && (!p.arp || p.neigh == Neigh::kNone || p.neigh == Neigh::kValid);
@@ -174,6 +182,11 @@ bool PathWatch::KeptCarrier(int t, int64_t now) {
   if (!kept) Look(p, now);
   else p.devAt = now;
   return kept;
+}
+
+bool PathWatch::DeviceOk(int t, int64_t now) {
+  Look(paths_[t], now);
+  return paths_[t].devOk;
 }
 
 bool PathWatch::Resolving(int t) const {
@@ -209,19 +222,28 @@ void PathWatch::Query(int t) {
   p.neigh = Neigh::kUnknown;
 }
 
-void PathWatch::Apply(int family, int ifindex, const uint8_t* dst, int state, bool deleted, bool* failed, bool* changed) {
+void PathWatch::Apply(int family, int ifindex, const uint8_t* dst, int state, bool deleted, bool* changed) {
   for (int t = 0; t < kMaxTargets; t++) {
     PathInfo& p = paths_[t];
     if (!set_[t] || p.hopFamily != family || p.ifindex != ifindex || memcmp(p.hop, dst, AddrLen(family)) != 0) continue;
     if (p.neigh == Neigh::kNone) continue;
     Neigh now = !deleted && (state & kNudValid) != 0 ? Neigh::kValid : Neigh::kInvalid;
-    if (now == Neigh::kInvalid && (deleted || (state & NUD_FAILED) != 0)) failed[t] = true;
+    bool failed = now == Neigh::kInvalid && (deleted || (state & NUD_FAILED) != 0);
+    if (failed) failed_[t] = true;
+    if (first_[t] == Outcome::kNone && (failed || now == Neigh::kValid)) first_[t] = failed ? Outcome::kFailed : Outcome::kResolved;
     if (now != p.neigh) *changed = true;
     p.neigh = now;
   }
 }
 
-bool PathWatch::Poll(bool* failed) {
+void PathWatch::Take(Outcome* first, bool* failed) {
+  memcpy(first, first_, sizeof first_);
+  memcpy(failed, failed_, sizeof failed_);
+  memset(first_, 0, sizeof first_);
+  memset(failed_, 0, sizeof failed_);
+}
+
+bool PathWatch::Poll() {
   if (nl_ < 0) return false;
   bool changed = false;
   alignas(nlmsghdr) uint8_t buf[16384];
@@ -263,7 +285,7 @@ bool PathWatch::Poll(bool* failed) {
            RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
         if (a->rta_type != NDA_DST || RTA_PAYLOAD(a) != AddrLen(ndm->ndm_family)) continue;
         Apply(ndm->ndm_family, ndm->ndm_ifindex, static_cast<const uint8_t*>(RTA_DATA(a)), ndm->ndm_state,
-              h->nlmsg_type == RTM_DELNEIGH, failed, &changed);
+              h->nlmsg_type == RTM_DELNEIGH, &changed);
       }
     }
   }

@@ -46,7 +46,8 @@ struct PathInfo {
   int64_t devAt = 0;       // when the device was last looked at (ns, CLOCK_MONOTONIC)
   int changesFd = -1;      // /sys/class/net/<dev>/carrier_changes, kept open
   int64_t changesSeen = -1;  // its value at the last look
-  int onParity = -1;       // the parity of carrier_changes while the carrier is on (-1: not known yet)
+  int onParity = -1;
+  int64_t syncAt = 0;      // when `carrier` was last read to run linkwatch for it       // the parity of carrier_changes while the carrier is on (-1: not known yet)
 };
 
 // The sender thread's view of the devices and neighbours of its routes. Set and Clear are called
@@ -68,12 +69,19 @@ class PathWatch {
   bool Ready(int t, int64_t now, int64_t staleNs);
   // After a batch: whether t's device still has its carrier (looked at now).
   bool KeptCarrier(int t, int64_t now);
+  // Whether t's device is up, running and with carrier (looked at now).
+  bool DeviceOk(int t, int64_t now);
   // Whether t's next hop is being resolved (a datagram sent now would wait in the neighbour's
   // queue): the device is fine, the neighbour is not.
   bool Resolving(int t) const;
   // Reads what the kernel sent (neighbour notifications, answers to queries). Returns true when
-  // a neighbour changed state; `failed[t]` is set for targets whose next hop failed or vanished.
-  bool Poll(bool* failed);
+  // a neighbour changed state.
+  bool Poll();
+  // What happened to each target's next hop since the last Take: the first decisive event
+  // (resolved, or failed / deleted: what waited in its queue was dropped), and whether it failed
+  // or vanished at all (what was handed to it lately may have been dropped).
+  enum class Outcome : uint8_t { kNone, kResolved, kFailed };
+  void Take(Outcome* first, bool* failed);
   // Sleeps until a notification arrives or `ms` passed (a held sender's wait).
   void Wait(int ms);
 
@@ -84,7 +92,9 @@ class PathWatch {
   int64_t Changes(PathInfo& p);
   bool Flags(PathInfo& p, unsigned* flags);
   void Query(int t);
-  void Apply(int family, int ifindex, const uint8_t* dst, int state, bool deleted, bool* failed, bool* changed);
+  void Apply(int family, int ifindex, const uint8_t* dst, int state, bool deleted, bool* changed);
+  Outcome first_[kMaxTargets] = {};
+  bool failed_[kMaxTargets] = {};
   PathInfo paths_[kMaxTargets];
   bool set_[kMaxTargets] = {};
   int nl_ = -1;   // rtnetlink: RTMGRP_NEIGH | RTMGRP_LINK, non-blocking, this thread's only

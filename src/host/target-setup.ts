@@ -33,9 +33,6 @@ export interface Binding {
   route: Route;
   device: BoundDevice;
   mode: 'udp' | 'raw';
-  /** The device was administratively up at setup (the write path skips a target whose device is
-   *  down; one without carrier is the sender's to hold). */
-  up: boolean;
   /** F_* flags of the target's slot. */
   flags: number;
   /** Raw mode: the addressing block; with remote_mac 'auto', the next hop it follows. */
@@ -96,7 +93,7 @@ export async function setupTarget(ctx: SetupContext, a: Readonly<TargetAttribute
     const out = via !== null && via.dev !== dev.name ? ctx.lookup.getDevice(via.dev) : null;
     const path = { device: out !== null ? { name: out.name, ifindex: out.ifindex } : device, nextHop: via?.gateway ?? a.remote_ip! };
     const socket = await ctx.sockets.acquire(remote.family, local, a.local_port);
-    return { socket, route: { socket, ...base, ...path }, device, mode: 'udp', up: dev.up, flags, addr: null, nextHop: null };
+    return { socket, route: { socket, ...base, ...path }, device, mode: 'udp', flags, addr: null, nextHop: null };
   }
   // netpoll: destination remote_mac (default broadcast), source the device's MAC, no routing.
   // 'auto': the MAC of the next hop (the route's gateway, or remote_ip on a direct route).
@@ -119,7 +116,7 @@ export async function setupTarget(ctx: SetupContext, a: Readonly<TargetAttribute
   });
   const socket = ctx.sockets.acquireRaw(dev.ifindex, dev.name);
   const route = { socket, ...base, raw: { ifindex: dev.ifindex, dstMac }, device, nextHop: null };
-  return { socket, route, device, mode: 'raw', up: dev.up, flags, addr, nextHop };
+  return { socket, route, device, mode: 'raw', flags, addr, nextHop };
 }
 
 /** The link-layer address of `ip` on device `ifindex`, asking the kernel to resolve it when the

@@ -328,7 +328,7 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
       this.writeUserdata(rec);
       this.writeSysdata(rec);
       this.writeRatelimit(rec);
-      this.core.setDeviceUp(rec.index, b.up);
+      this.core.setDeviceUp(rec.index, true); // a device without carrier or down: the sender holds
       this.sender.setRoute(rec.index, b.route);
       rec.binding = b;
       rec.resumeName = null;
@@ -457,9 +457,11 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
           b.device.name = ev.name;
           if (r.attrs.dev_name !== '') r.attrs.dev_name = ev.name;
         } else if (ev.type === 'up' || ev.type === 'down') {
-          // The kernel skips a target whose device is not running (netif_running: admin up). A
-          // device that only lost its carrier keeps its records coming: the sender holds them.
-          this.core.setDeviceUp(r.index, ev.type === 'up' || ev.up === true);
+          // From a device source (which says `up`), nothing for the write path: the sender looks
+          // at the device itself and holds the records while it cannot carry them (holdMs). An
+          // injected 'down' makes the write path skip the target, as the kernel skips a device
+          // that is not running.
+          this.core.setDeviceUp(r.index, ev.type === 'up' || ev.up !== undefined);
         } else if (after !== null) {
           moved.push(r);
         }

@@ -21,8 +21,8 @@ export interface NeighbourEntry {
 
 export class NeighbourTable {
   private readonly entries = new Map<string, number>();
-  /** When an entry last failed or was deleted (performance.now()): what waited in it was dropped. */
-  private readonly failed = new Map<string, number>();
+  /** Each entry's latest decisive changes (performance.now(), resolved or not), oldest first. */
+  private readonly changes = new Map<string, Array<{ at: number; resolved: boolean }>>();
   private loaded = false;
 
   /** `dump`: every entry (rtnetlink), or null to read /proc/net/arp instead. */
@@ -34,7 +34,12 @@ export class NeighbourTable {
     const key = `${n.ifindex} ${n.dst}`;
     if (n.deleted) this.entries.delete(key);
     else this.entries.set(key, n.state);
-    if (n.deleted || (n.state & NUD_FAILED) !== 0) this.failed.set(key, performance.now());
+    const failed = n.deleted === true || (n.state & NUD_FAILED) !== 0;
+    if (!failed && (n.state & NUD_VALID) === 0) return;
+    let list = this.changes.get(key);
+    if (list === undefined) this.changes.set(key, (list = []));
+    list.push({ at: performance.now(), resolved: !failed });
+    if (list.length > 8) list.shift();
   }
 
   /** Notifications were lost (an overrun): read the table again when next asked. */
@@ -45,7 +50,15 @@ export class NeighbourTable {
 
   /** When the entry of `ip` on `ifindex` last failed or went away (0: not seen; not known without rtnetlink). */
   failedAt(ifindex: number, ip: string): number {
-    return this.failed.get(`${ifindex} ${ip}`) ?? 0;
+    const list = this.changes.get(`${ifindex} ${ip}`) ?? [];
+    for (let i = list.length - 1; i >= 0; i--) if (!list[i]!.resolved) return list[i]!.at;
+    return 0;
+  }
+
+  /** The first decisive change of the entry after `since`: it resolved, or failed / went away. */
+  firstChange(ifindex: number, ip: string, since: number): 'resolved' | 'failed' | null {
+    const c = (this.changes.get(`${ifindex} ${ip}`) ?? []).find((x) => x.at > since);
+    return c === undefined ? null : c.resolved ? 'resolved' : 'failed';
   }
 
   /** Whether a datagram to `ip` through the device (`ifindex`, `dev`) would go out at once. */

@@ -23,9 +23,10 @@ export interface NetdevEvent {
   /** For 'enslave': the master's name. */
   master?: string;
   /**
-   * For 'up' and 'down': whether the device is administratively up (IFF_UP). A 'down' with `up`
-   * true is a lost carrier: the write path goes on and the sender holds the records (holdMs); a
-   * 'down' without it (administratively down, or an injected event) skips them, as the kernel does.
+   * For 'up' and 'down' from a device source (the poller, rtnetlink): whether the device is
+   * administratively up (IFF_UP). Such events leave the write path alone (the sender watches the
+   * device and holds a target's records while it cannot carry them); an injected 'down' without
+   * it makes the write path skip the target's records, as the kernel does.
    */
   up?: boolean;
 }

@@ -31,6 +31,7 @@ const waitAsync = (Atomics as unknown as {
 }).waitAsync;
 
 const BATCH = 256; // slots per turn of the event loop: keeps the host responsive under a flood
+const NOTIFY_LAG_MS = 100; // a neighbour notification is dispatched at most this long after what it tells
 const HELD_LOOK_MS = 1; // holding with nothing else to send: look at the paths again this often
 /** Bytes that may wait in the sockets' send queues before a host-thread log call stops making room. */
 export const SPILL_MAX = 16 << 20;
@@ -61,6 +62,14 @@ export class DgramSender implements Sender, RoomMaker {
   /** Gate's answer per target, once per turn (-1: not asked yet). */
   private readonly verdict = new Int8Array(L.MAX_TARGETS);
   private readonly touched = new Uint8Array(L.MAX_TARGETS);
+  /** Messages handed over in the last pass ([target, message]), and those of them checked against
+   *  neighbour failures at the next pass: a datagram that meets an entry between its failure and
+   *  its removal is dropped without a word. */
+  private sentThisPass: Array<[number, number]> = [];
+  private sentLastPass: Array<[number, number]> = [];
+  private lastPassAt = 0;
+  /** The last messages counted lost, per target (each is counted once). */
+  private readonly lostRecent: number[][] = Array.from({ length: L.MAX_TARGETS }, () => []);
   private static readonly VERDICTS: readonly Verdict[] = ['send', 'hold', 'lose', 'probe'];
   /** [RING_TAIL, scan): slots sent or lost (KF_DONE), PAD, or held. */
   private scan = 0;
@@ -193,6 +202,7 @@ export class DgramSender implements Sender, RoomMaker {
   /** One pass over at most `max` slots (native/drain.cc Run, one iteration); returns the slots visited. */
   private drainSome(max: number): number {
     this.now = performance.now();
+    this.checkNeighbourFailures();
     const tail = this.core.ringTail();
     let holding = false;
     for (let t = 0; t < L.MAX_TARGETS; t++) holding ||= this.hasHeld[t] !== 0 || this.paths[t]?.probe != null;
@@ -304,6 +314,8 @@ export class DgramSender implements Sender, RoomMaker {
     entry.pending++;
     this.inflight++;
     this.touched[t] = 1;
+    const last = this.sentThisPass[this.sentThisPass.length - 1];
+    if (last === undefined || last[0] !== t || last[1] !== msg) this.sentThisPass.push([t, msg]);
     const e = entry;
     const done = (err: unknown): void => {
       this.inflight--;
@@ -326,8 +338,11 @@ export class DgramSender implements Sender, RoomMaker {
    * carrier): counted once; the rest of it is not sent.
    */
   private loseMessage(t: number, msg: number, unconfirmed: boolean, entry = this.inFlight[t]!.get(msg)): void {
-    if (entry?.lost || (entry === undefined && this.lostNo[t] === msg)) return;
+    const recent = this.lostRecent[t]!;
+    if (entry?.lost || recent.includes(msg)) return;
     if (entry !== undefined) entry.lost = true;
+    recent.push(msg);
+    if (recent.length > 16) recent.shift();
     if (msg === this.msgNo[t]) this.lostNo[t] = msg;
     const probe = this.paths[t]?.probe;
     if (probe != null && probe.msg === msg) probe.counted = true;
@@ -335,13 +350,32 @@ export class DgramSender implements Sender, RoomMaker {
     this.core.countMessageLost(t, unconfirmed);
   }
 
-  /** After a turn: the messages in flight through a device that lost its carrier are unconfirmed. */
+  /** After a pass: the messages in flight through a device that lost its carrier are unconfirmed. */
   private confirm(): void {
     for (let t = 0; t < L.MAX_TARGETS; t++) {
       const p = this.paths[t];
       if ((this.touched[t] === 0 && this.inFlight[t]!.size === 0) || p === undefined) continue;
       if (p.keptCarrier(this.now)) continue;
+      this.touched[t] = 0;
       for (const [msg, e] of this.inFlight[t]!) this.loseMessage(t, msg, true, e);
     }
+    this.sentLastPass = this.sentThisPass.filter(([t]) => this.touched[t] !== 0);
+    this.sentThisPass = [];
+    this.lastPassAt = this.now;
+  }
+
+  /** Before a pass: the next hops that failed or went away since the last one (native ReadPaths). */
+  private checkNeighbourFailures(): void {
+    if (this.neighbours === null || this.sentLastPass.length === 0) return;
+    for (const [t, msg] of this.sentLastPass) {
+      const p = this.paths[t];
+      // A failure that follows a lost carrier: what went before passed the carrier checks.
+      if (p === undefined || p.nextHop === null || !p.deviceOk(this.now)) continue;
+      // The notification reaches this loop within a turn or two of the failure: one seen much
+      // later is about another moment (the sender slept meanwhile).
+      const at = this.neighbours.failedAt(p.device.ifindex, p.nextHop);
+      if (at > this.lastPassAt && at - this.lastPassAt < NOTIFY_LAG_MS) this.loseMessage(t, msg, true);
+    }
+    this.sentLastPass = [];
   }
 }

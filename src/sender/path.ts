@@ -13,13 +13,16 @@ export interface NeighbourStates {
   state(ifindex: number, dev: string, ip: string): 'valid' | 'invalid' | 'unknown';
   /** When the entry last failed or went away (performance.now(); 0: not seen). */
   failedAt(ifindex: number, ip: string): number;
+  /** The first decisive change of the entry after `since`: it resolved, or failed / went away. */
+  firstChange(ifindex: number, ip: string, since: number): 'resolved' | 'failed' | null;
 }
 
 const IFF_UP = 0x1;
 const IFF_LOOPBACK = 0x8;
 const IFF_NOARP = 0x80;
 const LOOK_MS = 1; // a device looked at longer ago is looked at again
-const REPROBE_MS = 1000; // given up: one probe a second, so the path can come back
+const REPROBE_MS = 1000;
+const SYNC_MS = 10; // how often a device up but not running has linkwatch run // given up: one probe a second, so the path can come back
 
 export type Verdict = 'send' | 'hold' | 'lose' | 'probe';
 
@@ -76,6 +79,7 @@ export class TargetPath {
   private devOk = false;
   private arp = false;
   private lookedAt = -Infinity;
+  private syncedAt = -Infinity;
   private heldSince = 0;
   givenUp = false;
   /** A probe in flight: its message, since when; `counted` when its message was counted lost. */
@@ -84,7 +88,7 @@ export class TargetPath {
 
   constructor(
     readonly device: { name: string; ifindex: number },
-    private readonly nextHop: string | null,
+    readonly nextHop: string | null,
     private readonly neighbours: NeighbourStates | null,
   ) {}
 
@@ -104,7 +108,16 @@ export class TargetPath {
       return;
     }
     this.arp = (flags & (IFF_LOOPBACK | IFF_NOARP)) === 0;
-    const running = (flags & IFF_UP) !== 0 && (oper === 'up' || oper === 'unknown');
+    let running = (flags & IFF_UP) !== 0 && (oper === 'up' || oper === 'unknown');
+    if (!running && (flags & IFF_UP) !== 0 && (flags & IFF_LOOPBACK) === 0 && now - this.syncedAt >= SYNC_MS) {
+      // Up but not running: linkwatch may not have run yet (up to a second); reading `carrier`
+      // runs it for this device (native/path.cc says more).
+      this.syncedAt = now;
+      if (readOnce(`/sys/class/net/${dev}/carrier`) === '1') {
+        const again = this.operstate.read(dev);
+        running = again === 'up' || again === 'unknown';
+      }
+    }
     if ((flags & IFF_LOOPBACK) !== 0) {
       this.devOk = running;
       return;
@@ -116,6 +129,12 @@ export class TargetPath {
     }
     this.changesSeen = c;
     this.devOk = running && Number.isInteger(c) && this.onParity >= 0 && (c & 1) === this.onParity;
+  }
+
+  /** Whether the device is up, running and with carrier (looked at now). */
+  deviceOk(now: number): boolean {
+    this.look(now);
+    return this.devOk;
   }
 
   private resolving(): boolean {
@@ -153,8 +172,12 @@ export class TargetPath {
       this.probe = null;
       if (!p.counted) hooks.probeLost(p.msg, unconfirmed);
     };
-    if (this.probe !== null && this.nextHop !== null && (this.neighbours?.failedAt(this.device.ifindex, this.nextHop) ?? 0) > this.probe.at) {
-      lostProbe(false); // its entry failed or went away with it
+    if (this.probe !== null && this.nextHop !== null && this.neighbours !== null) {
+      // Its next hop resolved (it went out), or failed or went away first (it was dropped with its
+      // entry; when is not known, so: unconfirmed).
+      const change = this.neighbours.firstChange(this.device.ifindex, this.nextHop, this.probe.at);
+      if (change === 'resolved') this.probe = null;
+      else if (change === 'failed') lostProbe(true);
     }
     if (this.ready(now)) {
       this.heldSince = 0;
