@@ -133,7 +133,10 @@ void PathWatch::Look(PathInfo& p, int64_t now) {
   unsigned flags = 0;
   p.devAt = now;
   if (!Flags(p, &flags)) {
-    p.devOk = false;  // gone: the host's device events take it from here
+    // No such device, by name or index (it went away, or the host's look-ups are not the
+    // kernel's): nothing to watch; the host's device events take it from here.
+    p.devOk = true;
+    p.arp = false;
     return;
   }
   p.arp = (flags & (IFF_LOOPBACK | IFF_NOARP)) == 0;
@@ -177,7 +180,11 @@ bool PathWatch::KeptCarrier(int t, int64_t now) {
   unsigned flags = 0;
   // IFF_RUNNING drops at once when the device is taken down (netif_running is cleared before its
   // qdisc is swapped for noop); carrier_changes moves at once when the carrier is lost.
-  bool kept = Flags(p, &flags) && (flags & IFF_UP) != 0 && (flags & IFF_RUNNING) != 0 &&
+  if (!Flags(p, &flags)) {
+    Look(p, now);  // no such device: nothing to tell (Look says why)
+    return true;
+  }
+  bool kept = (flags & IFF_UP) != 0 && (flags & IFF_RUNNING) != 0 &&
               ((flags & IFF_LOOPBACK) != 0 || Changes(p) == p.changesSeen);
   if (!kept) Look(p, now);
   else p.devAt = now;

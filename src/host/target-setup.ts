@@ -33,6 +33,8 @@ export interface Binding {
   route: Route;
   device: BoundDevice;
   mode: 'udp' | 'raw';
+  /** The device was running at setup (the write path skips the target until its 'up'). */
+  running: boolean;
   /** F_* flags of the target's slot. */
   flags: number;
   /** Raw mode: the addressing block; with remote_mac 'auto', the next hop it follows. */
@@ -93,7 +95,7 @@ export async function setupTarget(ctx: SetupContext, a: Readonly<TargetAttribute
     const out = via !== null && via.dev !== dev.name ? ctx.lookup.getDevice(via.dev) : null;
     const path = { device: out !== null ? { name: out.name, ifindex: out.ifindex } : device, nextHop: via?.gateway ?? a.remote_ip! };
     const socket = await ctx.sockets.acquire(remote.family, local, a.local_port);
-    return { socket, route: { socket, ...base, ...path }, device, mode: 'udp', flags, addr: null, nextHop: null };
+    return { socket, route: { socket, ...base, ...path }, device, mode: 'udp', running: dev.running, flags, addr: null, nextHop: null };
   }
   // netpoll: destination remote_mac (default broadcast), source the device's MAC, no routing.
   // 'auto': the MAC of the next hop (the route's gateway, or remote_ip on a direct route).
@@ -116,7 +118,7 @@ export async function setupTarget(ctx: SetupContext, a: Readonly<TargetAttribute
   });
   const socket = ctx.sockets.acquireRaw(dev.ifindex, dev.name);
   const route = { socket, ...base, raw: { ifindex: dev.ifindex, dstMac }, device, nextHop: null };
-  return { socket, route, device, mode: 'raw', flags, addr, nextHop };
+  return { socket, route, device, mode: 'raw', running: dev.running, flags, addr, nextHop };
 }
 
 /** The link-layer address of `ip` on device `ifindex`, asking the kernel to resolve it when the

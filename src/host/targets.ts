@@ -328,7 +328,9 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
       this.writeUserdata(rec);
       this.writeSysdata(rec);
       this.writeRatelimit(rec);
-      this.core.setDeviceUp(rec.index, true); // a device without carrier or down: the sender holds
+      // As the kernel: a target set up on a device that is not running is skipped until the
+      // device's 'up'; one that loses its carrier or goes down later is held by the sender.
+      this.core.setDeviceUp(rec.index, b.running);
       this.sender.setRoute(rec.index, b.route);
       rec.binding = b;
       rec.resumeName = null;

@@ -104,7 +104,10 @@ export class TargetPath {
     const flags = Number.parseInt(this.flags.read(dev) ?? '', 16);
     const oper = this.operstate.read(dev);
     if (!Number.isInteger(flags) || oper === null) {
-      this.devOk = false; // gone, or renamed: the host's device events take it from here
+      // No such device (it went away, or the host's look-ups are not the kernel's): nothing to
+      // watch; the host's device events take it from here.
+      this.devOk = true;
+      this.arp = false;
       return;
     }
     this.arp = (flags & (IFF_LOOPBACK | IFF_NOARP)) === 0;
@@ -155,7 +158,11 @@ export class TargetPath {
   keptCarrier(now: number): boolean {
     const dev = this.device.name;
     const oper = this.operstate.read(dev);
-    const kept = (oper === 'up' || oper === 'unknown') && (!this.arp && this.changesSeen < 0 ? true : Number(this.changes.read(dev)) === this.changesSeen);
+    if (oper === null) {
+      this.look(now); // no such device: nothing to tell
+      return true;
+    }
+    const kept = (oper === 'up' || oper === 'unknown') && (this.changesSeen < 0 || Number(this.changes.read(dev)) === this.changesSeen);
     if (!kept) this.look(now);
     else this.lookedAt = now;
     return kept;

@@ -44,6 +44,9 @@ async function main(): Promise<void> {
     // NC_DEVICES=rtnetlink runs the same scenarios on the addon's netlink watcher.
     devices: (process.env.NC_DEVICES ?? 'poll') as 'poll' | 'rtnetlink',
     pollIntervalMs: 50,
+    // Records logged while a device is down wait for it (the sender holds them): long enough that
+    // the scenarios' pauses never give them up.
+    holdMs: 30_000,
     env: false,
   });
   nc.events.on('target', (e) => {
