@@ -61,6 +61,8 @@ void Drain::Join() {
   __atomic_add_fetch(reinterpret_cast<int32_t*>(mem_ + lay_.ringWake), 1, __ATOMIC_SEQ_CST);
   Futex(mem_ + lay_.ringWake, FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr);
   thread_.join();
+  std::lock_guard<std::mutex> g(mu_);
+  paths_.Close();  // now, not when the garbage collector gets to the Sender
 }
 
 void Drain::Wake() {
@@ -178,8 +180,12 @@ Drain::Verdict Drain::Gate(int t, int64_t now) {
 bool Drain::HeldMayMove(int64_t now) {
   bool move = false;
   for (int t = 0; t < kMaxTargets; t++) {
-    if (!hasHeld_[t]) continue;
-    if (!routes_[t].set || Gate(t, now) != Verdict::kHold) move = true;
+    if (hasHeld_[t]) {
+      if (!routes_[t].set || Gate(t, now) != Verdict::kHold) move = true;
+    } else if (heldSince_[t] != 0 && !probe_[t].inFlight && routes_[t].set && paths_.Ready(t, now, kLookNs)) {
+      heldSince_[t] = 0;  // its path is back with nothing waiting: the hold ends here
+      givenUp_[t] = false;
+    }
   }
   return move;
 }
@@ -204,7 +210,11 @@ void Drain::ReadPaths(int64_t now, bool force) {
   }
   sincePoll_.clear();
   for (int t = 0; t < kMaxTargets; t++) {
-    if (first[t] == PathWatch::Outcome::kResolved) probe_[t].inFlight = false;
+    if (first[t] == PathWatch::Outcome::kResolved) {
+      probe_[t].inFlight = false;  // it went out: the path carried it, this hold is over
+      heldSince_[t] = 0;
+      givenUp_[t] = false;
+    }
     else if (first[t] == PathWatch::Outcome::kFailed) ProbeLost(t, true);
   }
 }
@@ -429,7 +439,7 @@ void Drain::Run() {
     {
       std::lock_guard<std::mutex> g(mu_);
       bool holding = false;
-      for (int t = 0; t < kMaxTargets; t++) holding = holding || hasHeld_[t] || probe_[t].inFlight;
+      for (int t = 0; t < kMaxTargets; t++) holding = holding || hasHeld_[t] || probe_[t].inFlight || heldSince_[t] != 0;
       ReadPaths(now, holding);
       bool rescan = routesChanged_ || (holding && HeldMayMove(now));
       routesChanged_ = false;

@@ -46,10 +46,13 @@ PathWatch::PathWatch() {
   ctl_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 }
 
-PathWatch::~PathWatch() {
+PathWatch::~PathWatch() { Close(); }
+
+void PathWatch::Close() {
   for (int t = 0; t < kMaxTargets; t++) Clear(t);
   if (nl_ >= 0) close(nl_);
   if (ctl_ >= 0) close(ctl_);
+  nl_ = ctl_ = -1;
 }
 
 void PathWatch::Set(int t, const char* ifname, int ifindex, uint8_t hopFamily, const uint8_t* hop) {

@@ -57,6 +57,8 @@ class PathWatch {
  public:
   PathWatch();
   ~PathWatch();
+  // Closes its sockets and descriptors (the thread stopped): it answers nothing afterwards.
+  void Close();
   PathWatch(const PathWatch&) = delete;
   PathWatch& operator=(const PathWatch&) = delete;
 

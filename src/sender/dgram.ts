@@ -205,7 +205,7 @@ export class DgramSender implements Sender, RoomMaker {
     this.checkNeighbourFailures();
     const tail = this.core.ringTail();
     let holding = false;
-    for (let t = 0; t < L.MAX_TARGETS; t++) holding ||= this.hasHeld[t] !== 0 || this.paths[t]?.probe != null;
+    for (let t = 0; t < L.MAX_TARGETS; t++) holding ||= this.hasHeld[t] !== 0 || this.paths[t]?.probe != null || this.paths[t]?.holding === true;
     const rescan = this.routesChanged || (holding && this.heldMayMove());
     this.routesChanged = false;
     if (rescan) this.hasHeld.fill(0);
@@ -227,7 +227,7 @@ export class DgramSender implements Sender, RoomMaker {
     this.settle();
     if (n > 0) return this.schedule();
     let holding = false;
-    for (let t = 0; t < L.MAX_TARGETS; t++) holding ||= this.hasHeld[t] !== 0 || this.paths[t]?.probe != null;
+    for (let t = 0; t < L.MAX_TARGETS; t++) holding ||= this.hasHeld[t] !== 0 || this.paths[t]?.probe != null || this.paths[t]?.holding === true;
     if (holding) {
       setTimeout(() => this.schedule(), HELD_LOOK_MS); // look at the held paths again soon
       return;
@@ -267,8 +267,12 @@ export class DgramSender implements Sender, RoomMaker {
   private heldMayMove(): boolean {
     let move = false;
     for (let t = 0; t < L.MAX_TARGETS; t++) {
-      if (this.hasHeld[t] === 0) continue;
-      if (this.paths[t] === undefined || this.gate(t) !== 'hold') move = true;
+      const p = this.paths[t];
+      if (this.hasHeld[t] !== 0) {
+        if (p === undefined || this.gate(t) !== 'hold') move = true;
+      } else if (p?.holding === true && p.probe === null) {
+        p.settle(this.now); // its path may be back with nothing waiting: the hold ends there
+      }
     }
     return move;
   }

@@ -172,6 +172,14 @@ export class TargetPath {
     return this.heldSince !== 0;
   }
 
+  /** Ends the hold when the path can carry again (nothing of the target waits). */
+  settle(now: number): void {
+    if (this.ready(now)) {
+      this.heldSince = 0;
+      this.givenUp = false;
+    }
+  }
+
   /** What the target's next datagram does (native/drain.cc Gate). */
   gate(now: number, holdMs: number, enabled: boolean, hooks: GateHooks): Verdict {
     const lostProbe = (unconfirmed: boolean): void => {
@@ -183,7 +191,11 @@ export class TargetPath {
       // Its next hop resolved (it went out), or failed or went away first (it was dropped with its
       // entry; when is not known, so: unconfirmed).
       const change = this.neighbours.firstChange(this.device.ifindex, this.nextHop, this.probe.at);
-      if (change === 'resolved') this.probe = null;
+      if (change === 'resolved') {
+        this.probe = null; // it went out: the path carried it, this hold is over
+        this.heldSince = 0;
+        this.givenUp = false;
+      }
       else if (change === 'failed') lostProbe(true);
     }
     if (this.ready(now)) {

@@ -17,6 +17,7 @@
 //   {"fatal":{code,message}}                        then exit 1 (create failed, uncaught error)
 // stdin, one command a line, run one after the other (commandLoop of test/helpers/worker.ts):
 //   log <text>                 nc.info(text) + flush          -> {logged:<targets offered to>}
+//   post <text>                nc.info(text), no flush (a held target's records wait) -> {logged}
 //   state <name>               -> {state, device, stats:<nc.stats().targets entry>}
 //   get <name> <attr>          a configfs read                -> {value}
 //   set <name> <attr> <value>  a configfs write               -> {ok:true} | {error:{code,message}}
@@ -87,6 +88,9 @@ async function main(): Promise<void> {
         await nc.flush();
         return { logged };
       }
+      case 'post':
+        return { logged: nc.info(rest) }; // no flush: for a target whose records are held
+
       case 'state': {
         const t = target(args[0]);
         return { state: t.state, device: t.device, stats: nc.stats().targets.find((s) => s.name === t.name) ?? null };
