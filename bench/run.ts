@@ -35,8 +35,10 @@ const USAGE = `usage: npm run bench -- [options] [scenario...]    (or: netconsol
   --runs <n>            runs of each subject per case (default: full 5, quick 3, smoke 1)
   --scenario <a,b>      only these scenarios (also as plain arguments): ${SCENARIOS.map((s) => s.name).join(', ')}
   --subject <a,b>       only these subjects (see --list)
-  --out <dir>           where latest.json and the charts go (default bench/results)
-  --nc-options <json>   extra Netconsole.create options for the library's subjects, e.g. '{"overflow":"wait"}'
+  --out <dir>           where latest.json and the charts go (default bench/results); made and
+                        checked before the run
+  --nc-options <json>   extra Netconsole.create options for the library's subjects, e.g. '{"overflow":"wait"}';
+                        checked as Netconsole.create checks them
   --list                the scenarios and their subjects, without running anything
   -h, --help`;
 

@@ -36,7 +36,8 @@ const USAGE = `usage: netconsole tune [options]    (or: npm run tune -- [options
   --knobs <a,b>          only these knobs: ${KNOBS.map((k) => k.name).join(', ')}
   --goal <rate|cpu>      what to improve: the rate (default), or the CPU time per message
   --quick                fewer values per knob, fewer and shorter runs
-  --out <file>           the config file written (default netconsole.tune.json)
+  --out <file>           the config file written (default netconsole.tune.json); checked
+                         before measuring, written atomically
   -h, --help`;
 
 export interface TuneOptions {
