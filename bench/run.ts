@@ -4,10 +4,13 @@
 // harness.ts), prints a table per case (median, min-max, ratio to the baseline, extras), writes
 // <out>/latest.json and draws SVG charts into <out>. These machines are shared and noisy: compare
 // ratios within one run, not absolutes across runs.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
 import { cpus, freemem, hostname, loadavg, release, arch, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { NetconsoleError } from '../src/base/errors.js';
+import { resolveOptions } from '../src/host/options.js';
+import { intOption, negativeValues, oneLine } from './args.js';
 import { scenario as boundary } from './boundary.js';
 import { ROOT } from './cc.js';
 import { drawCharts } from './charts.js';
@@ -16,6 +19,7 @@ import { scenario as e2e } from './e2e.js';
 import { median, summarize, type Case, type Profile, type Sample, type Scenario } from './harness.js';
 import { scenario as latency } from './latency.js';
 import { scenario as memory } from './memory.js';
+import { checkWritable, fsReason, writeAtomically, WriteError } from './out-file.js';
 import { COLUMNS, Progress, table } from './report.js';
 import type { Results, ScenarioResult, SubjectResult } from './results.js';
 import { scenario as threads } from './threads.js';
@@ -31,8 +35,10 @@ const USAGE = `usage: npm run bench -- [options] [scenario...]    (or: netconsol
   --runs <n>            runs of each subject per case (default: full 5, quick 3, smoke 1)
   --scenario <a,b>      only these scenarios (also as plain arguments): ${SCENARIOS.map((s) => s.name).join(', ')}
   --subject <a,b>       only these subjects (see --list)
-  --out <dir>           where latest.json and the charts go (default bench/results)
-  --nc-options <json>   extra Netconsole.create options for the library's subjects, e.g. '{"overflow":"wait"}'
+  --out <dir>           where latest.json and the charts go (default bench/results); made and
+                        checked before the run
+  --nc-options <json>   extra Netconsole.create options for the library's subjects, e.g. '{"overflow":"wait"}';
+                        checked as Netconsole.create checks them
   --list                the scenarios and their subjects, without running anything
   -h, --help`;
 
@@ -45,41 +51,81 @@ export interface RunOptions {
   ncOptions: Record<string, unknown>;
 }
 
-/** Parses the command line; throws a TypeError with the usage on a bad one. */
-export function parseOptions(argv: string[]): RunOptions | 'help' | 'list' {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      quick: { type: 'boolean' },
-      smoke: { type: 'boolean' },
-      runs: { type: 'string' },
-      scenario: { type: 'string', multiple: true },
-      subject: { type: 'string', multiple: true },
-      out: { type: 'string' },
-      'nc-options': { type: 'string' },
-      list: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+const OPTIONS = {
+  quick: { type: 'boolean' },
+  smoke: { type: 'boolean' },
+  runs: { type: 'string' },
+  scenario: { type: 'string', multiple: true },
+  subject: { type: 'string', multiple: true },
+  out: { type: 'string' },
+  'nc-options': { type: 'string' },
+  list: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/**
+ * --nc-options: a JSON object of Netconsole.create options, checked as create checks them (the
+ * same messages), so that a bad one is refused here rather than by every library subject in turn.
+ */
+async function ncOptions(text: string | undefined): Promise<Record<string, unknown>> {
+  if (text === undefined) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new TypeError(`--nc-options must be a JSON object: ${(err as Error).message}`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new TypeError(`--nc-options must be a JSON object of Netconsole.create options, got ${text}`);
+  try {
+    await resolveOptions({ env: false, ...parsed });
+  } catch (err) {
+    if (err instanceof NetconsoleError) throw new TypeError(`--nc-options: ${err.message}`);
+    throw err;
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/**
+ * The directory for latest.json and the charts, made now and checked by writing a file in it, so
+ * that a place that cannot take them is found before the run, not after it. What this made is
+ * removed again when the check fails. (Made level by level: mkdirSync's recursive mode says ENOENT
+ * where the file system is read-only.)
+ */
+function checkOutDir(dir: string): void {
+  const missing: string[] = [];
+  for (let d = dir; !existsSync(d) && dirname(d) !== d; d = dirname(d)) missing.unshift(d);
+  const made: string[] = [];
+  try {
+    try {
+      for (const d of missing) {
+        mkdirSync(d);
+        made.push(d);
+      }
+    } catch (err) {
+      throw new TypeError(`--out ${dir}: cannot make the directory: ${fsReason(err)}`);
+    }
+    checkWritable(join(dir, 'latest.json'), `--out ${dir}`);
+  } catch (err) {
+    for (const d of made.reverse()) rmdirSync(d);
+    throw err;
+  }
+}
+
+/** Parses the command line; throws a TypeError saying what is wrong on a bad one. */
+export async function parseOptions(argv: string[]): Promise<RunOptions | 'help' | 'list'> {
+  const { values, positionals } = parseArgs({ args: negativeValues(argv, OPTIONS), allowPositionals: true, options: OPTIONS });
   if (values.help) return 'help';
   if (values.list) return 'list';
   const profile: Profile = values.smoke ? 'smoke' : values.quick ? 'quick' : 'full';
-  const runs = values.runs === undefined ? RUNS[profile] : Number(values.runs);
-  if (!Number.isInteger(runs) || runs < 1) throw new TypeError(`--runs must be a positive integer, got ${values.runs}`);
+  const runs = intOption('--runs', values.runs, 1, 1000, RUNS[profile]);
   const split = (v: string[] | undefined): string[] => (v ?? []).flatMap((x) => x.split(',')).filter(Boolean);
   const scenarios = [...split(values.scenario), ...positionals];
   const unknown = scenarios.filter((s) => !SCENARIOS.some((x) => x.name === s));
   if (unknown.length > 0) throw new TypeError(`unknown scenario ${unknown.join(', ')}: ${SCENARIOS.map((s) => s.name).join(', ')}`);
-  let ncOptions: Record<string, unknown> = {};
-  if (values['nc-options'] !== undefined) {
-    try {
-      ncOptions = JSON.parse(values['nc-options']) as Record<string, unknown>;
-    } catch (err) {
-      throw new TypeError(`--nc-options must be a JSON object: ${(err as Error).message}`);
-    }
-  }
-  return { profile, runs, scenarios, subjects: split(values.subject), out: resolve(values.out ?? join(ROOT, 'bench', 'results')), ncOptions };
+  const nc = await ncOptions(values['nc-options']);
+  const out = resolve(values.out ?? join(ROOT, 'bench', 'results'));
+  checkOutDir(out);
+  return { profile, runs, scenarios, subjects: split(values.subject), out, ncOptions: nc };
 }
 
 function machine(): Results['machine'] {
@@ -171,7 +217,7 @@ export async function runBench(o: RunOptions, out: (line: string) => void = (l) 
   const results: Results = { machine: machine(), date: new Date().toISOString(), node: process.version, profile: o.profile, argv: process.argv.slice(2), seconds: Math.round(progress.seconds), scenarios };
   mkdirSync(o.out, { recursive: true });
   const json = join(o.out, 'latest.json');
-  writeFileSync(json, `${JSON.stringify(results, null, 1)}\n`);
+  writeAtomically(json, `${JSON.stringify(results, null, 1)}\n`);
   const charts = drawCharts(results, o.out);
   out(`wrote ${json}${charts.length ? ` and ${charts.join(', ')}` : ''} (${results.seconds} s; free memory ${Math.round(freemem() / 2 ** 20)} MiB)`);
   return results;
@@ -179,11 +225,14 @@ export async function runBench(o: RunOptions, out: (line: string) => void = (l) 
 
 /** The command line: returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
-  let o: ReturnType<typeof parseOptions>;
+  let o: Awaited<ReturnType<typeof parseOptions>>;
   try {
-    o = parseOptions(argv);
+    o = await parseOptions(argv);
   } catch (err) {
-    process.stderr.write(`bench: ${(err as Error).message}\n${USAGE}\n`);
+    if (!(err instanceof TypeError)) throw err;
+    // One line; the usage after it only for parseArgs's errors (an unknown option, a missing value).
+    const shape = (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true;
+    process.stderr.write(`bench: ${oneLine(err.message)}\n${shape ? `${USAGE}\n` : ''}`);
     return 2;
   }
   if (o === 'help') {
@@ -200,6 +249,11 @@ export async function main(argv: string[]): Promise<number> {
   try {
     await runBench(o);
   } catch (err) {
+    if (err instanceof WriteError) {
+      // The disk filled up (or the directory went) during the run: the tables above are what was measured.
+      process.stderr.write(`bench: cannot write ${err.message}; the results are the tables above\n`);
+      return 1;
+    }
     if (!(err instanceof TypeError)) throw err;
     process.stderr.write(`bench: ${err.message}\n`);
     return 2;

@@ -8,7 +8,7 @@
 // Without targets it sends to the counting receiver (bench/receiver.ts) on loopback and the figure
 // is messages delivered whole per second; with targets nothing can count arrivals, so the figure is
 // what the library handed to the kernel per second, beside its losses (stats()).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -16,8 +16,10 @@ import { NetconsoleError } from '../src/base/errors.js';
 import { native } from '../src/core/native.js';
 import { Netconsole } from '../src/host/netconsole.js';
 import { resolveOptions, type NetconsoleOptions } from '../src/host/options.js';
+import { intOption, negativeValues, oneLine } from './args.js';
 import { runOnce } from './e2e.js';
 import { BURST_CHUNK } from './harness.js';
+import { checkWritable, writeAtomically } from './out-file.js';
 import { Progress } from './report.js';
 import { figure, KNOBS, sweep, TuneError, valuesOf, type Goal, type Knob } from './tune-sweep.js';
 
@@ -34,7 +36,8 @@ const USAGE = `usage: netconsole tune [options]    (or: npm run tune -- [options
   --knobs <a,b>          only these knobs: ${KNOBS.map((k) => k.name).join(', ')}
   --goal <rate|cpu>      what to improve: the rate (default), or the CPU time per message
   --quick                fewer values per knob, fewer and shorter runs
-  --out <file>           the config file written (default netconsole.tune.json)
+  --out <file>           the config file written (default netconsole.tune.json); checked
+                         before measuring, written atomically
   -h, --help`;
 
 export interface TuneOptions {
@@ -51,13 +54,6 @@ export interface TuneOptions {
   base: NetconsoleOptions;
   config?: string;
   out: string;
-}
-
-function int(name: string, v: string | undefined, min: number, max: number, dflt: number): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new TypeError(`${name} must be an integer ${min}..${max}, got ${v}`);
-  return n;
 }
 
 /** The --config file, checked as Netconsole.create checks it (a file is strict). */
@@ -82,28 +78,30 @@ async function checkTargets(targets: NetconsoleOptions['targets'], base: Netcons
   }
 }
 
-/** Parses the command line; throws a TypeError with what is wrong on a bad one. */
+const OPTIONS = {
+  size: { type: 'string' },
+  rate: { type: 'string' },
+  threads: { type: 'string' },
+  count: { type: 'string' },
+  runs: { type: 'string' },
+  target: { type: 'string', multiple: true },
+  config: { type: 'string' },
+  knobs: { type: 'string' },
+  goal: { type: 'string' },
+  quick: { type: 'boolean' },
+  out: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/**
+ * Parses the command line; throws a TypeError with what is wrong on a bad one. Everything that can
+ * be checked before measuring is: the values, the targets and config, and that --out can be written.
+ */
 export async function parseOptions(argv: string[]): Promise<TuneOptions | 'help'> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      size: { type: 'string' },
-      rate: { type: 'string' },
-      threads: { type: 'string' },
-      count: { type: 'string' },
-      runs: { type: 'string' },
-      target: { type: 'string', multiple: true },
-      config: { type: 'string' },
-      knobs: { type: 'string' },
-      goal: { type: 'string' },
-      quick: { type: 'boolean' },
-      out: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  const { values } = parseArgs({ args: negativeValues(argv, OPTIONS), options: OPTIONS });
   if (values.help) return 'help';
   const quick = values.quick === true;
-  const sizes = (values.size ?? '100').split(',').map((s) => int('--size', s.trim(), 1, 60_000, 0));
+  const sizes = (values.size ?? '100').split(',').map((s) => intOption('--size', s.trim(), 1, 60_000, 0));
   if (values.goal !== undefined && values.goal !== 'rate' && values.goal !== 'cpu') throw new TypeError(`--goal must be rate or cpu, got ${values.goal}`);
   const { targets: fileTargets, ...base } = values.config ? await readConfig(values.config) : {};
   const targets = values.target?.length ? values.target.join(';') : fileTargets;
@@ -115,19 +113,21 @@ export async function parseOptions(argv: string[]): Promise<TuneOptions | 'help'
     if (!k) throw new TypeError(`unknown knob ${n}: ${KNOBS.map((x) => x.name).join(', ')}`);
     if (k.native && dgram) throw new TypeError(`knob ${n} is the native sender's, which is not in use here (${native === null ? 'the addon is not loaded' : "sender: 'dgram'"})`);
   }
+  const out = resolve(values.out ?? 'netconsole.tune.json');
+  checkWritable(out, `--out ${out}`);
   return {
     sizes,
-    rate: int('--rate', values.rate, 0, 100_000_000, 0),
-    threads: int('--threads', values.threads, 0, 64, 0),
-    count: int('--count', values.count, 1, 1e9, quick ? 10_000 : 50_000),
-    runs: int('--runs', values.runs, 1, 1000, quick ? 3 : 5),
+    rate: intOption('--rate', values.rate, 0, 100_000_000, 0),
+    threads: intOption('--threads', values.threads, 0, 64, 0),
+    count: intOption('--count', values.count, 1, 1e9, quick ? 10_000 : 50_000),
+    runs: intOption('--runs', values.runs, 1, 1000, quick ? 3 : 5),
     quick,
     goal: (values.goal ?? 'rate') as Goal,
     knobs: KNOBS.filter((k) => (names ? names.includes(k.name) : !(k.native && dgram))),
     targets,
     base,
     config: values.config,
-    out: resolve(values.out ?? 'netconsole.tune.json'),
+    out,
   };
 }
 
@@ -190,11 +190,24 @@ export async function runTune(o: TuneOptions, out: (line: string) => void = (l) 
     out(`nothing beats the defaults beyond the run-to-run spread${outcome.changes.length ? ' (the combination could not be measured)' : ''}`);
   }
   const file: NetconsoleOptions = { ...(o.targets !== undefined ? { targets: o.targets } : {}), ...outcome.options };
-  writeFileSync(o.out, `${JSON.stringify(file, null, 2)}\n`);
-  await resolveOptions({ config: o.out, env: false }); // what Netconsole.create({ config }) checks
+  await writeTuned(o.out, file);
   const none = o.targets === undefined ? ' (no targets: give them to create(), or NETCONSOLE)' : '';
   out(`wrote ${o.out}${none}: ${JSON.stringify(file)}\nuse it: Netconsole.create({ config: '${o.out}' })`);
   return file;
+}
+
+/**
+ * Writes the tuned options to `out`, checked first as Netconsole.create({ config }) checks a
+ * config file, then written atomically. A write that fails (the disk filled up while measuring)
+ * leaves no file, and is a TuneError that says why and what the settings were: one line.
+ */
+export async function writeTuned(out: string, file: NetconsoleOptions): Promise<void> {
+  await resolveOptions({ ...file, env: false });
+  try {
+    writeAtomically(out, `${JSON.stringify(file, null, 2)}\n`);
+  } catch (err) {
+    throw new TuneError(`cannot write ${(err as Error).message}; the settings measured were ${JSON.stringify(file)}`);
+  }
 }
 
 /** The command line: returns the exit code. */
@@ -204,7 +217,10 @@ export async function main(argv: string[]): Promise<number> {
     o = await parseOptions(argv);
   } catch (err) {
     if (!(err instanceof TypeError)) throw err;
-    process.stderr.write(`tune: ${err.message}\n${USAGE}\n`);
+    // One line; the usage after it only when the command line's shape was wrong (parseArgs's
+    // errors: an unknown option, a missing value), not for a value refused.
+    const shape = (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true;
+    process.stderr.write(`tune: ${oneLine(err.message)}\n${shape ? `${USAGE}\n` : ''}`);
     return 2;
   }
   if (o === 'help') {

@@ -69,6 +69,40 @@ test('bench --smoke: every scenario runs, latest.json has the documented shape, 
   }
 });
 
+// A bad command line is refused before anything runs: exit 2, one line naming the option, nothing
+// measured, nothing written. --nc-options is checked as Netconsole.create checks its options (with
+// its messages), not found out by every library subject failing in turn.
+const refused: Array<[string[], RegExp]> = [
+  [['--nc-options', '{"ringSize":3}'], /^bench: --nc-options: ringSize: out of range: 3; accepted: an integer 65536\.\.268435456$/],
+  [['--nc-options', '{"ringSize":100000}'], /^bench: --nc-options: ringSize: invalid value 100000; accepted: a power of two, 65536\.\.268435456 bytes$/],
+  [['--nc-options', '{"ringsize":1048576}'], /^bench: --nc-options: .*did you mean 'ringSize'/],
+  [['--nc-options', '{"sender":"fast"}'], /^bench: --nc-options: sender: /],
+  [['--nc-options', '5'], /^bench: --nc-options must be a JSON object of Netconsole\.create options, got 5$/],
+  [['--nc-options', '[]'], /^bench: --nc-options must be a JSON object/],
+  [['--nc-options', '{'], /^bench: --nc-options must be a JSON object: /],
+  [['--runs', '-1'], /^bench: --runs must be an integer 1\.\.1000, got -1$/],
+];
+for (const [args, message] of refused) {
+  test(`bench ${args.join(' ')}: refused before anything runs, exit 2, one line saying why`, { timeout: 120_000 }, async () => {
+    const out = mkdtempSync(join(tmpdir(), 'ncbench-'));
+    try {
+      // --smoke boundary: where the check is missing, the run that follows is short.
+      const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+        execFile(process.execPath, [RUNNER, '--smoke', 'boundary', '--out', join(out, 'results'), ...args], { timeout: 100_000 }, (err, stdout, stderr) =>
+          resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr }),
+        ),
+      );
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr.trimEnd(), message);
+      assert.equal(r.stderr.trimEnd().split('\n').length, 1, `one line: ${r.stderr}`);
+      assert.equal(r.stdout, '', 'nothing measured');
+      assert.deepEqual(readdirSync(out), [], 'nothing written');
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+}
+
 const counted: Array<[string, number]> = [
   ['c-sendmmsg', 100],
   ['dgram', 100],

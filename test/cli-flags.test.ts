@@ -32,6 +32,14 @@ const CASES: Array<[string, string[], number, RegExp]> = [
   ['a sender that does not exist', ['send', ...T, '--sender', 'fast', 'x'], 2, /sender/],
   ['userdata without =', ['send', ...T, '-u', 'novalue', 'x'], 2, /EINVAL: --userdata/],
   ['a sysdata toggle that does not exist', ['send', ...T, '--sysdata', 'bogus', 'x'], 2, /EINVAL: --sysdata: no sysdata named "bogus"/],
+  ['--sysdata given nothing', ['send', ...T, '--sysdata', '', 'x'], 2, /^netconsole: EINVAL: --sysdata: empty; accepted: a comma-separated list of cpu, taskname, release, msgid\n$/],
+  ['--sysdata with an empty name in its list', ['send', ...T, '--sysdata', 'cpu,,msgid', 'x'], 2, /EINVAL: --sysdata: no sysdata named ""/],
+  // An empty number is not 0 (Number('') is): facility 0 would be kern, port 0 any port.
+  ['a facility given empty', ['send', ...T, '--facility', '', 'x'], 2, /--facility must be an integer 0\.\.23, got ""/],
+  ['demo with --workers given blank', ['demo', '--workers', ' ', '--records', '1'], 2, /--workers must be an integer 0\.\.16, got " "/],
+  // A negative number is the option's value, refused for what it is.
+  ['a negative facility', ['send', ...T, '--facility', '-5', 'x'], 2, /--facility must be an integer 0\.\.23/],
+  ['a negative ctl timeout', ['ctl', '--timeout', '-5', 'ls'], 2, /--timeout must be an integer 1\.\.600000/],
   ['a config file that is not there', ['send', '-c', '/nonexistent/nc.json', 'x'], 2, /ENOENT: config file/],
   ['listen on a port out of range', ['listen', '--port', '70000'], 2, /port/],
   ['listen on an address that is not one', ['listen', '--address', 'not-an-ip'], 2, /EINVAL/],

@@ -1,7 +1,8 @@
 // The control client, `control()` and `netconsole ctl`, against servers that misbehave: one that
 // hangs up without a reply, one that never replies, one that replies garbage; and requests too
 // large to send. Each is a typed error (and for the command a one-line message on stderr and
-// exit code 2), never a hang, never an exit 0 without output.
+// exit code 2), never a hang, never an exit 0 without output. What a server says (names, values,
+// messages) is printed escaped, one line each: it cannot forge lines or talk to the terminal.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
@@ -125,6 +126,27 @@ describe('ctl client: a request larger than the server accepts', () => {
       assert.deepEqual(await control(socket, { op: 'ls' }), { ok: true, value: ['t1'] });
     } finally {
       await nc.close();
+    }
+  });
+});
+
+describe('ctl client: what a server says is printed escaped', () => {
+  test('names and values with newlines, escapes and bidi controls are printed one per line, escaped; other values as one line of JSON', async () => {
+    const replies = [
+      '{"ok":true,"value":["t1\\nforged line","\\u001b[2J\\u009b","\\u202eevil","back\\\\slash"]}\n',
+      '{"ok":true,"value":{"a":"b\\nc","d":[1,2]}}\n',
+      '{"ok":false,"code":"EINVAL","message":"bad\\u001b]0;title\\u0007 name\\u2029here"}\n',
+    ];
+    let i = 0;
+    const fake = await fakeServer((s) => s.once('data', () => s.end(replies[i++])));
+    try {
+      assert.deepEqual(await ctl(fake.path, ['ls']), { code: 0, out: 't1\\nforged line\n\\x1b[2J\\x9b\n\\u{202e}evil\nback\\\\slash', err: '' });
+      assert.deepEqual(await ctl(fake.path, ['get', 't1/x']), { code: 0, out: '{"a":"b\\nc","d":[1,2]}', err: '' });
+      const e = await ctl(fake.path, ['get', 't1/x']);
+      failedWith(e, 'EINVAL');
+      assert.equal(e.err, 'netconsole: EINVAL: bad\\x1b]0;title\\x07 name\\u{2029}here');
+    } finally {
+      await fake.close();
     }
   });
 });

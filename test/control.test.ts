@@ -1,7 +1,8 @@
-// The control socket and `netconsole ctl`: every command end to end, refusal of a socket with
-// the wrong permissions, concurrent writers serialized by the configuration mutex; requests the
-// server cannot serve (malformed, oversized), close() with clients connected, listening where a
-// file already is, and failures inside the server reported, never thrown.
+// The control socket and `netconsole ctl`: every command end to end, names and values printed
+// escaped (a name cannot forge a line), refusal of a socket with the wrong permissions, concurrent
+// writers serialized by the configuration mutex; requests the server cannot serve (malformed,
+// oversized), close() with clients connected, listening where a file already is, and failures
+// inside the server reported, never thrown.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -76,6 +77,23 @@ describe('netconsole ctl', () => {
       assert.equal(nc.targets.get('t1')!.userdata.get('region'), 'eu');
       assert.equal((await ctl(socket, ['mkdir', 't1/userdata/zone'])).code, 0);
       assert.equal(nc.targets.get('t1')!.userdata.get('zone'), '');
+    }));
+
+  test('names and values are printed escaped, one per line: a target name cannot forge a line, a terminal escape or a reordering', () =>
+    withControl(async (nc, socket) => {
+      // Every name the API takes: a newline, CR, ESC (a colour), U+2028, RLO (bidi), a backslash.
+      const evil = 'ok\nt9 forged\r\x1b[31mred\u2028\u202e\\x';
+      const shown = 'ok\\nt9 forged\\r\\x1b[31mred\\u{2028}\\u{202e}\\\\x';
+      await nc.targets.create(evil, { userdata: { 'k\x1bey': 'v\ra\x07l' } });
+      await nc.targets.create('plain');
+      assert.deepEqual(await ctl(socket, ['ls']), { code: 0, out: `${shown}\nplain`, err: '' });
+      assert.equal((await ctl(socket, ['ls', `${evil}/userdata`])).out.split('\n')[0], 'k\\x1bey');
+      assert.deepEqual(await ctl(socket, ['get', `${evil}/userdata/k\x1bey`]), { code: 0, out: 'v\\ra\\x07l', err: '' });
+      // An error that echoes the name: one line, nothing a terminal would act on.
+      const e = await ctl(socket, ['get', `${evil}/nope`]);
+      assert.equal(e.code, 2);
+      assert.equal(e.err.split('\n').length, 1, e.err);
+      assert.doesNotMatch(e.err, /[\p{Cc}\p{Cf}\u2028\u2029]/u, e.err);
     }));
 
   test('a control socket with the wrong permissions is refused (EACCES) by the client', () =>

@@ -95,16 +95,26 @@ const refused: Array<[string[], RegExp]> = [
   [['--goal', 'latency'], /--goal must be rate or cpu/],
   [['--target', '+@/,6666@not-an-ip/'], /the targets cannot be used/],
   [['--config', '{"ringsize":1048576}'], /did you mean 'ringSize'/],
+  // A negative number is the value of the option before it (node's parseArgs called it "ambiguous").
+  [['--count', '-5'], /^tune: --count must be an integer 1\.\.1000000000, got -5$/],
+  [['--runs', '-1'], /^tune: --runs must be an integer 1\.\.1000, got -1$/],
+  [['--rate', '-100'], /^tune: --rate must be an integer 0\.\.100000000, got -100$/],
+  [['--threads', '-2'], /^tune: --threads must be an integer 0\.\.64, got -2$/],
+  [['--size', '-100,200'], /^tune: --size must be an integer 1\.\.60000, got -100$/],
+  // An empty value is not 0.
+  [['--rate', ''], /^tune: --rate must be an integer 0\.\.100000000, got ""$/],
+  [['--threads', ' '], /^tune: --threads must be an integer 0\.\.64, got " "$/],
 ];
 for (const [args, message] of refused) {
-  test(`tune ${args.join(' ')}: refused before anything runs, exit 2, saying why`, async () => {
+  test(`tune ${args.map((a) => JSON.stringify(a)).join(' ')}: refused before anything runs, exit 2, one line saying why`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'nctune-'));
     try {
       const a = args[0] === '--config' ? ['--config', join(dir, 'bad.json')] : args;
       if (args[0] === '--config') writeFileSync(a[1], args[1]);
       const r = await tune([...a, '--out', join(dir, 'out.json')]);
       assert.equal(r.code, 2, r.stderr);
-      assert.match(r.stderr, message);
+      assert.match(r.stderr.trimEnd(), message);
+      assert.equal(r.stderr.trimEnd().split('\n').length, 1, `one line: ${r.stderr}`);
       assert.equal(r.stdout, '');
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -11,11 +11,14 @@ import { Netconsole } from '../host/netconsole.js';
 import { BoundedLines } from '../receiver/line-output.js';
 import { formatMessage, Receiver, type Message } from '../receiver/receiver.js';
 import { levelNumber } from '../core/writer.js';
+import { L } from '../core/layout.js';
+import { resolveOptions } from '../host/options.js';
+import { printable, printableMessage, printableValue } from './printable.js';
 
 function int(name: string, min: number, max: number) {
   return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer ${min}..${max}`);
+    const n = v.trim() === '' ? NaN : Number(v); // Number('') is 0: an empty --port is not port 0
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer ${min}..${max}, got ${JSON.stringify(v)}`);
     return n;
   };
 }
@@ -59,6 +62,48 @@ const program = new Command('netconsole')
 /** --sysdata names: the userdata/*_enabled toggles without their suffix (cpu for cpu_nr). */
 const SYSDATA_NAMES: Record<string, string> = { cpu: 'cpu_nr_enabled', taskname: 'taskname_enabled', release: 'release_enabled', msgid: 'msgid_enabled' };
 
+/** --userdata key=value entries, checked for their shape (the target checks the rest). */
+function userdataPairs(entries: string[]): Array<[string, string]> {
+  return entries.map((kv) => {
+    const eq = kv.indexOf('=');
+    if (eq < 1) throw new NetconsoleError('EINVAL', `--userdata: expected key=value, got ${JSON.stringify(kv)}`, { option: '--userdata', value: kv });
+    return [kv.slice(0, eq), kv.slice(eq + 1)];
+  });
+}
+
+/** --sysdata's toggles. Given, it names at least one: `--sysdata ''` is refused, not taken as none. */
+function sysdataToggles(list: string | undefined): string[] {
+  if (list === undefined) return [];
+  const accepted = 'a comma-separated list of cpu, taskname, release, msgid';
+  if (list === '') throw new NetconsoleError('EINVAL', `--sysdata: empty; accepted: ${accepted}`, { option: '--sysdata', value: list, accepted });
+  return list.split(',').map((s) => {
+    if (!Object.hasOwn(SYSDATA_NAMES, s)) throw new NetconsoleError('EINVAL', `--sysdata: no sysdata named ${JSON.stringify(s)}; accepted: cpu, taskname, release, msgid`, { option: '--sysdata', value: s, accepted });
+    return SYSDATA_NAMES[s];
+  });
+}
+
+/**
+ * What `send` says on stderr after the flush: each record lost (per target, by cause) and each
+ * record cut (to the 64 KiB a record carries, for every target; to an extended target's maxTotal).
+ * Either is something the operator's text did not get through whole, so either makes exit 1.
+ */
+async function reportLosses(nc: Netconsole, records: number, config: string | undefined): Promise<string[]> {
+  const s = nc.stats();
+  const num = (n: number): string => n.toLocaleString('en-US');
+  const lines: string[] = [];
+  if (s.textCut > 0) lines.push(`${s.textCut} of ${records} records cut to ${num(L.TEXT_MAX)} bytes (the most a record carries)`);
+  let maxTotal: number | undefined;
+  for (const t of s.targets) {
+    const name = printable(t.name);
+    if (t.lost > 0) lines.push(`target ${name}: ${t.lost} of ${records} records lost (ring full ${t.dropped}, device not running ${t.skipped}, transmit failed ${t.lostInTransmit})`);
+    if (t.truncated > 0) {
+      maxTotal ??= (await resolveOptions({ config, env: false })).maxTotal; // the --config file's, or the default
+      lines.push(`target ${name}: ${t.truncated} of ${records} records cut to fit ${num(maxTotal)} bytes (maxTotal)`);
+    }
+  }
+  return lines;
+}
+
 program
   .command('demo')
   .description('a receiver on loopback, logs from the main thread and workers, what arrived and the throughput')
@@ -83,20 +128,14 @@ program
   .option('--ring-size <bytes>', 'the transmit ring: a power of two, 65536..268435456', int('--ring-size', 1 << 16, 1 << 28))
   .action(async (words: string[], o: SendOptions) => {
     const params = o.target.map((t) => (o.extended && !t.startsWith('+') ? `+${t}` : t)).join(';');
+    const userdata = userdataPairs(o.userdata);
+    const sysdata = sysdataToggles(o.sysdata);
     const nc = await Netconsole.create({ targets: params || undefined, config: o.config, facility: o.facility, devices: 'none', strict: true, sender: o.sender, ringSize: o.ringSize });
     try {
       if (nc.targets.list().length === 0) throw new NetconsoleError('EDESTADDRREQ', 'no targets: give --target, --config or NETCONSOLE', { option: '--target' });
       for (const t of nc.targets.list()) {
-        for (const kv of o.userdata) {
-          const eq = kv.indexOf('=');
-          if (eq < 1) throw new NetconsoleError('EINVAL', `--userdata: expected key=value, got ${JSON.stringify(kv)}`, { option: '--userdata', value: kv });
-          await t.userdata.set(kv.slice(0, eq), kv.slice(eq + 1));
-        }
-        for (const s of o.sysdata ? o.sysdata.split(',') : []) {
-          const toggle = Object.hasOwn(SYSDATA_NAMES, s) ? SYSDATA_NAMES[s] : undefined;
-          if (!toggle) throw new NetconsoleError('EINVAL', `--sysdata: no sysdata named ${JSON.stringify(s)}; accepted: cpu, taskname, release, msgid`, { option: '--sysdata', value: s });
-          await t.userdata.set(toggle, 1);
-        }
+        for (const [k, v] of userdata) await t.userdata.set(k, v);
+        for (const toggle of sysdata) await t.userdata.set(toggle, 1);
       }
       let records = 0;
       if (words.length > 0) {
@@ -112,11 +151,9 @@ program
         }
       }
       await nc.flush();
-      const lost = nc.stats().targets.filter((t) => t.lost > 0);
-      for (const t of lost) {
-        process.stderr.write(`netconsole send: target ${t.name}: ${t.lost} of ${records} records lost (ring full ${t.dropped}, device not running ${t.skipped}, transmit failed ${t.lostInTransmit})\n`);
-      }
-      if (lost.length > 0) process.exitCode = 1;
+      const losses = await reportLosses(nc, records, o.config);
+      for (const line of losses) process.stderr.write(`netconsole send: ${line}\n`);
+      if (losses.length > 0) process.exitCode = 1;
     } finally {
       await nc.close();
     }
@@ -179,10 +216,11 @@ program
     if (!socket) throw new InvalidArgumentError('--socket (or NETCONSOLE_CTL) is required');
     if (!(OPS as readonly string[]).includes(op)) throw new InvalidArgumentError(`unknown operation ${op}: ls, get, set, mkdir or rmdir`);
     const reply = await control(socket, { op: op as ControlRequest['op'], path: path ?? '', value }, { timeoutMs: o.timeout });
-    // The server's message, on one line whatever it holds.
-    if (!reply.ok) throw new NetconsoleError(reply.code as never, reply.message.replace(/\s*[\r\n]+\s*/g, ' '));
-    if (Array.isArray(reply.value)) for (const v of reply.value) console.log(v);
-    else if (reply.value !== undefined) console.log(reply.value);
+    // What the server says is printed escaped, one line per name or value: a name cannot forge a
+    // line of the listing or talk to the terminal (printable.ts).
+    if (!reply.ok) throw new NetconsoleError(reply.code as never, reply.message);
+    if (Array.isArray(reply.value)) for (const v of reply.value) console.log(printableValue(v));
+    else if (reply.value !== undefined) console.log(printableValue(reply.value));
   });
 
 /** A command that runs a script of the source checkout's bench/ (not in the package). */
@@ -205,12 +243,13 @@ checkoutCommand('bench', 'run.js', 'the benchmarks are', 'run the benchmarks, as
 checkoutCommand('tune', 'tune.js', 'the tuner is', 'find the fastest settings for your message mix and targets, write them as a config file (needs a source checkout, like bench); tune --help for its options');
 
 program.parseAsync().catch((err: unknown) => {
+  // One line whatever the message holds (it can quote a target name, or a server's words).
   if (err instanceof InvalidArgumentError) {
-    process.stderr.write(`netconsole: error: ${err.message}\n`);
+    process.stderr.write(`netconsole: error: ${printableMessage(err.message)}\n`);
     process.exit(2);
   }
   if (err instanceof NetconsoleError) {
-    process.stderr.write(`netconsole: ${err.code}: ${err.message}\n`);
+    process.stderr.write(`netconsole: ${err.code}: ${printableMessage(err.message)}\n`);
     process.exit(2);
   }
   process.stderr.write(`netconsole: ${(err as Error).stack ?? String(err)}\n`);
