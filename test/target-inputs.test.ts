@@ -125,7 +125,7 @@ describe('booleans: for yes/no attributes only', () => {
   });
   test('end to end: create with remote_port true is refused, no target; enabled: true and cpu_nr_enabled: true are taken', () =>
     withNc(async (nc) => {
-      await refused('EINVAL', 'remote_port', () => nc.targets.create('t', { remote_ip: '127.0.0.1', remote_port: true }));
+      await refused('EINVAL', 'remote_port', () => nc.targets.create('t', { remote_ip: '127.0.0.1', remote_port: true as never }));
       assert.deepEqual(nc.targets.list(), []);
       const t = await nc.targets.create('t', { ...loop, enabled: true, cpu_nr_enabled: true });
       assert.deepEqual([t.state, t.userdata.get('cpu_nr_enabled')], ['enabled', '1']);

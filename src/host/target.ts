@@ -3,8 +3,13 @@
 import { isSysdataToggle, type SysdataToggle, type TargetAttributes } from '../config/attributes.js';
 import type { TargetRecord, TargetState, TargetTable } from './targets.js';
 
-/** Attributes by kernel name (strings as written to configfs, or numbers and booleans), plus userdata. */
-export type TargetOptions = Partial<Record<keyof TargetAttributes, string | number | boolean | null>> &
+/** The yes/no attributes: the only ones that take true and false. */
+type YesNoAttribute = 'enabled' | 'extended' | 'timestamps' | 'release';
+
+/** Attributes by kernel name (strings as written to configfs, or integer numbers; booleans for the
+ *  yes/no ones), plus userdata; null or undefined: the default. */
+export type TargetOptions = Partial<Record<YesNoAttribute, string | number | boolean | null>> &
+  Partial<Record<Exclude<keyof TargetAttributes, YesNoAttribute>, string | number | null>> &
   Partial<Record<SysdataToggle, string | number | boolean>> & {
     name?: string;
     /** userdata/<key> entries, in order. */
