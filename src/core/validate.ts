@@ -7,7 +7,12 @@
 // false). Numbers are integers in range (EINVAL for a non-integer or another type, ERANGE for an
 // integer out of range); 64-bit fields also take a bigint. Text is a string (well-formed UTF-16)
 // or a Uint8Array. The objects given (record, target, sysdata, options, frame) are read once,
-// field by field: a getter or Proxy trap that throws becomes EINVAL naming that object.
+// field by field: a getter or Proxy trap that throws becomes EINVAL naming that object; a field
+// they do not have is EINVAL naming it, the closest known name suggested (a misspelt one would
+// otherwise be ignored). Text that would break the line structure is refused: a release with
+// ',' ';' or a control byte, a control byte in a userdata key or a sysdata release, an empty
+// dictionary key; a userdata value's control bytes are sent escaped (core/userdata.ts).
+// readFields, checkFieldNames and guarded serve the other doors that take the caller's objects.
 import { L } from './layout.js';
 import { renderedValueLength } from './userdata.js';
 import type { CanonicalRecord, CanonicalTarget } from '../base/wire-types.js';
