@@ -118,11 +118,16 @@ describe('fuzz: configuration', () => {
             } catch (e) {
               err = e;
             }
+            // A boolean is taken by a yes/no attribute or toggle only: elsewhere it would be the text '1' or '0'.
+            const yesNo = ['enabled', 'extended', 'timestamps', 'release', 'cpu_nr_enabled', 'msgid_enabled'].includes(attr);
+            if (typeof v === 'boolean' && (userdata ? !['cpu_nr_enabled', 'taskname_enabled', 'release_enabled', 'msgid_enabled'].includes(key) : !yesNo)) {
+              assert.ok(err instanceof NetconsoleError, `a boolean taken by ${userdata ? `userdata/${key}` : attr}`);
+            }
             if (err !== null) {
               assert.ok(err instanceof NetconsoleError && /^E[A-Z]+$/.test(err.code) && err.option, `a raw error: ${String(err)}`);
               assert.equal(snapshot(t), before, `${err.message}: the target changed`);
             } else if (userdata) {
-              const text = typeof v === 'boolean' ? (v ? '1' : '0') : String(v); // as an attribute write's text
+              const text = typeof v === 'boolean' ? (v ? '1' : '0') : String(v); // a toggle reads '1' or '0'
               assert.equal(t.userdata.get(key), text.replace(/\n$/, ''), 'reads back');
             } else if (!['enabled', 'cpu_nr_enabled', 'msgid_enabled'].includes(attr)) {
               await t.set(attr, t.get(attr)).catch((e: unknown) => assert.ok(e instanceof NetconsoleError && e.code === 'EINVAL' && t.state === 'enabled', `what ${attr} reads back (${t.get(attr)}) is not taken: ${String(e)}`));

@@ -164,6 +164,35 @@ describe('bad targets and options: typed errors', () => {
   }
 });
 
+// Before: an unknown field was ignored (a misspelt `extnded: true` gave a basic target), and a
+// release with a comma went out as `6.1,x,<prio>,...`, one header field too many.
+describe('unknown fields, and text that would break the header or forge a line: EINVAL naming it', () => {
+  const frame = (): WireFrame => vectorsFrame();
+  const cases: Array<[string, string, () => unknown, RegExp?]> = [
+    ['a record field Dict', 'Dict', () => encodeDatagrams({ ...goodRecord, Dict: [['K', 'v']] } as WireRecord, ext), /did you mean 'dict'/],
+    ["a vector's text_hex given as it is", 'text_hex', () => encodeDatagrams({ ...goodRecord, text_hex: '6869' } as WireRecord, ext)],
+    ['a target field extnded', 'extnded', () => encodeDatagrams(goodRecord, { extnded: true } as WireTarget), /did you mean 'extended'/],
+    ['a sysdata field cpus', 'sysdata.cpus', () => encodeDatagrams(goodRecord, { extended: true, sysdata: { cpus: 1 } } as never), /did you mean 'cpu'/],
+    ['an option maxtotal', 'maxtotal', () => encodeDatagrams(goodRecord, ext, { maxtotal: 100 } as never), /did you mean 'maxTotal'/],
+    ['a frame field ipid', 'ipid', () => encodeFrame({ ...frame(), ipid: 7 } as WireFrame), /did you mean 'ipId'/],
+    ["maxTotal in encodeFrame's options (a frame has no total)", 'maxTotal', () => encodeFrame(frame(), { maxTotal: 100 } as never)],
+    ['a release with a comma', 'release', () => encodeDatagrams(goodRecord, { extended: true, release: '6.1,x' }), /"," in/],
+    ['a release with a semicolon', 'release', () => encodeDatagrams(goodRecord, { extended: true, release: '6.1;x' })],
+    ['a release with a newline', 'release', () => encodeDatagrams(goodRecord, { extended: true, release: '6.1\n' })],
+    ['a sysdata release with a newline', 'sysdata.release', () => encodeDatagrams(goodRecord, { extended: true, sysdata: { release: '6.1\n FAKE=1' } })],
+    ['an empty dictionary key', 'dict[1] key', () => encodeDatagrams({ ...goodRecord, dict: [['K', 'v'], ['', 'v']] }, ext)],
+  ];
+  for (const [name, option, call, message] of cases) {
+    test(`${name} -> EINVAL`, () => {
+      expectCode('EINVAL', call, message);
+      assert.throws(call, (e: unknown) => (e as NetconsoleError).option === option);
+    });
+  }
+  test('every field of a vector case is a known one (they are passed as they are)', () => {
+    for (const c of vectors.wire) encodeDatagrams(toRecord(c.record), c.target);
+  });
+});
+
 function vectorsFrame(): WireFrame {
   return { payload: 'hi', srcMac: '02:00:00:00:00:01', dstMac: '02:00:00:00:00:02', srcIp: '192.0.2.1', dstIp: '192.0.2.2', srcPort: 6665, dstPort: 6666, ipId: 1 };
 }

@@ -88,18 +88,30 @@ const levelPart = fc.oneof(
 );
 
 const pairsOf = (value: fc.Arbitrary<Part>): fc.Arbitrary<Array<[Part, Part]>> => fc.array(fc.tuple(value, value), { maxLength: 4 });
+/** Whether an acceptable key's text is empty (toText's rule: an empty string, no bytes, an Error's
+ *  empty stack, or String() giving ''): such a key is refused. */
+function emptyText(key: Part): boolean {
+  if (!key.ok) return false;
+  const v = key.make();
+  if (typeof v === 'string') return v === '';
+  if (v instanceof Uint8Array) return v.length === 0;
+  if (v instanceof Error && typeof v.stack === 'string') return v.stack === '';
+  return String(v) === '';
+}
+/** A dictionary key the rules take: acceptable, and not empty as text. */
+const goodKey = (key: Part): boolean => key.ok && !emptyText(key);
 const showPairs = (ps: Array<[Part | string, Part]>): string => ps.map(([k, v]) => `${typeof k === 'string' ? k : k.what}=${v.what}`).join(' ');
 const dictPart = fc.oneof(
   { weight: 3, arbitrary: parts(fc.constantFrom(undefined, null)) },
-  pairsOf(smallValue).map((ps): Part => ({ ok: ps.every(([k, v]) => k.ok && v.ok), make: () => ps.map(([k, v]) => [k.make(), v.make()]), what: `pairs ${showPairs(ps)}` })),
+  pairsOf(smallValue).map((ps): Part => ({ ok: ps.every(([k, v]) => goodKey(k) && v.ok), make: () => ps.map(([k, v]) => [k.make(), v.make()]), what: `pairs ${showPairs(ps)}` })),
   pairsOf(smallValue).map((ps): Part => {
     const keys = ps.map(([k]) => k.make());
-    const kept = new Map(keys.map((key, i) => [key, ps[i][1]])); // of a repeated key, a Map keeps the last
-    return { ok: ps.every(([k]) => k.ok) && [...kept.values()].every((v) => v.ok), make: () => new Map(keys.map((key, i) => [key, ps[i][1].make()])), what: `a Map ${showPairs(ps)}` };
+    const kept = new Map(keys.map((key, i) => [key, ps[i]])); // of a repeated key, a Map keeps the last
+    return { ok: [...kept.values()].every(([k, v]) => goodKey(k) && v.ok), make: () => new Map(keys.map((key, i) => [key, ps[i][1].make()])), what: `a Map ${showPairs(ps)}` };
   }),
   fc.array(fc.tuple(fc.string({ maxLength: 20 }), smallValue), { maxLength: 4 }).map((ps): Part => {
     const kept = new Map(ps); // of a repeated key, an object keeps the last
-    return { ok: [...kept.values()].every((v) => v.ok), make: () => Object.fromEntries(ps.map(([k, v]) => [k, v.make()])), what: `an object ${showPairs(ps)}` };
+    return { ok: [...kept].every(([k, v]) => k !== '' && v.ok), make: () => Object.fromEntries(ps.map(([k, v]) => [k, v.make()])), what: `an object ${showPairs(ps)}` };
   }),
   named(false, [
     ['a Set', () => new Set([['K', 'v']])],
@@ -132,6 +144,10 @@ const optsPart = fc.oneof(
     ['an array', () => [['K', 'v']]],
     ['a hostile Proxy', hostileProxy],
     ['a throwing getter', () => ({ get facility(): never { throw new Error('getter'); } })],
+    // Unknown names are refused (they were ignored: the record went out without its dictionary).
+    ['a dictionary under the name Dict', () => ({ Dict: { K: 'v' } })],
+    ['a misspelt facilty', () => ({ facilty: 3 })],
+    ['an unknown name beside good ones', () => ({ cont: true, level: 3 })],
   ]),
 );
 

@@ -225,9 +225,34 @@ describe('log-call options', () => {
   ] as const) {
     test(`options ${name}: EINVAL`, () => void refused('EINVAL', 'opts', () => h.writer.write(6, 'x', opts as never)));
   }
-  test('options that cannot be read (a Proxy, a throwing getter): EINVAL', () => {
-    refused('EINVAL', 'opts', () => h.writer.write(6, 'x', hostileProxy() as LogOptions), /reading it threw/);
-    refused('EINVAL', 'opts', () => h.writer.write(6, 'x', { get dict(): never { throw new Error('getter'); } }));
+  test('options that cannot be read: EINVAL naming what was being read, the thrown error as the cause', () => {
+    // A Proxy whose traps throw: listing its names throws.
+    const e = refused('EINVAL', 'opts', () => h.writer.write(6, 'x', hostileProxy() as LogOptions), /reading it threw/);
+    assert.equal((e.cause as Error).message, 'ownKeys trap');
+    for (const name of ['dict', 'cont', 'facility']) {
+      const getter = Object.defineProperty({}, name, { enumerable: true, get: throwing(`${name} getter`) });
+      const err = refused('EINVAL', name, () => h.writer.write(6, 'x', getter as LogOptions), /reading it threw/);
+      assert.equal((err.cause as Error).message, `${name} getter`);
+    }
+    // A Proxy whose get trap throws (its names are those of its target: none).
+    refused('EINVAL', 'facility', () => h.writer.write(6, 'x', new Proxy({}, { get: throwing('get trap') }) as LogOptions));
+  });
+
+  // Before: an unknown name was ignored, and the record went out without what it meant to carry.
+  for (const [name, opts, option, message] of [
+    ['Dict (a dictionary under the wrong name)', { Dict: { K: 'v' } }, 'Dict', /did you mean 'dict'/],
+    ['facilty', { facilty: 3 }, 'facilty', /did you mean 'facility'/],
+    ['bogus, beside a good one', { cont: true, bogus: 1 }, 'bogus', /accepted: one of dict, cont, facility/],
+    ['an undefined value under an unknown name', { level: undefined }, 'level', /unknown option/],
+  ] as const) {
+    test(`an unknown option, ${name}: EINVAL naming it, nothing written`, () => void refused('EINVAL', option, () => h.writer.write(6, 'x', opts as unknown as LogOptions), message));
+  }
+  test('names are own enumerable string keys: inherited, non-enumerable and symbol keys are not options', () => {
+    const inherited = Object.create({ bogus: 1, dict: { I: 'i' } }) as LogOptions;
+    sent(() => h.writer.write(6, 'x', inherited), 'x', [['I', 'i']]);
+    sent(() => h.writer.write(6, 'x', Object.defineProperty({ cont: true }, 'hidden', { value: 1, enumerable: false })), 'x', [], 14, true);
+    sent(() => h.writer.write(6, 'x', { [Symbol('s')]: 1, facility: 3 } as LogOptions), 'x', [], 30);
+    sent(() => h.writer.write(6, 'x', {}), 'x');
   });
 
   const facilities: Array<[string, unknown, number | string]> = [
@@ -281,6 +306,11 @@ describe('dictionaries: an object, a Map or [key, value] pairs, keys and values 
     ['a throwing getter', () => ({ get K(): string { throw new Error('getter'); } }), 'EINVAL', 'dict'],
     ['a Proxy whose traps throw', hostileProxy, 'EINVAL', 'dict'],
     ['more than its 8 KiB', () => ({ K: 'v'.repeat(L.DICT_MAX) }), 'EMSGSIZE', 'dict'],
+    // Before: sent as a line ` =v`, which no receiver can file under a name.
+    ['an empty key in an object', () => ({ '': 'v' }), 'EINVAL', 'dict[0] key'],
+    ['an empty key in a Map, after a good one', () => new Map([['K', 'v'], ['', 'v']]), 'EINVAL', 'dict[1] key'],
+    ['an empty key as bytes', () => [[new Uint8Array(0), 'v']], 'EINVAL', 'dict[0] key'],
+    ['a key whose text is empty (an empty array)', () => [[[], 'v']], 'EINVAL', 'dict[0] key'],
   ];
   for (const [name, dict, code, option] of rejected) {
     test(`${name}: ${code}, nothing written`, () => void refused(code, option, () => h.writer.write(6, 'd', { dict: dict() as Dict })));

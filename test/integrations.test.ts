@@ -203,6 +203,12 @@ describe('pino: what the destination takes', () => {
     typed('EINVAL', 'facility', () => destination(fakeSink(), { facility: '3' as never }));
     typed('EINVAL', 'options', () => destination(fakeSink(), throwsOnEveryRead() as never));
   });
+
+  // Before: an unknown name was ignored (the records went out at the default facility).
+  test("destination's options: an unknown name is EINVAL, the closest one suggested", () => {
+    typed('EINVAL', 'facilty', () => destination(fakeSink(), { facilty: 3 } as never));
+    assert.throws(() => destination(fakeSink(), { facilty: 3 } as never), /did you mean 'facility'/);
+  });
 });
 
 describe('winston', () => {
@@ -233,6 +239,41 @@ describe('winston', () => {
     typed('EINVAL', 'netconsole', () => new NetconsoleTransport({ netconsole: {} as never }));
     typed('EINVAL', 'options', () => new NetconsoleTransport('x' as never));
     typed('EINVAL', 'options', () => new NetconsoleTransport(throwsOnEveryRead() as never));
+  });
+
+  // Before: each of these was taken; a misspelt or mistyped option was ignored, and a level that
+  // is not a string (or not one of the logger's levels) made winston skip every entry.
+  test("options winston-transport would misread, and unknown names: typed errors at construction", () => {
+    const nc = fakeSink();
+    const cases: Array<[string, string, object, RegExp?]> = [
+      ['EINVAL', 'bogus', { bogus: 1 }, /accepted: one of netconsole, options, levels, facility, format/],
+      ['EINVAL', 'facilty', { facilty: 3 }, /did you mean 'facility'/],
+      ['EINVAL', 'Levels', { Levels: {} }, /did you mean 'levels'/],
+      ['EINVAL', 'level', { level: 5 }],
+      ['EINVAL', 'silent', { silent: 'yes' }],
+      ['EINVAL', 'handleExceptions', { handleExceptions: 1 }],
+      ['EINVAL', 'format', { format: {} }],
+      ['ERANGE', 'highWaterMark', { highWaterMark: -1 }],
+      ['EINVAL', 'log', { log: 'x' }],
+    ];
+    for (const [code, option, opts, message] of cases) {
+      typed(code, option, () => new NetconsoleTransport({ netconsole: nc, ...opts } as never));
+      if (message) assert.throws(() => new NetconsoleTransport({ netconsole: nc, ...opts } as never), message);
+    }
+    // winston-transport's own options, well typed, are taken.
+    new NetconsoleTransport({ netconsole: nc, level: 'info', silent: false, handleExceptions: false, format: winston.format.simple(), highWaterMark: 16 });
+  });
+
+  test("a level that is not one of the logger's: an EINVAL error when it is added (createLogger throws it when unheard)", () => {
+    const transport = (): NetconsoleTransport => new NetconsoleTransport({ netconsole: fakeSink(), level: 'warning' });
+    assert.throws(() => winston.createLogger({ transports: [transport()] }), (e: unknown) => e instanceof NetconsoleError && e.code === 'EINVAL' && e.option === 'level' && /one of the logger's levels: error, warn/.test(e.message));
+    const errors: unknown[] = [];
+    const logger = winston.createLogger();
+    logger.on('error', (e) => errors.push(e));
+    logger.add(transport());
+    assert.equal((errors[0] as NetconsoleError | undefined)?.option, 'level');
+    // The same name is one of the syslog levels: taken.
+    winston.createLogger({ levels: winston.config.syslog.levels, transports: [transport()] });
   });
 
   test('an entry that cannot be read or rendered: an EINVAL error event, nothing sent, the callback called', async () => {
@@ -471,5 +512,13 @@ describe('console', () => {
     typed('EINVAL', 'console', () => captureConsole(fakeSink(), { console: {} as Console }));
     typed('EINVAL', 'options', () => captureConsole(fakeSink(), 5 as never));
     typed('ERANGE', 'facility', () => captureConsole(fakeSink(), { console: con, facility: 24 }));
+  });
+  // Before: an unknown name was ignored: { pasthrough: false } printed everything still.
+  test('options: an unknown name is EINVAL, the closest one suggested; nothing is captured', () => {
+    const con = fakeConsole();
+    const log = con.log;
+    typed('EINVAL', 'pasthrough', () => captureConsole(fakeSink(), { console: con, pasthrough: false } as never));
+    assert.throws(() => captureConsole(fakeSink(), { console: con, pasthrough: false } as never), /did you mean 'passthrough'/);
+    assert.equal(con.log, log, 'the console is as it was');
   });
 });

@@ -83,6 +83,34 @@ describe('options: type and range, each naming the option, the value and what is
     await rejects('targets', 'EINVAL', 'options');
     await rejects(null, 'EINVAL', 'options');
   });
+  // Before: the getter's own Error came through as it was (no code, no option).
+  test('an option whose read throws (a getter, a Proxy trap): EINVAL naming it, the thrown error as the cause', async () => {
+    const boom = (): never => {
+      throw new Error('boom');
+    };
+    const cases: Array<[string, unknown, string]> = [
+      ['a getter', Object.defineProperty({ ...BASE }, 'facility', { enumerable: true, get: boom }), 'facility'],
+      ['a Proxy whose ownKeys trap throws', new Proxy({}, { ownKeys: boom }), 'options'],
+      ['a Proxy whose get trap throws', new Proxy({ ...BASE }, { get: boom }), 'devices'],
+      ['a getter in nativeSender', { ...BASE, nativeSender: { get batch(): never { return boom(); } } }, 'nativeSender.batch'],
+      ['a getter in a target', { ...BASE, targets: [{ name: 't', get remote_port(): never { return boom(); } }] }, 'targets[0].remote_port'],
+      ['a getter in lookup', { ...BASE, lookup: { get getDevice(): never { return boom(); } } }, 'lookup.getDevice'],
+    ];
+    for (const [what, opts, option] of cases) {
+      // Not rejects(): its messages print the options, which would run the getters.
+      const err = await Netconsole.create(opts as NetconsoleOptions).then((nc) => nc.close(), (e: unknown) => e);
+      assert.ok(err instanceof NetconsoleError, `${what}: a NetconsoleError, got ${String(err)}`);
+      assert.deepEqual([err.code, err.option], ['EINVAL', option], `${what}: ${err.message}`);
+      assert.match(err.message, /threw/, what);
+      assert.equal((err.cause as Error).message, 'boom', what);
+    }
+  });
+  test('each option is read once', async () => {
+    let reads = 0;
+    const opts = Object.defineProperty({ ...BASE }, 'facility', { enumerable: true, get: () => (reads++, 3) });
+    await (await Netconsole.create(opts)).close();
+    assert.equal(reads, 1);
+  });
 });
 
 describe('config files', () => {
@@ -100,6 +128,24 @@ describe('config files', () => {
   });
   test('an unknown option in a file is refused like one given directly', async () => {
     await rejects({ ...BASE, config: file('unknown.json', '{"ringsize": 65536}') }, 'EINVAL', /ringsize: unknown option in config file/);
+  });
+  // Before: ENOSPC ("no space left on device") naming the kernel's parameter, `netconsole`.
+  test('a 1 MiB parameter string in a file: EMSGSIZE naming targets, saying the limit', async () => {
+    const err = await rejects({ ...BASE, config: file('big.json', JSON.stringify({ targets: `${'0'.repeat(1 << 20)}@/,6666@127.0.0.1/` })) }, 'EMSGSIZE', 'targets');
+    assert.match(err.accepted!, /^at most 255 bytes/);
+    assert.match(err.message, /1048594 bytes, longer than a parameter string can be/);
+  });
+  test('the NETCONSOLE variable over 255 bytes: EMSGSIZE naming NETCONSOLE, in startupErrors (not strict)', async () => {
+    const saved = process.env.NETCONSOLE;
+    process.env.NETCONSOLE = `${'0'.repeat(300)}@/,6666@127.0.0.1/`;
+    try {
+      const nc = await Netconsole.create({ devices: 'none' });
+      await nc.close();
+      assert.deepEqual(nc.startupErrors.map((e) => [e.code, e.option]), [['EMSGSIZE', 'NETCONSOLE']]);
+    } finally {
+      if (saved === undefined) delete process.env.NETCONSOLE;
+      else process.env.NETCONSOLE = saved;
+    }
   });
   test('a file is strict also when its targets are a parameter string: a bad piece rejects create()', async () => {
     await rejects({ ...BASE, config: file('strict.json', '{"targets": "@/,6666@127.0.0.1/;bad"}') }, 'EINVAL', /couldn't parse config at 'bad'/);

@@ -48,11 +48,16 @@ const recordPart = mostly(
         tsUsec: u64Part,
         cont: boolPart,
         text: textPart,
-        dict: pairsPart(fc.string({ unit: 'binary', maxLength: 30 }), fc.string({ unit: 'binary', maxLength: 100 }), [['more than 8 KiB', () => [['K', 'v'.repeat(L.DICT_MAX)]]]]),
+        dict: pairsPart(fc.string({ unit: 'binary', minLength: 1, maxLength: 30 }), fc.string({ unit: 'binary', maxLength: 100 }), [
+          ['more than 8 KiB', () => [['K', 'v'.repeat(L.DICT_MAX)]]],
+          ['an empty key', () => [['K', 'v'], ['', 'v']]],
+        ]),
       })
       .map(({ prio, ...rest }) => ({ ...(prio as Record<string, Part>), ...rest })),
   ),
   named(false, [
+    ['an unknown field Dict', () => ({ prio: 13, seq: 1, tsUsec: 1, text: '', Dict: [['K', 'v']] })],
+    ["a vector's text_hex", () => ({ prio: 13, seq: 1, tsUsec: 1, text: '', text_hex: '00' })],
     ['a hostile Proxy', hostileProxy],
     ['a throwing getter', () => ({ prio: 13, seq: 1, tsUsec: 1, get text(): never { throw new Error('getter'); } })],
     ['prio and level', () => ({ prio: 13, level: 3, seq: 1, tsUsec: 1, text: '' })],
@@ -67,19 +72,23 @@ const sysdataPart = fc.oneof(
     fc.record({
       cpu: fc.oneof(absent, intPart(0, 0x7fffffff)),
       taskname: mostly(parts(fc.option(ascii(0, 15), { nil: undefined })), parts(fc.constantFrom('x'.repeat(16), null, 5, '\ud800'), false)),
-      release: mostly(parts(fc.option(ascii(0, 64), { nil: undefined })), parts(fc.constantFrom('r'.repeat(65), null, 5), false)),
+      release: mostly(parts(fc.option(ascii(0, 64), { nil: undefined })), parts(fc.constantFrom('r'.repeat(65), null, 5, '6.1\n FAKE=1'), false)),
       msgid: fc.oneof(absent, intPart(0, 0xffffffff)),
     }),
   ),
-  parts(fc.constantFrom(null, 'cpu', [], 5, true), false),
+  parts(fc.constantFrom(null, 'cpu', [], 5, true, { cpus: 1 }), false),
 );
+/** A release prefix: no ',' (one more header field), ';' (the header's end) or control character. */
+const release = ascii(0, 64).filter((r) => !/[,;]/.test(r));
 const targetPart = mostly(
   objectOf(
     fc.record({
       extended: boolPart,
-      release: mostly(parts(fc.option(ascii(0, 64), { nil: null })), parts(fc.constantFrom(42, 'r'.repeat(65), 'a\ud800', {}, true), false)),
-      userdata: pairsPart(ascii(1, 53), ascii(0, 199), [
+      release: mostly(parts(fc.option(release, { nil: null })), parts(fc.constantFrom(42, 'r'.repeat(65), 'a\ud800', {}, true, '6.1,x', '6.1;x', '6.1\n'), false)),
+      // A value's control characters are sent escaped; a key may have none.
+      userdata: pairsPart(ascii(1, 53), fc.oneof({ weight: 9, arbitrary: ascii(0, 199) }, fc.constantFrom('v\nFAKE=1', 'a\tb', '\x7f')), [
         ['an empty key', () => [['', 'v']]],
+        ['a key with a newline', () => [['a\nb', 'v']]],
         ['a 54-byte key', () => [['k'.repeat(54), 'v']]],
         ['a 200-byte value', () => [['k', 'v'.repeat(200)]]],
         ['257 entries', () => Array.from({ length: 257 }, (_, i) => [`k${i}`, 'v'])],
@@ -93,6 +102,7 @@ const targetPart = mostly(
     ['a throwing getter', () => ({ extended: true, get sysdata(): never { throw new Error('getter'); } })],
     ['null', () => null],
     ['a string', () => 'extended'],
+    ['an unknown field extnded', () => ({ extnded: true })],
   ]),
 );
 const encodeOptionsPart = fc.oneof(
@@ -104,7 +114,7 @@ const encodeOptionsPart = fc.oneof(
       maxTotal: mostly(parts(fc.constantFrom(undefined, 100, 8191, 60000)), parts(fc.constantFrom(0, 60001, 1.5, NaN, '100', 100n, null), false)),
     }),
   ),
-  named(false, [['null', () => null], ['a string', () => 'reference'], ['a number', () => 5], ['a hostile Proxy', hostileProxy]]),
+  named(false, [['null', () => null], ['a string', () => 'reference'], ['a number', () => 5], ['a hostile Proxy', hostileProxy], ['an unknown field maxtotal', () => ({ maxtotal: 100 })]]),
 );
 const hex2 = fc.integer({ min: 0, max: 255 }).map((b) => b.toString(16).padStart(2, '0'));
 const macPart = mostly(parts(fc.array(hex2, { minLength: 6, maxLength: 6 }).map((o) => o.join(':'))), parts(fc.constantFrom('02:00:00:00:01', 'zz:00:00:00:00:01', '02-00-00-00-00-01', ' 2:00:00:00:00:01', '+2:00:00:00:00:01', 5, null, undefined), false));
@@ -130,7 +140,12 @@ const framePart = mostly(
       }),
     );
   }),
-  named(false, [['a hostile Proxy', hostileProxy], ['null', () => null], ['a throwing getter', () => ({ get payload(): never { throw new Error('getter'); } })]]),
+  named(false, [
+    ['a hostile Proxy', hostileProxy],
+    ['null', () => null],
+    ['a throwing getter', () => ({ get payload(): never { throw new Error('getter'); } })],
+    ['an unknown field ipid', () => ({ payload: 'x', srcMac: '02:00:00:00:00:01', dstMac: '02:00:00:00:00:02', srcIp: '10.0.0.1', dstIp: '10.0.0.2', srcPort: 1, dstPort: 2, ipid: 3 })],
+  ]),
 );
 
 describe('fuzz: netconsole/wire', () => {

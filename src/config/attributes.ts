@@ -4,9 +4,11 @@
 //
 // Values arrive as the text a configfs store would receive (usually with one trailing '\n', as
 // `echo` writes it); JS values given to the API are first turned into that text by
-// toAttributeText, so `true`, 1 and '1\n' all mean the same write.
+// toAttributeText, so `true`, 1 and '1\n' all mean the same write to a yes/no attribute (a
+// boolean is refused for any other).
 import { formatIp, formatMac, parseIp, parseMac, type IpFamily } from '../base/addr.js';
 import { invalid, InvalidValueError, NetconsoleError, outOfRange } from '../base/errors.js';
+import { unknownName } from '../base/names.js';
 import { byteLength, isWellFormed, U64_MAX } from '../base/text.js';
 
 export interface TargetAttributes {
@@ -142,15 +144,23 @@ export function parseDecimal(option: string, text: string, max: number, given: u
   return Number(value);
 }
 
+/** The yes/no attributes (kstrtobool): the only ones a boolean is written to. */
+export const BOOLEAN_ATTRIBUTES: ReadonlySet<string> = new Set(['enabled', 'extended', 'timestamps', 'release', ...SYSDATA_TOGGLES]);
+
 /**
- * The text the kernel would see for a JS value: strings as they are, booleans '1'/'0', integer
- * numbers in decimal (never exponent notation). Anything else is EINVAL.
+ * The text the kernel would see for a JS value: strings as they are, integer numbers in decimal
+ * (never exponent notation), and, where `booleans` (a yes/no attribute), booleans as '1'/'0'.
+ * Anything else is EINVAL: a boolean for a port, a name or a userdata value would be the text
+ * '1' or '0' (remote_port 1), which no caller means.
  */
-export function toAttributeText(value: unknown, option = 'value'): string {
+export function toAttributeText(value: unknown, option = 'value', booleans = true): string {
   if (typeof value === 'string') return value;
-  if (typeof value === 'boolean') return value ? '1' : '0';
+  if (typeof value === 'boolean') {
+    if (booleans) return value ? '1' : '0';
+    throw invalid(option, value, 'a string or an integer number (true and false only for yes/no attributes)', 'a boolean for an attribute that is not yes/no:');
+  }
   if (typeof value === 'number' && Number.isInteger(value)) return BigInt(value).toString();
-  throw invalid(option, value, 'a string, a boolean or an integer number');
+  throw invalid(option, value, booleans ? 'a string, a boolean or an integer number' : 'a string or an integer number');
 }
 
 /** `given` is the caller's value, which every error carries (the text may be derived from it). */
@@ -210,9 +220,16 @@ export function checkDevNameSize(text: string, given: unknown = text, option = '
   return name;
 }
 
+/** An interface name has no NUL: the kernel's strscpy would cut the name there, binding another
+ *  device (or none) without a word. */
+export function checkDevNameNul(name: string, given: unknown = name, option = 'dev_name'): void {
+  if (name.includes('\0')) throw invalid(option, given, 'an interface name without NUL', 'NUL in');
+}
+
 function parseDevName(text: string, given: unknown): string {
   const name = checkDevNameSize(text, given);
   if (!isWellFormed(name)) throw invalid('dev_name', given, 'well-formed text', 'lone surrogate in');
+  checkDevNameNul(name, given);
   return name;
 }
 
@@ -276,13 +293,14 @@ export function parseAttributeWrite(
     throw new InvalidValueError('EACCES', attr, value, 'nothing: the attribute is read only', 'read-only attribute, cannot write');
   }
   if (!Object.prototype.hasOwnProperty.call(DEFAULT_ATTRIBUTES, attr)) {
-    throw new InvalidValueError('ENOENT', attr, value, `one of ${ATTRIBUTE_NAMES.join(', ')}`, 'no such attribute, cannot write');
+    throw unknownName(attr, value, ATTRIBUTE_NAMES, `target ${target}`, { code: 'ENOENT', what: 'attribute' });
   }
+  const booleans = BOOLEAN_ATTRIBUTES.has(attr);
   // dev_name_store measures the write before it takes the lock: too long is ENAMETOOLONG even
   // while enabled. Every other store reports the lock before it reads the value.
-  if (attr === 'dev_name') checkDevNameSize(toAttributeText(value, attr), value);
+  if (attr === 'dev_name') checkDevNameSize(toAttributeText(value, attr, booleans), value);
   if (current.enabled && LOCKED_ATTRIBUTES.has(attr)) throw lockedError(target, attr, value);
-  const text = toAttributeText(value, attr);
+  const text = toAttributeText(value, attr, booleans);
   switch (attr as keyof TargetAttributes) {
     case 'enabled':
       return { enabled: parseEnabledWrite(target, text, current, value) };

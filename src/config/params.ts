@@ -8,7 +8,7 @@
 // skipped; the others still come up, as with CONFIG_NETCONSOLE_DYNAMIC.
 import { formatIp, formatMac, parseIp, parseMac, type IpFamily } from '../base/addr.js';
 import { invalid, InvalidValueError, NetconsoleError } from '../base/errors.js';
-import { checkDevNameSize, DEFAULT_ATTRIBUTES, parseDecimal, type TargetAttributes } from './attributes.js';
+import { checkDevNameNul, checkDevNameSize, DEFAULT_ATTRIBUTES, parseDecimal, type TargetAttributes } from './attributes.js';
 
 /**
  * The longest parameter string, in bytes of UTF-8: MAX_PARAM_LENGTH (256) counts the NUL, so the
@@ -74,6 +74,7 @@ function parseDevice(text: string): { dev_name: string } | { bindMac: string } {
   if (text.includes(':')) return { bindMac: formatMac(parseMac('local_mac', text)) };
   // A '\n' cannot end this field (',' follows it), so the name is the text as given.
   checkDevNameSize(text);
+  checkDevNameNul(text);
   return { dev_name: text };
 }
 
@@ -143,20 +144,24 @@ function parsePiece(piece: string): Omit<ParamTarget, 'name'> {
 }
 
 /**
- * Parses a whole parameter string. A string over 255 bytes is refused whole with one ENOSPC
- * error (the kernel's module parameter does that; its built-in `netconsole=` would truncate, which
- * could silently turn a cut `/12:34:..` into the broadcast MAC). An empty string gives nothing;
- * an empty piece (as in `a;;b` or a trailing ';') fails like any other piece, as in the kernel.
+ * Parses a whole parameter string; `option` names where it came from in its errors (`targets`,
+ * the `NETCONSOLE` variable; the kernel's parameter is `netconsole`). A string over 255 bytes is
+ * refused whole with one EMSGSIZE error that says the limit (the kernel's module parameter
+ * refuses it too, as ENOSPC, which reads as a full disk; its built-in `netconsole=` would
+ * truncate, which could silently turn a cut `/12:34:..` into the broadcast MAC). An empty string
+ * gives nothing; an empty piece (as in `a;;b` or a trailing ';') fails like any other piece, as
+ * in the kernel.
  */
-export function parseParamString(text: string): ParamParseResult {
+export function parseParamString(text: string, option = 'netconsole'): ParamParseResult {
   const result: ParamParseResult = { targets: [], errors: [] };
   if (typeof text !== 'string') {
-    result.errors.push(invalid('netconsole', text, `a string: ${PARAM_ACCEPTED}`));
+    result.errors.push(invalid(option, text, `a string: ${PARAM_ACCEPTED}`));
     return result;
   }
   const size = new TextEncoder().encode(text).length;
   if (size > PARAM_MAX) {
-    result.errors.push(new InvalidValueError('ENOSPC', 'netconsole', text, `at most ${PARAM_MAX} bytes`, `${size} bytes do not fit:`));
+    const why = `${size} bytes, longer than a parameter string can be (the kernel's MAX_PARAM_LENGTH, less its NUL):`;
+    result.errors.push(new InvalidValueError('EMSGSIZE', option, text, `at most ${PARAM_MAX} bytes: ${PARAM_ACCEPTED}`, why));
     return result;
   }
   if (text === '') return result;

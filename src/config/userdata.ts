@@ -4,19 +4,26 @@
 import { invalid, InvalidValueError } from '../base/errors.js';
 import { byteLength, isWellFormed } from '../base/text.js';
 import { L } from '../core/layout.js';
-import { USERDATA_ITEMS_MAX, USERDATA_KEY_MAX, USERDATA_VALUE_MAX } from '../core/validate.js';
+import { renderedValueLength } from '../core/userdata.js';
+import { guarded, readFields, USERDATA_ITEMS_MAX, USERDATA_KEY_MAX, USERDATA_VALUE_MAX } from '../core/validate.js';
 import { isSysdataToggle, parseBool, SYSDATA_TOGGLES, toAttributeText, trimNewline } from './attributes.js';
+
+/** A control character (C0 or DEL): none may be in a userdata key. */
+const CONTROL = /[\x00-\x1f\x7f]/;
 
 /**
  * A userdata key, which is a configfs directory name: non-empty, no '/' or NUL (EINVAL), at most
  * 53 bytes of UTF-8 (ENAMETOOLONG, MAX_EXTRADATA_NAME_LEN), and not a name the userdata directory
  * already holds: '.', '..' and the sysdata toggles (EEXIST, as mkdir over an existing entry).
+ * Beyond the kernel, no control character (EINVAL): the key is sent as it is, and a newline in it
+ * would start a line of its own (the kernel's configfs takes one and sends it raw).
  */
 export function validateUserdataKey(key: string): void {
-  const accepted = `1..${USERDATA_KEY_MAX} bytes of UTF-8, without '/'`;
+  const accepted = `1..${USERDATA_KEY_MAX} bytes of UTF-8, without '/' or control characters`;
   if (typeof key !== 'string') throw invalid('userdata key', key, accepted);
   if (key === '') throw invalid('userdata key', key, accepted, 'empty');
   if (key.includes('/') || key.includes('\0')) throw invalid('userdata key', key, accepted, "'/' or NUL in");
+  if (CONTROL.test(key)) throw invalid('userdata key', key, accepted, 'a control character (a newline would forge a line) in');
   if (!isWellFormed(key)) throw invalid('userdata key', key, accepted, 'lone surrogate in');
   const size = byteLength(key);
   if (size > USERDATA_KEY_MAX) {
@@ -39,11 +46,13 @@ export function checkUserdataRoom(existing: number, key?: string): void {
  * included) must be under 200 bytes (`count >= MAX_EXTRADATA_VALUE_LEN` is EMSGSIZE, so 199 bytes
  * and a '\n' are refused, as `echo` of a 199-byte value is in the kernel); then one trailing '\n'
  * is trimmed. A NUL is refused (EINVAL): the kernel's strscpy would silently cut the value there.
- * An empty value is valid: the entry exists but is not sent.
+ * An empty value is valid: the entry exists but is not sent. Other control characters (a newline
+ * inside the value) are kept, and sent as `\xHH` (core/userdata.ts). The value is text: a string
+ * or an integer number, not a boolean (which would be the text '1' or '0').
  */
 export function normalizeUserdataValue(key: string, value: unknown): string {
   const option = `userdata/${key}`;
-  const written = toAttributeText(value, option);
+  const written = toAttributeText(value, option, false);
   if (!isWellFormed(written)) throw invalid(option, value, 'well-formed text', 'lone surrogate in');
   const size = byteLength(written);
   if (size > USERDATA_VALUE_MAX) {
@@ -53,10 +62,13 @@ export function normalizeUserdataValue(key: string, value: unknown): string {
   return trimNewline(written);
 }
 
-/** What the write path sends for these entries (userdata.ts renderUserdata): " key=value\n" each. */
+const encoder = new TextEncoder();
+
+/** What the write path sends for these entries (core/userdata.ts renderUserdata): " key=value\n"
+ *  each, control bytes of the value escaped. */
 function renderedUserdataSize(entries: ReadonlyMap<string, string>): number {
   let size = 0;
-  for (const [key, value] of entries) if (value !== '') size += byteLength(key) + byteLength(value) + 3;
+  for (const [key, value] of entries) if (value !== '') size += byteLength(key) + renderedValueLength(encoder.encode(value)) + 3;
   return size;
 }
 
@@ -74,9 +86,10 @@ export type UserdataWrites = Readonly<Record<string, unknown>> | ReadonlyMap<str
  */
 export function validateUserdata(writes: UserdataWrites, existing: ReadonlyMap<string, string> = new Map()): Map<string, string> {
   const accepted = 'an object or a Map of userdata entries (key: value)';
-  if (writes === null || typeof writes !== 'object' || Array.isArray(writes)) throw invalid('userdata', writes, accepted);
+  if (writes === null || typeof writes !== 'object' || guarded('userdata', writes, () => Array.isArray(writes))) throw invalid('userdata', writes, accepted);
   const next = new Map(existing);
-  for (const [key, value] of writes instanceof Map ? writes : Object.entries(writes)) {
+  // A plain object's entries read once each: a getter or Proxy trap that throws is EINVAL naming it.
+  for (const [key, value] of writes instanceof Map ? writes : readFields('userdata', writes, 'userdata/')) {
     validateUserdataKey(key);
     if (!next.has(key)) checkUserdataRoom(next.size, key);
     next.set(key, normalizeUserdataValue(key, value));

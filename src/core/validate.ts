@@ -7,11 +7,18 @@
 // false). Numbers are integers in range (EINVAL for a non-integer or another type, ERANGE for an
 // integer out of range); 64-bit fields also take a bigint. Text is a string (well-formed UTF-16)
 // or a Uint8Array. The objects given (record, target, sysdata, options, frame) are read once,
-// field by field: a getter or Proxy trap that throws becomes EINVAL naming that object.
+// field by field: a getter or Proxy trap that throws becomes EINVAL naming that object; a field
+// they do not have is EINVAL naming it, the closest known name suggested (a misspelt one would
+// otherwise be ignored). Text that would break the line structure is refused: a release with
+// ',' ';' or a control byte, a control byte in a userdata key or a sysdata release, an empty
+// dictionary key; a userdata value's control bytes are sent escaped (core/userdata.ts).
+// readFields, checkFieldNames and guarded serve the other doors that take the caller's objects.
 import { L } from './layout.js';
+import { renderedValueLength } from './userdata.js';
 import type { CanonicalRecord, CanonicalTarget } from '../base/wire-types.js';
 import { isWellFormed, U64_MAX } from '../base/text.js';
 import { invalid, InvalidValueError, NetconsoleError, outOfRange, TooLargeError } from '../base/errors.js';
+import { unknownName } from '../base/names.js';
 import {
   DEFAULT_MAX_TOTAL,
   MAX_TASKNAME,
@@ -38,6 +45,7 @@ const { TEXT_MAX, DICT_MAX } = L;
 export type { CanonicalRecord, CanonicalTarget } from '../base/wire-types.js';
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 
 /** A Uint8Array (a Buffer too), not a Proxy that claims to be one: the write path copies it with
@@ -79,6 +87,8 @@ export function toObject<T extends object>(option: string, value: unknown, accep
   return value as T;
 }
 
+const READABLE = 'an object whose fields can be read';
+
 /** Runs `read` over an object the caller gave: whatever its getters or Proxy traps throw becomes
  *  EINVAL naming that object (with the thrown value as `cause`); our own errors pass through. */
 export function guarded<T>(option: string, value: unknown, read: () => T): T {
@@ -86,7 +96,47 @@ export function guarded<T>(option: string, value: unknown, read: () => T): T {
     return read();
   } catch (err) {
     if (err instanceof NetconsoleError) throw err;
-    throw invalid(option, value, 'an object whose fields can be read', 'reading it threw:', err);
+    throw invalid(option, value, READABLE, 'reading it threw:', err);
+  }
+}
+
+/** The own enumerable string-keyed fields of an object the caller gave, each read once, in order:
+ *  when listing them throws (a Proxy trap) EINVAL names `option`; when reading one throws (a
+ *  getter, a trap) EINVAL names that field (`prefix` + its name); the thrown value is the cause. */
+export function readFields(option: string, value: object, prefix = ''): Array<[string, unknown]> {
+  let keys: string[];
+  try {
+    keys = Object.keys(value);
+  } catch (err) {
+    throw invalid(option, value, READABLE, 'listing its fields threw:', err);
+  }
+  return keys.map((key): [string, unknown] => {
+    try {
+      return [key, (value as Record<string, unknown>)[key]];
+    } catch (err) {
+      throw invalid(prefix + key, value, READABLE, 'reading it threw:', err);
+    }
+  });
+}
+
+/** Refuses a field of `value` (an object the caller gave) that is not one of `known`: EINVAL naming
+ *  it (`prefix` + its name), the closest known name suggested. */
+export function checkFieldNames(option: string, value: object, known: readonly string[], where: string, prefix = ''): void {
+  let keys: string[];
+  try {
+    keys = Object.keys(value);
+  } catch (err) {
+    throw invalid(option, value, READABLE, 'listing its fields threw:', err);
+  }
+  for (const key of keys) if (!known.includes(key)) throw unknownName(key, fieldValue(value, key), known, where, { option: prefix + key, what: 'field' });
+}
+
+/** A field's value for an error message: undefined when reading it throws. */
+export function fieldValue(value: object, key: string): unknown {
+  try {
+    return (value as Record<string, unknown>)[key];
+  } catch {
+    return undefined;
   }
 }
 
@@ -132,16 +182,29 @@ function limitedDict(pairs: Array<[Uint8Array, Uint8Array]>): Array<[Uint8Array,
   return pairs;
 }
 
+const RECORD_FIELDS = ['prio', 'level', 'facility', 'seq', 'tsUsec', 'cont', 'text', 'dict'];
+const TARGET_FIELDS = ['extended', 'release', 'userdata', 'sysdata', 'timestamps'];
+const SYSDATA_FIELDS = ['cpu', 'taskname', 'release', 'msgid'];
+const OPTION_FIELDS = ['impl', 'maxTotal'];
+
 export function canonicalRecord(record: WireRecord): CanonicalRecord {
   const r = toObject<WireRecord>('record', record, 'an object { prio or level, seq, tsUsec, text, ... }');
+  checkFieldNames('record', r, RECORD_FIELDS, 'a wire record');
   return guarded('record', record, () => ({
     prio: toPrio(r),
     seq: toU64('seq', r.seq),
     tsUsec: toU64('tsUsec', r.tsUsec),
     cont: toBool('cont', r.cont, false),
     text: limited('text', toBytes('text', r.text), TEXT_MAX),
-    dict: limitedDict(toPairs('dict', r.dict)),
+    dict: limitedDict(withKeys(toPairs('dict', r.dict))),
   }));
+}
+
+/** A dictionary's keys are not empty: ` =value` is a line no receiver can file under a name. */
+function withKeys(pairs: Array<[Uint8Array, Uint8Array]>): Array<[Uint8Array, Uint8Array]> {
+  const i = pairs.findIndex(([k]) => k.length === 0);
+  if (i >= 0) throw invalid(`dict[${i}] key`, '', 'a key that is not empty', 'empty key:');
+  return pairs;
 }
 
 function optionalString(option: string, value: string | null | undefined, max: number, nullable = false): Uint8Array | null {
@@ -153,7 +216,34 @@ function optionalString(option: string, value: string | null | undefined, max: n
 
 export function canonicalTarget(target: WireTarget): CanonicalTarget {
   const t = toObject<WireTarget>('target', target, 'an object { extended, release, userdata, sysdata, timestamps }');
+  checkFieldNames('target', t, TARGET_FIELDS, 'a wire target');
   return guarded('target', target, () => readTarget(t));
+}
+
+/** A control byte (C0 or DEL). */
+function isControl(byte: number): boolean {
+  return byte < 0x20 || byte === 0x7f;
+}
+
+/**
+ * The release prefix: it is `<release>,` before the header `<prio>,<seq>,<tsUsec>,<flag>;`
+ * (docs/wire.md 3.2), so a comma in it reads as one more header field, a ';' ends the header
+ * early, and a control byte (a newline) breaks the line: each is EINVAL.
+ */
+function releasePrefix(value: string | null | undefined): Uint8Array | null {
+  const bytes = optionalString('release', value, RELEASE_MAX, true);
+  if (bytes === null) return null;
+  const i = bytes.findIndex((b) => b === 0x2c || b === 0x3b || isControl(b));
+  if (i >= 0) {
+    throw invalid('release', value, "a release without ',', ';' or control characters (it is the first field of the header)", `${JSON.stringify(String.fromCharCode(bytes[i]))} in`);
+  }
+  return bytes;
+}
+
+/** A sysdata value is one line (` release=<release>\n`): no control byte. */
+function oneLine(option: string, bytes: Uint8Array | null, value: unknown): Uint8Array | null {
+  if (bytes !== null && bytes.some(isControl)) throw invalid(option, value, 'text without control characters (it is sent as one line)', 'a control character in');
+  return bytes;
 }
 
 function readTarget(target: WireTarget): CanonicalTarget {
@@ -161,21 +251,30 @@ function readTarget(target: WireTarget): CanonicalTarget {
   if (userdata.length > USERDATA_ITEMS_MAX) {
     throw new InvalidValueError('ENOSPC', 'userdata', userdata.length, `at most ${USERDATA_ITEMS_MAX} entries`, 'too many entries:');
   }
+  let rendered = 0;
   for (const [k, v] of userdata) {
     // An empty key is not "too large": report it as EINVAL rather than EMSGSIZE.
     if (k.length === 0) throw invalid('userdata key', '', `1..${USERDATA_KEY_MAX} bytes`, 'empty');
     if (k.length > USERDATA_KEY_MAX) throw new TooLargeError('userdata key', k.length, USERDATA_KEY_MAX);
+    // The key is sent as it is: a newline in it would start a line of its own (a forged field).
+    if (k.some(isControl)) throw invalid('userdata key', decoder.decode(k), `1..${USERDATA_KEY_MAX} bytes without control characters`, 'a control character in');
     if (v.length > USERDATA_VALUE_MAX) throw new TooLargeError('userdata value', v.length, USERDATA_VALUE_MAX);
+    if (v.length > 0) rendered += k.length + renderedValueLength(v) + 3;
+  }
+  // A value's control bytes are sent escaped (core/userdata.ts), four bytes each.
+  if (rendered > L.UD_BUF_SIZE) {
+    throw new InvalidValueError('ENOSPC', 'userdata', rendered, `at most ${L.UD_BUF_SIZE} bytes of " key=value\\n" lines`, 'rendered userdata does not fit:');
   }
   const sys = toObject<WireSysdata>('sysdata', target.sysdata, 'an object { cpu, taskname, release, msgid }', {});
+  checkFieldNames('sysdata', sys, SYSDATA_FIELDS, "a wire target's sysdata", 'sysdata.');
   return {
     extended: toBool('extended', target.extended, false),
-    release: optionalString('release', target.release, RELEASE_MAX, true),
+    release: releasePrefix(target.release),
     userdata: userdata.filter(([, v]) => v.length > 0),
     sysdata: {
       cpu: sys.cpu === undefined ? null : toInt('sysdata.cpu', sys.cpu, 0, 0x7fffffff),
       taskname: optionalString('sysdata.taskname', sys.taskname, MAX_TASKNAME),
-      release: optionalString('sysdata.release', sys.release, RELEASE_MAX),
+      release: oneLine('sysdata.release', optionalString('sysdata.release', sys.release, RELEASE_MAX), sys.release),
       msgid: sys.msgid === undefined ? null : toInt('sysdata.msgid', sys.msgid, 0, U32_MAX),
     },
     timestamps: toBool('timestamps', target.timestamps, true),
@@ -189,6 +288,7 @@ export interface CanonicalOptions {
 
 export function canonicalOptions(opts: EncodeOptions | undefined): CanonicalOptions {
   const o = toObject<EncodeOptions>('options', opts, 'an object { impl, maxTotal }, or undefined', {});
+  checkFieldNames('options', o, OPTION_FIELDS, "netconsole/wire's options");
   return guarded('options', opts, () => ({
     impl: toImpl(o.impl),
     maxTotal: o.maxTotal === undefined ? DEFAULT_MAX_TOTAL : toInt('maxTotal', o.maxTotal, 1, MAX_TOTAL_LIMIT),

@@ -15,6 +15,7 @@ import {
   canonicalOptions,
   canonicalRecord,
   canonicalTarget,
+  checkFieldNames,
   guarded,
   toBytes,
   toImpl,
@@ -52,14 +53,18 @@ export function encodeFrame(frame: WireFrame, opts?: Pick<EncodeOptions, 'impl'>
 
 function frameImpl(opts: Pick<EncodeOptions, 'impl'> | undefined): 'wasm' | 'reference' {
   const o = toObject<Pick<EncodeOptions, 'impl'>>('options', opts, 'an object { impl }, or undefined', {});
+  checkFieldNames('options', o, ['impl'], "encodeFrame's options");
   return toImpl(guarded('options', opts, () => o.impl));
 }
+
+const FRAME_FIELDS = ['payload', 'srcMac', 'dstMac', 'srcIp', 'dstIp', 'srcPort', 'dstPort', 'ipId'];
 
 /** MTU 1500: a netpoll frame is never fragmented, so its payload fits one Ethernet frame. */
 const MTU = 1500;
 
 function canonicalFrame(frame: WireFrame): { payload: Uint8Array; addresses: FrameAddresses } {
   const f = toObject<WireFrame>('frame', frame, 'an object { payload, srcMac, dstMac, srcIp, dstIp, srcPort, dstPort, ipId }');
+  checkFieldNames('frame', f, FRAME_FIELDS, 'a wire frame');
   return guarded('frame', frame, () => readFrame(f));
 }
 

@@ -9,12 +9,13 @@
 // does not fit, counted and reported in-band.
 import { readFileSync } from 'node:fs';
 import { types } from 'node:util';
-import { invalid, outOfRange, TooLargeError } from '../base/errors.js';
+import { invalid, NetconsoleError, outOfRange, TooLargeError } from '../base/errors.js';
+import { unknownName } from '../base/names.js';
 import { L } from './layout.js';
 import { monotonicUsec } from '../base/clock.js';
 import { getcpu, getcpuIsCheap } from './native.js';
 import { waitForRoom, type RoomMaker, type RoomWaiter } from './room.js';
-import { guarded, isBytes, toInt } from './validate.js';
+import { fieldValue, guarded, isBytes, toInt } from './validate.js';
 import type { Core } from './wasm.js';
 
 export const LEVELS = ['emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug'] as const;
@@ -101,34 +102,72 @@ function kindOf(value: unknown): string {
   return `${/^[aeiou]/i.test(kind) ? 'an' : 'a'} ${kind}`;
 }
 
-/** A record's options as the write path takes them: read once each (a getter runs once). */
-interface RecordOptions {
-  facility: number | undefined;
-  cont: boolean;
-  dict: Array<[Uint8Array, Uint8Array]> | null;
-}
+/** The names a log call's options take: anything else is refused (a typo such as `Dict` would
+ *  otherwise send the record without its dictionary, unnoticed). */
+const OPTION_NAMES: readonly string[] = ['dict', 'cont', 'facility'];
+const OPTS_ACCEPTED = 'an object { dict, cont, facility }, or undefined';
+const hasOwn = Object.prototype.hasOwnProperty;
+/** optionBits(): the facility + 1 in the low 5 bits (0: not given), and the cont flag. */
+const OPT_FACILITY = 0x1f;
+const OPT_CONT = 0x20;
 
-function recordOptions(opts: unknown): RecordOptions {
-  if (opts === null) return { facility: undefined, cont: false, dict: null };
-  if (typeof opts !== 'object' || Array.isArray(opts)) throw invalid('opts', opts, 'an object { dict, cont, facility }, or undefined');
-  const { facility, cont, dict } = guarded('opts', opts, () => {
-    const o = opts as LogOptions;
-    return { facility: o.facility, cont: o.cont, dict: o.dict };
-  });
+/**
+ * A log call's options but the dictionary, in one number (no allocation per call): their names
+ * are checked (own enumerable string keys: a for-in, not Object.keys, which makes an array), then
+ * facility and cont are read once each. A getter or Proxy trap that throws is EINVAL naming what
+ * was being read (`opts` while listing the names), with what it threw as the cause.
+ */
+function optionBits(opts: object): number {
+  let reading = 'opts';
+  let unknown: string | undefined;
+  let facility: unknown;
+  let cont: unknown;
+  try {
+    if (Array.isArray(opts)) throw invalid('opts', opts, OPTS_ACCEPTED);
+    for (const name in opts) {
+      if (name !== 'dict' && name !== 'cont' && name !== 'facility' && hasOwn.call(opts, name)) {
+        unknown = name;
+        break;
+      }
+    }
+    if (unknown === undefined) {
+      reading = 'facility';
+      facility = (opts as LogOptions).facility;
+      reading = 'cont';
+      cont = (opts as LogOptions).cont;
+    }
+  } catch (err) {
+    throw unreadable(reading, opts, err);
+  }
+  if (unknown !== undefined) throw unknownName(unknown, fieldValue(opts, unknown), OPTION_NAMES, "a log call's options");
   if (cont !== undefined && cont !== null && typeof cont !== 'boolean') throw invalid('cont', cont, 'true or false');
-  return {
-    facility: facility === undefined || facility === null ? undefined : toInt('facility', facility, 0, 23),
-    cont: cont === true,
-    dict: dict === undefined || dict === null ? null : dictBytes(dict),
-  };
+  return (facility === undefined || facility === null ? 0 : toInt('facility', facility, 0, 23) + 1) | (cont === true ? OPT_CONT : 0);
 }
 
-/** The pairs of a dictionary (see Dict), each key and value converted by toText and encoded. */
+/** The dictionary of a log call's options (read once), converted: null when there is none. */
+function optionDict(opts: object): Array<[Uint8Array, Uint8Array]> | null {
+  let dict: unknown;
+  try {
+    dict = (opts as LogOptions).dict;
+  } catch (err) {
+    throw unreadable('dict', opts, err);
+  }
+  return dict === undefined || dict === null ? null : dictBytes(dict);
+}
+
+function unreadable(option: string, opts: object, err: unknown): NetconsoleError {
+  if (err instanceof NetconsoleError) return err;
+  return invalid(option, opts, 'options whose fields can be read', 'reading it threw:', err);
+}
+
+/** The pairs of a dictionary (see Dict), each key and value converted by toText and encoded. An
+ *  empty key is refused: ` =value` is a line no receiver can file under a name. */
 function dictBytes(dict: unknown): Array<[Uint8Array, Uint8Array]> {
   const pairs = guarded('dict', dict, () => dictPairs(dict));
   let size = 0;
   const out = pairs.map(([k, v], i): [Uint8Array, Uint8Array] => {
     const key = bytesOf(toText(k, `dict[${i}] key`));
+    if (key.length === 0) throw invalid(`dict[${i}] key`, k, 'a key that is not empty as text', 'empty key:');
     const value = bytesOf(toText(v, `dict[${i}] value`));
     size += 4 + key.length + value.length;
     return [key, value];
@@ -233,11 +272,12 @@ export class Writer {
     // Everything that can run the caller's code (getters, toString) or reject the call runs first:
     // then nothing is written for a rejected call, and a log call made from inside that code (a
     // toString that logs) cannot overwrite this thread's text or dictionary before they are sent.
-    if (opts !== undefined) {
-      const o = recordOptions(opts);
-      if (o.facility !== undefined) prio = o.facility * 8 + level;
-      if (o.cont) flags |= L.REC_CONT;
-      dict = o.dict;
+    if (opts !== undefined && opts !== null) {
+      if (typeof opts !== 'object') throw invalid('opts', opts, OPTS_ACCEPTED);
+      const bits = optionBits(opts);
+      if (bits & OPT_FACILITY) prio = ((bits & OPT_FACILITY) - 1) * 8 + level;
+      if (bits & OPT_CONT) flags |= L.REC_CONT;
+      dict = optionDict(opts);
     }
     // The common case, a string, is encoded at once; every other kind goes through toText.
     const text = typeof value === 'string' ? value : toText(value);

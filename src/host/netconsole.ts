@@ -119,7 +119,7 @@ export class Netconsole extends Logger {
     const { facility, overflow, overflowWaitMs } = o;
     const nc = new Netconsole(core, new HostLocks(), pool, sender, facility, { facility, overflow, overflowWaitMs, room }, o);
     try {
-      await nc.addConfigured(o.targets, o.strict);
+      await nc.addConfigured(o.targets, o.targetsOption, o.strict);
       if (o.control !== undefined) nc.controlServer = await ControlServer.listen(o.control, nc.targets, (err) => nc.report(err));
     } catch (err) {
       await nc.close();
@@ -128,11 +128,11 @@ export class Netconsole extends Logger {
     return nc;
   }
 
-  private async addConfigured(targets: ResolvedOptions['targets'], strict: boolean): Promise<void> {
+  private async addConfigured(targets: ResolvedOptions['targets'], option: string, strict: boolean): Promise<void> {
     if (targets === undefined) return;
     const specs: Array<{ name: string; attrs: Record<string, unknown>; bindMac: string | null }> = [];
     if (typeof targets === 'string') {
-      const parsed = parseParamString(targets);
+      const parsed = parseParamString(targets, option);
       if (strict && parsed.errors.length > 0) throw parsed.errors[0];
       this.startupErrors.push(...parsed.errors);
       for (const t of parsed.targets) specs.push({ name: t.name, attrs: { ...t.attributes }, bindMac: t.bindMac ?? null });

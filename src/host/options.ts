@@ -3,12 +3,14 @@
 // option is checked for its type and range, an unknown name is refused with the closest known one
 // suggested, and each error is an EINVAL or ERANGE naming the option, the value and what is accepted.
 import { readFile } from 'node:fs/promises';
-import { invalid, InvalidValueError, NetconsoleError, outOfRange, type ErrnoCode } from '../base/errors.js';
+import { invalid, NetconsoleError, outOfRange, type ErrnoCode } from '../base/errors.js';
+import { unknownName } from '../base/names.js';
 import { L } from '../core/layout.js';
 import { native, nativeError, type NativeTuning } from '../core/native.js';
 import { rtnetlinkAvailable } from '../netdev/rtnetlink-dump.js';
 import { DEFAULT_SEND_BUFFER } from '../sender/sockets.js';
 import { DEFAULT_RING_SIZE } from '../core/wasm.js';
+import { guarded, readFields } from '../core/validate.js';
 import type { TargetOptions } from './target.js';
 import type { DeviceLookup, Mode } from './targets.js';
 import type { Overflow } from '../core/writer.js';
@@ -113,6 +115,8 @@ export interface NativeSenderOptions {
 /** The options as Netconsole.create uses them: every default applied, every value checked. */
 export interface ResolvedOptions {
   targets: string | TargetOptions[] | undefined;
+  /** Where a parameter string came from: 'targets' (the option or a config file) or 'NETCONSOLE'. */
+  targetsOption: string;
   strict: boolean;
   facility: number;
   ringSize: number;
@@ -141,29 +145,8 @@ const KNOWN: ReadonlySet<string> = new Set([
   'lookup', 'debug', 'oopsOnly', 'control', 'overflow', 'overflowWaitMs', 'holdMs', 'sendBufferBytes', 'nativeSender', 'reportLosses',
 ]);
 
-/** Levenshtein distance, for "did you mean". */
-function distance(a: string, b: string): number {
-  const d = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = d[0];
-    d[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = d[j];
-      d[j] = Math.min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return d[b.length];
-}
-
 function checkNames(o: object, where: string): void {
-  for (const name of Object.keys(o)) {
-    if (KNOWN.has(name)) continue;
-    const best = [...KNOWN].map((k) => [k, distance(name, k)] as const).sort((x, y) => x[1] - y[1])[0];
-    const close = best[1] <= Math.max(2, name.length / 3);
-    const why = `unknown option in ${where}${close ? ` (did you mean '${best[0]}'?)` : ''}, given`;
-    throw new InvalidValueError('EINVAL', name, (o as Record<string, unknown>)[name], close ? `'${best[0]}'` : `one of ${[...KNOWN].join(', ')}`, why);
-  }
+  for (const [name, value] of Object.entries(o)) if (!KNOWN.has(name)) throw unknownName(name, value, KNOWN, where);
 }
 
 function bool(name: string, v: unknown, dflt: boolean): boolean {
@@ -201,8 +184,10 @@ function seqStart(v: unknown): number {
 function lookup(v: unknown): DeviceLookup | undefined {
   if (v === undefined) return undefined;
   const fns = ['getDevice', 'deviceByMac', 'routeDevice', 'sourceAddress'];
-  if (v === null || typeof v !== 'object' || fns.some((f) => typeof (v as Record<string, unknown>)[f] !== 'function')) {
-    throw invalid('lookup', v, `an object with the functions ${fns.join(', ')}`);
+  const accepted = `an object with the functions ${fns.join(', ')}`;
+  if (v === null || typeof v !== 'object') throw invalid('lookup', v, accepted);
+  for (const f of fns) {
+    if (typeof guarded(`lookup.${f}`, v, () => (v as Record<string, unknown>)[f]) !== 'function') throw invalid('lookup', v, accepted, `no ${f} function in`);
   }
   return v as DeviceLookup;
 }
@@ -213,20 +198,26 @@ function control(v: unknown): string | undefined {
   return v;
 }
 
+/** The targets: a parameter string, or an array of target objects, each copied (its fields read
+ *  once: a getter or Proxy trap that throws is EINVAL naming that field, `targets[i].<name>`). */
 function targets(v: unknown): string | TargetOptions[] | undefined {
   if (v === undefined || typeof v === 'string') return v;
-  if (!Array.isArray(v) || v.some((t) => t === null || typeof t !== 'object' || Array.isArray(t))) {
-    throw invalid('targets', v, 'a parameter string, or an array of target option objects');
-  }
-  return v as TargetOptions[];
+  const accepted = 'a parameter string, or an array of target option objects';
+  const list = guarded('targets', v, () => (Array.isArray(v) ? [...(v as unknown[])] : null));
+  if (list === null) throw invalid('targets', v, accepted);
+  return list.map((t, i) => {
+    if (t === null || typeof t !== 'object' || guarded(`targets[${i}]`, t, () => Array.isArray(t))) throw invalid(`targets[${i}]`, t, 'an object of target attributes');
+    return Object.fromEntries(readFields(`targets[${i}]`, t, `targets[${i}].`)) as TargetOptions;
+  });
 }
 
 /** The native sender thread's tuning. */
 function nativeTuning(o: unknown): NativeTuning {
   if (o === undefined) return {};
-  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw invalid('nativeSender', o, 'an object { batch, wake, spin, timerUs }');
-  const s = o as NativeSenderOptions;
-  for (const k of Object.keys(s)) if (!['batch', 'wake', 'spin', 'timerUs'].includes(k)) throw invalid(`nativeSender.${k}`, (s as Record<string, unknown>)[k], 'batch, wake, spin or timerUs', 'unknown option');
+  if (o === null || typeof o !== 'object' || guarded('nativeSender', o, () => Array.isArray(o))) throw invalid('nativeSender', o, 'an object { batch, wake, spin, timerUs }');
+  const s = Object.fromEntries(readFields('nativeSender', o, 'nativeSender.')) as NativeSenderOptions;
+  const names = ['batch', 'wake', 'spin', 'timerUs'];
+  for (const [k, v] of Object.entries(s)) if (!names.includes(k)) throw unknownName(k, v, names, 'nativeSender', { option: `nativeSender.${k}` });
   const opt = (name: keyof NativeSenderOptions, lo: number, hi: number): number | undefined =>
     s[name] === undefined ? undefined : int(`nativeSender.${name}`, s[name], lo, hi, 0);
   const wake = oneOf('nativeSender.wake', s.wake, ['spin', 'futex', 'timer'] as const, 'spin');
@@ -261,12 +252,16 @@ async function readConfigFile(path: unknown): Promise<NetconsoleOptions> {
 
 /** Checks every option and applies every default; throws (and makes nothing) on the first problem. */
 export async function resolveOptions(opts: NetconsoleOptions = {}): Promise<ResolvedOptions> {
-  if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) throw invalid('options', opts, 'an object of options');
-  checkNames(opts, 'Netconsole.create()');
-  const file = opts.config !== undefined ? await readConfigFile(opts.config) : undefined;
-  const o: NetconsoleOptions = { ...file, ...opts, targets: opts.targets ?? file?.targets };
+  if (opts === null || typeof opts !== 'object' || guarded('options', opts, () => Array.isArray(opts))) throw invalid('options', opts, 'an object of options');
+  // Each option read once, into a plain object: a getter or Proxy trap that throws is EINVAL naming it.
+  const given = Object.fromEntries(readFields('options', opts)) as NetconsoleOptions;
+  checkNames(given, 'Netconsole.create()');
+  const file = given.config !== undefined ? await readConfigFile(given.config) : undefined;
+  const o: NetconsoleOptions = { ...file, ...given, targets: given.targets ?? file?.targets };
   let t = targets(o.targets);
-  if (t === undefined && bool('env', o.env, true) && process.env.NETCONSOLE) t = process.env.NETCONSOLE;
+  // Which option a parameter string came from, for its errors.
+  let targetsOption = 'targets';
+  if (t === undefined && bool('env', o.env, true) && process.env.NETCONSOLE) [t, targetsOption] = [process.env.NETCONSOLE, 'NETCONSOLE'];
 
   // Every option that needs the addon is checked here too.
   const which = oneOf('sender', o.sender, ['auto', 'native', 'dgram'] as const, 'auto');
@@ -285,6 +280,7 @@ export async function resolveOptions(opts: NetconsoleOptions = {}): Promise<Reso
   const holdMs = int('holdMs', o.holdMs, 0, 3_600_000, DEFAULT_HOLD_MS);
   return {
     targets: t,
+    targetsOption,
     // A config file and an array are strict; a parameter string is not (kernel semantics).
     strict: bool('strict', o.strict, file !== undefined || typeof t !== 'string'),
     facility: int('facility', o.facility, 0, 23, 1),

@@ -3,8 +3,13 @@
 import { isSysdataToggle, type SysdataToggle, type TargetAttributes } from '../config/attributes.js';
 import type { TargetRecord, TargetState, TargetTable } from './targets.js';
 
-/** Attributes by kernel name (strings as written to configfs, or numbers and booleans), plus userdata. */
-export type TargetOptions = Partial<Record<keyof TargetAttributes, string | number | boolean | null>> &
+/** The yes/no attributes: the only ones that take true and false. */
+type YesNoAttribute = 'enabled' | 'extended' | 'timestamps' | 'release';
+
+/** Attributes by kernel name (strings as written to configfs, or integer numbers; booleans for the
+ *  yes/no ones), plus userdata; null or undefined: the default. */
+export type TargetOptions = Partial<Record<YesNoAttribute, string | number | boolean | null>> &
+  Partial<Record<Exclude<keyof TargetAttributes, YesNoAttribute>, string | number | null>> &
   Partial<Record<SysdataToggle, string | number | boolean>> & {
     name?: string;
     /** userdata/<key> entries, in order. */
@@ -35,7 +40,8 @@ export class Target {
     return this.rec.state === 'enabled' ? (this.rec.binding?.device.name ?? null) : null;
   }
 
-  /** The text a configfs read of `attr` returns (`enabled`, `remote_ip`, `local_mac`, `transmit_errors`, ...). */
+  /** The text a configfs read of `attr` returns (`enabled`, `remote_ip`, `local_mac`, `transmit_errors`, ...).
+   *  Throws ENOENT once the target is removed (as a read after rmdir fails). */
   get(attr: string): string {
     return this.table.read(this.rec, attr);
   }
@@ -71,7 +77,9 @@ export class Userdata {
     return this.table.setUserdata(this.rec, key, value);
   }
 
+  /** An entry's value (undefined when there is none) or a toggle's '1'/'0'; ENOENT once the target is removed. */
   get(key: string): string | undefined {
+    this.table.assertLive(this.rec);
     // Own names only: a key such as 'toString' is a userdata entry, not Object.prototype's.
     if (isSysdataToggle(key)) return this.rec.sysdata[key] ? '1' : '0';
     return this.rec.userdata.get(key);
@@ -81,7 +89,9 @@ export class Userdata {
     return this.table.deleteUserdata(this.rec, key);
   }
 
+  /** The entries in creation order; ENOENT once the target is removed. */
   entries(): Array<[string, string]> {
+    this.table.assertLive(this.rec);
     return [...this.rec.userdata];
   }
 }
@@ -99,8 +109,10 @@ export class Targets {
     return this.table.list().map((r) => new Target(this.table, r));
   }
 
-  /** Creates a target (mkdir); with `enabled: 1` among the attributes it is enabled too. */
-  async create(name: string, attrs: Omit<TargetOptions, 'name'> = {}): Promise<Target> {
+  /** Creates a target (mkdir) and writes its attributes (by kernel name; undefined or null: none;
+   *  anything but an object is EINVAL naming `attributes`); with `enabled: 1` among them it is
+   *  enabled too. All or nothing: a create that fails leaves no target. */
+  async create(name: string, attrs?: Omit<TargetOptions, 'name'> | null): Promise<Target> {
     return new Target(this.table, await this.table.create(name, attrs));
   }
 }

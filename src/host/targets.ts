@@ -37,8 +37,9 @@ import {
   type SysdataToggle,
   type TargetAttributes,
 } from '../config/attributes.js';
+import { attributeFields, checkTargetName } from '../config/create.js';
 import { parseSysdataToggle, validateUserdata } from '../config/userdata.js';
-import { invalid, InvalidValueError, NetconsoleError } from '../base/errors.js';
+import { InvalidValueError, NetconsoleError } from '../base/errors.js';
 import { L } from '../core/layout.js';
 import type { HostLocks, LockName } from './locks.js';
 import type { NetdevEvent } from '../netdev/types.js';
@@ -81,7 +82,6 @@ const SYSDATA_BIT: Record<SysdataToggle, number> = {
   release_enabled: L.S_RELEASE,
   msgid_enabled: L.S_MSGID,
 };
-const NAME_MAX = 255;
 const encoder = new TextEncoder();
 
 export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
@@ -110,16 +110,23 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
   }
 
   // ---------------------------------------------------------------- configuration (config mutex)
-  create(name: string, attrs: Record<string, unknown> = {}, bindMac: string | null = null): Promise<TargetRecord> {
+  /**
+   * mkdir, and the attributes written in the order given. `attrs`: an object of attributes by
+   * their kernel names (read once each: a getter or Proxy trap that throws is EINVAL naming that
+   * attribute), or undefined or null for none.
+   */
+  create(name: string, attrs: unknown = undefined, bindMac: string | null = null): Promise<TargetRecord> {
     return this.configOp(async () => {
-      if (typeof name !== 'string' || name.length === 0 || name.length > NAME_MAX || name.includes('/') || name === '.' || name === '..') {
-        throw invalid('name', name, 'a non-empty configfs directory name without "/"');
-      }
+      checkTargetName(name);
+      // Read before anything is looked at or made: a rejected create leaves nothing behind.
+      const fields = attributeFields(attrs);
       if (this.byName.has(name)) throw new InvalidValueError('EEXIST', 'name', name, 'a name not already in use', 'target exists:');
       const index = this.freeSlot();
       if (index < 0) throw new InvalidValueError('ENOSPC', 'name', name, `at most ${L.MAX_TARGETS} targets`, 'no free target slot for');
-      // Validate everything before the target exists: a rejected create leaves nothing behind.
-      const { enabled, userdata, ...rest } = attrs as Record<string, unknown> & { userdata?: unknown };
+      const enabled = fields.get('enabled');
+      const userdata = fields.get('userdata');
+      fields.delete('enabled');
+      fields.delete('userdata');
       const rec: TargetRecord = {
         name,
         index,
@@ -132,7 +139,7 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
         binding: null,
         resumeName: null,
       };
-      for (const [k, v] of Object.entries(rest)) {
+      for (const [k, v] of fields) {
         if (v === undefined || v === null) continue; // not given: the default
         if (isSysdataToggle(k)) rec.sysdata[k] = parseSysdataToggle(k, v);
         else Object.assign(rec.attrs, parseAttributeWrite(name, k, v, rec.attrs));
@@ -258,6 +265,7 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
 
   /** A configfs read: an attribute, a userdata key or a sysdata toggle. */
   read(rec: TargetRecord, attr: string): string {
+    this.assertLive(rec);
     if (isSysdataToggle(attr)) return rec.sysdata[attr] ? '1' : '0';
     return formatAttribute({ ...rec.attrs, enabled: rec.state === 'enabled' }, attr, {
       local_mac: rec.binding?.device.mac,
@@ -270,8 +278,10 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
     if (rec.state === 'enabled') this.writeSysdata(rec);
   }
 
-  private assertLive(rec: TargetRecord): void {
-    if (rec.removed || this.byName.get(rec.name) !== rec) throw new InvalidValueError('ENOENT', 'target', rec.name, 'an existing target', 'no such target:');
+  /** A removed target answers ENOENT to everything, reads included, as its configfs directory
+   *  would after rmdir. */
+  assertLive(rec: TargetRecord): void {
+    if (rec.removed || this.byName.get(rec.name) !== rec) throw new InvalidValueError('ENOENT', 'target', rec.name, 'an existing target', 'no such target (removed):');
   }
 
   // ---------------------------------------------------------------- slot writes

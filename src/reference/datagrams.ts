@@ -2,7 +2,7 @@
 // payloads. Written to be read next to the spec, not to be fast: it allocates freely and builds
 // every part as its own byte array. The WebAssembly path is tested against it.
 import { MAX_PRINT_CHUNK, type CanonicalRecord, type CanonicalTarget } from '../base/wire-types.js';
-import { ESCAPE_LEN, escapeExtended } from './escape.js';
+import { ESCAPE_LEN, escapeExtended, escapeUserdataValue } from './escape.js';
 
 export interface ReferenceResult {
   datagrams: Uint8Array[];
@@ -63,9 +63,10 @@ function basicDatagrams(rec: CanonicalRecord, tgt: CanonicalTarget): Uint8Array[
   return chunks(console, MAX_PRINT_CHUNK);
 }
 
-/** ` key=value\n` for each pair; `escape` for the dictionary, identity for userdata. */
-function pairLines(pairs: Array<[Uint8Array, Uint8Array]>, escape: (b: Uint8Array) => Uint8Array): Uint8Array {
-  return concat(pairs.flatMap(([k, v]) => [ascii(' '), escape(k), ascii('='), escape(v), ascii('\n')]));
+/** ` key=value\n` for each pair; the dictionary's keys and values escaped (escapeExtended), a
+ *  userdata value's control bytes only (escapeUserdataValue), its key never (it has none). */
+function pairLines(pairs: Array<[Uint8Array, Uint8Array]>, escapeKey: (b: Uint8Array) => Uint8Array, escapeValue: (b: Uint8Array) => Uint8Array): Uint8Array {
+  return concat(pairs.flatMap(([k, v]) => [ascii(' '), escapeKey(k), ascii('='), escapeValue(v), ascii('\n')]));
 }
 
 /** docs/wire.md 3.2: the sysdata lines, in their fixed order, each only when present. */
@@ -111,8 +112,8 @@ function extendedDatagrams(rec: CanonicalRecord, tgt: CanonicalTarget, maxTotal:
   // Kept as bytes: the release is copied as given, never decoded and re-encoded.
   const rel = tgt.release === null ? new Uint8Array(0) : concat([tgt.release, ascii(',')]);
   const escText = escapeExtended(rec.text);
-  const dictPart = pairLines(rec.dict, escapeExtended);
-  const ud = pairLines(tgt.userdata, (b) => b);
+  const dictPart = pairLines(rec.dict, escapeExtended, escapeExtended);
+  const ud = pairLines(tgt.userdata, (b) => b, escapeUserdataValue);
   const sys = sysdataLines(tgt.sysdata);
 
   // Only the escaped text gives way; 1 is the `\n` that ends the text line.

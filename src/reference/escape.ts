@@ -29,3 +29,21 @@ export function escapeExtended(bytes: Uint8Array): Uint8Array {
   }
   return out;
 }
+
+/** A control byte: what a userdata value may not carry raw (a newline would start a line of its
+ *  own, a forged ` KEY=value` line). */
+export function isControl(byte: number): boolean {
+  return byte < 0x20 || byte === 0x7f;
+}
+
+/** docs/wire.md 3.2: a userdata value's control bytes as `\xHH`; every other byte (the backslash
+ *  and UTF-8 included) as it is, as the kernel sends it. */
+export function escapeUserdataValue(bytes: Uint8Array): Uint8Array {
+  if (!bytes.some(isControl)) return bytes;
+  const out: number[] = [];
+  for (const b of bytes) {
+    if (isControl(b)) out.push(BACKSLASH, 0x78, HEX_DIGITS.charCodeAt(b >> 4), HEX_DIGITS.charCodeAt(b & 0xf));
+    else out.push(b);
+  }
+  return Uint8Array.from(out);
+}

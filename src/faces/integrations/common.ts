@@ -1,8 +1,9 @@
 // What the integrations need of a logger (a Netconsole, or a worker's logger from attach()), and
 // the checks of their set-up options: typed errors at set-up, not a TypeError at the first record.
 import { invalid } from '../../base/errors.js';
+import { unknownName } from '../../base/names.js';
 import type { Logger } from '../../host/netconsole.js';
-import { toInt } from '../../core/validate.js';
+import { guarded, readFields, toInt } from '../../core/validate.js';
 import type { LogOptions } from '../../core/writer.js';
 
 /** A Netconsole (flush() waits until the kernel has everything) or a WorkerLogger (no flush()). */
@@ -19,8 +20,21 @@ export function logSink(option: string, value: unknown): LogSink {
 /** An integration's options: an object, or undefined or null for none. */
 export function optionsObject<T extends object>(option: string, value: unknown): Partial<T> {
   if (value === undefined || value === null) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) throw invalid(option, value, 'an object, or undefined');
+  if (typeof value !== 'object' || guarded(option, value, () => Array.isArray(value))) throw invalid(option, value, 'an object, or undefined');
   return value as Partial<T>;
+}
+
+/**
+ * An integration's options (an object, or undefined or null for none), copied: each field read
+ * once (a getter or Proxy trap that throws is EINVAL naming it), and a name that is not one of
+ * `known` refused (EINVAL, the closest known name suggested): a misspelt option would otherwise
+ * be ignored without a word.
+ */
+export function readOptions<T extends object>(option: string, value: unknown, known: readonly string[], where: string): Partial<T> {
+  const o = optionsObject<T>(option, value);
+  const fields = readFields(option, o);
+  for (const [name, v] of fields) if (!known.includes(name)) throw unknownName(name, v, known, where);
+  return Object.fromEntries(fields) as Partial<T>;
 }
 
 /** A boolean option: true or false, or undefined or null for the default. */

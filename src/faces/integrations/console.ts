@@ -7,11 +7,13 @@ import { format } from 'node:util';
 import { invalid } from '../../base/errors.js';
 import { guarded } from '../../core/validate.js';
 import type { LogOptions } from '../../core/writer.js';
-import { booleanOption, facilityOption, logSink, optionsObject, type LogSink } from './common.js';
+import { booleanOption, facilityOption, logSink, readOptions, type LogSink } from './common.js';
 
 /** The console methods captured and their syslog levels. */
 export const CONSOLE_LEVELS = { log: 6, info: 6, warn: 4, error: 3, debug: 7, trace: 7 } as const;
 type Method = keyof typeof CONSOLE_LEVELS;
+
+const OPTION_NAMES = ['passthrough', 'facility', 'console'];
 
 export interface CaptureConsoleOptions {
   /** Keep the original output too (default true); false: only records. */
@@ -33,8 +35,7 @@ export interface CaptureConsoleOptions {
  */
 export function captureConsole(nc: LogSink, opts?: CaptureConsoleOptions): () => void {
   const sink = logSink('nc', nc);
-  const o = optionsObject<CaptureConsoleOptions>('options', opts);
-  const read = guarded('options', opts, () => ({ passthrough: o.passthrough, facility: o.facility, console: o.console }));
+  const read = readOptions<CaptureConsoleOptions>('options', opts, OPTION_NAMES, "captureConsole's options");
   const passthrough = booleanOption('passthrough', read.passthrough, true);
   const logOpts: LogOptions | undefined = facilityOption(read.facility);
   const target = read.console ?? console;

@@ -10,9 +10,9 @@ import { Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { invalid } from '../../base/errors.js';
 import { Netconsole, type NetconsoleOptions } from '../../host/netconsole.js';
-import { guarded, isBytes } from '../../core/validate.js';
+import { isBytes } from '../../core/validate.js';
 import type { LogOptions } from '../../core/writer.js';
-import { facilityOption, logSink, optionsObject, type LogSink } from './common.js';
+import { facilityOption, logSink, readOptions, type LogSink } from './common.js';
 
 // Maps, so that a label is one of these and never a property of Object.prototype ('toString').
 const PINO_LABELS = new Map<string, number>([['trace', 10], ['debug', 20], ['info', 30], ['warn', 40], ['error', 50], ['fatal', 60]]);
@@ -124,8 +124,8 @@ export class NetconsoleDestination extends EventEmitter {
   constructor(sink: LogSink, opts?: DestinationOptions) {
     super();
     this.sink = logSink('nc', sink);
-    const o = optionsObject<DestinationOptions>('options', opts);
-    this.lines = new LineLogger(this.sink, facilityOption(guarded('options', opts, () => o.facility)));
+    const o = readOptions<DestinationOptions>('options', opts, ['facility'], "destination's options");
+    this.lines = new LineLogger(this.sink, facilityOption(o.facility));
   }
 
   get writable(): boolean {

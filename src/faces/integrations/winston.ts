@@ -7,9 +7,9 @@ import { format } from 'node:util';
 import TransportStream from 'winston-transport';
 import { invalid } from '../../base/errors.js';
 import { Netconsole, type NetconsoleOptions } from '../../host/netconsole.js';
-import { guarded, isBytes } from '../../core/validate.js';
+import { guarded, isBytes, toInt } from '../../core/validate.js';
 import { levelNumber, type Level, type Loggable, type LogOptions } from '../../core/writer.js';
-import { facilityOption, logSink, optionsObject, type LogSink } from './common.js';
+import { booleanOption, facilityOption, logSink, optionsObject, readOptions, type LogSink } from './common.js';
 
 const MESSAGE = Symbol.for('message');
 const LEVEL = Symbol.for('level');
@@ -39,6 +39,8 @@ export interface NetconsoleTransportOptions extends TransportStream.TransportStr
   levels?: Record<string, Level>;
   /** Syslog facility of these records, 0..23 (default: the Netconsole's). */
   facility?: number;
+  /** Passed to the stream by winston-transport. */
+  highWaterMark?: number;
 }
 
 interface Info {
@@ -48,14 +50,28 @@ interface Info {
   [MESSAGE]?: unknown;
 }
 
-/** The transport's options, checked (typed errors, at construction) and copied (each getter runs
- *  once) before winston-transport reads them. */
+/** The names the transport takes: its own, and winston-transport's (TransportStreamOptions, and
+ *  highWaterMark, which it passes to the stream). */
+const OPTION_NAMES = ['netconsole', 'options', 'levels', 'facility', 'format', 'level', 'silent', 'handleExceptions', 'handleRejections', 'highWaterMark', 'log', 'logv', 'close'];
+
+/** The transport's options, checked (typed errors, at construction: an unknown name, a value
+ *  winston-transport would misread) and copied (each getter runs once) before winston-transport
+ *  reads them. */
 function transportOptions(opts: unknown): NetconsoleTransportOptions {
-  const given = optionsObject<NetconsoleTransportOptions>('options', opts);
-  const o = guarded('options', opts, () => ({ ...given }));
+  const o = readOptions<NetconsoleTransportOptions>('options', opts, OPTION_NAMES, "NetconsoleTransport's options");
   if (o.netconsole !== undefined && o.netconsole !== null) {
     logSink('netconsole', o.netconsole);
     if (o.options !== undefined && o.options !== null) throw invalid('options', o.options, 'either netconsole or options, not both');
+  }
+  // A level that is not a string is never one of the logger's: every entry would be skipped.
+  if (o.level !== undefined && o.level !== null && typeof o.level !== 'string') throw invalid('level', o.level, "the name of one of the logger's levels");
+  for (const name of ['silent', 'handleExceptions', 'handleRejections'] as const) booleanOption(name, o[name], false);
+  if (o.format !== undefined && o.format !== null && typeof guarded('format', o.format, () => (o.format as { transform?: unknown }).transform) !== 'function') {
+    throw invalid('format', o.format, 'a winston format (winston.format.*())');
+  }
+  if (o.highWaterMark !== undefined && o.highWaterMark !== null) toInt('highWaterMark', o.highWaterMark, 0, 2 ** 31 - 1);
+  for (const name of ['log', 'logv', 'close'] as const) {
+    if (o[name] !== undefined && o[name] !== null && typeof o[name] !== 'function') throw invalid(name, o[name], 'a function');
   }
   return o;
 }
@@ -84,6 +100,18 @@ export class NetconsoleTransport extends TransportStream {
     this.stopped = false;
     this.logOpts = facilityOption(o.facility);
     this.syslogLevels = levelTable(o.levels);
+    // The level names the logger's levels only once it is added to one (winston-transport reads
+    // them on 'pipe'): one it does not have would skip every entry, so it is refused there, as an
+    // 'error' event (winston emits it on the logger; unheard, it throws from logger.add()).
+    const level = o.level;
+    if (typeof level === 'string') {
+      this.once('pipe', () => {
+        const levels = (this as unknown as { levels?: Record<string, number> }).levels;
+        if (levels !== undefined && !Object.prototype.hasOwnProperty.call(levels, level)) {
+          this.emit('error', invalid('level', level, `one of the logger's levels: ${Object.keys(levels).join(', ')}`, 'not a level of the logger this transport was added to:'));
+        }
+      });
+    }
     if (o.netconsole) {
       this.sink = o.netconsole;
       this.owned = false;

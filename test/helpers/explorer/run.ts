@@ -235,8 +235,17 @@ export class Bench {
         return t.disable();
       case 'remove':
         return t.remove();
-      case 'set':
-        return t.set('remote_port', t.get('remote_port'));
+      case 'set': {
+        // The value it has (ports are where the sinks listen). A removed target's get() throws
+        // ENOENT; its set() then rejects ENOENT through the configuration mutex, as it always did.
+        let port: string | number = 0;
+        try {
+          port = t.get('remote_port');
+        } catch {
+          // removed: the set below is refused before it reads the value
+        }
+        return t.set('remote_port', port);
+      }
       case 'userdata':
         return t.userdata.set('k', 'v');
       case 'close':
