@@ -1,0 +1,75 @@
+// Devices created and deleted anywhere in the namespace must not disturb a Netconsole whose
+// targets are elsewhere (issue 15). A shell loop in namespace a adds a veth pair, sets it up and
+// deletes it, over and over; beside it, test/workers/churn-probe.ts (in the same namespace:
+// /sys/class/net and rtnetlink show the namespace of the process) creates Netconsoles with a target
+// on lo and one on a veth that stays (a:vs0 10.78.0.1/24 <-> b:vs1 10.78.0.2/24), enables, logs
+// and closes them, for a few seconds, with devices 'poll' and 'rtnetlink'.
+//
+// What the kernel answers while a device is being deleted (src/netdev/sysfs.ts says more): a read
+// of /sys/class/net/<dev>/<attr> fails with ENOENT (the directory is gone), EINVAL (the device is
+// unregistering: net-sysfs's dev_isalive() check) or ENODEV (kernfs deactivated the file between
+// open and read, or the rtnl-locked attributes' alive check). Only ENOENT used to count as "the
+// device went away": the poller emitted 'error', enable() rejected with the raw fs Error, and a
+// create() whose poller's first listing met it rejected and left its sender thread running.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { waitOperUp } from './helpers/ip.js';
+import { JsonChild } from './helpers/json-child.js';
+import { requireRoot, withNetns } from './helpers/netns.js';
+
+const PROBE = fileURLToPath(new URL('./workers/churn-probe.js', import.meta.url));
+const PORT = 6680;
+const DURATION_MS = 6000;
+/** The churn must have deleted at least this many devices while the probe ran (it does hundreds). */
+const MIN_CHURN = 20;
+
+interface ErrInfo {
+  code: string;
+  message: string;
+  typed: boolean;
+}
+
+interface Summary {
+  cycles: number;
+  enables: number;
+  received: number;
+  createRejections: ErrInfo[];
+  enableRejections: ErrInfo[];
+  errorEvents: ErrInfo[];
+  leaks: unknown[];
+  start: { threads: number; fds: number };
+  end: { threads: number; fds: number };
+}
+
+const CHURN = 'i=0; while :; do ip link add vc0 type veth peer name vc1 && ip link set vc0 up && ip link set vc1 up; ip link del vc0; i=$((i+1)); echo $i; done';
+
+for (const devices of ['poll', 'rtnetlink'] as const) {
+  test(`devices '${devices}': veth pairs created and deleted in a loop disturb nothing of targets on other devices`, { timeout: 120_000 }, async (t) => {
+    if (!requireRoot(t)) return;
+    await withNetns(['a', 'b'], async (ns) => {
+      await ns.vethPair('a', 'vs0', 'b', 'vs1', '10.78.0.1/24', '10.78.0.2/24');
+      await waitOperUp(ns, 'a', 'vs0');
+      const veth = { name: 'veth', dev_name: 'vs0', remote_ip: '10.78.0.2', remote_port: 9, enabled: true };
+      const churn = ns.spawn('a', 'sh', ['-c', CHURN]);
+      let churned = 0;
+      churn.stdout!.on('data', (b: Buffer) => (churned = Number(b.toString().trim().split('\n').pop())));
+      const probe = new JsonChild('churn-probe', ns.runNode('a', PROBE, [devices, String(DURATION_MS), String(PORT), JSON.stringify([veth])]), DURATION_MS + 60_000);
+      const churnedBefore = churned;
+      const s = await probe.waitFor('the summary', (l) => l.summary as Summary | undefined);
+      const during = churned - churnedBefore;
+      churn.kill('SIGKILL');
+      await probe.kill();
+      const context = `${devices}: ${JSON.stringify({ ...s, during })}`.slice(0, 4000);
+      t.diagnostic(`${s.cycles} creates, ${s.enables} enables, ${s.received} datagrams on lo, ${during} veth pairs deleted meanwhile`);
+      assert.ok(during >= MIN_CHURN, `the churn deleted only ${during} devices while the probe ran: ${context}`);
+      assert.ok(s.cycles > 0 && s.enables > 0, context);
+      assert.deepEqual(s.errorEvents, [], `nc.events 'error': ${context}`);
+      assert.deepEqual(s.createRejections, [], `create() rejected: ${context}`);
+      assert.deepEqual(s.enableRejections, [], `enable() rejected: ${context}`);
+      assert.deepEqual(s.leaks, [], `a rejected create() left threads or fds behind: ${context}`);
+      assert.deepEqual(s.end, s.start, `threads / fds after the last close: ${context}`);
+      assert.ok(s.received > 0, `nothing arrived on lo: ${context}`);
+    });
+  });
+}
