@@ -19,6 +19,7 @@ import { JsonChild } from './helpers/json-child.js';
 import { requireRoot, withNetns } from './helpers/netns.js';
 
 const PROBE = fileURLToPath(new URL('./workers/churn-probe.js', import.meta.url));
+const DEVICES_PROBE = fileURLToPath(new URL('./workers/devices-probe.js', import.meta.url));
 const PORT = 6680;
 const DURATION_MS = 6000;
 /** The churn must have deleted at least this many devices while the probe ran (it does hundreds). */
@@ -73,3 +74,40 @@ for (const devices of ['poll', 'rtnetlink'] as const) {
     });
   });
 }
+
+// A device created and deleted between two polls is invisible to polling (poller.ts), unless a
+// target was set up on it in between: enable()'s look-up found it, the target holds it, and its
+// deletion must deactivate the target as an unregister does (the kernel's netconsole holds the
+// device and hears NETDEV_UNREGISTER). The probe polls only when told (pollIntervalMs 60000), so
+// "between two polls" is certain.
+test("devices 'poll': a device the poller never saw, enabled on and deleted before the next poll, deactivates its target; re-created, it resumes it", { timeout: 60_000 }, async (t) => {
+  if (!requireRoot(t)) return;
+  await withNetns(['a', 'b'], async (ns) => {
+    const probe = new JsonChild('devices-probe', ns.runNode('a', DEVICES_PROBE, ['[]'], { NC_POLL_MS: '60000' }), 10_000);
+    try {
+      await probe.ready();
+      const pair = async (): Promise<void> => {
+        await ns.vethPair('a', 'vq0', 'b', 'vq1', '10.79.0.1/24', '10.79.0.2/24');
+        await waitOperUp(ns, 'a', 'vq0');
+      };
+      await pair();
+      await probe.ok('create q {"dev_name":"vq0","remote_ip":"10.79.0.2","remote_port":9,"enabled":true}');
+      assert.equal((await probe.ok('state q')).state, 'enabled');
+      await ns.exec('a', ['ip', 'link', 'del', 'vq0']);
+      const since = probe.mark();
+      const { events } = (await probe.ok('poll')) as { events: Array<{ type: string; name: string }> };
+      assert.deepEqual(events.map((e) => `${e.type} ${e.name}`).filter((e) => e.endsWith('vq0')).at(-1), 'unregister vq0', JSON.stringify(events));
+      const off = await probe.waitLine('target q deactivated', (l) => (l.event as { name?: string; state?: string } | undefined)?.state === 'deactivated', since);
+      assert.deepEqual(off.event, { name: 'q', state: 'deactivated', device: 'vq0', reason: 'unregister' });
+      await pair();
+      const again = probe.mark();
+      await probe.ok('poll');
+      const on = await probe.waitLine('target q resumed', (l) => (l.event as { state?: string } | undefined)?.state !== undefined, again);
+      assert.deepEqual(on.event, { name: 'q', state: 'enabled', device: 'vq0', reason: 'resumed' });
+      assert.deepEqual(probe.lines.filter((l) => 'ncError' in l || 'pollError' in l || 'fatal' in l), []);
+      await probe.quitWith('quit');
+    } finally {
+      await probe.kill();
+    }
+  });
+});

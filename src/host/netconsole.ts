@@ -73,11 +73,13 @@ export class Netconsole extends Logger {
     opts: ResolvedOptions,
   ) {
     super(new Writer(core, writerOptions));
-    const lookup = opts.lookup ?? (opts.devices !== 'poll' && rtnetlinkAvailable() ? rtnetlinkLookup : sysfs);
+    this.poller = opts.devices === 'none' ? null : opts.devices === 'rtnetlink' ? new RtnetlinkSource() : new SysfsPoller({ intervalMs: opts.pollIntervalMs });
+    let lookup = opts.lookup ?? (opts.devices !== 'poll' && rtnetlinkAvailable() ? rtnetlinkLookup : sysfs);
+    // The poller learns of the devices targets are set up on, also those it has not polled yet.
+    if (lookup === sysfs && this.poller instanceof SysfsPoller) lookup = this.poller.observing(sysfs);
     this.table = new TargetTable(core, locks, sockets, sender, lookup, opts.mode);
     this.table.on('target', (e) => this.events.emit('target', e));
     this.targets = new Targets(this.table);
-    this.poller = opts.devices === 'none' ? null : opts.devices === 'rtnetlink' ? new RtnetlinkSource() : new SysfsPoller({ intervalMs: opts.pollIntervalMs });
     this.poller?.on('event', (ev: NetdevEvent) => {
       this.deviceEvent(ev).catch((err: unknown) => this.report(err));
     });
