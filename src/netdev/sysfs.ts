@@ -21,7 +21,7 @@
 // is unregistering (net-sysfs's dev_isalive() check in netdev_show and most *_show functions) and
 // ENODEV when kernfs deactivated the file between open() and read(), or from the alive check of the
 // attributes that take the rtnl (operstate, carrier, ...). All three mean "this device went away":
-// the listing starts again, and never fails for a device that is not the caller's. Reads that may
+// the listing starts again (listDevices); a device going away never makes it fail. Reads that may
 // fail for a live device (`carrier` is EINVAL while the device is down; `master` is absent when not
 // enslaved) are trusted only if the device's ifindex reads the same afterwards: a device is never
 // half read, nor two devices read as one across a rename.

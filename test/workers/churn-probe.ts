@@ -5,9 +5,11 @@
 //
 // For durationMs it goes round: Netconsole.create() (devices as given, pollIntervalMs 10, a target
 // on lo sending to a socket of this process on <port>, and the targets of the JSON array, all
-// enabled at creation), a few disable / enable / log rounds of every target, flush, close. None
-// of them is on a churning device, so every failure is one the churn caused: a device being
-// deleted somewhere in the namespace must not disturb a target on another device.
+// enabled at creation), a few disable / enable / log rounds of every target, flush, close. Beside
+// it, BACKGROUND Netconsoles without targets stay open the whole time: their device sources (polls
+// every 10 ms, or rtnetlink) read the devices all along. No target is on a churning device, so
+// every failure is one the churn caused: a device being deleted somewhere in the namespace must
+// not disturb a target on another device, nor a device source.
 //
 // Its one stdout line, at the end (then exit 0):
 //   {"summary":{cycles, enables, received (datagrams on lo), createRejections, enableRejections,
@@ -25,6 +27,8 @@ interface Resources {
   threads: number;
   fds: number;
 }
+
+const BACKGROUND = 4;
 
 const resources = (): Resources => ({ threads: readdirSync('/proc/self/task').length, fds: readdirSync('/proc/self/fd').length });
 const info = (err: unknown): { code: string; message: string; typed: boolean } => ({ ...errInfo(err), typed: err instanceof NetconsoleError });
@@ -47,6 +51,12 @@ async function main(): Promise<void> {
   // One cycle first, outside the count: libuv's thread pool and the addon load once per process.
   await (await Netconsole.create({ devices, env: false })).close();
   const start = resources();
+  const background: Netconsole[] = [];
+  for (let i = 0; i < BACKGROUND; i++) {
+    const nc = await Netconsole.create({ devices, pollIntervalMs: 10, env: false });
+    nc.events.on('error', (err: unknown) => errorEvents.push(info(err)));
+    background.push(nc);
+  }
   const end = Date.now() + durationMs;
   let cycles = 0;
   let enables = 0;
@@ -58,7 +68,8 @@ async function main(): Promise<void> {
       nc = await Netconsole.create({ devices, pollIntervalMs: 10, env: false, targets });
     } catch (err) {
       createRejections.push(info(err));
-      const after = resources();
+      for (const nc of background) await nc.close();
+  const after = resources();
       if (after.threads > before.threads || after.fds > before.fds) leaks.push({ before, after, error: info(err) });
       continue;
     }
@@ -80,6 +91,7 @@ async function main(): Promise<void> {
     await nc.flush();
     await nc.close();
   }
+  for (const nc of background) await nc.close();
   const after = resources();
   // Datagrams still in flight to the sink.
   await new Promise((r) => setTimeout(r, 50));
