@@ -68,8 +68,7 @@ async function main(): Promise<void> {
       nc = await Netconsole.create({ devices, pollIntervalMs: 10, env: false, targets });
     } catch (err) {
       createRejections.push(info(err));
-      for (const nc of background) await nc.close();
-  const after = resources();
+      const after = resources();
       if (after.threads > before.threads || after.fds > before.fds) leaks.push({ before, after, error: info(err) });
       continue;
     }
