@@ -147,6 +147,26 @@ describe('netdev: snapshot diffing (no devices touched)', () => {
     }
   });
 
+  test('a device observed by a look-up and gone by the next poll is reported registered, then unregistered, ahead of the rest', () => {
+    const poller = new SysfsPoller({ intervalMs: 60_000 });
+    const ghost = { name: 'ghost0', ifindex: 0x7ffffff0, mac: '02:00:00:00:00:99', up: true, running: true, master: null, addresses: [] };
+    poller.observe(ghost); // before start(): nothing to compare with, ignored
+    poller.start();
+    const events: string[] = [];
+    poller.on('event', (e) => events.push(`${e.type} ${e.name}`));
+    poller.observe(ghost);
+    poller.observe(ghost); // twice: one register
+    const here = [...poller.snapshot().values()][0]!;
+    poller.observe(here); // in the snapshot already: nothing
+    poller.poll();
+    assert.deepEqual(events.slice(0, 3), ['register ghost0', 'up ghost0', 'unregister ghost0']);
+    assert.ok(!events.slice(3).some((e) => e.endsWith('ghost0') || e === `register ${here.name}`), events.join(', '));
+    events.length = 0;
+    poller.poll();
+    assert.ok(!events.some((e) => e.endsWith('ghost0')), 'reported once');
+    poller.stop();
+  });
+
   test('the poller timer never keeps the process alive; stop() is idempotent', async () => {
     const poller = new SysfsPoller({ intervalMs: 20 });
     assert.equal(poller.intervalMs, 20);

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { native } from '../src/core/native.js';
+import { NetconsoleError } from '../src/base/errors.js';
 import {
   AF_BRIDGE,
   AF_INET,
@@ -592,6 +593,22 @@ describe('RtnetlinkSource logic (a stand-in binding)', () => {
     k.deliver(done(addr.seq, port));
     assert.deepEqual(brief(events), ['unregister va']);
     s.stop();
+  });
+
+  test("a dump the kernel refuses is a NetconsoleError named by its errno; start() closes its watcher", () => {
+    const k = new FakeKernel();
+    const refused = Object.assign(new Error('netlink dump: No such device'), { errno: 19, code: 'ENODEV', syscall: 'netlink dump' });
+    const s = new RtnetlinkSource({
+      binding: {
+        ...k.binding,
+        netlinkDump: () => {
+          throw refused; // as native/common.h's ThrowErrno makes it
+        },
+      },
+    });
+    assert.throws(() => s.start(), (e: unknown) => e instanceof NetconsoleError && e.code === 'ENODEV' && e.cause === refused);
+    assert.equal(k.watcher!.closed, true);
+    assert.equal(s.running, false);
   });
 });
 

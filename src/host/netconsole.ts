@@ -74,11 +74,13 @@ export class Netconsole extends Logger {
     opts: ResolvedOptions,
   ) {
     super(new Writer(core, writerOptions));
-    const lookup = opts.lookup ?? (opts.devices !== 'poll' && rtnetlinkAvailable() ? rtnetlinkLookup : sysfs);
+    this.poller = opts.devices === 'none' ? null : opts.devices === 'rtnetlink' ? new RtnetlinkSource() : new SysfsPoller({ intervalMs: opts.pollIntervalMs });
+    let lookup = opts.lookup ?? (opts.devices !== 'poll' && rtnetlinkAvailable() ? rtnetlinkLookup : sysfs);
+    // The poller learns of the devices targets are set up on, also those it has not polled yet.
+    if (lookup === sysfs && this.poller instanceof SysfsPoller) lookup = this.poller.observing(sysfs);
     this.table = new TargetTable(core, locks, sockets, sender, lookup, opts.mode);
     this.table.on('target', (e) => this.events.emit('target', e));
     this.targets = new Targets(this.table);
-    this.poller = opts.devices === 'none' ? null : opts.devices === 'rtnetlink' ? new RtnetlinkSource() : new SysfsPoller({ intervalMs: opts.pollIntervalMs });
     this.poller?.on('event', (ev: NetdevEvent) => {
       this.deviceEvent(ev).catch((err: unknown) => this.report(err));
     });
@@ -94,7 +96,6 @@ export class Netconsole extends Logger {
       });
       this.poller.on('overrun', () => neighbours?.reset());
     }
-    this.poller?.start();
     if (opts.oopsOnly) this.mute();
     // Thread slots of workers that died without detaching (their lock is recovered too), and
     // 'loss' events for targets that lost messages.
@@ -109,23 +110,38 @@ export class Netconsole extends Logger {
   static async create(opts: NetconsoleOptions = {}): Promise<Netconsole> {
     const o = await resolveOptions(opts); // every option checked: nothing exists yet
     const core = Core.create({ ringSize: o.ringSize, maxTotal: o.maxTotal, seqStart: o.seqStart, debug: o.debug, reportLosses: o.reportLosses });
-    const dgram = o.sender === 'dgram' ? new DgramSender(core, o.holdMs) : null;
-    const sender: Sender = dgram ?? new NativeSender(core, native!, o.nativeTuning);
-    sender.start();
-    const pool = new SocketPool(o.sender === 'native' ? native : null, o.sendBufferBytes);
-    // The host thread waits for the native sender's thread, or, with the dgram sender (on this
-    // very thread's loop), sends from the ring itself (room.ts).
-    const room = dgram ?? futexWaiter(native!);
-    const { facility, overflow, overflowWaitMs } = o;
-    const nc = new Netconsole(core, new HostLocks(), pool, sender, facility, { facility, overflow, overflowWaitMs, room }, o);
+    // From the memory on, whatever throws closes everything started before it (the sender's
+    // thread, sockets, the device source, timers, process listeners): a rejected create() leaves
+    // nothing behind. Before the Netconsole exists by hand, after it by its close().
+    let sender: Sender | null = null;
+    let pool: SocketPool | null = null;
+    let nc: Netconsole | null = null;
     try {
-      await nc.addConfigured(o.targets, o.targetsOption, o.strict);
-      if (o.control !== undefined) nc.controlServer = await ControlServer.listen(o.control, nc.targets, (err) => nc.report(err));
+      const dgram = o.sender === 'dgram' ? new DgramSender(core, o.holdMs) : null;
+      sender = dgram ?? new NativeSender(core, native!, o.nativeTuning);
+      sender.start();
+      pool = new SocketPool(o.sender === 'native' ? native : null, o.sendBufferBytes);
+      // The host thread waits for the native sender's thread, or, with the dgram sender (on this
+      // very thread's loop), sends from the ring itself (room.ts).
+      const room = dgram ?? futexWaiter(native!);
+      const { facility, overflow, overflowWaitMs } = o;
+      const made = new Netconsole(core, new HostLocks(), pool, sender, facility, { facility, overflow, overflowWaitMs, room }, o);
+      nc = made;
+      // Not in the constructor: its first listing of the devices may fail, and close() stops it.
+      made.poller?.start();
+      await made.addConfigured(o.targets, o.targetsOption, o.strict);
+      if (o.control !== undefined) made.controlServer = await ControlServer.listen(o.control, made.targets, (err) => made.report(err));
+      return made;
     } catch (err) {
-      await nc.close();
+      if (nc !== null) {
+        await nc.close();
+      } else {
+        await sender?.close();
+        await pool?.closeAll();
+        core.retire();
+      }
       throw err;
     }
-    return nc;
   }
 
   private async addConfigured(targets: ResolvedOptions['targets'], option: string, strict: boolean): Promise<void> {

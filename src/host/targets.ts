@@ -39,7 +39,7 @@ import {
 } from '../config/attributes.js';
 import { attributeFields, checkTargetName } from '../config/create.js';
 import { parseSysdataToggle, validateUserdata } from '../config/userdata.js';
-import { InvalidValueError, NetconsoleError } from '../base/errors.js';
+import { asNetconsoleError, InvalidValueError, NetconsoleError } from '../base/errors.js';
 import { L } from '../core/layout.js';
 import type { HostLocks, LockName } from './locks.js';
 import type { NetdevEvent } from '../netdev/types.js';
@@ -323,10 +323,16 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
     this.emit('target', { name: rec.name, state: 'enabled', device: rec.binding?.device.name });
   }
 
-  private setup(rec: TargetRecord): Promise<Binding> {
+  /** Sets the target up; whatever fails (a device look-up that could not read the devices
+   *  included) rejects with a NetconsoleError. */
+  private async setup(rec: TargetRecord): Promise<Binding> {
     this.locks.checker.assertHeld('rtnl', 'target setup');
     const gen = this.core.nextGeneration(rec.index); // target_set_state(ENABLED) bumps it
-    return setupTarget({ lookup: this.lookup, sockets: this.sockets, mode: this.mode }, rec.attrs, rec.bindMac, gen);
+    try {
+      return await setupTarget({ lookup: this.lookup, sockets: this.sockets, mode: this.mode }, rec.attrs, rec.bindMac, gen);
+    } catch (err) {
+      throw asNetconsoleError(err, `target ${rec.name}: setting up`);
+    }
   }
 
   /** Writes a set-up target's slot, gives the sender its route, and marks it ENABLED (rtnl held,

@@ -6,12 +6,17 @@
 // What polling cannot see (also exported as POLLING_LIMITS):
 // * Only the state at each poll is known. A change that reverts between two polls is invisible:
 //   down then up again, a carrier blip, a rename and back, enslave then release, a device added and
-//   deleted again. Several changes of one device in one interval collapse into its net change.
+//   deleted again (unless a target was set up on it meanwhile: below). Several changes of one device
+//   in one interval collapse into its net change.
 // * The order of events inside one interval is not the order they happened in. Within one poll the
 //   events come out as: unregister (by ifindex), then for each remaining device rename, release,
 //   enslave, down / up, then register (followed by enslave / up when the new device is already
 //   enslaved / running).
 // * Latency is up to one interval (plus the time to read sysfs).
+// * A device created and deleted between two polls is seen only when a look-up found it meanwhile
+//   (observe(): a target was set up on it): then that poll reports it registered, then what changed
+//   since (its unregister), ahead of the other events of the poll. Without that, a target bound to
+//   it would stay enabled on a device that is gone.
 // * A device deleted and re-created between polls gets a new ifindex, so it shows as unregister +
 //   register (which is what target handling wants); a re-created device that reuses the old
 //   ifindex (only possible when asked for explicitly) shows as the net change of one device.
@@ -21,16 +26,18 @@
 import { EventEmitter } from 'node:events';
 import { asNetconsoleError, outOfRange } from '../base/errors.js';
 import { listDevices } from './sysfs.js';
-import type { DeviceInfo, NetdevEvent } from './types.js';
+import type { DeviceInfo, DeviceLookup, NetdevEvent } from './types.js';
 import { diffSnapshots } from './diff.js';
 
 export const POLLING_LIMITS =
   'Device events from polling /sys/class/net only compare the state at one poll with the state at ' +
   'the previous one, so: a change that reverts between two polls is not seen at all (down then up, ' +
-  'a carrier blip, a rename and back, enslave then release, a device created and deleted again); ' +
+  'a carrier blip, a rename and back, enslave then release, a device created and deleted again unless ' +
+  'a target was set up on it meanwhile); ' +
   'several changes of one device in one interval collapse into its net change; the order of events ' +
   'within one interval is not the order in which they happened (each poll reports unregisters first, ' +
-  'then renames, releases, enslaves, downs and ups, then registers); an event is reported up to one ' +
+  'then renames, releases, enslaves, downs and ups, then registers, except that a device a target was ' +
+  'set up on since the last poll comes first); an event is reported up to one ' +
   'polling interval late; a device deleted and re-created between two polls gets a new ifindex and ' +
   'shows as unregister followed by register; changes of MAC address, MTU or addresses raise no event; ' +
   'IPv4 addresses of a device that is not running are not visible; and only the network namespace of ' +
@@ -61,6 +68,8 @@ export class SysfsPoller extends EventEmitter<SysfsPollerEvents> {
   readonly intervalMs: number;
   private timer: NodeJS.Timeout | null = null;
   private current: Map<number, DeviceInfo> | null = null;
+  /** Devices a look-up found since the last poll that the snapshot does not have, by ifindex. */
+  private observed = new Map<number, DeviceInfo>();
 
   constructor(opts: SysfsPollerOptions = {}) {
     super();
@@ -105,12 +114,36 @@ export class SysfsPoller extends EventEmitter<SysfsPollerEvents> {
     return events;
   }
 
+  /**
+   * A device a look-up found now. When the snapshot does not have it (it appeared since the last
+   * poll), the next poll reports it registered and then what changed since, its deletion included.
+   */
+  observe(dev: DeviceInfo): void {
+    if (this.current !== null && !this.current.has(dev.ifindex)) this.observed.set(dev.ifindex, dev);
+  }
+
+  /** `lookup` (the sysfs look-ups) with every device it finds by name or MAC observed. */
+  observing(lookup: DeviceLookup): DeviceLookup {
+    const seen = (d: DeviceInfo | null): DeviceInfo | null => {
+      if (d !== null) this.observe(d);
+      return d;
+    };
+    return { ...lookup, getDevice: (name) => seen(lookup.getDevice(name)), deviceByMac: (mac) => seen(lookup.deviceByMac(mac)) };
+  }
+
   /** Read the devices, replace the snapshot, and return the events of the difference. */
   private collect(): NetdevEvent[] {
     const next = toMap(listDevices());
     const prev = this.current;
     this.current = next;
-    return prev === null ? [] : diffSnapshots(prev, next);
+    if (prev === null) return [];
+    const observed = this.observed;
+    if (observed.size === 0) return diffSnapshots(prev, next);
+    this.observed = new Map();
+    // As if a poll had run when each was looked up: prev -> prev with them -> next.
+    const mid = new Map(prev);
+    for (const [i, d] of observed) if (!mid.has(i)) mid.set(i, d);
+    return [...diffSnapshots(prev, mid), ...diffSnapshots(mid, next)];
   }
 
   private tick(): void {

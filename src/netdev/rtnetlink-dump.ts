@@ -2,7 +2,7 @@
 // the look-ups (DeviceLookup) on synchronous dumps: unlike sysfs, the IPv4 addresses of a device
 // that is down or has no carrier are visible. Routes come from routes.ts (no route dump here).
 import { parseIp } from '../base/addr.js';
-import { NetconsoleError } from '../base/errors.js';
+import { asNetconsoleError, NetconsoleError } from '../base/errors.js';
 import { native, nativeError, type NativeBinding } from '../core/native.js';
 import { lookupsOver, pickIpv6Source } from './lookup.js';
 import { routeDevice as readRoute, type RouteResult } from './routes.js';
@@ -111,11 +111,20 @@ export function defaultBinding(): RtnetlinkBinding {
   return native as RtnetlinkBinding;
 }
 
-/** A dump's messages; dumps interrupted by concurrent changes (NLM_F_DUMP_INTR) are retried. */
+/**
+ * A dump's messages; dumps interrupted by concurrent changes (NLM_F_DUMP_INTR) are retried. A
+ * failed dump (the addon's errno error) throws a NetconsoleError with the errno's name.
+ */
 export function dump(backend: RtnetlinkBinding, type: number, family: number): NlMessage[] {
   let msgs: NlMessage[] = [];
   for (let attempt = 0; attempt < 5; attempt++) {
-    msgs = splitMessages(backend.netlinkDump(type, family));
+    let buf: Buffer;
+    try {
+      buf = backend.netlinkDump(type, family);
+    } catch (err) {
+      throw asNetconsoleError(err, 'rtnetlink dump');
+    }
+    msgs = splitMessages(buf);
     if (!msgs.some((m) => (m.flags & NLM_F_DUMP_INTR) !== 0)) break;
   }
   return msgs;

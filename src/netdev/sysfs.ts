@@ -15,12 +15,23 @@
 //   addresses to devices (only `ip addr` / rtnetlink do), so DeviceInfo.addresses of a device that
 //   is not running holds its IPv6 addresses only, and sourceAddress(dev, 4) is null for it.
 // * Routes: routes.ts.
+//
+// A device being deleted while it is read (the kernel's net/core/net-sysfs.c, fs/kernfs): a read of
+// /sys/class/net/<dev>/<attr> fails with ENOENT once the directory is gone, EINVAL while the device
+// is unregistering (net-sysfs's dev_isalive() check in netdev_show and most *_show functions) and
+// ENODEV when kernfs deactivated the file between open() and read(), or from the alive check of the
+// attributes that take the rtnl (operstate, carrier, ...). All three mean "this device went away":
+// the listing starts again (listDevices); a device going away never makes it fail. Reads that may
+// fail for a live device (`carrier` is EINVAL while the device is down; `master` is absent when not
+// enslaved) are trusted only if the device's ifindex reads the same afterwards: a device is never
+// half read, nor two devices read as one across a rename.
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { DeviceAddress, DeviceInfo } from './types.js';
 import { lookupsOver, pickIpv6Source } from './lookup.js';
 import { IPV6_SCOPE_LINK, readIfInet6, readNetworkInterfaces, readText, type Inet6Addr, type NiEntry } from './procfs.js';
 import { parseIp } from '../base/addr.js';
+import { asNetconsoleError } from '../base/errors.js';
 
 export { routeDevice, type RouteResult } from './routes.js';
 
@@ -31,11 +42,14 @@ const IFF_UP = 0x1;
 /** Thrown inside listDevices when a device vanished (deleted or renamed) while being read. */
 class Vanished extends Error {}
 
+/** What a read of a device's attribute answers while the device is being deleted (above). */
+const GONE: ReadonlySet<string | undefined> = new Set(['ENOENT', 'EINVAL', 'ENODEV']);
+
 function readRequired(path: string): string {
   try {
     return readFileSync(path, 'utf8').trim();
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Vanished(path);
+    if (GONE.has((err as NodeJS.ErrnoException).code)) throw new Vanished(path);
     throw err;
   }
 }
@@ -81,6 +95,8 @@ function readOneDevice(
   } catch {
     master = null;
   }
+  // Still the same live device: the optional reads above were of it (see the top of this file).
+  if (readRequired(`${dir}/ifindex`) !== ifindexText) throw new Vanished(dir);
   const up = (flags & IFF_UP) !== 0;
   const running = up && (operstate === 'up' || (operstate === 'unknown' && carrier === 1));
 
@@ -120,17 +136,23 @@ function listOnce(tolerant: boolean): DeviceInfo[] {
 /**
  * Every device of the current network namespace, sorted by ifindex. A device deleted or renamed
  * while being read makes the listing start again (up to 5 times), so that a rename never shows as
- * a device missing from one snapshot; after that, vanished devices are left out.
+ * a device missing from one snapshot; after that, vanished devices are left out. Throws (a
+ * NetconsoleError) only when /sys/class/net itself cannot be read, never for a device going away.
  */
 export function listDevices(): DeviceInfo[] {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    try {
-      return listOnce(false);
-    } catch (err) {
-      if (!(err instanceof Vanished)) throw err;
+  try {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        return listOnce(false);
+      } catch (err) {
+        if (!(err instanceof Vanished)) throw err;
+      }
     }
+    return listOnce(true);
+  } catch (err) {
+    // Not a device going away: sysfs itself cannot be read. A look-up says so with a code.
+    throw asNetconsoleError(err, 'reading /sys/class/net');
   }
-  return listOnce(true);
 }
 
 const finders = lookupsOver(listDevices);

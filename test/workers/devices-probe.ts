@@ -4,7 +4,8 @@
 //
 // /sys/class/net shows the namespace of the process reading it, so the Netconsole whose device
 // events are under test must live in there. It is created with `devices: 'poll', pollIntervalMs: 50`
-// and `targets` = the JSON of argv[2]: an array of target option objects, or a parameter string.
+// (NC_DEVICES and NC_POLL_MS in the environment change them) and `targets` = the JSON of argv[2]:
+// an array of target option objects, or a parameter string.
 //
 // stdout, one JSON object a line:
 //   {"ready":true,"targets":[{name,state,device}],"startupErrors":[{code,message}]}
@@ -24,6 +25,7 @@
 //   enable <name> | disable <name>                            -> {ok:true} | {error:{code,message}}
 //   create <name> <json attrs>                                -> {ok:true} | {error:{code,message}}
 //   devices                    the poller's latest snapshot -> {devices:[DeviceInfo]}
+//   poll                       the poller polls now (devices 'poll') -> {events:[NetdevEvent]}
 //   pid                        -> {pid}
 //   quit                       nc.close(), then exit 0 (also when stdin closes)
 // A command that fails replies {error:{code,message}}; the probe keeps going.
@@ -44,7 +46,7 @@ async function main(): Promise<void> {
     targets: targets as string | [],
     // NC_DEVICES=rtnetlink runs the same scenarios on the addon's netlink watcher.
     devices: (process.env.NC_DEVICES ?? 'poll') as 'poll' | 'rtnetlink',
-    pollIntervalMs: 50,
+    pollIntervalMs: Number(process.env.NC_POLL_MS ?? 50),
     // Records logged while a device is down wait for it (the sender holds them): long enough that
     // the scenarios' pauses never give them up.
     holdMs: 30_000,
@@ -114,6 +116,9 @@ async function main(): Promise<void> {
       }
       case 'devices':
         return { devices: poller ? [...poller.snapshot().values()] : null };
+      case 'poll':
+        if (!(poller && 'poll' in poller)) throw coded('ENOTSUP', 'no sysfs poller');
+        return { events: poller.poll() };
       case 'pid':
         return { pid: process.pid };
       case 'quit':
