@@ -31,6 +31,7 @@ import {
   E_BADARG,
   E_NOTINIT,
   E_BADTHREAD,
+  E_NOSLOT,
   ADDR_FAMILY,
   ESC_MAX,
 } from './layout';
@@ -81,6 +82,7 @@ export function mem_init(ringSize: u32, maxTotal: i32, seqStart: f64, reportLoss
  *  writes nothing, claims no thread slot); or E_NOTINIT. */
 export function mem_attach(epoch: u32): i32 {
   if (atomic.load<u32>(HDR_MAGIC) != MAGIC || load<u32>(HDR_VERSION) != LAYOUT_VERSION) return E_NOTINIT;
+  if (<usize>load<u32>(GEO_MEM_END) > <usize>memory.size() << 16) return E_NOTINIT; // not this memory's geometry
   ringAttach();
   recordAttach();
   writeAttach(epoch);
@@ -93,26 +95,68 @@ export function mem_heap_base(): usize {
 }
 
 // ---------------------------------------------------------------- threads
-/** Claims a free thread slot for the calling thread; returns its index, or E_BADTHREAD when full. */
+// A slot's THR_STATE counts the claims of its thread (one per logger: a thread's loggers share its
+// slot, a JavaScript thread runs one log call at a time). Only the owner changes its own count;
+// the host frees a dead owner's slot whatever the count (thread_reap). A free slot's ids are 0,
+// so a slot being claimed (its count set, its ids not yet) matches no live thread.
+
+/**
+ * Claims a thread slot for the calling thread: one claim more on the slot it holds already (the
+ * same node and OS thread ids; not when `osTid` is unknown, 0), else a free one. Returns its
+ * index; E_NOSLOT when every slot is taken; E_BADTHREAD when the memory has moved on to another
+ * life.
+ */
 export function thread_claim(nodeThreadId: i32, osTid: i32): i32 {
   if (!current()) return E_BADTHREAD;
+  if (osTid > 0) {
+    for (let i = 0; i < MAX_THREADS; i++) {
+      const p = threadAt(i);
+      if (atomic.load<i32>(p + THR_STATE) > 0 && atomic.load<i32>(p + THR_OS_TID) == osTid && atomic.load<i32>(p + THR_NODE_ID) == nodeThreadId) {
+        atomic.add<i32>(p + THR_STATE, 1);
+        return i;
+      }
+    }
+  }
   for (let i = 0; i < MAX_THREADS; i++) {
     const p = threadAt(i);
     if (atomic.cmpxchg<i32>(p + THR_STATE, 0, 1) == 0) {
-      store<i32>(p + THR_NODE_ID, nodeThreadId);
-      store<i32>(p + THR_OS_TID, osTid);
+      atomic.store<i32>(p + THR_NODE_ID, nodeThreadId);
+      atomic.store<i32>(p + THR_OS_TID, osTid);
       return i;
     }
   }
-  return E_BADTHREAD;
+  return E_NOSLOT;
 }
 
-/** Frees a thread slot (its owner detached or died; a dead owner's lock is recovered first). */
+/** Frees slot i: the lock recovered if its owner held it, the ids cleared, then the slot. */
+function threadFree(i: i32): void {
+  const p = threadAt(i);
+  lockRecover(i + 1);
+  atomic.store<i32>(p + THR_OS_TID, 0);
+  atomic.store<i32>(p + THR_NODE_ID, 0);
+  atomic.store<i32>(p + THR_STATE, 0);
+}
+
+/** Drops one claim on slot i (by its owner: a logger detached); the last frees it. Returns the
+ *  claims left, or E_BADTHREAD (a free slot, or the memory has moved on to another life). */
 export function thread_release(i: i32): i32 {
   if (<u32>i >= <u32>MAX_THREADS || !current()) return E_BADTHREAD;
-  lockRecover(i + 1);
-  atomic.store<i32>(threadAt(i) + THR_STATE, 0);
+  const p = threadAt(i);
+  const n = atomic.load<i32>(p + THR_STATE);
+  if (n <= 0) return E_BADTHREAD;
+  if (n > 1) return atomic.sub<i32>(p + THR_STATE, 1) - 1;
+  threadFree(i);
   return 0;
+}
+
+/** Frees slot i of the OS thread `osTid`, which has died (the host checked), whatever its claims.
+ *  Returns 1; 0 when the slot is no longer that thread's. */
+export function thread_reap(i: i32, osTid: i32): i32 {
+  if (<u32>i >= <u32>MAX_THREADS || !current() || osTid <= 0) return E_BADTHREAD;
+  const p = threadAt(i);
+  if (atomic.load<i32>(p + THR_STATE) <= 0 || atomic.load<i32>(p + THR_OS_TID) != osTid) return 0;
+  threadFree(i);
+  return 1;
 }
 
 // ---------------------------------------------------------------- the spinlock

@@ -19,7 +19,7 @@
 // target-list spinlock (the lock's acquire/release give the ordering); "atomic" means the word is
 // read or written outside the lock and uses atomic operations on both sides.
 
-export const LAYOUT_VERSION: u32 = 2;
+export const LAYOUT_VERSION: u32 = 3; // 3: THR_STATE counts claims (shared slots)
 export const MAGIC: u32 = 0x4e434f4e; // "NCON", written last by mem_init: a memory is ready when it is there
 export const NIL: i32 = -1; // end of a list, no target
 
@@ -178,9 +178,9 @@ export const MAX_THREADS: i32 = 64;
 export const THREAD_SIZE: usize = 256 << 10;
 export const THREADS_OFF: usize = TARGETS_OFF + <usize>MAX_TARGETS * TARGET_SIZE;
 
-export const THR_STATE: usize = 0; // i32 atomic: 0 free, 1 claimed (CAS by the attaching thread)
-export const THR_NODE_ID: usize = 4; // i32: worker_threads.threadId of the owner (owner writes)
-export const THR_OS_TID: usize = 8; // i32: the OS thread id of the owner (for dead-owner checks)
+export const THR_STATE: usize = 0; // i32 atomic: 0 free, else the claims of its thread (0 -> 1 by CAS; the owner adds and drops)
+export const THR_NODE_ID: usize = 4; // i32 atomic: worker_threads.threadId of the owner (owner writes; 0 when free)
+export const THR_OS_TID: usize = 8; // i32 atomic: the OS thread id of the owner (dead-owner checks; 0 when free)
 export const THR_CPU: usize = 12; // i32: the CPU for sysdata `cpu=` (owner writes before a record)
 export const THR_TASK_LEN: usize = 16; // i32: bytes of taskname (owner writes)
 export const THR_TASK: usize = 20; // 16 bytes: taskname, at most 15 used
@@ -246,6 +246,7 @@ export const E_NOTINIT: i32 = -4;
 export const E_BADTARGET: i32 = -5;
 export const E_BADARG: i32 = -6;
 export const E_NOROOM: i32 = -7; // REC_WAIT only: the record fits once RING_TAIL reaches THR_NEED
+export const E_NOSLOT: i32 = -8; // thread_claim: every thread slot is taken
 
 // Wire constants (docs/wire.md).
 export const MAX_PRINT_CHUNK: i32 = 1000;

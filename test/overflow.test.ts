@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { Netconsole, NetconsoleError, type NetconsoleOptions } from '../src/index.js';
+import { attach, Netconsole, NetconsoleError, type NetconsoleOptions } from '../src/index.js';
 import { Reassembler, type Message } from '../src/receiver/receiver.js';
 import { CSink } from './helpers/csink.js';
 import { parseRecordText, recordText, reportCount } from './helpers/records.js';
@@ -81,7 +81,7 @@ async function withSink(opts: NetconsoleOptions, fn: (nc: Netconsole, sink: CSin
 }
 
 /** Logs count records from the main thread, 1,000 per turn of the event loop (a busy server). */
-async function burst(nc: Netconsole, writer: number, count: number, perTurn = 1000): Promise<number> {
+async function burst(nc: { info(text: string): number }, writer: number, count: number, perTurn = 1000): Promise<number> {
   let offered = 0;
   for (let i = 0; i < count; ) {
     for (let k = 0; k < perTurn && i < count; k++, i++) offered += nc.info(recordText(writer, i)) > 0 ? 1 : 0;
@@ -107,6 +107,20 @@ describe("overflow 'wait' (the default): a full ring holds the log call, nothing
       assert.ok(waits > 0, 'the ring was full: log calls waited (or, dgram on the host thread, sent from the ring)');
     });
   }
+
+  test("dgram sender: a logger attached on the host's own thread makes room as the host's logger does (it cannot wait for its own loop)", async () => {
+    const a = await withSink({ sender: 'dgram', ringSize: SMALL_RING }, async (nc) => {
+      const log = attach(nc.handle());
+      assert.equal(await burst(log, 0, 20_000), 20_000);
+      log.detach();
+      await nc.flush();
+      const s = nc.stats();
+      assert.equal(s.waits.gaveUp, 0, 'no log call gave up waiting');
+      assert.equal(s.lost, 0, JSON.stringify(s.targets[0]));
+      assert.ok(s.transmit.spills > 0, 'the ring was full: the log calls sent from it');
+    });
+    assertAllInOrder(a, 0, 20_000);
+  });
 
   test('native sender, 64 KiB ring, 50,000 records in one synchronous loop (no turn of the event loop): every one arrives', async (t) => {
     if (!requireNative(t)) return;

@@ -5,7 +5,7 @@
 import { LayoutMismatchError } from '../base/errors.js';
 
 export const L = {
-  LAYOUT_VERSION: 2,
+  LAYOUT_VERSION: 3, // 3: THR_STATE counts claims (shared slots)
   MAGIC: 0x4e434f4e, // "NCON", written last by mem_init: a memory is ready when it is there
   NIL: -1, // end of a list, no target
   // ---------------------------------------------------------------- header, [0, 4096)
@@ -111,9 +111,9 @@ export const L = {
   MAX_THREADS: 64,
   THREAD_SIZE: 262144,
   THREADS_OFF: 1081344,
-  THR_STATE: 0, // i32 atomic: 0 free, 1 claimed (CAS by the attaching thread)
-  THR_NODE_ID: 4, // i32: worker_threads.threadId of the owner (owner writes)
-  THR_OS_TID: 8, // i32: the OS thread id of the owner (for dead-owner checks)
+  THR_STATE: 0, // i32 atomic: 0 free, else the claims of its thread (0 -> 1 by CAS; the owner adds and drops)
+  THR_NODE_ID: 4, // i32 atomic: worker_threads.threadId of the owner (owner writes; 0 when free)
+  THR_OS_TID: 8, // i32 atomic: the OS thread id of the owner (dead-owner checks; 0 when free)
   THR_CPU: 12, // i32: the CPU for sysdata `cpu=` (owner writes before a record)
   THR_TASK_LEN: 16, // i32: bytes of taskname (owner writes)
   THR_TASK: 20, // 16 bytes: taskname, at most 15 used
@@ -168,6 +168,7 @@ export const L = {
   E_BADTARGET: -5,
   E_BADARG: -6,
   E_NOROOM: -7, // REC_WAIT only: the record fits once RING_TAIL reaches THR_NEED
+  E_NOSLOT: -8, // thread_claim: every thread slot is taken
   MAX_PRINT_CHUNK: 1000,
   DEFAULT_MAX_TOTAL: 8191,
   ETH_HLEN: 14,

@@ -12,6 +12,7 @@ export interface CoreExports {
   mem_heap_base(): number;
   thread_claim(nodeThreadId: number, osTid: number): number;
   thread_release(index: number): number;
+  thread_reap(index: number, osTid: number): number;
   lock_acquire(tid: number): void;
   lock_release(tid: number): void;
   lock_recover(tid: number): number;
@@ -112,6 +113,7 @@ const statusText: Record<number, string> = {
   [L.E_NOTINIT]: 'shared memory not initialised',
   [L.E_BADTARGET]: 'bad target index',
   [L.E_BADARG]: 'bad argument',
+  [L.E_NOSLOT]: 'every thread slot is taken',
 };
 
 /** Throws for a negative status from the module (a host bug: inputs are validated before). */

@@ -55,9 +55,19 @@ export const pollingWaiter: RoomWaiter = {
   sleep: (_core, _seen, ms) => void Atomics.wait(nap, 0, 0, Math.min(ms, 1)),
 };
 
-/** How a writer on a thread other than the host's sleeps for the sender `sender`. */
-export function waiterFor(sender: string, binding: NativeBinding | null): RoomWaiter {
-  if (sender !== 'native') return atomicsWaiter;
+/** The dgram senders of the Netconsoles of this thread, by memory: a logger attached on the host's
+ *  own thread makes room as the host's logger does (it cannot sleep for its own event loop). */
+const makers = new WeakMap<WebAssembly.Memory, RoomMaker>();
+
+/** The host's dgram sender makes room for `memory` on this thread (null: no more, it closed). */
+export function setRoomMaker(memory: WebAssembly.Memory, maker: RoomMaker | null): void {
+  if (maker) makers.set(memory, maker);
+  else makers.delete(memory);
+}
+
+/** How an attached writer waits for room in `memory` drained by the sender `sender`. */
+export function waiterFor(sender: string, binding: NativeBinding | null, memory: WebAssembly.Memory): RoomWaiter | RoomMaker {
+  if (sender !== 'native') return makers.get(memory) ?? atomicsWaiter;
   return binding ? futexWaiter(binding) : pollingWaiter;
 }
 

@@ -7,7 +7,7 @@
 // (Core.attach), which is structured-cloneable (postMessage, workerData).
 import { existsSync } from 'node:fs';
 import { threadId } from 'node:worker_threads';
-import { LayoutMismatchError, NetconsoleError } from '../base/errors.js';
+import { invalid, LayoutMismatchError, NetconsoleError } from '../base/errors.js';
 import { native } from './native.js';
 import { check, loadModule, osThreadId, poolMemory, takeMemory, type CoreExports } from './module.js';
 
@@ -116,7 +116,15 @@ export class Core {
         throw new NetconsoleError('EIO', `netconsole core assertion: ${this.asString(msg)} at ${this.asString(file)}:${line}:${col}`);
       },
     };
-    const instance = new WebAssembly.Instance(module, { env: env as WebAssembly.ModuleImports });
+    let instance: WebAssembly.Instance;
+    try {
+      instance = new WebAssembly.Instance(module, { env: env as WebAssembly.ModuleImports });
+    } catch (err) {
+      // create(): our module and a memory made for it. attach(): a handle's (readCoreHandle
+      // checked each alone; here they do not fit together, e.g. the memory's maximum).
+      if (init || !(err instanceof WebAssembly.LinkError)) throw err;
+      throw invalid('handle.core', { module, memory }, 'the module and memory of one nc.handle()', 'they do not fit together:', err);
+    }
     checkLayout(instance.exports);
     this.exports = instance.exports as unknown as CoreExports;
     if (this.exports.mem_heap_base() > L.REGION_BASE) {
@@ -126,8 +134,25 @@ export class Core {
       const status = this.exports.mem_init(init.ringSize, init.maxTotal, init.seqStart, init.reportLosses ? 1 : 0, epoch);
       if (status < 0) throw new LayoutMismatchError(`mem_init(${init.ringSize}, ${init.maxTotal}, ${init.seqStart}) failed: ${status}`);
     }
-    this.stale = check(this.exports.mem_attach(epoch), 'mem_attach') === 1;
-    this.thread = this.stale ? 0 : check(this.exports.thread_claim(threadId, osThreadId()), 'thread_claim: all thread slots are in use');
+    const attached = this.exports.mem_attach(epoch);
+    if (attached === L.E_NOTINIT && !init) throw invalid('handle.core.memory', memory, "the memory of a Netconsole's handle (nc.handle())", 'not laid out by a Netconsole:');
+    let stale = check(attached, 'mem_attach') === 1;
+    let thread = 0;
+    if (!stale) {
+      // This thread's slot (another logger of the thread holds it already), or a free one.
+      thread = this.exports.thread_claim(threadId, osThreadId());
+      if (thread === L.E_NOSLOT) {
+        throw new NetconsoleError('ENOSPC', `attach: all ${L.MAX_THREADS} thread slots are taken by other threads (a thread's loggers share one; a slot comes back when its thread's last logger detaches or is collected, or the thread exits)`, {
+          option: 'attach',
+          value: L.MAX_THREADS,
+          accepted: `at most ${L.MAX_THREADS} threads attached at once, the host's included`,
+        });
+      }
+      // E_BADTHREAD: the memory moved on to another life since mem_attach (its Netconsole closed).
+      if (thread < 0) [stale, thread] = [true, 0];
+    }
+    this.stale = stale;
+    this.thread = thread;
     this.tid = this.thread + 1;
     const slot = threadOffset(this.thread);
     this.textAt = slot + L.THR_TEXT;
@@ -157,7 +182,8 @@ export class Core {
     return { module: this.module, memory: this.memory, debug: this.debug, epoch: this.epoch };
   }
 
-  /** Frees this thread's slot. The Core must not be used afterwards. */
+  /** Drops this Core's claim on its thread's slot (freed with the thread's last). The Core must
+   *  not be used afterwards. */
   release(): void {
     if (this.released) return;
     this.released = true;
@@ -184,7 +210,7 @@ export class Core {
       const slot = threadOffset(i);
       if (Atomics.load(this.i32, (slot + L.THR_STATE) >> 2) === 0) continue;
       const osTid = Atomics.load(this.i32, (slot + L.THR_OS_TID) >> 2);
-      if (osTid > 0 && !existsSync(`/proc/self/task/${osTid}`)) this.exports.thread_release(i);
+      if (osTid > 0 && !existsSync(`/proc/self/task/${osTid}`)) this.exports.thread_reap(i, osTid);
     }
   }
 
@@ -519,7 +545,7 @@ export class Core {
     return { waited: Atomics.load(this.u32, L.ROOM_WAITS >> 2), gaveUp: Atomics.load(this.u32, L.ROOM_TIMEOUTS >> 2) };
   }
 
-  /** Thread slots claimed (the host's and workers'). */
+  /** Thread slots claimed (the host's and workers'; one a thread, however many loggers it has). */
   threadsAttached(): number {
     let n = 0;
     for (let i = 0; i < L.MAX_THREADS; i++) if (Atomics.load(this.i32, (threadOffset(i) + L.THR_STATE) >> 2) !== 0) n++;

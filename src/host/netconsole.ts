@@ -15,7 +15,7 @@ import { RtnetlinkSource } from '../netdev/rtnetlink.js';
 import { neighbors, rtnetlinkAvailable, rtnetlinkLookup } from '../netdev/rtnetlink-dump.js';
 import type { NetdevEvent } from '../netdev/types.js';
 import { resolveOptions, type NetconsoleOptions, type ResolvedOptions } from './options.js';
-import { futexWaiter } from '../core/room.js';
+import { futexWaiter, setRoomMaker } from '../core/room.js';
 import { DgramSender } from '../sender/dgram.js';
 import { NeighbourTable } from '../netdev/neighbours.js';
 import { NativeSender } from '../sender/native.js';
@@ -124,6 +124,7 @@ export class Netconsole extends Logger {
       // The host thread waits for the native sender's thread, or, with the dgram sender (on this
       // very thread's loop), sends from the ring itself (room.ts).
       const room = dgram ?? futexWaiter(native!);
+      if (dgram) setRoomMaker(core.memory, dgram); // for loggers attached on this thread
       const { facility, overflow, overflowWaitMs } = o;
       const made = new Netconsole(core, new HostLocks(), pool, sender, facility, { facility, overflow, overflowWaitMs, room }, o);
       nc = made;
@@ -317,6 +318,7 @@ export class Netconsole extends Logger {
     process.off('beforeExit', this.onExit);
     process.off('exit', this.onExit);
     await this.sockets.closeAll();
+    setRoomMaker(this.core.memory, null);
     this.core.retire();
   }
 

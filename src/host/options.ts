@@ -140,6 +140,7 @@ export interface ResolvedOptions {
 
 export const DEFAULT_OVERFLOW_WAIT_MS = 500; // twice the native sender's stall bound: README
 export const DEFAULT_HOLD_MS = 2000; // native/drain.h kHoldMsDefault
+export const OVERFLOW_WAIT_MAX_MS = 60_000;
 const KNOWN: ReadonlySet<string> = new Set([
   'targets', 'config', 'env', 'strict', 'facility', 'ringSize', 'maxTotal', 'seqStart', 'sender', 'mode', 'devices', 'pollIntervalMs',
   'lookup', 'debug', 'oopsOnly', 'control', 'overflow', 'overflowWaitMs', 'holdMs', 'sendBufferBytes', 'nativeSender', 'reportLosses',
@@ -297,8 +298,8 @@ export async function resolveOptions(opts: NetconsoleOptions = {}): Promise<Reso
     oopsOnly: bool('oopsOnly', o.oopsOnly, false),
     control: control(o.control),
     overflow: oneOf('overflow', o.overflow, ['wait', 'drop'] as const, 'wait'),
-    overflowWaitMs: int('overflowWaitMs', o.overflowWaitMs, 0, 60_000, DEFAULT_OVERFLOW_WAIT_MS),
     holdMs,
+    overflowWaitMs: int('overflowWaitMs', o.overflowWaitMs, 0, OVERFLOW_WAIT_MAX_MS, DEFAULT_OVERFLOW_WAIT_MS),
     sendBufferBytes: int('sendBufferBytes', o.sendBufferBytes, 1024, 1 << 30, DEFAULT_SEND_BUFFER),
     nativeTuning: { ...nativeTuning(o.nativeSender), holdMs },
     reportLosses: bool('reportLosses', o.reportLosses, true),
