@@ -12,6 +12,7 @@ import { DEFAULT_RING_SIZE } from '../core/wasm.js';
 import type { TargetOptions } from './target.js';
 import type { DeviceLookup, Mode } from './targets.js';
 import type { Overflow } from '../core/writer.js';
+import { DRAIN_SIGNALS, type DrainSignal } from './signals.js';
 
 export interface NetconsoleOptions {
   /** A parameter string (docs/targets.md 2), or target specs. Default: the NETCONSOLE variable. */
@@ -94,6 +95,17 @@ export interface NetconsoleOptions {
    * failures), the next record that reaches it is preceded by "** N messages dropped **". Default true.
    */
   reportLosses?: boolean;
+  /**
+   * The signals at which, when the application has no listener of its own, what was logged is
+   * handed to the kernel before the signal ends the process (then sent again: the process still
+   * dies of it). Default true: ['SIGTERM', 'SIGINT', 'SIGHUP']; false (or []) turns it off.
+   */
+  signals?: boolean | readonly DrainSignal[];
+  /**
+   * The longest the drain at process exit (also process.exit()) or at a signal waits for the
+   * sender, in ms (0..60000). Default 1000. What could not go by then is said on stderr.
+   */
+  exitDrainMs?: number;
 }
 
 export interface NativeSenderOptions {
@@ -124,12 +136,16 @@ export interface ResolvedOptions {
   sendBufferBytes: number;
   nativeTuning: NativeTuning;
   reportLosses: boolean;
+  signals: ReadonlySet<DrainSignal>;
+  exitDrainMs: number;
 }
 
+export const DEFAULT_EXIT_DRAIN_MS = 1000;
 export const DEFAULT_OVERFLOW_WAIT_MS = 500; // twice the native sender's stall bound: README
 const KNOWN: ReadonlySet<string> = new Set([
   'targets', 'config', 'env', 'strict', 'facility', 'ringSize', 'maxTotal', 'seqStart', 'sender', 'mode', 'devices', 'pollIntervalMs',
   'lookup', 'debug', 'oopsOnly', 'control', 'overflow', 'overflowWaitMs', 'sendBufferBytes', 'nativeSender', 'reportLosses',
+  'signals', 'exitDrainMs',
 ]);
 
 /** Levenshtein distance, for "did you mean". */
@@ -224,6 +240,14 @@ function nativeTuning(o: unknown): NativeTuning {
   return { batch: opt('batch', 1, 1024), spin: wake === 'futex' ? 0 : opt('spin', 0, 1 << 24), timer: wake === 'timer', timerUs: opt('timerUs', 1, 1_000_000) };
 }
 
+function signals(v: unknown): ReadonlySet<DrainSignal> {
+  if (v === undefined || v === true) return new Set(DRAIN_SIGNALS);
+  if (v === false) return new Set();
+  const accepted = `true, false, or an array of ${DRAIN_SIGNALS.map((s) => `'${s}'`).join(', ')}`;
+  if (!Array.isArray(v) || v.some((s) => !(DRAIN_SIGNALS as readonly unknown[]).includes(s))) throw invalid('signals', v, accepted);
+  return new Set(v as DrainSignal[]);
+}
+
 /** What a config file's read error means. */
 const FILE_CODES: ReadonlySet<string> = new Set(['ENOENT', 'EACCES', 'EISDIR', 'ENOTDIR', 'ELOOP', 'ENAMETOOLONG', 'EPERM']);
 
@@ -295,5 +319,7 @@ export async function resolveOptions(opts: NetconsoleOptions = {}): Promise<Reso
     sendBufferBytes: int('sendBufferBytes', o.sendBufferBytes, 1024, 1 << 30, DEFAULT_SEND_BUFFER),
     nativeTuning: nativeTuning(o.nativeSender),
     reportLosses: bool('reportLosses', o.reportLosses, true),
+    signals: signals(o.signals),
+    exitDrainMs: int('exitDrainMs', o.exitDrainMs, 0, 60_000, DEFAULT_EXIT_DRAIN_MS),
   };
 }
