@@ -139,13 +139,23 @@ function onSignal(sig: DrainSignal): void {
   if (othersListen(sig)) return;
   const t0 = performance.now();
   const mine = [...drains].filter((d) => d.signals.has(sig));
-  for (const d of mine) d.kick();
-  for (const d of mine) d.drainSync(t0 + d.boundMs - performance.now());
   // The dgram sender: what libuv queued for a full socket buffer goes out only as the loop turns.
-  const waiting = (): boolean => mine.some((d) => d.queued() > 0 && performance.now() < t0 + d.boundMs);
-  if (!waiting()) return die(sig, mine);
+  const waiting = (): boolean => mine.some((d) => drains.has(d) && d.queued() > 0 && performance.now() < t0 + d.boundMs);
+  try {
+    for (const d of mine) d.kick();
+    for (const d of mine) d.drainSync(t0 + d.boundMs - performance.now());
+    if (!waiting()) return die(sig, mine);
+  } catch {
+    return die(sig, mine); // nothing may keep the process from dying of the signal
+  }
   const timer = setInterval(() => {
-    if (!waiting()) end();
+    let done: boolean;
+    try {
+      done = !waiting();
+    } catch {
+      done = true;
+    }
+    if (done) end();
   }, QUEUE_POLL_MS);
   ending = { sig, timer, mine };
 }
@@ -159,7 +169,13 @@ function end(): void {
 
 /** What could not go is said; then the signal again, with the default action restored. */
 function die(sig: DrainSignal, mine: SignalDrain[]): void {
-  for (const d of mine) d.reportLeft(`the process died of ${sig}`);
+  for (const d of mine) {
+    try {
+      if (drains.has(d)) d.reportLeft(`the process died of ${sig}`); // not one closed meanwhile
+    } catch {
+      // Said nothing; the signal still ends the process.
+    }
+  }
   // Not installed again by sync(): if the process survives (someone else listens now), a listener
   // of ours must not take the signal being re-raised. The next create() or close() installs it.
   const l = installed.get(sig);
