@@ -22,6 +22,8 @@ const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 const SIGNAL_AT = 60_000;
 /** The longest a child may take to end after the signal, on a loaded machine (the drain is 1 s). */
 const END_MS = 30_000;
+/** How long the receiver keeps receiving after the child ended, on the slow link. */
+const SLOW_LINK_SETTLE_MS = 3000;
 
 interface Config {
   sender: 'native' | 'dgram';
@@ -73,9 +75,10 @@ async function burst(c: Config, sig: NodeJS.Signals, at = SIGNAL_AT, ns?: { run:
   const timer = setTimeout(() => child.kill('SIGKILL'), END_MS + (total / 10_000) * 1000);
   const [code, signal] = await closed;
   clearTimeout(timer);
-  // On loopback, all the child sent is in the receiver's queue by now (delivered in sendmsg); on a
-  // slow link it is still on its way: the receiver ends after a pause (its idleMs).
-  if (!ns) sink.stop();
+  // On loopback, all the child sent is in the receiver's queue by now (delivered in sendmsg); on
+  // the slow link it may still be on its way: at most its qdisc's backlog, well under a second here.
+  if (ns) await new Promise((r) => setTimeout(r, SLOW_LINK_SETTLE_MS));
+  sink.stop();
   const { datagrams, drops } = await sink.done();
   assert.equal(drops, 0, 'the receiver lost nothing (else this test could not tell)');
   const seen = new Uint8Array(total);
@@ -237,7 +240,7 @@ describe('the dgram sender on a slow link (tbf 10 Mbit/s on a veth pair): what a
         await withNetns(['a', 'b'], async (ns) => {
           await ns.vethPair('a', 'vA', 'b', 'vB', `${A}/24`, `${B}/24`);
           await ns.exec('a', ['tc', 'qdisc', 'add', 'dev', 'vA', 'root', 'tbf', 'rate', '10mbit', 'burst', '32kbit', 'latency', '10s']);
-          const sink = await CSink.open({ ns: { handle: ns, name: 'b' }, address: B, port: 6666, idleMs: 1500 });
+          const sink = await CSink.open({ ns: { handle: ns, name: 'b' }, address: B, port: 6666, idleMs: 60_000 });
           const total = 3000;
           const config: Config = { sender: 'dgram', handler: 'none', total, address: B, options: { sendBufferBytes: 64 << 10, exitDrainMs: bound } };
           const r = await burst(config, 'SIGTERM', total, { run: (args) => ns.runNode('a', SCRIPT, args), sink });
