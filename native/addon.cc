@@ -3,7 +3,8 @@
 //   sender.cc  the sender thread (sendmmsg out of the ring);
 //   sockets.cc UDP and AF_PACKET sockets, futexWake and futexWait;
 //   common.h   ThrowErrno (every system error, with errno, code and syscall), ViewOf, Futex;
-//   netlink.cc the rtnetlink watcher and dumps (device events and look-ups).
+//   netlink.cc the rtnetlink watcher and dumps (device events and look-ups);
+//   signals.cc a signal's disposition, saved and put back (the signal hook's re-raise).
 #include "common.h"
 #include <sched.h>
 
@@ -23,6 +24,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   nc::InitSender(env, exports);
   nc::InitSockets(env, exports);
   nc::InitNetlink(env, exports);
+  nc::InitSignals(env, exports);
   return exports;
 }
 

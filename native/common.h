@@ -54,5 +54,6 @@ inline long Futex(void* addr, int op, int val, const timespec* ts) {
 void InitSender(Napi::Env env, Napi::Object exports);   // sender.cc: the sender thread
 void InitSockets(Napi::Env env, Napi::Object exports);  // sockets.cc: sockets and futexes
 void InitNetlink(Napi::Env env, Napi::Object exports);  // netlink.cc: rtnetlink watcher and dumps
+void InitSignals(Napi::Env env, Napi::Object exports);  // signals.cc: a signal's disposition, saved and put back
 
 }  // namespace nc

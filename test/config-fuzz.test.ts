@@ -30,6 +30,8 @@ const OPTIONS: Record<string, fc.Arbitrary<Part>> = {
   overflowWaitMs: mostly(intIn(0, 60_000), bad(-1, 1e9, NaN, 1.5)),
   sendBufferBytes: mostly(intIn(1024, 1 << 22), bad(10, 2 ** 31, '4M')),
   reportLosses: mostly(good(true, false), bad(0, 'no')),
+  signals: mostly(good(true, false, [], ['SIGTERM'], ['SIGHUP', 'SIGINT']), bad('SIGTERM', ['SIGKILL'], ['sigterm'], 1)),
+  exitDrainMs: mostly(intIn(0, 60_000), bad(-1, 60_001, 1.5, '1000')),
   oopsOnly: mostly(good(true, false), bad(1, 'no')),
   strict: mostly(good(true, false), bad('yes')),
   nativeSender: mostly(parts(fc.record({ batch: fc.integer({ min: 1, max: 1024 }) })), bad({ batch: 0 }, { btach: 1 }, { wake: 'never' }, 'fast')),
@@ -43,7 +45,7 @@ const optionObject = fc
   );
 
 function holdings(): string {
-  return JSON.stringify({ threads: readdirSync('/proc/self/task').length, fds: readdirSync('/proc/self/fd').length, exit: process.listenerCount('exit') });
+  return JSON.stringify({ threads: readdirSync('/proc/self/task').length, fds: readdirSync('/proc/self/fd').length, exit: process.listenerCount('exit'), term: process.listenerCount('SIGTERM') });
 }
 
 describe('fuzz: configuration', () => {

@@ -53,6 +53,12 @@ describe('options: type and range, each naming the option, the value and what is
     ['env', 'false', 'EINVAL'],
     ['strict', 'yes', 'EINVAL'],
     ['reportLosses', 0, 'EINVAL'],
+    ['signals', 'SIGTERM', 'EINVAL'],
+    ['signals', ['SIGTERM', 'SIGKILL'], 'EINVAL'],
+    ['signals', 0, 'EINVAL'],
+    ['exitDrainMs', -1, 'ERANGE'],
+    ['exitDrainMs', 60_001, 'ERANGE'],
+    ['exitDrainMs', 1.5, 'EINVAL'],
     ['overflow', 'block', 'EINVAL'],
     ['overflowWaitMs', -1, 'ERANGE'],
     ['overflowWaitMs', 1e9, 'ERANGE'],
@@ -154,7 +160,7 @@ describe('config files', () => {
 
 /** What this process holds: threads, descriptors, process listeners. */
 function holdings(): { threads: number; fds: number; listeners: number } {
-  const listeners = ['exit', 'beforeExit', 'uncaughtExceptionMonitor', 'warning'].reduce((n, e) => n + process.listenerCount(e), 0);
+  const listeners = ['exit', 'beforeExit', 'uncaughtExceptionMonitor', 'warning', 'SIGTERM', 'SIGINT', 'SIGHUP'].reduce((n, e) => n + process.listenerCount(e), 0);
   return { threads: readdirSync('/proc/self/task').length, fds: readdirSync('/proc/self/fd').length, listeners };
 }
 

@@ -88,6 +88,12 @@ export interface NativeBinding {
   packetOpen(ifindex: number, sndbuf?: number): number;
   /** sched_getcpu() of the calling thread. */
   getcpu(): number;
+  /**
+   * The process's disposition of signal `signum` (its struct sigaction), and putting one back
+   * (native/signals.cc). Absent from addons built before signals.cc. Throw with `errno`.
+   */
+  signalAction?(signum: number): Buffer;
+  setSignalAction?(signum: number, saved: Buffer): void;
 }
 
 /** The fallback: the CPU the thread last ran on, from /proc (field 39 of stat). */

@@ -3,7 +3,6 @@
 // sender. Logging is synchronous, and waits (bounded) only for room in a full ring (overflow
 // 'wait'); everything else that may wait is async.
 import { EventEmitter } from 'node:events';
-import { writeSync } from 'node:fs';
 import { parseParamString } from '../config/params.js';
 import { ControlServer } from './control.js';
 import { NetconsoleError } from '../base/errors.js';
@@ -14,7 +13,8 @@ import { SysfsPoller } from '../netdev/poller.js';
 import { RtnetlinkSource } from '../netdev/rtnetlink.js';
 import { neighbors, rtnetlinkAvailable, rtnetlinkLookup } from '../netdev/rtnetlink-dump.js';
 import type { NetdevEvent } from '../netdev/types.js';
-import { resolveOptions, type NetconsoleOptions, type ResolvedOptions } from './options.js';
+import { DEFAULT_EXIT_DRAIN_MS, resolveOptions, type NetconsoleOptions, type ResolvedOptions } from './options.js';
+import { drainOnSignals, sayOnStderr, stopDrainOnSignals, type SignalDrain } from './signals.js';
 import { futexWaiter, setRoomMaker } from '../core/room.js';
 import { DgramSender } from '../sender/dgram.js';
 import { NeighbourTable } from '../netdev/neighbours.js';
@@ -43,9 +43,6 @@ function printable(value: unknown): string {
   }
 }
 
-/** The longest a process exit waits for the sender to hand pending records to the kernel. */
-const EXIT_DRAIN_MS = 1000;
-
 export class Netconsole extends Logger {
   /** 'target' (a target's state changed), 'loss' (a target lost messages: at most once a second),
    *  'error' (a failure in the background; without a listener it becomes a process warning). */
@@ -61,8 +58,12 @@ export class Netconsole extends Logger {
   private readonly lossSeen: number[] = [];
   // Records logged just before the process ends must still go out: at 'beforeExit' and at 'exit'
   // (also process.exit()) the sender hands what is in the ring to the kernel synchronously, for
-  // at most EXIT_DRAIN_MS; what it could not is said on stderr.
+  // at most exitDrainMs; what it could not is said on stderr. At SIGTERM, SIGINT and SIGHUP
+  // without a listener of the application's, the same before the signal ends the process
+  // (signals.ts).
   private readonly onExit = (): void => this.drainAtExit();
+  private readonly signalDrain: SignalDrain;
+  private readonly exitDrainMs: number;
 
   private constructor(
     private readonly core: Core,
@@ -103,8 +104,18 @@ export class Netconsole extends Logger {
       this.core.reapDeadThreads();
       this.reportLosses();
     }, 1000).unref();
+    this.exitDrainMs = opts.exitDrainMs;
     process.on('beforeExit', this.onExit);
     process.on('exit', this.onExit);
+    this.signalDrain = {
+      signals: opts.signals,
+      boundMs: opts.exitDrainMs,
+      kick: () => this.sender.kick(),
+      drainSync: (ms) => this.sender.drainSync(ms),
+      queued: () => this.sender.counters().queued,
+      reportLeft: (end) => this.reportLeft(end),
+    };
+    drainOnSignals(this.signalDrain);
   }
 
   static async create(opts: NetconsoleOptions = {}): Promise<Netconsole> {
@@ -139,6 +150,7 @@ export class Netconsole extends Logger {
       } else {
         await sender?.close();
         await pool?.closeAll();
+        setRoomMaker(core.memory, null);
         core.retire();
       }
       throw err;
@@ -250,22 +262,27 @@ export class Netconsole extends Logger {
    * then the sender drained synchronously (native sender; at most `timeoutMs`): for code that is
    * about to die. Returns whether everything was handed to the kernel.
    */
-  oops(err: unknown, level: Level = 'emerg', timeoutMs = EXIT_DRAIN_MS): boolean {
+  oops(err: unknown, level: Level = 'emerg', timeoutMs = DEFAULT_EXIT_DRAIN_MS): boolean {
     this.writer.write(levelNumber(level), err instanceof Error ? err : `Uncaught ${printable(err)}`);
     return this.drainSync(timeoutMs);
   }
 
   /** Hands everything logged to the kernel before it returns (at most `timeoutMs`); returns whether it all went. */
-  drainSync(timeoutMs = EXIT_DRAIN_MS): boolean {
+  drainSync(timeoutMs = DEFAULT_EXIT_DRAIN_MS): boolean {
     return this.sender.drainSync(timeoutMs);
   }
 
   /** Process exit: what is in the ring goes out now; what cannot is said on stderr, not lost silently. */
   private drainAtExit(): void {
     if (this.core.ringHead() === this.core.ringTail() && this.sender.counters().queued === 0) return;
-    if (this.sender.drainSync(EXIT_DRAIN_MS)) return;
+    if (this.sender.drainSync(this.exitDrainMs)) return;
+    this.reportLeft('the process exited');
+  }
+
+  /** What is still in the ring or in the sockets' send queues, said on stderr (nothing when empty). */
+  private reportLeft(end: string): void {
     const left = this.core.ringHead() - this.core.ringTail() + this.sender.counters().queued;
-    writeSync(2, `netconsole: ${left} bytes of log records could not be handed to the kernel before the process exited (sender ${this.sender.name})\n`);
+    if (left > 0) sayOnStderr(`netconsole: ${left} bytes of log records could not be handed to the kernel before ${end} (sender ${this.sender.name})\n`);
   }
 
   /** 'loss' events: targets that lost messages since the last look (at most once a second). */
@@ -317,6 +334,7 @@ export class Netconsole extends Logger {
     await this.sender.close();
     process.off('beforeExit', this.onExit);
     process.off('exit', this.onExit);
+    stopDrainOnSignals(this.signalDrain);
     await this.sockets.closeAll();
     setRoomMaker(this.core.memory, null);
     this.core.retire();

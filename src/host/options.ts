@@ -14,6 +14,7 @@ import { guarded, readFields } from '../core/validate.js';
 import type { TargetOptions } from './target.js';
 import type { DeviceLookup, Mode } from './targets.js';
 import type { Overflow } from '../core/writer.js';
+import { DRAIN_SIGNALS, type DrainSignal } from './signals.js';
 
 export interface NetconsoleOptions {
   /** A parameter string (docs/targets.md 2), or target specs. Default: the NETCONSOLE variable. */
@@ -103,6 +104,17 @@ export interface NetconsoleOptions {
    * failures), the next record that reaches it is preceded by "** N messages dropped **". Default true.
    */
   reportLosses?: boolean;
+  /**
+   * The signals at which, when the application has no listener of its own, what was logged is
+   * handed to the kernel before the signal ends the process (then sent again: the process still
+   * dies of it). Default true: ['SIGTERM', 'SIGINT', 'SIGHUP']; false (or []) turns it off.
+   */
+  signals?: boolean | readonly DrainSignal[];
+  /**
+   * The longest the drain at process exit (also process.exit()) or at a signal waits for the
+   * sender, in ms (0..60000). Default 1000. What could not go by then is said on stderr.
+   */
+  exitDrainMs?: number;
 }
 
 export interface NativeSenderOptions {
@@ -136,14 +148,18 @@ export interface ResolvedOptions {
   sendBufferBytes: number;
   nativeTuning: NativeTuning;
   reportLosses: boolean;
+  signals: ReadonlySet<DrainSignal>;
+  exitDrainMs: number;
 }
 
+export const DEFAULT_EXIT_DRAIN_MS = 1000;
 export const DEFAULT_OVERFLOW_WAIT_MS = 500; // twice the native sender's stall bound: README
 export const DEFAULT_HOLD_MS = 2000; // native/drain.h kHoldMsDefault
 export const OVERFLOW_WAIT_MAX_MS = 60_000;
 const KNOWN: ReadonlySet<string> = new Set([
   'targets', 'config', 'env', 'strict', 'facility', 'ringSize', 'maxTotal', 'seqStart', 'sender', 'mode', 'devices', 'pollIntervalMs',
   'lookup', 'debug', 'oopsOnly', 'control', 'overflow', 'overflowWaitMs', 'holdMs', 'sendBufferBytes', 'nativeSender', 'reportLosses',
+  'signals', 'exitDrainMs',
 ]);
 
 function checkNames(o: object, where: string): void {
@@ -225,6 +241,14 @@ function nativeTuning(o: unknown): NativeTuning {
   return { batch: opt('batch', 1, 1024), spin: wake === 'futex' ? 0 : opt('spin', 0, 1 << 24), timer: wake === 'timer', timerUs: opt('timerUs', 1, 1_000_000) };
 }
 
+function signals(v: unknown): ReadonlySet<DrainSignal> {
+  if (v === undefined || v === true) return new Set(DRAIN_SIGNALS);
+  if (v === false) return new Set();
+  const accepted = `true, false, or an array of ${DRAIN_SIGNALS.map((s) => `'${s}'`).join(', ')}`;
+  if (!Array.isArray(v) || v.some((s) => !(DRAIN_SIGNALS as readonly unknown[]).includes(s))) throw invalid('signals', v, accepted);
+  return new Set(v as DrainSignal[]);
+}
+
 /** What a config file's read error means. */
 const FILE_CODES: ReadonlySet<string> = new Set(['ENOENT', 'EACCES', 'EISDIR', 'ENOTDIR', 'ELOOP', 'ENAMETOOLONG', 'EPERM']);
 
@@ -303,5 +327,7 @@ export async function resolveOptions(opts: NetconsoleOptions = {}): Promise<Reso
     sendBufferBytes: int('sendBufferBytes', o.sendBufferBytes, 1024, 1 << 30, DEFAULT_SEND_BUFFER),
     nativeTuning: { ...nativeTuning(o.nativeSender), holdMs },
     reportLosses: bool('reportLosses', o.reportLosses, true),
+    signals: signals(o.signals),
+    exitDrainMs: int('exitDrainMs', o.exitDrainMs, 0, 60_000, DEFAULT_EXIT_DRAIN_MS),
   };
 }
