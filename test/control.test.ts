@@ -84,11 +84,13 @@ describe('netconsole ctl', () => {
       // Every name the API takes: a newline, CR, ESC (a colour), U+2028, RLO (bidi), a backslash.
       const evil = 'ok\nt9 forged\r\x1b[31mred\u2028\u202e\\x';
       const shown = 'ok\\nt9 forged\\r\\x1b[31mred\\u{2028}\\u{202e}\\\\x';
-      await nc.targets.create(evil, { userdata: { 'k\x1bey': 'v\ra\x07l' } });
+      // A userdata key may not hold a control character (EINVAL), but may hold U+2028 or RLO.
+      await assert.rejects(nc.targets.create('k', { userdata: { 'k\x1bey': 'v' } }), { code: 'EINVAL' });
+      await nc.targets.create(evil, { userdata: { 'k\u202eey': 'v\ra\x07l' } });
       await nc.targets.create('plain');
       assert.deepEqual(await ctl(socket, ['ls']), { code: 0, out: `${shown}\nplain`, err: '' });
-      assert.equal((await ctl(socket, ['ls', `${evil}/userdata`])).out.split('\n')[0], 'k\\x1bey');
-      assert.deepEqual(await ctl(socket, ['get', `${evil}/userdata/k\x1bey`]), { code: 0, out: 'v\\ra\\x07l', err: '' });
+      assert.equal((await ctl(socket, ['ls', `${evil}/userdata`])).out.split('\n')[0], 'k\\u{202e}ey');
+      assert.deepEqual(await ctl(socket, ['get', `${evil}/userdata/k\u202eey`]), { code: 0, out: 'v\\ra\\x07l', err: '' });
       // An error that echoes the name: one line, nothing a terminal would act on.
       const e = await ctl(socket, ['get', `${evil}/nope`]);
       assert.equal(e.code, 2);
