@@ -19,7 +19,7 @@
 // target-list spinlock (the lock's acquire/release give the ordering); "atomic" means the word is
 // read or written outside the lock and uses atomic operations on both sides.
 
-export const LAYOUT_VERSION: u32 = 3; // 3: THR_STATE counts claims (shared slots)
+export const LAYOUT_VERSION: u32 = 4; // 3: THR_STATE counts claims (shared slots); 4: SLOT_AUX, TGT_CNT_REPORT_LOST
 export const MAGIC: u32 = 0x4e434f4e; // "NCON", written last by mem_init: a memory is ready when it is there
 export const NIL: i32 = -1; // end of a list, no target
 
@@ -50,8 +50,8 @@ export const WANT_SYS: usize = 160; // i32 atomic: H stores the S_* bits some en
 // writers read it (JS side) to decide whether to refresh their CPU and thread name
 export const CLOSED: usize = 168; // i32 atomic: H stores 1 when the Netconsole closes; W then writes nothing
 export const REPORT_LOSSES: usize = 172; // i32: H once at init: 1 = in-band loss reports (see write.ts)
-// In-band loss reports. LOST_TOTAL counts every lost target message (W under the lock, S outside
-// it: atomic add on both sides); W compares it with LOST_SEEN to skip the scan for unreported
+// In-band loss reports. LOST_TOTAL counts every lost target message and every lost report (W under
+// the lock, S outside it: atomic add on both sides); W compares it with LOST_SEEN to skip the scan for unreported
 // losses while nothing was lost since the last scan that found none.
 export const LOST_TOTAL: usize = 176; // u64 atomic add (W, S); W atomic load
 export const LOST_SEEN: usize = 184; // u64 under lock (W; H resets it to 0 at each enable)
@@ -149,7 +149,9 @@ export const TGT_CNT_STALLS: usize = 352; // u64 S atomic add: times S gave up w
 // over while the device lost its carrier, or a probe whose next hop never answered
 export const TGT_CNT_UNCONFIRMED: usize = 360;
 export const TGT_CNT_HOLDS: usize = 368; // u64 S atomic add: times S held the target: its path could not carry
-export const TGT_END: usize = 376;
+// u64 S atomic add: losses whose in-band report was lost (the write path tells them again)
+export const TGT_CNT_REPORT_LOST: usize = 376;
+export const TGT_END: usize = 384;
 
 // Target flags (locked while enabled).
 export const F_EXTENDED: i32 = 1;
@@ -219,7 +221,10 @@ export const SLOT_LEN: usize = 0; // u32: payload bytes (PAD: bytes to skip afte
 export const SLOT_TARGET: usize = 4; // u16: target index
 export const SLOT_KIND: usize = 6; // u16: K_* in the low byte, KF_* flags above it
 export const SLOT_GEN: usize = 8; // u32: the target's TGT_GEN when written
-export const SLOT_POS: usize = 12; // u32: low 32 bits of the slot's ring position (self-check)
+// u32: the low 32 bits of the slot's ring position (a self-check), except in the first datagram of
+// an in-band loss report (KF_FIRST | KF_REPORT): the number of losses it reports, so that a sender
+// that loses the report can have them told again (TGT_CNT_REPORT_LOST).
+export const SLOT_AUX: usize = 12;
 export const SLOT_HDR: usize = 16;
 export const K_DATAGRAM: u16 = 1;
 export const K_FRAME: u16 = 2;

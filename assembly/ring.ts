@@ -17,7 +17,7 @@ import {
   SLOT_HDR,
   SLOT_KIND,
   SLOT_LEN,
-  SLOT_POS,
+  SLOT_AUX,
   SLOT_TARGET,
 } from './layout';
 
@@ -96,14 +96,14 @@ export function slotBegin(target: i32, kind: u16, gen: u32, len: i32): usize {
     store<u16>(pad + SLOT_TARGET, 0xffff);
     store<u16>(pad + SLOT_KIND, K_PAD);
     store<u32>(pad + SLOT_GEN, 0);
-    store<u32>(pad + SLOT_POS, <u32>wHead);
+    store<u32>(pad + SLOT_AUX, <u32>wHead);
   }
   slotAt = RING_OFF + <usize>(at & ringMask);
   store<u32>(slotAt + SLOT_LEN, <u32>len);
   store<u16>(slotAt + SLOT_TARGET, <u16>target);
   store<u16>(slotAt + SLOT_KIND, kind);
   store<u32>(slotAt + SLOT_GEN, gen);
-  store<u32>(slotAt + SLOT_POS, <u32>at);
+  store<u32>(slotAt + SLOT_AUX, <u32>at);
   wHead = at + size;
   return slotAt + SLOT_HDR;
 }

@@ -8,6 +8,8 @@ import {
   KF_FIRST,
   KF_REPORT,
   K_DATAGRAM,
+  SLOT_AUX,
+  SLOT_HDR,
   K_FRAME,
   TGT_ADDR,
   TGT_CNT_BYTES,
@@ -44,6 +46,7 @@ let sAddr: usize = 0;
 let sOverhead: i32 = 0;
 let sPayload: usize = 0;
 let sKind: u16 = 0; // K_* | KF_* of the next slot
+let sReportCount: u32 = 0; // the losses the next report tells (SLOT_AUX of its first datagram)
 
 export function slotsFor(t: i32, tp: usize): void {
   sTarget = t;
@@ -59,6 +62,11 @@ export function planMessage(pos: u64): u64 {
   return ringPlan(pos, msgCount, msgFull + sOverhead, msgLast + sOverhead);
 }
 
+/** The number of losses the next report tells (write.ts caps it at u32). */
+export function reportCount(n: u32): void {
+  sReportCount = n;
+}
+
 /** The next datagrams belong to a new message (a report, when `report`). */
 export function messageBegin(report: bool): void {
   sKind = (sRaw ? K_FRAME : K_DATAGRAM) | KF_FIRST | (report ? KF_REPORT : 0);
@@ -67,6 +75,7 @@ export function messageBegin(report: bool): void {
 /** Opens the next datagram of `len` payload bytes (its room was planned); returns where its payload goes. */
 export function datagramBegin(len: i32): usize {
   const at = slotBegin(sTarget, sKind, sGen, len + sOverhead);
+  if ((sKind & (KF_FIRST | KF_REPORT)) == (KF_FIRST | KF_REPORT)) store<u32>(at - SLOT_HDR + SLOT_AUX, sReportCount);
   sKind &= ~KF_FIRST;
   sPayload = at + <usize>sOverhead;
   return sPayload;

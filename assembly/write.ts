@@ -39,6 +39,7 @@ import {
   TGT_CNT_DROPPED,
   TGT_CNT_RATELIMITED,
   TGT_CNT_REPORTED,
+  TGT_CNT_REPORT_LOST,
   TGT_CNT_SKIPPED,
   TGT_CNT_TX_LOST,
   TGT_DEV_UP,
@@ -60,7 +61,7 @@ import { ringBegin, ringBytes, ringCursor, ringNeed, ringPublish, ringReady, rin
 import { recordBegin, recordSetSeq, reportBegin, reportEnd, takeMsgid, thr, ts } from './record';
 import { measureExtended, writeExtended } from './extended';
 import { measureBasic, writeBasic } from './basic';
-import { bump, planMessage, slotsFor } from './slots';
+import { bump, planMessage, reportCount, slotsFor } from './slots';
 import { targetAt } from './offsets';
 
 
@@ -142,7 +143,7 @@ export function writeRecord(thread: i32, prio: i32, flags: i32, textLen: i32, di
       } else if (!ratelimitPass(tp)) {
         bump(tp + TGT_CNT_RATELIMITED, 1);
       } else {
-        emitTarget(t, tp, reporting ? unreported(tp) : 0);
+        emitTarget(t, tp, reporting ? reportable(tp) : 0);
         offered++;
       }
     }
@@ -187,6 +188,7 @@ function emitTarget(t: i32, tp: usize, report: u64): void {
   }
   // Report and record go together, or the record is dropped (and the report waits for the next).
   if (!ringRoom(planTarget(t, tp, report, ringCursor()))) return dropped(tp, ext);
+  reportCount(<u32>report);
   reportBegin(report, reportSeq, reportFacility);
   measure(t, tp, 0);
   if (ext) writeExtended(tp, true);
@@ -212,7 +214,7 @@ function planRecord(reporting: bool): u64 {
   let pos = ringCursor();
   for (let t = load<i32>(LIST_TARGETS); t != NIL; ) {
     const tp = targetAt(t);
-    if (eligible(tp)) pos = planTarget(t, tp, reporting ? unreported(tp) : 0, pos);
+    if (eligible(tp)) pos = planTarget(t, tp, reporting ? reportable(tp) : 0, pos);
     t = load<i32>(tp + TGT_NEXT);
   }
   return pos;
@@ -224,9 +226,17 @@ function planRecord(reporting: bool): u64 {
 }
 
 // ---------------------------------------------------------------- losses
-/** Messages target tp lost and no report has told yet. */
+/** Messages target tp lost and no report has told yet: a report the sender lost told nothing. */
 @inline function unreported(tp: usize): u64 {
-  return load<u64>(tp + TGT_CNT_DROPPED) + load<u64>(tp + TGT_CNT_SKIPPED) + atomic.load<u64>(tp + TGT_CNT_TX_LOST) - load<u64>(tp + TGT_CNT_REPORTED);
+  const lost = load<u64>(tp + TGT_CNT_DROPPED) + load<u64>(tp + TGT_CNT_SKIPPED) + atomic.load<u64>(tp + TGT_CNT_TX_LOST);
+  return lost + atomic.load<u64>(tp + TGT_CNT_REPORT_LOST) - load<u64>(tp + TGT_CNT_REPORTED);
+}
+
+/** What target tp's next report tells: its unreported losses, at most 2^32 - 1 (SLOT_AUX is a u32;
+ *  the rest is told by the next one). */
+@inline function reportable(tp: usize): u64 {
+  const n = unreported(tp);
+  return n < <u64>u32.MAX_VALUE ? n : <u64>u32.MAX_VALUE;
 }
 
 /**

@@ -26,6 +26,7 @@ constexpr int64_t kBackoffMaxNs = 2 * 1000000;
 constexpr int64_t kLookNs = 1000000;           // a device looked at longer ago is looked at again
 constexpr int64_t kPollNs = 1000000;           // neighbour notifications are read at least this often
 constexpr int64_t kReprobeNs = 1000000000LL;   // given up: a probe a second, so the path can come back
+constexpr int64_t kProbeRetryNs = 10 * 1000000LL;  // a probe the kernel refused (no route yet): the next one
 constexpr int kHeldWaitMs = 1;                 // holding with nothing else to send: look again this often
 
 uint64_t Load64(uint8_t* p) { return __atomic_load_n(reinterpret_cast<uint64_t*>(p), __ATOMIC_SEQ_CST); }
@@ -111,8 +112,10 @@ void Drain::CountLost(uint32_t t, bool unconfirmed) {
 
 // A datagram of message `msg` of target t is lost: its message is counted once (the rest of it is
 // not sent); `txError`: it could not be handed to the kernel (transmit_errors, per datagram);
-// `unconfirmed`: it was, but the kernel may have dropped it.
-void Drain::Lose(uint32_t t, uint64_t msg, bool txError, bool unconfirmed) {
+// `unconfirmed`: it was, but the kernel may have dropped it. A lost in-band report (`report`: the
+// losses it tells) is not a lost message: its losses are handed back to the write path, whose next
+// record to t tells them again (an unconfirmed one too: told twice rather than not at all).
+void Drain::Lose(uint32_t t, uint64_t msg, uint32_t report, bool txError, bool unconfirmed) {
   if (txError) {
     errors_++;
     Add64(TargetCounter(t, lay_.cntTxErrors), 1);
@@ -122,6 +125,11 @@ void Drain::Lose(uint32_t t, uint64_t msg, bool txError, bool unconfirmed) {
   if (msg == msgNo_[t]) lostNo_[t] = msg;
   Probe& p = probe_[t];
   if (p.inFlight && p.msg == msg) p.counted = true;
+  if (report != 0) {
+    Add64(TargetCounter(t, lay_.cntReportLost), report);
+    Add64(mem_ + lay_.lostTotal, 1);  // after REPORT_LOST: the write path's scan looks again
+    return;
+  }
   CountLost(t, unconfirmed);
 }
 
@@ -131,7 +139,7 @@ void Drain::ProbeLost(uint32_t t, bool unconfirmed) {
   if (!p.inFlight) return;
   p.inFlight = false;
   if (p.counted) return;
-  Lose(t, p.msg, false, unconfirmed);
+  Lose(t, p.msg, p.report, false, unconfirmed);
 }
 
 // After a RING_TAIL store: wake the writers waiting for room once the tail reached what they need.
@@ -172,7 +180,8 @@ Drain::Verdict Drain::Gate(int t, int64_t now) {
   }
   if (enabled && paths_.Resolving(t)) {
     if (p.inFlight && givenUp_[t] && now - p.at >= kReprobeNs) ProbeLost(t, true);
-    if (!p.inFlight && (!givenUp_[t] || p.at == 0 || now - p.at >= kReprobeNs)) return Verdict::kProbe;
+    bool retry = now >= probeRetryAt_[t];
+    if (!p.inFlight && retry && (!givenUp_[t] || p.at == 0 || now - p.at >= kReprobeNs)) return Verdict::kProbe;
   }
   return givenUp_[t] ? Verdict::kLose : Verdict::kHold;
 }
@@ -205,8 +214,8 @@ void Drain::ReadPaths(int64_t now, bool force) {
   // A next hop that failed because its device lost its carrier or went down: what went before
   // passed the carrier checks (Confirm), and went out before that.
   for (int t = 0; t < kMaxTargets; t++) failed[t] = failed[t] && paths_.DeviceOk(t, now);
-  for (auto& [t, msg] : sincePoll_) {
-    if (failed[t]) Lose(t, msg, false, true);
+  for (const Sent& s : sincePoll_) {
+    if (failed[s.target]) Lose(s.target, s.msg, s.report, false, true);
   }
   sincePoll_.clear();
   for (int t = 0; t < kMaxTargets; t++) {
@@ -270,14 +279,19 @@ uint64_t Drain::Collect(Batch& b, uint64_t from, uint64_t head, int64_t now, uin
     bool sends = !restOfLost && v != Verdict::kLose;
     if (sends && b.n > 0 && r->fd != b.fd) break;  // next batch: another socket
     msgNo_[target] = msg;
+    if (first) {
+      uint32_t aux;
+      memcpy(&aux, slot + lay_.slotAux, 4);
+      reportOf_[target] = (kind & lay_.kfReport) != 0 ? aux : 0;
+    }
     if (!sends) {
-      if (!restOfLost) Lose(target, msg, true, false);
+      if (!restOfLost) Lose(target, msg, reportOf_[target], true, false);
       done();
       pos = next;
       continue;
     }
     if (v == Verdict::kProbe) {
-      probe_[target] = Probe{true, false, msg, now};
+      probe_[target] = Probe{true, false, msg, now, reportOf_[target]};
       probes_++;
       verdict[target] = static_cast<int8_t>(Verdict::kHold);  // its later slots wait for the outcome
     }
@@ -292,6 +306,7 @@ uint64_t Drain::Collect(Batch& b, uint64_t from, uint64_t head, int64_t now, uin
     b.owner[b.n] = target;
     b.pos[b.n] = pos;
     b.msg[b.n] = msg;
+    b.report[b.n] = reportOf_[target];
     b.slot[b.n] = slot;
     b.n++;
     pos = next;
@@ -345,7 +360,7 @@ uint64_t Drain::Send(Batch& b, uint64_t end, bool* wait) {
         Add64(TargetCounter(t, lay_.cntStalls), 1);
         blocked_ = Blocked{};
       }
-      Lose(t, b.msg[i], true, false);
+      Lose(t, b.msg[i], b.report[i], true, false);
       done(i);
       i++;
       continue;
@@ -356,7 +371,14 @@ uint64_t Drain::Send(Batch& b, uint64_t end, bool* wait) {
       retried = true;
       continue;
     }
-    Lose(b.owner[i], b.msg[i], true, false);  // ENETUNREACH, EPERM, EMSGSIZE, ...: a real transmit failure
+    Lose(b.owner[i], b.msg[i], b.report[i], true, false);  // ENETUNREACH, EPERM, EMSGSIZE, ...: a real transmit failure
+    Probe& p = probe_[b.owner[i]];
+    if (p.inFlight && p.msg == b.msg[i]) {
+      // The probe never went out (a device just up may have no route yet): no neighbour entry will
+      // change for it, so it is over; the next one goes out shortly.
+      p.inFlight = false;
+      probeRetryAt_[b.owner[i]] = NowNs() + kProbeRetryNs;
+    }
     done(i);
     i++;
     retried = false;
@@ -375,8 +397,9 @@ void Drain::Confirm(const Batch& b, int64_t now) {
     bool kept = paths_.KeptCarrier(static_cast<int>(t), now);
     for (int k = i; k < b.n; k++) {
       if (b.owner[k] != t || !b.sent[k]) continue;
-      if (!kept) Lose(t, b.msg[k], false, true);
-      else if (sincePoll_.empty() || sincePoll_.back() != std::make_pair(t, b.msg[k])) sincePoll_.emplace_back(t, b.msg[k]);
+      Sent s{t, b.msg[k], b.report[k]};
+      if (!kept) Lose(t, s.msg, s.report, false, true);
+      else if (sincePoll_.empty() || !(sincePoll_.back() == s)) sincePoll_.push_back(s);
     }
   }
 }
@@ -425,6 +448,7 @@ void Drain::Run() {
   b.owner.resize(tune_.batch);
   b.pos.resize(tune_.batch);
   b.msg.resize(tune_.batch);
+  b.report.resize(tune_.batch);
   b.slot.resize(tune_.batch);
   b.sent.resize(tune_.batch);
   // [tail, scan): slots sent or lost (KF_DONE), PAD, or held; tail is the oldest held one, or scan.

@@ -29,6 +29,7 @@ struct Layout {
   uint32_t targetsOff, targetSize, cntTxErrors, cntTxLost, cntStalls;
   uint32_t slotLen, slotTarget, slotKind, slotGen, slotHdr, kindPad, kindMask, kfFirst;
   uint32_t tgtState, stEnabled, cntUnconfirmed, cntHolds, kfDone;
+  uint32_t slotAux, kfReport, cntReportLost;
 };
 
 // How the thread batches and waits (Netconsole.create's `nativeSender` option; `netconsole tune`
@@ -85,12 +86,21 @@ class Drain {
  private:
   // What the thread decides for a target's next datagram (Gate).
   enum class Verdict { kSend, kHold, kLose, kProbe };
+  // A message handed over: its target, its number, and the losses it tells when it is an in-band
+  // report (0: a log message). A lost report is not a lost message: its losses are told again.
+  struct Sent {
+    uint32_t target;
+    uint64_t msg;
+    uint32_t report;
+    bool operator==(const Sent& o) const { return target == o.target && msg == o.msg; }
+  };
   // A resolution probe in flight: the message its datagram belongs to, and since when.
   struct Probe {
     bool inFlight = false;
     bool counted = false;  // its message was already counted lost
     uint64_t msg = 0;
     int64_t at = 0;
+    uint32_t report = 0;  // the losses its message tells, when it is a report
   };
   // A datagram the socket could not take yet: what to wait for, and since when (for kStallNs).
   struct Blocked {
@@ -110,6 +120,7 @@ class Drain {
     std::vector<uint32_t> owner;
     std::vector<uint64_t> pos;   // ring position of each slot
     std::vector<uint64_t> msg;   // its message's number (msgNo_)
+    std::vector<uint32_t> report;  // the losses its message tells, when it is a report
     std::vector<uint8_t*> slot;  // its slot header (KF_DONE is set there once sent)
     std::vector<uint8_t> sent;   // handed to the kernel
   };
@@ -134,7 +145,7 @@ class Drain {
   bool Enabled(uint32_t t) const;
   uint8_t* TargetCounter(uint32_t target, uint32_t field) { return mem_ + lay_.targetsOff + target * lay_.targetSize + field; }
   void Add64(uint8_t* p, uint64_t n) { __atomic_add_fetch(reinterpret_cast<uint64_t*>(p), n, __ATOMIC_SEQ_CST); }
-  void Lose(uint32_t t, uint64_t msg, bool txError, bool unconfirmed);
+  void Lose(uint32_t t, uint64_t msg, uint32_t report, bool txError, bool unconfirmed);
   void CountLost(uint32_t t, bool unconfirmed);
   void ProbeLost(uint32_t t, bool unconfirmed);
   void WakeRoom(uint64_t tail);
@@ -155,14 +166,16 @@ class Drain {
   int64_t heldSince_[kMaxTargets] = {};  // 0: its path can carry
   bool givenUp_[kMaxTargets] = {};   // held past the bound, or no longer enabled
   Probe probe_[kMaxTargets];
+  int64_t probeRetryAt_[kMaxTargets] = {};  // a probe the kernel refused: no other before this
   // Thread only:
   bool hasHeld_[kMaxTargets] = {};   // some slot of it between RING_TAIL and the scan waits
-  // Messages handed to the kernel since neighbour notifications were last read (target, message):
-  // when a next hop fails or vanishes meanwhile, they may have been dropped with it.
-  std::vector<std::pair<uint32_t, uint64_t>> sincePoll_;
+  // Messages handed to the kernel since neighbour notifications were last read: when a next hop
+  // fails or vanishes meanwhile, they may have been dropped with it.
+  std::vector<Sent> sincePoll_;
   uint64_t lostRecent_[kMaxTargets][kLostRecent];  // the last messages counted lost, per target
   int lostAt_[kMaxTargets] = {};
   uint64_t msgNo_[kMaxTargets] = {};  // messages seen (KF_FIRST), per target
+  uint32_t reportOf_[kMaxTargets] = {};  // the losses the current message tells (a report), or 0
   uint64_t lostNo_[kMaxTargets];      // the current message, when it is lost (its rest is not sent)
   int64_t polledAt_ = 0;
   std::atomic<bool> stop_{false};

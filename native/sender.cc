@@ -77,7 +77,8 @@ class Sender : public Napi::ObjectWrap<Sender> {
                   get("TGT_CNT_TX_LOST"), get("TGT_CNT_STALLS"), get("SLOT_LEN"),    get("SLOT_TARGET"),
                   get("SLOT_KIND"),    get("SLOT_GEN"),    get("SLOT_HDR"),          get("K_PAD"),
                   get("K_MASK"),       get("KF_FIRST"),    get("TGT_STATE"),         get("ST_ENABLED"),
-                  get("TGT_CNT_UNCONFIRMED"), get("TGT_CNT_HOLDS"), get("KF_DONE")};
+                  get("TGT_CNT_UNCONFIRMED"), get("TGT_CNT_HOLDS"), get("KF_DONE"),  get("SLOT_AUX"),
+                  get("KF_REPORT"),    get("TGT_CNT_REPORT_LOST")};
     if (static_cast<size_t>(lay.ringOff) + lay.ringSize > len || (lay.ringSize & (lay.ringSize - 1)) != 0) {
       Napi::RangeError::New(env, "Sender: the ring does not fit the memory view").ThrowAsJavaScriptException();
       return;

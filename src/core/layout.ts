@@ -5,7 +5,7 @@
 import { LayoutMismatchError } from '../base/errors.js';
 
 export const L = {
-  LAYOUT_VERSION: 3, // 3: THR_STATE counts claims (shared slots)
+  LAYOUT_VERSION: 4, // 3: THR_STATE counts claims (shared slots); 4: SLOT_AUX, TGT_CNT_REPORT_LOST
   MAGIC: 0x4e434f4e, // "NCON", written last by mem_init: a memory is ready when it is there
   NIL: -1, // end of a list, no target
   // ---------------------------------------------------------------- header, [0, 4096)
@@ -26,7 +26,7 @@ export const L = {
   WANT_SYS: 160, // i32 atomic: H stores the S_* bits some enabled target sends; writers read it
   CLOSED: 168, // i32 atomic: H stores 1 when the Netconsole closes; W then writes nothing
   REPORT_LOSSES: 172, // i32: H once at init: 1 = in-band loss reports
-  LOST_TOTAL: 176, // u64 atomic add (W, S): every lost target message
+  LOST_TOTAL: 176, // u64 atomic add (W, S): every lost target message and lost report
   LOST_SEEN: 184, // u64 under lock (W; H resets it at each enable): LOST_TOTAL when a scan found nothing to report
   RING_HEAD: 192, // u64: W atomic store after a record's slots are written; S/H atomic load
   RING_WAKE: 200, // i32: W atomic add when RING_SLEEPING is set (assembly/layout.ts: waking the sender); S waits on it
@@ -90,7 +90,8 @@ export const L = {
   TGT_CNT_STALLS: 352, // u64 S atomic add: times S gave up waiting for the target's socket
   TGT_CNT_UNCONFIRMED: 360, // u64 S atomic add: messages counted lost that the kernel may have sent
   TGT_CNT_HOLDS: 368, // u64 S atomic add: times S held the target: its path could not carry
-  TGT_END: 376,
+  TGT_CNT_REPORT_LOST: 376, // u64 S atomic add: losses whose in-band report was lost (told again)
+  TGT_END: 384,
   F_EXTENDED: 1,
   F_RELEASE: 2,
   F_TIMESTAMPS: 4,
@@ -144,7 +145,7 @@ export const L = {
   SLOT_TARGET: 4, // u16: target index
   SLOT_KIND: 6, // u16: K_* in the low byte, KF_* flags above it
   SLOT_GEN: 8, // u32: the target's TGT_GEN when written
-  SLOT_POS: 12, // u32: low 32 bits of the slot's ring position (self-check)
+  SLOT_AUX: 12, // u32: low 32 bits of the slot's ring position; a report's first datagram: the losses it tells
   SLOT_HDR: 16,
   K_DATAGRAM: 1,
   K_FRAME: 2,

@@ -107,7 +107,7 @@ function procGetcpu(): number {
   }
 }
 
-const ABI_VERSION = 4;
+const ABI_VERSION = 5;
 
 function load(): { binding: NativeBinding | null; error: Error | null } {
   if (process.env.NETCONSOLE_NO_NATIVE === '1') return { binding: null, error: new Error('NETCONSOLE_NO_NATIVE=1') };

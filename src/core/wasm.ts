@@ -51,6 +51,8 @@ export interface TargetCounters {
   transmitErrors: number;
   lostInTransmit: number;
   reported: number;
+  /** Losses whose in-band report was lost: told again by the next record (not in `reported`). */
+  reportLost: number;
   stalls: number;
   unconfirmed: number;
   holds: number;
@@ -336,6 +338,7 @@ export class Core {
       transmitErrors: n(L.TGT_CNT_TX_ERRORS),
       lostInTransmit: n(L.TGT_CNT_TX_LOST),
       reported: n(L.TGT_CNT_REPORTED),
+      reportLost: n(L.TGT_CNT_REPORT_LOST),
       stalls: n(L.TGT_CNT_STALLS),
       unconfirmed: n(L.TGT_CNT_UNCONFIRMED),
       holds: n(L.TGT_CNT_HOLDS),
@@ -444,6 +447,13 @@ export class Core {
     Atomics.add(this.u64, (targetOffset(t) + L.TGT_CNT_TX_LOST) >> 3, 1n);
     if (unconfirmed) Atomics.add(this.u64, (targetOffset(t) + L.TGT_CNT_UNCONFIRMED) >> 3, 1n);
     Atomics.add(this.u64, L.LOST_TOTAL >> 3, 1n); // after TX_LOST (write.ts lossesToReport)
+  }
+
+  /** The sender lost an in-band report of target t that told `losses`: the write path's next record
+   *  to t tells them again (write.ts unreported). A report is not a message: nothing else counts. */
+  countReportLost(t: number, losses: number): void {
+    Atomics.add(this.u64, (targetOffset(t) + L.TGT_CNT_REPORT_LOST) >> 3, BigInt(losses));
+    Atomics.add(this.u64, L.LOST_TOTAL >> 3, 1n); // after REPORT_LOST: the write path's scan looks again
   }
 
   /** The sender began to hold target t: its path could not carry. */
@@ -638,7 +648,7 @@ export class Core {
    * the first held slot (or -1). The caller publishes RING_TAIL (publishTail) at the first slot
    * still needed. Single consumer only.
    */
-  walk(from: number, max: number, visit: (target: number, kind: number, gen: number, bytes: Uint8Array) => WalkAnswer): { end: number; held: number } {
+  walk(from: number, max: number, visit: (target: number, kind: number, gen: number, bytes: Uint8Array, aux: number) => WalkAnswer): { end: number; held: number } {
     const head = this.ringHead();
     const size = this.ringSize;
     let pos = from;
@@ -650,7 +660,8 @@ export class Core {
       const kind = this.dv.getUint16(at + L.SLOT_KIND, true);
       const next = pos + L.SLOT_HDR + ((len + 15) & ~15);
       if ((kind & L.K_MASK) !== L.K_PAD && (kind & L.KF_DONE) === 0) {
-        const a = visit(this.dv.getUint16(at + L.SLOT_TARGET, true), kind, this.u32[(at + L.SLOT_GEN) >> 2], this.u8.subarray(at + L.SLOT_HDR, at + L.SLOT_HDR + len));
+        const bytes = this.u8.subarray(at + L.SLOT_HDR, at + L.SLOT_HDR + len);
+        const a = visit(this.dv.getUint16(at + L.SLOT_TARGET, true), kind, this.u32[(at + L.SLOT_GEN) >> 2], bytes, this.u32[(at + L.SLOT_AUX) >> 2]!);
         if (a === 'stop') break;
         if (a === 'held') {
           if (held < 0) held = pos;

@@ -206,7 +206,10 @@ export class Netconsole extends Logger {
     return { core: this.core.handle(), facility: this.facility, overflow, overflowWaitMs, sender: this.sender.name };
   }
 
-  /** Resolves when everything logged so far (by any thread) has been handed to the kernel. */
+  /**
+   * Resolves when everything logged so far (by any thread) has been handed to the kernel, or
+   * given up and counted: a target whose path is held keeps it waiting up to `holdMs`.
+   */
   flush(): Promise<void> {
     return this.sender.waitPast(this.core.ringHead());
   }
@@ -229,7 +232,7 @@ export class Netconsole extends Logger {
         transmit_errors: n.transmitErrors,
         lostInTransmit: n.lostInTransmit,
         lost: n.dropped + n.skipped + n.lostInTransmit,
-        reported: n.reported,
+        reported: n.reported - n.reportLost,
         stalls: n.stalls,
         holds: n.holds,
         unconfirmed: n.unconfirmed,

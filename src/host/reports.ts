@@ -45,7 +45,10 @@ export interface TargetStats {
   lostInTransmit: number;
   /** Every message this target lost: dropped + skipped + lostInTransmit. */
   lost: number;
-  /** Lost messages already reported in-band ("** N messages dropped **"). */
+  /**
+   * Lost messages already reported in-band ("** N messages dropped **") by reports that were not
+   * lost themselves: a report the sender could not deliver is told again by the next record.
+   */
   reported: number;
   /** Times the sender gave up waiting for this target's socket (unwritable past its bound). */
   stalls: number;

@@ -45,6 +45,8 @@ interface Waiter {
 interface InFlight {
   pending: number;
   lost: boolean;
+  /** The losses it tells when it is an in-band report (0: a log message). */
+  report: number;
 }
 
 export class DgramSender implements Sender, RoomMaker {
@@ -57,16 +59,19 @@ export class DgramSender implements Sender, RoomMaker {
   private readonly msgNo = new Float64Array(L.MAX_TARGETS);
   private readonly lostNo = new Float64Array(L.MAX_TARGETS).fill(-1);
   private readonly inFlight: Array<Map<number, InFlight>> = Array.from({ length: L.MAX_TARGETS }, () => new Map());
+  /** The losses the current message (msgNo) tells when it is an in-band report, and the probe's. */
+  private readonly reportOf = new Float64Array(L.MAX_TARGETS);
+  private readonly probeReport = new Float64Array(L.MAX_TARGETS);
   /** Some slot of the target between RING_TAIL and `scan` waits for its path. */
   private readonly hasHeld = new Uint8Array(L.MAX_TARGETS);
   /** Gate's answer per target, once per turn (-1: not asked yet). */
   private readonly verdict = new Int8Array(L.MAX_TARGETS);
   private readonly touched = new Uint8Array(L.MAX_TARGETS);
-  /** Messages handed over in the last pass ([target, message]), and those of them checked against
-   *  neighbour failures at the next pass: a datagram that meets an entry between its failure and
-   *  its removal is dropped without a word. */
-  private sentThisPass: Array<[number, number]> = [];
-  private sentLastPass: Array<[number, number]> = [];
+  /** Messages handed over in the last pass ([target, message, report]), and those of them checked
+   *  against neighbour failures at the next pass: a datagram that meets an entry between its
+   *  failure and its removal is dropped without a word. */
+  private sentThisPass: Array<[number, number, number]> = [];
+  private sentLastPass: Array<[number, number, number]> = [];
   private lastPassAt = 0;
   /** The last messages counted lost, per target (each is counted once). */
   private readonly lostRecent: number[][] = Array.from({ length: L.MAX_TARGETS }, () => []);
@@ -88,7 +93,7 @@ export class DgramSender implements Sender, RoomMaker {
   private holds = 0;
   private probes = 0;
   private unconfirmed = 0;
-  private readonly visit = (t: number, kind: number, gen: number, bytes: Uint8Array): WalkAnswer => this.slot(t, kind, gen, bytes);
+  private readonly visit = (t: number, kind: number, gen: number, bytes: Uint8Array, aux: number): WalkAnswer => this.slot(t, kind, gen, bytes, aux);
 
   /** `holdMs`: how long a target's datagrams wait for a path that cannot carry them. */
   constructor(
@@ -255,7 +260,7 @@ export class DgramSender implements Sender, RoomMaker {
         this.holds++;
         this.core.countHold(t);
       },
-      probeLost: (msg, unconfirmed) => this.loseMessage(t, msg, unconfirmed),
+      probeLost: (msg, unconfirmed) => this.loseMessage(t, msg, unconfirmed, this.probeReport[t]!),
     };
   }
 
@@ -277,7 +282,7 @@ export class DgramSender implements Sender, RoomMaker {
     return move;
   }
 
-  private slot(t: number, kind: number, gen: number, bytes: Uint8Array): WalkAnswer {
+  private slot(t: number, kind: number, gen: number, bytes: Uint8Array, aux: number): WalkAnswer {
     this.visited++;
     const route = this.routes[t];
     if (route === undefined || route.gen !== gen || route.raw) {
@@ -296,37 +301,41 @@ export class DgramSender implements Sender, RoomMaker {
     const first = (kind & L.KF_FIRST) !== 0;
     const msg = first ? this.msgNo[t] + 1 : this.msgNo[t];
     this.msgNo[t] = msg;
+    if (first) this.reportOf[t] = (kind & L.KF_REPORT) !== 0 ? aux : 0;
+    const report = this.reportOf[t]!;
     if (!first && this.lostNo[t] === msg) return 'done'; // the rest of a lost message is not sent
     if (v === 'lose') {
       this.core.countTransmitError(t, false);
-      this.loseMessage(t, msg, false);
+      this.loseMessage(t, msg, false, report);
       return 'done';
     }
     if (v === 'probe') {
       this.paths[t]!.probed(msg, this.now);
+      this.probeReport[t] = report;
       this.probes++;
       this.verdict[t] = 1; // 'hold': its later slots wait for the probe's outcome
     }
-    this.send(t, route, msg, bytes);
+    this.send(t, route, msg, report, bytes);
     return 'done';
   }
 
-  private send(t: number, route: Route, msg: number, bytes: Uint8Array): void {
+  private send(t: number, route: Route, msg: number, report: number, bytes: Uint8Array): void {
     const inFlight = this.inFlight[t]!;
     let entry = inFlight.get(msg);
-    if (entry === undefined) inFlight.set(msg, (entry = { pending: 0, lost: false }));
+    if (entry === undefined) inFlight.set(msg, (entry = { pending: 0, lost: false, report }));
     entry.pending++;
     this.inflight++;
     this.touched[t] = 1;
     const last = this.sentThisPass[this.sentThisPass.length - 1];
-    if (last === undefined || last[0] !== t || last[1] !== msg) this.sentThisPass.push([t, msg]);
+    if (last === undefined || last[0] !== t || last[1] !== msg) this.sentThisPass.push([t, msg, report]);
     const e = entry;
     const done = (err: unknown): void => {
       this.inflight--;
       if (--e.pending === 0) inFlight.delete(msg);
       if (err) {
         this.core.countTransmitError(t, false);
-        this.loseMessage(t, msg, false, e);
+        this.loseMessage(t, msg, false, report, e);
+        this.paths[t]?.sendFailed(msg, performance.now());
       }
       this.settle();
     };
@@ -339,9 +348,10 @@ export class DgramSender implements Sender, RoomMaker {
 
   /**
    * Message `msg` of target t is lost (`unconfirmed`: handed to the kernel as its device lost its
-   * carrier): counted once; the rest of it is not sent.
+   * carrier): counted once; the rest of it is not sent. A lost in-band report (`report`: the losses
+   * it tells) is not a lost message: its losses are told again (native/drain.cc Lose).
    */
-  private loseMessage(t: number, msg: number, unconfirmed: boolean, entry = this.inFlight[t]!.get(msg)): void {
+  private loseMessage(t: number, msg: number, unconfirmed: boolean, report: number, entry = this.inFlight[t]!.get(msg)): void {
     const recent = this.lostRecent[t]!;
     if (entry?.lost || recent.includes(msg)) return;
     if (entry !== undefined) entry.lost = true;
@@ -350,6 +360,7 @@ export class DgramSender implements Sender, RoomMaker {
     if (msg === this.msgNo[t]) this.lostNo[t] = msg;
     const probe = this.paths[t]?.probe;
     if (probe != null && probe.msg === msg) probe.counted = true;
+    if (report !== 0) return this.core.countReportLost(t, report);
     if (unconfirmed) this.unconfirmed++;
     this.core.countMessageLost(t, unconfirmed);
   }
@@ -361,7 +372,7 @@ export class DgramSender implements Sender, RoomMaker {
       if ((this.touched[t] === 0 && this.inFlight[t]!.size === 0) || p === undefined) continue;
       if (p.keptCarrier(this.now)) continue;
       this.touched[t] = 0;
-      for (const [msg, e] of this.inFlight[t]!) this.loseMessage(t, msg, true, e);
+      for (const [msg, e] of this.inFlight[t]!) this.loseMessage(t, msg, true, e.report, e);
     }
     this.sentLastPass = this.sentThisPass.filter(([t]) => this.touched[t] !== 0);
     this.sentThisPass = [];
@@ -371,14 +382,14 @@ export class DgramSender implements Sender, RoomMaker {
   /** Before a pass: the next hops that failed or went away since the last one (native ReadPaths). */
   private checkNeighbourFailures(): void {
     if (this.neighbours === null || this.sentLastPass.length === 0) return;
-    for (const [t, msg] of this.sentLastPass) {
+    for (const [t, msg, report] of this.sentLastPass) {
       const p = this.paths[t];
       // A failure that follows a lost carrier: what went before passed the carrier checks.
       if (p === undefined || p.nextHop === null || !p.deviceOk(this.now)) continue;
       // The notification reaches this loop within a turn or two of the failure: one seen much
       // later is about another moment (the sender slept meanwhile).
       const at = this.neighbours.failedAt(p.device.ifindex, p.nextHop);
-      if (at > this.lastPassAt && at - this.lastPassAt < NOTIFY_LAG_MS) this.loseMessage(t, msg, true);
+      if (at > this.lastPassAt && at - this.lastPassAt < NOTIFY_LAG_MS) this.loseMessage(t, msg, true, report);
     }
     this.sentLastPass = [];
   }

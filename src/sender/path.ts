@@ -22,6 +22,7 @@ const IFF_LOOPBACK = 0x8;
 const IFF_NOARP = 0x80;
 const LOOK_MS = 1; // a device looked at longer ago is looked at again
 const REPROBE_MS = 1000;
+const PROBE_RETRY_MS = 10; // a probe the kernel refused (no route yet): the next one
 const SYNC_MS = 10; // how often a device up but not running has linkwatch run // given up: one probe a second, so the path can come back
 
 export type Verdict = 'send' | 'hold' | 'lose' | 'probe';
@@ -85,6 +86,7 @@ export class TargetPath {
   /** A probe in flight: its message, since when; `counted` when its message was counted lost. */
   probe: { msg: number; at: number; counted: boolean } | null = null;
   private probedAt = 0;
+  private retryAt = 0;
 
   constructor(
     readonly device: { name: string; ifindex: number },
@@ -215,9 +217,21 @@ export class TargetPath {
     }
     if (enabled && this.resolving()) {
       if (this.probe !== null && this.givenUp && now - this.probe.at >= REPROBE_MS) lostProbe(true);
-      if (this.probe === null && (!this.givenUp || this.probedAt === 0 || now - this.probedAt >= REPROBE_MS)) return 'probe';
+      const retry = now >= this.retryAt;
+      if (this.probe === null && retry && (!this.givenUp || this.probedAt === 0 || now - this.probedAt >= REPROBE_MS)) return 'probe';
     }
     return this.givenUp ? 'lose' : 'hold';
+  }
+
+  /**
+   * The send of message `msg` failed: when it was the probe, the probe never went out (a device
+   * just up may have no route yet) and no neighbour entry will change for it: it is over, and the
+   * next one goes out shortly.
+   */
+  sendFailed(msg: number, now: number): void {
+    if (this.probe === null || this.probe.msg !== msg) return;
+    this.probe = null;
+    this.retryAt = now + PROBE_RETRY_MS;
   }
 
   /** The probe datagram (of message `msg`) went out now. */

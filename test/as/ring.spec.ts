@@ -19,7 +19,7 @@ import {
   SLOT_HDR,
   SLOT_KIND,
   SLOT_LEN,
-  SLOT_POS,
+  SLOT_AUX,
   SLOT_TARGET,
   THR_TEXT,
 } from '../../assembly/layout';
@@ -89,7 +89,7 @@ describe('ring.slotBegin', () => {
       let ok = p == h + SLOT_HDR && (p & 15) == 0;
       ok = ok && load<u32>(h + SLOT_LEN) == <u32>len && load<u16>(h + SLOT_TARGET) == 3;
       ok = ok && load<u16>(h + SLOT_KIND) == K_DATAGRAM && load<u32>(h + SLOT_GEN) == 0xabcdef01;
-      ok = ok && load<u32>(h + SLOT_POS) == <u32>pos;
+      ok = ok && load<u32>(h + SLOT_AUX) == <u32>pos;
       pos += slotBytes(len);
       ok = ok && ringCursor() == pos;
       if (!ok && bad < 0) bad = len;
@@ -108,7 +108,7 @@ describe('ring.slotBegin', () => {
     expect<u16>(load<u16>(h + SLOT_TARGET)).toBe(63);
     expect<u16>(load<u16>(h + SLOT_KIND)).toBe(K_FRAME);
     expect<u32>(load<u32>(h + SLOT_GEN)).toBe(0xffffffff);
-    expect<u32>(load<u32>(h + SLOT_POS)).toBe(0);
+    expect<u32>(load<u32>(h + SLOT_AUX)).toBe(0);
     expect<u64>(ringCursor()).toBe(16 + 1072);
   });
 
@@ -124,9 +124,9 @@ describe('ring.slotBegin', () => {
     expect<u16>(load<u16>(pad + SLOT_TARGET)).toBe(0xffff, 'PAD target');
     expect<u16>(load<u16>(pad + SLOT_KIND)).toBe(K_PAD);
     expect<u32>(load<u32>(pad + SLOT_GEN)).toBe(0);
-    expect<u32>(load<u32>(pad + SLOT_POS)).toBe(<u32>head);
+    expect<u32>(load<u32>(pad + SLOT_AUX)).toBe(<u32>head);
     expect<usize>(p).toBe(RING_OFF + SLOT_HDR, 'the slot starts at offset 0');
-    expect<u32>(load<u32>(RING_OFF + SLOT_POS)).toBe(<u32>(3 * R));
+    expect<u32>(load<u32>(RING_OFF + SLOT_AUX)).toBe(<u32>(3 * R));
     expect<u32>(load<u32>(RING_OFF + SLOT_LEN)).toBe(40);
     expect<u64>(ringCursor()).toBe(3 * R + 64);
   });
@@ -156,15 +156,15 @@ describe('ring.slotBegin', () => {
     expect<u64>(ringCursor()).toBe(2 * R + 32);
   });
 
-  it('SLOT_POS is the low 32 bits of the position across 2^32 (PAD at 2^32-48, slot at 2^32)', () => {
+  it('SLOT_AUX is the low 32 bits of the position across 2^32 (PAD at 2^32-48, slot at 2^32)', () => {
     setup();
     const head: u64 = 0x100000000 - 48;
     setPositions(head, head);
     ringBegin();
     slotBegin(2, K_DATAGRAM, 5, 40);
-    expect<u32>(load<u32>(at(head) + SLOT_POS)).toBe(0xffffffd0);
+    expect<u32>(load<u32>(at(head) + SLOT_AUX)).toBe(0xffffffd0);
     expect<u16>(load<u16>(at(head) + SLOT_KIND)).toBe(K_PAD);
-    expect<u32>(load<u32>(RING_OFF + SLOT_POS)).toBe(0);
+    expect<u32>(load<u32>(RING_OFF + SLOT_AUX)).toBe(0);
     expect<u64>(ringCursor()).toBe(0x100000000 + 64);
   });
 });
@@ -318,7 +318,7 @@ function consumeOne(): bool {
   const head = atomic.load<u64>(RING_HEAD);
   if (tail == head) return false;
   let h = at(tail);
-  if (load<u32>(h + SLOT_POS) != <u32>tail) fail(1, tail); // self-check: low 32 bits of the position
+  if (load<u32>(h + SLOT_AUX) != <u32>tail) fail(1, tail); // self-check: low 32 bits of the position
   if (load<u16>(h + SLOT_KIND) == K_PAD) {
     padsSeen++;
     if (load<u16>(h + SLOT_TARGET) != 0xffff) fail(2, tail);
@@ -326,7 +326,7 @@ function consumeOne(): bool {
     tail += 16 + <u64>load<u32>(h + SLOT_LEN);
     if ((tail & MASK) != 0) fail(4, tail);
     h = at(tail);
-    if (load<u32>(h + SLOT_POS) != <u32>tail) fail(1, tail);
+    if (load<u32>(h + SLOT_AUX) != <u32>tail) fail(1, tail);
   }
   const e = QUEUE + <usize>((qTail % QCAP) * 16);
   qTail++;

@@ -4,8 +4,9 @@
 //
 // Creates a Netconsole with one extended target, says "go" on stdout, logs records at `rate` per
 // second for `ms` (recordText(0, i): 100-byte ones, or the mixed sizes that fragment), then
-// waits for everything to be handed over or given up (flush), pauses, logs recordText(9, 0) (the
-// record after the last loss carries its in-band report), flushes again, and prints
+// waits for everything to be handed over or given up (flush), pauses, waits for a line on stdin
+// (the parent's word that the fault is over), logs recordText(9, 0) (the record after the last
+// loss carries its in-band report), flushes again, and prints
 // {"logged": n, "stats": <nc.stats()>} on one line.
 import { Netconsole, type NetconsoleOptions } from '../../src/index.js';
 import { recordText } from '../helpers/records.js';
@@ -29,6 +30,7 @@ for (let i = 0; i < total; ) {
 }
 await nc.flush();
 await new Promise((r) => setTimeout(r, 300));
+await new Promise((r) => process.stdin.once('data', r));
 nc.info(recordText(9, 0));
 await nc.flush();
 process.stdout.write(`${JSON.stringify({ logged: total, stats: nc.stats() })}\n`);
