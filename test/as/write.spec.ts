@@ -32,7 +32,7 @@ import {
   SLOT_HDR,
   SLOT_KIND,
   SLOT_LEN,
-  SLOT_POS,
+  SLOT_AUX,
   SLOT_TARGET,
   ST_DISABLED,
   ST_ENABLED,
@@ -202,7 +202,7 @@ describe('write.write_record: one datagram', () => {
     expect<u16>(load<u16>(at(pos) + SLOT_KIND)).toBe(K_DATAGRAM | KF_FIRST);
     expect<u16>(load<u16>(at(pos) + SLOT_TARGET)).toBe(0);
     expect<u32>(load<u32>(at(pos) + SLOT_GEN)).toBe(load<u32>(T0 + TGT_GEN));
-    expect<u32>(load<u32>(at(pos) + SLOT_POS)).toBe(<u32>pos);
+    expect<u32>(load<u32>(at(pos) + SLOT_AUX)).toBe(<u32>pos);
     expect<i32>(slotLen(pos)).toBe(38);
     expect<i32>(diffStr(payload(pos), '13,434,54928466,-;netconsole selftest\n')).toBe(-1);
     expect<u64>(head()).toBe(pos + 16 + 48, 'RING_HEAD published past the slot');
