@@ -38,15 +38,15 @@ interface Case {
   holdMs?: number;
 }
 
+/** The peer taken down for `ms`: the local device loses its carrier. */
+const peerDown = (ms: number) => async (ns: NetnsHandle): Promise<void> => {
+  await ns.exec('b', ['ip', 'link', 'set', 'vB', 'down']);
+  await sleep(ms);
+  await ns.exec('b', ['ip', 'link', 'set', 'vB', 'up']);
+};
+
 const FAULTS: Record<Fault, { title: string; make(ns: NetnsHandle): Promise<void> }> = {
-  carrier: {
-    title: "the peer's carrier lost for 300 ms",
-    async make(ns) {
-      await ns.exec('b', ['ip', 'link', 'set', 'vB', 'down']);
-      await sleep(300);
-      await ns.exec('b', ['ip', 'link', 'set', 'vB', 'up']);
-    },
-  },
+  carrier: { title: "the peer's carrier lost for 300 ms", make: peerDown(300) },
   flap: {
     title: 'the local device down and up 10 times',
     async make(ns) {
@@ -57,14 +57,7 @@ const FAULTS: Record<Fault, { title: string; make(ns: NetnsHandle): Promise<void
       }
     },
   },
-  outage: {
-    title: "the peer's carrier lost for 1 s, longer than holdMs (300 ms)",
-    async make(ns) {
-      await ns.exec('b', ['ip', 'link', 'set', 'vB', 'down']);
-      await sleep(1000);
-      await ns.exec('b', ['ip', 'link', 'set', 'vB', 'up']);
-    },
-  },
+  outage: { title: "the peer's carrier lost for 1 s, longer than holdMs (300 ms)", make: peerDown(1000) },
   neigh: {
     title: 'the neighbour entry flushed 5 times',
     async make(ns) {

@@ -104,13 +104,7 @@ export function guarded<T>(option: string, value: unknown, read: () => T): T {
  *  when listing them throws (a Proxy trap) EINVAL names `option`; when reading one throws (a
  *  getter, a trap) EINVAL names that field (`prefix` + its name); the thrown value is the cause. */
 export function readFields(option: string, value: object, prefix = ''): Array<[string, unknown]> {
-  let keys: string[];
-  try {
-    keys = Object.keys(value);
-  } catch (err) {
-    throw invalid(option, value, READABLE, 'listing its fields threw:', err);
-  }
-  return keys.map((key): [string, unknown] => {
+  return keysOf(option, value).map((key): [string, unknown] => {
     try {
       return [key, (value as Record<string, unknown>)[key]];
     } catch (err) {
@@ -122,13 +116,16 @@ export function readFields(option: string, value: object, prefix = ''): Array<[s
 /** Refuses a field of `value` (an object the caller gave) that is not one of `known`: EINVAL naming
  *  it (`prefix` + its name), the closest known name suggested. */
 export function checkFieldNames(option: string, value: object, known: readonly string[], where: string, prefix = ''): void {
-  let keys: string[];
+  for (const key of keysOf(option, value)) if (!known.includes(key)) throw unknownName(key, fieldValue(value, key), known, where, { option: prefix + key, what: 'field' });
+}
+
+/** The own enumerable string keys of an object the caller gave: a Proxy trap that throws is EINVAL naming it. */
+function keysOf(option: string, value: object): string[] {
   try {
-    keys = Object.keys(value);
+    return Object.keys(value);
   } catch (err) {
     throw invalid(option, value, READABLE, 'listing its fields threw:', err);
   }
-  for (const key of keys) if (!known.includes(key)) throw unknownName(key, fieldValue(value, key), known, where, { option: prefix + key, what: 'field' });
 }
 
 /** A field's value for an error message: undefined when reading it throws. */

@@ -13,7 +13,7 @@ import { waiterFor } from '../core/room.js';
 import { guarded, toInt } from '../core/validate.js';
 import { Core, type CoreHandle } from '../core/wasm.js';
 import { LEVELS, levelNumber, Writer, type Level, type Loggable, type LogOptions, type Overflow } from '../core/writer.js';
-import { OVERFLOW_WAIT_MAX_MS } from './options.js';
+import { oneOf, OVERFLOW_WAIT_MAX_MS } from './options.js';
 
 /** Passed to a worker (postMessage, workerData) so it can log through the same memory: opaque
  *  (structured-cloneable; give it to attach()). */
@@ -64,10 +64,6 @@ function readHandle(value: unknown): NetconsoleHandle {
     const h = value as Record<string, unknown>;
     return { core: h.core, facility: h.facility, overflow: h.overflow, overflowWaitMs: h.overflowWaitMs, sender: h.sender };
   });
-  const oneOf = <T extends string>(option: string, v: unknown, values: readonly T[]): T => {
-    if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) throw invalid(option, v, values.map((x) => `'${x}'`).join(', '));
-    return v as T;
-  };
   return {
     facility: toInt('handle.facility', f.facility, 0, 23),
     overflow: oneOf('handle.overflow', f.overflow, ['wait', 'drop'] as const),

@@ -13,7 +13,7 @@ import { SysfsPoller } from '../netdev/poller.js';
 import { RtnetlinkSource } from '../netdev/rtnetlink.js';
 import { neighbors, rtnetlinkAvailable, rtnetlinkLookup } from '../netdev/rtnetlink-dump.js';
 import type { NetdevEvent } from '../netdev/types.js';
-import { DEFAULT_EXIT_DRAIN_MS, resolveOptions, type NetconsoleOptions, type ResolvedOptions } from './options.js';
+import { resolveOptions, type NetconsoleOptions, type ResolvedOptions } from './options.js';
 import { drainOnSignals, sayOnStderr, stopDrainOnSignals, type SignalDrain } from './signals.js';
 import { futexWaiter, setRoomMaker } from '../core/room.js';
 import { DgramSender } from '../sender/dgram.js';
@@ -265,13 +265,13 @@ export class Netconsole extends Logger {
    * then the sender drained synchronously (native sender; at most `timeoutMs`): for code that is
    * about to die. Returns whether everything was handed to the kernel.
    */
-  oops(err: unknown, level: Level = 'emerg', timeoutMs = DEFAULT_EXIT_DRAIN_MS): boolean {
+  oops(err: unknown, level: Level = 'emerg', timeoutMs = this.exitDrainMs): boolean {
     this.writer.write(levelNumber(level), err instanceof Error ? err : `Uncaught ${printable(err)}`);
     return this.drainSync(timeoutMs);
   }
 
   /** Hands everything logged to the kernel before it returns (at most `timeoutMs`); returns whether it all went. */
-  drainSync(timeoutMs = DEFAULT_EXIT_DRAIN_MS): boolean {
+  drainSync(timeoutMs = this.exitDrainMs): boolean {
     return this.sender.drainSync(timeoutMs);
   }
 

@@ -172,8 +172,9 @@ function bool(name: string, v: unknown, dflt: boolean): boolean {
   return v;
 }
 
-function oneOf<T extends string>(name: string, v: unknown, values: readonly T[], dflt: T): T {
-  if (v === undefined) return dflt;
+/** One of `values`; `dflt` when undefined (without a default, undefined is refused too). */
+export function oneOf<T extends string>(name: string, v: unknown, values: readonly T[], dflt?: T): T {
+  if (v === undefined && dflt !== undefined) return dflt;
   if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) throw invalid(name, v, values.map((x) => `'${x}'`).join(', '));
   return v as T;
 }

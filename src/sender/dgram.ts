@@ -209,9 +209,7 @@ export class DgramSender implements Sender, RoomMaker {
     this.now = performance.now();
     this.checkNeighbourFailures();
     const tail = this.core.ringTail();
-    let holding = false;
-    for (let t = 0; t < L.MAX_TARGETS; t++) holding ||= this.hasHeld[t] !== 0 || this.paths[t]?.probe != null || this.paths[t]?.holding === true;
-    const rescan = this.routesChanged || (holding && this.heldMayMove());
+    const rescan = this.routesChanged || (this.holding() && this.heldMayMove());
     this.routesChanged = false;
     if (rescan) this.hasHeld.fill(0);
     const from = rescan ? tail : Math.max(this.scan, tail);
@@ -231,9 +229,7 @@ export class DgramSender implements Sender, RoomMaker {
     const n = this.drainSome(BATCH);
     this.settle();
     if (n > 0) return this.schedule();
-    let holding = false;
-    for (let t = 0; t < L.MAX_TARGETS; t++) holding ||= this.hasHeld[t] !== 0 || this.paths[t]?.probe != null || this.paths[t]?.holding === true;
-    if (holding) {
+    if (this.holding()) {
       setTimeout(() => this.schedule(), HELD_LOOK_MS); // look at the held paths again soon
       return;
     }
@@ -266,6 +262,15 @@ export class DgramSender implements Sender, RoomMaker {
 
   private gate(t: number): Verdict {
     return this.paths[t]!.gate(this.now, this.holdMs, this.core.targetEnabled(t), this.hooks(t));
+  }
+
+  /** Whether some target is held, has slots waiting or a probe out: its path is looked at again soon. */
+  private holding(): boolean {
+    for (let t = 0; t < L.MAX_TARGETS; t++) {
+      const p = this.paths[t];
+      if (this.hasHeld[t] !== 0 || p?.probe != null || p?.holding === true) return true;
+    }
+    return false;
   }
 
   /** Whether some held target can move on (its path is back, it is given up, or it may probe). */
