@@ -67,6 +67,7 @@ export class DgramSender implements Sender, RoomMaker {
   /** Gate's answer per target, once per turn (-1: not asked yet). */
   private readonly verdict = new Int8Array(L.MAX_TARGETS);
   private readonly touched = new Uint8Array(L.MAX_TARGETS);
+  private readonly nextHopFailed = new Int8Array(L.MAX_TARGETS);
   /** Messages handed over in the last pass ([target, message, report]), and those of them checked
    *  against neighbour failures at the next pass: a datagram that meets an entry between its
    *  failure and its removal is dropped without a word. */
@@ -387,15 +388,22 @@ export class DgramSender implements Sender, RoomMaker {
   /** Before a pass: the next hops that failed or went away since the last one (native ReadPaths). */
   private checkNeighbourFailures(): void {
     if (this.neighbours === null || this.sentLastPass.length === 0) return;
+    const failed = this.nextHopFailed.fill(-1); // per target, asked once a pass
     for (const [t, msg, report] of this.sentLastPass) {
-      const p = this.paths[t];
-      // A failure that follows a lost carrier: what went before passed the carrier checks.
-      if (p === undefined || p.nextHop === null || !p.deviceOk(this.now)) continue;
-      // The notification reaches this loop within a turn or two of the failure: one seen much
-      // later is about another moment (the sender slept meanwhile).
-      const at = this.neighbours.failedAt(p.device.ifindex, p.nextHop);
-      if (at > this.lastPassAt && at - this.lastPassAt < NOTIFY_LAG_MS) this.loseMessage(t, msg, true, report);
+      if (failed[t]! < 0) failed[t] = this.nextHopFailedSinceLastPass(t) ? 1 : 0;
+      if (failed[t] === 1) this.loseMessage(t, msg, true, report);
     }
     this.sentLastPass = [];
+  }
+
+  private nextHopFailedSinceLastPass(t: number): boolean {
+    const p = this.paths[t];
+    if (p === undefined || p.nextHop === null) return false;
+    // The notification reaches this loop within a turn or two of the failure: one seen much
+    // later is about another moment (the sender slept meanwhile).
+    const at = this.neighbours!.failedAt(p.device.ifindex, p.nextHop);
+    if (!(at > this.lastPassAt && at - this.lastPassAt < NOTIFY_LAG_MS)) return false;
+    // A failure that follows a lost carrier: what went before passed the carrier checks.
+    return p.deviceOk(this.now);
   }
 }
