@@ -9,6 +9,7 @@ import { cpus, freemem, hostname, loadavg, release, arch, totalmem } from 'node:
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { NetconsoleError } from '../src/base/errors.js';
+import { runCase } from '../src/faces/tune/measure.js';
 import { resolveOptions } from '../src/host/options.js';
 import { intOption, negativeValues, oneLine } from './args.js';
 import { scenario as boundary } from './boundary.js';
@@ -16,14 +17,17 @@ import { ROOT } from './cc.js';
 import { drawCharts } from './charts.js';
 import { scenario as checksum } from './checksum.js';
 import { scenario as e2e } from './e2e.js';
-import { median, summarize, type Case, type Profile, type Sample, type Scenario } from './harness.js';
+import type { Case, Profile, Scenario } from './harness.js';
 import { scenario as latency } from './latency.js';
 import { scenario as memory } from './memory.js';
 import { checkWritable, fsReason, writeAtomically, WriteError } from './out-file.js';
 import { COLUMNS, Progress, table } from './report.js';
-import type { Results, ScenarioResult, SubjectResult } from './results.js';
+import type { Results, ScenarioResult } from './results.js';
 import { scenario as threads } from './threads.js';
 import { scenario as writePath } from './write-path.js';
+
+// Moved into the package with netconsole tune.
+export { runCase };
 
 export const SCENARIOS: Scenario[] = [boundary, writePath, checksum, threads, latency, e2e, memory];
 const RUNS: Record<Profile, number> = { full: 5, quick: 3, smoke: 1 };
@@ -133,57 +137,6 @@ function machine(): Results['machine'] {
   return { hostname: hostname(), cpus: c.length, cpuModel: c[0]?.model ?? 'unknown', memGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10, kernel: release(), arch: arch(), loadAvg: loadavg().map((l) => Math.round(l * 100) / 100) };
 }
 
-function label(c: Case): string {
-  return `${c.scenario} ${Object.values(c.params).join(' ')}`;
-}
-
-/** Runs one case: every subject `runs` times, interleaved; failures are kept per subject. */
-export async function runCase(c: Case, subjects: string[], runs: number, progress: Progress): Promise<ScenarioResult> {
-  const samples = new Map<string, Sample[]>(subjects.map((s) => [s, []]));
-  const errors = new Map<string, string[]>();
-  const skipped = Object.entries(c.unavailable ?? {})
-    .filter(([s]) => c.subjects.includes(s))
-    .map(([subject, reason]) => ({ subject, reason }));
-  const body = async (): Promise<void> => {
-    for (let run = 1; run <= runs; run++) {
-      for (const subject of subjects) {
-        progress.step(`${label(c)}: ${subject} run ${run}/${runs}`);
-        try {
-          samples.get(subject)!.push(await c.measure(subject, run));
-        } catch (err) {
-          errors.set(subject, [...(errors.get(subject) ?? []), (err as Error).message.split('\n')[0]]);
-        }
-      }
-    }
-  };
-  try {
-    if (c.around) await c.around(body);
-    else await body();
-  } catch (err) {
-    skipped.push(...subjects.filter((s) => samples.get(s)!.length === 0).map((subject) => ({ subject, reason: `set-up failed: ${(err as Error).message.split('\n')[0]}` })));
-  }
-  const results: SubjectResult[] = [];
-  for (const subject of subjects) {
-    const ss = samples.get(subject)!;
-    const errs = errors.get(subject);
-    if (ss.length === 0) {
-      if (errs) skipped.push({ subject, reason: `every run failed: ${errs[0]}` });
-      continue;
-    }
-    const values = ss.map((s) => s.value);
-    const keys = [...new Set(ss.flatMap((s) => Object.keys(s.extra ?? {})))];
-    const extra: SubjectResult['extra'] = {};
-    for (const k of keys) {
-      const vs = ss.map((s) => s.extra?.[k]);
-      const nums = vs.filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
-      extra[k] = nums.length > 0 ? median(nums) : (vs.find((v) => v !== null && v !== undefined) ?? null);
-    }
-    results.push({ subject, ...summarize(values), runs: values, ratio: null, extra, samples: ss.map((s) => s.extra ?? {}), ...(errs ? { errors: errs } : {}) });
-  }
-  const base = results.find((r) => r.subject === c.baseline);
-  if (base) for (const r of results) r.ratio = base.median > 0 ? r.median / base.median : null;
-  return { name: c.scenario, params: c.params, unit: c.unit, higherIsBetter: c.higherIsBetter, baseline: c.baseline, note: c.note, results, skipped };
-}
 
 /** Runs the benchmarks; returns the results (also written to <out>/latest.json). */
 export async function runBench(o: RunOptions, out: (line: string) => void = (l) => console.log(l)): Promise<Results> {

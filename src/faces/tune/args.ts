@@ -1,4 +1,4 @@
-// The command lines of the runner and the tuner (node:util parseArgs), with two mends:
+// The command lines of the tuner (and of bench/run.ts, the runner) (node:util parseArgs), with two mends:
 // * a negative number after an option that takes a value is that value: `--count -5` is refused
 //   for what it is (a count below 1), where parseArgs calls it "ambiguous" and suggests
 //   `--count=-XYZ`; commander, which parses the other commands, takes it as the value too;

@@ -1,4 +1,4 @@
-// Where the tuner (--out, a config file) and the runner (--out, a directory for latest.json) put
+// Where the tuner (--out, a config file) and the bench runner (--out, a directory for latest.json) put
 // what they measured. Both measure for minutes before they write, so the place is checked first
 // (checkWritable: a file is created, written and removed where the result will go), and the result
 // is written atomically (writeAtomically: a temporary file beside it, renamed over it), so that a

@@ -1,4 +1,4 @@
-// How a bench worker process talks to the runner: command lines on stdin, taken one at a time,
+// How a worker process (netconsole tune's sender, the bench's) talks to its parent: command lines on stdin, taken one at a time,
 // and one JSON object per stdout line.
 import { createInterface } from 'node:readline';
 
