@@ -2,7 +2,9 @@
 //
 // Runs the cases of every scenario (one file each), each subject several times (interleaved, see
 // harness.ts), prints a table per case (median, min-max, ratio to the baseline, extras), writes
-// <out>/latest.json and draws SVG charts into <out>. These machines are shared and noisy: compare
+// <out>/latest.json and draws SVG charts into <out>: bench/out/results/ (ignored by git) unless
+// --update-results (a full run) or --out says otherwise, so that running the bench leaves the
+// committed figures, which the README shows, as they were. These machines are shared and noisy: compare
 // ratios within one run, not absolutes across runs.
 import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
 import { cpus, freemem, hostname, loadavg, release, arch, totalmem } from 'node:os';
@@ -39,8 +41,10 @@ const USAGE = `usage: npm run bench -- [options] [scenario...]    (or: netconsol
   --runs <n>            runs of each subject per case (default: full 5, quick 3, smoke 1)
   --scenario <a,b>      only these scenarios (also as plain arguments): ${SCENARIOS.map((s) => s.name).join(', ')}
   --subject <a,b>       only these subjects (see --list)
-  --out <dir>           where latest.json and the charts go (default bench/results); made and
-                        checked before the run
+  --out <dir>           where latest.json and the charts go (default bench/out/results, which
+                        git ignores); made and checked before the run
+  --update-results      write them into bench/results, the committed figures the README shows
+                        (a full run only)
   --nc-options <json>   extra Netconsole.create options for the library's subjects, e.g. '{"overflow":"wait"}';
                         checked as Netconsole.create checks them
   --list                the scenarios and their subjects, without running anything
@@ -62,6 +66,7 @@ const OPTIONS = {
   scenario: { type: 'string', multiple: true },
   subject: { type: 'string', multiple: true },
   out: { type: 'string' },
+  'update-results': { type: 'boolean' },
   'nc-options': { type: 'string' },
   list: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -127,7 +132,9 @@ export async function parseOptions(argv: string[]): Promise<RunOptions | 'help' 
   const unknown = scenarios.filter((s) => !SCENARIOS.some((x) => x.name === s));
   if (unknown.length > 0) throw new TypeError(`unknown scenario ${unknown.join(', ')}: ${SCENARIOS.map((s) => s.name).join(', ')}`);
   const nc = await ncOptions(values['nc-options']);
-  const out = resolve(values.out ?? join(ROOT, 'bench', 'results'));
+  if (values['update-results'] && values.out !== undefined) throw new TypeError('--update-results writes bench/results: give it or --out, not both');
+  if (values['update-results'] && profile !== 'full') throw new TypeError(`--update-results takes a full run (the committed figures are one), not --${profile}`);
+  const out = resolve(values.out ?? join(ROOT, 'bench', values['update-results'] ? 'results' : join('out', 'results')));
   checkOutDir(out);
   return { profile, runs, scenarios, subjects: split(values.subject), out, ncOptions: nc };
 }
