@@ -36,7 +36,7 @@ const RUNS: Record<Profile, number> = { full: 5, quick: 3, smoke: 1 };
 
 const USAGE = `usage: npm run bench -- [options] [scenario...]    (or: netconsole bench [options] [scenario...])
 
-  --quick               a reduced set, under two minutes
+  --quick               a reduced set: about 90 s on an idle 2-core machine, more on a busy one
   --smoke               the smallest set that runs every scenario and subject once (the test's)
   --runs <n>            runs of each subject per case (default: full 5, quick 3, smoke 1)
   --scenario <a,b>      only these scenarios (also as plain arguments): ${SCENARIOS.map((s) => s.name).join(', ')}
@@ -190,9 +190,9 @@ export async function main(argv: string[]): Promise<number> {
     o = await parseOptions(argv);
   } catch (err) {
     if (!(err instanceof TypeError)) throw err;
-    // One line; the usage after it only for parseArgs's errors (an unknown option, a missing value).
+    // One line; a hint to --help after it for parseArgs's errors (an unknown option, a missing value).
     const shape = (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true;
-    process.stderr.write(`bench: ${oneLine(err.message)}\n${shape ? `${USAGE}\n` : ''}`);
+    process.stderr.write(`bench: ${oneLine(err.message)}\n${shape ? 'see npm run bench -- --help\n' : ''}`);
     return 2;
   }
   if (o === 'help') {

@@ -181,3 +181,10 @@ test('sweep: a default that cannot be measured stops the tuner (TuneError, with 
   await assert.rejects(run, (e: unknown) => e instanceof TuneError && /defaults could not be measured \(nativeSender\.batch: .*the sender exited early/.test(e.message));
   assert.ok(!lines.some((l) => /nothing beats/.test(l)), 'no verdict');
 });
+
+test('tune with an unknown option: the error and a hint to --help, two lines (was the whole usage), exit 2', async () => {
+  const r = await tune(['--frob']);
+  assert.equal(r.code, 2, r.stderr);
+  assert.deepEqual(r.stderr.trimEnd().split('\n'), ["tune: Unknown option '--frob'", 'see netconsole tune --help']);
+  assert.equal(r.stdout, '');
+});

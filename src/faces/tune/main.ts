@@ -216,10 +216,10 @@ export async function main(argv: string[]): Promise<number> {
     o = await parseOptions(argv);
   } catch (err) {
     if (!(err instanceof TypeError)) throw err;
-    // One line; the usage after it only when the command line's shape was wrong (parseArgs's
+    // One line; a hint to --help after it when the command line's shape was wrong (parseArgs's
     // errors: an unknown option, a missing value), not for a value refused.
     const shape = (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true;
-    process.stderr.write(`tune: ${oneLine(err.message)}\n${shape ? `${USAGE}\n` : ''}`);
+    process.stderr.write(`tune: ${oneLine(err.message)}\n${shape ? 'see netconsole tune --help\n' : ''}`);
     return 2;
   }
   if (o === 'help') {
