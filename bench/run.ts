@@ -36,7 +36,8 @@ const RUNS: Record<Profile, number> = { full: 5, quick: 3, smoke: 1 };
 
 const USAGE = `usage: npm run bench -- [options] [scenario...]    (or: netconsole bench [options] [scenario...])
 
-  --quick               a reduced set: about 90 s on an idle 2-core machine, more on a busy one
+  --quick               a reduced set: about 90 s on a 2-core machine with little else running,
+                        about 2.5 min when it is busy (load 12)
   --smoke               the smallest set that runs every scenario and subject once (the test's)
   --runs <n>            runs of each subject per case (default: full 5, quick 3, smoke 1)
   --scenario <a,b>      only these scenarios (also as plain arguments): ${SCENARIOS.map((s) => s.name).join(', ')}
