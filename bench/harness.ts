@@ -7,33 +7,10 @@
 // It reports the median of the runs with their min-max and the ratio to the case's baseline.
 import { readFileSync } from 'node:fs';
 
-export interface Sample {
-  /** The case's figure for this run, in the case's unit. */
-  value: number;
-  /** Further figures of this run (counts, CPU, latency ...): kept per run, and their medians. */
-  extra?: Record<string, number | string | boolean | null>;
-}
-
-export interface Case {
-  /** The scenario name in the JSON (e2e, write-path, threads, latency, checksum, boundary). */
-  scenario: string;
-  params: Record<string, string | number | boolean>;
-  unit: string;
-  /** true: more is better (rates); false: less is better (latency, time). */
-  higherIsBetter: boolean;
-  /** The subject ratios are given against, when it was measured. */
-  baseline?: string;
-  subjects: string[];
-  /** What the reader must know to read the figures (written into the JSON and the report). */
-  note?: string;
-  /** Why this case was not measured here (no root ...): it is listed as skipped. */
-  skip?: string;
-  /** Subjects that cannot run here, with the reason (no addon ...): listed as skipped. */
-  unavailable?: Record<string, string>;
-  /** Wraps all runs of the case (namespaces created before, always removed after). */
-  around?(body: () => Promise<void>): Promise<void>;
-  measure(subject: string, run: number): Promise<Sample> | Sample;
-}
+// Moved into the package with netconsole tune: the case, its runs' summary, the load shape.
+export { median, summarize, type Case, type Sample, type Summary } from '../src/faces/tune/measure.js';
+import type { Case } from '../src/faces/tune/measure.js';
+export { BURST_CHUNK, inTurns, text } from '../src/faces/tune/load.js';
 
 export type Profile = 'full' | 'quick' | 'smoke';
 
@@ -48,22 +25,6 @@ export interface Scenario {
   /** One line: what is measured, for --list and the report. */
   about: string;
   cases(ctx: ScenarioContext): Case[] | Promise<Case[]>;
-}
-
-export interface Summary {
-  median: number;
-  min: number;
-  max: number;
-}
-
-export function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-export function summarize(values: readonly number[]): Summary {
-  return { median: median(values), min: Math.min(...values), max: Math.max(...values) };
 }
 
 /** The p-th percentile (0..100) of values sorted ascending (nearest rank). */
@@ -112,30 +73,6 @@ export function opsPerSec(run: (n: number) => void, opts: MeasureOptions = {}): 
   const t0 = process.hrtime.bigint();
   run(n);
   return (n * 1e9) / Number(process.hrtime.bigint() - t0);
-}
-
-/** Log calls per event-loop turn in a burst (the e2e load shape; netconsole tune's rate 0). */
-export const BURST_CHUNK = 1000;
-
-/**
- * Runs `count` log calls in a load shape: `turn(from, to)` makes the calls due in one turn of the
- * event loop, BURST_CHUNK of them (rate 0), or as many as the offered rate (messages/s) allows by
- * now, in 1 ms ticks. One callback per turn, so the shape adds nothing to a log call.
- */
-export async function inTurns(count: number, rate: number, turn: (from: number, to: number) => void): Promise<void> {
-  const t0 = performance.now();
-  for (let i = 0; i < count; ) {
-    const end = rate === 0 ? Math.min(count, i + BURST_CHUNK) : Math.min(count, Math.floor(((performance.now() - t0) * rate) / 1000) + 1);
-    turn(i, end);
-    i = end;
-    await new Promise((r) => (rate === 0 ? setImmediate(r) : setTimeout(r, 1)));
-  }
-}
-
-/** A message text of exactly `bytes` ASCII bytes that needs no escaping (netconsole, JSON). */
-export function text(bytes: number): string {
-  const words = 'netconsole ships logs over udp to every target without blocking the caller ';
-  return words.repeat(Math.ceil(bytes / words.length) + 1).slice(0, bytes);
 }
 
 /**

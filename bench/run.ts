@@ -2,13 +2,16 @@
 //
 // Runs the cases of every scenario (one file each), each subject several times (interleaved, see
 // harness.ts), prints a table per case (median, min-max, ratio to the baseline, extras), writes
-// <out>/latest.json and draws SVG charts into <out>. These machines are shared and noisy: compare
+// <out>/latest.json and draws SVG charts into <out>: bench/out/results/ (ignored by git) unless
+// --update-results (a full run) or --out says otherwise, so that running the bench leaves the
+// committed figures, which the README shows, as they were. These machines are shared and noisy: compare
 // ratios within one run, not absolutes across runs.
 import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
 import { cpus, freemem, hostname, loadavg, release, arch, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { NetconsoleError } from '../src/base/errors.js';
+import { runCase } from '../src/faces/tune/measure.js';
 import { resolveOptions } from '../src/host/options.js';
 import { intOption, negativeValues, oneLine } from './args.js';
 import { scenario as boundary } from './boundary.js';
@@ -16,27 +19,33 @@ import { ROOT } from './cc.js';
 import { drawCharts } from './charts.js';
 import { scenario as checksum } from './checksum.js';
 import { scenario as e2e } from './e2e.js';
-import { median, summarize, type Case, type Profile, type Sample, type Scenario } from './harness.js';
+import type { Case, Profile, Scenario } from './harness.js';
 import { scenario as latency } from './latency.js';
 import { scenario as memory } from './memory.js';
 import { checkWritable, fsReason, writeAtomically, WriteError } from './out-file.js';
 import { COLUMNS, Progress, table } from './report.js';
-import type { Results, ScenarioResult, SubjectResult } from './results.js';
+import type { Results, ScenarioResult } from './results.js';
 import { scenario as threads } from './threads.js';
 import { scenario as writePath } from './write-path.js';
+
+// Moved into the package with netconsole tune.
+export { runCase };
 
 export const SCENARIOS: Scenario[] = [boundary, writePath, checksum, threads, latency, e2e, memory];
 const RUNS: Record<Profile, number> = { full: 5, quick: 3, smoke: 1 };
 
 const USAGE = `usage: npm run bench -- [options] [scenario...]    (or: netconsole bench [options] [scenario...])
 
-  --quick               a reduced set, under two minutes
+  --quick               a reduced set: about 90 s on a 2-core machine with little else running,
+                        about 2.5 min when it is busy (load 12)
   --smoke               the smallest set that runs every scenario and subject once (the test's)
   --runs <n>            runs of each subject per case (default: full 5, quick 3, smoke 1)
   --scenario <a,b>      only these scenarios (also as plain arguments): ${SCENARIOS.map((s) => s.name).join(', ')}
   --subject <a,b>       only these subjects (see --list)
-  --out <dir>           where latest.json and the charts go (default bench/results); made and
-                        checked before the run
+  --out <dir>           where latest.json and the charts go (default bench/out/results, which
+                        git ignores); made and checked before the run
+  --update-results      write them into bench/results, the committed figures the README shows
+                        (a full run only)
   --nc-options <json>   extra Netconsole.create options for the library's subjects, e.g. '{"overflow":"wait"}';
                         checked as Netconsole.create checks them
   --list                the scenarios and their subjects, without running anything
@@ -58,6 +67,7 @@ const OPTIONS = {
   scenario: { type: 'string', multiple: true },
   subject: { type: 'string', multiple: true },
   out: { type: 'string' },
+  'update-results': { type: 'boolean' },
   'nc-options': { type: 'string' },
   list: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -123,7 +133,9 @@ export async function parseOptions(argv: string[]): Promise<RunOptions | 'help' 
   const unknown = scenarios.filter((s) => !SCENARIOS.some((x) => x.name === s));
   if (unknown.length > 0) throw new TypeError(`unknown scenario ${unknown.join(', ')}: ${SCENARIOS.map((s) => s.name).join(', ')}`);
   const nc = await ncOptions(values['nc-options']);
-  const out = resolve(values.out ?? join(ROOT, 'bench', 'results'));
+  if (values['update-results'] && values.out !== undefined) throw new TypeError('--update-results writes bench/results: give it or --out, not both');
+  if (values['update-results'] && profile !== 'full') throw new TypeError(`--update-results takes a full run (the committed figures are one), not --${profile}`);
+  const out = resolve(values.out ?? join(ROOT, 'bench', values['update-results'] ? 'results' : join('out', 'results')));
   checkOutDir(out);
   return { profile, runs, scenarios, subjects: split(values.subject), out, ncOptions: nc };
 }
@@ -133,57 +145,6 @@ function machine(): Results['machine'] {
   return { hostname: hostname(), cpus: c.length, cpuModel: c[0]?.model ?? 'unknown', memGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10, kernel: release(), arch: arch(), loadAvg: loadavg().map((l) => Math.round(l * 100) / 100) };
 }
 
-function label(c: Case): string {
-  return `${c.scenario} ${Object.values(c.params).join(' ')}`;
-}
-
-/** Runs one case: every subject `runs` times, interleaved; failures are kept per subject. */
-export async function runCase(c: Case, subjects: string[], runs: number, progress: Progress): Promise<ScenarioResult> {
-  const samples = new Map<string, Sample[]>(subjects.map((s) => [s, []]));
-  const errors = new Map<string, string[]>();
-  const skipped = Object.entries(c.unavailable ?? {})
-    .filter(([s]) => c.subjects.includes(s))
-    .map(([subject, reason]) => ({ subject, reason }));
-  const body = async (): Promise<void> => {
-    for (let run = 1; run <= runs; run++) {
-      for (const subject of subjects) {
-        progress.step(`${label(c)}: ${subject} run ${run}/${runs}`);
-        try {
-          samples.get(subject)!.push(await c.measure(subject, run));
-        } catch (err) {
-          errors.set(subject, [...(errors.get(subject) ?? []), (err as Error).message.split('\n')[0]]);
-        }
-      }
-    }
-  };
-  try {
-    if (c.around) await c.around(body);
-    else await body();
-  } catch (err) {
-    skipped.push(...subjects.filter((s) => samples.get(s)!.length === 0).map((subject) => ({ subject, reason: `set-up failed: ${(err as Error).message.split('\n')[0]}` })));
-  }
-  const results: SubjectResult[] = [];
-  for (const subject of subjects) {
-    const ss = samples.get(subject)!;
-    const errs = errors.get(subject);
-    if (ss.length === 0) {
-      if (errs) skipped.push({ subject, reason: `every run failed: ${errs[0]}` });
-      continue;
-    }
-    const values = ss.map((s) => s.value);
-    const keys = [...new Set(ss.flatMap((s) => Object.keys(s.extra ?? {})))];
-    const extra: SubjectResult['extra'] = {};
-    for (const k of keys) {
-      const vs = ss.map((s) => s.extra?.[k]);
-      const nums = vs.filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
-      extra[k] = nums.length > 0 ? median(nums) : (vs.find((v) => v !== null && v !== undefined) ?? null);
-    }
-    results.push({ subject, ...summarize(values), runs: values, ratio: null, extra, samples: ss.map((s) => s.extra ?? {}), ...(errs ? { errors: errs } : {}) });
-  }
-  const base = results.find((r) => r.subject === c.baseline);
-  if (base) for (const r of results) r.ratio = base.median > 0 ? r.median / base.median : null;
-  return { name: c.scenario, params: c.params, unit: c.unit, higherIsBetter: c.higherIsBetter, baseline: c.baseline, note: c.note, results, skipped };
-}
 
 /** Runs the benchmarks; returns the results (also written to <out>/latest.json). */
 export async function runBench(o: RunOptions, out: (line: string) => void = (l) => console.log(l)): Promise<Results> {
@@ -230,9 +191,9 @@ export async function main(argv: string[]): Promise<number> {
     o = await parseOptions(argv);
   } catch (err) {
     if (!(err instanceof TypeError)) throw err;
-    // One line; the usage after it only for parseArgs's errors (an unknown option, a missing value).
+    // One line; a hint to --help after it for parseArgs's errors (an unknown option, a missing value).
     const shape = (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true;
-    process.stderr.write(`bench: ${oneLine(err.message)}\n${shape ? `${USAGE}\n` : ''}`);
+    process.stderr.write(`bench: ${oneLine(err.message)}\n${shape ? 'see npm run bench -- --help\n' : ''}`);
     return 2;
   }
   if (o === 'help') {

@@ -34,13 +34,9 @@ function esc(s: string): string {
 }
 
 /** 1234567 -> "1.23M"; 0.5 -> "0.5". */
-export function fmtNum(v: number): string {
-  const a = Math.abs(v);
-  if (a >= 1e9) return `${+(v / 1e9).toPrecision(3)}G`;
-  if (a >= 1e6) return `${+(v / 1e6).toPrecision(3)}M`;
-  if (a >= 1e3) return `${+(v / 1e3).toPrecision(3)}k`;
-  return `${+v.toPrecision(3)}`;
-}
+// Moved into the package with netconsole tune (its tables).
+export { fmtNum } from '../src/faces/tune/report.js';
+import { fmtNum } from '../src/faces/tune/report.js';
 
 interface Axis {
   map(v: number): number;

@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { ROOT } from '../bench/cc.js';
 import { runOnce } from '../bench/e2e.js';
 import { SUBJECTS as MEMORY_SUBJECTS } from '../bench/memory.js';
 import { CountingReceiver, type CountMode } from '../bench/receiver.js';
@@ -81,6 +82,7 @@ const refused: Array<[string[], RegExp]> = [
   [['--nc-options', '[]'], /^bench: --nc-options must be a JSON object/],
   [['--nc-options', '{'], /^bench: --nc-options must be a JSON object: /],
   [['--runs', '-1'], /^bench: --runs must be an integer 1\.\.1000, got -1$/],
+  [['--update-results'], /^bench: --update-results writes bench\/results: give it or --out, not both$/],
 ];
 for (const [args, message] of refused) {
   test(`bench ${args.join(' ')}: refused before anything runs, exit 2, one line saying why`, { timeout: 120_000 }, async () => {
@@ -140,4 +142,29 @@ test('receiver, netconsole mode: a fragmented message counts once all its bytes 
 test('receiver, lines mode: only whole JSON lines count (pino-socket packs several into one datagram)', async () => {
   const c = await receive('lines', ['{"a":1}\n{"b":2}\n{"c":', '3}\n', '{"d":4}\n']);
   assert.deepEqual({ messages: c.messages, datagrams: c.datagrams, malformed: c.malformed }, { messages: 3, datagrams: 3, malformed: 1 });
+});
+
+/** Every file of bench/results (the committed figures) and its bytes. */
+function committedResults(): Map<string, string> {
+  const dir = join(ROOT, 'bench', 'results');
+  return new Map(readdirSync(dir).map((f) => [f, readFileSync(join(dir, f), 'latin1')]));
+}
+
+// Issue 16: a bench run left `git status` dirty (it overwrote the committed bench/results).
+test('bench without --out writes into bench/out/results (ignored), not the committed bench/results', { timeout: 120_000 }, async () => {
+  const before = committedResults();
+  const r = await promisify(execFile)(process.execPath, [RUNNER, '--smoke', 'boundary'], { maxBuffer: 16 << 20 });
+  assert.ok(r.stdout.includes(`wrote ${join(ROOT, 'bench', 'out', 'results', 'latest.json')}`), r.stdout);
+  assert.deepEqual(committedResults(), before, 'bench/results untouched');
+});
+
+test('bench --update-results takes a full run: with --smoke (or --quick) it is refused before anything runs, exit 2', { timeout: 60_000 }, async () => {
+  const before = committedResults();
+  const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+    execFile(process.execPath, [RUNNER, '--smoke', 'boundary', '--update-results'], { timeout: 50_000 }, (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr })),
+  );
+  assert.equal(r.code, 2, r.stderr);
+  assert.equal(r.stderr, 'bench: --update-results takes a full run (the committed figures are one), not --smoke\n');
+  assert.equal(r.stdout, '');
+  assert.deepEqual(committedResults(), before, 'bench/results untouched');
 });

@@ -5,6 +5,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { Netconsole } from '../src/host/netconsole.js';
+import { ctl, socketPath } from './helpers/control.js';
 
 const CLI = new URL('../src/faces/cli.js', import.meta.url).pathname;
 const T = ['-t', '@/,9@127.0.0.1/'];
@@ -62,5 +65,67 @@ test('remote_port 0 (the kernel takes it): nothing crashes; what could not be se
     const r = await cli(['send', '--sender', sender, '-t', '@/,0@127.0.0.1/', 'x']);
     assert.doesNotMatch(r.stderr, /\n\s+at |ERR_SOCKET/, r.stderr);
     assert.ok(r.code === 0 || (r.code === 1 && /1 of 1 records lost/.test(r.stderr)), `${sender}: exit ${r.code}: ${r.stderr}`);
+  }
+});
+
+// Issue 16: the first hour with the command line.
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+test('--version and -V print the package version (read from package.json at run time), exit 0', async () => {
+  for (const flag of ['--version', '-V']) {
+    const r = await cli([flag]);
+    assert.deepEqual([r.code, r.stdout, r.stderr], [0, `${VERSION}\n`, '']);
+  }
+});
+
+const USAGE_ERRORS: Array<[string, string[], RegExp, string]> = [
+  ['an unknown flag', ['send', '--frob', 'x'], /^netconsole: error: unknown option '--frob'$/, 'see netconsole send --help'],
+  ['an unknown command', ['frobnicate'], /^netconsole: error: unknown command 'frobnicate'$/, 'see netconsole --help'],
+  ['a command with a typo (did you mean, on the same line)', ['sned', 'x'], /^netconsole: error: unknown command 'sned' \(Did you mean send\?\)$/, 'see netconsole --help'],
+  ['a bad value', ['send', ...T, '--facility', '24', 'x'], /^netconsole: error: .*--facility must be an integer 0\.\.23, got "24"$/, 'see netconsole send --help'],
+  ['a missing argument', ['ctl'], /^netconsole: error: missing required argument 'op'$/, 'see netconsole ctl --help'],
+  ['ctl without a socket (refused by its action)', ['ctl', 'ls'], /^netconsole: error: --socket \(or NETCONSOLE_CTL\) is required$/, 'see netconsole ctl --help'],
+];
+for (const [what, args, first, second] of USAGE_ERRORS) {
+  test(`a usage error is two lines, the error and a hint to --help, exit 2: ${what}`, async () => {
+    const r = await cli(args);
+    assert.equal(r.code, 2, r.stderr);
+    const lines = r.stderr.trimEnd().split('\n');
+    assert.equal(lines.length, 2, r.stderr);
+    assert.match(lines[0], first);
+    assert.equal(lines[1], second);
+    assert.equal(r.stdout, '');
+  });
+}
+
+test("send -t with a bad remote_ip: one line naming remote_ip, the value and the accepted forms, exit 2", async () => {
+  const r = await cli(['send', '-t', '+@/,7777@10.0.0.300/', 'x']);
+  assert.equal(r.code, 2, r.stderr);
+  assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
+  assert.match(r.stderr, /^netconsole: EINVAL: couldn't parse config at '10\.0\.0\.300\/': remote_ip: invalid value "10\.0\.0\.300"; accepted: an IPv4 dotted quad/);
+});
+
+test('ctl on a target or attribute that is not there: one line with its errno code, a did-you-mean, never "undefined", exit 2', async () => {
+  const socket = socketPath();
+  const nc = await Netconsole.create({ devices: 'none', env: false, control: socket });
+  try {
+    await nc.targets.create('t1');
+    const cases: Array<[string[], RegExp]> = [
+      [['get', 't2/nosuch'], /^netconsole: ENOENT: no target "t2" \(did you mean 't1'\?\) in path "t2\/nosuch"; accepted: an existing target: t1$/],
+      [['rmdir', 't3'], /^netconsole: ENOENT: no target "t3" .*accepted: an existing target: t1$/],
+      [['get', 't1/nosuch'], /^netconsole: ENOENT: nosuch: no such attribute; accepted: one of enabled, /],
+      [['get', 't1/remote_prot'], /^netconsole: ENOENT: remote_prot: no such attribute \(did you mean 'remote_port'\?\); accepted: /],
+      [['set', 't1/remote_port', '99999'], /^netconsole: ERANGE: remote_port: out of range: "99999"; accepted: a decimal integer 0\.\.65535$/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await ctl(socket, args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
+      assert.equal(r.out, '');
+      assert.equal(r.err.split('\n').length, 1, r.err);
+      assert.match(r.err, message);
+      assert.doesNotMatch(r.err, /undefined/);
+    }
+  } finally {
+    await nc.close();
   }
 });

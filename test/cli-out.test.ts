@@ -1,7 +1,7 @@
 // Where `netconsole tune --out` and `netconsole bench --out` write: checked before anything is
 // measured (a directory that is not there, a read-only file system, a full one: exit 2, one line,
 // nothing measured, nothing left behind), and written atomically, so that a write that fails when
-// it happens leaves no empty or partial file (bench/out-file.ts).
+// it happens leaves no empty or partial file (src/faces/tune/out-file.ts).
 // The file systems are small tmpfs mounts the tests make and always unmount (helpers/tmpfs.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,9 +9,9 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeAtomically } from '../bench/out-file.js';
-import { writeTuned } from '../bench/tune.js';
-import { TuneError } from '../bench/tune-sweep.js';
+import { writeAtomically } from '../src/faces/tune/out-file.js';
+import { writeTuned } from '../src/faces/tune/main.js';
+import { TuneError } from '../src/faces/tune/sweep.js';
 import { withTmpfs } from './helpers/tmpfs.js';
 
 const CLI = new URL('../src/faces/cli.js', import.meta.url).pathname;

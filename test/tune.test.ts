@@ -1,4 +1,4 @@
-// netconsole tune (bench/tune.ts, through the CLI): the smallest run (one knob, one run, a few
+// netconsole tune (src/faces/tune/, through the CLI): the smallest run (one knob, one run, a few
 // thousand messages) prints a table per knob and the comparison with the defaults, and writes a
 // config file that Netconsole.create({ config }) loads as is: with the targets given, and the
 // options of a --config file carried over. A bad command line is refused before anything runs.
@@ -14,8 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Netconsole, type NetconsoleOptions } from '../src/index.js';
 import { native } from '../src/core/native.js';
-import { Progress } from '../bench/report.js';
-import { KNOBS, sweep, TuneError, type Figure } from '../bench/tune-sweep.js';
+import { Progress } from '../src/faces/tune/report.js';
+import { KNOBS, sweep, TuneError, type Figure } from '../src/faces/tune/sweep.js';
 
 const CLI = new URL('../src/faces/cli.js', import.meta.url).pathname;
 // The native sender's batch where the addon loaded (the test's knob has three values), else a knob every sender has.
@@ -40,7 +40,7 @@ function rows(stdout: string, title: string): string[][] {
 }
 
 const where: Array<[string, (dir: string, port: number) => string[], string]> = [
-  ['the built-in receiver', () => [], 'messages delivered whole/s'],
+  ['a sink on loopback (no targets)', () => [], 'messages handed to the kernel/s'],
   ['a --target', (_, port) => ['--target', `+@/,${port}@127.0.0.1/`], 'messages handed to the kernel/s'],
   [
     'a --config with targets and options',
@@ -74,7 +74,7 @@ for (const [name, args, unit] of where) {
       assert.match(r.stdout, /^-> .*(kept|the default kept)/m);
       assert.match(r.stdout, /^(best: .* the defaults'|nothing beats the defaults beyond the run-to-run spread)/m);
       const file = JSON.parse(readFileSync(out, 'utf8')) as NetconsoleOptions;
-      if (name !== 'the built-in receiver') assert.equal(file.targets, `+@/,${port}@127.0.0.1/`);
+      if (!name.startsWith('a sink')) assert.equal(file.targets, `+@/,${port}@127.0.0.1/`);
       if (name.includes('--config')) assert.equal(file.facility, 3);
       const nc = await Netconsole.create({ config: out, env: false, devices: 'none' });
       try {
@@ -180,4 +180,11 @@ test('sweep: a default that cannot be measured stops the tuner (TuneError, with 
   );
   await assert.rejects(run, (e: unknown) => e instanceof TuneError && /defaults could not be measured \(nativeSender\.batch: .*the sender exited early/.test(e.message));
   assert.ok(!lines.some((l) => /nothing beats/.test(l)), 'no verdict');
+});
+
+test('tune with an unknown option: the error and a hint to --help, two lines (was the whole usage), exit 2', async () => {
+  const r = await tune(['--frob']);
+  assert.equal(r.code, 2, r.stderr);
+  assert.deepEqual(r.stderr.trimEnd().split('\n'), ["tune: Unknown option '--frob'", 'see netconsole tune --help']);
+  assert.equal(r.stdout, '');
 });

@@ -181,7 +181,7 @@ async function send(s: Subject, lat: Float64Array): Promise<number> {
 }
 
 /**
- * Writer threads (workers/mix-writer.ts), started and attached before the run; `go()` lets them
+ * Writer threads (src/faces/tune/writer.ts), started and attached before the run; `go()` lets them
  * make their share of the log calls (and of the offered rate) and resolves when all are done.
  * Their calls are not timed.
  */
@@ -190,7 +190,7 @@ async function writers(s: Subject, threads: number): Promise<{ go(): Promise<voi
   const handle = s.handle();
   const start = new Int32Array(new SharedArrayBuffer(4));
   const share = (w: number): number => Math.floor(args.count / threads) + (w < args.count % threads ? 1 : 0);
-  const workers = Array.from({ length: threads }, (_, w) => new Worker(new URL('./mix-writer.js', import.meta.url), { workerData: { handle, texts, count: share(w), rate: args.rate / threads, start } }));
+  const workers = Array.from({ length: threads }, (_, w) => new Worker(new URL('../../src/faces/tune/writer.js', import.meta.url), { workerData: { handle, texts, count: share(w), rate: args.rate / threads, start } }));
   await Promise.all(workers.map((w) => once(w, 'message')));
   return {
     async go() {

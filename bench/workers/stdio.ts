@@ -1,22 +1,2 @@
-// How a bench worker process talks to the runner: command lines on stdin, taken one at a time,
-// and one JSON object per stdout line.
-import { createInterface } from 'node:readline';
-
-const commands: string[] = [];
-let wake: (() => void) | null = null;
-let listening = false;
-
-/** The next command line from the runner (waits for it). */
-export async function command(): Promise<string> {
-  if (!listening) {
-    listening = true;
-    createInterface({ input: process.stdin }).on('line', (l) => {
-      commands.push(l.trim());
-      wake?.();
-    });
-  }
-  while (commands.length === 0) await new Promise<void>((r) => (wake = r));
-  return commands.shift()!;
-}
-
-export const print = (o: unknown): void => void process.stdout.write(`${JSON.stringify(o)}\n`);
+// The worker processes' line protocol (moved into the package with netconsole tune's sender).
+export * from '../../src/faces/tune/stdio.js';

@@ -8,7 +8,7 @@
 // boolean is refused for any other).
 import { formatIp, formatMac, parseIp, parseMac, type IpFamily } from '../base/addr.js';
 import { invalid, InvalidValueError, NetconsoleError, outOfRange } from '../base/errors.js';
-import { unknownName } from '../base/names.js';
+import { closest, unknownName } from '../base/names.js';
 import { byteLength, isWellFormed, U64_MAX } from '../base/text.js';
 
 export interface TargetAttributes {
@@ -355,7 +355,11 @@ export function formatAttribute(attrs: TargetAttributes, name: string, runtime: 
       return attrs.remote_ip ?? formatUnsetIp(attrs.local_ip);
   }
   if (!Object.prototype.hasOwnProperty.call(DEFAULT_ATTRIBUTES, name)) {
-    throw new InvalidValueError('ENOENT', name, undefined, `one of ${ATTRIBUTE_NAMES.join(', ')}`, 'no such attribute, cannot read');
+    // A read has no value to quote (InvalidValueError would print "undefined"): the name, a
+    // did-you-mean, the names there are.
+    const close = closest(name, ATTRIBUTE_NAMES);
+    const accepted = `one of ${ATTRIBUTE_NAMES.join(', ')}`;
+    throw new NetconsoleError('ENOENT', `${name}: no such attribute${close !== undefined ? ` (did you mean '${close}'?)` : ''}; accepted: ${accepted}`, { option: name, accepted });
   }
   const value = attrs[name as keyof TargetAttributes];
   if (typeof value === 'boolean') return value ? '1' : '0';

@@ -35,12 +35,15 @@ export interface ParamParseResult {
 }
 
 /**
- * The failure of one piece, at `pos`: the kernel's "couldn't parse config at '%s'", with the code
- * of the field's own error (ERANGE, ENAMETOOLONG, EDESTADDRREQ, ...) so callers see the reason
- * without digging into `cause`; EINVAL when the piece itself is malformed.
+ * The failure of one piece, at `pos`: the kernel's "couldn't parse config at '%s'", then what the
+ * API says of the field (its name, the value, what is accepted), so that `send -t`, create() and
+ * the NETCONSOLE variable all say which field is wrong and how to write it. The code is the
+ * field's own error's (ERANGE, ENAMETOOLONG, EDESTADDRREQ, ...), so callers see the reason
+ * without digging into `cause`; EINVAL when the piece itself is malformed (a separator missing).
  */
-function failure(piece: string, pos: number, field: string, cause?: NetconsoleError): NetconsoleError {
-  return new NetconsoleError(cause?.code ?? 'EINVAL', `couldn't parse config at '${piece.slice(pos)}'`, {
+function failure(piece: string, pos: number, field: string, cause?: NetconsoleError, sep?: string): NetconsoleError {
+  const why = cause !== undefined ? cause.message : `${field}: no '${sep}' after it in ${JSON.stringify(piece)}; a target is ${PARAM_ACCEPTED}`;
+  return new NetconsoleError(cause?.code ?? 'EINVAL', `couldn't parse config at '${piece.slice(pos)}': ${why}`, {
     option: field,
     value: piece,
     accepted: PARAM_ACCEPTED,
@@ -61,7 +64,7 @@ function field<T>(piece: string, pos: number, name: string, parse: () => T): T {
 /** The end of the field starting at `pos`: the index of `sep`, or a failure when there is none. */
 function fieldEnd(piece: string, pos: number, sep: string, name: string): number {
   const end = piece.indexOf(sep, pos);
-  if (end < 0) throw failure(piece, pos, name);
+  if (end < 0) throw failure(piece, pos, name, undefined, sep);
   return end;
 }
 

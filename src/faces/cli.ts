@@ -1,7 +1,11 @@
 #!/usr/bin/env node
-// The `netconsole` command: demo, send, listen.
+// The `netconsole` command: demo, send, listen, ctl, tune (and bench in a source checkout).
+//
+// Exit status: 0 done (help and --version too); 2 the command line was refused (a usage error:
+// one line, then a hint to --help) or what it asked was refused (a NetconsoleError: one line with
+// its errno-style code); 1 it ran, but records were lost or cut, or it failed unexpectedly.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { control, DEFAULT_TIMEOUT_MS } from './control-client.js';
 import { OPS, type ControlRequest } from '../host/control-protocol.js';
@@ -14,6 +18,15 @@ import { levelNumber } from '../core/writer.js';
 import { L } from '../core/layout.js';
 import { resolveOptions } from '../host/options.js';
 import { printable, printableMessage, printableValue } from './printable.js';
+
+/** The package's version, read at run time from the package.json of this installed copy. */
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown (package.json not found beside dist/)';
+  }
+}
 
 function int(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -52,12 +65,25 @@ const STDIN_CHUNK = 4096;
 
 const program = new Command('netconsole')
   .description('Ship logs over UDP in the Linux netconsole wire format')
-  .showHelpAfterError()
-  // Usage errors (a bad flag or value, an unknown command) exit 2, as the library's errors do;
-  // help and version exit 0.
+  .version(packageVersion(), '-V, --version', 'print the package version')
+  // A usage error is one line (commander's message, its "did you mean" joined on), then the
+  // hint that each command sets below; never the whole help.
+  .configureOutput({ outputError: (str, write) => write(`netconsole: ${printableMessage(str.trim())}\n`) })
+  // Usage errors (a bad flag or value, an unknown command, no command) exit 2; help and version exit 0.
   .exitOverride((err) => {
-    process.exit(err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version' ? 0 : 2);
+    process.exit(err.exitCode === 0 ? 0 : 2);
   });
+
+/** The command being run (for the hint after an error its action throws). */
+let running: Command = program;
+program.hook('preAction', (_, cmd) => {
+  running = cmd;
+});
+
+/** "see netconsole send --help": the second and last line of a usage error. */
+function hint(cmd: Command): string {
+  return `see netconsole${cmd === program ? '' : ` ${cmd.name()}`} --help`;
+}
 
 /** --sysdata names: the userdata/*_enabled toggles without their suffix (cpu for cpu_nr). */
 const SYSDATA_NAMES: Record<string, string> = { cpu: 'cpu_nr_enabled', taskname: 'taskname_enabled', release: 'release_enabled', msgid: 'msgid_enabled' };
@@ -223,29 +249,40 @@ program
     else if (reply.value !== undefined) console.log(printableValue(reply.value));
   });
 
-/** A command that runs a script of the source checkout's bench/ (not in the package). */
-function checkoutCommand(name: string, script: string, what: string, description: string): void {
-  program
-    .command(name)
-    .description(description)
-    .helpOption(false)
-    .allowUnknownOption()
-    .argument('[args...]', 'options (and scenario names), passed on')
-    .action(async (args: string[]) => {
-      const url = new URL(`../../bench/${script}`, import.meta.url);
-      if (!existsSync(url)) throw new NetconsoleError('ENOENT', `${what} not here (${url.pathname}): run from a source checkout after npm install`);
-      const { main } = (await import(url.href)) as { main(argv: string[]): Promise<number> };
-      process.exitCode = await main(args);
-    });
-}
+program
+  .command('tune')
+  .description('find the fastest settings for your message mix and targets, write them as a config file; tune --help for its options')
+  .helpOption(false)
+  .allowUnknownOption()
+  .argument('[args...]', 'options, passed on (tune --help)')
+  .action(async (args: string[]) => {
+    const { main } = await import('./tune/main.js');
+    process.exitCode = await main(args);
+  });
 
-checkoutCommand('bench', 'run.js', 'the benchmarks are', 'run the benchmarks, as npm run bench does (needs a source checkout: bench/ is not in the package); bench --help for its options');
-checkoutCommand('tune', 'tune.js', 'the tuner is', 'find the fastest settings for your message mix and targets, write them as a config file (needs a source checkout, like bench); tune --help for its options');
+// The benchmarks compare with peers (pino-socket, winston-udp, a C sender) that are development
+// dependencies, and compile C programs: a source checkout's tool (npm run bench). Listed only
+// where bench/ was built beside src/; an installed package says where to find it.
+const BENCH = new URL('../../bench/run.js', import.meta.url);
+program
+  .command('bench', { hidden: !existsSync(BENCH) })
+  .description('run the benchmarks, as npm run bench does (a source checkout\'s tool); bench --help for its options')
+  .helpOption(false)
+  .allowUnknownOption()
+  .argument('[args...]', 'options (and scenario names), passed on')
+  .action(async (args: string[]) => {
+    if (!existsSync(BENCH)) throw new NetconsoleError('ENOENT', 'bench: the benchmarks are not in the package (they need the peers and a C compiler): run them from a source checkout, npm install && npm run bench');
+    const { main } = (await import(BENCH.href)) as { main(argv: string[]): Promise<number> };
+    process.exitCode = await main(args);
+  });
+
+// Each command's usage errors end with the hint to its own help.
+for (const cmd of [program, ...program.commands]) cmd.showHelpAfterError(hint(cmd));
 
 program.parseAsync().catch((err: unknown) => {
   // One line whatever the message holds (it can quote a target name, or a server's words).
   if (err instanceof InvalidArgumentError) {
-    process.stderr.write(`netconsole: error: ${printableMessage(err.message)}\n`);
+    process.stderr.write(`netconsole: error: ${printableMessage(err.message)}\n${hint(running)}\n`);
     process.exit(2);
   }
   if (err instanceof NetconsoleError) {

@@ -12,6 +12,7 @@
 // changes nothing. The server is src/host/control.ts, the client src/control-client.ts.
 import { lstatSync } from 'node:fs';
 import { ATTRIBUTE_NAMES, SYSDATA_TOGGLES } from '../config/attributes.js';
+import { closest } from '../base/names.js';
 import { invalid, InvalidValueError, NetconsoleError } from '../base/errors.js';
 import type { Targets } from './target.js';
 
@@ -38,12 +39,22 @@ function noEntry(path: string): NetconsoleError {
   return new InvalidValueError('ENOENT', 'path', path, 'an existing target, attribute or userdata entry', 'no such file or directory:');
 }
 
+/** ENOENT for a path whose first part names no target: which name, the closest one, the names there are. */
+function noTarget(targets: Targets, name: string, path: string): NetconsoleError {
+  const names = targets.list().map((t) => t.name);
+  const close = closest(name, names);
+  const accepted = names.length === 0 ? 'a target made with mkdir (there is none)' : `an existing target: ${names.slice(0, 16).join(', ')}${names.length > 16 ? ', ...' : ''}`;
+  return new NetconsoleError('ENOENT', `no target ${JSON.stringify(excerpt(name))}${close !== undefined ? ` (did you mean '${close}'?)` : ''} in path ${JSON.stringify(excerpt(path))}; accepted: ${accepted}`, { option: 'path', value: path, accepted });
+}
+
 /** Executes one (well-formed) request against the targets. */
 export async function execute(targets: Targets, req: ControlRequest): Promise<unknown> {
   const path = req.path ?? '';
   const parts = path.split('/').filter((p) => p !== '');
   const [name, attr, key] = parts;
   const target = name === undefined ? undefined : targets.get(name);
+  // A path that names a target that is not there says so (mkdir t2 makes one: not for it).
+  if (name !== undefined && !target && !(req.op === 'mkdir' && parts.length === 1)) throw noTarget(targets, name, path);
   switch (req.op) {
     case 'ls':
       if (parts.length === 0) return targets.list().map((t) => t.name);

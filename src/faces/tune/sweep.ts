@@ -6,16 +6,14 @@
 // only if it beats the knob's baseline value beyond the run-to-run spread (its slowest run faster
 // than the baseline's fastest: the ranges do not overlap). Then the combination is measured again
 // against the baseline, interleaved in the same run, and kept only on the same terms. Runs are
-// interleaved (bench/run.ts runCase) so that noise on a shared machine hits every setting alike.
-import type { NativeSenderOptions, NetconsoleOptions } from '../src/host/options.js';
-import { DEFAULT_OVERFLOW_WAIT_MS } from '../src/host/options.js';
-import { DEFAULT_SEND_BUFFER } from '../src/sender/sockets.js';
-import { DEFAULT_RING_SIZE } from '../src/core/wasm.js';
-import { sample, type RunResult } from './e2e.js';
-import type { Case, Sample } from './harness.js';
+// interleaved (measure.ts runCase) so that noise on a shared machine hits every setting alike.
+import type { NativeSenderOptions, NetconsoleOptions } from '../../host/options.js';
+import { DEFAULT_OVERFLOW_WAIT_MS } from '../../host/options.js';
+import { DEFAULT_SEND_BUFFER } from '../../sender/sockets.js';
+import { DEFAULT_RING_SIZE } from '../../core/wasm.js';
+import { runCase, type Case, type Sample, type ScenarioResult, type SubjectResult } from './measure.js';
 import { table, type Progress } from './report.js';
-import type { ScenarioResult, SubjectResult } from './results.js';
-import { runCase } from './run.js';
+import type { RunResult } from './run.js';
 
 const KiB = 1 << 10;
 const MiB = 1 << 20;
@@ -105,7 +103,11 @@ export const KNOBS: readonly Knob[] = [
 
 export type Goal = 'rate' | 'cpu';
 
-/** What one run measures: with the built-in receiver what arrived whole; with real targets what the library handed to the kernel. */
+/**
+ * What one run measures: what the library handed to the kernel (per second, or CPU time per
+ * message), beside its losses. Nothing counts arrivals at the operator's targets; without targets
+ * the runs send to a sink on loopback (run.ts), measured the same way.
+ */
 export interface Figure {
   unit: string;
   higherIsBetter: boolean;
@@ -114,31 +116,19 @@ export interface Figure {
   of(r: RunResult): Sample;
 }
 
-export function figure(receiver: boolean, goal: Goal): Figure {
-  const rateUnit = receiver ? 'messages delivered whole/s' : 'messages handed to the kernel/s';
-  const common = { ...(goal === 'cpu' ? { rate: rateUnit } : { cpuNsPerMsg: 'CPU ns/msg' }), lost: 'lib lost', gaveUp: 'waits given up', eagain: 'EAGAIN', enobufs: 'ENOBUFS' };
-  const columns: Record<string, string> = receiver ? { deliveredPct: 'delivered %', ...common, socketDrops: 'rx drops' } : { handed: 'handed on', ...common, stalls: 'stalls' };
+export function figure(goal: Goal): Figure {
+  const rateUnit = 'messages handed to the kernel/s';
+  const columns: Record<string, string> = { handed: 'handed on', ...(goal === 'cpu' ? { rate: rateUnit } : { cpuNsPerMsg: 'CPU ns/msg' }), lost: 'lib lost', gaveUp: 'waits given up', eagain: 'EAGAIN', enobufs: 'ENOBUFS', stalls: 'stalls' };
   return {
     unit: goal === 'cpu' ? 'CPU ns/message' : rateUnit,
     higherIsBetter: goal === 'rate',
     columns,
     of(r) {
-      const s = r.stats as { lost: number; ringFull: number; waits: { gaveUp: number }; transmit: Record<string, number>; targets: Array<{ sent: number; lostInTransmit: number }> };
+      const s = r.stats;
       const handed = s.targets.reduce((n, t) => n + t.sent - t.lostInTransmit, 0);
-      const rate = receiver ? sample(r).value : handed / r.handedOn!.seconds;
-      const messages = receiver ? r.delivered : handed;
-      const cpuNsPerMsg = messages > 0 ? (r.handedOn!.cpuUs * 1000) / messages : Infinity;
-      const extra = {
-        ...(receiver ? { deliveredPct: (100 * r.delivered) / r.sent, socketDrops: r.rx.drops } : { handed }),
-        rate,
-        cpuNsPerMsg,
-        lost: s.lost,
-        ringFull: s.ringFull,
-        gaveUp: s.waits.gaveUp,
-        eagain: s.transmit.eagain,
-        enobufs: s.transmit.enobufs,
-        stalls: s.transmit.stalls,
-      };
+      const rate = handed / r.seconds;
+      const cpuNsPerMsg = handed > 0 ? (r.cpuUs * 1000) / handed : Infinity;
+      const extra = { handed, rate, cpuNsPerMsg, lost: s.lost, ringFull: s.ringFull, gaveUp: s.waits.gaveUp, eagain: s.transmit.eagain, enobufs: s.transmit.enobufs, stalls: s.transmit.stalls };
       return { value: goal === 'cpu' ? cpuNsPerMsg : rate, extra };
     },
   };

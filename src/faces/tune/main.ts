@@ -1,29 +1,29 @@
-// netconsole tune: `npm run tune -- [options]` and `netconsole tune [options]`. For the operator's
-// message mix and targets, on the operator's machine: sweeps the options that move throughput
-// (tune-sweep.ts), prints a table per knob and the best setting with its gain over the defaults
-// (a ratio, measured in the same run), and writes that setting as a config file that
+// netconsole tune: `netconsole tune [options]` (in a checkout also `npm run tune -- [options]`).
+// For the operator's message mix and targets, on the operator's machine: sweeps the options that
+// move throughput (sweep.ts), prints a table per knob and the best setting with its gain over the
+// defaults (a ratio, measured in the same run), and writes that setting as a config file that
 // Netconsole.create({ config }) loads.
 //
-// Each run is a fresh sender process (bench/workers/e2e-sender.ts, through bench/e2e.ts runOnce).
-// Without targets it sends to the counting receiver (bench/receiver.ts) on loopback and the figure
-// is messages delivered whole per second; with targets nothing can count arrivals, so the figure is
-// what the library handed to the kernel per second, beside its losses (stats()).
+// Each run is a fresh sender process (sender.ts, through run.ts runOnce). The figure is what the
+// library handed to the kernel per second (or the CPU time per message), beside its losses
+// (stats()): at the operator's targets nothing can count arrivals; without targets the runs send
+// to a sink on loopback. Everything it needs is in the package (no C compiler, no peers).
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { NetconsoleError } from '../src/base/errors.js';
-import { native } from '../src/core/native.js';
-import { Netconsole } from '../src/host/netconsole.js';
-import { resolveOptions, type NetconsoleOptions } from '../src/host/options.js';
+import { NetconsoleError } from '../../base/errors.js';
+import { native } from '../../core/native.js';
+import { Netconsole } from '../../host/netconsole.js';
+import { resolveOptions, type NetconsoleOptions } from '../../host/options.js';
 import { intOption, negativeValues, oneLine } from './args.js';
-import { runOnce } from './e2e.js';
-import { BURST_CHUNK } from './harness.js';
+import { BURST_CHUNK } from './load.js';
 import { checkWritable, writeAtomically } from './out-file.js';
 import { Progress } from './report.js';
-import { figure, KNOBS, sweep, TuneError, valuesOf, type Goal, type Knob } from './tune-sweep.js';
+import { runOnce } from './run.js';
+import { figure, KNOBS, sweep, TuneError, valuesOf, type Goal, type Knob } from './sweep.js';
 
-const USAGE = `usage: netconsole tune [options]    (or: npm run tune -- [options])
+const USAGE = `usage: netconsole tune [options]
 
   --size <bytes,...>     text sizes of the mix, each an equal share of the messages (default 100)
   --rate <n>             offered messages/s; 0 (default): bursts of ${BURST_CHUNK} log calls per event-loop turn
@@ -32,7 +32,7 @@ const USAGE = `usage: netconsole tune [options]    (or: npm run tune -- [options
   --runs <n>             runs per setting, interleaved (default 5; --quick 3)
   --target <param>       a target parameter string (repeatable), e.g. +@/,6666@10.0.0.2/
   --config <file>        a config file: its targets, and its options as the baseline
-                         (without targets: a counting receiver on loopback)
+                         (without targets: a sink on loopback)
   --knobs <a,b>          only these knobs: ${KNOBS.map((k) => k.name).join(', ')}
   --goal <rate|cpu>      what to improve: the rate (default), or the CPU time per message
   --quick                fewer values per knob, fewer and shorter runs
@@ -141,7 +141,7 @@ function header(o: TuneOptions, unit: string): string[] {
     `# netconsole tune: ${mix}, ${shape}, from ${who}; ${num(o.count)} messages per run, ${o.runs} run${o.runs > 1 ? 's' : ''} per setting (interleaved); node ${process.version}, ${cpus().length} CPUs, load ${loadavg()[0].toFixed(2)}`,
     '',
     o.targets === undefined
-      ? `measured: ${unit}, at a counting receiver on loopback (another process; a message counts once all its fragments arrived)`
+      ? `measured: ${unit}, to a sink on loopback (no targets given; arrivals are not counted); the library's losses (stats().lost) are in the tables`
       : `measured: ${unit}, to the targets given (${typeof o.targets === 'string' ? o.targets : `${o.targets.length} target objects`}): arrivals cannot be counted there; the library's losses (stats().lost) are in the tables`,
     `baseline ("default"): the library's defaults${o.config ? ` with the options of ${o.config}` : ''}`,
     `knobs: ${o.knobs.map((k) => `${k.option} (${valuesOf(k, o.base, o.quick).map(k.show).join(', ')})`).join('; ')}`,
@@ -158,9 +158,8 @@ function header(o: TuneOptions, unit: string): string[] {
 
 /** Runs the tuner; returns the options written to o.out. */
 export async function runTune(o: TuneOptions, out: (line: string) => void = (l) => console.log(l)): Promise<NetconsoleOptions> {
-  const fig = figure(o.targets === undefined, o.goal);
+  const fig = figure(o.goal);
   out(header(o, fig.unit).join('\n'));
-  const subject = native === null || o.base.sender === 'dgram' ? 'netconsole-dgram' : 'netconsole-udp';
   const steps = o.knobs.reduce((n, k) => n + valuesOf(k, o.base, o.quick).length, 2) * o.runs;
   const progress = new Progress(steps);
   const outcome = await sweep(
@@ -172,7 +171,7 @@ export async function runTune(o: TuneOptions, out: (line: string) => void = (l) 
       figure: fig,
       async measure(opts) {
         const { control: _, ...ncOptions } = opts; // a control socket per run would be in the way of the operator's
-        const r = await runOnce({ subject, size: o.sizes[0], sizes: o.sizes, count: o.count, rate: o.rate, threads: o.threads, targets: o.targets, ncOptions: ncOptions as Record<string, unknown>, quietMs: 300 });
+        const r = await runOnce({ sizes: o.sizes, count: o.count, rate: o.rate, threads: o.threads, targets: o.targets, ncOptions: ncOptions as Record<string, unknown> });
         return fig.of(r);
       },
     },
@@ -217,10 +216,10 @@ export async function main(argv: string[]): Promise<number> {
     o = await parseOptions(argv);
   } catch (err) {
     if (!(err instanceof TypeError)) throw err;
-    // One line; the usage after it only when the command line's shape was wrong (parseArgs's
+    // One line; a hint to --help after it when the command line's shape was wrong (parseArgs's
     // errors: an unknown option, a missing value), not for a value refused.
     const shape = (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true;
-    process.stderr.write(`tune: ${oneLine(err.message)}\n${shape ? `${USAGE}\n` : ''}`);
+    process.stderr.write(`tune: ${oneLine(err.message)}\n${shape ? 'see netconsole tune --help\n' : ''}`);
     return 2;
   }
   if (o === 'help') {
