@@ -121,7 +121,7 @@ try {
 }
 
 const fromSource = process.env.npm_config_build_from_source === 'true';
-const before = fromSource ? { file: null, why: 'npm_config_build_from_source=true' } : find(gypBuild);
+const before = fromSource ? { file: null, why: 'building from source was asked (npm_config_build_from_source=true)' } : find(gypBuild);
 if (before.file !== null) {
   const rel = relative(root, before.file);
   const [dir, tag] = rel.split(sep);
