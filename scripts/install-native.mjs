@@ -10,14 +10,16 @@
 // An app's CI also sets CI=true; its install only reports. NETCONSOLE_NO_NATIVE=1 skips the addon,
 // also under CI; npm's --build-from-source (npm_config_build_from_source) skips the prebuilds.
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-// npm sets INIT_CWD to where it was run; run by hand (no INIT_CWD), this is its own install.
-const ownInstall = process.env.INIT_CWD === undefined || resolve(process.env.INIT_CWD) === root;
+// npm sets INIT_CWD to where it was run and npm_config_local_prefix to the project it installs
+// (the same, unless run from a subfolder); run by hand (no INIT_CWD), this is its own install.
+const { INIT_CWD, npm_config_local_prefix: project } = process.env;
+const ownInstall = INIT_CWD === undefined || resolve(INIT_CWD) === root || (project !== undefined && resolve(project) === root);
 // The published package has neither: dist/ ships built.
 const sourceCheckout = existsSync(join(root, 'asconfig.json')) && existsSync(join(root, 'src'));
 // Resolved from the package's directory upward, as Node resolves it at run time: npm hoists
@@ -74,16 +76,30 @@ function missingTools() {
   return missing;
 }
 
-/** node-gyp: the one npm runs scripts with (npm_config_node_gyp), else a dependency's, else PATH's. */
+/**
+ * node-gyp: the one npm runs scripts with (npm_config_node_gyp), else a dependency's, else (run
+ * by hand) the one of the npm installed beside this node, else PATH's.
+ */
 function nodeGyp() {
-  const bundled = process.env.npm_config_node_gyp;
-  if (bundled && existsSync(bundled)) return [process.execPath, [bundled]];
+  const beside = join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
+  for (const file of [process.env.npm_config_node_gyp, resolveHere('node-gyp/bin/node-gyp.js'), beside]) {
+    if (file && existsSync(file)) return [process.execPath, [file]];
+  }
+  return ['node-gyp', []];
+}
+
+function resolveHere(id) {
   try {
-    return [process.execPath, [requireHere.resolve('node-gyp/bin/node-gyp.js')]];
+    return requireHere.resolve(id);
   } catch {
-    return ['node-gyp', []];
+    return undefined;
   }
 }
+
+// Loads the file argv[1] names and checks that it is this package's addon.
+const LOAD = `try {
+  if (typeof require(process.argv[1]).abiVersion !== 'number') throw new Error("not this package's addon");
+} catch (err) { console.error(String(err.message).split('\\n')[0]); process.exit(1); }`;
 
 /** The addon node-gyp-build's loader picks for this platform and ABI, loaded; or why there is none. */
 function find(gypBuild) {
@@ -100,9 +116,16 @@ function find(gypBuild) {
   return { file: null, why: `${relative(root, file)} does not load (${error})` };
 }
 
-const LOAD = `try {
-  if (typeof require(process.argv[1]).abiVersion !== 'number') throw new Error("not this package's addon");
-} catch (err) { console.error(String(err.message).split('\\n')[0]); process.exit(1); }`;
+/**
+ * In the source checkout, an addon built (or prebuilt by `npm pack`) before native/ or binding.gyp
+ * last changed (a pull, another branch). Not in an app: there the files' times are the tarball's.
+ */
+function stale(file) {
+  if (!sourceCheckout) return false;
+  const built = statSync(file).mtimeMs;
+  const sources = [join(root, 'binding.gyp'), ...readdirSync(join(root, 'native')).map((f) => join(root, 'native', f))];
+  return sources.some((f) => statSync(f).mtimeMs > built);
+}
 
 if (sourceCheckout && ownInstall) {
   npmRun('build:wasm');
@@ -121,7 +144,8 @@ try {
 }
 
 const fromSource = process.env.npm_config_build_from_source === 'true';
-const before = fromSource ? { file: null, why: 'building from source was asked (npm_config_build_from_source=true)' } : find(gypBuild);
+let before = fromSource ? { file: null, why: 'building from source was asked (npm_config_build_from_source=true)' } : find(gypBuild);
+if (before.file !== null && stale(before.file)) before = { file: null, why: `${relative(root, before.file)} is older than native/` };
 if (before.file !== null) {
   const rel = relative(root, before.file);
   const [dir, tag] = rel.split(sep);
@@ -134,7 +158,9 @@ if (missing.length > 0) dgram(`${before.why}, and no toolchain to build from sou
 const [cmd, args] = nodeGyp();
 console.log(`netconsole: ${before.why}; building the native addon from source`);
 const r = spawnSync(cmd, [...args, 'rebuild'], { cwd: root, stdio: 'inherit' });
-if (r.status !== 0) dgram(`${before.why}, and building from source failed (node-gyp ${r.error?.message ?? `exit ${r.status ?? r.signal}`}: its output is above)`);
+// Run by hand, node-gyp lacks npm's configuration (nodedir among it): `npm run install` passes it.
+const byHand = process.env.npm_lifecycle_event === undefined ? '; npm run install gives node-gyp npm\'s configuration' : '';
+if (r.status !== 0) dgram(`${before.why}, and building from source failed (node-gyp ${r.error?.message ?? `exit ${r.status ?? r.signal}`}: its output is above${byHand})`);
 const after = find(gypBuild);
 if (after.file === null) dgram(`built from source, but ${after.why}`);
 say('native sender (built from source)');
