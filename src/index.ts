@@ -2,7 +2,8 @@
 export { Netconsole, Targets, WorkerLogger, attach, Logger } from './host/netconsole.js';
 export type { NetconsoleOptions, NetconsoleHandle, Stats, TargetStats } from './host/netconsole.js';
 export { Target, Userdata } from './host/target.js';
-export type { TargetOptions } from './host/target.js';
+export type { AttributeName, AttributeValue, TargetOptions, WritableAttribute } from './host/target.js';
+export type { TargetAddress } from './host/shorthand.js';
 export type { TargetState } from './host/targets.js';
 export { LEVELS, levelNumber } from './core/writer.js';
 export type { Level, LevelName, LogOptions, Loggable } from './core/writer.js';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import fc from 'fast-check';
 import { parseParamString } from '../src/config/params.js';
-import { Netconsole, NetconsoleError, type Target } from '../src/index.js';
+import { Netconsole, NetconsoleError, type AttributeName, type Target } from '../src/index.js';
 import { native } from '../src/core/native.js';
 import { describeParts, FUZZ, mostly, parts, TIMEOUT, type Part } from './helpers/fuzz-parts.js';
 
@@ -99,7 +99,8 @@ describe('fuzz: configuration', () => {
   test(`attribute and userdata writes: refused with a typed error and nothing changed, or taken and read back (${FUZZ.numRuns} cases)`, TIMEOUT, async () => {
     const nc = await Netconsole.create({ env: false, devices: 'none', sender: 'dgram' });
     try {
-      const attrs = ['enabled', 'extended', 'timestamps', 'release', 'dev_name', 'local_port', 'remote_port', 'local_ip', 'remote_ip', 'remote_mac', 'local_mac', 'transmit_errors', 'ratelimit_interval_ms', 'ratelimit_burst', 'nope', '__proto__', 'cpu_nr_enabled', 'msgid_enabled'];
+      // Names beyond the typed ones ('nope', '__proto__', the toggles): the run-time checks.
+      const attrs: Array<AttributeName | 'nope' | '__proto__' | 'cpu_nr_enabled' | 'msgid_enabled'> = ['enabled', 'extended', 'timestamps', 'release', 'dev_name', 'local_port', 'remote_port', 'local_ip', 'remote_ip', 'remote_mac', 'local_mac', 'transmit_errors', 'ratelimit_interval_ms', 'ratelimit_burst', 'nope', '__proto__', 'cpu_nr_enabled', 'msgid_enabled'];
       const value = fc.oneof(
         fc.constantFrom('0', '1', 'on', 'off', 'y', '6666', '65535', '65536', '-1', '127.0.0.1', '::1', '10.0.0.1\n', 'fd00::1', '12:34:56:78:9a:bc', 'auto', 'lo', 'abcdefghijklmnopq', '', '\n'),
         fc.integer({ min: -2, max: 70_000 }),
@@ -107,7 +108,7 @@ describe('fuzz: configuration', () => {
         fc.string({ maxLength: 30 }),
         fc.constantFrom(null, undefined, 1.5, NaN, {}, [], Symbol('s') as unknown),
       );
-      const snapshot = (t: Target): string => JSON.stringify([t.state, ...attrs.filter((a) => !['nope', '__proto__'].includes(a)).map((a) => t.get(a)), t.userdata.entries()]);
+      const snapshot = (t: Target): string => JSON.stringify([t.state, ...attrs.filter((a) => !['nope', '__proto__'].includes(a)).map((a) => t.get(a as AttributeName)), t.userdata.entries()]);
       let n = 0;
       await fc.assert(
         fc.asyncProperty(fc.boolean(), fc.constantFrom(...attrs), value, fc.boolean(), fc.string({ maxLength: 60 }), async (enabled, attr, v, userdata, key) => {
@@ -116,7 +117,7 @@ describe('fuzz: configuration', () => {
             const before = snapshot(t);
             let err: unknown = null;
             try {
-              await (userdata ? t.userdata.set(key, v as never) : t.set(attr, v as never));
+              await (userdata ? t.userdata.set(key, v as never) : t.set(attr as never, v as never));
             } catch (e) {
               err = e;
             }
@@ -132,7 +133,7 @@ describe('fuzz: configuration', () => {
               const text = typeof v === 'boolean' ? (v ? '1' : '0') : String(v); // a toggle reads '1' or '0'
               assert.equal(t.userdata.get(key), text.replace(/\n$/, ''), 'reads back');
             } else if (!['enabled', 'cpu_nr_enabled', 'msgid_enabled'].includes(attr)) {
-              await t.set(attr, t.get(attr)).catch((e: unknown) => assert.ok(e instanceof NetconsoleError && e.code === 'EINVAL' && t.state === 'enabled', `what ${attr} reads back (${t.get(attr)}) is not taken: ${String(e)}`));
+              await t.set(attr as never, t.get(attr as AttributeName) as never).catch((e: unknown) => assert.ok(e instanceof NetconsoleError && e.code === 'EINVAL' && t.state === 'enabled', `what ${attr} reads back (${t.get(attr as AttributeName)}) is not taken: ${String(e)}`));
             }
           } finally {
             await t.remove();

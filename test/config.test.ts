@@ -777,7 +777,7 @@ describe('end to end: Netconsole.create', () => {
       const t = nc.targets.get('t')!;
       await assert.rejects(t.set('dev_name', 'abcdefghijklmnop'), isError('ENAMETOOLONG'));
       await assert.rejects(t.set('dev_name', 'eth1'), isError('EINVAL', /is enabled, disable to update parameters/));
-      await assert.rejects(t.set('local_mac', '02:00:00:00:00:01'), isError('EACCES'));
+      await assert.rejects(t.set('local_mac' as never, '02:00:00:00:00:01' as never), isError('EACCES'));
       assert.equal(t.get('dev_name'), '');
       assert.equal(t.state, 'enabled');
     }));

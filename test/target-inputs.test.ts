@@ -150,7 +150,7 @@ describe('a removed target: ENOENT for reads too, as after rmdir', () => {
       assert.equal(t.get('remote_port'), '9');
       await t.remove();
       await refused('ENOENT', 'target', () => t.get('remote_port'));
-      await refused('ENOENT', 'target', () => t.get('cpu_nr_enabled'));
+      await refused('ENOENT', 'target', () => t.get('cpu_nr_enabled' as never));
       await refused('ENOENT', 'target', () => t.userdata.get('k'));
       await refused('ENOENT', 'target', () => t.userdata.entries());
       await refused('ENOENT', 'target', () => t.set('remote_port', 1));

@@ -67,10 +67,13 @@ export const LOCKED_ATTRIBUTES: ReadonlySet<string> = new Set([
  */
 export const READ_ONLY_ATTRIBUTES: ReadonlySet<string> = new Set(['local_mac', 'transmit_errors']);
 
+/** The name of an attribute of a target directory: the writable ones and the read-only `local_mac`, `transmit_errors`. */
+export type AttributeName = keyof TargetAttributes | 'local_mac' | 'transmit_errors';
+
 /** Every attribute of a target directory, in the kernel's configfs order. */
-export const ATTRIBUTE_NAMES: readonly string[] = Object.freeze([
-  ...Object.keys(DEFAULT_ATTRIBUTES),
-  ...READ_ONLY_ATTRIBUTES,
+export const ATTRIBUTE_NAMES: readonly AttributeName[] = Object.freeze([
+  ...(Object.keys(DEFAULT_ATTRIBUTES) as Array<keyof TargetAttributes>),
+  ...(READ_ONLY_ATTRIBUTES as ReadonlySet<AttributeName>),
 ]);
 
 /** The sysdata toggles of `userdata/` (netconsole.c: sysdata_*_enabled). */

@@ -18,7 +18,7 @@ import { checkDevNameNul, checkDevNameSize, DEFAULT_ATTRIBUTES, parseDecimal, ty
 export const PARAM_MAX = 255;
 /** NETCONSOLE_PARAM_TARGET_PREFIX */
 export const PARAM_TARGET_PREFIX = 'cmdline';
-const PARAM_ACCEPTED = '[+][r][src-port]@[src-ip]/[<dev>|<src-mac>],[tgt-port]@<tgt-ip>/[tgt-mac]';
+export const PARAM_ACCEPTED = '[+][r][src-port]@[src-ip]/[<dev>|<src-mac>],[tgt-port]@<tgt-ip>/[tgt-mac]';
 
 export interface ParamTarget {
   /** cmdline0, cmdline1, ... counted over the pieces that parsed. */

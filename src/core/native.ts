@@ -109,16 +109,19 @@ function procGetcpu(): number {
 
 const ABI_VERSION = 5;
 
+/** Whether NETCONSOLE_NO_NATIVE=1 asked for the fallback (then its absence is not news to warn of). */
+export const nativeDisabled = process.env.NETCONSOLE_NO_NATIVE === '1';
+
 function load(): { binding: NativeBinding | null; error: Error | null } {
-  if (process.env.NETCONSOLE_NO_NATIVE === '1') return { binding: null, error: new Error('NETCONSOLE_NO_NATIVE=1') };
+  if (nativeDisabled) return { binding: null, error: new Error('NETCONSOLE_NO_NATIVE=1') };
   try {
     const require = createRequire(import.meta.url);
     const nodeGypBuild = require('node-gyp-build') as (dir: string) => NativeBinding;
     const binding = nodeGypBuild(new URL('../../..', import.meta.url).pathname);
-    if (binding.abiVersion !== ABI_VERSION) throw new Error(`native addon ABI ${binding.abiVersion}, expected ${ABI_VERSION}: run npm run build:native`);
+    if (binding.abiVersion !== ABI_VERSION) throw new Error(`the addon found is ABI ${binding.abiVersion}, this version of netconsole needs ${ABI_VERSION} (a build left from another version)`);
     return { binding, error: null };
   } catch (error) {
-    return { binding: null, error: error as Error };
+    return { binding: null, error: error instanceof Error ? error : new Error(String(error)) };
   }
 }
 
@@ -126,6 +129,17 @@ const loaded = load();
 /** The addon, or null (then `nativeError` says why). */
 export const native: NativeBinding | null = loaded.binding;
 export const nativeError: Error | null = loaded.error;
+
+/**
+ * Why the addon did not load, in one line (node-gyp-build's "No native build was found for
+ * platform=linux arch=arm64 ..." runs on with the folder it looked in; a dlopen error names the
+ * file and the missing symbol or library): null when it did load.
+ */
+export function nativeWhy(): string | null {
+  if (nativeError === null) return null;
+  const first = nativeError.message.split('\n')[0]!.trim();
+  return first === '' ? String(nativeError.name) : first;
+}
 
 /** The CPU of the calling thread: the addon's sched_getcpu(), else /proc (a file read). */
 export const getcpu: () => number = native ? () => native.getcpu() : procGetcpu;

@@ -11,10 +11,10 @@
 // is not one of these requests is answered EINVAL, saying what was wrong and what is accepted, and
 // changes nothing. The server is src/host/control.ts, the client src/control-client.ts.
 import { lstatSync } from 'node:fs';
-import { ATTRIBUTE_NAMES, SYSDATA_TOGGLES } from '../config/attributes.js';
+import { ATTRIBUTE_NAMES, SYSDATA_TOGGLES, type AttributeName } from '../config/attributes.js';
 import { closest } from '../base/names.js';
 import { invalid, InvalidValueError, NetconsoleError } from '../base/errors.js';
-import type { Targets } from './target.js';
+import type { Targets, WritableAttribute } from './target.js';
 
 export const OPS = ['ls', 'get', 'set', 'mkdir', 'rmdir'] as const;
 
@@ -70,12 +70,12 @@ export async function execute(targets: Targets, req: ControlRequest): Promise<un
         return v;
       }
       if (parts.length !== 2) throw noEntry(path);
-      return target.get(attr);
+      return target.get(attr as AttributeName); // any name: the table answers ENOENT for one that is not
     case 'set':
       if (!target || attr === undefined) throw noEntry(path);
       if (attr === 'userdata' && key !== undefined && parts.length === 3) return target.userdata.set(key, req.value!);
       if (parts.length !== 2) throw noEntry(path);
-      return target.set(attr, req.value!);
+      return target.set(attr as WritableAttribute, req.value!); // as get: the table checks the name
     case 'mkdir':
       if (parts.length === 1) return void (await targets.create(name!));
       if (target && attr === 'userdata' && parts.length === 3) {

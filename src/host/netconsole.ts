@@ -7,7 +7,7 @@ import { parseParamString } from '../config/params.js';
 import { ControlServer } from './control.js';
 import { NetconsoleError } from '../base/errors.js';
 import { HostLocks } from './locks.js';
-import { native } from '../core/native.js';
+import { native, nativeDisabled, nativeWhy } from '../core/native.js';
 import * as sysfs from '../netdev/sysfs.js';
 import { SysfsPoller } from '../netdev/poller.js';
 import { RtnetlinkSource } from '../netdev/rtnetlink.js';
@@ -26,6 +26,7 @@ import type { NetconsoleEvents, Stats } from './reports.js';
 import { Targets } from './target.js';
 import { TargetTable } from './targets.js';
 import { Core } from '../core/wasm.js';
+import { targetsSource, warnNoAddon, warnNoTargets, warnNotSetUp, warnUnparsed } from './warnings.js';
 import { levelNumber, toText, Writer, type Level, type Overflow, type WriterOptions } from '../core/writer.js';
 
 export type { NativeSenderOptions, NetconsoleOptions } from './options.js';
@@ -118,8 +119,22 @@ export class Netconsole extends Logger {
     drainOnSignals(this.signalDrain);
   }
 
-  static async create(opts: NetconsoleOptions = {}): Promise<Netconsole> {
+  /**
+   * A logger with the targets of `opts` (or of the NETCONSOLE variable). Configuration that does
+   * not work is said as a process warning (warnings.ts): a target that did not come up (also in
+   * `startupErrors`), no target at all, the native addon not loaded. With `strict`, a target that
+   * does not come up rejects instead.
+   */
+  static create(opts: NetconsoleOptions = {}): Promise<Netconsole> {
+    return Netconsole.make(opts, undefined);
+  }
+
+  /** create(); `origin` names the options in warnings when an integration made them ("the pino transport's options"). */
+  private static async make(opts: NetconsoleOptions, origin: string | undefined): Promise<Netconsole> {
     const o = await resolveOptions(opts); // every option checked: nothing exists yet
+    // NETCONSOLE_NO_NATIVE=1 or sender 'dgram' asked for the fallback: nothing to say then.
+    const why = nativeWhy();
+    if (why !== null && !nativeDisabled && o.senderAsked !== 'dgram') warnNoAddon(why, o);
     const core = Core.create({ ringSize: o.ringSize, maxTotal: o.maxTotal, seqStart: o.seqStart, debug: o.debug, reportLosses: o.reportLosses });
     // From the memory on, whatever throws closes everything started before it (the sender's
     // thread, sockets, the device source, timers, process listeners): a rejected create() leaves
@@ -141,7 +156,7 @@ export class Netconsole extends Logger {
       nc = made;
       // Not in the constructor: its first listing of the devices may fail, and close() stops it.
       made.poller?.start();
-      await made.addConfigured(o.targets, o.targetsOption, o.strict);
+      await made.addConfigured(o, origin);
       if (o.control !== undefined) made.controlServer = await ControlServer.listen(o.control, made.targets, (err) => made.report(err));
       return made;
     } catch (err) {
@@ -157,13 +172,20 @@ export class Netconsole extends Logger {
     }
   }
 
-  private async addConfigured(targets: ResolvedOptions['targets'], option: string, strict: boolean): Promise<void> {
+  private async addConfigured(o: ResolvedOptions, origin: string | undefined): Promise<void> {
+    const { targets, strict } = o;
+    // None at all: said once, unless a control socket is to bring them, or `targets: []` said
+    // that none is meant (targets created later).
+    const none = targets === undefined || targets === '' || (Array.isArray(targets) && targets.length === 0 && o.targetsFrom !== 'targets');
+    if (none && o.control === undefined) warnNoTargets(o, origin);
     if (targets === undefined) return;
+    const source = targetsSource(o, origin);
     const specs: Array<{ name: string; attrs: Record<string, unknown>; bindMac: string | null }> = [];
     if (typeof targets === 'string') {
-      const parsed = parseParamString(targets, option);
+      const parsed = parseParamString(targets, o.targetsOption);
       if (strict && parsed.errors.length > 0) throw parsed.errors[0];
       this.startupErrors.push(...parsed.errors);
+      for (const err of parsed.errors) warnUnparsed(source, err, origin);
       for (const t of parsed.targets) specs.push({ name: t.name, attrs: { ...t.attributes }, bindMac: t.bindMac ?? null });
     } else {
       targets.forEach((t, i) => {
@@ -175,13 +197,15 @@ export class Netconsole extends Logger {
       // Not strict (a parameter string), as the kernel's alloc_param_target: a target that cannot
       // be set up stays, DISABLED, to be fixed and enabled later; the error is reported.
       const { enabled, ...attrs } = s.attrs;
+      let created = false;
       try {
         const rec = await this.table.create(s.name, strict ? s.attrs : attrs, s.bindMac);
+        created = true;
         if (!strict && enabled !== undefined && enabled !== false && enabled !== 0) await this.table.set(rec, 'enabled', enabled);
       } catch (err) {
         if (strict || !(err instanceof NetconsoleError)) throw err;
         this.startupErrors.push(err);
-        process.emitWarning(`netconsole: target ${s.name}: ${err.message}`, { code: `NETCONSOLE_${err.code}` });
+        warnNotSetUp(source, s.name, s.attrs, err, created);
       }
     }
   }
@@ -344,4 +368,12 @@ export class Netconsole extends Logger {
   }
 
 
+}
+
+/**
+ * Netconsole.create() for the integrations (not exported by the package): `origin` names their
+ * options in warnings, e.g. "the pino transport's options" (then "... options.targets").
+ */
+export function createFrom(origin: string, opts: NetconsoleOptions): Promise<Netconsole> {
+  return Netconsole['make'](opts, origin);
 }

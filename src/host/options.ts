@@ -12,13 +12,18 @@ import { DEFAULT_SEND_BUFFER } from '../sender/sockets.js';
 import { DEFAULT_RING_SIZE } from '../core/wasm.js';
 import { guarded, readFields } from '../core/validate.js';
 import type { TargetOptions } from './target.js';
+import { fromTargetAddress, isTargetAddress, type TargetAddress } from './shorthand.js';
 import type { DeviceLookup, Mode } from './targets.js';
 import type { Overflow } from '../core/writer.js';
 import { DRAIN_SIGNALS, type DrainSignal } from './signals.js';
 
 export interface NetconsoleOptions {
-  /** A parameter string (docs/targets.md 2), or target specs. Default: the NETCONSOLE variable. */
-  targets?: string | TargetOptions[];
+  /**
+   * A parameter string (docs/targets.md 2), or an array of targets, each by its kernel attribute
+   * names (`{ remote_ip, remote_port, enabled: 1 }`) or by its receiver (`{ address, port }`,
+   * enabled). Default: the NETCONSOLE variable. An empty array: none on purpose (no warning).
+   */
+  targets?: string | Array<TargetOptions | TargetAddress>;
   /** A JSON file: `{ "targets": <string or array>, ...options }`. */
   config?: string;
   /** Read the NETCONSOLE environment variable when neither targets nor config is given. Default true. */
@@ -129,6 +134,14 @@ export interface ResolvedOptions {
   targets: string | TargetOptions[] | undefined;
   /** Where a parameter string came from: 'targets' (the option or a config file) or 'NETCONSOLE'. */
   targetsOption: string;
+  /** Where the targets came from, for the warnings: the option, a config file's, the variable, or none. */
+  targetsFrom: 'targets' | 'config' | 'NETCONSOLE' | undefined;
+  /** The config file, when one was given. */
+  config: string | undefined;
+  /** Whether the NETCONSOLE variable was looked at (option env). */
+  env: boolean;
+  /** The sender asked for, before the addon's absence made 'auto' the dgram sender. */
+  senderAsked: 'auto' | 'native' | 'dgram';
   strict: boolean;
   facility: number;
   ringSize: number;
@@ -217,15 +230,18 @@ function control(v: unknown): string | undefined {
 }
 
 /** The targets: a parameter string, or an array of target objects, each copied (its fields read
- *  once: a getter or Proxy trap that throws is EINVAL naming that field, `targets[i].<name>`). */
+ *  once: a getter or Proxy trap that throws is EINVAL naming that field, `targets[i].<name>`);
+ *  one given as `{ address, port, ... }` becomes its kernel attributes (shorthand.ts). */
 function targets(v: unknown): string | TargetOptions[] | undefined {
   if (v === undefined || typeof v === 'string') return v;
-  const accepted = 'a parameter string, or an array of target option objects';
+  const accepted = "a parameter string, or an array of targets ({ address, port } or kernel attributes { remote_ip, remote_port, enabled: 1 })";
   const list = guarded('targets', v, () => (Array.isArray(v) ? [...(v as unknown[])] : null));
   if (list === null) throw invalid('targets', v, accepted);
   return list.map((t, i) => {
-    if (t === null || typeof t !== 'object' || guarded(`targets[${i}]`, t, () => Array.isArray(t))) throw invalid(`targets[${i}]`, t, 'an object of target attributes');
-    return Object.fromEntries(readFields(`targets[${i}]`, t, `targets[${i}].`)) as TargetOptions;
+    if (t === null || typeof t !== 'object' || guarded(`targets[${i}]`, t, () => Array.isArray(t))) throw invalid(`targets[${i}]`, t, 'an object: { address, port } or target attributes');
+    const fields = readFields(`targets[${i}]`, t, `targets[${i}].`);
+    if (isTargetAddress(fields)) return fromTargetAddress(fields, `targets[${i}].`, `targets[${i}]`);
+    return Object.fromEntries(fields) as TargetOptions;
   });
 }
 
@@ -287,7 +303,9 @@ export async function resolveOptions(opts: NetconsoleOptions = {}): Promise<Reso
   let t = targets(o.targets);
   // Which option a parameter string came from, for its errors.
   let targetsOption = 'targets';
-  if (t === undefined && bool('env', o.env, true) && process.env.NETCONSOLE) [t, targetsOption] = [process.env.NETCONSOLE, 'NETCONSOLE'];
+  let targetsFrom: ResolvedOptions['targetsFrom'] = t === undefined ? undefined : given.targets !== undefined ? 'targets' : 'config';
+  const env = bool('env', o.env, true);
+  if (t === undefined && env && process.env.NETCONSOLE) [t, targetsOption, targetsFrom] = [process.env.NETCONSOLE, 'NETCONSOLE', 'NETCONSOLE'];
 
   // Every option that needs the addon is checked here too.
   const which = oneOf('sender', o.sender, ['auto', 'native', 'dgram'] as const, 'auto');
@@ -307,6 +325,10 @@ export async function resolveOptions(opts: NetconsoleOptions = {}): Promise<Reso
   return {
     targets: t,
     targetsOption,
+    targetsFrom,
+    config: given.config,
+    env,
+    senderAsked: which,
     // A config file and an array are strict; a parameter string is not (kernel semantics).
     strict: bool('strict', o.strict, file !== undefined || typeof t !== 'string'),
     facility: int('facility', o.facility, 0, 23, 1),

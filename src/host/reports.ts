@@ -73,7 +73,8 @@ export interface Stats {
   textCut: number;
   ringSize: number;
   ringUsed: number;
-  sender: string;
+  /** Who drains the ring: 'native' (the addon's thread) or 'dgram' (the event loop: the addon did not load, or was not asked for). */
+  sender: 'native' | 'dgram';
   /** Ring slots the sender could not route (0 unless something is wrong). */
   senderDiscarded: number;
   /** Every message lost, summed over the targets. */

@@ -1,10 +1,16 @@
 // A target as users see it: the configfs directory /sys/kernel/config/netconsole/<name>, with
 // attributes read and written by their kernel names, userdata entries and sysdata toggles.
-import { isSysdataToggle, type SysdataToggle, type TargetAttributes } from '../config/attributes.js';
+import { isSysdataToggle, type AttributeName, type SysdataToggle, type TargetAttributes } from '../config/attributes.js';
+export type { AttributeName } from '../config/attributes.js';
 import type { TargetRecord, TargetState, TargetTable } from './targets.js';
 
 /** The yes/no attributes: the only ones that take true and false. */
 type YesNoAttribute = 'enabled' | 'extended' | 'timestamps' | 'release';
+
+/** The attributes a target can be written: its configfs files that have a store method. */
+export type WritableAttribute = keyof TargetAttributes;
+/** What a write of attribute `A` takes: text as written to configfs, or an integer; booleans for yes/no ones. */
+export type AttributeValue<A extends WritableAttribute> = A extends YesNoAttribute ? string | number | boolean : string | number;
 
 /** Attributes by kernel name (strings as written to configfs, or integer numbers; booleans for the
  *  yes/no ones), plus userdata; null or undefined: the default. */
@@ -42,12 +48,12 @@ export class Target {
 
   /** The text a configfs read of `attr` returns (`enabled`, `remote_ip`, `local_mac`, `transmit_errors`, ...).
    *  Throws ENOENT once the target is removed (as a read after rmdir fails). */
-  get(attr: string): string {
+  get(attr: AttributeName): string {
     return this.table.read(this.rec, attr);
   }
 
   /** A configfs write: kernel-exact validation; a rejected write changes nothing. */
-  set(attr: string, value: string | number | boolean): Promise<void> {
+  set<A extends WritableAttribute>(attr: A, value: AttributeValue<A>): Promise<void> {
     return this.table.set(this.rec, attr, value);
   }
 
@@ -100,6 +106,7 @@ export class Userdata {
 export class Targets {
   constructor(private readonly table: TargetTable) {}
 
+  /** The target named `name`, or undefined when there is none (check it: `nc.targets.get('cmdline0')?.get('remote_ip')`). */
   get(name: string): Target | undefined {
     const rec = this.table.get(name);
     return rec ? new Target(this.table, rec) : undefined;

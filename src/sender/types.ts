@@ -49,7 +49,7 @@ export interface SenderCounters {
 }
 
 export interface Sender {
-  readonly name: string;
+  readonly name: 'native' | 'dgram';
   /** Starts draining. */
   start(): void;
   /** From now on, slots of target `t` with generation `route.gen` go to `route`. */

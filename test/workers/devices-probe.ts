@@ -98,9 +98,9 @@ async function main(): Promise<void> {
         return { state: t.state, device: t.device, stats: nc.stats().targets.find((s) => s.name === t.name) ?? null };
       }
       case 'get':
-        return { value: target(args[0]).get(args[1] ?? '') };
+        return { value: target(args[0]).get((args[1] ?? '') as never) };
       case 'set':
-        await target(args[0]).set(args[1] ?? '', args.slice(2).join(' '));
+        await target(args[0]).set((args[1] ?? '') as never, args.slice(2).join(' ') as never);
         return { ok: true };
       case 'enable':
         await target(args[0]).enable();

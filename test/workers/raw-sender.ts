@@ -61,7 +61,7 @@ async function main(): Promise<void> {
       const [name, attr] = cmd.get as [string, string];
       const t = nc.targets.get(name);
       if (!t) throw coded('ENOENT', `no such target ${JSON.stringify(name)}`);
-      return { value: t.get(attr) };
+      return { value: t.get(attr as never) };
     }
     if (cmd.stats === true) return { stats: nc.stats() };
     if (cmd.quit === true) {

@@ -2,7 +2,8 @@
 // the checks of their set-up options: typed errors at set-up, not a TypeError at the first record.
 import { invalid } from '../../base/errors.js';
 import { unknownName } from '../../base/names.js';
-import type { Logger } from '../../host/netconsole.js';
+import type { Logger, NetconsoleOptions } from '../../host/netconsole.js';
+import { ADDRESS_FIELDS, fromTargetAddress, type TargetAddress } from '../../host/shorthand.js';
 import { guarded, readFields, toInt } from '../../core/validate.js';
 import type { LogOptions } from '../../core/writer.js';
 
@@ -49,3 +50,26 @@ export function facilityOption(facility: unknown): LogOptions | undefined {
   if (facility === undefined || facility === null) return undefined;
   return { facility: toInt('facility', facility, 0, 23) };
 }
+
+/** One target by its receiver, as pino-socket takes it: `{ address, port }` among the options. */
+export type AddressOptions = Partial<Omit<TargetAddress, 'name'>>;
+
+/**
+ * The options of the Netconsole an integration creates: Netconsole.create's, and the one-target
+ * shorthand `{ address, port, extended, localPort, localAddress, dev }` (pino-socket's names) at
+ * their top level, which becomes `targets: [...]` here, checked at once (EINVAL or ERANGE naming
+ * the field: `address`, `port`, ...). `where` names the options in errors ("the pino transport's
+ * options"). Each field is read once.
+ */
+export function integrationOptions(option: string, value: unknown, where: string): NetconsoleOptions {
+  const fields = readFields(option, optionsObject<object>(option, value));
+  const isAddress = ([k]: readonly [string, unknown]): boolean => (ADDRESS_FIELDS as readonly string[]).includes(k);
+  const address = fields.filter(isAddress);
+  const rest = Object.fromEntries(fields.filter((f) => !isAddress(f))) as NetconsoleOptions;
+  if (address.length === 0) return rest;
+  if (rest.targets !== undefined) {
+    throw invalid('targets', rest.targets, `either { address, port } or targets in ${where}, not both`, 'targets beside address:');
+  }
+  return { ...rest, targets: [fromTargetAddress(address, '', where)] };
+}
+

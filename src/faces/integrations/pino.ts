@@ -1,6 +1,7 @@
 // pino integrations. Each pino line (one JSON object and a newline) becomes one record: the JSON
 // itself (without the newline) is the text, and the pino level picks the syslog level.
 //
+//   pino.transport({ target: 'netconsole/pino', options: { address: '10.0.0.2', port: 6666 } })
 //   pino.transport({ target: 'netconsole/pino', options: { targets: '+@/,6666@10.0.0.2/' } })
 //     the default export: runs in pino's worker thread and owns a Netconsole made from `options`
 //   pino(destination(nc))
@@ -9,10 +10,10 @@ import { EventEmitter } from 'node:events';
 import { Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { invalid } from '../../base/errors.js';
-import { Netconsole, type NetconsoleOptions } from '../../host/netconsole.js';
+import { createFrom, type Netconsole, type NetconsoleOptions } from '../../host/netconsole.js';
 import { isBytes } from '../../core/validate.js';
 import type { LogOptions } from '../../core/writer.js';
-import { facilityOption, logSink, readOptions, type LogSink } from './common.js';
+import { facilityOption, integrationOptions, logSink, readOptions, type AddressOptions, type LogSink } from './common.js';
 
 // Maps, so that a label is one of these and never a property of Object.prototype ('toString').
 const PINO_LABELS = new Map<string, number>([['trace', 10], ['debug', 20], ['info', 30], ['warn', 40], ['error', 50], ['fatal', 60]]);
@@ -219,8 +220,12 @@ export class PinoTransportStream extends Writable {
 /** What pino itself puts into a transport's options (thread-stream, pino's transport.js). */
 const PINO_KEYS: ReadonlySet<string> = new Set(['pinoWillSendConfig']);
 
-/** Options of the transport: those of Netconsole.create (`devices` defaults to 'none' here). */
-export type PinoTransportOptions = NetconsoleOptions;
+/**
+ * Options of the transport: those of Netconsole.create (`devices` defaults to 'none' here), or,
+ * for one target, `{ address, port }` as pino-socket takes them (with `extended`, `localPort`,
+ * `localAddress`, `dev`).
+ */
+export type PinoTransportOptions = NetconsoleOptions & AddressOptions;
 
 /**
  * The pino transport, run by thread-stream in pino's worker thread: creates a Netconsole from
@@ -231,7 +236,8 @@ export default async function pinoTransport(options: PinoTransportOptions = {}):
   // pino adds keys of its own to a transport's options ($context: the worker's thread id and
   // pino's settings; pinoWillSendConfig); the rest are Netconsole.create's, which refuses names
   // it does not know.
-  const ours = Object.fromEntries(Object.entries(options).filter(([k]) => !PINO_KEYS.has(k) && !k.startsWith('$'))) as NetconsoleOptions;
-  const nc = await Netconsole.create({ devices: 'none', ...ours });
+  const ours = Object.fromEntries(Object.entries(options).filter(([k]) => !PINO_KEYS.has(k) && !k.startsWith('$')));
+  const where = "the pino transport's options";
+  const nc = await createFrom(where, { devices: 'none', ...integrationOptions('options', ours, where) });
   return new PinoTransportStream(nc);
 }

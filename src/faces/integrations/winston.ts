@@ -2,14 +2,15 @@
 // logger's or the transport's format produced) as text, the winston level mapped to syslog.
 //
 //   new NetconsoleTransport({ netconsole: nc })                           // the caller's Netconsole
-//   new NetconsoleTransport({ options: { targets: '+@/,6666@10.0.0.2/' } }) // its own: close() closes it
+//   new NetconsoleTransport({ options: { address: '10.0.0.2', port: 6666 } })  // its own: close() closes it
+//   new NetconsoleTransport({ options: { targets: '+@/,6666@10.0.0.2/' } })   // the same, as the kernel's parameter
 import { format } from 'node:util';
 import TransportStream from 'winston-transport';
 import { invalid } from '../../base/errors.js';
-import { Netconsole, type NetconsoleOptions } from '../../host/netconsole.js';
+import { createFrom, type Netconsole, type NetconsoleOptions } from '../../host/netconsole.js';
 import { guarded, isBytes, toInt } from '../../core/validate.js';
 import { levelNumber, type Level, type Loggable, type LogOptions } from '../../core/writer.js';
-import { booleanOption, facilityOption, logSink, optionsObject, readOptions, type LogSink } from './common.js';
+import { booleanOption, facilityOption, integrationOptions, logSink, optionsObject, readOptions, type AddressOptions, type LogSink } from './common.js';
 
 const MESSAGE = Symbol.for('message');
 const LEVEL = Symbol.for('level');
@@ -33,8 +34,12 @@ export const WINSTON_LEVELS: Readonly<Record<string, number>> = {
 export interface NetconsoleTransportOptions extends TransportStream.TransportStreamOptions {
   /** Log through this Netconsole (or a worker's logger); the caller closes it. */
   netconsole?: LogSink;
-  /** Create a Netconsole with these options (when `netconsole` is not given); close() closes it. */
-  options?: NetconsoleOptions;
+  /**
+   * Create a Netconsole with these options (when `netconsole` is not given); close() closes it:
+   * Netconsole.create's, or, for one target, `{ address, port }` (with `extended`, `localPort`,
+   * `localAddress`, `dev`).
+   */
+  options?: NetconsoleOptions & AddressOptions;
   /** Syslog levels of custom winston levels (names or 0..7), over the built-in table. Unknown: info. */
   levels?: Record<string, Level>;
   /** Syslog facility of these records, 0..23 (default: the Netconsole's). */
@@ -119,7 +124,9 @@ export class NetconsoleTransport extends TransportStream {
     } else {
       this.sink = null;
       this.owned = true;
-      this.ready = Netconsole.create(o.options ?? {}).then(
+      // Checked here (a bad address throws from the constructor); the rest by create().
+      const where = "NetconsoleTransport's options";
+      this.ready = createFrom(where, integrationOptions('options', o.options, where)).then(
         async (nc) => {
           if (this.stopped) await nc.close();
           else this.sink = nc;
