@@ -12,11 +12,12 @@
 //
 // The receivers are C processes (helpers/csink.ts: a 64 MiB buffer, a recvmmsg loop), one per
 // port, that record every datagram; the verdicts are computed from the records at the end. A
-// receiver on a Node thread fell behind on a busy machine (54,251 datagrams lost once, beside
-// other programs; 1 run in 3 with two CPU hogs), and a lost datagram makes exactly-once, and a
-// lost marker the no-datagram-after-disable check, impossible to judge. The run takes 4-10 s alone
-// and up to 82 s was seen beside two CPU hogs and other test runs (the writers keep logging while
-// the main loop is starved): the timeout guards against a hang, not a slow machine.
+// receiver on a Node thread fell behind on a busy machine (54,251 datagrams lost once beside
+// other programs; 7 runs in 10 beside two CPU hogs and other test runs, up to 263,814 lost), and
+// a lost datagram makes exactly-once, and a lost marker the no-datagram-after-disable check,
+// impossible to judge. A run takes 4-10 s alone; up to 82 s was seen beside two CPU hogs and
+// other test runs (the writers keep logging while the main loop is starved): the timeout guards
+// against a hang, not a slow machine.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
