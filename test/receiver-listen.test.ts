@@ -166,3 +166,43 @@ describe('listen with a stdout nobody reads for a while', () => {
     }
   });
 });
+
+describe('listen across an application restart (issue 16, finding 7)', () => {
+  test("two `netconsole send` processes in turn from one source port (seqStart 'time', the default): the second's lines are not [oos]; stderr says a new stream began; the summary counts 0 out of sequence, 1 restart", async () => {
+    const listener = spawn(process.execPath, [CLI, 'listen', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    listener.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    listener.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    try {
+      await until(() => /listening on 127\.0\.0\.1:\d+/.test(stderr), 'listen to start');
+      const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(stderr)![1]);
+      const src = await boundSocket(); // a free source port, released for the senders
+      const localPort = src.address().port;
+      src.close();
+      for (const run of [1, 2]) {
+        const r = spawnSync(process.execPath, [CLI, 'send', '-t', `+${localPort}@127.0.0.1/,${port}@127.0.0.1/`], {
+          input: `run ${run} a\nrun ${run} b\nrun ${run} c\n`,
+          encoding: 'utf8',
+          timeout: 20_000,
+        });
+        assert.equal(r.status, 0, r.stderr);
+        await until(() => stdout.split('\n').filter((l) => l.includes(`run ${run} c`)).length === 1, `run ${run}'s last line`);
+      }
+      listener.kill('SIGTERM');
+      await once(listener, 'exit');
+    } finally {
+      listener.kill('SIGKILL');
+    }
+    const lines = stdout.trimEnd().split('\n');
+    assert.equal(lines.length, 6, stdout);
+    for (const [i, line] of lines.entries()) {
+      assert.match(line, new RegExp(`^127\\.0\\.0\\.1:\\d+ <6>\\d+ run ${i < 3 ? 1 : 2} [abc]$`), 'no [oos]');
+    }
+    const notes = stderr.split('\n').filter((l) => l.startsWith('new stream from'));
+    assert.equal(notes.length, 1, stderr);
+    assert.match(notes[0], /^new stream from 127\.0\.0\.1:\d+: seq \d+ after \d+ \(the sender restarted\)$/);
+    assert.match(stderr, /0 out of sequence, 1 restarts\)/);
+    assert.doesNotMatch(stderr, /^gap from/m);
+  });
+});

@@ -1,11 +1,11 @@
-// One test per rule of src/receiver/ncrx-parse.ts, fragments.ts and seq-window.ts (N1..N18): what
-// netconsd's libncrx accepts and what it refuses, with the exact line `netconsole listen` prints
-// (formatMessage, the source left out). Each case is fed to a Reassembler of its own, as if from
+// One test per rule of src/receiver/ncrx-parse.ts, fragments.ts and seq-window.ts (N1..N19): what
+// netconsd's libncrx accepts and what it refuses (N19, a restarted sender, is ours), with the
+// exact line `netconsole listen` prints (formatMessage, the source left out). Each case is fed to a Reassembler of its own, as if from
 // its own source. A refused datagram is printed as it came: a legacy line, `text` only.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatMessage, MAX_DATAGRAM, Reassembler, type Message } from '../src/receiver/receiver.js';
-import { OOS_INTERVAL_MS, SEQ_WINDOW, SeqWindow } from '../src/receiver/seq-window.js';
+import { OOS_INTERVAL_MS, SEQ_WINDOW, SeqWindow, STREAMS_KEPT } from '../src/receiver/seq-window.js';
 
 const B = (s: string): Buffer => Buffer.from(s, 'latin1');
 
@@ -194,13 +194,7 @@ rule('N17 (ncrx_process timeout, printer %s): an incomplete message prints the t
   { name: 'the dictionary after the hole is lost', in: ['6,1,0,-,ncfrag=0/20;text', '6,1,0,-,ncfrag=10/20;\n K=v\n'], out: ['<6>1 [incomplete] text'], fields: { dict: {} } },
 ]);
 
-describe(`N18 (get_seq_slot ERANGE, queue_oos_msg): out of sequence past the ${SEQ_WINDOW}-message window or for a repeat older than ${OOS_INTERVAL_MS} ms; 19 of 32 reset the stream`, () => {
-  rule('out of sequence (printed, flagged)', [
-    { name: `a jump of ${SEQ_WINDOW + 1}`, in: ['6,1,0,-;a', `6,${SEQ_WINDOW + 2},0,-;b`], out: ['<6>1 a', `<6>${SEQ_WINDOW + 2} [oos] b`] },
-    { name: `${SEQ_WINDOW} back`, in: [`6,${SEQ_WINDOW + 1},0,-;a`, '6,1,0,-;b'], out: [`<6>${SEQ_WINDOW + 1} a`, '<6>1 [oos] b'] },
-    { name: `a jump of ${SEQ_WINDOW}: a gap, in sequence`, in: ['6,1,0,-;a', `6,${SEQ_WINDOW + 1},0,-;b`], out: ['<6>1 a', `<6>${SEQ_WINDOW + 1} b`] },
-  ]);
-
+describe(`N18 (get_seq_slot ERANGE, queue_oos_msg): a repeat older than ${OOS_INTERVAL_MS} ms is out of sequence; 19 of 32 reset the stream`, () => {
   test(`a repeat: a duplicate within ${OOS_INTERVAL_MS} ms, out of sequence after (SeqWindow with given times)`, () => {
     const w = new SeqWindow();
     assert.deepEqual(w.see(5n, 1000), { kind: 'new' });
@@ -210,19 +204,72 @@ describe(`N18 (get_seq_slot ERANGE, queue_oos_msg): out of sequence past the ${S
     assert.deepEqual(w.see(8n, 1000), { kind: 'new', gapFrom: 6n });
   });
 
-  test('a source that restarts its sequence (a reboot): 18 messages out of sequence, the 19th resets the stream, then no gaps', () => {
+  test('a sender that restarts at the seqs it sent before (a fixed seqStart), after 5 s: 18 stale repeats out of sequence, the 19th resets the stream, then in sequence', () => {
+    const w = new SeqWindow();
+    for (let seq = 1n; seq <= 40n; seq++) w.see(seq, 0);
+    const kinds = [];
+    for (let seq = 1n; seq <= 21n; seq++) kinds.push(w.see(seq, OOS_INTERVAL_MS + 1).kind);
+    assert.deepEqual(kinds, [...Array<string>(18).fill('oos'), 'reset', 'new', 'new']);
+  });
+});
+
+describe(`N19 (ours, not libncrx: seq-window.ts): more than ${SEQ_WINDOW} from the highest seq, forward or back, is a restarted sender: a new stream at once, not out of sequence`, () => {
+  rule('a new stream (printed unflagged)', [
+    { name: `a jump of ${SEQ_WINDOW + 1}`, in: ['6,1,0,-;a', `6,${SEQ_WINDOW + 2},0,-;b`], out: ['<6>1 a', `<6>${SEQ_WINDOW + 2} b`] },
+    { name: `${SEQ_WINDOW} back`, in: [`6,${SEQ_WINDOW + 1},0,-;a`, '6,1,0,-;b'], out: [`<6>${SEQ_WINDOW + 1} a`, '<6>1 b'] },
+    { name: `a jump of ${SEQ_WINDOW}: a gap, in sequence`, in: ['6,1,0,-;a', `6,${SEQ_WINDOW + 1},0,-;b`], out: ['<6>1 a', `<6>${SEQ_WINDOW + 1} b`] },
+  ]);
+
+  test('a source that restarts its sequence (a reboot: back to 0; seqStart \'time\': far ahead): every message of the new stream in sequence, one restart event, no gap', () => {
+    for (const restartAt of [0, 1_765_000_000_000_000]) {
+      const r = new Reassembler();
+      const messages: Message[] = [];
+      const gaps: unknown[] = [];
+      const restarts: unknown[] = [];
+      r.on('message', (m: Message) => messages.push(m));
+      r.on('gap', (g) => gaps.push(g));
+      r.on('restart', (e) => restarts.push(e));
+      r.push(B('6,100000,0,-;before'), 's:1');
+      for (let i = 0; i < 25; i++) r.push(B(`6,${restartAt + i},0,-;after ${i}`), 's:1');
+      assert.deepEqual(messages.map((m) => m.oos ?? false), Array<boolean>(26).fill(false));
+      assert.deepEqual(gaps, []);
+      assert.deepEqual(restarts, [{ source: 's:1', from: '100000', to: String(restartAt) }]);
+      assert.deepEqual([r.counters.oos, r.counters.restarts], [0, 1]);
+    }
+  });
+
+  test('within the new stream the rules stand: a gap is reported, a late seq printed, a repeat dropped, a repeat after 5 s out of sequence', () => {
     const r = new Reassembler();
-    const messages: Message[] = [];
-    const gaps: unknown[] = [];
-    r.on('message', (m: Message) => messages.push(m));
-    r.on('gap', (g) => gaps.push(g));
-    r.push(B('6,100000,0,-;before'), 's:1');
-    for (let seq = 1; seq <= 25; seq++) r.push(B(`6,${seq},0,-;after ${seq}`), 's:1');
-    assert.deepEqual(
-      messages.map((m) => m.oos ?? false),
-      [false, ...Array.from({ length: 25 }, (_, i) => i < 18)],
-    );
-    assert.deepEqual(gaps, []);
-    assert.equal(r.counters.oos, 18);
+    const got: string[] = [];
+    r.on('message', (m: Message) => got.push(formatMessage(m).slice('s:1 '.length)));
+    r.on('gap', (g: { expected: string; got: string }) => got.push(`gap ${g.expected}..${g.got}`));
+    r.on('restart', (e: { from: string; to: string }) => got.push(`restart ${e.from}->${e.to}`));
+    for (const seq of [100, 101, 5000, 5002, 5001, 5002]) r.push(B(`6,${seq},0,-;m`), 's:1');
+    assert.deepEqual(got, ['<6>100 m', '<6>101 m', 'restart 101->5000', '<6>5000 m', 'gap 5001..5002', '<6>5002 m', '<6>5001 m']);
+    const w = new SeqWindow();
+    assert.deepEqual([w.see(100n, 0), w.see(5000n, 0), w.see(5000n, OOS_INTERVAL_MS)], [{ kind: 'new' }, { kind: 'restart', from: 100n }, { kind: 'oos' }]);
+  });
+
+  test('two streams interleaved behind one address and port (two processes on local_port 6665): each keeps its own window, one restart, gaps per stream', () => {
+    const r = new Reassembler();
+    const gaps: Array<{ expected: string; got: string }> = [];
+    let messages = 0;
+    r.on('message', () => messages++);
+    r.on('gap', (g: { expected: string; got: string }) => gaps.push(g));
+    const T = 1_765_000_000_000_000;
+    for (let i = 0; i < 50; i++) {
+      if (i !== 30) r.push(B(`6,${1000 + i},0,-;kernel`), 's:1'); // 1030 lost
+      r.push(B(`6,${T + i},0,-;app`), 's:1');
+    }
+    assert.equal(messages, 99);
+    assert.deepEqual([r.counters.restarts, r.counters.oos, r.counters.duplicates], [1, 0, 0]);
+    assert.deepEqual(gaps.map((g) => `${g.expected}..${g.got}`), ['1030..1031']);
+  });
+
+  test(`a third stream: the oldest of the ${STREAMS_KEPT} kept is forgotten`, () => {
+    const w = new SeqWindow();
+    assert.deepEqual([w.see(1000n, 0), w.see(1_000_000n, 0), w.see(2_000_000n, 0)].map((v) => v.kind), ['new', 'restart', 'restart']);
+    assert.deepEqual(w.see(1_000_001n, 0), { kind: 'new' }, 'the one it left');
+    assert.deepEqual(w.see(1001n, 0), { kind: 'restart', from: 1_000_001n }, 'forgotten: a new stream again');
   });
 });

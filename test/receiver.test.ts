@@ -139,7 +139,7 @@ describe("against this library's own sender (Netconsole -> Receiver on loopback)
       if (c.text === LONG) assert.ok(enc.length >= 6, 'the long message is fragmented');
     });
     assert.equal(receiver.counters.datagrams, expectedDatagrams);
-    assert.deepEqual({ ...receiver.counters, datagrams: 0 }, { datagrams: 0, messages: CASES.length, incomplete: 0, duplicates: 0, evicted: 0, gaps: 0, oos: 0, sourcesEvicted: 0 });
+    assert.deepEqual({ ...receiver.counters, datagrams: 0 }, { datagrams: 0, messages: CASES.length, incomplete: 0, duplicates: 0, evicted: 0, gaps: 0, oos: 0, restarts: 0, sourcesEvicted: 0 });
     assert.deepEqual(got.gaps, []);
   });
 
@@ -545,7 +545,7 @@ describe('hand-made datagrams (Reassembler.push)', () => {
     assert.deepEqual({ ...got.messages[1], text: got.messages[1].text.length }, { source: 's:1', extended: true, level: 2, facility: 1, seq: '445', tsUsec: '9', cont: false, text: 3000, dict: {}, release: '6.18.0-rc1-test+' });
   });
 
-  test('sequence gaps per source: a gap event with expected/got; none across sources, none for lower seqs; a repeat is dropped (N16); a jump past the 512-message window is out of sequence, not a gap (N18)', () => {
+  test('sequence gaps per source: a gap event with expected/got; none across sources, none for lower seqs; a repeat is dropped (N16); a jump past the 512-message window is a new stream, not a gap (N19)', () => {
     const r = new Reassembler();
     const got = collect(r);
     const push = (seq: number | string, src: string): void => r.push(B(`6,${seq},0,-;m${seq}\n`), src);
@@ -575,7 +575,7 @@ describe('hand-made datagrams (Reassembler.push)', () => {
     assert.deepEqual(got.gaps.at(-1), { source: 'D:1', expected: '9007199254740994', got: '9007199254740996' });
     r.push(B('6,18446744073709551615,0,-;max\n'), 'D:1');
     assert.equal(r.counters.gaps, 3, 'a jump of 2^64 - 2^53 is another stream, not a gap');
-    assert.deepEqual([got.messages.at(-1)!.seq, got.messages.at(-1)!.oos], ['18446744073709551615', true]);
+    assert.deepEqual([got.messages.at(-1)!.seq, got.messages.at(-1)!.oos, r.counters.restarts], ['18446744073709551615', undefined, 1]);
   });
 
   test(
@@ -633,6 +633,55 @@ describe('hand-made datagrams (Reassembler.push)', () => {
     assert.equal(bad, 0);
     assert.equal(r.counters.datagrams, 20_000);
   });
+});
+
+// ---------------------------------------------------------------- a restarted application
+
+describe('an application restarted: runs in sequence from one source (address and local_port) to one Receiver', () => {
+  // Each run is a Netconsole of its own, as after a restart: the same local_port (6665 by default;
+  // a free one here), a new seqStart. A trickle of 5 records per run: fewer than the 19 that reset
+  // a stream after a far jump by the out-of-sequence rule alone (netconsd's).
+  const RUNS: Array<{ name: string; starts: Array<number | 'time'> }> = [
+    { name: "a first run from 1000, then seqStart 'time' (far ahead)", starts: [1000, 'time'] },
+    { name: "seqStart 'time' twice (the default)", starts: ['time', 'time'] },
+    { name: "seqStart 'time', then a run starting lower (0, as a rebooted kernel)", starts: ['time', 0] },
+  ];
+  for (const c of RUNS) {
+    test(`${c.name}: no record of the second run out of sequence, no gap, one restart; each run's records in order`, async () => {
+      const receiver = new Receiver();
+      const got = collect(receiver);
+      const restarts: Array<{ from: string; to: string }> = [];
+      receiver.on('restart', (e: { from: string; to: string }) => restarts.push(e));
+      const { port } = await receiver.listen('127.0.0.1', 0);
+      const localPort = await freePort();
+      try {
+        for (const [run, seqStart] of c.starts.entries()) {
+          const nc = await Netconsole.create({ devices: 'none', env: false, seqStart, targets: [target(port, { extended: 1, local_port: localPort })] });
+          try {
+            for (let i = 0; i < 5; i++) assert.equal(nc.info(`run ${run} record ${i}`), 1);
+            await nc.flush();
+          } finally {
+            await nc.close();
+          }
+          await until(() => got.messages.length === 5 * (run + 1), `run ${run}'s 5 records`);
+        }
+      } finally {
+        await receiver.close();
+      }
+      assert.deepEqual(new Set(got.messages.map((m) => m.source)), new Set([`127.0.0.1:${localPort}`]), 'one source');
+      assert.deepEqual(got.messages.map((m) => m.text), [0, 1].flatMap((run) => [0, 1, 2, 3, 4].map((i) => `run ${run} record ${i}`)));
+      assert.deepEqual(got.messages.filter((m) => m.oos).map((m) => m.text), [], 'no record flagged [oos]');
+      assert.equal(receiver.counters.oos, 0);
+      assert.deepEqual(got.gaps, []);
+      const seqs = got.messages.map((m) => BigInt(m.seq!));
+      for (const run of [0, 1]) {
+        const first = seqs[5 * run];
+        assert.deepEqual(seqs.slice(5 * run, 5 * run + 5), [0n, 1n, 2n, 3n, 4n].map((i) => first + i), `run ${run}: consecutive seqs`);
+        if (c.starts[run] !== 'time') assert.equal(first, BigInt(c.starts[run]));
+      }
+      assert.deepEqual(restarts, [{ source: `127.0.0.1:${localPort}`, from: String(seqs[4]), to: String(seqs[5]) }]);
+    });
+  }
 });
 
 // ---------------------------------------------------------------- memory under a flood

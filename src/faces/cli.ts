@@ -206,6 +206,7 @@ async function listen(o: { address: string; port: number; json?: boolean; fragme
     else out.write(`${formatMessage(m)}\n`);
   });
   r.on('gap', (g: { source: string; expected: string; got: string }) => err.write(`gap from ${g.source}: expected seq ${g.expected}, got ${g.got}\n`));
+  r.on('restart', (e: { source: string; from: string; to: string }) => err.write(`new stream from ${e.source}: seq ${e.to} after ${e.from} (the sender restarted)\n`));
   const a = await r.listen(o.address, o.port);
   process.stderr.write(`listening on ${a.address}:${a.port}\n`);
   let stopping = false;
@@ -216,7 +217,7 @@ async function listen(o: { address: string; port: number; json?: boolean; fragme
     await out.flush(2000);
     const c = r.counters;
     err.write(
-      `netconsole: ${c.datagrams} datagrams, ${c.messages} messages (${c.incomplete} incomplete, ${c.evicted} of them evicted; ${c.oos} out of sequence), ` +
+      `netconsole: ${c.datagrams} datagrams, ${c.messages} messages (${c.incomplete} incomplete, ${c.evicted} of them evicted; ${c.oos} out of sequence, ${c.restarts} restarts), ` +
         `${c.duplicates} duplicates dropped, ${c.gaps} gaps, ${c.sourcesEvicted} sources forgotten, ${out.dropped} messages not printed (stdout too slow)\n`,
     );
     await err.flush(1000);

@@ -207,6 +207,9 @@ function ringSize(v: unknown): number {
   return n;
 }
 
+// 'time': a restart lands above every seq sent before, so no receiver takes the new records for
+// repeats of old ones (netconsd drops a repeat seen less than 5 s ago); the jump is a new stream
+// (docs/wire.md section 1: `listen` starts one at once, netconsd after 19 of 32 out of sequence).
 function seqStart(v: unknown): number {
   if (v === undefined || v === 'time') return Math.floor((performance.timeOrigin + performance.now()) * 1000);
   return int('seqStart', v, 0, Number.MAX_SAFE_INTEGER, 0);

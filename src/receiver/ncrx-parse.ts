@@ -1,7 +1,8 @@
 // What Meta's netconsd accepts as an extended netconsole datagram, rule by rule (N1..N14), after
 // libncrx's parse_packet() (facebook/netconsd, ncrx/libncrx.c) and the code that feeds it
 // (listener.c, worker.c). The rules across datagrams follow in fragments.ts (N15, N17) and
-// seq-window.ts (N16, N18). test/receiver-ncrx.test.ts has one test per rule, named by its number.
+// seq-window.ts (N16, N18; N19, ours: a restarted sender). test/receiver-ncrx.test.ts has one test per
+// rule, named by its number.
 //
 // A datagram that libncrx refuses is not lost: netconsd prints it as it came, as a legacy line
 // (worker.c consume_msgbuf: when ncrx_process() fails, the output gets the raw buffer). So

@@ -1,7 +1,8 @@
 // A netconsole receiver for development and tests (fleets use netconsd): it prints what Meta's
 // netconsd prints for the same datagrams (the parse rules are in ncrx-parse.ts), reassembles
 // `ncfrag` fragments in time linear in the bytes received (fragments.ts), and tracks sequence
-// numbers per source (seq-window.ts).
+// numbers per source (seq-window.ts): a seq more than 512 from the last is a restarted sender, a
+// new stream at once (where netconsd flags up to 18 messages [OOS] first: seq-window.ts, N19).
 //
 // Memory is bounded whatever arrives: at most `maxPendingPerSource` messages per source,
 // `maxPending` messages and `maxPendingBytes` bytes overall wait for fragments (beyond that the
@@ -41,7 +42,7 @@ export interface Message {
   dict?: Record<string, string>;
   /** Fragments were missing: the text stops at the first missing byte. */
   incomplete?: boolean;
-  /** Out of sequence for its source (netconsd's [OOS]): from another stream, or a stale repeat. */
+  /** Out of sequence for its source (netconsd's [OOS]): a seq it sent more than 5 s ago, again. */
   oos?: boolean;
 }
 
@@ -95,13 +96,16 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
-/** Emits 'message' (Message) and 'gap' ({ source, expected, got }). */
+/**
+ * Emits 'message' (Message), 'gap' ({ source, expected, got }) and 'restart' ({ source, from, to }:
+ * the source's seq jumped more than 512 from `from` to `to`, a new stream, N19).
+ */
 export class Reassembler extends EventEmitter {
   private readonly sources = new Map<string, Source>();
   /** Every pending message, oldest first, for the overall bounds. */
   private readonly pending = new Set<Pending>();
   private pendingBytes = 0;
-  readonly counters = { datagrams: 0, messages: 0, incomplete: 0, duplicates: 0, evicted: 0, gaps: 0, oos: 0, sourcesEvicted: 0 };
+  readonly counters = { datagrams: 0, messages: 0, incomplete: 0, duplicates: 0, evicted: 0, gaps: 0, oos: 0, restarts: 0, sourcesEvicted: 0 };
   private readonly timeoutMs: number;
   private readonly maxPending: number;
   private readonly maxBytes: number;
@@ -136,6 +140,9 @@ export class Reassembler extends EventEmitter {
     if (verdict.kind === 'new' && verdict.gapFrom !== undefined) {
       this.counters.gaps++;
       this.emit('gap', { source, expected: String(verdict.gapFrom), got: d.seq });
+    } else if (verdict.kind === 'restart') {
+      this.counters.restarts++;
+      this.emit('restart', { source, from: String(verdict.from), to: d.seq });
     }
     const oos = verdict.kind === 'oos';
     if (oos) this.counters.oos++;

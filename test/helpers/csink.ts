@@ -163,8 +163,11 @@ export class CSink {
     this.child.kill('SIGTERM');
   }
 
-  /** Waits until it stopped; every datagram it got, in order of arrival. */
-  async done(): Promise<CSinkResult> {
+  /**
+   * Waits until it stopped; every datagram it got, in order of arrival. With `each`, the datagrams
+   * are handed to it one by one instead and not kept (`datagrams` is empty): for millions of them.
+   */
+  async done(each?: (datagram: Buffer) => void): Promise<CSinkResult> {
     try {
       const text = await this.output;
       const last = /(\d+) (-?\d+)\s*$/.exec(text);
@@ -174,7 +177,8 @@ export class CSink {
       const datagrams: Buffer[] = [];
       for (let o = 0; o + 4 <= raw.length; ) {
         const len = raw.readUInt32LE(o);
-        datagrams.push(raw.subarray(o + 4, o + 4 + len));
+        if (each) each(raw.subarray(o + 4, o + 4 + len));
+        else datagrams.push(raw.subarray(o + 4, o + 4 + len));
         o += 4 + len;
       }
       return { datagrams, drops, rcvbufErrors: rcvbufErrors(this.ns) - this.errorsBefore };
