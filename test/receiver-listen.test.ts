@@ -206,3 +206,30 @@ describe('listen across an application restart (issue 16, finding 7)', () => {
     assert.doesNotMatch(stderr, /^gap from/m);
   });
 });
+
+describe('listen shows what an extended message carries beside its text (issue 16, finding 14)', () => {
+  test('userdata and sysdata lines print under the message as ` KEY=value`, escaped (a value cannot forge a line)', async () => {
+    const listener = spawn(process.execPath, [CLI, 'listen', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    listener.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    listener.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    try {
+      await until(() => /listening on 127\.0\.0\.1:\d+/.test(stderr), 'listen to start');
+      const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(stderr)![1]);
+      const r = spawnSync(process.execPath, [CLI, 'send', '-t', `+0@127.0.0.1/,${port}@127.0.0.1/`, '-u', 'region=eu-west-1', '-u', 'evil=a\nb', '--sysdata', 'msgid', 'hello'], {
+        encoding: 'utf8',
+        timeout: 20_000,
+      });
+      assert.equal(r.status, 0, r.stderr);
+      await until(() => stdout.includes('msgid='), 'the message and its dictionary');
+      listener.kill('SIGTERM');
+      await once(listener, 'exit');
+    } finally {
+      listener.kill('SIGKILL');
+    }
+    const lines = stdout.trimEnd().split('\n');
+    assert.match(lines[0], /^127\.0\.0\.1:\d+ <6>\d+ hello$/);
+    assert.deepEqual(lines.slice(1).sort(), [' evil=a\\nb', ' msgid=1', ' region=eu-west-1'].sort(), stdout);
+  });
+});

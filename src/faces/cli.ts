@@ -196,6 +196,14 @@ program
     await listen(o);
   });
 
+/** An extended message's dictionary (userdata, sysdata, a record's fields) under its line, as the
+ *  wire carries it (` KEY=value`), escaped so that a value cannot forge a line of its own. */
+function dictLines(m: Message): string {
+  let lines = '';
+  for (const [k, v] of Object.entries(m.dict ?? {})) lines += ` ${printable(k)}=${printable(v)}\n`;
+  return lines;
+}
+
 /** `netconsole listen`: output bounded on slow pipes (what could not be printed is counted), a summary on exit. */
 async function listen(o: { address: string; port: number; json?: boolean; fragmentTimeout: number }): Promise<void> {
   const r = new Receiver({ fragmentTimeoutMs: o.fragmentTimeout });
@@ -203,7 +211,7 @@ async function listen(o: { address: string; port: number; json?: boolean; fragme
   const out = new BoundedLines(process.stdout, (n) => err.write(`netconsole: ${n} messages not printed: stdout did not keep up\n`));
   r.on('message', (m: Message) => {
     if (o.json) out.write(`${JSON.stringify(m)}\n`);
-    else out.write(`${formatMessage(m)}\n`);
+    else out.write(`${formatMessage(m)}\n${dictLines(m)}`);
   });
   r.on('gap', (g: { source: string; expected: string; got: string }) => err.write(`gap from ${g.source}: expected seq ${g.expected}, got ${g.got}\n`));
   r.on('restart', (e: { source: string; from: string; to: string }) => err.write(`new stream from ${e.source}: seq ${e.to} after ${e.from} (the sender restarted)\n`));
