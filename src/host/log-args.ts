@@ -12,9 +12,10 @@
 //   anything else     toText (String(); a symbol   util.format(first, ...rest), as console.log
 //                     or a throwing toString is refused)
 //
-// A "plain object" is one without a toString of its own: its prototype is Object.prototype or
-// null, or its toString is Object.prototype's (a class instance, a Map). Objects with their own
-// toString (a Date, a URL, a boxed string) keep toText's rule, as they did before: String().
+// A "plain object" is one without a toString of its own: its toString is Object.prototype's (an
+// object literal, a class instance, a Map), or it has none (a null prototype). Objects with their
+// own toString (a Date, a URL, a boxed string, { toString() {...} }) keep toText's rule, as they
+// did before: String().
 //
 // JSON is safe-stable-stringify's (insertion order kept, as pino's): a cycle is "[Circular]", a
 // BigInt a number, an Error {type, message, stack} (pino's err serializer's fields), past 64
@@ -93,8 +94,8 @@ function field(obj: object, key: string, depth: number, seen: Map<object, unknow
  *  Proxy's traps and a toString getter; what they throw reaches the caller (a refused call). */
 function isPlain(value: object): boolean {
   const proto: unknown = Object.getPrototypeOf(value);
-  if (proto === null || proto === Object.prototype) return true;
-  return (value as { toString?: unknown }).toString === Object.prototype.toString;
+  const toString = (value as { toString?: unknown }).toString;
+  return proto === null ? toString === undefined : toString === Object.prototype.toString;
 }
 
 /** util.format, whose %s runs a value's own toString: what it throws is EINVAL naming the arguments. */
