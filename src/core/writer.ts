@@ -50,13 +50,15 @@ export function levelNumber(level: unknown, option = 'level'): number {
 /** A record's dictionary, converted: [key, value] bytes. */
 export type Pairs = Array<[Uint8Array, Uint8Array]>;
 
-/** What a log call takes as its value: see toText() for what each kind becomes. */
+/** What the exact log call (write(level, value, opts)) takes as its value: see toText() for what
+ *  each kind becomes. The level methods take more: host/log-args.ts. */
 export type Loggable = string | Uint8Array | Error | null | undefined | number | boolean | bigint | { toString(): string };
 
 /** A dictionary: an object's own enumerable string-keyed properties, a Map's entries, or [key, value] pairs. */
 export type Dict = Readonly<Record<string, Loggable>> | ReadonlyMap<Loggable, Loggable> | ReadonlyArray<readonly [Loggable, Loggable]>;
 
-/** A log call's options; undefined or null (the options, or any of them) is "not given". */
+/** The per-record options of write(level, value, opts); undefined or null (the options, or any
+ *  of them) is "not given". */
 export interface LogOptions {
   /** Dictionary pairs sent by extended targets (` KEY=value` lines): SUBSYSTEM, DEVICE, ... */
   dict?: Dict | null;

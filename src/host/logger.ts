@@ -1,5 +1,7 @@
-// The logging methods (one per level) shared by a Netconsole and a worker's logger, and attach():
-// a logger over the memory of the Netconsole whose handle it was given.
+// The logging methods (one per level) shared by a Netconsole, a worker's logger and their
+// children, with the conventions of pino, winston and console (what the arguments become:
+// log-args.ts; the level threshold; child(); a log call that never throws by default); and
+// attach(): a logger over the memory of the Netconsole whose handle it was given.
 //
 // Thread slots (README, "Workers"): a thread's loggers share one slot of the memory's 64 (THR_STATE
 // counts them: assembly/index.ts thread_claim), so a thread can attach as often as it likes; the
@@ -93,6 +95,7 @@ function warnOnce(err: unknown): void {
   } catch {
     why = 'a value that cannot be printed';
   }
+  // Emitted on the next tick: a 'warning' listener that logs does not run inside this call.
   process.emitWarning(`netconsole: a log call was refused and returned 0 (${why}). Counted in stats().logErrors; this warning is given once per cause. throwOnLogError: true makes such calls throw.`, { code });
 }
 

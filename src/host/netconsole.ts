@@ -43,6 +43,12 @@ function printable(value: unknown): string {
   }
 }
 
+/**
+ * The logger: `Netconsole.create(options)`. Its level methods (emerg alert crit err/error
+ * warning/warn notice info debug, and pino's fatal and trace), log(level, ...args), write(level,
+ * value, opts), level, isLevelEnabled() and child() are Logger's; a log call is synchronous and
+ * never throws by default (Logger).
+ */
 export class Netconsole extends Logger {
   /** 'target' (a target's state changed), 'loss' (a target lost messages: at most once a second),
    *  'error' (a failure in the background; without a listener it becomes a process warning). */
