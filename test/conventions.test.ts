@@ -210,6 +210,24 @@ describe('levels', () => {
   });
 });
 
+/** Compile-time checks (issue 16, finding 10): tsc fails the build when a line marked as an
+ *  expected error compiles. Never called. */
+function levelTypes(nc: Netconsole, level: number): void {
+  // @ts-expect-error 42 is not a level (it compiled, then threw)
+  nc.log(42, 'x');
+  // @ts-expect-error nor is any number
+  nc.write(level, 'x');
+  // @ts-expect-error nor an unknown name
+  nc.level = 'verbose';
+  nc.log(7, 'x');
+  nc.log('trace', 'x');
+  nc.level = 'fatal';
+}
+
+test('Level: the names, the aliases (error, warn, trace, fatal) and 0..7, nothing else (checked by tsc)', () => {
+  assert.equal(typeof levelTypes, 'function');
+});
+
 describe('child loggers', () => {
   test('bindings on every record (merged with a call\'s merging object: the call wins), nested children merge, msgPrefix concatenates', () =>
     withNc({}, async ({ nc, arrived, basic }) => {
