@@ -83,6 +83,8 @@ export const ROOM_AT: usize = 272; // u64 atomic: writers lower it (CAS), S rese
 // still there (a stalled sender costs one wait, not one per log call). 0: none.
 export const ROOM_STALL: usize = 280; // u64 atomic (writers)
 export const ROOM_TIMEOUTS: usize = 288; // u32 atomic add (writers): log calls that gave up waiting
+// Log calls refused by the logger's policy (a bad level, value or option: returned 0, not thrown).
+export const LOG_ERRORS: usize = 292; // u32 atomic add (any writer, JS side)
 
 // The two lists, linked through TGT_NEXT. Under lock; changed only by list_* (one call each).
 export const LIST_TARGETS: usize = 320; // i32: head of the target list (kernel: target_list)

@@ -1,6 +1,6 @@
 // netconsole: ship Node.js logs over UDP in the Linux netconsole wire format.
-export { Netconsole, Targets, WorkerLogger, attach, Logger } from './host/netconsole.js';
-export type { NetconsoleOptions, NetconsoleHandle, Stats, TargetStats } from './host/netconsole.js';
+export { Netconsole, Targets, WorkerLogger, attach, Logger, ChildLogger } from './host/netconsole.js';
+export type { NetconsoleOptions, NetconsoleHandle, Stats, TargetStats, ChildOptions, LevelMethodName, LogMethod } from './host/netconsole.js';
 export { Target, Userdata } from './host/target.js';
 export type { AttributeName, AttributeValue, TargetOptions, WritableAttribute } from './host/target.js';
 export type { TargetAddress } from './host/shorthand.js';

@@ -152,18 +152,18 @@ describe('targets: configfs semantics through the API', () => {
 });
 
 describe('the log call', () => {
-  test('levels by name and number, facility, Buffers, Errors with their stack, dict and cont', () =>
-    withNc({ facility: 0 }, async (nc, sink) => {
+  test('levels by name and number, facility, Buffers, Errors with their stack, dict and cont (write)', () =>
+    withNc({ facility: 0, throwOnLogError: true }, async (nc, sink) => {
       await nc.targets.create('e', { remote_ip: '127.0.0.1', remote_port: sink.port, local_port: 0, extended: 1, enabled: 1 });
       nc.emerg('e0');
       nc.debug('d7');
       nc.log(4, 'n4');
-      nc.log('warn', 'w4', { facility: 23 });
+      nc.write('warn', 'w4', { facility: 23 });
       nc.info(Buffer.from('bytes \xff', 'latin1'));
       nc.err(new Error('kaput'));
-      nc.notice('part', { cont: true, dict: { SUBSYSTEM: 'x' } });
+      nc.write('notice', 'part', { cont: true, dict: { SUBSYSTEM: 'x' } });
       assert.throws(() => nc.log('loud' as never, 'x'), (e: unknown) => e instanceof NetconsoleError && e.code === 'EINVAL');
-      assert.throws(() => nc.log(8, 'x'), (e: unknown) => e instanceof NetconsoleError && e.code === 'ERANGE');
+      assert.throws(() => nc.log(8 as never, 'x'), (e: unknown) => e instanceof NetconsoleError && e.code === 'ERANGE');
       await nc.flush();
       await sink.until((g) => g.length === 7);
       const d = sink.texts();

@@ -199,8 +199,8 @@ describe('levels: by number or by one of their own names', () => {
   for (const [name, level, code] of notLevels) {
     test(`${name} -> ${code}`, () => void refused(code, 'level', () => levelNumber(level as Level)));
   }
-  test('a Netconsole refuses "toString" as a level and sends nothing (stats().records unchanged)', async () => {
-    const nc = await Netconsole.create({ devices: 'none', env: false, targets: [{ name: 'x', remote_ip: '127.0.0.1', remote_port: 9, local_port: 0, enabled: 1 }] });
+  test('a Netconsole refuses "toString" as a level and sends nothing (stats().records unchanged; throwOnLogError)', async () => {
+    const nc = await Netconsole.create({ devices: 'none', env: false, throwOnLogError: true, targets: [{ name: 'x', remote_ip: '127.0.0.1', remote_port: 9, local_port: 0, enabled: 1 }] });
     try {
       for (const name of ['toString', 'constructor', '__proto__']) {
         const before = nc.stats().records;

@@ -62,9 +62,9 @@ async function withNc(fn: (nc: Netconsole, sink: Sink) => Promise<void>): Promis
 const pinoLine = (level: number, msg: string, extra: Record<string, unknown> = {}): string => JSON.stringify({ level, ...extra, msg });
 
 /** A logger that keeps what it is given (level, text as a string). */
-function fakeSink(): { log: (level: unknown, text: unknown) => number; got: Array<[unknown, string]> } {
+function fakeSink(): { write: (level: unknown, text: unknown) => number; got: Array<[unknown, string]> } {
   const got: Array<[unknown, string]> = [];
-  return { got, log: (level, text) => got.push([level, text instanceof Uint8Array ? Buffer.from(text).toString() : String(text)]) };
+  return { got, write: (level, text) => got.push([level, text instanceof Uint8Array ? Buffer.from(text).toString() : String(text)]) };
 }
 
 /** `fn` throws a NetconsoleError with this code naming this option. */
@@ -233,7 +233,7 @@ describe('winston', () => {
 
   test('levels and options that are not: typed errors at construction (not a TypeError)', () => {
     typed('EINVAL', 'levels.audit', () => new NetconsoleTransport({ netconsole: fakeSink(), levels: { audit: 'toString' as never } }));
-    typed('ERANGE', 'levels.audit', () => new NetconsoleTransport({ netconsole: fakeSink(), levels: { audit: 9 } }));
+    typed('ERANGE', 'levels.audit', () => new NetconsoleTransport({ netconsole: fakeSink(), levels: { audit: 9 as never } }));
     typed('EINVAL', 'levels', () => new NetconsoleTransport({ netconsole: fakeSink(), levels: 'info' as never }));
     typed('EINVAL', 'options', () => new NetconsoleTransport({ netconsole: fakeSink(), options: {} }));
     typed('EINVAL', 'netconsole', () => new NetconsoleTransport({ netconsole: {} as never }));
@@ -453,7 +453,7 @@ describe('console', () => {
     const names = ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const;
     const originals = names.map((n) => console[n]);
     const got: Array<[unknown, unknown]> = [];
-    const fake = { log: (level: unknown, text: unknown) => got.push([level, text]) };
+    const fake = { write: (level: unknown, text: unknown) => got.push([level, text]) };
     const restore = captureConsole(fake, { passthrough: false });
     assert.ok(names.every((n, i) => console[n] !== originals[i]));
     console.log('captured');

@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { Netconsole, type TargetOptions } from '../src/index.js';
+import { Netconsole, type Level, type TargetOptions } from '../src/index.js';
 import { monotonicUsec } from '../src/base/clock.js';
 import { MAX_DATAGRAM, MAX_TOTAL, parseDatagram, Reassembler, Receiver, splitBody, unescape, type Message } from '../src/receiver/receiver.js';
 import { encodeDatagrams } from '../src/core/wire.js';
@@ -91,7 +91,7 @@ async function sendCases(
   let after = 0;
   try {
     before = monotonicUsec();
-    for (const c of CASES) assert.equal(nc.log(c.level, c.text, c.opts), 1);
+    for (const c of CASES) assert.equal(nc.write(c.level as Level, c.text, c.opts), 1);
     after = monotonicUsec();
     await nc.flush();
     await until(() => got.messages.length >= expectedMessages && receiver.pendingCount === 0, `${expectedMessages} messages`);
@@ -171,7 +171,7 @@ describe("against this library's own sender (Netconsole -> Receiver on loopback)
       const { port } = await receiver.listen('127.0.0.1', 0);
       const nc = await Netconsole.create({ devices: 'none', env: false, targets: [target(port, { extended: 0 })] });
       try {
-        for (const c of basicCases) nc.log(c.level, c.text, c.opts);
+        for (const c of basicCases) nc.write(c.level as Level, c.text, c.opts);
         nc.log('info', longAscii);
         await nc.flush();
         const want = expectedLines.reduce((n, l) => n + Buffer.byteLength(`[ 1234.567890] ${l}\n`), 0);
@@ -264,7 +264,7 @@ describe('netconsole listen (the CLI, end to end)', () => {
         ],
       });
       try {
-        nc.log('notice', 'hello from the CLI test é\\', { dict: { SUBSYSTEM: 'x' } });
+        nc.write('notice', 'hello from the CLI test é\\', { dict: { SUBSYSTEM: 'x' } });
         nc.log('err', LONG);
         await nc.flush();
       } finally {

@@ -37,6 +37,7 @@ export const L = {
   ROOM_AT: 272, // u64 atomic: the lowest tail a waiter wants (CAS); S resets it to ROOM_NONE when it wakes them
   ROOM_STALL: 280, // u64 atomic: RING_TAIL + 1 where a writer gave up waiting; 0 none
   ROOM_TIMEOUTS: 288, // u32 atomic add (writers): log calls that gave up waiting
+  LOG_ERRORS: 292, // u32 atomic add (any writer, JS side): log calls refused by the logger's policy (returned 0)
   LIST_TARGETS: 320, // i32: head of the target list (kernel: target_list)
   LIST_CLEANUP: 324, // i32: head of the cleanup list (target_cleanup_list)
   GEO_RING_SIZE: 384, // u32: bytes, a power of two

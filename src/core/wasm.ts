@@ -63,6 +63,8 @@ export interface CoreCounters {
   records: number;
   ringFull: number;
   textCut: number;
+  /** Log calls refused by the logger's policy (returned 0; LOG_ERRORS). */
+  logErrors: number;
   lockContended: number;
   lockRecovered: number;
 }
@@ -352,6 +354,7 @@ export class Core {
       records: Number(Atomics.load(this.u64, L.RECORDS >> 3)),
       ringFull: Number(Atomics.load(this.u64, L.RING_FULL >> 3)),
       textCut: Atomics.load(this.u32, L.TEXT_CUT >> 2),
+      logErrors: Atomics.load(this.u32, L.LOG_ERRORS >> 2),
       lockContended: Atomics.load(this.u32, L.LOCK_CONTENDED >> 2),
       lockRecovered: Atomics.load(this.u32, L.LOCK_RECOVERED >> 2),
     };
@@ -360,6 +363,11 @@ export class Core {
   /** A record's text was cut to the 64 KiB a record can carry (any thread). */
   countTextCut(): void {
     Atomics.add(this.u32, L.TEXT_CUT >> 2, 1);
+  }
+
+  /** A log call was refused and returned 0 instead of throwing (any thread; host/logger.ts). */
+  countLogError(): void {
+    Atomics.add(this.u32, L.LOG_ERRORS >> 2, 1);
   }
 
   /** The generation the next enable of target t gives its ring slots. */

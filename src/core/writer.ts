@@ -19,33 +19,46 @@ import { fieldValue, guarded, isBytes, toInt } from './validate.js';
 import type { Core } from './wasm.js';
 
 export const LEVELS = ['emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug'] as const;
+/** A syslog level's own name, as the kernel spells it (index in LEVELS = its number). */
 export type LevelName = (typeof LEVELS)[number];
-/** A syslog level: its name (`err`, also `error`; `warning`, also `warn`) or its number 0..7. */
-export type Level = LevelName | 'error' | 'warn' | number;
+/**
+ * A syslog level: its name, an alias (`error` = err, `warn` = warning; pino's `fatal` = emerg 0
+ * and `trace` = debug 7, the mapping of the pino integration), or its number 0..7. Any other
+ * number is a type error (`log(42, ...)` does not compile).
+ */
+export type Level = LevelName | 'error' | 'warn' | 'trace' | 'fatal' | 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7;
 
-/** A Map, not an object: a name is looked up among these ten only, never through Object.prototype
- *  ('toString', 'constructor' and '__proto__' are not levels). */
-const LEVEL_NUMBER = new Map<unknown, number>([...LEVELS.map((name, i) => [name, i] as const), ['error', 3], ['warn', 4]]);
+/** A Map, not an object: a name is looked up among these twelve only, never through
+ *  Object.prototype ('toString', 'constructor' and '__proto__' are not levels). */
+const LEVEL_NUMBER = new Map<unknown, number>([...LEVELS.map((name, i) => [name, i] as const), ['error', 3], ['warn', 4], ['fatal', 0], ['trace', 7]]);
+const LEVELS_ACCEPTED = `one of ${LEVELS.join(', ')} (or error, warn, fatal, trace), or 0..7`;
 
-/** The syslog level 0..7 of a level name or number; `option` names it in the error. */
-export function levelNumber(level: Level, option = 'level'): number {
+/** The syslog level 0..7 of a level name or number (anything else is EINVAL or ERANGE, checked
+ *  at run time: the argument is `unknown` so that a value read from a file or a command line can
+ *  be given as it is); `option` names it in the error. */
+export function levelNumber(level: unknown, option = 'level'): number {
   if (typeof level === 'number') {
     if (!Number.isInteger(level)) throw invalid(option, level, 'an integer 0..7 or a level name');
     if (level < 0 || level > 7) throw outOfRange(option, level, '0..7 or a level name');
     return level;
   }
   const n = LEVEL_NUMBER.get(level);
-  if (n === undefined) throw invalid(option, level, `one of ${LEVELS.join(', ')} (or error, warn), or 0..7`);
+  if (n === undefined) throw invalid(option, level, LEVELS_ACCEPTED);
   return n;
 }
 
-/** What a log call takes as its value: see toText() for what each kind becomes. */
+/** A record's dictionary, converted: [key, value] bytes. */
+export type Pairs = Array<[Uint8Array, Uint8Array]>;
+
+/** What the exact log call (write(level, value, opts)) takes as its value: see toText() for what
+ *  each kind becomes. The level methods take more: host/log-args.ts. */
 export type Loggable = string | Uint8Array | Error | null | undefined | number | boolean | bigint | { toString(): string };
 
 /** A dictionary: an object's own enumerable string-keyed properties, a Map's entries, or [key, value] pairs. */
 export type Dict = Readonly<Record<string, Loggable>> | ReadonlyMap<Loggable, Loggable> | ReadonlyArray<readonly [Loggable, Loggable]>;
 
-/** A log call's options; undefined or null (the options, or any of them) is "not given". */
+/** The per-record options of write(level, value, opts); undefined or null (the options, or any
+ *  of them) is "not given". */
 export interface LogOptions {
   /** Dictionary pairs sent by extended targets (` KEY=value` lines): SUBSYSTEM, DEVICE, ... */
   dict?: Dict | null;
@@ -189,6 +202,22 @@ function dictPairs(dict: unknown): Array<readonly [unknown, unknown]> {
   return Object.entries(dict);
 }
 
+/** A logger's own entries (`base`: a child's bindings) under a call's dictionary: those whose key
+ *  the call's has not, then the call's (the call's keys win); the size checked again. */
+function withBase(base: Pairs, own: Pairs): Pairs {
+  const out = base.filter(([key]) => !own.some(([k]) => sameBytes(k, key)));
+  out.push(...own);
+  const size = out.reduce((t, [k, v]) => t + 4 + k.length + v.length, 0);
+  if (size > L.DICT_MAX) throw new TooLargeError('dict', size, L.DICT_MAX);
+  return out;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 function bytesOf(text: string | Uint8Array): Uint8Array {
   return typeof text === 'string' ? encoder.encode(text) : text;
 }
@@ -263,12 +292,14 @@ export class Writer {
     }
   }
 
-  /** Writes one record; returns the number of targets it was offered to. */
-  write(level: number, value: Loggable, opts?: LogOptions): number {
-    const core = this.core;
+  /** Writes one record; returns the number of targets it was offered to. `base`: dictionary
+   *  entries of the logger's own (a child's bindings), under those of `opts.dict`. Throws (a
+   *  typed NetconsoleError, nothing written) for a value or options it refuses: the logger's
+   *  policy (host/logger.ts) decides whether that reaches the application. */
+  write(level: number, value: Loggable, opts?: LogOptions, base: Pairs | null = null): number {
     let prio = this.facility8 + level;
     let flags = this.recFlags;
-    let dict: Array<[Uint8Array, Uint8Array]> | null = null;
+    let dict: Pairs | null = base;
     // Everything that can run the caller's code (getters, toString) or reject the call runs first:
     // then nothing is written for a rejected call, and a log call made from inside that code (a
     // toString that logs) cannot overwrite this thread's text or dictionary before they are sent.
@@ -277,10 +308,29 @@ export class Writer {
       const bits = optionBits(opts);
       if (bits & OPT_FACILITY) prio = ((bits & OPT_FACILITY) - 1) * 8 + level;
       if (bits & OPT_CONT) flags |= L.REC_CONT;
-      dict = optionDict(opts);
+      const own = optionDict(opts);
+      if (own !== null) dict = base === null ? own : withBase(base, own);
     }
     // The common case, a string, is encoded at once; every other kind goes through toText.
-    const text = typeof value === 'string' ? value : toText(value);
+    return this.send(prio, flags, typeof value === 'string' ? value : toText(value), dict);
+  }
+
+  /**
+   * Writes one record whose text and dictionary are ready (the logger's argument conventions
+   * made them: host/log-args.ts), at the logger's facility. A dictionary past DICT_MAX is
+   * EMSGSIZE. Returns the number of targets it was offered to.
+   */
+  writeRecord(level: number, text: string | Uint8Array, dict: Pairs | null): number {
+    return this.send(this.facility8 + level, this.recFlags, text, dict);
+  }
+
+  /** A log call that was refused (by the logger's policy, not thrown): counted for every thread in stats(). */
+  countLogError(): void {
+    this.core.countLogError();
+  }
+
+  private send(prio: number, flags: number, text: string | Uint8Array, dict: Pairs | null): number {
+    const core = this.core;
     let len: number;
     if (typeof text === 'string') {
       const r = encoder.encodeInto(text, this.text);

@@ -14,7 +14,7 @@ import { NetconsoleError } from '../base/errors.js';
 import { Netconsole } from '../host/netconsole.js';
 import { BoundedLines } from '../receiver/line-output.js';
 import { formatMessage, Receiver, type Message } from '../receiver/receiver.js';
-import { levelNumber } from '../core/writer.js';
+import { levelNumber, type Level } from '../core/writer.js';
 import { L } from '../core/layout.js';
 import { resolveOptions } from '../host/options.js';
 import { printable, printableMessage, printableValue } from './printable.js';
@@ -165,14 +165,14 @@ program
       }
       let records = 0;
       if (words.length > 0) {
-        nc.log(o.level, words.join(' '));
+        nc.write(o.level as Level, words.join(' '));
         records++;
       } else {
         // Back-pressure: readline pauses stdin while lines wait to be read, a log call waits for
         // room in the ring (overflow 'wait'), and every STDIN_CHUNK lines the sender gets the
         // event loop (the dgram sender runs there) before more is read.
         for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
-          nc.log(o.level, line);
+          nc.write(o.level as Level, line);
           if (++records % STDIN_CHUNK === 0) await nc.flush();
         }
       }

@@ -52,7 +52,7 @@ export async function demo(opts: DemoOptions): Promise<void> {
   nc.info('hello from the main thread');
   nc.warning('a long line that is fragmented: ' + 'lorem ipsum dolor sit amet '.repeat(60));
   nc.err(new Error('an error, with its stack'));
-  nc.log('notice', 'with a dictionary', { dict: { SUBSYSTEM: 'demo', DEVICE: '+demo:1' } });
+  nc.notice({ SUBSYSTEM: 'demo', DEVICE: '+demo:1' }, 'with a dictionary (%s: its fields are dictionary entries)', "pino's merging object");
 
   // A device event: lo goes down (records are skipped and counted), then up again.
   const ifindex = Number(readFileSync('/sys/class/net/lo/ifindex', 'utf8'));

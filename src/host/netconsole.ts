@@ -30,7 +30,7 @@ import { targetsSource, warnNoAddon, warnNoTargets, warnNotSetUp, warnUnparsed }
 import { levelNumber, toText, Writer, type Level, type Overflow, type WriterOptions } from '../core/writer.js';
 
 export type { NativeSenderOptions, NetconsoleOptions } from './options.js';
-export { attach, Logger, WorkerLogger, type NetconsoleHandle } from './logger.js';
+export { attach, ChildLogger, Logger, WorkerLogger, type ChildOptions, type LevelMethodName, type LogMethod, type NetconsoleHandle } from './logger.js';
 export type { LossEvent, NetconsoleEvents, Stats, TargetEvent, TargetStats } from './reports.js';
 export { Targets } from './target.js';
 
@@ -44,6 +44,12 @@ function printable(value: unknown): string {
   }
 }
 
+/**
+ * The logger: `Netconsole.create(options)`. Its level methods (emerg alert crit err/error
+ * warning/warn notice info debug, and pino's fatal and trace), log(level, ...args), write(level,
+ * value, opts), level, isLevelEnabled() and child() are Logger's; a log call is synchronous and
+ * never throws by default (Logger).
+ */
 export class Netconsole extends Logger {
   /** 'target' (a target's state changed), 'loss' (a target lost messages: at most once a second),
    *  'error' (a failure in the background; without a listener it becomes a process warning). */
@@ -65,6 +71,7 @@ export class Netconsole extends Logger {
   private readonly onExit = (): void => this.drainAtExit();
   private readonly signalDrain: SignalDrain;
   private readonly exitDrainMs: number;
+  private readonly throwOnLogError: boolean;
 
   private constructor(
     private readonly core: Core,
@@ -75,7 +82,8 @@ export class Netconsole extends Logger {
     private readonly writerOptions: WriterOptions & { overflow: Overflow; overflowWaitMs: number },
     opts: ResolvedOptions,
   ) {
-    super(new Writer(core, writerOptions));
+    super(new Writer(core, writerOptions), { level: opts.level, throwOnLogError: opts.throwOnLogError });
+    this.throwOnLogError = opts.throwOnLogError;
     this.poller = opts.devices === 'none' ? null : opts.devices === 'rtnetlink' ? new RtnetlinkSource() : new SysfsPoller({ intervalMs: opts.pollIntervalMs });
     let lookup = opts.lookup ?? (opts.devices !== 'poll' && rtnetlinkAvailable() ? rtnetlinkLookup : sysfs);
     // The poller learns of the devices targets are set up on, also those it has not polled yet.
@@ -224,10 +232,12 @@ export class Netconsole extends Logger {
     return this.table.deviceEvent(ev);
   }
 
-  /** For worker_threads: `attach(nc.handle())` in the worker logs through the same memory. */
+  /** For worker_threads: `attach(nc.handle())` in the worker logs through the same memory. The
+   *  worker's logger starts at this Netconsole's level as it is now, and follows its throwOnLogError. */
   handle(): NetconsoleHandle {
     const { overflow, overflowWaitMs } = this.writerOptions;
-    return { core: this.core.handle(), facility: this.facility, overflow, overflowWaitMs, sender: this.sender.name };
+    const level = levelNumber(this.level);
+    return { core: this.core.handle(), facility: this.facility, overflow, overflowWaitMs, sender: this.sender.name, level, throwOnLogError: this.throwOnLogError };
   }
 
   /**
@@ -269,6 +279,7 @@ export class Netconsole extends Logger {
       records: k.records,
       ringFull: k.ringFull,
       textCut: k.textCut,
+      logErrors: k.logErrors,
       ringSize: c.ringSize,
       ringUsed: c.ringHead() - c.ringTail(),
       sender: this.sender.name,
@@ -290,7 +301,18 @@ export class Netconsole extends Logger {
    * about to die. Returns whether everything was handed to the kernel.
    */
   oops(err: unknown, level: Level = 'emerg', timeoutMs = this.exitDrainMs): boolean {
-    this.writer.write(levelNumber(level), err instanceof Error ? err : `Uncaught ${printable(err)}`);
+    let n: number;
+    try {
+      n = levelNumber(level);
+    } catch (e) {
+      if (this.throwOnLogError) throw e;
+      n = 0; // a crash record is not lost for a bad level
+    }
+    try {
+      this.writer.write(n, err instanceof Error ? err : `Uncaught ${printable(err)}`);
+    } catch {
+      this.writer.write(n, `Uncaught ${printable(err)}`); // an Error whose stack cannot be read
+    }
     return this.drainSync(timeoutMs);
   }
 

@@ -14,7 +14,7 @@ import { guarded, readFields } from '../core/validate.js';
 import type { TargetOptions } from './target.js';
 import { fromTargetAddress, isTargetAddress, type TargetAddress } from './shorthand.js';
 import type { DeviceLookup, Mode } from './targets.js';
-import type { Overflow } from '../core/writer.js';
+import { levelNumber, type Level, type Overflow } from '../core/writer.js';
 import { DRAIN_SIGNALS, type DrainSignal } from './signals.js';
 
 export interface NetconsoleOptions {
@@ -120,6 +120,20 @@ export interface NetconsoleOptions {
    * sender, in ms (0..60000). Default 1000. What could not go by then is said on stderr.
    */
   exitDrainMs?: number;
+  /**
+   * The level threshold: records of a less severe level are not written (a comparison, before
+   * any formatting). A name (`'warning'`, `'warn'`, `'info'`, pino's `'trace'` and `'fatal'`, ...)
+   * or 0..7. Default 'debug': everything. Changeable at run time: `nc.level = 'warning'`. Worker
+   * loggers start at the level the Netconsole had when its handle() was made.
+   */
+  level?: Level;
+  /**
+   * Log calls refused for a bad level, value, argument or per-record option throw their typed
+   * NetconsoleError, as before the logger conventions (for tests). Default false: such a call
+   * returns 0, is counted in `stats().logErrors` and said once per cause as a process warning.
+   * Worker loggers follow the Netconsole's.
+   */
+  throwOnLogError?: boolean;
 }
 
 export interface NativeSenderOptions {
@@ -163,6 +177,9 @@ export interface ResolvedOptions {
   reportLosses: boolean;
   signals: ReadonlySet<DrainSignal>;
   exitDrainMs: number;
+  /** 0..7 */
+  level: number;
+  throwOnLogError: boolean;
 }
 
 export const DEFAULT_EXIT_DRAIN_MS = 1000;
@@ -172,7 +189,7 @@ export const OVERFLOW_WAIT_MAX_MS = 60_000;
 const KNOWN: ReadonlySet<string> = new Set([
   'targets', 'config', 'env', 'strict', 'facility', 'ringSize', 'maxTotal', 'seqStart', 'sender', 'mode', 'devices', 'pollIntervalMs',
   'lookup', 'debug', 'oopsOnly', 'control', 'overflow', 'overflowWaitMs', 'holdMs', 'sendBufferBytes', 'nativeSender', 'reportLosses',
-  'signals', 'exitDrainMs',
+  'signals', 'exitDrainMs', 'level', 'throwOnLogError',
 ]);
 
 function checkNames(o: object, where: string): void {
@@ -355,5 +372,7 @@ export async function resolveOptions(opts: NetconsoleOptions = {}): Promise<Reso
     reportLosses: bool('reportLosses', o.reportLosses, true),
     signals: signals(o.signals),
     exitDrainMs: int('exitDrainMs', o.exitDrainMs, 0, 60_000, DEFAULT_EXIT_DRAIN_MS),
+    level: o.level === undefined ? 7 : levelNumber(o.level),
+    throwOnLogError: bool('throwOnLogError', o.throwOnLogError, false),
   };
 }

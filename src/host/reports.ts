@@ -71,6 +71,12 @@ export interface Stats {
   ringFull: number;
   /** Records (from any thread) whose text was cut to the 64 KiB a record can carry. */
   textCut: number;
+  /**
+   * Log calls (from any thread, children included) refused for a bad level, value, argument or
+   * per-record option: each returned 0 and wrote nothing (with throwOnLogError they throw instead,
+   * and are not counted).
+   */
+  logErrors: number;
   ringSize: number;
   ringUsed: number;
   /** Who drains the ring: 'native' (the addon's thread) or 'dgram' (the event loop: the addon did not load, or was not asked for). */

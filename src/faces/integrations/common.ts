@@ -7,12 +7,13 @@ import { ADDRESS_FIELDS, fromTargetAddress, type TargetAddress } from '../../hos
 import { guarded, readFields, toInt } from '../../core/validate.js';
 import type { LogOptions } from '../../core/writer.js';
 
-/** A Netconsole (flush() waits until the kernel has everything) or a WorkerLogger (no flush()). */
-export type LogSink = Pick<Logger, 'log'> & { flush?(): Promise<void> };
+/** A Netconsole (flush() waits until the kernel has everything), a WorkerLogger (no flush()), or
+ *  a child of either. The integrations call write(level, value, opts): one record, exactly. */
+export type LogSink = Pick<Logger, 'write'> & { flush?(): Promise<void> };
 
-/** A logger given to an integration: anything with a log(level, value, opts) method. */
+/** A logger given to an integration: anything with a write(level, value, opts) method. */
 export function logSink(option: string, value: unknown): LogSink {
-  if (value === null || typeof value !== 'object' || typeof (value as LogSink).log !== 'function') {
+  if (value === null || typeof value !== 'object' || typeof (value as LogSink).write !== 'function') {
     throw invalid(option, value, 'a Netconsole, or the logger of attach()');
   }
   return value as LogSink;

@@ -71,7 +71,7 @@ export function captureConsole(nc: LogSink, opts?: CaptureConsoleOptions): () =>
           text = err.stack;
         }
         try {
-          sink.log(level, text, logOpts);
+          sink.write(level, text, logOpts);
         } catch {
           // A string at a fixed level with options checked at set-up is never refused: what is
           // left (the logger failing) must not break the console call.

@@ -12,7 +12,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { invalid } from '../../base/errors.js';
 import { createFrom, type Netconsole, type NetconsoleOptions } from '../../host/netconsole.js';
 import { isBytes } from '../../core/validate.js';
-import type { LogOptions } from '../../core/writer.js';
+import type { Level, LogOptions } from '../../core/writer.js';
 import { facilityOption, integrationOptions, logSink, readOptions, type AddressOptions, type LogSink } from './common.js';
 
 // Maps, so that a label is one of these and never a property of Object.prototype ('toString').
@@ -101,7 +101,7 @@ class LineLogger {
   }
 
   private line(line: string): void {
-    this.sink.log(lineLevel(line), line, this.opts);
+    this.sink.write(lineLevel(line) as Level, line, this.opts);
   }
 }
 

@@ -176,7 +176,7 @@ export class NetconsoleTransport extends TransportStream {
     if (this.sink !== null && !this.stopped) {
       try {
         const [level, text] = this.entry(info);
-        this.sink.log(level, text, this.logOpts);
+        this.sink.write(level as Level, text, this.logOpts);
       } catch (err) {
         // winston's way to report a failed entry (a refused one: a NetconsoleError)
         this.emit('error', err);
