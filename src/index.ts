@@ -1,4 +1,9 @@
 // netconsole: ship Node.js logs over UDP in the Linux netconsole wire format.
+/**
+ * The logger (`Netconsole`), worker loggers (`attach`), targets, levels and errors.
+ * @packageDocumentation
+ * @module netconsole
+ */
 export { Netconsole, Targets, WorkerLogger, attach, Logger, ChildLogger } from './host/netconsole.js';
 export type { NetconsoleOptions, NetconsoleHandle, Stats, TargetStats, ChildOptions, LevelMethodName, LogMethod } from './host/netconsole.js';
 export { Target, Userdata } from './host/target.js';

@@ -1,7 +1,7 @@
 // The README's code cannot go stale: every fenced ```js, ```cjs and ```ts block is checked, and the
 // blocks marked `run` (```js run) are run as an application would run them, against the package by
-// its own name (`import 'netconsole'` resolves through package.json "exports": a package may
-// import itself), with a UDP receiver on loopback standing in for the one the example names.
+// its name (`import 'netconsole'` resolves through node_modules/netconsole, a link to this checkout,
+// and its package.json "exports"), with a UDP receiver on loopback standing in for the one the example names.
 //
 //   ```js / ```cjs   syntax-checked (node --check); ESM when it imports, CommonJS for cjs
 //   ```ts            compiled with the project's TypeScript, strict, module NodeNext, against the
@@ -10,12 +10,12 @@
 //                    test receiver's port; `// sends: <text>` lines in the block are texts that
 //                    must arrive at the receiver; the program must exit 0 within 20 s.
 //
-// The blocks are written under dist/readme/ (inside the package, so that the self-reference by
-// name, pino and winston resolve as in an app that installed them).
+// The blocks are written under dist/readme/ (inside the checkout, so that pino and winston resolve
+// from its node_modules as in an app that installed them).
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { REPO } from './helpers/vectors.js';
@@ -81,12 +81,25 @@ const blocks = readmeBlocks(readFileSync(join(root, 'README.md'), 'utf8'));
 describe('README code blocks', () => {
   before(() => {
     rmSync(work, { recursive: true, force: true });
-    mkdirSync(work, { recursive: true });
+    mkdirSync(join(work, 'node_modules'), { recursive: true });
+    symlinkSync(root, join(work, 'node_modules', 'netconsole')); // as `npm install` would place it
+    // An app of its own: outside this package's scope, `netconsole` is a dependency, not itself.
+    writeFileSync(join(work, 'package.json'), JSON.stringify({ name: 'readme-app', private: true, type: 'module' }));
   });
   after(() => rmSync(work, { recursive: true, force: true }));
 
   test('the README has runnable examples in ESM, CommonJS and TypeScript', () => {
     for (const lang of ['js', 'cjs', 'ts'] as const) assert.ok(blocks.some((b) => b.lang === lang && b.run), `a \`\`\`${lang} run block`);
+  });
+
+  test('every relative link and image of the README is a file the package ships (the registry shows the README without the repository)', () => {
+    const r = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const shipped = new Set((JSON.parse(r.stdout) as Array<{ files: Array<{ path: string }> }>)[0].files.map((f) => f.path));
+    const text = readFileSync(join(root, 'README.md'), 'utf8');
+    const links = [...text.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]).filter((l) => !/^[a-z]+:|^#/.test(l));
+    assert.ok(links.length > 0);
+    for (const link of links) assert.ok(shipped.has(link.replace(/#.*$/, '')), `${link} is not in the package`);
   });
 
   test('every TypeScript block compiles under strict against the package types', () => {

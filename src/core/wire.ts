@@ -5,6 +5,11 @@
 // The WebAssembly path runs the real write path: a private shared memory per thread and maxTotal
 // (the last ENCODER_CACHE maxTotals used are kept) with one target, whose ring is drained after
 // each record. What is accepted, and the typed errors for the rest: validate.ts.
+/**
+ * The exact datagrams and frames Linux netconsole would send for a record and a target.
+ * @packageDocumentation
+ * @module netconsole/wire
+ */
 import { parseIp, parseMac } from '../base/addr.js';
 import { invalid, TooLargeError } from '../base/errors.js';
 import { L } from './layout.js';

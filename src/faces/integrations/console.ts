@@ -3,6 +3,11 @@
 //   const restore = captureConsole(nc);                          // output kept, records sent too
 //   const restore = captureConsole(nc, { passthrough: false });  // records only
 //   restore();                                                   // the original methods are back
+/**
+ * console.log and friends as records.
+ * @packageDocumentation
+ * @module netconsole/console
+ */
 import { format } from 'node:util';
 import { invalid } from '../../base/errors.js';
 import { guarded } from '../../core/validate.js';

@@ -6,6 +6,11 @@
 //     the default export: runs in pino's worker thread and owns a Netconsole made from `options`
 //   pino(destination(nc))
 //     a destination in the caller's thread, writing through a Netconsole (or a worker's logger)
+/**
+ * A pino transport (`target: 'netconsole/pino'`) and a pino destination on a Netconsole.
+ * @packageDocumentation
+ * @module netconsole/pino
+ */
 import { EventEmitter } from 'node:events';
 import { Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';

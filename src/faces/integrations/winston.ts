@@ -4,6 +4,11 @@
 //   new NetconsoleTransport({ netconsole: nc })                           // the caller's Netconsole
 //   new NetconsoleTransport({ options: { address: '10.0.0.2', port: 6666 } })  // its own: close() closes it
 //   new NetconsoleTransport({ options: { targets: '+@/,6666@10.0.0.2/' } })   // the same, as the kernel's parameter
+/**
+ * A winston transport.
+ * @packageDocumentation
+ * @module netconsole/winston
+ */
 import { format } from 'node:util';
 import TransportStream from 'winston-transport';
 import { invalid } from '../../base/errors.js';
