@@ -8,7 +8,8 @@
 //                    package's declarations (dist/src/*.d.ts): what a strict TypeScript app sees
 //   ... run          also run (ts: the compiled JavaScript). The example's port 6666 becomes the
 //                    test receiver's port; `// sends: <text>` lines in the block are texts that
-//                    must arrive at the receiver; the program must exit 0 within 20 s.
+//                    must arrive at the receiver, `// prints: <text>` texts it must print; the
+//                    program must exit 0 within 20 s.
 //
 // The blocks are written under dist/readme/ (inside the checkout, so that pino and winston resolve
 // from its node_modules as in an app that installed them).
@@ -20,6 +21,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { REPO } from './helpers/vectors.js';
 import { Sink } from './helpers/udp.js';
+import { npmEnv } from './helpers/pack.js';
 
 const root = fileURLToPath(REPO);
 const work = join(root, 'dist', 'readme');
@@ -93,7 +95,7 @@ describe('README code blocks', () => {
   });
 
   test('every relative link and image of the README is a file the package ships (the registry shows the README without the repository)', () => {
-    const r = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8' });
+    const r = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8', env: npmEnv() });
     assert.equal(r.status, 0, r.stderr);
     const shipped = new Set((JSON.parse(r.stdout) as Array<{ files: Array<{ path: string }> }>)[0].files.map((f) => f.path));
     const text = readFileSync(join(root, 'README.md'), 'utf8');
@@ -148,8 +150,8 @@ describe('README code blocks', () => {
         delete env.NODE_OPTIONS;
         const { code: status, out } = await runNode(file, env);
         assert.equal(status, 0, `exit ${status}:\n${out}`);
+        for (const m of b.code.matchAll(/\/\/ prints: (.+)$/gm)) assert.ok(out.includes(m[1].trim()), `"${m[1].trim()}" was not printed:\n${out}`);
         const expected = [...b.code.matchAll(/\/\/ sends: (.+)$/gm)].map((m) => m[1].trim());
-        if (b.code.includes('6666')) await sink.until((got) => got.length > 0, 5000);
         for (const text of expected) {
           await sink.until(() => sink.texts().some((t) => t.includes(text)), 5000).catch(() => {
             assert.fail(`"${text}" did not arrive; arrived:\n${sink.texts().join('\n')}`);

@@ -41,6 +41,9 @@ const KEPT = new Set(['npm_config_nodedir', 'npm_config_cache', 'npm_config_user
 export function npmEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (k !== 'INIT_CWD' && (!k.toLowerCase().startsWith('npm_') || KEPT.has(k.toLowerCase()))) env[k] = v;
+  // Nor the outer project's node_modules/.bin on PATH: there `npm` is npm 6 (@as-pect/cli ->
+  // glob-promise -> npm-install-peers brings it), not the developer's.
+  if (env.PATH !== undefined) env.PATH = env.PATH.split(':').filter((p) => !p.endsWith('/node_modules/.bin')).join(':');
   return { ...env, ...extra };
 }
 
