@@ -11,6 +11,7 @@ import { L } from '../src/core/layout.js';
 import { encodeFrame, encodeMessage, type EncodeOptions, type WireFrame, type WireRecord, type WireTarget } from '../src/core/wire.js';
 import { attempt, FUZZ, mostly, named, objectOf, parts, RUNS, TIMEOUT, verdict, type Part } from './helpers/fuzz-parts.js';
 import { hostileProxy } from './helpers/hostile.js';
+import { MAX_TOTAL_MAX } from '../src/base/limits.js';
 
 const intPart = (min: number, max: number): fc.Arbitrary<Part> => mostly(parts(fc.integer({ min, max })), parts(fc.constantFrom(min - 1, max + 1, 1.5, NaN, Infinity, BigInt(min), String(min), null, true, {}), false));
 const u64Part = mostly(parts(fc.oneof(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), fc.maxSafeNat())), parts(fc.constantFrom(-1, -1n, 1n << 64n, 1.5, NaN, Infinity, 2 ** 53, '1', null, undefined, {}), false));
@@ -111,7 +112,7 @@ const encodeOptionsPart = fc.oneof(
     fc.record({
       impl: mostly(parts(fc.constantFrom(undefined, 'wasm', 'reference')), parts(fc.constantFrom('x', null, 5), false)),
       // few caps: each is an encoder memory (ENCODER_CACHE of them are kept)
-      maxTotal: mostly(parts(fc.constantFrom(undefined, 100, 8191, 60000)), parts(fc.constantFrom(0, 60001, 1.5, NaN, '100', 100n, null), false)),
+      maxTotal: mostly(parts(fc.constantFrom(undefined, 100, 8191, MAX_TOTAL_MAX)), parts(fc.constantFrom(0, MAX_TOTAL_MAX + 1, 1.5, NaN, '100', 100n, null), false)),
     }),
   ),
   named(false, [['null', () => null], ['a string', () => 'reference'], ['a number', () => 5], ['a hostile Proxy', hostileProxy], ['an unknown field maxtotal', () => ({ maxtotal: 100 })]]),

@@ -82,7 +82,7 @@ export interface EncodeResult {
 /** The wire constants of docs/wire.md. */
 export const MAX_PRINT_CHUNK = 1000;
 export const DEFAULT_MAX_TOTAL = 8191;
-export const MAX_TASKNAME = 15;
+export { MAX_TASKNAME } from './limits.js';
 
 /** A record as the implementations take it: every field checked and in bytes (validate.ts makes it). */
 export interface CanonicalRecord {

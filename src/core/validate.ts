@@ -19,9 +19,9 @@ import type { CanonicalRecord, CanonicalTarget } from '../base/wire-types.js';
 import { isWellFormed, U64_MAX } from '../base/text.js';
 import { invalid, InvalidValueError, NetconsoleError, outOfRange, TooLargeError } from '../base/errors.js';
 import { unknownName } from '../base/names.js';
+import { FACILITY_MAX, LEVEL_MAX, MAX_TASKNAME, MAX_TOTAL_MAX, PRIO_MAX, RELEASE_MAX } from '../base/limits.js';
 import {
   DEFAULT_MAX_TOTAL,
-  MAX_TASKNAME,
   type EncodeOptions,
   type U64,
   type WireRecord,
@@ -30,14 +30,10 @@ import {
 } from '../base/wire-types.js';
 
 const U32_MAX = 0xffffffff;
-/** Largest accepted maxTotal: the escape area of a thread's scratch (see layout). */
-export const MAX_TOTAL_LIMIT = 60000;
 /** Kernel limits on userdata (drivers/net/netconsole.c: MAX_EXTRADATA_*). */
 export const USERDATA_KEY_MAX = 53;
 export const USERDATA_VALUE_MAX = 199;
 export const USERDATA_ITEMS_MAX = 256;
-/** __NEW_UTS_LEN */
-export const RELEASE_MAX = 64;
 /** The largest record text and encoded dictionary: the sizes of a thread's areas in the shared
  *  memory. */
 const { TEXT_MAX, DICT_MAX } = L;
@@ -148,13 +144,13 @@ function toPrio(record: WireRecord): number {
     if (record.level !== undefined || record.facility !== undefined) {
       throw invalid('prio', record.prio, 'either prio, or level and facility, not both');
     }
-    return toInt('prio', record.prio, 0, 191);
+    return toInt('prio', record.prio, 0, PRIO_MAX);
   }
   if (record.level === undefined) {
-    throw invalid('prio', undefined, 'prio 0..191, or level 0..7 (and facility 0..23, default 1)', 'neither prio nor level given:');
+    throw invalid('prio', undefined, `prio 0..${PRIO_MAX}, or level 0..${LEVEL_MAX} (and facility 0..${FACILITY_MAX}, default 1)`, 'neither prio nor level given:');
   }
-  const level = toInt('level', record.level, 0, 7);
-  const facility = record.facility === undefined ? 1 : toInt('facility', record.facility, 0, 23);
+  const level = toInt('level', record.level, 0, LEVEL_MAX);
+  const facility = record.facility === undefined ? 1 : toInt('facility', record.facility, 0, FACILITY_MAX);
   return facility * 8 + level;
 }
 
@@ -288,7 +284,7 @@ export function canonicalOptions(opts: EncodeOptions | undefined): CanonicalOpti
   checkFieldNames('options', o, OPTION_FIELDS, "netconsole/wire's options");
   return guarded('options', opts, () => ({
     impl: toImpl(o.impl),
-    maxTotal: o.maxTotal === undefined ? DEFAULT_MAX_TOTAL : toInt('maxTotal', o.maxTotal, 1, MAX_TOTAL_LIMIT),
+    maxTotal: o.maxTotal === undefined ? DEFAULT_MAX_TOTAL : toInt('maxTotal', o.maxTotal, 1, MAX_TOTAL_MAX),
   }));
 }
 

@@ -10,6 +10,7 @@
 // anywhere: nothing outlives a logger but its claim, until one of those drops it.
 import { invalid, NetconsoleError } from '../base/errors.js';
 import { unknownName } from '../base/names.js';
+import { FACILITY_MAX, LEVEL_MAX } from '../base/limits.js';
 import { readCoreHandle } from '../core/handle.js';
 import { native } from '../core/native.js';
 import { waiterFor } from '../core/room.js';
@@ -280,12 +281,12 @@ function readHandle(value: unknown): NetconsoleHandle {
     return { core, facility, overflow, overflowWaitMs, sender, level, throwOnLogError };
   });
   return {
-    facility: toInt('handle.facility', f.facility, 0, 23),
+    facility: toInt('handle.facility', f.facility, 0, FACILITY_MAX),
     overflow: oneOf('handle.overflow', f.overflow, ['wait', 'drop'] as const),
     overflowWaitMs: toInt('handle.overflowWaitMs', f.overflowWaitMs, 0, OVERFLOW_WAIT_MAX_MS),
     sender: oneOf('handle.sender', f.sender, ['native', 'dgram'] as const),
     // Optional: a handle of a version before them is taken, with the defaults.
-    level: f.level === undefined ? 7 : toInt('handle.level', f.level, 0, 7),
+    level: f.level === undefined ? LEVEL_MAX : toInt('handle.level', f.level, 0, LEVEL_MAX),
     throwOnLogError: f.throwOnLogError === undefined ? false : toBool('handle.throwOnLogError', f.throwOnLogError, false),
     core: readCoreHandle(f.core, 'handle.core'),
   };

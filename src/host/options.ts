@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { invalid, NetconsoleError, outOfRange, type ErrnoCode } from '../base/errors.js';
 import { unknownName } from '../base/names.js';
+import { DEFAULT_FACILITY, FACILITY_MAX, MAX_TOTAL_MAX } from '../base/limits.js';
 import { L } from '../core/layout.js';
 import { native, nativeError, type NativeTuning } from '../core/native.js';
 import { rtnetlinkAvailable } from '../netdev/rtnetlink-dump.js';
@@ -351,9 +352,9 @@ export async function resolveOptions(opts: NetconsoleOptions = {}): Promise<Reso
     senderAsked: which,
     // A config file and an array are strict; a parameter string is not (kernel semantics).
     strict: bool('strict', o.strict, file !== undefined || typeof t !== 'string'),
-    facility: int('facility', o.facility, 0, 23, 1),
+    facility: int('facility', o.facility, 0, FACILITY_MAX, DEFAULT_FACILITY),
     ringSize: ringSize(o.ringSize),
-    maxTotal: int('maxTotal', o.maxTotal, 1, L.ESC_MAX - 4, L.DEFAULT_MAX_TOTAL),
+    maxTotal: int('maxTotal', o.maxTotal, 1, MAX_TOTAL_MAX, L.DEFAULT_MAX_TOTAL),
     seqStart: seqStart(o.seqStart),
     sender,
     // Raw mode needs the native sender; 'auto' falls back to UDP without it.

@@ -2,6 +2,7 @@
 // the checks of their set-up options: typed errors at set-up, not a TypeError at the first record.
 import { invalid } from '../../base/errors.js';
 import { unknownName } from '../../base/names.js';
+import { FACILITY_MAX } from '../../base/limits.js';
 import type { Logger, NetconsoleOptions } from '../../host/netconsole.js';
 import { ADDRESS_FIELDS, fromTargetAddress, type TargetAddress } from '../../host/shorthand.js';
 import { guarded, readFields, toInt } from '../../core/validate.js';
@@ -49,7 +50,7 @@ export function booleanOption(option: string, value: unknown, absent: boolean): 
 /** The per-record options for a `facility` option, checked up front (at set-up, not per record). */
 export function facilityOption(facility: unknown): LogOptions | undefined {
   if (facility === undefined || facility === null) return undefined;
-  return { facility: toInt('facility', facility, 0, 23) };
+  return { facility: toInt('facility', facility, 0, FACILITY_MAX) };
 }
 
 /** One target by its receiver, as pino-socket takes it: `{ address, port }` among the options. */
