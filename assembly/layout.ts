@@ -14,7 +14,8 @@
 // instantiated, and has its own globals: so static data is read-only, and every piece of mutable
 // state that threads share lives here, at fixed offsets, never in AS globals or static arrays.
 //
-// Who writes what, and how (W = writer thread under the spinlock, H = host thread, S = sender):
+// Who writes what, and how (W = writer thread under the spinlock, H = host thread, S = the sender:
+// the addon's thread, or the dgram sender on the host thread):
 // each slot's comment says it. "under lock" means plain loads and stores made while holding the
 // target-list spinlock (the lock's acquire/release give the ordering); "atomic" means the word is
 // read or written outside the lock and uses atomic operations on both sides.
@@ -129,7 +130,9 @@ export const TGT_RL_MISSED: usize = 44; // u32 under lock (W): messages suppress
 export const TGT_RL_BEGIN: usize = 48; // i64 under lock (W): start of the interval, usec; 0 = none
 export const TGT_UD_ACTIVE: usize = 56; // i32 under lock: which userdata buffer (0/1) is live
 export const TGT_UD_LEN: usize = 60; // i32 under lock: bytes of rendered userdata in it
-// Per-target counters, u64. W adds under lock, S adds TX_ERRORS atomically; H reads atomically.
+// Per-target counters, u64. W adds under lock to SENT .. BYTES here and to REPORTED; S adds
+// atomically to TX_ERRORS here and to TX_LOST, STALLS, UNCONFIRMED, HOLDS and REPORT_LOST below
+// (native/drain.cc; the dgram sender through src/core/wasm.ts); H reads them all atomically.
 export const TGT_CNT_SENT: usize = 64; // messages written whole into the ring
 export const TGT_CNT_DATAGRAMS: usize = 72; // datagrams (or frames) written into the ring
 export const TGT_CNT_DROPPED: usize = 80; // messages dropped whole: ring full (after the wait, if any)

@@ -1,5 +1,9 @@
-// The native addon, typed through an explicit interface, with a pure-JS fallback of the same
-// shape (ARCHITECTURE.md, convention 7, like bufferutil). NETCONSOLE_NO_NATIVE=1 forces the fallback.
+// The native addon, typed through an explicit interface, loaded once and checked for its ABI
+// version. There is no stand-in object of the same shape: without the addon (not built, another
+// ABI, or NETCONSOLE_NO_NATIVE=1) `native` is null and each consumer takes its own way
+// (ARCHITECTURE.md, convention 7): the dgram sender (host/options.ts), the sysfs poller instead
+// of rtnetlink (netdev/rtnetlink-dump.ts), getcpu from /proc (below), waiting for room by polling
+// (core/room.ts), the signal hook without the saved disposition (host/signals.ts).
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 
@@ -70,11 +74,10 @@ export interface NativeBinding {
   /**
    * new NetlinkWatcher(groups, onMessages, rcvbufBytes?): onMessages gets each recv() buffer (whole
    * netlink messages), or a zero-length buffer after an overrun (ENOBUFS: state lost, resync).
-   * Absent from addons built before netlink.cc.
    */
-  NetlinkWatcher?: new (groups: number, onMessages: (buf: Buffer) => void, rcvbufBytes?: number) => NativeNetlinkWatcher;
+  NetlinkWatcher: new (groups: number, onMessages: (buf: Buffer) => void, rcvbufBytes?: number) => NativeNetlinkWatcher;
   /** A synchronous dump on its own socket: every reply message up to and including NLMSG_DONE. Throws with `errno`. */
-  netlinkDump?(type: number, family: number): Buffer;
+  netlinkDump(type: number, family: number): Buffer;
   Sender: new (memory: Uint8Array, layout: Record<string, number>, tuning?: NativeTuning) => NativeSenderThread;
   /** Wakes a native sender sleeping on word `index` of the memory. */
   futexWake(view: Int32Array, index: number): void;
@@ -90,10 +93,10 @@ export interface NativeBinding {
   getcpu(): number;
   /**
    * The process's disposition of signal `signum` (its struct sigaction), and putting one back
-   * (native/signals.cc). Absent from addons built before signals.cc. Throw with `errno`.
+   * (native/signals.cc). Throw with `errno`.
    */
-  signalAction?(signum: number): Buffer;
-  setSignalAction?(signum: number, saved: Buffer): void;
+  signalAction(signum: number): Buffer;
+  setSignalAction(signum: number, saved: Buffer): void;
 }
 
 /** The fallback: the CPU the thread last ran on, from /proc (field 39 of stat). */

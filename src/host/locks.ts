@@ -46,7 +46,7 @@ export class LockOrderChecker {
     }
   }
 
-  /** Debug assertion of functions that need a lock held. */
+  /** The assertion of functions that need a lock held (always on, like check()). */
   assertHeld(name: LockName, what: string): void {
     if (!this.current().includes(name)) {
       this.violations++;

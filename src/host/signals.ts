@@ -106,7 +106,7 @@ function uninstall(sig: DrainSignal, l: () => void): void {
 
 function dispositionOf(sig: DrainSignal): Buffer | null {
   try {
-    return native?.signalAction?.(constants.signals[sig]) ?? null;
+    return native?.signalAction(constants.signals[sig]) ?? null;
   } catch {
     return null;
   }
@@ -114,7 +114,7 @@ function dispositionOf(sig: DrainSignal): Buffer | null {
 
 function setDisposition(sig: DrainSignal, action: Buffer): void {
   try {
-    native?.setSignalAction?.(constants.signals[sig], action);
+    native?.setSignalAction(constants.signals[sig], action);
   } catch {
     // The re-raise meets SIG_DFL: the process still dies of the signal.
   }

@@ -116,8 +116,9 @@ export interface DestinationOptions {
 }
 
 /**
- * pino's destination contract in the caller's thread: `write(line)` logs at once (synchronous,
- * never waits), `flush(cb)` calls back when everything written is with the kernel (with a
+ * pino's destination contract in the caller's thread: `write(line)` logs at once (synchronous; like
+ * every log call it waits only for room in a full ring, under overflow 'wait', at most
+ * overflowWaitMs: docs/logging.md), `flush(cb)` calls back when everything written is with the kernel (with a
  * Netconsole; at once with a worker's logger), `end()` sends an unterminated last line. The
  * Netconsole stays the caller's: ending the destination does not close it.
  */
