@@ -67,7 +67,7 @@ export interface EncodeOptions {
   impl?: 'wasm' | 'reference';
   /**
    * Extended targets: the largest `total` (body + userdata + sysdata, see docs/wire.md 3.3) before the
-   * escaped text is truncated. Default 8191 (netconsd reassembles only below 8192). The
+   * escaped text is truncated, 1..65532 as in create(). Default 8191 (netconsd reassembles only below 8192). The
    * WebAssembly path keeps an encoder memory for each of the last 8 maxTotals used (ENCODER_CACHE).
    */
   maxTotal?: number;
