@@ -9,20 +9,12 @@ import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { Netconsole, NetconsoleError, type NetconsoleOptions, type Target } from '../src/index.js';
 import { Sink } from './helpers/udp.js';
+import { withSinkNetconsole } from './helpers/netconsole.js';
 
 const LO = Number(readFileSync('/sys/class/net/lo/ifindex', 'utf8'));
 const ATTRS = ['enabled', 'extended', 'timestamps', 'release', 'dev_name', 'local_port', 'remote_port', 'local_ip', 'remote_ip', 'remote_mac', 'local_mac'] as const;
 
-async function withNc(opts: NetconsoleOptions, fn: (nc: Netconsole, sink: Sink) => Promise<void>): Promise<void> {
-  const sink = await Sink.open();
-  const nc = await Netconsole.create({ devices: 'none', env: false, ...(typeof opts === 'function' ? {} : opts) });
-  try {
-    await fn(nc, sink);
-  } finally {
-    await nc.close();
-    await sink.close();
-  }
-}
+const withNc = (opts: NetconsoleOptions, fn: (nc: Netconsole, sink: Sink) => Promise<void>): Promise<void> => withSinkNetconsole(opts, fn);
 
 function snapshot(t: Target): Record<string, string> {
   return Object.fromEntries([...ATTRS.map((a) => [a, t.get(a)]), ['state', t.state], ['userdata', JSON.stringify(t.userdata.entries())]]);

@@ -16,6 +16,7 @@ import { attach, Netconsole, type NetconsoleOptions } from '../src/host/netconso
 import type { Command, ErrorReply } from './workers/attach-worker.js';
 import { collectUntil, gcFunction, processListeners, wasmMappings } from './helpers/gc.js';
 import { Sink } from './helpers/udp.js';
+import { withSinkNetconsole } from './helpers/netconsole.js';
 
 const BASE: NetconsoleOptions = { devices: 'none', env: false };
 const CYCLES = Number(process.env.NETCONSOLE_ATTACH_CYCLES ?? 10_000);
@@ -68,15 +69,8 @@ async function until(done: () => boolean, ms: number, what: string): Promise<voi
   }
 }
 
-async function withNc(fn: (nc: Netconsole, sink: Sink) => Promise<void>, opts: NetconsoleOptions = {}): Promise<void> {
-  const sink = await Sink.open();
-  const nc = await Netconsole.create({ ...BASE, ...opts, targets: [{ name: 't', remote_ip: '127.0.0.1', remote_port: sink.port, local_port: 0, timestamps: 0, enabled: 1 }] });
-  try {
-    await fn(nc, sink);
-  } finally {
-    await nc.close();
-    await sink.close();
-  }
+function withNc(fn: (nc: Netconsole, sink: Sink) => Promise<void>, opts: NetconsoleOptions = {}): Promise<void> {
+  return withSinkNetconsole((sink) => ({ ...BASE, ...opts, targets: [{ name: 't', remote_ip: '127.0.0.1', remote_port: sink.port, local_port: 0, timestamps: 0, enabled: 1 }] }), fn);
 }
 
 describe('attach(): a thread slot per thread', () => {

@@ -22,19 +22,11 @@ import { L } from '../src/core/layout.js';
 import { LEVELS, type Level, type Loggable, type LogOptions } from '../src/core/writer.js';
 import { attempt, byString, describeParts, FUZZ, mostly, named, objectOf, parts, RUNS, TIMEOUT, verdict, type Part } from './helpers/fuzz-parts.js';
 import { cyclicArray, cyclicObject, hostileProxy, revoked, throwing } from './helpers/hostile.js';
-import { Sink } from './helpers/udp.js';
+import { withSinkNetconsole } from './helpers/netconsole.js';
 
-async function withNetconsole(fn: (nc: Netconsole) => Promise<void> | void): Promise<void> {
-  const sink = await Sink.open();
-  // throwOnLogError: a refused call is seen as the typed error it is (by default it returns 0).
-  const nc = await Netconsole.create({ devices: 'none', env: false, throwOnLogError: true, targets: [{ name: 'fuzz', remote_ip: '127.0.0.1', remote_port: sink.port, local_port: 0, extended: 1, enabled: 1 }] });
-  try {
-    await fn(nc);
-  } finally {
-    await nc.close();
-    await sink.close();
-  }
-}
+// throwOnLogError: a refused call is seen as the typed error it is (by default it returns 0).
+const withFuzzTarget = (fn: (nc: Netconsole) => Promise<void> | void): Promise<void> =>
+  withSinkNetconsole((sink) => ({ throwOnLogError: true, targets: [{ name: 'fuzz', remote_ip: '127.0.0.1', remote_port: sink.port, local_port: 0, extended: 1, enabled: 1 }] }), (nc) => fn(nc));
 
 // ---------------------------------------------------------------- log-call values
 const HUGE = ['z'.repeat(70_000), 'z'.repeat(1 << 20)];
@@ -155,7 +147,7 @@ const optsPart = fc.oneof(
 describe('fuzz: log calls', () => {
   test(`${RUNS} random exact log calls (write): taken exactly when acceptable; refused with a typed error and nothing written otherwise`, TIMEOUT, async (t) => {
     const counts = { taken: 0, refused: 0 };
-    await withNetconsole((nc) => {
+    await withFuzzTarget((nc) => {
       fc.assert(
         fc.property(fc.constantFrom('any', ...LEVEL_NAMES), levelPart, loggable(false), optsPart, (method, level, value, opts) => {
           const input: Record<string, Part> = method === 'any' ? { level, value, opts } : { value, opts };
@@ -176,7 +168,7 @@ describe('fuzz: log calls', () => {
 describe('fuzz: integrations', () => {
   test(`${RUNS} random pino log objects through destination(nc), and chunks written to it: one record per line`, TIMEOUT, async (t) => {
     const counts = { records: 0, pinoRefused: 0, chunksRefused: 0 };
-    await withNetconsole((nc) => {
+    await withFuzzTarget((nc) => {
       const dest = destination(nc);
       let lines = 0;
       const write = dest.write.bind(dest);
@@ -227,7 +219,7 @@ describe('fuzz: integrations', () => {
 
   test(`${RUNS} random winston info objects: one record, or a typed 'error' event and nothing`, TIMEOUT, async (t) => {
     const counts = { records: 0, errorEvents: 0 };
-    await withNetconsole((nc) => {
+    await withFuzzTarget((nc) => {
       const transport = new NetconsoleTransport({ netconsole: nc, levels: { audit: 'notice' } });
       const errors: unknown[] = [];
       transport.on('error', (e) => errors.push(e));

@@ -14,6 +14,7 @@ import { destination, syslogLevel } from '../src/faces/integrations/pino.js';
 import { NetconsoleTransport } from '../src/faces/integrations/winston.js';
 import { captureConsole } from '../src/faces/integrations/console.js';
 import { Sink } from './helpers/udp.js';
+import { withSinkNetconsole } from './helpers/netconsole.js';
 
 const PINO_JS = fileURLToPath(new URL('../src/faces/integrations/pino.js', import.meta.url));
 
@@ -48,16 +49,7 @@ async function expectRecords(sink: Sink, want: Expected[]): Promise<void> {
   });
 }
 
-async function withNc(fn: (nc: Netconsole, sink: Sink) => Promise<void>): Promise<void> {
-  const sink = await Sink.open();
-  const nc = await Netconsole.create({ devices: 'none', env: false, targets: extended(sink) });
-  try {
-    await fn(nc, sink);
-  } finally {
-    await nc.close();
-    await sink.close();
-  }
-}
+const withNc = (fn: (nc: Netconsole, sink: Sink) => Promise<void>): Promise<void> => withSinkNetconsole((sink) => ({ targets: extended(sink) }), fn);
 
 const pinoLine = (level: number, msg: string, extra: Record<string, unknown> = {}): string => JSON.stringify({ level, ...extra, msg });
 

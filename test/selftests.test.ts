@@ -19,6 +19,7 @@ import { Netconsole, type TargetOptions } from '../src/index.js';
 import { encodeDatagrams } from '../src/core/wire.js';
 import type { WireRecord, WireSysdata, WireTarget } from '../src/base/wire-types.js';
 import { JsonChild } from './helpers/json-child.js';
+import { withNetconsole } from './helpers/netconsole.js';
 
 const RECV_TIMEOUT_MS = 4000;
 const QUIET_MS = 150;
@@ -130,14 +131,7 @@ async function withReceiver<T>(host: string, fn: (rx: Receiver) => Promise<T>): 
 }
 
 /** A Netconsole without device polling or the NETCONSOLE variable, always closed. */
-async function withNetconsole<T>(targets: TargetOptions[] | undefined, fn: (nc: Netconsole) => Promise<T>): Promise<T> {
-  const nc = await Netconsole.create({ targets, devices: 'none', env: false });
-  try {
-    return await fn(nc);
-  } finally {
-    await nc.close();
-  }
-}
+const withTargets = <T>(targets: TargetOptions[] | undefined, fn: (nc: Netconsole) => Promise<T>): Promise<T> => withNetconsole({ targets }, fn);
 
 /** A target towards `rx` from an ephemeral source port. */
 function targetFor(rx: Receiver, name: string, attrs: Omit<TargetOptions, 'name'> = {}): TargetOptions {
@@ -298,7 +292,7 @@ describe('netcons_basic', () => {
   for (const { fam, host } of FAMILIES) {
     test(`basic over ${fam}: the message arrives, userdata is not sent`, async () => {
       await withReceiver(host, (rx) =>
-        withNetconsole([targetFor(rx, 'basic', { extended: 0, userdata: { key: 'value' } })], async (nc) => {
+        withTargets([targetFor(rx, 'basic', { extended: 0, userdata: { key: 'value' } })], async (nc) => {
           const msg = `netconsole selftest basic ${fam} ${process.pid}`;
           const got = await sendOne(nc, rx, msg);
           assert.equal(got.length, 1);
@@ -318,7 +312,7 @@ describe('netcons_basic', () => {
 
     test(`basic over ${fam}: a multi-line message, each line with its timestamp`, async () => {
       await withReceiver(host, (rx) =>
-        withNetconsole([targetFor(rx, 'basic', { userdata: { key: 'value' } })], async (nc) => {
+        withTargets([targetFor(rx, 'basic', { userdata: { key: 'value' } })], async (nc) => {
           const msg = 'first line\nsecond line\n';
           const [d] = await sendOne(nc, rx, msg);
           const text = latin1(d.data);
@@ -334,7 +328,7 @@ describe('netcons_basic', () => {
     for (const release of [0, 1]) {
       test(`extended over ${fam}, release=${release}: <prio>,<seq>,<ts>,-;<msg> with userdata`, async () => {
         await withReceiver(host, (rx) =>
-          withNetconsole([targetFor(rx, 'ext', { extended: 1, release, userdata: { key: 'value' } })], async (nc) => {
+          withTargets([targetFor(rx, 'ext', { extended: 1, release, userdata: { key: 'value' } })], async (nc) => {
             const rel = release ? RELEASE : null;
             const msgs = [`netconsole selftest extended ${fam} ${process.pid}`, 'second message: tab\there, back\\slash, é'];
             let lastSeq = -1n;
@@ -379,7 +373,7 @@ describe('netcons_fragmented_msg', () => {
     for (const release of [0, 1]) {
       test(`${fam}, release=${release}: ncfrag fragments of 1000 bytes, reassembled text + userdata once`, async () => {
         await withReceiver(host, (rx) =>
-          withNetconsole([targetFor(rx, 'frag', { extended: 1, release, userdata: Object.fromEntries(USERDATA) })], async (nc) => {
+          withTargets([targetFor(rx, 'frag', { extended: 1, release, userdata: Object.fromEntries(USERDATA) })], async (nc) => {
             const rel = release ? RELEASE : null;
             const got = await sendOne(nc, rx, TEXT);
             const expectData = `${escapeText(TEXT)}\n${userdataLines(USERDATA)}`;
@@ -404,7 +398,7 @@ describe('netcons_fragmented_msg', () => {
   for (const size of [1000, 1001]) {
     test(`a composition of ${size} bytes: ${size === 1000 ? 'one datagram, no ncfrag' : 'two fragments'}`, async () => {
       await withReceiver('127.0.0.1', (rx) =>
-        withNetconsole([targetFor(rx, 'edge', { extended: 1, userdata: { key: 'value' } })], async (nc) => {
+        withTargets([targetFor(rx, 'edge', { extended: 1, userdata: { key: 'value' } })], async (nc) => {
           // The header's length (seq and timestamp digits) is learnt from a probe message; retried
           // in the unlikely case that the timestamp gains a digit in between.
           for (let attempt = 0; ; attempt++) {
@@ -437,7 +431,7 @@ describe('netcons_fragmented_msg', () => {
 
   test('basic: a long line is cut into datagrams of at most 1000 bytes, without ncfrag', async () => {
     await withReceiver('::1', (rx) =>
-      withNetconsole([targetFor(rx, 'basiclong', { userdata: { key: 'value' } })], async (nc) => {
+      withTargets([targetFor(rx, 'basiclong', { userdata: { key: 'value' } })], async (nc) => {
         const text = `basic long ${'abcdefghij'.repeat(250)}`;
         nc.info(text);
         await nc.flush();
@@ -488,7 +482,7 @@ describe('netcons_sysdata', () => {
   for (const { fam, host } of FAMILIES) {
     test(`${fam}: cpu, taskname, release, msgid, in that order, after userdata`, async () => {
       await withReceiver(host, (rx) =>
-        withNetconsole([targetFor(rx, 'sys', { extended: 1, userdata: { key: 'value' }, ...ALL_SYSDATA })], async (nc) => {
+        withTargets([targetFor(rx, 'sys', { extended: 1, userdata: { key: 'value' }, ...ALL_SYSDATA })], async (nc) => {
           const msg = `netconsole selftest sysdata ${fam}`;
           const got = await sendOne(nc, rx, msg);
           assert.equal(got.length, 1);
@@ -510,7 +504,7 @@ describe('netcons_sysdata', () => {
 
   test('msgid increases by one per message and is not reset by disable/enable', async () => {
     await withReceiver('127.0.0.1', (rx) =>
-      withNetconsole([targetFor(rx, 'msgid', { extended: 1, msgid_enabled: 1 })], async (nc) => {
+      withTargets([targetFor(rx, 'msgid', { extended: 1, msgid_enabled: 1 })], async (nc) => {
         const target = nc.targets.get('msgid')!;
         const ids: number[] = [];
         const one = async (i: number): Promise<void> => {
@@ -536,7 +530,7 @@ describe('netcons_sysdata', () => {
   for (const [toggle, field] of TOGGLES) {
     test(`${toggle}=0 removes ${field}= while the target stays enabled; =1 brings it back`, async () => {
       await withReceiver('127.0.0.1', (rx) =>
-        withNetconsole([targetFor(rx, 'toggle', { extended: 1, userdata: { key: 'value' }, ...ALL_SYSDATA })], async (nc) => {
+        withTargets([targetFor(rx, 'toggle', { extended: 1, userdata: { key: 'value' }, ...ALL_SYSDATA })], async (nc) => {
           const target = nc.targets.get('toggle')!;
           const all = ['cpu', 'taskname', 'release', 'msgid'];
           let [d] = await sendOne(nc, rx, 'all fields');
@@ -564,7 +558,7 @@ describe('netcons_sysdata', () => {
 
   test('all toggles off: no sysdata at all, userdata still sent', async () => {
     await withReceiver('::1', (rx) =>
-      withNetconsole([targetFor(rx, 'none', { extended: 1, userdata: { key: 'value' }, ...ALL_SYSDATA })], async (nc) => {
+      withTargets([targetFor(rx, 'none', { extended: 1, userdata: { key: 'value' }, ...ALL_SYSDATA })], async (nc) => {
         const target = nc.targets.get('none')!;
         for (const [toggle] of TOGGLES) await target.userdata.set(toggle, 'n');
         const [d] = await sendOne(nc, rx, 'no sysdata');
@@ -576,7 +570,7 @@ describe('netcons_sysdata', () => {
 
   test('a fragmented message carries the sysdata once, at the end, after userdata', async () => {
     await withReceiver('127.0.0.1', (rx) =>
-      withNetconsole([targetFor(rx, 'fragsys', { extended: 1, release: 1, userdata: { key: 'value' }, ...ALL_SYSDATA })], async (nc) => {
+      withTargets([targetFor(rx, 'fragsys', { extended: 1, release: 1, userdata: { key: 'value' }, ...ALL_SYSDATA })], async (nc) => {
         const text = `sysdata fragmented ${'x'.repeat(2500)}`;
         const got = await sendOne(nc, rx, text);
         const { header, data } = reassemble(got, RELEASE);
@@ -597,7 +591,7 @@ describe('netcons_sysdata', () => {
 
   test("taskname of a message written by a worker thread is that thread's comm", async () => {
     await withReceiver('127.0.0.1', (rx) =>
-      withNetconsole([targetFor(rx, 'wrk', { extended: 1, taskname_enabled: 1 })], async (nc) => {
+      withTargets([targetFor(rx, 'wrk', { extended: 1, taskname_enabled: 1 })], async (nc) => {
         const comm = `ncsel${process.pid % 100000}`.slice(0, 15);
         // The worker names its own thread (as `taskset`/prctl would), then attaches and logs.
         const code = `
@@ -638,7 +632,7 @@ describe('netcons_sysdata', () => {
     'taskname follows a rename of the writing thread within 100 ms (process.title)',
     async () => {
       await withReceiver('127.0.0.1', (rx) =>
-        withNetconsole([targetFor(rx, 'rename', { extended: 1, taskname_enabled: 1 })], async (nc) => {
+        withTargets([targetFor(rx, 'rename', { extended: 1, taskname_enabled: 1 })], async (nc) => {
           const title = process.title;
           const comm = threadComm();
           try {
@@ -666,7 +660,7 @@ describe('netcons_userdata', () => {
   for (const { fam, host } of FAMILIES) {
     test(`${fam}: set, change and delete entries while enabled; the next message reflects each`, async (t) => {
       await withReceiver(host, (rx) =>
-        withNetconsole(undefined, async (nc) => {
+        withTargets(undefined, async (nc) => {
           // As the scripts do: mkdir the target, configure it, set userdata, then enable it.
           const target = await nc.targets.create('ud', { remote_ip: host, remote_port: rx.port, local_port: 0, extended: 1 });
           await target.userdata.set('key', 'value');
@@ -710,7 +704,7 @@ describe('netcons_userdata', () => {
   ] as const) {
     test(`userdata value ${JSON.stringify(given)} is stored as ${JSON.stringify(stored)} and sent as ${JSON.stringify(sent)}`, async () => {
       await withReceiver('127.0.0.1', (rx) =>
-        withNetconsole([targetFor(rx, 'trim', { extended: 1 })], async (nc) => {
+        withTargets([targetFor(rx, 'trim', { extended: 1 })], async (nc) => {
           const target = nc.targets.get('trim')!;
           await target.userdata.set('key', given);
           assert.equal(target.userdata.get('key'), stored);
@@ -724,7 +718,7 @@ describe('netcons_userdata', () => {
 
   test('an entry with an empty value set before enabling is not sent', async () => {
     await withReceiver('::1', (rx) =>
-      withNetconsole([targetFor(rx, 'empty', { extended: 1, userdata: { empty: '', key: 'value', nl: '\n' } })], async (nc) => {
+      withTargets([targetFor(rx, 'empty', { extended: 1, userdata: { empty: '', key: 'value', nl: '\n' } })], async (nc) => {
         const [d] = await sendOne(nc, rx, 'empty');
         const h = parseExtended(d.data, null);
         assert.equal(latin1(d.data), `${PRIO_INFO},${h.seq},${h.tsUsec},-;empty\n key=value\n`);
