@@ -25,6 +25,7 @@ import {
   type TargetAttributes,
 } from '../src/config/attributes.js';
 import { PARAM_MAX, parseParamString, type ParamTarget } from '../src/config/params.js';
+import { withNetconsole } from './helpers/netconsole.js';
 
 const NAME = 't1';
 const LOCK_MESSAGE = `target (${NAME}) is enabled, disable to update parameters`;
@@ -753,14 +754,7 @@ describe('end to end: Netconsole.create', () => {
   const isError = (code: string, message?: RegExp) => (e: unknown) =>
     e instanceof NetconsoleError && e.code === code && (message === undefined || message.test(e.message));
 
-  async function withNc(options: Parameters<typeof Netconsole.create>[0], fn: (nc: Netconsole) => Promise<void>): Promise<void> {
-    const nc = await Netconsole.create({ ...base, ...options });
-    try {
-      await fn(nc);
-    } finally {
-      await nc.close();
-    }
-  }
+  const withNc = (options: Parameters<typeof Netconsole.create>[0], fn: (nc: Netconsole) => Promise<void>): Promise<void> => withNetconsole({ ...base, ...options }, fn);
 
   test("parameter string, strict: a port out of range rejects create() with ERANGE, \"couldn't parse config at\"", async () => {
     await assert.rejects(Netconsole.create({ ...base, targets: '@/,70000@127.0.0.1/', strict: true }), isError('ERANGE', /^couldn't parse config at '70000@127\.0\.0\.1\/': remote_port: .*70000.*; accepted: /));

@@ -12,19 +12,13 @@ import { renderUserdata } from '../src/core/userdata.js';
 import { encodeMessage } from '../src/core/wire.js';
 import { throwing } from './helpers/hostile.js';
 import { Sink } from './helpers/udp.js';
+import { withNetconsole } from './helpers/netconsole.js';
 
 const base = { devices: 'none', sender: 'dgram', env: false } as const;
 // Port 9 (discard) on loopback; local_port 0: an ephemeral port, no clash with other tests.
 const loop = { remote_ip: '127.0.0.1', remote_port: 9, local_port: 0 };
 
-async function withNc(fn: (nc: Netconsole) => Promise<void>, options: Parameters<typeof Netconsole.create>[0] = {}): Promise<void> {
-  const nc = await Netconsole.create({ ...base, ...options });
-  try {
-    await fn(nc);
-  } finally {
-    await nc.close();
-  }
-}
+const withNc = (fn: (nc: Netconsole) => Promise<void>, options: Parameters<typeof Netconsole.create>[0] = {}): Promise<void> => withNetconsole({ ...base, ...options }, fn);
 
 /** `call` throws (or rejects with) a NetconsoleError of this code naming this option. */
 async function refused(code: string, option: string, call: () => unknown, message?: RegExp): Promise<NetconsoleError> {
