@@ -65,7 +65,7 @@ export const LOCKED_ATTRIBUTES: ReadonlySet<string> = new Set([
  * Attributes that exist but have no store method: writing them fails EACCES, as configfs refuses
  * to open such a file for writing (__configfs_open_file: no ->store, -EACCES).
  */
-export const READ_ONLY_ATTRIBUTES: ReadonlySet<string> = new Set(['local_mac', 'transmit_errors']);
+const READ_ONLY_ATTRIBUTES: ReadonlySet<string> = new Set(['local_mac', 'transmit_errors']);
 
 /** The name of an attribute of a target directory: the writable ones and the read-only `local_mac`, `transmit_errors`. */
 export type AttributeName = keyof TargetAttributes | 'local_mac' | 'transmit_errors';
@@ -85,7 +85,7 @@ export function isSysdataToggle(name: string): name is SysdataToggle {
 }
 
 /** IFNAMSIZ - 1: the longest interface name, in bytes. */
-export const DEV_NAME_MAX = 15;
+const DEV_NAME_MAX = 15;
 const U16_MAX = 0xffff;
 const U32_MAX = 0xffffffff;
 const BROADCAST_MAC = 'ff:ff:ff:ff:ff:ff';
@@ -148,7 +148,7 @@ export function parseDecimal(option: string, text: string, max: number, given: u
 }
 
 /** The yes/no attributes (kstrtobool): the only ones a boolean is written to. */
-export const BOOLEAN_ATTRIBUTES: ReadonlySet<string> = new Set(['enabled', 'extended', 'timestamps', 'release', ...SYSDATA_TOGGLES]);
+const BOOLEAN_ATTRIBUTES: ReadonlySet<string> = new Set(['enabled', 'extended', 'timestamps', 'release', ...SYSDATA_TOGGLES]);
 
 /**
  * The text the kernel would see for a JS value: strings as they are, integer numbers in decimal

@@ -17,7 +17,7 @@ import { checkDevNameNul, checkDevNameSize, DEFAULT_ATTRIBUTES, parseDecimal, ty
  */
 export const PARAM_MAX = 255;
 /** NETCONSOLE_PARAM_TARGET_PREFIX */
-export const PARAM_TARGET_PREFIX = 'cmdline';
+const PARAM_TARGET_PREFIX = 'cmdline';
 export const PARAM_ACCEPTED = '[+][r][src-port]@[src-ip]/[<dev>|<src-mac>],[tgt-port]@<tgt-ip>/[tgt-mac]';
 
 export interface ParamTarget {

@@ -57,7 +57,7 @@ export function toBytes(option: string, value: unknown): Uint8Array {
   return encoder.encode(value);
 }
 
-export function toU64(option: string, value: U64): bigint {
+function toU64(option: string, value: U64): bigint {
   if (typeof value === 'bigint') {
     if (value < 0n || value > U64_MAX) throw outOfRange(option, value, '0 .. 2^64-1');
     return value;

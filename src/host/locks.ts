@@ -21,10 +21,10 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { LockOrderError } from '../base/errors.js';
 
 export type LockName = 'config' | 'rtnl' | 'cleanup' | 'spinlock';
-export const LOCK_ORDER: readonly LockName[] = ['config', 'rtnl', 'cleanup', 'spinlock'];
+const LOCK_ORDER: readonly LockName[] = ['config', 'rtnl', 'cleanup', 'spinlock'];
 const RANK: Record<LockName, number> = { config: 0, rtnl: 1, cleanup: 2, spinlock: 3 };
 
-export class LockOrderChecker {
+class LockOrderChecker {
   private readonly held = new AsyncLocalStorage<readonly LockName[]>();
   /** Violations seen (also thrown); the torture test asserts there were none. */
   violations = 0;
@@ -61,7 +61,7 @@ export class LockOrderChecker {
 }
 
 /** A fair (FIFO) async mutex checked against the lock order. */
-export class AsyncMutex {
+class AsyncMutex {
   private tail: Promise<void> = Promise.resolve();
 
   constructor(

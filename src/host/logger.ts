@@ -78,7 +78,7 @@ const CAUSES = new Map([['level', 'LEVEL'], ['value', 'VALUE'], ['args', 'ARGS']
 
 /** The warning code of a refused log call: NETCONSOLE_LOG_<field>_<errno> (NETCONSOLE_LOG_VALUE_EINVAL:
  *  a value that is not text), or NETCONSOLE_LOG_ERROR for a failure that is not a NetconsoleError. */
-export function logWarningCode(err: unknown): string {
+function logWarningCode(err: unknown): string {
   if (!(err instanceof NetconsoleError)) return 'NETCONSOLE_LOG_ERROR';
   // 'dict[0] key' is DICT; an unknown option's name (a typo) is OPTS
   const field = CAUSES.get(/^[a-z]*/i.exec(err.option ?? '')![0]) ?? 'OPTS';

@@ -5,10 +5,8 @@ import { formatIp } from '../base/addr.js';
 // ---------------------------------------------------------------------------------------------
 // Constants (linux/netlink.h, linux/rtnetlink.h, linux/if_link.h, linux/if_addr.h, linux/neighbour.h)
 
-export const NLMSG_NOOP = 1;
 export const NLMSG_ERROR = 2;
 export const NLMSG_DONE = 3;
-export const NLMSG_OVERRUN = 4;
 
 export const NLM_F_REQUEST = 0x1;
 export const NLM_F_MULTI = 0x2;
@@ -22,13 +20,13 @@ export const RTM_NEWADDR = 20;
 export const RTM_DELADDR = 21;
 export const RTM_GETADDR = 22;
 export const RTM_NEWNEIGH = 28;
-export const RTM_DELNEIGH = 29;
+const RTM_DELNEIGH = 29;
 export const RTM_GETNEIGH = 30;
 
-export const RTMGRP_LINK = 0x1;
-export const RTMGRP_NEIGH = 0x4;
-export const RTMGRP_IPV4_IFADDR = 0x10;
-export const RTMGRP_IPV6_IFADDR = 0x100;
+const RTMGRP_LINK = 0x1;
+const RTMGRP_NEIGH = 0x4;
+const RTMGRP_IPV4_IFADDR = 0x10;
+const RTMGRP_IPV6_IFADDR = 0x100;
 /** The groups RtnetlinkSource subscribes to. */
 export const RTNETLINK_GROUPS = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_NEIGH;
 

@@ -34,7 +34,7 @@ const BATCH = 256; // slots per turn of the event loop: keeps the host responsiv
 const NOTIFY_LAG_MS = 100; // a neighbour notification is dispatched at most this long after what it tells
 const HELD_LOOK_MS = 1; // holding with nothing else to send: look at the paths again this often
 /** Bytes that may wait in the sockets' send queues before a host-thread log call stops making room. */
-export const SPILL_MAX = 16 << 20;
+const SPILL_MAX = 16 << 20;
 
 interface Waiter {
   pos: number;

@@ -157,7 +157,7 @@ function header(o: TuneOptions, unit: string): string[] {
 }
 
 /** Runs the tuner; returns the options written to o.out. */
-export async function runTune(o: TuneOptions, out: (line: string) => void = (l) => console.log(l)): Promise<NetconsoleOptions> {
+async function runTune(o: TuneOptions, out: (line: string) => void = (l) => console.log(l)): Promise<NetconsoleOptions> {
   const fig = figure(o.goal);
   out(header(o, fig.unit).join('\n'));
   const steps = o.knobs.reduce((n, k) => n + valuesOf(k, o.base, o.quick).length, 2) * o.runs;

@@ -33,7 +33,7 @@ export interface RunSpec {
 export type RunResult = SenderResult;
 
 /** A UDP socket on loopback that reads and drops what it gets: the target of runs without targets. */
-export async function openSink(): Promise<{ target: string; close(): Promise<void> }> {
+async function openSink(): Promise<{ target: string; close(): Promise<void> }> {
   const s: Socket = createSocket('udp4');
   s.on('message', () => undefined);
   await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
