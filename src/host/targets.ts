@@ -51,6 +51,7 @@ import { renderUserdata } from '../core/userdata.js';
 import type { Core } from '../core/wasm.js';
 import type { TargetEvent, TargetState } from './reports.js';
 import type { Writer } from '../core/writer.js';
+import { Heartbeats, SEND_LEVEL, trimLastNewline } from './heartbeats.js';
 export type { TargetState } from './reports.js';
 
 export type { DeviceLookup, Mode } from './target-setup.js';
@@ -86,23 +87,13 @@ const SYSDATA_BIT: Record<SysdataToggle, number> = {
 };
 const encoder = new TextEncoder();
 
-/**
- * The level of a send_msg write and of a heartbeat (beyond what the kernel's send_msg has: it
- * sends the written bytes as they are, with no header and so no level or seq; an extended record
- * here carries both, so that receivers can order it and ncrx can ack it). 4, warning: what the
- * kernel gives text that comes without a level (printk's default_message_loglevel,
- * CONFIG_MESSAGE_LOGLEVEL_DEFAULT; /dev/kmsg writes too). A liveness ping that a receiver's level
- * filter drops would tell nothing, so the default is not info or debug. Target.send takes another.
- */
-export const SEND_LEVEL = 4;
-
 export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
   private readonly byName = new Map<string, TargetRecord>();
   private readonly byIndex: Array<TargetRecord | undefined> = [];
   private readonly release = encoder.encode(osRelease());
   private closing = false;
   /** The running heartbeats (heartbeat_ms), by target: a timer only while the target is enabled. */
-  private readonly heartbeats = new Map<TargetRecord, { ms: number; timer: NodeJS.Timeout }>();
+  private readonly heartbeats = new Heartbeats<TargetRecord>();
 
   constructor(
     private readonly core: Core,
@@ -238,14 +229,8 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
    * Netconsole closes.
    */
   private syncHeartbeat(rec: TargetRecord): void {
-    const ms = rec.attrs.heartbeat_ms;
-    const want = !this.closing && !rec.removed && rec.state === 'enabled' && ms > 0 && this.writer !== null;
-    const running = this.heartbeats.get(rec);
-    if (running !== undefined && (!want || running.ms !== ms)) {
-      clearInterval(running.timer);
-      this.heartbeats.delete(rec);
-    }
-    if (want && !this.heartbeats.has(rec)) this.heartbeats.set(rec, { ms, timer: setInterval(() => this.beat(rec), ms).unref() });
+    const on = !this.closing && !rec.removed && rec.state === 'enabled' && this.writer !== null;
+    this.heartbeats.set(rec, on ? rec.attrs.heartbeat_ms : 0, () => this.beat(rec));
   }
 
   /** One heartbeat: heartbeat_text to rec alone, as a send_msg write. A device that is not running
@@ -318,7 +303,7 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
    */
   close(): Promise<void> {
     this.closing = true;
-    for (const r of [...this.heartbeats.keys()]) this.syncHeartbeat(r);
+    this.heartbeats.clear();
     return this.locks.config.run(async () => {
       await this.locks.cleanup.run(() => {
         for (const r of this.list()) {
@@ -599,10 +584,4 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
       this.emit('target', { name: r.name, state: 'enabled', device: ev.name, reason: 'resumed' });
     });
   }
-}
-
-/** A send_msg write without one trailing newline (`echo` adds one; the record ends its own line). */
-function trimLastNewline(text: string | Uint8Array): string | Uint8Array {
-  if (typeof text === 'string') return text.endsWith('\n') ? text.slice(0, -1) : text;
-  return text.length > 0 && text[text.length - 1] === 10 ? text.subarray(0, text.length - 1) : text;
 }
