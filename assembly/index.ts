@@ -37,7 +37,7 @@ import {
 } from './layout';
 import { lockAcquire, lockOwner, lockRecover, lockRelease } from './lock';
 import { ringAttach } from './ring';
-import { current, writeAttach, writeRecord } from './write';
+import { current, writeAttach, writeRecord, writeTarget } from './write';
 import { recordAttach } from './record';
 import { targetAt, threadAt } from './offsets';
 import { frameBuild, frameOverhead } from './frame';
@@ -176,6 +176,10 @@ export function lock_owner(): i32 {
 // ---------------------------------------------------------------- the write path
 export function write_record(thread: i32, prio: i32, flags: i32, textLen: i32, dictLen: i32, tsUsec: f64): i32 {
   return writeRecord(thread, prio, flags, textLen, dictLen, tsUsec);
+}
+/** One record to target t alone (send_msg, the heartbeat): write.ts writeTarget. */
+export function write_target(thread: i32, t: i32, prio: i32, flags: i32, textLen: i32, dictLen: i32, tsUsec: f64): i32 {
+  return writeTarget(thread, t, prio, flags, textLen, dictLen, tsUsec);
 }
 
 // ---------------------------------------------------------------- host list and target changes

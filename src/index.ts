@@ -7,7 +7,7 @@
 export { Netconsole, Targets, WorkerLogger, attach, Logger, ChildLogger } from './host/netconsole.js';
 export type { NetconsoleOptions, NetconsoleHandle, Stats, TargetStats, ChildOptions, LevelMethodName, LogMethod } from './host/netconsole.js';
 export { Target, Userdata } from './host/target.js';
-export type { AttributeName, AttributeValue, TargetOptions, WritableAttribute } from './host/target.js';
+export type { AttributeName, AttributeValue, SendOptions, TargetOptions, WritableAttribute } from './host/target.js';
 export type { TargetAddress } from './host/shorthand.js';
 export type { TargetState } from './host/targets.js';
 export { LEVELS, levelNumber } from './core/writer.js';

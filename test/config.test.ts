@@ -82,6 +82,8 @@ describe('defaults and lock set', () => {
       remote_mac: 'ff:ff:ff:ff:ff:ff',
       ratelimit_interval_ms: 0,
       ratelimit_burst: 10,
+      heartbeat_ms: 0,
+      heartbeat_text: 'netconsole: heartbeat',
     });
     assert.ok(Object.isFrozen(DEFAULT_ATTRIBUTES));
   });

@@ -26,6 +26,11 @@ export interface TargetAttributes {
   remote_mac: string;
   ratelimit_interval_ms: number;
   ratelimit_burst: number;
+  /** Beyond the kernel: a heartbeat, `heartbeat_text` sent to this target alone every this many
+   *  ms while it is enabled (as a write of send_msg would); 0, the default: none. */
+  heartbeat_ms: number;
+  /** Beyond the kernel: the heartbeat's text. */
+  heartbeat_text: string;
 }
 
 export const DEFAULT_ATTRIBUTES: Readonly<TargetAttributes> = Object.freeze({
@@ -41,6 +46,8 @@ export const DEFAULT_ATTRIBUTES: Readonly<TargetAttributes> = Object.freeze({
   remote_mac: 'ff:ff:ff:ff:ff:ff',
   ratelimit_interval_ms: 0,
   ratelimit_burst: 10,
+  heartbeat_ms: 0,
+  heartbeat_text: 'netconsole: heartbeat',
 });
 
 /**
@@ -67,6 +74,14 @@ export const LOCKED_ATTRIBUTES: ReadonlySet<string> = new Set([
  */
 const READ_ONLY_ATTRIBUTES: ReadonlySet<string> = new Set(['local_mac', 'transmit_errors']);
 
+/**
+ * Attributes with a store method but no show method: `send_msg` (net-next, November 2025), which
+ * sends what is written to it to this target alone. Reading one fails EACCES, as configfs refuses
+ * to open such a file for reading (__configfs_open_file: no ->show, -EACCES). Its write is not a
+ * setting (host/targets.ts sends it), so it is not among TargetAttributes.
+ */
+export const WRITE_ONLY_ATTRIBUTES: ReadonlySet<string> = new Set(['send_msg']);
+
 /** The name of an attribute of a target directory: the writable ones and the read-only `local_mac`, `transmit_errors`. */
 export type AttributeName = keyof TargetAttributes | 'local_mac' | 'transmit_errors';
 
@@ -88,6 +103,12 @@ export function isSysdataToggle(name: string): name is SysdataToggle {
 const DEV_NAME_MAX = 15;
 const U16_MAX = 0xffff;
 const U32_MAX = 0xffffffff;
+/** The heartbeat's interval: 0 (none), or HEARTBEAT_MIN_MS up to what setInterval takes (2^31 - 1). */
+export const HEARTBEAT_MIN_MS = 100;
+export const HEARTBEAT_MAX_MS = 0x7fffffff;
+/** The longest heartbeat_text, in bytes as written: what a configfs store receives at most
+ *  (configfs_write_iter: SIMPLE_ATTR_SIZE - 1; the kernel cuts a longer write, this refuses it). */
+export const HEARTBEAT_TEXT_MAX = 4095;
 const BROADCAST_MAC = 'ff:ff:ff:ff:ff:ff';
 const BOOL_ACCEPTED = "a kstrtobool value: 1 y Y t T on (true), 0 n N f F off (false)";
 const LOCK_ACCEPTED = 'no change while the target is enabled; write 0 to enabled first';
@@ -295,6 +316,11 @@ export function parseAttributeWrite(
   if (READ_ONLY_ATTRIBUTES.has(attr)) {
     throw new InvalidValueError('EACCES', attr, value, 'nothing: the attribute is read only', 'read-only attribute, cannot write');
   }
+  if (WRITE_ONLY_ATTRIBUTES.has(attr)) {
+    // Not a setting: a message, sent when written to an enabled target (Target.send, ctl set
+    // <target>/send_msg), never stored, so not given at creation nor in a configuration.
+    throw invalid(attr, value, 'a write to an enabled target (Target.send, or ctl set <target>/send_msg), not a setting', 'send_msg sends a message; it is not a setting:');
+  }
   if (!Object.prototype.hasOwnProperty.call(DEFAULT_ATTRIBUTES, attr)) {
     throw unknownName(attr, value, ATTRIBUTE_NAMES, `target ${target}`, { code: 'ENOENT', what: 'attribute' });
   }
@@ -326,7 +352,31 @@ export function parseAttributeWrite(
     case 'ratelimit_interval_ms':
     case 'ratelimit_burst':
       return { [attr]: parseDecimal(attr, text, U32_MAX, value) };
+    case 'heartbeat_ms':
+      return { heartbeat_ms: parseHeartbeatMs(text, value) };
+    case 'heartbeat_text':
+      return { heartbeat_text: parseHeartbeatText(text, value) };
   }
+}
+
+/** heartbeat_ms (beyond the kernel): 0, or HEARTBEAT_MIN_MS..HEARTBEAT_MAX_MS (ERANGE between). */
+function parseHeartbeatMs(text: string, given: unknown): number {
+  const accepted = `0 (no heartbeat) or ${HEARTBEAT_MIN_MS}..${HEARTBEAT_MAX_MS} ms`;
+  const ms = parseDecimal('heartbeat_ms', text, HEARTBEAT_MAX_MS, given);
+  if (ms !== 0 && ms < HEARTBEAT_MIN_MS) throw outOfRange('heartbeat_ms', given, accepted);
+  return ms;
+}
+
+/** heartbeat_text (beyond the kernel): text, one trailing '\n' trimmed (as other stores do), not
+ *  empty, well-formed, at most HEARTBEAT_TEXT_MAX bytes as written. */
+function parseHeartbeatText(text: string, given: unknown): string {
+  const accepted = `text of 1..${HEARTBEAT_TEXT_MAX} bytes`;
+  const size = byteLength(text);
+  if (size > HEARTBEAT_TEXT_MAX) throw new InvalidValueError('EMSGSIZE', 'heartbeat_text', given, accepted, `${size} bytes, too long:`);
+  const trimmed = trimNewline(text);
+  if (trimmed === '') throw invalid('heartbeat_text', given, accepted, 'a heartbeat needs text; empty:');
+  if (!isWellFormed(trimmed)) throw invalid('heartbeat_text', given, accepted, 'lone surrogate in');
+  return trimmed;
 }
 
 /** What the target's read-only attributes show; defaults per docs/targets.md. */
@@ -356,6 +406,9 @@ export function formatAttribute(attrs: TargetAttributes, name: string, runtime: 
       return attrs.local_ip ?? formatUnsetIp(attrs.remote_ip);
     case 'remote_ip':
       return attrs.remote_ip ?? formatUnsetIp(attrs.local_ip);
+  }
+  if (WRITE_ONLY_ATTRIBUTES.has(name)) {
+    throw new NetconsoleError('EACCES', `${name}: write-only attribute, cannot read; accepted: a write (the text to send to this target)`, { option: name, accepted: 'a write' });
   }
   if (!Object.prototype.hasOwnProperty.call(DEFAULT_ATTRIBUTES, name)) {
     // A read has no value to quote (InvalidValueError would print "undefined"): the name, a

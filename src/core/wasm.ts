@@ -385,6 +385,11 @@ export class Core {
     this.setTargetWord(t, L.TGT_DEV_UP, up ? 1 : 0);
   }
 
+  /** Whether the write path sends to t (setDeviceUp). */
+  deviceUp(t: number): boolean {
+    return this.targetWord(t, L.TGT_DEV_UP) !== 0;
+  }
+
   /** The msgid t's next message takes (the counter is incremented before use: docs/wire.md 3.2). */
   setNextMsgid(t: number, msgid: number): void {
     this.setTargetWord(t, L.TGT_MSGID, (msgid - 1) >>> 0);
@@ -510,6 +515,12 @@ export class Core {
   /** The log call's one call into the module (writer.ts); a status or the targets offered to. */
   write(prio: number, flags: number, textLen: number, dictLen: number, tsUsec: number): number {
     return this.exports.write_record(this.thread, prio, flags, textLen, dictLen, tsUsec);
+  }
+
+  /** One record to target t alone (send_msg, the heartbeat: assembly/write.ts writeTarget): 1
+   *  offered; 0 when t is not enabled or its device is not running, or closed; E_NOROOM. */
+  writeTarget(t: number, prio: number, flags: number, textLen: number, dictLen: number, tsUsec: number): number {
+    return this.exports.write_target(this.thread, t, prio, flags, textLen, dictLen, tsUsec);
   }
 
   /** Sender side of "Waking the sender": announces sleep (`how`: 1 dgram, 2 native) and returns

@@ -16,6 +16,7 @@ import { monotonicUsec } from '../base/clock.js';
 import { getcpu, getcpuIsCheap } from './native.js';
 import { waitForRoom, type RoomMaker, type RoomWaiter } from './room.js';
 import { fieldValue, guarded, isBytes, toInt } from './validate.js';
+import { check } from './module.js';
 import type { Core } from './wasm.js';
 
 export const LEVELS = ['emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug'] as const;
@@ -324,6 +325,25 @@ export class Writer {
     return this.send(this.facility8 + level, this.recFlags, text, dict);
   }
 
+  /**
+   * One record to target `t` alone, at `level` and the logger's facility, not through the log
+   * (a target's send_msg and heartbeat: host/targets.ts): the text as a log call's (cut past 64
+   * KiB, counted), no dictionary, the overflow policy of a log call. Returns 1 when it was offered
+   * to t, 0 when t is not enabled or its device is not running (nothing written), or closed.
+   */
+  writeTo(t: number, level: number, text: string | Uint8Array): number {
+    const core = this.core;
+    const len = this.putText(text);
+    const want = core.wantedSysdata();
+    if (want & (L.S_CPU | L.S_TASKNAME)) this.refreshSysdata(want, performance.now());
+    const prio = this.facility8 + level;
+    const ts = monotonicUsec();
+    let n = core.writeTarget(t, prio, this.recFlags, len, 0, ts);
+    if (n === L.E_NOROOM) n = this.overflow(prio, this.recFlags, len, 0, ts, t);
+    core.wakeSender();
+    return n < 0 ? check(n, 'write_target') : n;
+  }
+
   /** A log call that was refused (by the logger's policy, not thrown): counted for every thread in stats(). */
   countLogError(): void {
     this.core.countLogError();
@@ -351,16 +371,32 @@ export class Writer {
     return n;
   }
 
+  /** The text into this thread's area (cut past TEXT_MAX, counted); returns its length. (send()
+   *  does the same inline: the log call's path is left as measured.) */
+  private putText(text: string | Uint8Array): number {
+    if (typeof text === 'string') {
+      const r = encoder.encodeInto(text, this.text);
+      if (r.read! < text.length) this.textCut();
+      return r.written!;
+    }
+    const len = Math.min(text.length, L.TEXT_MAX);
+    if (len < text.length) this.textCut();
+    this.text.set(len < text.length ? text.subarray(0, len) : text);
+    return len;
+  }
+
   /** No room (overflow 'wait'): wait for the sender, then try again; at the deadline, write it
-   *  without waiting (dropped, counted and reported where it does not fit). */
-  private overflow(prio: number, flags: number, len: number, dictLen: number, ts: number): number {
+   *  without waiting (dropped, counted and reported where it does not fit). `t`: to that target
+   *  alone (writeTo), or -1: the log call's, to every enabled target. */
+  private overflow(prio: number, flags: number, len: number, dictLen: number, ts: number, t = -1): number {
     const core = this.core;
     const deadline = performance.now() + this.waitMs;
     core.countWait(false);
     for (;;) {
       const room = waitForRoom(core, this.room!, core.roomNeed(), deadline);
       if (!room) core.countWait(true);
-      const n = core.write(prio, room ? flags : flags & ~L.REC_WAIT, len, dictLen, ts);
+      const f = room ? flags : flags & ~L.REC_WAIT;
+      const n = t < 0 ? core.write(prio, f, len, dictLen, ts) : core.writeTarget(t, prio, f, len, dictLen, ts);
       if (n !== L.E_NOROOM) return n;
     }
   }

@@ -6,12 +6,13 @@
 //   {"op":"get","path":"t1/remote_ip"}         -> the configfs text
 //   {"op":"set","path":"t1/enabled","value":"1"}
 //   {"op":"set","path":"t1/userdata/region","value":"eu-west-1"}   (creates the entry if needed)
+//   {"op":"set","path":"t1/send_msg","value":"leaving"}  -> sent to t1 alone (a get is EACCES)
 //   {"op":"mkdir","path":"t2"}   {"op":"rmdir","path":"t2"}   {"op":"rmdir","path":"t1/userdata/region"}
 // A reply is {"ok":true,"value":...} or {"ok":false,"code":"EINVAL","message":"..."}. A line that
 // is not one of these requests is answered EINVAL, saying what was wrong and what is accepted, and
 // changes nothing. The server is src/host/control.ts, the client src/control-client.ts.
 import { lstatSync } from 'node:fs';
-import { ATTRIBUTE_NAMES, SYSDATA_TOGGLES, type AttributeName } from '../config/attributes.js';
+import { ATTRIBUTE_NAMES, READ_ONLY_ATTRIBUTES, SYSDATA_TOGGLES, WRITE_ONLY_ATTRIBUTES, type AttributeName } from '../config/attributes.js';
 import { closest } from '../base/names.js';
 import { invalid, InvalidValueError, NetconsoleError } from '../base/errors.js';
 import type { Targets, WritableAttribute } from './target.js';
@@ -59,7 +60,8 @@ export async function execute(targets: Targets, req: ControlRequest): Promise<un
     case 'ls':
       if (parts.length === 0) return targets.list().map((t) => t.name);
       if (!target) throw noEntry(path);
-      if (parts.length === 1) return [...ATTRIBUTE_NAMES, 'userdata/'];
+      // send_msg (write-only) before the read-only ones: every file of the target's directory.
+      if (parts.length === 1) return [...ATTRIBUTE_NAMES.filter((a) => !READ_ONLY_ATTRIBUTES.has(a)), ...WRITE_ONLY_ATTRIBUTES, ...READ_ONLY_ATTRIBUTES, 'userdata/'];
       if (attr === 'userdata' && parts.length === 2) return [...target.userdata.entries().map(([k]) => k), ...SYSDATA_TOGGLES];
       throw noEntry(path);
     case 'get':

@@ -88,7 +88,7 @@ export class Netconsole extends Logger {
     let lookup = opts.lookup ?? (opts.devices !== 'poll' && rtnetlinkAvailable() ? rtnetlinkLookup : sysfs);
     // The poller learns of the devices targets are set up on, also those it has not polled yet.
     if (lookup === sysfs && this.poller instanceof SysfsPoller) lookup = this.poller.observing(sysfs);
-    this.table = new TargetTable(core, locks, sockets, sender, lookup, opts.mode);
+    this.table = new TargetTable(core, locks, sockets, sender, lookup, opts.mode, this.writer);
     this.table.on('target', (e) => this.events.emit('target', e));
     this.targets = new Targets(this.table);
     this.poller?.on('event', (ev: NetdevEvent) => {

@@ -3,12 +3,21 @@
 import { isSysdataToggle, type AttributeName, type SysdataToggle, type TargetAttributes } from '../config/attributes.js';
 export type { AttributeName } from '../config/attributes.js';
 import type { TargetRecord, TargetState, TargetTable } from './targets.js';
+import { SEND_LEVEL } from './heartbeats.js';
+import { levelNumber, type Level } from '../core/writer.js';
+
+/** The options of Target.send. */
+export interface SendOptions {
+  /** The record's level (default 4, warning: what the kernel gives text without a level). */
+  level?: Level;
+}
 
 /** The yes/no attributes: the only ones that take true and false. */
 type YesNoAttribute = 'enabled' | 'extended' | 'timestamps' | 'release';
 
-/** The attributes a target can be written: its configfs files that have a store method. */
-export type WritableAttribute = keyof TargetAttributes;
+/** The attributes a target can be written: its configfs files that have a store method
+ *  (`send_msg`, write-only, sends what is written: Target.send). */
+export type WritableAttribute = keyof TargetAttributes | 'send_msg';
 /** What a write of attribute `A` takes: text as written to configfs, or an integer; booleans for yes/no ones. */
 export type AttributeValue<A extends WritableAttribute> = A extends YesNoAttribute ? string | number | boolean : string | number;
 
@@ -55,6 +64,23 @@ export class Target {
   /** A configfs write: kernel-exact validation; a rejected write changes nothing. */
   set<A extends WritableAttribute>(attr: A, value: AttributeValue<A>): Promise<void> {
     return this.table.set(this.rec, attr, value);
+  }
+
+  /**
+   * The kernel's `send_msg` (net-next, November 2025): sends `text` to this target alone, now,
+   * without going through the log (no level threshold, no oopsOnly, no other target), as one
+   * record in the target's format: basic lines, or an extended record with the next seq, the
+   * target's userdata and sysdata. It goes through the ring like any record and is counted in this
+   * target's stats; it is not rate limited. One trailing '\n' is trimmed. For announcements (a
+   * workload starting or leaving) and liveness pings (see the `heartbeat_ms` attribute).
+   * Synchronous, like a log call (and like it, it may wait for room in a full ring, overflow
+   * 'wait'). Throws EINVAL when the target is not enabled or its device is not running (as the
+   * kernel's write fails), ENOENT once it is removed, ESHUTDOWN once the Netconsole closes.
+   * `set('send_msg', text)` and `netconsole ctl set <target>/send_msg <text>` do the same at level 4.
+   */
+  send(text: string | Uint8Array, opts?: SendOptions): void {
+    const level = opts?.level === undefined ? SEND_LEVEL : levelNumber(opts.level);
+    this.table.send(this.rec, text, level);
   }
 
   enable(): Promise<void> {

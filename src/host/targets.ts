@@ -34,12 +34,13 @@ import {
   parseBoolWrite,
   isSysdataToggle,
   SYSDATA_TOGGLES,
+  toAttributeText,
   type SysdataToggle,
   type TargetAttributes,
 } from '../config/attributes.js';
 import { attributeFields, checkTargetName } from '../config/create.js';
 import { parseSysdataToggle, validateUserdata } from '../config/userdata.js';
-import { asNetconsoleError, InvalidValueError, NetconsoleError } from '../base/errors.js';
+import { asNetconsoleError, invalid, InvalidValueError, NetconsoleError } from '../base/errors.js';
 import { L } from '../core/layout.js';
 import type { HostLocks, LockName } from './locks.js';
 import type { NetdevEvent } from '../netdev/types.js';
@@ -49,6 +50,8 @@ import { NUD_UNUSABLE, setupTarget, type Binding, type DeviceLookup, type Mode }
 import { renderUserdata } from '../core/userdata.js';
 import type { Core } from '../core/wasm.js';
 import type { TargetEvent, TargetState } from './reports.js';
+import type { Writer } from '../core/writer.js';
+import { Heartbeats, SEND_LEVEL, trimLastNewline } from './heartbeats.js';
 export type { TargetState } from './reports.js';
 
 export type { DeviceLookup, Mode } from './target-setup.js';
@@ -89,6 +92,8 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
   private readonly byIndex: Array<TargetRecord | undefined> = [];
   private readonly release = encoder.encode(osRelease());
   private closing = false;
+  /** The running heartbeats (heartbeat_ms), by target: a timer only while the target is enabled. */
+  private readonly heartbeats = new Heartbeats<TargetRecord>();
 
   constructor(
     private readonly core: Core,
@@ -97,6 +102,8 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
     private readonly sender: Sender,
     private readonly lookup: DeviceLookup,
     private readonly mode: Mode = 'udp',
+    /** The host thread's writer (the Netconsole's): send_msg and heartbeats write through it. */
+    private readonly writer: Writer | null = null,
   ) {
     super();
   }
@@ -168,11 +175,12 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
     return -1;
   }
 
-  /** Writes one attribute by its kernel name (`enabled` enables or disables). */
+  /** Writes one attribute by its kernel name (`enabled` enables or disables; `send_msg` sends). */
   set(rec: TargetRecord, attr: string, value: unknown): Promise<void> {
     return this.configOp(async () => {
       this.assertLive(rec);
       if (isSysdataToggle(attr)) return this.setSysdata(rec, attr, value);
+      if (attr === 'send_msg') return this.send(rec, typeof value === 'string' ? value : toAttributeText(value, attr, false), SEND_LEVEL);
       if (attr === 'enabled') return this.setEnabled(rec, value);
       if (attr === 'dev_name') return this.locks.rtnl.run(() => this.writeAttribute(rec, attr, value));
       this.writeAttribute(rec, attr, value);
@@ -186,6 +194,55 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
     const change = parseAttributeWrite(rec.name, attr, value, { ...rec.attrs, enabled: rec.state === 'enabled' });
     Object.assign(rec.attrs, change);
     if (rec.state === 'enabled' && ('ratelimit_interval_ms' in change || 'ratelimit_burst' in change)) this.writeRatelimit(rec);
+    if ('heartbeat_ms' in change) this.syncHeartbeat(rec);
+  }
+
+  // ---------------------------------------------------------------- send_msg and the heartbeat
+  /**
+   * send_msg_store: `text` to this target alone, not through the log (no level threshold, no
+   * oopsOnly, no other target), as one record in the target's format: the next seq, the target's
+   * userdata and sysdata, through the ring like any record (its counters count it). One trailing
+   * '\n' is trimmed (the record ends its own line). As the kernel: EINVAL unless the target is
+   * enabled and its device running; ENOENT once removed. Synchronous: the write path checks the
+   * target's state under the spinlock, so a disable or remove that has begun is never written past.
+   */
+  send(rec: TargetRecord, text: string | Uint8Array, level: number): void {
+    this.assertLive(rec);
+    if (this.closing) throw new NetconsoleError('ESHUTDOWN', 'this Netconsole is closed (or closing)');
+    if (typeof text !== 'string' && !(text instanceof Uint8Array)) throw invalid('send_msg', text, 'a string or a Uint8Array: the text to send');
+    const body = trimLastNewline(text);
+    if (rec.state !== 'enabled') {
+      throw new InvalidValueError('EINVAL', 'send_msg', text, 'a write to an enabled target', `target (${rec.name}) is ${rec.state}, not enabled; cannot send`);
+    }
+    if (!this.core.deviceUp(rec.index)) {
+      throw new InvalidValueError('EINVAL', 'send_msg', text, 'a write while the target\'s device is running', `target (${rec.name}): device ${rec.binding?.device.name ?? ''} is not running; cannot send`);
+    }
+    if (this.writer === null || this.writer.writeTo(rec.index, level, body) === 0) {
+      throw new InvalidValueError('EINVAL', 'send_msg', text, 'a write to an enabled target', `target (${rec.name}) could not take it`);
+    }
+  }
+
+  /**
+   * Starts, restarts or stops rec's heartbeat so that it runs exactly while rec is enabled with a
+   * heartbeat_ms (called at every change of either). The timer is unref'd: it never keeps the
+   * process alive, and it is cleared when the target leaves ENABLED, is removed, or the
+   * Netconsole closes.
+   */
+  private syncHeartbeat(rec: TargetRecord): void {
+    const on = !this.closing && !rec.removed && rec.state === 'enabled' && this.writer !== null;
+    this.heartbeats.set(rec, on ? rec.attrs.heartbeat_ms : 0, () => this.beat(rec));
+  }
+
+  /** One heartbeat: heartbeat_text to rec alone, as a send_msg write. A device that is not running
+   *  gets none (the silence is the news); what else fails is a bug, said as a process warning. */
+  private beat(rec: TargetRecord): void {
+    if (this.closing || rec.removed || rec.state !== 'enabled') return this.syncHeartbeat(rec);
+    if (!this.core.deviceUp(rec.index)) return;
+    try {
+      this.writer!.writeTo(rec.index, SEND_LEVEL, rec.attrs.heartbeat_text);
+    } catch (err) {
+      process.emitWarning(`netconsole: target ${rec.name}: heartbeat: ${err instanceof Error ? err.message : String(err)}`, { code: 'NETCONSOLE_BACKGROUND' });
+    }
   }
 
   /**
@@ -246,6 +303,7 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
    */
   close(): Promise<void> {
     this.closing = true;
+    this.heartbeats.clear();
     return this.locks.config.run(async () => {
       await this.locks.cleanup.run(() => {
         for (const r of this.list()) {
@@ -314,6 +372,7 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
     this.locks.spin(() => this.core.setTargetState(rec.index, STATE_CODE[state]));
     rec.state = state;
     if (state !== 'enabled') this.updateWantSys();
+    this.syncHeartbeat(rec);
   }
 
   // ---------------------------------------------------------------- enable (config -> rtnl -> cleanup -> spinlock)
@@ -381,6 +440,7 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
     this.locks.spin(() => this.core.listToCleanup(rec.index));
     rec.state = 'disabled';
     this.updateWantSys();
+    this.syncHeartbeat(rec);
   }
 
   /** Steps 2 and 3 for whatever is on the cleanup list (netconsole_process_cleanups). */
@@ -401,6 +461,7 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
       rec.state = 'disabled';
       this.byName.delete(rec.name);
       this.updateWantSys();
+      this.syncHeartbeat(rec);
       return rec.binding !== null;
     });
     if (held) await this.locks.rtnl.run(() => this.locks.cleanup.run(() => this.release_(rec)));
@@ -491,6 +552,7 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
       for (const r of moved) {
         r.state = after!;
         if (after === 'deactivated') r.resumeName = r.binding!.device.name;
+        this.syncHeartbeat(r);
       }
       this.updateWantSys();
     }
