@@ -72,7 +72,7 @@ export const LOCKED_ATTRIBUTES: ReadonlySet<string> = new Set([
  * Attributes that exist but have no store method: writing them fails EACCES, as configfs refuses
  * to open such a file for writing (__configfs_open_file: no ->store, -EACCES).
  */
-const READ_ONLY_ATTRIBUTES: ReadonlySet<string> = new Set(['local_mac', 'transmit_errors']);
+export const READ_ONLY_ATTRIBUTES: ReadonlySet<string> = new Set(['local_mac', 'transmit_errors']);
 
 /**
  * Attributes with a store method but no show method: `send_msg` (net-next, November 2025), which
