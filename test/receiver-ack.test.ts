@@ -272,7 +272,7 @@ describe('listen --ack: the receiver side of the ncrx protocol', () => {
       await sleep(100);
       assert.ok(r.held.seqs <= held.maxHeldSeqs, `held seqs ${r.held.seqs} within ${held.maxHeldSeqs}`);
       assert.ok(r.held.bytes <= held.maxHeldBytes, `held bytes ${r.held.bytes}`);
-      assert.ok(r.counters.restarts >= 2, 'far jumps are new streams');
+      assert.ok(r.counters.restarts >= 1, 'a far jump is a new stream');
       assert.ok(lost.length > 0 && lost.every((e) => e.count >= 1), 'given-up holes reported as ranges');
       // Replies never exceed 1,000 bytes, however many holes.
       for (const o of [f, ...others]) for (const x of o.replies) assert.ok(x.raw.length <= REPLY_MAX);

@@ -134,6 +134,12 @@ export class AckStream {
     return this.tail + BigInt(this.span);
   }
 
+  /** Is `seq` within this stream's window, behind its tail or past its head? */
+  holds(seq: bigint): boolean {
+    const W = BigInt(this.p.window);
+    return seq > this.tail - W && seq < this.head + W;
+  }
+
   /** What the ack says: the last seq done (2^64-1 when the stream started at 0 and nothing is done). */
   get ack(): bigint {
     return BigInt.asUintN(64, this.tail - 1n);

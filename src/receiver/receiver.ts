@@ -23,7 +23,7 @@ import { invalid, NetconsoleError, outOfRange, type ErrnoCode } from '../base/er
 import { AckStream, ackParams, type AckBudget, type AckOptions, type AckParams, type LostReason, type Retired } from './acks.js';
 import { FragmentBuffer } from './fragments.js';
 import { datagramBytes, parseDatagram, type ParsedDatagram } from './ncrx-parse.js';
-import { SeqWindow } from './seq-window.js';
+import { SeqWindow, STREAMS_KEPT } from './seq-window.js';
 
 export { REPLY_MAX, type AckOptions, type LostReason } from './acks.js';
 export { MAX_DATAGRAM, MAX_TOTAL, parseDatagram, type ParsedDatagram } from './ncrx-parse.js';
@@ -104,8 +104,9 @@ interface Source {
   window: SeqWindow;
   /** Messages waiting for fragments, by seq, oldest first. */
   pending: Map<string, Pending>;
-  /** With `ack`: the acking state of its extended stream, from its first extended datagram. */
-  acks?: AckStream;
+  /** With `ack`: the acking state of its extended streams, the current first: at most
+   *  STREAMS_KEPT, as without ack (N19: two processes behind one address and port are two streams). */
+  acks?: AckStream[];
 }
 
 interface Pending {
@@ -159,15 +160,16 @@ export class Reassembler extends EventEmitter {
   /** With `ack`: retires timed-out slots and emits the replies due at `now`. */
   ackTick(now: number): void {
     for (const src of this.sources.values()) {
-      if (!src.acks) continue;
-      const text = src.acks.tick(now);
-      if (text !== undefined) this.sendReply(src, text);
+      for (const stream of src.acks ?? []) {
+        const text = stream.tick(now);
+        if (text !== undefined) this.sendReply(stream, src, text);
+      }
     }
   }
 
-  private sendReply(src: Source, text: string): void {
+  private sendReply(stream: AckStream, src: Source, text: string): void {
     this.ackCounters.replies++;
-    this.ackCounters.requested += src.acks!.lastAsked;
+    this.ackCounters.requested += stream.lastAsked;
     this.emit('reply', src.name, text);
   }
 
@@ -187,9 +189,26 @@ export class Reassembler extends EventEmitter {
   private pushAck(src: Source, d: ParsedDatagram, raw: Buffer): void {
     const now = performance.now();
     if (d.emg) this.ackCounters.emergency++;
-    src.acks ??= new AckStream(BigInt(d.seq!), now, this.ack!, this.held, (r) => this.retired(src, r));
-    const from = src.acks.head - 1n;
-    const result = src.acks.push(d, now);
+    const seq = BigInt(d.seq!);
+    const streams = (src.acks ??= []);
+    const current = streams[0];
+    let i = streams.findIndex((x) => x.holds(seq));
+    if (i < 0) {
+      // N19: a seq no stream's window holds is a new stream; the least recent one past
+      // STREAMS_KEPT is given up (its waiting messages printed, its holes lost).
+      streams.unshift(new AckStream(seq, now, this.ack!, this.held, (r) => this.retired(src, r)));
+      if (streams.length > STREAMS_KEPT) streams.pop()!.flush('restart');
+      if (current) {
+        this.counters.restarts++;
+        this.emit('restart', { source: src.name, from: String(current.head - 1n), to: d.seq });
+      }
+      i = 0;
+    } else if (i > 0) {
+      streams.unshift(...streams.splice(i, 1)); // back to a stream it left
+    }
+    const stream = streams[0];
+    const from = stream.head - 1n;
+    const result = stream.push(d, now);
     if (result === 'duplicate') this.counters.duplicates++;
     else if (result === 'refused') this.deliverLegacy(src.name, datagramBytes(raw));
     else if (result === 'restart') {
@@ -197,7 +216,7 @@ export class Reassembler extends EventEmitter {
       this.emit('restart', { source: src.name, from: String(from), to: d.seq });
     }
     // libncrx: an emergency resend is acked at once.
-    if (src.acks.ackNow) this.sendReply(src, src.acks.reply(now, true)!);
+    if (stream.ackNow) this.sendReply(stream, src, stream.reply(now, true)!);
   }
 
   get pendingCount(): number {
@@ -237,7 +256,7 @@ export class Reassembler extends EventEmitter {
     for (const p of [...this.pending]) this.finish(p, 'timeout');
     if (this.ticker) clearInterval(this.ticker);
     this.ticker = undefined;
-    for (const src of this.sources.values()) src.acks?.flush('closed');
+    for (const src of this.sources.values()) for (const stream of src.acks ?? []) stream.flush('closed');
   }
 
   /** N15, N16: a datagram for a seq whose fragments are still arriving. */
@@ -293,7 +312,7 @@ export class Reassembler extends EventEmitter {
   private forget(src: Source): void {
     this.counters.sourcesEvicted++;
     this.sources.delete(src.name);
-    src.acks?.flush('pushed');
+    for (const stream of src.acks ?? []) stream.flush('pushed');
     for (const p of [...src.pending.values()]) {
       this.counters.evicted++;
       this.finish(p, 'evicted');
