@@ -13,7 +13,7 @@ import { demo } from './demo.js';
 import { NetconsoleError } from '../base/errors.js';
 import { Netconsole } from '../host/netconsole.js';
 import { BoundedLines } from '../receiver/line-output.js';
-import { formatMessage, Receiver, type Message } from '../receiver/receiver.js';
+import { formatMessage, Receiver, type LostEvent, type LostReason, type Message } from '../receiver/receiver.js';
 import { levelNumber, type Level } from '../core/writer.js';
 import { L } from '../core/layout.js';
 import { resolveOptions } from '../host/options.js';
@@ -192,9 +192,34 @@ program
   .option('-p, --port <n>', 'UDP port', int('--port', 0, 65535), 6666)
   .option('--json', 'one JSON object per message')
   .option('--fragment-timeout <ms>', 'report a message with missing fragments after this long', int('--fragment-timeout', 1, 600_000), 2000)
-  .action(async (o: { address: string; port: number; json?: boolean; fragmentTimeout: number }) => {
+  .option('--ack', "reply to each sender as libncrx does (ncrx protocol, docs/reliable.md): ack, ask for missing seqs, print each sender's messages in seq order")
+  .option('--ack-interval <ms>', 'with --ack: at most one ack per this long while the ack moves', int('--ack-interval', 1, 600_000), 1000)
+  .option('--retx-interval <ms>', 'with --ack: ask for a missing seq again at most this often', int('--retx-interval', 1, 600_000), 1000)
+  .option('--msg-timeout <ms>', 'with --ack: give up a missing seq after this long (printed, and a "lost" event with --json)', int('--msg-timeout', 1, 3_600_000), 30_000)
+  .action(async (o: ListenOptions, cmd: Command) => {
+    for (const name of ['ackInterval', 'retxInterval', 'msgTimeout']) {
+      if (!o.ack && cmd.getOptionValueSource(name) === 'cli') throw new InvalidArgumentError(`--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies only with --ack`);
+    }
     await listen(o);
   });
+
+interface ListenOptions {
+  address: string;
+  port: number;
+  json?: boolean;
+  fragmentTimeout: number;
+  ack?: boolean;
+  ackInterval: number;
+  retxInterval: number;
+  msgTimeout: number;
+}
+
+const LOST_WHY: Record<LostReason, string> = {
+  timeout: 'given up (not received within --msg-timeout)',
+  pushed: 'given up (pushed out by the window or the memory bound)',
+  restart: 'given up (the sender restarted)',
+  closed: 'given up (the receiver stopped)',
+};
 
 /** An extended message's dictionary (userdata, sysdata, a record's fields) under its line, as the
  *  wire carries it (` KEY=value`), escaped so that a value cannot forge a line of its own. */
@@ -205,8 +230,9 @@ function dictLines(m: Message): string {
 }
 
 /** `netconsole listen`: output bounded on slow pipes (what could not be printed is counted), a summary on exit. */
-async function listen(o: { address: string; port: number; json?: boolean; fragmentTimeout: number }): Promise<void> {
-  const r = new Receiver({ fragmentTimeoutMs: o.fragmentTimeout });
+async function listen(o: ListenOptions): Promise<void> {
+  const ack = o.ack ? { intervalMs: o.ackInterval, retxIntervalMs: o.retxInterval, msgTimeoutMs: o.msgTimeout } : undefined;
+  const r = new Receiver({ fragmentTimeoutMs: o.fragmentTimeout, ack });
   const err = new BoundedLines(process.stderr);
   const out = new BoundedLines(process.stdout, (n) => err.write(`netconsole: ${n} messages not printed: stdout did not keep up\n`));
   r.on('message', (m: Message) => {
@@ -215,6 +241,12 @@ async function listen(o: { address: string; port: number; json?: boolean; fragme
   });
   r.on('gap', (g: { source: string; expected: string; got: string }) => err.write(`gap from ${g.source}: expected seq ${g.expected}, got ${g.got}\n`));
   r.on('restart', (e: { source: string; from: string; to: string }) => err.write(`new stream from ${e.source}: seq ${e.to} after ${e.from} (the sender restarted)\n`));
+  // --ack: a seq given up is part of the record stream (--json: an event among the messages).
+  r.on('lost', (e: LostEvent) => {
+    if (o.json) return out.write(`${JSON.stringify({ event: 'lost', ...e })}\n`);
+    const seqs = e.count === 1 ? `seq ${e.seq}` : `seqs ${e.seq}..${BigInt(e.seq) + BigInt(e.count - 1)} (${e.count})`;
+    err.write(`lost from ${e.source}: ${seqs}: ${LOST_WHY[e.reason]}\n`);
+  });
   const a = await r.listen(o.address, o.port);
   process.stderr.write(`listening on ${a.address}:${a.port}\n`);
   let stopping = false;
@@ -228,6 +260,10 @@ async function listen(o: { address: string; port: number; json?: boolean; fragme
       `netconsole: ${c.datagrams} datagrams, ${c.messages} messages (${c.incomplete} incomplete, ${c.evicted} of them evicted; ${c.oos} out of sequence, ${c.restarts} restarts), ` +
         `${c.duplicates} duplicates dropped, ${c.gaps} gaps, ${c.sourcesEvicted} sources forgotten, ${out.dropped} messages not printed (stdout too slow)\n`,
     );
+    if (o.ack) {
+      const a = r.ackCounters;
+      err.write(`netconsole: ${a.replies} replies (${a.requested} seqs asked for again, ${a.replyErrors} not sent), ${a.lost} seqs given up, ${a.emergency} emergency datagrams\n`);
+    }
     await err.flush(1000);
     process.exit(0);
   };

@@ -31,6 +31,8 @@ export interface ParsedDatagram {
   /** The flag was `+`: continues the previous message (libncrx cont). */
   continuation?: boolean;
   frag?: { offset: number; total: number };
+  /** `ncemg=<n>` with n not 0: an emergency resend (libncrx msg->emg), acked at once by a receiver that acks. */
+  emg?: boolean;
   /** Legacy: the datagram (N1, N2); extended: the text after the first ';' (N14). */
   body: Buffer;
 }
@@ -187,8 +189,10 @@ export function parseDatagram(buf: Buffer): ParsedDatagram {
       out.frag = { offset, total };
     } else if (key === 'ncemg') {
       // N13 (is_emg_seen, strtoul): ncemg must be one whole number, given once.
-      if (emgSeen || strtoulWhole(val) === undefined) return legacy;
+      const emg = emgSeen ? undefined : strtoulWhole(val);
+      if (emg === undefined) return legacy;
       emgSeen = true;
+      if (emg !== 0n) out.emg = true;
     }
   }
   return out;

@@ -10,17 +10,22 @@
 // sources are tracked (the least recently heard from is forgotten: `sourcesEvicted`). A message
 // whose fragments stop arriving is reported after `fragmentTimeoutMs` with the text it has.
 //
-// Not reproduced from netconsd (stateful, and not needed to print messages and report gaps):
-// printing in sequence order after waiting for holes, acks and retransmission requests, and
-// the emergency mode that ncemg asks for. State is per `address:port`, not per address.
+// With `ack` (off by default; `netconsole listen --ack`), each extended stream goes through an
+// AckStream instead (acks.ts, after libncrx): messages are printed in seq order once the holes
+// before them are filled or given up, holes are asked for again, and `ncrx<ack> <seq>...`
+// replies go back to the source address and port ('reply' events; the Receiver sends them).
+// Without it, as netconsd: printed on arrival, gaps reported, nothing sent back. State is per
+// `address:port`, not per address.
 import { EventEmitter } from 'node:events';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { invalid, NetconsoleError, outOfRange, type ErrnoCode } from '../base/errors.js';
+import { AckStream, ackParams, type AckBudget, type AckOptions, type AckParams, type LostReason, type Retired } from './acks.js';
 import { FragmentBuffer } from './fragments.js';
 import { datagramBytes, parseDatagram, type ParsedDatagram } from './ncrx-parse.js';
-import { SeqWindow } from './seq-window.js';
+import { SeqWindow, STREAMS_KEPT } from './seq-window.js';
 
+export { REPLY_MAX, type AckOptions, type LostReason } from './acks.js';
 export { MAX_DATAGRAM, MAX_TOTAL, parseDatagram, type ParsedDatagram } from './ncrx-parse.js';
 
 export interface Message {
@@ -81,11 +86,27 @@ export interface ReceiverOptions {
   maxSources?: number;
 }
 
+export interface AckingReceiverOptions extends ReceiverOptions {
+  /** Ack and ask for holes, print in seq order (docs/reliable.md). Off by default. */
+  ack?: AckOptions | boolean;
+}
+
+/** A seq (or `count` seqs from it) given up: never arrived within the message timeout, or pushed out by a bound. */
+export interface LostEvent {
+  source: string;
+  seq: string;
+  count: number;
+  reason: LostReason;
+}
+
 interface Source {
   name: string;
   window: SeqWindow;
   /** Messages waiting for fragments, by seq, oldest first. */
   pending: Map<string, Pending>;
+  /** With `ack`: the acking state of its extended streams, the current first: at most
+   *  STREAMS_KEPT, as without ack (N19: two processes behind one address and port are two streams). */
+  acks?: AckStream[];
 }
 
 interface Pending {
@@ -98,7 +119,9 @@ interface Pending {
 
 /**
  * Emits 'message' (Message), 'gap' ({ source, expected, got }) and 'restart' ({ source, from, to }:
- * the source's seq jumped more than 512 from `from` to `to`, a new stream, N19).
+ * the source's seq jumped more than 512 from `from` to `to`, a new stream, N19). With `ack`: no
+ * 'gap' (holes are asked for), 'lost' (LostEvent) for seqs given up, 'restart' for a jump past
+ * the window, and 'reply' (source, text) for each datagram to send back.
  */
 export class Reassembler extends EventEmitter {
   private readonly sources = new Map<string, Source>();
@@ -106,19 +129,94 @@ export class Reassembler extends EventEmitter {
   private readonly pending = new Set<Pending>();
   private pendingBytes = 0;
   readonly counters = { datagrams: 0, messages: 0, incomplete: 0, duplicates: 0, evicted: 0, gaps: 0, oos: 0, restarts: 0, sourcesEvicted: 0 };
+  /** With `ack`: replies sent (and failed to send), seqs asked for in them, seqs given up, ncemg datagrams received. */
+  readonly ackCounters = { replies: 0, replyErrors: 0, requested: 0, lost: 0, emergency: 0 };
+  /** With `ack`: its parameters and what all streams hold. */
+  readonly ack: AckParams | undefined;
+  readonly held: AckBudget = { seqs: 0, bytes: 0 };
+  private ticker: NodeJS.Timeout | undefined;
   private readonly timeoutMs: number;
   private readonly maxPending: number;
   private readonly maxBytes: number;
   private readonly maxPerSource: number;
   private readonly maxSources: number;
 
-  constructor(opts: ReceiverOptions = {}) {
+  constructor(opts: AckingReceiverOptions = {}) {
     super();
     this.timeoutMs = opts.fragmentTimeoutMs ?? 2000;
     this.maxPending = opts.maxPending ?? 1024;
     this.maxBytes = opts.maxPendingBytes ?? 8 << 20;
     this.maxPerSource = opts.maxPendingPerSource ?? 64;
     this.maxSources = opts.maxSources ?? 4096;
+    if (opts.ack) {
+      this.ack = ackParams(opts.ack === true ? {} : opts.ack);
+      // Often enough that a reply is at most a quarter of the shortest period late.
+      const every = Math.max(5, Math.min(this.ack.intervalMs, this.ack.retxIntervalMs, this.ack.msgTimeoutMs) / 4);
+      this.ticker = setInterval(() => this.ackTick(performance.now()), every);
+      this.ticker.unref();
+    }
+  }
+
+  /** With `ack`: retires timed-out slots and emits the replies due at `now`. */
+  ackTick(now: number): void {
+    for (const src of this.sources.values()) {
+      for (const stream of src.acks ?? []) {
+        const text = stream.tick(now);
+        if (text !== undefined) this.sendReply(stream, src, text);
+      }
+    }
+  }
+
+  private sendReply(stream: AckStream, src: Source, text: string): void {
+    this.ackCounters.replies++;
+    this.ackCounters.requested += stream.lastAsked;
+    this.emit('reply', src.name, text);
+  }
+
+  private retired(src: Source, r: Retired): void {
+    if (r.kind === 'lost') {
+      this.ackCounters.lost += r.count;
+      const e: LostEvent = { source: src.name, seq: String(r.seq), count: r.count, reason: r.reason };
+      this.emit('lost', e);
+      return;
+    }
+    if (r.incomplete) this.counters.incomplete++;
+    if (r.oos) this.counters.oos++;
+    this.deliver(src.name, r.head, r.body, { oos: r.oos, incomplete: r.incomplete });
+  }
+
+  /** With `ack`: an extended datagram into its stream's AckStream. */
+  private pushAck(src: Source, d: ParsedDatagram, raw: Buffer): void {
+    const now = performance.now();
+    if (d.emg) this.ackCounters.emergency++;
+    const seq = BigInt(d.seq!);
+    const streams = (src.acks ??= []);
+    const current = streams[0];
+    let i = streams.findIndex((x) => x.holds(seq));
+    if (i < 0) {
+      // N19: a seq no stream's window holds is a new stream; the least recent one past
+      // STREAMS_KEPT is given up (its waiting messages printed, its holes lost).
+      streams.unshift(new AckStream(seq, now, this.ack!, this.held, (r) => this.retired(src, r)));
+      if (streams.length > STREAMS_KEPT) streams.pop()!.flush('restart');
+      if (current) {
+        this.counters.restarts++;
+        this.emit('restart', { source: src.name, from: String(current.head - 1n), to: d.seq });
+      }
+      i = 0;
+    } else if (i > 0) {
+      streams.unshift(...streams.splice(i, 1)); // back to a stream it left
+    }
+    const stream = streams[0];
+    const from = stream.head - 1n;
+    const result = stream.push(d, now);
+    if (result === 'duplicate') this.counters.duplicates++;
+    else if (result === 'refused') this.deliverLegacy(src.name, datagramBytes(raw));
+    else if (result === 'restart') {
+      this.counters.restarts++;
+      this.emit('restart', { source: src.name, from: String(from), to: d.seq });
+    }
+    // libncrx: an emergency resend is acked at once.
+    if (stream.ackNow) this.sendReply(stream, src, stream.reply(now, true)!);
   }
 
   get pendingCount(): number {
@@ -130,6 +228,7 @@ export class Reassembler extends EventEmitter {
     const d = parseDatagram(buf);
     if (!d.extended) return this.deliverLegacy(source, d.body);
     const src = this.source(source);
+    if (this.ack) return this.pushAck(src, d, buf);
     const waiting = src.pending.get(d.seq!);
     if (waiting) return this.merge(waiting, d, buf);
     const verdict = src.window.see(BigInt(d.seq!), performance.now());
@@ -155,6 +254,9 @@ export class Reassembler extends EventEmitter {
   /** Reports every message still waiting for fragments (at shutdown). */
   flushPending(): void {
     for (const p of [...this.pending]) this.finish(p, 'timeout');
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = undefined;
+    for (const src of this.sources.values()) for (const stream of src.acks ?? []) stream.flush('closed');
   }
 
   /** N15, N16: a datagram for a seq whose fragments are still arriving. */
@@ -210,6 +312,7 @@ export class Reassembler extends EventEmitter {
   private forget(src: Source): void {
     this.counters.sourcesEvicted++;
     this.sources.delete(src.name);
+    for (const stream of src.acks ?? []) stream.flush('pushed');
     for (const p of [...src.pending.values()]) {
       this.counters.evicted++;
       this.finish(p, 'evicted');
@@ -262,6 +365,14 @@ export class Receiver extends Reassembler {
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw outOfRange('port', port, '0..65535');
     const socket = createSocket({ type: family === 6 ? 'udp6' : 'udp4', recvBufferSize: 8 << 20 });
     socket.on('message', (buf: Buffer, r: RemoteInfo) => this.push(buf, `${r.address}:${r.port}`));
+    // A reply goes to the source address and port of its stream (the name is `address:port`).
+    this.on('reply', (source: string, text: string) => {
+      const colon = source.lastIndexOf(':');
+      // A send error (no route, the sender's port closed) is the sender's problem, not the receiver's.
+      this.socket?.send(text, Number(source.slice(colon + 1)), source.slice(0, colon), (err) => {
+        if (err) this.ackCounters.replyErrors++;
+      });
+    });
     try {
       await new Promise<void>((resolve, reject) => {
         socket.once('error', reject);

@@ -1,0 +1,363 @@
+// `netconsole listen --ack`: the receiver half of netconsd's ncrx protocol (docs/reliable.md),
+// driven by a hand-written fake sender: a UDP socket that sends extended datagrams (encoded by
+// netconsole/wire) and reads the `ncrx<ack> <seq>...` replies. Waits are for events, with
+// generous deadlines; nothing asserts how fast anything happened.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createSocket, type Socket } from 'node:dgram';
+import { fileURLToPath } from 'node:url';
+import { encodeDatagrams } from '../src/core/wire.js';
+import { REPLY_MAX } from '../src/receiver/acks.js';
+import { Receiver, type LostEvent, type Message } from '../src/receiver/receiver.js';
+
+const CLI = fileURLToPath(new URL('../src/faces/cli.js', import.meta.url));
+const U64_MAX = (1n << 64n) - 1n;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function until(pred: () => boolean, what: string, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+/** Extended datagrams for one message; `emg` adds `ncemg=1` before any ncfrag, as nctx does. */
+function datagrams(seq: bigint | number, text: string, emg = false): Buffer[] {
+  return encodeDatagrams({ level: 6, seq, tsUsec: 1000 + Number(BigInt(seq) % 1000n), text }, { extended: true }).map((d) => {
+    const b = Buffer.from(d);
+    if (!emg) return b;
+    const semi = b.indexOf(';');
+    const frag = b.subarray(0, semi).indexOf(',ncfrag=');
+    const at = frag < 0 ? semi : frag;
+    return Buffer.concat([b.subarray(0, at), Buffer.from(',ncemg=1'), b.subarray(at)]);
+  });
+}
+
+interface Reply {
+  ack: bigint;
+  missing: bigint[];
+  raw: Buffer;
+}
+
+function parseReply(raw: Buffer): Reply {
+  const text = raw.toString('latin1');
+  assert.match(text, /^ncrx\d+( \d+)*$/, `a reply is ncrx<ack> then " <seq>"s, ASCII, no newline: ${JSON.stringify(text)}`);
+  const [ack, ...missing] = text.slice(4).split(' ').map(BigInt);
+  for (let i = 1; i < missing.length; i++) assert.ok(missing[i - 1] < missing[i], `ascending: ${text}`);
+  assert.ok(raw.length <= REPLY_MAX, `at most ${REPLY_MAX} bytes: ${raw.length}`);
+  return { ack, missing, raw };
+}
+
+/** A fake sender: a UDP socket of its own (its own source port), collecting the replies. */
+class FakeSender {
+  readonly replies: Reply[] = [];
+  private constructor(
+    readonly socket: Socket,
+    readonly port: number,
+  ) {}
+
+  static async open(to: number): Promise<FakeSender> {
+    const s = createSocket('udp4');
+    await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
+    s.connect(to, '127.0.0.1');
+    await new Promise((r) => s.once('connect', r));
+    const f = new FakeSender(s, s.address().port);
+    s.on('message', (m) => f.replies.push(parseReply(m)));
+    return f;
+  }
+
+  async send(seq: bigint | number, text = `message ${seq}`, emg = false): Promise<void> {
+    for (const d of datagrams(seq, text, emg)) await new Promise<void>((r, j) => this.socket.send(d, (e) => (e ? j(e) : r())));
+  }
+
+  async sendRaw(d: Buffer): Promise<void> {
+    await new Promise<void>((r, j) => this.socket.send(d, (e) => (e ? j(e) : r())));
+  }
+
+  get last(): Reply | undefined {
+    return this.replies[this.replies.length - 1];
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}
+
+async function receiver(ack: object): Promise<{ r: Receiver; port: number; messages: Message[]; lost: LostEvent[] }> {
+  const r = new Receiver({ ack });
+  const messages: Message[] = [];
+  const lost: LostEvent[] = [];
+  r.on('message', (m: Message) => messages.push(m));
+  r.on('lost', (e: LostEvent) => lost.push(e));
+  const { port } = await r.listen('127.0.0.1', 0);
+  return { r, port, messages, lost };
+}
+
+const seqsOf = (ms: Message[], source?: string): number[] => ms.filter((m) => !source || m.source === source).map((m) => Number(m.seq));
+const range = (a: number, b: number): number[] => Array.from({ length: b - a + 1 }, (_, i) => a + i);
+
+describe('listen --ack: the receiver side of the ncrx protocol', () => {
+  test('holes are asked for (ncrx<ack> <missing...>), printed in seq order once resent, then the ack reaches 100 and requests stop', async () => {
+    const { r, port, messages } = await receiver({ intervalMs: 50, retxIntervalMs: 50, msgTimeoutMs: 60_000 });
+    const f = await FakeSender.open(port);
+    try {
+      const missing = [7, 8, 30, 55, 99];
+      for (let s = 1; s <= 100; s++) if (!missing.includes(s)) await f.send(s);
+      await until(() => f.replies.some((x) => x.missing.length === missing.length), 'a reply asking for every hole');
+      const ask = f.replies.find((x) => x.missing.length === missing.length)!;
+      assert.deepEqual(ask.missing, missing.map(BigInt), 'exactly the holes below the highest seq, ascending');
+      assert.equal(ask.ack, 6n, 'the ack: the last seq done (1..6 delivered, 7 missing)');
+      assert.deepEqual(seqsOf(messages), range(1, 6), 'nothing after a hole is printed before it is filled');
+      for (const s of missing) await f.send(s);
+      await until(() => f.last?.ack === 100n, 'the ack at 100');
+      assert.deepEqual(seqsOf(messages), range(1, 100), 'all 100, in seq order, once each');
+      assert.equal(messages.every((m) => !m.oos && !m.incomplete), true);
+      // Nothing more to ask for: replies stop (several intervals of silence).
+      const n = f.replies.length;
+      await sleep(400);
+      assert.equal(f.replies.length, n, `no reply once all is acked: ${f.replies.slice(n).map((x) => x.raw.toString()).join(' | ')}`);
+      assert.equal(r.ackCounters.lost, 0);
+      assert.ok(r.ackCounters.requested >= missing.length);
+    } finally {
+      f.close();
+      await r.close();
+    }
+  });
+
+  test('a hole never filled is given up after the message timeout: a lost event, the ack moves past it, what waited is printed', async () => {
+    const { r, port, messages, lost } = await receiver({ intervalMs: 20, retxIntervalMs: 20, msgTimeoutMs: 300 });
+    const f = await FakeSender.open(port);
+    try {
+      for (const s of [1, 2, 4, 5]) await f.send(s);
+      await until(() => lost.length === 1 && f.last?.ack === 5n, 'seq 3 given up and the ack at 5');
+      assert.deepEqual(lost, [{ source: `127.0.0.1:${f.port}`, seq: '3', count: 1, reason: 'timeout' }]);
+      assert.deepEqual(seqsOf(messages), [1, 2, 4, 5]);
+      assert.equal(r.ackCounters.lost, 1);
+      assert.ok(f.replies.some((x) => x.missing.includes(3n)), 'it was asked for before it was given up');
+      // Resent too late: behind the tail, a duplicate (dropped, not printed again or [oos]).
+      await f.send(3);
+      await f.send(6);
+      await until(() => f.last?.ack === 6n, 'the ack at 6');
+      assert.deepEqual(seqsOf(messages), [1, 2, 4, 5, 6]);
+      assert.ok(r.counters.duplicates >= 1);
+    } finally {
+      f.close();
+      await r.close();
+    }
+  });
+
+  test('an ncemg=1 resend behind the tail is a duplicate (dropped, not [oos]) and is acked at once', async () => {
+    // An ack interval far longer than the test: any ack seen within it is the immediate one.
+    const { r, port, messages } = await receiver({ intervalMs: 600_000, retxIntervalMs: 600_000, msgTimeoutMs: 600_000 });
+    const f = await FakeSender.open(port);
+    try {
+      for (let s = 10; s <= 12; s++) await f.send(s);
+      await until(() => messages.length === 3, 'three messages');
+      assert.equal(f.replies.length, 0, 'no ack before the interval');
+      await f.send(11, 'message 11', true);
+      await until(() => f.replies.length === 1, 'the immediate ack');
+      assert.equal(f.last!.ack, 12n);
+      assert.deepEqual(f.last!.missing, []);
+      assert.deepEqual(seqsOf(messages), [10, 11, 12], 'the duplicate is not printed');
+      assert.equal(r.counters.duplicates, 1);
+      assert.equal(r.counters.oos, 0);
+      assert.equal(r.ackCounters.emergency, 1);
+      // A fragmented emergency resend (ncemg before ncfrag) of a new seq is a message like any other.
+      await f.send(13, 'x'.repeat(2500), true);
+      await until(() => messages.length === 4 && f.last!.ack === 13n, 'seq 13 reassembled and acked at once');
+      assert.equal(messages[3].text, 'x'.repeat(2500));
+    } finally {
+      f.close();
+      await r.close();
+    }
+  });
+
+  test('many holes: one reply holds at most 1,000 bytes, the lowest holes first; the rest are asked for in later replies', async () => {
+    const { r, port } = await receiver({ intervalMs: 30, retxIntervalMs: 30, msgTimeoutMs: 600_000 });
+    const f = await FakeSender.open(port);
+    try {
+      const base = 1_000_000_000_000n; // 13-digit seqs: 14 bytes per hole
+      for (let i = 0n; i <= 400n; i += 2n) await f.send(base + i); // 200 holes, ~2,800 bytes of list
+      const holes = Array.from({ length: 200 }, (_, i) => base + 2n * BigInt(i) + 1n);
+      await until(() => new Set(f.replies.flatMap((x) => x.missing)).size === holes.length, 'every hole asked for');
+      const first = f.replies.find((x) => x.missing.length > 0)!;
+      assert.deepEqual(first.missing, holes.slice(0, first.missing.length), 'the lowest holes, ascending');
+      assert.equal(first.ack, base, 'the ack: base done, base+1 missing');
+      // A full one: no room for one more 14-byte " <seq>".
+      assert.ok(f.replies.some((x) => x.raw.length > REPLY_MAX - 14), `a full reply: ${f.replies.map((x) => x.raw.length).join(' ')}`);
+      for (const x of f.replies) assert.ok(x.raw.length <= REPLY_MAX);
+    } finally {
+      f.close();
+      await r.close();
+    }
+  });
+
+  test('at the start of a stream the ack is the seq before the first (2^64-1 when the stream starts at 0), sent before anything is done', async () => {
+    const { r, port, messages } = await receiver({ intervalMs: 30, retxIntervalMs: 600_000, msgTimeoutMs: 600_000 });
+    const a = await FakeSender.open(port);
+    const b = await FakeSender.open(port);
+    try {
+      // Only the first fragment of a 2-fragment seq 0: nothing is done yet.
+      const [frag0] = datagrams(0, 'y'.repeat(2000));
+      await a.sendRaw(frag0);
+      await until(() => a.replies.length >= 1, 'the first ack');
+      assert.equal(a.replies[0].ack, U64_MAX, 'ncrx18446744073709551615: nothing done yet');
+      assert.equal(a.replies[0].raw.toString(), `ncrx${U64_MAX}`);
+      assert.equal(messages.length, 0);
+      // A stream starting at 500 with its first message complete: done at once, ack 500.
+      await b.send(500);
+      await until(() => b.replies.length >= 1, 'b acked');
+      assert.equal(b.replies[0].ack, 500n);
+    } finally {
+      a.close();
+      b.close();
+      await r.close();
+    }
+  });
+
+  test('two streams from two ports of one address: each its own order, holes and replies', async () => {
+    const { r, port, messages } = await receiver({ intervalMs: 30, retxIntervalMs: 30, msgTimeoutMs: 600_000 });
+    const a = await FakeSender.open(port);
+    const b = await FakeSender.open(port);
+    try {
+      // The same seqs from both, each missing a different one.
+      for (let s = 1; s <= 20; s++) {
+        if (s !== 5) await a.send(s, `a ${s}`);
+        if (s !== 15) await b.send(s, `b ${s}`);
+      }
+      await until(() => a.replies.some((x) => x.missing.length > 0) && b.replies.some((x) => x.missing.length > 0), 'requests to both');
+      assert.deepEqual([...new Set(a.replies.flatMap((x) => x.missing))], [5n]);
+      assert.deepEqual([...new Set(b.replies.flatMap((x) => x.missing))], [15n]);
+      await a.send(5, 'a 5');
+      await b.send(15, 'b 15');
+      await until(() => a.last?.ack === 20n && b.last?.ack === 20n, 'both acked to 20');
+      const srcA = `127.0.0.1:${a.port}`;
+      const srcB = `127.0.0.1:${b.port}`;
+      assert.deepEqual(seqsOf(messages, srcA), range(1, 20));
+      assert.deepEqual(seqsOf(messages, srcB), range(1, 20));
+      assert.ok(messages.filter((m) => m.source === srcA).every((m) => m.text.startsWith('a ')));
+      assert.equal(r.counters.duplicates, 0, 'the same seq from another port is not a duplicate');
+    } finally {
+      a.close();
+      b.close();
+      await r.close();
+    }
+  });
+
+  test('hostile input stays bounded: huge seqs, 10,000 holes, garbage, many ports', async () => {
+    const held = { maxHeldSeqs: 20_000, maxHeldBytes: 1 << 20 };
+    const { r, port, messages, lost } = await receiver({ intervalMs: 20, retxIntervalMs: 20, msgTimeoutMs: 600_000, ...held });
+    const f = await FakeSender.open(port);
+    try {
+      // 10,000 holes: 7,998, then 2,002 more; the window (8,192) pushes the oldest out.
+      await f.send(1);
+      await f.send(8000);
+      await f.send(10_002);
+      // Huge seqs: 2^64-1, then back: restarts, never a wrap-around or a 2^64-slot window.
+      await f.send(U64_MAX);
+      await f.send(U64_MAX - 1n);
+      await f.send(2);
+      // Garbage and legacy lines: printed as netconsd prints them, no state.
+      for (const g of ['ncrx5 1 2 3', '\u0000\u0001', '6,abc,0,-;x', ';;;', '6,5,0,-,ncfrag=0/99999;x']) await f.sendRaw(Buffer.from(g, 'latin1'));
+      // Many streams each holding a big window: the total stays within maxHeldSeqs.
+      const others: FakeSender[] = [];
+      for (let i = 0; i < 4; i++) others.push(await FakeSender.open(port));
+      for (const o of others) {
+        await o.send(1);
+        await o.send(8000);
+      }
+      await until(() => f.replies.length > 0 && others.every((o) => o.replies.length > 0), 'replies to all');
+      await sleep(100);
+      assert.ok(r.held.seqs <= held.maxHeldSeqs, `held seqs ${r.held.seqs} within ${held.maxHeldSeqs}`);
+      assert.ok(r.held.bytes <= held.maxHeldBytes, `held bytes ${r.held.bytes}`);
+      assert.ok(r.counters.restarts >= 1, 'a far jump is a new stream');
+      assert.ok(lost.length > 0 && lost.every((e) => e.count >= 1), 'given-up holes reported as ranges');
+      // Replies never exceed 1,000 bytes, however many holes.
+      for (const o of [f, ...others]) for (const x of o.replies) assert.ok(x.raw.length <= REPLY_MAX);
+      // Still working: a fresh stream is acked.
+      const g = await FakeSender.open(port);
+      await g.send(42);
+      await until(() => g.last?.ack === 42n, 'a fresh stream acked');
+      g.close();
+      for (const o of others) o.close();
+      assert.ok(messages.some((m) => !m.extended), 'garbage printed as legacy lines');
+    } finally {
+      f.close();
+      await r.close();
+    }
+  });
+
+  test('the window pushes the tail out; total held seqs and bytes stay under their bounds (small bounds, no socket)', () => {
+    const r = new Receiver({ ack: { intervalMs: 600_000, retxIntervalMs: 600_000, msgTimeoutMs: 600_000, window: 100, maxHeldSeqs: 250, maxHeldBytes: 50_000 } });
+    const lost: LostEvent[] = [];
+    r.on('lost', (e: LostEvent) => lost.push(e));
+    const push = (src: string, seq: number, text = `m${seq}`): void => {
+      for (const d of datagrams(seq, text)) r.push(d, src);
+    };
+    push('10.0.0.1:1', 1);
+    push('10.0.0.1:1', 150); // past a window of 100 ahead of 1: within 100? no: a restart
+    assert.equal(r.counters.restarts, 1);
+    push('10.0.0.1:1', 240); // 90 ahead: 89 holes held
+    assert.equal(r.held.seqs, 90);
+    push('10.0.0.1:1', 300); // the span would be 151 > 100: the tail is pushed out (lost 'pushed')
+    assert.ok(r.held.seqs <= 100, `held ${r.held.seqs}`);
+    assert.ok(lost.some((e) => e.reason === 'pushed'));
+    for (let p = 2; p <= 5; p++) push(`10.0.0.1:${p}`, 1), push(`10.0.0.1:${p}`, 99);
+    assert.ok(r.held.seqs <= 250, `total ${r.held.seqs}`);
+    // Bytes: large messages waiting behind a hole.
+    push('10.0.0.9:1', 1);
+    for (let s = 3; s <= 40; s++) push('10.0.0.9:1', s, 'z'.repeat(3000)); // 2 missing: all wait behind it
+    assert.ok(r.held.bytes <= 50_000, `bytes ${r.held.bytes}`);
+    r.flushPending();
+    assert.equal(r.held.seqs, 0);
+    assert.equal(r.held.bytes, 0);
+  });
+});
+
+describe('netconsole listen --ack, the command, with a fake sender', () => {
+  test('acks, asks for the hole, prints in order; --json has a lost event for a hole never filled', async () => {
+    const child = spawn(process.execPath, [CLI, 'listen', '--port', '0', '--ack', '--json', '--ack-interval', '50', '--retx-interval', '50', '--msg-timeout', '1500'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    try {
+      await until(() => /listening on .*:(\d+)/.test(stderr), 'listening');
+      const port = Number(/listening on .*:(\d+)/.exec(stderr)![1]);
+      const f = await FakeSender.open(port);
+      try {
+        for (const s of [1, 2, 4, 5, 7, 8]) await f.send(s);
+        await until(() => f.replies.some((x) => x.missing.length === 2), 'a request for 3 and 6');
+        assert.deepEqual(f.replies.find((x) => x.missing.length === 2)!.missing, [3n, 6n]);
+        await f.send(3); // 6 never comes
+        await until(() => f.last?.ack === 8n, 'the ack at 8 (6 given up)');
+        await until(() => stdout.trimEnd().split('\n').length === 8, 'seven messages and one lost event');
+        const lines = stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+        assert.deepEqual(
+          lines.map((l) => (l.event === 'lost' ? `lost ${l.seq}` : l.seq)),
+          ['1', '2', '3', '4', '5', 'lost 6', '7', '8'],
+        );
+        assert.deepEqual(lines[5], { event: 'lost', source: `127.0.0.1:${f.port}`, seq: '6', count: 1, reason: 'timeout' });
+      } finally {
+        f.close();
+      }
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+    assert.match(stderr, /replies \(\d+ seqs asked for again, 0 not sent\), 1 seqs given up/);
+  });
+
+  test('--ack-interval without --ack is refused', async () => {
+    const child = spawn(process.execPath, [CLI, 'listen', '--port', '0', '--ack-interval', '50'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const code = await new Promise((r) => child.once('exit', r));
+    assert.equal(code, 2);
+    assert.match(stderr, /--ack-interval applies only with --ack/);
+  });
+});
