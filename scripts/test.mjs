@@ -41,7 +41,15 @@ function count(out, re) {
 // 2. node:test suites, compiled by tsc into dist/test.
 {
   const dir = join(root, 'dist', 'test');
-  const only = process.argv.slice(2);
+  // --quick (npm run test:quick): the unit, known-answer and differential suites with bounded
+  // fuzzing, about 20 s here; the end-to-end, namespace, fault and soak suites only in the full run.
+  const quick = process.argv[2] === '--quick';
+  const QUICK = ['layers', 'owners', 'module', 'vectors', 'reference', 'differential', 'wire-fuzz', 'config.test', 'options', 'inputs.test', 'conventions', 'receiver-ncrx', 'errors'];
+  if (quick) {
+    process.env.NETCONSOLE_FUZZ_RUNS ??= '50';
+    process.env.NETCONSOLE_PROPERTY_RUNS ??= '2000';
+  }
+  const only = quick ? QUICK : process.argv.slice(2);
   const files = readdirSync(dir)
     .filter((f) => f.endsWith('.test.js'))
     .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
