@@ -19,7 +19,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { native, nativeError } from '../src/core/native.js';
-import type { TargetOptions } from '../src/host/target.js';
 import { isRoot, withNetns } from '../test/helpers/netns.js';
 import { compile } from './cc.js';
 import type { Case, Sample, Scenario, ScenarioContext } from './harness.js';
@@ -60,11 +59,6 @@ export interface RunSpec {
   rate: number;
   veth?: Veth;
   ncOptions?: Record<string, unknown>;
-  /** netconsole tune: the text sizes of the mix (default [size]) and writer threads (SenderArgs). */
-  sizes?: number[];
-  threads?: number;
-  /** netconsole tune: the operator's targets; no receiver then, nothing is counted on arrival. */
-  targets?: string | TargetOptions[];
   /** How long nothing must arrive, after the sender is done, before the count is final. */
   quietMs?: number;
   timeoutMs?: number;
@@ -76,8 +70,6 @@ export interface RunResult {
   rx: RxCounts;
   rcvbufErrors: number;
   seconds: number;
-  /** From the first log call until the sender had handed everything to the kernel, and its CPU time then (Node subjects). */
-  handedOn: { seconds: number; cpuUs: number } | null;
   cpuUs: number;
   maxRssKb: number;
   stats: unknown;
@@ -102,34 +94,30 @@ export async function next(it: AsyncIterableIterator<string>, what: string): Pro
   return o;
 }
 
-const NOTHING_COUNTED: RxCounts = { datagrams: 0, bytes: 0, messages: 0, pending: 0, evicted: 0, malformed: 0, firstNs: 0, lastNs: 0, drops: 0, rcvbufErrors: 0 };
-
-/** One run of one subject: a fresh receiver (none for spec.targets), a fresh sender process. */
+/** One run of one subject: a fresh receiver, a fresh sender process. */
 export async function runOnce(spec: RunSpec): Promise<RunResult> {
   const { subject, size, count, rate, veth } = spec;
   const address = veth ? VETH.b : '127.0.0.1';
-  if (spec.targets !== undefined && !subject.startsWith('netconsole')) throw new Error(`${subject}: only the library's subjects send to given targets`);
-  const rx = spec.targets === undefined ? await CountingReceiver.start(countMode(subject), address, veth?.nsB) : null;
+  const rx = await CountingReceiver.start(countMode(subject), address, veth?.nsB);
   const inA = (cmd: string, args: string[]): ReturnType<typeof spawn> =>
     spawn(veth ? 'ip' : cmd, veth ? ['netns', 'exec', veth.nsA, cmd, ...args] : args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let child: ReturnType<typeof spawn> | null = null;
   let stderr = '';
   const timer = setTimeout(() => child?.kill('SIGKILL'), spec.timeoutMs ?? 120_000);
   try {
-    const before = rx ? await rx.counts() : NOTHING_COUNTED;
+    const before = await rx.counts();
     let t0Ns: bigint;
-    let handedOn: RunResult['handedOn'] = null;
     let cpuUs: number;
     let maxRssKb: number;
     let stats: unknown = null;
     let latency: RunResult['latency'] = null;
     let counts: RxCounts;
     if (subject === 'c-sendmmsg') {
-      child = inA(compile('sender'), [String(rx!.port), String(size), String(count), String(rate), address]);
+      child = inA(compile('sender'), [String(rx.port), String(size), String(count), String(rate), address]);
       child.stderr!.on('data', (d: Buffer) => (stderr += d));
       const out = lines(child);
       const result = next(out, subject);
-      counts = await rx!.settle(count, result, spec.quietMs ?? 500);
+      counts = await rx.settle(count, result, spec.quietMs ?? 500);
       const r = await result;
       [t0Ns, cpuUs, maxRssKb] = [BigInt(r.t0Ns as number), r.cpuUs as number, r.maxRssKb as number];
     } else {
@@ -138,15 +126,12 @@ export async function runOnce(spec: RunSpec): Promise<RunResult> {
         size,
         count,
         rate,
-        port: rx?.port ?? 0,
+        port: rx.port,
         address,
         dev: veth ? VETH.devA : undefined,
         mac: veth?.macB,
         ncOptions: spec.ncOptions ?? {},
         statsFile: join(tmpdir(), `ncbench-stats-${process.pid}-${Date.now()}.json`),
-        sizes: spec.sizes,
-        threads: spec.threads,
-        targets: spec.targets,
       };
       child = inA(process.execPath, [SENDER_JS, JSON.stringify(args)]);
       child.stderr!.on('data', (d: Buffer) => (stderr += d));
@@ -154,24 +139,23 @@ export async function runOnce(spec: RunSpec): Promise<RunResult> {
       await next(out, `${subject} setup`);
       child.stdin!.write('go\n');
       const sent = next(out, subject);
-      counts = rx ? await rx.settle(count, sent, spec.quietMs ?? 500) : NOTHING_COUNTED;
+      counts = await rx.settle(count, sent, spec.quietMs ?? 500);
       const s = await sent;
       t0Ns = BigInt(s.t0Ns as string);
-      handedOn = { seconds: Number(BigInt(s.doneNs as string) - t0Ns) / 1e9, cpuUs: s.cpuUs as number };
       child.stdin!.write('stop\n');
       const r = await next(out, `${subject} result`);
       [cpuUs, maxRssKb, stats, latency] = [r.cpuUs as number, r.maxRssKb as number, r.stats, r.latency as RunResult['latency']];
     }
     if (child.exitCode === null) await once(child, 'exit');
     const seconds = counts.lastNs > 0 ? (counts.lastNs - Number(t0Ns)) / 1e9 : NaN;
-    return { sent: count, delivered: counts.messages, rx: counts, rcvbufErrors: counts.rcvbufErrors - before.rcvbufErrors, seconds, handedOn, cpuUs, maxRssKb, stats, latency };
+    return { sent: count, delivered: counts.messages, rx: counts, rcvbufErrors: counts.rcvbufErrors - before.rcvbufErrors, seconds, cpuUs, maxRssKb, stats, latency };
   } catch (err) {
     const tail = stderr.trim().split('\n').slice(-3).join(' | ');
     throw new Error(`${(err as Error).message}${tail ? ` (stderr: ${tail})` : ''}`);
   } finally {
     clearTimeout(timer);
     if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await rx?.stop();
+    await rx.stop();
   }
 }
 

@@ -5,10 +5,8 @@
 // thread: process.cpuUsage) from the first log call to the stop, peak RSS, the library's stats(),
 // and the log calls' latency.
 //
-// netconsole tune runs it too (netconsole subjects only): with a mix of text sizes, with writer
-// worker threads instead of the main thread, and with the operator's own targets instead of the
-// counting receiver. Its "sent" line carries the CPU time up to then (everything handed to the
-// kernel), which leaves out the wait for the receiver to settle.
+// (netconsole tune has its own sender, src/faces/tune/sender.ts: mixes, writer threads, the
+// operator's targets.)
 //
 // Latency: every 8th log call is timed (two process.hrtime.bigint() calls, ~70 ns a pair here), so
 // the timing adds about 9 ns per log call to every subject's rate; `timerFloorNs`, the median of
@@ -17,13 +15,11 @@ import { createRequire } from 'node:module';
 import { readFileSync, rmSync } from 'node:fs';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
-import { Worker } from 'node:worker_threads';
 import pino from 'pino';
 import winston from 'winston';
-import { Netconsole, type NetconsoleHandle, type NetconsoleOptions } from '../../src/host/netconsole.js';
+import { Netconsole, type NetconsoleOptions } from '../../src/host/netconsole.js';
 import { destination } from '../../src/faces/integrations/pino.js';
 import { NetconsoleTransport } from '../../src/faces/integrations/winston.js';
-import type { TargetOptions } from '../../src/host/target.js';
 import { inTurns, percentile, procStatusKb, text as makeText, timerFloorNs } from '../harness.js';
 import { command, print } from './stdio.js';
 
@@ -40,12 +36,6 @@ export interface SenderArgs {
   mac?: string;
   ncOptions: Record<string, unknown>;
   statsFile: string;
-  /** The mix: log call i sends a text of sizes[i % sizes.length] bytes (default [size]). */
-  sizes?: number[];
-  /** Writer worker threads that make the log calls between them (netconsole subjects); 0: the main thread. */
-  threads?: number;
-  /** The Netconsole's targets instead of one to port@address (netconsole subjects). */
-  targets?: string | TargetOptions[];
 }
 
 const args = JSON.parse(process.argv[2]) as SenderArgs;
@@ -59,8 +49,6 @@ interface Subject {
   /** The library's counters (null for peers). */
   stats(): unknown;
   close(): Promise<unknown>;
-  /** For writer threads (netconsole subjects). */
-  handle?(): NetconsoleHandle;
 }
 
 function until(pred: () => boolean): Promise<void> {
@@ -71,12 +59,12 @@ function until(pred: () => boolean): Promise<void> {
 }
 
 async function netconsole(opts: NetconsoleOptions = {}): Promise<Netconsole> {
-  const target = args.targets ?? (args.dev ? `+@/${args.dev},${args.port}@${args.address}/${args.mac ?? ''}` : `+@/,${args.port}@${args.address}/`);
+  const target = (args.dev ? `+@/${args.dev},${args.port}@${args.address}/${args.mac ?? ''}` : `+@/,${args.port}@${args.address}/`);
   return Netconsole.create({ targets: target, env: false, devices: 'none', strict: true, ...opts, ...args.ncOptions });
 }
 
 function ncSubject(nc: Netconsole, log: (t: string) => void, handedOn = (): boolean => true): Subject {
-  return { log, done: () => until(handedOn).then(() => nc.flush()), stats: () => nc.stats(), close: () => nc.close(), handle: () => nc.handle() };
+  return { log, done: () => until(handedOn).then(() => nc.flush()), stats: () => nc.stats(), close: () => nc.close() };
 }
 
 async function setup(): Promise<Subject> {
@@ -161,58 +149,33 @@ async function setup(): Promise<Subject> {
   }
 }
 
-const texts = (args.sizes ?? [args.size]).map(makeText);
+const text = makeText(args.size);
 
 async function send(s: Subject, lat: Float64Array): Promise<number> {
   let k = 0;
   await inTurns(args.count, args.rate, (from, to) => {
     for (let i = from; i < to; i++) {
-      const msg = texts[i % texts.length];
       if (i % TIME_EVERY === 0) {
         const t0 = process.hrtime.bigint();
-        s.log(msg);
+        s.log(text);
         lat[k++] = Number(process.hrtime.bigint() - t0);
       } else {
-        s.log(msg);
+        s.log(text);
       }
     }
   });
   return k;
 }
 
-/**
- * Writer threads (src/faces/tune/writer.ts), started and attached before the run; `go()` lets them
- * make their share of the log calls (and of the offered rate) and resolves when all are done.
- * Their calls are not timed.
- */
-async function writers(s: Subject, threads: number): Promise<{ go(): Promise<void> }> {
-  if (!s.handle) throw new Error(`${args.subject}: writer threads need a netconsole subject`);
-  const handle = s.handle();
-  const start = new Int32Array(new SharedArrayBuffer(4));
-  const share = (w: number): number => Math.floor(args.count / threads) + (w < args.count % threads ? 1 : 0);
-  const workers = Array.from({ length: threads }, (_, w) => new Worker(new URL('../../src/faces/tune/writer.js', import.meta.url), { workerData: { handle, texts, count: share(w), rate: args.rate / threads, start } }));
-  await Promise.all(workers.map((w) => once(w, 'message')));
-  return {
-    async go() {
-      const done = workers.map((w) => once(w, 'message'));
-      Atomics.store(start, 0, 1);
-      Atomics.notify(start, 0);
-      await Promise.all(done);
-      await Promise.all(workers.map((w) => w.terminate()));
-    },
-  };
-}
-
 try {
   const s = await setup();
-  const threads = args.threads ? await writers(s, args.threads) : null;
   const floor = timerFloorNs();
   print({ ready: true });
   if ((await command()) !== 'go') process.exit(1);
   const lat = new Float64Array(Math.ceil(args.count / TIME_EVERY));
   const cpu0 = process.cpuUsage();
   const t0Ns = process.hrtime.bigint();
-  const timedCalls = threads ? (await threads.go(), 0) : await send(s, lat);
+  const timedCalls = await send(s, lat);
   const callsEndNs = process.hrtime.bigint();
   await s.done();
   const handedOn = process.cpuUsage(cpu0);
