@@ -104,7 +104,10 @@ for (const devices of ['poll', 'rtnetlink'] as const) {
       assert.deepEqual(s.createRejections, [], `create() rejected: ${context}`);
       assert.deepEqual(s.enableRejections, [], `enable() rejected: ${context}`);
       assert.deepEqual(s.leaks, [], `a rejected create() left threads or fds behind: ${context}`);
-      assert.deepEqual(s.end, s.start, `threads / fds after the last close: ${context}`);
+      // Nothing left behind: no more threads or fds than before the first cycle. Fewer is not a
+      // leak: beside two CPU hogs the start was once counted while an earlier cycle's thread was
+      // still exiting (12 threads, then 11 at the end).
+      assert.ok(s.end.threads <= s.start.threads && s.end.fds <= s.start.fds, `threads / fds after the last close: ${context}`);
       assert.ok(s.received > 0, `nothing arrived on lo: ${context}`);
     });
   });
