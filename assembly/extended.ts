@@ -1,10 +1,11 @@
 // Extended targets (kernel: write_ext_msg / send_ext_msg_udp; docs/wire.md 3): the composition
 // `[release ","] + header ";" + escaped text + dict + userdata + sysdata`, in one datagram or in
 // `ncfrag` fragments. Measured first (nothing written, nothing consumed), then written.
-import { F_RELEASE, MAX_PRINT_CHUNK, TGT_CNT_TRUNCATED, TGT_FLAGS, TGT_REL, TGT_REL_LEN, TGT_UD_ACTIVE, TGT_UD_LEN, THR_SYS, UD_BUF_SIZE, USERDATA_OFF } from './layout';
+import { F_RELEASE, MAX_PRINT_CHUNK, TGT_CNT_TRUNCATED, TGT_FLAGS, TGT_REL, TGT_REL_LEN, TGT_RSEQ, TGT_UD_ACTIVE, TGT_UD_LEN, THR_SYS, UD_BUF_SIZE, USERDATA_OFF } from './layout';
 import { cutEscaped, decLen, putByte, putDec, putLit } from './fmt';
-import { descAt, descLen, ensureEscaped, ensureHeader, escAt, escFull, escLen, hdrAt, hdrLen, maxTotal, renderSysdata, sysdataLen, thr } from './record';
+import { descAt, descLen, ensureEscaped, ensureHeader, escAt, escFull, escLen, hdrAt, hdrLen, headerLenWithSeq, maxTotal, putHeaderWithSeq, renderSysdata, sysdataLen, thr } from './record';
 import { bump, datagramBegin, datagramEnd, delivered, measured, messageBegin, msgCount } from './slots';
+import { isReliable, retainBegin, retainEnd } from './retain';
 
 // The message measured last; its data is four segments copied on demand: escaped text (cut),
 // "\n" + dict, userdata, sysdata (rendered at THR_SYS when written).
@@ -16,6 +17,9 @@ let seg2: usize = 0;
 let seg2Len: i32 = 0;
 let seg3Len: i32 = 0;
 let truncated: bool = false;
+// A reliable target (retain.ts): its header carries the target's own seq, not the record's.
+let reliable: bool = false;
+let rseq: u64 = 0;
 
 @inline function fragHeaderLen(prefix: i32, sent: i32, all: i32): i32 {
   return prefix + 8 + decLen(<u64>sent) + 1 + decLen(<u64>all) + 1; // ",ncfrag=" sent "/" total ";"
@@ -34,7 +38,9 @@ export function measureExtended(t: i32, tp: usize, ahead: u32): void {
   seg0Len = cutEscaped(escAt, escLen, maxTotal - fixed);
   truncated = !escFull || seg0Len < escLen;
   total = seg0Len + fixed;
-  prefixLen = relLen + hdrLen;
+  reliable = isReliable(tp);
+  if (reliable) rseq = load<u64>(tp + TGT_RSEQ) + <u64>ahead;
+  prefixLen = relLen + (reliable ? headerLenWithSeq(rseq) : hdrLen);
   const whole = prefixLen + 1 + total;
   if (whole <= MAX_PRINT_CHUNK) return measured(1, whole, whole);
   // Fragments (docs/wire.md 3.3): every one but the last is exactly MAX_PRINT_CHUNK bytes.
@@ -87,8 +93,20 @@ function putPrefix(p: usize, tp: usize): usize {
     memory.copy(p, tp + TGT_REL, <usize>(relLen - 1));
     p = putByte(p + <usize>(relLen - 1), 0x2c);
   }
+  if (reliable) return putHeaderWithSeq(p, rseq);
   memory.copy(p, hdrAt, <usize>hdrLen);
   return p + <usize>hdrLen;
+}
+
+/** A reliable target keeps the message written last (its seq taken): "prefix;data", whole. */
+function retain(tp: usize): void {
+  store<u64>(tp + TGT_RSEQ, rseq + 1);
+  let p = retainBegin(tp, rseq, prefixLen, prefixLen + 1 + total);
+  if (p == 0) return;
+  p = putPrefix(p, tp);
+  p = putByte(p, 0x3b);
+  copyData(p, 0, total);
+  retainEnd(tp);
 }
 
 /** Writes the message measured last (its room planned); consumes its msgid. */
@@ -103,6 +121,7 @@ export function writeExtended(tp: usize, report: bool): void {
     copyData(p, 0, total);
     datagramEnd(len);
     if (truncated) bump(tp + TGT_CNT_TRUNCATED, 1);
+    if (reliable) retain(tp);
     return delivered(tp, 1, len, report);
   }
   let bytes = 0;
@@ -122,5 +141,6 @@ export function writeExtended(tp: usize, report: bool): void {
     bytes += h + n;
   }
   if (truncated) bump(tp + TGT_CNT_TRUNCATED, 1);
+  if (reliable) retain(tp);
   delivered(tp, msgCount, bytes, report);
 }

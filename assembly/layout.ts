@@ -20,7 +20,7 @@
 // target-list spinlock (the lock's acquire/release give the ordering); "atomic" means the word is
 // read or written outside the lock and uses atomic operations on both sides.
 
-export const LAYOUT_VERSION: u32 = 4; // 3: THR_STATE counts claims (shared slots); 4: SLOT_AUX, TGT_CNT_REPORT_LOST
+export const LAYOUT_VERSION: u32 = 5; // 3: THR_STATE counts claims (shared slots); 4: SLOT_AUX, TGT_CNT_REPORT_LOST; 5: reliable targets (TGT_RSEQ .. TGT_CNT_UNACKED_REPORTED)
 export const MAGIC: u32 = 0x4e434f4e; // "NCON", written last by mem_init: a memory is ready when it is there
 export const NIL: i32 = -1; // end of a list, no target
 
@@ -156,13 +156,41 @@ export const TGT_CNT_UNCONFIRMED: usize = 360;
 export const TGT_CNT_HOLDS: usize = 368; // u64 S atomic add: times S held the target: its path could not carry
 // u64 S atomic add: losses whose in-band report was lost (the write path tells them again)
 export const TGT_CNT_REPORT_LOST: usize = 376;
-export const TGT_END: usize = 384;
+// Reliable delivery (F_RELIABLE; docs/reliable.md, assembly/retain.ts): the target numbers its own
+// messages (so a hole its receiver sees is a loss, never another target's record) and keeps every
+// message it wrote, whole, in a retention region the host allocated for it past the ring, until
+// the receiver acks it or the region's bounds push it out. The host reads entries without the lock
+// (copy, then check RT_TAIL has not passed them) to resend them.
+export const TGT_RSEQ: usize = 384; // u64 under lock (W takes one per message); H sets it before the first enable
+export const TGT_RT_BASE: usize = 392; // u32 H while not enabled: the region (an index of RT_SLOTS u64 positions, then RT_SIZE bytes of entries); 0 none
+export const TGT_RT_SIZE: usize = 396; // u32 H while not enabled: bytes of entries, a multiple of 8
+export const TGT_RT_SLOTS: usize = 400; // u32 H while not enabled: messages kept at most
+export const TGT_RT_COUNT: usize = 404; // u32 under lock (W): messages kept now
+export const TGT_RT_HEAD: usize = 408; // u64 W atomic store (under lock) after an entry is written: the position past it
+export const TGT_RT_TAIL: usize = 416; // u64 W atomic store (under lock) BEFORE it reuses the bytes; H atomic load after copying
+export const TGT_RT_ACKED: usize = 424; // u64 H atomic store: the first seq not acked (everything before is released); W atomic load
+export const TGT_RT_HEARD: usize = 432; // i32 H atomic store: 1 once the receiver replied (W counts push-outs as unacked from then on)
+export const TGT_RT_REPORTED_AT: usize = 440; // u64 under lock (W): the usec time of the last report of unacked messages
+export const TGT_CNT_UNACKED: usize = 448; // u64 under lock (W): messages pushed out unacked after the receiver replied; H atomic load
+export const TGT_CNT_UNHEARD: usize = 456; // u64 under lock (W): messages pushed out before the receiver ever replied; H atomic load
+export const TGT_CNT_UNACKED_REPORTED: usize = 464; // u64 under lock (W): of UNACKED, told in-band
+export const TGT_END: usize = 472;
+
+// A retention entry (assembly/retain.ts), at RT_BASE + 8 * RT_SLOTS + (position % RT_SIZE): the
+// message as its one unfragmented datagram would carry it, "[release,]header;data", after a
+// header; an entry never wraps (RT_PAD, or fewer than RT_ENTRY_HDR bytes left: skip to the start).
+export const RT_ENTRY_LEN: usize = 0; // u32: message bytes, or RT_PAD
+export const RT_ENTRY_PREFIX: usize = 4; // u32: bytes of "[release,]header" (before the ';')
+export const RT_ENTRY_SEQ: usize = 8; // u64: the target's seq of the message
+export const RT_ENTRY_HDR: usize = 16;
+export const RT_PAD: u32 = 0xffffffff;
 
 // Target flags (locked while enabled).
 export const F_EXTENDED: i32 = 1;
 export const F_RELEASE: i32 = 2;
 export const F_TIMESTAMPS: i32 = 4;
 export const F_RAW: i32 = 8;
+export const F_RELIABLE: i32 = 16; // needs F_EXTENDED and a retention region (TGT_RT_BASE)
 // Sysdata toggles (docs/targets.md: userdata/*_enabled).
 export const S_CPU: i32 = 1;
 export const S_TASKNAME: i32 = 2;

@@ -84,6 +84,25 @@ export function recordSetSeq(seq_: u64, ts_: u64): void {
 export function ensureHeader(): void {
   if (hdrLen >= 0) return;
   hdrLen = putHeader(hdrAt, prio, seq, cont);
+  hdrPrio = prio;
+  hdrCont = cont;
+  hdrSeqLen = decLen(seq);
+}
+
+// What the current header (the record's or the report's) was made of, for a reliable target's
+// header: the same but for the seq, which is the target's own (retain.ts).
+let hdrPrio: i32 = 0;
+let hdrCont: bool = false;
+let hdrSeqLen: i32 = 0;
+
+/** The current header's length with `seq_` in place of its seq (ensureHeader first). */
+export function headerLenWithSeq(seq_: u64): i32 {
+  return hdrLen - hdrSeqLen + decLen(seq_);
+}
+
+/** Writes the current header with `seq_` in place of its seq at `at`; returns the end. */
+export function putHeaderWithSeq(at: usize, seq_: u64): usize {
+  return at + <usize>putHeader(at, hdrPrio, seq_, hdrCont);
 }
 
 function putHeader(at: usize, prio_: i32, seq_: u64, cont_: bool): i32 {
@@ -224,13 +243,18 @@ let sEscFull: bool = false;
 let sDescAt: usize = 0;
 let sDescLen: i32 = 0;
 let sNl: i32 = 0;
+let sHdrPrio: i32 = 0;
+let sHdrCont: bool = false;
+let sHdrSeqLen: i32 = 0;
 
 /**
  * Switches the emitters to a report record "** N messages dropped **" (kernel printk: "** %lu
  * printk messages dropped **"): level warning, facility `facility`, seq `seq_`, the record's time.
- * Plain ASCII: its escaped form is itself, and it has no dictionary.
+ * A reliable target's messages pushed out of its retention unacknowledged (`unacked`) are told by
+ * the same record: "** U messages unacknowledged **", or with drops "** N messages dropped, U
+ * unacknowledged **". Plain ASCII: its escaped form is itself, and it has no dictionary.
  */
-export function reportBegin(n: u64, seq_: u64, facility: i32): void {
+export function reportBegin(n: u64, unacked: u64, seq_: u64, facility: i32): void {
   sTextAt = textAt;
   sTextLen = textLen;
   sHdrAt = hdrAt;
@@ -241,10 +265,21 @@ export function reportBegin(n: u64, seq_: u64, facility: i32): void {
   sDescAt = descAt;
   sDescLen = descLen;
   sNl = nlCount;
+  sHdrPrio = hdrPrio;
+  sHdrCont = hdrCont;
+  sHdrSeqLen = hdrSeqLen;
   const t0 = thr + THR_RPT + REPORT_TEXT;
   let p = putLit(t0, '** ');
-  p = putDec(p, n);
-  p = putLit(p, ' messages dropped **');
+  if (n != 0 || unacked == 0) {
+    p = putDec(p, n);
+    p = putLit(p, ' messages dropped');
+    if (unacked != 0) p = putLit(p, ', ');
+  }
+  if (unacked != 0) {
+    p = putDec(p, unacked);
+    p = putLit(p, n != 0 ? ' unacknowledged' : ' messages unacknowledged');
+  }
+  p = putLit(p, ' **');
   textAt = t0;
   textLen = <i32>(p - t0);
   escAt = t0;
@@ -254,7 +289,10 @@ export function reportBegin(n: u64, seq_: u64, facility: i32): void {
   descLen = 1;
   nlCount = 0;
   hdrAt = thr + THR_RPT + REPORT_HDR;
-  hdrLen = putHeader(hdrAt, facility * 8 + REPORT_LEVEL, seq_, false);
+  hdrPrio = facility * 8 + REPORT_LEVEL;
+  hdrCont = false;
+  hdrSeqLen = decLen(seq_);
+  hdrLen = putHeader(hdrAt, hdrPrio, seq_, false);
 }
 
 export function reportEnd(): void {
@@ -268,4 +306,7 @@ export function reportEnd(): void {
   descAt = sDescAt;
   descLen = sDescLen;
   nlCount = sNl;
+  hdrPrio = sHdrPrio;
+  hdrCont = sHdrCont;
+  hdrSeqLen = sHdrSeqLen;
 }

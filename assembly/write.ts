@@ -46,6 +46,8 @@ import {
   TGT_CNT_REPORT_LOST,
   TGT_CNT_SKIPPED,
   TGT_CNT_TX_LOST,
+  TGT_CNT_UNACKED,
+  TGT_CNT_UNACKED_REPORTED,
   TGT_DEV_UP,
   TGT_FLAGS,
   TGT_LIST,
@@ -55,6 +57,7 @@ import {
   TGT_RL_INTERVAL,
   TGT_RL_MISSED,
   TGT_RL_PRINTED,
+  TGT_RT_REPORTED_AT,
   TGT_STATE,
   TGT_SYSDATA,
   THR_NEED,
@@ -68,6 +71,7 @@ import { measureExtended, writeExtended } from './extended';
 import { measureBasic, writeBasic } from './basic';
 import { bump, planMessage, reportCount, slotsFor } from './slots';
 import { targetAt } from './offsets';
+import { isReliable } from './retain';
 
 
 // Per call: the report records' seq and facility.
@@ -226,7 +230,7 @@ function measure(t: i32, tp: usize, ahead: u32): void {
 function planTarget(t: i32, tp: usize, report: u64, pos: u64): u64 {
   slotsFor(t, tp);
   if (report != 0) {
-    reportBegin(report, reportSeq, reportFacility);
+    reportBegin(rptDropped, rptUnacked, reportSeq, reportFacility);
     measure(t, tp, 0);
     pos = planMessage(pos);
     reportEnd();
@@ -248,13 +252,17 @@ function planTarget(t: i32, tp: usize, report: u64, pos: u64): u64 {
   }
   // Report and record go together, or the record is dropped (and the report waits for the next).
   if (!ringRoom(planTarget(t, tp, report, ringCursor()))) return dropped(tp, ext);
-  reportCount(<u32>report);
-  reportBegin(report, reportSeq, reportFacility);
+  reportCount(<u32>rptDropped);
+  reportBegin(rptDropped, rptUnacked, reportSeq, reportFacility);
   measure(t, tp, 0);
   if (ext) writeExtended(tp, true);
   else writeBasic(tp, true);
   reportEnd();
-  bump(tp + TGT_CNT_REPORTED, report);
+  bump(tp + TGT_CNT_REPORTED, rptDropped);
+  if (rptUnacked != 0) {
+    bump(tp + TGT_CNT_UNACKED_REPORTED, rptUnacked);
+    store<u64>(tp + TGT_RT_REPORTED_AT, ts);
+  }
   measure(t, tp, 0);
   if (ext) writeExtended(tp, false);
   else writeBasic(tp, false);
@@ -286,17 +294,41 @@ function planRecord(reporting: bool): u64 {
 }
 
 // ---------------------------------------------------------------- losses
-/** Messages target tp lost and no report has told yet: a report the sender lost told nothing. */
+/** Messages target tp lost and no report has told yet: a report the sender lost told nothing. A
+ *  reliable target (retain.ts) keeps what the sender could not send, its reports included, and
+ *  resends them when asked: its losses are the messages never written (dropped, skipped). */
 @inline function unreported(tp: usize): u64 {
-  const lost = load<u64>(tp + TGT_CNT_DROPPED) + load<u64>(tp + TGT_CNT_SKIPPED) + atomic.load<u64>(tp + TGT_CNT_TX_LOST);
-  return lost + atomic.load<u64>(tp + TGT_CNT_REPORT_LOST) - load<u64>(tp + TGT_CNT_REPORTED);
+  const lost = load<u64>(tp + TGT_CNT_DROPPED) + load<u64>(tp + TGT_CNT_SKIPPED);
+  if (isReliable(tp)) return lost - load<u64>(tp + TGT_CNT_REPORTED);
+  return lost + atomic.load<u64>(tp + TGT_CNT_TX_LOST) + atomic.load<u64>(tp + TGT_CNT_REPORT_LOST) - load<u64>(tp + TGT_CNT_REPORTED);
 }
 
-/** What target tp's next report tells: its unreported losses, at most 2^32 - 1 (SLOT_AUX is a u32;
- *  the rest is told by the next one). */
-@inline function reportable(tp: usize): u64 {
-  const n = unreported(tp);
+/** A reliable target's messages pushed out of its retention unacked that no report told yet. */
+@inline function unackedUnreported(tp: usize): u64 {
+  return load<u64>(tp + TGT_CNT_UNACKED) - load<u64>(tp + TGT_CNT_UNACKED_REPORTED);
+}
+
+/** Unacked messages are told at most once a second (with drops, at once): a receiver gone for
+ *  good would otherwise have a report before every record once the retention is full. */
+const UNACKED_REPORT_USEC: u64 = 1000000;
+
+// What the report reportable() sized last tells: rptDropped losses, rptUnacked unacked messages.
+let rptDropped: u64 = 0;
+let rptUnacked: u64 = 0;
+
+@inline function capU32(n: u64): u64 {
   return n < <u64>u32.MAX_VALUE ? n : <u64>u32.MAX_VALUE;
+}
+
+/** What target tp's next report tells, in all (0: no report now): its unreported losses and,
+ *  when due, its unreported unacked messages, each at most 2^32 - 1 (SLOT_AUX is a u32; the rest
+ *  is told by the next one). Sets rptDropped and rptUnacked for the report that follows. */
+@inline function reportable(tp: usize): u64 {
+  rptDropped = capU32(unreported(tp));
+  rptUnacked = 0;
+  const u = unackedUnreported(tp);
+  if (u != 0 && (rptDropped != 0 || ts - load<u64>(tp + TGT_RT_REPORTED_AT) >= UNACKED_REPORT_USEC)) rptUnacked = capU32(u);
+  return rptDropped + rptUnacked;
 }
 
 /**
@@ -310,9 +342,9 @@ function lossesToReport(): bool {
   let pending = false;
   for (let t = load<i32>(LIST_TARGETS); t != NIL; ) {
     const tp = targetAt(t);
-    if (load<i32>(tp + TGT_STATE) == ST_ENABLED && unreported(tp) != 0) {
-      if (eligible(tp)) return true;
-      pending = true; // its report waits for a record that reaches it
+    if (load<i32>(tp + TGT_STATE) == ST_ENABLED && unreported(tp) + unackedUnreported(tp) != 0) {
+      if (eligible(tp) && reportable(tp) != 0) return true;
+      pending = true; // its report waits for a record that reaches it (or, unacked, for its time)
     }
     t = load<i32>(tp + TGT_NEXT);
   }

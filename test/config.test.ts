@@ -84,13 +84,16 @@ describe('defaults and lock set', () => {
       ratelimit_burst: 10,
       heartbeat_ms: 0,
       heartbeat_text: 'netconsole: heartbeat',
+      reliable: false,
+      reliable_msgs: 8192,
+      reliable_bytes: 4194304,
     });
     assert.ok(Object.isFrozen(DEFAULT_ATTRIBUTES));
   });
   test('LOCKED_ATTRIBUTES are the spec table rows marked locked', () => {
     assert.deepEqual(
       [...LOCKED_ATTRIBUTES].sort(),
-      ['dev_name', 'extended', 'local_ip', 'local_port', 'release', 'remote_ip', 'remote_mac', 'remote_port'],
+      ['dev_name', 'extended', 'local_ip', 'local_port', 'release', 'reliable', 'reliable_bytes', 'reliable_msgs', 'remote_ip', 'remote_mac', 'remote_port'],
     );
   });
 });
@@ -105,7 +108,25 @@ const lockedWrites: Array<[string, unknown, Partial<TargetAttributes>]> = [
   ['local_ip', '10.0.0.1\n', { local_ip: '10.0.0.1' }],
   ['remote_ip', '10.0.0.3', { remote_ip: '10.0.0.3' }],
   ['remote_mac', '12:34:56:78:9A:BC\n', { remote_mac: '12:34:56:78:9a:bc' }],
+  ['reliable', '1\n', { reliable: true }],
+  ['reliable_msgs', '1000\n', { reliable_msgs: 1000 }],
+  ['reliable_bytes', 300001, { reliable_bytes: 300008 }],
 ];
+
+describe('reliable bounds', () => {
+  for (const [attr, low, high] of [['reliable_msgs', 15, 1048577], ['reliable_bytes', 262143, 268435457]] as const) {
+    test(`${attr} outside its range: ERANGE`, () => {
+      const range = attr === 'reliable_msgs' ? '16..1048576' : '262144..268435456';
+      refused('ERANGE', attr, String(low), disabled, `${attr}: out of range: "${low}"; accepted: ${range}`);
+      refused('ERANGE', attr, String(high), disabled, `${attr}: out of range: "${high}"; accepted: ${range}`);
+    });
+  }
+  test('enabling reliable without extended: EINVAL naming both', () => {
+    const current = { ...disabled, reliable: true, extended: false };
+    const err = expectError('EINVAL', () => parseAttributeWrite(NAME, 'enabled', '1', current), 'target (t1): not enabling netconsole, reliable delivery requires extended log messages (acks and requests name seqs)');
+    assert.equal(err.option, 'reliable', 'the error names the attribute to change, as release does');
+  });
+});
 
 describe('locked attributes', () => {
   for (const [attr, value, want] of lockedWrites) {

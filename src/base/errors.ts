@@ -15,6 +15,7 @@ export type ErrnoCode =
   | 'ENOENT'
   | 'EEXIST'
   | 'ENOSPC'
+  | 'ENOMEM'
   | 'EMSGSIZE'
   | 'ENAMETOOLONG'
   | 'EDESTADDRREQ'

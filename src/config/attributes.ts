@@ -31,6 +31,13 @@ export interface TargetAttributes {
   heartbeat_ms: number;
   /** Beyond the kernel: the heartbeat's text. */
   heartbeat_text: string;
+  /** Beyond the kernel: acks and resends over netconsd's ncrx protocol (docs/reliable.md); needs
+   *  extended. The target keeps what it sent until its receiver acks it. */
+  reliable: boolean;
+  /** Beyond the kernel: the most messages a reliable target keeps for resending. */
+  reliable_msgs: number;
+  /** Beyond the kernel: the most bytes of messages a reliable target keeps for resending. */
+  reliable_bytes: number;
 }
 
 export const DEFAULT_ATTRIBUTES: Readonly<TargetAttributes> = Object.freeze({
@@ -48,6 +55,9 @@ export const DEFAULT_ATTRIBUTES: Readonly<TargetAttributes> = Object.freeze({
   ratelimit_burst: 10,
   heartbeat_ms: 0,
   heartbeat_text: 'netconsole: heartbeat',
+  reliable: false,
+  reliable_msgs: 8192,
+  reliable_bytes: 4 << 20,
 });
 
 /**
@@ -66,6 +76,9 @@ export const LOCKED_ATTRIBUTES: ReadonlySet<string> = new Set([
   'local_ip',
   'remote_ip',
   'remote_mac',
+  'reliable',
+  'reliable_msgs',
+  'reliable_bytes',
 ]);
 
 /**
@@ -109,6 +122,18 @@ export const HEARTBEAT_MAX_MS = 0x7fffffff;
 /** The longest heartbeat_text, in bytes as written: what a configfs store receives at most
  *  (configfs_write_iter: SIMPLE_ATTR_SIZE - 1; the kernel cuts a longer write, this refuses it). */
 export const HEARTBEAT_TEXT_MAX = 4095;
+/**
+ * A reliable target's bounds (docs/reliable.md, "Bounds"). reliable_msgs' default, 8,192, is
+ * libncrx's window (nr_slots): a receiver gives up on a seq that far behind the newest, so keeping
+ * more cannot help. reliable_bytes' default, 4 MiB, keeps the whole window of 512-byte messages
+ * (more than a second of 50,000 100-byte messages a second, a second being the ack interval of
+ * `listen --ack` and of netconsd's sample receiver); its least, 256 KiB, holds two messages of the
+ * largest size (maxTotal 65,532 plus header), so every message can be kept.
+ */
+export const RELIABLE_MSGS_MIN = 16;
+export const RELIABLE_MSGS_MAX = 1 << 20;
+export const RELIABLE_BYTES_MIN = 256 << 10;
+export const RELIABLE_BYTES_MAX = 256 << 20;
 const BROADCAST_MAC = 'ff:ff:ff:ff:ff:ff';
 const BOOL_ACCEPTED = "a kstrtobool value: 1 y Y t T on (true), 0 n N f F off (false)";
 const LOCK_ACCEPTED = 'no change while the target is enabled; write 0 to enabled first';
@@ -169,7 +194,7 @@ export function parseDecimal(option: string, text: string, max: number, given: u
 }
 
 /** The yes/no attributes (kstrtobool): the only ones a boolean is written to. */
-const BOOLEAN_ATTRIBUTES: ReadonlySet<string> = new Set(['enabled', 'extended', 'timestamps', 'release', ...SYSDATA_TOGGLES]);
+const BOOLEAN_ATTRIBUTES: ReadonlySet<string> = new Set(['enabled', 'extended', 'timestamps', 'release', 'reliable', ...SYSDATA_TOGGLES]);
 
 /**
  * The text the kernel would see for a JS value: strings as they are, integer numbers in decimal
@@ -289,6 +314,13 @@ function parseEnabledWrite(target: string, text: string, current: Readonly<Targe
       accepted: 'release=0, or extended=1 before enabling',
     });
   }
+  if (current.reliable && !current.extended) {
+    throw new NetconsoleError('EINVAL', `target (${target}): not enabling netconsole, reliable delivery requires extended log messages (acks and requests name seqs)`, {
+      option: 'reliable',
+      value: current.reliable,
+      accepted: 'reliable=0, or extended=1 before enabling',
+    });
+  }
   if (current.remote_ip === null) {
     throw new NetconsoleError('EDESTADDRREQ', `target (${target}): not enabling netconsole, remote_ip is not set`, {
       option: 'remote_ip',
@@ -356,7 +388,20 @@ export function parseAttributeWrite(
       return { heartbeat_ms: parseHeartbeatMs(text, value) };
     case 'heartbeat_text':
       return { heartbeat_text: parseHeartbeatText(text, value) };
+    case 'reliable':
+      return { reliable: parseBool(attr, text, value) };
+    case 'reliable_msgs':
+      return { reliable_msgs: parseBounded(attr, text, value, RELIABLE_MSGS_MIN, RELIABLE_MSGS_MAX, 1) };
+    case 'reliable_bytes':
+      return { reliable_bytes: parseBounded(attr, text, value, RELIABLE_BYTES_MIN, RELIABLE_BYTES_MAX, 8) };
   }
+}
+
+/** A decimal in min..max (ERANGE outside), rounded up to a multiple of `multiple`. */
+function parseBounded(attr: string, text: string, given: unknown, min: number, max: number, multiple: number): number {
+  const n = parseDecimal(attr, text, U32_MAX, given);
+  if (n < min || n > max) throw outOfRange(attr, given, `${min}..${max}`);
+  return Math.ceil(n / multiple) * multiple;
 }
 
 /** heartbeat_ms (beyond the kernel): 0, or HEARTBEAT_MIN_MS..HEARTBEAT_MAX_MS (ERANGE between). */

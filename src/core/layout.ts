@@ -5,7 +5,7 @@
 import { LayoutMismatchError } from '../base/errors.js';
 
 export const L = {
-  LAYOUT_VERSION: 4, // 3: THR_STATE counts claims (shared slots); 4: SLOT_AUX, TGT_CNT_REPORT_LOST
+  LAYOUT_VERSION: 5, // 3: THR_STATE counts claims (shared slots); 4: SLOT_AUX, TGT_CNT_REPORT_LOST; 5: reliable targets
   MAGIC: 0x4e434f4e, // "NCON", written last by mem_init: a memory is ready when it is there
   NIL: -1, // end of a list, no target
   // ---------------------------------------------------------------- header, [0, 4096)
@@ -92,11 +92,30 @@ export const L = {
   TGT_CNT_UNCONFIRMED: 360, // u64 S atomic add: messages counted lost that the kernel may have sent
   TGT_CNT_HOLDS: 368, // u64 S atomic add: times S held the target: its path could not carry
   TGT_CNT_REPORT_LOST: 376, // u64 S atomic add: losses whose in-band report was lost (told again)
-  TGT_END: 384,
+  TGT_RSEQ: 384, // u64 under lock (W takes one per message); H sets it before the first enable
+  TGT_RT_BASE: 392, // u32 H while not enabled: the retention region (index, then entries); 0 none
+  TGT_RT_SIZE: 396, // u32 H while not enabled: bytes of entries, a multiple of 8
+  TGT_RT_SLOTS: 400, // u32 H while not enabled: messages kept at most
+  TGT_RT_COUNT: 404, // u32 under lock (W): messages kept now
+  TGT_RT_HEAD: 408, // u64 W atomic store after an entry is written: the position past it
+  TGT_RT_TAIL: 416, // u64 W atomic store before it reuses the bytes; H atomic load after copying
+  TGT_RT_ACKED: 424, // u64 H atomic store: the first seq not acked; W atomic load
+  TGT_RT_HEARD: 432, // i32 H atomic store: 1 once the receiver replied
+  TGT_RT_REPORTED_AT: 440, // u64 under lock (W): usec time of the last report of unacked messages
+  TGT_CNT_UNACKED: 448, // u64 under lock (W): pushed out unacked after the receiver replied
+  TGT_CNT_UNHEARD: 456, // u64 under lock (W): pushed out before the receiver ever replied
+  TGT_CNT_UNACKED_REPORTED: 464, // u64 under lock (W): of UNACKED, told in-band
+  TGT_END: 472,
+  RT_ENTRY_LEN: 0, // u32: message bytes, or RT_PAD
+  RT_ENTRY_PREFIX: 4, // u32: bytes of "[release,]header" (before the ';')
+  RT_ENTRY_SEQ: 8, // u64: the target's seq of the message
+  RT_ENTRY_HDR: 16,
+  RT_PAD: -1, // u32 0xffffffff, read as an i32 (the module exports its u32 globals as i32)
   F_EXTENDED: 1,
   F_RELEASE: 2,
   F_TIMESTAMPS: 4,
   F_RAW: 8,
+  F_RELIABLE: 16, // needs F_EXTENDED and a retention region
   S_CPU: 1,
   S_TASKNAME: 2,
   S_RELEASE: 4,

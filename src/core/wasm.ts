@@ -56,6 +56,11 @@ export interface TargetCounters {
   stalls: number;
   unconfirmed: number;
   holds: number;
+  /** Reliable targets (assembly/retain.ts): messages pushed out of the retention unacked after the
+   *  receiver replied, before it ever did, and the messages kept now. */
+  unacked: number;
+  unheard: number;
+  kept: number;
   msgid: number;
 }
 
@@ -344,6 +349,9 @@ export class Core {
       stalls: n(L.TGT_CNT_STALLS),
       unconfirmed: n(L.TGT_CNT_UNCONFIRMED),
       holds: n(L.TGT_CNT_HOLDS),
+      unacked: n(L.TGT_CNT_UNACKED),
+      unheard: n(L.TGT_CNT_UNHEARD),
+      kept: this.targetWord(t, L.TGT_RT_COUNT) >>> 0,
       msgid: this.targetWord(t, L.TGT_MSGID) >>> 0,
     };
   }
@@ -373,6 +381,11 @@ export class Core {
   /** The generation the next enable of target t gives its ring slots. */
   nextGeneration(t: number): number {
     return (this.targetWord(t, L.TGT_GEN) + 1) >>> 0;
+  }
+
+  /** The seq the next record takes (SEQ_NEXT): where a new reliable target's own seqs start. */
+  seqNext(): bigint {
+    return Atomics.load(this.u64, L.SEQ_NEXT >> 3);
   }
 
   /** The ring position from which no writer can have queued anything for t (its grace period). */

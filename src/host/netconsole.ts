@@ -265,12 +265,13 @@ export class Netconsole extends Logger {
         skipped: n.skipped,
         transmit_errors: n.transmitErrors,
         lostInTransmit: n.lostInTransmit,
-        lost: n.dropped + n.skipped + n.lostInTransmit,
+        lost: n.dropped + n.skipped + (t.attrs.reliable ? n.unacked : n.lostInTransmit),
         reported: n.reported - n.reportLost,
         stalls: n.stalls,
         holds: n.holds,
         unconfirmed: n.unconfirmed,
         msgid: n.msgid,
+        reliable: t.attrs.reliable ? { ...t.reliableCounters, kept: n.kept, unacked: n.unacked, unheard: n.unheard } : null,
       };
     });
     const k = c.counters();

@@ -1,6 +1,7 @@
 // What a Netconsole reports: its events (nc.events) and stats() (README, "Stats").
 import type { NetconsoleError } from '../base/errors.js';
 import type { SenderCounters } from '../sender/types.js';
+import type { ReliableCounters } from './reliable.js';
 
 /** A target's state, as the kernel's (enabled_store, netconsole_netdev_event). */
 export type TargetState = 'disabled' | 'enabled' | 'deactivated';
@@ -43,7 +44,8 @@ export interface TargetStats {
   transmit_errors: number;
   /** Messages lost in transmission (a datagram of theirs could not be sent, after retries). */
   lostInTransmit: number;
-  /** Every message this target lost: dropped + skipped + lostInTransmit. */
+  /** Every message this target lost: dropped + skipped + lostInTransmit; for a reliable target,
+   *  which resends what the sender could not send, dropped + skipped + reliable.unacked. */
   lost: number;
   /**
    * Lost messages already reported in-band ("** N messages dropped **") by reports that were not
@@ -64,6 +66,21 @@ export interface TargetStats {
    */
   unconfirmed: number;
   msgid: number;
+  /** A reliable target's acks and resends (docs/reliable.md); null for the others. */
+  reliable: ReliableStats | null;
+}
+
+/** What a reliable target counted: its sender half's replies, acks and resends, and what its
+ *  retention holds and pushed out. */
+export interface ReliableStats extends ReliableCounters {
+  /** Messages kept for resending now (acked ones included until their room is needed). */
+  kept: number;
+  /** Messages pushed out of the retention unacked after the receiver replied: their fate is not
+   *  known. Told in-band ("** N messages unacknowledged **") and counted in `lost`. */
+  unacked: number;
+  /** Messages pushed out before the receiver ever replied (a receiver that does not ack, such as
+   *  netconsd): sent once, like any target's, and not told in-band. */
+  unheard: number;
 }
 
 export interface Stats {

@@ -4,6 +4,8 @@
 // failed setup holds nothing, and committing a Binding (targets.ts) cannot fail.
 //
 // Lock: rtnl held (device look-ups and sockets), by the caller.
+import type { Socket as DgramSocket } from 'node:dgram';
+import type { Retention } from '../core/retention.js';
 import { createSocket } from 'node:dgram';
 import { parseIp, parseMac } from '../base/addr.js';
 import type { TargetAttributes } from '../config/attributes.js';
@@ -40,6 +42,9 @@ export interface Binding {
   /** Raw mode: the addressing block; with remote_mac 'auto', the next hop it follows. */
   addr: Uint8Array | null;
   nextHop: string | null;
+  /** A reliable target (host/reliable.ts): its replies' socket and its retention region, set up
+   *  by the table after the rest (host/targets.ts setup). */
+  reliable?: { replies: DgramSocket; retention: Retention };
 }
 
 export interface SetupContext {

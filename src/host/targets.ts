@@ -52,6 +52,9 @@ import type { Core } from '../core/wasm.js';
 import type { TargetEvent, TargetState } from './reports.js';
 import type { Writer } from '../core/writer.js';
 import { Heartbeats, SEND_LEVEL, trimLastNewline } from './heartbeats.js';
+import { memoryBytes } from '../core/layout.js';
+import { regionBytes, Retention, RetentionSpace } from '../core/retention.js';
+import { openReplySocket, ReliableLink, reliableCounters, type ReliableCounters } from './reliable.js';
 export type { TargetState } from './reports.js';
 
 export type { DeviceLookup, Mode } from './target-setup.js';
@@ -76,6 +79,13 @@ export interface TargetRecord {
   binding: Binding | null;
   /** rtnl: the device a DEACTIVATED target resumes on when its dev_name is empty (picked by route). */
   resumeName: string | null;
+  /** cleanup: a reliable target's sender half while it is ENABLED (host/reliable.ts). */
+  link: ReliableLink | null;
+  /** What its sender half counted, over every enable. */
+  reliableCounters: ReliableCounters;
+  /** rtnl: a reliable target's next own seq, kept from its last enable (null: start at the
+   *  Netconsole's next seq): its receiver sees one stream across a disable. */
+  nextSeq: bigint | null;
 }
 
 const STATE_CODE: Record<TargetState, number> = { disabled: L.ST_DISABLED, enabled: L.ST_ENABLED, deactivated: L.ST_DEACTIVATED };
@@ -94,6 +104,9 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
   private closing = false;
   /** The running heartbeats (heartbeat_ms), by target: a timer only while the target is enabled. */
   private readonly heartbeats = new Heartbeats<TargetRecord>();
+  /** Where reliable targets' retention regions go: past the ring (rtnl: taken at setup, given back
+   *  at release). */
+  private readonly space: RetentionSpace;
 
   constructor(
     private readonly core: Core,
@@ -106,6 +119,7 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
     private readonly writer: Writer | null = null,
   ) {
     super();
+    this.space = new RetentionSpace(core.memory, memoryBytes(core.ringSize));
   }
 
   get(name: string): TargetRecord | undefined {
@@ -145,6 +159,9 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
         removed: false,
         binding: null,
         resumeName: null,
+        link: null,
+        reliableCounters: reliableCounters(),
+        nextSeq: null,
       };
       for (const [k, v] of fields) {
         if (v === undefined || v === null) continue; // not given: the default
@@ -387,9 +404,25 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
   private async setup(rec: TargetRecord): Promise<Binding> {
     this.locks.checker.assertHeld('rtnl', 'target setup');
     const gen = this.core.nextGeneration(rec.index); // target_set_state(ENABLED) bumps it
+    let b: Binding;
     try {
-      return await setupTarget({ lookup: this.lookup, sockets: this.sockets, mode: this.mode }, rec.attrs, rec.bindMac, gen);
+      b = await setupTarget({ lookup: this.lookup, sockets: this.sockets, mode: this.mode }, rec.attrs, rec.bindMac, gen);
     } catch (err) {
+      throw asNetconsoleError(err, `target ${rec.name}: setting up`);
+    }
+    if (!rec.attrs.reliable) return b;
+    // A reliable target: its replies' socket and its retention region, or nothing at all.
+    const a = rec.attrs;
+    const bytes = regionBytes(a.reliable_msgs, a.reliable_bytes);
+    let base = -1;
+    try {
+      base = this.space.take(bytes);
+      const replies = await openReplySocket({ family: a.remote_ip!.includes(':') ? 6 : 4, localIp: a.local_ip, localPort: a.local_port, remoteIp: a.remote_ip!, remotePort: a.remote_port });
+      b.reliable = { replies, retention: new Retention(this.core.memory, rec.index, base, a.reliable_msgs, a.reliable_bytes) };
+      return b;
+    } catch (err) {
+      if (base >= 0) this.space.give(base, bytes);
+      await this.sockets.release(b.socket);
       throw asNetconsoleError(err, `target ${rec.name}: setting up`);
     }
   }
@@ -399,7 +432,11 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
   private commit(rec: TargetRecord, b: Binding): Promise<void> {
     this.locks.checker.assertHeld('rtnl', 'commit');
     return this.locks.cleanup.run(() => {
-      this.core.setTargetLocked(rec.index, b.flags, this.release, this.release, b.addr ?? undefined);
+      this.core.setTargetLocked(rec.index, b.flags | (b.reliable ? L.F_RELIABLE : 0), this.release, this.release, b.addr ?? undefined);
+      if (b.reliable) {
+        b.reliable.retention.install(rec.nextSeq ?? this.core.seqNext());
+        rec.link = new ReliableLink(b.reliable.replies, b.reliable.retention, rec.reliableCounters);
+      }
       this.writeUserdata(rec);
       this.writeSysdata(rec);
       this.writeRatelimit(rec);
@@ -438,6 +475,7 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
   private stop(rec: TargetRecord): void {
     this.locks.checker.assertHeld('cleanup', 'stopping a target');
     this.locks.spin(() => this.core.listToCleanup(rec.index));
+    this.stopLink(rec);
     rec.state = 'disabled';
     this.updateWantSys();
     this.syncHeartbeat(rec);
@@ -457,6 +495,7 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
     this.locks.checker.assertHeld('config', 'remove');
     const held = await this.locks.cleanup.run(() => {
       this.locks.spin(() => this.core.listRemove(rec.index));
+      this.stopLink(rec);
       rec.removed = true;
       rec.state = 'disabled';
       this.byName.delete(rec.name);
@@ -478,7 +517,20 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
     await this.sender.waitPast(this.core.cleanupPosition(rec.index));
     this.sender.clearRoute(rec.index);
     await this.sockets.release(b.socket);
+    if (b.reliable) {
+      const r = b.reliable.retention;
+      rec.nextSeq = r.nextSeq();
+      r.uninstall();
+      this.space.give(r.base, regionBytes(r.slots, r.size));
+    }
     rec.binding = null;
+  }
+
+  /** A reliable target leaves the target list (cleanup held): from here on it resends nothing,
+   *  as no writer reaches it (its replies' socket closes; its region waits for release_). */
+  private stopLink(rec: TargetRecord): void {
+    rec.link?.stop();
+    rec.link = null;
   }
 
   /**
@@ -550,6 +602,7 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
     if (moved.length > 0) {
       this.locks.spin(() => this.core.listToCleanupBatch(moved.map((r) => r.index), STATE_CODE[after!]));
       for (const r of moved) {
+        this.stopLink(r);
         r.state = after!;
         if (after === 'deactivated') r.resumeName = r.binding!.device.name;
         this.syncHeartbeat(r);
