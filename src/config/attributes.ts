@@ -321,6 +321,13 @@ function parseEnabledWrite(target: string, text: string, current: Readonly<Targe
       accepted: 'reliable=0, or extended=1 before enabling',
     });
   }
+  if (current.reliable && current.local_port === 0) {
+    throw new NetconsoleError('EINVAL', `target (${target}): not enabling netconsole, reliable delivery needs a local_port: the receiver replies to it`, {
+      option: 'local_port',
+      value: 0,
+      accepted: 'a local_port of 1..65535 (default 6665), or reliable=0',
+    });
+  }
   if (current.remote_ip === null) {
     throw new NetconsoleError('EDESTADDRREQ', `target (${target}): not enabling netconsole, remote_ip is not set`, {
       option: 'remote_ip',
