@@ -80,6 +80,8 @@ describe('reliable targets: the sender half', () => {
         assert.equal(r.requests, 2);
         assert.equal(r.resends, 2);
         assert.equal(r.kept, 10, 'acked messages stay until their room is needed');
+        const line = nc.targets.get('r')!.get('reliable_stats'); // what `netconsole ctl get r/reliable_stats` prints
+        assert.match(line, new RegExp(`^replies=1 acks=1 requests=2 resends=2 .* acked=${seqs[1]} kept=10 unacked=0 unheard=0$`));
         // Asked again at once: not resent twice within the gap (a burst of copies of one reply).
         await reply(sink, from, `ncrx${seqs[1]} ${a}`);
         await until(() => rel(nc).requests === 3, 'the third request');

@@ -85,7 +85,7 @@ export const LOCKED_ATTRIBUTES: ReadonlySet<string> = new Set([
  * Attributes that exist but have no store method: writing them fails EACCES, as configfs refuses
  * to open such a file for writing (__configfs_open_file: no ->store, -EACCES).
  */
-export const READ_ONLY_ATTRIBUTES: ReadonlySet<string> = new Set(['local_mac', 'transmit_errors']);
+export const READ_ONLY_ATTRIBUTES: ReadonlySet<string> = new Set(['local_mac', 'transmit_errors', 'reliable_stats']);
 
 /**
  * Attributes with a store method but no show method: `send_msg` (net-next, November 2025), which
@@ -95,8 +95,8 @@ export const READ_ONLY_ATTRIBUTES: ReadonlySet<string> = new Set(['local_mac', '
  */
 export const WRITE_ONLY_ATTRIBUTES: ReadonlySet<string> = new Set(['send_msg']);
 
-/** The name of an attribute of a target directory: the writable ones and the read-only `local_mac`, `transmit_errors`. */
-export type AttributeName = keyof TargetAttributes | 'local_mac' | 'transmit_errors';
+/** The name of an attribute of a target directory: the writable ones and the read-only `local_mac`, `transmit_errors`, `reliable_stats`. */
+export type AttributeName = keyof TargetAttributes | 'local_mac' | 'transmit_errors' | 'reliable_stats';
 
 /** Every attribute of a target directory, in the kernel's configfs order. */
 export const ATTRIBUTE_NAMES: readonly AttributeName[] = Object.freeze([
@@ -435,6 +435,8 @@ function parseHeartbeatText(text: string, given: unknown): string {
 export interface RuntimeAttributes {
   local_mac?: string;
   transmit_errors?: number;
+  /** Beyond the kernel: a reliable target's counters as `name=value` pairs (docs/reliable.md). */
+  reliable_stats?: string;
 }
 
 function formatUnsetIp(other: string | null): string {
@@ -454,6 +456,8 @@ export function formatAttribute(attrs: TargetAttributes, name: string, runtime: 
       return runtime.local_mac ?? BROADCAST_MAC;
     case 'transmit_errors':
       return String(runtime.transmit_errors ?? 0);
+    case 'reliable_stats':
+      return runtime.reliable_stats ?? '';
     case 'local_ip':
       return attrs.local_ip ?? formatUnsetIp(attrs.remote_ip);
     case 'remote_ip':

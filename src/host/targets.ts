@@ -345,7 +345,16 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
     return formatAttribute({ ...rec.attrs, enabled: rec.state === 'enabled' }, attr, {
       local_mac: rec.binding?.device.mac,
       transmit_errors: this.core.targetCounters(rec.index).transmitErrors,
+      reliable_stats: attr === 'reliable_stats' ? this.reliableStats(rec) : undefined,
     });
+  }
+
+  /** reliable_stats (read-only, beyond the kernel): what the target's sender half and retention
+   *  counted, `name=value` pairs on one line (the names of stats().targets[i].reliable). */
+  private reliableStats(rec: TargetRecord): string {
+    const n = this.core.targetCounters(rec.index);
+    const all: Record<string, unknown> = { ...rec.reliableCounters, kept: n.kept, unacked: n.unacked, unheard: n.unheard };
+    return Object.entries(all).map(([k, v]) => `${k}=${v ?? '-'}`).join(' ');
   }
 
   private setSysdata(rec: TargetRecord, toggle: SysdataToggle, value: unknown): void {
