@@ -6,9 +6,13 @@
 // memory, and one write_record call that takes the spinlock, formats, fragments and writes the
 // datagrams into the ring. A consumer is simulated by moving the ring's tail up to its head every
 // 256 records; `dropped` (extra) shows the ring never filled.
+// wasm-reliable: the same to one reliable target (docs/reliable.md): each message is also copied
+// into the target's retention region, which is full after the first records (the receiver never
+// acks here), so each record also pushes the oldest out: the write path's whole extra cost.
 // reference: the same record from the same string through canonicalRecord + referenceDatagrams.
 import { enableBareTarget } from '../test/helpers/core.js';
-import { L } from '../src/core/layout.js';
+import { L, memoryBytes } from '../src/core/layout.js';
+import { regionBytes, Retention, RetentionSpace } from '../src/core/retention.js';
 import { referenceDatagrams } from '../src/reference/datagrams.js';
 import { canonicalRecord, canonicalTarget } from '../src/core/validate.js';
 import { Core } from '../src/core/wasm.js';
@@ -17,9 +21,18 @@ import { opsPerSec, text, type Case, type Scenario } from './harness.js';
 const SIZES = { full: [100, 1000, 2000, 4000, 8000], quick: [100, 1000, 8000], smoke: [100, 2000] };
 const ROUND_MS = { full: 200, quick: 60, smoke: 10 };
 
-function extendedCore(): Core {
-  const core = Core.create({ ringSize: 16 << 20 });
-  enableBareTarget(core);
+const RING = 16 << 20;
+
+function extendedCore(reliable: boolean): Core {
+  const core = Core.create({ ringSize: RING });
+  if (!reliable) {
+    enableBareTarget(core);
+    return core;
+  }
+  const [slots, bytes] = [8192, 4 << 20]; // the defaults of reliable_msgs and reliable_bytes
+  const base = new RetentionSpace(core.memory, memoryBytes(RING)).take(regionBytes(slots, bytes));
+  enableBareTarget(core, 0, L.F_EXTENDED | L.F_RELIABLE);
+  new Retention(core.memory, 0, base, slots, bytes).install(0n); // no writer yet
   return core;
 }
 
@@ -30,6 +43,7 @@ export const scenario: Scenario = {
     const targetMs = ROUND_MS[ctx.profile];
     return SIZES[ctx.profile].map((size): Case => {
       let core: Core;
+      let reliableCore: Core;
       const msg = text(size);
       const tgt = canonicalTarget({ extended: true });
       return {
@@ -38,13 +52,15 @@ export const scenario: Scenario = {
         unit: 'records/s',
         higherIsBetter: true,
         baseline: 'reference',
-        subjects: ['wasm', 'reference'],
+        subjects: ['wasm', 'wasm-reliable', 'reference'],
         async around(body) {
-          core = extendedCore();
+          core = extendedCore(false);
+          reliableCore = extendedCore(true);
           try {
             await body();
           } finally {
             core.release();
+            reliableCore.release();
           }
         },
         measure(subject) {
@@ -54,13 +70,14 @@ export const scenario: Scenario = {
             }, { targetMs });
             return { value };
           }
-          const buf = core.memory.buffer as unknown as SharedArrayBuffer;
+          const c = subject === 'wasm-reliable' ? reliableCore : core;
+          const buf = c.memory.buffer as unknown as SharedArrayBuffer;
           const tail = new BigUint64Array(buf, L.RING_TAIL, 1);
           const head = new BigUint64Array(buf, L.RING_HEAD, 1);
-          const write = core.exports.write_record;
-          const u8 = core.u8.subarray(core.textAt, core.textAt + L.TEXT_MAX);
+          const write = c.exports.write_record;
+          const u8 = c.u8.subarray(c.textAt, c.textAt + L.TEXT_MAX);
           const encoder = new TextEncoder();
-          const thread = core.thread;
+          const thread = c.thread;
           const value = opsPerSec((n) => {
             for (let i = 0; i < n; i++) {
               const len = encoder.encodeInto(msg, u8).written!;
@@ -68,8 +85,8 @@ export const scenario: Scenario = {
               if ((i & 255) === 255) Atomics.store(tail, 0, Atomics.load(head, 0));
             }
           }, { targetMs });
-          const n = core.targetCounters(0);
-          return { value, extra: { dropped: n.dropped, truncated: n.truncated } };
+          const n = c.targetCounters(0);
+          return { value, extra: { dropped: n.dropped, truncated: n.truncated, ...(subject === 'wasm-reliable' ? { kept: n.kept } : {}) } };
         },
       };
     });

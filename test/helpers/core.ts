@@ -5,7 +5,7 @@ import { renderUserdata } from '../../src/core/userdata.js';
 import type { Core } from '../../src/core/wasm.js';
 
 /** Target `t` of `core`, extended (or `flags`), no userdata, its device up, ENABLED. */
-export function enableBareTarget(core: Core, t = 0, flags = L.F_EXTENDED): void {
+export function enableBareTarget(core: Core, t = 0, flags: number = L.F_EXTENDED): void {
   core.clearTarget(t);
   core.listAdd(t);
   core.setTargetLocked(t, flags, null, null);
