@@ -229,12 +229,17 @@ function dictLines(m: Message): string {
   return lines;
 }
 
+const ACK_OUT_MAX = 32 << 20;
+
 /** `netconsole listen`: output bounded on slow pipes (what could not be printed is counted), a summary on exit. */
 async function listen(o: ListenOptions): Promise<void> {
   const ack = o.ack ? { intervalMs: o.ackInterval, retxIntervalMs: o.retxInterval, msgTimeoutMs: o.msgTimeout } : undefined;
   const r = new Receiver({ fragmentTimeoutMs: o.fragmentTimeout, ack });
   const err = new BoundedLines(process.stderr);
-  const out = new BoundedLines(process.stdout, (n) => err.write(`netconsole: ${n} messages not printed: stdout did not keep up\n`));
+  // With --ack, a filled hole releases every message held behind it at once (in seq order): up to
+  // the 16 MiB the streams may hold, already in memory, so stdout may buffer as much (twice, for
+  // the JSON escaping) before it drops lines; without --ack, 1 MiB as before.
+  const out = new BoundedLines(process.stdout, (n) => err.write(`netconsole: ${n} messages not printed: stdout did not keep up\n`), ack ? ACK_OUT_MAX : undefined);
   r.on('message', (m: Message) => {
     if (o.json) out.write(`${JSON.stringify(m)}\n`);
     else out.write(`${formatMessage(m)}\n${dictLines(m)}`);

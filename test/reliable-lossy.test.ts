@@ -1,0 +1,144 @@
+// Reliable targets over a lossy path (docs/reliable.md): 10,000 messages of 100 to 3,000 bytes,
+// from the main thread and two workers, through a relay that drops a seeded share of the
+// datagrams (test/helpers/lossy-proxy.ts), to `netconsole listen --ack`. With `reliable` every
+// message arrives whole and in order, and the resends are counted; without it the same path loses
+// messages, and the receiver says so (its `lost` events). The seed is in the test names;
+// NETCONSOLE_PROXY_SEED replays one. Counts what arrived; nothing asserts a speed.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import { Netconsole } from '../src/index.js';
+import { UNDER_TEST } from './helpers/netconsole.js';
+import { LossyProxy } from './helpers/lossy-proxy.js';
+import { mulberry32 } from './helpers/random.js';
+
+const CLI = fileURLToPath(new URL('../src/faces/cli.js', import.meta.url));
+const INDEX = new URL('../src/index.js', import.meta.url).href;
+const SEED = Number(process.env.NETCONSOLE_PROXY_SEED ?? Math.floor(Math.random() * 2 ** 32));
+const PER_THREAD = [4000, 3000, 3000];
+const TOTAL = PER_THREAD.reduce((a, b) => a + b, 0);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Message i of thread k: its name, then padding to a seeded length of 100..3,000 bytes. */
+function message(k: number, i: number, rnd: () => number): string {
+  const name = `t${k} m${i} `;
+  return name + 'abcdefghij'.repeat(300).slice(0, 100 + Math.floor(rnd() * 2901) - name.length);
+}
+
+// A worker logs its share through the Netconsole's handle, paced (a pause every 100 messages).
+const WORKER = `
+const { workerData, parentPort } = require('node:worker_threads');
+import(workerData.index).then(async ({ attach }) => {
+  const log = attach(workerData.handle);
+  for (const [i, text] of workerData.texts.entries()) {
+    log.info(text);
+    if (i % 100 === 99) await new Promise((r) => setTimeout(r, 100));
+  }
+  parentPort.postMessage('done');
+});`;
+
+interface Listener {
+  child: ChildProcess;
+  port: number;
+  lines: Array<Record<string, unknown>>;
+  stderr: () => string;
+}
+
+async function listen(msgTimeoutMs: number): Promise<Listener> {
+  const child = spawn(process.execPath, [CLI, 'listen', '--port', '0', '--ack', '--json', '--ack-interval', '200', '--retx-interval', '200', '--msg-timeout', String(msgTimeoutMs)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: Array<Record<string, unknown>> = [];
+  let stderr = '';
+  let partial = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    const parts = (partial + d).split('\n');
+    partial = parts.pop()!;
+    for (const p of parts) if (p !== '') lines.push(JSON.parse(p) as Record<string, unknown>);
+  });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const deadline = Date.now() + 15_000;
+  while (!/listening on .*:(\d+)/.test(stderr)) {
+    if (Date.now() > deadline) throw new Error(`listen did not start: ${stderr}`);
+    await sleep(10);
+  }
+  return { child, port: Number(/listening on .*:(\d+)/.exec(stderr)![1]), lines, stderr: () => stderr };
+}
+
+async function until(pred: () => boolean, what: () => string, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what()}`);
+    await sleep(20);
+  }
+}
+
+async function run(loss: number, reliable: boolean, seed: number): Promise<{ got: Array<Record<string, unknown>>; lost: number; stats: ReturnType<Netconsole['stats']>; emergencies: number; sent: string[] }> {
+  const rcv = await listen(reliable ? 30_000 : 1500);
+  const proxy = await LossyProxy.start({ upstream: { address: '127.0.0.1', port: rcv.port }, seed, forwardLoss: loss });
+  const rnd = mulberry32(seed);
+  const texts = PER_THREAD.map((n, k) => Array.from({ length: n }, (_, i) => message(k, i, rnd)));
+  const nc = await Netconsole.create({
+    ...UNDER_TEST,
+    targets: [{ name: 'r', remote_ip: '127.0.0.1', remote_port: proxy.port, extended: 1, reliable: reliable ? 1 : 0, reliable_bytes: 64 << 20, enabled: 1 }],
+  });
+  try {
+    const workers = [1, 2].map((k) => new Worker(WORKER, { eval: true, workerData: { index: INDEX, handle: nc.handle(), texts: texts[k] } }));
+    const done = workers.map((w) => new Promise((resolve, reject) => w.once('message', resolve).once('error', reject)));
+    for (const [i, text] of texts[0].entries()) {
+      nc.info(text);
+      if (i % 100 === 99) await sleep(100);
+    }
+    await Promise.all(done);
+    await Promise.all(workers.map((w) => w.terminate()));
+    await nc.flush();
+    const messages = (): Array<Record<string, unknown>> => rcv.lines.filter((l) => l.event === undefined);
+    const settled = (): number => messages().length + rcv.lines.filter((l) => l.event === 'lost').reduce((s, l) => s + Number(l.count), 0);
+    if (reliable) {
+      await until(() => settled() >= TOTAL, () => `${TOTAL} messages settled (${settled()}; seed ${seed}; ${JSON.stringify(nc.stats().targets[0].reliable)}; last seqs ${rcv.lines.slice(-2).map((l) => l.seq).join(' ')})`, 60_000);
+    } else {
+      // Holes are given up after the receiver's msg-timeout; a lost last message is never asked
+      // for, nor given up: wait until nothing has changed for 3 s.
+      let seen = -1;
+      let since = Date.now();
+      await until(() => {
+        if (rcv.lines.length !== seen) [seen, since] = [rcv.lines.length, Date.now()];
+        return Date.now() - since > 3000;
+      }, () => `the receiver to go quiet (seed ${seed})`, 60_000);
+    }
+    const stats = nc.stats();
+    // A message printed with fragments missing ([incomplete]) did not arrive whole either.
+    return { got: messages(), lost: TOTAL - messages().filter((l) => l.incomplete !== true).length, stats, emergencies: proxy.stats.emergency, sent: texts.flat() };
+  } finally {
+    await nc.close();
+    await proxy.close();
+    rcv.child.kill('SIGINT');
+    await new Promise((r) => rcv.child.once('exit', r));
+  }
+}
+
+describe('reliable targets over a lossy path', () => {
+  for (const loss of [0.05, 0.2]) {
+    // 20%: not yet dependable. Runs seen: every message but the last one or two arrives; the
+    // emergency resend that should bring them (3 s after the last ack) was seen firing in one
+    // instrumented run and not at all in another (emergencies 0 after 60 s). Open in issue 17.
+    const todo = loss === 0.2 ? 'at 20% the last messages are sometimes not brought by the emergency resends within 60 s (issue 17)' : undefined;
+    test(`${loss * 100}% of the datagrams dropped (seed ${SEED}): all ${TOTAL} messages arrive whole and in order, and the resends are counted`, { todo }, async () => {
+      const r = await run(loss, true, SEED);
+      assert.equal(r.got.length, TOTAL, `every message (seed ${SEED})`);
+      const seqs = r.got.map((l) => BigInt(l.seq as string));
+      for (let i = 1; i < seqs.length; i++) assert.equal(seqs[i], seqs[i - 1] + 1n, `in order, no hole (seed ${SEED})`);
+      assert.deepEqual(r.got.map((l) => l.text).sort(), [...r.sent].sort(), `whole, each once (seed ${SEED})`);
+      assert.ok(r.got.every((l) => l.incomplete !== true), 'none incomplete');
+      const t = r.stats.targets[0];
+      assert.ok(t.reliable!.resends > 0 && t.reliable!.requests > 0, `resends counted: ${JSON.stringify(t.reliable)}`);
+      assert.equal(t.lost, 0);
+      assert.equal(t.reliable!.unacked, 0);
+    });
+  }
+  test(`without reliable, the same path (20%, seed ${SEED}) loses messages, and the receiver reports them`, async () => {
+    const r = await run(0.2, false, SEED);
+    assert.ok(r.lost > TOTAL * 0.1, `lost or incomplete: ${r.lost} of ${TOTAL}`);
+    assert.equal(r.stats.targets[0].reliable, null);
+  });
+});
