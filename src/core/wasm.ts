@@ -79,7 +79,8 @@ export class Core {
   readonly memory: WebAssembly.Memory;
   readonly module: WebAssembly.Module;
   readonly debug: boolean;
-  /** Views over the whole memory as sized at creation (it never grows: the layout is fixed). */
+  /** Views over the whole memory as sized at creation: the layout is fixed; the memory grows only
+   *  past the ring, for reliable targets' retention regions, which core/retention.ts views. */
   readonly u8: Uint8Array;
   readonly i32: Int32Array;
   readonly u32: Uint32Array;
