@@ -71,7 +71,7 @@ describe('netconsole ctl', () => {
       await nc.targets.create('t1', { userdata: { region: 'eu' } });
       const names = (await ctl(socket, ['ls', 't1'])).out.split('\n');
       assert.deepEqual(names, [...new Set(names)]);
-      assert.deepEqual(names.slice(-3), ['local_mac', 'transmit_errors', 'userdata/']);
+      assert.deepEqual(names.slice(-4), ['local_mac', 'transmit_errors', 'reliable_stats', 'userdata/']);
       failedWithCode(await ctl(socket, ['mkdir', 't1/userdata/region']), /^netconsole: EEXIST: path: entry exists: "t1\/userdata\/region"; accepted: /);
       failedWithCode(await ctl(socket, ['mkdir', 't1/userdata/cpu_nr_enabled']), /^netconsole: EEXIST: /);
       assert.equal(nc.targets.get('t1')!.userdata.get('region'), 'eu');
