@@ -25,6 +25,8 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { NetconsoleError, errnoCode } from '../base/errors.js';
 import { L } from '../core/layout.js';
+import { U64_MAX } from '../base/text.js';
+import { REPLY_MAX } from '../receiver/acks.js';
 import type { Kept, Retention } from '../core/retention.js';
 
 export const EMERGENCY_MS = 3000;
@@ -35,9 +37,6 @@ export const RESEND_BUDGET = 16384;
 const TICK_MS = 100;
 /** Samples of how far the target wrote, at most (a minute of ticks). */
 const WRITTEN_MAX = 600;
-/** ncrx.h NCRX_PKT_MAX: a reply's bytes at most. */
-const REPLY_MAX = 1000;
-const U64_MAX = (1n << 64n) - 1n;
 const REPLY = /^ncrx(\d{1,20})((?: \d{1,20})*)$/;
 
 /** What a reliable target's sender half counted (stats().targets[i].reliable). */
