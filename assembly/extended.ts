@@ -1,7 +1,7 @@
 // Extended targets (kernel: write_ext_msg / send_ext_msg_udp; docs/wire.md 3): the composition
 // `[release ","] + header ";" + escaped text + dict + userdata + sysdata`, in one datagram or in
 // `ncfrag` fragments. Measured first (nothing written, nothing consumed), then written.
-import { F_RELEASE, MAX_PRINT_CHUNK, TGT_CNT_TRUNCATED, TGT_FLAGS, TGT_REL, TGT_REL_LEN, TGT_RSEQ, TGT_UD_ACTIVE, TGT_UD_LEN, THR_SYS, UD_BUF_SIZE, USERDATA_OFF } from './layout';
+import { F_RELEASE, MAX_PRINT_CHUNK, TGT_CNT_TRUNCATED, TGT_FLAGS, TGT_REL, TGT_REL_LEN, TGT_RSEQ, TGT_RT_ACKED, TGT_RT_HEARD, TGT_UD_ACTIVE, TGT_UD_LEN, THR_SYS, UD_BUF_SIZE, USERDATA_OFF } from './layout';
 import { cutEscaped, decLen, putByte, putDec, putLit } from './fmt';
 import { descAt, descLen, ensureEscaped, ensureHeader, escAt, escFull, escLen, hdrAt, hdrLen, headerLenWithSeq, maxTotal, putHeaderWithSeq, renderSysdata, sysdataLen, thr } from './record';
 import { bump, datagramBegin, datagramEnd, delivered, measured, messageBegin, msgCount } from './slots';
@@ -17,9 +17,15 @@ let seg2: usize = 0;
 let seg2Len: i32 = 0;
 let seg3Len: i32 = 0;
 let truncated: bool = false;
-// A reliable target (retain.ts): its header carries the target's own seq, not the record's.
+// A reliable target (retain.ts): its header carries the target's own seq, not the record's, and,
+// until the receiver first replied, `,ncfirst=<the first seq not acked>` (docs/reliable.md: a
+// receiver starts a stream at the first seq it sees; this tells it where the stream began, so it
+// asks for messages lost before that one). Read once at measure time: the host may set
+// RT_HEARD meanwhile, and every datagram of the message must carry the same prefix.
 let reliable: bool = false;
 let rseq: u64 = 0;
+let hinted: bool = false;
+let hint: u64 = 0;
 
 @inline function fragHeaderLen(prefix: i32, sent: i32, all: i32): i32 {
   return prefix + 8 + decLen(<u64>sent) + 1 + decLen(<u64>all) + 1; // ",ncfrag=" sent "/" total ";"
@@ -39,8 +45,13 @@ export function measureExtended(t: i32, tp: usize, ahead: u32): void {
   truncated = !escFull || seg0Len < escLen;
   total = seg0Len + fixed;
   reliable = isReliable(tp);
-  if (reliable) rseq = load<u64>(tp + TGT_RSEQ) + <u64>ahead;
-  prefixLen = relLen + (reliable ? headerLenWithSeq(rseq) : hdrLen);
+  hinted = false;
+  if (reliable) {
+    rseq = load<u64>(tp + TGT_RSEQ) + <u64>ahead;
+    hinted = atomic.load<i32>(tp + TGT_RT_HEARD) == 0;
+    if (hinted) hint = atomic.load<u64>(tp + TGT_RT_ACKED);
+  }
+  prefixLen = relLen + (reliable ? headerLenWithSeq(rseq) + (hinted ? 9 + decLen(hint) : 0) : hdrLen); // ",ncfirst=" hint
   const whole = prefixLen + 1 + total;
   if (whole <= MAX_PRINT_CHUNK) return measured(1, whole, whole);
   // Fragments (docs/wire.md 3.3): every one but the last is exactly MAX_PRINT_CHUNK bytes.
@@ -93,7 +104,10 @@ function putPrefix(p: usize, tp: usize): usize {
     memory.copy(p, tp + TGT_REL, <usize>(relLen - 1));
     p = putByte(p + <usize>(relLen - 1), 0x2c);
   }
-  if (reliable) return putHeaderWithSeq(p, rseq);
+  if (reliable) {
+    p = putHeaderWithSeq(p, rseq);
+    return hinted ? putDec(putLit(p, ',ncfirst='), hint) : p;
+  }
   memory.copy(p, hdrAt, <usize>hdrLen);
   return p + <usize>hdrLen;
 }

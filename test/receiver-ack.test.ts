@@ -217,6 +217,48 @@ describe('listen --ack: the receiver side of the ncrx protocol', () => {
     }
   });
 
+  test('ncfirst=<seq> (a reliable sender not answered yet): the stream starts there, so messages lost before the first one that arrived are asked for and printed first', async () => {
+    const { r, port, messages } = await receiver({ intervalMs: 30, retxIntervalMs: 30, msgTimeoutMs: 600_000, window: 100 });
+    const withFirst = (seq: number, first: string): Buffer[] =>
+      datagrams(seq, `message ${seq}`).map((b) => {
+        const semi = b.indexOf(';');
+        return Buffer.concat([b.subarray(0, semi), Buffer.from(`,ncfirst=${first}`), b.subarray(semi)]);
+      });
+    const senders = await Promise.all([0, 1, 2, 3].map(() => FakeSender.open(port)));
+    const [a, b, c, d] = senders;
+    try {
+      // a: 3 and 4 were lost; 5 arrives first, saying its stream began at 3.
+      for (const x of withFirst(5, '3')) await a.sendRaw(x);
+      await a.send(6);
+      await until(() => a.replies.some((x) => x.missing.length > 0), 'a asks for 3 and 4');
+      const ask = a.replies.find((x) => x.missing.length > 0)!;
+      assert.deepEqual(ask.missing, [3n, 4n]);
+      assert.equal(ask.ack, 2n, 'nothing done: the ack is the seq before the stream began');
+      assert.equal(messages.length, 0, 'nothing printed before the holes before it');
+      await a.send(3);
+      await a.send(4);
+      await until(() => a.last?.ack === 6n, 'a acked to 6');
+      assert.deepEqual(seqsOf(messages, `127.0.0.1:${a.port}`), [3, 4, 5, 6]);
+      // b: ncfirst at or past the seq says nothing more; the stream starts at the seq.
+      for (const x of withFirst(50, '50')) await b.sendRaw(x);
+      for (const x of withFirst(51, '60')) await b.sendRaw(x);
+      await until(() => b.last?.ack === 51n, 'b acked to 51');
+      // c: ncfirst further back than the window: the stream starts a window back, not further.
+      for (const x of withFirst(1000, '0')) await c.sendRaw(x);
+      await until(() => c.replies.some((x) => x.missing.length > 0), 'c asks');
+      const cask = c.replies.find((x) => x.missing.length > 0)!;
+      assert.equal(cask.ack, 900n, 'window 100: seqs 901..999 are holes, no more');
+      assert.equal(cask.missing[0], 901n);
+      // d: a value that does not parse is ignored; the datagram is still an extended message.
+      for (const x of withFirst(70, 'x1')) await d.sendRaw(x);
+      await until(() => d.last?.ack === 70n, 'd acked to 70');
+      assert.ok(messages.some((m) => m.source === `127.0.0.1:${d.port}` && m.seq === '70'));
+    } finally {
+      for (const f of senders) f.close();
+      await r.close();
+    }
+  });
+
   test('two streams from two ports of one address: each its own order, holes and replies', async () => {
     const { r, port, messages } = await receiver({ intervalMs: 30, retxIntervalMs: 30, msgTimeoutMs: 600_000 });
     const a = await FakeSender.open(port);

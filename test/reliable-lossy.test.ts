@@ -7,11 +7,12 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { Netconsole } from '../src/index.js';
 import { UNDER_TEST } from './helpers/netconsole.js';
-import { LossyProxy } from './helpers/lossy-proxy.js';
+import { LossyProxy, isEmergency } from './helpers/lossy-proxy.js';
 import { mulberry32 } from './helpers/random.js';
 
 const CLI = fileURLToPath(new URL('../src/faces/cli.js', import.meta.url));
@@ -119,11 +120,9 @@ async function run(loss: number, reliable: boolean, seed: number): Promise<{ got
 
 describe('reliable targets over a lossy path', () => {
   for (const loss of [0.05, 0.2]) {
-    // 20%: not yet dependable. Runs seen: every message but the last one or two arrives; the
-    // emergency resend that should bring them (3 s after the last ack) was seen firing in one
-    // instrumented run and not at all in another (emergencies 0 after 60 s). Open in issue 17.
-    const todo = loss === 0.2 ? 'at 20% the last messages are sometimes not brought by the emergency resends within 60 s (issue 17)' : undefined;
-    test(`${loss * 100}% of the datagrams dropped (seed ${SEED}): all ${TOTAL} messages arrive whole and in order, and the resends are counted`, { todo }, async () => {
+    // At 20% a run used to miss one message now and then: the stream's FIRST message, lost
+    // before the receiver saw any (it starts a stream at the first seq it sees). ncfirst fixed it.
+    test(`${loss * 100}% of the datagrams dropped (seed ${SEED}): all ${TOTAL} messages arrive whole and in order, and the resends are counted`, async () => {
       const r = await run(loss, true, SEED);
       assert.equal(r.got.length, TOTAL, `every message (seed ${SEED})`);
       const seqs = r.got.map((l) => BigInt(l.seq as string));
@@ -136,6 +135,128 @@ describe('reliable targets over a lossy path', () => {
       assert.equal(t.reliable!.unacked, 0);
     });
   }
+  test('the first messages of the stream lost: the receiver learns where the stream began (ncfirst) and asks for them; all arrive, in order', async () => {
+    const rcv = await listen(60_000);
+    const proxy = await LossyProxy.start({ upstream: { address: '127.0.0.1', port: rcv.port }, seed: SEED });
+    proxy.dropNext(() => true);
+    proxy.dropNext(() => true);
+    const nc = await Netconsole.create({ ...UNDER_TEST, targets: [{ name: 'r', remote_ip: '127.0.0.1', remote_port: proxy.port, extended: 1, reliable: 1, enabled: 1 }] });
+    try {
+      for (let i = 0; i < 5; i++) nc.info(`first ${i}`);
+      await nc.flush();
+      const messages = (): Array<Record<string, unknown>> => rcv.lines.filter((l) => l.event === undefined);
+      await until(() => messages().length >= 5, () => `5 messages (${JSON.stringify(rcv.lines)}; ${JSON.stringify(nc.stats().targets[0].reliable)})`, 20_000);
+      assert.deepEqual(messages().map((l) => l.text), [0, 1, 2, 3, 4].map((i) => `first ${i}`));
+      assert.equal(proxy.stats.forwardDropped, 2);
+      assert.equal(nc.stats().targets[0].reliable!.resends, 2);
+      assert.ok(rcv.lines.every((l) => l.event !== 'lost'));
+    } finally {
+      await nc.close();
+      await proxy.close();
+      rcv.child.kill('SIGINT');
+      await new Promise((r) => rcv.child.once('exit', r));
+    }
+  });
+
+  test(`the receiver's replies stop for 30 s while logging goes on (5% loss, seed ${SEED}): emergency resends go out during the silence and stop once acks flow; nothing lost`, async () => {
+    // msg-timeout past the silence: the holes made meanwhile wait for the requests that follow it.
+    const rcv = await listen(120_000);
+    const emergencies: number[] = [];
+    const proxy = await LossyProxy.start({
+      upstream: { address: '127.0.0.1', port: rcv.port },
+      seed: SEED,
+      forwardLoss: 0.05,
+      onForward: (d, dropped) => void (!dropped && isEmergency(d) && emergencies.push(Date.now())),
+    });
+    const nc = await Netconsole.create({ ...UNDER_TEST, targets: [{ name: 'r', remote_ip: '127.0.0.1', remote_port: proxy.port, extended: 1, reliable: 1, enabled: 1 }] });
+    try {
+      const t0 = Date.now();
+      let n = 0;
+      let resumedAt = 0;
+      // 100 messages a second for 45 s: 5 s answered, 30 s of silence, 10 s answered again.
+      while (Date.now() - t0 < 45_000) {
+        const t = Date.now() - t0;
+        if (t >= 5000 && t < 35_000) proxy.holdReplies = true;
+        else if (proxy.holdReplies) [proxy.holdReplies, resumedAt] = [false, Date.now()];
+        for (let k = 0; k < 5; k++) nc.info(`steady ${n++}`);
+        await sleep(50);
+      }
+      const endedAt = Date.now();
+      await nc.flush();
+      const messages = (): Array<Record<string, unknown>> => rcv.lines.filter((l) => l.event === undefined);
+      await until(() => messages().length >= n, () => `${n} messages (${messages().length}; seed ${SEED}; ${JSON.stringify(nc.stats().targets[0].reliable)})`, 60_000);
+      assert.deepEqual(messages().map((l) => l.text), Array.from({ length: n }, (_, i) => `steady ${i}`), `all, in order, once (seed ${SEED})`);
+      assert.ok(rcv.lines.every((l) => l.event !== 'lost'), 'nothing given up');
+      const during = emergencies.filter((at) => at < resumedAt).length;
+      // Acks come back within an ack interval (200 ms) of the resume; allow 3 s for the last
+      // emergency then in flight. Past the end of logging a lost last message may need one.
+      const after = emergencies.filter((at) => at > resumedAt + 3000 && at < endedAt).length;
+      const r = nc.stats().targets[0].reliable!;
+      assert.ok(during >= 3, `emergency resends seen on the wire during the silence: ${during} (${JSON.stringify(r)})`);
+      assert.equal(after, 0, `none once acks flowed again: ${after}`);
+      assert.equal(nc.stats().targets[0].lost, 0);
+      assert.equal(r.unacked, 0);
+    } finally {
+      await nc.close();
+      await proxy.close();
+      rcv.child.kill('SIGINT');
+      await new Promise((r) => rcv.child.once('exit', r));
+    }
+  });
+
+  test(`two processes, both on the default source port 6665, each with a reliable target to its own listen --ack through its own 5% lossy relay (seed ${SEED}): each gets its own replies; nothing lost`, async () => {
+    const COUNT = 2000;
+    const receivers = await Promise.all([0, 1].map(() => listen(60_000)));
+    const proxies = await Promise.all(receivers.map((rcv, k) => LossyProxy.start({ upstream: { address: '127.0.0.1', port: rcv.port }, seed: SEED + k, forwardLoss: 0.05 })));
+    // Each child: a reliable target with no local_port given (the kernel's default, 6665), COUNT
+    // paced messages; it stays (resending what is asked for) until its stdin ends, then prints
+    // its stats.
+    const children = proxies.map((p, k) =>
+      spawn(process.execPath, ['--input-type=module', '-e', `
+        const { Netconsole } = await import(${JSON.stringify(INDEX)});
+        const nc = await Netconsole.create({ devices: 'none', env: false, targets: [{ name: 'r', remote_ip: '127.0.0.1', remote_port: ${p.port}, extended: 1, reliable: 1, enabled: 1 }] });
+        process.stdin.resume();
+        const ended = new Promise((r) => process.stdin.once('end', r));
+        for (let i = 0; i < ${COUNT}; i++) {
+          nc.info('p${k} ' + i);
+          if (i % 50 === 49) await new Promise((r) => setTimeout(r, 20));
+        }
+        await nc.flush();
+        await ended;
+        const t = nc.stats().targets[0];
+        console.log(JSON.stringify({ local_port: nc.targets.get('r').get('local_port'), lost: t.lost, reliable: t.reliable }));
+        await nc.close();`], { stdio: ['pipe', 'pipe', 'pipe'] }),
+    );
+    try {
+      const outs = children.map((c) => {
+        const o = { out: '', err: '' };
+        c.stdout!.on('data', (d: Buffer) => (o.out += d.toString()));
+        c.stderr!.on('data', (d: Buffer) => (o.err += d.toString()));
+        return o;
+      });
+      for (const [k, rcv] of receivers.entries()) {
+        const messages = (): Array<Record<string, unknown>> => rcv.lines.filter((l) => l.event === undefined);
+        await until(() => messages().length >= COUNT, () => `process ${k}: ${COUNT} messages (${messages().length}; ${outs[k].err})`, 60_000);
+        assert.deepEqual(messages().map((l) => l.text), Array.from({ length: COUNT }, (_, i) => `p${k} ${i}`), `process ${k}: its own messages, all, in order`);
+      }
+      for (const [k, c] of children.entries()) {
+        c.stdin!.end();
+        const [code] = await once(c, 'exit');
+        assert.equal(code, 0, outs[k].err);
+        const o = JSON.parse(outs[k].out.trim().split('\n').pop()!) as { local_port: string; lost: number; reliable: { replies: number; resends: number; badReplies: number } };
+        assert.equal(o.local_port, '6665', 'the default source port (attributes read as text)');
+        assert.ok(o.reliable.replies > 0 && o.reliable.resends > 0, `process ${k} got its replies and resent: ${JSON.stringify(o.reliable)}`);
+        assert.equal(o.reliable.badReplies, 0, `process ${k}: no reply meant for the other one`);
+        assert.equal(o.lost, 0);
+      }
+    } finally {
+      for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+      await Promise.all(proxies.map((p) => p.close()));
+      for (const rcv of receivers) rcv.child.kill('SIGINT');
+      await Promise.all(receivers.map((rcv) => new Promise((r) => rcv.child.once('exit', r))));
+    }
+  });
+
   test(`without reliable, the same path (20%, seed ${SEED}) loses messages, and the receiver reports them`, async () => {
     const r = await run(0.2, false, SEED);
     assert.ok(r.lost > TOTAL * 0.1, `lost or incomplete: ${r.lost} of ${TOTAL}`);

@@ -32,7 +32,12 @@ import type { Kept, Retention } from '../core/retention.js';
 export const EMERGENCY_MS = 3000;
 export const EMERGENCY_MAX_MS = 8000;
 export const EMERGENCY_BATCH = 4;
-export const RESEND_GAP_MS = 200;
+// 100 ms: copies of one request (a reply repeated, or asked again on the receiver's next tick)
+// make one resend; a hole still missing is asked again after the receiver's retransmission
+// interval (1 s by default, and each time its highest seq crosses a stride), which this must not
+// refuse. It was 200 ms: against a 200 ms retransmission interval, timer jitter refused one
+// request in five.
+export const RESEND_GAP_MS = 100;
 export const RESEND_BUDGET = 16384;
 const TICK_MS = 100;
 /** Samples of how far the target wrote, at most (a minute of ticks). */

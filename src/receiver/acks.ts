@@ -18,12 +18,18 @@
 // hole is asked for a number of times whatever the rate). Only holes below the highest seq seen
 // are asked for: a lost last message is for the sender to notice (no ack advances past it).
 // Where libncrx marks every due hole as asked even when the 1,000 bytes had no room for it, we
-// mark only those sent: the rest go in the next tick's reply.
+// mark only those sent: the rest go in another reply of the same tick (at most REPLIES_PER_TICK
+// per stream; libncrx may reply to every datagram it processes), else in the next tick's.
 import { FragmentBuffer } from './fragments.js';
 import type { ParsedDatagram } from './ncrx-parse.js';
 
 /** ncrx.h NCRX_PKT_MAX: a reply's bytes at most. */
 export const REPLY_MAX = 1000;
+/** Replies one stream may send per tick when due holes do not fit in one: at 20% loss and 3,000
+ *  messages/s, one 1,000-byte reply per tick (about 58 seqs) asked for holes a second late, and a
+ *  message still missing a fragment was pushed out of the window before it was asked for often
+ *  enough. 8 x 1,000 bytes per tick (50 ms at the default periods) is at most 160 KB/s. */
+export const REPLIES_PER_TICK = 8;
 /** ncrx.h NCRX_DFL_OOS_INTV: a seq behind the tail is a duplicate if the tail moved this recently. */
 export const OOS_INTERVAL_MS = 5000;
 /** ncrx.h NCRX_DFL_OOS_THR: this many stale seqs among the last 32 reset the stream. */
@@ -47,6 +53,22 @@ export interface AckOptions {
 }
 
 export type AckParams = Required<AckOptions>;
+
+/**
+ * The first seq of a stream that starts with datagram `d`: its own, as libncrx starts one; or,
+ * when the sender says where its unacked messages begin (`ncfirst`, sent by this library's
+ * reliable targets until their receiver first replied; docs/reliable.md), there, at most
+ * window - 1 seqs back. The seqs between are holes, asked for like any other: without this, a
+ * message lost before the first one that arrives is never known to be missing.
+ */
+export function streamStart(d: ParsedDatagram, window: number): bigint {
+  const seq = BigInt(d.seq!);
+  if (d.first === undefined) return seq;
+  const first = BigInt(d.first);
+  if (first >= seq) return seq;
+  const back = BigInt(window - 1);
+  return seq - first > back ? seq - back : first;
+}
 
 export function ackParams(o: AckOptions): AckParams {
   return {
@@ -154,7 +176,7 @@ export class AckStream {
     if (seq < this.tail) {
       // Behind the tail: done already. libncrx get_seq_slot: an emergency resend is never out of
       // sequence (it repeats by design), nor a seq the stream finished recently; a stale one is.
-      if (this.tail - seq > W) result = this.restart(seq, now);
+      if (this.tail - seq > W) result = this.restart(streamStart(d, this.p.window), now);
       else if (d.emg || now - this.lastRetireAt < OOS_INTERVAL_MS) return 'duplicate';
       else {
         this.oosHistory |= 1;
@@ -162,10 +184,10 @@ export class AckStream {
           this.out({ kind: 'message', head: d, body: Buffer.from(d.body), incomplete: d.frag !== undefined, oos: true });
           return 'oos';
         }
-        result = this.restart(seq, now); // libncrx queue_oos_msg: the stream seems no good
+        result = this.restart(streamStart(d, this.p.window), now); // libncrx queue_oos_msg: the stream seems no good
       }
     } else if (seq - this.head >= W) {
-      result = this.restart(seq, now); // past the window: a restarted sender (or a hostile seq)
+      result = this.restart(streamStart(d, this.p.window), now); // past the window: a restarted sender (or a hostile seq)
     }
     if (seq >= this.head) this.extend(seq, now);
     const slot = this.slots[this.start + Number(seq - this.tail)];
@@ -193,6 +215,7 @@ export class AckStream {
     this.strideMark = mark;
     let text = `ncrx${ack}`;
     let asked = 0;
+    this.more = false;
     // The highest seq is never asked for (it arrived, or fragments of it did).
     for (let i = 0; i < this.span - 1; i++) {
       const s = this.slots[this.start + i];
@@ -200,7 +223,10 @@ export class AckStream {
       const behind = this.span - i;
       if (!((crossed && behind > this.p.retxStride) || now - Math.max(s.ts, s.retxAt) >= this.p.retxIntervalMs)) continue;
       const item = ` ${this.tail + BigInt(i)}`;
-      if (text.length + item.length > REPLY_MAX) break;
+      if (text.length + item.length > REPLY_MAX) {
+        this.more = true;
+        break;
+      }
       text += item;
       s.retxAt = now;
       asked++;
@@ -216,6 +242,8 @@ export class AckStream {
 
   /** Holes asked for by the last reply. */
   lastAsked = 0;
+  /** The last reply had no room for every hole due: another may follow in the same tick. */
+  more = false;
 
   /** Gives everything up (the receiver closes, or forgets the stream): messages out in order, holes lost. */
   flush(reason: LostReason): void {

@@ -33,6 +33,9 @@ export interface ParsedDatagram {
   frag?: { offset: number; total: number };
   /** `ncemg=<n>` with n not 0: an emergency resend (libncrx msg->emg), acked at once by a receiver that acks. */
   emg?: boolean;
+  /** `ncfirst=<seq>` (decimal), this library's reliable sender until its receiver first replied:
+   *  where its unacked messages begin (docs/reliable.md). Not netconsd's: it ignores the key. */
+  first?: string;
   /** Legacy: the datagram (N1, N2); extended: the text after the first ';' (N14). */
   body: Buffer;
 }
@@ -193,6 +196,10 @@ export function parseDatagram(buf: Buffer): ParsedDatagram {
       if (emg === undefined) return legacy;
       emgSeen = true;
       if (emg !== 0n) out.emg = true;
+    } else if (key === 'ncfirst') {
+      // Ours, not libncrx's (which ignores it, N9): a value that does not parse is ignored too.
+      const first = strtoulWhole(val);
+      if (first !== undefined) out.first = first.toString();
     }
   }
   return out;

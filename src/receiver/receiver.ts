@@ -20,7 +20,7 @@ import { EventEmitter } from 'node:events';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { invalid, NetconsoleError, outOfRange, type ErrnoCode } from '../base/errors.js';
-import { AckStream, ackParams, type AckBudget, type AckOptions, type AckParams, type LostReason, type Retired } from './acks.js';
+import { AckStream, REPLIES_PER_TICK, ackParams, streamStart, type AckBudget, type AckOptions, type AckParams, type LostReason, type Retired } from './acks.js';
 import { FragmentBuffer } from './fragments.js';
 import { datagramBytes, parseDatagram, type ParsedDatagram } from './ncrx-parse.js';
 import { SeqWindow, STREAMS_KEPT } from './seq-window.js';
@@ -161,8 +161,11 @@ export class Reassembler extends EventEmitter {
   ackTick(now: number): void {
     for (const src of this.sources.values()) {
       for (const stream of src.acks ?? []) {
-        const text = stream.tick(now);
-        if (text !== undefined) this.sendReply(stream, src, text);
+        let text = stream.tick(now);
+        for (let n = 1; text !== undefined; n++) {
+          this.sendReply(stream, src, text);
+          text = stream.more && n < REPLIES_PER_TICK ? stream.reply(now, false) : undefined;
+        }
       }
     }
   }
@@ -196,7 +199,7 @@ export class Reassembler extends EventEmitter {
     if (i < 0) {
       // N19: a seq no stream's window holds is a new stream; the least recent one past
       // STREAMS_KEPT is given up (its waiting messages printed, its holes lost).
-      streams.unshift(new AckStream(seq, now, this.ack!, this.held, (r) => this.retired(src, r)));
+      streams.unshift(new AckStream(streamStart(d, this.ack!.window), now, this.ack!, this.held, (r) => this.retired(src, r)));
       if (streams.length > STREAMS_KEPT) streams.pop()!.flush('restart');
       if (current) {
         this.counters.restarts++;
