@@ -112,14 +112,22 @@ function putPrefix(p: usize, tp: usize): usize {
   return p + <usize>hdrLen;
 }
 
-/** A reliable target keeps the message written last (its seq taken): "prefix;data", whole. */
-function retain(tp: usize): void {
+/**
+ * A reliable target keeps the message written last (its seq taken): "prefix;data", whole. `first`
+ * is its first datagram as written: the whole message when it was one datagram, else its prefix
+ * (the first prefixLen bytes) before the fragment's head. Copied from there, not formatted again.
+ */
+function retain(tp: usize, first: usize): void {
   store<u64>(tp + TGT_RSEQ, rseq + 1);
-  let p = retainBegin(tp, rseq, prefixLen, prefixLen + 1 + total);
+  const whole = prefixLen + 1 + total;
+  const p = retainBegin(tp, rseq, prefixLen, whole);
   if (p == 0) return;
-  p = putPrefix(p, tp);
-  p = putByte(p, 0x3b);
-  copyData(p, 0, total);
+  if (whole <= MAX_PRINT_CHUNK) {
+    memory.copy(p, first, <usize>whole);
+  } else {
+    memory.copy(p, first, <usize>prefixLen);
+    copyData(putByte(p + <usize>prefixLen, 0x3b), 0, total);
+  }
   retainEnd(tp);
 }
 
@@ -129,20 +137,20 @@ export function writeExtended(tp: usize, report: bool): void {
   messageBegin(report);
   if (prefixLen + 1 + total <= MAX_PRINT_CHUNK) {
     const len = prefixLen + 1 + total;
-    let p = datagramBegin(len);
-    p = putPrefix(p, tp);
-    p = putByte(p, 0x3b);
-    copyData(p, 0, total);
+    const d = datagramBegin(len);
+    copyData(putByte(putPrefix(d, tp), 0x3b), 0, total);
     datagramEnd(len);
     if (truncated) bump(tp + TGT_CNT_TRUNCATED, 1);
-    if (reliable) retain(tp);
+    if (reliable) retain(tp, d);
     return delivered(tp, 1, len, report);
   }
   let bytes = 0;
+  let first: usize = 0;
   for (let sent = 0; sent < total; ) {
     const h = fragHeaderLen(prefixLen, sent, total);
     const n = total - sent < MAX_PRINT_CHUNK - h ? total - sent : MAX_PRINT_CHUNK - h;
     let p = datagramBegin(h + n);
+    if (sent == 0) first = p;
     p = putPrefix(p, tp);
     p = putLit(p, ',ncfrag=');
     p = putDec(p, <u64>sent);
@@ -155,6 +163,6 @@ export function writeExtended(tp: usize, report: bool): void {
     bytes += h + n;
   }
   if (truncated) bump(tp + TGT_CNT_TRUNCATED, 1);
-  if (reliable) retain(tp);
+  if (reliable) retain(tp, first);
   delivered(tp, msgCount, bytes, report);
 }

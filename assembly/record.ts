@@ -102,7 +102,13 @@ export function headerLenWithSeq(seq_: u64): i32 {
 
 /** Writes the current header with `seq_` in place of its seq at `at`; returns the end. */
 export function putHeaderWithSeq(at: usize, seq_: u64): usize {
-  return at + <usize>putHeader(at, hdrPrio, seq_, hdrCont);
+  // The current header around its seq: "prio," and ",ts,flag" copied, only the seq formatted.
+  const pre = <usize>decLen(<u64>hdrPrio) + 1;
+  memory.copy(at, hdrAt, pre);
+  const p = putDec(at + pre, seq_);
+  const rest = <usize>(hdrLen - hdrSeqLen) - pre;
+  memory.copy(p, hdrAt + pre + <usize>hdrSeqLen, rest);
+  return p + rest;
 }
 
 function putHeader(at: usize, prio_: i32, seq_: u64, cont_: bool): i32 {
