@@ -22,6 +22,7 @@ import { scenario as e2e } from './e2e.js';
 import type { Case, Profile, Scenario } from './harness.js';
 import { scenario as latency } from './latency.js';
 import { scenario as memory } from './memory.js';
+import { scenario as reliable } from './reliable.js';
 import { checkWritable, fsReason, writeAtomically, WriteError } from './out-file.js';
 import { COLUMNS, Progress, table } from './report.js';
 import type { Results, ScenarioResult } from './results.js';
@@ -31,7 +32,7 @@ import { scenario as writePath } from './write-path.js';
 // Moved into the package with netconsole tune.
 export { runCase };
 
-export const SCENARIOS: Scenario[] = [boundary, writePath, checksum, threads, latency, e2e, memory];
+export const SCENARIOS: Scenario[] = [boundary, writePath, checksum, threads, latency, e2e, memory, reliable];
 const RUNS: Record<Profile, number> = { full: 5, quick: 3, smoke: 1 };
 
 const USAGE = `usage: npm run bench -- [options] [scenario...]    (or: netconsole bench [options] [scenario...])

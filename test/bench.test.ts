@@ -17,7 +17,7 @@ import type { Results } from '../bench/results.js';
 import { requireNative } from './helpers/requires.js';
 
 const RUNNER = new URL('../bench/run.js', import.meta.url).pathname;
-const SCENARIOS = ['boundary', 'write-path', 'checksum', 'threads', 'latency', 'e2e', 'memory'];
+const SCENARIOS = ['boundary', 'write-path', 'checksum', 'threads', 'latency', 'e2e', 'memory', 'reliable'];
 
 test('bench --smoke: every scenario runs, latest.json has the documented shape, the charts are SVG', { timeout: 180_000 }, async () => {
   const out = mkdtempSync(join(tmpdir(), 'ncbench-'));
@@ -49,6 +49,12 @@ test('bench --smoke: every scenario runs, latest.json has the documented shape, 
       assert.equal(typeof x.extra.delivered, 'number');
       assert.ok(x.ratio !== null, `${x.subject}: a ratio to c-sendmmsg`);
     }
+    // reliable: what arrived, counted at listen --ack through the 20% relay.
+    const rel = r.scenarios.find((s) => s.name === 'reliable')!;
+    const by = (subject: string): (typeof rel.results)[number] => rel.results.find((x) => x.subject === subject)!;
+    for (const subject of ['plain', 'reliable', 'reliable-20%']) assert.equal(by(subject).extra.delivered, rel.params.count, `reliable scenario, ${subject}: every message delivered`);
+    assert.ok(Number(by('plain-20%').extra.delivered) < Number(rel.params.count), 'reliable scenario, plain-20%: the loss shows');
+    assert.ok(Number(by('reliable-20%').extra.resends) > 0);
     const memory = r.scenarios.filter((s) => s.name === 'memory');
     assert.deepEqual(memory.map((s) => s.params.targets), [1, 8]);
     for (const m of memory) {

@@ -17,7 +17,8 @@
 // RESEND_BUDGET messages per second over all requests). Emergency: once the receiver has replied,
 // when the oldest unacked message is EMERGENCY_MS old and no ack came for EMERGENCY_MS, the oldest
 // kept unacked messages (EMERGENCY_BATCH) are resent with `ncemg=1`, which makes a libncrx
-// receiver ack at once; again after 2x, 4x, ... that wait, at most EMERGENCY_MAX_MS apart, while
+// receiver ack at once; and when nothing was written for EMERGENCY_MS while the newest message is
+// unacked, that one; again after 2x, 4x, ... that wait, at most EMERGENCY_MAX_MS apart, while
 // acks do not move. A lost last message is never asked for (the receiver asks only for holes
 // below the highest seq it saw): this is what brings it, EMERGENCY_MS (3 s) after it was written.
 // `listen --ack` acks every second, and its first ack after quiet waits a whole interval: 3 s
@@ -251,16 +252,29 @@ export class ReliableLink {
       return;
     }
     if (!this.heard) return; // a receiver that never replied gets nothing extra (netconsd)
-    // The oldest unacked message was written before the first sample past it was taken.
+    if (now - this.lastEmergencyAt < this.emergencyWait) return;
+    // The oldest unacked message was written before the first sample past it was taken; the
+    // newest one when the last sample was.
     const oldestAt = this.written[0]?.at ?? now;
-    if (now - oldestAt < EMERGENCY_MS || now - this.lastAckAt < EMERGENCY_MS || now - this.lastEmergencyAt < this.emergencyWait) return;
-    // The oldest kept unacked messages: the kept ones are the newest `kept` seqs.
+    const newestAt = this.written.at(-1)?.at ?? now;
+    // Acks stopped: the receiver may be gone, or the oldest unacked message lost where it cannot
+    // ask (nctx's rule). The writer quiet: the newest message, if lost, is never asked for (the
+    // receiver asks only below the highest seq it saw), and acks may still be moving as holes
+    // before it are filled; without this it waited for the last hole, then EMERGENCY_MS more.
+    const stalled = now - oldestAt >= EMERGENCY_MS && now - this.lastAckAt >= EMERGENCY_MS;
+    const quiet = now - newestAt >= EMERGENCY_MS;
+    if (!stalled && !quiet) return;
+    // The kept ones are the newest `kept` seqs.
     const oldestKept = next - BigInt(this.retention.counters().kept);
     let sent = 0;
-    for (let seq = this.acked > oldestKept ? this.acked : oldestKept; seq < next && sent < EMERGENCY_BATCH; seq++) {
-      if (!this.resend(seq, true)) break; // the budget is spent (or it was pushed out just now)
-      sent++;
+    let seq = this.acked > oldestKept ? this.acked : oldestKept;
+    if (stalled) {
+      for (; seq < next && sent < EMERGENCY_BATCH; seq++) {
+        if (!this.resend(seq, true)) break; // the budget is spent (or it was pushed out just now)
+        sent++;
+      }
     }
+    if (quiet && seq < next && this.resend(next - 1n, true)) sent++; // the newest, unless just sent
     this.counters.emergencies += sent;
     if (this.lastEmergencyAt !== 0) this.emergencyWait = Math.min(this.emergencyWait * 2, EMERGENCY_MAX_MS);
     this.lastEmergencyAt = now;
