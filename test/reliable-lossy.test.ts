@@ -14,9 +14,12 @@ import { Netconsole } from '../src/index.js';
 import { UNDER_TEST } from './helpers/netconsole.js';
 import { LossyProxy, isEmergency } from './helpers/lossy-proxy.js';
 import { mulberry32 } from './helpers/random.js';
+import { recordText } from './helpers/records.js';
+import type { SenderResult } from './workers/reliable-sender.js';
 
 const CLI = fileURLToPath(new URL('../src/faces/cli.js', import.meta.url));
 const INDEX = new URL('../src/index.js', import.meta.url).href;
+const RELIABLE_SENDER = fileURLToPath(new URL('./workers/reliable-sender.js', import.meta.url));
 const SEED = Number(process.env.NETCONSOLE_PROXY_SEED ?? Math.floor(Math.random() * 2 ** 32));
 const PER_THREAD = [4000, 3000, 3000];
 const TOTAL = PER_THREAD.reduce((a, b) => a + b, 0);
@@ -208,25 +211,7 @@ describe('reliable targets over a lossy path', () => {
     const COUNT = 2000;
     const receivers = await Promise.all([0, 1].map(() => listen(60_000)));
     const proxies = await Promise.all(receivers.map((rcv, k) => LossyProxy.start({ upstream: { address: '127.0.0.1', port: rcv.port }, seed: SEED + k, forwardLoss: 0.05 })));
-    // Each child: a reliable target with no local_port given (the kernel's default, 6665), COUNT
-    // paced messages; it stays (resending what is asked for) until its stdin ends, then prints
-    // its stats.
-    const children = proxies.map((p, k) =>
-      spawn(process.execPath, ['--input-type=module', '-e', `
-        const { Netconsole } = await import(${JSON.stringify(INDEX)});
-        const nc = await Netconsole.create({ devices: 'none', env: false, targets: [{ name: 'r', remote_ip: '127.0.0.1', remote_port: ${p.port}, extended: 1, reliable: 1, enabled: 1 }] });
-        process.stdin.resume();
-        const ended = new Promise((r) => process.stdin.once('end', r));
-        for (let i = 0; i < ${COUNT}; i++) {
-          nc.info('p${k} ' + i);
-          if (i % 50 === 49) await new Promise((r) => setTimeout(r, 20));
-        }
-        await nc.flush();
-        await ended;
-        const t = nc.stats().targets[0];
-        console.log(JSON.stringify({ local_port: nc.targets.get('r').get('local_port'), lost: t.lost, reliable: t.reliable }));
-        await nc.close();`], { stdio: ['pipe', 'pipe', 'pipe'] }),
-    );
+    const children = proxies.map((p, k) => spawn(process.execPath, [RELIABLE_SENDER, '{}', '127.0.0.1', String(p.port), String(COUNT), String(k)], { stdio: ['pipe', 'pipe', 'pipe'] }));
     try {
       const outs = children.map((c) => {
         const o = { out: '', err: '' };
@@ -237,13 +222,13 @@ describe('reliable targets over a lossy path', () => {
       for (const [k, rcv] of receivers.entries()) {
         const messages = (): Array<Record<string, unknown>> => rcv.lines.filter((l) => l.event === undefined);
         await until(() => messages().length >= COUNT, () => `process ${k}: ${COUNT} messages (${messages().length}; ${outs[k].err})`, 60_000);
-        assert.deepEqual(messages().map((l) => l.text), Array.from({ length: COUNT }, (_, i) => `p${k} ${i}`), `process ${k}: its own messages, all, in order`);
+        assert.deepEqual(messages().map((l) => l.text), Array.from({ length: COUNT }, (_, i) => recordText(k, i)), `process ${k}: its own messages, all, whole, in order`);
       }
       for (const [k, c] of children.entries()) {
         c.stdin!.end();
         const [code] = await once(c, 'exit');
         assert.equal(code, 0, outs[k].err);
-        const o = JSON.parse(outs[k].out.trim().split('\n').pop()!) as { local_port: string; lost: number; reliable: { replies: number; resends: number; badReplies: number } };
+        const o = (JSON.parse(outs[k].out.trim().split('\n').pop()!) as { result: SenderResult }).result;
         assert.equal(o.local_port, '6665', 'the default source port (attributes read as text)');
         assert.ok(o.reliable.replies > 0 && o.reliable.resends > 0, `process ${k} got its replies and resent: ${JSON.stringify(o.reliable)}`);
         assert.equal(o.reliable.badReplies, 0, `process ${k}: no reply meant for the other one`);
