@@ -32,6 +32,18 @@ export interface NetnsHandle {
    * addresses (IPv6 ones are added `nodad`, usable at once), both links set up.
    */
   vethPair(nsA: string, nameA: string, nsB: string, nameB: string, addrA?: string, addrB?: string): Promise<void>;
+  /**
+   * Steers what `dev` (in `ns`) receives to one CPU (RPS), so that packets handed over in order
+   * arrive in order. A veth gives each packet to the backlog of the CPU that sends it; behind a
+   * qdisc such as tbf, of the CPU that dequeues it (the sending thread or a timer softirq, any
+   * CPU), and backlogs drain independently: two packets can arrive swapped (seen: slowlink's raw
+   * 'wait' case beside two CPU hogs, every record there, 1 run in 12 out of order; 0 in 24 with
+   * this). Only where a qdisc spreads the dequeues: on a pair without one it is the cause of
+   * reordering, not the cure (the neighbour's reply then runs on another CPU than the sender, and
+   * a flushed neighbour's queued packets are overtaken: linkfault's neighbour case reordered in 7
+   * runs of 10 with it on both ends, 0 of 10 without).
+   */
+  steerToOneCpu(ns: string, dev: string): Promise<void>;
   /** `ip netns exec <ns> node <script> ...args`, stdio piped; killed before the namespace goes. */
   runNode(ns: string, scriptPath: string, args?: string[], env?: NodeJS.ProcessEnv): ChildProcess;
   /** `ip netns exec <ns> cmd ...args`, stdio piped; killed (SIGKILL) before the namespace goes. */
@@ -164,19 +176,9 @@ export async function withNetns(names: string[], fn: (ns: NetnsHandle) => Promis
         }
         await run('ip', ['-n', n, 'link', 'set', dev, 'up']);
       }
-      // A veth hands each packet to the backlog of the CPU that sends it (or, behind a qdisc such
-      // as tbf, of the CPU that dequeues it: the sending thread or a timer softirq, on any CPU),
-      // and backlogs drain independently: two packets sent one after the other can arrive
-      // swapped. A wire keeps order; so that tests count the library's order, not this artifact,
-      // each end steers what it receives to one CPU (RPS), whose backlog keeps the order packets
-      // were handed over in. (Seen: 1 run in 12 of slowlink's raw 'wait' case beside two CPU
-      // hogs got every record, not in order.)
-      for (const [n, dev] of [
-        [a, nameA],
-        [b, nameB],
-      ] as const) {
-        await run('ip', ['netns', 'exec', n, 'sh', '-c', `for q in /sys/class/net/${dev}/queues/rx-*/rps_cpus; do echo 1 > "$q"; done`]);
-      }
+    },
+    async steerToOneCpu(ns, dev) {
+      await run('ip', ['netns', 'exec', full(ns), 'sh', '-c', `for q in /sys/class/net/${dev}/queues/rx-*/rps_cpus; do echo 1 > "$q"; done`]);
     },
     spawn(ns, cmd, args = [], env) {
       const child = spawn('ip', ['netns', 'exec', full(ns), cmd, ...args], {
