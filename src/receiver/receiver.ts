@@ -26,10 +26,10 @@ import { datagramBytes, parseDatagram, type ParsedDatagram } from './ncrx-parse.
 import { SeqWindow, STREAMS_KEPT } from './seq-window.js';
 
 export { REPLY_MAX, type AckOptions, type LostReason } from './acks.js';
+export { MAX_DATAGRAM, MAX_TOTAL, parseDatagram, type ParsedDatagram } from './ncrx-parse.js';
 
 /** With `ack`: the longest time between two looks at what replies are due. */
 export const ACK_TICK_MAX_MS = 20;
-export { MAX_DATAGRAM, MAX_TOTAL, parseDatagram, type ParsedDatagram } from './ncrx-parse.js';
 
 export interface Message {
   /** `address:port` of the sender. */
