@@ -5,8 +5,9 @@
 // Whole or nothing (docs/locking.md invariant 6): a target's datagrams for one message are planned
 // before any is written, and the message is dropped (and counted) when they do not all fit.
 // A full ring never blocks a writer under the lock (invariant 7): with REC_WAIT the writer plans
-// the whole record first and, when it does not fit, returns without writing; it waits for room
-// outside the lock (src/core/room.ts) and tries again.
+// the whole record first (unless the ring has room for write.ts recordBound) and, when it does
+// not fit, returns without writing; it waits for room outside the lock (src/core/room.ts) and
+// tries again.
 import {
   GEO_RING_SIZE,
   K_PAD,

@@ -22,6 +22,7 @@ import {
   E_NOTINIT,
   E_TOOBIG,
   F_EXTENDED,
+  F_TIMESTAMPS,
   LIST_TARGETS,
   LOST_SEEN,
   LOST_TOTAL,
@@ -60,6 +61,7 @@ import {
   TGT_RT_REPORTED_AT,
   TGT_STATE,
   TGT_SYSDATA,
+  TGT_UD_LEN,
   THR_NEED,
   THR_SEQ,
   THR_TS,
@@ -130,9 +132,10 @@ export function writeRecord(thread: i32, prio: i32, flags: i32, textLen: i32, di
     recordSetSeq(seq, ts);
   }
   reportFacility = (flags >> REC_FAC_SHIFT) & 31;
-  if (flags & REC_WAIT) {
+  if (flags & REC_WAIT && !ringRoom(ringCursor() + recordBound(textLen, dictLen))) {
     // Plan the whole record; when it does not fit now but will once the sender frees room, take
-    // nothing and let the caller wait outside the lock.
+    // nothing and let the caller wait outside the lock. (With room for recordBound, the usual
+    // case, it fits whatever its messages measure: no plan, and 'wait' costs what 'drop' does.)
     const end = planRecord(reporting);
     if (!ringRoom(end) && end - ringCursor() <= ringBytes()) {
       store<f64>(thr + THR_NEED, <f64>ringNeed(end));
@@ -274,6 +277,37 @@ function dropped(tp: usize, ext: bool): void {
   bump(tp + TGT_CNT_DROPPED, 1);
   bump(RING_FULL, 1);
   atomic.add<u64>(LOST_TOTAL, 1);
+}
+
+/**
+ * An upper bound on the ring bytes a record of textLen and dictLen bytes takes at every enabled
+ * target, loss reports included (REC_WAIT: with this much room it fits, whatever planRecord would
+ * measure). A target's message M, in bytes, is at most:
+ *  - basic: the text and a newline, with timestamps a time prefix per line (at most 24 bytes:
+ *    "[" 14 digits "." 6 digits "] "), every byte a line at worst: (textLen + 1) * 33, else
+ *    textLen + 1;
+ *  - extended: the text escaped (4x), the dictionary escaped (4x, plus " =\n" per pair of at
+ *    least 4 bytes: 5x), a "\n", its userdata, and under 1,024 bytes for the release, the header
+ *    (with the own seq and ncfirst of a reliable target) and the sysdata.
+ * Its datagrams add at most 263 bytes each (slot header and alignment 31, a raw frame's headers
+ * 62, the prefix and the ncfrag head again 170), one per 830 data bytes or fewer, so 2M + 3,072
+ * covers them, a loss report before it (under 512) and slack; 2,048 more for a pad at the ring's
+ * end.
+ */
+export function recordBound(textLen: i32, dictLen: i32): u64 {
+  let bound: u64 = 2048;
+  for (let t = load<i32>(LIST_TARGETS); t != NIL; ) {
+    const tp = targetAt(t);
+    if (load<i32>(tp + TGT_STATE) == ST_ENABLED) {
+      const f = load<i32>(tp + TGT_FLAGS);
+      let m: u64;
+      if (f & F_EXTENDED) m = 4 * <u64>textLen + 5 * <u64>dictLen + 1 + <u64>load<i32>(tp + TGT_UD_LEN) + 1024;
+      else m = f & F_TIMESTAMPS ? (<u64>textLen + 1) * 33 : <u64>textLen + 1;
+      bound += 2 * m + 3072;
+    }
+    t = load<i32>(tp + TGT_NEXT);
+  }
+  return bound;
 }
 
 /** Where the whole record, placed from the ring cursor, ends (REC_WAIT): the same targets, in the
