@@ -32,6 +32,7 @@ const OPTIONS: Record<string, fc.Arbitrary<Part>> = {
   reportLosses: mostly(good(true, false), bad(0, 'no')),
   signals: mostly(good(true, false, [], ['SIGTERM'], ['SIGHUP', 'SIGINT']), bad('SIGTERM', ['SIGKILL'], ['sigterm'], 1)),
   exitDrainMs: mostly(intIn(0, 60_000), bad(-1, 60_001, 1.5, '1000')),
+  ackWaitMs: mostly(intIn(0, 60_000), bad(-1, 60_001, 1.5, '2000')),
   oopsOnly: mostly(good(true, false), bad(1, 'no')),
   strict: mostly(good(true, false), bad('yes')),
   nativeSender: mostly(parts(fc.record({ batch: fc.integer({ min: 1, max: 1024 }) })), bad({ batch: 0 }, { btach: 1 }, { wake: 'never' }, 'fast')),

@@ -6,10 +6,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
-import type { Netconsole } from '../src/index.js';
+import { Netconsole } from '../src/index.js';
 import { RESEND_GAP_MS } from '../src/host/reliable.js';
-import { withSinkNetconsole } from './helpers/netconsole.js';
-import type { Received, Sink } from './helpers/udp.js';
+import { UNDER_TEST, withSinkNetconsole } from './helpers/netconsole.js';
+import { Sink, type Received } from './helpers/udp.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -167,6 +167,38 @@ describe('reliable targets: the sender half', () => {
         assert.equal(rel(nc).emergencies, n, 'acked: no more emergency resends');
       },
     );
+  });
+
+  test('close() gives the receiver ackWaitMs to ack: the newest unacked message is resent with ncemg at once, and close resolves on the ack; a receiver silent from then on holds it ackWaitMs, no longer', async () => {
+    for (const acks of [true, false]) {
+      const sink = await Sink.open();
+      const nc = await Netconsole.create({ ...UNDER_TEST, targets: [target(sink)], ackWaitMs: acks ? 60_000 : 400 });
+      let closed = false;
+      try {
+        for (let i = 0; i < 3; i++) nc.info(`closing ${i}`);
+        await sink.until((g) => g.length >= 3);
+        const [s0, , s2] = sink.got.map((g) => head(g.data).seq);
+        const from = sink.got[0].from;
+        await reply(sink, from, `ncrx${s0}`); // heard; 2 unacked
+        await until(() => rel(nc).acks === 1, 'the first ack');
+        const closing = nc.close().then(() => (closed = true));
+        const emg = await sink.waitFor((g) => head(g.data).emg, 10_000);
+        assert.equal(head(emg.data).seq, s2, 'the newest unacked, at once (not 3 s later)');
+        assert.equal(closed, false, 'close() waits for the ack');
+        if (acks) {
+          await reply(sink, from, `ncrx${s2}`);
+          await closing; // resolves on the ack, long before its 60 s
+        } else {
+          await closing; // resolves after its 400 ms
+          const emergencies = sink.got.filter((g) => head(g.data).emg).length;
+          assert.ok(emergencies >= 1 && emergencies <= 4, `resent every 250 ms while it waited: ${emergencies}`);
+        }
+        assert.equal(closed, true);
+      } finally {
+        await nc.close();
+        await sink.close();
+      }
+    }
   });
 
   test('hostile replies never crash it, never make it resend without bound, and are counted', async () => {

@@ -71,6 +71,7 @@ export class Netconsole extends Logger {
   private readonly onExit = (): void => this.drainAtExit();
   private readonly signalDrain: SignalDrain;
   private readonly exitDrainMs: number;
+  private readonly ackWaitMs: number;
   private readonly throwOnLogError: boolean;
 
   private constructor(
@@ -114,6 +115,7 @@ export class Netconsole extends Logger {
       this.reportLosses();
     }, 1000).unref();
     this.exitDrainMs = opts.exitDrainMs;
+    this.ackWaitMs = opts.ackWaitMs;
     process.on('beforeExit', this.onExit);
     process.on('exit', this.onExit);
     this.signalDrain = {
@@ -367,8 +369,9 @@ export class Netconsole extends Logger {
   /**
    * Log calls (on every thread) send nothing from now on; configuration operations already
    * started finish, later ones reject (ESHUTDOWN); every target is disabled (what was logged
-   * before goes out first); then the sender, sockets, device source and the host's thread slot
-   * are released. Every call returns the same promise.
+   * before goes out first; a reliable target's receiver first gets up to `ackWaitMs` to ack it);
+   * then the sender, sockets, device source and the host's thread slot are released. Every call
+   * returns the same promise.
    */
   close(): Promise<void> {
     return (this.closing ??= this.shutdown());
@@ -376,6 +379,12 @@ export class Netconsole extends Logger {
 
   private async shutdown(): Promise<void> {
     this.core.markClosed();
+    if (this.ackWaitMs > 0 && this.table.list().some((t) => t.link !== null)) {
+      // Reliable targets: what was logged goes out, then their receivers get up to ackWaitMs to
+      // ack it (the last messages' emergency resends come now, not 3 s later).
+      await this.flush();
+      await this.table.settleReliable(this.ackWaitMs);
+    }
     const targetsClosed = this.table.close(); // from here on configuration rejects
     this.poller?.stop();
     clearInterval(this.reaper);

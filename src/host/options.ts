@@ -122,6 +122,13 @@ export interface NetconsoleOptions {
    */
   exitDrainMs?: number;
   /**
+   * The longest close() waits for the receivers of reliable targets (docs/reliable.md) to ack
+   * what they were sent, in ms (0..60000). Default 2000. Meanwhile the newest unacked message is
+   * resent with `ncemg=1` every 250 ms, which a receiver that acks answers at once. Only targets
+   * whose receiver has replied are waited for; 0 does not wait.
+   */
+  ackWaitMs?: number;
+  /**
    * The level threshold: records of a less severe level are not written (a comparison, before
    * any formatting). A name (`'warning'`, `'warn'`, `'info'`, pino's `'trace'` and `'fatal'`, ...)
    * or 0..7. Default 'debug': everything. Changeable at run time: `nc.level = 'warning'`. Worker
@@ -178,19 +185,21 @@ export interface ResolvedOptions {
   reportLosses: boolean;
   signals: ReadonlySet<DrainSignal>;
   exitDrainMs: number;
+  ackWaitMs: number;
   /** 0..7 */
   level: number;
   throwOnLogError: boolean;
 }
 
 export const DEFAULT_EXIT_DRAIN_MS = 1000;
+export const DEFAULT_ACK_WAIT_MS = 2000;
 export const DEFAULT_OVERFLOW_WAIT_MS = 500; // twice the native sender's stall bound: README
 export const DEFAULT_HOLD_MS = 2000; // native/drain.h kHoldMsDefault
 export const OVERFLOW_WAIT_MAX_MS = 60_000;
 const KNOWN: ReadonlySet<string> = new Set([
   'targets', 'config', 'env', 'strict', 'facility', 'ringSize', 'maxTotal', 'seqStart', 'sender', 'mode', 'devices', 'pollIntervalMs',
   'lookup', 'debug', 'oopsOnly', 'control', 'overflow', 'overflowWaitMs', 'holdMs', 'sendBufferBytes', 'nativeSender', 'reportLosses',
-  'signals', 'exitDrainMs', 'level', 'throwOnLogError',
+  'signals', 'exitDrainMs', 'ackWaitMs', 'level', 'throwOnLogError',
 ]);
 
 function checkNames(o: object, where: string): void {
@@ -373,6 +382,7 @@ export async function resolveOptions(opts: NetconsoleOptions = {}): Promise<Reso
     reportLosses: bool('reportLosses', o.reportLosses, true),
     signals: signals(o.signals),
     exitDrainMs: int('exitDrainMs', o.exitDrainMs, 0, 60_000, DEFAULT_EXIT_DRAIN_MS),
+    ackWaitMs: int('ackWaitMs', o.ackWaitMs, 0, 60_000, DEFAULT_ACK_WAIT_MS),
     level: o.level === undefined ? 7 : levelNumber(o.level),
     throwOnLogError: bool('throwOnLogError', o.throwOnLogError, false),
   };

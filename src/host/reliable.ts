@@ -40,6 +40,8 @@ export const EMERGENCY_BATCH = 4;
 // request in five.
 export const RESEND_GAP_MS = 100;
 export const RESEND_BUDGET = 16384;
+/** close(): how often the newest unacked message is resent while it waits for the acks. */
+export const CLOSE_NUDGE_MS = 250;
 const TICK_MS = 100;
 /** Samples of how far the target wrote, at most (a minute of ticks). */
 const WRITTEN_MAX = 600;
@@ -183,6 +185,44 @@ export class ReliableLink {
     this.stopped = true;
     clearInterval(this.timer);
     this.socket.close();
+    this.settled();
+  }
+
+  private waiters: Array<() => void> = [];
+
+  private settled(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  /** Everything written is acked (or nothing waits for the receiver: it never replied). */
+  private done(): boolean {
+    return this.stopped || !this.heard || this.acked >= this.retention.nextSeq();
+  }
+
+  /**
+   * For close(): resolves once everything written so far is acked, or after `ms`, or at once when
+   * the receiver never replied (netconsd: nothing would come). Meanwhile the newest unacked
+   * message is resent with `ncemg=1` now and every CLOSE_NUDGE_MS: a libncrx receiver (and
+   * `listen --ack`) acks an emergency resend at once, and asks for any hole below it, so a process
+   * that logs and exits does not leave its last messages to the emergency timer it will not live
+   * to run.
+   */
+  settle(ms: number): Promise<void> {
+    if (this.done() || ms <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const nudge = (): void => {
+        if (!this.done() && this.resend(this.retention.nextSeq() - 1n, true)) this.counters.emergencies++;
+      };
+      const every = setInterval(nudge, CLOSE_NUDGE_MS);
+      const end = setTimeout(finish, ms);
+      function finish(): void {
+        clearInterval(every);
+        clearTimeout(end);
+        resolve();
+      }
+      this.waiters.push(finish);
+      nudge();
+    });
   }
 
   private onReply(buf: Buffer): void {
@@ -206,6 +246,7 @@ export class ReliableLink {
       this.lastAckAt = this.now();
       this.emergencyWait = EMERGENCY_MS;
       this.lastEmergencyAt = 0;
+      if (this.waiters.length > 0 && this.done()) this.settled();
     }
     for (const seq of r.missing) {
       this.counters.requests++;

@@ -314,6 +314,12 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
     });
   }
 
+  /** close(): waits (at most `ms`) until every enabled reliable target's receiver acked what it
+   *  was sent (host/reliable.ts ReliableLink.settle). */
+  settleReliable(ms: number): Promise<void> {
+    return Promise.all(this.list().map((r) => r.link?.settle(ms))).then(() => undefined);
+  }
+
   /**
    * The Netconsole closes: operations already started finish (the configuration mutex is FIFO),
    * later ones reject ESHUTDOWN, device events are ignored, and every target ends disabled.
