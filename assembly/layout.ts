@@ -1,7 +1,9 @@
-// The map of the shared WebAssembly memory. Mirrored in src/core/layout.ts; the host compares the
-// two at load time (index.ts exports every constant here as a global; src/core/layout.ts checkLayout
-// reads them by name), so a change here that is not made there refuses to load instead of
-// corrupting memory.
+// The map of the shared WebAssembly memory, its one owner. The host's table (src/core/layout-table.ts)
+// is generated from the `export const` lines here by scripts/gen-layout.mjs at every build:ts
+// (each line: `export const NAME: type = expression; // note`); the host compares it with the
+// module at load time (index.ts exports every constant here as a global; src/core/layout.ts
+// checkLayout reads them by name), so a module built from another version refuses to load
+// instead of corrupting memory.
 //
 //   0        64            4096        65536           1 MiB
 //   +--------+-------------+-----------+---------------+----------------+------------------+------------------+-----------+

@@ -3,6 +3,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { checkLayout, L } from '../src/core/layout.js';
 import { LayoutMismatchError } from '../src/base/errors.js';
 import { Core } from '../src/core/wasm.js';
@@ -53,6 +55,26 @@ describe('layout agreement', () => {
     assert.throws(() => checkLayout(tampered), LayoutMismatchError);
     assert.ok(core.exports.mem_heap_base() < L.REGION_BASE, 'static data stays below the regions');
     core.release();
+  });
+});
+
+describe('the host table is generated from assembly/layout.ts (scripts/gen-layout.mjs)', () => {
+  const GEN = fileURLToPath(new URL('scripts/gen-layout.mjs', REPO));
+  test('the committed src/core/layout-table.ts is what the generator makes now (--check)', () => {
+    const r = spawnSync(process.execPath, [GEN, '--check'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+  });
+  test('expressions are evaluated in order, u32 values read as JavaScript reads the global, and what it cannot read is refused', async () => {
+    const { generate } = (await import(GEN)) as { generate(source: string): string };
+    const out = generate(
+      ['// ---------------------------------------------------------------- a section', 'export const A: usize = 1 << 20; // a note', 'export const B: usize = A + <usize>A * 2;', 'export const P: u32 = 0xffffffff;'].join('\n'),
+    );
+    assert.match(out, /^ {2}\/\/ -+ a section$/m);
+    assert.match(out, /^ {2}A: 1048576, \/\/ a note$/m);
+    assert.match(out, /^ {2}B: 3145728,$/m);
+    assert.match(out, /^ {2}P: -1,$/m, 'a u32 global of 0xffffffff reads -1');
+    assert.throws(() => generate('export const X: usize = foo();'), /does not evaluate/);
+    assert.throws(() => generate('export const Y = 3;'), /does not read/);
   });
 });
 
