@@ -8,6 +8,7 @@
 import { existsSync } from 'node:fs';
 import { threadId } from 'node:worker_threads';
 import { invalid, LayoutMismatchError, NetconsoleError } from '../base/errors.js';
+import { MAX_TASKNAME } from '../base/limits.js';
 import { native } from './native.js';
 import { check, loadModule, osThreadId, poolMemory, takeMemory, type CoreExports } from './module.js';
 
@@ -292,7 +293,7 @@ export class Core {
   setTaskname(name: Uint8Array): void {
     if (this.stale) return;
     const slot = threadOffset(this.thread);
-    const n = Math.min(name.length, 15);
+    const n = Math.min(name.length, MAX_TASKNAME);
     this.u8.set(name.subarray(0, n), slot + L.THR_TASK);
     this.i32[(slot + L.THR_TASK_LEN) >> 2] = n;
   }

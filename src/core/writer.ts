@@ -13,6 +13,7 @@ import { invalid, NetconsoleError, outOfRange, TooLargeError } from '../base/err
 import { unknownName } from '../base/names.js';
 import { L } from './layout.js';
 import { monotonicUsec } from '../base/clock.js';
+import { FACILITY_MAX } from '../base/limits.js';
 import { getcpu, getcpuIsCheap } from './native.js';
 import { waitForRoom, type RoomMaker, type RoomWaiter } from './room.js';
 import { fieldValue, guarded, isBytes, toInt } from './validate.js';
@@ -155,7 +156,7 @@ function optionBits(opts: object): number {
   }
   if (unknown !== undefined) throw unknownName(unknown, fieldValue(opts, unknown), OPTION_NAMES, "a log call's options");
   if (cont !== undefined && cont !== null && typeof cont !== 'boolean') throw invalid('cont', cont, 'true or false');
-  return (facility === undefined || facility === null ? 0 : toInt('facility', facility, 0, 23) + 1) | (cont === true ? OPT_CONT : 0);
+  return (facility === undefined || facility === null ? 0 : toInt('facility', facility, 0, FACILITY_MAX) + 1) | (cont === true ? OPT_CONT : 0);
 }
 
 /** The dictionary of a log call's options (read once), converted: null when there is none. */
@@ -270,7 +271,7 @@ export class Writer {
   ) {
     this.text = core.text;
     const facility = opts.facility ?? 1;
-    if (!Number.isInteger(facility) || facility < 0 || facility > 23) throw outOfRange('facility', facility, '0..23');
+    if (!Number.isInteger(facility) || facility < 0 || facility > FACILITY_MAX) throw outOfRange('facility', facility, `0..${FACILITY_MAX}`);
     this.facility8 = facility * 8;
     const wait = (opts.overflow ?? 'wait') === 'wait' && opts.room !== undefined;
     this.recFlags = (wait ? L.REC_WAIT : 0) | (facility << L.REC_FAC_SHIFT);

@@ -11,6 +11,7 @@ import { control, DEFAULT_TIMEOUT_MS } from './control-client.js';
 import { OPS, type ControlRequest } from '../host/control-protocol.js';
 import { demo } from './demo.js';
 import { NetconsoleError } from '../base/errors.js';
+import { DEFAULT_FACILITY, FACILITY_MAX } from '../base/limits.js';
 import { Netconsole } from '../host/netconsole.js';
 import { BoundedLines } from '../receiver/line-output.js';
 import { formatMessage, Receiver, type LostEvent, type LostReason, type Message } from '../receiver/receiver.js';
@@ -146,7 +147,7 @@ program
   .option('-t, --target <param>', 'a target parameter string (repeatable), e.g. +@/,6666@127.0.0.1/', collect, [])
   .option('-c, --config <file>', 'a JSON config file with "targets"')
   .option('-l, --level <level>', 'syslog level 0..7 or a name (emerg alert crit err warning notice info debug)', level, 6)
-  .option('-f, --facility <n>', 'syslog facility 0..23', int('--facility', 0, 23), 1)
+  .option('-f, --facility <n>', `syslog facility 0..${FACILITY_MAX}`, int('--facility', 0, FACILITY_MAX), DEFAULT_FACILITY)
   .option('-e, --extended', 'make every --target extended (as a leading +)')
   .option('-u, --userdata <key=value>', 'userdata entry for every target (repeatable)', collect, [])
   .option('--sysdata <list>', 'sysdata toggles for every target: cpu,taskname,release,msgid')
