@@ -84,9 +84,15 @@ Napi::Value UdpOpen(const Napi::CallbackInfo& info) {
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
   // Without IP_RECVERR, UDP reports a datagram a qdisc dropped as sent (counting it only in
-  // /proc/net/snmp SndbufErrors): with it, the send fails ENOBUFS and the sender retries.
-  if (family == 4) setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof one);
-  else setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof one);
+  // /proc/net/snmp SndbufErrors): with it, the send fails ENOBUFS and the sender retries. A
+  // socket without it would lose such datagrams without a word: refuse to open one.
+  int recverr = family == 4 ? setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof one)
+                            : setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof one);
+  if (recverr < 0) {
+    int e = errno;
+    close(fd);
+    return ThrowErrno(env, family == 4 ? "setsockopt(IP_RECVERR)" : "setsockopt(IPV6_RECVERR)", e);
+  }
   if (bind(fd, reinterpret_cast<sockaddr*>(&ss), sl) < 0) {
     int e = errno;
     close(fd);
