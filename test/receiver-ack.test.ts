@@ -239,9 +239,10 @@ describe('listen --ack: the receiver side of the ncrx protocol', () => {
       await a.send(4);
       await until(() => a.last?.ack === 6n, 'a acked to 6');
       assert.deepEqual(seqsOf(messages, `127.0.0.1:${a.port}`), [3, 4, 5, 6]);
-      // b: ncfirst at or past the seq says nothing more; the stream starts at the seq.
-      for (const x of withFirst(50, '50')) await b.sendRaw(x);
-      for (const x of withFirst(51, '60')) await b.sendRaw(x);
+      // b: ncfirst past the seq says nothing; the stream starts at the seq (not at 60: nothing
+      // before 60 would then have a place).
+      for (const x of withFirst(50, '60')) await b.sendRaw(x);
+      for (const x of withFirst(51, '51')) await b.sendRaw(x);
       await until(() => b.last?.ack === 51n, 'b acked to 51');
       // c: ncfirst further back than the window: the stream starts a window back, not further.
       for (const x of withFirst(1000, '0')) await c.sendRaw(x);

@@ -214,7 +214,10 @@ export class ReliableLink {
         if (!this.done() && this.resend(this.retention.nextSeq() - 1n, true)) this.counters.emergencies++;
       };
       const every = setInterval(nudge, CLOSE_NUDGE_MS);
-      const end = setTimeout(finish, ms);
+      const end = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== finish); // timed out: not settled later
+        finish();
+      }, ms);
       function finish(): void {
         clearInterval(every);
         clearTimeout(end);
