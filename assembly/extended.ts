@@ -1,11 +1,11 @@
 // Extended targets (kernel: write_ext_msg / send_ext_msg_udp; docs/wire.md 3): the composition
 // `[release ","] + header ";" + escaped text + dict + userdata + sysdata`, in one datagram or in
 // `ncfrag` fragments. Measured first (nothing written, nothing consumed), then written.
-import { F_RELEASE, MAX_PRINT_CHUNK, TGT_CNT_TRUNCATED, TGT_FLAGS, TGT_REL, TGT_REL_LEN, TGT_RSEQ, TGT_RT_ACKED, TGT_RT_HEARD, TGT_UD_ACTIVE, TGT_UD_LEN, THR_SYS, UD_BUF_SIZE, USERDATA_OFF } from './layout';
-import { cutEscaped, decLen, putByte, putDec, putLit } from './fmt';
-import { descAt, descLen, ensureEscaped, ensureHeader, escAt, escFull, escLen, hdrAt, hdrLen, headerLenWithSeq, maxTotal, putHeaderWithSeq, renderSysdata, sysdataLen, thr } from './record';
+import { F_RELEASE, MAX_PRINT_CHUNK, TGT_CNT_TRUNCATED, TGT_FLAGS, TGT_REL, TGT_REL_LEN, TGT_RSEQ, TGT_RSEQ_DEC, TGT_RT_ACKED, TGT_RT_HEARD, TGT_UD_ACTIVE, TGT_UD_LEN, THR_RHDR, THR_SYS, UD_BUF_SIZE, USERDATA_OFF } from './layout';
+import { copyShort, cutEscaped, DEC_DIGITS, decCached, decLen, putByte, putDec, putLit } from './fmt';
+import { descAt, descLen, ensureEscaped, ensureHeader, escAt, escFull, escLen, hdrAt, hdrLen, maxTotal, putHeaderWithSeq, renderSysdata, sysdataLen, thr } from './record';
 import { bump, datagramBegin, datagramEnd, delivered, measured, messageBegin, msgCount } from './slots';
-import { isReliable, retainBegin, retainEnd } from './retain';
+import { isReliable } from './retain';
 
 // The message measured last; its data is four segments copied on demand: escaped text (cut),
 // "\n" + dict, userdata, sysdata (rendered at THR_SYS when written).
@@ -20,12 +20,11 @@ let truncated: bool = false;
 // A reliable target (retain.ts): its header carries the target's own seq, not the record's, and,
 // until the receiver first replied, `,ncfirst=<the first seq not acked>` (docs/reliable.md: a
 // receiver starts a stream at the first seq it sees; this tells it where the stream began, so it
-// asks for messages lost before that one). Read once at measure time: the host may set
-// RT_HEARD meanwhile, and every datagram of the message must carry the same prefix.
+// asks for messages lost before that one). Formatted at measure time into THR_RHDR (rhdrLen
+// bytes): the host may set RT_HEARD meanwhile, and every datagram of the message must carry the
+// same prefix. The seq is taken (TGT_RSEQ) when the message is written.
 let reliable: bool = false;
-let rseq: u64 = 0;
-let hinted: bool = false;
-let hint: u64 = 0;
+let rhdrLen: i32 = 0;
 
 @inline function fragHeaderLen(prefix: i32, sent: i32, all: i32): i32 {
   return prefix + 8 + decLen(<u64>sent) + 1 + decLen(<u64>all) + 1; // ",ncfrag=" sent "/" total ";"
@@ -33,7 +32,6 @@ let hint: u64 = 0;
 
 /** Measures target `t`'s message, the `ahead`-th from now (msgid digits). */
 export function measureExtended(t: i32, tp: usize, ahead: u32): void {
-  ensureHeader();
   ensureEscaped();
   relLen = load<i32>(tp + TGT_FLAGS) & F_RELEASE ? load<i32>(tp + TGT_REL_LEN) + 1 : 0;
   seg2 = USERDATA_OFF + (<usize>t * 2 + <usize>load<i32>(tp + TGT_UD_ACTIVE)) * UD_BUF_SIZE;
@@ -45,13 +43,20 @@ export function measureExtended(t: i32, tp: usize, ahead: u32): void {
   truncated = !escFull || seg0Len < escLen;
   total = seg0Len + fixed;
   reliable = isReliable(tp);
-  hinted = false;
   if (reliable) {
-    rseq = load<u64>(tp + TGT_RSEQ) + <u64>ahead;
-    hinted = atomic.load<i32>(tp + TGT_RT_HEARD) == 0;
-    if (hinted) hint = atomic.load<u64>(tp + TGT_RT_ACKED);
+    // Its header, formatted here once for all its datagrams (THR_RHDR): its own seq, stepped in
+    // place (fmt.ts decCached), and ncfirst until the receiver replied.
+    const rseq = load<u64>(tp + TGT_RSEQ) + <u64>ahead;
+    const digits = tp + TGT_RSEQ_DEC;
+    const n = decCached(digits, rseq);
+    let p = putHeaderWithSeq(thr + THR_RHDR, digits + DEC_DIGITS, n);
+    if (atomic.load<i32>(tp + TGT_RT_HEARD) == 0) p = putDec(putLit(p, ',ncfirst='), atomic.load<u64>(tp + TGT_RT_ACKED));
+    rhdrLen = <i32>(p - (thr + THR_RHDR));
+    prefixLen = relLen + rhdrLen;
+  } else {
+    ensureHeader();
+    prefixLen = relLen + hdrLen;
   }
-  prefixLen = relLen + (reliable ? headerLenWithSeq(rseq) + (hinted ? 9 + decLen(hint) : 0) : hdrLen); // ",ncfirst=" hint
   const whole = prefixLen + 1 + total;
   if (whole <= MAX_PRINT_CHUNK) return measured(1, whole, whole);
   // Fragments (docs/wire.md 3.3): every one but the last is exactly MAX_PRINT_CHUNK bytes.
@@ -105,30 +110,11 @@ function putPrefix(p: usize, tp: usize): usize {
     p = putByte(p + <usize>(relLen - 1), 0x2c);
   }
   if (reliable) {
-    p = putHeaderWithSeq(p, rseq);
-    return hinted ? putDec(putLit(p, ',ncfirst='), hint) : p;
+    copyShort(p, thr + THR_RHDR, <usize>rhdrLen);
+    return p + <usize>rhdrLen;
   }
   memory.copy(p, hdrAt, <usize>hdrLen);
   return p + <usize>hdrLen;
-}
-
-/**
- * A reliable target keeps the message written last (its seq taken): "prefix;data", whole. `first`
- * is its first datagram as written: the whole message when it was one datagram, else its prefix
- * (the first prefixLen bytes) before the fragment's head. Copied from there, not formatted again.
- */
-function retain(tp: usize, first: usize): void {
-  store<u64>(tp + TGT_RSEQ, rseq + 1);
-  const whole = prefixLen + 1 + total;
-  const p = retainBegin(tp, rseq, prefixLen, whole);
-  if (p == 0) return;
-  if (whole <= MAX_PRINT_CHUNK) {
-    memory.copy(p, first, <usize>whole);
-  } else {
-    memory.copy(p, first, <usize>prefixLen);
-    copyData(putByte(p + <usize>prefixLen, 0x3b), 0, total);
-  }
-  retainEnd(tp);
 }
 
 /** Writes the message measured last (its room planned); consumes its msgid. */
@@ -141,16 +127,14 @@ export function writeExtended(tp: usize, report: bool): void {
     copyData(putByte(putPrefix(d, tp), 0x3b), 0, total);
     datagramEnd(len);
     if (truncated) bump(tp + TGT_CNT_TRUNCATED, 1);
-    if (reliable) retain(tp, d);
+    if (reliable) bump(tp + TGT_RSEQ, 1); // the sender keeps it (retain.ts)
     return delivered(tp, 1, len, report);
   }
   let bytes = 0;
-  let first: usize = 0;
   for (let sent = 0; sent < total; ) {
     const h = fragHeaderLen(prefixLen, sent, total);
     const n = total - sent < MAX_PRINT_CHUNK - h ? total - sent : MAX_PRINT_CHUNK - h;
     let p = datagramBegin(h + n);
-    if (sent == 0) first = p;
     p = putPrefix(p, tp);
     p = putLit(p, ',ncfrag=');
     p = putDec(p, <u64>sent);
@@ -163,6 +147,6 @@ export function writeExtended(tp: usize, report: bool): void {
     bytes += h + n;
   }
   if (truncated) bump(tp + TGT_CNT_TRUNCATED, 1);
-  if (reliable) retain(tp, first);
+  if (reliable) bump(tp + TGT_RSEQ, 1);
   delivered(tp, msgCount, bytes, report);
 }

@@ -69,6 +69,62 @@ export function putDec(dst: usize, v: u64): usize {
   return end;
 }
 
+/** Copies n bytes (a header's few: no bulk-memory call), each part with two overlapping loads
+ *  and stores of the widest size that fits, no loop below 16 bytes. */
+@inline export function copyShort(dst: usize, src: usize, n: usize): void {
+  if (n >= 8) {
+    let i: usize = 0;
+    for (; i + 8 <= n; i += 8) store<u64>(dst + i, load<u64>(src + i));
+    if (i < n) store<u64>(dst + n - 8, load<u64>(src + n - 8)); // the last 8, overlapping
+  } else if (n >= 4) {
+    const a = load<u32>(src);
+    const b = load<u32>(src + n - 4);
+    store<u32>(dst, a);
+    store<u32>(dst + n - 4, b);
+  } else if (n >= 2) {
+    const a = load<u16>(src);
+    const b = load<u16>(src + n - 2);
+    store<u16>(dst, a);
+    store<u16>(dst + n - 2, b);
+  } else if (n == 1) {
+    store<u8>(dst, load<u8>(src));
+  }
+}
+
+// A cached decimal (36 bytes, layout.ts TGT_RSEQ_DEC): [u64 value][i32 digits, 0: none][24
+// bytes: the digits, from DEC_DIGITS].
+export const DEC_DIGITS: usize = 12;
+
+/**
+ * The decimal digits of v, at cache + DEC_DIGITS, kept from one call to the next: a counter that moves by
+ * one (a target's own seq) is stepped in place instead of formatted again. Returns their count.
+ */
+@inline export function decCached(cache: usize, v: u64): i32 {
+  let n = load<i32>(cache + 8);
+  const was = load<u64>(cache);
+  const d = cache + DEC_DIGITS;
+  if (n > 0 && was == v) return n;
+  if (n > 0 && was + 1 == v && v != 0) {
+    let i = n - 1;
+    while (i >= 0 && load<u8>(d + <usize>i) == 0x39) {
+      store<u8>(d + <usize>i, 0x30);
+      i--;
+    }
+    if (i >= 0) {
+      store<u8>(d + <usize>i, load<u8>(d + <usize>i) + 1);
+    } else {
+      for (let k = n; k > 0; k--) store<u8>(d + <usize>k, load<u8>(d + <usize>(k - 1)));
+      store<u8>(d, 0x31);
+      n++;
+    }
+  } else {
+    n = <i32>(putDec(d, v) - d);
+  }
+  store<i32>(cache + 8, n);
+  store<u64>(cache, v);
+  return n;
+}
+
 /** Decimal, left-padded with `pad` to at least `width` characters. */
 export function putDecPadded(dst: usize, v: u64, width: i32, pad: u8): usize {
   const n = decLen(v);

@@ -39,6 +39,7 @@ import { lockAcquire, lockOwner, lockRecover, lockRelease } from './lock';
 import { ringAttach } from './ring';
 import { current, writeAttach, writeRecord, writeTarget } from './write';
 import { recordAttach } from './record';
+import { retainRange } from './retain';
 import { targetAt, threadAt } from './offsets';
 import { frameBuild, frameOverhead } from './frame';
 import { csumScalar, csumSimd } from './checksum';
@@ -180,6 +181,14 @@ export function write_record(thread: i32, prio: i32, flags: i32, textLen: i32, d
 /** One record to target t alone (send_msg, the heartbeat): write.ts writeTarget. */
 export function write_target(thread: i32, t: i32, prio: i32, flags: i32, textLen: i32, dictLen: i32, tsUsec: f64): i32 {
   return writeTarget(thread, t, prio, flags, textLen, dictLen, tsUsec);
+}
+
+// ---------------------------------------------------------------- the sender's side
+/** The sender is done with the ring's slots in [from, to) and is about to publish RING_TAIL = to:
+ *  reliable targets' messages among them are kept (retain.ts). The dgram sender's call (the addon
+ *  does the same in native/retain.cc). Positions are safe integers. */
+export function sender_retain(from: f64, to: f64): void {
+  retainRange(<u64>from, <u64>to);
 }
 
 // ---------------------------------------------------------------- host list and target changes

@@ -22,7 +22,7 @@
 // target-list spinlock (the lock's acquire/release give the ordering); "atomic" means the word is
 // read or written outside the lock and uses atomic operations on both sides.
 
-export const LAYOUT_VERSION: u32 = 5; // 3: THR_STATE counts claims (shared slots); 4: SLOT_AUX, TGT_CNT_REPORT_LOST; 5: reliable targets (TGT_RSEQ .. TGT_CNT_UNACKED_REPORTED)
+export const LAYOUT_VERSION: u32 = 6; // 3: THR_STATE counts claims (shared slots); 4: SLOT_AUX, TGT_CNT_REPORT_LOST; 5: reliable targets (TGT_RSEQ .. TGT_CNT_UNACKED_REPORTED); 6: the sender keeps their messages (RELIABLE_TARGETS)
 export const MAGIC: u32 = 0x4e434f4e; // "NCON", written last by mem_init: a memory is ready when it is there
 export const NIL: i32 = -1; // end of a list, no target
 
@@ -88,6 +88,9 @@ export const ROOM_STALL: usize = 280; // u64 atomic (writers)
 export const ROOM_TIMEOUTS: usize = 288; // u32 atomic add (writers): log calls that gave up waiting
 // Log calls refused by the logger's policy (a bad level, value or option: returned 0, not thrown).
 export const LOG_ERRORS: usize = 292; // u32 atomic add (any writer, JS side)
+// Reliable targets' retention regions installed (H atomic add at install, sub at uninstall): while
+// 0, S skips retain_range (assembly/retain.ts) when it publishes RING_TAIL.
+export const RELIABLE_TARGETS: usize = 296; // i32 atomic
 
 // The two lists, linked through TGT_NEXT. Under lock; changed only by list_* (one call each).
 export const LIST_TARGETS: usize = 320; // i32: head of the target list (kernel: target_list)
@@ -159,24 +162,27 @@ export const TGT_CNT_HOLDS: usize = 368; // u64 S atomic add: times S held the t
 // u64 S atomic add: losses whose in-band report was lost (the write path tells them again)
 export const TGT_CNT_REPORT_LOST: usize = 376;
 // Reliable delivery (F_RELIABLE; docs/reliable.md, assembly/retain.ts): the target numbers its own
-// messages (so a hole its receiver sees is a loss, never another target's record) and keeps every
-// message it wrote, whole, in a retention region the host allocated for it past the ring, until
-// the receiver acks it or the region's bounds push it out. The host reads entries without the lock
-// (copy, then check RT_TAIL has not passed them) to resend them.
+// messages (W, so a hole its receiver sees is a loss, never another target's record), and the
+// sender keeps every message it is done with, whole, in a retention region the host allocated for
+// it past the ring, until the receiver acks it or the region's bounds push it out. The host reads
+// entries without a lock (RT_HEAD passed it, copy, then RT_TAIL has not passed it) to resend them.
 export const TGT_RSEQ: usize = 384; // u64 under lock (W takes one per message); H sets it before the first enable
 export const TGT_RT_BASE: usize = 392; // u32 H while not enabled: the region (an index of RT_SLOTS u64 positions, then RT_SIZE bytes of entries); 0 none
 export const TGT_RT_SIZE: usize = 396; // u32 H while not enabled: bytes of entries, a multiple of 8
 export const TGT_RT_SLOTS: usize = 400; // u32 H while not enabled: messages kept at most
-export const TGT_RT_COUNT: usize = 404; // u32 under lock (W): messages kept now
-export const TGT_RT_HEAD: usize = 408; // u64 W atomic store (under lock) after an entry is written: the position past it
-export const TGT_RT_TAIL: usize = 416; // u64 W atomic store (under lock) BEFORE it reuses the bytes; H atomic load after copying
-export const TGT_RT_ACKED: usize = 424; // u64 H atomic store: the first seq not acked (everything before is released); W atomic load
-export const TGT_RT_HEARD: usize = 432; // i32 H atomic store: 1 once the receiver replied (W counts push-outs as unacked from then on)
+export const TGT_RT_COUNT: usize = 404; // u32 S atomic store: messages kept now
+export const TGT_RT_HEAD: usize = 408; // u64 S atomic store after an entry is written: the position past it
+export const TGT_RT_TAIL: usize = 416; // u64 S atomic store BEFORE it reuses the bytes; H atomic load after copying
+export const TGT_RT_ACKED: usize = 424; // u64 H atomic store: the first seq not acked (everything before is released); W, S atomic load
+export const TGT_RT_HEARD: usize = 432; // i32 H atomic store: 1 once the receiver replied (S counts push-outs as unacked from then on; W stops writing ncfirst)
 export const TGT_RT_REPORTED_AT: usize = 440; // u64 under lock (W): the usec time of the last report of unacked messages
-export const TGT_CNT_UNACKED: usize = 448; // u64 under lock (W): messages pushed out unacked after the receiver replied; H atomic load
-export const TGT_CNT_UNHEARD: usize = 456; // u64 under lock (W): messages pushed out before the receiver ever replied; H atomic load
+export const TGT_CNT_UNACKED: usize = 448; // u64 S atomic add: messages pushed out unacked after the receiver replied; W, H atomic load
+export const TGT_CNT_UNHEARD: usize = 456; // u64 S atomic add: messages pushed out before the receiver ever replied; H atomic load
 export const TGT_CNT_UNACKED_REPORTED: usize = 464; // u64 under lock (W): of UNACKED, told in-band
-export const TGT_END: usize = 472;
+// 36 bytes under lock (W): the digits of the target's own seq last written (fmt.ts decCached),
+// stepped by one per message instead of formatted again
+export const TGT_RSEQ_DEC: usize = 472;
+export const TGT_END: usize = 508;
 
 // A retention entry (assembly/retain.ts), at RT_BASE + 8 * RT_SLOTS + (position % RT_SIZE): the
 // message as its one unfragmented datagram would carry it, "[release,]header;data", after a
@@ -239,7 +245,10 @@ export const THR_TSPFX: usize = THR_SYS + 256; // basic targets' "[sssss.uuuuuu]
 export const THR_ADDR: usize = THR_TSPFX + 64; // addressing block for frame_build
 export const THR_OUT: usize = THR_ADDR + 64; // output of frame_build (one frame)
 export const THR_RPT: usize = THR_OUT + 2048; // an in-band loss report: its text (64 bytes), then its header (64)
-export const THR_END: usize = THR_RPT + 128;
+// A reliable target's "header" with the target's own seq (and ncfirst): formatted once per message
+// (extended.ts), copied into each of its datagrams
+export const THR_RHDR: usize = THR_RPT + 128;
+export const THR_END: usize = THR_RHDR + 128;
 
 // ---------------------------------------------------------------- userdata buffers
 // Rendered userdata (" key=value\n" per non-empty entry), two buffers per target: the host

@@ -29,7 +29,7 @@ import {
   THR_TEXT,
   THR_TSPFX,
 } from './layout';
-import { countNewlines, decLen, escape, escConsumed, putByte, putDec, putDecPadded, putLit } from './fmt';
+import { copyShort, countNewlines, decLen, escape, escConsumed, putByte, putDec, putDecPadded, putLit } from './fmt';
 import { threadAt } from './offsets';
 
 export let maxTotal: i32 = DEFAULT_MAX_TOTAL;
@@ -61,6 +61,8 @@ export function recordBegin(thread: i32, prio_: i32, cont_: bool, textLen_: i32,
   thr = threadAt(thread);
   prio = prio_;
   cont = cont_;
+  hPrio = prio_;
+  hCont = cont_;
   ts = ts_;
   textAt = thr + THR_TEXT;
   textLen = textLen_;
@@ -84,31 +86,24 @@ export function recordSetSeq(seq_: u64, ts_: u64): void {
 export function ensureHeader(): void {
   if (hdrLen >= 0) return;
   hdrLen = putHeader(hdrAt, prio, seq, cont);
-  hdrPrio = prio;
-  hdrCont = cont;
-  hdrSeqLen = decLen(seq);
 }
 
-// What the current header (the record's or the report's) was made of, for a reliable target's
-// header: the same but for the seq, which is the target's own (retain.ts).
-let hdrPrio: i32 = 0;
-let hdrCont: bool = false;
-let hdrSeqLen: i32 = 0;
+// The current header's prio and flag (the record's, or the report's between reportBegin and
+// reportEnd), for a reliable target's header, which has its own seq.
+let hPrio: i32 = 0;
+let hCont: bool = false;
 
-/** The current header's length with `seq_` in place of its seq (ensureHeader first). */
-export function headerLenWithSeq(seq_: u64): i32 {
-  return hdrLen - hdrSeqLen + decLen(seq_);
-}
-
-/** Writes the current header with `seq_` in place of its seq at `at`; returns the end. */
-export function putHeaderWithSeq(at: usize, seq_: u64): usize {
-  // The current header around its seq: "prio," and ",ts,flag" copied, only the seq formatted.
-  const pre = <usize>decLen(<u64>hdrPrio) + 1;
-  memory.copy(at, hdrAt, pre);
-  const p = putDec(at + pre, seq_);
-  const rest = <usize>(hdrLen - hdrSeqLen) - pre;
-  memory.copy(p, hdrAt + pre + <usize>hdrSeqLen, rest);
-  return p + rest;
+/**
+ * Writes the current header with the seq whose `seqLen` digits are at `digits` in place of its seq
+ * (a reliable target's, retain.ts) at `at`; returns the end. Formatted, not copied from the
+ * record's header: with only reliable targets that one is never needed.
+ */
+export function putHeaderWithSeq(at: usize, digits: usize, seqLen: i32): usize {
+  let p = putByte(putDec(at, <u64>hPrio), 0x2c);
+  copyShort(p, digits, <usize>seqLen);
+  p = putByte(p + <usize>seqLen, 0x2c);
+  p = putByte(putDec(p, ts), 0x2c);
+  return putByte(p, hCont ? 0x63 : 0x2d); // 'c' or '-'
 }
 
 function putHeader(at: usize, prio_: i32, seq_: u64, cont_: bool): i32 {
@@ -249,9 +244,8 @@ let sEscFull: bool = false;
 let sDescAt: usize = 0;
 let sDescLen: i32 = 0;
 let sNl: i32 = 0;
-let sHdrPrio: i32 = 0;
-let sHdrCont: bool = false;
-let sHdrSeqLen: i32 = 0;
+let sPrio: i32 = 0;
+let sCont: bool = false;
 
 /**
  * Switches the emitters to a report record "** N messages dropped **" (kernel printk: "** %lu
@@ -271,9 +265,8 @@ export function reportBegin(n: u64, unacked: u64, seq_: u64, facility: i32): voi
   sDescAt = descAt;
   sDescLen = descLen;
   sNl = nlCount;
-  sHdrPrio = hdrPrio;
-  sHdrCont = hdrCont;
-  sHdrSeqLen = hdrSeqLen;
+  sPrio = hPrio;
+  sCont = hCont;
   const t0 = thr + THR_RPT + REPORT_TEXT;
   let p = putLit(t0, '** ');
   if (n != 0 || unacked == 0) {
@@ -295,10 +288,9 @@ export function reportBegin(n: u64, unacked: u64, seq_: u64, facility: i32): voi
   descLen = 1;
   nlCount = 0;
   hdrAt = thr + THR_RPT + REPORT_HDR;
-  hdrPrio = facility * 8 + REPORT_LEVEL;
-  hdrCont = false;
-  hdrSeqLen = decLen(seq_);
-  hdrLen = putHeader(hdrAt, hdrPrio, seq_, false);
+  hPrio = facility * 8 + REPORT_LEVEL;
+  hCont = false;
+  hdrLen = putHeader(hdrAt, hPrio, seq_, false);
 }
 
 export function reportEnd(): void {
@@ -312,7 +304,6 @@ export function reportEnd(): void {
   descAt = sDescAt;
   descLen = sDescLen;
   nlCount = sNl;
-  hdrPrio = sHdrPrio;
-  hdrCont = sHdrCont;
-  hdrSeqLen = sHdrSeqLen;
+  hPrio = sPrio;
+  hCont = sCont;
 }

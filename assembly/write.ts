@@ -339,7 +339,7 @@ function planRecord(reporting: bool): u64 {
 
 /** A reliable target's messages pushed out of its retention unacked that no report told yet. */
 @inline function unackedUnreported(tp: usize): u64 {
-  return load<u64>(tp + TGT_CNT_UNACKED) - load<u64>(tp + TGT_CNT_UNACKED_REPORTED);
+  return atomic.load<u64>(tp + TGT_CNT_UNACKED) - load<u64>(tp + TGT_CNT_UNACKED_REPORTED);
 }
 
 /** Unacked messages are told at most once a second (with drops, at once): a receiver gone for

@@ -51,7 +51,8 @@ void DrainErrors(int fd) {
 
 }  // namespace
 
-Drain::Drain(uint8_t* mem, const Layout& lay, const Tuning& tune) : mem_(mem), lay_(lay), tune_(tune) {
+Drain::Drain(uint8_t* mem, const Layout& lay, const Tuning& tune, const Retainer& retain)
+    : mem_(mem), lay_(lay), tune_(tune), retain_(retain) {
   std::fill(std::begin(lostNo_), std::end(lostNo_), UINT64_MAX);
   for (auto& r : lostRecent_) std::fill(std::begin(r), std::end(r), UINT64_MAX);
 }
@@ -151,6 +152,8 @@ void Drain::WakeRoom(uint64_t tail) {
 }
 
 void Drain::PublishTail(uint64_t tail) {
+  uint64_t from = Load64(mem_ + lay_.ringTail);
+  if (tail > from) retain_.Range(from, tail);  // before the writers may reuse the slots
   Store64(mem_ + lay_.ringTail, tail);  // only now: every slot before it is in the kernel, or lost
   WakeRoom(tail);
 }

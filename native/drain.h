@@ -14,6 +14,7 @@
 
 #include "common.h"
 #include "path.h"
+#include "retain.h"
 
 namespace nc {
 
@@ -69,7 +70,7 @@ struct DrainStats {
 
 class Drain {
  public:
-  Drain(uint8_t* mem, const Layout& lay, const Tuning& tune);
+  Drain(uint8_t* mem, const Layout& lay, const Tuning& tune, const Retainer& retain);
   ~Drain() { Join(); }
   Drain(const Drain&) = delete;
   Drain& operator=(const Drain&) = delete;
@@ -149,11 +150,13 @@ class Drain {
   void CountLost(uint32_t t, bool unconfirmed);
   void ProbeLost(uint32_t t, bool unconfirmed);
   void WakeRoom(uint64_t tail);
+  // Keeps reliable targets' messages among the slots it passes (retain.h), then stores RING_TAIL.
   void PublishTail(uint64_t tail);
 
   uint8_t* mem_;
   Layout lay_;
   Tuning tune_;
+  Retainer retain_;  // thread only
   std::thread thread_;
   std::mutex mu_;
   Blocked blocked_;

@@ -98,7 +98,8 @@ class Sender : public Napi::ObjectWrap<Sender> {
       tune.holdMs = num("holdMs", kHoldMsDefault, 0, 3600 * 1000);
     }
     memRef_ = Napi::Persistent(info[0].As<Napi::Object>());  // keeps the memory alive with the thread
-    drain_ = std::make_unique<Drain>(mem, lay, tune);
+    Retainer retain(mem, static_cast<uint64_t>(get("memMax")), RetainLayout::From(get));
+    drain_ = std::make_unique<Drain>(mem, lay, tune, retain);
     drain_->Start();
   }
 
@@ -208,8 +209,29 @@ class Sender : public Napi::ObjectWrap<Sender> {
   std::unique_ptr<Drain> drain_;
 };
 
+// retainRange(memory: Uint8Array over the whole shared memory, layout, ranges: number[]): the
+// thread's retention (retain.h) over [ranges[0], ranges[1]), [ranges[2], ranges[3]) ..., on this
+// thread, with one Retainer: for test/retain-native.test.ts, which compares it with retain.ts.
+Napi::Value RetainRange(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint8_t* mem;
+  size_t len;
+  if (info.Length() < 3 || !ViewOf(info[0], &mem, &len) || !info[1].IsObject() || !info[2].IsArray()) {
+    return ThrowErrno(env, "retainRange", EINVAL);
+  }
+  Napi::Object l = info[1].As<Napi::Object>();
+  auto get = [&](const char* k) { return l.Get(k).As<Napi::Number>().Uint32Value(); };
+  Retainer retain(mem, len, RetainLayout::From(get));  // the view's length bounds the regions
+  Napi::Array r = info[2].As<Napi::Array>();
+  for (uint32_t i = 0; i + 1 < r.Length(); i += 2) {
+    retain.Range(static_cast<uint64_t>(r.Get(i).As<Napi::Number>().Int64Value()), static_cast<uint64_t>(r.Get(i + 1).As<Napi::Number>().Int64Value()));
+  }
+  return env.Undefined();
+}
+
 void InitSender(Napi::Env env, Napi::Object exports) {
   exports.Set("Sender", Sender::Define(env));
+  exports.Set("retainRange", Napi::Function::New(env, RetainRange, "retainRange"));
 }
 
 }  // namespace nc

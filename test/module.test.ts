@@ -12,7 +12,7 @@ import { REPO } from './helpers/vectors.js';
 
 const FUNCTIONS = [
   'mem_init', 'mem_attach', 'mem_heap_base', 'thread_claim', 'thread_release', 'thread_reap', 'lock_acquire', 'lock_release',
-  'lock_recover', 'lock_owner', 'write_record', 'write_target', 'list_add', 'list_to_cleanup', 'list_to_cleanup_batch', 'list_from_cleanup',
+  'lock_recover', 'lock_owner', 'write_record', 'write_target', 'sender_retain', 'list_add', 'list_to_cleanup', 'list_to_cleanup_batch', 'list_from_cleanup',
   'list_remove', 'list_read',
   'target_set_state', 'target_set', 'target_swap_userdata', 'target_set_addr', 'frame_build', 'frame_overhead', 'csum_simd',
   'csum_scalar', 'fmt_escape', 'fmt_cut_escaped',

@@ -57,50 +57,54 @@ async function until(pred: () => boolean, what: string, ms = 15_000): Promise<vo
 }
 
 describe('reliable targets: the sender half', () => {
-  test('a requested seq is sent again byte for byte, every fragment of it; an ack releases', async () => {
-    await withSinkNetconsole(
-      (sink) => ({ targets: [target(sink)] }),
-      async (nc, sink) => {
-        for (let i = 0; i < 10; i++) nc.info(`m${i} ${'x'.repeat(i % 2 === 0 ? 20 : 2500)}`);
-        await nc.flush();
-        await sink.until((g) => g.length >= 5 + 5 * 3);
-        const seqs = [...new Set(sink.got.map((g) => head(g.data).seq))];
-        assert.equal(seqs.length, 10);
-        for (let i = 1; i < 10; i++) assert.equal(seqs[i], seqs[0] + BigInt(i), 'a reliable target numbers its messages one by one');
-        const fieldsOf = (d: Buffer): string[] => d.toString('latin1', 0, d.indexOf(';')).split(',');
-        assert.ok(
-          sink.got.every((g) => fieldsOf(g.data)[4] === `ncfirst=${seqs[0]}`),
-          `until the receiver replies, every datagram says where the stream began, after the flags: ${sink.got[0].data.toString('latin1', 0, 60)}`,
-        );
-        const from = sink.got[0].from;
-        const first = sink.got.length;
-        const [a, b] = [seqs[2], seqs[3]]; // one datagram, three fragments
-        await reply(sink, from, `ncrx${seqs[1]} ${a} ${b}`);
-        await sink.until((g) => g.length >= first + 4);
-        const again = sink.got.slice(first).map((g) => g.data);
-        assert.deepEqual(again, [...of(sink.got.slice(0, first), a), ...of(sink.got.slice(0, first), b)], 'the same datagrams, in order');
-        const r = rel(nc);
-        assert.equal(r.replies, 1);
-        assert.equal(r.acks, 1);
-        assert.equal(r.acked, String(seqs[1]));
-        assert.equal(r.requests, 2);
-        assert.equal(r.resends, 2);
-        assert.equal(r.kept, 10, 'acked messages stay until their room is needed');
-        const line = nc.targets.get('r')!.get('reliable_stats'); // what `netconsole ctl get r/reliable_stats` prints
-        assert.match(line, new RegExp(`^replies=1 acks=1 requests=2 resends=2 .* acked=${seqs[1]} kept=10 unacked=0 unheard=0$`));
-        // Asked again at once: not resent twice within the gap (a burst of copies of one reply).
-        await reply(sink, from, `ncrx${seqs[1]} ${a}`);
-        await until(() => rel(nc).requests === 3, 'the third request');
-        assert.equal(rel(nc).resends, 2);
-        assert.equal(rel(nc).refused, 1);
-        // Answered: new messages no longer carry ncfirst.
-        const before = sink.got.length;
-        nc.info('after the first reply');
-        await sink.until((g) => g.length > before);
-        assert.deepEqual(fieldsOf(sink.got[before].data).slice(4), [], `no ncfirst once answered: ${sink.got[before].data.toString('latin1')}`);
-      },
-    );
-  });
+  // Both senders keep the messages (the addon's thread: native/retain.cc; the dgram sender:
+  // assembly/retain.ts), so the first case runs with each.
+  for (const sender of ['native', 'dgram'] as const) {
+    test(`a requested seq is sent again byte for byte, every fragment of it; an ack releases (${sender} sender)`, async () => {
+      await withSinkNetconsole(
+        (sink) => ({ sender, targets: [target(sink)] }),
+        async (nc, sink) => {
+          for (let i = 0; i < 10; i++) nc.info(`m${i} ${'x'.repeat(i % 2 === 0 ? 20 : 2500)}`);
+          await nc.flush();
+          await sink.until((g) => g.length >= 5 + 5 * 3);
+          const seqs = [...new Set(sink.got.map((g) => head(g.data).seq))];
+          assert.equal(seqs.length, 10);
+          for (let i = 1; i < 10; i++) assert.equal(seqs[i], seqs[0] + BigInt(i), 'a reliable target numbers its messages one by one');
+          const fieldsOf = (d: Buffer): string[] => d.toString('latin1', 0, d.indexOf(';')).split(',');
+          assert.ok(
+            sink.got.every((g) => fieldsOf(g.data)[4] === `ncfirst=${seqs[0]}`),
+            `until the receiver replies, every datagram says where the stream began, after the flags: ${sink.got[0].data.toString('latin1', 0, 60)}`,
+          );
+          const from = sink.got[0].from;
+          const first = sink.got.length;
+          const [a, b] = [seqs[2], seqs[3]]; // one datagram, three fragments
+          await reply(sink, from, `ncrx${seqs[1]} ${a} ${b}`);
+          await sink.until((g) => g.length >= first + 4);
+          const again = sink.got.slice(first).map((g) => g.data);
+          assert.deepEqual(again, [...of(sink.got.slice(0, first), a), ...of(sink.got.slice(0, first), b)], 'the same datagrams, in order');
+          const r = rel(nc);
+          assert.equal(r.replies, 1);
+          assert.equal(r.acks, 1);
+          assert.equal(r.acked, String(seqs[1]));
+          assert.equal(r.requests, 2);
+          assert.equal(r.resends, 2);
+          assert.equal(r.kept, 10, 'acked messages stay until their room is needed');
+          const line = nc.targets.get('r')!.get('reliable_stats'); // what `netconsole ctl get r/reliable_stats` prints
+          assert.match(line, new RegExp(`^replies=1 acks=1 requests=2 resends=2 .* acked=${seqs[1]} kept=10 unacked=0 unheard=0$`));
+          // Asked again at once: not resent twice within the gap (a burst of copies of one reply).
+          await reply(sink, from, `ncrx${seqs[1]} ${a}`);
+          await until(() => rel(nc).requests === 3, 'the third request');
+          assert.equal(rel(nc).resends, 2);
+          assert.equal(rel(nc).refused, 1);
+          // Answered: new messages no longer carry ncfirst.
+          const before = sink.got.length;
+          nc.info('after the first reply');
+          await sink.until((g) => g.length > before);
+          assert.deepEqual(fieldsOf(sink.got[before].data).slice(4), [], `no ncfirst once answered: ${sink.got[before].data.toString('latin1')}`);
+        },
+      );
+    });
+  }
 
   test('a receiver that never replies: nothing resent, memory within the bound, push-outs counted apart and not told in-band', async () => {
     await withSinkNetconsole(

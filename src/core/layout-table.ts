@@ -2,7 +2,7 @@
 // change assembly/layout.ts, whose comments also say who writes each word and how.
 
 export const L = {
-  LAYOUT_VERSION: 5, // 3: THR_STATE counts claims (shared slots); 4: SLOT_AUX, TGT_CNT_REPORT_LOST; 5: reliable targets (TGT_RSEQ .. TGT_CNT_UNACKED_REPORTED)
+  LAYOUT_VERSION: 6, // 3: THR_STATE counts claims (shared slots); 4: SLOT_AUX, TGT_CNT_REPORT_LOST; 5: reliable targets (TGT_RSEQ .. TGT_CNT_UNACKED_REPORTED); 6: the sender keeps their messages (RELIABLE_TARGETS)
   MAGIC: 0x4e434f4e, // "NCON", written last by mem_init: a memory is ready when it is there
   NIL: -1, // end of a list, no target
   // ---------------------------------------------------------------- header, [0, 4096)
@@ -35,6 +35,7 @@ export const L = {
   ROOM_STALL: 280, // u64 atomic (writers)
   ROOM_TIMEOUTS: 288, // u32 atomic add (writers): log calls that gave up waiting
   LOG_ERRORS: 292, // u32 atomic add (any writer, JS side)
+  RELIABLE_TARGETS: 296, // i32 atomic
   LIST_TARGETS: 320, // i32: head of the target list (kernel: target_list)
   LIST_CLEANUP: 324, // i32: head of the cleanup list (target_cleanup_list)
   GEO_RING_SIZE: 384, // u32: bytes, a power of two
@@ -93,16 +94,17 @@ export const L = {
   TGT_RT_BASE: 392, // u32 H while not enabled: the region (an index of RT_SLOTS u64 positions, then RT_SIZE bytes of entries); 0 none
   TGT_RT_SIZE: 396, // u32 H while not enabled: bytes of entries, a multiple of 8
   TGT_RT_SLOTS: 400, // u32 H while not enabled: messages kept at most
-  TGT_RT_COUNT: 404, // u32 under lock (W): messages kept now
-  TGT_RT_HEAD: 408, // u64 W atomic store (under lock) after an entry is written: the position past it
-  TGT_RT_TAIL: 416, // u64 W atomic store (under lock) BEFORE it reuses the bytes; H atomic load after copying
-  TGT_RT_ACKED: 424, // u64 H atomic store: the first seq not acked (everything before is released); W atomic load
-  TGT_RT_HEARD: 432, // i32 H atomic store: 1 once the receiver replied (W counts push-outs as unacked from then on)
+  TGT_RT_COUNT: 404, // u32 S atomic store: messages kept now
+  TGT_RT_HEAD: 408, // u64 S atomic store after an entry is written: the position past it
+  TGT_RT_TAIL: 416, // u64 S atomic store BEFORE it reuses the bytes; H atomic load after copying
+  TGT_RT_ACKED: 424, // u64 H atomic store: the first seq not acked (everything before is released); W, S atomic load
+  TGT_RT_HEARD: 432, // i32 H atomic store: 1 once the receiver replied (S counts push-outs as unacked from then on; W stops writing ncfirst)
   TGT_RT_REPORTED_AT: 440, // u64 under lock (W): the usec time of the last report of unacked messages
-  TGT_CNT_UNACKED: 448, // u64 under lock (W): messages pushed out unacked after the receiver replied; H atomic load
-  TGT_CNT_UNHEARD: 456, // u64 under lock (W): messages pushed out before the receiver ever replied; H atomic load
+  TGT_CNT_UNACKED: 448, // u64 S atomic add: messages pushed out unacked after the receiver replied; W, H atomic load
+  TGT_CNT_UNHEARD: 456, // u64 S atomic add: messages pushed out before the receiver ever replied; H atomic load
   TGT_CNT_UNACKED_REPORTED: 464, // u64 under lock (W): of UNACKED, told in-band
-  TGT_END: 472,
+  TGT_RSEQ_DEC: 472,
+  TGT_END: 508,
   RT_ENTRY_LEN: 0, // u32: message bytes, or RT_PAD
   RT_ENTRY_PREFIX: 4, // u32: bytes of "[release,]header" (before the ';')
   RT_ENTRY_SEQ: 8, // u64: the target's seq of the message
@@ -152,7 +154,8 @@ export const L = {
   THR_ADDR: 172672, // addressing block for frame_build
   THR_OUT: 172736, // output of frame_build (one frame)
   THR_RPT: 174784, // an in-band loss report: its text (64 bytes), then its header (64)
-  THR_END: 174912,
+  THR_RHDR: 174912,
+  THR_END: 175040,
   // ---------------------------------------------------------------- userdata buffers
   UD_BUF_SIZE: 65536, // 256 entries x (1 + 53 + 1 + 199 + 1) = 65280 bytes
   USERDATA_OFF: 17858560,

@@ -31,6 +31,7 @@ export interface CoreExports {
   target_set_addr(tid: number, t: number, src: number): number;
   frame_build(thread: number, payloadLen: number, ipId: number): number;
   frame_overhead(family: number): number;
+  sender_retain(from: number, to: number): void;
   csum_simd(ptr: number, len: number): number;
   csum_scalar(ptr: number, len: number): number;
   fmt_escape(dst: number, src: number, len: number, cap: number): number;
@@ -38,6 +39,8 @@ export interface CoreExports {
 }
 
 const MAX_PAGES = 16384; // asconfig.json maximumMemory
+/** The most bytes a shared memory can ever have (its maximum). */
+export const MEMORY_MAX_BYTES = MAX_PAGES * 65536;
 
 const modules = new Map<boolean, WebAssembly.Module>();
 

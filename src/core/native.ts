@@ -79,6 +79,9 @@ export interface NativeBinding {
   /** A synchronous dump on its own socket: every reply message up to and including NLMSG_DONE. Throws with `errno`. */
   netlinkDump(type: number, family: number): Buffer;
   Sender: new (memory: Uint8Array, layout: Record<string, number>, tuning?: NativeTuning) => NativeSenderThread;
+  /** The sender thread's retention (native/retain.h) over the ring ranges [r[0], r[1]), [r[2], r[3]) ...,
+   *  on the calling thread: for the test that compares it with assembly/retain.ts. */
+  retainRange(memory: Uint8Array, layout: Record<string, number>, ranges: number[]): void;
   /** Wakes a native sender sleeping on word `index` of the memory. */
   futexWake(view: Int32Array, index: number): void;
   /** Sleeps on word `index` while it holds `expected`, at most `timeoutMs`: 0 woken, 1 not equal, 2 timed out. */
@@ -110,7 +113,7 @@ function procGetcpu(): number {
   }
 }
 
-const ABI_VERSION = 5;
+const ABI_VERSION = 6;
 
 /** Whether NETCONSOLE_NO_NATIVE=1 asked for the fallback (then its absence is not news to warn of). */
 export const nativeDisabled = process.env.NETCONSOLE_NO_NATIVE === '1';

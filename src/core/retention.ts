@@ -1,8 +1,10 @@
 // The host's side of a reliable target's retention (assembly/retain.ts; layout.ts TGT_RSEQ ..
 // TGT_CNT_UNACKED_REPORTED; docs/reliable.md): where its region is in the shared memory, and the
-// reads and the few words the host writes. The writers keep the messages under the spinlock; this
-// side never takes it: it copies an entry and then checks that RT_TAIL did not pass it (the writer
-// moves RT_TAIL past an entry before it reuses the entry's bytes), so a copy it keeps is whole.
+// reads and the few words the host writes. The sender keeps the messages (it copies them from the
+// ring before it moves RING_TAIL past them); this side takes no lock: it copies an entry that
+// RT_HEAD passed (the sender moves RT_HEAD past an entry once it is whole) and then checks that
+// RT_TAIL did not pass it (the sender moves RT_TAIL past an entry before it reuses the entry's
+// bytes), so a copy it keeps is whole.
 //
 // Regions live past the ring, in memory grown for them (RetentionSpace): a Netconsole's memory is
 // laid out at creation for the ring alone, and most Netconsoles have no reliable target.
@@ -61,7 +63,7 @@ export interface Kept {
   prefixLen: number;
 }
 
-/** What the write path counted for a reliable target (layout.ts). */
+/** What the sender counted for a reliable target's retention (layout.ts). */
 export interface RetentionCounters {
   /** Messages kept now (acked ones included until their room is needed). */
   kept: number;
@@ -111,11 +113,14 @@ export class Retention {
     this.dv.setBigUint64(tp + L.TGT_RT_TAIL, 0n, true);
     Atomics.store(this.u64, (tp + L.TGT_RT_ACKED) >> 3, nextSeq);
     Atomics.store(this.i32, (tp + L.TGT_RT_HEARD) >> 2, 0);
+    Atomics.add(this.i32, L.RELIABLE_TARGETS >> 2, 1); // the sender keeps messages from now on
   }
 
-  /** The region is given back (the target left the lists and its grace period passed). */
+  /** The region is given back (the target left the lists and its grace period passed: the sender
+   *  is past its slots). */
   uninstall(): void {
     this.dv.setUint32(this.tp + L.TGT_RT_BASE, 0, true);
+    Atomics.sub(this.i32, L.RELIABLE_TARGETS >> 2, 1);
   }
 
   /** The seq the target's next message takes: everything before it was written. */
@@ -138,10 +143,12 @@ export class Retention {
     return { kept: Atomics.load(this.i32, (this.tp + L.TGT_RT_COUNT) >> 2), unacked: n(L.TGT_CNT_UNACKED), unheard: n(L.TGT_CNT_UNHEARD) };
   }
 
-  /** A copy of the message of `seq`, or null when it is no longer kept (pushed out, or never
-   *  written: the caller checks the seq against nextSeq first). */
+  /** A copy of the message of `seq`, or null when it is not kept (pushed out, not yet kept by the
+   *  sender, or never written: the caller checks the seq against nextSeq first). */
   read(seq: bigint): Kept | null {
+    const head = Atomics.load(this.u64, (this.tp + L.TGT_RT_HEAD) >> 3); // first: what is whole
     const pos = this.dv.getBigUint64(this.base + Number(seq % BigInt(this.slots)) * 8, true);
+    if (pos >= head) return null;
     const size = BigInt(this.size);
     const off = Number(pos % size);
     if (off + L.RT_ENTRY_HDR > this.size) return null;

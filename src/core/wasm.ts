@@ -669,7 +669,7 @@ export class Core {
       }
       tail += L.SLOT_HDR + ((len + 15) & ~15);
     }
-    if (tail !== start) Atomics.store(this.u64, L.RING_TAIL >> 3, BigInt(tail));
+    if (tail !== start) this.advanceTail(start, tail);
     return n;
   }
 
@@ -711,7 +711,15 @@ export class Core {
 
   /** The consumer is done with every slot before `pos` (it must not go back). */
   publishTail(pos: number): void {
-    if (pos > this.ringTail()) Atomics.store(this.u64, L.RING_TAIL >> 3, BigInt(pos));
+    const tail = this.ringTail();
+    if (pos > tail) this.advanceTail(tail, pos);
+  }
+
+  /** RING_TAIL moves from `from` to `to`: first the sender keeps reliable targets' messages among
+   *  those slots (assembly/retain.ts; the addon does the same in native/retain.cc). */
+  private advanceTail(from: number, to: number): void {
+    if (Atomics.load(this.i32, L.RELIABLE_TARGETS >> 2) !== 0) this.exports.sender_retain(from, to);
+    Atomics.store(this.u64, L.RING_TAIL >> 3, BigInt(to));
   }
 }
 

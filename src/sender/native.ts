@@ -3,6 +3,7 @@
 // (grace periods, flush), and stops it.
 import { parseIp } from '../base/addr.js';
 import { L } from '../core/layout.js';
+import { MEMORY_MAX_BYTES } from '../core/module.js';
 import type { NativeBinding, NativeSenderThread, NativeTuning } from '../core/native.js';
 import type { Core } from '../core/wasm.js';
 import { NetconsoleError } from '../base/errors.js';
@@ -22,7 +23,7 @@ export class NativeSender implements Sender {
     binding: NativeBinding,
     tuning: NativeTuning = {},
   ) {
-    const layout: Record<string, number> = { ...L, ringSize: core.ringSize };
+    const layout: Record<string, number> = { ...L, ringSize: core.ringSize, memMax: MEMORY_MAX_BYTES };
     this.thread = new binding.Sender(core.u8, layout, tuning);
   }
 
