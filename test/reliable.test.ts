@@ -132,15 +132,19 @@ describe('reliable targets: the sender half', () => {
         await reply(sink, sink.got[0].from, `ncrx${s0}`);
         await until(() => rel(nc).acks === 1, 'the ack');
         for (let i = 0; i < 20; i++) nc.info(`unacked ${i}`);
-        nc.info('after');
+        // flush(): the sender sent them all, and kept them (it keeps what it is done with): 21
+        // messages in 16 slots, 'first' (acked) and at least 4 unacked pushed out by now (5 when a
+        // report, which is a message too, went out among them). The report goes before the first
+        // record written after a push-out: 'after' at the latest (some of the last 'unacked' ones
+        // when the sender kept up with the log calls).
         await nc.flush();
+        assert.ok(rel(nc).unacked >= 4, `pushed out unacked: ${rel(nc).unacked}`);
+        nc.info('after');
         await sink.until((g) => g.some((x) => head(x.data).text.startsWith('after')));
         const texts = sink.got.map((g) => head(g.data).text.split('\n')[0]);
-        // 21 written after the ack into 16 slots: 5 pushed out unacked when 'after' was kept; the
-        // report goes before the first record written after them (here, the last 'unacked' ones).
-        const report = texts.find((t) => t.includes('unacknowledged'));
-        assert.ok(report !== undefined, `a report among ${JSON.stringify(texts)}`);
-        assert.match(report, /^\*\* \d+ messages unacknowledged \*\*$/);
+        const at = texts.findIndex((t) => t.includes('unacknowledged'));
+        assert.ok(at >= 0 && at < texts.indexOf('after'), `a report before 'after' among ${JSON.stringify(texts)}`);
+        assert.match(texts[at], /^\*\* \d+ messages unacknowledged \*\*$/);
         const r = rel(nc);
         assert.ok(r.unacked >= 4, `unacked ${r.unacked}`);
         assert.equal(nc.stats().targets[0].lost, r.unacked);
