@@ -270,6 +270,7 @@ export const SLOT_GEN: usize = 8; // u32: the target's TGT_GEN when written
 // that loses the report can have them told again (TGT_CNT_REPORT_LOST).
 export const SLOT_AUX: usize = 12;
 export const SLOT_HDR: usize = 16;
+export const SLOT_ALIGN: u32 = 16; // a slot's payload is padded to a multiple of this (ring.ts slotBytes)
 export const K_DATAGRAM: u16 = 1;
 export const K_FRAME: u16 = 2;
 export const K_PAD: u16 = 3;

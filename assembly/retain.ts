@@ -58,6 +58,7 @@ import {
 } from './layout';
 import { frameOverhead } from './frame';
 import { targetAt } from './offsets';
+import { slotBytes } from './ring';
 
 /** Whether target tp keeps its messages for resending (and numbers its own). */
 @inline export function isReliable(tp: usize): bool {
@@ -258,7 +259,7 @@ export function retainRange(from: u64, to: u64): void {
     const at = RING_OFF + <usize>(pos & (size - 1));
     const len = load<u32>(at + SLOT_LEN);
     const kind = load<u16>(at + SLOT_KIND);
-    pos += <u64>SLOT_HDR + ((<u64>len + 15) & ~15);
+    pos += slotBytes(<i32>len);
     if ((kind & K_MASK) == K_PAD) continue;
     const t = <i32>load<u16>(at + SLOT_TARGET);
     if (t >= MAX_TARGETS) continue;

@@ -19,6 +19,7 @@ import {
   SLOT_KIND,
   SLOT_LEN,
   SLOT_AUX,
+  SLOT_ALIGN,
   SLOT_TARGET,
 } from './layout';
 
@@ -38,8 +39,9 @@ export function ringReady(): bool {
   return ringSize != 0;
 }
 
-@inline function slotBytes(len: i32): u64 {
-  return <u64>SLOT_HDR + ((<u64>len + 15) & ~15);
+/** The ring bytes of a slot of `len` payload bytes (the sender's side steps by the same). */
+@inline export function slotBytes(len: i32): u64 {
+  return <u64>SLOT_HDR + ((<u64>len + <u64>SLOT_ALIGN - 1) & ~(<u64>SLOT_ALIGN - 1));
 }
 
 /** Where a slot of `size` bytes starting at or after `pos` begins: past a PAD when it would wrap. */

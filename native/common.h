@@ -15,9 +15,16 @@
 #include <cstdint>
 #include <string>
 
+#include "layout.h"
+
 namespace nc {
 
-constexpr int kMaxTargets = 64;  // assembly/layout.ts MAX_TARGETS
+constexpr int kMaxTargets = layout::MAX_TARGETS;
+
+// The ring bytes of a slot of `len` payload bytes (assembly/ring.ts slotBytes).
+inline uint64_t SlotBytes(uint32_t len) {
+  return layout::SLOT_HDR + ((uint64_t{len} + layout::SLOT_ALIGN - 1) & ~uint64_t{layout::SLOT_ALIGN - 1});
+}
 
 // Throws an Error like Node's own system errors: message "<what>: <strerror>", `errno` (positive),
 // `code` ('EAGAIN', ...) and `syscall`. src/base/errors.ts (asNetconsoleError) keeps these fields.

@@ -249,7 +249,7 @@ uint64_t Drain::Collect(Batch& b, uint64_t from, uint64_t head, int64_t now, uin
     memcpy(&target, slot + lay_.slotTarget, 2);
     memcpy(&kind, slot + lay_.slotKind, 2);
     memcpy(&gen, slot + lay_.slotGen, 4);
-    uint64_t next = pos + lay_.slotHdr + ((static_cast<uint64_t>(len) + 15) & ~static_cast<uint64_t>(15));
+    uint64_t next = pos + SlotBytes(len);
     auto done = [&] {
       kind |= static_cast<uint16_t>(lay_.kfDone);
       memcpy(slot + lay_.slotKind, &kind, 2);

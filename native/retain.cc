@@ -221,7 +221,7 @@ void Retainer::Range(uint64_t from, uint64_t to) {
     uint8_t* at = mem_ + lay_.ringOff + (pos & mask);
     uint32_t len = Ld<uint32_t>(at + lay_.slotLen);
     uint16_t kind = Ld<uint16_t>(at + lay_.slotKind);
-    pos += lay_.slotHdr + ((static_cast<uint64_t>(len) + 15) & ~uint64_t{15});
+    pos += SlotBytes(len);
     if ((kind & lay_.kindMask) == lay_.kindPad) continue;
     int t = Ld<uint16_t>(at + lay_.slotTarget);
     if (t >= kMaxTargets) continue;

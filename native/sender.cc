@@ -71,6 +71,10 @@ class Sender : public Napi::ObjectWrap<Sender> {
     }
     Napi::Object l = info[1].As<Napi::Object>();
     auto get = [&](const char* k) { return l.Get(k).As<Napi::Number>().Uint32Value(); };
+    if (get("LAYOUT_VERSION") != layout::LAYOUT_VERSION || get("MAX_TARGETS") != layout::MAX_TARGETS) {
+      Napi::RangeError::New(env, "Sender: the addon was built for another layout (native/layout.h): rebuild it").ThrowAsJavaScriptException();
+      return;
+    }
     Layout lay = {get("RING_HEAD"),    get("RING_TAIL"),   get("RING_WAKE"),         get("RING_SLEEPING"),
                   get("RING_OFF"),     get("ringSize"),    get("ROOM_WAITERS"),      get("ROOM_AT"),
                   get("LOST_TOTAL"),   get("TARGETS_OFF"), get("TARGET_SIZE"),       get("TGT_CNT_TX_ERRORS"),

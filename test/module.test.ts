@@ -58,9 +58,9 @@ describe('layout agreement', () => {
   });
 });
 
-describe('the host table is generated from assembly/layout.ts (scripts/gen-layout.mjs)', () => {
+describe('the host table and the addon header are generated from assembly/layout.ts (scripts/gen-layout.mjs)', () => {
   const GEN = fileURLToPath(new URL('scripts/gen-layout.mjs', REPO));
-  test('the committed src/core/layout-table.ts is what the generator makes now (--check)', () => {
+  test('the committed src/core/layout-table.ts and native/layout.h are what the generator makes now (--check)', () => {
     const r = spawnSync(process.execPath, [GEN, '--check'], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
   });
@@ -75,6 +75,16 @@ describe('the host table is generated from assembly/layout.ts (scripts/gen-layou
     assert.match(out, /^ {2}P: -1,$/m, 'a u32 global of 0xffffffff reads -1');
     assert.throws(() => generate('export const X: usize = foo();'), /does not evaluate/);
     assert.throws(() => generate('export const Y = 3;'), /does not read/);
+  });
+  test('the header: the same values as C++ constants of the AssemblyScript types (wasm32: usize is 32 bits)', async () => {
+    const { generateHeader } = (await import(GEN)) as { generateHeader(source: string): string };
+    const out = generateHeader(['export const A: usize = 1 << 20; // a note', 'export const N: i32 = -1;', 'export const P: u32 = 0xffffffff;', 'export const K: u16 = 3;', 'export const Q: u64 = A * 2;'].join('\n'));
+    assert.match(out, /^namespace nc::layout \{$/m);
+    assert.match(out, /^constexpr uint32_t A = 1048576u; {2}\/\/ a note$/m);
+    assert.match(out, /^constexpr int32_t N = -1;$/m);
+    assert.match(out, /^constexpr uint32_t P = 0xffffffffu;$/m, 'the u32 as C++ reads it, not as JavaScript does');
+    assert.match(out, /^constexpr uint16_t K = 3;$/m);
+    assert.match(out, /^constexpr uint64_t Q = 2097152ull;$/m);
   });
 });
 

@@ -157,3 +157,27 @@ test('maxTotal: create() and netconsole/wire accept and refuse the same bounds',
   assert.equal(wasm.truncated, true);
   assert.deepEqual(wasm, reference);
 });
+
+// The ring's slot size and the target table's length are the layout's (assembly/layout.ts
+// SLOT_ALIGN, MAX_TARGETS), generated for the host and the addon: a slot stepped by a bare
+// `(len + 15) & ~15`, or a 64-target table written again, can drift from it.
+test('the slot alignment and MAX_TARGETS are written once (layout.ts), in src/, assembly/ and native/', () => {
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+  const files = ['src', 'assembly', 'native'].flatMap((d) =>
+    readdirSync(join(root, d), { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile() && /\.(ts|cc|h)$/.test(e.name))
+      .map((e) => join(e.parentPath ?? (e as unknown as { path: string }).path, e.name)),
+  );
+  const generated = new Set(['assembly/layout.ts', 'src/core/layout-table.ts', 'native/layout.h']);
+  const found: string[] = [];
+  for (const f of files) {
+    const rel = relative(root, f);
+    if (generated.has(rel)) continue;
+    codeOnly(readFileSync(f, 'utf8')).forEach((line, i) => {
+      if (/\+\s*15\)?\s*&\s*~|&\s*~\s*(uint64_t\{)?15\b|&\s*-16\b/.test(line)) found.push(`${rel}:${i + 1}: slot alignment: ${line.trim()}`);
+      if (/kMaxTargets\s*=\s*\d|MAX_TARGETS\s*=\s*\d/.test(line)) found.push(`${rel}:${i + 1}: MAX_TARGETS: ${line.trim()}`);
+    });
+  }
+  assert.deepEqual(found, []);
+  assert.equal(L.SLOT_ALIGN, 16);
+});

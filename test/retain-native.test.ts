@@ -13,7 +13,7 @@
 // fragmented entry half written until the next piece.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { L, memoryBytes, targetOffset } from '../src/core/layout.js';
+import { L, memoryBytes, slotBytes, targetOffset } from '../src/core/layout.js';
 import { native } from '../src/core/native.js';
 import { regionBytes, Retention, RetentionSpace } from '../src/core/retention.js';
 import { addressingBlock } from '../src/core/wire.js';
@@ -122,7 +122,7 @@ test('the addon keeps what retain.ts keeps, byte for byte, and both keep what wa
           const skip = (kind & L.K_MASK) === L.K_FRAME ? overhead(families[t]) : 0;
           payloads.get(t)!.push(Buffer.from(core.u8.subarray(at + L.SLOT_HDR + skip, at + L.SLOT_HDR + len)));
         }
-        pos += L.SLOT_HDR + ((len + 15) & ~15);
+        pos += slotBytes(len);
         bounds.push(pos);
       }
       for (const r of targets) for (const m of reassemble(payloads.get(r.t)!)) r.sent.set(m.seq, m.message);

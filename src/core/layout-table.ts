@@ -167,6 +167,7 @@ export const L = {
   SLOT_GEN: 8, // u32: the target's TGT_GEN when written
   SLOT_AUX: 12,
   SLOT_HDR: 16,
+  SLOT_ALIGN: 16, // a slot's payload is padded to a multiple of this (ring.ts slotBytes)
   K_DATAGRAM: 1,
   K_FRAME: 2,
   K_PAD: 3,

@@ -35,5 +35,7 @@ export function memoryBytes(ringSize: number): number {
 }
 
 export const targetOffset = (t: number): number => L.TARGETS_OFF + t * L.TARGET_SIZE;
+/** The ring bytes of a slot of `len` payload bytes (assembly/ring.ts slotBytes). */
+export const slotBytes = (len: number): number => L.SLOT_HDR + ((len + L.SLOT_ALIGN - 1) & -L.SLOT_ALIGN);
 export const threadOffset = (i: number): number => L.THREADS_OFF + i * L.THREAD_SIZE;
 export const userdataOffset = (t: number, which: number): number => L.USERDATA_OFF + (t * 2 + which) * L.UD_BUF_SIZE;

@@ -13,7 +13,7 @@ import { native } from './native.js';
 import { check, loadModule, osThreadId, poolMemory, takeMemory, type CoreExports } from './module.js';
 
 export { check, type CoreExports } from './module.js';
-import { checkLayout, L, memoryBytes, targetOffset, threadOffset, userdataOffset } from './layout.js';
+import { checkLayout, L, memoryBytes, slotBytes, targetOffset, threadOffset, userdataOffset } from './layout.js';
 
 /** What a worker needs to attach: both are structured-cloneable. */
 export interface CoreHandle {
@@ -667,7 +667,7 @@ export class Core {
         visit(this.dv.getUint16(at + L.SLOT_TARGET, true), kind, this.u32[(at + L.SLOT_GEN) >> 2], this.u8.subarray(at + L.SLOT_HDR, at + L.SLOT_HDR + len));
         n++;
       }
-      tail += L.SLOT_HDR + ((len + 15) & ~15);
+      tail += slotBytes(len);
     }
     if (tail !== start) this.advanceTail(start, tail);
     return n;
@@ -692,7 +692,7 @@ export class Core {
       const at = L.RING_OFF + (pos % size);
       const len = this.u32[(at + L.SLOT_LEN) >> 2];
       const kind = this.dv.getUint16(at + L.SLOT_KIND, true);
-      const next = pos + L.SLOT_HDR + ((len + 15) & ~15);
+      const next = pos + slotBytes(len);
       if ((kind & L.K_MASK) !== L.K_PAD && (kind & L.KF_DONE) === 0) {
         const bytes = this.u8.subarray(at + L.SLOT_HDR, at + L.SLOT_HDR + len);
         const a = visit(this.dv.getUint16(at + L.SLOT_TARGET, true), kind, this.u32[(at + L.SLOT_GEN) >> 2], bytes, this.u32[(at + L.SLOT_AUX) >> 2]!);
