@@ -23,6 +23,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("getcpu", Napi::Function::New(env, GetCpu, "getcpu"));
   nc::InitSender(env, exports);
   nc::InitSockets(env, exports);
+  nc::InitFutex(env, exports);
   nc::InitNetlink(env, exports);
   nc::InitSignals(env, exports);
   return exports;

@@ -7,6 +7,9 @@
 
 #include <errno.h>
 #include <linux/futex.h>
+#include <linux/if_packet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -54,12 +57,42 @@ inline bool ViewOf(const Napi::Value& v, uint8_t** data, size_t* len) {
   return true;
 }
 
+// A socket address from a family (4, 6, or AF_PACKET), its address bytes (4, 16, or a 6-byte MAC)
+// and a port (for AF_PACKET: the device's ifindex). False when they do not go together.
+inline bool MakeSockaddr(int family, const uint8_t* a, size_t alen, uint32_t port, sockaddr_storage* ss, socklen_t* sl) {
+  *ss = sockaddr_storage{};
+  if (family == 4 && alen == 4) {
+    auto* s = reinterpret_cast<sockaddr_in*>(ss);
+    s->sin_family = AF_INET;
+    s->sin_port = htons(port);
+    memcpy(&s->sin_addr, a, 4);
+    *sl = sizeof(sockaddr_in);
+  } else if (family == 6 && alen == 16) {
+    auto* s = reinterpret_cast<sockaddr_in6*>(ss);
+    s->sin6_family = AF_INET6;
+    s->sin6_port = htons(port);
+    memcpy(&s->sin6_addr, a, 16);
+    *sl = sizeof(sockaddr_in6);
+  } else if (family == AF_PACKET && alen == 6) {
+    auto* s = reinterpret_cast<sockaddr_ll*>(ss);
+    s->sll_family = AF_PACKET;
+    s->sll_ifindex = static_cast<int>(port);
+    s->sll_halen = 6;
+    memcpy(s->sll_addr, a, 6);
+    *sl = sizeof(sockaddr_ll);
+  } else {
+    return false;
+  }
+  return true;
+}
+
 inline long Futex(void* addr, int op, int val, const timespec* ts) {
   return syscall(SYS_futex, addr, op, val, ts, nullptr, 0);
 }
 
 void InitSender(Napi::Env env, Napi::Object exports);   // sender.cc: the sender thread
-void InitSockets(Napi::Env env, Napi::Object exports);  // sockets.cc: sockets and futexes
+void InitSockets(Napi::Env env, Napi::Object exports);  // sockets.cc: sockets
+void InitFutex(Napi::Env env, Napi::Object exports);    // futex.cc: futexWake, futexWait
 void InitNetlink(Napi::Env env, Napi::Object exports);  // netlink.cc: rtnetlink watcher and dumps
 void InitSignals(Napi::Env env, Napi::Object exports);  // signals.cc: a signal's disposition, saved and put back
 

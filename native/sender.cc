@@ -132,28 +132,7 @@ class Sender : public Napi::ObjectWrap<Sender> {
     size_t alen;
     if (!ViewOf(info[4], &a, &alen)) return ThrowErrno(env, "setRoute", EINVAL);
     uint32_t port = info[5].As<Napi::Number>().Uint32Value();
-    if (family == 4 && alen == 4) {
-      auto* s = reinterpret_cast<sockaddr_in*>(&r.addr);
-      s->sin_family = AF_INET;
-      s->sin_port = htons(port);
-      memcpy(&s->sin_addr, a, 4);
-      r.addrLen = sizeof(sockaddr_in);
-    } else if (family == 6 && alen == 16) {
-      auto* s = reinterpret_cast<sockaddr_in6*>(&r.addr);
-      s->sin6_family = AF_INET6;
-      s->sin6_port = htons(port);
-      memcpy(&s->sin6_addr, a, 16);
-      r.addrLen = sizeof(sockaddr_in6);
-    } else if (family == AF_PACKET && alen == 6) {
-      auto* s = reinterpret_cast<sockaddr_ll*>(&r.addr);
-      s->sll_family = AF_PACKET;
-      s->sll_ifindex = static_cast<int>(port);
-      s->sll_halen = 6;
-      memcpy(s->sll_addr, a, 6);
-      r.addrLen = sizeof(sockaddr_ll);
-    } else {
-      return ThrowErrno(env, "setRoute", EINVAL);
-    }
+    if (!MakeSockaddr(family, a, alen, port, &r.addr, &r.addrLen)) return ThrowErrno(env, "setRoute", EINVAL);
     std::string ifname = info[6].As<Napi::String>().Utf8Value();
     RoutePath path;
     path.ifname = ifname.c_str();
