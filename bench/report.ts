@@ -21,7 +21,8 @@ export const COLUMNS: Record<string, Record<string, string>> = {
     latP999Ns: 'p99.9',
     latMaxNs: 'max',
   },
-  'write-path': { dropped: 'dropped' },
+  'write-path': { dropped: 'dropped', kept: 'kept', unacked: 'unacked' },
+  startup: { boot: 'Node boot ms', import: 'import ms', create: 'set-up ms', first: 'first line ms', close: 'close ms' },
   reliable: {
     delivered: 'delivered whole',
     deliveredPct: 'delivered %',

@@ -23,6 +23,7 @@ import type { Case, Profile, Scenario } from './harness.js';
 import { scenario as latency } from './latency.js';
 import { scenario as memory } from './memory.js';
 import { scenario as reliable } from './reliable.js';
+import { scenario as startup } from './startup.js';
 import { checkWritable, fsReason, writeAtomically, WriteError } from './out-file.js';
 import { COLUMNS, Progress, table } from './report.js';
 import type { Results, ScenarioResult } from './results.js';
@@ -32,7 +33,7 @@ import { scenario as writePath } from './write-path.js';
 // Moved into the package with netconsole tune.
 export { runCase };
 
-export const SCENARIOS: Scenario[] = [boundary, writePath, checksum, threads, latency, e2e, memory, reliable];
+export const SCENARIOS: Scenario[] = [boundary, writePath, checksum, threads, latency, e2e, memory, reliable, startup];
 const RUNS: Record<Profile, number> = { full: 5, quick: 3, smoke: 1 };
 
 const USAGE = `usage: npm run bench -- [options] [scenario...]    (or: netconsole bench [options] [scenario...])

@@ -17,7 +17,7 @@ import type { Results } from '../bench/results.js';
 import { requireNative } from './helpers/requires.js';
 
 const RUNNER = new URL('../bench/run.js', import.meta.url).pathname;
-const SCENARIOS = ['boundary', 'write-path', 'checksum', 'threads', 'latency', 'e2e', 'memory', 'reliable'];
+const SCENARIOS = ['boundary', 'write-path', 'checksum', 'threads', 'latency', 'e2e', 'memory', 'reliable', 'startup'];
 
 test('bench --smoke: every scenario runs, latest.json has the documented shape, the charts are SVG', { timeout: 180_000 }, async () => {
   const out = mkdtempSync(join(tmpdir(), 'ncbench-'));
@@ -55,6 +55,17 @@ test('bench --smoke: every scenario runs, latest.json has the documented shape, 
     for (const subject of ['plain', 'reliable', 'reliable-20%']) assert.equal(by(subject).extra.delivered, rel.params.count, `reliable scenario, ${subject}: every message delivered`);
     assert.ok(Number(by('plain-20%').extra.delivered) < Number(rel.params.count), 'reliable scenario, plain-20%: the loss shows');
     assert.ok(Number(by('reliable-20%').extra.resends) > 0);
+    const startup = r.scenarios.find((s) => s.name === 'startup')!;
+    for (const x of startup.results) {
+      // Each run's phases add up to its total (each rounded to 0.1 ms); the runner checked that
+      // netconsole's first line arrived.
+      (x.samples as Array<Record<string, number>>).forEach((p, i) => {
+        const sum = p.boot + p.import + p.create + p.first + p.close;
+        assert.ok(Math.abs(sum - (x.runs as number[])[i]) < 0.5, `startup ${x.subject} run ${i + 1}: phases ${JSON.stringify(p)} against ${(x.runs as number[])[i]} ms`);
+        assert.ok(p.import > 0 && p.boot > 0, `startup ${x.subject}: the import and Node's boot are timed`);
+      });
+    }
+    assert.deepEqual(startup.results.map((x) => x.subject).sort(), ['netconsole', 'pino']);
     const memory = r.scenarios.filter((s) => s.name === 'memory');
     assert.deepEqual(memory.map((s) => s.params.targets), [1, 8]);
     for (const m of memory) {

@@ -1,0 +1,59 @@
+// Scenario startup: what a process that logs a line and exits pays for the library, against
+// pino (issue 18, item 7). Each run is a fresh process (bench/workers/startup.ts) timed from its
+// own start: Node's boot, the import, the set-up (Netconsole.create with one target on loopback;
+// pino(destination)), the first line (netconsole: handed to the kernel, and counted here on
+// arrival; pino: written to /dev/null, synchronously) and the close. The figure is the total,
+// boot included (the same for both); the phases are in the extra columns.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createSocket } from 'node:dgram';
+import type { Case, Sample, Scenario } from './harness.js';
+
+const WORKER = new URL('./workers/startup.js', import.meta.url).pathname;
+const RUNS_NOTE = 'ms from the process start (boot included), median of the runs; phases in ms';
+
+async function runOnce(subject: string): Promise<Sample> {
+  const rx = createSocket('udp4');
+  rx.bind(0, '127.0.0.1');
+  await once(rx, 'listening');
+  let arrived = 0;
+  rx.on('message', () => arrived++);
+  try {
+    const child = spawn(process.execPath, [WORKER, subject, String(rx.address().port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d));
+    child.stderr.on('data', (d: Buffer) => (err += d));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    if (code !== 0) throw new Error(`startup ${subject}: exit ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`);
+    const t = JSON.parse(out.trim()) as Record<string, number>;
+    if (subject === 'netconsole') {
+      const deadline = Date.now() + 2000;
+      while (arrived === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      if (arrived !== 1) throw new Error(`startup netconsole: ${arrived} datagrams arrived, 1 expected`);
+    }
+    const round = (x: number): number => Math.round(x * 10) / 10;
+    return { value: t.total, extra: { boot: round(t.boot), import: round(t.import), create: round(t.create), first: round(t.first), close: round(t.close) } };
+  } finally {
+    rx.close();
+  }
+}
+
+export const scenario: Scenario = {
+  name: 'startup',
+  about: "a fresh process: import + set-up + first line + close, against pino's import + pino(destination) + first line",
+  cases(): Case[] {
+    return [
+      {
+        scenario: 'startup',
+        params: { line: 'one' },
+        unit: 'ms',
+        higherIsBetter: false,
+        baseline: 'pino',
+        subjects: ['netconsole', 'pino'],
+        note: RUNS_NOTE,
+        measure: (subject) => runOnce(subject),
+      },
+    ];
+  },
+};

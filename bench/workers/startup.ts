@@ -1,0 +1,42 @@
+// bench/startup: one fresh process, one subject, timed from the process's start
+// (performance.now() counts from there): Node's own boot, then the subject's import, its set-up,
+// its first line written and handed on, and its close. Prints one JSON line. Nothing is imported
+// at the top: the subject's import is what is measured.
+//   netconsole: import('netconsole'), Netconsole.create({ targets: [{ address, port }] }),
+//               nc.info(line), await nc.flush() (the datagram is with the kernel), await nc.close()
+//   pino:       import('pino'), pino(pino.destination({ dest: '/dev/null', sync: true })),
+//               logger.info(line) (written: sync), logger.flush()
+const boot = performance.now();
+const [subject, portArg] = process.argv.slice(2);
+const t: Record<string, number> = { boot };
+let mark = boot;
+const phase = (name: string): void => {
+  const now = performance.now();
+  t[name] = now - mark;
+  mark = now;
+};
+
+if (subject === 'netconsole') {
+  const { Netconsole } = await import('../../src/index.js');
+  phase('import');
+  const nc = await Netconsole.create({ targets: [{ address: '127.0.0.1', port: Number(portArg) }] });
+  phase('create');
+  nc.info('the first line');
+  await nc.flush();
+  phase('first');
+  await nc.close();
+  phase('close');
+} else if (subject === 'pino') {
+  const { default: pino } = await import('pino');
+  phase('import');
+  const logger = pino(pino.destination({ dest: '/dev/null', sync: true }));
+  phase('create');
+  logger.info('the first line');
+  phase('first');
+  logger.flush();
+  phase('close');
+} else {
+  throw new Error(`unknown subject ${subject}`);
+}
+t.total = performance.now();
+process.stdout.write(`${JSON.stringify(t)}\n`);
