@@ -3,6 +3,8 @@
 import {
   countNewlines,
   cutEscaped,
+  DEC_DIGITS,
+  decCached,
   decLen,
   escConsumed,
   escape,
@@ -326,6 +328,33 @@ describe('fmt.putDec / decLen', () => {
       expect<u8>(load<u8>(OUT + <usize>s.length)).toBe(SENTINEL, 'byte after the digits');
     });
   }
+});
+
+// decCached: a reliable target's own seq, stepped in place from one message to the next. Its
+// digits must always be putDec's, across every carry, a jump, a step back and a fresh cache.
+const CACHE: usize = threadAt(0) + THR_TEXT + 32768; // 36 bytes of SRC's second half
+
+function cachedIsPutDec(v: u64): i32 {
+  const n = decCached(CACHE, v);
+  const m = <i32>(putDec(MODEL, v) - MODEL);
+  if (n != m) return -2;
+  return diffMem(CACHE + DEC_DIGITS, MODEL, n);
+}
+
+describe('fmt.decCached', () => {
+  it('stepping 0 to 100,010 by one: every value putDec\'s digits (9 -> 10, 99 -> 100 ... carries)', () => {
+    memory.fill(CACHE, 0, 36); // a fresh target: no digits yet
+    let bad: i64 = -1;
+    for (let v: u64 = 0; v <= 100010 && bad < 0; v++) if (cachedIsPutDec(v) != -1) bad = <i64>v;
+    expect<i64>(bad).toBe(-1, 'first value whose digits differ');
+  });
+  it('the same value twice, a jump, a step back, 2^53 - 1 and 2^64 - 1 stepped from below', () => {
+    memory.fill(CACHE, 0, 36);
+    const values: u64[] = [41, 41, 42, 1000000, 999999, 1000000, 9007199254740990, 9007199254740991, 18446744073709551614, 18446744073709551615, 0, 1];
+    let bad = -1;
+    for (let i = 0; i < values.length && bad < 0; i++) if (cachedIsPutDec(values[i]) != -1) bad = i;
+    expect<i32>(bad).toBe(-1, 'first index whose digits differ');
+  });
 });
 
 describe('fmt.putDecPadded', () => {
