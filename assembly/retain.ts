@@ -156,8 +156,8 @@ function retainEnd(tp: usize): void {
 let dSeq: u64 = 0;
 let dPrefix: i32 = 0; // bytes of "[release,]header" (before ",ncfrag=" or the ';')
 let dData: i32 = 0; // where the data starts (past the ';')
-let dOff: i32 = 0; // ncfrag: the offset of this fragment's data, and the message's total
-let dTotal: i32 = -1; // -1: not a fragment
+let dOff: i32 = 0; // ncfrag: where this fragment's data goes in the message
+let dTotal: i32 = -1; // ncfrag: the message's data length; -1: not a fragment
 
 /** Reads a reliable target's datagram `p` (n bytes) as the write path made it
  *  (extended.ts: "[release,]prio,seq,ts,flag[,ncfirst=N][,ncfrag=off/total];data"); false when
