@@ -44,7 +44,7 @@ function count(out, re) {
   // --quick (npm run test:quick): the unit, known-answer and differential suites with bounded
   // fuzzing, about 20 s here; the end-to-end, namespace, fault and soak suites only in the full run.
   const quick = process.argv[2] === '--quick';
-  const QUICK = ['layers', 'owners', 'module', 'vectors', 'reference', 'differential', 'wire-fuzz', 'config.test', 'options', 'inputs.test', 'conventions', 'receiver-ncrx', 'errors'];
+  const QUICK = ['layers', 'owners', 'module', 'vectors', 'reference', 'differential', 'wire-fuzz', 'config.test', 'options', 'inputs.test', 'conventions', 'receiver-ncrx', 'errors', 'bundle', 'locks-cost'];
   if (quick) {
     process.env.NETCONSOLE_FUZZ_RUNS ??= '50';
     process.env.NETCONSOLE_PROPERTY_RUNS ??= '2000';

@@ -94,8 +94,8 @@ describe('pino', () => {
     assert.deepEqual(['trace', 'info', 'fatal', 'warning', 'notice', '50', 'custom', undefined].map(syslogLevel), [7, 6, 0, 4, 5, 3, 6, 6]);
   });
 
-  test('the package name resolves to the transport (self-reference through exports)', () => {
-    assert.equal(createRequire(import.meta.url).resolve('netconsole/pino'), PINO_JS);
+  test('the package name resolves to the transport (self-reference through exports, to the bundle an app loads)', () => {
+    assert.equal(createRequire(import.meta.url).resolve('netconsole/pino'), fileURLToPath(new URL('../lib/es/pino.js', import.meta.url)));
   });
 
   for (const [how, target] of [

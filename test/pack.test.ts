@@ -139,7 +139,7 @@ describe('the packed tarball, installed into fresh apps', { timeout: 600_000 }, 
       const url = readFileSync(join(pkg, f), 'utf8').match(/[#@] sourceMappingURL=(\S+)/)?.[1];
       if (url !== undefined) assert.ok(existsSync(join(pkg, dirname(f), url)), `${f} points at ${url}, which the tarball lacks`);
     }
-    for (const f of ['LICENSE', 'README.md', 'dist/wasm/netconsole.wasm', 'dist/src/index.js', 'dist/src/index.d.ts', 'binding.gyp', 'scripts/install-native.mjs']) {
+    for (const f of ['LICENSE', 'README.md', 'dist/wasm/netconsole.wasm', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/lib/es/index.js', 'dist/lib/es/pino.js', 'binding.gyp', 'scripts/install-native.mjs']) {
       assert.ok(files.includes(f), `${f} is shipped`);
     }
     const manifest = JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')) as {

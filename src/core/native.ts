@@ -5,7 +5,7 @@
 // of rtnetlink (netdev/rtnetlink-dump.ts), getcpu from /proc (below), waiting for room by polling
 // (core/room.ts), the signal hook without the saved disposition (host/signals.ts).
 import { createRequire } from 'node:module';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 /** What the sender thread counted (native/sender.cc). */
 export interface NativeSenderStats {
@@ -122,8 +122,14 @@ function load(): { binding: NativeBinding | null; error: Error | null } {
   if (nativeDisabled) return { binding: null, error: new Error('NETCONSOLE_NO_NATIVE=1') };
   try {
     const require = createRequire(import.meta.url);
-    const nodeGypBuild = require('node-gyp-build') as (dir: string) => NativeBinding;
-    const binding = nodeGypBuild(new URL('../../..', import.meta.url).pathname);
+    const root = new URL('../../..', import.meta.url).pathname;
+    // node-gyp-build's own first choice, the addon built here, is loaded without it (its require
+    // and its look through build/ are 1-2 ms of the import); a prebuild, or NETCONSOLE_PREBUILD
+    // (its override of where to look), goes through it.
+    const built = `${root}build/Release/netconsole.node`;
+    const binding = (process.env.NETCONSOLE_PREBUILD === undefined && existsSync(built)
+      ? require(built)
+      : (require('node-gyp-build') as (dir: string) => unknown)(root)) as NativeBinding;
     if (binding.abiVersion !== ABI_VERSION) throw new Error(`the addon found is ABI ${binding.abiVersion}, this version of netconsole needs ${ABI_VERSION} (a build left from another version)`);
     return { binding, error: null };
   } catch (error) {
