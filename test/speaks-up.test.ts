@@ -221,7 +221,9 @@ describe('no target at all is a process warning, NETCONSOLE_NO_TARGETS, once', (
 });
 
 describe('the addon not loading is a process warning, NETCONSOLE_NO_ADDON, once, with why', () => {
-  // What a platform without a prebuild and without a toolchain meets: node-gyp-build throws.
+  // What a platform without a prebuild and without a toolchain meets: no build/Release in the
+  // package, so the load goes to node-gyp-build, and it throws. NETCONSOLE_PREBUILD (node-gyp-build's
+  // own override) sends the load there although this checkout has a build.
   const NO_BUILD = 'No native build was found for platform=linux arch=riscv64 runtime=node abi=115 uv=1 libc=glibc node=20.19.0';
   const preload = (): string => {
     const dir = mkdtempSync(join(tmpdir(), 'nc-noaddon-'));
@@ -252,7 +254,7 @@ Module._load = function (request, ...rest) {
         await nc.close();
         await (await Netconsole.create({ targets: [] })).close();
       `,
-        { execArgv: ['--import', file] },
+        { execArgv: ['--import', file], env: { NETCONSOLE_PREBUILD: join(file, '..') } },
       );
       assert.deepEqual(r.stdout, ['{"after":"dgram"}', '{"sender":"dgram"}']);
       const w = ours(r.warnings);
