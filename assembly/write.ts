@@ -53,11 +53,6 @@ import {
   TGT_FLAGS,
   TGT_LIST,
   TGT_NEXT,
-  TGT_RL_BEGIN,
-  TGT_RL_BURST,
-  TGT_RL_INTERVAL,
-  TGT_RL_MISSED,
-  TGT_RL_PRINTED,
   TGT_RT_REPORTED_AT,
   TGT_STATE,
   TGT_SYSDATA,
@@ -74,7 +69,7 @@ import { measureBasic, writeBasic } from './basic';
 import { bump, planMessage, reportCount, slotsFor } from './slots';
 import { targetAt } from './offsets';
 import { isReliable } from './retain';
-
+import { ratelimit } from './ratelimit';
 
 // Per call: the report records' seq and facility.
 let reportSeq: u64 = 0;
@@ -136,7 +131,7 @@ export function writeRecord(thread: i32, prio: i32, flags: i32, textLen: i32, di
     // Plan the whole record; when it does not fit now but will once the sender frees room, take
     // nothing and let the caller wait outside the lock. (With room for recordBound, the usual
     // case, it fits whatever its messages measure: no plan, and 'wait' costs what 'drop' does.)
-    const end = planRecord(reporting);
+    const end = everyTarget(true, reporting);
     if (!ringRoom(end) && end - ringCursor() <= ringBytes()) {
       store<f64>(thr + THR_NEED, <f64>ringNeed(end));
       lockRelease(tid);
@@ -145,22 +140,7 @@ export function writeRecord(thread: i32, prio: i32, flags: i32, textLen: i32, di
   }
   if (!explicit) store<u64>(SEQ_NEXT, seq + 1);
   bump(RECORDS, 1);
-  let offered = 0;
-  for (let t = load<i32>(LIST_TARGETS); t != NIL; ) {
-    const tp = targetAt(t);
-    if (load<i32>(tp + TGT_STATE) == ST_ENABLED) {
-      if (atomic.load<i32>(tp + TGT_DEV_UP) == 0) {
-        bump(tp + TGT_CNT_SKIPPED, 1);
-        atomic.add<u64>(LOST_TOTAL, 1);
-      } else if (!ratelimitPass(tp)) {
-        bump(tp + TGT_CNT_RATELIMITED, 1);
-      } else {
-        emitTarget(t, tp, reporting ? reportable(tp) : 0);
-        offered++;
-      }
-    }
-    t = load<i32>(tp + TGT_NEXT);
-  }
+  const offered = <i32>everyTarget(false, reporting);
   ringPublish();
   lockRelease(tid);
   return offered;
@@ -245,16 +225,13 @@ function planTarget(t: i32, tp: usize, report: u64, pos: u64): u64 {
 /** The record (and its report, if any) to target t, whole or not at all. */
 // @inline: the log call's loop had it inlined while it was its only caller (writeTarget is the
 // other); kept so, the log call's code is what it was.
+// Planned with planTarget, as everyTarget plans it: what is measured is what is written.
 @inline function emitTarget(t: i32, tp: usize, report: u64): void {
   const ext = isExtended(tp);
-  if (report == 0) {
-    slotsFor(t, tp);
-    measure(t, tp, 0);
-    if (!ringRoom(planMessage(ringCursor()))) return dropped(tp, ext);
-    return ext ? writeExtended(tp, false) : writeBasic(tp, false);
-  }
   // Report and record go together, or the record is dropped (and the report waits for the next).
   if (!ringRoom(planTarget(t, tp, report, ringCursor()))) return dropped(tp, ext);
+  // planTarget measured the message last: without a report it is ready to write.
+  if (report == 0) return ext ? writeExtended(tp, false) : writeBasic(tp, false);
   reportCount(<u32>rptDropped);
   reportBegin(rptDropped, rptUnacked, reportSeq, reportFacility);
   measure(t, tp, 0);
@@ -310,21 +287,50 @@ export function recordBound(textLen: i32, dictLen: i32): u64 {
   return bound;
 }
 
-/** Where the whole record, placed from the ring cursor, ends (REC_WAIT): the same targets, in the
- *  same order, with the same sizes as the loop of writeRecord will write. */
-function planRecord(reporting: bool): u64 {
+/**
+ * The record to every target it reaches, in list order: the one loop of the log call, for both
+ * its uses. `plan` (REC_WAIT, before anything is taken): where the whole record, placed from the
+ * ring cursor, ends; nothing changes (the rate limit is peeked, nothing counted). Otherwise: the
+ * record written (or dropped) at each, skips and rate-limited messages counted; returns the
+ * targets it was offered to. @inline: each caller passes a constant `plan`, so each gets its own
+ * loop with the other branch folded away (the log call's loop costs what it did).
+ */
+@inline function everyTarget(plan: bool, reporting: bool): u64 {
   let pos = ringCursor();
+  let offered: u64 = 0;
   for (let t = load<i32>(LIST_TARGETS); t != NIL; ) {
     const tp = targetAt(t);
-    if (eligible(tp)) pos = planTarget(t, tp, reporting ? reportable(tp) : 0, pos);
+    if (reaches(tp, !plan)) {
+      const report = reporting ? reportable(tp) : 0;
+      if (plan) pos = planTarget(t, tp, report, pos);
+      else {
+        emitTarget(t, tp, report);
+        offered++;
+      }
+    }
     t = load<i32>(tp + TGT_NEXT);
   }
-  return pos;
+  return plan ? pos : offered;
 }
 
-/** Whether a record reaches target tp now (enabled, device running, within its rate limit). */
-@inline function eligible(tp: usize): bool {
-  return load<i32>(tp + TGT_STATE) == ST_ENABLED && atomic.load<i32>(tp + TGT_DEV_UP) != 0 && ratelimitPeek(tp);
+/**
+ * Whether a record reaches target tp now: enabled, its device running, within its rate limit.
+ * The one place that decides it (the loop above, planning and writing, and lossesToReport).
+ * `commit`: the record is being written: the rate limit counts it, and a target it does not reach
+ * counts it (skipped: a loss to report; rate-limited); otherwise nothing changes.
+ */
+@inline function reaches(tp: usize, commit: bool): bool {
+  if (load<i32>(tp + TGT_STATE) != ST_ENABLED) return false;
+  if (atomic.load<i32>(tp + TGT_DEV_UP) == 0) {
+    if (commit) {
+      bump(tp + TGT_CNT_SKIPPED, 1);
+      atomic.add<u64>(LOST_TOTAL, 1);
+    }
+    return false;
+  }
+  if (ratelimit(tp, commit)) return true;
+  if (commit) bump(tp + TGT_CNT_RATELIMITED, 1);
+  return false;
 }
 
 // ---------------------------------------------------------------- losses
@@ -377,44 +383,11 @@ function lossesToReport(): bool {
   for (let t = load<i32>(LIST_TARGETS); t != NIL; ) {
     const tp = targetAt(t);
     if (load<i32>(tp + TGT_STATE) == ST_ENABLED && unreported(tp) + unackedUnreported(tp) != 0) {
-      if (eligible(tp) && reportable(tp) != 0) return true;
+      if (reaches(tp, false) && reportable(tp) != 0) return true;
       pending = true; // its report waits for a record that reaches it (or, unacked, for its time)
     }
     t = load<i32>(tp + TGT_NEXT);
   }
   if (!pending) store<u64>(LOST_SEEN, total);
   return false;
-}
-
-// ---------------------------------------------------------------- rate limit
-// Kernel ___ratelimit(): at most `burst` messages per `interval`; checked once per message.
-function ratelimitPass(tp: usize): bool {
-  const interval = <u64>load<u32>(tp + TGT_RL_INTERVAL) * 1000;
-  if (interval == 0) return true;
-  let begin = load<u64>(tp + TGT_RL_BEGIN);
-  if (begin == 0) {
-    begin = ts | 1; // 0 means "no interval yet"
-    store<u64>(tp + TGT_RL_BEGIN, begin);
-  }
-  if (ts > begin + interval) {
-    store<u64>(tp + TGT_RL_BEGIN, ts | 1);
-    store<u32>(tp + TGT_RL_PRINTED, 0);
-    store<u32>(tp + TGT_RL_MISSED, 0);
-  }
-  const printed = load<u32>(tp + TGT_RL_PRINTED);
-  if (printed < load<u32>(tp + TGT_RL_BURST)) {
-    store<u32>(tp + TGT_RL_PRINTED, printed + 1);
-    return true;
-  }
-  store<u32>(tp + TGT_RL_MISSED, load<u32>(tp + TGT_RL_MISSED) + 1);
-  return false;
-}
-
-/** What ratelimitPass would answer now, changing nothing. */
-function ratelimitPeek(tp: usize): bool {
-  const interval = <u64>load<u32>(tp + TGT_RL_INTERVAL) * 1000;
-  if (interval == 0) return true;
-  const begin = load<u64>(tp + TGT_RL_BEGIN);
-  const printed: u32 = begin == 0 || ts > begin + interval ? 0 : load<u32>(tp + TGT_RL_PRINTED);
-  return printed < load<u32>(tp + TGT_RL_BURST);
 }
