@@ -32,7 +32,7 @@ import { configure } from 'safe-stable-stringify';
 import { invalid, TooLargeError } from '../base/errors.js';
 import { L } from '../core/layout.js';
 import { isBytes } from '../core/validate.js';
-import { toText, type Pairs } from '../core/writer.js';
+import { toText, type Pairs } from '../core/values.js';
 
 const encoder = new TextEncoder();
 /** How deep JSON goes (deeper objects are "[Object]", arrays "[Array]"): bounded, so that a
