@@ -51,7 +51,7 @@ export const scenario: Scenario = {
       measure(subject) {
         const x = core.exports;
         const tid = core.tid;
-        const u8 = core.u8.subarray(core.textAt, core.textAt + 4096);
+        const u8 = core.text.subarray(0, 4096);
         const encoder = new TextEncoder();
         const msg = text(100);
         const loops: Record<string, (n: number) => void> = {

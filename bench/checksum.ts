@@ -28,7 +28,7 @@ export const scenario: Scenario = {
         subjects: ['wasm-simd', 'wasm-scalar', 'c', 'reference'],
         async around(body) {
           core = Core.create({ ringSize: 64 << 10 });
-          core.u8.set(data, core.textAt);
+          core.text.set(data);
           try {
             await body();
           } finally {

@@ -11,7 +11,7 @@
 // copy and push-outs are the sender's work, assembly/retain.ts), so the consumer here moves the
 // tail as for wasm. The goal of issue 17: within 5% of wasm.
 // wasm-reliable+keep: the same, the consumer publishing the tail as the dgram sender does
-// (Core.publishTail: every message copied into the target's retention region, full after the first
+// (Core.ring.publishTail: every message copied into the target's retention region, full after the first
 // records, so each also pushes the oldest, acked, one out; acks move every 256 records): the log
 // call and the sender's keeping on one thread, what the two cost together.
 // wasm-wait: the same as wasm under overflow 'wait' (the default: REC_WAIT, a record that does not
@@ -87,7 +87,7 @@ export const scenario: Scenario = {
           const tail = new BigUint64Array(buf, L.RING_TAIL, 1);
           const head = new BigUint64Array(buf, L.RING_HEAD, 1);
           const write = c.exports.write_record;
-          const u8 = c.u8.subarray(c.textAt, c.textAt + L.TEXT_MAX);
+          const u8 = c.text;
           const encoder = new TextEncoder();
           const thread = c.thread;
           const acks = reliable ? retention : undefined;
@@ -97,13 +97,13 @@ export const scenario: Scenario = {
               const len = encoder.encodeInto(msg, u8).written!;
               write(thread, 14, flags, len, 0, i);
               if ((i & 255) === 255) {
-                if (keep) c.publishTail(c.ringHead());
+                if (keep) c.ring.publishTail(c.ring.head());
                 else Atomics.store(tail, 0, Atomics.load(head, 0));
                 acks?.setAcked(acks.nextSeq());
               }
             }
           }, { targetMs });
-          const n = c.targetCounters(0);
+          const n = c.targets.targetCounters(0);
           return { value, extra: { dropped: n.dropped, truncated: n.truncated, ...(reliable ? { kept: n.kept, unacked: n.unacked } : {}) } };
         },
       };

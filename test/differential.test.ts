@@ -148,17 +148,17 @@ describe('differential: ring wrap-around', () => {
         const rec = canonicalRecord({ ...base, seq: BigInt(i), text });
         core.setExplicit(rec.seq, rec.tsUsec);
         const len = core.putTextBytes(text);
-        const before = core.ringHead();
+        const before = core.ring.head();
         assert.equal(core.exports.write_record(core.thread, rec.prio, L.REC_EXPLICIT, len, 0, 0), 1);
         const got: string[] = [];
-        core.drain((_t, _k, _g, bytes) => got.push(hex(bytes)));
+        core.ring.drain((_t, _k, _g, bytes) => got.push(hex(bytes)));
         const want = referenceDatagrams(rec, tgt, 8191).datagrams.map(hex);
         assert.deepEqual(got, want, `record ${i}`);
-        const used = core.ringHead() - before;
+        const used = core.ring.head() - before;
         const slots = want.reduce((n, d) => n + 16 + ((d.length / 2 + 15) & ~15), 0);
         if (used > slots) pads++;
       }
-      assert.ok(core.ringHead() > 20 * (64 << 10), 'the ring wrapped many times');
+      assert.ok(core.ring.head() > 20 * (64 << 10), 'the ring wrapped many times');
       assert.ok(pads > 50, `pad slots were exercised (${pads})`);
     } finally {
       core.release();

@@ -218,7 +218,7 @@ describe('bad frames: typed errors', () => {
 describe('the module refuses bad arguments without writing', () => {
   test('write_record: bad thread, sizes and prio return a status and leave the ring alone', () => {
     const core = Core.create({ ringSize: 64 << 10 });
-    const head = core.ringHead();
+    const head = core.ring.head();
     const x = core.exports;
     assert.equal(x.write_record(L.MAX_THREADS, 13, 0, 1, 0, 0), L.E_BADTHREAD);
     assert.equal(x.write_record(-1, 13, 0, 1, 0, 0), L.E_BADTHREAD);
@@ -227,7 +227,7 @@ describe('the module refuses bad arguments without writing', () => {
     assert.equal(x.write_record(core.thread, 13, 0, 1, L.DICT_MAX + 1, 0), L.E_TOOBIG);
     assert.equal(x.write_record(core.thread, 192, 0, 1, 0, 0), L.E_BADPRIO);
     assert.equal(x.mem_init(1 << 20, 8191, 0, 1, 1), L.E_BADARG, 'a laid-out memory is not laid out again');
-    assert.equal(core.ringHead(), head);
+    assert.equal(core.ring.head(), head);
     assert.equal(x.lock_owner(), 0);
     core.release();
   });

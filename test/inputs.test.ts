@@ -63,16 +63,16 @@ class Harness {
   }
 
   records(): number {
-    return Number(this.core.dv.getBigUint64(L.RECORDS, true));
+    return this.core.counters().records;
   }
 
   textCut(): number {
-    return this.core.u32[L.TEXT_CUT >> 2];
+    return this.core.counters().textCut;
   }
 
   datagrams(): string[] {
     const out: string[] = [];
-    this.core.drain((_t, _k, _g, bytes) => out.push(Buffer.from(bytes).toString('latin1')));
+    this.core.ring.drain((_t, _k, _g, bytes) => out.push(Buffer.from(bytes).toString('latin1')));
     return out;
   }
 

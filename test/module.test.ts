@@ -89,16 +89,17 @@ describe('the host table and the addon header are generated from assembly/layout
 });
 
 describe('waking the sender (assembly/layout.ts)', () => {
-  test('Core.wakeSender: RING_WAKE + 1 and a notify when the sender sleeps (1: dgram), nothing when it does not', async () => {
+  test('Core.ring.wakeSender: RING_WAKE + 1 and a notify when the sender sleeps (1: dgram), nothing when it does not', async () => {
     const core = Core.create({ ringSize: 64 << 10 });
     const wake = L.RING_WAKE >> 2;
-    const w0 = Atomics.load(core.i32, wake);
-    core.wakeSender();
-    assert.equal(Atomics.load(core.i32, wake), w0, 'awake: nothing');
-    Atomics.store(core.i32, L.RING_SLEEPING >> 2, 1);
-    const waiting = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<string> } }).waitAsync(core.i32, wake, w0);
-    core.wakeSender();
-    assert.equal(Atomics.load(core.i32, wake), w0 + 1);
+    const i32 = new Int32Array(core.memory.buffer); // the test's own view of the ring's words
+    const w0 = Atomics.load(i32, wake);
+    core.ring.wakeSender();
+    assert.equal(Atomics.load(i32, wake), w0, 'awake: nothing');
+    Atomics.store(i32, L.RING_SLEEPING >> 2, 1);
+    const waiting = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<string> } }).waitAsync(i32, wake, w0);
+    core.ring.wakeSender();
+    assert.equal(Atomics.load(i32, wake), w0 + 1);
     assert.equal(await waiting.value, 'ok', 'the waiter was notified');
     core.release();
   });

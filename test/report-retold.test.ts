@@ -1,6 +1,6 @@
 // A lost in-band report tells nothing: the losses it carried are told again. The write path puts
 // the number of losses a report tells in its first slot (SLOT_AUX); a sender that loses the report
-// hands them back (Core.countReportLost, TGT_CNT_REPORT_LOST), and the next record to the target
+// hands them back (Core.targets.countReportLost, TGT_CNT_REPORT_LOST), and the next record to the target
 // is preceded by a report of them, plus any since. A lost report is not a lost message.
 // End to end (a carrier lost past holdMs, both senders): test/linkfault.test.ts.
 import { describe, test } from 'node:test';
@@ -21,22 +21,22 @@ function log(core: Core, text: string): number {
   return core.write(6, 0, len, 0, 0);
 }
 
-/** The slots since the last call, consumed as the senders do (Core.walk). */
+/** The slots since the last call, consumed as the senders do (Core.ring.walk). */
 function take(core: Core): Seen[] {
   const seen: Seen[] = [];
-  const { end } = core.walk(core.ringTail(), Infinity, (_t, kind, _gen, bytes, aux) => {
+  const { end } = core.ring.walk(core.ring.tail(), Infinity, (_t, kind, _gen, bytes, aux) => {
     const text = new TextDecoder().decode(bytes);
     seen.push({ report: (kind & L.KF_REPORT) !== 0, first: (kind & L.KF_FIRST) !== 0, aux, text: text.slice(text.indexOf(';') + 1) });
     return 'done';
   });
-  core.publishTail(end);
+  core.ring.publishTail(end);
   return seen;
 }
 
 function skip(core: Core, n: number): void {
-  core.setDeviceUp(0, false);
+  core.targets.setDeviceUp(0, false);
   for (let i = 0; i < n; i++) log(core, `skipped ${i}`);
-  core.setDeviceUp(0, true);
+  core.targets.setDeviceUp(0, true);
 }
 
 /** What arrived, reports as `report N` (N from the text, checked against SLOT_AUX). */
@@ -61,11 +61,11 @@ describe('in-band reports: a lost report is told again', () => {
       assert.equal(log(core, 'b'), 1);
       assert.deepEqual(shown(take(core)), ['b'], 'told once: nothing more to report');
       // The sender lost that report: its 3 losses are handed back.
-      core.countReportLost(0, 3);
+      core.targets.countReportLost(0, 3);
       skip(core, 2);
       assert.equal(log(core, 'c'), 1);
       assert.deepEqual(shown(take(core)), ['report 5', 'c']);
-      const n = core.targetCounters(0);
+      const n = core.targets.targetCounters(0);
       // A lost report is not a lost message: lost is the 5 skipped; reported (net) tells all of them.
       assert.deepEqual([n.skipped, n.lostInTransmit, n.reported, n.reportLost], [5, 0, 8, 3]);
       assert.equal(n.reported - n.reportLost, n.skipped);
@@ -78,7 +78,7 @@ describe('in-band reports: a lost report is told again', () => {
     const core = Core.create({ ringSize: 64 << 10 });
     try {
       enableBareTarget(core);
-      core.countReportLost(0, 2 ** 32 + 4); // as if reports of that many losses were lost
+      core.targets.countReportLost(0, 2 ** 32 + 4); // as if reports of that many losses were lost
       assert.equal(log(core, 'a'), 1);
       assert.deepEqual(shown(take(core)), [`report ${2 ** 32 - 1}`, 'a']);
       assert.equal(log(core, 'b'), 1);
@@ -96,7 +96,7 @@ describe('in-band reports: a lost report is told again', () => {
       enableBareTarget(core);
       assert.equal(log(core, 'a'), 1);
       assert.deepEqual(shown(take(core)), ['a'], 'nothing to report: the scan records LOST_SEEN');
-      core.countReportLost(0, 7);
+      core.targets.countReportLost(0, 7);
       assert.equal(log(core, 'b'), 1);
       assert.deepEqual(shown(take(core)), ['report 7', 'b']);
     } finally {

@@ -1,5 +1,5 @@
 // The sender keeps a reliable target's messages (docs/reliable.md): the dgram sender through
-// assembly/retain.ts (Core.publishTail), the addon's thread through native/retain.cc. Two copies of
+// assembly/retain.ts (Core.ring.publishTail), the addon's thread through native/retain.cc. Two copies of
 // one procedure over one memory, so this test runs both over the same ring, round after round
 // (seeded; the seed is printed), and checks after each round that
 //   * they leave the same bytes: every reliable target's region, its slot's words from TGT_RSEQ on,
@@ -88,10 +88,10 @@ test('the addon keeps what retain.ts keeps, byte for byte, and both keep what wa
     const space = new RetentionSpace(core.memory, memoryBytes(RING));
     for (const r of targets) {
       enableBareTarget(core, r.t, r.flags);
-      if (r.flags & L.F_RELEASE) core.setTargetLocked(r.t, r.flags, release, null);
+      if (r.flags & L.F_RELEASE) core.targets.setTargetLocked(r.t, r.flags, release, null);
       if (r.flags & L.F_RAW) {
         const v6 = families[r.t] === 6;
-        core.setTargetAddr(r.t, addressingBlock({ dstMac: new Uint8Array(6).fill(2), srcMac: new Uint8Array(6).fill(4), family: v6 ? 6 : 4, srcPort: 6665, dstPort: 6666, srcIp: new Uint8Array(v6 ? 16 : 4).fill(1), dstIp: new Uint8Array(v6 ? 16 : 4).fill(3) }));
+        core.targets.setTargetAddr(r.t, addressingBlock({ dstMac: new Uint8Array(6).fill(2), srcMac: new Uint8Array(6).fill(4), family: v6 ? 6 : 4, srcPort: 6665, dstPort: 6666, srcIp: new Uint8Array(v6 ? 16 : 4).fill(1), dstIp: new Uint8Array(v6 ? 16 : 4).fill(3) }));
       }
       r.retention = new Retention(core.memory, r.t, space.take(regionBytes(r.slots, r.bytes)), r.slots, r.bytes);
       r.retention.install(BigInt(r.t) * 1000n);
@@ -109,18 +109,20 @@ test('the addon keeps what retain.ts keeps, byte for byte, and both keep what wa
         assert.equal(core.write(14, 0, core.putTextBytes(text), 0, 1e6 + round), 4, "offered to the four targets");
       }
       // What was sent, per reliable target, read from the ring before anyone keeps it.
-      const tail = core.ringTail();
-      const head = core.ringHead();
+      const tail = core.ring.tail();
+      const head = core.ring.head();
       const payloads = new Map<number, Buffer[]>(targets.map((r) => [r.t, []]));
+      const mem = core.memory.buffer as unknown as SharedArrayBuffer; // the test's own views of the ring
+      const [u8, u32, dv] = [new Uint8Array(mem), new Uint32Array(mem), new DataView(mem)];
       const bounds: number[] = [];
       for (let pos = tail; pos < head; ) {
         const at = L.RING_OFF + (pos % RING);
-        const len = core.u32[(at + L.SLOT_LEN) >> 2];
-        const kind = core.dv.getUint16(at + L.SLOT_KIND, true);
-        const t = core.dv.getUint16(at + L.SLOT_TARGET, true);
+        const len = u32[(at + L.SLOT_LEN) >> 2]!;
+        const kind = dv.getUint16(at + L.SLOT_KIND, true);
+        const t = dv.getUint16(at + L.SLOT_TARGET, true);
         if ((kind & L.K_MASK) !== L.K_PAD && payloads.has(t)) {
           const skip = (kind & L.K_MASK) === L.K_FRAME ? overhead(families[t]) : 0;
-          payloads.get(t)!.push(Buffer.from(core.u8.subarray(at + L.SLOT_HDR + skip, at + L.SLOT_HDR + len)));
+          payloads.get(t)!.push(Buffer.from(u8.subarray(at + L.SLOT_HDR + skip, at + L.SLOT_HDR + len)));
         }
         pos += slotBytes(len);
         bounds.push(pos);
@@ -143,7 +145,7 @@ test('the addon keeps what retain.ts keeps, byte for byte, and both keep what wa
       const mirror = new Uint8Array(core.memory.buffer.byteLength);
       mirror.set(new Uint8Array(core.memory.buffer));
       native!.retainRange(mirror, layout, ranges);
-      for (const c of [...cuts, head]) core.publishTail(c); // the dgram sender's way
+      for (const c of [...cuts, head]) core.ring.publishTail(c); // the dgram sender's way
       const mine = new Uint8Array(core.memory.buffer);
       const same = (from: number, to: number, what: string): void => {
         const i = mine.subarray(from, to).findIndex((b, k) => b !== mirror[from + k]);

@@ -4,7 +4,6 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import { once } from 'node:events';
-import { L } from '../src/core/layout.js';
 import { Core } from '../src/core/wasm.js';
 
 const WORKER = new URL('./workers/lock-worker.js', import.meta.url);
@@ -41,7 +40,7 @@ describe('spinlock', () => {
     for (const [code] of await Promise.all(exits)) assert.equal(code, 0);
     assert.equal(ctl[2], 5 * N);
     assert.equal(core.exports.lock_owner(), 0, 'the lock is free at the end');
-    const contended = core.u32[L.LOCK_CONTENDED >> 2];
+    const contended = core.counters().lockContended;
     assert.ok(contended > 0, 'the test produced contention');
     core.release();
   });
@@ -66,7 +65,7 @@ describe('spinlock', () => {
     countOnMain(core, ctl, 100_000);
     for (const [code] of await Promise.all(exits)) assert.equal(code, 0);
     assert.equal(ctl[2], 300_000);
-    assert.ok(core.u32[L.LOCK_RECOVERED >> 2] >= 1, 'the lock was recovered');
+    assert.ok(core.counters().lockRecovered >= 1, 'the lock was recovered');
     assert.ok(performance.now() - t0 < 30_000);
     core.release();
   });

@@ -22,17 +22,111 @@
 // * the dgram sender, from the host's own thread: it cannot sleep (the sender runs on the loop it
 //   would block), so it hands the ring's datagrams to the sockets at once (DgramSender.makeRoom):
 //   what the kernel cannot take yet waits in Node's send queue, up to the spill bound.
-import type { Core } from './wasm.js';
+//
+// Both sides of the protocol are here (Core.room): the writer's (waitForRoom, Room.want) and the
+// sender's (Room.notify after each tail store); the words they share are this file's views alone.
 import type { NativeBinding } from './native.js';
+import { L, threadOffset } from './layout.js';
+import type { Ring } from './ring.js';
 
 /** The longest one sleep lasts before the waiter checks again (a lost wake-up costs at most this). */
 const SLICE_MS = 50;
 /** Extra room a waiter asks for (bytes; at most 1/16 of the ring). */
 const SLACK = 64 << 10;
+const ROOM_NONE = 0xffffffffffffffffn; // ROOM_AT when no writer waits for room
+/** The i32 word waiters sleep on: RING_TAIL's low half (it changes whenever the tail moves). */
+const TAIL_WORD = L.RING_TAIL >> 2;
+
+/** The room protocol's words (layout.ts ROOM_*), for one thread's Core. */
+export class Room {
+  private readonly i32: Int32Array;
+  private readonly u32: Uint32Array;
+  private readonly f64: Float64Array;
+  private readonly u64: BigUint64Array;
+  /** This thread's THR_NEED (an f64 index). */
+  private readonly needAt: number;
+
+  constructor(
+    buffer: SharedArrayBuffer,
+    /** The ring whose tail the waiters wait for. */
+    readonly ring: Ring,
+    thread: number,
+  ) {
+    this.i32 = new Int32Array(buffer);
+    this.u32 = new Uint32Array(buffer);
+    this.f64 = new Float64Array(buffer, 0, L.RING_OFF / 8);
+    this.u64 = new BigUint64Array(buffer, 0, L.RING_OFF / 8);
+    this.needAt = (threadOffset(thread) + L.THR_NEED) >> 3;
+  }
+
+  // ---------------------------------------------------------------- the writer's side
+  /** After E_NOROOM: the ring tail from which this thread's record fits. */
+  need(): number {
+    return this.f64[this.needAt]!;
+  }
+
+  /** Registers (+1) or unregisters (-1) a waiting writer. */
+  waiters(delta: 1 | -1): void {
+    Atomics.add(this.i32, L.ROOM_WAITERS >> 2, delta);
+  }
+
+  /** Lowers ROOM_AT to `tail`: the sender wakes the waiters once its tail reaches it. */
+  want(tail: number): void {
+    const want = BigInt(tail);
+    const i = L.ROOM_AT >> 3;
+    let cur = Atomics.load(this.u64, i);
+    while (cur > want) {
+      const prev = Atomics.compareExchange(this.u64, i, cur, want);
+      if (prev === cur) return;
+      cur = prev;
+    }
+  }
+
+  /** Sleeps while RING_TAIL's low word is `seen`, at most `ms`: in Atomics.wait, or with `futex`
+   *  a native futex wait (the native sender's FUTEX_WAKE does not wake Atomics.wait). */
+  sleep(seen: number, ms: number, futex?: NativeBinding): void {
+    if (futex) futex.futexWait(this.i32, TAIL_WORD, seen, ms);
+    else Atomics.wait(this.i32, TAIL_WORD, seen, ms);
+  }
+
+  /** The tail at which a writer last gave up waiting (the sender made no progress), or -1. */
+  stalledAt(): number {
+    return Number(Atomics.load(this.u64, L.ROOM_STALL >> 3)) - 1;
+  }
+
+  setStalled(tail: number): void {
+    Atomics.store(this.u64, L.ROOM_STALL >> 3, BigInt(tail + 1));
+  }
+
+  /** A log call waited for room (`gaveUp`: and gave up at its deadline). */
+  countWait(gaveUp: boolean): void {
+    Atomics.add(this.u32, (gaveUp ? L.ROOM_TIMEOUTS : L.ROOM_WAITS) >> 2, 1);
+  }
+
+  /** Log calls (any thread) that waited for room, and those that gave up. */
+  waits(): { waited: number; gaveUp: number } {
+    return { waited: Atomics.load(this.u32, L.ROOM_WAITS >> 2), gaveUp: Atomics.load(this.u32, L.ROOM_TIMEOUTS >> 2) };
+  }
+
+  // ---------------------------------------------------------------- the sender's side
+  /** After a tail store: wakes the writers waiting for room (in Atomics.wait) once the tail
+   *  reached what they need. */
+  notify(): void {
+    if (this.reached(this.ring.tail())) Atomics.notify(this.i32, TAIL_WORD);
+  }
+
+  /** Whether waiters are due a wake-up (then ROOM_AT resets). */
+  private reached(tail: number): boolean {
+    if (Atomics.load(this.i32, L.ROOM_WAITERS >> 2) <= 0) return false;
+    if (BigInt(tail) < Atomics.load(this.u64, L.ROOM_AT >> 3)) return false;
+    Atomics.store(this.u64, L.ROOM_AT >> 3, ROOM_NONE);
+    return true;
+  }
+}
 
 export interface RoomWaiter {
   /** Sleeps while RING_TAIL's low word is `seen`, at most `ms`. */
-  sleep(core: Core, seen: number, ms: number): void;
+  sleep(room: Room, seen: number, ms: number): void;
 }
 
 /** Makes room by sending from the calling thread (the dgram sender on the host thread). */
@@ -42,17 +136,17 @@ export interface RoomMaker {
 }
 
 export function futexWaiter(native: NativeBinding): RoomWaiter {
-  return { sleep: (core, seen, ms) => void native.futexWait(core.i32, core.tailWord, seen, ms) };
+  return { sleep: (room, seen, ms) => room.sleep(seen, ms, native) };
 }
 
 export const atomicsWaiter: RoomWaiter = {
-  sleep: (core, seen, ms) => void Atomics.wait(core.i32, core.tailWord, seen, ms),
+  sleep: (room, seen, ms) => room.sleep(seen, ms),
 };
 
 const nap = new Int32Array(new SharedArrayBuffer(4));
 /** For a thread that cannot wait the way its sender wakes (the native sender, no addon here): polls. */
 export const pollingWaiter: RoomWaiter = {
-  sleep: (_core, _seen, ms) => void Atomics.wait(nap, 0, 0, Math.min(ms, 1)),
+  sleep: (_room, _seen, ms) => void Atomics.wait(nap, 0, 0, Math.min(ms, 1)),
 };
 
 /** The dgram senders of the Netconsoles of this thread, by memory: a logger attached on the host's
@@ -76,21 +170,22 @@ export function waiterFor(sender: string, binding: NativeBinding | null, memory:
  * whether the room is there. A writer that gives up marks the tail as stalled: until the sender
  * moves again, other log calls do not wait at all (a dead sender costs one wait, not one per call).
  */
-export function waitForRoom(core: Core, how: RoomWaiter | RoomMaker, need: number, deadline: number): boolean {
+export function waitForRoom(room: Room, how: RoomWaiter | RoomMaker, need: number, deadline: number): boolean {
+  const ring = room.ring;
   for (;;) {
-    const tail = core.ringTail();
+    const tail = ring.tail();
     if (tail >= need) return true;
-    if (core.roomStalledAt() === tail) return false;
+    if (room.stalledAt() === tail) return false;
     const now = performance.now();
     if (now >= deadline) {
-      core.setRoomStalled(tail);
+      room.setStalled(tail);
       return false;
     }
     if ('makeRoom' in how) return how.makeRoom(need);
-    core.roomWaiters(1);
-    core.roomWant(Math.max(need, Math.min(need + SLACK, need + core.ringSize / 16, core.ringHead())));
-    const again = core.ringTail();
-    if (again < need) how.sleep(core, again | 0, Math.min(deadline - now, SLICE_MS)); // | 0: the low word
-    core.roomWaiters(-1);
+    room.waiters(1);
+    room.want(Math.max(need, Math.min(need + SLACK, need + ring.size / 16, ring.head())));
+    const again = ring.tail();
+    if (again < need) how.sleep(room, again | 0, Math.min(deadline - now, SLICE_MS)); // | 0: the low word
+    room.waiters(-1);
   }
 }

@@ -129,9 +129,9 @@ function encoderCore(maxTotal: number): Core {
     return core;
   }
   core = Core.create({ ringSize: ENCODER_RING, maxTotal });
-  core.clearTarget(ENCODER_TARGET);
-  core.listAdd(ENCODER_TARGET);
-  core.setDeviceUp(ENCODER_TARGET, true);
+  core.targets.clearTarget(ENCODER_TARGET);
+  core.targets.listAdd(ENCODER_TARGET);
+  core.targets.setDeviceUp(ENCODER_TARGET, true);
   encoders.set(maxTotal, core);
   for (const [oldest, old] of encoders) {
     if (encoders.size <= ENCODER_CACHE) break;
@@ -157,24 +157,24 @@ function wasmDatagrams(rec: CanonicalRecord, tgt: CanonicalTarget, maxTotal: num
   const dictLen = check(core.putDict(rec.dict), 'putDict'); // sizes were checked by canonicalRecord
 
   // Reconfigure the private target as the host does: disabled while locked settings change.
-  core.setTargetState(t, L.ST_DISABLED);
+  core.targets.setTargetState(t, L.ST_DISABLED);
   const flags =
     (tgt.extended ? L.F_EXTENDED : 0) | (tgt.release !== null ? L.F_RELEASE : 0) | (tgt.timestamps ? L.F_TIMESTAMPS : 0);
-  core.setTargetLocked(t, flags, tgt.release, tgt.sysdata.release);
-  core.setSysdata(t, sysdataFlags(tgt));
-  core.setNextMsgid(t, tgt.sysdata.msgid ?? 0);
-  core.setUserdata(t, renderUserdata(tgt.userdata));
+  core.targets.setTargetLocked(t, flags, tgt.release, tgt.sysdata.release);
+  core.targets.setSysdata(t, sysdataFlags(tgt));
+  core.targets.setNextMsgid(t, tgt.sysdata.msgid ?? 0);
+  core.targets.setUserdata(t, renderUserdata(tgt.userdata));
   core.setCpu(tgt.sysdata.cpu ?? 0);
   core.setTaskname(tgt.sysdata.taskname ?? new Uint8Array(0));
-  core.setTargetState(t, L.ST_ENABLED);
+  core.targets.setTargetState(t, L.ST_ENABLED);
 
   core.setExplicit(rec.seq, rec.tsUsec);
   const textLen = core.putTextBytes(rec.text);
-  const before = core.targetCounters(t);
+  const before = core.targets.targetCounters(t);
   core.writeExplicit(rec.prio, rec.cont, textLen, dictLen);
   const datagrams: Uint8Array[] = [];
-  core.drain((_target, _kind, _gen, bytes) => datagrams.push(bytes.slice()));
-  const after = core.targetCounters(t);
+  core.ring.drain((_target, _kind, _gen, bytes) => datagrams.push(bytes.slice()));
+  const after = core.targets.targetCounters(t);
   if (after.dropped !== before.dropped) throw new TooLargeError('record', textLen, ENCODER_RING); // cannot happen within TEXT_MAX
   return { datagrams, truncated: after.truncated !== before.truncated };
 }

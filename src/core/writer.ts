@@ -2,7 +2,7 @@
 // memory, and one call into WebAssembly writes the record to every enabled target. Synchronous;
 // no allocation but the small result object of TextEncoder.encodeInto (and the stack string of
 // an Error) while the ring has room. System calls: one futex wake for the first record after the
-// native sender went to sleep (Core.wakeSender); the thread's name re-read every 100 ms while a
+// native sender went to sleep (Core.ring.wakeSender); the thread's name re-read every 100 ms while a
 // target sends taskname, and, without the addon, its CPU every 10 ms while one sends cpu_nr.
 // When the ring has no room, overflow 'wait' (the default) waits for the sender, at most
 // overflowWaitMs and never holding a lock (room.ts); 'drop' drops the record for the targets it
@@ -165,7 +165,7 @@ export class Writer {
     const ts = monotonicUsec();
     let n = core.writeTarget(t, prio, this.recFlags, len, 0, ts);
     if (n === L.E_NOROOM) n = this.overflow(prio, this.recFlags, len, 0, ts, t);
-    core.wakeSender();
+    core.ring.wakeSender();
     return n < 0 ? check(n, 'write_target') : n;
   }
 
@@ -192,7 +192,7 @@ export class Writer {
     const ts = monotonicUsec();
     let n = core.write(prio, flags, len, dictLen, ts);
     if (n === L.E_NOROOM) n = this.overflow(prio, flags, len, dictLen, ts);
-    core.wakeSender(); // a system call only on the first record after the sender went idle
+    core.ring.wakeSender(); // a system call only on the first record after the sender went idle
     return n;
   }
 
@@ -216,10 +216,10 @@ export class Writer {
   private overflow(prio: number, flags: number, len: number, dictLen: number, ts: number, t = -1): number {
     const core = this.core;
     const deadline = performance.now() + this.waitMs;
-    core.countWait(false);
+    core.room.countWait(false);
     for (;;) {
-      const room = waitForRoom(core, this.room!, core.roomNeed(), deadline);
-      if (!room) core.countWait(true);
+      const room = waitForRoom(core.room, this.room!, core.room.need(), deadline);
+      if (!room) core.room.countWait(true);
       const f = room ? flags : flags & ~L.REC_WAIT;
       const n = t < 0 ? core.write(prio, f, len, dictLen, ts) : core.writeTarget(t, prio, f, len, dictLen, ts);
       if (n !== L.E_NOROOM) return n;

@@ -247,13 +247,13 @@ export class Netconsole extends Logger {
    * given up and counted: a target whose path is held keeps it waiting up to `holdMs`.
    */
   flush(): Promise<void> {
-    return this.sender.waitPast(this.core.ringHead());
+    return this.sender.waitPast(this.core.ring.head());
   }
 
   stats(): Stats {
     const c = this.core;
     const targets = this.table.list().map((t) => {
-      const n = c.targetCounters(t.index);
+      const n = c.targets.targetCounters(t.index);
       return {
         name: t.name,
         state: t.state,
@@ -283,13 +283,13 @@ export class Netconsole extends Logger {
       ringFull: k.ringFull,
       textCut: k.textCut,
       logErrors: k.logErrors,
-      ringSize: c.ringSize,
-      ringUsed: c.ringHead() - c.ringTail(),
+      ringSize: c.ring.size,
+      ringUsed: c.ring.head() - c.ring.tail(),
       sender: this.sender.name,
       senderDiscarded: transmit.discarded,
       lost: targets.reduce((sum, t) => sum + t.lost, 0),
       transmit,
-      waits: c.waits(),
+      waits: c.room.waits(),
       threads: c.threadsAttached(),
       lockOrderViolations: this.locks.checker.violations,
       lockContended: k.lockContended,
@@ -326,14 +326,14 @@ export class Netconsole extends Logger {
 
   /** Process exit: what is in the ring goes out now; what cannot is said on stderr, not lost silently. */
   private drainAtExit(): void {
-    if (this.core.ringHead() === this.core.ringTail() && this.sender.counters().queued === 0) return;
+    if (this.core.ring.head() === this.core.ring.tail() && this.sender.counters().queued === 0) return;
     if (this.sender.drainSync(this.exitDrainMs)) return;
     this.reportLeft('the process exited');
   }
 
   /** What is still in the ring or in the sockets' send queues, said on stderr (nothing when empty). */
   private reportLeft(end: string): void {
-    const left = this.core.ringHead() - this.core.ringTail() + this.sender.counters().queued;
+    const left = this.core.ring.head() - this.core.ring.tail() + this.sender.counters().queued;
     if (left > 0) sayOnStderr(`netconsole: ${left} bytes of log records could not be handed to the kernel before ${end} (sender ${this.sender.name})\n`);
   }
 

@@ -119,7 +119,7 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
     private readonly writer: Writer | null = null,
   ) {
     super();
-    this.space = new RetentionSpace(core.memory, memoryBytes(core.ringSize));
+    this.space = new RetentionSpace(core.memory, memoryBytes(core.ring.size));
   }
 
   get(name: string): TargetRecord | undefined {
@@ -170,10 +170,10 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
       }
       // enabled: 0 (or false) is what a new target is; 1 is checked as a write of it would be.
       const enable = enabled !== undefined && parseBoolWrite('enabled', enabled) && parseAttributeWrite(name, 'enabled', enabled, { ...rec.attrs, enabled: false }).enabled === true;
-      this.core.clearTarget(index);
+      this.core.targets.clearTarget(index);
       this.byName.set(name, rec);
       this.byIndex[index] = rec;
-      await this.locks.cleanup.run(() => this.locks.spin(() => this.core.listAdd(index)));
+      await this.locks.cleanup.run(() => this.locks.spin(() => this.core.targets.listAdd(index)));
       if (enable) {
         try {
           await this.enableLocked(rec);
@@ -231,7 +231,7 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
     if (rec.state !== 'enabled') {
       throw new InvalidValueError('EINVAL', 'send_msg', text, 'a write to an enabled target', `target (${rec.name}) is ${rec.state}, not enabled; cannot send`);
     }
-    if (!this.core.deviceUp(rec.index)) {
+    if (!this.core.targets.deviceUp(rec.index)) {
       throw new InvalidValueError('EINVAL', 'send_msg', text, 'a write while the target\'s device is running', `target (${rec.name}): device ${rec.binding?.device.name ?? ''} is not running; cannot send`);
     }
     if (this.writer === null || this.writer.writeTo(rec.index, level, body) === 0) {
@@ -254,7 +254,7 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
    *  gets none (the silence is the news); what else fails is a bug, said as a process warning. */
   private beat(rec: TargetRecord): void {
     if (this.closing || rec.removed || rec.state !== 'enabled') return this.syncHeartbeat(rec);
-    if (!this.core.deviceUp(rec.index)) return;
+    if (!this.core.targets.deviceUp(rec.index)) return;
     try {
       this.writer!.writeTo(rec.index, SEND_LEVEL, rec.attrs.heartbeat_text);
     } catch (err) {
@@ -350,7 +350,7 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
     if (isSysdataToggle(attr)) return rec.sysdata[attr] ? '1' : '0';
     return formatAttribute({ ...rec.attrs, enabled: rec.state === 'enabled' }, attr, {
       local_mac: rec.binding?.device.mac,
-      transmit_errors: this.core.targetCounters(rec.index).transmitErrors,
+      transmit_errors: this.core.targets.targetCounters(rec.index).transmitErrors,
       reliable_stats: attr === 'reliable_stats' ? this.reliableStats(rec) : undefined,
     });
   }
@@ -358,7 +358,7 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
   /** reliable_stats (read-only, beyond the kernel): what the target's sender half and retention
    *  counted, `name=value` pairs on one line (the names of stats().targets[i].reliable). */
   private reliableStats(rec: TargetRecord): string {
-    const n = this.core.targetCounters(rec.index);
+    const n = this.core.targets.targetCounters(rec.index);
     const all: Record<string, unknown> = { ...rec.reliableCounters, kept: n.kept, unacked: n.unacked, unheard: n.unheard };
     return Object.entries(all).map(([k, v]) => `${k}=${v ?? '-'}`).join(' ');
   }
@@ -377,18 +377,18 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
   // ---------------------------------------------------------------- slot writes
   private writeUserdata(rec: TargetRecord): void {
     const entries = [...rec.userdata].map(([k, v]) => [encoder.encode(k), encoder.encode(v)] as [Uint8Array, Uint8Array]);
-    this.core.setUserdata(rec.index, renderUserdata(entries));
+    this.core.targets.setUserdata(rec.index, renderUserdata(entries));
   }
 
   private writeSysdata(rec: TargetRecord): void {
     let bits = 0;
     for (const t of SYSDATA_TOGGLES) if (rec.sysdata[t]) bits |= SYSDATA_BIT[t];
-    this.core.setSysdata(rec.index, bits);
+    this.core.targets.setSysdata(rec.index, bits);
     this.updateWantSys();
   }
 
   private writeRatelimit(rec: TargetRecord): void {
-    this.core.setRatelimit(rec.index, rec.attrs.ratelimit_interval_ms, rec.attrs.ratelimit_burst);
+    this.core.targets.setRatelimit(rec.index, rec.attrs.ratelimit_interval_ms, rec.attrs.ratelimit_burst);
   }
 
   /** Tells writers which per-thread sysdata (cpu, taskname) some enabled target sends. */
@@ -401,7 +401,7 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
   /** A state change of a target on the target list (cleanup held; the slot's state under the spinlock). */
   private setState(rec: TargetRecord, state: TargetState): void {
     this.locks.checker.assertHeld('cleanup', 'a state change');
-    this.locks.spin(() => this.core.setTargetState(rec.index, STATE_CODE[state]));
+    this.locks.spin(() => this.core.targets.setTargetState(rec.index, STATE_CODE[state]));
     rec.state = state;
     if (state !== 'enabled') this.updateWantSys();
     this.syncHeartbeat(rec);
@@ -418,7 +418,7 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
    *  included) rejects with a NetconsoleError. */
   private async setup(rec: TargetRecord): Promise<Binding> {
     this.locks.checker.assertHeld('rtnl', 'target setup');
-    const gen = this.core.nextGeneration(rec.index); // target_set_state(ENABLED) bumps it
+    const gen = this.core.targets.nextGeneration(rec.index); // target_set_state(ENABLED) bumps it
     let b: Binding;
     try {
       b = await setupTarget({ lookup: this.lookup, sockets: this.sockets, mode: this.mode }, rec.attrs, rec.bindMac, gen);
@@ -447,7 +447,7 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
   private commit(rec: TargetRecord, b: Binding): Promise<void> {
     this.locks.checker.assertHeld('rtnl', 'commit');
     return this.locks.cleanup.run(() => {
-      this.core.setTargetLocked(rec.index, b.flags | (b.reliable ? L.F_RELIABLE : 0), this.release, this.release, b.addr ?? undefined);
+      this.core.targets.setTargetLocked(rec.index, b.flags | (b.reliable ? L.F_RELIABLE : 0), this.release, this.release, b.addr ?? undefined);
       if (b.reliable) {
         b.reliable.retention.install(rec.nextSeq ?? this.core.seqNext());
         rec.link = new ReliableLink(b.reliable.replies, b.reliable.retention, rec.reliableCounters);
@@ -457,7 +457,7 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
       this.writeRatelimit(rec);
       // As the kernel: a target set up on a device that is not running is skipped until the
       // device's 'up'; one that loses its carrier or goes down later is held by the sender.
-      this.core.setDeviceUp(rec.index, b.running);
+      this.core.targets.setDeviceUp(rec.index, b.running);
       this.sender.setRoute(rec.index, b.route);
       rec.binding = b;
       rec.resumeName = null;
@@ -477,7 +477,7 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
         if (mac.every((x, i) => b.addr![L.ADDR_DST_MAC + i] === x)) continue;
         const addr = b.addr.slice();
         addr.set(mac, L.ADDR_DST_MAC);
-        this.locks.spin(() => this.core.setTargetAddr(r.index, addr));
+        this.locks.spin(() => this.core.targets.setTargetAddr(r.index, addr));
         b.addr = addr;
         this.emit('target', { name: r.name, state: r.state, device: b.device.name, reason: `next hop ${n.dst} is now ${n.lladdr}` });
       }
@@ -489,7 +489,7 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
    *  section, the ring position recorded: no writer reaches it from here on. */
   private stop(rec: TargetRecord): void {
     this.locks.checker.assertHeld('cleanup', 'stopping a target');
-    this.locks.spin(() => this.core.listToCleanup(rec.index));
+    this.locks.spin(() => this.core.targets.listToCleanup(rec.index));
     this.stopLink(rec);
     rec.state = 'disabled';
     this.updateWantSys();
@@ -509,7 +509,7 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
   private async removeLocked(rec: TargetRecord, announce: boolean): Promise<void> {
     this.locks.checker.assertHeld('config', 'remove');
     const held = await this.locks.cleanup.run(() => {
-      this.locks.spin(() => this.core.listRemove(rec.index));
+      this.locks.spin(() => this.core.targets.listRemove(rec.index));
       this.stopLink(rec);
       rec.removed = true;
       rec.state = 'disabled';
@@ -519,7 +519,7 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
       return rec.binding !== null;
     });
     if (held) await this.locks.rtnl.run(() => this.locks.cleanup.run(() => this.release_(rec)));
-    this.core.clearTarget(rec.index);
+    this.core.targets.clearTarget(rec.index);
     this.byIndex[rec.index] = undefined;
     if (announce) this.emit('target', { name: rec.name, state: 'removed' });
   }
@@ -529,7 +529,7 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
     this.assertHeld(['rtnl', 'cleanup'], 'releasing a binding');
     const b = rec.binding;
     if (b === null) return;
-    await this.sender.waitPast(this.core.cleanupPosition(rec.index));
+    await this.sender.waitPast(this.core.targets.cleanupPosition(rec.index));
     this.sender.clearRoute(rec.index);
     await this.sockets.release(b.socket);
     if (b.reliable) {
@@ -556,10 +556,10 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
    */
   private async processCleanup(): Promise<void> {
     this.assertHeld(['rtnl', 'cleanup'], 'cleanup processing');
-    for (const t of this.locks.spin(() => this.core.listRead(L.ON_CLEANUP))) {
+    for (const t of this.locks.spin(() => this.core.targets.listRead(L.ON_CLEANUP))) {
       const rec = this.byIndex[t]!;
       await this.release_(rec);
-      this.locks.spin(() => this.core.listFromCleanup(t, STATE_CODE[rec.state]));
+      this.locks.spin(() => this.core.targets.listFromCleanup(t, STATE_CODE[rec.state]));
     }
   }
 
@@ -607,7 +607,7 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
           // at the device itself and holds the records while it cannot carry them (holdMs). An
           // injected 'down' makes the write path skip the target, as the kernel skips a device
           // that is not running.
-          this.core.setDeviceUp(r.index, ev.type === 'up' || ev.up !== undefined);
+          this.core.targets.setDeviceUp(r.index, ev.type === 'up' || ev.up !== undefined);
         } else if (after !== null) {
           moved.push(r);
         }
@@ -615,7 +615,7 @@ export class TargetTable extends EventEmitter<{ target: [TargetEvent] }> {
       if ((ev.type === 'register' || ev.type === 'rename') && this.resumes(r, ev)) resume.push(r);
     }
     if (moved.length > 0) {
-      this.locks.spin(() => this.core.listToCleanupBatch(moved.map((r) => r.index), STATE_CODE[after!]));
+      this.locks.spin(() => this.core.targets.listToCleanupBatch(moved.map((r) => r.index), STATE_CODE[after!]));
       for (const r of moved) {
         this.stopLink(r);
         r.state = after!;

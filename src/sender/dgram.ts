@@ -3,7 +3,7 @@
 //
 // Waiting: when the ring is empty it sets RING_SLEEPING and waits on RING_WAKE with
 // Atomics.waitAsync; a writer on any thread that published while RING_SLEEPING is set notifies it
-// (Core.wakeSender). A pending waitAsync does not keep the process alive.
+// (Core.ring.wakeSender). A pending waitAsync does not keep the process alive.
 // Sending: the sockets resolve addresses synchronously (sockets.ts), so socket.send hands a
 // datagram to the kernel before it returns whenever the socket's buffer has room; what it cannot
 // take yet waits in Node's send queue (libuv retries it when the socket becomes writable). Each
@@ -13,7 +13,7 @@
 // ring at once, up to SPILL_MAX bytes waiting in the sockets' send queues (room.ts).
 // Exit: drainSync() sends everything published, synchronously, as far as the sockets take it.
 // Paths (path.ts): a target whose path cannot carry is held as the native sender holds it: its
-// slots stay in the ring (Core.walk) while later slots of other targets go out, RING_TAIL stays at
+// slots stay in the ring (Core.ring.walk) while later slots of other targets go out, RING_TAIL stays at
 // its oldest one; its next hop is probed with its oldest datagram; past holdMs (or once it is no
 // longer enabled) what it holds is lost, counted. After each turn, a device that lost its carrier
 // makes its targets' messages still in flight (handed to sockets, no callback yet) unconfirmed.
@@ -21,14 +21,9 @@ import type { Socket } from 'node:dgram';
 import type { Core } from '../core/wasm.js';
 import { L } from '../core/layout.js';
 import type { RoomMaker } from '../core/room.js';
-import type { WalkAnswer } from '../core/wasm.js';
+import type { WalkAnswer } from '../core/ring.js';
 import { TargetPath, type GateHooks, type NeighbourStates, type Verdict } from './path.js';
 import type { Route, Sender, SenderCounters } from './types.js';
-
-/** Atomics.waitAsync exists in Node 20 (V8 11.3) but is typed only in lib es2024. */
-const waitAsync = (Atomics as unknown as {
-  waitAsync(ta: Int32Array, index: number, value: number): { async: boolean; value: Promise<string> | string };
-}).waitAsync;
 
 const BATCH = 256; // slots per turn of the event loop: keeps the host responsive under a flood
 const NOTIFY_LAG_MS = 100; // a neighbour notification is dispatched at most this long after what it tells
@@ -101,7 +96,7 @@ export class DgramSender implements Sender, RoomMaker {
     private readonly core: Core,
     private readonly holdMs = 2000,
   ) {
-    this.scan = core.ringTail();
+    this.scan = core.ring.tail();
   }
 
   /** Where next hops' states come from (the host's neighbour table); without it none is waited for. */
@@ -145,21 +140,21 @@ export class DgramSender implements Sender, RoomMaker {
   }
 
   async close(): Promise<void> {
-    await this.waitPast(this.core.ringHead());
+    await this.waitPast(this.core.ring.head());
     this.closed = true;
     this.running = false;
     for (const p of this.paths) p?.close();
-    this.core.wakeDgramSender();
+    this.core.ring.wakeDgramSender();
   }
 
   /** A log call on the host thread found no room: send from the ring now (room.ts). */
   makeRoom(need: number): boolean {
     this.spills++;
-    while (this.core.ringTail() < need) {
+    while (this.core.ring.tail() < need) {
       if (this.queued() > SPILL_MAX) return false;
-      const before = this.core.ringTail();
+      const before = this.core.ring.tail();
       this.drainSome(BATCH);
-      if (this.core.ringTail() === before) return false;
+      if (this.core.ring.tail() === before) return false;
     }
     return true;
   }
@@ -167,8 +162,8 @@ export class DgramSender implements Sender, RoomMaker {
   /** Sends everything published, synchronously (process exit); true when the kernel has it all. */
   drainSync(timeoutMs: number): boolean {
     const deadline = performance.now() + timeoutMs;
-    while (this.core.ringTail() < this.core.ringHead() && performance.now() < deadline) this.drainSome(BATCH);
-    return this.core.ringTail() >= this.core.ringHead() && this.queued() === 0;
+    while (this.core.ring.tail() < this.core.ring.head() && performance.now() < deadline) this.drainSome(BATCH);
+    return this.core.ring.tail() >= this.core.ring.head() && this.queued() === 0;
   }
 
   /** Bytes waiting in the sockets' send queues (handed to socket.send, not yet to the kernel). */
@@ -185,12 +180,12 @@ export class DgramSender implements Sender, RoomMaker {
   }
 
   private passed(pos: number): boolean {
-    return this.core.ringTail() >= pos && this.inflight === 0;
+    return this.core.ring.tail() >= pos && this.inflight === 0;
   }
 
   private settle(): void {
     if (this.waiters.length === 0 || this.inflight !== 0) return;
-    const tail = this.core.ringTail();
+    const tail = this.core.ring.tail();
     const still: Waiter[] = [];
     for (const w of this.waiters) (tail >= w.pos ? w.resolve : () => still.push(w))();
     this.waiters = still;
@@ -209,7 +204,7 @@ export class DgramSender implements Sender, RoomMaker {
   private drainSome(max: number): number {
     this.now = performance.now();
     this.checkNeighbourFailures();
-    const tail = this.core.ringTail();
+    const tail = this.core.ring.tail();
     const rescan = this.routesChanged || (this.holding() && this.heldMayMove());
     this.routesChanged = false;
     if (rescan) this.hasHeld.fill(0);
@@ -217,11 +212,11 @@ export class DgramSender implements Sender, RoomMaker {
     this.verdict.fill(-1);
     this.touched.fill(0);
     this.visited = 0;
-    const { end, held } = this.core.walk(from, max, this.visit);
+    const { end, held } = this.core.ring.walk(from, max, this.visit);
     this.scan = end;
-    this.core.publishTail(!rescan && tail < from ? tail : held >= 0 ? held : end);
+    this.core.ring.publishTail(!rescan && tail < from ? tail : held >= 0 ? held : end);
     this.confirm();
-    this.core.notifyRoom();
+    this.core.room.notify();
     return this.visited;
   }
 
@@ -238,13 +233,13 @@ export class DgramSender implements Sender, RoomMaker {
   }
 
   private sleep(): void {
-    const seen = this.core.senderSleep(1);
+    const seen = this.core.ring.senderSleep(1);
     if (seen === null) return this.schedule(); // a writer published meanwhile
     this.sleeping = true;
-    const r = waitAsync(this.core.i32, this.core.wakeWord, seen);
+    const r = this.core.ring.sleepAsync(seen);
     const resume = (): void => {
       this.sleeping = false;
-      this.core.senderAwake();
+      this.core.ring.senderAwake();
       if (!this.closed) this.schedule();
     };
     if (r.async) (r.value as Promise<string>).then(resume);
@@ -255,14 +250,14 @@ export class DgramSender implements Sender, RoomMaker {
     return {
       held: () => {
         this.holds++;
-        this.core.countHold(t);
+        this.core.targets.countHold(t);
       },
       probeLost: (msg, unconfirmed) => this.loseMessage(t, msg, unconfirmed, this.probeReport[t]!),
     };
   }
 
   private gate(t: number): Verdict {
-    return this.paths[t]!.gate(this.now, this.holdMs, this.core.targetEnabled(t), this.hooks(t));
+    return this.paths[t]!.gate(this.now, this.holdMs, this.core.targets.targetEnabled(t), this.hooks(t));
   }
 
   /** Whether some target is held, has slots waiting or a probe out: its path is looked at again soon. */
@@ -311,7 +306,7 @@ export class DgramSender implements Sender, RoomMaker {
     const report = this.reportOf[t]!;
     if (!first && this.lostNo[t] === msg) return 'done'; // the rest of a lost message is not sent
     if (v === 'lose') {
-      this.core.countTransmitError(t, false);
+      this.core.targets.countTransmitError(t, false);
       this.loseMessage(t, msg, false, report);
       return 'done';
     }
@@ -339,7 +334,7 @@ export class DgramSender implements Sender, RoomMaker {
       this.inflight--;
       if (--e.pending === 0) inFlight.delete(msg);
       if (err) {
-        this.core.countTransmitError(t, false);
+        this.core.targets.countTransmitError(t, false);
         this.loseMessage(t, msg, false, report, e);
         this.paths[t]?.sendFailed(msg, performance.now());
       }
@@ -366,9 +361,9 @@ export class DgramSender implements Sender, RoomMaker {
     if (msg === this.msgNo[t]) this.lostNo[t] = msg;
     const probe = this.paths[t]?.probe;
     if (probe != null && probe.msg === msg) probe.counted = true;
-    if (report !== 0) return this.core.countReportLost(t, report);
+    if (report !== 0) return this.core.targets.countReportLost(t, report);
     if (unconfirmed) this.unconfirmed++;
-    this.core.countMessageLost(t, unconfirmed);
+    this.core.targets.countMessageLost(t, unconfirmed);
   }
 
   /** After a pass: the messages in flight through a device that lost its carrier are unconfirmed. */

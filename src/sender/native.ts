@@ -23,8 +23,8 @@ export class NativeSender implements Sender {
     binding: NativeBinding,
     tuning: NativeTuning = {},
   ) {
-    const layout: Record<string, number> = { ...L, ringSize: core.ringSize, memMax: MEMORY_MAX_BYTES };
-    this.thread = new binding.Sender(core.u8, layout, tuning);
+    const layout: Record<string, number> = { ...L, ringSize: core.ring.size, memMax: MEMORY_MAX_BYTES };
+    this.thread = new binding.Sender(new Uint8Array(core.memory.buffer), layout, tuning);
   }
 
   counters(): SenderCounters {
@@ -54,26 +54,26 @@ export class NativeSender implements Sender {
   }
 
   async waitPast(pos: number): Promise<void> {
-    if (this.core.ringTail() >= pos) return;
+    if (this.core.ring.tail() >= pos) return;
     this.thread.wake();
     // The thread usually gets there within microseconds: look again on the next turns of the
     // loop first, then every POLL_MS.
-    for (let i = 0; i < QUICK_LOOKS && this.core.ringTail() < pos && !this.stopped; i++) await new Promise((r) => setImmediate(r));
-    while (this.core.ringTail() < pos && !this.stopped) await new Promise((r) => setTimeout(r, POLL_MS));
+    for (let i = 0; i < QUICK_LOOKS && this.core.ring.tail() < pos && !this.stopped; i++) await new Promise((r) => setImmediate(r));
+    while (this.core.ring.tail() < pos && !this.stopped) await new Promise((r) => setTimeout(r, POLL_MS));
   }
 
   drainSync(timeoutMs: number): boolean {
-    const head = this.core.ringHead();
-    if (this.stopped) return this.core.ringTail() >= head;
+    const head = this.core.ring.head();
+    if (this.stopped) return this.core.ring.tail() >= head;
     this.thread.wake();
     const nap = new Int32Array(new SharedArrayBuffer(4));
     const deadline = performance.now() + timeoutMs;
-    while (this.core.ringTail() < head && performance.now() < deadline) Atomics.wait(nap, 0, 0, 1);
-    return this.core.ringTail() >= head;
+    while (this.core.ring.tail() < head && performance.now() < deadline) Atomics.wait(nap, 0, 0, 1);
+    return this.core.ring.tail() >= head;
   }
 
   async close(): Promise<void> {
-    await this.waitPast(this.core.ringHead());
+    await this.waitPast(this.core.ring.head());
     this.stopped = true;
     this.thread.stop();
   }

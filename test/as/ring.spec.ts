@@ -185,7 +185,7 @@ describe('ring.ringPublish', () => {
     expect<u64>(atomic.load<u64>(RING_TAIL)).toBe(h0 - 1024);
   });
 
-  it('publishes only: the caller wakes a sleeping sender (Core.wakeSender), RING_WAKE unchanged', () => {
+  it('publishes only: the caller wakes a sleeping sender (Core.ring.wakeSender), RING_WAKE unchanged', () => {
     setup();
     setPositions(0, 0);
     atomic.store<i32>(RING_SLEEPING, 1);

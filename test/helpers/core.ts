@@ -6,10 +6,10 @@ import type { Core } from '../../src/core/wasm.js';
 
 /** Target `t` of `core`, extended (or `flags`), no userdata, its device up, ENABLED. */
 export function enableBareTarget(core: Core, t = 0, flags: number = L.F_EXTENDED): void {
-  core.clearTarget(t);
-  core.listAdd(t);
-  core.setTargetLocked(t, flags, null, null);
-  core.setUserdata(t, renderUserdata([]));
-  core.setDeviceUp(t, true);
-  core.setTargetState(t, L.ST_ENABLED);
+  core.targets.clearTarget(t);
+  core.targets.listAdd(t);
+  core.targets.setTargetLocked(t, flags, null, null);
+  core.targets.setUserdata(t, renderUserdata([]));
+  core.targets.setDeviceUp(t, true);
+  core.targets.setTargetState(t, L.ST_ENABLED);
 }
