@@ -148,7 +148,7 @@ export function writeRecord(thread: i32, prio: i32, flags: i32, textLen: i32, di
 
 /**
  * Writes one record to target t alone (kernel: a write of the target's configfs `send_msg`; here
- * Target.send and the heartbeat, host/targets.ts). Everything else is as for writeRecord: the
+ * Target.send and the heartbeat, host/target-table.ts). Everything else is as for writeRecord: the
  * next seq (every other target sees that seq missing, as it does for another target's loss
  * report), the target's format, its userdata and sysdata (a msgid), a loss report before it when
  * the target has losses to tell, the ring and its counters. Unlike a log record it is not rate

@@ -6,10 +6,10 @@
  */
 export { Netconsole, Targets, WorkerLogger, attach, Logger, ChildLogger } from './host/netconsole.js';
 export type { NetconsoleOptions, NetconsoleHandle, Stats, TargetStats, ChildOptions, LevelMethodName, LogMethod } from './host/netconsole.js';
-export { Target, Userdata } from './host/target.js';
-export type { AttributeName, AttributeValue, SendOptions, TargetOptions, WritableAttribute } from './host/target.js';
+export { Target, Userdata } from './host/target-api.js';
+export type { AttributeName, AttributeValue, SendOptions, TargetOptions, WritableAttribute } from './host/target-api.js';
 export type { TargetAddress } from './host/shorthand.js';
-export type { TargetState } from './host/targets.js';
+export type { TargetState } from './host/target-table.js';
 export { LEVELS, levelNumber } from './core/writer.js';
 export type { Level, LevelName, LogOptions, Loggable } from './core/writer.js';
 export type { NetdevEvent, NetdevEventType, DeviceInfo } from './netdev/types.js';

@@ -21,7 +21,7 @@ import * as sysfs from '../src/netdev/sysfs.js';
 import type { DeviceLookup } from '../src/netdev/types.js';
 import { SysfsPoller } from '../src/netdev/poller.js';
 import { RtnetlinkSource } from '../src/netdev/rtnetlink.js';
-import { TargetTable } from '../src/host/targets.js';
+import { TargetTable } from '../src/host/target-table.js';
 import { NativeSender } from '../src/sender/native.js';
 import { DgramSender } from '../src/sender/dgram.js';
 import { socketPath } from './helpers/control.js';

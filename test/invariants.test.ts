@@ -7,7 +7,7 @@ import { LockOrderError } from '../src/base/errors.js';
 import { HostLocks } from '../src/host/locks.js';
 import { Netconsole } from '../src/host/netconsole.js';
 import * as sysfs from '../src/netdev/sysfs.js';
-import type { DeviceLookup } from '../src/host/targets.js';
+import type { DeviceLookup } from '../src/host/target-table.js';
 import { requireSender } from './helpers/requires.js';
 import { Marker, Sink } from './helpers/udp.js';
 

@@ -109,15 +109,15 @@ test('the check catches an upward import and a cycle (a made-up graph)', () => {
     ['base/errors.ts', ['core/wasm.ts']],
     ['core/wasm.ts', ['base/errors.ts']],
     ['reference/frame.ts', ['core/validate.ts']],
-    ['netdev/rtnetlink.ts', ['host/targets.ts']],
-    ['host/targets.ts', []],
+    ['netdev/rtnetlink.ts', ['host/device-events.ts']],
+    ['host/device-events.ts', []],
     ['core/validate.ts', []],
     ['extra/x.ts', []],
   ]);
   assert.deepEqual(layerViolations(bad), [
     'base/errors.ts imports core/wasm.ts: base may not depend on core',
     'reference/frame.ts imports core/validate.ts: reference may not depend on core',
-    'netdev/rtnetlink.ts imports host/targets.ts: netdev may not depend on host',
+    'netdev/rtnetlink.ts imports host/device-events.ts: netdev may not depend on host',
     'extra/x.ts: folder extra/ is not a layer (add it to LAYERS and ARCHITECTURE.md)',
   ]);
   assert.deepEqual(cycles(bad), ['base/errors.ts -> core/wasm.ts -> base/errors.ts']);

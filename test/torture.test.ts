@@ -26,7 +26,7 @@ import { NetconsoleError } from '../src/base/errors.js';
 import { Netconsole } from '../src/host/netconsole.js';
 import * as sysfs from '../src/netdev/sysfs.js';
 import type { DeviceInfo, NetdevEvent } from '../src/netdev/types.js';
-import type { DeviceLookup } from '../src/host/targets.js';
+import type { DeviceLookup } from '../src/host/target-table.js';
 import { CSink } from './helpers/csink.js';
 import { Marker } from './helpers/udp.js';
 import { mulberry32, seedFrom } from './helpers/random.js';

@@ -152,7 +152,7 @@ export class Writer {
 
   /**
    * One record to target `t` alone, at `level` and the logger's facility, not through the log
-   * (a target's send_msg and heartbeat: host/targets.ts): the text as a log call's (cut past 64
+   * (a target's send_msg and heartbeat: host/target-table.ts, target-lifecycle.ts): the text as a log call's (cut past 64
    * KiB, counted), no dictionary, the overflow policy of a log call. Returns 1 when it was offered
    * to t, 0 when t is not enabled or its device is not running (nothing written), or closed.
    */

@@ -15,7 +15,7 @@ import { lstatSync } from 'node:fs';
 import { ATTRIBUTE_NAMES, READ_ONLY_ATTRIBUTES, SYSDATA_TOGGLES, WRITE_ONLY_ATTRIBUTES, type AttributeName } from '../config/attributes.js';
 import { closest } from '../base/names.js';
 import { invalid, InvalidValueError, NetconsoleError } from '../base/errors.js';
-import type { Targets, WritableAttribute } from './target.js';
+import type { Targets, WritableAttribute } from './target-api.js';
 
 export const OPS = ['ls', 'get', 'set', 'mkdir', 'rmdir'] as const;
 

@@ -14,7 +14,7 @@ import { chmodSync, existsSync, lstatSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { answer, checkSocketPath, checkSocketPermissions, MAX_REQUEST, REQUEST_SHAPE, type ControlReply, type Reporter } from './control-protocol.js';
 import { NetconsoleError, type ErrnoCode } from '../base/errors.js';
-import type { Targets } from './target.js';
+import type { Targets } from './target-api.js';
 
 function warn(err: unknown): void {
   process.emitWarning(`netconsole: control socket: ${err instanceof Error ? err.message : String(err)}`, { code: 'NETCONSOLE_CONTROL' });

@@ -1,4 +1,4 @@
-// What send_msg and the heartbeat share beside the target table (host/targets.ts): their level,
+// What send_msg and the heartbeat share beside the target table (host/target-lifecycle.ts, target-table.ts): their level,
 // the trimming of a write, and the heartbeat's timers (docs/targets.md 6).
 //
 // Timers: one setInterval per target whose heartbeat runs, unref'd (a heartbeat never keeps the

@@ -23,8 +23,8 @@ import type { Sender } from '../sender/types.js';
 import { SocketPool } from '../sender/sockets.js';
 import { Logger, type NetconsoleHandle } from './logger.js';
 import type { NetconsoleEvents, Stats } from './reports.js';
-import { Targets } from './target.js';
-import { TargetTable } from './targets.js';
+import { Targets } from './target-api.js';
+import { TargetTable } from './target-table.js';
 import { Core } from '../core/wasm.js';
 import { targetsSource, warnNoAddon, warnNoTargets, warnNotSetUp, warnUnparsed } from './warnings.js';
 import { levelNumber, toText, Writer, type Level, type Overflow, type WriterOptions } from '../core/writer.js';
@@ -32,7 +32,7 @@ import { levelNumber, toText, Writer, type Level, type Overflow, type WriterOpti
 export type { NativeSenderOptions, NetconsoleOptions } from './options.js';
 export { attach, ChildLogger, Logger, WorkerLogger, type ChildOptions, type LevelMethodName, type LogMethod, type NetconsoleHandle } from './logger.js';
 export type { LossEvent, NetconsoleEvents, Stats, TargetEvent, TargetStats } from './reports.js';
-export { Targets } from './target.js';
+export { Targets } from './target-api.js';
 
 /** A thrown value as text, whatever it is: a crash record must not throw itself. */
 function printable(value: unknown): string {

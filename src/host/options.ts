@@ -12,9 +12,9 @@ import { rtnetlinkAvailable } from '../netdev/rtnetlink-dump.js';
 import { DEFAULT_SEND_BUFFER } from '../sender/sockets.js';
 import { DEFAULT_RING_SIZE } from '../core/wasm.js';
 import { guarded, readFields } from '../core/validate.js';
-import type { TargetOptions } from './target.js';
+import type { TargetOptions } from './target-api.js';
 import { fromTargetAddress, isTargetAddress, type TargetAddress } from './shorthand.js';
-import type { DeviceLookup, Mode } from './targets.js';
+import type { DeviceLookup, Mode } from './target-setup.js';
 import { levelNumber, type Level, type Overflow } from '../core/writer.js';
 import { DRAIN_SIGNALS, type DrainSignal } from './signals.js';
 

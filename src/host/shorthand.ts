@@ -8,7 +8,7 @@ import { invalid, InvalidValueError } from '../base/errors.js';
 import { unknownName } from '../base/names.js';
 import { checkDevNameNul, checkDevNameSize } from '../config/attributes.js';
 import { toInt } from '../core/validate.js';
-import type { TargetOptions } from './target.js';
+import type { TargetOptions } from './target-api.js';
 
 /** One target by its receiver's address and port (and optionally a little more). */
 export interface TargetAddress {

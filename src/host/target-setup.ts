@@ -1,7 +1,7 @@
 // Setting a target up (kernel: netcons_netpoll_setup): find its device, check it, pick the
 // source address, resolve raw mode's addressing, and only then acquire the socket. The result is
 // one value, a Binding: everything that can fail happens before the socket is acquired, so a
-// failed setup holds nothing, and committing a Binding (targets.ts) cannot fail.
+// failed setup holds nothing, and committing a Binding (target-lifecycle.ts) cannot fail.
 //
 // Lock: rtnl held (device look-ups and sockets), by the caller.
 import type { Socket as DgramSocket } from 'node:dgram';
@@ -43,7 +43,7 @@ export interface Binding {
   addr: Uint8Array | null;
   nextHop: string | null;
   /** A reliable target (host/reliable.ts): its replies' socket and its retention region, set up
-   *  by the table after the rest (host/targets.ts setup). */
+   *  by the table after the rest (host/target-lifecycle.ts setup). */
   reliable?: { replies: DgramSocket; retention: Retention };
 }
 

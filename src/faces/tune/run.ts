@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import type { TargetOptions } from '../../host/target.js';
+import type { TargetOptions } from '../../host/target-api.js';
 import type { SenderArgs, SenderResult } from './sender.js';
 
 const SENDER_JS = new URL('./sender.js', import.meta.url).pathname;

@@ -5,7 +5,7 @@
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { Netconsole } from '../../host/netconsole.js';
-import type { TargetOptions } from '../../host/target.js';
+import type { TargetOptions } from '../../host/target-api.js';
 import { inTurns, text } from './load.js';
 import { command, print } from './stdio.js';
 

@@ -12,7 +12,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { Netconsole, NetconsoleError, type Target } from '../../../src/index.js';
 import type { DeviceInfo } from '../../../src/netdev/types.js';
-import type { DeviceLookup, TargetTable } from '../../../src/host/targets.js';
+import type { DeviceLookup, TargetTable } from '../../../src/host/target-table.js';
 import { freePort, Sink } from '../udp.js';
 import { check, type FinalTarget, type ObservedEvent, type ObservedOp } from './checker.js';
 import { changeWorld, DEVICE_OPS, NAMES, possible, type MState, type MWorld, type OpKind } from './model.js';

@@ -2,7 +2,8 @@
 // attributes read and written by their kernel names, userdata entries and sysdata toggles.
 import { isSysdataToggle, type AttributeName, type SysdataToggle, type TargetAttributes } from '../config/attributes.js';
 export type { AttributeName } from '../config/attributes.js';
-import type { TargetRecord, TargetState, TargetTable } from './targets.js';
+import type { TargetRecord } from './target-lifecycle.js';
+import type { TargetState, TargetTable } from './target-table.js';
 import { SEND_LEVEL } from './heartbeats.js';
 import { levelNumber, type Level } from '../core/writer.js';
 
