@@ -24,9 +24,9 @@ import type { RoomMaker } from '../core/room.js';
 import type { WalkAnswer } from '../core/ring.js';
 import { TargetPath, type GateHooks, type NeighbourStates, type Verdict } from './path.js';
 import type { Route, Sender, SenderCounters } from './types.js';
+import { PassLog } from './pass-log.js';
 
 const BATCH = 256; // slots per turn of the event loop: keeps the host responsive under a flood
-const NOTIFY_LAG_MS = 100; // a neighbour notification is dispatched at most this long after what it tells
 const HELD_LOOK_MS = 1; // holding with nothing else to send: look at the paths again this often
 /** Bytes that may wait in the sockets' send queues before a host-thread log call stops making room. */
 const SPILL_MAX = 16 << 20;
@@ -62,13 +62,8 @@ export class DgramSender implements Sender, RoomMaker {
   /** Gate's answer per target, once per turn (-1: not asked yet). */
   private readonly verdict = new Int8Array(L.MAX_TARGETS);
   private readonly touched = new Uint8Array(L.MAX_TARGETS);
-  private readonly nextHopFailed = new Int8Array(L.MAX_TARGETS);
-  /** Messages handed over in the last pass ([target, message, report]), and those of them checked
-   *  against neighbour failures at the next pass: a datagram that meets an entry between its
-   *  failure and its removal is dropped without a word. */
-  private sentThisPass: Array<[number, number, number]> = [];
-  private sentLastPass: Array<[number, number, number]> = [];
-  private lastPassAt = 0;
+  /** What each pass handed over, checked against neighbour failures at the next (pass-log.ts). */
+  private readonly passLog = new PassLog();
   /** The last messages counted lost, per target (each is counted once). */
   private readonly lostRecent: number[][] = Array.from({ length: L.MAX_TARGETS }, () => []);
   private static readonly VERDICTS: readonly Verdict[] = ['send', 'hold', 'lose', 'probe'];
@@ -90,6 +85,7 @@ export class DgramSender implements Sender, RoomMaker {
   private probes = 0;
   private unconfirmed = 0;
   private readonly visit = (t: number, kind: number, gen: number, bytes: Uint8Array, aux: number): WalkAnswer => this.slot(t, kind, gen, bytes, aux);
+  private readonly loseUnconfirmed = (t: number, msg: number, report: number): void => this.loseMessage(t, msg, true, report);
 
   /** `holdMs`: how long a target's datagrams wait for a path that cannot carry them. */
   constructor(
@@ -203,7 +199,7 @@ export class DgramSender implements Sender, RoomMaker {
   /** One pass over at most `max` slots (native/drain.cc Run, one iteration); returns the slots visited. */
   private drainSome(max: number): number {
     this.now = performance.now();
-    this.checkNeighbourFailures();
+    this.passLog.check(this.neighbours, this.paths, this.now, this.loseUnconfirmed);
     const tail = this.core.ring.tail();
     const rescan = this.routesChanged || (this.holding() && this.heldMayMove());
     this.routesChanged = false;
@@ -327,8 +323,7 @@ export class DgramSender implements Sender, RoomMaker {
     entry.pending++;
     this.inflight++;
     this.touched[t] = 1;
-    const last = this.sentThisPass[this.sentThisPass.length - 1];
-    if (last === undefined || last[0] !== t || last[1] !== msg) this.sentThisPass.push([t, msg, report]);
+    this.passLog.sent(t, msg, report);
     const e = entry;
     const done = (err: unknown): void => {
       this.inflight--;
@@ -375,30 +370,6 @@ export class DgramSender implements Sender, RoomMaker {
       this.touched[t] = 0;
       for (const [msg, e] of this.inFlight[t]!) this.loseMessage(t, msg, true, e.report, e);
     }
-    this.sentLastPass = this.sentThisPass.filter(([t]) => this.touched[t] !== 0);
-    this.sentThisPass = [];
-    this.lastPassAt = this.now;
-  }
-
-  /** Before a pass: the next hops that failed or went away since the last one (native ReadPaths). */
-  private checkNeighbourFailures(): void {
-    if (this.neighbours === null || this.sentLastPass.length === 0) return;
-    const failed = this.nextHopFailed.fill(-1); // per target, asked once a pass
-    for (const [t, msg, report] of this.sentLastPass) {
-      if (failed[t]! < 0) failed[t] = this.nextHopFailedSinceLastPass(t) ? 1 : 0;
-      if (failed[t] === 1) this.loseMessage(t, msg, true, report);
-    }
-    this.sentLastPass = [];
-  }
-
-  private nextHopFailedSinceLastPass(t: number): boolean {
-    const p = this.paths[t];
-    if (p === undefined || p.nextHop === null) return false;
-    // The notification reaches this loop within a turn or two of the failure: one seen much
-    // later is about another moment (the sender slept meanwhile).
-    const at = this.neighbours!.failedAt(p.device.ifindex, p.nextHop);
-    if (!(at > this.lastPassAt && at - this.lastPassAt < NOTIFY_LAG_MS)) return false;
-    // A failure that follows a lost carrier: what went before passed the carrier checks.
-    return p.deviceOk(this.now);
+    this.passLog.endPass(this.now, this.touched);
   }
 }
