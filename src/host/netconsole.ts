@@ -23,6 +23,7 @@ import type { Sender } from '../sender/types.js';
 import { SocketPool } from '../sender/sockets.js';
 import { Logger, type NetconsoleHandle } from './logger.js';
 import type { NetconsoleEvents, Stats } from './reports.js';
+import { collectStats } from './stats.js';
 import { Targets } from './target-api.js';
 import { TargetTable } from './target-table.js';
 import { Core } from '../core/wasm.js';
@@ -251,51 +252,7 @@ export class Netconsole extends Logger {
   }
 
   stats(): Stats {
-    const c = this.core;
-    const targets = this.table.list().map((t) => {
-      const n = c.targets.targetCounters(t.index);
-      return {
-        name: t.name,
-        state: t.state,
-        mode: t.binding?.mode ?? null,
-        sent: n.sent,
-        datagrams: n.datagrams,
-        bytes: n.bytes,
-        dropped: n.dropped,
-        truncated: n.truncated,
-        ratelimited: n.ratelimited,
-        skipped: n.skipped,
-        transmit_errors: n.transmitErrors,
-        lostInTransmit: n.lostInTransmit,
-        lost: n.dropped + n.skipped + (t.attrs.reliable ? n.unacked : n.lostInTransmit),
-        reported: n.reported - n.reportLost,
-        stalls: n.stalls,
-        holds: n.holds,
-        unconfirmed: n.unconfirmed,
-        msgid: n.msgid,
-        reliable: t.attrs.reliable ? { ...t.reliableCounters, kept: n.kept, unacked: n.unacked, unheard: n.unheard } : null,
-      };
-    });
-    const k = c.counters();
-    const transmit = this.sender.counters();
-    return {
-      records: k.records,
-      ringFull: k.ringFull,
-      textCut: k.textCut,
-      logErrors: k.logErrors,
-      ringSize: c.ring.size,
-      ringUsed: c.ring.head() - c.ring.tail(),
-      sender: this.sender.name,
-      senderDiscarded: transmit.discarded,
-      lost: targets.reduce((sum, t) => sum + t.lost, 0),
-      transmit,
-      waits: c.room.waits(),
-      threads: c.threadsAttached(),
-      lockOrderViolations: this.locks.checker.violations,
-      lockContended: k.lockContended,
-      lockRecovered: k.lockRecovered,
-      targets,
-    };
+    return collectStats(this.core, this.table.list(), this.sender, this.locks);
   }
 
   /**
