@@ -29,6 +29,10 @@ export interface NetconsoleEvents {
   error: [unknown];
 }
 
+/**
+ * A target's counters. Names are camelCase, except a counter that is also an attribute of the
+ * kernel's target directory (configfs): it keeps the kernel's name, `transmit_errors`.
+ */
 export interface TargetStats {
   name: string;
   state: string;
