@@ -64,14 +64,16 @@ export const LOST_SEEN: usize = 184; // u64 under lock (W; H resets it to 0 at e
 // Waking the sender. A sender with nothing to send stores RING_SLEEPING (1: the dgram sender,
 // which waits in Atomics.waitAsync; 2: the native one, in a futex), reads RING_WAKE, re-reads
 // RING_HEAD, and sleeps on RING_WAKE unless the head moved. A writer, after publishing RING_HEAD,
-// reads RING_SLEEPING and, when it is set, adds 1 to RING_WAKE and wakes the sender the way it
-// sleeps (Atomics.notify for 1; the addon's futexWake for 2, which V8's notify does not reach):
-// store head, then load sleeping; store sleeping, then load head: one sees the other, no wake-up
-// is lost. Writer side: Core.wakeSender (src/core/wasm.ts); sender side: DgramSender.sleep and the
+// reads RING_SLEEPING and, when it is set, takes it down (compare-exchange to 0: of the writers
+// that publish before the woken sender runs, one makes the system call), adds 1 to RING_WAKE and
+// wakes the sender the way it sleeps (Atomics.notify for 1; the addon's futexWake for 2, which
+// V8's notify does not reach): store head, then load sleeping; store sleeping, then load head:
+// one sees the other, no wake-up is lost (a writer that finds 0 published before the sender's
+// next look at the head, which follows its wake-up). Writer side: Core.wakeSender (src/core/wasm.ts); sender side: DgramSender.sleep and the
 // native thread's Idle (native/sender.cc).
 export const RING_HEAD: usize = 192; // u64: W atomic store after a record's slots are written; S/H atomic load
 export const RING_WAKE: usize = 200; // i32: W atomic add when RING_SLEEPING is set; S waits on it
-export const RING_SLEEPING: usize = 204; // i32: S atomic store before waiting on RING_WAKE (1 dgram sender, 2 native), 0 after
+export const RING_SLEEPING: usize = 204; // i32: S atomic store before waiting on RING_WAKE (1 dgram sender, 2 native), 0 after; W compare-exchange to 0 (the writer that wakes it)
 // Transmit ring, consumer line (own cache line: written on every drain).
 export const RING_TAIL: usize = 256; // u64: S atomic store after it is done with slots; W atomic load
 // Room for writers that wait (overflow 'wait'; the protocol is in src/core/room.ts): a writer that found

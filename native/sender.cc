@@ -5,10 +5,10 @@
 // Ring protocol (assembly/layout.ts, assembly/ring.ts): writers publish RING_HEAD (u64) after a
 // record's slots are written; this thread consumes slots up to it, hands them to the kernel, and
 // then publishes RING_TAIL (u64): the grace period of deferred cleanup and flush() wait on it.
-// Idle: it sets RING_SLEEPING = 2 ("native") and futex-waits on RING_WAKE. Writers bump RING_WAKE
-// when they see RING_SLEEPING set (in WebAssembly), and a writer that sees the value 2 calls
-// futexWake() (sockets.cc): V8's Atomics.notify does not wake a native futex waiter.
-// Room: writers that wait for room (overflow 'wait') sleep in futexWait() (sockets.cc) on RING_TAIL's low word;
+// Idle: it sets RING_SLEEPING = 2 ("native") and futex-waits on RING_WAKE. The first writer to see
+// RING_SLEEPING set takes it down, bumps RING_WAKE and (for 2) calls futexWake() (futex.cc; V8's
+// Atomics.notify does not wake a native futex waiter): Core.ring.wakeSender, src/core/ring.ts.
+// Room: writers that wait for room (overflow 'wait') sleep in futexWait() (futex.cc) on RING_TAIL's low word;
 // after each RING_TAIL store this thread wakes them once the tail reached ROOM_AT (src/core/room.ts).
 //
 // Nothing is lost to a full queue: EAGAIN (the socket's send buffer is full) waits for POLLOUT,

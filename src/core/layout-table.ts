@@ -27,7 +27,7 @@ export const L = {
   LOST_SEEN: 184, // u64 under lock (W; H resets it to 0 at each enable)
   RING_HEAD: 192, // u64: W atomic store after a record's slots are written; S/H atomic load
   RING_WAKE: 200, // i32: W atomic add when RING_SLEEPING is set; S waits on it
-  RING_SLEEPING: 204, // i32: S atomic store before waiting on RING_WAKE (1 dgram sender, 2 native), 0 after
+  RING_SLEEPING: 204, // i32: S atomic store before waiting on RING_WAKE (1 dgram sender, 2 native), 0 after; W compare-exchange to 0 (the writer that wakes it)
   RING_TAIL: 256, // u64: S atomic store after it is done with slots; W atomic load
   ROOM_WAITERS: 264, // i32 atomic add/sub (writers); S atomic load
   ROOM_WAITS: 268, // u32 atomic add (writers): log calls that waited for room

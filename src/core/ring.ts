@@ -159,6 +159,11 @@ export class Ring {
     const i32 = this.i32;
     const sleeping = Atomics.load(i32, L.RING_SLEEPING >> 2);
     if (sleeping === 0) return;
+    // The first writer to see it asleep takes RING_SLEEPING down and wakes it; the writes after
+    // it, until the sender sleeps again, see 0 and make no system call. Without this, every log
+    // call until the woken thread ran made one: up to 11,178 futex wakes in a fresh process's
+    // burst of 20,000 on this 2-core machine, against 9 to 224 with it.
+    if (Atomics.compareExchange(i32, L.RING_SLEEPING >> 2, sleeping, 0) !== sleeping) return;
     Atomics.add(i32, WAKE_WORD, 1);
     if (sleeping === 1) Atomics.notify(i32, WAKE_WORD, 1);
     else native?.futexWake(i32, WAKE_WORD);
