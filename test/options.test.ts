@@ -71,6 +71,10 @@ describe('options: type and range, each naming the option, the value and what is
     ['lookup', {}, 'EINVAL'],
     ['targets', 5, 'EINVAL'],
     ['targets', [5], 'EINVAL'],
+    // Before: null fell through `??` to a config file's targets or the NETCONSOLE variable (not
+    // given), where every other option refuses null (base/check.ts, the rule for "not given").
+    ['targets', null, 'EINVAL'],
+    ['facility', null, 'EINVAL'],
     ['config', 5, 'EINVAL'],
     ['nativeSender', { batch: 0 }, 'ERANGE'],
     ['nativeSender', { wake: 'never' }, 'EINVAL'],

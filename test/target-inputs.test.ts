@@ -54,6 +54,13 @@ describe('targets.create(name, attributes): the attributes argument', () => {
         assert.equal(t.state, 'disabled');
       }
     }));
+  // Before: an attribute given as null or undefined was the default, but \`enabled: null\` was EINVAL.
+  test('an attribute given as undefined or null: not given, the default (enabled and userdata too)', () =>
+    withNc(async (nc) => {
+      const t = await nc.targets.create('t', { remote_port: null, enabled: null, userdata: null, extended: undefined } as never);
+      assert.equal(t.get('remote_port'), String(DEFAULT_ATTRIBUTES.remote_port));
+      assert.equal(t.state, 'disabled');
+    }));
   // Before: the getter's or the trap's own Error came through (no code, no option).
   test('an attribute whose read throws: EINVAL naming it, the thrown error as the cause, no target made', () =>
     withNc(async (nc) => {

@@ -3,7 +3,7 @@
 // Pure functions, like attributes.ts: nothing exists yet when they throw.
 import { invalid, InvalidValueError } from '../base/errors.js';
 import { byteLength, isWellFormed } from '../base/text.js';
-import { guarded, readFields } from '../core/validate.js';
+import { given, none, object, readFields } from '../base/check.js';
 
 /** NAME_MAX: the longest name of a configfs directory, in bytes. */
 const NAME_MAX = 255;
@@ -20,10 +20,11 @@ export function checkTargetName(name: unknown): asserts name is string {
   if (size > NAME_MAX) throw new InvalidValueError('ENAMETOOLONG', 'name', name, NAME_ACCEPTED, `${size} bytes, name too long:`);
 }
 
-/** The attributes argument of a create: its fields in order, each read once (readFields). */
+/** The attributes argument of a create: its fields in order, each read once (readFields). The
+ *  argument, and each attribute, takes null as none (base/check.ts none()): an attribute that is
+ *  undefined or null is not given (the default), `enabled` and `userdata` included. */
 export function attributeFields(attrs: unknown): Map<string, unknown> {
-  if (attrs === undefined || attrs === null) return new Map();
   const accepted = 'an object of attributes by their kernel names, or undefined or null for none';
-  if (typeof attrs !== 'object' || guarded('attributes', attrs, () => Array.isArray(attrs))) throw invalid('attributes', attrs, accepted);
-  return new Map(readFields('attributes', attrs));
+  const o = given(none(attrs), undefined, (v) => object<object>('attributes', v, accepted));
+  return new Map(o === undefined ? [] : readFields('attributes', o).filter(([, v]) => none(v) !== undefined));
 }

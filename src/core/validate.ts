@@ -2,23 +2,23 @@
 // the reference so that both see exactly the same canonical record and target. Everything is
 // checked here, in TypeScript, before anything crosses into WebAssembly (ARCHITECTURE.md, convention 6).
 //
-// The rules: a field given as `undefined` (or left out) is absent; `null` only where the type says
-// so (a target's `release`). Booleans are `true` or `false`, not truthy values (`'false'` is not
-// false). Numbers are integers in range (EINVAL for a non-integer or another type, ERANGE for an
-// integer out of range); 64-bit fields also take a bigint. Text is a string (well-formed UTF-16)
+// The rules are base/check.ts's ("not given" is `undefined` or left out; `null` only where the
+// type says so: a target's `release`), with its checkers; 64-bit fields also take a bigint. Text is a string (well-formed UTF-16)
 // or a Uint8Array. The objects given (record, target, sysdata, options, frame) are read once,
 // field by field: a getter or Proxy trap that throws becomes EINVAL naming that object; a field
 // they do not have is EINVAL naming it, the closest known name suggested (a misspelt one would
 // otherwise be ignored). Text that would break the line structure is refused: a release with
 // ',' ';' or a control byte, a control byte in a userdata key or a sysdata release, an empty
 // dictionary key; a userdata value's control bytes are sent escaped (core/userdata.ts).
-// readFields, checkFieldNames and guarded serve the other doors that take the caller's objects.
+// readFields, checkFieldNames and guarded (base/check.ts) are exported here too for the files that
+// took them from here.
 import { L } from './layout.js';
 import { renderedValueLength } from './userdata.js';
 import type { CanonicalRecord, CanonicalTarget } from '../base/wire-types.js';
 import { isWellFormed, U64_MAX } from '../base/text.js';
-import { invalid, InvalidValueError, NetconsoleError, outOfRange, TooLargeError } from '../base/errors.js';
-import { unknownName } from '../base/names.js';
+import { invalid, InvalidValueError, outOfRange, TooLargeError } from '../base/errors.js';
+export { checkFieldNames, fieldValue, guarded, readFields } from '../base/check.js';
+import { bool, checkFieldNames, given, guarded, int, object } from '../base/check.js';
 import { FACILITY_MAX, LEVEL_MAX, MAX_TASKNAME, MAX_TOTAL_MAX, PRIO_MAX, RELEASE_MAX } from '../base/limits.js';
 import {
   DEFAULT_MAX_TOTAL,
@@ -71,72 +71,18 @@ function toU64(option: string, value: U64): bigint {
 }
 
 export function toBool(option: string, value: unknown, absent: boolean): boolean {
-  if (value === undefined) return absent;
-  if (typeof value !== 'boolean') throw invalid(option, value, 'true or false');
-  return value;
+  return given(value, absent, (v) => bool(option, v));
 }
 
-/** An object the caller gave (not null, not an array): the object itself, or `absent` when undefined. */
+/** An object the caller gave (not null, not an array): the object itself, or `absent` when not given. */
 export function toObject<T extends object>(option: string, value: unknown, accepted: string, absent?: T): T {
   if (value === undefined && absent !== undefined) return absent;
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalid(option, value, accepted);
-  return value as T;
+  return object<T>(option, value, accepted);
 }
 
-const READABLE = 'an object whose fields can be read';
-
-/** Runs `read` over an object the caller gave: whatever its getters or Proxy traps throw becomes
- *  EINVAL naming that object (with the thrown value as `cause`); our own errors pass through. */
-export function guarded<T>(option: string, value: unknown, read: () => T): T {
-  try {
-    return read();
-  } catch (err) {
-    if (err instanceof NetconsoleError) throw err;
-    throw invalid(option, value, READABLE, 'reading it threw:', err);
-  }
-}
-
-/** The own enumerable string-keyed fields of an object the caller gave, each read once, in order:
- *  when listing them throws (a Proxy trap) EINVAL names `option`; when reading one throws (a
- *  getter, a trap) EINVAL names that field (`prefix` + its name); the thrown value is the cause. */
-export function readFields(option: string, value: object, prefix = ''): Array<[string, unknown]> {
-  return keysOf(option, value).map((key): [string, unknown] => {
-    try {
-      return [key, (value as Record<string, unknown>)[key]];
-    } catch (err) {
-      throw invalid(prefix + key, value, READABLE, 'reading it threw:', err);
-    }
-  });
-}
-
-/** Refuses a field of `value` (an object the caller gave) that is not one of `known`: EINVAL naming
- *  it (`prefix` + its name), the closest known name suggested. */
-export function checkFieldNames(option: string, value: object, known: readonly string[], where: string, prefix = ''): void {
-  for (const key of keysOf(option, value)) if (!known.includes(key)) throw unknownName(key, fieldValue(value, key), known, where, { option: prefix + key, what: 'field' });
-}
-
-/** The own enumerable string keys of an object the caller gave: a Proxy trap that throws is EINVAL naming it. */
-function keysOf(option: string, value: object): string[] {
-  try {
-    return Object.keys(value);
-  } catch (err) {
-    throw invalid(option, value, READABLE, 'listing its fields threw:', err);
-  }
-}
-
-/** A field's value for an error message: undefined when reading it throws. */
-export function fieldValue(value: object, key: string): unknown {
-  try {
-    return (value as Record<string, unknown>)[key];
-  } catch {
-    return undefined;
-  }
-}
-
+/** An integer in [min, max] (base/check.ts int), an ERANGE saying `min..max`. */
 export function toInt(option: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value)) throw invalid(option, value, `an integer ${min}..${max}`);
-  if (value < min || value > max) throw outOfRange(option, value, `${min}..${max}`);
-  return value;
+  return int(option, value, min, max, `an integer ${min}..${max}`, `${min}..${max}`);
 }
 
 function toPrio(record: WireRecord): number {
@@ -289,7 +235,8 @@ export function canonicalOptions(opts: EncodeOptions | undefined): CanonicalOpti
 }
 
 export function toImpl(impl: unknown): 'wasm' | 'reference' {
-  if (impl === undefined) return 'wasm';
-  if (impl !== 'wasm' && impl !== 'reference') throw invalid('impl', impl, "'wasm' or 'reference'");
-  return impl;
+  return given(impl, 'wasm' as const, (v) => {
+    if (v !== 'wasm' && v !== 'reference') throw invalid('impl', v, "'wasm' or 'reference'");
+    return v;
+  });
 }

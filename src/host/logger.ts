@@ -18,7 +18,8 @@ import { guarded, toBool, toInt } from '../core/validate.js';
 import { Core, type CoreHandle } from '../core/wasm.js';
 import { LEVELS, levelNumber, toText, Writer, type Level, type LevelName, type Loggable, type LogOptions, type Overflow } from '../core/writer.js';
 import { bindingsOf, merged, pairsOf, prefixed, shape, type Context } from './log-args.js';
-import { oneOf, OVERFLOW_WAIT_MAX_MS } from './options.js';
+import { OVERFLOW_WAIT_MAX_MS } from './options.js';
+import { oneOf } from '../base/check.js';
 
 /** Passed to a worker (postMessage, workerData) so it can log through the same memory: opaque
  *  (structured-cloneable; give it to attach()). */

@@ -3,7 +3,7 @@
 // option is checked for its type and range, an unknown name is refused with the closest known one
 // suggested, and each error is an EINVAL or ERANGE naming the option, the value and what is accepted.
 import { readFile } from 'node:fs/promises';
-import { invalid, NetconsoleError, outOfRange, type ErrnoCode } from '../base/errors.js';
+import { invalid, NetconsoleError, type ErrnoCode } from '../base/errors.js';
 import { unknownName } from '../base/names.js';
 import { DEFAULT_FACILITY, FACILITY_MAX, MAX_TOTAL_MAX } from '../base/limits.js';
 import { L } from '../core/layout.js';
@@ -11,7 +11,7 @@ import { native, nativeError, type NativeTuning } from '../core/native.js';
 import { rtnetlinkAvailable } from '../netdev/rtnetlink-dump.js';
 import { DEFAULT_SEND_BUFFER } from '../sender/sockets.js';
 import { DEFAULT_RING_SIZE } from '../core/wasm.js';
-import { guarded, readFields } from '../core/validate.js';
+import { bool as checkBool, given, guarded, int as checkInt, object, oneOf as checkOneOf, path, readFields } from '../base/check.js';
 import type { TargetOptions } from './target-api.js';
 import { fromTargetAddress, isTargetAddress, type TargetAddress } from './shorthand.js';
 import type { DeviceLookup, Mode } from './target-setup.js';
@@ -206,26 +206,17 @@ function checkNames(o: object, where: string): void {
   for (const [name, value] of Object.entries(o)) if (!KNOWN.has(name)) throw unknownName(name, value, KNOWN, where);
 }
 
-function bool(name: string, v: unknown, dflt: boolean): boolean {
-  if (v === undefined) return dflt;
-  if (typeof v !== 'boolean') throw invalid(name, v, 'true or false');
-  return v;
-}
-
-/** One of `values`; `dflt` when undefined (without a default, undefined is refused too). */
-export function oneOf<T extends string>(name: string, v: unknown, values: readonly T[], dflt?: T): T {
-  if (v === undefined && dflt !== undefined) return dflt;
-  if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) throw invalid(name, v, values.map((x) => `'${x}'`).join(', '));
-  return v as T;
-}
-
-/** An integer in [lo, hi]: EINVAL when not an integer, ERANGE when outside. */
+/** An integer option in [lo, hi], `dflt` when not given. */
 function int(name: string, v: unknown, lo: number, hi: number, dflt: number): number {
-  if (v === undefined) return dflt;
-  const accepted = `an integer ${lo}..${hi}`;
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw invalid(name, v, accepted);
-  if (v < lo || v > hi) throw outOfRange(name, v, accepted);
-  return v;
+  return given(v, dflt, (x) => checkInt(name, x, lo, hi));
+}
+
+function bool(name: string, v: unknown, dflt: boolean): boolean {
+  return given(v, dflt, (x) => checkBool(name, x));
+}
+
+function oneOf<T extends string>(name: string, v: unknown, values: readonly T[], dflt: T): T {
+  return given(v, dflt, (x) => checkOneOf(name, x, values));
 }
 
 function ringSize(v: unknown): number {
@@ -254,9 +245,7 @@ function lookup(v: unknown): DeviceLookup | undefined {
 }
 
 function control(v: unknown): string | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string' || v === '' || v.includes('\0')) throw invalid('control', v, 'the path of a Unix socket to create');
-  return v;
+  return given(v, undefined, (x) => path('control', x, 'the path of a Unix socket to create'));
 }
 
 /** The targets: a parameter string, or an array of target objects, each copied (its fields read
@@ -278,8 +267,7 @@ function targets(v: unknown): string | TargetOptions[] | undefined {
 /** The native sender thread's tuning. */
 function nativeTuning(o: unknown): NativeTuning {
   if (o === undefined) return {};
-  if (o === null || typeof o !== 'object' || guarded('nativeSender', o, () => Array.isArray(o))) throw invalid('nativeSender', o, 'an object { batch, wake, spin, timerUs }');
-  const s = Object.fromEntries(readFields('nativeSender', o, 'nativeSender.')) as NativeSenderOptions;
+  const s = Object.fromEntries(readFields('nativeSender', object('nativeSender', o, 'an object { batch, wake, spin, timerUs }'), 'nativeSender.')) as NativeSenderOptions;
   const names = ['batch', 'wake', 'spin', 'timerUs'];
   for (const [k, v] of Object.entries(s)) if (!names.includes(k)) throw unknownName(k, v, names, 'nativeSender', { option: `nativeSender.${k}` });
   const opt = (name: keyof NativeSenderOptions, lo: number, hi: number): number | undefined =>
@@ -324,12 +312,11 @@ async function readConfigFile(path: unknown): Promise<NetconsoleOptions> {
 
 /** Checks every option and applies every default; throws (and makes nothing) on the first problem. */
 export async function resolveOptions(opts: NetconsoleOptions = {}): Promise<ResolvedOptions> {
-  if (opts === null || typeof opts !== 'object' || guarded('options', opts, () => Array.isArray(opts))) throw invalid('options', opts, 'an object of options');
   // Each option read once, into a plain object: a getter or Proxy trap that throws is EINVAL naming it.
-  const given = Object.fromEntries(readFields('options', opts)) as NetconsoleOptions;
+  const given = Object.fromEntries(readFields('options', object('options', opts, 'an object of options'))) as NetconsoleOptions;
   checkNames(given, 'Netconsole.create()');
   const file = given.config !== undefined ? await readConfigFile(given.config) : undefined;
-  const o: NetconsoleOptions = { ...file, ...given, targets: given.targets ?? file?.targets };
+  const o: NetconsoleOptions = { ...file, ...given, targets: given.targets !== undefined ? given.targets : file?.targets };
   let t = targets(o.targets);
   // Which option a parameter string came from, for its errors.
   let targetsOption = 'targets';

@@ -5,7 +5,8 @@ import { unknownName } from '../../base/names.js';
 import { FACILITY_MAX } from '../../base/limits.js';
 import type { Logger, NetconsoleOptions } from '../../host/netconsole.js';
 import { ADDRESS_FIELDS, fromTargetAddress, type TargetAddress } from '../../host/shorthand.js';
-import { guarded, readFields, toInt } from '../../core/validate.js';
+import { bool, given, none, object, readFields } from '../../base/check.js';
+import { toInt } from '../../core/validate.js';
 import type { LogOptions } from '../../core/writer.js';
 
 /** A Netconsole (flush() waits until the kernel has everything), a WorkerLogger (no flush()), or
@@ -20,11 +21,9 @@ export function logSink(option: string, value: unknown): LogSink {
   return value as LogSink;
 }
 
-/** An integration's options: an object, or undefined or null for none. */
+/** An integration's options: an object, or undefined or null for none (base/check.ts none()). */
 export function optionsObject<T extends object>(option: string, value: unknown): Partial<T> {
-  if (value === undefined || value === null) return {};
-  if (typeof value !== 'object' || guarded(option, value, () => Array.isArray(value))) throw invalid(option, value, 'an object, or undefined');
-  return value as Partial<T>;
+  return given(none(value), {}, (v) => object<Partial<T>>(option, v, 'an object, or undefined'));
 }
 
 /**
@@ -42,15 +41,13 @@ export function readOptions<T extends object>(option: string, value: unknown, kn
 
 /** A boolean option: true or false, or undefined or null for the default. */
 export function booleanOption(option: string, value: unknown, absent: boolean): boolean {
-  if (value === undefined || value === null) return absent;
-  if (typeof value !== 'boolean') throw invalid(option, value, 'true or false');
-  return value;
+  return given(none(value), absent, (v) => bool(option, v));
 }
 
-/** The per-record options for a `facility` option, checked up front (at set-up, not per record). */
+/** The per-record options for a `facility` option, checked up front (at set-up, not per record);
+ *  undefined or null: none. */
 export function facilityOption(facility: unknown): LogOptions | undefined {
-  if (facility === undefined || facility === null) return undefined;
-  return { facility: toInt('facility', facility, 0, FACILITY_MAX) };
+  return given(none(facility), undefined, (v) => ({ facility: toInt('facility', v, 0, FACILITY_MAX) }));
 }
 
 /** One target by its receiver, as pino-socket takes it: `{ address, port }` among the options. */

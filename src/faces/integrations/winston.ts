@@ -14,6 +14,7 @@ import TransportStream from 'winston-transport';
 import { invalid } from '../../base/errors.js';
 import { createFrom, type Netconsole, type NetconsoleOptions } from '../../host/netconsole.js';
 import { guarded, isBytes, toInt } from '../../core/validate.js';
+import { given, none } from '../../base/check.js';
 import { levelNumber, type Level, type Loggable, type LogOptions } from '../../core/writer.js';
 import { booleanOption, facilityOption, integrationOptions, logSink, optionsObject, readOptions, type AddressOptions, type LogSink } from './common.js';
 
@@ -79,7 +80,7 @@ function transportOptions(opts: unknown): NetconsoleTransportOptions {
   if (o.format !== undefined && o.format !== null && typeof guarded('format', o.format, () => (o.format as { transform?: unknown }).transform) !== 'function') {
     throw invalid('format', o.format, 'a winston format (winston.format.*())');
   }
-  if (o.highWaterMark !== undefined && o.highWaterMark !== null) toInt('highWaterMark', o.highWaterMark, 0, 2 ** 31 - 1);
+  given(none(o.highWaterMark), 0, (v) => toInt('highWaterMark', v, 0, 2 ** 31 - 1));
   for (const name of ['log', 'logv', 'close'] as const) {
     if (o[name] !== undefined && o[name] !== null && typeof o[name] !== 'function') throw invalid(name, o[name], 'a function');
   }
