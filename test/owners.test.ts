@@ -32,6 +32,9 @@ export const RULES: Rule[] = [
   { limit: 'RELEASE_MAX (64)', literal: /\b64\b/, about: /release|uts/i },
   { limit: 'MAX_TOTAL_MAX (65532)', literal: /\b65_?532\b|ESC_MAX\s*-\s*4\b/ },
   { limit: 'MAX_TOTAL_MAX (maxTotal, once 60000)', literal: /\b60_?000\b/, about: /maxTotal|MAX_TOTAL/ },
+  { limit: 'USERDATA_KEY_MAX (53)', literal: /\b53\b/, about: /userdata|extradata/i },
+  { limit: 'USERDATA_VALUE_MAX (199)', literal: /\b199\b/, about: /userdata|extradata/i },
+  { limit: 'USERDATA_ITEMS_MAX (256)', literal: /\b256\b/, about: /userdata|extradata/i },
   // The room of THR_OUT (one frame) is the layout's: THR_RPT - THR_OUT.
   { limit: "THR_OUT's room (2048)", literal: /\b2048\b/ },
 ];
@@ -90,6 +93,9 @@ test('the check finds each limit written bare, and not in a comment or another m
     "int('maxTotal', v, 1, L.ESC_MAX - 4);",
     "toInt('maxTotal', v, 1, 60000);",
     'const room = 2048;',
+    "if (k.length > 53) throw new TooLargeError('userdata key', k.length, 53);",
+    '// userdata values\nconst VALUE_MAX = 199;',
+    "if (items >= 256) throw new InvalidValueError('ENOSPC', 'userdata', items, 'at most 256 entries');",
   ];
   for (const text of planted) assert.equal(bareLimits('core/x.ts', text).length, 1, text);
   const innocent = [

@@ -22,3 +22,9 @@ export const RELEASE_MAX = 64;
  * this figure against the layout.
  */
 export const MAX_TOTAL_MAX = 65532;
+/** A userdata key's longest, in bytes: MAX_EXTRADATA_NAME_LEN (drivers/net/netconsole.c). */
+export const USERDATA_KEY_MAX = 53;
+/** A userdata value's longest, in bytes: MAX_EXTRADATA_VALUE_LEN less one (a write must be under 200). */
+export const USERDATA_VALUE_MAX = 199;
+/** The most userdata entries of a target: MAX_USERDATA_ITEMS. */
+export const USERDATA_ITEMS_MAX = 256;

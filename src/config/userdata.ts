@@ -3,9 +3,9 @@
 // attributes.ts: a rejected write changes nothing.
 import { invalid, InvalidValueError } from '../base/errors.js';
 import { byteLength, isWellFormed } from '../base/text.js';
-import { L } from '../core/layout.js';
-import { renderedValueLength } from '../core/userdata.js';
-import { guarded, readFields, USERDATA_ITEMS_MAX, USERDATA_KEY_MAX, USERDATA_VALUE_MAX } from '../core/validate.js';
+import { checkUserdataFits } from '../core/userdata.js';
+import { guarded, readFields } from '../base/check.js';
+import { USERDATA_ITEMS_MAX, USERDATA_KEY_MAX, USERDATA_VALUE_MAX } from '../base/limits.js';
 import { isSysdataToggle, parseBool, SYSDATA_TOGGLES, toAttributeText, trimNewline } from './attributes.js';
 
 /** A control character (C0 or DEL): none may be in a userdata key. */
@@ -64,14 +64,6 @@ export function normalizeUserdataValue(key: string, value: unknown): string {
 
 const encoder = new TextEncoder();
 
-/** What the write path sends for these entries (core/userdata.ts renderUserdata): " key=value\n"
- *  each, control bytes of the value escaped. */
-function renderedUserdataSize(entries: ReadonlyMap<string, string>): number {
-  let size = 0;
-  for (const [key, value] of entries) if (value !== '') size += byteLength(key) + renderedValueLength(encoder.encode(value)) + 3;
-  return size;
-}
-
 export type UserdataWrites = Readonly<Record<string, unknown>> | ReadonlyMap<string, unknown>;
 
 /**
@@ -94,10 +86,8 @@ export function validateUserdata(writes: UserdataWrites, existing: ReadonlyMap<s
     if (!next.has(key)) checkUserdataRoom(next.size, key);
     next.set(key, normalizeUserdataValue(key, value));
   }
-  const size = renderedUserdataSize(next);
-  if (size > L.UD_BUF_SIZE) {
-    throw new InvalidValueError('ENOSPC', 'userdata', size, `at most ${L.UD_BUF_SIZE} bytes of " key=value\\n" lines`, 'rendered userdata does not fit:');
-  }
+  // What the write path sends for them (core/userdata.ts, the one count).
+  checkUserdataFits([...next].map(([k, v]) => [encoder.encode(k), encoder.encode(v)] as const));
   return next;
 }
 

@@ -4,7 +4,12 @@
 // the value, control bytes as `\xHH`, everything else as it is. The kernel sends the value raw, so
 // that a value `v\nFAKE=1` forges a line of its own; here it is ` key=v\x0aFAKE=1`, and every value
 // without a control byte is sent exactly as the kernel sends it.
+import { InvalidValueError } from '../base/errors.js';
+import { L } from './layout.js';
+
 const HEX = '0123456789abcdef';
+
+type Entries = Iterable<readonly [Uint8Array, Uint8Array]>;
 
 function isControl(byte: number): boolean {
   return byte < 0x20 || byte === 0x7f;
@@ -17,10 +22,25 @@ export function renderedValueLength(value: Uint8Array): number {
   return n;
 }
 
-export function renderUserdata(entries: ReadonlyArray<readonly [Uint8Array, Uint8Array]>): Uint8Array {
+/** The bytes of the rendering: " key=value\n" for each entry with a value, control bytes as 4.
+ *  The one count of them: the write path's buffer, netconsole/wire's and configfs' checks. */
+export function renderedUserdataSize(entries: Entries): number {
   let size = 0;
   for (const [k, v] of entries) if (v.length > 0) size += k.length + renderedValueLength(v) + 3;
-  const out = new Uint8Array(size);
+  return size;
+}
+
+/** ENOSPC when the rendering does not fit the target's userdata buffer (UD_BUF_SIZE, 64 KiB: the
+ *  kernel's MAX_EXTRADATA_ENTRY_LEN * MAX_USERDATA_ITEMS bound of update_userdata). */
+export function checkUserdataFits(entries: Entries): void {
+  const size = renderedUserdataSize(entries);
+  if (size > L.UD_BUF_SIZE) {
+    throw new InvalidValueError('ENOSPC', 'userdata', size, `at most ${L.UD_BUF_SIZE} bytes of " key=value\\n" lines`, 'rendered userdata does not fit:');
+  }
+}
+
+export function renderUserdata(entries: ReadonlyArray<readonly [Uint8Array, Uint8Array]>): Uint8Array {
+  const out = new Uint8Array(renderedUserdataSize(entries));
   let o = 0;
   for (const [k, v] of entries) {
     if (v.length === 0) continue;

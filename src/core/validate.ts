@@ -13,13 +13,13 @@
 // readFields, checkFieldNames and guarded (base/check.ts) are exported here too for the files that
 // took them from here.
 import { L } from './layout.js';
-import { renderedValueLength } from './userdata.js';
+import { checkUserdataFits } from './userdata.js';
 import type { CanonicalRecord, CanonicalTarget } from '../base/wire-types.js';
 import { isWellFormed, U64_MAX } from '../base/text.js';
 import { invalid, InvalidValueError, outOfRange, TooLargeError } from '../base/errors.js';
 export { checkFieldNames, fieldValue, guarded, readFields } from '../base/check.js';
 import { bool, checkFieldNames, given, guarded, int, object } from '../base/check.js';
-import { FACILITY_MAX, LEVEL_MAX, MAX_TASKNAME, MAX_TOTAL_MAX, PRIO_MAX, RELEASE_MAX } from '../base/limits.js';
+import { FACILITY_MAX, LEVEL_MAX, MAX_TASKNAME, MAX_TOTAL_MAX, PRIO_MAX, RELEASE_MAX, USERDATA_ITEMS_MAX, USERDATA_KEY_MAX, USERDATA_VALUE_MAX } from '../base/limits.js';
 import {
   DEFAULT_MAX_TOTAL,
   type EncodeOptions,
@@ -30,10 +30,6 @@ import {
 } from '../base/wire-types.js';
 
 const U32_MAX = 0xffffffff;
-/** Kernel limits on userdata (drivers/net/netconsole.c: MAX_EXTRADATA_*). */
-export const USERDATA_KEY_MAX = 53;
-export const USERDATA_VALUE_MAX = 199;
-export const USERDATA_ITEMS_MAX = 256;
 /** The largest record text and encoded dictionary: the sizes of a thread's areas in the shared
  *  memory. */
 const { TEXT_MAX, DICT_MAX } = L;
@@ -190,7 +186,6 @@ function readTarget(target: WireTarget): CanonicalTarget {
   if (userdata.length > USERDATA_ITEMS_MAX) {
     throw new InvalidValueError('ENOSPC', 'userdata', userdata.length, `at most ${USERDATA_ITEMS_MAX} entries`, 'too many entries:');
   }
-  let rendered = 0;
   for (const [k, v] of userdata) {
     // An empty key is not "too large": report it as EINVAL rather than EMSGSIZE.
     if (k.length === 0) throw invalid('userdata key', '', `1..${USERDATA_KEY_MAX} bytes`, 'empty');
@@ -198,12 +193,9 @@ function readTarget(target: WireTarget): CanonicalTarget {
     // The key is sent as it is: a newline in it would start a line of its own (a forged field).
     if (k.some(isControl)) throw invalid('userdata key', decoder.decode(k), `1..${USERDATA_KEY_MAX} bytes without control characters`, 'a control character in');
     if (v.length > USERDATA_VALUE_MAX) throw new TooLargeError('userdata value', v.length, USERDATA_VALUE_MAX);
-    if (v.length > 0) rendered += k.length + renderedValueLength(v) + 3;
   }
   // A value's control bytes are sent escaped (core/userdata.ts), four bytes each.
-  if (rendered > L.UD_BUF_SIZE) {
-    throw new InvalidValueError('ENOSPC', 'userdata', rendered, `at most ${L.UD_BUF_SIZE} bytes of " key=value\\n" lines`, 'rendered userdata does not fit:');
-  }
+  checkUserdataFits(userdata);
   const sys = toObject<WireSysdata>('sysdata', target.sysdata, 'an object { cpu, taskname, release, msgid }', {});
   checkFieldNames('sysdata', sys, SYSDATA_FIELDS, "a wire target's sysdata", 'sysdata.');
   return {
