@@ -12,7 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { NetconsoleError } from '../src/base/errors.js';
 import { runCase } from '../src/faces/tune/measure.js';
-import { resolveOptions } from '../src/host/options.js';
+import { resolveOptions } from '../src/host/resolve.js';
 import { intOption, negativeValues, oneLine } from './args.js';
 import { scenario as boundary } from './boundary.js';
 import { ROOT } from './cc.js';

@@ -11,6 +11,8 @@ import { Worker } from 'node:worker_threads';
 import { Netconsole, NetconsoleError, type NetconsoleOptions } from '../src/index.js';
 import { requireSender, SENDERS } from './helpers/requires.js';
 import { Sink } from './helpers/udp.js';
+import { OPTION_NAMES, OPTIONS } from '../src/host/options.js';
+import { resolveOptions } from '../src/host/resolve.js';
 
 const BASE: NetconsoleOptions = { devices: 'none', env: false };
 const CYCLES = Number(process.env.NETCONSOLE_CREATE_CYCLES ?? 1000);
@@ -28,6 +30,22 @@ async function rejects(opts: unknown, code: string, option?: string | RegExp): P
   if (option instanceof RegExp) assert.match(err.message, option);
   return err;
 }
+
+describe('the table of options (host/options.ts): names, defaults, README', () => {
+  test("README's table of create() options lists exactly the table's names (lookup, for tests, aside)", () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('### Options of `Netconsole.create`'));
+    const rows = section.slice(0, section.indexOf('\n\n', section.indexOf('| ---'))).split('\n').filter((l) => l.startsWith('| `'));
+    const named = rows.map((l) => /^\| `(\w+)`/.exec(l)![1]).sort();
+    assert.deepEqual(named, OPTION_NAMES.filter((n) => n !== 'lookup').sort());
+  });
+  test('create() with no options resolves to the defaults of the table', async () => {
+    const r = (await resolveOptions({ env: false, devices: 'none' })) as unknown as Record<string, unknown>;
+    const fixed = OPTION_NAMES.filter((n) => OPTIONS[n].default !== undefined && !['nativeSender', 'devices', 'env'].includes(n));
+    assert.ok(fixed.length >= 15, fixed.join());
+    for (const n of fixed) assert.deepEqual(r[n === 'sender' ? 'senderAsked' : n], OPTIONS[n].default, n);
+  });
+});
 
 describe('options: type and range, each naming the option, the value and what is accepted', () => {
   const cases: Array<[string, unknown, string]> = [

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { FACILITY_MAX, MAX_TASKNAME, MAX_TOTAL_MAX, PRIO_MAX, RELEASE_MAX } from '../src/base/limits.js';
 import { L } from '../src/core/layout.js';
 import { encodeMessage } from '../src/core/wire.js';
-import { resolveOptions } from '../src/host/options.js';
+import { resolveOptions } from '../src/host/resolve.js';
 import { NetconsoleError } from '../src/base/errors.js';
 
 const SRC = fileURLToPath(new URL('../../src/', import.meta.url));

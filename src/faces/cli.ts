@@ -17,7 +17,7 @@ import { BoundedLines } from '../receiver/line-output.js';
 import { formatMessage, Receiver, type LostEvent, type LostReason, type Message } from '../receiver/receiver.js';
 import { levelNumber, type Level } from '../core/writer.js';
 import { L } from '../core/layout.js';
-import { resolveOptions } from '../host/options.js';
+import { resolveOptions } from '../host/resolve.js';
 import { printable, printableMessage, printableValue } from './printable.js';
 
 /** The package's version, read at run time from the package.json of this installed copy. */

@@ -1,22 +1,21 @@
-// The options of Netconsole.create, and their validation: in one place, before anything exists
-// (no memory, thread, socket, listener or file is made for a call that is then rejected). Every
-// option is checked for its type and range, an unknown name is refused with the closest known one
-// suggested, and each error is an EINVAL or ERANGE naming the option, the value and what is accepted.
-import { readFile } from 'node:fs/promises';
-import { invalid, NetconsoleError, type ErrnoCode } from '../base/errors.js';
-import { unknownName } from '../base/names.js';
-import { DEFAULT_FACILITY, FACILITY_MAX, MAX_TOTAL_MAX } from '../base/limits.js';
+// The options of Netconsole.create as one table: each option's name, its checker, its default and
+// one line of what it is. The names create() knows, the defaults and the checks all come from
+// OPTIONS; the NetconsoleOptions interface (kept written out, for its documentation) must name
+// exactly the table's options: the table `satisfies` a type mapped over the interface's keys, so
+// tsc fails when one has a name the other has not. Checking a value follows base/check.ts's rule
+// ("not given" is undefined or absent); resolve.ts applies the table, before anything exists.
+import { DEFAULT_FACILITY, FACILITY_MAX, LEVEL_MAX, MAX_TOTAL_MAX } from '../base/limits.js';
+import { bool, int, oneOf, path } from '../base/check.js';
 import { L } from '../core/layout.js';
-import { native, nativeError, type NativeTuning } from '../core/native.js';
-import { rtnetlinkAvailable } from '../netdev/rtnetlink-dump.js';
+import type { NativeTuning } from '../core/native.js';
 import { DEFAULT_SEND_BUFFER } from '../sender/sockets.js';
 import { DEFAULT_RING_SIZE } from '../core/wasm.js';
-import { bool as checkBool, given, guarded, int as checkInt, object, oneOf as checkOneOf, path, readFields } from '../base/check.js';
 import type { TargetOptions } from './target-api.js';
-import { fromTargetAddress, isTargetAddress, type TargetAddress } from './shorthand.js';
+import type { TargetAddress } from './shorthand.js';
 import type { DeviceLookup, Mode } from './target-setup.js';
 import { levelNumber, type Level, type Overflow } from '../core/writer.js';
 import { DRAIN_SIGNALS, type DrainSignal } from './signals.js';
+import { lookup, nativeTuning, ringSize, seqStart, signals, targets, timeSeq } from './option-checks.js';
 
 export interface NetconsoleOptions {
   /**
@@ -151,226 +150,81 @@ export interface NativeSenderOptions {
   timerUs?: number;
 }
 
-/** The options as Netconsole.create uses them: every default applied, every value checked. */
-export interface ResolvedOptions {
-  targets: string | TargetOptions[] | undefined;
-  /** Where a parameter string came from: 'targets' (the option or a config file) or 'NETCONSOLE'. */
-  targetsOption: string;
-  /** Where the targets came from, for the warnings: the option, a config file's, the variable, or none. */
-  targetsFrom: 'targets' | 'config' | 'NETCONSOLE' | undefined;
-  /** The config file, when one was given. */
-  config: string | undefined;
-  /** Whether the NETCONSOLE variable was looked at (option env). */
-  env: boolean;
-  /** The sender asked for, before the addon's absence made 'auto' the dgram sender. */
-  senderAsked: 'auto' | 'native' | 'dgram';
-  strict: boolean;
-  facility: number;
-  ringSize: number;
-  maxTotal: number;
-  seqStart: number;
-  sender: 'native' | 'dgram';
-  mode: Mode;
-  devices: 'rtnetlink' | 'poll' | 'none';
-  pollIntervalMs: number;
-  lookup: DeviceLookup | undefined;
-  debug: boolean;
-  oopsOnly: boolean;
-  control: string | undefined;
-  overflow: Overflow;
-  overflowWaitMs: number;
-  holdMs: number;
-  sendBufferBytes: number;
-  nativeTuning: NativeTuning;
-  reportLosses: boolean;
-  signals: ReadonlySet<DrainSignal>;
-  exitDrainMs: number;
-  ackWaitMs: number;
-  /** 0..7 */
-  level: number;
-  throwOnLogError: boolean;
-}
-
 export const DEFAULT_EXIT_DRAIN_MS = 1000;
 export const DEFAULT_ACK_WAIT_MS = 2000;
 export const DEFAULT_OVERFLOW_WAIT_MS = 500; // twice the native sender's stall bound: README
 export const DEFAULT_HOLD_MS = 2000; // native/drain.h kHoldMsDefault
-export const OVERFLOW_WAIT_MAX_MS = 60_000;
-const KNOWN: ReadonlySet<string> = new Set([
-  'targets', 'config', 'env', 'strict', 'facility', 'ringSize', 'maxTotal', 'seqStart', 'sender', 'mode', 'devices', 'pollIntervalMs',
-  'lookup', 'debug', 'oopsOnly', 'control', 'overflow', 'overflowWaitMs', 'holdMs', 'sendBufferBytes', 'nativeSender', 'reportLosses',
-  'signals', 'exitDrainMs', 'ackWaitMs', 'level', 'throwOnLogError',
-]);
+/** A minute: the longest of the waits (pollIntervalMs, overflowWaitMs, exitDrainMs, ackWaitMs). */
+const MINUTE_MS = 60_000;
+export const OVERFLOW_WAIT_MAX_MS = MINUTE_MS;
 
-function checkNames(o: object, where: string): void {
-  for (const [name, value] of Object.entries(o)) if (!KNOWN.has(name)) throw unknownName(name, value, KNOWN, where);
+/** One option of create(): what a given value becomes (or the EINVAL or ERANGE naming it), what
+ *  stands when it is not given, and one line of what it is (README's table says more). */
+export interface OptionRow<R, D extends R | undefined = R | undefined> {
+  readonly check: (value: unknown) => R;
+  /** The value when not given; undefined where resolve.ts decides it from other options
+   *  (targets, strict) or where none is none (config, lookup, control). */
+  readonly default: D;
+  /** A default read at each create() (the clock, an environment variable), instead of `default`. */
+  readonly defaultAt?: () => R;
+  readonly doc: string;
 }
 
-/** An integer option in [lo, hi], `dflt` when not given. */
-function int(name: string, v: unknown, lo: number, hi: number, dflt: number): number {
-  return given(v, dflt, (x) => checkInt(name, x, lo, hi));
+function row<R, D extends R | undefined>(check: (value: unknown) => R, dflt: D, doc: string): OptionRow<R, D> {
+  return { check, default: dflt, doc };
 }
 
-function bool(name: string, v: unknown, dflt: boolean): boolean {
-  return given(v, dflt, (x) => checkBool(name, x));
+/** An option whose default is read at each create(). */
+function rowAt<R>(check: (value: unknown) => R, defaultAt: () => R, doc: string): OptionRow<R, never> {
+  return { check, default: undefined as never, defaultAt, doc };
 }
 
-function oneOf<T extends string>(name: string, v: unknown, values: readonly T[], dflt: T): T {
-  return given(v, dflt, (x) => checkOneOf(name, x, values));
-}
+const intIn = (name: string, lo: number, hi: number) => (v: unknown): number => int(name, v, lo, hi);
+const boolean = (name: string) => (v: unknown): boolean => bool(name, v);
+const among = <T extends string>(name: string, values: readonly T[]) => (v: unknown): T => oneOf(name, v, values);
 
-function ringSize(v: unknown): number {
-  const n = int('ringSize', v, L.RING_MIN, L.RING_MAX, DEFAULT_RING_SIZE);
-  if ((n & (n - 1)) !== 0) throw invalid('ringSize', v, `a power of two, ${L.RING_MIN}..${L.RING_MAX} bytes`);
-  return n;
-}
+/** Every option of create(), in the order they are checked. */
+export const OPTIONS = {
+  targets: row(targets, undefined, 'a parameter string or an array of targets; not given: NETCONSOLE (option env)'),
+  config: row((v) => path('config', v, 'the path of a JSON file'), undefined, 'a JSON file of options'),
+  env: row(boolean('env'), true, 'read NETCONSOLE when no targets are given'),
+  sender: row(among('sender', ['auto', 'native', 'dgram'] as const), 'auto', "who drains the ring: the addon's thread or the event loop"),
+  mode: row(among('mode', ['udp', 'raw', 'auto'] as const), 'udp', 'UDP sockets, or Ethernet frames on AF_PACKET'),
+  devices: row(among('devices', ['auto', 'rtnetlink', 'poll', 'none'] as const), 'auto', 'where device events come from'),
+  holdMs: row(intIn('holdMs', 0, 3_600_000), DEFAULT_HOLD_MS, 'how long records wait for a path that cannot carry them'),
+  strict: row(boolean('strict'), undefined, 'reject create() when a target cannot come up; not given: arrays and config files true, strings false'),
+  facility: row(intIn('facility', 0, FACILITY_MAX), DEFAULT_FACILITY, 'the syslog facility of records'),
+  ringSize: row(ringSize, DEFAULT_RING_SIZE, 'the transmit ring, bytes'),
+  maxTotal: row(intIn('maxTotal', 1, MAX_TOTAL_MAX), L.DEFAULT_MAX_TOTAL, "extended messages' total before text is cut"),
+  seqStart: rowAt(seqStart, timeSeq, "the first record's seq, or 'time'"),
+  pollIntervalMs: row(intIn('pollIntervalMs', 10, MINUTE_MS), 500, "devices 'poll': how often /sys/class/net is read"),
+  lookup: row(lookup, undefined, 'device look-ups (advanced, tests)'),
+  debug: rowAt(boolean('debug'), () => process.env.NETCONSOLE_DEBUG === '1', 'the debug build of the WebAssembly module'),
+  oopsOnly: row(boolean('oopsOnly'), false, 'only crash records are sent'),
+  control: row((v) => path('control', v, 'the path of a Unix socket to create'), undefined, 'the control socket of netconsole ctl'),
+  overflow: row(among('overflow', ['wait', 'drop'] as const), 'wait', 'a full ring: wait for room, or drop'),
+  overflowWaitMs: row(intIn('overflowWaitMs', 0, OVERFLOW_WAIT_MAX_MS), DEFAULT_OVERFLOW_WAIT_MS, 'the longest a log call waits for room'),
+  sendBufferBytes: row(intIn('sendBufferBytes', 1024, 1 << 30), DEFAULT_SEND_BUFFER, 'SO_SNDBUF of each sending socket'),
+  nativeSender: row(nativeTuning, {} as NativeTuning, "the native sender thread's batching and waking"),
+  reportLosses: row(boolean('reportLosses'), true, 'in-band reports of lost messages'),
+  signals: rowAt(signals, () => new Set(DRAIN_SIGNALS), 'the signals that drain before they end the process'),
+  exitDrainMs: row(intIn('exitDrainMs', 0, MINUTE_MS), DEFAULT_EXIT_DRAIN_MS, 'the longest the drain at exit or at a signal waits'),
+  ackWaitMs: row(intIn('ackWaitMs', 0, MINUTE_MS), DEFAULT_ACK_WAIT_MS, 'the longest close() waits for reliable targets\' acks'),
+  level: row(levelNumber, LEVEL_MAX, 'the level threshold'),
+  throwOnLogError: row(boolean('throwOnLogError'), false, 'a refused log call throws'),
+} as const satisfies { readonly [K in keyof NetconsoleOptions]-?: OptionRow<unknown> };
 
-// 'time': a restart lands above every seq sent before, so no receiver takes the new records for
-// repeats of old ones (netconsd drops a repeat seen less than 5 s ago); the jump is a new stream
-// (docs/wire.md section 1: `listen` starts one at once, netconsd after 19 of 32 out of sequence).
-function seqStart(v: unknown): number {
-  if (v === undefined || v === 'time') return Math.floor((performance.timeOrigin + performance.now()) * 1000);
-  return int('seqStart', v, 0, Number.MAX_SAFE_INTEGER, 0);
-}
+export type OptionName = keyof typeof OPTIONS;
+/** What an option resolves to: its checker's result, or its default (undefined where it has none). */
+export type Resolved<K extends OptionName> = ReturnType<(typeof OPTIONS)[K]['check']> | (typeof OPTIONS)[K]['default'];
 
-function lookup(v: unknown): DeviceLookup | undefined {
-  if (v === undefined) return undefined;
-  const fns = ['getDevice', 'deviceByMac', 'routeDevice', 'sourceAddress'];
-  const accepted = `an object with the functions ${fns.join(', ')}`;
-  if (v === null || typeof v !== 'object') throw invalid('lookup', v, accepted);
-  for (const f of fns) {
-    if (typeof guarded(`lookup.${f}`, v, () => (v as Record<string, unknown>)[f]) !== 'function') throw invalid('lookup', v, accepted, `no ${f} function in`);
-  }
-  return v as DeviceLookup;
-}
+/** The names create() knows, from the table. */
+export const OPTION_NAMES: readonly OptionName[] = Object.freeze(Object.keys(OPTIONS) as OptionName[]);
 
-function control(v: unknown): string | undefined {
-  return given(v, undefined, (x) => path('control', x, 'the path of a Unix socket to create'));
-}
-
-/** The targets: a parameter string, or an array of target objects, each copied (its fields read
- *  once: a getter or Proxy trap that throws is EINVAL naming that field, `targets[i].<name>`);
- *  one given as `{ address, port, ... }` becomes its kernel attributes (shorthand.ts). */
-function targets(v: unknown): string | TargetOptions[] | undefined {
-  if (v === undefined || typeof v === 'string') return v;
-  const accepted = "a parameter string, or an array of targets ({ address, port } or kernel attributes { remote_ip, remote_port, enabled: 1 })";
-  const list = guarded('targets', v, () => (Array.isArray(v) ? [...(v as unknown[])] : null));
-  if (list === null) throw invalid('targets', v, accepted);
-  return list.map((t, i) => {
-    if (t === null || typeof t !== 'object' || guarded(`targets[${i}]`, t, () => Array.isArray(t))) throw invalid(`targets[${i}]`, t, 'an object: { address, port } or target attributes');
-    const fields = readFields(`targets[${i}]`, t, `targets[${i}].`);
-    if (isTargetAddress(fields)) return fromTargetAddress(fields, `targets[${i}].`, `targets[${i}]`);
-    return Object.fromEntries(fields) as TargetOptions;
-  });
-}
-
-/** The native sender thread's tuning. */
-function nativeTuning(o: unknown): NativeTuning {
-  if (o === undefined) return {};
-  const s = Object.fromEntries(readFields('nativeSender', object('nativeSender', o, 'an object { batch, wake, spin, timerUs }'), 'nativeSender.')) as NativeSenderOptions;
-  const names = ['batch', 'wake', 'spin', 'timerUs'];
-  for (const [k, v] of Object.entries(s)) if (!names.includes(k)) throw unknownName(k, v, names, 'nativeSender', { option: `nativeSender.${k}` });
-  const opt = (name: keyof NativeSenderOptions, lo: number, hi: number): number | undefined =>
-    s[name] === undefined ? undefined : int(`nativeSender.${name}`, s[name], lo, hi, 0);
-  const wake = oneOf('nativeSender.wake', s.wake, ['spin', 'futex', 'timer'] as const, 'spin');
-  return { batch: opt('batch', 1, 1024), spin: wake === 'futex' ? 0 : opt('spin', 0, 1 << 24), timer: wake === 'timer', timerUs: opt('timerUs', 1, 1_000_000) };
-}
-
-function signals(v: unknown): ReadonlySet<DrainSignal> {
-  if (v === undefined || v === true) return new Set(DRAIN_SIGNALS);
-  if (v === false) return new Set();
-  const accepted = `true, false, or an array of ${DRAIN_SIGNALS.map((s) => `'${s}'`).join(', ')}`;
-  if (!Array.isArray(v) || v.some((s) => !(DRAIN_SIGNALS as readonly unknown[]).includes(s))) throw invalid('signals', v, accepted);
-  return new Set(v as DrainSignal[]);
-}
-
-/** What a config file's read error means. */
-const FILE_CODES: ReadonlySet<string> = new Set(['ENOENT', 'EACCES', 'EISDIR', 'ENOTDIR', 'ELOOP', 'ENAMETOOLONG', 'EPERM']);
-
-async function readConfigFile(path: unknown): Promise<NetconsoleOptions> {
-  if (typeof path !== 'string' || path === '') throw invalid('config', path, 'the path of a JSON file');
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code ?? '';
-    throw new NetconsoleError((FILE_CODES.has(code) ? code : 'EIO') as ErrnoCode, `config file ${path}: ${(cause as Error).message}`, { option: 'config', value: path, cause });
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (cause) {
-    throw invalid('config', path, 'a JSON object like {"targets": "+@/,6666@127.0.0.1/"}', `${(cause as Error).message} in`);
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw invalid('config', path, 'a JSON object like {"targets": "+@/,6666@127.0.0.1/"}', 'not a JSON object:');
-  }
-  checkNames(parsed, `config file ${path}`);
-  if ('config' in parsed) throw invalid('config', path, 'options other than config (a config file does not name another)', 'nested config in');
-  return parsed as NetconsoleOptions;
-}
-
-/** Checks every option and applies every default; throws (and makes nothing) on the first problem. */
-export async function resolveOptions(opts: NetconsoleOptions = {}): Promise<ResolvedOptions> {
-  // Each option read once, into a plain object: a getter or Proxy trap that throws is EINVAL naming it.
-  const given = Object.fromEntries(readFields('options', object('options', opts, 'an object of options'))) as NetconsoleOptions;
-  checkNames(given, 'Netconsole.create()');
-  const file = given.config !== undefined ? await readConfigFile(given.config) : undefined;
-  const o: NetconsoleOptions = { ...file, ...given, targets: given.targets !== undefined ? given.targets : file?.targets };
-  let t = targets(o.targets);
-  // Which option a parameter string came from, for its errors.
-  let targetsOption = 'targets';
-  let targetsFrom: ResolvedOptions['targetsFrom'] = t === undefined ? undefined : given.targets !== undefined ? 'targets' : 'config';
-  const env = bool('env', o.env, true);
-  if (t === undefined && env && process.env.NETCONSOLE) [t, targetsOption, targetsFrom] = [process.env.NETCONSOLE, 'NETCONSOLE', 'NETCONSOLE'];
-
-  // Every option that needs the addon is checked here too.
-  const which = oneOf('sender', o.sender, ['auto', 'native', 'dgram'] as const, 'auto');
-  if (which === 'native' && native === null) {
-    throw new NetconsoleError('ENOTSUP', `sender 'native': the native addon is not available (${nativeError?.message})`, { option: 'sender', value: which });
-  }
-  const sender = native !== null && which !== 'dgram' ? 'native' : 'dgram';
-  const mode = oneOf('mode', o.mode, ['udp', 'raw', 'auto'] as const, 'udp');
-  if (mode === 'raw' && sender !== 'native') {
-    throw new NetconsoleError('ENOTSUP', `mode 'raw' needs the native sender (${nativeError?.message ?? `sender: '${which}'`})`, { option: 'mode', value: 'raw' });
-  }
-  const dev = oneOf('devices', o.devices, ['auto', 'rtnetlink', 'poll', 'none'] as const, 'auto');
-  if (dev === 'rtnetlink' && !rtnetlinkAvailable()) {
-    throw new NetconsoleError('ENOTSUP', `devices 'rtnetlink': the native addon's netlink watcher is not available`, { option: 'devices', value: dev });
-  }
-  const holdMs = int('holdMs', o.holdMs, 0, 3_600_000, DEFAULT_HOLD_MS);
-  return {
-    targets: t,
-    targetsOption,
-    targetsFrom,
-    config: given.config,
-    env,
-    senderAsked: which,
-    // A config file and an array are strict; a parameter string is not (kernel semantics).
-    strict: bool('strict', o.strict, file !== undefined || typeof t !== 'string'),
-    facility: int('facility', o.facility, 0, FACILITY_MAX, DEFAULT_FACILITY),
-    ringSize: ringSize(o.ringSize),
-    maxTotal: int('maxTotal', o.maxTotal, 1, MAX_TOTAL_MAX, L.DEFAULT_MAX_TOTAL),
-    seqStart: seqStart(o.seqStart),
-    sender,
-    // Raw mode needs the native sender; 'auto' falls back to UDP without it.
-    mode: sender === 'native' ? mode : 'udp',
-    devices: dev === 'auto' ? (rtnetlinkAvailable() ? 'rtnetlink' : 'poll') : dev,
-    pollIntervalMs: int('pollIntervalMs', o.pollIntervalMs, 10, 60_000, 500),
-    lookup: lookup(o.lookup),
-    debug: bool('debug', o.debug, process.env.NETCONSOLE_DEBUG === '1'),
-    oopsOnly: bool('oopsOnly', o.oopsOnly, false),
-    control: control(o.control),
-    overflow: oneOf('overflow', o.overflow, ['wait', 'drop'] as const, 'wait'),
-    holdMs,
-    overflowWaitMs: int('overflowWaitMs', o.overflowWaitMs, 0, OVERFLOW_WAIT_MAX_MS, DEFAULT_OVERFLOW_WAIT_MS),
-    sendBufferBytes: int('sendBufferBytes', o.sendBufferBytes, 1024, 1 << 30, DEFAULT_SEND_BUFFER),
-    nativeTuning: { ...nativeTuning(o.nativeSender), holdMs },
-    reportLosses: bool('reportLosses', o.reportLosses, true),
-    signals: signals(o.signals),
-    exitDrainMs: int('exitDrainMs', o.exitDrainMs, 0, 60_000, DEFAULT_EXIT_DRAIN_MS),
-    ackWaitMs: int('ackWaitMs', o.ackWaitMs, 0, 60_000, DEFAULT_ACK_WAIT_MS),
-    level: o.level === undefined ? 7 : levelNumber(o.level),
-    throwOnLogError: bool('throwOnLogError', o.throwOnLogError, false),
-  };
+/** An option's value: checked when given (anything but undefined: base/check.ts), else its default
+ *  (undefined for the options that have none in the table). */
+export function optionValue<K extends OptionName>(name: K, value: unknown): Resolved<K> {
+  const r = OPTIONS[name] as OptionRow<Resolved<K>>;
+  if (value !== undefined) return r.check(value);
+  return r.defaultAt !== undefined ? r.defaultAt() : r.default as Resolved<K>;
 }

@@ -10,7 +10,7 @@
 //                          (once per process)
 import type { NetconsoleError } from '../base/errors.js';
 import { PARAM_ACCEPTED } from '../config/params.js';
-import type { ResolvedOptions } from './options.js';
+import type { ResolvedOptions } from './resolve.js';
 
 export type WarningCode = 'NETCONSOLE_TARGET' | 'NETCONSOLE_NO_TARGETS' | 'NETCONSOLE_NO_ADDON';
 
