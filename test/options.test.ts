@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { Netconsole, NetconsoleError, type NetconsoleOptions } from '../src/index.js';
 import { requireSender, SENDERS } from './helpers/requires.js';
 import { Sink } from './helpers/udp.js';
-import { OPTION_NAMES, OPTIONS } from '../src/host/options.js';
+import { OPTION_NAMES, OPTIONS, type OptionName } from '../src/host/options.js';
 import { resolveOptions } from '../src/host/resolve.js';
 
 const BASE: NetconsoleOptions = { devices: 'none', env: false };
@@ -38,6 +38,22 @@ describe('the table of options (host/options.ts): names, defaults, README', () =
     const rows = section.slice(0, section.indexOf('\n\n', section.indexOf('| ---'))).split('\n').filter((l) => l.startsWith('| `'));
     const named = rows.map((l) => /^\| `(\w+)`/.exec(l)![1]).sort();
     assert.deepEqual(named, OPTION_NAMES.filter((n) => n !== 'lookup').sort());
+  });
+  test('the NetconsoleOptions interface names exactly the options of the table (and tsc says so too)', () => {
+    // At compile time: the table satisfies a type mapped over the interface's keys (host/options.ts),
+    // and this line fails tsc when the two sets of names differ.
+    const same: [keyof NetconsoleOptions] extends [OptionName] ? ([OptionName] extends [keyof NetconsoleOptions] ? true : false) : false = true;
+    assert.equal(same, true);
+    // At run time, from the source: the interface's properties, in its text.
+    const src = readFileSync(new URL('../../src/host/options.ts', import.meta.url), 'utf8');
+    const body = src.slice(src.indexOf('export interface NetconsoleOptions {'), src.indexOf('\n}\n', src.indexOf('export interface NetconsoleOptions {')));
+    const declared = [...body.matchAll(/^  (\w+)\?:/gm)].map((m) => m[1]).sort();
+    assert.ok(declared.length >= 25, declared.join());
+    assert.deepEqual(declared, [...OPTION_NAMES].sort());
+  });
+  test('every option of the table reaches what create() uses, under its name (nativeSender as nativeTuning)', async () => {
+    const r = await resolveOptions({ env: false, devices: 'none' });
+    for (const n of OPTION_NAMES) assert.ok((n === 'nativeSender' ? 'nativeTuning' : n) in r, n);
   });
   test('create() with no options resolves to the defaults of the table', async () => {
     const r = (await resolveOptions({ env: false, devices: 'none' })) as unknown as Record<string, unknown>;

@@ -11,51 +11,28 @@ import { object, readFields } from '../base/check.js';
 import { native, nativeError, type NativeTuning } from '../core/native.js';
 import { rtnetlinkAvailable } from '../netdev/rtnetlink-dump.js';
 import type { TargetOptions } from './target-api.js';
-import type { DeviceLookup, Mode } from './target-setup.js';
-import type { Overflow } from '../core/writer.js';
-import type { DrainSignal } from './signals.js';
-import { OPTION_NAMES, OPTIONS, optionValue, type NetconsoleOptions, type OptionName } from './options.js';
+import { OPTION_NAMES, OPTIONS, optionValue, type NetconsoleOptions, type OptionName, type Resolved } from './options.js';
 
-/** The options as Netconsole.create uses them: every default applied, every value checked. */
-export interface ResolvedOptions {
+/** Each option of the table as its checker or its default made it (host/options.ts Resolved). */
+export type CheckedOptions = { -readonly [K in OptionName]: Resolved<K> };
+
+/** The options as Netconsole.create uses them: every default applied, every value checked. Every
+ *  option of the table is here under its name (CheckedOptions), but those resolve.ts decides
+ *  further: the targets (from NETCONSOLE), strict (from where the targets came), the sender and
+ *  devices ('auto' and the addon), nativeSender (as the addon's tuning, with holdMs). */
+export interface ResolvedOptions extends Omit<CheckedOptions, 'targets' | 'strict' | 'sender' | 'devices' | 'nativeSender'> {
   targets: string | TargetOptions[] | undefined;
   /** Where a parameter string came from: 'targets' (the option or a config file) or 'NETCONSOLE'. */
   targetsOption: string;
   /** Where the targets came from, for the warnings: the option, a config file's, the variable, or none. */
   targetsFrom: 'targets' | 'config' | 'NETCONSOLE' | undefined;
-  /** The config file, when one was given. */
-  config: string | undefined;
-  /** Whether the NETCONSOLE variable was looked at (option env). */
-  env: boolean;
   /** The sender asked for, before the addon's absence made 'auto' the dgram sender. */
   senderAsked: 'auto' | 'native' | 'dgram';
   strict: boolean;
-  facility: number;
-  ringSize: number;
-  maxTotal: number;
-  seqStart: number;
   sender: 'native' | 'dgram';
-  mode: Mode;
   devices: 'rtnetlink' | 'poll' | 'none';
-  pollIntervalMs: number;
-  lookup: DeviceLookup | undefined;
-  debug: boolean;
-  oopsOnly: boolean;
-  control: string | undefined;
-  overflow: Overflow;
-  overflowWaitMs: number;
-  holdMs: number;
-  sendBufferBytes: number;
   nativeTuning: NativeTuning;
-  reportLosses: boolean;
-  signals: ReadonlySet<DrainSignal>;
-  exitDrainMs: number;
-  ackWaitMs: number;
-  /** 0..7 */
-  level: number;
-  throwOnLogError: boolean;
 }
-
 
 function checkNames(o: object, where: string): void {
   for (const [name, value] of Object.entries(o)) if (!(OPTION_NAMES as readonly string[]).includes(name)) throw unknownName(name, value, OPTION_NAMES, where);
@@ -87,7 +64,6 @@ async function readConfigFile(given: unknown): Promise<NetconsoleOptions> {
   return parsed as NetconsoleOptions;
 }
 
-
 /** Checks every option and applies every default; throws (and makes nothing) on the first problem. */
 export async function resolveOptions(opts: NetconsoleOptions = {}): Promise<ResolvedOptions> {
   // Each option read once, into a plain object: a getter or Proxy trap that throws is EINVAL naming it.
@@ -95,61 +71,39 @@ export async function resolveOptions(opts: NetconsoleOptions = {}): Promise<Reso
   checkNames(passed, 'Netconsole.create()');
   const file = passed.config !== undefined ? await readConfigFile(passed.config) : undefined;
   const o: Record<string, unknown> = { ...file, ...passed, targets: passed.targets !== undefined ? passed.targets : file?.targets };
-  const v = <K extends OptionName>(name: K) => optionValue(name, o[name]);
-  let t = v('targets');
+  // Every option checked, or its default taken, in the table's order: a bad value is EINVAL or
+  // ERANGE whatever this machine can do; what needs the addon is checked after.
+  const c = {} as Record<OptionName, unknown>;
+  for (const name of OPTION_NAMES) c[name] = optionValue(name, o[name]);
+  const { targets, strict, sender: which, devices: dev, nativeSender, ...checked } = c as CheckedOptions;
+  let t = targets;
   // Which option a parameter string came from, for its errors.
   let targetsOption = 'targets';
   let targetsFrom: ResolvedOptions['targetsFrom'] = t === undefined ? undefined : passed.targets !== undefined ? 'targets' : 'config';
-  const env = v('env');
-  if (t === undefined && env && process.env.NETCONSOLE) [t, targetsOption, targetsFrom] = [process.env.NETCONSOLE, 'NETCONSOLE', 'NETCONSOLE'];
+  if (t === undefined && checked.env && process.env.NETCONSOLE) [t, targetsOption, targetsFrom] = [process.env.NETCONSOLE, 'NETCONSOLE', 'NETCONSOLE'];
 
-  // Every option that needs the addon is checked here too.
-  const which = v('sender');
   if (which === 'native' && native === null) {
     throw new NetconsoleError('ENOTSUP', `sender 'native': the native addon is not available (${nativeError?.message})`, { option: 'sender', value: which });
   }
   const sender = native !== null && which !== 'dgram' ? 'native' : 'dgram';
-  const mode = v('mode');
-  if (mode === 'raw' && sender !== 'native') {
+  if (checked.mode === 'raw' && sender !== 'native') {
     throw new NetconsoleError('ENOTSUP', `mode 'raw' needs the native sender (${nativeError?.message ?? `sender: '${which}'`})`, { option: 'mode', value: 'raw' });
   }
-  const dev = v('devices');
   if (dev === 'rtnetlink' && !rtnetlinkAvailable()) {
     throw new NetconsoleError('ENOTSUP', `devices 'rtnetlink': the native addon's netlink watcher is not available`, { option: 'devices', value: dev });
   }
-  const holdMs = v('holdMs');
   return {
+    ...checked,
     targets: t,
     targetsOption,
     targetsFrom,
-    config: v('config'),
-    env,
     senderAsked: which,
     // A config file and an array are strict; a parameter string is not (kernel semantics).
-    strict: v('strict') ?? (file !== undefined || typeof t !== 'string'),
-    facility: v('facility'),
-    ringSize: v('ringSize'),
-    maxTotal: v('maxTotal'),
-    seqStart: v('seqStart'),
+    strict: strict ?? (file !== undefined || typeof t !== 'string'),
     sender,
     // Raw mode needs the native sender; 'auto' falls back to UDP without it.
-    mode: sender === 'native' ? mode : 'udp',
+    mode: sender === 'native' ? checked.mode : 'udp',
     devices: dev === 'auto' ? (rtnetlinkAvailable() ? 'rtnetlink' : 'poll') : dev,
-    pollIntervalMs: v('pollIntervalMs'),
-    lookup: v('lookup'),
-    debug: v('debug'),
-    oopsOnly: v('oopsOnly'),
-    control: v('control'),
-    overflow: v('overflow'),
-    holdMs,
-    overflowWaitMs: v('overflowWaitMs'),
-    sendBufferBytes: v('sendBufferBytes'),
-    nativeTuning: { ...v('nativeSender'), holdMs },
-    reportLosses: v('reportLosses'),
-    signals: v('signals'),
-    exitDrainMs: v('exitDrainMs'),
-    ackWaitMs: v('ackWaitMs'),
-    level: v('level'),
-    throwOnLogError: v('throwOnLogError'),
+    nativeTuning: { ...nativeSender, holdMs: checked.holdMs },
   };
 }
