@@ -55,6 +55,14 @@ describe('the table of options (host/options.ts): names, defaults, README', () =
     const r = await resolveOptions({ env: false, devices: 'none' });
     for (const n of OPTION_NAMES) assert.ok((n === 'nativeSender' ? 'nativeTuning' : n) in r, n);
   });
+  test('every option of the table refuses a value of no type it takes, naming itself (the table writes each name once)', async () => {
+    for (const n of OPTION_NAMES) {
+      const err = await resolveOptions({ env: false, devices: 'none', [n]: Symbol('x') } as NetconsoleOptions).then(() => null, (e: NetconsoleError) => e);
+      assert.ok(err instanceof NetconsoleError, n);
+      assert.equal(err.code, 'EINVAL', n);
+      assert.equal(err.option, n);
+    }
+  });
   test('create() with no options resolves to the defaults of the table', async () => {
     const r = (await resolveOptions({ env: false, devices: 'none' })) as unknown as Record<string, unknown>;
     const fixed = OPTION_NAMES.filter((n) => OPTIONS[n].default !== undefined && !['nativeSender', 'devices', 'env'].includes(n));

@@ -1,9 +1,10 @@
-// The options of Netconsole.create as one table: each option's name, its checker, its default and
-// one line of what it is. The names create() knows, the defaults and the checks all come from
-// OPTIONS; the NetconsoleOptions interface (kept written out, for its documentation) must name
-// exactly the table's options: the table `satisfies` a type mapped over the interface's keys, so
-// tsc fails when one has a name the other has not. Checking a value follows base/check.ts's rule
-// ("not given" is undefined or absent); resolve.ts applies the table, before anything exists.
+// The options of Netconsole.create as one table (OPTIONS): each option's name, its checker and its
+// default, each written once. The names create() knows ("did you mean"), the defaults, the checks
+// and the resolved options' type (resolve.ts) all come from it; the NetconsoleOptions interface
+// (kept written out, for its documentation) must name exactly the table's options: the table
+// `satisfies` a type mapped over the interface's keys, so tsc fails when one has a name the other
+// has not. Checking a value follows base/check.ts's rule ("not given" is undefined or absent);
+// resolve.ts applies the table, before anything exists.
 import { DEFAULT_FACILITY, FACILITY_MAX, LEVEL_MAX, MAX_TOTAL_MAX } from '../base/limits.js';
 import { bool, int, oneOf, path } from '../base/check.js';
 import { L } from '../core/layout.js';
@@ -158,60 +159,64 @@ export const DEFAULT_HOLD_MS = 2000; // native/drain.h kHoldMsDefault
 const MINUTE_MS = 60_000;
 export const OVERFLOW_WAIT_MAX_MS = MINUTE_MS;
 
-/** One option of create(): what a given value becomes (or the EINVAL or ERANGE naming it), what
- *  stands when it is not given, and one line of what it is (README's table says more). */
+/** One option of create(): what a given value becomes (or the EINVAL or ERANGE naming the option),
+ *  and what stands when it is not given. What each one is: the interface above, and README. */
 export interface OptionRow<R, D extends R | undefined = R | undefined> {
-  readonly check: (value: unknown) => R;
+  /** A given value (anything but undefined: base/check.ts) checked; `name`, the option's, names it
+   *  in the errors, so that the table writes each name once. */
+  readonly check: (value: unknown, name: string) => R;
   /** The value when not given; undefined where resolve.ts decides it from other options
    *  (targets, strict) or where none is none (config, lookup, control). */
   readonly default: D;
   /** A default read at each create() (the clock, an environment variable), instead of `default`. */
   readonly defaultAt?: () => R;
-  readonly doc: string;
 }
 
-function row<R, D extends R | undefined>(check: (value: unknown) => R, dflt: D, doc: string): OptionRow<R, D> {
-  return { check, default: dflt, doc };
+function row<R, D extends R | undefined>(check: (value: unknown, name: string) => R, dflt: D): OptionRow<R, D> {
+  return { check, default: dflt };
 }
 
 /** An option whose default is read at each create(). */
-function rowAt<R>(check: (value: unknown) => R, defaultAt: () => R, doc: string): OptionRow<R, never> {
-  return { check, default: undefined as never, defaultAt, doc };
+function rowAt<R>(check: (value: unknown, name: string) => R, defaultAt: () => R): OptionRow<R, never> {
+  return { check, default: undefined as never, defaultAt };
 }
 
-const intIn = (name: string, lo: number, hi: number) => (v: unknown): number => int(name, v, lo, hi);
-const boolean = (name: string) => (v: unknown): boolean => bool(name, v);
-const among = <T extends string>(name: string, values: readonly T[]) => (v: unknown): T => oneOf(name, v, values);
+const intIn = (lo: number, hi: number) => (v: unknown, name: string): number => int(name, v, lo, hi);
+const boolean = (v: unknown, name: string): boolean => bool(name, v);
+const among = <T extends string>(...values: T[]) => (v: unknown, name: string): T => oneOf(name, v, values);
+const pathTo = (accepted: string) => (v: unknown, name: string): string => path(name, v, accepted);
 
-/** Every option of create(), in the order they are checked. */
+/** Every option of create(), in the order they are checked (resolve.ts), each with its checker and
+ *  its default. The names create() knows (OPTION_NAMES) and what it resolves (resolve.ts
+ *  CheckedOptions) come from here. */
 export const OPTIONS = {
-  targets: row(targets, undefined, 'a parameter string or an array of targets; not given: NETCONSOLE (option env)'),
-  config: row((v) => path('config', v, 'the path of a JSON file'), undefined, 'a JSON file of options'),
-  env: row(boolean('env'), true, 'read NETCONSOLE when no targets are given'),
-  sender: row(among('sender', ['auto', 'native', 'dgram'] as const), 'auto', "who drains the ring: the addon's thread or the event loop"),
-  mode: row(among('mode', ['udp', 'raw', 'auto'] as const), 'udp', 'UDP sockets, or Ethernet frames on AF_PACKET'),
-  devices: row(among('devices', ['auto', 'rtnetlink', 'poll', 'none'] as const), 'auto', 'where device events come from'),
-  holdMs: row(intIn('holdMs', 0, 3_600_000), DEFAULT_HOLD_MS, 'how long records wait for a path that cannot carry them'),
-  strict: row(boolean('strict'), undefined, 'reject create() when a target cannot come up; not given: arrays and config files true, strings false'),
-  facility: row(intIn('facility', 0, FACILITY_MAX), DEFAULT_FACILITY, 'the syslog facility of records'),
-  ringSize: row(ringSize, DEFAULT_RING_SIZE, 'the transmit ring, bytes'),
-  maxTotal: row(intIn('maxTotal', 1, MAX_TOTAL_MAX), L.DEFAULT_MAX_TOTAL, "extended messages' total before text is cut"),
-  seqStart: rowAt(seqStart, timeSeq, "the first record's seq, or 'time'"),
-  pollIntervalMs: row(intIn('pollIntervalMs', 10, MINUTE_MS), 500, "devices 'poll': how often /sys/class/net is read"),
-  lookup: row(lookup, undefined, 'device look-ups (advanced, tests)'),
-  debug: rowAt(boolean('debug'), () => process.env.NETCONSOLE_DEBUG === '1', 'the debug build of the WebAssembly module'),
-  oopsOnly: row(boolean('oopsOnly'), false, 'only crash records are sent'),
-  control: row((v) => path('control', v, 'the path of a Unix socket to create'), undefined, 'the control socket of netconsole ctl'),
-  overflow: row(among('overflow', ['wait', 'drop'] as const), 'wait', 'a full ring: wait for room, or drop'),
-  overflowWaitMs: row(intIn('overflowWaitMs', 0, OVERFLOW_WAIT_MAX_MS), DEFAULT_OVERFLOW_WAIT_MS, 'the longest a log call waits for room'),
-  sendBufferBytes: row(intIn('sendBufferBytes', 1024, 1 << 30), DEFAULT_SEND_BUFFER, 'SO_SNDBUF of each sending socket'),
-  nativeSender: row(nativeTuning, {} as NativeTuning, "the native sender thread's batching and waking"),
-  reportLosses: row(boolean('reportLosses'), true, 'in-band reports of lost messages'),
-  signals: rowAt(signals, () => new Set(DRAIN_SIGNALS), 'the signals that drain before they end the process'),
-  exitDrainMs: row(intIn('exitDrainMs', 0, MINUTE_MS), DEFAULT_EXIT_DRAIN_MS, 'the longest the drain at exit or at a signal waits'),
-  ackWaitMs: row(intIn('ackWaitMs', 0, MINUTE_MS), DEFAULT_ACK_WAIT_MS, 'the longest close() waits for reliable targets\' acks'),
-  level: row(levelNumber, LEVEL_MAX, 'the level threshold'),
-  throwOnLogError: row(boolean('throwOnLogError'), false, 'a refused log call throws'),
+  targets: row(targets, undefined), // not given: NETCONSOLE (option env)
+  config: row(pathTo('the path of a JSON file'), undefined),
+  env: row(boolean, true),
+  sender: row(among('auto', 'native', 'dgram'), 'auto'),
+  mode: row(among<Mode>('udp', 'raw', 'auto'), 'udp'),
+  devices: row(among('auto', 'rtnetlink', 'poll', 'none'), 'auto'),
+  holdMs: row(intIn(0, 3_600_000), DEFAULT_HOLD_MS),
+  strict: row(boolean, undefined), // not given: true for arrays and config files, false for strings
+  facility: row(intIn(0, FACILITY_MAX), DEFAULT_FACILITY),
+  ringSize: row(ringSize, DEFAULT_RING_SIZE),
+  maxTotal: row(intIn(1, MAX_TOTAL_MAX), L.DEFAULT_MAX_TOTAL),
+  seqStart: rowAt(seqStart, timeSeq), // 'time', the default: microseconds since the epoch
+  pollIntervalMs: row(intIn(10, MINUTE_MS), 500),
+  lookup: row(lookup, undefined), // not given: /sys/class/net and /proc/net, or rtnetlink
+  debug: rowAt(boolean, () => process.env.NETCONSOLE_DEBUG === '1'),
+  oopsOnly: row(boolean, false),
+  control: row(pathTo('the path of a Unix socket to create'), undefined),
+  overflow: row(among<Overflow>('wait', 'drop'), 'wait'),
+  overflowWaitMs: row(intIn(0, OVERFLOW_WAIT_MAX_MS), DEFAULT_OVERFLOW_WAIT_MS),
+  sendBufferBytes: row(intIn(1024, 1 << 30), DEFAULT_SEND_BUFFER),
+  nativeSender: row(nativeTuning, Object.freeze({}) as NativeTuning),
+  reportLosses: row(boolean, true),
+  signals: rowAt(signals, () => new Set(DRAIN_SIGNALS)),
+  exitDrainMs: row(intIn(0, MINUTE_MS), DEFAULT_EXIT_DRAIN_MS),
+  ackWaitMs: row(intIn(0, MINUTE_MS), DEFAULT_ACK_WAIT_MS),
+  level: row(levelNumber, LEVEL_MAX), // 'debug': everything
+  throwOnLogError: row(boolean, false),
 } as const satisfies { readonly [K in keyof NetconsoleOptions]-?: OptionRow<unknown> };
 
 export type OptionName = keyof typeof OPTIONS;
@@ -225,6 +230,6 @@ export const OPTION_NAMES: readonly OptionName[] = Object.freeze(Object.keys(OPT
  *  (undefined for the options that have none in the table). */
 export function optionValue<K extends OptionName>(name: K, value: unknown): Resolved<K> {
   const r = OPTIONS[name] as OptionRow<Resolved<K>>;
-  if (value !== undefined) return r.check(value);
+  if (value !== undefined) return r.check(value, name);
   return r.defaultAt !== undefined ? r.defaultAt() : r.default as Resolved<K>;
 }

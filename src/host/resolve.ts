@@ -42,7 +42,7 @@ function checkNames(o: object, where: string): void {
 const FILE_CODES: ReadonlySet<string> = new Set(['ENOENT', 'EACCES', 'EISDIR', 'ENOTDIR', 'ELOOP', 'ENAMETOOLONG', 'EPERM']);
 
 async function readConfigFile(given: unknown): Promise<NetconsoleOptions> {
-  const path = OPTIONS.config.check(given);
+  const path = OPTIONS.config.check(given, 'config');
   let text: string;
   try {
     text = await readFile(path, 'utf8');
