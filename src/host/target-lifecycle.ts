@@ -266,14 +266,14 @@ export abstract class TargetLifecycle extends EventEmitter<{ target: [TargetEven
       this.syncHeartbeat(rec);
       return rec.binding !== null;
     });
-    if (held) await this.locks.rtnl.run(() => this.locks.cleanup.run(() => this.release_(rec)));
+    if (held) await this.locks.rtnl.run(() => this.locks.cleanup.run(() => this.releaseBinding(rec)));
     this.core.targets.clearTarget(rec.index);
     this.byIndex[rec.index] = undefined;
     if (announce) this.emit('target', { name: rec.name, state: 'removed' });
   }
 
   /** After its grace period, a target's route goes and its socket is released (rtnl and cleanup held). */
-  protected async release_(rec: TargetRecord): Promise<void> {
+  protected async releaseBinding(rec: TargetRecord): Promise<void> {
     this.assertHeld(['rtnl', 'cleanup'], 'releasing a binding');
     const b = rec.binding;
     if (b === null) return;
@@ -290,7 +290,7 @@ export abstract class TargetLifecycle extends EventEmitter<{ target: [TargetEven
   }
 
   /** A reliable target leaves the target list (cleanup held): from here on it resends nothing,
-   *  as no writer reaches it (its replies' socket closes; its region waits for release_). */
+   *  as no writer reaches it (its replies' socket closes; its region waits for releaseBinding). */
   protected stopLink(rec: TargetRecord): void {
     rec.link?.stop();
     rec.link = null;
@@ -306,7 +306,7 @@ export abstract class TargetLifecycle extends EventEmitter<{ target: [TargetEven
     this.assertHeld(['rtnl', 'cleanup'], 'cleanup processing');
     for (const t of this.locks.spin(() => this.core.targets.listRead(L.ON_CLEANUP))) {
       const rec = this.byIndex[t]!;
-      await this.release_(rec);
+      await this.releaseBinding(rec);
       this.locks.spin(() => this.core.targets.listFromCleanup(t, STATE_CODE[rec.state]));
     }
   }
