@@ -37,10 +37,10 @@ export const LOOPBACK_SUBJECTS = [
   'pino-socket-transport',
   'winston-udp',
 ];
-export const VETH_SUBJECTS = ['c-sendmmsg', 'netconsole-udp', 'netconsole-raw'];
+export const VETH_SUBJECTS = ['c-sendmmsg', 'netconsole-udp', 'netconsole-raw', 'netconsole-raw-sendmmsg'];
 /** The large bursts (200,000 x 100 B) run for these only. */
 export const LARGE_SUBJECTS = ['c-sendmmsg', 'netconsole-udp', 'dgram', 'pino-socket'];
-const NATIVE_SUBJECTS = ['netconsole-udp', 'netconsole-raw', 'netconsole-pino', 'netconsole-pino-transport', 'netconsole-winston'];
+const NATIVE_SUBJECTS = ['netconsole-udp', 'netconsole-raw', 'netconsole-raw-sendmmsg', 'netconsole-pino', 'netconsole-pino-transport', 'netconsole-winston'];
 
 const SENDER_JS = new URL('./workers/e2e-sender.js', import.meta.url).pathname;
 const VETH = { a: '10.99.0.1', b: '10.99.0.2', devA: 'bA', devB: 'bB' };

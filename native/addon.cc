@@ -19,7 +19,7 @@ Napi::Value GetCpu(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("abiVersion", Napi::Number::New(env, 6));
+  exports.Set("abiVersion", Napi::Number::New(env, 7));
   exports.Set("getcpu", Napi::Function::New(env, GetCpu, "getcpu"));
   nc::InitSender(env, exports);
   nc::InitSockets(env, exports);

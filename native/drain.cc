@@ -65,6 +65,7 @@ void Drain::Join() {
   thread_.join();
   std::lock_guard<std::mutex> g(mu_);
   paths_.Close();  // now, not when the garbage collector gets to the Sender
+  rings_.CloseAll();  // before the host closes the sockets: a mapped one would live on
 }
 
 void Drain::Wake() {
@@ -72,28 +73,39 @@ void Drain::Wake() {
   Futex(mem_ + lay_.ringWake, FUTEX_WAKE_PRIVATE, 1, nullptr);
 }
 
-void Drain::SetRoute(int t, const Route& route, const RoutePath& path) {
+std::string Drain::SetRoute(int t, const Route& route, const RoutePath& path) {
   std::lock_guard<std::mutex> g(mu_);
+  std::string why;
+  if (route.addr.ss_family == AF_PACKET && tune_.txRing) why = rings_.Use(route.fd);
   routes_[t] = route;
+  KeepRings();
   paths_.Set(t, path.ifname, path.ifindex, path.hopFamily, path.hop);
   givingUp_[t] = false;
   heldSince_[t] = 0;
   givenUp_[t] = false;
   probe_[t] = Probe{};
   routesChanged_ = true;  // held slots of its earlier generation are looked at again (discarded)
+  return why;
 }
 
 void Drain::ClearRoute(int t) {
   std::lock_guard<std::mutex> g(mu_);  // waits for a pass in flight: then the socket is free
   routes_[t] = Route{};
   paths_.Clear(t);
+  KeepRings();
   routesChanged_ = true;
+}
+
+void Drain::KeepRings() {
+  int used[kMaxTargets];
+  for (int t = 0; t < kMaxTargets; t++) used[t] = routes_[t].set ? routes_[t].fd : -1;
+  rings_.Keep(used, kMaxTargets);
 }
 
 DrainStats Drain::Stats() const {
   return {sent_.load(),    batches_.load(), errors_.load(),  discarded_.load(), wakeups_.load(),
           eagain_.load(),  enobufs_.load(), retries_.load(), stalls_.load(),    roomWakes_.load(),
-          holds_.load(),   probes_.load(),  unconfirmed_.load()};
+          holds_.load(),   probes_.load(),  unconfirmed_.load(), ringFrames_.load()};
 }
 
 // ------------------------------------------------------------------------------------ counting
@@ -239,6 +251,7 @@ uint64_t Drain::Collect(Batch& b, uint64_t from, uint64_t head, int64_t now, uin
   memset(verdict, -1, sizeof verdict);
   b.n = 0;
   b.fd = -1;
+  b.ring = nullptr;
   uint64_t pos = from;
   const int max = static_cast<int>(b.msgs.size());
   while (pos < head && b.n < max) {
@@ -298,6 +311,7 @@ uint64_t Drain::Collect(Batch& b, uint64_t from, uint64_t head, int64_t now, uin
       probes_++;
       verdict[target] = static_cast<int8_t>(Verdict::kHold);  // its later slots wait for the outcome
     }
+    if (b.n == 0) b.ring = rings_.Of(r->fd);
     b.fd = r->fd;
     b.iov[b.n] = {slot + lay_.slotHdr, len};
     mmsghdr& m = b.msgs[b.n];
@@ -327,9 +341,12 @@ uint64_t Drain::Send(Batch& b, uint64_t end, bool* wait) {
   std::fill(b.sent.begin(), b.sent.begin() + b.n, 0);
   bool retried = false;
   for (int i = 0; i < b.n;) {
-    int r = sendmmsg(b.fd, &b.msgs[i], b.n - i, MSG_DONTWAIT);  // never block holding mu_
+    const msghdr& h = b.msgs[i].msg_hdr;  // never block holding mu_:
+    int r = b.ring ? b.ring->Send(&b.iov[i], b.n - i, static_cast<sockaddr*>(h.msg_name), h.msg_namelen)
+                   : sendmmsg(b.fd, &b.msgs[i], b.n - i, MSG_DONTWAIT);
     if (r > 0) {
       sent_ += r;
+      if (b.ring) ringFrames_ += r;
       for (int k = i; k < i + r; k++) {
         givingUp_[b.owner[k]] = false;
         b.sent[k] = 1;
@@ -342,7 +359,8 @@ uint64_t Drain::Send(Batch& b, uint64_t end, bool* wait) {
     }
     int e = errno;
     if (r < 0 && e == EINTR) continue;
-    if (r < 0 && (e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS)) {
+    // EBUSY: the TX ring's next frame is still the kernel's (its skb in a qdisc, or being sent).
+    if (r < 0 && (e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS || e == EBUSY)) {
       e == ENOBUFS ? enobufs_++ : eagain_++;
       uint32_t t = b.owner[i];
       if (!givingUp_[t]) {
@@ -432,9 +450,9 @@ void Drain::Idle(uint64_t pos) {
 }
 
 // Sleeps until the blocked socket may take more (without mu_): POLLOUT for a full send buffer, a
-// growing pause for a qdisc that dropped.
+// growing pause for a qdisc that dropped or a TX ring whose frames the kernel still holds.
 void Drain::WaitBlocked(Blocked& b) {
-  if (b.err == ENOBUFS) {
+  if (b.err == ENOBUFS || b.err == EBUSY) {
     b.backoff = b.backoff == 0 ? kBackoffMinNs : std::min(b.backoff * 2, kBackoffMaxNs);
     timespec ts{0, static_cast<long>(b.backoff)};
     nanosleep(&ts, nullptr);

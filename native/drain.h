@@ -1,5 +1,5 @@
 // The sender thread's work (drain.cc): consume the transmit ring, batch datagrams per socket, send
-// them with sendmmsg, apply the error policy, hold targets whose path cannot carry. sender.cc is
+// them with sendmmsg (raw mode: through the socket's TX ring, txring.h), apply the error policy, hold targets whose path cannot carry. sender.cc is
 // the JavaScript face of it (arguments in, counters out). The protocol is described in sender.cc.
 #pragma once
 
@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "common.h"
 #include "path.h"
 #include "retain.h"
+#include "txring.h"
 
 namespace nc {
 
@@ -37,13 +39,15 @@ struct Layout {
 // measures them): datagrams per sendmmsg; when the ring is empty, `spin` polls of RING_HEAD, then a
 // futex wait that writers wake ('futex' spins 0, 'spin' the given count), or ('timer') a sleep of
 // `timerUs` and another look, never asking writers for a wake-up. `holdMs`: how long a target's
-// datagrams wait for a path that cannot carry them (Netconsole.create's `holdMs`).
+// datagrams wait for a path that cannot carry them (Netconsole.create's `holdMs`). `txRing`: raw
+// mode sends through a PACKET_TX_RING where one can be set up (false: sendmmsg, the fallback).
 struct Tuning {
   int batch = kBatchDefault;
   int spin = 2000;
   bool timer = false;
   int timerUs = 50;
   int holdMs = kHoldMsDefault;
+  bool txRing = true;
 };
 
 // Where a target's slots go.
@@ -65,7 +69,7 @@ struct RoutePath {
 
 struct DrainStats {
   uint64_t datagrams, batches, errors, discarded, wakeups, eagain, enobufs, retries, stalls, roomWakes;
-  uint64_t holds, probes, unconfirmed;
+  uint64_t holds, probes, unconfirmed, ringFrames;
 };
 
 class Drain {
@@ -78,8 +82,9 @@ class Drain {
   void Start() { thread_ = std::thread([this] { Run(); }); }
   void Join();
   void Wake();
-  // From now on, slots of target t with generation route.gen go to `route` through `path`.
-  void SetRoute(int t, const Route& route, const RoutePath& path);
+  // From now on, slots of target t with generation route.gen go to `route` through `path`. Returns
+  // why a raw-mode route's socket has no TX ring (it could not be set up: sendmmsg), or "".
+  std::string SetRoute(int t, const Route& route, const RoutePath& path);
   // Returns once no batch of the thread uses the route's socket: then the host may close it.
   void ClearRoute(int t);
   DrainStats Stats() const;
@@ -116,6 +121,7 @@ class Drain {
   struct Batch {
     int n = 0;
     int fd = -1;
+    TxRing* ring = nullptr;  // fd's TX ring, or null: sendmmsg
     std::vector<mmsghdr> msgs;
     std::vector<iovec> iov;
     std::vector<uint32_t> owner;
@@ -152,6 +158,8 @@ class Drain {
   void WakeRoom(uint64_t tail);
   // Keeps reliable targets' messages among the slots it passes (retain.h), then stores RING_TAIL.
   void PublishTail(uint64_t tail);
+  // Unmaps the TX rings of sockets no route uses any more (under mu_).
+  void KeepRings();
 
   uint8_t* mem_;
   Layout lay_;
@@ -163,6 +171,7 @@ class Drain {
   // Under mu_ (set by the host, read by the thread):
   Route routes_[kMaxTargets];
   PathWatch paths_;
+  TxRings rings_;
   bool routesChanged_ = false;  // held slots of a changed route: looked at again
   // Thread (reset by SetRoute under mu_):
   bool givingUp_[kMaxTargets] = {};  // its socket stayed unwritable
@@ -184,7 +193,7 @@ class Drain {
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> sent_{0}, batches_{0}, errors_{0}, discarded_{0}, wakeups_{0};
   std::atomic<uint64_t> eagain_{0}, enobufs_{0}, retries_{0}, stalls_{0}, roomWakes_{0};
-  std::atomic<uint64_t> holds_{0}, probes_{0}, unconfirmed_{0};
+  std::atomic<uint64_t> holds_{0}, probes_{0}, unconfirmed_{0}, ringFrames_{0};
 };
 
 }  // namespace nc

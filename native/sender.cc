@@ -60,7 +60,7 @@ class Sender : public Napi::ObjectWrap<Sender> {
   }
 
   // new Sender(memory: Uint8Array over the whole shared memory, layout: Record<string, number>,
-  //            tuning?: { batch, spin, timer: boolean, timerUs, holdMs })
+  //            tuning?: { batch, spin, timer: boolean, timerUs, holdMs, txRing: boolean })
   explicit Sender(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Sender>(info) {
     Napi::Env env = info.Env();
     size_t len;
@@ -100,6 +100,7 @@ class Sender : public Napi::ObjectWrap<Sender> {
       tune.timerUs = num("timerUs", tune.timerUs, 1, 1000000);
       tune.timer = t.Get("timer").ToBoolean().Value();
       tune.holdMs = num("holdMs", kHoldMsDefault, 0, 3600 * 1000);
+      if (t.Has("txRing")) tune.txRing = t.Get("txRing").ToBoolean().Value();
     }
     memRef_ = Napi::Persistent(info[0].As<Napi::Object>());  // keeps the memory alive with the thread
     Retainer retain(mem, static_cast<uint64_t>(get("memMax")), RetainLayout::From(get));
@@ -115,6 +116,7 @@ class Sender : public Napi::ObjectWrap<Sender> {
   // setRoute(t, fd, gen, family (4|6|17 for AF_PACKET), address: Uint8Array (4|16 bytes, or 6 bytes of
   // MAC for raw), port (or ifindex for raw), device name, device ifindex, next hop family (0: none,
   // 4, 6), next hop: Uint8Array (4|16 bytes: the gateway, or the destination on a direct route))
+  // -> undefined, or (raw mode) why the socket has no TX ring and its frames go by sendmmsg
   Napi::Value SetRoute(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (info.Length() < 10 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber() || !info[3].IsNumber() ||
@@ -147,8 +149,8 @@ class Sender : public Napi::ObjectWrap<Sender> {
       path.hopFamily = hopFamily == 4 ? AF_INET : AF_INET6;
       path.hop = hop;
     }
-    drain_->SetRoute(t, r, path);
-    return env.Undefined();
+    std::string why = drain_->SetRoute(t, r, path);
+    return why.empty() ? env.Undefined() : Napi::String::New(env, why);
   }
 
   Napi::Value ClearRoute(const Napi::CallbackInfo& info) {
@@ -185,6 +187,7 @@ class Sender : public Napi::ObjectWrap<Sender> {
     put("holds", s.holds);
     put("probes", s.probes);
     put("unconfirmed", s.unconfirmed);
+    put("ringFrames", s.ringFrames);
     return o;
   }
 

@@ -76,6 +76,11 @@ async function setup(): Promise<Subject> {
       const nc = await netconsole({ sender: subject === 'netconsole-dgram' ? 'dgram' : 'native', mode: subject === 'netconsole-raw' ? 'raw' : 'udp' });
       return ncSubject(nc, (t) => nc.info(t));
     }
+    case 'netconsole-raw-sendmmsg': {
+      // Raw mode without the TX ring (the fallback): the ring's gain, measured in the same run.
+      const nc = await netconsole({ sender: 'native', mode: 'raw', nativeSender: { txRing: false } });
+      return ncSubject(nc, (t) => nc.info(t));
+    }
     case 'netconsole-pino': {
       const nc = await netconsole({ sender: 'native' });
       const logger = pino(destination(nc));

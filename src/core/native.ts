@@ -30,6 +30,8 @@ export interface NativeSenderStats {
   probes: number;
   /** Messages counted lost that the kernel may have sent (the device lost its carrier meanwhile). */
   unconfirmed: number;
+  /** Raw-mode frames the kernel took from a PACKET_TX_RING (the rest went by sendmmsg). */
+  ringFrames: number;
 }
 
 /** How the sender thread batches and waits (native/sender.cc Tuning). */
@@ -40,15 +42,18 @@ export interface NativeTuning {
   timerUs?: number;
   /** How long a target's datagrams wait for a path that cannot carry them, ms. */
   holdMs?: number;
+  /** Raw mode through a PACKET_TX_RING where one can be set up (default true; false: sendmmsg). */
+  txRing?: boolean;
 }
 
 /** The sender thread of one shared memory (native/sender.cc). */
 export interface NativeSenderThread {
-  /** hopFamily 0 (no next hop to resolve: raw mode) or 4 / 6, with the next hop's address bytes. */
+  /** hopFamily 0 (no next hop to resolve: raw mode) or 4 / 6, with the next hop's address bytes.
+   *  Returns, for a raw-mode socket that could not have a TX ring, why (its frames go by sendmmsg). */
   setRoute(
     t: number, fd: number, gen: number, family: number, address: Uint8Array, port: number,
     device: string, ifindex: number, hopFamily: number, hop: Uint8Array,
-  ): void;
+  ): string | undefined;
   clearRoute(t: number): void;
   wake(): void;
   stop(): void;
@@ -113,7 +118,7 @@ function procGetcpu(): number {
   }
 }
 
-const ABI_VERSION = 6;
+const ABI_VERSION = 7;
 
 /** Whether NETCONSOLE_NO_NATIVE=1 asked for the fallback (then its absence is not news to warn of). */
 export const nativeDisabled = process.env.NETCONSOLE_NO_NATIVE === '1';

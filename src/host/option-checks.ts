@@ -4,7 +4,7 @@
 // (host/options.ts) says which checker and which default each option has.
 import { invalid } from '../base/errors.js';
 import { unknownName } from '../base/names.js';
-import { given, guarded, int, object, oneOf, readFields } from '../base/check.js';
+import { bool, given, guarded, int, object, oneOf, readFields } from '../base/check.js';
 import { L } from '../core/layout.js';
 import type { NativeTuning } from '../core/native.js';
 import type { TargetOptions } from './target-api.js';
@@ -57,15 +57,16 @@ export function targets(v: unknown): string | TargetOptions[] {
   });
 }
 
-const TUNING = ['batch', 'wake', 'spin', 'timerUs'];
+const TUNING = ['batch', 'wake', 'spin', 'timerUs', 'txRing'];
 
 /** The native sender thread's tuning (NativeSenderOptions). */
 export function nativeTuning(o: unknown): NativeTuning {
-  const s = Object.fromEntries(readFields('nativeSender', object('nativeSender', o, 'an object { batch, wake, spin, timerUs }'), 'nativeSender.'));
+  const s = Object.fromEntries(readFields('nativeSender', object('nativeSender', o, 'an object { batch, wake, spin, timerUs, txRing }'), 'nativeSender.'));
   for (const [k, v] of Object.entries(s)) if (!TUNING.includes(k)) throw unknownName(k, v, TUNING, 'nativeSender', { option: `nativeSender.${k}` });
   const opt = (name: string, lo: number, hi: number): number | undefined => given(s[name], undefined, (v) => int(`nativeSender.${name}`, v, lo, hi));
   const wake = given(s.wake, 'spin', (v) => oneOf('nativeSender.wake', v, ['spin', 'futex', 'timer'] as const));
-  return { batch: opt('batch', 1, 1024), spin: wake === 'futex' ? 0 : opt('spin', 0, 1 << 24), timer: wake === 'timer', timerUs: opt('timerUs', 1, 1_000_000) };
+  const txRing = given(s.txRing, undefined, (v) => bool('nativeSender.txRing', v));
+  return { batch: opt('batch', 1, 1024), spin: wake === 'futex' ? 0 : opt('spin', 0, 1 << 24), timer: wake === 'timer', timerUs: opt('timerUs', 1, 1_000_000), txRing };
 }
 
 /** true: every drain signal; false or []: none; or a list of them. */

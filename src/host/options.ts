@@ -149,6 +149,12 @@ export interface NativeSenderOptions {
   wake?: 'spin' | 'futex' | 'timer';
   spin?: number;
   timerUs?: number;
+  /**
+   * Raw mode: frames go through a PACKET_TX_RING on the device's socket, one send() a batch
+   * (default true). false: sendmmsg, as where the ring cannot be set up (then a NETCONSOLE_TX_RING
+   * warning says why). NETCONSOLE_NO_TX_RING=1 in the environment makes false the default.
+   */
+  txRing?: boolean;
 }
 
 export const DEFAULT_EXIT_DRAIN_MS = 1000;

@@ -1,4 +1,5 @@
-// The native sender: a thread of the addon drains the ring with sendmmsg (native/sender.cc).
+// The native sender: a thread of the addon drains the ring with sendmmsg, or in raw mode through
+// the device socket's PACKET_TX_RING (native/sender.cc, native/txring.h).
 // The host side only sets and clears routes, waits for the thread's RING_TAIL to pass a position
 // (grace periods, flush), and stops it.
 import { parseIp } from '../base/addr.js';
@@ -12,6 +13,17 @@ import type { Route, Sender, SenderCounters } from './types.js';
 const POLL_MS = 1; // how often an async waiter checks the thread's progress
 const QUICK_LOOKS = 8;
 const AF_PACKET = 17; // <sys/socket.h>
+let toldNoRing = false; // NETCONSOLE_TX_RING is said once per process
+
+/** A raw-mode socket without its TX ring: its frames go by sendmmsg, as fast as before the ring. */
+function warnNoRing(device: string, why: string): void {
+  if (toldNoRing) return;
+  toldNoRing = true;
+  process.emitWarning(`netconsole: raw mode on ${device}: no PACKET_TX_RING (${why}): frames are sent with sendmmsg`, {
+    code: 'NETCONSOLE_TX_RING',
+    detail: 'Every frame is still sent and counted; only the rate is lower. nativeSender: { txRing: false } (or NETCONSOLE_NO_TX_RING=1) chooses sendmmsg without this warning.',
+  });
+}
 
 export class NativeSender implements Sender {
   readonly name = 'native';
@@ -29,8 +41,8 @@ export class NativeSender implements Sender {
 
   counters(): SenderCounters {
     const s = this.thread.stats();
-    const { discarded, eagain, enobufs, retries, stalls, holds, probes, unconfirmed } = s;
-    return { discarded, eagain, enobufs, retries, stalls, spills: 0, queued: 0, holds, probes, unconfirmed };
+    const { discarded, eagain, enobufs, retries, stalls, holds, probes, unconfirmed, ringFrames } = s;
+    return { discarded, eagain, enobufs, retries, stalls, spills: 0, queued: 0, holds, probes, unconfirmed, ringFrames };
   }
 
   start(): void {}
@@ -41,8 +53,10 @@ export class NativeSender implements Sender {
     const { name, ifindex } = route.device;
     const hop = route.nextHop === null ? null : parseIp('remote_ip', route.nextHop);
     const path = [name, ifindex, hop?.family ?? 0, hop?.bytes ?? new Uint8Array(0)] as const;
-    if (route.raw) this.thread.setRoute(t, fd, route.gen, AF_PACKET, route.raw.dstMac, route.raw.ifindex, ...path);
-    else this.thread.setRoute(t, fd, route.gen, route.family, parseIp('remote_ip', route.address).bytes, route.port, ...path);
+    if (route.raw) {
+      const why = this.thread.setRoute(t, fd, route.gen, AF_PACKET, route.raw.dstMac, route.raw.ifindex, ...path);
+      if (why !== undefined) warnNoRing(name, why);
+    } else this.thread.setRoute(t, fd, route.gen, route.family, parseIp('remote_ip', route.address).bytes, route.port, ...path);
   }
 
   clearRoute(t: number): void {

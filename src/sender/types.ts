@@ -46,6 +46,8 @@ export interface SenderCounters {
   probes: number;
   /** Messages counted lost that the kernel may have sent (handed over as the carrier was lost). */
   unconfirmed: number;
+  /** Raw-mode frames handed to the kernel through a PACKET_TX_RING (native; the rest by sendmmsg). */
+  ringFrames: number;
 }
 
 export interface Sender {
