@@ -197,7 +197,7 @@ export function sample(r: RunResult): Sample {
 }
 
 /** A veth pair bA (10.99.0.1, namespace a) <-> bB (10.99.0.2, namespace b) for the runs of `body`. */
-async function withVeth(body: (v: Veth) => Promise<void>): Promise<void> {
+export async function withVeth(body: (v: Veth) => Promise<void>): Promise<void> {
   await withNetns(['a', 'b'], async (ns) => {
     await ns.vethPair('a', VETH.devA, 'b', VETH.devB, `${VETH.a}/24`, `${VETH.b}/24`);
     const macB = /link\/ether (\S+)/.exec(execFileSync('ip', ['-n', ns.name('b'), 'link', 'show', VETH.devB], { encoding: 'utf8' }))![1];

@@ -76,7 +76,7 @@ void Drain::Wake() {
 std::string Drain::SetRoute(int t, const Route& route, const RoutePath& path) {
   std::lock_guard<std::mutex> g(mu_);
   std::string why;
-  if (route.addr.ss_family == AF_PACKET && tune_.txRing) why = rings_.Use(route.fd);
+  if (route.addr.ss_family == AF_PACKET && tune_.txRing) why = rings_.Use(route.fd, reinterpret_cast<const sockaddr_ll*>(&route.addr)->sll_ifindex);
   routes_[t] = route;
   KeepRings();
   paths_.Set(t, path.ifname, path.ifindex, path.hopFamily, path.hop);
@@ -105,7 +105,7 @@ void Drain::KeepRings() {
 DrainStats Drain::Stats() const {
   return {sent_.load(),    batches_.load(), errors_.load(),  discarded_.load(), wakeups_.load(),
           eagain_.load(),  enobufs_.load(), retries_.load(), stalls_.load(),    roomWakes_.load(),
-          holds_.load(),   probes_.load(),  unconfirmed_.load(), ringFrames_.load()};
+          holds_.load(),   probes_.load(),  unconfirmed_.load(), ringFrames_.load(), bypassFrames_.load()};
 }
 
 // ------------------------------------------------------------------------------------ counting
@@ -347,6 +347,7 @@ uint64_t Drain::Send(Batch& b, uint64_t end, bool* wait) {
     if (r > 0) {
       sent_ += r;
       if (b.ring) ringFrames_ += r;
+      if (b.ring && b.ring->bypass()) bypassFrames_ += r;
       for (int k = i; k < i + r; k++) {
         givingUp_[b.owner[k]] = false;
         b.sent[k] = 1;

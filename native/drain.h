@@ -69,7 +69,7 @@ struct RoutePath {
 
 struct DrainStats {
   uint64_t datagrams, batches, errors, discarded, wakeups, eagain, enobufs, retries, stalls, roomWakes;
-  uint64_t holds, probes, unconfirmed, ringFrames;
+  uint64_t holds, probes, unconfirmed, ringFrames, bypassFrames;
 };
 
 class Drain {
@@ -193,7 +193,7 @@ class Drain {
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> sent_{0}, batches_{0}, errors_{0}, discarded_{0}, wakeups_{0};
   std::atomic<uint64_t> eagain_{0}, enobufs_{0}, retries_{0}, stalls_{0}, roomWakes_{0};
-  std::atomic<uint64_t> holds_{0}, probes_{0}, unconfirmed_{0}, ringFrames_{0};
+  std::atomic<uint64_t> holds_{0}, probes_{0}, unconfirmed_{0}, ringFrames_{0}, bypassFrames_{0};
 };
 
 }  // namespace nc

@@ -188,6 +188,7 @@ class Sender : public Napi::ObjectWrap<Sender> {
     put("probes", s.probes);
     put("unconfirmed", s.unconfirmed);
     put("ringFrames", s.ringFrames);
+    put("bypassFrames", s.bypassFrames);
     return o;
   }
 

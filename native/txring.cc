@@ -2,10 +2,20 @@
 #include "txring.h"
 
 #include <errno.h>
+#include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
 
 namespace nc {
 
@@ -17,7 +27,14 @@ static_assert(kTxBlockSize % kTxFrameSize == 0 && kTxFrames % kFramesPerBlock ==
 // Where a frame's data starts: the kernel's default for TX without PACKET_TX_HAS_OFF
 // (tp_hdrlen - sizeof(sockaddr_ll), the aligned tpacket2_hdr).
 constexpr uint32_t kDataOff = TPACKET2_HDRLEN - sizeof(sockaddr_ll);
-constexpr uint32_t kDataMax = kTxFrameSize - kDataOff;
+// struct virtio_net_hdr (<linux/virtio_net.h>, which does not compile as C++): flags 0, GSO_NONE,
+// and hdr_len, the bytes the kernel copies into the skb's linear area.
+struct VnetHdr {
+  uint8_t flags, gsoType;
+  uint16_t hdrLen, gsoSize, csumStart, csumOffset;
+};
+static_assert(sizeof(VnetHdr) == 10, "virtio_net_hdr");
+constexpr uint32_t kDataMax = kTxFrameSize - kDataOff - sizeof(VnetHdr);
 // Timestamp bits the kernel may add to AVAILABLE when it frees the skb (SO_TIMESTAMPING).
 constexpr uint32_t kTsBits = TP_STATUS_TS_SOFTWARE | TP_STATUS_TS_SYS_HARDWARE | TP_STATUS_TS_RAW_HARDWARE;
 
@@ -30,27 +47,98 @@ void SetStatus(uint8_t* f, uint32_t s) {
 
 std::string Why(const char* what, int e) { return std::string(what) + ": " + strerror(e); }
 
+uint64_t NowNs() {
+  timespec t;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
+  return static_cast<uint64_t>(t.tv_sec) * 1000000000u + static_cast<uint64_t>(t.tv_nsec);
+}
+
+// The name of the device's root qdisc (RTM_GETLINK's IFLA_QDISC), "" when it cannot be had.
+std::string RootQdisc(int ifindex) {
+  int nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (nl < 0) return "";
+  struct {
+    nlmsghdr h;
+    ifinfomsg i;
+  } req{};
+  req.h.nlmsg_len = sizeof req;
+  req.h.nlmsg_type = RTM_GETLINK;
+  req.h.nlmsg_flags = NLM_F_REQUEST;
+  req.h.nlmsg_seq = 1;
+  req.i.ifi_family = AF_UNSPEC;
+  req.i.ifi_index = ifindex;
+  timeval tv{1, 0};  // the kernel answers at once; never hang the sender on it
+  setsockopt(nl, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string q;
+  alignas(nlmsghdr) char buf[16384];
+  ssize_t n = send(nl, &req, sizeof req, 0) == static_cast<ssize_t>(sizeof req) ? recv(nl, buf, sizeof buf, 0) : -1;
+  for (auto* h = reinterpret_cast<nlmsghdr*>(buf); n > 0 && NLMSG_OK(h, static_cast<uint32_t>(n)); h = NLMSG_NEXT(h, n)) {
+    if (h->nlmsg_type != RTM_NEWLINK) continue;
+    int len = static_cast<int>(IFLA_PAYLOAD(h));
+    for (auto* a = IFLA_RTA(static_cast<ifinfomsg*>(NLMSG_DATA(h))); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+      if (a->rta_type == IFLA_QDISC) q.assign(static_cast<const char*>(RTA_DATA(a)), strnlen(static_cast<const char*>(RTA_DATA(a)), RTA_PAYLOAD(a)));
+    }
+  }
+  close(nl);
+  return q;
+}
+
 }  // namespace
 
-std::string TxRing::Open(int fd) {
+std::string TxRing::Open(int fd, int ifindex) {
   Close();
   int version = TPACKET_V2;
   if (setsockopt(fd, SOL_PACKET, PACKET_VERSION, &version, sizeof version) < 0) return Why("setsockopt(PACKET_VERSION)", errno);
+  int vnet = 1;
+  if (setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &vnet, sizeof vnet) < 0) return Why("setsockopt(PACKET_VNET_HDR)", errno);
+  // On failure from here on, the socket is put back as sendmmsg needs it: no ring, no vnet header.
+  auto undo = [&](const char* what, int e, bool ring) {
+    tpacket_req none{};  // no blocks: the ring is released
+    if (ring) setsockopt(fd, SOL_PACKET, PACKET_TX_RING, &none, sizeof none);
+    vnet = 0;
+    setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &vnet, sizeof vnet);
+    return Why(what, e);
+  };
   tpacket_req req{kTxBlockSize, kBlocks, kTxFrameSize, kTxFrames};
-  if (setsockopt(fd, SOL_PACKET, PACKET_TX_RING, &req, sizeof req) < 0) return Why("setsockopt(PACKET_TX_RING)", errno);
+  if (setsockopt(fd, SOL_PACKET, PACKET_TX_RING, &req, sizeof req) < 0) return undo("setsockopt(PACKET_TX_RING)", errno, false);
   size_t len = static_cast<size_t>(kTxBlockSize) * kBlocks;
   void* m = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (m == MAP_FAILED) {
-    int e = errno;
-    tpacket_req none{};  // no blocks: the ring is released, sends go through sendmmsg again
-    setsockopt(fd, SOL_PACKET, PACKET_TX_RING, &none, sizeof none);
-    return Why("mmap(PACKET_TX_RING)", e);
-  }
+  if (m == MAP_FAILED) return undo("mmap(PACKET_TX_RING)", errno, true);
   fd_ = fd;
+  ifindex_ = ifindex;
   map_ = static_cast<uint8_t*>(m);
   mapLen_ = len;
   head_ = 0;
+  Refresh();
   return "";
+}
+
+void TxRing::Refresh() {
+  ifreq r{};
+  r.ifr_ifindex = ifindex_;
+  if (ioctl(fd_, SIOCGIFNAME, &r) == 0) memcpy(name_, r.ifr_name, sizeof name_);
+  Max(true);
+  // The qdisc is bypassed only where there is none to bypass (noqueue: veth, loopback, tunnels):
+  // a qdisc someone configured (a shaper, a filter) or a NIC's queue keeps its say, and a full
+  // driver queue behind a bypass would drop the frame (packet(7), PACKET_QDISC_BYPASS).
+  int bypass = RootQdisc(ifindex_) == "noqueue" ? 1 : 0;
+  bypass_ = bypass == 1 && setsockopt(fd_, SOL_PACKET, PACKET_QDISC_BYPASS, &bypass, sizeof bypass) == 0;
+  if (bypass == 0) setsockopt(fd_, SOL_PACKET, PACKET_QDISC_BYPASS, &bypass, sizeof bypass);
+}
+
+size_t TxRing::Max(bool now) {
+  uint64_t t = NowNs();
+  if (!now && t - mtuAt_ < kMtuTtlNs) return max_;
+  mtuAt_ = t;
+  ifreq r{};
+  memcpy(r.ifr_name, name_, sizeof name_);
+  if (ioctl(fd_, SIOCGIFMTU, &r) < 0) {  // renamed, or gone: its name again
+    r = ifreq{};
+    r.ifr_ifindex = ifindex_;
+    if (ioctl(fd_, SIOCGIFNAME, &r) == 0) memcpy(name_, r.ifr_name, sizeof name_);
+    if (ioctl(fd_, SIOCGIFMTU, &r) < 0) return max_ = kDataMax;  // the kernel's own checks then
+  }
+  return max_ = std::min<size_t>(kDataMax, static_cast<size_t>(r.ifr_mtu) + ETH_HLEN);
 }
 
 void TxRing::Close() {
@@ -60,17 +148,22 @@ void TxRing::Close() {
 }
 
 int TxRing::Send(const iovec* frames, int n, const sockaddr* addr, socklen_t addrLen) {
+  // With a vnet header the kernel leaves the MTU to the caller: the check packet_snd makes.
+  size_t max = Max(false);
   int put = 0;
   for (; put < n; put++) {
     uint8_t* f = Frame((head_ + put) % kTxFrames);
     size_t len = frames[put].iov_len;
-    if (Status(f) != TP_STATUS_AVAILABLE || len > kDataMax) break;  // still the kernel's, or too long
-    memcpy(f + kDataOff, frames[put].iov_base, len);
-    reinterpret_cast<tpacket2_hdr*>(f)->tp_len = static_cast<uint32_t>(len);
+    if (len > max) max = Max(true);  // the MTU may have grown: read it again before refusing
+    if (Status(f) != TP_STATUS_AVAILABLE || len > max) break;  // still the kernel's, or too long
+    VnetHdr v{0, 0, static_cast<uint16_t>(len), 0, 0, 0};  // the whole frame linear: txring.h
+    memcpy(f + kDataOff, &v, sizeof v);
+    memcpy(f + kDataOff + sizeof v, frames[put].iov_base, len);
+    reinterpret_cast<tpacket2_hdr*>(f)->tp_len = static_cast<uint32_t>(sizeof v + len);
     SetStatus(f, TP_STATUS_SEND_REQUEST);  // after the bytes (release)
   }
   if (put == 0) {
-    errno = frames[0].iov_len > kDataMax ? EMSGSIZE : EBUSY;
+    errno = frames[0].iov_len > max ? EMSGSIZE : EBUSY;
     return -1;
   }
   ssize_t r = sendto(fd_, nullptr, 0, MSG_DONTWAIT, addr, addrLen);
@@ -88,10 +181,13 @@ int TxRing::Send(const iovec* frames, int n, const sockaddr* addr, socklen_t add
   return -1;
 }
 
-std::string TxRings::Use(int fd) {
-  if (Of(fd) != nullptr) return "";
+std::string TxRings::Use(int fd, int ifindex) {
+  if (TxRing* r = Of(fd)) {
+    r->Refresh();  // a route set again (a device event): its MTU and qdisc may have changed
+    return "";
+  }
   auto r = std::make_unique<TxRing>();
-  std::string why = r->Open(fd);
+  std::string why = r->Open(fd, ifindex);
   if (why.empty()) rings_.push_back(std::move(r));
   return why;
 }

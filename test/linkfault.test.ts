@@ -36,6 +36,8 @@ interface Case {
   rate: number;
   /** The `holdMs` option, when not the default. */
   holdMs?: number;
+  /** Raw mode without the TX ring (sendmmsg). */
+  noRing?: true;
 }
 
 /** The peer taken down for `ms`: the local device loses its carrier. */
@@ -76,6 +78,7 @@ for (const fault of ['carrier', 'flap', 'neigh'] as const) {
   CASES.push({ fault, sender: 'dgram', mode: 'udp', size: 'small', rate: 50_000 });
   CASES.push({ fault, sender: 'native', mode: 'raw', size: 'small', rate: 50_000 });
 }
+CASES.push({ fault: 'carrier', sender: 'native', mode: 'raw', size: 'small', rate: 50_000, noRing: true });
 CASES.push({ fault: 'outage', sender: 'native', mode: 'udp', size: 'small', rate: 50_000, holdMs: 300 });
 CASES.push({ fault: 'outage', sender: 'dgram', mode: 'udp', size: 'small', rate: 50_000, holdMs: 300 });
 CASES.push({ fault: 'carrier', sender: 'native', mode: 'udp', size: 'mixed', rate: 8_000 });
@@ -94,7 +97,7 @@ interface Outcome {
 async function run(ns: NetnsHandle, c: Case): Promise<Outcome> {
   await ns.vethPair('a', 'vA', 'b', 'vB', `${A}/24`, `${B}/24`);
   const sink = await CSink.open({ ns: { handle: ns, name: 'b' }, address: B, port: PORT, idleMs: 2500 });
-  const opts = { sender: c.sender, mode: c.mode, devices: 'rtnetlink', ...(c.holdMs === undefined ? {} : { holdMs: c.holdMs }) };
+  const opts = { sender: c.sender, mode: c.mode, devices: 'rtnetlink', ...(c.holdMs === undefined ? {} : { holdMs: c.holdMs }), ...(c.noRing ? { nativeSender: { txRing: false } } : {}) };
   const child = ns.runNode('a', SENDER, [JSON.stringify(opts), B, String(PORT), String(BURST_MS), String(c.rate), c.size]);
   let out = '';
   let err = '';
@@ -111,7 +114,8 @@ async function run(ns: NetnsHandle, c: Case): Promise<Outcome> {
   child.stdin!.end('over\n');
   const [code] = await closed;
   assert.equal(code, 0, err);
-  const { logged, stats } = JSON.parse(out.trim().split('\n').pop()!) as { logged: number; stats: { targets: TargetStats[] } };
+  const { logged, stats } = JSON.parse(out.trim().split('\n').pop()!) as { logged: number; stats: { targets: TargetStats[]; transmit: { ringFrames: number } } };
+  assert.equal(stats.transmit.ringFrames > 0, c.mode === 'raw' && !c.noRing, 'raw mode through the TX ring, unless asked not to');
   const { datagrams, drops } = await sink.done();
 
   const r = new Reassembler({ maxPending: 1 << 16, maxPendingBytes: 1 << 30 });
@@ -139,7 +143,7 @@ async function run(ns: NetnsHandle, c: Case): Promise<Outcome> {
 
 describe('faults on the path: nothing lost without a word', () => {
   for (const c of CASES) {
-    const title = `${FAULTS[c.fault].title}, ${c.sender} sender, ${c.mode} mode, ${c.size} records at ${c.rate}/s: delivered or counted, reported`;
+    const title = `${FAULTS[c.fault].title}, ${c.sender} sender, ${c.mode} mode${c.noRing ? ' (sendmmsg, no TX ring)' : ''}, ${c.size} records at ${c.rate}/s: delivered or counted, reported`;
     test(title, { timeout: 120_000 }, async (t) => {
       if (!requireRoot(t) || !requireSender(t, c.sender) || (c.mode === 'raw' && !requireNative(t))) return;
       await withNetns(['a', 'b'], async (ns) => {

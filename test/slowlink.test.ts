@@ -1,8 +1,10 @@
 // A real slow link: a veth pair between two namespaces, the sender's side shaped by a `tbf`
 // qdisc to 10 Mbit/s. The native sender meets a full socket buffer (EAGAIN: a small send buffer
 // before a long qdisc queue) or a full qdisc (ENOBUFS: a short queue; UDP sockets see it through
-// IP_RECVERR, AF_PACKET sockets directly), in UDP and in raw mode. With overflow 'wait' nothing is
-// lost; with 'drop' every loss is counted and reported in-band.
+// IP_RECVERR, AF_PACKET sockets directly), in UDP and in raw mode, raw mode through the device
+// socket's TX ring (native/txring.h: a frame the kernel did not take stays until it does) and
+// through sendmmsg (nativeSender.txRing: false). With overflow 'wait' nothing is lost; with 'drop'
+// every loss is counted and reported in-band.
 //   a:vA 10.89.0.1/24 (tbf 10mbit)  <->  b:vB 10.89.0.2/24 (a C receiver, test/helpers/csink.ts)
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,6 +30,8 @@ interface Case {
   sendBufferBytes: number;
   ringSize?: number;
   expect: 'eagain' | 'enobufs' | 'either';
+  /** Raw mode without the TX ring (sendmmsg). */
+  noRing?: true;
 }
 
 const CASES: Case[] = [
@@ -35,19 +39,21 @@ const CASES: Case[] = [
   { mode: 'udp', overflow: 'wait', queue: 'short', sendBufferBytes: 4 << 20, expect: 'enobufs' },
   { mode: 'raw', overflow: 'wait', queue: 'long', sendBufferBytes: 64 << 10, expect: 'eagain' },
   { mode: 'raw', overflow: 'wait', queue: 'short', sendBufferBytes: 4 << 20, expect: 'enobufs' },
+  { mode: 'raw', overflow: 'wait', queue: 'long', sendBufferBytes: 64 << 10, expect: 'eagain', noRing: true },
+  { mode: 'raw', overflow: 'wait', queue: 'short', sendBufferBytes: 4 << 20, expect: 'enobufs', noRing: true },
   { mode: 'udp', overflow: 'drop', queue: 'short', sendBufferBytes: 4 << 20, ringSize: 64 << 10, expect: 'either' },
   { mode: 'raw', overflow: 'drop', queue: 'long', sendBufferBytes: 64 << 10, ringSize: 64 << 10, expect: 'either' },
 ];
 
 interface Stats {
   lost: number;
-  transmit: { eagain: number; enobufs: number; stalls: number };
+  transmit: { eagain: number; enobufs: number; stalls: number; ringFrames: number; bypassFrames: number };
   targets: Array<{ lost: number; reported: number; dropped: number; lostInTransmit: number; mode: string }>;
 }
 
 describe('a slow link (tbf 10 Mbit/s on a veth pair)', () => {
   for (const c of CASES) {
-    const title = `${c.mode} mode, overflow '${c.overflow}', ${c.queue} qdisc queue, ${c.sendBufferBytes >> 10} KiB send buffer: ${
+    const title = `${c.mode} mode${c.noRing ? ' (sendmmsg, no TX ring)' : ''}, overflow '${c.overflow}', ${c.queue} qdisc queue, ${c.sendBufferBytes >> 10} KiB send buffer: ${
       c.overflow === 'wait' ? `meets ${c.expect.toUpperCase()}, nothing lost` : 'every loss counted and reported in-band'
     }`;
     test(title, async (t) => {
@@ -57,7 +63,7 @@ describe('a slow link (tbf 10 Mbit/s on a veth pair)', () => {
         await ns.steerToOneCpu('b', 'vB'); // tbf dequeues on any CPU: keep the order it dequeued in
         await ns.exec('a', ['tc', 'qdisc', 'add', 'dev', 'vA', 'root', 'tbf', 'rate', '10mbit', 'burst', '32kbit', 'latency', c.queue === 'long' ? '10s' : '20ms']);
         const sink = await CSink.open({ ns: { handle: ns, name: 'b' }, address: B, port: PORT, idleMs: 1500 });
-        const opts = { mode: c.mode, overflow: c.overflow, sendBufferBytes: c.sendBufferBytes, ringSize: c.ringSize };
+        const opts = { mode: c.mode, overflow: c.overflow, sendBufferBytes: c.sendBufferBytes, ringSize: c.ringSize, nativeSender: c.noRing ? { txRing: false } : undefined };
         const child = ns.runNode('a', SENDER, [JSON.stringify(opts), B, String(PORT), String(COUNT)]);
         let out = '';
         let err = '';
@@ -74,6 +80,8 @@ describe('a slow link (tbf 10 Mbit/s on a veth pair)', () => {
         if (c.expect === 'eagain') assert.ok(eagain > 0, `EAGAIN met (${JSON.stringify(stats.transmit)})`);
         if (c.expect === 'enobufs') assert.ok(enobufs > 0, `ENOBUFS met (${JSON.stringify(stats.transmit)})`);
         assert.equal(tgt.lostInTransmit, 0, 'the sender retried; it lost nothing');
+        assert.equal(stats.transmit.ringFrames > 0, c.mode === 'raw' && !c.noRing, 'raw mode through the TX ring, unless asked not to');
+        assert.equal(stats.transmit.bypassFrames, 0, 'a configured qdisc (tbf) is never bypassed');
 
         const r = new Reassembler({ maxPending: 1 << 16, maxPendingBytes: 1 << 30 });
         const records: number[] = [];

@@ -32,6 +32,8 @@ export interface NativeSenderStats {
   unconfirmed: number;
   /** Raw-mode frames the kernel took from a PACKET_TX_RING (the rest went by sendmmsg). */
   ringFrames: number;
+  /** Of ringFrames, those sent past the qdisc layer (PACKET_QDISC_BYPASS: a noqueue device). */
+  bypassFrames: number;
 }
 
 /** How the sender thread batches and waits (native/sender.cc Tuning). */

@@ -126,7 +126,7 @@ export class DgramSender implements Sender, RoomMaker {
 
   counters(): SenderCounters {
     const { discarded, spills, holds, probes, unconfirmed } = this;
-    return { discarded, eagain: 0, enobufs: 0, retries: 0, stalls: 0, spills, queued: this.queued(), holds, probes, unconfirmed, ringFrames: 0 };
+    return { discarded, eagain: 0, enobufs: 0, retries: 0, stalls: 0, spills, queued: this.queued(), holds, probes, unconfirmed, ringFrames: 0, bypassFrames: 0 };
   }
 
   waitPast(pos: number): Promise<void> {

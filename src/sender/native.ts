@@ -41,8 +41,8 @@ export class NativeSender implements Sender {
 
   counters(): SenderCounters {
     const s = this.thread.stats();
-    const { discarded, eagain, enobufs, retries, stalls, holds, probes, unconfirmed, ringFrames } = s;
-    return { discarded, eagain, enobufs, retries, stalls, spills: 0, queued: 0, holds, probes, unconfirmed, ringFrames };
+    const { discarded, eagain, enobufs, retries, stalls, holds, probes, unconfirmed, ringFrames, bypassFrames } = s;
+    return { discarded, eagain, enobufs, retries, stalls, spills: 0, queued: 0, holds, probes, unconfirmed, ringFrames, bypassFrames };
   }
 
   start(): void {}

@@ -48,6 +48,8 @@ export interface SenderCounters {
   unconfirmed: number;
   /** Raw-mode frames handed to the kernel through a PACKET_TX_RING (native; the rest by sendmmsg). */
   ringFrames: number;
+  /** Of ringFrames, those sent with PACKET_QDISC_BYPASS (the device's root qdisc was noqueue). */
+  bypassFrames: number;
 }
 
 export interface Sender {
