@@ -1,5 +1,6 @@
 // The bench's C programs (bench/c/*.c), compiled on first use into bench/out/ (and again when the
-// source changes): the counting receiver, the sendmmsg sender, the checksum loop, an empty N-API
+// source changes): the counting receiver, the sendmmsg sender, the raw
+// TX ring sender, the checksum loop, an empty N-API
 // function. Sources are read from the source tree: tsc does not copy them into dist/.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';

@@ -37,7 +37,8 @@ export const LOOPBACK_SUBJECTS = [
   'pino-socket-transport',
   'winston-udp',
 ];
-export const VETH_SUBJECTS = ['c-sendmmsg', 'netconsole-udp', 'netconsole-raw', 'netconsole-raw-sendmmsg'];
+/** `c-raw-txring` (bench/c/raw-txring.c): what raw mode's TX ring could reach here, nothing else in the way. */
+export const VETH_SUBJECTS = ['c-sendmmsg', 'c-raw-txring', 'netconsole-udp', 'netconsole-raw', 'netconsole-raw-sendmmsg'];
 /** The large bursts (200,000 x 100 B) run for these only. */
 export const LARGE_SUBJECTS = ['c-sendmmsg', 'netconsole-udp', 'dgram', 'pino-socket'];
 const NATIVE_SUBJECTS = ['netconsole-udp', 'netconsole-raw', 'netconsole-raw-sendmmsg', 'netconsole-pino', 'netconsole-pino-transport', 'netconsole-winston'];
@@ -112,8 +113,10 @@ export async function runOnce(spec: RunSpec): Promise<RunResult> {
     let stats: unknown = null;
     let latency: RunResult['latency'] = null;
     let counts: RxCounts;
-    if (subject === 'c-sendmmsg') {
-      child = inA(compile('sender'), [String(rx.port), String(size), String(count), String(rate), address]);
+    if (subject === 'c-sendmmsg' || subject === 'c-raw-txring') {
+      const common = [String(rx.port), String(size), String(count), String(rate), address];
+      if (subject === 'c-raw-txring' && !veth) throw new Error('c-raw-txring runs over the veth pair only');
+      child = subject === 'c-sendmmsg' ? inA(compile('sender'), common) : inA(compile('raw-txring'), [...common, VETH.devA, veth!.macB, VETH.a]);
       child.stderr!.on('data', (d: Buffer) => (stderr += d));
       const out = lines(child);
       const result = next(out, subject);
@@ -264,7 +267,7 @@ export const scenario: Scenario = {
         higherIsBetter: true,
         baseline: 'c-sendmmsg',
         subjects,
-        unavailable: unavailable(subjects),
+        unavailable: { ...unavailable(subjects), ...(subjects.includes('c-raw-txring') && size > 1472 ? { 'c-raw-txring': 'one unfragmented frame a datagram: at most 1,472 B' } : {}) },
         skip: veth && !isRoot() ? 'needs root (network namespaces, AF_PACKET)' : undefined,
         around: veth
           ? (body) =>
