@@ -20,7 +20,9 @@ export function compile(name: string, flags: string[] = [], suffix = ''): string
   if (!existsSync(bin) || !existsSync(stamp) || readFileSync(stamp, 'utf8') !== key) {
     // Built aside and renamed: another bench or test process may be running the old binary.
     const tmp = `${bin}.${process.pid}.tmp`;
-    execFileSync('cc', ['-O2', '-Wall', ...flags, '-o', tmp, join(SRC, `${name}.c`)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    execFileSync('cc', ['-O2', '-Wall', ...flags, '-o', tmp, join(SRC, `${name}.c`)], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     renameSync(tmp, bin);
     writeFileSync(stamp, key);
   }
@@ -29,7 +31,11 @@ export function compile(name: string, flags: string[] = [], suffix = ''): string
 
 /** Node's own headers (node_api.h): next to the binary in an official build, else the distro's. */
 export function nodeIncludeDir(): string | null {
-  for (const dir of [join(dirname(dirname(process.execPath)), 'include', 'node'), '/usr/include/node', '/usr/local/include/node']) {
+  for (const dir of [
+    join(dirname(dirname(process.execPath)), 'include', 'node'),
+    '/usr/include/node',
+    '/usr/local/include/node',
+  ]) {
     if (existsSync(join(dir, 'node_api.h'))) return dir;
   }
   return null;

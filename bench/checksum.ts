@@ -38,7 +38,9 @@ export const scenario: Scenario = {
         measure(subject) {
           if (subject === 'c') {
             const n = Math.max(1000, Math.round((targetMs * 1e6) / (bytes / 8)));
-            const ns = Number(execFileSync(compile('csum'), [String(bytes), String(n)], { encoding: 'utf8' }).split(' ')[0]);
+            const ns = Number(
+              execFileSync(compile('csum'), [String(bytes), String(n)], { encoding: 'utf8' }).split(' ')[0],
+            );
             return { value: bytes / ns };
           }
           let sink = 0;

@@ -38,10 +38,23 @@ export const LOOPBACK_SUBJECTS = [
   'winston-udp',
 ];
 /** `c-raw-txring` (bench/c/raw-txring.c): what raw mode's TX ring could reach here, nothing else in the way. */
-export const VETH_SUBJECTS = ['c-sendmmsg', 'c-raw-txring', 'netconsole-udp', 'netconsole-raw', 'netconsole-raw-sendmmsg'];
+export const VETH_SUBJECTS = [
+  'c-sendmmsg',
+  'c-raw-txring',
+  'netconsole-udp',
+  'netconsole-raw',
+  'netconsole-raw-sendmmsg',
+];
 /** The large bursts (200,000 x 100 B) run for these only. */
 export const LARGE_SUBJECTS = ['c-sendmmsg', 'netconsole-udp', 'dgram', 'pino-socket'];
-const NATIVE_SUBJECTS = ['netconsole-udp', 'netconsole-raw', 'netconsole-raw-sendmmsg', 'netconsole-pino', 'netconsole-pino-transport', 'netconsole-winston'];
+const NATIVE_SUBJECTS = [
+  'netconsole-udp',
+  'netconsole-raw',
+  'netconsole-raw-sendmmsg',
+  'netconsole-pino',
+  'netconsole-pino-transport',
+  'netconsole-winston',
+];
 
 const SENDER_JS = new URL('./workers/e2e-sender.js', import.meta.url).pathname;
 const VETH = { a: '10.99.0.1', b: '10.99.0.2', devA: 'bA', devB: 'bB' };
@@ -74,7 +87,15 @@ export interface RunResult {
   cpuUs: number;
   maxRssKb: number;
   stats: unknown;
-  latency: { p50: number; p99: number; p999: number; max: number; timerFloorNs: number; every: number; timed: number } | null;
+  latency: {
+    p50: number;
+    p99: number;
+    p999: number;
+    max: number;
+    timerFloorNs: number;
+    every: number;
+    timed: number;
+  } | null;
 }
 
 export function countMode(subject: string): CountMode {
@@ -101,7 +122,9 @@ export async function runOnce(spec: RunSpec): Promise<RunResult> {
   const address = veth ? VETH.b : '127.0.0.1';
   const rx = await CountingReceiver.start(countMode(subject), address, veth?.nsB);
   const inA = (cmd: string, args: string[]): ReturnType<typeof spawn> =>
-    spawn(veth ? 'ip' : cmd, veth ? ['netns', 'exec', veth.nsA, cmd, ...args] : args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    spawn(veth ? 'ip' : cmd, veth ? ['netns', 'exec', veth.nsA, cmd, ...args] : args, {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
   let child: ReturnType<typeof spawn> | null = null;
   let stderr = '';
   const timer = setTimeout(() => child?.kill('SIGKILL'), spec.timeoutMs ?? 120_000);
@@ -116,7 +139,10 @@ export async function runOnce(spec: RunSpec): Promise<RunResult> {
     if (subject === 'c-sendmmsg' || subject === 'c-raw-txring') {
       const common = [String(rx.port), String(size), String(count), String(rate), address];
       if (subject === 'c-raw-txring' && !veth) throw new Error('c-raw-txring runs over the veth pair only');
-      child = subject === 'c-sendmmsg' ? inA(compile('sender'), common) : inA(compile('raw-txring'), [...common, VETH.devA, veth!.macB, VETH.a]);
+      child =
+        subject === 'c-sendmmsg'
+          ? inA(compile('sender'), common)
+          : inA(compile('raw-txring'), [...common, VETH.devA, veth!.macB, VETH.a]);
       child.stderr!.on('data', (d: Buffer) => (stderr += d));
       const out = lines(child);
       const result = next(out, subject);
@@ -147,11 +173,26 @@ export async function runOnce(spec: RunSpec): Promise<RunResult> {
       t0Ns = BigInt(s.t0Ns as string);
       child.stdin!.write('stop\n');
       const r = await next(out, `${subject} result`);
-      [cpuUs, maxRssKb, stats, latency] = [r.cpuUs as number, r.maxRssKb as number, r.stats, r.latency as RunResult['latency']];
+      [cpuUs, maxRssKb, stats, latency] = [
+        r.cpuUs as number,
+        r.maxRssKb as number,
+        r.stats,
+        r.latency as RunResult['latency'],
+      ];
     }
     if (child.exitCode === null) await once(child, 'exit');
     const seconds = counts.lastNs > 0 ? (counts.lastNs - Number(t0Ns)) / 1e9 : NaN;
-    return { sent: count, delivered: counts.messages, rx: counts, rcvbufErrors: counts.rcvbufErrors - before.rcvbufErrors, seconds, cpuUs, maxRssKb, stats, latency };
+    return {
+      sent: count,
+      delivered: counts.messages,
+      rx: counts,
+      rcvbufErrors: counts.rcvbufErrors - before.rcvbufErrors,
+      seconds,
+      cpuUs,
+      maxRssKb,
+      stats,
+      latency,
+    };
   } catch (err) {
     const tail = stderr.trim().split('\n').slice(-3).join(' | ');
     throw new Error(`${(err as Error).message}${tail ? ` (stderr: ${tail})` : ''}`);
@@ -165,14 +206,29 @@ export async function runOnce(spec: RunSpec): Promise<RunResult> {
 /** The library's loss counters, summed over its targets. */
 function libraryCounters(stats: unknown): Record<string, number> {
   if (stats === null || typeof stats !== 'object' || !('targets' in stats)) return {};
-  const s = stats as { records: number; ringFull: number; senderDiscarded: number; targets: Array<Record<string, number>> };
+  const s = stats as {
+    records: number;
+    ringFull: number;
+    senderDiscarded: number;
+    targets: Array<Record<string, number>>;
+  };
   const sum = (k: string): number => s.targets.reduce((t, x) => t + (x[k] ?? 0), 0);
-  return { libRecords: s.records, libRingFull: s.ringFull, libDropped: sum('dropped'), libTruncated: sum('truncated'), libTransmitErrors: sum('transmit_errors'), libSenderDiscarded: s.senderDiscarded };
+  return {
+    libRecords: s.records,
+    libRingFull: s.ringFull,
+    libDropped: sum('dropped'),
+    libTruncated: sum('truncated'),
+    libTransmitErrors: sum('transmit_errors'),
+    libSenderDiscarded: s.senderDiscarded,
+  };
 }
 
 export function sample(r: RunResult): Sample {
   const rate = r.delivered > 0 && r.seconds > 0 ? r.delivered / r.seconds : 0;
-  const peerErrors = r.stats !== null && typeof r.stats === 'object' && !('targets' in r.stats) ? (r.stats as Record<string, number>) : {};
+  const peerErrors =
+    r.stats !== null && typeof r.stats === 'object' && !('targets' in r.stats)
+      ? (r.stats as Record<string, number>)
+      : {};
   return {
     value: rate,
     extra: {
@@ -203,7 +259,9 @@ export function sample(r: RunResult): Sample {
 export async function withVeth(body: (v: Veth) => Promise<void>): Promise<void> {
   await withNetns(['a', 'b'], async (ns) => {
     await ns.vethPair('a', VETH.devA, 'b', VETH.devB, `${VETH.a}/24`, `${VETH.b}/24`);
-    const macB = /link\/ether (\S+)/.exec(execFileSync('ip', ['-n', ns.name('b'), 'link', 'show', VETH.devB], { encoding: 'utf8' }))![1];
+    const macB = /link\/ether (\S+)/.exec(
+      execFileSync('ip', ['-n', ns.name('b'), 'link', 'show', VETH.devB], { encoding: 'utf8' }),
+    )![1];
     await body({ nsA: ns.name('a'), nsB: ns.name('b'), macB });
   });
 }
@@ -246,7 +304,9 @@ const PLANS: Record<ScenarioContext['profile'], Plan> = {
 
 function unavailable(subjects: string[]): Record<string, string> {
   const out: Record<string, string> = {};
-  if (native === null) for (const s of subjects.filter((x) => NATIVE_SUBJECTS.includes(x))) out[s] = `the native addon is not loaded (${nativeError?.message})`;
+  if (native === null)
+    for (const s of subjects.filter((x) => NATIVE_SUBJECTS.includes(x)))
+      out[s] = `the native addon is not loaded (${nativeError?.message})`;
   return out;
 }
 
@@ -258,7 +318,12 @@ export const scenario: Scenario = {
     const cases: Case[] = [];
     const add = (size: number, count: number, rate: number, subjects: string[], veth: boolean): void => {
       let pair: Veth | undefined;
-      const params: Case['params'] = { path: veth ? 'veth' : 'loopback', shape: rate === 0 ? 'burst' : 'paced', size, count };
+      const params: Case['params'] = {
+        path: veth ? 'veth' : 'loopback',
+        shape: rate === 0 ? 'burst' : 'paced',
+        size,
+        count,
+      };
       if (rate > 0) params.rate = rate;
       cases.push({
         scenario: 'e2e',
@@ -267,7 +332,12 @@ export const scenario: Scenario = {
         higherIsBetter: true,
         baseline: 'c-sendmmsg',
         subjects,
-        unavailable: { ...unavailable(subjects), ...(subjects.includes('c-raw-txring') && size > 1472 ? { 'c-raw-txring': 'one unfragmented frame a datagram: at most 1,472 B' } : {}) },
+        unavailable: {
+          ...unavailable(subjects),
+          ...(subjects.includes('c-raw-txring') && size > 1472
+            ? { 'c-raw-txring': 'one unfragmented frame a datagram: at most 1,472 B' }
+            : {}),
+        },
         skip: veth && !isRoot() ? 'needs root (network namespaces, AF_PACKET)' : undefined,
         around: veth
           ? (body) =>
@@ -276,12 +346,16 @@ export const scenario: Scenario = {
                 await body();
               })
           : undefined,
-        measure: async (subject) => sample(await runOnce({ subject, size, count, rate, veth: pair, ncOptions: ctx.ncOptions, quietMs: plan.quietMs })),
+        measure: async (subject) =>
+          sample(
+            await runOnce({ subject, size, count, rate, veth: pair, ncOptions: ctx.ncOptions, quietMs: plan.quietMs }),
+          ),
       });
     };
     for (const size of plan.sizes) add(size, plan.burst[size], 0, LOOPBACK_SUBJECTS, false);
     for (const { size, count } of plan.large) add(size, count, 0, LARGE_SUBJECTS, false);
-    for (const size of plan.paced.sizes) add(size, plan.paced.rate * plan.paced.seconds, plan.paced.rate, LOOPBACK_SUBJECTS, false);
+    for (const size of plan.paced.sizes)
+      add(size, plan.paced.rate * plan.paced.seconds, plan.paced.rate, LOOPBACK_SUBJECTS, false);
     for (const size of plan.veth.sizes) {
       add(size, plan.burst[size] ?? PLANS.full.burst[size], 0, VETH_SUBJECTS, true);
       if (plan.veth.paced) add(size, plan.paced.rate * plan.paced.seconds, plan.paced.rate, VETH_SUBJECTS, true);

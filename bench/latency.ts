@@ -45,7 +45,14 @@ async function run(phase: Phase, count: number, extraOptions: Record<string, unk
   const sink = createSocket('udp4');
   await new Promise<void>((r) => sink.bind(0, '127.0.0.1', r));
   const port = sink.address().port;
-  const target = (name: string) => ({ name, remote_ip: '127.0.0.1', remote_port: port, local_port: 0, extended: 1, enabled: 1 });
+  const target = (name: string) => ({
+    name,
+    remote_ip: '127.0.0.1',
+    remote_port: port,
+    local_port: 0,
+    extended: 1,
+    enabled: 1,
+  });
   const nc = await Netconsole.create({
     env: false,
     devices: 'none',
@@ -76,7 +83,16 @@ async function run(phase: Phase, count: number, extraOptions: Record<string, unk
     const after = nc.stats().targets[0];
     return {
       value: percentile(ns, 99),
-      extra: { calls: ns.length, p50: percentile(ns, 50), p99: percentile(ns, 99), p999: percentile(ns, 99.9), max: percentile(ns, 100), dropped: after.dropped - before.dropped, cleanupMs, timerFloorNs: timerFloorNs() },
+      extra: {
+        calls: ns.length,
+        p50: percentile(ns, 50),
+        p99: percentile(ns, 99),
+        p999: percentile(ns, 99.9),
+        max: percentile(ns, 100),
+        dropped: after.dropped - before.dropped,
+        cleanupMs,
+        timerFloorNs: timerFloorNs(),
+      },
     };
   } finally {
     await w.terminate();
@@ -96,16 +112,14 @@ export const scenario: Scenario = {
       { phase: 'ring-full', options: { overflow: 'drop' } },
       { phase: 'ring-full', options: { overflow: 'wait', overflowWaitMs: OVERFLOW_WAIT_MS } },
     ];
-    return phases.map(
-      ({ phase, options, note }): Case => ({
-        scenario: 'latency',
-        params: { phase, percentile: 'p99', ...(options as Record<string, string | number>) },
-        unit: 'ns',
-        higherIsBetter: false,
-        subjects: [native ? 'netconsole-udp' : 'netconsole-dgram'], // the default sender: native where the addon loaded
-        note,
-        measure: () => run(phase, count, { ...ctx.ncOptions, ...options }),
-      }),
-    );
+    return phases.map(({ phase, options, note }): Case => ({
+      scenario: 'latency',
+      params: { phase, percentile: 'p99', ...(options as Record<string, string | number>) },
+      unit: 'ns',
+      higherIsBetter: false,
+      subjects: [native ? 'netconsole-udp' : 'netconsole-dgram'], // the default sender: native where the addon loaded
+      note,
+      measure: () => run(phase, count, { ...ctx.ncOptions, ...options }),
+    }));
   },
 };

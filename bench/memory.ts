@@ -30,14 +30,30 @@ const WORKER = new URL('./workers/memory-sender.js', import.meta.url).pathname;
 const mib = (kb: number): number => kb / 1024;
 
 /** One run of one subject: fresh receivers (none for node), a fresh sending process. */
-export async function runMemory(subject: string, targets: number, count: number, quietMs: number, ncOptions: Record<string, unknown>): Promise<Sample> {
-  const rxs = subject === 'node' ? [] : await Promise.all(Array.from({ length: targets }, () => CountingReceiver.start(countMode(subject))));
+export async function runMemory(
+  subject: string,
+  targets: number,
+  count: number,
+  quietMs: number,
+  ncOptions: Record<string, unknown>,
+): Promise<Sample> {
+  const rxs =
+    subject === 'node'
+      ? []
+      : await Promise.all(Array.from({ length: targets }, () => CountingReceiver.start(countMode(subject))));
   let child: ReturnType<typeof spawn> | null = null;
   let stderr = '';
   const timer = setTimeout(() => child?.kill('SIGKILL'), 120_000);
   try {
     const before = await Promise.all(rxs.map((r) => r.counts()));
-    const args: MemoryArgs = { subject, size: SIZE, count: subject === 'node' ? 0 : count, ports: rxs.map((r) => r.port), address: '127.0.0.1', ncOptions };
+    const args: MemoryArgs = {
+      subject,
+      size: SIZE,
+      count: subject === 'node' ? 0 : count,
+      ports: rxs.map((r) => r.port),
+      address: '127.0.0.1',
+      ncOptions,
+    };
     child = spawn(process.execPath, [WORKER, JSON.stringify(args)], { stdio: ['pipe', 'pipe', 'pipe'] });
     child.stderr!.on('data', (d: Buffer) => (stderr += d));
     const out = lines(child);
@@ -48,7 +64,8 @@ export async function runMemory(subject: string, targets: number, count: number,
     await sent;
     child.stdin!.write('stop\n');
     const { maxRssKb, ...counters } = await next(out, `${subject} result`);
-    if (typeof maxRssKb !== 'number') throw new Error(`${subject}: no peak RSS in its result line (did something else write to its stdout?)`);
+    if (typeof maxRssKb !== 'number')
+      throw new Error(`${subject}: no peak RSS in its result line (did something else write to its stdout?)`);
     if (child.exitCode === null) await once(child, 'exit');
     const sum = (k: 'messages' | 'datagrams' | 'drops'): number => counts.reduce((t, c) => t + c[k], 0);
     const total = args.count * rxs.length;
@@ -86,23 +103,23 @@ export async function runMemory(subject: string, targets: number, count: number,
 
 export const scenario: Scenario = {
   name: 'memory',
-  about: 'peak RSS (VmHWM) of a process logging a burst to 1 and 8 targets, vs the same process importing and sending nothing',
+  about:
+    'peak RSS (VmHWM) of a process logging a burst to 1 and 8 targets, vs the same process importing and sending nothing',
   cases(ctx) {
     const { count, quietMs } = PLANS[ctx.profile];
-    return TARGETS.map(
-      (targets): Case => ({
-        scenario: 'memory',
-        params: { targets, size: SIZE, count },
-        unit: 'peak RSS MiB',
-        higherIsBetter: false,
-        baseline: 'node',
-        subjects: SUBJECTS,
-        note:
-          'VmHWM of the sending process once everything arrived (one fresh process per run); node: the same worker, importing and sending nothing. ' +
-          'sent = records x targets, delivered = whole records counted at the receivers; after setup = after import and set-up, before the first log call.',
-        unavailable: native === null ? { 'netconsole-udp': `the native addon is not loaded (${nativeError?.message})` } : undefined,
-        measure: (subject) => runMemory(subject, targets, count, quietMs, ctx.ncOptions),
-      }),
-    );
+    return TARGETS.map((targets): Case => ({
+      scenario: 'memory',
+      params: { targets, size: SIZE, count },
+      unit: 'peak RSS MiB',
+      higherIsBetter: false,
+      baseline: 'node',
+      subjects: SUBJECTS,
+      note:
+        'VmHWM of the sending process once everything arrived (one fresh process per run); node: the same worker, importing and sending nothing. ' +
+        'sent = records x targets, delivered = whole records counted at the receivers; after setup = after import and set-up, before the first log call.',
+      unavailable:
+        native === null ? { 'netconsole-udp': `the native addon is not loaded (${nativeError?.message})` } : undefined,
+      measure: (subject) => runMemory(subject, targets, count, quietMs, ctx.ncOptions),
+    }));
   },
 };

@@ -46,7 +46,9 @@ export class CountingReceiver {
   static async start(mode: CountMode, address = '127.0.0.1', netns?: string): Promise<CountingReceiver> {
     const bin = compile('receiver');
     const args = [mode, '0', address];
-    const child = netns ? spawn('ip', ['netns', 'exec', netns, bin, ...args], { stdio: ['pipe', 'pipe', 'inherit'] }) : spawn(bin, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = netns
+      ? spawn('ip', ['netns', 'exec', netns, bin, ...args], { stdio: ['pipe', 'pipe', 'inherit'] })
+      : spawn(bin, args, { stdio: ['pipe', 'pipe', 'inherit'] });
     const lines = createInterface({ input: child.stdout! });
     const first = await new Promise<string>((resolve, reject) => {
       lines.once('line', resolve);

@@ -45,7 +45,11 @@ interface Listener {
 /** `netconsole listen --ack --json`, its defaults but for `--msg-timeout` when given. */
 async function listen(msgTimeoutMs?: number): Promise<Listener> {
   const timeout = msgTimeoutMs === undefined ? [] : ['--msg-timeout', String(msgTimeoutMs)];
-  const child = spawn(process.execPath, [CLI, 'listen', '--address', '127.0.0.1', '--port', '0', '--ack', '--json', ...timeout], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [CLI, 'listen', '--address', '127.0.0.1', '--port', '0', '--ack', '--json', ...timeout],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const l: Listener = {
@@ -88,13 +92,23 @@ async function listen(msgTimeoutMs?: number): Promise<Listener> {
   return l;
 }
 
-async function runOnce(subject: string, size: number, count: number, rate: number, ncOptions: Record<string, unknown>): Promise<Sample> {
+async function runOnce(
+  subject: string,
+  size: number,
+  count: number,
+  rate: number,
+  ncOptions: Record<string, unknown>,
+): Promise<Sample> {
   const reliable = subject.startsWith('reliable');
   const loss = subject.endsWith('-20%') ? 0.2 : 0;
   // Without reliable, nothing fills a hole: the receiver gives holes up after 1 s (not its 30 s)
   // so that what arrived behind them is printed, and counted, within the run.
   const rx = await listen(!reliable && loss > 0 ? 1000 : undefined);
-  const proxy = await LossyProxy.start({ upstream: { address: '127.0.0.1', port: rx.port }, seed: SEED, forwardLoss: loss });
+  const proxy = await LossyProxy.start({
+    upstream: { address: '127.0.0.1', port: rx.port },
+    seed: SEED,
+    forwardLoss: loss,
+  });
   const args: SenderArgs = {
     subject: 'netconsole-udp',
     size,
@@ -102,7 +116,19 @@ async function runOnce(subject: string, size: number, count: number, rate: numbe
     rate,
     port: proxy.port,
     address: '127.0.0.1',
-    ncOptions: { ...ncOptions, targets: [{ name: 'b', remote_ip: '127.0.0.1', remote_port: proxy.port, extended: 1, reliable: reliable ? 1 : 0, enabled: 1 }] },
+    ncOptions: {
+      ...ncOptions,
+      targets: [
+        {
+          name: 'b',
+          remote_ip: '127.0.0.1',
+          remote_port: proxy.port,
+          extended: 1,
+          reliable: reliable ? 1 : 0,
+          enabled: 1,
+        },
+      ],
+    },
     statsFile: '',
   };
   const child = spawn(process.execPath, [SENDER_JS, JSON.stringify(args)], { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -117,7 +143,12 @@ async function runOnce(subject: string, size: number, count: number, rate: numbe
     // message comes back within about 3 s, and emergency resends are at most 8 s apart).
     const quietMs = reliable ? 25_000 : 2500;
     const deadline = performance.now() + 120_000;
-    while (rx.messages + rx.incomplete < count && performance.now() - rx.lastChangeMs < quietMs && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (
+      rx.messages + rx.incomplete < count &&
+      performance.now() - rx.lastChangeMs < quietMs &&
+      performance.now() < deadline
+    )
+      await new Promise((r) => setTimeout(r, 20));
     child.stdin!.write('stop\n');
     const r = await next(out, `${subject} result`);
     const t0Ns = BigInt(sent.t0Ns as string);
@@ -141,7 +172,9 @@ async function runOnce(subject: string, size: number, count: number, rate: numbe
       },
     };
   } catch (err) {
-    throw new Error(`${(err as Error).message}${stderr ? ` (stderr: ${stderr.trim().split('\n').slice(-3).join(' | ')})` : ''}`);
+    throw new Error(
+      `${(err as Error).message}${stderr ? ` (stderr: ${stderr.trim().split('\n').slice(-3).join(' | ')})` : ''}`,
+    );
   } finally {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await proxy.close();
@@ -151,19 +184,18 @@ async function runOnce(subject: string, size: number, count: number, rate: numbe
 
 export const scenario: Scenario = {
   name: 'reliable',
-  about: 'delivered messages/s and CPU per delivered message to listen --ack: a reliable target at 20% loss vs the same library without loss, with and without reliable',
+  about:
+    'delivered messages/s and CPU per delivered message to listen --ack: a reliable target at 20% loss vs the same library without loss, with and without reliable',
   cases(ctx) {
     const plan = PLANS[ctx.profile];
-    return plan.sizes.map(
-      (size): Case => ({
-        scenario: 'reliable',
-        params: { path: 'loopback relay', shape: 'paced', size, count: plan.count, rate: plan.rate },
-        unit: 'messages/s',
-        higherIsBetter: true,
-        baseline: 'plain',
-        subjects: RELIABLE_SUBJECTS,
-        measure: (subject) => runOnce(subject, size, plan.count, plan.rate, ctx.ncOptions),
-      }),
-    );
+    return plan.sizes.map((size): Case => ({
+      scenario: 'reliable',
+      params: { path: 'loopback relay', shape: 'paced', size, count: plan.count, rate: plan.rate },
+      unit: 'messages/s',
+      higherIsBetter: true,
+      baseline: 'plain',
+      subjects: RELIABLE_SUBJECTS,
+      measure: (subject) => runOnce(subject, size, plan.count, plan.rate, ctx.ncOptions),
+    }));
   },
 };

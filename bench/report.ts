@@ -22,7 +22,13 @@ export const COLUMNS: Record<string, Record<string, string>> = {
     latMaxNs: 'max',
   },
   'write-path': { dropped: 'dropped', kept: 'kept', unacked: 'unacked' },
-  startup: { boot: 'Node boot ms', import: 'import ms', create: 'set-up ms', first: 'first line ms', close: 'close ms' },
+  startup: {
+    boot: 'Node boot ms',
+    import: 'import ms',
+    create: 'set-up ms',
+    first: 'first line ms',
+    close: 'close ms',
+  },
   reliable: {
     delivered: 'delivered whole',
     deliveredPct: 'delivered %',
@@ -34,7 +40,16 @@ export const COLUMNS: Record<string, Record<string, string>> = {
     givenUp: 'given up',
   },
   threads: { records: 'records', dropped: 'dropped', lockContended: 'contended', contendedPct: 'contended %' },
-  latency: { p50: 'p50', p99: 'p99', p999: 'p99.9', max: 'max', calls: 'calls', dropped: 'dropped', cleanupMs: 'cleanup ms', timerFloorNs: 'timer ns' },
+  latency: {
+    p50: 'p50',
+    p99: 'p99',
+    p999: 'p99.9',
+    max: 'max',
+    calls: 'calls',
+    dropped: 'dropped',
+    cleanupMs: 'cleanup ms',
+    timerFloorNs: 'timer ns',
+  },
   checksum: {},
   boundary: {},
   memory: {

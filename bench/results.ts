@@ -9,7 +9,15 @@ export type { ScenarioResult, SubjectResult } from '../src/faces/tune/measure.js
 import type { ScenarioResult } from '../src/faces/tune/measure.js';
 
 export interface Results {
-  machine: { hostname: string; cpus: number; cpuModel: string; memGiB: number; kernel: string; arch: string; loadAvg: number[] };
+  machine: {
+    hostname: string;
+    cpus: number;
+    cpuModel: string;
+    memGiB: number;
+    kernel: string;
+    arch: string;
+    loadAvg: number[];
+  };
   date: string;
   node: string;
   profile: string;

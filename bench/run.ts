@@ -87,7 +87,8 @@ async function ncOptions(text: string | undefined): Promise<Record<string, unkno
   } catch (err) {
     throw new TypeError(`--nc-options must be a JSON object: ${(err as Error).message}`);
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new TypeError(`--nc-options must be a JSON object of Netconsole.create options, got ${text}`);
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new TypeError(`--nc-options must be a JSON object of Netconsole.create options, got ${text}`);
   try {
     await resolveOptions({ env: false, ...parsed });
   } catch (err) {
@@ -125,7 +126,11 @@ function checkOutDir(dir: string): void {
 
 /** Parses the command line; throws a TypeError saying what is wrong on a bad one. */
 export async function parseOptions(argv: string[]): Promise<RunOptions | 'help' | 'list'> {
-  const { values, positionals } = parseArgs({ args: negativeValues(argv, OPTIONS), allowPositionals: true, options: OPTIONS });
+  const { values, positionals } = parseArgs({
+    args: negativeValues(argv, OPTIONS),
+    allowPositionals: true,
+    options: OPTIONS,
+  });
   if (values.help) return 'help';
   if (values.list) return 'list';
   const profile: Profile = values.smoke ? 'smoke' : values.quick ? 'quick' : 'full';
@@ -133,10 +138,13 @@ export async function parseOptions(argv: string[]): Promise<RunOptions | 'help' 
   const split = (v: string[] | undefined): string[] => (v ?? []).flatMap((x) => x.split(',')).filter(Boolean);
   const scenarios = [...split(values.scenario), ...positionals];
   const unknown = scenarios.filter((s) => !SCENARIOS.some((x) => x.name === s));
-  if (unknown.length > 0) throw new TypeError(`unknown scenario ${unknown.join(', ')}: ${SCENARIOS.map((s) => s.name).join(', ')}`);
+  if (unknown.length > 0)
+    throw new TypeError(`unknown scenario ${unknown.join(', ')}: ${SCENARIOS.map((s) => s.name).join(', ')}`);
   const nc = await ncOptions(values['nc-options']);
-  if (values['update-results'] && values.out !== undefined) throw new TypeError('--update-results writes bench/results: give it or --out, not both');
-  if (values['update-results'] && profile !== 'full') throw new TypeError(`--update-results takes a full run (the committed figures are one), not --${profile}`);
+  if (values['update-results'] && values.out !== undefined)
+    throw new TypeError('--update-results writes bench/results: give it or --out, not both');
+  if (values['update-results'] && profile !== 'full')
+    throw new TypeError(`--update-results takes a full run (the committed figures are one), not --${profile}`);
   const out = resolve(values.out ?? join(ROOT, 'bench', values['update-results'] ? 'results' : join('out', 'results')));
   checkOutDir(out);
   return { profile, runs, scenarios, subjects: split(values.subject), out, ncOptions: nc };
@@ -144,9 +152,16 @@ export async function parseOptions(argv: string[]): Promise<RunOptions | 'help' 
 
 function machine(): Results['machine'] {
   const c = cpus();
-  return { hostname: hostname(), cpus: c.length, cpuModel: c[0]?.model ?? 'unknown', memGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10, kernel: release(), arch: arch(), loadAvg: loadavg().map((l) => Math.round(l * 100) / 100) };
+  return {
+    hostname: hostname(),
+    cpus: c.length,
+    cpuModel: c[0]?.model ?? 'unknown',
+    memGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    kernel: release(),
+    arch: arch(),
+    loadAvg: loadavg().map((l) => Math.round(l * 100) / 100),
+  };
 }
-
 
 /** Runs the benchmarks; returns the results (also written to <out>/latest.json). */
 export async function runBench(o: RunOptions, out: (line: string) => void = (l) => console.log(l)): Promise<Results> {
@@ -155,19 +170,37 @@ export async function runBench(o: RunOptions, out: (line: string) => void = (l) 
   const plan: Array<{ c: Case; subjects: string[] }> = [];
   for (const s of chosen) {
     for (const c of await s.cases(ctx)) {
-      const subjects = c.skip ? [] : c.subjects.filter((x) => (o.subjects.length === 0 || o.subjects.includes(x)) && !(c.unavailable && x in c.unavailable));
+      const subjects = c.skip
+        ? []
+        : c.subjects.filter(
+            (x) => (o.subjects.length === 0 || o.subjects.includes(x)) && !(c.unavailable && x in c.unavailable),
+          );
       plan.push({ c, subjects });
     }
   }
   const known = new Set(plan.flatMap((p) => p.c.subjects));
   const unknown = o.subjects.filter((s) => !known.has(s));
-  if (unknown.length > 0) throw new TypeError(`unknown subject ${unknown.join(', ')} in ${chosen.map((s) => s.name).join(', ')}: ${[...known].join(', ')}`);
+  if (unknown.length > 0)
+    throw new TypeError(
+      `unknown subject ${unknown.join(', ')} in ${chosen.map((s) => s.name).join(', ')}: ${[...known].join(', ')}`,
+    );
   const progress = new Progress(plan.reduce((n, p) => n + p.subjects.length * o.runs, 0));
-  out(`# netconsole benchmarks: ${o.profile} run, ${o.runs} run(s) per subject, node ${process.version}, ${new Date().toISOString()}\n`);
+  out(
+    `# netconsole benchmarks: ${o.profile} run, ${o.runs} run(s) per subject, node ${process.version}, ${new Date().toISOString()}\n`,
+  );
   const scenarios: ScenarioResult[] = [];
   for (const { c, subjects } of plan) {
     if (c.skip) {
-      scenarios.push({ name: c.scenario, params: c.params, unit: c.unit, higherIsBetter: c.higherIsBetter, baseline: c.baseline, note: c.note, results: [], skipped: c.subjects.map((subject) => ({ subject, reason: c.skip! })) });
+      scenarios.push({
+        name: c.scenario,
+        params: c.params,
+        unit: c.unit,
+        higherIsBetter: c.higherIsBetter,
+        baseline: c.baseline,
+        note: c.note,
+        results: [],
+        skipped: c.subjects.map((subject) => ({ subject, reason: c.skip! })),
+      });
     } else if (subjects.length > 0) {
       scenarios.push(await runCase(c, subjects, o.runs, progress));
     } else {
@@ -177,12 +210,22 @@ export async function runBench(o: RunOptions, out: (line: string) => void = (l) 
     out(`${table(scenarios[scenarios.length - 1], COLUMNS[c.scenario] ?? {})}\n`);
   }
   progress.clear();
-  const results: Results = { machine: machine(), date: new Date().toISOString(), node: process.version, profile: o.profile, argv: process.argv.slice(2), seconds: Math.round(progress.seconds), scenarios };
+  const results: Results = {
+    machine: machine(),
+    date: new Date().toISOString(),
+    node: process.version,
+    profile: o.profile,
+    argv: process.argv.slice(2),
+    seconds: Math.round(progress.seconds),
+    scenarios,
+  };
   mkdirSync(o.out, { recursive: true });
   const json = join(o.out, 'latest.json');
   writeAtomically(json, `${JSON.stringify(results, null, 1)}\n`);
   const charts = drawCharts(results, o.out);
-  out(`wrote ${json}${charts.length ? ` and ${charts.join(', ')}` : ''} (${results.seconds} s; free memory ${Math.round(freemem() / 2 ** 20)} MiB)`);
+  out(
+    `wrote ${json}${charts.length ? ` and ${charts.join(', ')}` : ''} (${results.seconds} s; free memory ${Math.round(freemem() / 2 ** 20)} MiB)`,
+  );
   return results;
 }
 

@@ -19,13 +19,16 @@ async function runOnce(subject: string): Promise<Sample> {
   let arrived = 0;
   rx.on('message', () => arrived++);
   try {
-    const child = spawn(process.execPath, [WORKER, subject, String(rx.address().port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [WORKER, subject, String(rx.address().port)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d));
     child.stderr.on('data', (d: Buffer) => (err += d));
     const [code] = (await once(child, 'exit')) as [number | null];
-    if (code !== 0) throw new Error(`startup ${subject}: exit ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`);
+    if (code !== 0)
+      throw new Error(`startup ${subject}: exit ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`);
     const t = JSON.parse(out.trim()) as Record<string, number>;
     if (subject === 'netconsole') {
       const deadline = Date.now() + 2000;
@@ -33,7 +36,16 @@ async function runOnce(subject: string): Promise<Sample> {
       if (arrived !== 1) throw new Error(`startup netconsole: ${arrived} datagrams arrived, 1 expected`);
     }
     const round = (x: number): number => Math.round(x * 10) / 10;
-    return { value: t.total, extra: { boot: round(t.boot), import: round(t.import), create: round(t.create), first: round(t.first), close: round(t.close) } };
+    return {
+      value: t.total,
+      extra: {
+        boot: round(t.boot),
+        import: round(t.import),
+        create: round(t.create),
+        first: round(t.first),
+        close: round(t.close),
+      },
+    };
   } finally {
     rx.close();
   }
@@ -41,7 +53,8 @@ async function runOnce(subject: string): Promise<Sample> {
 
 export const scenario: Scenario = {
   name: 'startup',
-  about: "a fresh process: import + set-up + first line + close, against pino's import + pino(destination) + first line",
+  about:
+    "a fresh process: import + set-up + first line + close, against pino's import + pino(destination) + first line",
   cases(): Case[] {
     return [
       {

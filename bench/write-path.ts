@@ -75,9 +75,13 @@ export const scenario: Scenario = {
         },
         measure(subject) {
           if (subject === 'reference') {
-            const value = opsPerSec((n) => {
-              for (let i = 0; i < n; i++) referenceDatagrams(canonicalRecord({ prio: 14, seq: i, tsUsec: i, text: msg }), tgt, 8191);
-            }, { targetMs });
+            const value = opsPerSec(
+              (n) => {
+                for (let i = 0; i < n; i++)
+                  referenceDatagrams(canonicalRecord({ prio: 14, seq: i, tsUsec: i, text: msg }), tgt, 8191);
+              },
+              { targetMs },
+            );
             return { value };
           }
           const reliable = subject.startsWith('wasm-reliable');
@@ -92,19 +96,29 @@ export const scenario: Scenario = {
           const thread = c.thread;
           const acks = reliable ? retention : undefined;
           const flags = subject === 'wasm-wait' ? L.REC_WAIT : 0; // the ring never fills here: no E_NOROOM
-          const value = opsPerSec((n) => {
-            for (let i = 0; i < n; i++) {
-              const len = encoder.encodeInto(msg, u8).written!;
-              write(thread, 14, flags, len, 0, i);
-              if ((i & 255) === 255) {
-                if (keep) c.ring.publishTail(c.ring.head());
-                else Atomics.store(tail, 0, Atomics.load(head, 0));
-                acks?.setAcked(acks.nextSeq());
+          const value = opsPerSec(
+            (n) => {
+              for (let i = 0; i < n; i++) {
+                const len = encoder.encodeInto(msg, u8).written!;
+                write(thread, 14, flags, len, 0, i);
+                if ((i & 255) === 255) {
+                  if (keep) c.ring.publishTail(c.ring.head());
+                  else Atomics.store(tail, 0, Atomics.load(head, 0));
+                  acks?.setAcked(acks.nextSeq());
+                }
               }
-            }
-          }, { targetMs });
+            },
+            { targetMs },
+          );
           const n = c.targets.targetCounters(0);
-          return { value, extra: { dropped: n.dropped, truncated: n.truncated, ...(reliable ? { kept: n.kept, unacked: n.unacked } : {}) } };
+          return {
+            value,
+            extra: {
+              dropped: n.dropped,
+              truncated: n.truncated,
+              ...(reliable ? { kept: n.kept, unacked: n.unacked } : {}),
+            },
+          };
         },
       };
     });

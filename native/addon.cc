@@ -5,18 +5,16 @@
 //   common.h   ThrowErrno (every system error, with errno, code and syscall), ViewOf, Futex;
 //   netlink.cc the rtnetlink watcher and dumps (device events and look-ups);
 //   signals.cc a signal's disposition, saved and put back (the signal hook's re-raise).
-#include "common.h"
 #include <sched.h>
 
 #include <cstdint>
 
+#include "common.h"
 
 namespace {
 
 // getcpu() -> number: sched_getcpu() of the calling thread, -1 when unavailable.
-Napi::Value GetCpu(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), sched_getcpu());
-}
+Napi::Value GetCpu(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), sched_getcpu()); }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abiVersion", Napi::Number::New(env, 7));

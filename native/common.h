@@ -2,18 +2,17 @@
 // the pointer into the shared memory, and the futex system call.
 #pragma once
 
-#include <napi.h>
-#include <uv.h>
-
 #include <errno.h>
 #include <linux/futex.h>
 #include <linux/if_packet.h>
+#include <napi.h>
 #include <netinet/in.h>
-#include <sys/socket.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include <uv.h>
 
 #include <cstdint>
 #include <string>
@@ -59,7 +58,8 @@ inline bool ViewOf(const Napi::Value& v, uint8_t** data, size_t* len) {
 
 // A socket address from a family (4, 6, or AF_PACKET), its address bytes (4, 16, or a 6-byte MAC)
 // and a port (for AF_PACKET: the device's ifindex). False when they do not go together.
-inline bool MakeSockaddr(int family, const uint8_t* a, size_t alen, uint32_t port, sockaddr_storage* ss, socklen_t* sl) {
+inline bool MakeSockaddr(int family, const uint8_t* a, size_t alen, uint32_t port, sockaddr_storage* ss,
+                         socklen_t* sl) {
   *ss = sockaddr_storage{};
   if (family == 4 && alen == 4) {
     auto* s = reinterpret_cast<sockaddr_in*>(ss);

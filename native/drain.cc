@@ -23,11 +23,11 @@ constexpr int64_t kStallNs = 250 * 1000000LL;  // a socket unwritable this long:
 constexpr int kPollSliceMs = 10;               // one wait for POLLOUT; stop() is noticed between slices
 constexpr int64_t kBackoffMinNs = 50 * 1000;   // ENOBUFS: first pause, doubled up to kBackoffMaxNs
 constexpr int64_t kBackoffMaxNs = 2 * 1000000;
-constexpr int64_t kLookNs = 1000000;           // a device looked at longer ago is looked at again
-constexpr int64_t kPollNs = 1000000;           // neighbour notifications are read at least this often
-constexpr int64_t kReprobeNs = 1000000000LL;   // given up: a probe a second, so the path can come back
+constexpr int64_t kLookNs = 1000000;               // a device looked at longer ago is looked at again
+constexpr int64_t kPollNs = 1000000;               // neighbour notifications are read at least this often
+constexpr int64_t kReprobeNs = 1000000000LL;       // given up: a probe a second, so the path can come back
 constexpr int64_t kProbeRetryNs = 10 * 1000000LL;  // a probe the kernel refused (no route yet): the next one
-constexpr int kHeldWaitMs = 1;                 // holding with nothing else to send: look again this often
+constexpr int kHeldWaitMs = 1;                     // holding with nothing else to send: look again this often
 
 uint64_t Load64(uint8_t* p) { return __atomic_load_n(reinterpret_cast<uint64_t*>(p), __ATOMIC_SEQ_CST); }
 void Store64(uint8_t* p, uint64_t v) { __atomic_store_n(reinterpret_cast<uint64_t*>(p), v, __ATOMIC_SEQ_CST); }
@@ -64,7 +64,7 @@ void Drain::Join() {
   Futex(mem_ + lay_.ringWake, FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr);
   thread_.join();
   std::lock_guard<std::mutex> g(mu_);
-  paths_.Close();  // now, not when the garbage collector gets to the Sender
+  paths_.Close();     // now, not when the garbage collector gets to the Sender
   rings_.CloseAll();  // before the host closes the sockets: a mapped one would live on
 }
 
@@ -76,7 +76,8 @@ void Drain::Wake() {
 std::string Drain::SetRoute(int t, const Route& route, const RoutePath& path) {
   std::lock_guard<std::mutex> g(mu_);
   std::string why;
-  if (route.addr.ss_family == AF_PACKET && tune_.txRing) why = rings_.Use(route.fd, reinterpret_cast<const sockaddr_ll*>(&route.addr)->sll_ifindex);
+  if (route.addr.ss_family == AF_PACKET && tune_.txRing)
+    why = rings_.Use(route.fd, reinterpret_cast<const sockaddr_ll*>(&route.addr)->sll_ifindex);
   routes_[t] = route;
   KeepRings();
   paths_.Set(t, path.ifname, path.ifindex, path.hopFamily, path.hop);
@@ -103,15 +104,14 @@ void Drain::KeepRings() {
 }
 
 DrainStats Drain::Stats() const {
-  return {sent_.load(),    batches_.load(), errors_.load(),  discarded_.load(), wakeups_.load(),
-          eagain_.load(),  enobufs_.load(), retries_.load(), stalls_.load(),    roomWakes_.load(),
-          holds_.load(),   probes_.load(),  unconfirmed_.load(), ringFrames_.load(), bypassFrames_.load()};
+  return {sent_.load(),   batches_.load(), errors_.load(),      discarded_.load(),  wakeups_.load(),
+          eagain_.load(), enobufs_.load(), retries_.load(),     stalls_.load(),     roomWakes_.load(),
+          holds_.load(),  probes_.load(),  unconfirmed_.load(), ringFrames_.load(), bypassFrames_.load()};
 }
 
 // ------------------------------------------------------------------------------------ counting
 bool Drain::Enabled(uint32_t t) const {
-  return Load32(mem_ + lay_.targetsOff + t * lay_.targetSize + lay_.tgtState) ==
-         static_cast<int32_t>(lay_.stEnabled);
+  return Load32(mem_ + lay_.targetsOff + t * lay_.targetSize + lay_.tgtState) == static_cast<int32_t>(lay_.stEnabled);
 }
 
 void Drain::CountLost(uint32_t t, bool unconfirmed) {
@@ -166,7 +166,7 @@ void Drain::WakeRoom(uint64_t tail) {
 void Drain::PublishTail(uint64_t tail) {
   uint64_t from = Load64(mem_ + lay_.ringTail);
   if (tail > from) retain_.Range(from, tail);  // before the writers may reuse the slots
-  Store64(mem_ + lay_.ringTail, tail);  // only now: every slot before it is in the kernel, or lost
+  Store64(mem_ + lay_.ringTail, tail);         // only now: every slot before it is in the kernel, or lost
   WakeRoom(tail);
 }
 
@@ -238,8 +238,8 @@ void Drain::ReadPaths(int64_t now, bool force) {
       probe_[t].inFlight = false;  // it went out: the path carried it, this hold is over
       heldSince_[t] = 0;
       givenUp_[t] = false;
-    }
-    else if (first[t] == PathWatch::Outcome::kFailed) ProbeLost(t, true);
+    } else if (first[t] == PathWatch::Outcome::kFailed)
+      ProbeLost(t, true);
   }
 }
 
@@ -420,8 +420,10 @@ void Drain::Confirm(const Batch& b, int64_t now) {
     for (int k = i; k < b.n; k++) {
       if (b.owner[k] != t || !b.sent[k]) continue;
       Sent s{t, b.msg[k], b.report[k]};
-      if (!kept) Lose(t, s.msg, s.report, false, true);
-      else if (sincePoll_.empty() || !(sincePoll_.back() == s)) sincePoll_.push_back(s);
+      if (!kept)
+        Lose(t, s.msg, s.report, false, true);
+      else if (sincePoll_.empty() || !(sincePoll_.back() == s))
+        sincePoll_.push_back(s);
     }
   }
 }
@@ -485,7 +487,8 @@ void Drain::Run() {
     {
       std::lock_guard<std::mutex> g(mu_);
       bool holding = false;
-      for (int t = 0; t < kMaxTargets; t++) holding = holding || hasHeld_[t] || probe_[t].inFlight || heldSince_[t] != 0;
+      for (int t = 0; t < kMaxTargets; t++)
+        holding = holding || hasHeld_[t] || probe_[t].inFlight || heldSince_[t] != 0;
       ReadPaths(now, holding);
       bool rescan = routesChanged_ || (holding && HeldMayMove(now));
       routesChanged_ = false;

@@ -1,6 +1,7 @@
 // The sender thread's work (drain.cc): consume the transmit ring, batch datagrams per socket, send
-// them with sendmmsg (raw mode: through the socket's TX ring, txring.h), apply the error policy, hold targets whose path cannot carry. sender.cc is
-// the JavaScript face of it (arguments in, counters out). The protocol is described in sender.cc.
+// them with sendmmsg (raw mode: through the socket's TX ring, txring.h), apply the error policy, hold targets whose
+// path cannot carry. sender.cc is the JavaScript face of it (arguments in, counters out). The protocol is described in
+// sender.cc.
 #pragma once
 
 #include <sys/socket.h>
@@ -20,8 +21,8 @@
 
 namespace nc {
 
-constexpr int kBatchDefault = 64;  // datagrams per sendmmsg: 4-7x dgram.send (docs/toolchain.md 3.2)
-constexpr int kBatchMax = 1024;    // UIO_MAXIOV
+constexpr int kBatchDefault = 64;     // datagrams per sendmmsg: 4-7x dgram.send (docs/toolchain.md 3.2)
+constexpr int kBatchMax = 1024;       // UIO_MAXIOV
 constexpr int kHoldMsDefault = 2000;  // holdMs: README, "When the path fails"
 constexpr int kLostRecent = 16;       // messages remembered as counted lost, per target
 
@@ -79,7 +80,9 @@ class Drain {
   Drain(const Drain&) = delete;
   Drain& operator=(const Drain&) = delete;
 
-  void Start() { thread_ = std::thread([this] { Run(); }); }
+  void Start() {
+    thread_ = std::thread([this] { Run(); });
+  }
   void Join();
   void Wake();
   // From now on, slots of target t with generation route.gen go to `route` through `path`. Returns
@@ -125,11 +128,11 @@ class Drain {
     std::vector<mmsghdr> msgs;
     std::vector<iovec> iov;
     std::vector<uint32_t> owner;
-    std::vector<uint64_t> pos;   // ring position of each slot
-    std::vector<uint64_t> msg;   // its message's number (msgNo_)
+    std::vector<uint64_t> pos;     // ring position of each slot
+    std::vector<uint64_t> msg;     // its message's number (msgNo_)
     std::vector<uint32_t> report;  // the losses its message tells, when it is a report
-    std::vector<uint8_t*> slot;  // its slot header (KF_DONE is set there once sent)
-    std::vector<uint8_t> sent;   // handed to the kernel
+    std::vector<uint8_t*> slot;    // its slot header (KF_DONE is set there once sent)
+    std::vector<uint8_t> sent;     // handed to the kernel
   };
 
   void Run();
@@ -150,7 +153,9 @@ class Drain {
 
   // Counting. A message (counted from its KF_FIRST datagram, per target) is lost once.
   bool Enabled(uint32_t t) const;
-  uint8_t* TargetCounter(uint32_t target, uint32_t field) { return mem_ + lay_.targetsOff + target * lay_.targetSize + field; }
+  uint8_t* TargetCounter(uint32_t target, uint32_t field) {
+    return mem_ + lay_.targetsOff + target * lay_.targetSize + field;
+  }
   void Add64(uint8_t* p, uint64_t n) { __atomic_add_fetch(reinterpret_cast<uint64_t*>(p), n, __ATOMIC_SEQ_CST); }
   void Lose(uint32_t t, uint64_t msg, uint32_t report, bool txError, bool unconfirmed);
   void CountLost(uint32_t t, bool unconfirmed);
@@ -174,21 +179,21 @@ class Drain {
   TxRings rings_;
   bool routesChanged_ = false;  // held slots of a changed route: looked at again
   // Thread (reset by SetRoute under mu_):
-  bool givingUp_[kMaxTargets] = {};  // its socket stayed unwritable
+  bool givingUp_[kMaxTargets] = {};      // its socket stayed unwritable
   int64_t heldSince_[kMaxTargets] = {};  // 0: its path can carry
-  bool givenUp_[kMaxTargets] = {};   // held past the bound, or no longer enabled
+  bool givenUp_[kMaxTargets] = {};       // held past the bound, or no longer enabled
   Probe probe_[kMaxTargets];
   int64_t probeRetryAt_[kMaxTargets] = {};  // a probe the kernel refused: no other before this
   // Thread only:
-  bool hasHeld_[kMaxTargets] = {};   // some slot of it between RING_TAIL and the scan waits
+  bool hasHeld_[kMaxTargets] = {};  // some slot of it between RING_TAIL and the scan waits
   // Messages handed to the kernel since neighbour notifications were last read: when a next hop
   // fails or vanishes meanwhile, they may have been dropped with it.
   std::vector<Sent> sincePoll_;
   uint64_t lostRecent_[kMaxTargets][kLostRecent];  // the last messages counted lost, per target
   int lostAt_[kMaxTargets] = {};
-  uint64_t msgNo_[kMaxTargets] = {};  // messages seen (KF_FIRST), per target
+  uint64_t msgNo_[kMaxTargets] = {};     // messages seen (KF_FIRST), per target
   uint32_t reportOf_[kMaxTargets] = {};  // the losses the current message tells (a report), or 0
-  uint64_t lostNo_[kMaxTargets];      // the current message, when it is lost (its rest is not sent)
+  uint64_t lostNo_[kMaxTargets];         // the current message, when it is lost (its rest is not sent)
   int64_t polledAt_ = 0;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> sent_{0}, batches_{0}, errors_{0}, discarded_{0}, wakeups_{0};

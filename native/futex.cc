@@ -1,9 +1,9 @@
 // The futex calls writers make on the shared memory: the sender's wake-up (futexWake) and the
 // wait for room (futexWait), which V8's Atomics cannot make because the other side is a native
 // thread (a native FUTEX_WAKE does not wake Atomics.wait, nor the reverse).
-#include "common.h"
-
 #include <cmath>
+
+#include "common.h"
 
 namespace nc {
 

@@ -14,8 +14,6 @@
 // netlinkDump: a synchronous dump on a socket of its own, for look-ups.
 //
 // All state lives in the instances: nothing is shared between threads.
-#include "common.h"
-
 #include <errno.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -28,17 +26,19 @@
 #include <string>
 #include <vector>
 
+#include "common.h"
+
 namespace nc {
 
 namespace {
 
-constexpr size_t kRecvBuffer = 64 * 1024;      // > the largest dump chunk the kernel builds (32 KiB)
-constexpr int kDefaultRcvbuf = 4 * 1024 * 1024; // notifications queued while JS is busy
-constexpr int kMaxReadsPerWakeup = 64;         // level-triggered: the poll fires again if more
+constexpr size_t kRecvBuffer = 64 * 1024;        // > the largest dump chunk the kernel builds (32 KiB)
+constexpr int kDefaultRcvbuf = 4 * 1024 * 1024;  // notifications queued while JS is busy
+constexpr int kMaxReadsPerWakeup = 64;           // level-triggered: the poll fires again if more
 
 // Size of the family header that follows nlmsghdr in a request of `type`.
 size_t RequestHeaderSize(uint16_t type) {
-  if (type >= RTM_BASE && type < RTM_BASE + 4) return sizeof(ifinfomsg);   // links
+  if (type >= RTM_BASE && type < RTM_BASE + 4) return sizeof(ifinfomsg);  // links
   if (type >= RTM_NEWADDR && type < RTM_NEWADDR + 4) return sizeof(ifaddrmsg);
   if (type >= RTM_NEWROUTE && type < RTM_NEWROUTE + 4) return sizeof(rtmsg);
   if (type >= RTM_NEWNEIGH && type < RTM_NEWNEIGH + 4) return sizeof(ndmsg);
@@ -64,13 +64,15 @@ size_t BuildDumpRequest(uint8_t* req, size_t cap, uint16_t type, uint8_t family,
 bool ArgsTypeFamily(const Napi::CallbackInfo& info, const char* what, uint16_t* type, uint8_t* family) {
   Napi::Env env = info.Env();
   if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
-    Napi::TypeError::New(env, std::string(what) + ": expected (type: number, family: number)").ThrowAsJavaScriptException();
+    Napi::TypeError::New(env, std::string(what) + ": expected (type: number, family: number)")
+        .ThrowAsJavaScriptException();
     return false;
   }
   uint32_t t = info[0].As<Napi::Number>().Uint32Value();
   uint32_t f = info[1].As<Napi::Number>().Uint32Value();
   if (t < RTM_BASE || t > 0xffff || f > 0xff) {
-    Napi::RangeError::New(env, std::string(what) + ": type must be an RTM_* message type, family 0..255").ThrowAsJavaScriptException();
+    Napi::RangeError::New(env, std::string(what) + ": type must be an RTM_* message type, family 0..255")
+        .ThrowAsJavaScriptException();
     return false;
   }
   *type = static_cast<uint16_t>(t);

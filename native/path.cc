@@ -24,7 +24,8 @@ namespace {
 // Neighbour states through which a datagram goes out at once (linux/neighbour.h NUD_VALID).
 constexpr int kNudValid = NUD_PERMANENT | NUD_NOARP | NUD_REACHABLE | NUD_PROBE | NUD_STALE | NUD_DELAY;
 constexpr int kQuerySeqBase = 1;
-constexpr int64_t kSyncNs = 10 * 1000000LL;  // how often a device up but not running has linkwatch run  // a query for target t carries nlmsg_seq t + 1; notifications 0
+constexpr int64_t kSyncNs = 10 * 1000000LL;  // how often a device up but not running has linkwatch run  // a query for
+                                             // target t carries nlmsg_seq t + 1; notifications 0
 
 size_t AddrLen(int family) { return family == AF_INET ? 4 : 16; }
 
@@ -189,8 +190,10 @@ bool PathWatch::KeptCarrier(int t, int64_t now) {
   }
   bool kept = (flags & IFF_UP) != 0 && (flags & IFF_RUNNING) != 0 &&
               ((flags & IFF_LOOPBACK) != 0 || Changes(p) == p.changesSeen);
-  if (!kept) Look(p, now);
-  else p.devAt = now;
+  if (!kept)
+    Look(p, now);
+  else
+    p.devAt = now;
   return kept;
 }
 
@@ -240,7 +243,8 @@ void PathWatch::Apply(int family, int ifindex, const uint8_t* dst, int state, bo
     Neigh now = !deleted && (state & kNudValid) != 0 ? Neigh::kValid : Neigh::kInvalid;
     bool failed = now == Neigh::kInvalid && (deleted || (state & NUD_FAILED) != 0);
     if (failed) failed_[t] = true;
-    if (first_[t] == Outcome::kNone && (failed || now == Neigh::kValid)) first_[t] = failed ? Outcome::kFailed : Outcome::kResolved;
+    if (first_[t] == Outcome::kNone && (failed || now == Neigh::kValid))
+      first_[t] = failed ? Outcome::kFailed : Outcome::kResolved;
     if (now != p.neigh) *changed = true;
     p.neigh = now;
   }

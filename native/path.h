@@ -41,13 +41,14 @@ struct PathInfo {
   uint8_t hop[16] = {};
   // Thread state:
   Neigh neigh = Neigh::kNone;
-  bool devOk = false;      // up with carrier at the last look
-  bool arp = false;        // the device resolves neighbours (not loopback, not IFF_NOARP)
-  int64_t devAt = 0;       // when the device was last looked at (ns, CLOCK_MONOTONIC)
-  int changesFd = -1;      // /sys/class/net/<dev>/carrier_changes, kept open
+  bool devOk = false;        // up with carrier at the last look
+  bool arp = false;          // the device resolves neighbours (not loopback, not IFF_NOARP)
+  int64_t devAt = 0;         // when the device was last looked at (ns, CLOCK_MONOTONIC)
+  int changesFd = -1;        // /sys/class/net/<dev>/carrier_changes, kept open
   int64_t changesSeen = -1;  // its value at the last look
   int onParity = -1;
-  int64_t syncAt = 0;      // when `carrier` was last read to run linkwatch for it       // the parity of carrier_changes while the carrier is on (-1: not known yet)
+  int64_t syncAt = 0;  // when `carrier` was last read to run linkwatch for it       // the parity of carrier_changes
+                       // while the carrier is on (-1: not known yet)
 };
 
 // The sender thread's view of the devices and neighbours of its routes. Set and Clear are called

@@ -126,7 +126,8 @@ uint8_t* Retainer::Begin(uint8_t* tp, uint64_t seq, uint32_t prefixLen, uint32_t
     if (Ld<uint32_t>(tp + lay_.rtCount) < slots && at + need - Ld<uint64_t>(tp + lay_.rtTail) <= size) break;
     PopOldest(tp, ring, size);
   }
-  if (at != head && size - head % size >= lay_.entryHdr) St<uint32_t>(ring + head % size + lay_.entryLen, lay_.entryPad);
+  if (at != head && size - head % size >= lay_.entryHdr)
+    St<uint32_t>(ring + head % size + lay_.entryLen, lay_.entryPad);
   uint8_t* e = ring + at % size;
   St<uint32_t>(e + lay_.entryLen, msgLen);
   St<uint32_t>(e + lay_.entryPrefix, prefixLen);
@@ -230,7 +231,8 @@ void Retainer::Range(uint64_t from, uint64_t to) {
         Ld<uint32_t>(at + lay_.slotGen) != Ld<uint32_t>(tp + lay_.tgtGen))
       continue;
     uint32_t skip = 0;
-    if ((kind & lay_.kindMask) == lay_.kindFrame) skip = lay_.ethHlen + (tp[lay_.tgtAddr + lay_.addrFamily] == 6 ? lay_.ipv6Hlen : lay_.ipv4Hlen) + lay_.udpHlen;
+    if ((kind & lay_.kindMask) == lay_.kindFrame)
+      skip = lay_.ethHlen + (tp[lay_.tgtAddr + lay_.addrFamily] == 6 ? lay_.ipv6Hlen : lay_.ipv4Hlen) + lay_.udpHlen;
     if (len > skip) Datagram(t, tp, at + lay_.slotHdr + skip, static_cast<int>(len - skip));
   }
 }

@@ -54,9 +54,9 @@ class Sender : public Napi::ObjectWrap<Sender> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "Sender",
-                       {InstanceMethod<&Sender::SetRoute>("setRoute"), InstanceMethod<&Sender::ClearRoute>("clearRoute"),
-                        InstanceMethod<&Sender::Wake>("wake"), InstanceMethod<&Sender::Stop>("stop"),
-                        InstanceMethod<&Sender::Stats>("stats")});
+                       {InstanceMethod<&Sender::SetRoute>("setRoute"),
+                        InstanceMethod<&Sender::ClearRoute>("clearRoute"), InstanceMethod<&Sender::Wake>("wake"),
+                        InstanceMethod<&Sender::Stop>("stop"), InstanceMethod<&Sender::Stats>("stats")});
   }
 
   // new Sender(memory: Uint8Array over the whole shared memory, layout: Record<string, number>,
@@ -72,17 +72,40 @@ class Sender : public Napi::ObjectWrap<Sender> {
     Napi::Object l = info[1].As<Napi::Object>();
     auto get = [&](const char* k) { return l.Get(k).As<Napi::Number>().Uint32Value(); };
     if (get("LAYOUT_VERSION") != layout::LAYOUT_VERSION || get("MAX_TARGETS") != layout::MAX_TARGETS) {
-      Napi::RangeError::New(env, "Sender: the addon was built for another layout (native/layout.h): rebuild it").ThrowAsJavaScriptException();
+      Napi::RangeError::New(env, "Sender: the addon was built for another layout (native/layout.h): rebuild it")
+          .ThrowAsJavaScriptException();
       return;
     }
-    Layout lay = {get("RING_HEAD"),    get("RING_TAIL"),   get("RING_WAKE"),         get("RING_SLEEPING"),
-                  get("RING_OFF"),     get("ringSize"),    get("ROOM_WAITERS"),      get("ROOM_AT"),
-                  get("LOST_TOTAL"),   get("TARGETS_OFF"), get("TARGET_SIZE"),       get("TGT_CNT_TX_ERRORS"),
-                  get("TGT_CNT_TX_LOST"), get("TGT_CNT_STALLS"), get("SLOT_LEN"),    get("SLOT_TARGET"),
-                  get("SLOT_KIND"),    get("SLOT_GEN"),    get("SLOT_HDR"),          get("K_PAD"),
-                  get("K_MASK"),       get("KF_FIRST"),    get("TGT_STATE"),         get("ST_ENABLED"),
-                  get("TGT_CNT_UNCONFIRMED"), get("TGT_CNT_HOLDS"), get("KF_DONE"),  get("SLOT_AUX"),
-                  get("KF_REPORT"),    get("TGT_CNT_REPORT_LOST")};
+    Layout lay = {get("RING_HEAD"),
+                  get("RING_TAIL"),
+                  get("RING_WAKE"),
+                  get("RING_SLEEPING"),
+                  get("RING_OFF"),
+                  get("ringSize"),
+                  get("ROOM_WAITERS"),
+                  get("ROOM_AT"),
+                  get("LOST_TOTAL"),
+                  get("TARGETS_OFF"),
+                  get("TARGET_SIZE"),
+                  get("TGT_CNT_TX_ERRORS"),
+                  get("TGT_CNT_TX_LOST"),
+                  get("TGT_CNT_STALLS"),
+                  get("SLOT_LEN"),
+                  get("SLOT_TARGET"),
+                  get("SLOT_KIND"),
+                  get("SLOT_GEN"),
+                  get("SLOT_HDR"),
+                  get("K_PAD"),
+                  get("K_MASK"),
+                  get("KF_FIRST"),
+                  get("TGT_STATE"),
+                  get("ST_ENABLED"),
+                  get("TGT_CNT_UNCONFIRMED"),
+                  get("TGT_CNT_HOLDS"),
+                  get("KF_DONE"),
+                  get("SLOT_AUX"),
+                  get("KF_REPORT"),
+                  get("TGT_CNT_REPORT_LOST")};
     if (static_cast<size_t>(lay.ringOff) + lay.ringSize > len || (lay.ringSize & (lay.ringSize - 1)) != 0) {
       Napi::RangeError::New(env, "Sender: the ring does not fit the memory view").ThrowAsJavaScriptException();
       return;
@@ -119,8 +142,9 @@ class Sender : public Napi::ObjectWrap<Sender> {
   // -> undefined, or (raw mode) why the socket has no TX ring and its frames go by sendmmsg
   Napi::Value SetRoute(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 10 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber() || !info[3].IsNumber() ||
-        !info[5].IsNumber() || !info[6].IsString() || !info[7].IsNumber() || !info[8].IsNumber()) {
+    if (info.Length() < 10 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber() ||
+        !info[3].IsNumber() || !info[5].IsNumber() || !info[6].IsString() || !info[7].IsNumber() ||
+        !info[8].IsNumber()) {
       return ThrowErrno(env, "setRoute", EINVAL);
     }
     int t = info[0].As<Napi::Number>().Int32Value();
@@ -143,7 +167,8 @@ class Sender : public Napi::ObjectWrap<Sender> {
     if (hopFamily != 0) {
       uint8_t* hop;
       size_t hopLen;
-      if ((hopFamily != 4 && hopFamily != 6) || !ViewOf(info[9], &hop, &hopLen) || hopLen != (hopFamily == 4 ? 4u : 16u)) {
+      if ((hopFamily != 4 && hopFamily != 6) || !ViewOf(info[9], &hop, &hopLen) ||
+          hopLen != (hopFamily == 4 ? 4u : 16u)) {
         return ThrowErrno(env, "setRoute", EINVAL);
       }
       path.hopFamily = hopFamily == 4 ? AF_INET : AF_INET6;
@@ -211,7 +236,8 @@ Napi::Value RetainRange(const Napi::CallbackInfo& info) {
   Retainer retain(mem, len, RetainLayout::From(get));  // the view's length bounds the regions
   Napi::Array r = info[2].As<Napi::Array>();
   for (uint32_t i = 0; i + 1 < r.Length(); i += 2) {
-    retain.Range(static_cast<uint64_t>(r.Get(i).As<Napi::Number>().Int64Value()), static_cast<uint64_t>(r.Get(i + 1).As<Napi::Number>().Int64Value()));
+    retain.Range(static_cast<uint64_t>(r.Get(i).As<Napi::Number>().Int64Value()),
+                 static_cast<uint64_t>(r.Get(i + 1).As<Napi::Number>().Int64Value()));
   }
   return env.Undefined();
 }

@@ -5,9 +5,9 @@
 // not Node's handler. The signal hook saves the disposition before it adds its listener and puts
 // it back before it re-raises (and when it removes its listener at close()), so the process ends
 // exactly as Node would have ended it. The bytes live in JavaScript: no state here.
-#include "common.h"
-
 #include <signal.h>
+
+#include "common.h"
 
 namespace nc {
 

@@ -1,9 +1,9 @@
 // The sockets the sender thread sends through (UDP, and AF_PACKET for raw mode).
-#include "common.h"
-
 #include <linux/if_packet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+
+#include "common.h"
 
 namespace nc {
 
@@ -43,9 +43,12 @@ Napi::Value UdpOpen(const Napi::CallbackInfo& info) {
   // Every option is checked: a socket without one of them is not the socket the sender counts on.
   // Without IP_RECVERR in particular, UDP reports a datagram a qdisc dropped as sent (counting it
   // only in /proc/net/snmp SndbufErrors): with it, the send fails ENOBUFS and the sender retries.
-  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) return CloseThrow(env, fd, "setsockopt(SO_REUSEADDR)");
-  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf) < 0) return CloseThrow(env, fd, "setsockopt(SO_SNDBUF)");
-  if (family == 4 ? setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof one) < 0 : setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof one) < 0) {
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
+    return CloseThrow(env, fd, "setsockopt(SO_REUSEADDR)");
+  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf) < 0)
+    return CloseThrow(env, fd, "setsockopt(SO_SNDBUF)");
+  if (family == 4 ? setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof one) < 0
+                  : setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof one) < 0) {
     return CloseThrow(env, fd, family == 4 ? "setsockopt(IP_RECVERR)" : "setsockopt(IPV6_RECVERR)");
   }
   if (bind(fd, reinterpret_cast<sockaddr*>(&ss), sl) < 0) return CloseThrow(env, fd, "bind");
@@ -60,7 +63,8 @@ Napi::Value PacketOpen(const Napi::CallbackInfo& info) {
   int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
   if (fd < 0) return ThrowErrno(env, "socket(AF_PACKET)", errno);
   int sndbuf = SndbufArg(info, 1);
-  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf) < 0) return CloseThrow(env, fd, "setsockopt(SO_SNDBUF)");
+  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf) < 0)
+    return CloseThrow(env, fd, "setsockopt(SO_SNDBUF)");
   sockaddr_ll sll{};
   sll.sll_family = AF_PACKET;
   sll.sll_ifindex = ifindex;

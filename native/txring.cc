@@ -11,7 +11,6 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-
 #include <time.h>
 #include <unistd.h>
 
@@ -72,11 +71,13 @@ std::string RootQdisc(int ifindex) {
   std::string q;
   alignas(nlmsghdr) char buf[16384];
   ssize_t n = send(nl, &req, sizeof req, 0) == static_cast<ssize_t>(sizeof req) ? recv(nl, buf, sizeof buf, 0) : -1;
-  for (auto* h = reinterpret_cast<nlmsghdr*>(buf); n > 0 && NLMSG_OK(h, static_cast<uint32_t>(n)); h = NLMSG_NEXT(h, n)) {
+  for (auto* h = reinterpret_cast<nlmsghdr*>(buf); n > 0 && NLMSG_OK(h, static_cast<uint32_t>(n));
+       h = NLMSG_NEXT(h, n)) {
     if (h->nlmsg_type != RTM_NEWLINK) continue;
     int len = static_cast<int>(IFLA_PAYLOAD(h));
     for (auto* a = IFLA_RTA(static_cast<ifinfomsg*>(NLMSG_DATA(h))); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
-      if (a->rta_type == IFLA_QDISC) q.assign(static_cast<const char*>(RTA_DATA(a)), strnlen(static_cast<const char*>(RTA_DATA(a)), RTA_PAYLOAD(a)));
+      if (a->rta_type == IFLA_QDISC)
+        q.assign(static_cast<const char*>(RTA_DATA(a)), strnlen(static_cast<const char*>(RTA_DATA(a)), RTA_PAYLOAD(a)));
     }
   }
   close(nl);
@@ -88,9 +89,11 @@ std::string RootQdisc(int ifindex) {
 std::string TxRing::Open(int fd, int ifindex) {
   Close();
   int version = TPACKET_V2;
-  if (setsockopt(fd, SOL_PACKET, PACKET_VERSION, &version, sizeof version) < 0) return Why("setsockopt(PACKET_VERSION)", errno);
+  if (setsockopt(fd, SOL_PACKET, PACKET_VERSION, &version, sizeof version) < 0)
+    return Why("setsockopt(PACKET_VERSION)", errno);
   int vnet = 1;
-  if (setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &vnet, sizeof vnet) < 0) return Why("setsockopt(PACKET_VNET_HDR)", errno);
+  if (setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &vnet, sizeof vnet) < 0)
+    return Why("setsockopt(PACKET_VNET_HDR)", errno);
   // On failure from here on, the socket is put back as sendmmsg needs it: no ring, no vnet header.
   auto undo = [&](const char* what, int e, bool ring) {
     tpacket_req none{};  // no blocks: the ring is released
@@ -100,7 +103,8 @@ std::string TxRing::Open(int fd, int ifindex) {
     return Why(what, e);
   };
   tpacket_req req{kTxBlockSize, kBlocks, kTxFrameSize, kTxFrames};
-  if (setsockopt(fd, SOL_PACKET, PACKET_TX_RING, &req, sizeof req) < 0) return undo("setsockopt(PACKET_TX_RING)", errno, false);
+  if (setsockopt(fd, SOL_PACKET, PACKET_TX_RING, &req, sizeof req) < 0)
+    return undo("setsockopt(PACKET_TX_RING)", errno, false);
   size_t len = static_cast<size_t>(kTxBlockSize) * kBlocks;
   void* m = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (m == MAP_FAILED) return undo("mmap(PACKET_TX_RING)", errno, true);
@@ -154,9 +158,9 @@ int TxRing::Send(const iovec* frames, int n, const sockaddr* addr, socklen_t add
   for (; put < n; put++) {
     uint8_t* f = Frame((head_ + put) % kTxFrames);
     size_t len = frames[put].iov_len;
-    if (len > max) max = Max(true);  // the MTU may have grown: read it again before refusing
+    if (len > max) max = Max(true);                            // the MTU may have grown: read it again before refusing
     if (Status(f) != TP_STATUS_AVAILABLE || len > max) break;  // still the kernel's, or too long
-    VnetHdr v{0, 0, static_cast<uint16_t>(len), 0, 0, 0};  // the whole frame linear: txring.h
+    VnetHdr v{0, 0, static_cast<uint16_t>(len), 0, 0, 0};      // the whole frame linear: txring.h
     memcpy(f + kDataOff, &v, sizeof v);
     memcpy(f + kDataOff + sizeof v, frames[put].iov_base, len);
     reinterpret_cast<tpacket2_hdr*>(f)->tp_len = static_cast<uint32_t>(sizeof v + len);

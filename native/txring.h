@@ -45,8 +45,8 @@
 // read with acquire loads.
 #pragma once
 
-#include <sys/socket.h>
 #include <net/if.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 #include <cstdint>

@@ -15,7 +15,13 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export const ENTRIES = ['index', 'core/wire', 'faces/integrations/pino', 'faces/integrations/winston', 'faces/integrations/console'];
+export const ENTRIES = [
+  'index',
+  'core/wire',
+  'faces/integrations/pino',
+  'faces/integrations/winston',
+  'faces/integrations/console',
+];
 const outdir = join(root, 'dist', 'lib', 'es');
 
 rmSync(outdir, { recursive: true, force: true });

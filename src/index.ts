@@ -5,14 +5,34 @@
  * @module netconsole
  */
 export { Netconsole, Targets, WorkerLogger, attach, Logger, ChildLogger } from './host/netconsole.js';
-export type { NetconsoleOptions, NetconsoleHandle, Stats, TargetStats, ChildOptions, LevelMethodName, LogMethod } from './host/netconsole.js';
+export type {
+  NetconsoleOptions,
+  NetconsoleHandle,
+  Stats,
+  TargetStats,
+  ChildOptions,
+  LevelMethodName,
+  LogMethod,
+} from './host/netconsole.js';
 export { Target, Userdata } from './host/target-api.js';
-export type { AttributeName, AttributeValue, SendOptions, TargetOptions, WritableAttribute } from './host/target-api.js';
+export type {
+  AttributeName,
+  AttributeValue,
+  SendOptions,
+  TargetOptions,
+  WritableAttribute,
+} from './host/target-api.js';
 export type { TargetAddress } from './host/shorthand.js';
 export type { TargetState } from './host/target-table.js';
 export { LEVELS, levelNumber } from './core/writer.js';
 export type { Level, LevelName, LogOptions, Loggable } from './core/writer.js';
 export type { NetdevEvent, NetdevEventType, DeviceInfo } from './netdev/types.js';
-export { NetconsoleError, InvalidValueError, TooLargeError, LockOrderError, LayoutMismatchError } from './base/errors.js';
+export {
+  NetconsoleError,
+  InvalidValueError,
+  TooLargeError,
+  LockOrderError,
+  LayoutMismatchError,
+} from './base/errors.js';
 export type { ErrnoCode } from './base/errors.js';
 export { encodeDatagrams, encodeFrame, encodeMessage } from './core/wire.js';

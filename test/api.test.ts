@@ -12,12 +12,29 @@ import { Sink } from './helpers/udp.js';
 import { withSinkNetconsole } from './helpers/netconsole.js';
 
 const LO = Number(readFileSync('/sys/class/net/lo/ifindex', 'utf8'));
-const ATTRS = ['enabled', 'extended', 'timestamps', 'release', 'dev_name', 'local_port', 'remote_port', 'local_ip', 'remote_ip', 'remote_mac', 'local_mac'] as const;
+const ATTRS = [
+  'enabled',
+  'extended',
+  'timestamps',
+  'release',
+  'dev_name',
+  'local_port',
+  'remote_port',
+  'local_ip',
+  'remote_ip',
+  'remote_mac',
+  'local_mac',
+] as const;
 
-const withNc = (opts: NetconsoleOptions, fn: (nc: Netconsole, sink: Sink) => Promise<void>): Promise<void> => withSinkNetconsole(opts, fn);
+const withNc = (opts: NetconsoleOptions, fn: (nc: Netconsole, sink: Sink) => Promise<void>): Promise<void> =>
+  withSinkNetconsole(opts, fn);
 
 function snapshot(t: Target): Record<string, string> {
-  return Object.fromEntries([...ATTRS.map((a) => [a, t.get(a)]), ['state', t.state], ['userdata', JSON.stringify(t.userdata.entries())]]);
+  return Object.fromEntries([
+    ...ATTRS.map((a) => [a, t.get(a)]),
+    ['state', t.state],
+    ['userdata', JSON.stringify(t.userdata.entries())],
+  ]);
 }
 
 async function rejects(code: string, p: Promise<unknown>): Promise<void> {
@@ -27,9 +44,18 @@ async function rejects(code: string, p: Promise<unknown>): Promise<void> {
 describe('configuration sources', () => {
   test('a parameter string: targets cmdline0, cmdline1 come up; a bad piece is reported and skipped', async () => {
     const sink = await Sink.open();
-    const nc = await Netconsole.create({ devices: 'none', targets: `+@/,${sink.port}@127.0.0.1/;bad;@/,${sink.port}@127.0.0.1/` });
+    const nc = await Netconsole.create({
+      devices: 'none',
+      targets: `+@/,${sink.port}@127.0.0.1/;bad;@/,${sink.port}@127.0.0.1/`,
+    });
     try {
-      assert.deepEqual(nc.targets.list().map((t) => [t.name, t.state, t.get('extended')]), [['cmdline0', 'enabled', '1'], ['cmdline1', 'enabled', '0']]);
+      assert.deepEqual(
+        nc.targets.list().map((t) => [t.name, t.state, t.get('extended')]),
+        [
+          ['cmdline0', 'enabled', '1'],
+          ['cmdline1', 'enabled', '0'],
+        ],
+      );
       assert.equal(nc.startupErrors.length, 1);
       assert.equal(nc.startupErrors[0].code, 'EINVAL');
       assert.match(nc.startupErrors[0].message, /couldn't parse config at 'bad'/);
@@ -59,7 +85,15 @@ describe('configuration sources', () => {
     const sink = await Sink.open();
     const dir = mkdtempSync(join(tmpdir(), 'nc-'));
     const file = join(dir, 'netconsole.json');
-    writeFileSync(file, JSON.stringify({ facility: 3, targets: [{ name: 'fromfile', remote_ip: '127.0.0.1', remote_port: sink.port, local_port: 0, extended: 1, enabled: 1 }] }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        facility: 3,
+        targets: [
+          { name: 'fromfile', remote_ip: '127.0.0.1', remote_port: sink.port, local_port: 0, extended: 1, enabled: 1 },
+        ],
+      }),
+    );
     try {
       const nc = await Netconsole.create({ devices: 'none', config: file });
       nc.info('from a config file');
@@ -76,8 +110,18 @@ describe('configuration sources', () => {
   });
 
   test('an array of targets is strict: a bad attribute rejects create() and leaves nothing open', async () => {
-    await rejects('ERANGE', Netconsole.create({ devices: 'none', env: false, targets: [{ name: 'x', remote_ip: '127.0.0.1', remote_port: 70000, enabled: 1 }] }));
-    await rejects('EDESTADDRREQ', Netconsole.create({ devices: 'none', env: false, targets: [{ name: 'x', enabled: 1 }] }));
+    await rejects(
+      'ERANGE',
+      Netconsole.create({
+        devices: 'none',
+        env: false,
+        targets: [{ name: 'x', remote_ip: '127.0.0.1', remote_port: 70000, enabled: 1 }],
+      }),
+    );
+    await rejects(
+      'EDESTADDRREQ',
+      Netconsole.create({ devices: 'none', env: false, targets: [{ name: 'x', enabled: 1 }] }),
+    );
   });
 });
 
@@ -115,17 +159,32 @@ describe('targets: configfs semantics through the API', () => {
   for (const [name, attr, value, code] of rejected) {
     test(`a rejected write leaves the target exactly as it was: ${name} (${attr}=${value}) -> ${code}`, () =>
       withNc({}, async (nc, sink) => {
-        const t = await nc.targets.create('t', { remote_ip: '127.0.0.1', remote_port: sink.port, local_port: 0, enabled: 1, userdata: { k: 'v' } });
+        const t = await nc.targets.create('t', {
+          remote_ip: '127.0.0.1',
+          remote_port: sink.port,
+          local_port: 0,
+          enabled: 1,
+          userdata: { k: 'v' },
+        });
         const before = snapshot(t);
-        await assert.rejects(t.set(attr as never, value as never), // names the types refuse too: the run-time check
-          (e: unknown) => e instanceof NetconsoleError && (e.code === code || (code === 'EINVAL' && e.code === 'ERANGE')));
+        await assert.rejects(
+          t.set(attr as never, value as never), // names the types refuse too: the run-time check
+          (e: unknown) =>
+            e instanceof NetconsoleError && (e.code === code || (code === 'EINVAL' && e.code === 'ERANGE')),
+        );
         assert.deepEqual(snapshot(t), before);
       }));
   }
 
   test('userdata entries and sysdata toggles through userdata.set, visible in the next message', () =>
     withNc({}, async (nc, sink) => {
-      const t = await nc.targets.create('u', { remote_ip: '127.0.0.1', remote_port: sink.port, local_port: 0, extended: 1, enabled: 1 });
+      const t = await nc.targets.create('u', {
+        remote_ip: '127.0.0.1',
+        remote_port: sink.port,
+        local_port: 0,
+        extended: 1,
+        enabled: 1,
+      });
       await t.userdata.set('region', 'eu-west-1\n');
       await t.userdata.set('msgid_enabled', 1);
       assert.equal(t.userdata.get('region'), 'eu-west-1');
@@ -146,7 +205,13 @@ describe('targets: configfs semantics through the API', () => {
 describe('the log call', () => {
   test('levels by name and number, facility, Buffers, Errors with their stack, dict and cont (write)', () =>
     withNc({ facility: 0, throwOnLogError: true }, async (nc, sink) => {
-      await nc.targets.create('e', { remote_ip: '127.0.0.1', remote_port: sink.port, local_port: 0, extended: 1, enabled: 1 });
+      await nc.targets.create('e', {
+        remote_ip: '127.0.0.1',
+        remote_port: sink.port,
+        local_port: 0,
+        extended: 1,
+        enabled: 1,
+      });
       nc.emerg('e0');
       nc.debug('d7');
       nc.log(4, 'n4');
@@ -154,8 +219,14 @@ describe('the log call', () => {
       nc.info(Buffer.from('bytes \xff', 'latin1'));
       nc.err(new Error('kaput'));
       nc.write('notice', 'part', { cont: true, dict: { SUBSYSTEM: 'x' } });
-      assert.throws(() => nc.log('loud' as never, 'x'), (e: unknown) => e instanceof NetconsoleError && e.code === 'EINVAL');
-      assert.throws(() => nc.log(8 as never, 'x'), (e: unknown) => e instanceof NetconsoleError && e.code === 'ERANGE');
+      assert.throws(
+        () => nc.log('loud' as never, 'x'),
+        (e: unknown) => e instanceof NetconsoleError && e.code === 'EINVAL',
+      );
+      assert.throws(
+        () => nc.log(8 as never, 'x'),
+        (e: unknown) => e instanceof NetconsoleError && e.code === 'ERANGE',
+      );
       await nc.flush();
       await sink.until((g) => g.length === 7);
       const d = sink.texts();
@@ -179,14 +250,23 @@ describe('the log call', () => {
       nc.watchWorker(victim);
       await new Promise((r) => setTimeout(r, 100));
       await victim.terminate();
-      await nc.targets.create('w', { remote_ip: '127.0.0.1', remote_port: sink.port, local_port: 0, enabled: 1, timestamps: 0 });
+      await nc.targets.create('w', {
+        remote_ip: '127.0.0.1',
+        remote_port: sink.port,
+        local_port: 0,
+        enabled: 1,
+        timestamps: 0,
+      });
       const ok = new Worker(url, { workerData: { handle: nc.handle(), count: 500 } });
       const [msg] = (await once(ok, 'message')) as [{ count: number }];
       assert.equal(msg.count, 500);
       nc.info('main still logs');
       await nc.flush();
       await sink.until((g) => g.some((x) => x.data.toString() === 'main still logs\n'), 10_000);
-      assert.ok(sink.texts().filter((x) => /^worker \d+ message \d+\n$/.test(x)).length === 500, 'the second worker\'s records arrived');
+      assert.ok(
+        sink.texts().filter((x) => /^worker \d+ message \d+\n$/.test(x)).length === 500,
+        "the second worker's records arrived",
+      );
       await new Promise((r) => setTimeout(r, 50));
       assert.equal(nc.stats().threads, 1, 'only the host thread still holds a slot');
       nc.info('the lock is free');
@@ -196,20 +276,35 @@ describe('the log call', () => {
 describe('text longer than a record can carry', () => {
   test('is cut to 64 KiB and counted in stats().textCut (strings and bytes)', () =>
     withNc({}, async (nc, sink) => {
-      await nc.targets.create('big', { remote_ip: '127.0.0.1', remote_port: sink.port, local_port: 0, timestamps: 0, enabled: 1 });
+      await nc.targets.create('big', {
+        remote_ip: '127.0.0.1',
+        remote_port: sink.port,
+        local_port: 0,
+        timestamps: 0,
+        enabled: 1,
+      });
       nc.info('y'.repeat(70_000));
       nc.info(new Uint8Array(70_000).fill(0x7a));
       nc.info('fits');
       assert.equal(nc.stats().textCut, 2);
       await nc.flush();
       await sink.until((g) => g.some((x) => x.data.toString() === 'fits\n'));
-      const ys = sink.texts().filter((x) => x.startsWith('y')).join('');
+      const ys = sink
+        .texts()
+        .filter((x) => x.startsWith('y'))
+        .join('');
       assert.equal(ys.length, 64 * 1024 + 1, 'the first 64 KiB and the newline');
     }));
 });
 
 describe('device events (injected): the table of docs/targets.md 4', () => {
-  const target = (port: number) => ({ remote_ip: '127.0.0.1', remote_port: port, local_port: 0, dev_name: 'lo', enabled: 1 });
+  const target = (port: number) => ({
+    remote_ip: '127.0.0.1',
+    remote_port: port,
+    local_port: 0,
+    dev_name: 'lo',
+    enabled: 1,
+  });
 
   test('admin down: no state change, messages skipped, counted and reported in-band; up: sent again', () =>
     withNc({}, async (nc, sink) => {
@@ -267,11 +362,22 @@ describe('device events (injected): the table of docs/targets.md 4', () => {
     withNc({}, async (nc, sink) => {
       const names = ['a', 'b', 'c'];
       for (const n of names) await nc.targets.create(n, target(sink.port));
-      const other = await nc.targets.create('other', { remote_ip: '127.0.0.1', remote_port: sink.port, local_port: 0, enabled: 1 });
+      const other = await nc.targets.create('other', {
+        remote_ip: '127.0.0.1',
+        remote_port: sink.port,
+        local_port: 0,
+        enabled: 1,
+      });
       await nc.deviceEvent({ type: 'unregister', name: 'lo', ifindex: LO + 1000 });
-      assert.ok(names.every((n) => nc.targets.get(n)!.state === 'enabled'), 'another device: nothing changes');
+      assert.ok(
+        names.every((n) => nc.targets.get(n)!.state === 'enabled'),
+        'another device: nothing changes',
+      );
       await nc.deviceEvent({ type: 'unregister', name: 'lo', ifindex: LO });
-      assert.deepEqual(names.map((n) => nc.targets.get(n)!.state), ['deactivated', 'deactivated', 'deactivated']);
+      assert.deepEqual(
+        names.map((n) => nc.targets.get(n)!.state),
+        ['deactivated', 'deactivated', 'deactivated'],
+      );
       assert.equal(other.state, 'deactivated', 'bound to lo by its route');
     }));
 });

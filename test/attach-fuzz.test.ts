@@ -36,7 +36,12 @@ function claims(): number {
 }
 
 // Memories made once (each reserves about 10 GiB of address space until it is collected).
-let memories: { plain: WebAssembly.Memory; small: WebAssembly.Memory; blank: WebAssembly.Memory; tooBig: WebAssembly.Memory } | null = null;
+let memories: {
+  plain: WebAssembly.Memory;
+  small: WebAssembly.Memory;
+  blank: WebAssembly.Memory;
+  tooBig: WebAssembly.Memory;
+} | null = null;
 const memory = (which: 'plain' | 'small' | 'blank' | 'tooBig') => (): WebAssembly.Memory => {
   const pages = Math.ceil(memoryBytes(L.RING_MIN) / 65536);
   memories ??= {
@@ -94,17 +99,41 @@ const memoryPart = fc.oneof(
   ]),
 );
 const ints = (min: number, max: number, badOnes: unknown[]): fc.Arbitrary<Part> =>
-  fc.oneof({ weight: 24, arbitrary: parts(fc.integer({ min, max })) }, parts(fc.constantFrom(...badOnes), false), parts(fc.oneof(fc.integer({ max: min - 1 }), fc.integer({ min: max + 1 })), false));
+  fc.oneof(
+    { weight: 24, arbitrary: parts(fc.integer({ min, max })) },
+    parts(fc.constantFrom(...badOnes), false),
+    parts(fc.oneof(fc.integer({ max: min - 1 }), fc.integer({ min: max + 1 })), false),
+  );
 const NOT_INTS = [1.5, NaN, Infinity, -Infinity, '1', null, undefined, true, 1n, {}, [1]];
 // A good epoch other than the real one is a closed Netconsole's handle: taken, writes nothing.
-const epochPart = fc.oneof({ weight: 20, arbitrary: named(true, [['the epoch', () => real.core.epoch]]) }, { weight: 4, arbitrary: parts(fc.integer({ min: 0, max: 0xffffffff })) }, parts(fc.constantFrom(-1, 2 ** 32, ...NOT_INTS), false));
-const debugPart = fc.oneof({ weight: 24, arbitrary: parts(fc.boolean()) }, parts(fc.constantFrom(0, 1, 'true', null, undefined, {}), false));
-const choice = (good: string[], badOnes: unknown[]): fc.Arbitrary<Part> => fc.oneof({ weight: 24, arbitrary: parts(fc.constantFrom(...good)) }, parts(fc.constantFrom(...badOnes), false), parts(fc.string({ maxLength: 8 }).filter((x) => !good.includes(x)), false));
+const epochPart = fc.oneof(
+  { weight: 20, arbitrary: named(true, [['the epoch', () => real.core.epoch]]) },
+  { weight: 4, arbitrary: parts(fc.integer({ min: 0, max: 0xffffffff })) },
+  parts(fc.constantFrom(-1, 2 ** 32, ...NOT_INTS), false),
+);
+const debugPart = fc.oneof(
+  { weight: 24, arbitrary: parts(fc.boolean()) },
+  parts(fc.constantFrom(0, 1, 'true', null, undefined, {}), false),
+);
+const choice = (good: string[], badOnes: unknown[]): fc.Arbitrary<Part> =>
+  fc.oneof(
+    { weight: 24, arbitrary: parts(fc.constantFrom(...good)) },
+    parts(fc.constantFrom(...badOnes), false),
+    parts(
+      fc.string({ maxLength: 8 }).filter((x) => !good.includes(x)),
+      false,
+    ),
+  );
 
 /** An object of parts, each field maybe missing (bad), maybe read through a getter (fine) or one
  *  that throws (bad). */
 function objectOf(fields: Record<string, fc.Arbitrary<Part>>): fc.Arbitrary<Part> {
-  const how = fc.oneof({ weight: 40, arbitrary: fc.constant('value' as const) }, { weight: 4, arbitrary: fc.constant('getter' as const) }, fc.constant('throwing getter' as const), fc.constant('missing' as const));
+  const how = fc.oneof(
+    { weight: 40, arbitrary: fc.constant('value' as const) },
+    { weight: 4, arbitrary: fc.constant('getter' as const) },
+    fc.constant('throwing getter' as const),
+    fc.constant('missing' as const),
+  );
   const entries = Object.entries(fields).map(([k, arb]) => fc.tuple(fc.constant(k), arb, how));
   return fc.tuple(...entries).map((fs): Part => {
     const ok = fs.every(([, p, h]) => p.ok && (h === 'value' || h === 'getter'));
@@ -114,7 +143,8 @@ function objectOf(fields: Record<string, fc.Arbitrary<Part>>): fc.Arbitrary<Part
       for (const [k, p, h] of fs) {
         if (h === 'value') o[k] = p.make();
         else if (h === 'getter') Object.defineProperty(o, k, { get: () => p.make(), enumerable: true });
-        else if (h === 'throwing getter') Object.defineProperty(o, k, { get: throwing(`getter ${k}`), enumerable: true });
+        else if (h === 'throwing getter')
+          Object.defineProperty(o, k, { get: throwing(`getter ${k}`), enumerable: true });
       }
       return o;
     };
@@ -137,36 +167,52 @@ const handlePart = fc.oneof(
       sender: choice(['native', 'dgram'], ['auto', 'NATIVE', '', null, undefined, 5, {}]),
     }),
   },
-  named(false, [...notAnObject, ...hostile, bad('{}', () => ({})), bad('an array', () => [real]), bad('{ core: null }', () => ({ core: null }))]),
+  named(false, [
+    ...notAnObject,
+    ...hostile,
+    bad('{}', () => ({})),
+    bad('an array', () => [real]),
+    bad('{ core: null }', () => ({ core: null })),
+  ]),
 );
 
 describe(`attach() fuzz: ${RUNS} random handles (seed ${SEED}; NETCONSOLE_FUZZ_SEED=${SEED} replays them)`, () => {
-  test('a handle is taken exactly when every part is acceptable; a refusal is typed, names the field, and leaves nothing behind', TIMEOUT, (t) => {
-    const counts = { taken: 0, stale: 0, refused: 0 };
-    const codes = new Map<string, number>();
-    fc.assert(
-      fc.property(handlePart, (h) => {
-        const before = { claims: claims(), threads: nc.stats().threads, listeners: processListeners() };
-        const value = h.make();
-        const r = attempt(() => attach(value as NetconsoleHandle));
-        const why = `${verdict(r)}: ${h.what}`;
-        assert.equal(r.ok, h.ok, why);
-        if (r.ok) {
-          const live = claims() - before.claims; // 1: a claim on the host's slot; 0: a closed Netconsole's epoch
-          assert.ok(live === 0 || live === 1, `${why}: ${live} claims`);
-          counts[live === 1 ? 'taken' : 'stale']++;
-          r.result.detach();
-        } else {
-          assert.ok(r.error.option!.startsWith('handle'), `names a field of the handle: ${r.error.option} (${why})`);
-          codes.set(r.error.code, (codes.get(r.error.code) ?? 0) + 1);
-          counts.refused++;
-        }
-        assert.deepEqual({ claims: claims(), threads: nc.stats().threads, listeners: processListeners() }, before, `nothing left behind: ${why}`);
-      }),
-      { numRuns: RUNS, seed: SEED },
-    );
-    t.diagnostic(`seed ${SEED}: ${counts.taken} taken, ${counts.stale} taken with a closed Netconsole's epoch (write nothing), ${counts.refused} refused (${[...codes].map(([c, n]) => `${c} ${n}`).join(', ')}); 0 raw errors`);
-  });
+  test(
+    'a handle is taken exactly when every part is acceptable; a refusal is typed, names the field, and leaves nothing behind',
+    TIMEOUT,
+    (t) => {
+      const counts = { taken: 0, stale: 0, refused: 0 };
+      const codes = new Map<string, number>();
+      fc.assert(
+        fc.property(handlePart, (h) => {
+          const before = { claims: claims(), threads: nc.stats().threads, listeners: processListeners() };
+          const value = h.make();
+          const r = attempt(() => attach(value as NetconsoleHandle));
+          const why = `${verdict(r)}: ${h.what}`;
+          assert.equal(r.ok, h.ok, why);
+          if (r.ok) {
+            const live = claims() - before.claims; // 1: a claim on the host's slot; 0: a closed Netconsole's epoch
+            assert.ok(live === 0 || live === 1, `${why}: ${live} claims`);
+            counts[live === 1 ? 'taken' : 'stale']++;
+            r.result.detach();
+          } else {
+            assert.ok(r.error.option!.startsWith('handle'), `names a field of the handle: ${r.error.option} (${why})`);
+            codes.set(r.error.code, (codes.get(r.error.code) ?? 0) + 1);
+            counts.refused++;
+          }
+          assert.deepEqual(
+            { claims: claims(), threads: nc.stats().threads, listeners: processListeners() },
+            before,
+            `nothing left behind: ${why}`,
+          );
+        }),
+        { numRuns: RUNS, seed: SEED },
+      );
+      t.diagnostic(
+        `seed ${SEED}: ${counts.taken} taken, ${counts.stale} taken with a closed Netconsole's epoch (write nothing), ${counts.refused} refused (${[...codes].map(([c, n]) => `${c} ${n}`).join(', ')}); 0 raw errors`,
+      );
+    },
+  );
 
   test('the malformed handles of issue 15, each typed before anything is claimed', () => {
     const h = real;
@@ -182,7 +228,11 @@ describe(`attach() fuzz: ${RUNS} random handles (seed ${SEED}; NETCONSOLE_FUZZ_S
       ['core.memory the buffer', { ...h, core: { ...h.core, memory: h.core.memory.buffer } }, 'handle.core.memory'],
       ['core.module {}', { ...h, core: { ...h.core, module: {} } }, 'handle.core.module'],
       ['core.memory never laid out', { ...h, core: { ...h.core, memory: memory('blank')() } }, 'handle.core.memory'],
-      ["core.memory's maximum past the module's", { ...h, core: { ...h.core, memory: memory('tooBig')() } }, 'handle.core'],
+      [
+        "core.memory's maximum past the module's",
+        { ...h, core: { ...h.core, memory: memory('tooBig')() } },
+        'handle.core',
+      ],
     ];
     for (const [what, value, option] of cases) {
       const before = { claims: claims(), listeners: processListeners() };

@@ -26,7 +26,9 @@ const MiB = 1 << 20;
 class AttachWorker {
   readonly worker: Worker;
   private constructor(nc: Netconsole) {
-    this.worker = new Worker(new URL('./workers/attach-worker.js', import.meta.url), { workerData: { handle: nc.handle() } });
+    this.worker = new Worker(new URL('./workers/attach-worker.js', import.meta.url), {
+      workerData: { handle: nc.handle() },
+    });
   }
 
   static async start(nc: Netconsole): Promise<AttachWorker> {
@@ -70,7 +72,16 @@ async function until(done: () => boolean, ms: number, what: string): Promise<voi
 }
 
 function withNc(fn: (nc: Netconsole, sink: Sink) => Promise<void>, opts: NetconsoleOptions = {}): Promise<void> {
-  return withSinkNetconsole((sink) => ({ ...BASE, ...opts, targets: [{ name: 't', remote_ip: '127.0.0.1', remote_port: sink.port, local_port: 0, timestamps: 0, enabled: 1 }] }), fn);
+  return withSinkNetconsole(
+    (sink) => ({
+      ...BASE,
+      ...opts,
+      targets: [
+        { name: 't', remote_ip: '127.0.0.1', remote_port: sink.port, local_port: 0, timestamps: 0, enabled: 1 },
+      ],
+    }),
+    fn,
+  );
 }
 
 describe('attach(): a thread slot per thread', () => {
@@ -85,7 +96,12 @@ describe('attach(): a thread slot per thread', () => {
           assert.equal(r.listeners, listeners, `attach ${i} added no process listener`);
         }
         assert.equal(nc.stats().threads, 2, 'the host and the worker');
-        assert.deepEqual(slotClaims(nc).filter((n) => n > 0).sort(), [1, 70]);
+        assert.deepEqual(
+          slotClaims(nc)
+            .filter((n) => n > 0)
+            .sort(),
+          [1, 70],
+        );
         assert.deepEqual(await w.call({ op: 'log', text: 'all of them log' }), Array(70).fill(1));
         for (let i = 69; i >= 1; i--) {
           await w.call({ op: 'detach' });
@@ -115,7 +131,7 @@ describe('attach(): a thread slot per thread', () => {
       assert.deepEqual(sink.texts().sort(), ['from an attached logger\n', 'from the host\n']);
     }));
 
-  test('a detached logger writes nothing (its slot may be another thread\'s by now), also while its thread keeps another', () =>
+  test("a detached logger writes nothing (its slot may be another thread's by now), also while its thread keeps another", () =>
     withNc(async (nc, sink) => {
       const a = attach(nc.handle());
       const b = attach(nc.handle());
@@ -179,8 +195,11 @@ test('malformed handles in a worker: each a typed error before anything is claim
       ['a bad sender', { ...h, sender: 'carrier pigeon' }],
       ['a negative overflowWaitMs', { ...h, overflowWaitMs: -1 }],
       ['facility 24', { ...h, facility: 24 }],
-      ['a memory too small to be a Netconsole\'s', { ...h, core: { ...h.core, memory: new WebAssembly.Memory({ initial: 1, maximum: 16384, shared: true }) } }],
-      ['the memory\'s buffer for the memory', { ...h, core: { ...h.core, memory: h.core.memory.buffer } }],
+      [
+        "a memory too small to be a Netconsole's",
+        { ...h, core: { ...h.core, memory: new WebAssembly.Memory({ initial: 1, maximum: 16384, shared: true }) } },
+      ],
+      ["the memory's buffer for the memory", { ...h, core: { ...h.core, memory: h.core.memory.buffer } }],
       ['no epoch', { ...h, core: { ...h.core, epoch: undefined } }],
     ];
     const w = await AttachWorker.start(nc);
@@ -190,11 +209,18 @@ test('malformed handles in a worker: each a typed error before anything is claim
         const r = await w.send({ op: 'attach', handle });
         assert.ok(r.error?.typed, `${what}: ${r.error ? `${r.error.name}: ${r.error.message}` : 'taken'}`);
         assert.match(String(r.error.code), /^E[A-Z]+$/);
-        assert.ok(typeof r.error.option === 'string' && r.error.option.startsWith('handle'), `${what}: names the field (${String(r.error.option)})`);
+        assert.ok(
+          typeof r.error.option === 'string' && r.error.option.startsWith('handle'),
+          `${what}: names the field (${String(r.error.option)})`,
+        );
         assert.equal(nc.stats().threads, 1, `${what}: nothing claimed`);
         assert.equal(claims(nc), 1);
       }
-      assert.equal((await w.call<{ listeners: [number, number] }>({ op: 'cycles', n: 0 })).listeners[0], listeners, 'no process listener added');
+      assert.equal(
+        (await w.call<{ listeners: [number, number] }>({ op: 'cycles', n: 0 })).listeners[0],
+        listeners,
+        'no process listener added',
+      );
       assert.equal((await w.call<{ kept: number }>({ op: 'attach' })).kept, 1, 'a good handle still attaches');
       assert.equal(nc.stats().threads, 2);
     } finally {
@@ -216,7 +242,7 @@ describe('attach(): a slot comes back without detach()', () => {
       }
     }));
 
-  test('when its loggers are garbage-collected (the main thread, sharing the host\'s slot)', async (t) => {
+  test("when its loggers are garbage-collected (the main thread, sharing the host's slot)", async (t) => {
     const gc = gcFunction();
     if (gc === null) return t.skip('no gc() here');
     await withNc(async (nc) => {
@@ -241,7 +267,7 @@ describe('attach(): a slot comes back without detach()', () => {
         const exited = once(w.worker, 'exit');
         w.worker.postMessage({ op: 'exit' } satisfies Command);
         await exited;
-        await until(() => nc.stats().threads === 1, watched ? 2000 : 10_000, 'the dead thread\'s slot freed');
+        await until(() => nc.stats().threads === 1, watched ? 2000 : 10_000, "the dead thread's slot freed");
         assert.equal(claims(nc), 1);
       }));
   }
@@ -266,7 +292,11 @@ describe(`attach()/detach() cycles: ${CYCLES} over 4 workers, ${CYCLES} on the m
               log.detach();
             }
             gc?.();
-            return { offered, listeners: [listeners, processListeners()], heap: [heap, process.memoryUsage().heapUsed] };
+            return {
+              offered,
+              listeners: [listeners, processListeners()],
+              heap: [heap, process.memoryUsage().heapUsed],
+            };
           };
           // Warm-up: code compiled, the heaps and the allocator's per-thread arenas at their working
           // size (RSS levels off after about 2,000 cycles a worker, with nothing left on the heap).
@@ -274,7 +304,12 @@ describe(`attach()/detach() cycles: ${CYCLES} over 4 workers, ${CYCLES} on the m
           mainCycles(2000);
           await nc.flush();
           gc?.();
-          const before = { rss: process.memoryUsage().rss, wasm: wasmMappings(), threads: nc.stats().threads, listeners: processListeners() };
+          const before = {
+            rss: process.memoryUsage().rss,
+            wasm: wasmMappings(),
+            threads: nc.stats().threads,
+            listeners: processListeners(),
+          };
 
           const perWorker = Math.ceil(CYCLES / workers.length);
           let maxThreads = 0;
@@ -284,22 +319,43 @@ describe(`attach()/detach() cycles: ${CYCLES} over 4 workers, ${CYCLES} on the m
           const main = mainCycles(CYCLES);
           await nc.flush();
           gc?.();
-          const after = { rss: process.memoryUsage().rss, wasm: wasmMappings(), threads: nc.stats().threads, listeners: processListeners() };
+          const after = {
+            rss: process.memoryUsage().rss,
+            wasm: wasmMappings(),
+            threads: nc.stats().threads,
+            listeners: processListeners(),
+          };
 
           const show = (b: number): string => `${(b / MiB).toFixed(1)} MiB`;
-          t.diagnostic(`threads attached: ${before.threads} before, ${after.threads} after, at most ${maxThreads} during the workers' cycles`);
-          t.diagnostic(`process listeners (main): ${before.listeners} before, ${after.listeners} after; workers: ${results.map((r) => r.listeners.join('->')).join(', ')}`);
-          t.diagnostic(`RSS: ${show(before.rss)} before, ${show(after.rss)} after (${show(after.rss - before.rss)}); WebAssembly memories mapped: ${before.wasm} before, ${after.wasm} after`);
-          t.diagnostic(`heap after gc: main ${show(main.heap[0])} -> ${show(main.heap[1])}; workers ${results.map((r) => `${show(r.heap[0])} -> ${show(r.heap[1])}`).join(', ')}${gc ? '' : ' (no gc() here)'}`);
+          t.diagnostic(
+            `threads attached: ${before.threads} before, ${after.threads} after, at most ${maxThreads} during the workers' cycles`,
+          );
+          t.diagnostic(
+            `process listeners (main): ${before.listeners} before, ${after.listeners} after; workers: ${results.map((r) => r.listeners.join('->')).join(', ')}`,
+          );
+          t.diagnostic(
+            `RSS: ${show(before.rss)} before, ${show(after.rss)} after (${show(after.rss - before.rss)}); WebAssembly memories mapped: ${before.wasm} before, ${after.wasm} after`,
+          );
+          t.diagnostic(
+            `heap after gc: main ${show(main.heap[0])} -> ${show(main.heap[1])}; workers ${results.map((r) => `${show(r.heap[0])} -> ${show(r.heap[1])}`).join(', ')}${gc ? '' : ' (no gc() here)'}`,
+          );
 
           for (const r of results) {
             assert.equal(r.offered, perWorker, 'every cycle logged to the target');
             assert.equal(r.listeners[1], r.listeners[0], 'no process listener left in a worker');
-            if (gc) assert.ok(r.heap[1] - r.heap[0] < 16 * MiB, `a worker's heap grew ${show(r.heap[1] - r.heap[0])} over ${perWorker} cycles`);
+            if (gc)
+              assert.ok(
+                r.heap[1] - r.heap[0] < 16 * MiB,
+                `a worker's heap grew ${show(r.heap[1] - r.heap[0])} over ${perWorker} cycles`,
+              );
           }
           assert.equal(main.offered, CYCLES);
           assert.equal(main.listeners[1], main.listeners[0], 'no process listener left on the main thread');
-          if (gc) assert.ok(main.heap[1] - main.heap[0] < 32 * MiB, `the main heap grew ${show(main.heap[1] - main.heap[0])} over ${CYCLES} cycles`);
+          if (gc)
+            assert.ok(
+              main.heap[1] - main.heap[0] < 32 * MiB,
+              `the main heap grew ${show(main.heap[1] - main.heap[0])} over ${CYCLES} cycles`,
+            );
           assert.equal(after.threads, 1, 'only the host holds a slot');
           assert.equal(claims(nc), 1);
           assert.ok(maxThreads <= 1 + workers.length, `at most one slot a worker (${maxThreads})`);
@@ -310,5 +366,6 @@ describe(`attach()/detach() cycles: ${CYCLES} over 4 workers, ${CYCLES} on the m
         }
       },
       { sender: 'auto' },
-    ));
+    ),
+  );
 });

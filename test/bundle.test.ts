@@ -8,7 +8,10 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { main: string; exports: Record<string, { default: string; types: string } | string> };
+const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as {
+  main: string;
+  exports: Record<string, { default: string; types: string } | string>;
+};
 const SOURCE: Record<string, string> = {
   '.': 'index.js',
   './wire': 'core/wire.js',
@@ -21,7 +24,11 @@ const load = (spec: string): Promise<Record<string, unknown>> => import(spec) as
 
 test('every export of package.json is bundled, and exports what its source module does', async () => {
   const entries = Object.entries(pkg.exports).filter(([k]) => k !== './package.json');
-  assert.deepEqual(entries.map(([k]) => k).sort(), Object.keys(SOURCE).sort(), 'an export without a source module here (or the reverse)');
+  assert.deepEqual(
+    entries.map(([k]) => k).sort(),
+    Object.keys(SOURCE).sort(),
+    'an export without a source module here (or the reverse)',
+  );
   assert.equal(pkg.main, (pkg.exports['.'] as { default: string }).default);
   for (const [key, target] of entries) {
     const spec = `netconsole${key.slice(1)}`;
@@ -40,5 +47,8 @@ test('the entry points share one copy of the library: an error of netconsole/wir
   const { encodeDatagrams } = (await load('netconsole/wire')) as { encodeDatagrams: (...a: unknown[]) => unknown };
   const source = (await load(`${root}dist/src/index.js`)) as { NetconsoleError: unknown };
   assert.notEqual(NetconsoleError, source.NetconsoleError, 'the bundle is its own copy (loaded apart from dist/src)');
-  assert.throws(() => encodeDatagrams({ text: 'x', level: 99 }, { extended: true }), (e: unknown) => e instanceof NetconsoleError && e.name === 'InvalidValueError');
+  assert.throws(
+    () => encodeDatagrams({ text: 'x', level: 99 }, { extended: true }),
+    (e: unknown) => e instanceof NetconsoleError && e.name === 'InvalidValueError',
+  );
 });

@@ -25,7 +25,8 @@ before(() => {
   for (const f of PKG.files) if (existsSync(join(ROOT, f))) cpSync(join(ROOT, f), join(pkg, f), { recursive: true });
   // Its dependencies, beside it as npm hoists them (commander, node-gyp-build ...): not the devDependencies'.
   for (const dep of ['commander', 'node-gyp-build', 'node-addon-api', 'safe-stable-stringify']) {
-    if (existsSync(join(ROOT, 'node_modules', dep))) symlinkSync(join(ROOT, 'node_modules', dep), join(app, 'node_modules', dep));
+    if (existsSync(join(ROOT, 'node_modules', dep)))
+      symlinkSync(join(ROOT, 'node_modules', dep), join(app, 'node_modules', dep));
   }
   cli = join(pkg, 'dist', 'src', 'faces', 'cli.js');
   assert.ok(existsSync(cli), 'the CLI is in the files the package lists');
@@ -35,9 +36,14 @@ after(() => rmSync(app, { recursive: true, force: true }));
 
 function run(args: string[], timeout = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [cli, ...args], { cwd: app, timeout, maxBuffer: 16 << 20, env: { ...process.env, NETCONSOLE: '' } }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [cli, ...args],
+      { cwd: app, timeout, maxBuffer: 16 << 20, env: { ...process.env, NETCONSOLE: '' } },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -67,23 +73,42 @@ test('installed: tune --help prints its options, exit 0', async () => {
 });
 
 for (const where of ['a --target', 'no target (a loopback sink)']) {
-  test(`installed: a short tune run to ${where} measures, and writes a config file Netconsole.create loads`, { timeout: 120_000 }, async () => {
-    const sink = await Sink.open();
-    try {
-      const out = join(app, `tuned-${where.length}.json`);
-      const target = `+@/,${sink.port}@127.0.0.1/`;
-      const r = await run(['tune', '--knobs', 'overflowWaitMs', '--count', '500', '--runs', '1', '--out', out, ...(where === 'a --target' ? ['--target', target] : [])], 100_000);
-      assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, /^measured: messages handed to the kernel\/s/m);
-      assert.match(r.stdout, /^## tune: knob overflowWaitMs /m);
-      assert.match(r.stdout, /^wrote /m);
-      const file = JSON.parse(readFileSync(out, 'utf8')) as { targets?: string };
-      assert.equal(file.targets, where === 'a --target' ? target : undefined);
-      const nc = await Netconsole.create({ config: out, env: false, devices: 'none' });
-      await nc.close();
-      if (where === 'a --target') assert.ok(sink.got.length >= 500, `the runs sent to the target: ${sink.got.length} datagrams`);
-    } finally {
-      await sink.close();
-    }
-  });
+  test(
+    `installed: a short tune run to ${where} measures, and writes a config file Netconsole.create loads`,
+    { timeout: 120_000 },
+    async () => {
+      const sink = await Sink.open();
+      try {
+        const out = join(app, `tuned-${where.length}.json`);
+        const target = `+@/,${sink.port}@127.0.0.1/`;
+        const r = await run(
+          [
+            'tune',
+            '--knobs',
+            'overflowWaitMs',
+            '--count',
+            '500',
+            '--runs',
+            '1',
+            '--out',
+            out,
+            ...(where === 'a --target' ? ['--target', target] : []),
+          ],
+          100_000,
+        );
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /^measured: messages handed to the kernel\/s/m);
+        assert.match(r.stdout, /^## tune: knob overflowWaitMs /m);
+        assert.match(r.stdout, /^wrote /m);
+        const file = JSON.parse(readFileSync(out, 'utf8')) as { targets?: string };
+        assert.equal(file.targets, where === 'a --target' ? target : undefined);
+        const nc = await Netconsole.create({ config: out, env: false, devices: 'none' });
+        await nc.close();
+        if (where === 'a --target')
+          assert.ok(sink.got.length >= 500, `the runs sent to the target: ${sink.got.length} datagrams`);
+      } finally {
+        await sink.close();
+      }
+    },
+  );
 }

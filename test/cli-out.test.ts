@@ -40,7 +40,10 @@ test('tune --out in a directory that does not exist: refused before measuring', 
   const dir = mkdtempSync(join(tmpdir(), 'nc-out-'));
   try {
     const out = join(dir, 'missing', 'tuned.json');
-    refused(await run(['tune', ...SHORT_TUNE, '--out', out]), /^tune: --out .*\/missing\/tuned\.json: the directory .*\/missing does not exist$/);
+    refused(
+      await run(['tune', ...SHORT_TUNE, '--out', out]),
+      /^tune: --out .*\/missing\/tuned\.json: the directory .*\/missing does not exist$/,
+    );
     assert.deepEqual(readdirSync(dir), []);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -57,44 +60,70 @@ test('tune --out naming a directory: refused before measuring', { timeout: 120_0
   }
 });
 
-test('tune --out on a read-only file system: refused before measuring, nothing left', { timeout: 120_000 }, async (t) => {
-  await withTmpfs(t, { readOnly: true }, async (dir) => {
-    refused(await run(['tune', ...SHORT_TUNE, '--out', join(dir, 'tuned.json')]), /^tune: --out .*tuned\.json: cannot write in .*: EROFS: read-only file system$/);
-    assert.deepEqual(readdirSync(dir), []);
-  });
-});
+test(
+  'tune --out on a read-only file system: refused before measuring, nothing left',
+  { timeout: 120_000 },
+  async (t) => {
+    await withTmpfs(t, { readOnly: true }, async (dir) => {
+      refused(
+        await run(['tune', ...SHORT_TUNE, '--out', join(dir, 'tuned.json')]),
+        /^tune: --out .*tuned\.json: cannot write in .*: EROFS: read-only file system$/,
+      );
+      assert.deepEqual(readdirSync(dir), []);
+    });
+  },
+);
 
 test('tune --out on a full file system: refused before measuring, nothing left', { timeout: 120_000 }, async (t) => {
   await withTmpfs(t, { full: true }, async (dir) => {
-    refused(await run(['tune', ...SHORT_TUNE, '--out', join(dir, 'tuned.json')]), /^tune: --out .*tuned\.json: cannot write in .*: ENOSPC: no space left on device$/);
+    refused(
+      await run(['tune', ...SHORT_TUNE, '--out', join(dir, 'tuned.json')]),
+      /^tune: --out .*tuned\.json: cannot write in .*: ENOSPC: no space left on device$/,
+    );
     assert.deepEqual(readdirSync(dir), ['filler']);
   });
 });
 
-test('bench --out on a read-only or a full file system, or under a file: refused before measuring, nothing left', { timeout: 240_000 }, async (t) => {
-  await withTmpfs(t, { readOnly: true }, async (dir) => {
-    refused(await run(['bench', ...SHORT_BENCH, '--out', join(dir, 'results')]), /^bench: --out .*results: cannot (make|write in) .*EROFS: read-only file system$/);
-    assert.deepEqual(readdirSync(dir), []);
-  });
-  await withTmpfs(t, { full: true }, async (dir) => {
-    refused(await run(['bench', ...SHORT_BENCH, '--out', join(dir, 'results')]), /^bench: --out .*results: cannot write in .*ENOSPC: no space left on device$/);
-    assert.deepEqual(readdirSync(dir), ['filler'], 'the directory it made for the results is removed too');
-  });
-  const dir = mkdtempSync(join(tmpdir(), 'nc-out-'));
-  try {
-    writeFileSync(join(dir, 'file'), 'x');
-    refused(await run(['bench', ...SHORT_BENCH, '--out', join(dir, 'file', 'results')]), /^bench: --out .*file\/results: cannot make .*ENOTDIR/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+test(
+  'bench --out on a read-only or a full file system, or under a file: refused before measuring, nothing left',
+  { timeout: 240_000 },
+  async (t) => {
+    await withTmpfs(t, { readOnly: true }, async (dir) => {
+      refused(
+        await run(['bench', ...SHORT_BENCH, '--out', join(dir, 'results')]),
+        /^bench: --out .*results: cannot (make|write in) .*EROFS: read-only file system$/,
+      );
+      assert.deepEqual(readdirSync(dir), []);
+    });
+    await withTmpfs(t, { full: true }, async (dir) => {
+      refused(
+        await run(['bench', ...SHORT_BENCH, '--out', join(dir, 'results')]),
+        /^bench: --out .*results: cannot write in .*ENOSPC: no space left on device$/,
+      );
+      assert.deepEqual(readdirSync(dir), ['filler'], 'the directory it made for the results is removed too');
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'nc-out-'));
+    try {
+      writeFileSync(join(dir, 'file'), 'x');
+      refused(
+        await run(['bench', ...SHORT_BENCH, '--out', join(dir, 'file', 'results')]),
+        /^bench: --out .*file\/results: cannot make .*ENOTDIR/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
 
 // The write that fails when it happens (the disk filled up while measuring): here, more than the
 // file system holds. No partial file, no temporary file; a file that was there stays as it was.
 test('writeAtomically on a file system that fills up during the write: nothing left, an existing file unchanged, one line saying why', async (t) => {
   await withTmpfs(t, { size: '16k' }, async (dir) => {
     const file = join(dir, 'tuned.json');
-    assert.throws(() => writeAtomically(file, 'x'.repeat(64 << 10)), (e: unknown) => /^.*tuned\.json: ENOSPC: no space left on device$/.test((e as Error).message));
+    assert.throws(
+      () => writeAtomically(file, 'x'.repeat(64 << 10)),
+      (e: unknown) => /^.*tuned\.json: ENOSPC: no space left on device$/.test((e as Error).message),
+    );
     assert.deepEqual(readdirSync(dir), [], 'no partial file, no temporary file');
     writeFileSync(file, '{"old":1}\n', { mode: 0o640 });
     assert.throws(() => writeAtomically(file, 'x'.repeat(64 << 10)), /ENOSPC/);
@@ -112,7 +141,10 @@ test("the tuner's last step on a full file system: a TuneError in one line with 
     const out = join(dir, 'tuned.json');
     await assert.rejects(writeTuned(out, { nativeSender: { batch: 256 } }), (e: unknown) => {
       assert.ok(e instanceof TuneError, String(e));
-      assert.match(e.message, /^cannot write .*tuned\.json: ENOSPC: no space left on device; the settings measured were \{"nativeSender":\{"batch":256\}\}$/);
+      assert.match(
+        e.message,
+        /^cannot write .*tuned\.json: ENOSPC: no space left on device; the settings measured were \{"nativeSender":\{"batch":256\}\}$/,
+      );
       return true;
     });
     assert.equal(existsSync(out), false);

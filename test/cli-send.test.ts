@@ -36,7 +36,9 @@ for (const sender of SENDERS) {
   test(`${sender} sender: 1,000,000 lines on stdin, every one delivered once; exit 0, nothing on stderr`, async (t) => {
     if (!requireSender(t, sender)) return;
     const sink = await CSink.open({ idleMs: 1000 });
-    const child = spawn(process.execPath, [CLI, 'send', '--sender', sender, '-t', `@/,${sink.port}@127.0.0.1/`], { stdio: ['pipe', 'inherit', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'send', '--sender', sender, '-t', `@/,${sink.port}@127.0.0.1/`], {
+      stdio: ['pipe', 'inherit', 'pipe'],
+    });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = once(child, 'close');
@@ -54,7 +56,11 @@ for (const sender of SENDERS) {
       else seen[i] = 1;
     }
     assert.equal(bad, 0, 'no duplicates, no malformed lines');
-    assert.equal(seen.reduce((a, b) => a + b, 0), LINES, `${datagrams.length} datagrams`);
+    assert.equal(
+      seen.reduce((a, b) => a + b, 0),
+      LINES,
+      `${datagrams.length} datagrams`,
+    );
     assert.equal(stderr, '');
     assert.equal(code, 0);
   });
@@ -64,9 +70,13 @@ test('lines that cannot be sent are counted on stderr and the exit code is 1', a
   // A target whose device is "down" cannot be made here without a namespace; a ring too small for
   // the record can: 64 KiB of text to a basic target needs more than a 64 KiB ring holds.
   const sink = await CSink.open({ idleMs: 300 });
-  const child = spawn(process.execPath, [CLI, 'send', '--sender', 'dgram', '--ring-size', String(64 << 10), '-t', `@/,${sink.port}@127.0.0.1/`], {
-    stdio: ['pipe', 'inherit', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [CLI, 'send', '--sender', 'dgram', '--ring-size', String(64 << 10), '-t', `@/,${sink.port}@127.0.0.1/`],
+    {
+      stdio: ['pipe', 'inherit', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = once(child, 'close');
@@ -79,10 +89,18 @@ test('lines that cannot be sent are counted on stderr and the exit code is 1', a
 });
 
 /** `netconsole send ...args` with `stdin`, to a C sink: its exit code, its stderr, what arrived. */
-async function sendTo(args: string[], stdin: string, before?: (port: number) => void): Promise<{ code: number; stderr: string; datagrams: Buffer[] }> {
+async function sendTo(
+  args: string[],
+  stdin: string,
+  before?: (port: number) => void,
+): Promise<{ code: number; stderr: string; datagrams: Buffer[] }> {
   const sink = await CSink.open({ idleMs: 500 });
   before?.(sink.port);
-  const child = spawn(process.execPath, [CLI, 'send', '--sender', 'dgram', ...args.map((a) => a.replace('PORT', String(sink.port)))], { stdio: ['pipe', 'inherit', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [CLI, 'send', '--sender', 'dgram', ...args.map((a) => a.replace('PORT', String(sink.port)))],
+    { stdio: ['pipe', 'inherit', 'pipe'] },
+  );
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = once(child, 'close');
@@ -101,8 +119,14 @@ test('a line longer than an extended message may be (maxTotal 8,191 bytes) goes 
   assert.doesNotMatch(r.stderr, /lost/);
   assert.equal(r.stderr.trimEnd().split('\n').length, 2, r.stderr);
   assert.equal(r.code, 1);
-  const totals = r.datagrams.map((d) => /ncfrag=\d+\/(\d+);/.exec(d.toString('latin1'))?.[1]).filter((t) => t !== undefined).map(Number);
-  assert.ok(totals.length > 0 && totals.every((t) => t <= 8191), `the long record went out in fragments of a message of at most 8,191 bytes: ${totals.join(', ')}`);
+  const totals = r.datagrams
+    .map((d) => /ncfrag=\d+\/(\d+);/.exec(d.toString('latin1'))?.[1])
+    .filter((t) => t !== undefined)
+    .map(Number);
+  assert.ok(
+    totals.length > 0 && totals.every((t) => t <= 8191),
+    `the long record went out in fragments of a message of at most 8,191 bytes: ${totals.join(', ')}`,
+  );
 });
 
 test("the cap is the --config file's maxTotal where it sets one", async () => {
@@ -110,7 +134,9 @@ test("the cap is the --config file's maxTotal where it sets one", async () => {
   try {
     const config = join(dir, 'nc.json');
     writeFileSync(config, JSON.stringify({ targets: '+@/,PORT@127.0.0.1/', maxTotal: 1000 }));
-    const r = await sendTo(['-c', config], `${'z'.repeat(5000)}\n`, (port) => writeFileSync(config, readFileSync(config, 'utf8').replace('PORT', String(port))));
+    const r = await sendTo(['-c', config], `${'z'.repeat(5000)}\n`, (port) =>
+      writeFileSync(config, readFileSync(config, 'utf8').replace('PORT', String(port))),
+    );
     assert.equal(r.stderr, 'netconsole send: target cmdline0: 1 of 1 records cut to fit 1,000 bytes (maxTotal)\n');
     assert.equal(r.code, 1);
   } finally {

@@ -51,7 +51,13 @@ function expectError(code: string, fn: () => unknown, message?: string): Netcons
 }
 
 /** A refused write: the errno, the attribute named, and `current` deep-equal before and after. */
-function refused(code: string, attr: string, value: unknown, current: TargetAttributes, message?: string): NetconsoleError {
+function refused(
+  code: string,
+  attr: string,
+  value: unknown,
+  current: TargetAttributes,
+  message?: string,
+): NetconsoleError {
   const before = structuredClone(current);
   let result: unknown = 'not assigned';
   const err = expectError(code, () => (result = parseAttributeWrite(NAME, attr, value, current)), message);
@@ -91,10 +97,19 @@ describe('defaults and lock set', () => {
     assert.ok(Object.isFrozen(DEFAULT_ATTRIBUTES));
   });
   test('LOCKED_ATTRIBUTES are the spec table rows marked locked', () => {
-    assert.deepEqual(
-      [...LOCKED_ATTRIBUTES].sort(),
-      ['dev_name', 'extended', 'local_ip', 'local_port', 'release', 'reliable', 'reliable_bytes', 'reliable_msgs', 'remote_ip', 'remote_mac', 'remote_port'],
-    );
+    assert.deepEqual([...LOCKED_ATTRIBUTES].sort(), [
+      'dev_name',
+      'extended',
+      'local_ip',
+      'local_port',
+      'release',
+      'reliable',
+      'reliable_bytes',
+      'reliable_msgs',
+      'remote_ip',
+      'remote_mac',
+      'remote_port',
+    ]);
   });
 });
 
@@ -114,7 +129,10 @@ const lockedWrites: Array<[string, unknown, Partial<TargetAttributes>]> = [
 ];
 
 describe('reliable bounds', () => {
-  for (const [attr, low, high] of [['reliable_msgs', 15, 1048577], ['reliable_bytes', 262143, 268435457]] as const) {
+  for (const [attr, low, high] of [
+    ['reliable_msgs', 15, 1048577],
+    ['reliable_bytes', 262143, 268435457],
+  ] as const) {
     test(`${attr} outside its range: ERANGE`, () => {
       const range = attr === 'reliable_msgs' ? '16..1048576' : '262144..268435456';
       refused('ERANGE', attr, String(low), disabled, `${attr}: out of range: "${low}"; accepted: ${range}`);
@@ -123,7 +141,11 @@ describe('reliable bounds', () => {
   }
   test('enabling reliable without extended: EINVAL naming both', () => {
     const current = { ...disabled, reliable: true, extended: false };
-    const err = expectError('EINVAL', () => parseAttributeWrite(NAME, 'enabled', '1', current), 'target (t1): not enabling netconsole, reliable delivery requires extended log messages (acks and requests name seqs)');
+    const err = expectError(
+      'EINVAL',
+      () => parseAttributeWrite(NAME, 'enabled', '1', current),
+      'target (t1): not enabling netconsole, reliable delivery requires extended log messages (acks and requests name seqs)',
+    );
     assert.equal(err.option, 'reliable', 'the error names the attribute to change, as release does');
   });
 });
@@ -168,8 +190,10 @@ const boolFalse = ['0', 'n', 'N', 'f', 'F', 'off', 'OFF', 'oF', 'no', 'false', '
 const boolBad = ['', '\n', ' 1', '2', '-1', 'o', 'O', 'o\n', 'ok', 'x', 'enable', '+1', '\t0'];
 
 describe('kstrtobool', () => {
-  for (const text of boolTrue) test(`accepts ${JSON.stringify(text)} as true`, () => assert.equal(kstrtobool(text), true));
-  for (const text of boolFalse) test(`accepts ${JSON.stringify(text)} as false`, () => assert.equal(kstrtobool(text), false));
+  for (const text of boolTrue)
+    test(`accepts ${JSON.stringify(text)} as true`, () => assert.equal(kstrtobool(text), true));
+  for (const text of boolFalse)
+    test(`accepts ${JSON.stringify(text)} as false`, () => assert.equal(kstrtobool(text), false));
   for (const text of boolBad) test(`rejects ${JSON.stringify(text)}`, () => assert.equal(kstrtobool(text), undefined));
 });
 
@@ -178,7 +202,14 @@ describe('bool attributes', () => {
     for (const text of boolBad) {
       test(`${attr} = ${JSON.stringify(text)}: EINVAL`, () => void refused('EINVAL', attr, text, disabled));
     }
-    for (const [value, want] of [[true, true], [false, false], [1, true], [0, false], ['on\n', true], ['N', false]] as const) {
+    for (const [value, want] of [
+      [true, true],
+      [false, false],
+      [1, true],
+      [0, false],
+      ['on\n', true],
+      ['N', false],
+    ] as const) {
       test(`${attr} = ${JSON.stringify(value)} gives ${want}`, () => accepted(attr, value, disabled, { [attr]: want }));
     }
     test(`${attr} = 2 (number): EINVAL`, () => void refused('EINVAL', attr, 2, disabled));
@@ -254,10 +285,21 @@ describe('ports', () => {
 
 describe('ratelimit (u32)', () => {
   for (const attr of ['ratelimit_interval_ms', 'ratelimit_burst']) {
-    for (const [value, want] of [['0', 0], ['4294967295', 4294967295], ['+5\n', 5], [10, 10]] as Array<[unknown, number]>) {
+    for (const [value, want] of [
+      ['0', 0],
+      ['4294967295', 4294967295],
+      ['+5\n', 5],
+      [10, 10],
+    ] as Array<[unknown, number]>) {
       test(`${attr} = ${JSON.stringify(value)} gives ${want}`, () => accepted(attr, value, enabled, { [attr]: want }));
     }
-    for (const [value, code] of [['4294967296', 'ERANGE'], ['', 'EINVAL'], ['-1', 'EINVAL'], ['1k', 'EINVAL'], [2 ** 32, 'ERANGE']] as Array<[unknown, string]>) {
+    for (const [value, code] of [
+      ['4294967296', 'ERANGE'],
+      ['', 'EINVAL'],
+      ['-1', 'EINVAL'],
+      ['1k', 'EINVAL'],
+      [2 ** 32, 'ERANGE'],
+    ] as Array<[unknown, string]>) {
       test(`${attr} = ${JSON.stringify(value)}: ${code}`, () => void refused(code, attr, value, enabled));
     }
   }
@@ -272,13 +314,29 @@ describe('IP addresses', () => {
     ['0.0.0.0', null],
     ['::\n', null],
   ];
-  const bad = ['', '\n', '10.0.0', '10.0.0.256', '010.0.0.1', ' 10.0.0.1', '10.0.0.1 ', '10.0.0.1\n\n', 'fe80::1%eth0', '[::1]', '1:2:3:4:5:6:7:8:9', 'host.example', '10.0.0.1/24'];
+  const bad = [
+    '',
+    '\n',
+    '10.0.0',
+    '10.0.0.256',
+    '010.0.0.1',
+    ' 10.0.0.1',
+    '10.0.0.1 ',
+    '10.0.0.1\n\n',
+    'fe80::1%eth0',
+    '[::1]',
+    '1:2:3:4:5:6:7:8:9',
+    'host.example',
+    '10.0.0.1/24',
+  ];
   for (const attr of ['local_ip', 'remote_ip']) {
     const blank = attrs({ remote_ip: null });
     for (const [text, want] of good) {
-      test(`${attr} = ${JSON.stringify(text)} gives ${String(want)}`, () => accepted(attr, text, blank, { [attr]: want }));
+      test(`${attr} = ${JSON.stringify(text)} gives ${String(want)}`, () =>
+        accepted(attr, text, blank, { [attr]: want }));
     }
-    for (const text of bad) test(`${attr} = ${JSON.stringify(text)}: EINVAL`, () => void refused('EINVAL', attr, text, blank));
+    for (const text of bad)
+      test(`${attr} = ${JSON.stringify(text)}: EINVAL`, () => void refused('EINVAL', attr, text, blank));
   }
   for (const [attr, other, text] of [
     ['local_ip', { remote_ip: '10.0.0.2' }, 'fd00::1'],
@@ -287,7 +345,8 @@ describe('IP addresses', () => {
     ['remote_ip', { local_ip: 'fd00::1', remote_ip: null }, '10.0.0.2'],
     ['remote_ip', { local_ip: 'fd00::1', remote_ip: null }, '::ffff:10.0.0.2x'],
   ] as Array<[string, Partial<TargetAttributes>, string]>) {
-    test(`${attr} = ${text} beside ${JSON.stringify(other)}: EINVAL (family)`, () => void refused('EINVAL', attr, text, attrs(other)));
+    test(`${attr} = ${text} beside ${JSON.stringify(other)}: EINVAL (family)`, () =>
+      void refused('EINVAL', attr, text, attrs(other)));
   }
   test('the zero address of the other family unsets, no family conflict', () => {
     accepted('local_ip', '::', attrs({ remote_ip: '10.0.0.2' }), { local_ip: null });
@@ -303,9 +362,21 @@ describe('remote_mac', () => {
     ['12:34:56:78:9A:BC\n', '12:34:56:78:9a:bc'],
     ['FF:FF:FF:FF:FF:FF', 'ff:ff:ff:ff:ff:ff'],
   ]) {
-    test(`remote_mac = ${JSON.stringify(text)} gives ${want}`, () => accepted('remote_mac', text, disabled, { remote_mac: want! }));
+    test(`remote_mac = ${JSON.stringify(text)} gives ${want}`, () =>
+      accepted('remote_mac', text, disabled, { remote_mac: want! }));
   }
-  for (const text of ['', '12-34-56-78-9a-bc', '12:34:56:78:9a', '12:34:56:78:9a:bc:de', '12:34:56:78:9a:bcX', '1:34:56:78:9a:bc0', 'gg:34:56:78:9a:bc', ' 12:34:56:78:9a:bc', '12:34:56:78:9a:bc\n\n', '123456789abc']) {
+  for (const text of [
+    '',
+    '12-34-56-78-9a-bc',
+    '12:34:56:78:9a',
+    '12:34:56:78:9a:bc:de',
+    '12:34:56:78:9a:bcX',
+    '1:34:56:78:9a:bc0',
+    'gg:34:56:78:9a:bc',
+    ' 12:34:56:78:9a:bc',
+    '12:34:56:78:9a:bc\n\n',
+    '123456789abc',
+  ]) {
     test(`remote_mac = ${JSON.stringify(text)}: EINVAL`, () => void refused('EINVAL', 'remote_mac', text, disabled));
   }
 });
@@ -324,20 +395,23 @@ describe('dev_name (IFNAMSIZ)', () => {
       accepted('dev_name', text, disabled, { dev_name: want! }));
   }
   for (const text of [`${name15}p`, `${name15}p\n`, '\u00e9'.repeat(8), 'x'.repeat(100)]) {
-    test(`dev_name = ${JSON.stringify(text)} (over 15 bytes): ENAMETOOLONG`, () => void refused('ENAMETOOLONG', 'dev_name', text, disabled));
+    test(`dev_name = ${JSON.stringify(text)} (over 15 bytes): ENAMETOOLONG`, () =>
+      void refused('ENAMETOOLONG', 'dev_name', text, disabled));
     // dev_name_store checks the length before the lock.
     test(`dev_name = ${JSON.stringify(text)} (over 15 bytes) while enabled: ENAMETOOLONG, not the lock`, () =>
       void refused('ENAMETOOLONG', 'dev_name', text, enabled));
   }
   for (const text of [name15, `${name15}\n`, 1234567890]) {
-    test(`dev_name = ${JSON.stringify(text)} (fits) while enabled: the lock, EINVAL`, () => void refused('EINVAL', 'dev_name', text, enabled, LOCK_MESSAGE));
+    test(`dev_name = ${JSON.stringify(text)} (fits) while enabled: the lock, EINVAL`, () =>
+      void refused('EINVAL', 'dev_name', text, enabled, LOCK_MESSAGE));
   }
 });
 
 describe('enabled', () => {
   test('enabling a disabled target with remote_ip set', () => accepted('enabled', '1\n', disabled, { enabled: true }));
   test('disabling an enabled target', () => accepted('enabled', false, enabled, { enabled: false }));
-  test('extended + release may be enabled', () => accepted('enabled', 1, attrs({ extended: true, release: true }), { enabled: true }));
+  test('extended + release may be enabled', () =>
+    accepted('enabled', 1, attrs({ extended: true, release: true }), { enabled: true }));
   for (const [current, value, word] of [
     [enabled, '1', 'started'],
     [enabled, 'on\n', 'started'],
@@ -373,7 +447,8 @@ describe('enabled', () => {
 describe('userdata keys', () => {
   const good = ['k', 'release', 'x'.repeat(53), `${'\u00e9'.repeat(26)}x`, 'with space', 'enabled'];
   for (const key of good) {
-    test(`key ${JSON.stringify(key)} (${new TextEncoder().encode(key).length} bytes) is accepted`, () => validateUserdataKey(key));
+    test(`key ${JSON.stringify(key)} (${new TextEncoder().encode(key).length} bytes) is accepted`, () =>
+      validateUserdataKey(key));
   }
   for (const [key, code] of [
     ['x'.repeat(54), 'ENAMETOOLONG'],
@@ -391,8 +466,14 @@ describe('userdata keys', () => {
     test(`key ${JSON.stringify(key.length > 60 ? `${key.slice(0, 20)}...(${key.length})` : key)}: ${code}`, () =>
       void expectError(code, () => validateUserdataKey(key)));
   }
-  test('key that is not a string: EINVAL', () => void expectError('EINVAL', () => validateUserdataKey(42 as unknown as string)));
-  for (const [existing, code] of [[0, null], [255, null], [256, 'ENOSPC'], [1000, 'ENOSPC']] as Array<[number, string | null]>) {
+  test('key that is not a string: EINVAL', () =>
+    void expectError('EINVAL', () => validateUserdataKey(42 as unknown as string)));
+  for (const [existing, code] of [
+    [0, null],
+    [255, null],
+    [256, 'ENOSPC'],
+    [1000, 'ENOSPC'],
+  ] as Array<[number, string | null]>) {
     test(`room for another entry beside ${existing}: ${code ?? 'ok'}`, () => {
       if (code === null) checkUserdataRoom(existing);
       else expectError(code, () => checkUserdataRoom(existing));
@@ -421,8 +502,7 @@ describe('userdata values', () => {
     [`${'\u00e9'.repeat(99)}\n`, '\u00e9'.repeat(99)],
     [42, '42'],
   ] as Array<[unknown, string]>) {
-    test(`value ${show(value)} gives ${show(want)}`, () =>
-      assert.equal(normalizeUserdataValue('k', value), want));
+    test(`value ${show(value)} gives ${show(want)}`, () => assert.equal(normalizeUserdataValue('k', value), want));
   }
   for (const [value, code] of [
     ['x'.repeat(200), 'EMSGSIZE'],
@@ -450,7 +530,8 @@ describe('validateUserdata', () => {
   const entries = (n: number, value = 'v', key = (i: number) => `k${i}`): Record<string, string> =>
     Object.fromEntries(Array.from({ length: n }, (_, i) => [key(i), value]));
   const existing = (n: number, value = 'v'): Map<string, string> => new Map(Object.entries(entries(n, value)));
-  const bytes = (m: Map<string, string>): number => renderUserdata([...m].map(([k, v]) => [new TextEncoder().encode(k), new TextEncoder().encode(v)] as const)).length;
+  const bytes = (m: Map<string, string>): number =>
+    renderUserdata([...m].map(([k, v]) => [new TextEncoder().encode(k), new TextEncoder().encode(v)] as const)).length;
 
   for (const n of [0, 1, 255, 256]) {
     test(`${n} new entries are accepted, in order`, () => {
@@ -482,20 +563,41 @@ describe('validateUserdata', () => {
     });
   }
   test('existing keys keep their place, new keys are appended, values are normalized', () => {
-    const got = validateUserdata(new Map<string, unknown>([['z', 1], ['b', 'new\n']]), new Map([['b', 'old'], ['a', 'x']]));
-    assert.deepEqual([...got], [['b', 'new'], ['a', 'x'], ['z', '1']]);
+    const got = validateUserdata(
+      new Map<string, unknown>([
+        ['z', 1],
+        ['b', 'new\n'],
+      ]),
+      new Map([
+        ['b', 'old'],
+        ['a', 'x'],
+      ]),
+    );
+    assert.deepEqual(
+      [...got],
+      [
+        ['b', 'new'],
+        ['a', 'x'],
+        ['z', '1'],
+      ],
+    );
   });
   test('a bad value anywhere refuses the whole map: EMSGSIZE names userdata/<key>', () => {
     const err = expectError('EMSGSIZE', () => validateUserdata({ ...entries(10), bad: 'x'.repeat(200) }));
     assert.equal(err.option, 'userdata/bad');
   });
   test('the largest map (256 x 53-byte keys x 199-byte values) is accepted and renders within UD_BUF_SIZE', () => {
-    const got = validateUserdata(entries(256, 'v'.repeat(199), (i) => `${String(i).padStart(3, '0')}${'k'.repeat(50)}`));
+    const got = validateUserdata(
+      entries(256, 'v'.repeat(199), (i) => `${String(i).padStart(3, '0')}${'k'.repeat(50)}`),
+    );
     assert.equal(bytes(got), 256 * (1 + 53 + 1 + 199 + 1));
     assert.ok(bytes(got) <= L.UD_BUF_SIZE);
   });
   // Existing entries are trusted, not re-validated, but they count in the rendered total.
-  for (const [size, code] of [[L.UD_BUF_SIZE, null], [L.UD_BUF_SIZE + 1, 'ENOSPC']] as Array<[number, string | null]>) {
+  for (const [size, code] of [
+    [L.UD_BUF_SIZE, null],
+    [L.UD_BUF_SIZE + 1, 'ENOSPC'],
+  ] as Array<[number, string | null]>) {
     test(`rendered total of ${size} bytes (UD_BUF_SIZE ${L.UD_BUF_SIZE}): ${code ?? 'accepted'}`, () => {
       const big = new Map([['k', 'v'.repeat(size - 4)]]);
       assert.equal(bytes(big), size);
@@ -508,22 +610,32 @@ describe('validateUserdata', () => {
     expectError('ENOSPC', () => validateUserdata(entries(257, '')));
   });
   for (const bad of [null, undefined, 'k=v', 42, [['k', 'v']]]) {
-    test(`userdata ${JSON.stringify(bad)}: EINVAL`, () => void expectError('EINVAL', () => validateUserdata(bad as never)));
+    test(`userdata ${JSON.stringify(bad)}: EINVAL`, () =>
+      void expectError('EINVAL', () => validateUserdata(bad as never)));
   }
-  test('a Map key that is not a string: EINVAL', () => void expectError('EINVAL', () => validateUserdata(new Map([[1 as unknown as string, 'v']]))));
+  test('a Map key that is not a string: EINVAL', () =>
+    void expectError('EINVAL', () => validateUserdata(new Map([[1 as unknown as string, 'v']]))));
 });
 
 describe('sysdata toggles', () => {
   for (const name of SYSDATA_TOGGLES) {
-    for (const [value, want] of [['1\n', true], ['off', false], [true, true], [0, false]] as Array<[unknown, boolean]>) {
-      test(`${name} = ${JSON.stringify(value)} gives ${want}`, () => assert.equal(parseSysdataToggle(name, value), want));
+    for (const [value, want] of [
+      ['1\n', true],
+      ['off', false],
+      [true, true],
+      [0, false],
+    ] as Array<[unknown, boolean]>) {
+      test(`${name} = ${JSON.stringify(value)} gives ${want}`, () =>
+        assert.equal(parseSysdataToggle(name, value), want));
     }
     for (const value of ['', 'x', 'o', 2]) {
-      test(`${name} = ${JSON.stringify(value)}: EINVAL`, () => void expectError('EINVAL', () => parseSysdataToggle(name, value)));
+      test(`${name} = ${JSON.stringify(value)}: EINVAL`, () =>
+        void expectError('EINVAL', () => parseSysdataToggle(name, value)));
     }
   }
   for (const name of ['cpu_nr', 'foo', 'taskname_enabled\n']) {
-    test(`toggle ${JSON.stringify(name)}: ENOENT`, () => void expectError('ENOENT', () => parseSysdataToggle(name, '1')));
+    test(`toggle ${JSON.stringify(name)}: ENOENT`, () =>
+      void expectError('ENOENT', () => parseSysdataToggle(name, '1')));
   }
 });
 
@@ -575,7 +687,11 @@ describe('formatAttribute', () => {
   test('unknown attribute: ENOENT', () => void expectError('ENOENT', () => formatAttribute(full, 'bogus')));
   for (const name of Object.keys(DEFAULT_ATTRIBUTES).filter((n) => n !== 'enabled')) {
     test(`${name}: a read written back (with '\\n') gives the same value`, () => {
-      for (const a of [attrs({ ...full, enabled: false }), attrs({ local_ip: null, remote_ip: 'fd00::2' }), attrs({ remote_ip: null })]) {
+      for (const a of [
+        attrs({ ...full, enabled: false }),
+        attrs({ local_ip: null, remote_ip: 'fd00::2' }),
+        attrs({ remote_ip: null }),
+      ]) {
         const written = parseAttributeWrite(NAME, name, `${formatAttribute(a, name)}\n`, a);
         assert.deepEqual(written, { [name]: a[name as keyof TargetAttributes] });
       }
@@ -594,22 +710,43 @@ function target(name: string, over: Partial<TargetAttributes>, bindMac?: string)
 const goodParams: Array<[string, ParamTarget[]]> = [
   [
     '4444@10.0.0.1/eth1,9353@10.0.0.2/12:34:56:78:9a:bc',
-    [target('cmdline0', { local_port: 4444, local_ip: '10.0.0.1', dev_name: 'eth1', remote_port: 9353, remote_ip: '10.0.0.2', remote_mac: '12:34:56:78:9a:bc' })],
+    [
+      target('cmdline0', {
+        local_port: 4444,
+        local_ip: '10.0.0.1',
+        dev_name: 'eth1',
+        remote_port: 9353,
+        remote_ip: '10.0.0.2',
+        remote_mac: '12:34:56:78:9a:bc',
+      }),
+    ],
   ],
   ['@/,@10.0.0.2/', [target('cmdline0', { remote_ip: '10.0.0.2' })]],
   ['+@/,@fd00:1:2:3::1/', [target('cmdline0', { extended: true, remote_ip: 'fd00:1:2:3::1' })]],
   [
     '@/,@10.0.0.2/;@/eth1,6892@10.0.0.3/',
-    [target('cmdline0', { remote_ip: '10.0.0.2' }), target('cmdline1', { dev_name: 'eth1', remote_port: 6892, remote_ip: '10.0.0.3' })],
+    [
+      target('cmdline0', { remote_ip: '10.0.0.2' }),
+      target('cmdline1', { dev_name: 'eth1', remote_port: 6892, remote_ip: '10.0.0.3' }),
+    ],
   ],
   ['+r@/,@10.0.0.2/', [target('cmdline0', { extended: true, release: true, remote_ip: '10.0.0.2' })]],
   ['+@/,6666@127.0.0.1/', [target('cmdline0', { extended: true, remote_port: 6666, remote_ip: '127.0.0.1' })]],
   ['@/12:34:56:78:9A:BC,@10.0.0.2/', [target('cmdline0', { remote_ip: '10.0.0.2' }, '12:34:56:78:9a:bc')]],
   ['@FD00::1/,@fd00::0:2/', [target('cmdline0', { local_ip: 'fd00::1', remote_ip: 'fd00::2' })]],
   ['@0.0.0.0/,@10.0.0.2/', [target('cmdline0', { remote_ip: '10.0.0.2' })]],
-  ['@::ffff:10.0.0.1/,@::ffff:10.0.0.2/', [target('cmdline0', { local_ip: '::ffff:10.0.0.1', remote_ip: '::ffff:10.0.0.2' })]],
-  ['0@/abcdefghijklmno,65535@10.0.0.2/', [target('cmdline0', { local_port: 0, dev_name: 'abcdefghijklmno', remote_port: 65535, remote_ip: '10.0.0.2' })]],
-  ['+007@/,+80@10.0.0.2/FF:FF:FF:FF:FF:FF', [target('cmdline0', { extended: true, local_port: 7, remote_port: 80, remote_ip: '10.0.0.2' })]],
+  [
+    '@::ffff:10.0.0.1/,@::ffff:10.0.0.2/',
+    [target('cmdline0', { local_ip: '::ffff:10.0.0.1', remote_ip: '::ffff:10.0.0.2' })],
+  ],
+  [
+    '0@/abcdefghijklmno,65535@10.0.0.2/',
+    [target('cmdline0', { local_port: 0, dev_name: 'abcdefghijklmno', remote_port: 65535, remote_ip: '10.0.0.2' })],
+  ],
+  [
+    '+007@/,+80@10.0.0.2/FF:FF:FF:FF:FF:FF',
+    [target('cmdline0', { extended: true, local_port: 7, remote_port: 80, remote_ip: '10.0.0.2' })],
+  ],
   // kstrtou16 skips one '+', so after the extended '+' a second '+' is the port's sign.
   ['++5@/,@10.0.0.2/', [target('cmdline0', { extended: true, local_port: 5, remote_ip: '10.0.0.2' })]],
 ];
@@ -618,7 +755,8 @@ describe('parameter string: good', () => {
   for (const [text, want] of goodParams) {
     test(`${JSON.stringify(text)}`, () => assert.deepEqual(parseParamString(text), { targets: want, errors: [] }));
   }
-  test('the empty string gives no targets and no errors', () => assert.deepEqual(parseParamString(''), { targets: [], errors: [] }));
+  test('the empty string gives no targets and no errors', () =>
+    assert.deepEqual(parseParamString(''), { targets: [], errors: [] }));
 });
 
 // [bad piece, the remainder the error points at, the field named, the code: the field's own reason]
@@ -705,22 +843,41 @@ describe('parameter string: bad pieces', () => {
       const { targets, errors } = parseParamString(`${piece};${GOOD_B}`);
       assert.equal(errors.length, 1);
       checkFailure(errors[0]!, piece, rest, field, code);
-      assert.deepEqual(targets.map((t) => [t.name, t.attributes.remote_ip]), [['cmdline0', '10.0.0.3']]);
+      assert.deepEqual(
+        targets.map((t) => [t.name, t.attributes.remote_ip]),
+        [['cmdline0', '10.0.0.3']],
+      );
     });
   }
   test("a field's own error is the code, and is kept as the cause", () => {
     const { errors } = parseParamString('@/,70000@10.0.0.2/;@/,@0.0.0.0/;@/,@10.0.0.1x/');
-    assert.deepEqual(errors.map((e) => [e.code, (e.cause as NetconsoleError).code]), [['ERANGE', 'ERANGE'], ['EDESTADDRREQ', 'EDESTADDRREQ'], ['EINVAL', 'EINVAL']]);
+    assert.deepEqual(
+      errors.map((e) => [e.code, (e.cause as NetconsoleError).code]),
+      [
+        ['ERANGE', 'ERANGE'],
+        ['EDESTADDRREQ', 'EDESTADDRREQ'],
+        ['EINVAL', 'EINVAL'],
+      ],
+    );
   });
   test('";" alone: two empty pieces, two errors, no targets', () => {
     const { targets, errors } = parseParamString(';');
     assert.equal(targets.length, 0);
-    assert.deepEqual(errors.map((e) => /^couldn't parse config at '': local_port: no '@' after it/.test(e.message)), [true, true]);
+    assert.deepEqual(
+      errors.map((e) => /^couldn't parse config at '': local_port: no '@' after it/.test(e.message)),
+      [true, true],
+    );
   });
   test('names count only the pieces that parsed', () => {
     const { targets, errors } = parseParamString(`x;${GOOD_A};y;${GOOD_B};z`);
     assert.equal(errors.length, 3);
-    assert.deepEqual(targets.map((t) => [t.name, t.attributes.remote_ip]), [['cmdline0', '10.0.0.2'], ['cmdline1', '10.0.0.3']]);
+    assert.deepEqual(
+      targets.map((t) => [t.name, t.attributes.remote_ip]),
+      [
+        ['cmdline0', '10.0.0.2'],
+        ['cmdline1', '10.0.0.3'],
+      ],
+    );
   });
   test('not a string: EINVAL', () => {
     const { targets, errors } = parseParamString(42 as unknown as string);
@@ -736,7 +893,11 @@ describe('parameter string: MAX_PARAM_LENGTH (256 with its NUL)', () => {
     const tail = `4444@/${dev},@10.0.0.2/`;
     return `${'0'.repeat(bytes - new TextEncoder().encode(tail).length)}${tail}`;
   };
-  for (const [size, dev] of [[254, ''], [255, ''], [255, 'eth\u00e9']] as Array<[number, string]>) {
+  for (const [size, dev] of [
+    [254, ''],
+    [255, ''],
+    [255, 'eth\u00e9'],
+  ] as Array<[number, string]>) {
     test(`${size} bytes (dev ${JSON.stringify(dev)}): parses`, () => {
       const text = padded(size, dev);
       assert.equal(new TextEncoder().encode(text).length, size);
@@ -745,7 +906,12 @@ describe('parameter string: MAX_PARAM_LENGTH (256 with its NUL)', () => {
       assert.deepEqual(targets, [target('cmdline0', { local_port: 4444, dev_name: dev, remote_ip: '10.0.0.2' })]);
     });
   }
-  for (const [size, dev] of [[256, ''], [256, 'eth\u00e9'], [257, ''], [1000, '']] as Array<[number, string]>) {
+  for (const [size, dev] of [
+    [256, ''],
+    [256, 'eth\u00e9'],
+    [257, ''],
+    [1000, ''],
+  ] as Array<[number, string]>) {
     test(`${size} bytes (dev ${JSON.stringify(dev)}): one EMSGSIZE error saying the limit, no targets`, () => {
       const text = padded(size, dev);
       const { targets, errors } = parseParamString(text);
@@ -777,16 +943,28 @@ describe('end to end: Netconsole.create', () => {
   const isError = (code: string, message?: RegExp) => (e: unknown) =>
     e instanceof NetconsoleError && e.code === code && (message === undefined || message.test(e.message));
 
-  const withNc = (options: Parameters<typeof Netconsole.create>[0], fn: (nc: Netconsole) => Promise<void>): Promise<void> => withNetconsole({ ...base, ...options }, fn);
+  const withNc = (
+    options: Parameters<typeof Netconsole.create>[0],
+    fn: (nc: Netconsole) => Promise<void>,
+  ): Promise<void> => withNetconsole({ ...base, ...options }, fn);
 
-  test("parameter string, strict: a port out of range rejects create() with ERANGE, \"couldn't parse config at\"", async () => {
-    await assert.rejects(Netconsole.create({ ...base, targets: '@/,70000@127.0.0.1/', strict: true }), isError('ERANGE', /^couldn't parse config at '70000@127\.0\.0\.1\/': remote_port: .*70000.*; accepted: /));
+  test('parameter string, strict: a port out of range rejects create() with ERANGE, "couldn\'t parse config at"', async () => {
+    await assert.rejects(
+      Netconsole.create({ ...base, targets: '@/,70000@127.0.0.1/', strict: true }),
+      isError('ERANGE', /^couldn't parse config at '70000@127\.0\.0\.1\/': remote_port: .*70000.*; accepted: /),
+    );
   });
 
   test('parameter string: a device name over 15 bytes is ENAMETOOLONG in startupErrors; the next piece comes up', () =>
     withNc({ targets: '0@/abcdefghijklmnop,9@127.0.0.1/;0@/,9@127.0.0.1/' }, async (nc) => {
-      assert.deepEqual(nc.startupErrors.map((e) => [e.code, e.option]), [['ENAMETOOLONG', 'dev_name']]);
-      assert.deepEqual(nc.targets.list().map((t) => [t.name, t.state]), [['cmdline0', 'enabled']]);
+      assert.deepEqual(
+        nc.startupErrors.map((e) => [e.code, e.option]),
+        [['ENAMETOOLONG', 'dev_name']],
+      );
+      assert.deepEqual(
+        nc.targets.list().map((t) => [t.name, t.state]),
+        [['cmdline0', 'enabled']],
+      );
     }));
 
   test('an enabled target: dev_name over 15 bytes is ENAMETOOLONG (not the lock), local_mac is EACCES, nothing changes', () =>
@@ -811,7 +989,9 @@ describe('end to end: Netconsole.create', () => {
 
   test('256 userdata entries of the largest size at create: accepted, and enable() fits them', () =>
     withNc({}, async (nc) => {
-      const userdata = Object.fromEntries(Array.from({ length: 256 }, (_, i) => [`${String(i).padStart(3, '0')}${'k'.repeat(50)}`, 'v'.repeat(199)]));
+      const userdata = Object.fromEntries(
+        Array.from({ length: 256 }, (_, i) => [`${String(i).padStart(3, '0')}${'k'.repeat(50)}`, 'v'.repeat(199)]),
+      );
       const t = await nc.targets.create('t', { ...loop, extended: 1, userdata });
       await t.enable();
       assert.equal(t.state, 'enabled');

@@ -14,12 +14,15 @@ import { ctl, fakeServer, socketPath, within } from './helpers/control.js';
 
 /** `control()` rejects with a NetconsoleError with `code` (within a bound: a hang fails). */
 async function rejectsWith(p: Promise<unknown>, code: string, message: RegExp): Promise<void> {
-  await within(`control() settling (${code})`, assert.rejects(p, (e: unknown) => {
-    assert.ok(e instanceof NetconsoleError, String(e));
-    assert.equal((e as { code?: string }).code, code);
-    assert.match((e as Error).message, message);
-    return true;
-  }));
+  await within(
+    `control() settling (${code})`,
+    assert.rejects(p, (e: unknown) => {
+      assert.ok(e instanceof NetconsoleError, String(e));
+      assert.equal((e as { code?: string }).code, code);
+      assert.match((e as Error).message, message);
+      return true;
+    }),
+  );
 }
 
 /** `netconsole ctl` failed with `code`: exit 2, nothing on stdout, one line on stderr. */
@@ -42,7 +45,11 @@ describe('ctl client: the server hangs up without a reply', () => {
     test(`a server that ${label}: ECONNRESET from control() and from netconsole ctl`, async () => {
       const fake = await fakeServer(behave);
       try {
-        await rejectsWith(control(fake.path, { op: 'ls' }), 'ECONNRESET', /^control socket .*: the (connection dropped|server closed the connection)/);
+        await rejectsWith(
+          control(fake.path, { op: 'ls' }),
+          'ECONNRESET',
+          /^control socket .*: the (connection dropped|server closed the connection)/,
+        );
         failedWith(await ctl(fake.path, ['ls']), 'ECONNRESET');
       } finally {
         await fake.close();
@@ -55,7 +62,11 @@ describe('ctl client: no reply', () => {
   test('a server that never replies: ETIMEDOUT after timeoutMs / --timeout', async () => {
     const fake = await fakeServer(() => {});
     try {
-      await rejectsWith(control(fake.path, { op: 'ls' }, { timeoutMs: 200 }), 'ETIMEDOUT', /^control socket .*: no reply within 200 ms$/);
+      await rejectsWith(
+        control(fake.path, { op: 'ls' }, { timeoutMs: 200 }),
+        'ETIMEDOUT',
+        /^control socket .*: no reply within 200 ms$/,
+      );
       failedWith(await ctl(fake.path, ['--timeout', '200', 'ls']), 'ETIMEDOUT');
     } finally {
       await fake.close();
@@ -77,7 +88,11 @@ describe('ctl client: no reply', () => {
     test(`timeoutMs ${bad}: EINVAL`, async () => {
       const fake = await fakeServer(() => {});
       try {
-        await rejectsWith(control(fake.path, { op: 'ls' }, { timeoutMs: bad }), 'EINVAL', /^timeoutMs: invalid value .*; accepted: an integer number of milliseconds/);
+        await rejectsWith(
+          control(fake.path, { op: 'ls' }, { timeoutMs: bad }),
+          'EINVAL',
+          /^timeoutMs: invalid value .*; accepted: an integer number of milliseconds/,
+        );
       } finally {
         await fake.close();
       }
@@ -86,14 +101,27 @@ describe('ctl client: no reply', () => {
 });
 
 /** Reply lines that are not replies. */
-const GARBAGE = ['hello', '[]', 'null', '{"ok":"yes"}', '{"ok":false}', '{"ok":false,"code":5,"message":"x"}', '{"ok":false,"code":"nope","message":"x"}', '{"ok":false,"code":"EINVAL"}'];
+const GARBAGE = [
+  'hello',
+  '[]',
+  'null',
+  '{"ok":"yes"}',
+  '{"ok":false}',
+  '{"ok":false,"code":5,"message":"x"}',
+  '{"ok":false,"code":"nope","message":"x"}',
+  '{"ok":false,"code":"EINVAL"}',
+];
 
 describe('ctl client: a malformed reply', () => {
   for (const line of GARBAGE) {
     test(`reply ${line}: EPROTO from control() and from netconsole ctl`, async () => {
       const fake = await fakeServer((s) => s.once('data', () => s.write(`${line}\n`)));
       try {
-        await rejectsWith(control(fake.path, { op: 'ls' }), 'EPROTO', /^control socket .*: a reply (that is not JSON|of the wrong shape): /);
+        await rejectsWith(
+          control(fake.path, { op: 'ls' }),
+          'EPROTO',
+          /^control socket .*: a reply (that is not JSON|of the wrong shape): /,
+        );
         failedWith(await ctl(fake.path, ['ls']), 'EPROTO');
       } finally {
         await fake.close();
@@ -102,7 +130,9 @@ describe('ctl client: a malformed reply', () => {
   }
 
   test('an error reply whose message spans lines is printed on one line', async () => {
-    const fake = await fakeServer((s) => s.once('data', () => s.write('{"ok":false,"code":"EINVAL","message":"first\\nsecond\\r\\n third"}\n')));
+    const fake = await fakeServer((s) =>
+      s.once('data', () => s.write('{"ok":false,"code":"EINVAL","message":"first\\nsecond\\r\\n third"}\n')),
+    );
     try {
       const r = await ctl(fake.path, ['ls']);
       failedWith(r, 'EINVAL');
@@ -120,7 +150,11 @@ describe('ctl client: a request larger than the server accepts', () => {
     try {
       await nc.targets.create('t1');
       const value = 'x'.repeat(MAX_REQUEST);
-      await rejectsWith(control(socket, { op: 'set', path: 't1/userdata/k', value }), 'EMSGSIZE', new RegExp(`^request: \\d+ bytes is larger than the limit of ${MAX_REQUEST} bytes$`));
+      await rejectsWith(
+        control(socket, { op: 'set', path: 't1/userdata/k', value }),
+        'EMSGSIZE',
+        new RegExp(`^request: \\d+ bytes is larger than the limit of ${MAX_REQUEST} bytes$`),
+      );
       failedWith(await ctl(socket, ['set', 't1/userdata/k', value]), 'EMSGSIZE');
       assert.deepEqual(nc.targets.get('t1')!.userdata.entries(), []);
       assert.deepEqual(await control(socket, { op: 'ls' }), { ok: true, value: ['t1'] });
@@ -140,7 +174,11 @@ describe('ctl client: what a server says is printed escaped', () => {
     let i = 0;
     const fake = await fakeServer((s) => s.once('data', () => s.end(replies[i++])));
     try {
-      assert.deepEqual(await ctl(fake.path, ['ls']), { code: 0, out: 't1\\nforged line\n\\x1b[2J\\x9b\n\\u{202e}evil\nback\\\\slash', err: '' });
+      assert.deepEqual(await ctl(fake.path, ['ls']), {
+        code: 0,
+        out: 't1\\nforged line\n\\x1b[2J\\x9b\n\\u{202e}evil\nback\\\\slash',
+        err: '',
+      });
       assert.deepEqual(await ctl(fake.path, ['get', 't1/x']), { code: 0, out: '{"a":"b\\nc","d":[1,2]}', err: '' });
       const e = await ctl(fake.path, ['get', 't1/x']);
       failedWith(e, 'EINVAL');

@@ -21,29 +21,95 @@ const SEED = process.env.NETCONSOLE_PROPERTY_SEED ? Number(process.env.NETCONSOL
 // ---------------------------------------------------------------- inputs
 
 /** Paths that exist, almost exist, or are names JavaScript objects treat specially. */
-const PATHS = ['', 't1', 't2', 't1/remote_ip', 't1/remote_port', 't1/local_port', 't1/enabled', 't1/extended', 't1/release', 't1/dev_name', 't1/local_mac',
-  't1/transmit_errors', 't1/ratelimit_burst', 't1/userdata', 't1/userdata/k', 't1/userdata/new', 't1/userdata/msgid_enabled', 't1/userdata/k/deeper',
-  't2/enabled', 'nope', 'nope/enabled', 't1/nope', '__proto__', '__proto__/enabled', 't1/__proto__', 't1/constructor', 't1/hasOwnProperty',
-  't1/userdata/__proto__', 't1/userdata/toString', '.', '..', '../t1', 't1//enabled', '/t1/', 't1/userdata/.', 'é/ü', '\0', 'x'.repeat(300)];
-const VALUES = ['', '0', '1', '2', '-1', '1\n', ' 1', '127.0.0.1', '::1', '10.0.0.300', '6666', '65536', 'eth0', 'ff:ff:ff:ff:ff:ff', 'v', 'a=b', '\0', 'x'.repeat(250)];
+const PATHS = [
+  '',
+  't1',
+  't2',
+  't1/remote_ip',
+  't1/remote_port',
+  't1/local_port',
+  't1/enabled',
+  't1/extended',
+  't1/release',
+  't1/dev_name',
+  't1/local_mac',
+  't1/transmit_errors',
+  't1/ratelimit_burst',
+  't1/userdata',
+  't1/userdata/k',
+  't1/userdata/new',
+  't1/userdata/msgid_enabled',
+  't1/userdata/k/deeper',
+  't2/enabled',
+  'nope',
+  'nope/enabled',
+  't1/nope',
+  '__proto__',
+  '__proto__/enabled',
+  't1/__proto__',
+  't1/constructor',
+  't1/hasOwnProperty',
+  't1/userdata/__proto__',
+  't1/userdata/toString',
+  '.',
+  '..',
+  '../t1',
+  't1//enabled',
+  '/t1/',
+  't1/userdata/.',
+  'é/ü',
+  '\0',
+  'x'.repeat(300),
+];
+const VALUES = [
+  '',
+  '0',
+  '1',
+  '2',
+  '-1',
+  '1\n',
+  ' 1',
+  '127.0.0.1',
+  '::1',
+  '10.0.0.300',
+  '6666',
+  '65536',
+  'eth0',
+  'ff:ff:ff:ff:ff:ff',
+  'v',
+  'a=b',
+  '\0',
+  'x'.repeat(250),
+];
 
 const anyJson = fc.oneof(fc.string({ maxLength: 20 }), fc.jsonValue({ maxDepth: 2 }));
 
-type Defect = ['drop', 'op' | 'path' | 'value'] | ['retype', 'op' | 'path' | 'value', unknown] | ['extra', string, unknown];
+type Defect =
+  ['drop', 'op' | 'path' | 'value'] | ['retype', 'op' | 'path' | 'value', unknown] | ['extra', string, unknown];
 
 const field = fc.constantFrom('op' as const, 'path' as const, 'value' as const);
 const defect: fc.Arbitrary<Defect> = fc.oneof(
   fc.tuple(fc.constant('drop' as const), field),
   fc.tuple(fc.constant('retype' as const), field, anyJson),
-  fc.tuple(fc.constant('extra' as const), fc.oneof(fc.constantFrom('__proto__', 'constructor', 'vaule'), fc.string({ maxLength: 6 })), fc.jsonValue({ maxDepth: 1 })),
+  fc.tuple(
+    fc.constant('extra' as const),
+    fc.oneof(fc.constantFrom('__proto__', 'constructor', 'vaule'), fc.string({ maxLength: 6 })),
+    fc.jsonValue({ maxDepth: 1 }),
+  ),
 );
 
 /** One request line: a well-formed request (a value with set only), with up to 2 defects in half of them. */
 const request = fc
   .record({
     op: fc.constantFrom(...OPS),
-    path: fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...PATHS) }, { weight: 1, arbitrary: fc.string({ maxLength: 12 }) }),
-    value: fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...VALUES) }, { weight: 1, arbitrary: fc.string({ maxLength: 12 }) }),
+    path: fc.oneof(
+      { weight: 5, arbitrary: fc.constantFrom(...PATHS) },
+      { weight: 1, arbitrary: fc.string({ maxLength: 12 }) },
+    ),
+    value: fc.oneof(
+      { weight: 5, arbitrary: fc.constantFrom(...VALUES) },
+      { weight: 1, arbitrary: fc.string({ maxLength: 12 }) },
+    ),
     defects: fc.oneof(fc.constant([]), fc.array(defect, { minLength: 1, maxLength: 2 })),
   })
   .map(({ op, path, value, defects }) => {
@@ -62,7 +128,13 @@ const editByte = fc.oneof(fc.constantFrom(...EDIT_BYTES), fc.integer({ min: 0, m
 
 /** A request line with 1 to 8 bytes inserted, deleted or replaced (the newline may go, or come twice). */
 const mutated = fc
-  .tuple(request, fc.array(fc.tuple(fc.nat(), fc.constantFrom('insert', 'delete', 'replace'), editByte), { minLength: 1, maxLength: 8 }))
+  .tuple(
+    request,
+    fc.array(fc.tuple(fc.nat(), fc.constantFrom('insert', 'delete', 'replace'), editByte), {
+      minLength: 1,
+      maxLength: 8,
+    }),
+  )
   .map(([line, edits]) => {
     let b = [...line];
     for (const [at, how, byte] of edits) {
@@ -78,9 +150,9 @@ const mutated = fc
 const bytes = fc.uint8Array({ maxLength: 600 }).map((u) => Buffer.concat([Buffer.from(u), Buffer.from('\n')]));
 
 /** A line of `size` bytes around MAX_REQUEST: a valid request padded with spaces, or filler. */
-const oversized = fc.tuple(fc.integer({ min: MAX_REQUEST - 3, max: MAX_REQUEST + 3 }), fc.boolean()).map(([size, valid]) =>
-  Buffer.from(`${valid ? `{"op":"ls"${' '.repeat(size - 11)}}` : 'x'.repeat(size)}\n`),
-);
+const oversized = fc
+  .tuple(fc.integer({ min: MAX_REQUEST - 3, max: MAX_REQUEST + 3 }), fc.boolean())
+  .map(([size, valid]) => Buffer.from(`${valid ? `{"op":"ls"${' '.repeat(size - 11)}}` : 'x'.repeat(size)}\n`));
 
 // ---------------------------------------------------------------- the property
 
@@ -93,7 +165,13 @@ const onWarning = (w: Error & { code?: string }): void => void (w.code?.startsWi
 
 /** t1 (configured, with userdata) and t2 (bare) exist again, and at most 16 others: requests keep finding something to change. */
 async function baseline(): Promise<void> {
-  if (!nc.targets.get('t1')) await nc.targets.create('t1', { remote_ip: '127.0.0.1', remote_port: sink.port, local_port: 0, userdata: { k: 'v' } });
+  if (!nc.targets.get('t1'))
+    await nc.targets.create('t1', {
+      remote_ip: '127.0.0.1',
+      remote_port: sink.port,
+      local_port: 0,
+      userdata: { k: 'v' },
+    });
   if (!nc.targets.get('t2')) await nc.targets.create('t2');
   for (const t of nc.targets.list().slice(18)) await t.remove();
 }
@@ -110,9 +188,11 @@ async function serves(payload: Buffer): Promise<void> {
     codes.set(code, (codes.get(code) ?? 0) + 1);
   }
   const last = replies.at(-1) as { code?: string } | undefined;
-  if (replies.length < lines || hungUp) assert.equal(last?.code, 'EMSGSIZE', `${replies.length} replies to ${lines} lines, then a hang-up`);
+  if (replies.length < lines || hungUp)
+    assert.equal(last?.code, 'EMSGSIZE', `${replies.length} replies to ${lines} lines, then a hang-up`);
   assert.ok(replies.length <= lines);
-  if (replies.every((r) => (r as { ok: boolean }).ok === false)) assert.deepEqual(snapshot(nc), stateBefore, 'a rejected request changed a target');
+  if (replies.every((r) => (r as { ok: boolean }).ok === false))
+    assert.deepEqual(snapshot(nc), stateBefore, 'a rejected request changed a target');
   assert.deepEqual(reported, [], 'the server reported a failure to the application');
 }
 
@@ -134,12 +214,22 @@ describe('fuzz: the control socket', () => {
     ['well-formed requests with random fields', request, RUNS],
     ['requests with random byte edits', mutated, RUNS],
     ['random bytes', bytes, RUNS],
-    ['1 to 6 of those in one write', fc.array(fc.oneof(request, mutated, bytes), { minLength: 1, maxLength: 6 }).map((b) => Buffer.concat(b)), RUNS],
-    [`lines of ${MAX_REQUEST - 3}..${MAX_REQUEST + 3} bytes after a request`, fc.tuple(request, oversized).map((b) => Buffer.concat(b)), Math.max(10, RUNS / 10)],
+    [
+      '1 to 6 of those in one write',
+      fc.array(fc.oneof(request, mutated, bytes), { minLength: 1, maxLength: 6 }).map((b) => Buffer.concat(b)),
+      RUNS,
+    ],
+    [
+      `lines of ${MAX_REQUEST - 3}..${MAX_REQUEST + 3} bytes after a request`,
+      fc.tuple(request, oversized).map((b) => Buffer.concat(b)),
+      Math.max(10, RUNS / 10),
+    ],
   ] as const) {
     test(`${runs} runs of ${label}: one well-formed reply per line, no report, a refused request changes nothing`, async (t) => {
       await fc.assert(fc.asyncProperty(payload as fc.Arbitrary<Buffer>, serves), { numRuns: runs, seed: SEED });
-      t.diagnostic(`replies so far: ${JSON.stringify(Object.fromEntries([...codes].sort((a, b) => b[1] - a[1])))}; targets now: ${nc.targets.list().length}`);
+      t.diagnostic(
+        `replies so far: ${JSON.stringify(Object.fromEntries([...codes].sort((a, b) => b[1] - a[1])))}; targets now: ${nc.targets.list().length}`,
+      );
     });
   }
 });

@@ -38,7 +38,12 @@ describe('netconsole ctl', () => {
       assert.equal((statSync(socket).mode & 0o777).toString(8), '600');
       assert.deepEqual(await ctl(socket, ['ls']), { code: 0, out: '', err: '' });
       assert.equal((await ctl(socket, ['mkdir', 't2'])).code, 0);
-      for (const [attr, value] of [['remote_ip', '127.0.0.1'], ['remote_port', String(sink.port)], ['local_port', '0'], ['extended', '1']]) {
+      for (const [attr, value] of [
+        ['remote_ip', '127.0.0.1'],
+        ['remote_port', String(sink.port)],
+        ['local_port', '0'],
+        ['extended', '1'],
+      ]) {
         assert.equal((await ctl(socket, ['set', `t2/${attr}`, value])).code, 0, attr);
       }
       assert.equal((await ctl(socket, ['set', 't2/userdata/region', 'eu-west-1'])).code, 0);
@@ -57,8 +62,14 @@ describe('netconsole ctl', () => {
       assert.match(locked.err, /EINVAL: .*target \(t2\) is enabled, disable to update parameters/);
       assert.match((await ctl(socket, ['get', 'nope/enabled'])).err, /ENOENT/);
       assert.match((await ctl(socket, ['set', 't2/local_port', 'x'])).err, /EINVAL/);
-      assert.match((await ctl(socket, ['get', 't2/enabled', 'extra'])).err, /^netconsole: EINVAL: value: given to get, which takes none; accepted: a value with set only$/);
-      assert.match((await ctl(socket, ['set', 't2/enabled'])).err, /^netconsole: EINVAL: value: missing; accepted: a string/);
+      assert.match(
+        (await ctl(socket, ['get', 't2/enabled', 'extra'])).err,
+        /^netconsole: EINVAL: value: given to get, which takes none; accepted: a value with set only$/,
+      );
+      assert.match(
+        (await ctl(socket, ['set', 't2/enabled'])).err,
+        /^netconsole: EINVAL: value: missing; accepted: a string/,
+      );
       assert.equal((await ctl(socket, ['rmdir', 't2/userdata/region'])).code, 0);
       assert.equal((await ctl(socket, ['rmdir', 't2'])).code, 0);
       assert.equal((await ctl(socket, ['ls'])).out, '');
@@ -72,7 +83,10 @@ describe('netconsole ctl', () => {
       const names = (await ctl(socket, ['ls', 't1'])).out.split('\n');
       assert.deepEqual(names, [...new Set(names)]);
       assert.deepEqual(names.slice(-4), ['local_mac', 'transmit_errors', 'reliable_stats', 'userdata/']);
-      failedWithCode(await ctl(socket, ['mkdir', 't1/userdata/region']), /^netconsole: EEXIST: path: entry exists: "t1\/userdata\/region"; accepted: /);
+      failedWithCode(
+        await ctl(socket, ['mkdir', 't1/userdata/region']),
+        /^netconsole: EEXIST: path: entry exists: "t1\/userdata\/region"; accepted: /,
+      );
       failedWithCode(await ctl(socket, ['mkdir', 't1/userdata/cpu_nr_enabled']), /^netconsole: EEXIST: /);
       assert.equal(nc.targets.get('t1')!.userdata.get('region'), 'eu');
       assert.equal((await ctl(socket, ['mkdir', 't1/userdata/zone'])).code, 0);
@@ -90,7 +104,11 @@ describe('netconsole ctl', () => {
       await nc.targets.create('plain');
       assert.deepEqual(await ctl(socket, ['ls']), { code: 0, out: `${shown}\nplain`, err: '' });
       assert.equal((await ctl(socket, ['ls', `${evil}/userdata`])).out.split('\n')[0], 'k\\u{202e}ey');
-      assert.deepEqual(await ctl(socket, ['get', `${evil}/userdata/k\u202eey`]), { code: 0, out: 'v\\ra\\x07l', err: '' });
+      assert.deepEqual(await ctl(socket, ['get', `${evil}/userdata/k\u202eey`]), {
+        code: 0,
+        out: 'v\\ra\\x07l',
+        err: '',
+      });
       // An error that echoes the name: one line, nothing a terminal would act on.
       const e = await ctl(socket, ['get', `${evil}/nope`]);
       assert.equal(e.code, 2);
@@ -115,14 +133,22 @@ describe('netconsole ctl', () => {
       const mk = await Promise.all(Array.from({ length: 20 }, () => control(socket, { op: 'mkdir', path: 'c' })));
       assert.equal(mk.filter((r) => r.ok).length, 1);
       assert.ok(mk.filter((r) => !r.ok).every((r) => !r.ok && r.code === 'EEXIST'));
-      for (const [p, v] of [['c/remote_ip', '127.0.0.1'], ['c/remote_port', String(sink.port)], ['c/local_port', '0']]) {
+      for (const [p, v] of [
+        ['c/remote_ip', '127.0.0.1'],
+        ['c/remote_port', String(sink.port)],
+        ['c/local_port', '0'],
+      ]) {
         assert.deepEqual(await control(socket, { op: 'set', path: p, value: v }), { ok: true });
       }
       // 20 clients enable it at once: one does; the others find it already enabled.
-      const en = await Promise.all(Array.from({ length: 20 }, () => control(socket, { op: 'set', path: 'c/enabled', value: '1' })));
+      const en = await Promise.all(
+        Array.from({ length: 20 }, () => control(socket, { op: 'set', path: 'c/enabled', value: '1' })),
+      );
       assert.equal(en.filter((r) => r.ok).length, 1);
       // 50 userdata entries written concurrently: all present, in a consistent order.
-      const ud = await Promise.all(Array.from({ length: 50 }, (_, i) => control(socket, { op: 'set', path: `c/userdata/k${i}`, value: `v${i}` })));
+      const ud = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => control(socket, { op: 'set', path: `c/userdata/k${i}`, value: `v${i}` })),
+      );
       assert.ok(ud.every((r) => r.ok));
       assert.equal(nc.targets.get('c')!.userdata.entries().length, 50);
       assert.equal(nc.stats().lockOrderViolations, 0);
@@ -137,17 +163,45 @@ const MALFORMED: Array<[string, string | Uint8Array, RegExp]> = [
   ['JSON null', 'null\n', /^request: not a JSON object: "null"; accepted:/],
   ['a JSON array', '["ls"]\n', /^request: not a JSON object: "\[\\"ls\\"\]"; accepted:/],
   ['a JSON string', '"ls"\n', /^request: not a JSON object:/],
-  ['an unknown key', '{"op":"set","path":"t1/enabled","vaule":"1"}\n', /^request: unknown key "vaule"; accepted: the keys "op", "path" and "value"$/],
+  [
+    'an unknown key',
+    '{"op":"set","path":"t1/enabled","vaule":"1"}\n',
+    /^request: unknown key "vaule"; accepted: the keys "op", "path" and "value"$/,
+  ],
   ['no op', '{"path":"t1"}\n', /^op: missing; accepted: ls, get, set, mkdir or rmdir$/],
   ['an unknown op', '{"op":"frob"}\n', /^op: unknown operation "frob"; accepted: ls, get, set, mkdir or rmdir$/],
   ['an op that is a number', '{"op":5}\n', /^op: a number 5, not a string; accepted: ls, get/],
-  ['a path that is a number', '{"op":"ls","path":5}\n', /^path: a number 5, not a string; accepted: a string such as "t1\/remote_ip"/],
-  ['a path that is an array', '{"op":"get","path":["t1","remote_ip"]}\n', /^path: an array \["t1","remote_ip"\], not a string; accepted:/],
+  [
+    'a path that is a number',
+    '{"op":"ls","path":5}\n',
+    /^path: a number 5, not a string; accepted: a string such as "t1\/remote_ip"/,
+  ],
+  [
+    'a path that is an array',
+    '{"op":"get","path":["t1","remote_ip"]}\n',
+    /^path: an array \["t1","remote_ip"\], not a string; accepted:/,
+  ],
   ['a path that is null', '{"op":"rmdir","path":null}\n', /^path: null, not a string; accepted:/],
-  ['a path that is an object', '{"op":"mkdir","path":{"name":"t9"}}\n', /^path: an object \{"name":"t9"\}, not a string; accepted:/],
-  ['set without a value', '{"op":"set","path":"t1/enabled"}\n', /^value: missing; accepted: a string, the text set writes/],
-  ['set with a number', '{"op":"set","path":"t1/remote_port","value":7}\n', /^value: a number 7, not a string; accepted: a string/],
-  ['a value with get', '{"op":"get","path":"t1/enabled","value":"1"}\n', /^value: given to get, which takes none; accepted: a value with set only$/],
+  [
+    'a path that is an object',
+    '{"op":"mkdir","path":{"name":"t9"}}\n',
+    /^path: an object \{"name":"t9"\}, not a string; accepted:/,
+  ],
+  [
+    'set without a value',
+    '{"op":"set","path":"t1/enabled"}\n',
+    /^value: missing; accepted: a string, the text set writes/,
+  ],
+  [
+    'set with a number',
+    '{"op":"set","path":"t1/remote_port","value":7}\n',
+    /^value: a number 7, not a string; accepted: a string/,
+  ],
+  [
+    'a value with get',
+    '{"op":"get","path":"t1/enabled","value":"1"}\n',
+    /^value: given to get, which takes none; accepted: a value with set only$/,
+  ],
 ];
 
 describe('control socket: requests it cannot serve', () => {
@@ -156,7 +210,11 @@ describe('control socket: requests it cannot serve', () => {
       withControl(async (nc, socket) => {
         await nc.targets.create('t1', { remote_ip: '127.0.0.1', userdata: { k: 'v' } });
         const before = snapshot(nc);
-        const { replies, hungUp } = await exchange(socket, Buffer.concat([Buffer.from(line), Buffer.from('{"op":"ls"}\n')]), 2);
+        const { replies, hungUp } = await exchange(
+          socket,
+          Buffer.concat([Buffer.from(line), Buffer.from('{"op":"ls"}\n')]),
+          2,
+        );
         assert.equal(hungUp, false);
         const [refused, next] = replies as Array<{ ok: boolean; code: string; message: string }>;
         assert.ok(wellFormedReply(refused), JSON.stringify(refused));
@@ -176,26 +234,43 @@ describe('control socket: requests it cannot serve', () => {
         await nc.targets.create('t1');
         const before = snapshot(nc);
         const line = padded(size);
-      assert.equal(Buffer.byteLength(line), size + 1);
-      const { replies, hungUp } = await exchange(socket, line + '{"op":"ls"}\n', 2);
+        assert.equal(Buffer.byteLength(line), size + 1);
+        const { replies, hungUp } = await exchange(socket, line + '{"op":"ls"}\n', 2);
         if (over) {
           assert.equal(replies.length, 1);
           assert.equal(hungUp, true);
           const r = replies[0] as { ok: boolean; code: string; message: string };
           assert.ok(wellFormedReply(r));
           assert.equal(r.code, 'EMSGSIZE');
-          assert.match(r.message, new RegExp(`^request: a line longer than the limit of ${MAX_REQUEST} bytes; accepted: one JSON object per line`));
+          assert.match(
+            r.message,
+            new RegExp(
+              `^request: a line longer than the limit of ${MAX_REQUEST} bytes; accepted: one JSON object per line`,
+            ),
+          );
         } else {
-          assert.deepEqual(replies, [{ ok: true, value: ['t1'] }, { ok: true, value: ['t1'] }]);
+          assert.deepEqual(replies, [
+            { ok: true, value: ['t1'] },
+            { ok: true, value: ['t1'] },
+          ]);
         }
         assert.deepEqual(snapshot(nc), before);
-        assert.deepEqual(await control(socket, { op: 'ls' }), { ok: true, value: ['t1'] }, 'the server serves the next client');
+        assert.deepEqual(
+          await control(socket, { op: 'ls' }),
+          { ok: true, value: ['t1'] },
+          'the server serves the next client',
+        );
       }));
   }
 
   test('requests sent in one write are answered in order; at the end of input an unterminated last line is answered too, then the server ends', () =>
     withControl(async (_nc, socket) => {
-      const { replies, hungUp } = await exchange(socket, '{"op":"mkdir","path":"a"}\n{"op":"ls"}\n{"op":"get","path":"a/enabled"}\n{"op":"ls","path":"b"}', 5, true);
+      const { replies, hungUp } = await exchange(
+        socket,
+        '{"op":"mkdir","path":"a"}\n{"op":"ls"}\n{"op":"get","path":"a/enabled"}\n{"op":"ls","path":"b"}',
+        5,
+        true,
+      );
       assert.equal(hungUp, true);
       assert.equal(replies.length, 4);
       assert.deepEqual(replies.slice(0, 3), [{ ok: true }, { ok: true, value: ['a'] }, { ok: true, value: '0' }]);
@@ -209,12 +284,14 @@ describe('control socket: close', () => {
       const socket = socketPath();
       const nc = await Netconsole.create({ devices: 'none', env: false, control: socket });
       const conns = await Promise.all(
-        Array.from({ length: clients }, (_, i) =>
-          new Promise<Socket>((resolve, reject) => {
-            const c = createConnection(socket, () => resolve(c));
-            c.on('error', reject);
-            c.write(['', '{"op":"l', '{"op":"ls"}\n'][i % 3]);
-          }),
+        Array.from(
+          { length: clients },
+          (_, i) =>
+            new Promise<Socket>((resolve, reject) => {
+              const c = createConnection(socket, () => resolve(c));
+              c.on('error', reject);
+              c.write(['', '{"op":"l', '{"op":"ls"}\n'][i % 3]);
+            }),
         ),
       );
       const closed = conns.map((c) => new Promise<void>((resolve) => c.on('close', () => resolve())));
@@ -228,7 +305,12 @@ describe('control socket: close', () => {
   test('a ctl request racing nc.close() settles: a reply or a typed error, never a hang', async () => {
     const socket = socketPath();
     const nc = await Netconsole.create({ devices: 'none', env: false, control: socket });
-    const requests = Array.from({ length: 10 }, (_, i) => control(socket, { op: 'mkdir', path: `r${i}` }).then((r) => (r.ok ? 'ok' : r.code), (e: { code: string }) => e.code));
+    const requests = Array.from({ length: 10 }, (_, i) =>
+      control(socket, { op: 'mkdir', path: `r${i}` }).then(
+        (r) => (r.ok ? 'ok' : r.code),
+        (e: { code: string }) => e.code,
+      ),
+    );
     await within('nc.close()', nc.close());
     const settled = await within('every request settled', Promise.all(requests));
     for (const s of settled) assert.match(s, /^(ok|ESHUTDOWN|ECONNRESET|ENOENT|ECONNREFUSED)$/);
@@ -251,7 +333,7 @@ describe('control socket: listening where a file is', () => {
     assert.equal(process.listenerCount('exit'), exits, 'no process listener left');
   }
 
-  test('a live socket (another Netconsole listens there): EADDRINUSE, and the socket stays the other one\'s', () =>
+  test("a live socket (another Netconsole listens there): EADDRINUSE, and the socket stays the other one's", () =>
     withControl(async (nc, socket) => {
       await nc.targets.create('mine');
       const inode = statSync(socket).ino;
@@ -262,7 +344,14 @@ describe('control socket: listening where a file is', () => {
 
   test('a live socket of another process: EADDRINUSE, left alone', async () => {
     const path = socketPath();
-    const child = spawn(process.execPath, ['-e', `require('net').createServer(s => s.on('error', () => {}).end('{"ok":true,"value":["other"]}\\n')).listen(${JSON.stringify(path)}, () => { require('fs').chmodSync(${JSON.stringify(path)}, 0o600); console.log('up') })`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      [
+        '-e',
+        `require('net').createServer(s => s.on('error', () => {}).end('{"ok":true,"value":["other"]}\\n')).listen(${JSON.stringify(path)}, () => { require('fs').chmodSync(${JSON.stringify(path)}, 0o600); console.log('up') })`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     try {
       await within('the other process listening', new Promise((resolve) => child.stdout.once('data', resolve)));
       await refused(path, 'EADDRINUSE');
@@ -274,7 +363,10 @@ describe('control socket: listening where a file is', () => {
 
   test('a stale socket (its process was killed): replaced, and served', async () => {
     const path = socketPath();
-    const r = spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+    const r = spawnSync(process.execPath, [
+      '-e',
+      `require('net').createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, 'SIGKILL'))`,
+    ]);
     assert.equal(r.signal, 'SIGKILL');
     assert.ok(statSync(path).isSocket());
     const nc = await Netconsole.create({ devices: 'none', env: false, control: path });
@@ -300,12 +392,19 @@ describe('control socket: listening where a file is', () => {
   const dir = dirname(socketPath());
   for (const [label, path, code] of [
     ['in a directory that does not exist', `${socketPath()}/missing/ctl.sock`, 'ENOENT'],
-    ['of 108 bytes (one over sun_path, which libuv would truncate)', `${dir}/${'a'.repeat(108 - dir.length - 1)}`, 'ENAMETOOLONG'],
+    [
+      'of 108 bytes (one over sun_path, which libuv would truncate)',
+      `${dir}/${'a'.repeat(108 - dir.length - 1)}`,
+      'ENAMETOOLONG',
+    ],
     ['that is not a string', 6666, 'EINVAL'],
   ] as const) {
     test(`a path ${label}: ${code}, no file made`, async () => {
       const servers = pipeServers();
-      await assert.rejects(Netconsole.create({ devices: 'none', env: false, control: path as string }), (e: unknown) => (e as { code?: string }).code === code);
+      await assert.rejects(
+        Netconsole.create({ devices: 'none', env: false, control: path as string }),
+        (e: unknown) => (e as { code?: string }).code === code,
+      );
       assert.equal(pipeServers(), servers);
       if (typeof path === 'string') {
         assert.equal(existsSync(path), false);

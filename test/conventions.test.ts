@@ -42,13 +42,19 @@ async function withNc(opts: NetconsoleOptions, fn: (h: Harness) => Promise<void>
   rx.on('message', (m: Message) => got.push(m));
   const { port } = await rx.listen('127.0.0.1', 0);
   const basic = await Sink.open();
-  const nc = await Netconsole.create({ devices: 'none', env: false, targets: `+@/,${port}@127.0.0.1/;@/,${basic.port}@127.0.0.1/`, ...opts });
+  const nc = await Netconsole.create({
+    devices: 'none',
+    env: false,
+    targets: `+@/,${port}@127.0.0.1/;@/,${basic.port}@127.0.0.1/`,
+    ...opts,
+  });
   assert.equal(nc.targets.list().length, 2);
   const arrived = async (n: number): Promise<Message[]> => {
     await nc.flush();
     const deadline = Date.now() + 10_000;
     while (got.length < n) {
-      if (Date.now() > deadline) throw new Error(`${got.length} of ${n} records arrived: ${JSON.stringify(got.map((m) => m.text))}`);
+      if (Date.now() > deadline)
+        throw new Error(`${got.length} of ${n} records arrived: ${JSON.stringify(got.map((m) => m.text))}`);
       await new Promise((r) => setTimeout(r, 10));
     }
     return got;
@@ -75,7 +81,8 @@ describe('arguments as pino, winston and console users write them', () => {
         ['100% sure %s'],
         ['%s alone, no arguments: as is'],
       ];
-      for (const args of calls) assert.equal((nc.info as (...a: unknown[]) => number)(...args), 2, JSON.stringify(args));
+      for (const args of calls)
+        assert.equal((nc.info as (...a: unknown[]) => number)(...args), 2, JSON.stringify(args));
       const got = await arrived(calls.length);
       assert.deepEqual(
         got.map((m) => m.text),
@@ -88,7 +95,12 @@ describe('arguments as pino, winston and console users write them', () => {
 
   test('a plain object alone: its JSON (cycles, BigInt, a throwing getter, a null prototype, nested Errors handled); an array too', () =>
     withNc({}, async ({ nc, arrived }) => {
-      const withGetter = { ok: 1, get bad(): never { throw new Error('getter'); } };
+      const withGetter = {
+        ok: 1,
+        get bad(): never {
+          throw new Error('getter');
+        },
+      };
       const err = new Error('inner');
       const values: Array<[unknown, string | RegExp]> = [
         [{ id: 1 }, '{"id":1}'],
@@ -102,13 +114,23 @@ describe('arguments as pino, winston and console users write them', () => {
       ];
       for (const [v] of values) assert.equal(nc.info(v), 2);
       const got = await arrived(values.length);
-      values.forEach(([, want], i) => (typeof want === 'string' ? assert.equal(got[i].text, want) : assert.match(got[i].text, want)));
+      values.forEach(([, want], i) =>
+        typeof want === 'string' ? assert.equal(got[i].text, want) : assert.match(got[i].text, want),
+      );
       assert.equal(nc.stats().logErrors, 0, 'none refused');
     }));
 
   test("pino's merging object: its fields are dictionary entries (non-strings as JSON, an Error as its stack) on the extended target; the basic target carries the text alone", () =>
     withNc({}, async ({ nc, arrived, basic }) => {
-      assert.equal(nc.info({ user: 'bob', n: 5, o: { x: [1] }, ok: true, gone: undefined, err: new Error('why') }, 'login %d of %s', 3, 'bob'), 2);
+      assert.equal(
+        nc.info(
+          { user: 'bob', n: 5, o: { x: [1] }, ok: true, gone: undefined, err: new Error('why') },
+          'login %d of %s',
+          3,
+          'bob',
+        ),
+        2,
+      );
       const [m] = await arrived(1);
       assert.equal(m.text, 'login 3 of bob');
       assert.equal(m.level, 6);
@@ -116,7 +138,11 @@ describe('arguments as pino, winston and console users write them', () => {
       assert.deepEqual(rest, { user: 'bob', n: '5', o: '{"x":[1]}', ok: 'true' });
       assert.match(err, /^Error: why\n {4}at /);
       await basic.until((g) => g.length === 1);
-      assert.match(basic.texts()[0], /^\[ *\d+\.\d+\] login 3 of bob\n$/, 'the basic format has no dictionary (as the kernel drops a printk dictionary)');
+      assert.match(
+        basic.texts()[0],
+        /^\[ *\d+\.\d+\] login 3 of bob\n$/,
+        'the basic format has no dictionary (as the kernel drops a printk dictionary)',
+      );
     }));
 
   test('an Error: its stack; with a message: the message, then the stack. Bytes: as they are; with a message, after it', () =>
@@ -160,7 +186,13 @@ describe('levels', () => {
       const got = await arrived(5);
       assert.deepEqual(
         got.map((m) => [m.level, m.text]),
-        [[7, 't'], [0, 'f'], [7, 'lt 1'], [0, 'lf'], [5, 'n5']],
+        [
+          [7, 't'],
+          [0, 'f'],
+          [7, 'lt 1'],
+          [0, 'lf'],
+          [5, 'n5'],
+        ],
       );
       assert.deepEqual(got[3].dict, { k: 'v' });
     }));
@@ -205,8 +237,14 @@ describe('levels', () => {
 
   test("the default level is 'debug' (everything, as before the option); a bad level option is refused at create()", async () => {
     await withNc({}, async ({ nc }) => assert.equal(nc.level, 'debug'));
-    await assert.rejects(Netconsole.create({ env: false, level: 'verbose' as never }), (e: unknown) => e instanceof NetconsoleError && e.code === 'EINVAL' && e.option === 'level');
-    await assert.rejects(Netconsole.create({ env: false, throwOnLogError: 1 as never }), (e: unknown) => e instanceof NetconsoleError && e.option === 'throwOnLogError');
+    await assert.rejects(
+      Netconsole.create({ env: false, level: 'verbose' as never }),
+      (e: unknown) => e instanceof NetconsoleError && e.code === 'EINVAL' && e.option === 'level',
+    );
+    await assert.rejects(
+      Netconsole.create({ env: false, throwOnLogError: 1 as never }),
+      (e: unknown) => e instanceof NetconsoleError && e.option === 'throwOnLogError',
+    );
   });
 });
 
@@ -229,7 +267,7 @@ test('Level: the names, the aliases (error, warn, trace, fatal) and 0..7, nothin
 });
 
 describe('child loggers', () => {
-  test('bindings on every record (merged with a call\'s merging object: the call wins), nested children merge, msgPrefix concatenates', () =>
+  test("bindings on every record (merged with a call's merging object: the call wins), nested children merge, msgPrefix concatenates", () =>
     withNc({}, async ({ nc, arrived, basic }) => {
       const child = nc.child({ svc: 'api', req: 7 }, { msgPrefix: '[api] ' });
       const grandchild = child.child({ req: 8, user: { id: 1 } }, { msgPrefix: '[h] ' });
@@ -278,7 +316,11 @@ describe('child loggers', () => {
   test('bad bindings or options: child() throws a typed error (set-up, not a log call)', () =>
     withNc({}, async ({ nc }) => {
       const typed = (option: string, fn: () => unknown, code = 'EINVAL'): void =>
-        assert.throws(fn, (e: unknown) => e instanceof NetconsoleError && e.code === code && e.option === option, option);
+        assert.throws(
+          fn,
+          (e: unknown) => e instanceof NetconsoleError && e.code === code && e.option === option,
+          option,
+        );
       typed('bindings', () => nc.child(null as never));
       typed('bindings', () => nc.child('svc' as never));
       typed('bindings', () => nc.child({ '': 1 }));
@@ -294,7 +336,11 @@ const BAD_CALLS: Array<[string, string, (nc: Netconsole) => number]> = [
   ['a symbol', 'NETCONSOLE_LOG_VALUE_EINVAL', (nc) => nc.info(Symbol('s'))],
   ['a throwing toString', 'NETCONSOLE_LOG_VALUE_EINVAL', (nc) => nc.info({ toString: throwing('toString') })],
   ['a Proxy whose traps throw', 'NETCONSOLE_LOG_VALUE_EINVAL', (nc) => nc.info(hostileProxy())],
-  ['%s of a throwing toString', 'NETCONSOLE_LOG_ARGS_EINVAL', (nc) => nc.info('%s', { toString: throwing('toString') })],
+  [
+    '%s of a throwing toString',
+    'NETCONSOLE_LOG_ARGS_EINVAL',
+    (nc) => nc.info('%s', { toString: throwing('toString') }),
+  ],
   ['an unknown level', 'NETCONSOLE_LOG_LEVEL_EINVAL', (nc) => nc.log('loud' as never, 'x')],
   ['level 42', 'NETCONSOLE_LOG_LEVEL_ERANGE', (nc) => nc.log(42 as never, 'x')],
   ['an unknown per-record option', 'NETCONSOLE_LOG_OPTS_EINVAL', (nc) => nc.write('info', 'x', { Dict: {} } as never)],
@@ -331,30 +377,73 @@ describe('a log call never throws by default', () => {
     withNc({ throwOnLogError: true }, async ({ nc }) => {
       for (const [what, code, call] of BAD_CALLS) {
         const errno = code.split('_').pop();
-        assert.throws(() => call(nc), (e: unknown) => e instanceof NetconsoleError && e.code === errno, what);
-        assert.throws(() => call(nc.child({}) as unknown as Netconsole), (e: unknown) => e instanceof NetconsoleError && e.code === errno, `${what}, from a child`);
+        assert.throws(
+          () => call(nc),
+          (e: unknown) => e instanceof NetconsoleError && e.code === errno,
+          what,
+        );
+        assert.throws(
+          () => call(nc.child({}) as unknown as Netconsole),
+          (e: unknown) => e instanceof NetconsoleError && e.code === errno,
+          `${what}, from a child`,
+        );
       }
       assert.equal(nc.stats().logErrors, 0);
     }));
 
   test('random arguments to random methods: never a throw; each call is one record or one counted refusal', () =>
     withNc({}, async ({ nc }) => {
-      const methods = ['emerg', 'alert', 'crit', 'err', 'error', 'warning', 'warn', 'notice', 'info', 'debug', 'trace', 'fatal'] as const;
-      const hostile = fc.constantFrom(Symbol('s'), { toString: throwing('toString') }, hostileProxy(), cyclicObject(), { get g(): never { throw new Error('g'); } });
-      const arg = fc.oneof(fc.anything({ maxDepth: 2, withBigInt: true, withMap: true, withSet: true, withDate: true, withTypedArray: true, withNullPrototype: true }), fc.string(), hostile);
+      const methods = [
+        'emerg',
+        'alert',
+        'crit',
+        'err',
+        'error',
+        'warning',
+        'warn',
+        'notice',
+        'info',
+        'debug',
+        'trace',
+        'fatal',
+      ] as const;
+      const hostile = fc.constantFrom(Symbol('s'), { toString: throwing('toString') }, hostileProxy(), cyclicObject(), {
+        get g(): never {
+          throw new Error('g');
+        },
+      });
+      const arg = fc.oneof(
+        fc.anything({
+          maxDepth: 2,
+          withBigInt: true,
+          withMap: true,
+          withSet: true,
+          withDate: true,
+          withTypedArray: true,
+          withNullPrototype: true,
+        }),
+        fc.string(),
+        hostile,
+      );
       const child = nc.child({ k: 'v' }, { msgPrefix: '> ' });
       fc.assert(
-        fc.property(fc.constantFrom(...methods), fc.boolean(), fc.oneof(fc.string(), fc.constantFrom('%s %d %j %o', '%s'), arg), fc.array(arg, { maxLength: 3 }), (method, fromChild, first, rest) => {
-          const logger = fromChild ? child : nc;
-          const before = nc.stats();
-          let n = -1;
-          assert.doesNotThrow(() => (n = (logger[method] as (...a: unknown[]) => number)(first, ...rest)));
-          const after = nc.stats();
-          const written = after.records - before.records;
-          const refused = after.logErrors - before.logErrors;
-          assert.equal(written + refused, 1, `one record or one refusal: ${String(n)}`);
-          assert.equal(n, written === 1 ? 2 : 0);
-        }),
+        fc.property(
+          fc.constantFrom(...methods),
+          fc.boolean(),
+          fc.oneof(fc.string(), fc.constantFrom('%s %d %j %o', '%s'), arg),
+          fc.array(arg, { maxLength: 3 }),
+          (method, fromChild, first, rest) => {
+            const logger = fromChild ? child : nc;
+            const before = nc.stats();
+            let n = -1;
+            assert.doesNotThrow(() => (n = (logger[method] as (...a: unknown[]) => number)(first, ...rest)));
+            const after = nc.stats();
+            const written = after.records - before.records;
+            const refused = after.logErrors - before.logErrors;
+            assert.equal(written + refused, 1, `one record or one refusal: ${String(n)}`);
+            assert.equal(n, written === 1 ? 2 : 0);
+          },
+        ),
         FUZZ,
       );
     }));
@@ -364,7 +453,9 @@ describe("a worker's logger (attach)", () => {
   test('the level from the handle and its own; trace, fatal, children; refused calls counted in the shared memory and warned once on its thread; throwOnLogError through the handle', () =>
     withNc({ level: 'info' }, async ({ nc, arrived }) => {
       const logErrors = nc.stats().logErrors;
-      const worker = new Worker(new URL('./workers/conventions-worker.js', import.meta.url), { workerData: { handle: nc.handle() } });
+      const worker = new Worker(new URL('./workers/conventions-worker.js', import.meta.url), {
+        workerData: { handle: nc.handle() },
+      });
       const [report] = (await once(worker, 'message')) as [ConventionsReport];
       await once(worker, 'exit');
       assert.equal(report.levelFromHandle, 'info');
@@ -383,7 +474,11 @@ describe("a worker's logger (attach)", () => {
         badLevel: 0,
         badLevelFromChild: 0,
       });
-      assert.deepEqual(report.warnings, ['NETCONSOLE_LOG_VALUE_EINVAL', 'NETCONSOLE_LOG_LEVEL_EINVAL'], 'once per cause, on its thread');
+      assert.deepEqual(
+        report.warnings,
+        ['NETCONSOLE_LOG_VALUE_EINVAL', 'NETCONSOLE_LOG_LEVEL_EINVAL'],
+        'once per cause, on its thread',
+      );
       assert.deepEqual(report.thrown, { typed: true, code: 'EINVAL' });
       assert.equal(nc.stats().logErrors, logErrors + 4, "the worker's refusals, in the shared counter");
       const got = await arrived(5);

@@ -8,12 +8,18 @@ import { Sink } from './helpers/udp.js';
 
 const SCRIPT = new URL('./workers/crasher.js', import.meta.url).pathname;
 
-for (const [how, prio, oopsOnly] of [['throw', 8, '0'], ['reject', 10, '0'], ['throw', 8, '1']] as const) {
+for (const [how, prio, oopsOnly] of [
+  ['throw', 8, '0'],
+  ['reject', 10, '0'],
+  ['throw', 8, '1'],
+] as const) {
   test(`${how === 'throw' ? 'an uncaught exception (emerg)' : 'an unhandled rejection (crit)'}${oopsOnly === '1' ? ', oopsOnly' : ''}: the stack arrives before the process exits`, async (t) => {
     if (!requireNative(t)) return; // a synchronous drain needs the native sender
     const sink = await Sink.open();
     try {
-      const child = spawn(process.execPath, [SCRIPT, String(sink.port), how, oopsOnly], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [SCRIPT, String(sink.port), how, oopsOnly], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stderr = '';
       let stdout = '';
       child.stderr.on('data', (d: Buffer) => (stderr += d));
@@ -23,11 +29,22 @@ for (const [how, prio, oopsOnly] of [['throw', 8, '0'], ['reject', 10, '0'], ['t
       assert.match(stderr, new RegExp(`Error: the crash \\(${how}\\)`), "Node's report on stderr is unchanged");
       await sink.until((g) => g.some((x) => x.data.toString().includes('Error: the crash')));
       const ring = /ring used=(\d+) records=(\d+) sent=(\d+)/.exec(stdout);
-      assert.ok(ring && ring[1] === '0' && Number(ring[3]) > 0, `the crash record was in the kernel before Node's crash handling went on (${stdout.trim()})`);
+      assert.ok(
+        ring && ring[1] === '0' && Number(ring[3]) > 0,
+        `the crash record was in the kernel before Node's crash handling went on (${stdout.trim()})`,
+      );
       const texts = sink.texts();
       const crash = texts.find((x) => x.includes('Error: the crash'))!;
-      assert.match(crash, new RegExp(`^${prio},\\d+,\\d+,-;Error: the crash \\(${how}\\)\\\\x0a    at `), 'level and stack');
-      assert.equal(texts.some((x) => x.includes('an ordinary record')), oopsOnly === '0', 'oopsOnly sends nothing else');
+      assert.match(
+        crash,
+        new RegExp(`^${prio},\\d+,\\d+,-;Error: the crash \\(${how}\\)\\\\x0a    at `),
+        'level and stack',
+      );
+      assert.equal(
+        texts.some((x) => x.includes('an ordinary record')),
+        oopsOnly === '0',
+        'oopsOnly sends nothing else',
+      );
     } finally {
       await sink.close();
     }

@@ -50,7 +50,12 @@ interface Held {
 function held(): Held {
   const listeners: Record<string, number> = {};
   for (const name of process.eventNames()) listeners[String(name)] = process.listenerCount(name);
-  return { threads: readdirSync('/proc/self/task').length, fds: readdirSync('/proc/self/fd').length, timers: timers.size, listeners };
+  return {
+    threads: readdirSync('/proc/self/task').length,
+    fds: readdirSync('/proc/self/fd').length,
+    timers: timers.size,
+    listeners,
+  };
 }
 
 setFlagsFromString('--expose-gc');
@@ -86,7 +91,10 @@ function injectAt(obj: object, key: string, after: boolean): () => void {
  * create(opts) rejects (with an error `check` accepts, the injection armed meanwhile) and the
  * process holds what it held before.
  */
-async function rejectsLeavingNothing(opts: Parameters<typeof Netconsole.create>[0], check: (e: unknown) => boolean): Promise<void> {
+async function rejectsLeavingNothing(
+  opts: Parameters<typeof Netconsole.create>[0],
+  check: (e: unknown) => boolean,
+): Promise<void> {
   // What an earlier test left (on broken code) goes when the garbage collector finalizes it,
   // whenever that is: collected now, it cannot cancel out a leak of this test.
   gc();
@@ -144,7 +152,12 @@ describe('a rejected create() leaves no thread, fd, timer or process listener be
       },
     };
     await rejectsLeavingNothing(
-      { devices: 'poll', env: false, lookup, targets: [{ name: 't', dev_name: 'lo', remote_ip: '127.0.0.1', remote_port: 9, enabled: true }] },
+      {
+        devices: 'poll',
+        env: false,
+        lookup,
+        targets: [{ name: 't', dev_name: 'lo', remote_ip: '127.0.0.1', remote_port: 9, enabled: true }],
+      },
       (e) => e instanceof NetconsoleError && /look-up failed/.test(e.message),
     );
   });
@@ -155,7 +168,12 @@ describe('a rejected create() leaves no thread, fd, timer or process listener be
     await new Promise<void>((resolve) => other.listen(path, resolve));
     try {
       await rejectsLeavingNothing(
-        { devices: 'poll', env: false, control: path, targets: [{ name: 't', dev_name: 'lo', remote_ip: '127.0.0.1', remote_port: 9, enabled: true }] },
+        {
+          devices: 'poll',
+          env: false,
+          control: path,
+          targets: [{ name: 't', dev_name: 'lo', remote_ip: '127.0.0.1', remote_port: 9, enabled: true }],
+        },
         (e) => e instanceof NetconsoleError && e.code === 'EADDRINUSE',
       );
       assert.ok(other.listening);

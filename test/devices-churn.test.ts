@@ -76,41 +76,55 @@ async function devicesMade(ns: NetnsHandle, which: string): Promise<number> {
 }
 
 for (const devices of ['poll', 'rtnetlink'] as const) {
-  test(`devices '${devices}': veth pairs created and deleted in a loop disturb nothing of targets on other devices`, { timeout: 120_000 }, async (t) => {
-    if (!requireRoot(t)) return;
-    await withNetns(['a', 'b'], async (ns) => {
-      await ns.vethPair('a', 'vs0', 'b', 'vs1', '10.78.0.1/24', '10.78.0.2/24');
-      await waitOperUp(ns, 'a', 'vs0');
-      const veth = { name: 'veth', dev_name: 'vs0', remote_ip: '10.78.0.2', remote_port: 9, enabled: true };
-      const first = await devicesMade(ns, 'a');
-      const stopChurn = churn(ns, 'a');
-      const probe = new JsonChild('churn-probe', ns.runNode('a', PROBE, [devices, String(DURATION_MS), String(PORT), JSON.stringify([veth])]), DURATION_MS + 60_000);
-      let s: Summary;
-      try {
-        s = await probe.waitFor('the summary', (l) => l.summary as Summary | undefined);
-      } finally {
-        stopChurn();
-        await probe.kill();
-      }
-      const during = Math.floor(((await devicesMade(ns, 'a')) - first) / 2) - 1; // veth pairs
-      const context = `${devices}: ${JSON.stringify({ ...s, during })}`.slice(0, 4000);
-      t.diagnostic(
-        `${s.cycles} creates, ${s.enables} enables, ${s.received} datagrams on lo, ${during} veth pairs made and deleted meanwhile; ` +
-          `failures: ${s.errorEvents.length} 'error' events, ${s.createRejections.length} create() and ${s.enableRejections.length} enable() rejections, ${s.leaks.length} leaks`,
-      );
-      assert.ok(during >= MIN_CHURN, `the churn made and deleted only ${during} veth pairs while the probe ran: ${context}`);
-      assert.ok(s.cycles > 0 && s.enables > 0, context);
-      assert.deepEqual(s.errorEvents, [], `nc.events 'error': ${context}`);
-      assert.deepEqual(s.createRejections, [], `create() rejected: ${context}`);
-      assert.deepEqual(s.enableRejections, [], `enable() rejected: ${context}`);
-      assert.deepEqual(s.leaks, [], `a rejected create() left threads or fds behind: ${context}`);
-      // Nothing left behind: no more threads or fds than before the first cycle. Fewer is not a
-      // leak: beside two CPU hogs the start was once counted while an earlier cycle's thread was
-      // still exiting (12 threads, then 11 at the end).
-      assert.ok(s.end.threads <= s.start.threads && s.end.fds <= s.start.fds, `threads / fds after the last close: ${context}`);
-      assert.ok(s.received > 0, `nothing arrived on lo: ${context}`);
-    });
-  });
+  test(
+    `devices '${devices}': veth pairs created and deleted in a loop disturb nothing of targets on other devices`,
+    { timeout: 120_000 },
+    async (t) => {
+      if (!requireRoot(t)) return;
+      await withNetns(['a', 'b'], async (ns) => {
+        await ns.vethPair('a', 'vs0', 'b', 'vs1', '10.78.0.1/24', '10.78.0.2/24');
+        await waitOperUp(ns, 'a', 'vs0');
+        const veth = { name: 'veth', dev_name: 'vs0', remote_ip: '10.78.0.2', remote_port: 9, enabled: true };
+        const first = await devicesMade(ns, 'a');
+        const stopChurn = churn(ns, 'a');
+        const probe = new JsonChild(
+          'churn-probe',
+          ns.runNode('a', PROBE, [devices, String(DURATION_MS), String(PORT), JSON.stringify([veth])]),
+          DURATION_MS + 60_000,
+        );
+        let s: Summary;
+        try {
+          s = await probe.waitFor('the summary', (l) => l.summary as Summary | undefined);
+        } finally {
+          stopChurn();
+          await probe.kill();
+        }
+        const during = Math.floor(((await devicesMade(ns, 'a')) - first) / 2) - 1; // veth pairs
+        const context = `${devices}: ${JSON.stringify({ ...s, during })}`.slice(0, 4000);
+        t.diagnostic(
+          `${s.cycles} creates, ${s.enables} enables, ${s.received} datagrams on lo, ${during} veth pairs made and deleted meanwhile; ` +
+            `failures: ${s.errorEvents.length} 'error' events, ${s.createRejections.length} create() and ${s.enableRejections.length} enable() rejections, ${s.leaks.length} leaks`,
+        );
+        assert.ok(
+          during >= MIN_CHURN,
+          `the churn made and deleted only ${during} veth pairs while the probe ran: ${context}`,
+        );
+        assert.ok(s.cycles > 0 && s.enables > 0, context);
+        assert.deepEqual(s.errorEvents, [], `nc.events 'error': ${context}`);
+        assert.deepEqual(s.createRejections, [], `create() rejected: ${context}`);
+        assert.deepEqual(s.enableRejections, [], `enable() rejected: ${context}`);
+        assert.deepEqual(s.leaks, [], `a rejected create() left threads or fds behind: ${context}`);
+        // Nothing left behind: no more threads or fds than before the first cycle. Fewer is not a
+        // leak: beside two CPU hogs the start was once counted while an earlier cycle's thread was
+        // still exiting (12 threads, then 11 at the end).
+        assert.ok(
+          s.end.threads <= s.start.threads && s.end.fds <= s.start.fds,
+          `threads / fds after the last close: ${context}`,
+        );
+        assert.ok(s.received > 0, `nothing arrived on lo: ${context}`);
+      });
+    },
+  );
 }
 
 // A device created and deleted between two polls is invisible to polling (poller.ts), unless a
@@ -118,34 +132,60 @@ for (const devices of ['poll', 'rtnetlink'] as const) {
 // deletion must deactivate the target as an unregister does (the kernel's netconsole holds the
 // device and hears NETDEV_UNREGISTER). The probe polls only when told (pollIntervalMs 60000), so
 // "between two polls" is certain.
-test("devices 'poll': a device the poller never saw, enabled on and deleted before the next poll, deactivates its target; re-created, it resumes it", { timeout: 60_000 }, async (t) => {
-  if (!requireRoot(t)) return;
-  await withNetns(['a', 'b'], async (ns) => {
-    const probe = new JsonChild('devices-probe', ns.runNode('a', DEVICES_PROBE, ['[]'], { NC_POLL_MS: '60000' }), 10_000);
-    try {
-      await probe.ready();
-      const pair = async (): Promise<void> => {
-        await ns.vethPair('a', 'vq0', 'b', 'vq1', '10.79.0.1/24', '10.79.0.2/24');
-        await waitOperUp(ns, 'a', 'vq0');
-      };
-      await pair();
-      await probe.ok('create q {"dev_name":"vq0","remote_ip":"10.79.0.2","remote_port":9,"enabled":true}');
-      assert.equal((await probe.ok('state q')).state, 'enabled');
-      await ns.exec('a', ['ip', 'link', 'del', 'vq0']);
-      const since = probe.mark();
-      const { events } = (await probe.ok('poll')) as { events: Array<{ type: string; name: string }> };
-      assert.deepEqual(events.map((e) => `${e.type} ${e.name}`).filter((e) => e.endsWith('vq0')).at(-1), 'unregister vq0', JSON.stringify(events));
-      const off = await probe.waitLine('target q deactivated', (l) => (l.event as { name?: string; state?: string } | undefined)?.state === 'deactivated', since);
-      assert.deepEqual(off.event, { name: 'q', state: 'deactivated', device: 'vq0', reason: 'unregister' });
-      await pair();
-      const again = probe.mark();
-      await probe.ok('poll');
-      const on = await probe.waitLine('target q resumed', (l) => (l.event as { state?: string } | undefined)?.state !== undefined, again);
-      assert.deepEqual(on.event, { name: 'q', state: 'enabled', device: 'vq0', reason: 'resumed' });
-      assert.deepEqual(probe.lines.filter((l) => 'ncError' in l || 'pollError' in l || 'fatal' in l), []);
-      await probe.quitWith('quit');
-    } finally {
-      await probe.kill();
-    }
-  });
-});
+test(
+  "devices 'poll': a device the poller never saw, enabled on and deleted before the next poll, deactivates its target; re-created, it resumes it",
+  { timeout: 60_000 },
+  async (t) => {
+    if (!requireRoot(t)) return;
+    await withNetns(['a', 'b'], async (ns) => {
+      const probe = new JsonChild(
+        'devices-probe',
+        ns.runNode('a', DEVICES_PROBE, ['[]'], { NC_POLL_MS: '60000' }),
+        10_000,
+      );
+      try {
+        await probe.ready();
+        const pair = async (): Promise<void> => {
+          await ns.vethPair('a', 'vq0', 'b', 'vq1', '10.79.0.1/24', '10.79.0.2/24');
+          await waitOperUp(ns, 'a', 'vq0');
+        };
+        await pair();
+        await probe.ok('create q {"dev_name":"vq0","remote_ip":"10.79.0.2","remote_port":9,"enabled":true}');
+        assert.equal((await probe.ok('state q')).state, 'enabled');
+        await ns.exec('a', ['ip', 'link', 'del', 'vq0']);
+        const since = probe.mark();
+        const { events } = (await probe.ok('poll')) as { events: Array<{ type: string; name: string }> };
+        assert.deepEqual(
+          events
+            .map((e) => `${e.type} ${e.name}`)
+            .filter((e) => e.endsWith('vq0'))
+            .at(-1),
+          'unregister vq0',
+          JSON.stringify(events),
+        );
+        const off = await probe.waitLine(
+          'target q deactivated',
+          (l) => (l.event as { name?: string; state?: string } | undefined)?.state === 'deactivated',
+          since,
+        );
+        assert.deepEqual(off.event, { name: 'q', state: 'deactivated', device: 'vq0', reason: 'unregister' });
+        await pair();
+        const again = probe.mark();
+        await probe.ok('poll');
+        const on = await probe.waitLine(
+          'target q resumed',
+          (l) => (l.event as { state?: string } | undefined)?.state !== undefined,
+          again,
+        );
+        assert.deepEqual(on.event, { name: 'q', state: 'enabled', device: 'vq0', reason: 'resumed' });
+        assert.deepEqual(
+          probe.lines.filter((l) => 'ncError' in l || 'pollError' in l || 'fatal' in l),
+          [],
+        );
+        await probe.quitWith('quit');
+      } finally {
+        await probe.kill();
+      }
+    });
+  },
+);

@@ -36,7 +36,12 @@ const u64 = fc.oneof(
 );
 // Text that stresses each rule: plain ASCII, bytes that need escaping, newlines, raw bytes.
 const textBytes = fc.oneof(
-  { weight: 3, arbitrary: fc.string({ unit: fc.constantFrom('a', 'b', ' ', '=', ';', ',', '\n'), maxLength: 3000 }).map((s) => enc.encode(s)) },
+  {
+    weight: 3,
+    arbitrary: fc
+      .string({ unit: fc.constantFrom('a', 'b', ' ', '=', ';', ',', '\n'), maxLength: 3000 })
+      .map((s) => enc.encode(s)),
+  },
   { weight: 2, arbitrary: fc.uint8Array({ maxLength: 2500 }) },
   { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 600 }).map((s) => enc.encode(s)) },
   { weight: 1, arbitrary: fc.integer({ min: 0, max: 9000 }).map((n) => enc.encode('x'.repeat(n))) },
@@ -47,13 +52,18 @@ const record: fc.Arbitrary<WireRecord> = fc.record({
   tsUsec: u64,
   cont: fc.boolean(),
   text: textBytes,
-  dict: fc.array(fc.tuple(fc.constantFrom('SUBSYSTEM', 'DEVICE', 'K\\EY', 'é'), fc.string({ maxLength: 80 })), { maxLength: 3 }),
+  dict: fc.array(fc.tuple(fc.constantFrom('SUBSYSTEM', 'DEVICE', 'K\\EY', 'é'), fc.string({ maxLength: 80 })), {
+    maxLength: 3,
+  }),
 });
 const value = fc.oneof(fc.constant(''), fc.string({ unit: fc.constantFrom('v', 'w', ';', '='), maxLength: 199 }));
 const target: fc.Arbitrary<WireTarget> = fc.record({
   extended: fc.boolean(),
   release: fc.option(fc.constantFrom('6.4.0', '6.18.44-fc', 'x'.repeat(64)), { nil: null }),
-  userdata: fc.array(fc.tuple(fc.string({ unit: fc.constantFrom('k', 'e', 'y', '1'), minLength: 1, maxLength: 53 }), value), { maxLength: 12 }),
+  userdata: fc.array(
+    fc.tuple(fc.string({ unit: fc.constantFrom('k', 'e', 'y', '1'), minLength: 1, maxLength: 53 }), value),
+    { maxLength: 12 },
+  ),
   sysdata: fc.record(
     {
       cpu: fc.nat({ max: 4096 }),
@@ -72,7 +82,10 @@ describe('differential: WebAssembly = reference', () => {
   test(`${RUNS} random records and targets agree byte for byte`, () => {
     fc.assert(
       fc.property(record, target, maxTotal, (r, t, m) => agree(r, t, m)),
-      { numRuns: RUNS, seed: process.env.NETCONSOLE_PROPERTY_SEED ? Number(process.env.NETCONSOLE_PROPERTY_SEED) : undefined },
+      {
+        numRuns: RUNS,
+        seed: process.env.NETCONSOLE_PROPERTY_SEED ? Number(process.env.NETCONSOLE_PROPERTY_SEED) : undefined,
+      },
     );
   });
 });
@@ -82,7 +95,14 @@ const base = { prio: 13, seq: 434n, tsUsec: 54928466n, cont: false, dict: [] as 
 const SWEEP_TARGETS: Array<[string, WireTarget]> = [
   ['extended', { extended: true }],
   ['extended+release', { extended: true, release: '6.18.44' }],
-  ['extended+userdata+sysdata', { extended: true, userdata: [['region', 'eu-west-1']], sysdata: { cpu: 3, taskname: 'node', release: '6.18.44', msgid: 7 } }],
+  [
+    'extended+userdata+sysdata',
+    {
+      extended: true,
+      userdata: [['region', 'eu-west-1']],
+      sysdata: { cpu: 3, taskname: 'node', release: '6.18.44', msgid: 7 },
+    },
+  ],
   ['basic', { extended: false }],
   ['basic no timestamps', { extended: false, timestamps: false }],
 ];
@@ -121,7 +141,11 @@ describe('differential: the truncation limit', () => {
     test(`maxTotal ${cap}: escaped text cut at every offset near the cap, never inside an escape`, () => {
       const fixed = 1 + 104 + 9; // "\n" + " k=" + 100 v + "\n" + " msgid=1\n"
       for (let n = cap - fixed - 12; n <= cap - fixed + 12; n++) {
-        for (const text of ['a'.repeat(n), 'a'.repeat(n - 3) + '\\\n\t' + 'b'.repeat(9), '\x01'.repeat(Math.ceil(n / 4) + 2)]) {
+        for (const text of [
+          'a'.repeat(n),
+          'a'.repeat(n - 3) + '\\\n\t' + 'b'.repeat(9),
+          '\x01'.repeat(Math.ceil(n / 4) + 2),
+        ]) {
           const opts = { maxTotal: cap === 8191 ? undefined : cap };
           agree({ ...base, text }, ext, opts.maxTotal);
           const { datagrams, truncated } = encodeMessage({ ...base, text }, ext, opts);

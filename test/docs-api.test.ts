@@ -28,12 +28,16 @@ function files(dir: string): Map<string, string> {
 test('docs/api is the reference TypeDoc generates from the current types (npm run docs:api)', () => {
   const out = mkdtempSync(join(tmpdir(), 'nc-api-'));
   try {
-    const r = spawnSync(process.execPath, [join(root, 'node_modules', 'typedoc', 'bin', 'typedoc'), '--out', out], { cwd: root, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [join(root, 'node_modules', 'typedoc', 'bin', 'typedoc'), '--out', out], {
+      cwd: root,
+      encoding: 'utf8',
+    });
     assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
     const now = files(out);
     const committed = files(join(root, 'docs', 'api'));
     assert.deepEqual([...committed.keys()].sort(), [...now.keys()].sort(), 'the same pages');
-    for (const [name, text] of now) assert.equal(committed.get(name), text, `docs/api/${name} is stale: run npm run docs:api`);
+    for (const [name, text] of now)
+      assert.equal(committed.get(name), text, `docs/api/${name} is stale: run npm run docs:api`);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

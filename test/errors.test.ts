@@ -73,7 +73,11 @@ const badRecords: Array<[string, string, Partial<WireRecord> & Record<string, un
   ['cont 1', 'EINVAL', { cont: 1 as unknown as boolean }],
   ['cont null', 'EINVAL', { cont: null as unknown as boolean }],
   ['text a Proxy of a Uint8Array', 'EINVAL', { text: new Proxy(new Uint8Array(2), {}) }],
-  ['dict a Map (the encoding API takes pairs)', 'EINVAL', { dict: new Map([['K', 'v']]) as unknown as [string, string][] }],
+  [
+    'dict a Map (the encoding API takes pairs)',
+    'EINVAL',
+    { dict: new Map([['K', 'v']]) as unknown as [string, string][] },
+  ],
 ];
 
 describe('bad records: typed errors, ring intact', () => {
@@ -92,7 +96,11 @@ const badTargets: Array<[string, string, WireTarget]> = [
   ['release over 64 bytes', 'EMSGSIZE', { extended: true, release: 'r'.repeat(65) }],
   ['userdata key over 53 bytes', 'EMSGSIZE', { extended: true, userdata: [['k'.repeat(54), 'v']] }],
   ['userdata value of 200 bytes', 'EMSGSIZE', { extended: true, userdata: [['k', 'v'.repeat(200)]] }],
-  ['257 userdata entries', 'ENOSPC', { extended: true, userdata: Array.from({ length: 257 }, (_, i) => [`k${i}`, 'v'] as [string, string]) }],
+  [
+    '257 userdata entries',
+    'ENOSPC',
+    { extended: true, userdata: Array.from({ length: 257 }, (_, i) => [`k${i}`, 'v'] as [string, string]) },
+  ],
   ['an empty userdata key', 'EINVAL', { extended: true, userdata: [['', 'v']] }],
   ['msgid 2^32', 'ERANGE', { extended: true, sysdata: { msgid: 2 ** 32 } }],
   ['cpu -1', 'ERANGE', { extended: true, sysdata: { cpu: -1 } }],
@@ -126,13 +134,30 @@ describe('records that cannot be read, or are not records: typed errors', () => 
 
 describe('error messages show the value given', () => {
   const cases: Array<[string, Partial<WireRecord> & Record<string, unknown>, RegExp]> = [
-    ['an empty array as text', { text: [] as unknown as string }, /^text: invalid value \[\]; accepted: a string or a Uint8Array$/],
-    ['a one-element dict pair', { dict: [['K']] as unknown as [string, string][] }, /^dict\[0\]: invalid value \[ 'K' \]; accepted: a \[key, value\] pair$/],
-    ['neither prio nor level', { prio: undefined }, /^prio: neither prio nor level given: undefined; accepted: prio 0\.\.191, or level 0\.\.7/],
-    ['a Uint16Array as text', { text: new Uint16Array(2) as unknown as Uint8Array }, /^text: invalid value Uint16Array\(2\) \[ 0, 0 \];/],
+    [
+      'an empty array as text',
+      { text: [] as unknown as string },
+      /^text: invalid value \[\]; accepted: a string or a Uint8Array$/,
+    ],
+    [
+      'a one-element dict pair',
+      { dict: [['K']] as unknown as [string, string][] },
+      /^dict\[0\]: invalid value \[ 'K' \]; accepted: a \[key, value\] pair$/,
+    ],
+    [
+      'neither prio nor level',
+      { prio: undefined },
+      /^prio: neither prio nor level given: undefined; accepted: prio 0\.\.191, or level 0\.\.7/,
+    ],
+    [
+      'a Uint16Array as text',
+      { text: new Uint16Array(2) as unknown as Uint8Array },
+      /^text: invalid value Uint16Array\(2\) \[ 0, 0 \];/,
+    ],
   ];
   for (const [name, patch, message] of cases) {
-    test(`${name}: ${message.source.slice(1, 40)}...`, () => expectCode('EINVAL', () => encodeDatagrams({ ...goodRecord, ...patch } as WireRecord, ext), message));
+    test(`${name}: ${message.source.slice(1, 40)}...`, () =>
+      expectCode('EINVAL', () => encodeDatagrams({ ...goodRecord, ...patch } as WireRecord, ext), message));
   }
 });
 
@@ -169,18 +194,69 @@ describe('bad targets and options: typed errors', () => {
 describe('unknown fields, and text that would break the header or forge a line: EINVAL naming it', () => {
   const frame = (): WireFrame => vectorsFrame();
   const cases: Array<[string, string, () => unknown, RegExp?]> = [
-    ['a record field Dict', 'Dict', () => encodeDatagrams({ ...goodRecord, Dict: [['K', 'v']] } as WireRecord, ext), /did you mean 'dict'/],
-    ["a vector's text_hex given as it is", 'text_hex', () => encodeDatagrams({ ...goodRecord, text_hex: '6869' } as WireRecord, ext)],
-    ['a target field extnded', 'extnded', () => encodeDatagrams(goodRecord, { extnded: true } as WireTarget), /did you mean 'extended'/],
-    ['a sysdata field cpus', 'sysdata.cpus', () => encodeDatagrams(goodRecord, { extended: true, sysdata: { cpus: 1 } } as never), /did you mean 'cpu'/],
-    ['an option maxtotal', 'maxtotal', () => encodeDatagrams(goodRecord, ext, { maxtotal: 100 } as never), /did you mean 'maxTotal'/],
+    [
+      'a record field Dict',
+      'Dict',
+      () => encodeDatagrams({ ...goodRecord, Dict: [['K', 'v']] } as WireRecord, ext),
+      /did you mean 'dict'/,
+    ],
+    [
+      "a vector's text_hex given as it is",
+      'text_hex',
+      () => encodeDatagrams({ ...goodRecord, text_hex: '6869' } as WireRecord, ext),
+    ],
+    [
+      'a target field extnded',
+      'extnded',
+      () => encodeDatagrams(goodRecord, { extnded: true } as WireTarget),
+      /did you mean 'extended'/,
+    ],
+    [
+      'a sysdata field cpus',
+      'sysdata.cpus',
+      () => encodeDatagrams(goodRecord, { extended: true, sysdata: { cpus: 1 } } as never),
+      /did you mean 'cpu'/,
+    ],
+    [
+      'an option maxtotal',
+      'maxtotal',
+      () => encodeDatagrams(goodRecord, ext, { maxtotal: 100 } as never),
+      /did you mean 'maxTotal'/,
+    ],
     ['a frame field ipid', 'ipid', () => encodeFrame({ ...frame(), ipid: 7 } as WireFrame), /did you mean 'ipId'/],
-    ["maxTotal in encodeFrame's options (a frame has no total)", 'maxTotal', () => encodeFrame(frame(), { maxTotal: 100 } as never)],
-    ['a release with a comma', 'release', () => encodeDatagrams(goodRecord, { extended: true, release: '6.1,x' }), /"," in/],
+    [
+      "maxTotal in encodeFrame's options (a frame has no total)",
+      'maxTotal',
+      () => encodeFrame(frame(), { maxTotal: 100 } as never),
+    ],
+    [
+      'a release with a comma',
+      'release',
+      () => encodeDatagrams(goodRecord, { extended: true, release: '6.1,x' }),
+      /"," in/,
+    ],
     ['a release with a semicolon', 'release', () => encodeDatagrams(goodRecord, { extended: true, release: '6.1;x' })],
     ['a release with a newline', 'release', () => encodeDatagrams(goodRecord, { extended: true, release: '6.1\n' })],
-    ['a sysdata release with a newline', 'sysdata.release', () => encodeDatagrams(goodRecord, { extended: true, sysdata: { release: '6.1\n FAKE=1' } })],
-    ['an empty dictionary key', 'dict[1] key', () => encodeDatagrams({ ...goodRecord, dict: [['K', 'v'], ['', 'v']] }, ext)],
+    [
+      'a sysdata release with a newline',
+      'sysdata.release',
+      () => encodeDatagrams(goodRecord, { extended: true, sysdata: { release: '6.1\n FAKE=1' } }),
+    ],
+    [
+      'an empty dictionary key',
+      'dict[1] key',
+      () =>
+        encodeDatagrams(
+          {
+            ...goodRecord,
+            dict: [
+              ['K', 'v'],
+              ['', 'v'],
+            ],
+          },
+          ext,
+        ),
+    ],
   ];
   for (const [name, option, call, message] of cases) {
     test(`${name} -> EINVAL`, () => {
@@ -194,7 +270,16 @@ describe('unknown fields, and text that would break the header or forge a line: 
 });
 
 function vectorsFrame(): WireFrame {
-  return { payload: 'hi', srcMac: '02:00:00:00:00:01', dstMac: '02:00:00:00:00:02', srcIp: '192.0.2.1', dstIp: '192.0.2.2', srcPort: 6665, dstPort: 6666, ipId: 1 };
+  return {
+    payload: 'hi',
+    srcMac: '02:00:00:00:00:01',
+    dstMac: '02:00:00:00:00:02',
+    srcIp: '192.0.2.1',
+    dstIp: '192.0.2.2',
+    srcPort: 6665,
+    dstPort: 6666,
+    ipId: 1,
+  };
 }
 
 describe('bad frames: typed errors', () => {
@@ -210,7 +295,12 @@ describe('bad frames: typed errors', () => {
   ];
   for (const [name, code, patch] of bad) {
     for (const impl of ['wasm', 'reference'] as const) {
-      test(`${impl}: ${name} -> ${code}`, () => expectCode(code, () => encodeFrame(Object.defineProperties({ ...frame }, Object.getOwnPropertyDescriptors(patch)) as never, { impl })));
+      test(`${impl}: ${name} -> ${code}`, () =>
+        expectCode(code, () =>
+          encodeFrame(Object.defineProperties({ ...frame }, Object.getOwnPropertyDescriptors(patch)) as never, {
+            impl,
+          }),
+        ));
     }
   }
 });

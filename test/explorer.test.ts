@@ -16,7 +16,9 @@ import { mulberry32, seedFrom } from './helpers/random.js';
 import { requireSender, SENDERS } from './helpers/requires.js';
 
 const LONG = process.env.NETCONSOLE_EXPLORE_LONG === '1';
-const OFFSETS = (process.env.NETCONSOLE_EXPLORE_OFFSETS ?? (LONG ? '0,1,2,3,4,5,6,7,8' : '0,1,3')).split(',').map(Number);
+const OFFSETS = (process.env.NETCONSOLE_EXPLORE_OFFSETS ?? (LONG ? '0,1,2,3,4,5,6,7,8' : '0,1,3'))
+  .split(',')
+  .map(Number);
 const WALKS = Number(process.env.NETCONSOLE_EXPLORE_WALKS ?? (LONG ? 2000 : 40));
 const SEED = seedFrom('NETCONSOLE_EXPLORE_SEED');
 const WALK_LENGTH = 8;
@@ -81,7 +83,11 @@ for (const sender of SENDERS) {
         await bench.close();
       }
       console.log(`# schedule explorer (${sender}): ${bench.runs} walks, seed ${SEED}`);
-      assert.deepEqual(failures, [], `seed ${SEED} (NETCONSOLE_EXPLORE_SEED=${SEED} replays it)\n${failures.join('\n\n')}`);
+      assert.deepEqual(
+        failures,
+        [],
+        `seed ${SEED} (NETCONSOLE_EXPLORE_SEED=${SEED} replays it)\n${failures.join('\n\n')}`,
+      );
     });
   });
 }

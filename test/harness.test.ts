@@ -17,11 +17,18 @@ const INSTALL = fileURLToPath(new URL('../../scripts/install-native.mjs', import
 
 /** A node child running `script` (ES module) with stdio piped. */
 const nodeChild = (script: string, env: NodeJS.ProcessEnv = {}) =>
-  spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  spawn(process.execPath, ['--input-type=module', '-e', script], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
 
 describe('JsonChild: commands of a worker that ends', () => {
   for (const [how, script, want] of [
-    ['exits 3 after a line on stderr', "process.stderr.write('boom on stderr\\n'); process.exit(3);", /code 3, signal null.*boom on stderr/s],
+    [
+      'exits 3 after a line on stderr',
+      "process.stderr.write('boom on stderr\\n'); process.exit(3);",
+      /code 3, signal null.*boom on stderr/s,
+    ],
     ['is killed (SIGKILL)', "process.kill(process.pid, 'SIGKILL');", /code null, signal SIGKILL/],
   ] as const) {
     test(`a worker that ${how} while two commands wait: both are rejected at once with how it ended`, async () => {
@@ -51,7 +58,13 @@ describe('JsonChild: commands of a worker that ends', () => {
     );
     assert.deepEqual(await child.ready(), { ready: true });
     const [a, b] = await Promise.all([child.request('a'), child.request('bbb')]);
-    assert.deepEqual([a, b], [{ reply: 'a', n: 1 }, { reply: 'bbb', n: 3 }]);
+    assert.deepEqual(
+      [a, b],
+      [
+        { reply: 'a', n: 1 },
+        { reply: 'bbb', n: 3 },
+      ],
+    );
     await assert.rejects(child.ok('bad'), /bad: \{"code":"EINVAL","message":"no"\}/);
     assert.deepEqual(child.lines, [{ ready: true }, { event: 'a' }, { event: 'bbb' }, { event: 'bad' }]);
     await child.stop();
@@ -72,16 +85,26 @@ describe('requireNative', () => {
          try { console.log(JSON.stringify({ returned: requireNative(t) })); } catch (e) { console.log(JSON.stringify({ threw: e.message })); }`,
       ],
       { encoding: 'utf8', env: { ...process.env, NETCONSOLE_NO_NATIVE: '1', CI: ci } },
-    ).stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    )
+      .stdout.trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
 
   for (const ci of ['', 'true']) {
     test(`without the addon, CI=${JSON.stringify(ci)}: ${ci === 'true' ? 'throws (the test fails)' : 'skips with the reason and returns false'}`, () => {
       const got = withoutAddon(ci);
       if (ci === 'true') {
         assert.equal(got.length, 1, JSON.stringify(got));
-        assert.match(String(got[0]!.threw), /^CI=true and this test cannot run: needs the native addon .*NETCONSOLE_NO_NATIVE=1/);
+        assert.match(
+          String(got[0]!.threw),
+          /^CI=true and this test cannot run: needs the native addon .*NETCONSOLE_NO_NATIVE=1/,
+        );
       } else {
-        assert.deepEqual(got.map((o) => Object.keys(o)[0]), ['skipped', 'returned'], JSON.stringify(got));
+        assert.deepEqual(
+          got.map((o) => Object.keys(o)[0]),
+          ['skipped', 'returned'],
+          JSON.stringify(got),
+        );
         assert.match(String(got[0]!.skipped), /needs the native addon .*NETCONSOLE_NO_NATIVE=1/);
         assert.equal(got[1]!.returned, false);
       }
@@ -100,7 +123,8 @@ describe('scripts/install-native.mjs when the build fails', () => {
       writeFileSync(join(root, 'node_modules', 'node-gyp-build', 'bin.js'), 'process.exit(1);\n');
       const e: NodeJS.ProcessEnv = { ...process.env, CI: '', NETCONSOLE_NO_NATIVE: '', INIT_CWD: root, ...env };
       for (const k of Object.keys(e)) if (e[k] === undefined) delete e[k];
-      return spawnSync(process.execPath, [join(root, 'scripts', 'install-native.mjs')], { stdio: 'ignore', env: e }).status;
+      return spawnSync(process.execPath, [join(root, 'scripts', 'install-native.mjs')], { stdio: 'ignore', env: e })
+        .status;
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
@@ -109,7 +133,11 @@ describe('scripts/install-native.mjs when the build fails', () => {
     ["this project's install, CI=true: exit 1", { CI: 'true' }, 1],
     ['run by hand (no INIT_CWD), CI=true: exit 1', { CI: 'true', INIT_CWD: undefined }, 1],
     ["this project's install, no CI: a warning, exit 0", {}, 0],
-    ["a dependent project's install (INIT_CWD elsewhere), CI=true: a warning, exit 0", { CI: 'true', INIT_CWD: tmpdir() }, 0],
+    [
+      "a dependent project's install (INIT_CWD elsewhere), CI=true: a warning, exit 0",
+      { CI: 'true', INIT_CWD: tmpdir() },
+      0,
+    ],
     ['NETCONSOLE_NO_NATIVE=1, CI=true: not attempted, exit 0', { CI: 'true', NETCONSOLE_NO_NATIVE: '1' }, 0],
   ];
   for (const [what, env, code] of cases) {
@@ -132,7 +160,9 @@ describe('CSink: a receiver never outlives its test', () => {
         where === 'on loopback'
           ? `const s = await CSink.open({ idleMs: 100 }); console.log(s.pid); process.exit(1);`
           : `await withNetns(['b'], async (ns) => { const s = await CSink.open({ ns: { handle: ns, name: 'b' }, idleMs: 100 }); console.log(s.pid); throw new Error('failed'); }).catch(() => process.exit(1));`;
-      const child = nodeChild(`import { CSink } from ${JSON.stringify(CSINK)}; import { withNetns } from ${JSON.stringify(NETNS)}; ${open}`);
+      const child = nodeChild(
+        `import { CSink } from ${JSON.stringify(CSINK)}; import { withNetns } from ${JSON.stringify(NETNS)}; ${open}`,
+      );
       let out = '';
       child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
       const code = await new Promise((r) => child.once('close', r));

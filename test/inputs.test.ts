@@ -12,7 +12,15 @@ import { L } from '../src/core/layout.js';
 import { Core } from '../src/core/wasm.js';
 import { ENCODER_CACHE, encodeMessage, type WireRecord } from '../src/core/wire.js';
 import { cyclicArray, hostileProxy, revoked, throwing } from './helpers/hostile.js';
-import { LEVELS, levelNumber, Writer, type Dict, type Level, type Loggable, type LogOptions } from '../src/core/writer.js';
+import {
+  LEVELS,
+  levelNumber,
+  Writer,
+  type Dict,
+  type Level,
+  type Loggable,
+  type LogOptions,
+} from '../src/core/writer.js';
 
 // ---------------------------------------------------------------- netconsole/wire's encoders
 describe('netconsole/wire: a bounded number of encoder memories', () => {
@@ -78,11 +86,25 @@ class Harness {
 
   /** The datagrams a record of this text and dictionary must give (the reference encoder), with
    *  the prio, seq and timestamp read off the first datagram. */
-  static expected(first: string, text: Uint8Array | string, dict: Array<[string | Uint8Array, string | Uint8Array]> = [], cont = false): string[] {
+  static expected(
+    first: string,
+    text: Uint8Array | string,
+    dict: Array<[string | Uint8Array, string | Uint8Array]> = [],
+    cont = false,
+  ): string[] {
     const [prio, seq, ts] = first.split(/[,;]/);
     const bytes = (t: string | Uint8Array): Uint8Array => (typeof t === 'string' ? new TextEncoder().encode(t) : t);
-    const record = { prio: Number(prio), seq: BigInt(seq), tsUsec: BigInt(ts), cont, text: bytes(text), dict: dict.map(([k, v]) => [bytes(k), bytes(v)]) };
-    return encodeMessage(record as unknown as WireRecord, { extended: true }, { impl: 'reference' }).datagrams.map((d) => Buffer.from(d).toString('latin1'));
+    const record = {
+      prio: Number(prio),
+      seq: BigInt(seq),
+      tsUsec: BigInt(ts),
+      cont,
+      text: bytes(text),
+      dict: dict.map(([k, v]) => [bytes(k), bytes(v)]),
+    };
+    return encodeMessage(record as unknown as WireRecord, { extended: true }, { impl: 'reference' }).datagrams.map(
+      (d) => Buffer.from(d).toString('latin1'),
+    );
   }
 
   release(): void {
@@ -110,7 +132,13 @@ function refused(code: string, option: string | RegExp, call: () => unknown, mes
 }
 
 /** The call is taken and sends exactly the record of this text (and dictionary, flag, prio). */
-function sent(call: () => number, text: string | Uint8Array, dict: Array<[string | Uint8Array, string | Uint8Array]> = [], prio = 14, cont = false): void {
+function sent(
+  call: () => number,
+  text: string | Uint8Array,
+  dict: Array<[string | Uint8Array, string | Uint8Array]> = [],
+  prio = 14,
+  cont = false,
+): void {
   const before = h.records();
   assert.equal(call(), 1, 'offered to the one target');
   assert.equal(h.records(), before + 1, 'one record');
@@ -144,7 +172,15 @@ describe('log-call values: what each kind becomes (toText)', () => {
     ['a Date', () => new Date(0), String(new Date(0))],
     ['an object with its own toString', () => ({ toString: () => 'custom' }), 'custom'],
     ['a plain object', () => ({ a: 1 }), '[object Object]'],
-    ['an object with a throwing getter (String() does not read it)', () => ({ get a(): number { throw new Error('getter'); } }), '[object Object]'],
+    [
+      'an object with a throwing getter (String() does not read it)',
+      () => ({
+        get a(): number {
+          throw new Error('getter');
+        },
+      }),
+      '[object Object]',
+    ],
     ['a Proxy without traps', () => new Proxy({ a: 1 }, {}), '[object Object]'],
   ];
   for (const [name, value, text] of taken) {
@@ -159,14 +195,43 @@ describe('log-call values: what each kind becomes (toText)', () => {
 
   const rejected: Array<[string, () => unknown, RegExp]> = [
     ['a symbol', () => Symbol('s'), /^value: a symbol is not text: Symbol\(s\)/],
-    ['an object whose toString throws', () => ({ toString: throwing('toString') }), /^value: an Object whose conversion to text threw: /],
-    ['an object with a null prototype', () => Object.create(null), /^value: an object with a null prototype whose conversion/],
+    [
+      'an object whose toString throws',
+      () => ({ toString: throwing('toString') }),
+      /^value: an Object whose conversion to text threw: /,
+    ],
+    [
+      'an object with a null prototype',
+      () => Object.create(null),
+      /^value: an object with a null prototype whose conversion/,
+    ],
     ['a Proxy whose traps throw', hostileProxy, /^value: a Proxy whose conversion to text threw: Proxy \[/],
     ['a revoked Proxy', revoked, /^value: a Proxy whose conversion/],
-    ['a Proxy of a Uint8Array (no TypedArray methods through it)', () => new Proxy(Uint8Array.of(1), {}), /^value: a Proxy whose/],
-    ['an Error whose stack getter throws', () => Object.defineProperty(new Error('x'), 'stack', { get: throwing('stack') }), /^value: an Error whose/],
-    ['an object whose toString and valueOf give objects', () => ({ toString: () => ({}), valueOf: () => ({}) }), /^value: an Object whose/],
-    ['an instance of a class whose toString throws', () => new (class Widget { toString(): string { throw new Error('widget'); } })(), /^value: a Widget whose/],
+    [
+      'a Proxy of a Uint8Array (no TypedArray methods through it)',
+      () => new Proxy(Uint8Array.of(1), {}),
+      /^value: a Proxy whose/,
+    ],
+    [
+      'an Error whose stack getter throws',
+      () => Object.defineProperty(new Error('x'), 'stack', { get: throwing('stack') }),
+      /^value: an Error whose/,
+    ],
+    [
+      'an object whose toString and valueOf give objects',
+      () => ({ toString: () => ({}), valueOf: () => ({}) }),
+      /^value: an Object whose/,
+    ],
+    [
+      'an instance of a class whose toString throws',
+      () =>
+        new (class Widget {
+          toString(): string {
+            throw new Error('widget');
+          }
+        })(),
+      /^value: a Widget whose/,
+    ],
   ];
   for (const [name, value, message] of rejected) {
     test(`${name}: EINVAL naming its kind, nothing written`, () => {
@@ -178,12 +243,20 @@ describe('log-call values: what each kind becomes (toText)', () => {
 
 // ---------------------------------------------------------------- the level
 describe('levels: by number or by one of their own names', () => {
-  for (const [level, n] of [...LEVELS.map((name, i) => [name, i] as const), ['error', 3], ['warn', 4], [0, 0], [7, 7]] as const) {
+  for (const [level, n] of [
+    ...LEVELS.map((name, i) => [name, i] as const),
+    ['error', 3],
+    ['warn', 4],
+    [0, 0],
+    [7, 7],
+  ] as const) {
     test(`${String(level)} -> ${n}`, () => assert.equal(levelNumber(level), n));
   }
   // Names were looked up through Object.prototype: these were priority 0 (kern.emerg).
   const notLevels: Array<[string, unknown, string]> = [
-    ...['toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf', '', 'INFO', '3'].map((s): [string, unknown, string] => [JSON.stringify(s), s, 'EINVAL']),
+    ...['toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf', '', 'INFO', '3'].map(
+      (s): [string, unknown, string] => [JSON.stringify(s), s, 'EINVAL'],
+    ),
     ['3n', 3n, 'EINVAL'],
     ['1.5', 1.5, 'EINVAL'],
     ['NaN', NaN, 'EINVAL'],
@@ -200,11 +273,19 @@ describe('levels: by number or by one of their own names', () => {
     test(`${name} -> ${code}`, () => void refused(code, 'level', () => levelNumber(level as Level)));
   }
   test('a Netconsole refuses "toString" as a level and sends nothing (stats().records unchanged; throwOnLogError)', async () => {
-    const nc = await Netconsole.create({ devices: 'none', env: false, throwOnLogError: true, targets: [{ name: 'x', remote_ip: '127.0.0.1', remote_port: 9, local_port: 0, enabled: 1 }] });
+    const nc = await Netconsole.create({
+      devices: 'none',
+      env: false,
+      throwOnLogError: true,
+      targets: [{ name: 'x', remote_ip: '127.0.0.1', remote_port: 9, local_port: 0, enabled: 1 }],
+    });
     try {
       for (const name of ['toString', 'constructor', '__proto__']) {
         const before = nc.stats().records;
-        assert.throws(() => nc.log(name as Level, 'x'), (e: unknown) => e instanceof NetconsoleError && e.code === 'EINVAL' && e.option === 'level');
+        assert.throws(
+          () => nc.log(name as Level, 'x'),
+          (e: unknown) => e instanceof NetconsoleError && e.code === 'EINVAL' && e.option === 'level',
+        );
         assert.equal(nc.stats().records, before, name);
       }
     } finally {
@@ -235,7 +316,9 @@ describe('log-call options', () => {
       assert.equal((err.cause as Error).message, `${name} getter`);
     }
     // A Proxy whose get trap throws (its names are those of its target: none).
-    refused('EINVAL', 'facility', () => h.writer.write(6, 'x', new Proxy({}, { get: throwing('get trap') }) as LogOptions));
+    refused('EINVAL', 'facility', () =>
+      h.writer.write(6, 'x', new Proxy({}, { get: throwing('get trap') }) as LogOptions),
+    );
   });
 
   // Before: an unknown name was ignored, and the record went out without what it meant to carry.
@@ -245,19 +328,26 @@ describe('log-call options', () => {
     ['bogus, beside a good one', { cont: true, bogus: 1 }, 'bogus', /accepted: one of dict, cont, facility/],
     ['an undefined value under an unknown name', { level: undefined }, 'level', /unknown option/],
   ] as const) {
-    test(`an unknown option, ${name}: EINVAL naming it, nothing written`, () => void refused('EINVAL', option, () => h.writer.write(6, 'x', opts as unknown as LogOptions), message));
+    test(`an unknown option, ${name}: EINVAL naming it, nothing written`, () =>
+      void refused('EINVAL', option, () => h.writer.write(6, 'x', opts as unknown as LogOptions), message));
   }
   test('names are own enumerable string keys: inherited, non-enumerable and symbol keys are not options', () => {
     const inherited = Object.create({ bogus: 1, dict: { I: 'i' } }) as LogOptions;
     sent(() => h.writer.write(6, 'x', inherited), 'x', [['I', 'i']]);
-    sent(() => h.writer.write(6, 'x', Object.defineProperty({ cont: true }, 'hidden', { value: 1, enumerable: false })), 'x', [], 14, true);
+    sent(
+      () => h.writer.write(6, 'x', Object.defineProperty({ cont: true }, 'hidden', { value: 1, enumerable: false })),
+      'x',
+      [],
+      14,
+      true,
+    );
     sent(() => h.writer.write(6, 'x', { [Symbol('s')]: 1, facility: 3 } as LogOptions), 'x', [], 30);
     sent(() => h.writer.write(6, 'x', {}), 'x');
   });
 
   const facilities: Array<[string, unknown, number | string]> = [
     ['3', 3, 3 * 8 + 6],
-    ['null: the logger\'s', null, 14],
+    ["null: the logger's", null, 14],
     ['"1"', '1', 'EINVAL'],
     ['1.5', 1.5, 'EINVAL'],
     ['24', 24, 'ERANGE'],
@@ -281,11 +371,46 @@ describe('log-call options', () => {
 describe('dictionaries: an object, a Map or [key, value] pairs, keys and values by the value rules', () => {
   const nullProto = Object.assign(Object.create(null) as Record<string, string>, { K: 'v' });
   const taken: Array<[string, () => unknown, Array<[string | Uint8Array, string | Uint8Array]>]> = [
-    ['an object: its own enumerable string keys', () => ({ SUBSYSTEM: 'net', DEVICE: '+eth0', [Symbol('s')]: 'not a string key' }), [['SUBSYSTEM', 'net'], ['DEVICE', '+eth0']]],
+    [
+      'an object: its own enumerable string keys',
+      () => ({ SUBSYSTEM: 'net', DEVICE: '+eth0', [Symbol('s')]: 'not a string key' }),
+      [
+        ['SUBSYSTEM', 'net'],
+        ['DEVICE', '+eth0'],
+      ],
+    ],
     ['an object with a null prototype', () => nullProto, [['K', 'v']]],
-    ['a Map: its entries (it was dropped)', () => new Map<unknown, unknown>([['K', 'v'], [5, null]]), [['K', 'v'], ['5', 'null']]],
-    ['[key, value] pairs', () => [['K', 1n], ['E', undefined]], [['K', '1'], ['E', 'undefined']]],
-    ['bytes and an Error as values', () => ({ B: Uint8Array.of(0xff), E: err }), [['B', Uint8Array.of(0xff)], ['E', err.stack!]]],
+    [
+      'a Map: its entries (it was dropped)',
+      () =>
+        new Map<unknown, unknown>([
+          ['K', 'v'],
+          [5, null],
+        ]),
+      [
+        ['K', 'v'],
+        ['5', 'null'],
+      ],
+    ],
+    [
+      '[key, value] pairs',
+      () => [
+        ['K', 1n],
+        ['E', undefined],
+      ],
+      [
+        ['K', '1'],
+        ['E', 'undefined'],
+      ],
+    ],
+    [
+      'bytes and an Error as values',
+      () => ({ B: Uint8Array.of(0xff), E: err }),
+      [
+        ['B', Uint8Array.of(0xff)],
+        ['E', err.stack!],
+      ],
+    ],
     ['null: no dictionary', () => null, []],
   ];
   for (const [name, dict, pairs] of taken) {
@@ -303,17 +428,36 @@ describe('dictionaries: an object, a Map or [key, value] pairs, keys and values 
     ['a symbol value', () => ({ K: Symbol('v') }), 'EINVAL', 'dict[0] value'],
     ['a symbol key in a Map', () => new Map([[Symbol('k'), 'v']]), 'EINVAL', 'dict[0] key'],
     ['a value whose toString throws', () => ({ K: { toString: throwing('toString') } }), 'EINVAL', 'dict[0] value'],
-    ['a throwing getter', () => ({ get K(): string { throw new Error('getter'); } }), 'EINVAL', 'dict'],
+    [
+      'a throwing getter',
+      () => ({
+        get K(): string {
+          throw new Error('getter');
+        },
+      }),
+      'EINVAL',
+      'dict',
+    ],
     ['a Proxy whose traps throw', hostileProxy, 'EINVAL', 'dict'],
     ['more than its 8 KiB', () => ({ K: 'v'.repeat(L.DICT_MAX) }), 'EMSGSIZE', 'dict'],
     // Before: sent as a line ` =v`, which no receiver can file under a name.
     ['an empty key in an object', () => ({ '': 'v' }), 'EINVAL', 'dict[0] key'],
-    ['an empty key in a Map, after a good one', () => new Map([['K', 'v'], ['', 'v']]), 'EINVAL', 'dict[1] key'],
+    [
+      'an empty key in a Map, after a good one',
+      () =>
+        new Map([
+          ['K', 'v'],
+          ['', 'v'],
+        ]),
+      'EINVAL',
+      'dict[1] key',
+    ],
     ['an empty key as bytes', () => [[new Uint8Array(0), 'v']], 'EINVAL', 'dict[0] key'],
     ['a key whose text is empty (an empty array)', () => [[[], 'v']], 'EINVAL', 'dict[0] key'],
   ];
   for (const [name, dict, code, option] of rejected) {
-    test(`${name}: ${code}, nothing written`, () => void refused(code, option, () => h.writer.write(6, 'd', { dict: dict() as Dict })));
+    test(`${name}: ${code}, nothing written`, () =>
+      void refused(code, option, () => h.writer.write(6, 'd', { dict: dict() as Dict })));
   }
 
   test('a toString that logs: the outer record keeps its own text and dictionary', () => {

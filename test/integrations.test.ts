@@ -27,7 +27,10 @@ type Expected = [level: number, text: string | ((text: string) => boolean), faci
 
 /** The extended escaping undone: the text as logged. */
 function unescape(escaped: string): string {
-  return Buffer.from(escaped.replace(/\\x([0-9a-f]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8');
+  return Buffer.from(
+    escaped.replace(/\\x([0-9a-f]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))),
+    'latin1',
+  ).toString('utf8');
 }
 
 /** Waits for `want.length` datagrams and checks each is `<prio>,<seq>,<ts>,-;<escaped text>\n`, seqs consecutive. */
@@ -42,21 +45,27 @@ async function expectRecords(sink: Sink, want: Expected[]): Promise<void> {
     const m = /^(\d+),(\d+),(\d+),-;([^]*)\n$/.exec(datagram);
     assert.ok(m, `record ${i} is extended: ${JSON.stringify(datagram)}`);
     assert.equal(Number(m[1]), facility * 8 + level, `record ${i} prio: ${JSON.stringify(datagram)}`);
-    if (typeof text === 'string') assert.equal(m[4], Buffer.from(escapeExtended(Buffer.from(text, 'utf8'))).toString('latin1'), `record ${i} text`);
+    if (typeof text === 'string')
+      assert.equal(m[4], Buffer.from(escapeExtended(Buffer.from(text, 'utf8'))).toString('latin1'), `record ${i} text`);
     else assert.ok(text(unescape(m[4])), `record ${i} text: ${JSON.stringify(datagram)}`);
     if (seq !== null) assert.equal(BigInt(m[2]), seq + 1n, `record ${i} seq follows`);
     seq = BigInt(m[2]);
   });
 }
 
-const withNc = (fn: (nc: Netconsole, sink: Sink) => Promise<void>): Promise<void> => withSinkNetconsole((sink) => ({ targets: extended(sink) }), fn);
+const withNc = (fn: (nc: Netconsole, sink: Sink) => Promise<void>): Promise<void> =>
+  withSinkNetconsole((sink) => ({ targets: extended(sink) }), fn);
 
-const pinoLine = (level: number, msg: string, extra: Record<string, unknown> = {}): string => JSON.stringify({ level, ...extra, msg });
+const pinoLine = (level: number, msg: string, extra: Record<string, unknown> = {}): string =>
+  JSON.stringify({ level, ...extra, msg });
 
 /** A logger that keeps what it is given (level, text as a string). */
 function fakeSink(): { write: (level: unknown, text: unknown) => number; got: Array<[unknown, string]> } {
   const got: Array<[unknown, string]> = [];
-  return { got, write: (level, text) => got.push([level, text instanceof Uint8Array ? Buffer.from(text).toString() : String(text)]) };
+  return {
+    got,
+    write: (level, text) => got.push([level, text instanceof Uint8Array ? Buffer.from(text).toString() : String(text)]),
+  };
 }
 
 /** `fn` throws a NetconsoleError with this code naming this option. */
@@ -84,18 +93,32 @@ const throwsOnEveryRead = (): object =>
       },
     },
   );
-const hostileInspect = { [inspect.custom]: (): never => { throw new Error('custom inspect'); } };
-const hostileToString = { toString: (): never => { throw new Error('toString'); } };
+const hostileInspect = {
+  [inspect.custom]: (): never => {
+    throw new Error('custom inspect');
+  },
+};
+const hostileToString = {
+  toString: (): never => {
+    throw new Error('toString');
+  },
+};
 
 describe('pino', () => {
   test('syslogLevel: standard levels, custom numbers to the nearest lower, labels', () => {
     assert.deepEqual([10, 20, 30, 40, 50, 60].map(syslogLevel), [7, 7, 6, 4, 3, 0]);
     assert.deepEqual([0, 15, 35, 45, 55, 70, Infinity].map(syslogLevel), [7, 7, 6, 4, 3, 0, 0]);
-    assert.deepEqual(['trace', 'info', 'fatal', 'warning', 'notice', '50', 'custom', undefined].map(syslogLevel), [7, 6, 0, 4, 5, 3, 6, 6]);
+    assert.deepEqual(
+      ['trace', 'info', 'fatal', 'warning', 'notice', '50', 'custom', undefined].map(syslogLevel),
+      [7, 6, 0, 4, 5, 3, 6, 6],
+    );
   });
 
   test('the package name resolves to the transport (self-reference through exports, to the bundle an app loads)', () => {
-    assert.equal(createRequire(import.meta.url).resolve('netconsole/pino'), fileURLToPath(new URL('../lib/es/pino.js', import.meta.url)));
+    assert.equal(
+      createRequire(import.meta.url).resolve('netconsole/pino'),
+      fileURLToPath(new URL('../lib/es/pino.js', import.meta.url)),
+    );
   });
 
   for (const [how, target] of [
@@ -138,7 +161,10 @@ describe('pino', () => {
   }
 
   test('a bad target makes the transport fail (strict with arrays) instead of dropping silently', async () => {
-    const transport = pino.transport({ target: PINO_JS, options: { targets: [{ name: 'bad', remote_ip: 'not-an-ip', enabled: 1 }], env: false } });
+    const transport = pino.transport({
+      target: PINO_JS,
+      options: { targets: [{ name: 'bad', remote_ip: 'not-an-ip', enabled: 1 }], env: false },
+    });
     const [err] = (await once(transport, 'error')) as [Error];
     assert.match(String(err?.message), /^remote_ip: invalid value "not-an-ip"/);
   });
@@ -154,12 +180,25 @@ describe('pino', () => {
       dest.write('{"level":50,"ms');
       dest.write('g":"x"}\n{"level":10}\n\n{"lev');
       dest.write(Buffer.from('el":40}\nnot json\n'));
-      const byLabel = pino({ base: null, timestamp: false, formatters: { level: (label) => ({ level: label }) } }, dest);
+      const byLabel = pino(
+        { base: null, timestamp: false, formatters: { level: (label) => ({ level: label }) } },
+        dest,
+      );
       byLabel.warn('labelled');
       await new Promise<void>((resolve, reject) => logger.flush((err) => (err ? reject(err) : resolve())));
       const isBoom = (line: string): boolean => {
-        const o = JSON.parse(line) as { level: number; err: { type: string; message: string; stack: string }; msg: string };
-        return line.startsWith('{"level":50,"err":') && o.err.type === 'Error' && o.err.message === 'boom' && o.err.stack.startsWith('Error: boom\n    at ') && o.msg === 'boom';
+        const o = JSON.parse(line) as {
+          level: number;
+          err: { type: string; message: string; stack: string };
+          msg: string;
+        };
+        return (
+          line.startsWith('{"level":50,"err":') &&
+          o.err.type === 'Error' &&
+          o.err.message === 'boom' &&
+          o.err.stack.startsWith('Error: boom\n    at ') &&
+          o.msg === 'boom'
+        );
       };
       await expectRecords(sink, [
         [6, pinoLine(30, 'hello', { user: 'ü' })],
@@ -183,7 +222,8 @@ describe('pino: what the destination takes', () => {
   test('a chunk that is neither a string nor bytes: EINVAL, nothing logged; options null: none', () => {
     const sink = fakeSink();
     const dest = destination(sink, null as never);
-    for (const chunk of [5, null, undefined, { level: 30 }, new Proxy(Buffer.from('{"level":30}\n'), {})]) typed('EINVAL', 'chunk', () => dest.write(chunk as never));
+    for (const chunk of [5, null, undefined, { level: 30 }, new Proxy(Buffer.from('{"level":30}\n'), {})])
+      typed('EINVAL', 'chunk', () => dest.write(chunk as never));
     dest.write('{"level":30}\n');
     assert.deepEqual(sink.got, [[6, '{"level":30}']]);
   });
@@ -209,7 +249,12 @@ describe('winston', () => {
       const transport = new NetconsoleTransport({ netconsole: nc, levels: { toString: 'err' as Level } });
       const errors: unknown[] = [];
       transport.on('error', (e) => errors.push(e));
-      const logger = winston.createLogger({ levels: { toString: 0, constructor: 1, __proto__: 2, info: 3 }, level: 'info', format: winston.format.printf((i) => String(i.message)), transports: [transport] });
+      const logger = winston.createLogger({
+        levels: { toString: 0, constructor: 1, __proto__: 2, info: 3 },
+        level: 'info',
+        format: winston.format.printf((i) => String(i.message)),
+        transports: [transport],
+      });
       logger.log('toString', 'mapped to err');
       logger.log('constructor', 'unknown: info');
       logger.log('info', 'info');
@@ -224,8 +269,16 @@ describe('winston', () => {
   });
 
   test('levels and options that are not: typed errors at construction (not a TypeError)', () => {
-    typed('EINVAL', 'levels.audit', () => new NetconsoleTransport({ netconsole: fakeSink(), levels: { audit: 'toString' as never } }));
-    typed('ERANGE', 'levels.audit', () => new NetconsoleTransport({ netconsole: fakeSink(), levels: { audit: 9 as never } }));
+    typed(
+      'EINVAL',
+      'levels.audit',
+      () => new NetconsoleTransport({ netconsole: fakeSink(), levels: { audit: 'toString' as never } }),
+    );
+    typed(
+      'ERANGE',
+      'levels.audit',
+      () => new NetconsoleTransport({ netconsole: fakeSink(), levels: { audit: 9 as never } }),
+    );
     typed('EINVAL', 'levels', () => new NetconsoleTransport({ netconsole: fakeSink(), levels: 'info' as never }));
     typed('EINVAL', 'options', () => new NetconsoleTransport({ netconsole: fakeSink(), options: {} }));
     typed('EINVAL', 'netconsole', () => new NetconsoleTransport({ netconsole: {} as never }));
@@ -235,7 +288,7 @@ describe('winston', () => {
 
   // Before: each of these was taken; a misspelt or mistyped option was ignored, and a level that
   // is not a string (or not one of the logger's levels) made winston skip every entry.
-  test("options winston-transport would misread, and unknown names: typed errors at construction", () => {
+  test('options winston-transport would misread, and unknown names: typed errors at construction', () => {
     const nc = fakeSink();
     const cases: Array<[string, string, object, RegExp?]> = [
       ['EINVAL', 'bogus', { bogus: 1 }, /accepted: one of netconsole, options, levels, facility, format/],
@@ -253,12 +306,26 @@ describe('winston', () => {
       if (message) assert.throws(() => new NetconsoleTransport({ netconsole: nc, ...opts } as never), message);
     }
     // winston-transport's own options, well typed, are taken.
-    new NetconsoleTransport({ netconsole: nc, level: 'info', silent: false, handleExceptions: false, format: winston.format.simple(), highWaterMark: 16 });
+    new NetconsoleTransport({
+      netconsole: nc,
+      level: 'info',
+      silent: false,
+      handleExceptions: false,
+      format: winston.format.simple(),
+      highWaterMark: 16,
+    });
   });
 
   test("a level that is not one of the logger's: an EINVAL error when it is added (createLogger throws it when unheard)", () => {
     const transport = (): NetconsoleTransport => new NetconsoleTransport({ netconsole: fakeSink(), level: 'warning' });
-    assert.throws(() => winston.createLogger({ transports: [transport()] }), (e: unknown) => e instanceof NetconsoleError && e.code === 'EINVAL' && e.option === 'level' && /one of the logger's levels: error, warn/.test(e.message));
+    assert.throws(
+      () => winston.createLogger({ transports: [transport()] }),
+      (e: unknown) =>
+        e instanceof NetconsoleError &&
+        e.code === 'EINVAL' &&
+        e.option === 'level' &&
+        /one of the logger's levels: error, warn/.test(e.message),
+    );
     const errors: unknown[] = [];
     const logger = winston.createLogger();
     logger.on('error', (e) => errors.push(e));
@@ -316,11 +383,17 @@ describe('winston', () => {
   test('syslog levels 1:1 with its own Netconsole, a colorized level, facility; close() closes it', async () => {
     const sink = await Sink.open();
     try {
-      const transport = new NetconsoleTransport({ options: { targets: extended(sink), devices: 'none', env: false }, facility: 3 });
+      const transport = new NetconsoleTransport({
+        options: { targets: extended(sink), devices: 'none', env: false },
+        facility: 3,
+      });
       const logger = winston.createLogger({
         levels: winston.config.syslog.levels,
         level: 'debug',
-        format: winston.format.combine(winston.format.colorize(), winston.format.printf((i) => `${i.message}`)),
+        format: winston.format.combine(
+          winston.format.colorize(),
+          winston.format.printf((i) => `${i.message}`),
+        ),
         transports: [transport],
       });
       const levels = ['emerg', 'alert', 'crit', 'error', 'warning', 'notice', 'info', 'debug'];
@@ -376,8 +449,10 @@ describe('console', () => {
     const out: Array<[string, string]> = [];
     const stdout = process.stdout.write;
     const stderr = process.stderr.write;
-    process.stdout.write = ((chunk: string | Uint8Array) => out.push(['stdout', String(chunk)]) > 0) as typeof process.stdout.write;
-    process.stderr.write = ((chunk: string | Uint8Array) => out.push(['stderr', String(chunk)]) > 0) as typeof process.stderr.write;
+    process.stdout.write = ((chunk: string | Uint8Array) =>
+      out.push(['stdout', String(chunk)]) > 0) as typeof process.stdout.write;
+    process.stderr.write = ((chunk: string | Uint8Array) =>
+      out.push(['stderr', String(chunk)]) > 0) as typeof process.stderr.write;
     try {
       fn();
     } finally {
@@ -388,7 +463,8 @@ describe('console', () => {
   }
 
   /** Stack frames differ between two calls' lines: compare traces by their first line. */
-  const firstLines = (out: Array<[string, string]>): Array<[string, string]> => out.map(([s, t]) => [s, t.startsWith('Trace:') ? t.split('\n')[0] : t.replace(/\n {4}at [^]*$/, '')]);
+  const firstLines = (out: Array<[string, string]>): Array<[string, string]> =>
+    out.map(([s, t]) => [s, t.startsWith('Trace:') ? t.split('\n')[0] : t.replace(/\n {4}at [^]*$/, '')]);
 
   const expected: Expected[] = [
     [6, 'a 1 and two'],
@@ -450,7 +526,10 @@ describe('console', () => {
     assert.ok(names.every((n, i) => console[n] !== originals[i]));
     console.log('captured');
     restore();
-    assert.ok(names.every((n, i) => console[n] === originals[i]), 'the originals are back');
+    assert.ok(
+      names.every((n, i) => console[n] === originals[i]),
+      'the originals are back',
+    );
     assert.deepEqual(got, [[6, 'captured']]);
     output(() => console.log('not captured'));
     assert.equal(got.length, 1);
@@ -472,7 +551,15 @@ describe('console', () => {
   function fakeConsole(): Console & { out: string[] } {
     const out: string[] = [];
     const write = (...args: unknown[]): void => void out.push(format(...args));
-    return { out, log: write, info: write, warn: write, error: write, debug: write, trace: write } as unknown as Console & { out: string[] };
+    return {
+      out,
+      log: write,
+      info: write,
+      warn: write,
+      error: write,
+      debug: write,
+      trace: write,
+    } as unknown as Console & { out: string[] };
   }
 
   test('arguments util.format cannot render: EINVAL from the console call, nothing sent or printed', () => {
@@ -510,7 +597,10 @@ describe('console', () => {
     const con = fakeConsole();
     const log = con.log;
     typed('EINVAL', 'pasthrough', () => captureConsole(fakeSink(), { console: con, pasthrough: false } as never));
-    assert.throws(() => captureConsole(fakeSink(), { console: con, pasthrough: false } as never), /did you mean 'passthrough'/);
+    assert.throws(
+      () => captureConsole(fakeSink(), { console: con, pasthrough: false } as never),
+      /did you mean 'passthrough'/,
+    );
     assert.equal(con.log, log, 'the console is as it was');
   });
 });

@@ -15,7 +15,12 @@ const LO = Number(readFileSync('/sys/class/net/lo/ifindex', 'utf8'));
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 describe('invariant 1: no datagram for a target after its disable() or remove() resolved', () => {
-  for (const [how, sender] of [['disable', 'native'], ['remove', 'native'], ['disable', 'dgram'], ['remove', 'dgram']] as const) {
+  for (const [how, sender] of [
+    ['disable', 'native'],
+    ['remove', 'native'],
+    ['disable', 'dgram'],
+    ['remove', 'dgram'],
+  ] as const) {
     test(`${how}, ${sender} sender: 25 cycles under continuous logging; a marker sent after ${how} resolves is never followed by the target's datagrams`, async (t) => {
       if (!requireSender(t, sender)) return;
       const sink = await Sink.open();
@@ -34,7 +39,12 @@ describe('invariant 1: no datagram for a target after its disable() or remove() 
       try {
         for (let cycle = 0; cycle < 25; cycle++) {
           await marker.send(sink, `ENABLING ${cycle}`);
-          const tg = await nc.targets.create(`t${cycle}`, { remote_ip: '127.0.0.1', remote_port: sink.port, local_port: 0, enabled: 1 });
+          const tg = await nc.targets.create(`t${cycle}`, {
+            remote_ip: '127.0.0.1',
+            remote_port: sink.port,
+            local_port: 0,
+            enabled: 1,
+          });
           await new Promise((r) => setTimeout(r, 5));
           for (let k = 0; k < 200; k++) nc.info(`burst ${cycle}.${k}`); // a backlog in the ring at the cut
           await (how === 'disable' ? tg.disable() : tg.remove());
@@ -84,7 +94,12 @@ describe('invariant 3: a target being enabled cannot be cleaned up by a device e
     const order: string[] = [];
     nc.events.on('target', (e: { name: string; state: string }) => order.push(`${e.name}:${e.state}`));
     try {
-      const t = await nc.targets.create('race', { remote_ip: '127.0.0.1', remote_port: sink.port, local_port: 0, dev_name: 'lo' });
+      const t = await nc.targets.create('race', {
+        remote_ip: '127.0.0.1',
+        remote_port: sink.port,
+        local_port: 0,
+        dev_name: 'lo',
+      });
       let event!: Promise<void>;
       // Bound to this (lock-free) context: a device event comes from the poller's timer, never from
       // inside the enable's own async context (where taking rtnl again would be a real deadlock).
@@ -116,28 +131,38 @@ describe('invariant 4: the lock-order checker throws on any acquisition against 
     ['a mutex inside the spinlock', (l) => l.spin(() => l.cleanup.run(() => 0))],
     ['an await under the spinlock', async (l) => l.spin(async () => tick())],
     // The checker's storage is off between operations (locks-cost.test.ts): on again, it still sees.
-    ['config inside rtnl, after an earlier operation ended', async (l) => {
-      await l.config.run(() => l.rtnl.run(() => 0));
-      await l.rtnl.run(async () => {
-        await tick();
-        await l.config.run(() => 0);
-      });
-    }],
-    ['config inside rtnl after an await', (l) => l.rtnl.run(async () => {
-      await tick();
-      await l.config.run(() => 0);
-    })],
+    [
+      'config inside rtnl, after an earlier operation ended',
+      async (l) => {
+        await l.config.run(() => l.rtnl.run(() => 0));
+        await l.rtnl.run(async () => {
+          await tick();
+          await l.config.run(() => 0);
+        });
+      },
+    ],
+    [
+      'config inside rtnl after an await',
+      (l) =>
+        l.rtnl.run(async () => {
+          await tick();
+          await l.config.run(() => 0);
+        }),
+    ],
   ];
   for (const [name, fn] of cases) {
     test(`${name} -> LockOrderError (EDEADLK)`, async () => {
       const locks = new HostLocks();
-      await assert.rejects(async () => fn(locks), (e: unknown) => e instanceof LockOrderError && e.code === 'EDEADLK');
+      await assert.rejects(
+        async () => fn(locks),
+        (e: unknown) => e instanceof LockOrderError && e.code === 'EDEADLK',
+      );
       assert.ok(locks.checker.violations >= 1);
       // The locks are usable afterwards (released on the error).
       await locks.config.run(() => locks.rtnl.run(() => locks.cleanup.run(() => locks.spin(() => 1))));
     });
   }
-  test('the orders the design uses are accepted, and concurrent operations do not see each other\'s locks', async () => {
+  test("the orders the design uses are accepted, and concurrent operations do not see each other's locks", async () => {
     const locks = new HostLocks();
     await Promise.all([
       locks.config.run(() => locks.rtnl.run(async () => locks.spin(() => 1))),
@@ -156,7 +181,9 @@ describe('invariants 6 and 7: whole messages or none; a full ring drops and coun
       devices: 'none',
       ringSize: 64 << 10,
       overflow: 'drop',
-      targets: [{ name: 'ext', remote_ip: '127.0.0.1', remote_port: sink.port, local_port: 0, extended: 1, enabled: 1 }],
+      targets: [
+        { name: 'ext', remote_ip: '127.0.0.1', remote_port: sink.port, local_port: 0, extended: 1, enabled: 1 },
+      ],
     });
     try {
       const text = 'f'.repeat(7000); // 8 fragments per message
@@ -165,7 +192,11 @@ describe('invariants 6 and 7: whole messages or none; a full ring drops and coun
       const ms = performance.now() - t0;
       const s = nc.stats();
       assert.ok(s.targets[0].dropped > 0 && s.ringFull > 0, 'messages were dropped when the ring was full');
-      assert.equal(s.targets[0].sent + s.targets[0].dropped, 400, 'every message was either written whole or dropped and counted');
+      assert.equal(
+        s.targets[0].sent + s.targets[0].dropped,
+        400,
+        'every message was either written whole or dropped and counted',
+      );
       assert.ok(ms < 2000, `the writer never blocked (${ms.toFixed(0)} ms for 400 records)`);
       await nc.flush();
       await sink.until((got) => got.length >= s.targets[0].datagrams);

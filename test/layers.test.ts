@@ -30,7 +30,8 @@ function sources(dir: string): string[] {
   );
 }
 
-const IMPORT = /(?:^|\n)\s*(?:import|export)\b[^'";]*?from\s*['"](\.[^'"]+)['"]|\bimport\s*\(\s*['"](\.[^'"]+)['"]|\bnew URL\(\s*['"](\.[^'"]+\.js)['"]/g;
+const IMPORT =
+  /(?:^|\n)\s*(?:import|export)\b[^'";]*?from\s*['"](\.[^'"]+)['"]|\bimport\s*\(\s*['"](\.[^'"]+)['"]|\bnew URL\(\s*['"](\.[^'"]+\.js)['"]/g;
 
 /** file (relative to src/, .ts) -> the src files it imports. */
 export function importGraph(root = SRC): Map<string, string[]> {

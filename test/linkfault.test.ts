@@ -41,11 +41,13 @@ interface Case {
 }
 
 /** The peer taken down for `ms`: the local device loses its carrier. */
-const peerDown = (ms: number) => async (ns: NetnsHandle): Promise<void> => {
-  await ns.exec('b', ['ip', 'link', 'set', 'vB', 'down']);
-  await sleep(ms);
-  await ns.exec('b', ['ip', 'link', 'set', 'vB', 'up']);
-};
+const peerDown =
+  (ms: number) =>
+  async (ns: NetnsHandle): Promise<void> => {
+    await ns.exec('b', ['ip', 'link', 'set', 'vB', 'down']);
+    await sleep(ms);
+    await ns.exec('b', ['ip', 'link', 'set', 'vB', 'up']);
+  };
 
 const FAULTS: Record<Fault, { title: string; make(ns: NetnsHandle): Promise<void> }> = {
   carrier: { title: "the peer's carrier lost for 300 ms", make: peerDown(300) },
@@ -97,8 +99,21 @@ interface Outcome {
 async function run(ns: NetnsHandle, c: Case): Promise<Outcome> {
   await ns.vethPair('a', 'vA', 'b', 'vB', `${A}/24`, `${B}/24`);
   const sink = await CSink.open({ ns: { handle: ns, name: 'b' }, address: B, port: PORT, idleMs: 2500 });
-  const opts = { sender: c.sender, mode: c.mode, devices: 'rtnetlink', ...(c.holdMs === undefined ? {} : { holdMs: c.holdMs }), ...(c.noRing ? { nativeSender: { txRing: false } } : {}) };
-  const child = ns.runNode('a', SENDER, [JSON.stringify(opts), B, String(PORT), String(BURST_MS), String(c.rate), c.size]);
+  const opts = {
+    sender: c.sender,
+    mode: c.mode,
+    devices: 'rtnetlink',
+    ...(c.holdMs === undefined ? {} : { holdMs: c.holdMs }),
+    ...(c.noRing ? { nativeSender: { txRing: false } } : {}),
+  };
+  const child = ns.runNode('a', SENDER, [
+    JSON.stringify(opts),
+    B,
+    String(PORT),
+    String(BURST_MS),
+    String(c.rate),
+    c.size,
+  ]);
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -114,8 +129,15 @@ async function run(ns: NetnsHandle, c: Case): Promise<Outcome> {
   child.stdin!.end('over\n');
   const [code] = await closed;
   assert.equal(code, 0, err);
-  const { logged, stats } = JSON.parse(out.trim().split('\n').pop()!) as { logged: number; stats: { targets: TargetStats[]; transmit: { ringFrames: number } } };
-  assert.equal(stats.transmit.ringFrames > 0, c.mode === 'raw' && !c.noRing, 'raw mode through the TX ring, unless asked not to');
+  const { logged, stats } = JSON.parse(out.trim().split('\n').pop()!) as {
+    logged: number;
+    stats: { targets: TargetStats[]; transmit: { ringFrames: number } };
+  };
+  assert.equal(
+    stats.transmit.ringFrames > 0,
+    c.mode === 'raw' && !c.noRing,
+    'raw mode through the TX ring, unless asked not to',
+  );
   const { datagrams, drops } = await sink.done();
 
   const r = new Reassembler({ maxPending: 1 << 16, maxPendingBytes: 1 << 30 });
@@ -153,11 +175,17 @@ describe('faults on the path: nothing lost without a word', () => {
         t.diagnostic(detail);
         assert.equal(o.drops, 0, 'the receiver lost nothing');
         assert.equal(o.duplicates, 0, 'each record once');
-        assert.ok(o.received.every((v, i) => i === 0 || v > o.received[i - 1]!), 'in order');
+        assert.ok(
+          o.received.every((v, i) => i === 0 || v > o.received[i - 1]!),
+          'in order',
+        );
         // Every record that did not arrive is counted; what is counted beyond them was handed to
         // the kernel as the carrier went (unconfirmed).
         assert.ok(o.t.lost >= missing, `every missing record counted: ${detail}`);
-        assert.ok(o.t.lost - missing <= o.t.unconfirmed, `counted beyond the missing only what is unconfirmed: ${detail}`);
+        assert.ok(
+          o.t.lost - missing <= o.t.unconfirmed,
+          `counted beyond the missing only what is unconfirmed: ${detail}`,
+        );
         // ... and reported in-band: the reports arrived and add up to every loss. A report the
         // path lost is told again; one handed over as the carrier went may also have arrived (then
         // some losses are told twice, never none).
@@ -171,7 +199,8 @@ describe('faults on the path: nothing lost without a word', () => {
         // busy machine (two CPU hogs) a hold outlasted it once by 711 of 100,000 records. A probe
         // refused with ENETUNREACH (the device up before its route) once stayed "in flight" and held
         // the target for holdMs: 22-30% of the records were dropped for want of room.
-        if (c.fault === 'flap' || c.fault === 'neigh') assert.ok(o.t.dropped <= o.logged / 20, `each hold ended with its fault: ${detail}`);
+        if (c.fault === 'flap' || c.fault === 'neigh')
+          assert.ok(o.t.dropped <= o.logged / 20, `each hold ended with its fault: ${detail}`);
         if (c.fault === 'outage') {
           // Held for holdMs, then given up and counted; flush() did not wait for the link.
           assert.ok(o.t.lostInTransmit > 0, `what was held was given up: ${detail}`);

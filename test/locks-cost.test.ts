@@ -9,7 +9,10 @@ import { execFileSync } from 'node:child_process';
 const WORKER = new URL('./workers/locks-cost.js', import.meta.url).pathname;
 
 test('after create, configuration changes, stats and close, no AsyncLocalStorage of the library stays enabled', () => {
-  const out = execFileSync(process.execPath, [WORKER], { encoding: 'utf8', env: { ...process.env, NETCONSOLE_NO_NATIVE: undefined } });
+  const out = execFileSync(process.execPath, [WORKER], {
+    encoding: 'utf8',
+    env: { ...process.env, NETCONSOLE_NO_NATIVE: undefined },
+  });
   const r = JSON.parse(out.trim().split('\n').pop()!) as { runs: number; instances: number; atRest: number[] };
   // The checker did run (the watch sees it), so its being off at rest is not an accident of a path
   // that never took a mutex.

@@ -67,7 +67,10 @@ class Sender {
   }
 }
 
-async function withProxy(o: Omit<LossyProxyOptions, 'upstream' | 'seed'> & { seed?: number }, body: (proxy: LossyProxy, sink: Sink) => Promise<void>): Promise<void> {
+async function withProxy(
+  o: Omit<LossyProxyOptions, 'upstream' | 'seed'> & { seed?: number },
+  body: (proxy: LossyProxy, sink: Sink) => Promise<void>,
+): Promise<void> {
   const sink = await echoReceiver();
   const proxy = await LossyProxy.start({ seed: SEED, ...o, upstream: { address: '127.0.0.1', port: sink.port } });
   try {
@@ -92,19 +95,30 @@ describe('the lossy proxy (test helper)', () => {
       const s = await Sender.open(proxy);
       try {
         // In batches, each taken by the proxy before the next, so no queue overflows in between.
-        for (let seq = 0; seq < n; ) {
+        for (let seq = 0; seq < n;) {
           for (const end = Math.min(seq + 100, n); seq < end; seq++) await s.send(datagram(seq, seq % 10 === 0));
-          await until(() => seen(proxy) === seq, `the proxy to take ${seq} datagrams (${seen(proxy)}; drops at its socket: ${socketDrops(proxy.port)})`);
+          await until(
+            () => seen(proxy) === seq,
+            `the proxy to take ${seq} datagrams (${seen(proxy)}; drops at its socket: ${socketDrops(proxy.port)})`,
+          );
         }
-        await until(() => sink.got.length === proxy.stats.forwarded, `the receiver to get ${proxy.stats.forwarded} datagrams (${sink.got.length})`);
+        await until(
+          () => sink.got.length === proxy.stats.forwarded,
+          `the receiver to get ${proxy.stats.forwarded} datagrams (${sink.got.length})`,
+        );
       } finally {
         await s.close();
       }
       assert.equal(proxy.stats.forwardDropped, dropped.length);
       const through = sink.got.map((g) => seqOf(g.data));
       const gone = new Set(dropped);
-      assert.deepEqual(through, Array.from({ length: n }, (_, i) => i).filter((i) => !gone.has(i)), `the others, in order (seed ${seed})`);
-      for (const g of sink.got) assert.deepEqual(g.data, datagram(seqOf(g.data), seqOf(g.data) % 10 === 0), 'relayed unchanged');
+      assert.deepEqual(
+        through,
+        Array.from({ length: n }, (_, i) => i).filter((i) => !gone.has(i)),
+        `the others, in order (seed ${seed})`,
+      );
+      for (const g of sink.got)
+        assert.deepEqual(g.data, datagram(seqOf(g.data), seqOf(g.data) % 10 === 0), 'relayed unchanged');
       assert.equal(proxy.stats.emergency, through.filter((i) => i % 10 === 0).length, 'ncemg=1 datagrams relayed');
       assert.equal(new Set(sink.got.map((g) => g.from)).size, 1, 'one source port upstream for the one sender');
     });
@@ -127,19 +141,31 @@ describe('the lossy proxy (test helper)', () => {
           await a.send(datagram(i));
           await b.send(datagram(1000 + i));
         }
-        await until(() => a.replies.length === 50 && b.replies.length === 50, `50 replies each (${a.replies.length}, ${b.replies.length})`);
+        await until(
+          () => a.replies.length === 50 && b.replies.length === 50,
+          `50 replies each (${a.replies.length}, ${b.replies.length})`,
+        );
         const texts = (s: Sender): string[] => s.replies.map((r) => r.text).sort();
         assert.deepEqual(texts(a), Array.from({ length: 50 }, (_, i) => `ncrx${i + 1}`).sort());
         assert.deepEqual(texts(b), Array.from({ length: 50 }, (_, i) => `ncrx${1001 + i}`).sort());
-        for (const r of [...a.replies, ...b.replies]) assert.deepEqual([r.address, r.port], ['127.0.0.1', proxy.port], 'from the proxy');
-        const sources = (low: boolean): Set<number> => new Set(sink.got.filter((g) => seqOf(g.data) < 1000 === low).map((g) => g.from));
+        for (const r of [...a.replies, ...b.replies])
+          assert.deepEqual([r.address, r.port], ['127.0.0.1', proxy.port], 'from the proxy');
+        const sources = (low: boolean): Set<number> =>
+          new Set(sink.got.filter((g) => seqOf(g.data) < 1000 === low).map((g) => g.from));
         const [fromA, fromB] = [sources(true), sources(false)];
         assert.equal(fromA.size, 1);
         assert.equal(fromB.size, 1);
         const ports = [...fromA, ...fromB];
         assert.notEqual(ports[0], ports[1], 'a stream of its own for each sender');
-        for (const p of ports) assert.ok(![a.port, b.port, proxy.port].includes(p), `an upstream socket of the proxy's: ${p}`);
-        assert.deepEqual(proxy.stats, { forwarded: 100, forwardDropped: 0, replies: 100, replyDropped: 0, emergency: 0 });
+        for (const p of ports)
+          assert.ok(![a.port, b.port, proxy.port].includes(p), `an upstream socket of the proxy's: ${p}`);
+        assert.deepEqual(proxy.stats, {
+          forwarded: 100,
+          forwardDropped: 0,
+          replies: 100,
+          replyDropped: 0,
+          emergency: 0,
+        });
       } finally {
         await a.close();
         await b.close();
@@ -160,7 +186,10 @@ describe('the lossy proxy (test helper)', () => {
         proxy.holdReplies = false;
         await s.send(datagram(21));
         await until(() => s.replies.length === 1, 'the reply to 21');
-        assert.deepEqual(s.replies.map((r) => r.text), ['ncrx21']);
+        assert.deepEqual(
+          s.replies.map((r) => r.text),
+          ['ncrx21'],
+        );
         assert.equal(proxy.stats.replies, 1);
       } finally {
         await s.close();
@@ -175,8 +204,14 @@ describe('the lossy proxy (test helper)', () => {
         proxy.dropNext((d) => seqOf(d) === 5);
         for (let i = 1; i <= 10; i++) await s.send(datagram(i));
         await s.send(datagram(5)); // the resend
-        await until(() => seen(proxy) === 11 && sink.got.length === 10, `11 taken, 10 relayed (${seen(proxy)}, ${sink.got.length})`);
-        assert.deepEqual(sink.got.map((g) => seqOf(g.data)), [1, 2, 3, 4, 6, 7, 8, 9, 10, 5]);
+        await until(
+          () => seen(proxy) === 11 && sink.got.length === 10,
+          `11 taken, 10 relayed (${seen(proxy)}, ${sink.got.length})`,
+        );
+        assert.deepEqual(
+          sink.got.map((g) => seqOf(g.data)),
+          [1, 2, 3, 4, 6, 7, 8, 9, 10, 5],
+        );
         assert.equal(proxy.stats.forwardDropped, 1);
       } finally {
         await s.close();

@@ -13,11 +13,35 @@ import { requireNative } from './helpers/requires.js';
 import { REPO } from './helpers/vectors.js';
 
 const FUNCTIONS = [
-  'mem_init', 'mem_attach', 'mem_heap_base', 'thread_claim', 'thread_release', 'thread_reap', 'lock_acquire', 'lock_release',
-  'lock_recover', 'lock_owner', 'write_record', 'write_target', 'sender_retain', 'list_add', 'list_to_cleanup', 'list_to_cleanup_batch', 'list_from_cleanup',
-  'list_remove', 'list_read',
-  'target_set_state', 'target_set', 'target_swap_userdata', 'target_set_addr', 'frame_build', 'frame_overhead', 'csum_simd',
-  'csum_scalar', 'fmt_escape', 'fmt_cut_escaped',
+  'mem_init',
+  'mem_attach',
+  'mem_heap_base',
+  'thread_claim',
+  'thread_release',
+  'thread_reap',
+  'lock_acquire',
+  'lock_release',
+  'lock_recover',
+  'lock_owner',
+  'write_record',
+  'write_target',
+  'sender_retain',
+  'list_add',
+  'list_to_cleanup',
+  'list_to_cleanup_batch',
+  'list_from_cleanup',
+  'list_remove',
+  'list_read',
+  'target_set_state',
+  'target_set',
+  'target_swap_userdata',
+  'target_set_addr',
+  'frame_build',
+  'frame_overhead',
+  'csum_simd',
+  'csum_scalar',
+  'fmt_escape',
+  'fmt_cut_escaped',
 ];
 
 for (const build of ['netconsole.wasm', 'netconsole.debug.wasm']) {
@@ -25,13 +49,19 @@ for (const build of ['netconsole.wasm', 'netconsole.debug.wasm']) {
     const bytes = readFileSync(new URL(`dist/wasm/${build}`, REPO));
     const module = new WebAssembly.Module(bytes);
     test('imports a shared memory and only the lock helpers (and abort in debug)', () => {
-      const imports = WebAssembly.Module.imports(module).map((i) => `${i.module}.${i.name}:${i.kind}`).sort();
+      const imports = WebAssembly.Module.imports(module)
+        .map((i) => `${i.module}.${i.name}:${i.kind}`)
+        .sort();
       const expected = ['env.futexWait:function', 'env.lockStalled:function', 'env.memory:memory'];
       if (build.includes('debug')) expected.push('env.abort:function', 'env.nowNs:function');
       assert.deepEqual(imports, expected.sort());
     });
     test('exports every function of the boundary', () => {
-      const exported = new Set(WebAssembly.Module.exports(module).filter((e) => e.kind === 'function').map((e) => e.name));
+      const exported = new Set(
+        WebAssembly.Module.exports(module)
+          .filter((e) => e.kind === 'function')
+          .map((e) => e.name),
+      );
       for (const f of FUNCTIONS) assert.ok(exported.has(f), f);
       assert.equal(exported.size, FUNCTIONS.length, `no undeclared exports: ${[...exported].join(' ')}`);
     });
@@ -69,7 +99,12 @@ describe('the host table and the addon header are generated from assembly/layout
   test('expressions are evaluated in order, u32 values read as JavaScript reads the global, and what it cannot read is refused', async () => {
     const { generate } = (await import(GEN)) as { generate(source: string): string };
     const out = generate(
-      ['// ---------------------------------------------------------------- a section', 'export const A: usize = 1 << 20; // a note', 'export const B: usize = A + <usize>A * 2;', 'export const P: u32 = 0xffffffff;'].join('\n'),
+      [
+        '// ---------------------------------------------------------------- a section',
+        'export const A: usize = 1 << 20; // a note',
+        'export const B: usize = A + <usize>A * 2;',
+        'export const P: u32 = 0xffffffff;',
+      ].join('\n'),
     );
     assert.match(out, /^ {2}\/\/ -+ a section$/m);
     assert.match(out, /^ {2}A: 1048576, \/\/ a note$/m);
@@ -80,7 +115,15 @@ describe('the host table and the addon header are generated from assembly/layout
   });
   test('the header: the same values as C++ constants of the AssemblyScript types (wasm32: usize is 32 bits)', async () => {
     const { generateHeader } = (await import(GEN)) as { generateHeader(source: string): string };
-    const out = generateHeader(['export const A: usize = 1 << 20; // a note', 'export const N: i32 = -1;', 'export const P: u32 = 0xffffffff;', 'export const K: u16 = 3;', 'export const Q: u64 = A * 2;'].join('\n'));
+    const out = generateHeader(
+      [
+        'export const A: usize = 1 << 20; // a note',
+        'export const N: i32 = -1;',
+        'export const P: u32 = 0xffffffff;',
+        'export const K: u16 = 3;',
+        'export const Q: u64 = A * 2;',
+      ].join('\n'),
+    );
     assert.match(out, /^namespace nc::layout \{$/m);
     assert.match(out, /^constexpr uint32_t A = 1048576u; {2}\/\/ a note$/m);
     assert.match(out, /^constexpr int32_t N = -1;$/m);
@@ -99,7 +142,11 @@ describe('waking the sender (assembly/layout.ts)', () => {
     core.ring.wakeSender();
     assert.equal(Atomics.load(i32, wake), w0, 'awake: nothing');
     Atomics.store(i32, L.RING_SLEEPING >> 2, 1);
-    const waiting = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<string> } }).waitAsync(i32, wake, w0);
+    const waiting = (
+      Atomics as unknown as {
+        waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<string> };
+      }
+    ).waitAsync(i32, wake, w0);
     core.ring.wakeSender();
     assert.equal(Atomics.load(i32, wake), w0 + 1);
     assert.equal(await waiting.value, 'ok', 'the waiter was notified');
@@ -120,7 +167,11 @@ describe('waking the sender (assembly/layout.ts)', () => {
       let calls = 0;
       if (how === 2) binding!.futexWake = (v, i) => (calls++, futexWake!.call(binding, v, i));
       const notify = Atomics.notify;
-      if (how === 1) Atomics.notify = ((a: Int32Array, i: number, n?: number) => (calls++, notify(a, i, n))) as typeof Atomics.notify;
+      if (how === 1)
+        Atomics.notify = ((a: Int32Array, i: number, n?: number) => (
+          calls++,
+          notify(a, i, n)
+        )) as typeof Atomics.notify;
       try {
         const w0 = Atomics.load(i32, wake);
         for (const round of [1, 2]) {
@@ -128,7 +179,11 @@ describe('waking the sender (assembly/layout.ts)', () => {
           for (let i = 0; i < 100; i++) core.ring.wakeSender(); // 100 records before it runs
           assert.equal(calls, round, `round ${round}: one wake-up call for 100 records`);
           assert.equal(Atomics.load(i32, sleeping), 0, 'the first writer took the flag down');
-          assert.equal(Atomics.load(i32, wake), w0 + round, 'RING_WAKE moved once: the sender, woken or not yet asleep, looks at the head again');
+          assert.equal(
+            Atomics.load(i32, wake),
+            w0 + round,
+            'RING_WAKE moved once: the sender, woken or not yet asleep, looks at the head again',
+          );
         }
       } finally {
         if (how === 2) binding!.futexWake = futexWake!;

@@ -149,7 +149,15 @@ describe('netdev: snapshot diffing (no devices touched)', () => {
 
   test('a device observed by a look-up and gone by the next poll is reported registered, then unregistered, ahead of the rest', () => {
     const poller = new SysfsPoller({ intervalMs: 60_000 });
-    const ghost = { name: 'ghost0', ifindex: 0x7ffffff0, mac: '02:00:00:00:00:99', up: true, running: true, master: null, addresses: [] };
+    const ghost = {
+      name: 'ghost0',
+      ifindex: 0x7ffffff0,
+      mac: '02:00:00:00:00:99',
+      up: true,
+      running: true,
+      master: null,
+      addresses: [],
+    };
     poller.observe(ghost); // before start(): nothing to compare with, ignored
     poller.start();
     const events: string[] = [];
@@ -175,14 +183,19 @@ describe('netdev: snapshot diffing (no devices touched)', () => {
     assert.ok(poller.snapshot().size >= 1);
     poller.stop().stop();
     assert.ok(!poller.running);
-    assert.throws(() => new SysfsPoller({ intervalMs: 0 }), (e: unknown) => e instanceof NetconsoleError && e.code === 'ERANGE');
+    assert.throws(
+      () => new SysfsPoller({ intervalMs: 0 }),
+      (e: unknown) => e instanceof NetconsoleError && e.code === 'ERANGE',
+    );
     assert.equal(new SysfsPoller().intervalMs, 500);
 
     // A process whose only work is a started poller must exit by itself.
     const script =
       `import(${JSON.stringify(new URL('../src/netdev/poller.js', import.meta.url).href)})` +
       '.then(({ SysfsPoller }) => { new SysfsPoller({ intervalMs: 10 }).start(); console.log("started"); });';
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));
     const code = await new Promise<number | string>((resolve) => {
@@ -208,7 +221,10 @@ describe('netdev: host namespace (read-only)', () => {
     assert.equal(lo.up, true);
     assert.equal(lo.running, true);
     assert.equal(lo.master, null);
-    assert.ok(lo.addresses.some((a) => a.family === 4 && a.address === '127.0.0.1'), JSON.stringify(lo.addresses));
+    assert.ok(
+      lo.addresses.some((a) => a.family === 4 && a.address === '127.0.0.1'),
+      JSON.stringify(lo.addresses),
+    );
     assert.ok(listDevices().some((d) => d.name === 'lo'));
     assert.deepEqual(deviceByIfindex(lo.ifindex), lo);
     assert.equal(deviceByIfindex(-1), null);
@@ -289,201 +305,226 @@ describe('netdev: host namespace (read-only)', () => {
 // In network namespaces (root)
 
 describe('netdev: in network namespaces', () => {
-  test('poller events: register, up/down (admin and carrier), rename, enslave/release, unregister, re-create', { timeout: 90_000 }, async (t) => {
-    if (!requireRoot(t)) return;
-    await withNetns(['a', 'b'], async (ns) => {
-      const a = ns.name('a');
-      const probe = await NetdevProbe.start(ns, 'a', PROBE, ['50']);
-      const initial = probe.initial;
-      assert.deepEqual(
-        initial.map((d) => d.name),
-        ['lo'],
-        'a fresh namespace has lo only',
-      );
+  test(
+    'poller events: register, up/down (admin and carrier), rename, enslave/release, unregister, re-create',
+    { timeout: 90_000 },
+    async (t) => {
+      if (!requireRoot(t)) return;
+      await withNetns(['a', 'b'], async (ns) => {
+        const a = ns.name('a');
+        const probe = await NetdevProbe.start(ns, 'a', PROBE, ['50']);
+        const initial = probe.initial;
+        assert.deepEqual(
+          initial.map((d) => d.name),
+          ['lo'],
+          'a fresh namespace has lo only',
+        );
 
-      // register + up
-      let m = probe.eventMark();
-      await ns.vethPair('a', 'vx0', 'b', 'vy0', '10.9.0.1/24', '10.9.0.2/24');
-      const reg = await probe.waitEvent(m, 'register vx0', is('register', 'vx0'));
-      const ifindex = reg.ifindex;
-      const [link] = await ipJson<IpLink[]>(['link', 'show', 'vx0'], a);
-      const mac = link!.address!;
-      assert.equal(reg.mac, mac);
-      assert.equal(ifindex, link!.ifindex);
-      await probe.waitEvent(m, 'up vx0', is('up', 'vx0'));
-      assert.ok(
-        probe.since(m).findIndex(is('register', 'vx0')) < probe.since(m).findIndex(is('up', 'vx0')),
-        'register before up',
-      );
+        // register + up
+        let m = probe.eventMark();
+        await ns.vethPair('a', 'vx0', 'b', 'vy0', '10.9.0.1/24', '10.9.0.2/24');
+        const reg = await probe.waitEvent(m, 'register vx0', is('register', 'vx0'));
+        const ifindex = reg.ifindex;
+        const [link] = await ipJson<IpLink[]>(['link', 'show', 'vx0'], a);
+        const mac = link!.address!;
+        assert.equal(reg.mac, mac);
+        assert.equal(ifindex, link!.ifindex);
+        await probe.waitEvent(m, 'up vx0', is('up', 'vx0'));
+        assert.ok(
+          probe.since(m).findIndex(is('register', 'vx0')) < probe.since(m).findIndex(is('up', 'vx0')),
+          'register before up',
+        );
 
-      // carrier loss: the peer goes down in the other namespace
-      m = probe.eventMark();
-      await ns.exec('b', ['ip', 'link', 'set', 'vy0', 'down']);
-      const down1 = await probe.waitEvent(m, 'down vx0 (carrier)', is('down', 'vx0'));
-      assert.equal(down1.ifindex, ifindex);
-      const noCarrier = await probe.cmd<DeviceInfo>('device vx0');
-      assert.equal(noCarrier.up, true);
-      assert.equal(noCarrier.running, false);
-      m = probe.eventMark();
-      await ns.exec('b', ['ip', 'link', 'set', 'vy0', 'up']);
-      await probe.waitEvent(m, 'up vx0 (carrier)', is('up', 'vx0'));
+        // carrier loss: the peer goes down in the other namespace
+        m = probe.eventMark();
+        await ns.exec('b', ['ip', 'link', 'set', 'vy0', 'down']);
+        const down1 = await probe.waitEvent(m, 'down vx0 (carrier)', is('down', 'vx0'));
+        assert.equal(down1.ifindex, ifindex);
+        const noCarrier = await probe.cmd<DeviceInfo>('device vx0');
+        assert.equal(noCarrier.up, true);
+        assert.equal(noCarrier.running, false);
+        m = probe.eventMark();
+        await ns.exec('b', ['ip', 'link', 'set', 'vy0', 'up']);
+        await probe.waitEvent(m, 'up vx0 (carrier)', is('up', 'vx0'));
 
-      // administratively down / up
-      m = probe.eventMark();
-      await ns.exec('a', ['ip', 'link', 'set', 'vx0', 'down']);
-      await probe.waitEvent(m, 'down vx0 (admin)', is('down', 'vx0'));
-      const adminDown = await probe.cmd<DeviceInfo>('device vx0');
-      assert.equal(adminDown.up, false);
-      assert.equal(adminDown.running, false);
-      m = probe.eventMark();
-      await ns.exec('a', ['ip', 'link', 'set', 'vx0', 'up']);
-      await probe.waitEvent(m, 'up vx0 (admin)', is('up', 'vx0'));
+        // administratively down / up
+        m = probe.eventMark();
+        await ns.exec('a', ['ip', 'link', 'set', 'vx0', 'down']);
+        await probe.waitEvent(m, 'down vx0 (admin)', is('down', 'vx0'));
+        const adminDown = await probe.cmd<DeviceInfo>('device vx0');
+        assert.equal(adminDown.up, false);
+        assert.equal(adminDown.running, false);
+        m = probe.eventMark();
+        await ns.exec('a', ['ip', 'link', 'set', 'vx0', 'up']);
+        await probe.waitEvent(m, 'up vx0 (admin)', is('up', 'vx0'));
 
-      // rename (a veth must be down to be renamed)
-      m = probe.eventMark();
-      await ns.exec('a', ['ip', 'link', 'set', 'vx0', 'down']);
-      await ns.exec('a', ['ip', 'link', 'set', 'vx0', 'name', 'vx0r']);
-      const ren = await probe.waitEvent(m, 'rename vx0 -> vx0r', (e) => e.type === 'rename');
-      assert.equal(ren.name, 'vx0r');
-      assert.equal(ren.oldName, 'vx0');
-      assert.equal(ren.ifindex, ifindex);
-      assert.equal(ren.mac, mac);
-      await probe.waitEvent(m, 'down of vx0/vx0r', (e) => e.type === 'down' && e.ifindex === ifindex);
-      assert.ok(!probe.since(m).some((e) => e.type === 'unregister' || e.type === 'register'), 'a rename is not unregister + register');
-      m = probe.eventMark();
-      await ns.exec('a', ['ip', 'link', 'set', 'vx0r', 'up']);
-      await probe.waitEvent(m, 'up vx0r', is('up', 'vx0r'));
+        // rename (a veth must be down to be renamed)
+        m = probe.eventMark();
+        await ns.exec('a', ['ip', 'link', 'set', 'vx0', 'down']);
+        await ns.exec('a', ['ip', 'link', 'set', 'vx0', 'name', 'vx0r']);
+        const ren = await probe.waitEvent(m, 'rename vx0 -> vx0r', (e) => e.type === 'rename');
+        assert.equal(ren.name, 'vx0r');
+        assert.equal(ren.oldName, 'vx0');
+        assert.equal(ren.ifindex, ifindex);
+        assert.equal(ren.mac, mac);
+        await probe.waitEvent(m, 'down of vx0/vx0r', (e) => e.type === 'down' && e.ifindex === ifindex);
+        assert.ok(
+          !probe.since(m).some((e) => e.type === 'unregister' || e.type === 'register'),
+          'a rename is not unregister + register',
+        );
+        m = probe.eventMark();
+        await ns.exec('a', ['ip', 'link', 'set', 'vx0r', 'up']);
+        await probe.waitEvent(m, 'up vx0r', is('up', 'vx0r'));
 
-      // enslave to a bridge, release
-      m = probe.eventMark();
-      await ns.exec('a', ['ip', 'link', 'add', 'br0', 'type', 'bridge']);
-      const brReg = await probe.waitEvent(m, 'register br0', is('register', 'br0'));
-      m = probe.eventMark();
-      await ns.exec('a', ['ip', 'link', 'set', 'vx0r', 'master', 'br0']);
-      const ens = await probe.waitEvent(m, 'enslave vx0r', is('enslave', 'vx0r'));
-      assert.equal(ens.master, 'br0');
-      assert.equal(ens.ifindex, ifindex);
-      const enslaved = await probe.cmd<DeviceInfo>(`index ${ifindex}`);
-      assert.equal(enslaved.master, 'br0');
-      // the whole snapshot against `ip -j link` inside the namespace, while enslaved
-      const snap = await probe.cmd<DeviceInfo[]>('snapshot');
-      const links = await ipJson<IpLink[]>(['link'], a);
-      assert.deepEqual(
-        snap.map((d) => d.ifindex),
-        links.map((l) => l.ifindex),
-      );
-      for (const l of links) assertAgreesWithIp(snap.find((d) => d.ifindex === l.ifindex)!, l);
-      m = probe.eventMark();
-      await ns.exec('a', ['ip', 'link', 'set', 'vx0r', 'nomaster']);
-      const rel = await probe.waitEvent(m, 'release vx0r', is('release', 'vx0r'));
-      assert.equal(rel.ifindex, ifindex);
-      assert.equal((await probe.cmd<DeviceInfo>('device vx0r')).master, null);
+        // enslave to a bridge, release
+        m = probe.eventMark();
+        await ns.exec('a', ['ip', 'link', 'add', 'br0', 'type', 'bridge']);
+        const brReg = await probe.waitEvent(m, 'register br0', is('register', 'br0'));
+        m = probe.eventMark();
+        await ns.exec('a', ['ip', 'link', 'set', 'vx0r', 'master', 'br0']);
+        const ens = await probe.waitEvent(m, 'enslave vx0r', is('enslave', 'vx0r'));
+        assert.equal(ens.master, 'br0');
+        assert.equal(ens.ifindex, ifindex);
+        const enslaved = await probe.cmd<DeviceInfo>(`index ${ifindex}`);
+        assert.equal(enslaved.master, 'br0');
+        // the whole snapshot against `ip -j link` inside the namespace, while enslaved
+        const snap = await probe.cmd<DeviceInfo[]>('snapshot');
+        const links = await ipJson<IpLink[]>(['link'], a);
+        assert.deepEqual(
+          snap.map((d) => d.ifindex),
+          links.map((l) => l.ifindex),
+        );
+        for (const l of links)
+          assertAgreesWithIp(
+            snap.find((d) => d.ifindex === l.ifindex)!,
+            l,
+          );
+        m = probe.eventMark();
+        await ns.exec('a', ['ip', 'link', 'set', 'vx0r', 'nomaster']);
+        const rel = await probe.waitEvent(m, 'release vx0r', is('release', 'vx0r'));
+        assert.equal(rel.ifindex, ifindex);
+        assert.equal((await probe.cmd<DeviceInfo>('device vx0r')).master, null);
 
-      // delete
-      m = probe.eventMark();
-      await ns.exec('a', ['ip', 'link', 'del', 'vx0r']);
-      const unreg = await probe.waitEvent(m, 'unregister vx0r', is('unregister', 'vx0r'));
-      assert.equal(unreg.ifindex, ifindex);
-      assert.equal(unreg.mac, mac);
-      assert.equal(await probe.cmd('device vx0r'), null);
-      assert.equal(await probe.cmd(`index ${ifindex}`), null);
-      assert.equal(await probe.cmd(`mac ${mac}`), null);
+        // delete
+        m = probe.eventMark();
+        await ns.exec('a', ['ip', 'link', 'del', 'vx0r']);
+        const unreg = await probe.waitEvent(m, 'unregister vx0r', is('unregister', 'vx0r'));
+        assert.equal(unreg.ifindex, ifindex);
+        assert.equal(unreg.mac, mac);
+        assert.equal(await probe.cmd('device vx0r'), null);
+        assert.equal(await probe.cmd(`index ${ifindex}`), null);
+        assert.equal(await probe.cmd(`mac ${mac}`), null);
 
-      // re-create with the same name and the same MAC: a new ifindex, found by MAC
-      m = probe.eventMark();
-      await ns.exec('a', ['ip', 'link', 'add', 'vx0r', 'address', mac, 'type', 'veth', 'peer', 'name', 'vy0', 'netns', ns.name('b')]);
-      const reg2 = await probe.waitEvent(m, 'register vx0r', is('register', 'vx0r'));
-      assert.notEqual(reg2.ifindex, ifindex);
-      assert.equal(reg2.mac, mac);
-      const byMac = await probe.cmd<DeviceInfo>(`mac ${mac.toUpperCase()}`);
-      assert.equal(byMac.name, 'vx0r');
-      assert.equal(byMac.ifindex, reg2.ifindex);
+        // re-create with the same name and the same MAC: a new ifindex, found by MAC
+        m = probe.eventMark();
+        await ns.exec('a', [
+          'ip',
+          'link',
+          'add',
+          'vx0r',
+          'address',
+          mac,
+          'type',
+          'veth',
+          'peer',
+          'name',
+          'vy0',
+          'netns',
+          ns.name('b'),
+        ]);
+        const reg2 = await probe.waitEvent(m, 'register vx0r', is('register', 'vx0r'));
+        assert.notEqual(reg2.ifindex, ifindex);
+        assert.equal(reg2.mac, mac);
+        const byMac = await probe.cmd<DeviceInfo>(`mac ${mac.toUpperCase()}`);
+        assert.equal(byMac.name, 'vx0r');
+        assert.equal(byMac.ifindex, reg2.ifindex);
 
-      // deleted and re-created in one go (likely within one poll): unregister, then register
-      m = probe.eventMark();
-      await ns.exec('a', [
-        'sh',
-        '-c',
-        `ip link del vx0r && ip link add vx0r address ${mac} type veth peer name vy0`,
-      ]);
-      const reg3 = await probe.waitEvent(m, 'register vx0r again', (e) => e.type === 'register' && e.name === 'vx0r');
-      const idxUnreg = probe.since(m).findIndex((e) => e.type === 'unregister' && e.ifindex === reg2.ifindex);
-      const idxReg = probe.since(m).indexOf(reg3);
-      assert.ok(idxUnreg >= 0 && idxUnreg < idxReg, `unregister #${reg2.ifindex} before register #${reg3.ifindex}`);
-      assert.notEqual(reg3.ifindex, reg2.ifindex);
+        // deleted and re-created in one go (likely within one poll): unregister, then register
+        m = probe.eventMark();
+        await ns.exec('a', ['sh', '-c', `ip link del vx0r && ip link add vx0r address ${mac} type veth peer name vy0`]);
+        const reg3 = await probe.waitEvent(m, 'register vx0r again', (e) => e.type === 'register' && e.name === 'vx0r');
+        const idxUnreg = probe.since(m).findIndex((e) => e.type === 'unregister' && e.ifindex === reg2.ifindex);
+        const idxReg = probe.since(m).indexOf(reg3);
+        assert.ok(idxUnreg >= 0 && idxUnreg < idxReg, `unregister #${reg2.ifindex} before register #${reg3.ifindex}`);
+        assert.notEqual(reg3.ifindex, reg2.ifindex);
 
-      // the bridge goes too
-      m = probe.eventMark();
-      await ns.exec('a', ['ip', 'link', 'del', 'br0']);
-      const brGone = await probe.waitEvent(m, 'unregister br0', is('unregister', 'br0'));
-      assert.equal(brGone.ifindex, brReg.ifindex);
-    });
-  });
+        // the bridge goes too
+        m = probe.eventMark();
+        await ns.exec('a', ['ip', 'link', 'del', 'br0']);
+        const brGone = await probe.waitEvent(m, 'unregister br0', is('unregister', 'br0'));
+        assert.equal(brGone.ifindex, brReg.ifindex);
+      });
+    },
+  );
 
-  test('routeDevice, sourceAddress and deviceByMac inside a namespace agree with the kernel', { timeout: 60_000 }, async (t) => {
-    if (!requireRoot(t)) return;
-    await withNetns(['a', 'b'], async (ns) => {
-      const a = ns.name('a');
-      await ns.vethPair('a', 'vx0', 'b', 'vy0', '10.9.0.1/24', '10.9.0.2/24');
-      await ns.vethPair('a', 'vx1', 'b', 'vy1', '10.8.0.1/24', '10.8.0.2/24');
-      const ipA = (...args: string[]): Promise<unknown> => ns.exec('a', ['ip', ...args]);
-      await ipA('-6', 'addr', 'add', 'fd09::1/64', 'dev', 'vx0', 'nodad');
-      await ns.exec('b', ['ip', '-6', 'addr', 'add', 'fd09::2/64', 'dev', 'vy0', 'nodad']);
-      await ipA('route', 'add', 'default', 'via', '10.9.0.2');
-      await ipA('route', 'add', '198.51.100.0/24', 'via', '10.8.0.2');
-      await ipA('route', 'add', '203.0.113.0/24', 'dev', 'vx0', 'metric', '100');
-      await ipA('route', 'add', '203.0.113.0/24', 'dev', 'vx1', 'metric', '50');
-      await ipA('route', 'add', 'unreachable', '192.0.2.0/24');
-      await ipA('route', 'add', 'blackhole', '100.64.0.0/16');
-      await ipA('-6', 'route', 'add', 'default', 'via', 'fd09::2');
-      await ipA('-6', 'route', 'add', '2001:db8:1::/48', 'dev', 'vx1');
-      await ipA('-6', 'route', 'add', 'unreachable', '2001:db8:2::/48');
+  test(
+    'routeDevice, sourceAddress and deviceByMac inside a namespace agree with the kernel',
+    { timeout: 60_000 },
+    async (t) => {
+      if (!requireRoot(t)) return;
+      await withNetns(['a', 'b'], async (ns) => {
+        const a = ns.name('a');
+        await ns.vethPair('a', 'vx0', 'b', 'vy0', '10.9.0.1/24', '10.9.0.2/24');
+        await ns.vethPair('a', 'vx1', 'b', 'vy1', '10.8.0.1/24', '10.8.0.2/24');
+        const ipA = (...args: string[]): Promise<unknown> => ns.exec('a', ['ip', ...args]);
+        await ipA('-6', 'addr', 'add', 'fd09::1/64', 'dev', 'vx0', 'nodad');
+        await ns.exec('b', ['ip', '-6', 'addr', 'add', 'fd09::2/64', 'dev', 'vy0', 'nodad']);
+        await ipA('route', 'add', 'default', 'via', '10.9.0.2');
+        await ipA('route', 'add', '198.51.100.0/24', 'via', '10.8.0.2');
+        await ipA('route', 'add', '203.0.113.0/24', 'dev', 'vx0', 'metric', '100');
+        await ipA('route', 'add', '203.0.113.0/24', 'dev', 'vx1', 'metric', '50');
+        await ipA('route', 'add', 'unreachable', '192.0.2.0/24');
+        await ipA('route', 'add', 'blackhole', '100.64.0.0/16');
+        await ipA('-6', 'route', 'add', 'default', 'via', 'fd09::2');
+        await ipA('-6', 'route', 'add', '2001:db8:1::/48', 'dev', 'vx1');
+        await ipA('-6', 'route', 'add', 'unreachable', '2001:db8:2::/48');
 
-      const probe = await NetdevProbe.start(ns, 'a', PROBE, ['50']);
-      const cases: Array<[string, RouteResult | null]> = [
-        ['10.9.0.77', { dev: 'vx0', gateway: null }],
-        ['10.9.0.1', { dev: 'lo', gateway: null }], // own address: local table, not in /proc/net/route
-        ['10.8.0.1', { dev: 'lo', gateway: null }],
-        ['127.0.0.1', { dev: 'lo', gateway: null }],
-        ['127.9.9.9', { dev: 'lo', gateway: null }],
-        ['8.8.8.8', { dev: 'vx0', gateway: '10.9.0.2' }], // default route
-        ['198.51.100.9', { dev: 'vx1', gateway: '10.8.0.2' }], // longer prefix beats default
-        ['203.0.113.5', { dev: 'vx1', gateway: null }], // same prefix: lower metric
-        ['192.0.2.1', null], // unreachable
-        ['100.64.1.1', null], // blackhole
-        ['fd09::77', { dev: 'vx0', gateway: null }],
-        ['fd09::1', { dev: 'lo', gateway: null }],
-        ['::1', { dev: 'lo', gateway: null }],
-        ['2001:db8::5', { dev: 'vx0', gateway: 'fd09::2' }],
-        ['2001:db8:1::5', { dev: 'vx1', gateway: null }],
-        ['2001:db8:2::5', null],
-      ];
-      for (const [dst, want] of cases) {
-        assert.deepEqual(await probe.cmd(`route ${dst}`), want, `routeDevice(${dst})`);
-        assert.deepEqual(await kernelRoute(dst, a), want, `ip route get ${dst} (the test's own expectation)`);
-      }
+        const probe = await NetdevProbe.start(ns, 'a', PROBE, ['50']);
+        const cases: Array<[string, RouteResult | null]> = [
+          ['10.9.0.77', { dev: 'vx0', gateway: null }],
+          ['10.9.0.1', { dev: 'lo', gateway: null }], // own address: local table, not in /proc/net/route
+          ['10.8.0.1', { dev: 'lo', gateway: null }],
+          ['127.0.0.1', { dev: 'lo', gateway: null }],
+          ['127.9.9.9', { dev: 'lo', gateway: null }],
+          ['8.8.8.8', { dev: 'vx0', gateway: '10.9.0.2' }], // default route
+          ['198.51.100.9', { dev: 'vx1', gateway: '10.8.0.2' }], // longer prefix beats default
+          ['203.0.113.5', { dev: 'vx1', gateway: null }], // same prefix: lower metric
+          ['192.0.2.1', null], // unreachable
+          ['100.64.1.1', null], // blackhole
+          ['fd09::77', { dev: 'vx0', gateway: null }],
+          ['fd09::1', { dev: 'lo', gateway: null }],
+          ['::1', { dev: 'lo', gateway: null }],
+          ['2001:db8::5', { dev: 'vx0', gateway: 'fd09::2' }],
+          ['2001:db8:1::5', { dev: 'vx1', gateway: null }],
+          ['2001:db8:2::5', null],
+        ];
+        for (const [dst, want] of cases) {
+          assert.deepEqual(await probe.cmd(`route ${dst}`), want, `routeDevice(${dst})`);
+          assert.deepEqual(await kernelRoute(dst, a), want, `ip route get ${dst} (the test's own expectation)`);
+        }
 
-      assert.equal(await probe.cmd('source vx0 4'), '10.9.0.1');
-      assert.equal(await probe.cmd('source vx1 4 10.8.0.2'), '10.8.0.1');
-      assert.equal(await probe.cmd('source vx0 6'), 'fd09::1');
-      assert.equal(await probe.cmd('source vx0 6 2001:db8::5'), 'fd09::1');
-      assert.equal(await probe.cmd('source vx1 6'), null, 'vx1 has a link-local IPv6 address only');
-      assert.equal(await probe.cmd('source lo 4'), '127.0.0.1');
-      assert.equal(await probe.cmd('source lo 6'), '::1');
-      assert.equal(await probe.cmd('source nosuch0 4'), null);
-      const [vx0] = await ipJson<Array<IpLink & { addr_info: IpAddrInfo[] }>>(['addr', 'show', 'dev', 'vx0'], a);
-      const ll = vx0!.addr_info.find((x) => x.family === 'inet6' && x.scope === 'link');
-      assert.ok(ll, 'vx0 has a link-local address');
-      assert.equal(await probe.cmd('source vx0 6 fe80::2'), ll.local, 'link-local remote: link-local source');
+        assert.equal(await probe.cmd('source vx0 4'), '10.9.0.1');
+        assert.equal(await probe.cmd('source vx1 4 10.8.0.2'), '10.8.0.1');
+        assert.equal(await probe.cmd('source vx0 6'), 'fd09::1');
+        assert.equal(await probe.cmd('source vx0 6 2001:db8::5'), 'fd09::1');
+        assert.equal(await probe.cmd('source vx1 6'), null, 'vx1 has a link-local IPv6 address only');
+        assert.equal(await probe.cmd('source lo 4'), '127.0.0.1');
+        assert.equal(await probe.cmd('source lo 6'), '::1');
+        assert.equal(await probe.cmd('source nosuch0 4'), null);
+        const [vx0] = await ipJson<Array<IpLink & { addr_info: IpAddrInfo[] }>>(['addr', 'show', 'dev', 'vx0'], a);
+        const ll = vx0!.addr_info.find((x) => x.family === 'inet6' && x.scope === 'link');
+        assert.ok(ll, 'vx0 has a link-local address');
+        assert.equal(await probe.cmd('source vx0 6 fe80::2'), ll.local, 'link-local remote: link-local source');
 
-      const byMac = await probe.cmd<DeviceInfo>(`mac ${vx0!.address!}`);
-      assert.equal(byMac.name, 'vx0');
-      assert.equal(byMac.ifindex, vx0!.ifindex);
-      assert.deepEqual(
-        byMac.addresses.map((x) => `${x.family} ${x.address}`).sort(),
-        vx0!.addr_info.map((x) => `${x.family === 'inet' ? 4 : 6} ${x.local}`).sort(),
-      );
-      assert.equal(await probe.cmd('mac 02:de:ad:be:ef:00'), null);
-    });
-  });
+        const byMac = await probe.cmd<DeviceInfo>(`mac ${vx0!.address!}`);
+        assert.equal(byMac.name, 'vx0');
+        assert.equal(byMac.ifindex, vx0!.ifindex);
+        assert.deepEqual(
+          byMac.addresses.map((x) => `${x.family} ${x.address}`).sort(),
+          vx0!.addr_info.map((x) => `${x.family === 'inet' ? 4 : 6} ${x.local}`).sort(),
+        );
+        assert.equal(await probe.cmd('mac 02:de:ad:be:ef:00'), null);
+      });
+    },
+  );
 });

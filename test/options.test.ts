@@ -35,18 +35,28 @@ describe('the table of options (host/options.ts): names, defaults, README', () =
   test("README's table of create() options lists exactly the table's names (lookup, for tests, aside)", () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     const section = readme.slice(readme.indexOf('### Options of `Netconsole.create`'));
-    const rows = section.slice(0, section.indexOf('\n\n', section.indexOf('| ---'))).split('\n').filter((l) => l.startsWith('| `'));
+    const rows = section
+      .slice(0, section.indexOf('\n\n', section.indexOf('| ---')))
+      .split('\n')
+      .filter((l) => l.startsWith('| `'));
     const named = rows.map((l) => /^\| `(\w+)`/.exec(l)![1]).sort();
     assert.deepEqual(named, OPTION_NAMES.filter((n) => n !== 'lookup').sort());
   });
   test('the NetconsoleOptions interface names exactly the options of the table (and tsc says so too)', () => {
     // At compile time: the table satisfies a type mapped over the interface's keys (host/options.ts),
     // and this line fails tsc when the two sets of names differ.
-    const same: [keyof NetconsoleOptions] extends [OptionName] ? ([OptionName] extends [keyof NetconsoleOptions] ? true : false) : false = true;
+    const same: [keyof NetconsoleOptions] extends [OptionName]
+      ? [OptionName] extends [keyof NetconsoleOptions]
+        ? true
+        : false
+      : false = true;
     assert.equal(same, true);
     // At run time, from the source: the interface's properties, in its text.
     const src = readFileSync(new URL('../../src/host/options.ts', import.meta.url), 'utf8');
-    const body = src.slice(src.indexOf('export interface NetconsoleOptions {'), src.indexOf('\n}\n', src.indexOf('export interface NetconsoleOptions {')));
+    const body = src.slice(
+      src.indexOf('export interface NetconsoleOptions {'),
+      src.indexOf('\n}\n', src.indexOf('export interface NetconsoleOptions {')),
+    );
     const declared = [...body.matchAll(/^  (\w+)\?:/gm)].map((m) => m[1]).sort();
     assert.ok(declared.length >= 25, declared.join());
     assert.deepEqual(declared, [...OPTION_NAMES].sort());
@@ -57,7 +67,10 @@ describe('the table of options (host/options.ts): names, defaults, README', () =
   });
   test('every option of the table refuses a value of no type it takes, naming itself (the table writes each name once)', async () => {
     for (const n of OPTION_NAMES) {
-      const err = await resolveOptions({ env: false, devices: 'none', [n]: Symbol('x') } as NetconsoleOptions).then(() => null, (e: NetconsoleError) => e);
+      const err = await resolveOptions({ env: false, devices: 'none', [n]: Symbol('x') } as NetconsoleOptions).then(
+        () => null,
+        (e: NetconsoleError) => e,
+      );
       assert.ok(err instanceof NetconsoleError, n);
       assert.equal(err.code, 'EINVAL', n);
       assert.equal(err.option, n);
@@ -65,7 +78,9 @@ describe('the table of options (host/options.ts): names, defaults, README', () =
   });
   test('create() with no options resolves to the defaults of the table', async () => {
     const r = (await resolveOptions({ env: false, devices: 'none' })) as unknown as Record<string, unknown>;
-    const fixed = OPTION_NAMES.filter((n) => OPTIONS[n].default !== undefined && !['nativeSender', 'devices', 'env'].includes(n));
+    const fixed = OPTION_NAMES.filter(
+      (n) => OPTIONS[n].default !== undefined && !['nativeSender', 'devices', 'env'].includes(n),
+    );
     assert.ok(fixed.length >= 15, fixed.join());
     for (const n of fixed) assert.deepEqual(r[n === 'sender' ? 'senderAsked' : n], OPTIONS[n].default, n);
   });
@@ -130,7 +145,11 @@ describe('options: type and range, each naming the option, the value and what is
     });
   }
   test('an unknown option is refused, with the closest known name', async () => {
-    await rejects({ ...BASE, ringsize: 1 << 20 }, 'EINVAL', /ringsize: unknown option in Netconsole.create\(\) \(did you mean 'ringSize'\?\)/);
+    await rejects(
+      { ...BASE, ringsize: 1 << 20 },
+      'EINVAL',
+      /ringsize: unknown option in Netconsole.create\(\) \(did you mean 'ringSize'\?\)/,
+    );
     await rejects({ ...BASE, overfow: 'drop' }, 'EINVAL', /did you mean 'overflow'/);
     await rejects({ ...BASE, color: true }, 'EINVAL', /color: unknown option.*accepted: one of targets/);
   });
@@ -147,13 +166,52 @@ describe('options: type and range, each naming the option, the value and what is
       ['a getter', Object.defineProperty({ ...BASE }, 'facility', { enumerable: true, get: boom }), 'facility'],
       ['a Proxy whose ownKeys trap throws', new Proxy({}, { ownKeys: boom }), 'options'],
       ['a Proxy whose get trap throws', new Proxy({ ...BASE }, { get: boom }), 'devices'],
-      ['a getter in nativeSender', { ...BASE, nativeSender: { get batch(): never { return boom(); } } }, 'nativeSender.batch'],
-      ['a getter in a target', { ...BASE, targets: [{ name: 't', get remote_port(): never { return boom(); } }] }, 'targets[0].remote_port'],
-      ['a getter in lookup', { ...BASE, lookup: { get getDevice(): never { return boom(); } } }, 'lookup.getDevice'],
+      [
+        'a getter in nativeSender',
+        {
+          ...BASE,
+          nativeSender: {
+            get batch(): never {
+              return boom();
+            },
+          },
+        },
+        'nativeSender.batch',
+      ],
+      [
+        'a getter in a target',
+        {
+          ...BASE,
+          targets: [
+            {
+              name: 't',
+              get remote_port(): never {
+                return boom();
+              },
+            },
+          ],
+        },
+        'targets[0].remote_port',
+      ],
+      [
+        'a getter in lookup',
+        {
+          ...BASE,
+          lookup: {
+            get getDevice(): never {
+              return boom();
+            },
+          },
+        },
+        'lookup.getDevice',
+      ],
     ];
     for (const [what, opts, option] of cases) {
       // Not rejects(): its messages print the options, which would run the getters.
-      const err = await Netconsole.create(opts as NetconsoleOptions).then((nc) => nc.close(), (e: unknown) => e);
+      const err = await Netconsole.create(opts as NetconsoleOptions).then(
+        (nc) => nc.close(),
+        (e: unknown) => e,
+      );
       assert.ok(err instanceof NetconsoleError, `${what}: a NetconsoleError, got ${String(err)}`);
       assert.deepEqual([err.code, err.option], ['EINVAL', option], `${what}: ${err.message}`);
       assert.match(err.message, /threw/, what);
@@ -182,11 +240,19 @@ describe('config files', () => {
     await rejects({ ...BASE, config: file('array.json', '[]') }, 'EINVAL', 'config');
   });
   test('an unknown option in a file is refused like one given directly', async () => {
-    await rejects({ ...BASE, config: file('unknown.json', '{"ringsize": 65536}') }, 'EINVAL', /ringsize: unknown option in config file/);
+    await rejects(
+      { ...BASE, config: file('unknown.json', '{"ringsize": 65536}') },
+      'EINVAL',
+      /ringsize: unknown option in config file/,
+    );
   });
   // Before: ENOSPC ("no space left on device") naming the kernel's parameter, `netconsole`.
   test('a 1 MiB parameter string in a file: EMSGSIZE naming targets, saying the limit', async () => {
-    const err = await rejects({ ...BASE, config: file('big.json', JSON.stringify({ targets: `${'0'.repeat(1 << 20)}@/,6666@127.0.0.1/` })) }, 'EMSGSIZE', 'targets');
+    const err = await rejects(
+      { ...BASE, config: file('big.json', JSON.stringify({ targets: `${'0'.repeat(1 << 20)}@/,6666@127.0.0.1/` })) },
+      'EMSGSIZE',
+      'targets',
+    );
     assert.match(err.accepted!, /^at most 255 bytes/);
     assert.match(err.message, /1048594 bytes, longer than a parameter string can be/);
   });
@@ -196,20 +262,30 @@ describe('config files', () => {
     try {
       const nc = await Netconsole.create({ devices: 'none' });
       await nc.close();
-      assert.deepEqual(nc.startupErrors.map((e) => [e.code, e.option]), [['EMSGSIZE', 'NETCONSOLE']]);
+      assert.deepEqual(
+        nc.startupErrors.map((e) => [e.code, e.option]),
+        [['EMSGSIZE', 'NETCONSOLE']],
+      );
     } finally {
       if (saved === undefined) delete process.env.NETCONSOLE;
       else process.env.NETCONSOLE = saved;
     }
   });
   test('a file is strict also when its targets are a parameter string: a bad piece rejects create()', async () => {
-    await rejects({ ...BASE, config: file('strict.json', '{"targets": "@/,6666@127.0.0.1/;bad"}') }, 'EINVAL', /couldn't parse config at 'bad'/);
+    await rejects(
+      { ...BASE, config: file('strict.json', '{"targets": "@/,6666@127.0.0.1/;bad"}') },
+      'EINVAL',
+      /couldn't parse config at 'bad'/,
+    );
   });
 });
 
 /** What this process holds: threads, descriptors, process listeners. */
 function holdings(): { threads: number; fds: number; listeners: number } {
-  const listeners = ['exit', 'beforeExit', 'uncaughtExceptionMonitor', 'warning', 'SIGTERM', 'SIGINT', 'SIGHUP'].reduce((n, e) => n + process.listenerCount(e), 0);
+  const listeners = ['exit', 'beforeExit', 'uncaughtExceptionMonitor', 'warning', 'SIGTERM', 'SIGINT', 'SIGHUP'].reduce(
+    (n, e) => n + process.listenerCount(e),
+    0,
+  );
   return { threads: readdirSync('/proc/self/task').length, fds: readdirSync('/proc/self/fd').length, listeners };
 }
 
@@ -223,8 +299,20 @@ describe('a rejected create() leaves nothing behind', () => {
   const dir = mkdtempSync(join(tmpdir(), 'netconsole-reject-'));
   const rejections: Array<[string, NetconsoleOptions, string]> = [
     ['a bad option (before anything exists)', { ...BASE, facility: 99 }, 'ERANGE'],
-    ['a target that cannot come up (after the memory and the sender exist)', { ...BASE, targets: [{ name: 't', remote_ip: 'nope' }] }, 'EINVAL'],
-    ['a control socket that cannot listen (after the targets came up)', { ...BASE, targets: [{ name: 't', remote_ip: '127.0.0.1', local_port: 0, enabled: 1 }], control: join(dir, 'missing', 'ctl.sock') }, 'ENOENT'],
+    [
+      'a target that cannot come up (after the memory and the sender exist)',
+      { ...BASE, targets: [{ name: 't', remote_ip: 'nope' }] },
+      'EINVAL',
+    ],
+    [
+      'a control socket that cannot listen (after the targets came up)',
+      {
+        ...BASE,
+        targets: [{ name: 't', remote_ip: '127.0.0.1', local_port: 0, enabled: 1 }],
+        control: join(dir, 'missing', 'ctl.sock'),
+      },
+      'ENOENT',
+    ],
   ];
   for (const sender of SENDERS) {
     for (const [what, opts, code] of rejections) {
@@ -246,7 +334,10 @@ describe('memory returned at close()', () => {
     const before = await settled();
     const vm0 = vm();
     for (let i = 0; i < CYCLES; i++) {
-      const nc = await Netconsole.create({ ...BASE, targets: [{ name: 't', remote_ip: '127.0.0.1', remote_port: 9, local_port: 0, enabled: 1 }] });
+      const nc = await Netconsole.create({
+        ...BASE,
+        targets: [{ name: 't', remote_ip: '127.0.0.1', remote_port: 9, local_port: 0, enabled: 1 }],
+      });
       nc.info('x');
       await nc.close();
     }
@@ -260,13 +351,21 @@ describe('memory returned at close()', () => {
   test("a closed Netconsole's handle stays dead: a worker attaching with it writes nothing, also after its memory is reused", async () => {
     const sink = await Sink.open();
     try {
-      const old = await Netconsole.create({ ...BASE, targets: [{ name: 't', remote_ip: '127.0.0.1', remote_port: sink.port, local_port: 0, enabled: 1 }] });
+      const old = await Netconsole.create({
+        ...BASE,
+        targets: [{ name: 't', remote_ip: '127.0.0.1', remote_port: sink.port, local_port: 0, enabled: 1 }],
+      });
       const handle = old.handle();
       await old.close();
-      const nc = await Netconsole.create({ ...BASE, targets: [{ name: 't', remote_ip: '127.0.0.1', remote_port: sink.port, local_port: 0, enabled: 1 }] });
+      const nc = await Netconsole.create({
+        ...BASE,
+        targets: [{ name: 't', remote_ip: '127.0.0.1', remote_port: sink.port, local_port: 0, enabled: 1 }],
+      });
       try {
         assert.equal(nc.handle().core.memory, handle.core.memory, 'the memory was reused');
-        const w = new Worker(new URL('./workers/overflow-writer.js', import.meta.url), { workerData: { handle, writer: 7, count: 50 } });
+        const w = new Worker(new URL('./workers/overflow-writer.js', import.meta.url), {
+          workerData: { handle, writer: 7, count: 50 },
+        });
         const [m] = (await once(w, 'message')) as [{ offered: number }];
         assert.equal(m.offered, 0);
         nc.info('live');

@@ -58,7 +58,8 @@ function arrived(datagrams: Buffer[]): Arrived {
 function assertAllInOrder(a: Arrived, writer: number, count: number): void {
   const got = a.records.get(writer) ?? [];
   assert.equal(got.length, count, `writer ${writer}: ${got.length} of ${count} records arrived`);
-  for (let i = 0; i < got.length; i++) if (got[i] !== i) assert.fail(`writer ${writer}: record ${got[i]} arrived where ${i} was due`);
+  for (let i = 0; i < got.length; i++)
+    if (got[i] !== i) assert.fail(`writer ${writer}: record ${got[i]} arrived where ${i} was due`);
 }
 
 async function withSink(opts: NetconsoleOptions, fn: (nc: Netconsole, sink: CSink) => Promise<void>): Promise<Arrived> {
@@ -81,9 +82,14 @@ async function withSink(opts: NetconsoleOptions, fn: (nc: Netconsole, sink: CSin
 }
 
 /** Logs count records from the main thread, 1,000 per turn of the event loop (a busy server). */
-async function burst(nc: { info(text: string): number }, writer: number, count: number, perTurn = 1000): Promise<number> {
+async function burst(
+  nc: { info(text: string): number },
+  writer: number,
+  count: number,
+  perTurn = 1000,
+): Promise<number> {
   let offered = 0;
-  for (let i = 0; i < count; ) {
+  for (let i = 0; i < count;) {
     for (let k = 0; k < perTurn && i < count; k++, i++) offered += nc.info(recordText(writer, i)) > 0 ? 1 : 0;
     await new Promise((r) => setImmediate(r));
   }
@@ -136,7 +142,9 @@ describe("overflow 'wait' (the default): a full ring holds the log call, nothing
       const count = 10_000;
       const a = await withSink({ sender, ringSize: SMALL_RING }, async (nc) => {
         const start = new SharedArrayBuffer(4);
-        const workers = [1, 2].map((writer) => new Worker(WORKER, { workerData: { handle: nc.handle(), writer, count, start } }));
+        const workers = [1, 2].map(
+          (writer) => new Worker(WORKER, { workerData: { handle: nc.handle(), writer, count, start } }),
+        );
         const done = workers.map((w) => once(w, 'message'));
         await Promise.all(workers.map((w) => once(w, 'online')));
         Atomics.store(new Int32Array(start), 0, 1);
@@ -169,21 +177,31 @@ describe("overflow 'drop': losses are counted and reported in-band", () => {
       });
       const got = a.records.get(0) ?? [];
       assert.equal(got.length + lost, 50_000, `received ${got.length} + lost ${lost}`);
-      assert.equal(a.reports.reduce((x, y) => x + y, 0), lost, `reports: ${a.reports.length}`);
-      assert.ok(got.every((v, i) => i === 0 || v > got[i - 1]), 'what arrived is in order');
+      assert.equal(
+        a.reports.reduce((x, y) => x + y, 0),
+        lost,
+        `reports: ${a.reports.length}`,
+      );
+      assert.ok(
+        got.every((v, i) => i === 0 || v > got[i - 1]),
+        'what arrived is in order',
+      );
       assert.deepEqual(a.records.get(9), [0]);
       assert.deepEqual([a.incomplete, a.bad.length], [0, 0]);
     });
   }
 
   test('reportLosses: false sends no report (the losses are still counted)', async () => {
-    const a = await withSink({ sender: 'dgram', ringSize: SMALL_RING, overflow: 'drop', reportLosses: false }, async (nc) => {
-      for (let i = 0; i < 5000; i++) nc.info(recordText(0, i));
-      await nc.flush();
-      nc.info(recordText(9, 0));
-      const t = nc.stats().targets[0];
-      assert.ok(t.lost > 0 && t.reported === 0);
-    });
+    const a = await withSink(
+      { sender: 'dgram', ringSize: SMALL_RING, overflow: 'drop', reportLosses: false },
+      async (nc) => {
+        for (let i = 0; i < 5000; i++) nc.info(recordText(0, i));
+        await nc.flush();
+        nc.info(recordText(9, 0));
+        const t = nc.stats().targets[0];
+        assert.ok(t.lost > 0 && t.reported === 0);
+      },
+    );
     assert.equal(a.reports.length, 0);
   });
 });
@@ -214,7 +232,10 @@ describe('close(): configuration in flight, log calls after it', () => {
       const closing = nc.close();
       assert.strictEqual(nc.close(), closing, 'close() returns the same promise every time');
       await assert.rejects(t.disable(), (e: unknown) => e instanceof NetconsoleError && e.code === 'ESHUTDOWN');
-      await assert.rejects(nc.targets.create('u', { remote_ip: '127.0.0.1' }), (e: unknown) => e instanceof NetconsoleError && e.code === 'ESHUTDOWN');
+      await assert.rejects(
+        nc.targets.create('u', { remote_ip: '127.0.0.1' }),
+        (e: unknown) => e instanceof NetconsoleError && e.code === 'ESHUTDOWN',
+      );
       await enabling;
       await closing;
       assert.equal(t.state, 'disabled');
@@ -233,9 +254,23 @@ describe('a target removed and a device event handled while writers wait on a fu
       const nc = await Netconsole.create({ devices: 'none', env: false, sender, ringSize: SMALL_RING });
       const lo = Number(readFileSync('/sys/class/net/lo/ifindex', 'utf8'));
       try {
-        await nc.targets.create('keep', { remote_ip: '127.0.0.1', remote_port: keep.port, local_port: 0, extended: 1, enabled: 1 });
-        const t = await nc.targets.create('gone', { remote_ip: '127.0.0.1', remote_port: gone.port, local_port: 0, extended: 1, enabled: 1 });
-        const workers = [1, 2].map((writer) => new Worker(WORKER, { workerData: { handle: nc.handle(), writer, count: 20_000 } }));
+        await nc.targets.create('keep', {
+          remote_ip: '127.0.0.1',
+          remote_port: keep.port,
+          local_port: 0,
+          extended: 1,
+          enabled: 1,
+        });
+        const t = await nc.targets.create('gone', {
+          remote_ip: '127.0.0.1',
+          remote_port: gone.port,
+          local_port: 0,
+          extended: 1,
+          enabled: 1,
+        });
+        const workers = [1, 2].map(
+          (writer) => new Worker(WORKER, { workerData: { handle: nc.handle(), writer, count: 20_000 } }),
+        );
         const done = workers.map((w) => once(w, 'message'));
         for (let i = 0; i < 5000 && nc.stats().waits.waited === 0; i++) await new Promise((r) => setTimeout(r, 1));
         assert.ok(nc.stats().waits.waited > 0, 'the writers are waiting for room');
@@ -254,7 +289,10 @@ describe('a target removed and a device event handled while writers wait on a fu
       const g = await gone.done();
       const k = await keep.done();
       const mark = g.datagrams.findIndex((d) => d.toString() === 'MARK');
-      assert.ok(mark >= 0 && mark === g.datagrams.length - 1, `${g.datagrams.length - 1 - mark} datagrams after remove() resolved`);
+      assert.ok(
+        mark >= 0 && mark === g.datagrams.length - 1,
+        `${g.datagrams.length - 1 - mark} datagrams after remove() resolved`,
+      );
       assert.ok(mark > 0, 'the removed target had sent before');
       // The other target got every record, those skipped while its device was down reported in-band.
       const a = arrived(k.datagrams);

@@ -45,7 +45,11 @@ export const RULES: Rule[] = [
  * still there).
  */
 const ALLOWED: Array<{ file: string; code: string; why: string }> = [
-  { file: 'receiver/ncrx-parse.ts', code: 'const RELEASE_SCAN = 64;', why: "libncrx's scan for a release prefix (64 bytes of its buffer), not the release length" },
+  {
+    file: 'receiver/ncrx-parse.ts',
+    code: 'const RELEASE_SCAN = 64;',
+    why: "libncrx's scan for a release prefix (64 bytes of its buffer), not the release length",
+  },
 ];
 
 function sources(dir: string): string[] {
@@ -81,14 +85,18 @@ export function bareLimits(rel: string, text: string): string[] {
 
 test('no limit of base/limits.ts is written as a bare number elsewhere in src/', () => {
   const found = sources(SRC).flatMap((f) => bareLimits(relative(SRC, f), readFileSync(f, 'utf8')));
-  assert.deepEqual(found, [], `import these from src/base/limits.ts (or add them to ALLOWED with a reason):\n${found.join('\n')}`);
+  assert.deepEqual(
+    found,
+    [],
+    `import these from src/base/limits.ts (or add them to ALLOWED with a reason):\n${found.join('\n')}`,
+  );
 });
 
 test('the check finds each limit written bare, and not in a comment or another meaning', () => {
   const planted = [
     "toInt('facility', v, 0, 23);",
     "toInt('prio', v, 0, 191);",
-    "// the taskname\nconst n = Math.min(name.length, 15);",
+    '// the taskname\nconst n = Math.min(name.length, 15);',
     "optionalString('release', value, 64, true);",
     "int('maxTotal', v, 1, L.ESC_MAX - 4);",
     "toInt('maxTotal', v, 1, 60000);",
@@ -104,7 +112,7 @@ test('the check finds each limit written bare, and not in a comment or another m
     'const loopback = (i === 15 ? b === 1 : b === 0);',
     'const MAX_DEPTH = 64;',
     "int('pollIntervalMs', v, 10, 60_000, 500);",
-    "const FACILITY = 23;", // in the owner itself
+    'const FACILITY = 23;', // in the owner itself
   ];
   for (const text of innocent.slice(0, -1)) assert.deepEqual(bareLimits('core/x.ts', text), [], text);
   assert.deepEqual(bareLimits(OWNER, innocent.at(-1)!), []);
@@ -177,8 +185,10 @@ test('the slot alignment and MAX_TARGETS are written once (layout.ts), in src/, 
     const rel = relative(root, f);
     if (generated.has(rel)) continue;
     codeOnly(readFileSync(f, 'utf8')).forEach((line, i) => {
-      if (/\+\s*15\)?\s*&\s*~|&\s*~\s*(uint64_t\{)?15\b|&\s*-16\b/.test(line)) found.push(`${rel}:${i + 1}: slot alignment: ${line.trim()}`);
-      if (/kMaxTargets\s*=\s*\d|MAX_TARGETS\s*=\s*\d/.test(line)) found.push(`${rel}:${i + 1}: MAX_TARGETS: ${line.trim()}`);
+      if (/\+\s*15\)?\s*&\s*~|&\s*~\s*(uint64_t\{)?15\b|&\s*-16\b/.test(line))
+        found.push(`${rel}:${i + 1}: slot alignment: ${line.trim()}`);
+      if (/kMaxTargets\s*=\s*\d|MAX_TARGETS\s*=\s*\d/.test(line))
+        found.push(`${rel}:${i + 1}: MAX_TARGETS: ${line.trim()}`);
     });
   }
   assert.deepEqual(found, []);

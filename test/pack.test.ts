@@ -10,7 +10,17 @@
 // package's dependencies (node-gyp-build among them) to the app's node_modules.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -97,22 +107,33 @@ describe('the packed tarball, installed into fresh apps', { timeout: 600_000 }, 
   async function program(dir: string, file: keyof typeof PROGRAMS): Promise<{ sender: string; arrived: number }> {
     writeFileSync(join(dir, file), PROGRAMS[file]);
     const target = `@/,${sink.port}@127.0.0.1/`;
-    const js = file.endsWith('.mts') ? join('out', file.replace(/\.mts$/, '.mjs')) : file.endsWith('.cts') ? join('out', file.replace(/\.cts$/, '.cjs')) : file;
+    const js = file.endsWith('.mts')
+      ? join('out', file.replace(/\.mts$/, '.mjs'))
+      : file.endsWith('.cts')
+        ? join('out', file.replace(/\.cts$/, '.cjs'))
+        : file;
     const label = `${basename(dir)}-${file.split('.')[0]}`;
     const r = await run(process.execPath, [js, target, label], { cwd: dir, env: npmEnv(), timeoutMs: 60_000 });
     assert.equal(r.status, 0, `${file}: ${told(r)}`);
     // close() resolved once every datagram was handed to the kernel: on loopback they are queued
     // at the receiver before the program exits; the wait is for this loop to read them.
-    const mine = (): Set<string> => new Set(sink.texts().flatMap((s) => s.match(new RegExp(`\\b${label} (\\d+)\\n?$`))?.[1] ?? []));
+    const mine = (): Set<string> =>
+      new Set(sink.texts().flatMap((s) => s.match(new RegExp(`\\b${label} (\\d+)\\n?$`))?.[1] ?? []));
     await sink.until(() => mine().size >= N, 10_000).catch(() => undefined);
     assert.equal(sink.drops(), 0, 'the receiver dropped nothing');
-    return { sender: (JSON.parse(r.stdout.trim().split('\n').pop()!) as { sender: string }).sender, arrived: mine().size };
+    return {
+      sender: (JSON.parse(r.stdout.trim().split('\n').pop()!) as { sender: string }).sender,
+      arrived: mine().size,
+    };
   }
 
   before(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'nc-pack-'));
     sink = await Sink.open();
-    const packed = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', tmp], { cwd: REPO, env: npmEnv() });
+    const packed = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', tmp], {
+      cwd: REPO,
+      env: npmEnv(),
+    });
     assert.equal(packed.status, 0, told(packed));
     const [{ filename }] = JSON.parse(packed.stdout) as Array<{ filename: string }>;
     stage = join(tmp, 'stage');
@@ -133,13 +154,32 @@ describe('the packed tarball, installed into fresh apps', { timeout: 600_000 }, 
   test('the tarball holds what runs: no assembly/, no src/, no source map, LICENSE, no prepare for the app to approve', () => {
     const pkg = join(stage, 'package');
     const files = filesUnder(pkg);
-    assert.deepEqual(files.filter((f) => /^(assembly|src|test|bench)\//.test(f)), [], 'sources that do not run are not shipped');
-    assert.deepEqual(files.filter((f) => f.endsWith('.map')), [], 'no source map: they would point at src/*.ts, which is not shipped');
+    assert.deepEqual(
+      files.filter((f) => /^(assembly|src|test|bench)\//.test(f)),
+      [],
+      'sources that do not run are not shipped',
+    );
+    assert.deepEqual(
+      files.filter((f) => f.endsWith('.map')),
+      [],
+      'no source map: they would point at src/*.ts, which is not shipped',
+    );
     for (const f of files.filter((f) => /\.(m?js|d\.ts)$/.test(f))) {
       const url = readFileSync(join(pkg, f), 'utf8').match(/[#@] sourceMappingURL=(\S+)/)?.[1];
-      if (url !== undefined) assert.ok(existsSync(join(pkg, dirname(f), url)), `${f} points at ${url}, which the tarball lacks`);
+      if (url !== undefined)
+        assert.ok(existsSync(join(pkg, dirname(f), url)), `${f} points at ${url}, which the tarball lacks`);
     }
-    for (const f of ['LICENSE', 'README.md', 'dist/wasm/netconsole.wasm', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/lib/es/index.js', 'dist/lib/es/pino.js', 'binding.gyp', 'scripts/install-native.mjs']) {
+    for (const f of [
+      'LICENSE',
+      'README.md',
+      'dist/wasm/netconsole.wasm',
+      'dist/src/index.js',
+      'dist/src/index.d.ts',
+      'dist/lib/es/index.js',
+      'dist/lib/es/pino.js',
+      'binding.gyp',
+      'scripts/install-native.mjs',
+    ]) {
       assert.ok(files.includes(f), `${f} is shipped`);
     }
     const manifest = JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')) as {
@@ -153,7 +193,9 @@ describe('the packed tarball, installed into fresh apps', { timeout: 600_000 }, 
     assert.equal(manifest.license, 'MIT');
     assert.ok(manifest.author && manifest.keywords && manifest.keywords.length > 0, 'author and keywords');
     // npm 11 lists these for approval in every app that installs the package: only what an app runs.
-    const lifecycle = Object.keys(manifest.scripts).filter((s) => ['preinstall', 'install', 'postinstall', 'prepare'].includes(s));
+    const lifecycle = Object.keys(manifest.scripts).filter((s) =>
+      ['preinstall', 'install', 'postinstall', 'prepare'].includes(s),
+    );
     assert.deepEqual(lifecycle, ['install']);
     // require() of an ES module works unflagged from these versions on.
     assert.equal(manifest.engines.node, '^20.19.0 || >=22.12.0');
@@ -170,7 +212,10 @@ describe('the packed tarball, installed into fresh apps', { timeout: 600_000 }, 
       return;
     }
     assert.equal(line, 'netconsole: native sender (built from source)', told(install));
-    assert.ok(!existsSync(join(app, 'node_modules', 'netconsole', 'node_modules', 'node-gyp-build')), 'node-gyp-build is hoisted to the app');
+    assert.ok(
+      !existsSync(join(app, 'node_modules', 'netconsole', 'node_modules', 'node-gyp-build')),
+      'node-gyp-build is hoisted to the app',
+    );
     built = join(app, 'node_modules', 'netconsole', 'build', 'Release', 'netconsole.node');
     assert.ok(existsSync(built), built);
     assert.deepEqual(await program(app, 'esm.mjs'), { sender: 'native', arrived: N });
@@ -200,7 +245,11 @@ describe('the packed tarball, installed into fresh apps', { timeout: 600_000 }, 
     writeFileSync(join(app, 'tsconfig.json'), JSON.stringify(TSCONFIG, null, 2));
     const tsc = await run(process.execPath, [TSC, '-p', 'tsconfig.json'], { cwd: app, timeoutMs: 120_000 });
     timings.push(`tsc ${tsc.ms} ms`);
-    assert.equal(tsc.status, 0, `strict TypeScript (module NodeNext) compiles against the package's types: ${told(tsc)}`);
+    assert.equal(
+      tsc.status,
+      0,
+      `strict TypeScript (module NodeNext) compiles against the package's types: ${told(tsc)}`,
+    );
     for (const file of Object.keys(PROGRAMS) as Array<keyof typeof PROGRAMS>) {
       assert.deepEqual(await program(app, file), { sender: 'native', arrived: N }, file);
     }
@@ -225,7 +274,11 @@ describe('the packed tarball, installed into fresh apps', { timeout: 600_000 }, 
     const install = await installApp(app, bare, { CXX: '/nonexistent/c++' });
     timings.push(`install without a toolchain ${install.ms} ms`);
     assert.equal(install.status, 0, `an app's install does not fail for want of the addon: ${told(install)}`);
-    assert.equal(senderLine(install), `netconsole: dgram sender: no prebuild for ${PLATFORM}, and no toolchain to build from source (missing /nonexistent/c++)`, told(install));
+    assert.equal(
+      senderLine(install),
+      `netconsole: dgram sender: no prebuild for ${PLATFORM}, and no toolchain to build from source (missing /nonexistent/c++)`,
+      told(install),
+    );
     assert.deepEqual(await program(app, 'esm.mjs'), { sender: 'dgram', arrived: N });
   });
 });

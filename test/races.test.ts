@@ -20,13 +20,23 @@ async function settle(p: Promise<unknown>): Promise<string> {
   );
 }
 
-async function withTarget(ctx: TestContext, sender: 'native' | 'dgram', fn: (nc: Netconsole, t: Target, sink: Sink, port: number) => Promise<void>): Promise<void> {
+async function withTarget(
+  ctx: TestContext,
+  sender: 'native' | 'dgram',
+  fn: (nc: Netconsole, t: Target, sink: Sink, port: number) => Promise<void>,
+): Promise<void> {
   if (!requireSender(ctx, sender)) return;
   const sink = await Sink.open();
   const port = await freePort();
   const nc = await Netconsole.create({ devices: 'none', env: false, sender });
   try {
-    const t = await nc.targets.create('t', { remote_ip: '127.0.0.1', remote_port: sink.port, local_port: port, dev_name: 'lo', enabled: 1 });
+    const t = await nc.targets.create('t', {
+      remote_ip: '127.0.0.1',
+      remote_port: sink.port,
+      local_port: port,
+      dev_name: 'lo',
+      enabled: 1,
+    });
     await fn(nc, t, sink, port);
   } finally {
     await nc.close();
@@ -49,7 +59,13 @@ for (const sender of SENDERS) {
         withTarget(ctx, sender, async (nc, t, sink, port) => {
           const events: string[] = [];
           nc.events.on('target', (e: { name: string; state: string }) => events.push(`${e.name}:${e.state}`));
-          assert.deepEqual(await both(() => t.remove(), () => nc.deviceEvent(unregister)), ['ok', 'ok']);
+          assert.deepEqual(
+            await both(
+              () => t.remove(),
+              () => nc.deviceEvent(unregister),
+            ),
+            ['ok', 'ok'],
+          );
           assert.equal(nc.targets.get('t'), undefined, 'not listed');
           assert.ok(events.includes('t:removed'));
           await nc.deviceEvent(register);
@@ -64,7 +80,10 @@ for (const sender of SENDERS) {
 
       test(`disable() and an unregister of its device, ${order}: no EIO, DISABLED as the kernel ends, not resumed`, (ctx) =>
         withTarget(ctx, sender, async (nc, t, _sink, port) => {
-          const [disabled, event] = await both(() => t.disable(), () => nc.deviceEvent(unregister));
+          const [disabled, event] = await both(
+            () => t.disable(),
+            () => nc.deviceEvent(unregister),
+          );
           // The disable's step first: it disables. The event's first: the target is DEACTIVATED,
           // and enabled_store makes it DISABLED before it finds it "already stopped" (EINVAL).
           assert.ok(['ok', 'EINVAL'].includes(disabled), disabled);
@@ -79,7 +98,10 @@ for (const sender of SENDERS) {
         withTarget(ctx, sender, async (nc, t, sink, port) => {
           await nc.deviceEvent(unregister);
           assert.equal(t.state, 'deactivated');
-          const [enabled, event] = await both(() => t.enable(), () => nc.deviceEvent(register));
+          const [enabled, event] = await both(
+            () => t.enable(),
+            () => nc.deviceEvent(register),
+          );
           assert.ok(enabled === 'ok' || enabled === 'EINVAL', enabled); // EINVAL: the resume came first
           assert.equal(event, 'ok');
           assert.equal(t.state, 'enabled');

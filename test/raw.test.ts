@@ -62,12 +62,24 @@ interface Stats {
 }
 
 class Sender extends JsonChild {
-  static async start(ns: NetnsHandle, targets: unknown[], opts: Record<string, unknown> = { seqStart: SEQ_START }): Promise<Sender> {
-    const s = new Sender('raw-sender', ns.runNode('a', SENDER, [JSON.stringify(targets), JSON.stringify(opts)]), WAIT_MS);
+  static async start(
+    ns: NetnsHandle,
+    targets: unknown[],
+    opts: Record<string, unknown> = { seqStart: SEQ_START },
+  ): Promise<Sender> {
+    const s = new Sender(
+      'raw-sender',
+      ns.runNode('a', SENDER, [JSON.stringify(targets), JSON.stringify(opts)]),
+      WAIT_MS,
+    );
     const ready = await s.ready();
     assert.equal(ready.sender, 'native', 'raw mode runs on the native sender');
     for (const t of ready.targets as Array<{ name: string; state: string; mode: string; device: string }>) {
-      assert.deepEqual({ state: t.state, mode: t.mode, device: t.device }, { state: 'enabled', mode: 'raw', device: 'vA' }, `target ${t.name}`);
+      assert.deepEqual(
+        { state: t.state, mode: t.mode, device: t.device },
+        { state: 'enabled', mode: 'raw', device: 'vA' },
+        `target ${t.name}`,
+      );
     }
     return s;
   }
@@ -122,7 +134,13 @@ class Sink extends JsonChild {
   /** Datagram lines are taken, not kept in `lines`: 100,000 of them a test. */
   protected override take(l: Line): boolean {
     if (typeof l.data !== 'string') return false;
-    const d: Datagram = { family: l.family as Datagram['family'], from: l.from as string, port: l.port as number, to: l.to as number, data: Buffer.from(l.data, 'base64') };
+    const d: Datagram = {
+      family: l.family as Datagram['family'],
+      from: l.from as string,
+      port: l.port as number,
+      to: l.to as number,
+      data: Buffer.from(l.data, 'base64'),
+    };
     this.count++;
     if (this.onDatagram) this.onDatagram(d);
     else this.got.push(d);
@@ -178,7 +196,11 @@ const ERROR_COUNTERS = [
   'Udp6RcvbufErrors',
 ] as const;
 
-function delta(before: Record<string, number>, after: Record<string, number>, names: readonly string[]): Record<string, number> {
+function delta(
+  before: Record<string, number>,
+  after: Record<string, number>,
+  names: readonly string[],
+): Record<string, number> {
   const d: Record<string, number> = {};
   for (const n of names) {
     assert.ok(n in after, `b's counters have ${n}`);
@@ -220,7 +242,15 @@ async function scenario(
 }
 
 function target(name: string, family: 4 | 6, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { name, dev_name: 'vA', remote_ip: family === 4 ? B4 : B6, remote_port: family === 4 ? P4 : P6, extended: 1, enabled: 1, ...extra };
+  return {
+    name,
+    dev_name: 'vA',
+    remote_ip: family === 4 ? B4 : B6,
+    remote_port: family === 4 ? P4 : P6,
+    extended: 1,
+    enabled: 1,
+    ...extra,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -231,7 +261,9 @@ function target(name: string, family: 4 | 6, extra: Record<string, unknown> = {}
  * tsUsec as bigints; null when it is not one. The bytes themselves are compared with
  * encodeDatagrams(), so a lenient parse cannot hide a malformed header.
  */
-function parseExtended(data: Buffer): (Omit<ParsedDatagram, 'prio' | 'seq' | 'tsUsec'> & { prio: number; seq: bigint; tsUsec: bigint }) | null {
+function parseExtended(
+  data: Buffer,
+): (Omit<ParsedDatagram, 'prio' | 'seq' | 'tsUsec'> & { prio: number; seq: bigint; tsUsec: bigint }) | null {
   const p = parseDatagram(data);
   return p.extended ? { ...p, prio: p.prio!, seq: BigInt(p.seq!), tsUsec: BigInt(p.tsUsec!) } : null;
 }
@@ -268,222 +300,324 @@ const monoUsec = (): bigint => process.hrtime.bigint() / 1000n;
 
 // ---------------------------------------------------------------------------------------------
 
-describe('raw mode: Ethernet frames from WebAssembly through AF_PACKET into another namespace', { concurrency: false }, () => {
-  test('100,000 frames (IPv4 and IPv6, payloads up to 1000 bytes) all arrive byte-exact and pass b\'s header and checksum checks', { timeout: 60_000 }, async (t) => {
-    if (!requireRoot(t) || !requireNative(t)) return;
-    const RECORDS = 50_000; // each goes to both targets: 100,000 frames
-    const BATCH = 500;
-    const rand = mulberry32(SEED);
-    const why = `(seed ${SEED}: NC_RAW_SEED=${SEED} replays it)`;
+describe(
+  'raw mode: Ethernet frames from WebAssembly through AF_PACKET into another namespace',
+  { concurrency: false },
+  () => {
+    test(
+      "100,000 frames (IPv4 and IPv6, payloads up to 1000 bytes) all arrive byte-exact and pass b's header and checksum checks",
+      { timeout: 60_000 },
+      async (t) => {
+        if (!requireRoot(t) || !requireNative(t)) return;
+        const RECORDS = 50_000; // each goes to both targets: 100,000 frames
+        const BATCH = 500;
+        const rand = mulberry32(SEED);
+        const why = `(seed ${SEED}: NC_RAW_SEED=${SEED} replays it)`;
 
-    await scenario(
-      ({ macB }) => [target('r4', 4, { remote_mac: macB }), target('r6', 6, { remote_mac: macB })],
-      async ({ ns, sender, sink }) => {
-        // `<prio>,<seq>,<tsUsec>,-;` + escaped text + `\n` <= 1000: the tsUsec digits for the next
-        // few minutes (CLOCK_MONOTONIC is the same clock in every namespace).
-        const now = monoUsec();
-        const tsDigits = Math.max(digits(now), digits(now + 300_000_000n));
-        const maxBudget = 1000 - (`${PRIO_INFO},`.length + String(SEQ_START).length + 1 + tsDigits + ',-;'.length) - 1;
-        const texts: string[] = [];
-        const seen = { IPv4: new Uint8Array(RECORDS), IPv6: new Uint8Array(RECORDS) };
-        const lastTs = { IPv4: 0n, IPv6: 0n };
-        const problems: string[] = [];
-        const sizes = { min: Infinity, max: 0, at1000: 0 };
-        const problem = (msg: string): void => {
-          if (problems.length < 10) problems.push(msg);
-        };
-        const tStart = monoUsec();
-        sink.onDatagram = (d) => {
-          const h = parseExtended(d.data);
-          if (!h || h.frag !== undefined) return problem(`not a single extended datagram: ${JSON.stringify(d.data.toString('latin1').slice(0, 120))}`);
-          const tag = /^r(\d+):/.exec(h.body.subarray(0, 16).toString('latin1'));
-          const i = tag ? Number(tag[1]) : -1;
-          if (!(i >= 0 && i < texts.length)) return problem(`unknown record: ${JSON.stringify(d.data.toString('latin1').slice(0, 120))}`);
-          const fam = d.family;
-          const [from, to] = fam === 'IPv4' ? [A4, P4] : [A6, P6];
-          if (d.from !== from || d.port !== LOCAL_PORT || d.to !== to) problem(`record ${i} ${fam}: from ${d.from}:${d.port} to ${d.to}`);
-          if (seen[fam][i]++ !== 0) problem(`record ${i} arrived twice over ${fam}`);
-          if (h.prio !== PRIO_INFO || h.cont || h.continuation) problem(`record ${i}: prio ${h.prio}, flag ${h.cont ? 'c' : h.continuation ? '+' : '-'}`);
-          if (h.seq !== BigInt(SEQ_START + i)) problem(`record ${i} has seq ${h.seq}, expected ${SEQ_START + i}`);
-          if (h.tsUsec < lastTs[fam] || h.tsUsec < tStart) problem(`record ${i} ${fam}: tsUsec ${h.tsUsec} after ${lastTs[fam]} (start ${tStart})`);
-          lastTs[fam] = h.tsUsec;
-          const want = encodeDatagrams({ prio: PRIO_INFO, seq: h.seq, tsUsec: h.tsUsec, text: texts[i]! }, { extended: true });
-          if (want.length !== 1) return problem(`record ${i}: encodeDatagrams gives ${want.length} datagrams (text budget wrong)`);
-          if (!d.data.equals(want[0]!)) {
-            problem(`record ${i} ${fam} differs: got ${JSON.stringify(d.data.toString('latin1'))}, want ${JSON.stringify(Buffer.from(want[0]!).toString('latin1'))}`);
-          }
-          sizes.min = Math.min(sizes.min, d.data.length);
-          sizes.max = Math.max(sizes.max, d.data.length);
-          if (d.data.length === 1000) sizes.at1000++;
-        };
+        await scenario(
+          ({ macB }) => [target('r4', 4, { remote_mac: macB }), target('r6', 6, { remote_mac: macB })],
+          async ({ ns, sender, sink }) => {
+            // `<prio>,<seq>,<tsUsec>,-;` + escaped text + `\n` <= 1000: the tsUsec digits for the next
+            // few minutes (CLOCK_MONOTONIC is the same clock in every namespace).
+            const now = monoUsec();
+            const tsDigits = Math.max(digits(now), digits(now + 300_000_000n));
+            const maxBudget =
+              1000 - (`${PRIO_INFO},`.length + String(SEQ_START).length + 1 + tsDigits + ',-;'.length) - 1;
+            const texts: string[] = [];
+            const seen = { IPv4: new Uint8Array(RECORDS), IPv6: new Uint8Array(RECORDS) };
+            const lastTs = { IPv4: 0n, IPv6: 0n };
+            const problems: string[] = [];
+            const sizes = { min: Infinity, max: 0, at1000: 0 };
+            const problem = (msg: string): void => {
+              if (problems.length < 10) problems.push(msg);
+            };
+            const tStart = monoUsec();
+            sink.onDatagram = (d) => {
+              const h = parseExtended(d.data);
+              if (!h || h.frag !== undefined)
+                return problem(
+                  `not a single extended datagram: ${JSON.stringify(d.data.toString('latin1').slice(0, 120))}`,
+                );
+              const tag = /^r(\d+):/.exec(h.body.subarray(0, 16).toString('latin1'));
+              const i = tag ? Number(tag[1]) : -1;
+              if (!(i >= 0 && i < texts.length))
+                return problem(`unknown record: ${JSON.stringify(d.data.toString('latin1').slice(0, 120))}`);
+              const fam = d.family;
+              const [from, to] = fam === 'IPv4' ? [A4, P4] : [A6, P6];
+              if (d.from !== from || d.port !== LOCAL_PORT || d.to !== to)
+                problem(`record ${i} ${fam}: from ${d.from}:${d.port} to ${d.to}`);
+              if (seen[fam][i]++ !== 0) problem(`record ${i} arrived twice over ${fam}`);
+              if (h.prio !== PRIO_INFO || h.cont || h.continuation)
+                problem(`record ${i}: prio ${h.prio}, flag ${h.cont ? 'c' : h.continuation ? '+' : '-'}`);
+              if (h.seq !== BigInt(SEQ_START + i)) problem(`record ${i} has seq ${h.seq}, expected ${SEQ_START + i}`);
+              if (h.tsUsec < lastTs[fam] || h.tsUsec < tStart)
+                problem(`record ${i} ${fam}: tsUsec ${h.tsUsec} after ${lastTs[fam]} (start ${tStart})`);
+              lastTs[fam] = h.tsUsec;
+              const want = encodeDatagrams(
+                { prio: PRIO_INFO, seq: h.seq, tsUsec: h.tsUsec, text: texts[i]! },
+                { extended: true },
+              );
+              if (want.length !== 1)
+                return problem(`record ${i}: encodeDatagrams gives ${want.length} datagrams (text budget wrong)`);
+              if (!d.data.equals(want[0]!)) {
+                problem(
+                  `record ${i} ${fam} differs: got ${JSON.stringify(d.data.toString('latin1'))}, want ${JSON.stringify(Buffer.from(want[0]!).toString('latin1'))}`,
+                );
+              }
+              sizes.min = Math.min(sizes.min, d.data.length);
+              sizes.max = Math.max(sizes.max, d.data.length);
+              if (d.data.length === 1000) sizes.at1000++;
+            };
 
-        const before = await snmp(ns);
-        const rxBefore = await rxPackets(ns);
-        let stats: Stats | undefined;
-        for (let start = 0; start < RECORDS; start += BATCH) {
-          const batch: string[] = [];
-          for (let i = start; i < Math.min(start + BATCH, RECORDS); i++) {
-            const tagLen = `r${i}:`.length;
-            const r = rand();
-            const budget = r < 0.05 ? maxBudget : tagLen + Math.floor(rand() * (maxBudget - tagLen + 1));
-            const text = randomText(rand, i, budget);
-            texts.push(text);
-            batch.push(text);
-          }
-          const sent = await sender.send(batch);
-          assert.equal(sent.offered, 2 * batch.length, `every record offered to both targets ${why}`);
-          stats = sent.stats;
-          // Paced: the next batch only once the sink has printed all of this one.
-          try {
-            await sink.waitCount(2 * texts.length, 5000);
-          } catch (err) {
-            const d = delta(before, await snmp(ns), ERROR_COUNTERS);
-            throw new Error(`${(err as Error).message}; b's error counters moved by ${JSON.stringify(d)}; sender stats ${JSON.stringify(stats)} ${why}`);
-          }
-          if (problems.length > 0) break;
-        }
-        assert.deepEqual(problems, [], `received datagrams differ from encodeDatagrams ${why}`);
-        await sleep(100); // anything extra (a duplicate) would be here by now
-        assert.equal(sink.count, 2 * RECORDS, 'exactly one datagram per record and target');
-        for (const fam of ['IPv4', 'IPv6'] as const) assert.equal(seen[fam].indexOf(0), -1, `every record arrived over ${fam}`);
-        assert.ok(sizes.max === 1000 && sizes.at1000 > 0 && sizes.min < 100, `payload sizes cover up to 1000 bytes: ${JSON.stringify(sizes)}`);
+            const before = await snmp(ns);
+            const rxBefore = await rxPackets(ns);
+            let stats: Stats | undefined;
+            for (let start = 0; start < RECORDS; start += BATCH) {
+              const batch: string[] = [];
+              for (let i = start; i < Math.min(start + BATCH, RECORDS); i++) {
+                const tagLen = `r${i}:`.length;
+                const r = rand();
+                const budget = r < 0.05 ? maxBudget : tagLen + Math.floor(rand() * (maxBudget - tagLen + 1));
+                const text = randomText(rand, i, budget);
+                texts.push(text);
+                batch.push(text);
+              }
+              const sent = await sender.send(batch);
+              assert.equal(sent.offered, 2 * batch.length, `every record offered to both targets ${why}`);
+              stats = sent.stats;
+              // Paced: the next batch only once the sink has printed all of this one.
+              try {
+                await sink.waitCount(2 * texts.length, 5000);
+              } catch (err) {
+                const d = delta(before, await snmp(ns), ERROR_COUNTERS);
+                throw new Error(
+                  `${(err as Error).message}; b's error counters moved by ${JSON.stringify(d)}; sender stats ${JSON.stringify(stats)} ${why}`,
+                );
+              }
+              if (problems.length > 0) break;
+            }
+            assert.deepEqual(problems, [], `received datagrams differ from encodeDatagrams ${why}`);
+            await sleep(100); // anything extra (a duplicate) would be here by now
+            assert.equal(sink.count, 2 * RECORDS, 'exactly one datagram per record and target');
+            for (const fam of ['IPv4', 'IPv6'] as const)
+              assert.equal(seen[fam].indexOf(0), -1, `every record arrived over ${fam}`);
+            assert.ok(
+              sizes.max === 1000 && sizes.at1000 > 0 && sizes.min < 100,
+              `payload sizes cover up to 1000 bytes: ${JSON.stringify(sizes)}`,
+            );
 
-        const after = await snmp(ns);
-        const zero = Object.fromEntries(ERROR_COUNTERS.map((n) => [n, 0]));
-        assert.deepEqual(delta(before, after, ERROR_COUNTERS), zero, "b's kernel rejected no frame (headers, lengths, checksums) and no receive buffer overflowed");
-        assert.deepEqual(delta(before, after, ['UdpInDatagrams', 'Udp6InDatagrams']), { UdpInDatagrams: RECORDS, Udp6InDatagrams: RECORDS });
-        assert.ok((await rxPackets(ns)) - rxBefore >= 2 * RECORDS, 'vB received the frames');
+            const after = await snmp(ns);
+            const zero = Object.fromEntries(ERROR_COUNTERS.map((n) => [n, 0]));
+            assert.deepEqual(
+              delta(before, after, ERROR_COUNTERS),
+              zero,
+              "b's kernel rejected no frame (headers, lengths, checksums) and no receive buffer overflowed",
+            );
+            assert.deepEqual(delta(before, after, ['UdpInDatagrams', 'Udp6InDatagrams']), {
+              UdpInDatagrams: RECORDS,
+              Udp6InDatagrams: RECORDS,
+            });
+            assert.ok((await rxPackets(ns)) - rxBefore >= 2 * RECORDS, 'vB received the frames');
 
-        stats = await sender.stats();
-        assert.equal(stats.ringFull, 0);
-        assert.equal(stats.senderDiscarded, 0);
-        for (const s of stats.targets) {
-          assert.deepEqual(
-            { name: s.name, mode: s.mode, sent: s.sent, datagrams: s.datagrams, dropped: s.dropped, truncated: s.truncated, skipped: s.skipped, transmit_errors: s.transmit_errors },
-            { name: s.name, mode: 'raw', sent: RECORDS, datagrams: RECORDS, dropped: 0, truncated: 0, skipped: 0, transmit_errors: 0 },
-          );
-        }
+            stats = await sender.stats();
+            assert.equal(stats.ringFull, 0);
+            assert.equal(stats.senderDiscarded, 0);
+            for (const s of stats.targets) {
+              assert.deepEqual(
+                {
+                  name: s.name,
+                  mode: s.mode,
+                  sent: s.sent,
+                  datagrams: s.datagrams,
+                  dropped: s.dropped,
+                  truncated: s.truncated,
+                  skipped: s.skipped,
+                  transmit_errors: s.transmit_errors,
+                },
+                {
+                  name: s.name,
+                  mode: 'raw',
+                  sent: RECORDS,
+                  datagrams: RECORDS,
+                  dropped: 0,
+                  truncated: 0,
+                  skipped: 0,
+                  transmit_errors: 0,
+                },
+              );
+            }
+          },
+        );
       },
     );
-  });
 
-  test('remote_mac: explicit (vB\'s MAC) and broadcast (default) are delivered; a wrong unicast MAC is dropped by vB but counted as sent; local_mac is vA\'s MAC', { timeout: 30_000 }, async (t) => {
-    if (!requireRoot(t) || !requireNative(t)) return;
-    const N = 10;
-    // One target per case and family, told apart by their local_port (the datagrams' source port).
-    const cases = [
-      { name: 'x4', family: 4, port: 7001, mac: 'vB', delivered: true },
-      { name: 'b4', family: 4, port: 7002, mac: null, delivered: true },
-      { name: 'w4', family: 4, port: 7003, mac: WRONG_MAC, delivered: false },
-      { name: 'x6', family: 6, port: 7011, mac: 'vB', delivered: true },
-      { name: 'b6', family: 6, port: 7012, mac: null, delivered: true },
-      { name: 'w6', family: 6, port: 7013, mac: WRONG_MAC, delivered: false },
-    ] as const;
-    await scenario(
-      ({ macB }) =>
-        cases.map((c) =>
-          target(c.name, c.family, { local_port: c.port, ...(c.mac === null ? {} : { remote_mac: c.mac === 'vB' ? macB : c.mac }) }),
-        ),
-      async ({ ns, sender, sink, macA, macB }) => {
-        for (const c of cases) {
-          assert.equal(await sender.get(c.name, 'local_mac'), macA, `${c.name}: the frames' source MAC is vA's`);
-          assert.equal(await sender.get(c.name, 'remote_mac'), c.mac === null ? 'ff:ff:ff:ff:ff:ff' : c.mac === 'vB' ? macB : c.mac);
-        }
-        const before = await snmp(ns);
-        const rxBefore = await rxPackets(ns);
-        const texts = Array.from({ length: N }, (_, k) => `mac-check ${k}`);
-        const { offered } = await sender.send(texts);
-        assert.equal(offered, N * cases.length);
-        const delivered = cases.filter((c) => c.delivered);
-        await sink.waitCount(N * delivered.length);
-        await sleep(300); // the wrong-MAC frames were sent in the same batches: nothing more comes
+    test(
+      "remote_mac: explicit (vB's MAC) and broadcast (default) are delivered; a wrong unicast MAC is dropped by vB but counted as sent; local_mac is vA's MAC",
+      { timeout: 30_000 },
+      async (t) => {
+        if (!requireRoot(t) || !requireNative(t)) return;
+        const N = 10;
+        // One target per case and family, told apart by their local_port (the datagrams' source port).
+        const cases = [
+          { name: 'x4', family: 4, port: 7001, mac: 'vB', delivered: true },
+          { name: 'b4', family: 4, port: 7002, mac: null, delivered: true },
+          { name: 'w4', family: 4, port: 7003, mac: WRONG_MAC, delivered: false },
+          { name: 'x6', family: 6, port: 7011, mac: 'vB', delivered: true },
+          { name: 'b6', family: 6, port: 7012, mac: null, delivered: true },
+          { name: 'w6', family: 6, port: 7013, mac: WRONG_MAC, delivered: false },
+        ] as const;
+        await scenario(
+          ({ macB }) =>
+            cases.map((c) =>
+              target(c.name, c.family, {
+                local_port: c.port,
+                ...(c.mac === null ? {} : { remote_mac: c.mac === 'vB' ? macB : c.mac }),
+              }),
+            ),
+          async ({ ns, sender, sink, macA, macB }) => {
+            for (const c of cases) {
+              assert.equal(await sender.get(c.name, 'local_mac'), macA, `${c.name}: the frames' source MAC is vA's`);
+              assert.equal(
+                await sender.get(c.name, 'remote_mac'),
+                c.mac === null ? 'ff:ff:ff:ff:ff:ff' : c.mac === 'vB' ? macB : c.mac,
+              );
+            }
+            const before = await snmp(ns);
+            const rxBefore = await rxPackets(ns);
+            const texts = Array.from({ length: N }, (_, k) => `mac-check ${k}`);
+            const { offered } = await sender.send(texts);
+            assert.equal(offered, N * cases.length);
+            const delivered = cases.filter((c) => c.delivered);
+            await sink.waitCount(N * delivered.length);
+            await sleep(300); // the wrong-MAC frames were sent in the same batches: nothing more comes
 
-        const byPort = new Map<number, Datagram[]>();
-        for (const d of sink.got) byPort.set(d.port, [...(byPort.get(d.port) ?? []), d]);
-        for (const c of cases) {
-          const got = byPort.get(c.port) ?? [];
-          if (!c.delivered) {
-            assert.equal(got.length, 0, `${c.name}: remote_mac ${WRONG_MAC} is not vB's, vB drops the frames`);
-            continue;
-          }
-          assert.equal(got.length, N, `${c.name}: every record delivered`);
-          got.forEach((d, k) => {
-            assert.equal(d.family, c.family === 4 ? 'IPv4' : 'IPv6');
-            assert.equal(d.from, c.family === 4 ? A4 : A6);
-            const h = parseExtended(d.data);
-            assert.ok(h, `extended datagram: ${d.data.toString('latin1')}`);
-            const [want] = encodeDatagrams({ prio: PRIO_INFO, seq: h.seq, tsUsec: h.tsUsec, text: texts[k]! }, { extended: true });
-            assert.equal(d.data.toString('latin1'), Buffer.from(want!).toString('latin1'), `${c.name} record ${k}`);
-          });
-        }
-        assert.equal(sink.count, N * delivered.length, 'nothing else arrived');
+            const byPort = new Map<number, Datagram[]>();
+            for (const d of sink.got) byPort.set(d.port, [...(byPort.get(d.port) ?? []), d]);
+            for (const c of cases) {
+              const got = byPort.get(c.port) ?? [];
+              if (!c.delivered) {
+                assert.equal(got.length, 0, `${c.name}: remote_mac ${WRONG_MAC} is not vB's, vB drops the frames`);
+                continue;
+              }
+              assert.equal(got.length, N, `${c.name}: every record delivered`);
+              got.forEach((d, k) => {
+                assert.equal(d.family, c.family === 4 ? 'IPv4' : 'IPv6');
+                assert.equal(d.from, c.family === 4 ? A4 : A6);
+                const h = parseExtended(d.data);
+                assert.ok(h, `extended datagram: ${d.data.toString('latin1')}`);
+                const [want] = encodeDatagrams(
+                  { prio: PRIO_INFO, seq: h.seq, tsUsec: h.tsUsec, text: texts[k]! },
+                  { extended: true },
+                );
+                assert.equal(d.data.toString('latin1'), Buffer.from(want!).toString('latin1'), `${c.name} record ${k}`);
+              });
+            }
+            assert.equal(sink.count, N * delivered.length, 'nothing else arrived');
 
-        const stats = await sender.stats();
-        for (const c of cases) {
-          const s = stats.targets.find((x) => x.name === c.name)!;
-          assert.deepEqual(
-            { sent: s.sent, datagrams: s.datagrams, dropped: s.dropped, transmit_errors: s.transmit_errors },
-            { sent: N, datagrams: N, dropped: 0, transmit_errors: 0 },
-            `${c.name}: counted as sent whether or not the receiver takes it`,
-          );
-          assert.equal(await sender.get(c.name, 'transmit_errors'), '0');
-        }
-        const after = await snmp(ns);
-        // The wrong-MAC frames did reach vB (rx packets), and b's IP layer dropped them as
-        // PACKET_OTHERHOST before any counter of its own: no UDP datagram, no error.
-        assert.ok((await rxPackets(ns)) - rxBefore >= N * cases.length, 'vB received every frame, the wrong-MAC ones too');
-        assert.deepEqual(delta(before, after, ['UdpInDatagrams', 'Udp6InDatagrams']), { UdpInDatagrams: 2 * N, Udp6InDatagrams: 2 * N });
-        assert.deepEqual(delta(before, after, ERROR_COUNTERS), Object.fromEntries(ERROR_COUNTERS.map((n) => [n, 0])));
+            const stats = await sender.stats();
+            for (const c of cases) {
+              const s = stats.targets.find((x) => x.name === c.name)!;
+              assert.deepEqual(
+                { sent: s.sent, datagrams: s.datagrams, dropped: s.dropped, transmit_errors: s.transmit_errors },
+                { sent: N, datagrams: N, dropped: 0, transmit_errors: 0 },
+                `${c.name}: counted as sent whether or not the receiver takes it`,
+              );
+              assert.equal(await sender.get(c.name, 'transmit_errors'), '0');
+            }
+            const after = await snmp(ns);
+            // The wrong-MAC frames did reach vB (rx packets), and b's IP layer dropped them as
+            // PACKET_OTHERHOST before any counter of its own: no UDP datagram, no error.
+            assert.ok(
+              (await rxPackets(ns)) - rxBefore >= N * cases.length,
+              'vB received every frame, the wrong-MAC ones too',
+            );
+            assert.deepEqual(delta(before, after, ['UdpInDatagrams', 'Udp6InDatagrams']), {
+              UdpInDatagrams: 2 * N,
+              Udp6InDatagrams: 2 * N,
+            });
+            assert.deepEqual(
+              delta(before, after, ERROR_COUNTERS),
+              Object.fromEntries(ERROR_COUNTERS.map((n) => [n, 0])),
+            );
+          },
+        );
       },
     );
-  });
 
-  test('an extended message over 1000 bytes (3000-byte text) arrives as ncfrag fragments that reassemble to the text', { timeout: 30_000 }, async (t) => {
-    if (!requireRoot(t) || !requireNative(t)) return;
-    const rand = mulberry32(SEED ^ 0x5a5a5a5a);
-    // Printable ASCII without the backslash: the body is the text itself (no escapes), plus `\n`.
-    let text = '';
-    while (text.length < 3000) {
-      const ch = String.fromCharCode(0x20 + Math.floor(rand() * 95));
-      if (ch !== '\\') text += ch;
-    }
-    await scenario(
-      ({ macB }) => [target('f4', 4, { remote_mac: macB }), target('f6', 6)],
-      async ({ ns, sender, sink }) => {
-        const before = await snmp(ns);
-        await sender.send([text]);
-        // 3001 bytes of data, at most 1000 - len(header) each: 4 fragments per target.
-        await sink.waitCount(8);
-        await sleep(200);
-        assert.equal(sink.count, 8, `4 fragments per target, got ${sink.got.map((d) => d.data.length).join(',')}`);
-        for (const fam of ['IPv4', 'IPv6'] as const) {
-          const frags = sink.got.filter((d) => d.family === fam);
-          const hs = frags.map((d) => parseExtended(d.data)!);
-          assert.ok(hs.every((h) => h !== null && h.frag !== undefined), `${fam}: every datagram is an ncfrag fragment`);
-          assert.ok(frags.every((d) => d.data.length <= 1000), `${fam}: fragments are at most 1000 bytes`);
-          assert.equal(new Set(hs.map((h) => h.seq)).size, 1, 'one record');
-          const { seq, tsUsec } = hs[0]!;
-          assert.equal(seq, BigInt(SEQ_START));
-          // In order, contiguous, covering `total`.
-          let offset = 0;
-          const parts: Buffer[] = [];
-          for (const h of [...hs].sort((x, y) => x.frag!.offset - y.frag!.offset)) {
-            assert.equal(h.frag!.offset, offset, `${fam}: fragment at ${offset}`);
-            assert.equal(h.frag!.total, text.length + 1);
-            parts.push(h.body);
-            offset += h.body.length;
-          }
-          assert.equal(offset, text.length + 1);
-          assert.equal(Buffer.concat(parts).toString('latin1'), `${text}\n`, `${fam}: the fragments reassemble to the text`);
-          const want = encodeDatagrams({ prio: PRIO_INFO, seq, tsUsec, text }, { extended: true }).map((b) => Buffer.from(b).toString('latin1'));
-          assert.deepEqual(frags.map((d) => d.data.toString('latin1')), want, `${fam}: byte-exact, in order`);
+    test(
+      'an extended message over 1000 bytes (3000-byte text) arrives as ncfrag fragments that reassemble to the text',
+      { timeout: 30_000 },
+      async (t) => {
+        if (!requireRoot(t) || !requireNative(t)) return;
+        const rand = mulberry32(SEED ^ 0x5a5a5a5a);
+        // Printable ASCII without the backslash: the body is the text itself (no escapes), plus `\n`.
+        let text = '';
+        while (text.length < 3000) {
+          const ch = String.fromCharCode(0x20 + Math.floor(rand() * 95));
+          if (ch !== '\\') text += ch;
         }
-        const stats = await sender.stats();
-        for (const s of stats.targets) {
-          assert.deepEqual({ sent: s.sent, datagrams: s.datagrams, transmit_errors: s.transmit_errors }, { sent: 1, datagrams: 4, transmit_errors: 0 }, s.name);
-        }
-        assert.deepEqual(delta(before, await snmp(ns), ERROR_COUNTERS), Object.fromEntries(ERROR_COUNTERS.map((n) => [n, 0])));
+        await scenario(
+          ({ macB }) => [target('f4', 4, { remote_mac: macB }), target('f6', 6)],
+          async ({ ns, sender, sink }) => {
+            const before = await snmp(ns);
+            await sender.send([text]);
+            // 3001 bytes of data, at most 1000 - len(header) each: 4 fragments per target.
+            await sink.waitCount(8);
+            await sleep(200);
+            assert.equal(sink.count, 8, `4 fragments per target, got ${sink.got.map((d) => d.data.length).join(',')}`);
+            for (const fam of ['IPv4', 'IPv6'] as const) {
+              const frags = sink.got.filter((d) => d.family === fam);
+              const hs = frags.map((d) => parseExtended(d.data)!);
+              assert.ok(
+                hs.every((h) => h !== null && h.frag !== undefined),
+                `${fam}: every datagram is an ncfrag fragment`,
+              );
+              assert.ok(
+                frags.every((d) => d.data.length <= 1000),
+                `${fam}: fragments are at most 1000 bytes`,
+              );
+              assert.equal(new Set(hs.map((h) => h.seq)).size, 1, 'one record');
+              const { seq, tsUsec } = hs[0]!;
+              assert.equal(seq, BigInt(SEQ_START));
+              // In order, contiguous, covering `total`.
+              let offset = 0;
+              const parts: Buffer[] = [];
+              for (const h of [...hs].sort((x, y) => x.frag!.offset - y.frag!.offset)) {
+                assert.equal(h.frag!.offset, offset, `${fam}: fragment at ${offset}`);
+                assert.equal(h.frag!.total, text.length + 1);
+                parts.push(h.body);
+                offset += h.body.length;
+              }
+              assert.equal(offset, text.length + 1);
+              assert.equal(
+                Buffer.concat(parts).toString('latin1'),
+                `${text}\n`,
+                `${fam}: the fragments reassemble to the text`,
+              );
+              const want = encodeDatagrams({ prio: PRIO_INFO, seq, tsUsec, text }, { extended: true }).map((b) =>
+                Buffer.from(b).toString('latin1'),
+              );
+              assert.deepEqual(
+                frags.map((d) => d.data.toString('latin1')),
+                want,
+                `${fam}: byte-exact, in order`,
+              );
+            }
+            const stats = await sender.stats();
+            for (const s of stats.targets) {
+              assert.deepEqual(
+                { sent: s.sent, datagrams: s.datagrams, transmit_errors: s.transmit_errors },
+                { sent: 1, datagrams: 4, transmit_errors: 0 },
+                s.name,
+              );
+            }
+            assert.deepEqual(
+              delta(before, await snmp(ns), ERROR_COUNTERS),
+              Object.fromEntries(ERROR_COUNTERS.map((n) => [n, 0])),
+            );
+          },
+        );
       },
     );
-  });
-});
+  },
+);

@@ -45,7 +45,12 @@ export function readmeBlocks(text: string): Block[] {
     }
     const start = i + 1;
     for (i++; i < lines.length && !lines[i].startsWith('```'); i++);
-    blocks.push({ lang: open[1] as Block['lang'], run: /\brun\b/.test(open[2]), code: lines.slice(start, i).join('\n'), line: start });
+    blocks.push({
+      lang: open[1] as Block['lang'],
+      run: /\brun\b/.test(open[2]),
+      code: lines.slice(start, i).join('\n'),
+      line: start,
+    });
   }
   return blocks;
 }
@@ -91,13 +96,23 @@ describe('README code blocks', () => {
   after(() => rmSync(work, { recursive: true, force: true }));
 
   test('the README has runnable examples in ESM, CommonJS and TypeScript', () => {
-    for (const lang of ['js', 'cjs', 'ts'] as const) assert.ok(blocks.some((b) => b.lang === lang && b.run), `a \`\`\`${lang} run block`);
+    for (const lang of ['js', 'cjs', 'ts'] as const)
+      assert.ok(
+        blocks.some((b) => b.lang === lang && b.run),
+        `a \`\`\`${lang} run block`,
+      );
   });
 
   test('every relative link and image of the README is a file the package ships (the registry shows the README without the repository)', () => {
-    const r = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8', env: npmEnv() });
+    const r = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+      cwd: root,
+      encoding: 'utf8',
+      env: npmEnv(),
+    });
     assert.equal(r.status, 0, r.stderr);
-    const shipped = new Set((JSON.parse(r.stdout) as Array<{ files: Array<{ path: string }> }>)[0].files.map((f) => f.path));
+    const shipped = new Set(
+      (JSON.parse(r.stdout) as Array<{ files: Array<{ path: string }> }>)[0].files.map((f) => f.path),
+    );
     const text = readFileSync(join(root, 'README.md'), 'utf8');
     const links = [...text.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]).filter((l) => !/^[a-z]+:|^#/.test(l));
     assert.ok(links.length > 0);
@@ -115,7 +130,9 @@ describe('README code blocks', () => {
       return f;
     });
     writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ ...TSCONFIG, files }));
-    const r = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir], {
+      encoding: 'utf8',
+    });
     assert.equal(r.status, 0, `tsc:\n${r.stdout}${r.stderr}`);
   });
 
@@ -137,8 +154,15 @@ describe('README code blocks', () => {
         if (b.lang === 'ts') {
           const name = `run${b.line}`;
           writeFileSync(join(work, 'ts', `${name}.mts`), `${code}\nexport {};\n`);
-          writeFileSync(join(work, 'ts', `tsconfig.${name}.json`), JSON.stringify({ ...TSCONFIG, files: [`${name}.mts`] }));
-          const r = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(work, 'ts', `tsconfig.${name}.json`)], { encoding: 'utf8' });
+          writeFileSync(
+            join(work, 'ts', `tsconfig.${name}.json`),
+            JSON.stringify({ ...TSCONFIG, files: [`${name}.mts`] }),
+          );
+          const r = spawnSync(
+            process.execPath,
+            [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(work, 'ts', `tsconfig.${name}.json`)],
+            { encoding: 'utf8' },
+          );
           assert.equal(r.status, 0, `tsc:\n${r.stdout}${r.stderr}`);
           file = join(work, 'ts', 'out', `${name}.mjs`);
         } else {
@@ -150,12 +174,15 @@ describe('README code blocks', () => {
         delete env.NODE_OPTIONS;
         const { code: status, out } = await runNode(file, env);
         assert.equal(status, 0, `exit ${status}:\n${out}`);
-        for (const m of b.code.matchAll(/\/\/ prints: (.+)$/gm)) assert.ok(out.includes(m[1].trim()), `"${m[1].trim()}" was not printed:\n${out}`);
+        for (const m of b.code.matchAll(/\/\/ prints: (.+)$/gm))
+          assert.ok(out.includes(m[1].trim()), `"${m[1].trim()}" was not printed:\n${out}`);
         const expected = [...b.code.matchAll(/\/\/ sends: (.+)$/gm)].map((m) => m[1].trim());
         for (const text of expected) {
-          await sink.until(() => sink.texts().some((t) => t.includes(text)), 5000).catch(() => {
-            assert.fail(`"${text}" did not arrive; arrived:\n${sink.texts().join('\n')}`);
-          });
+          await sink
+            .until(() => sink.texts().some((t) => t.includes(text)), 5000)
+            .catch(() => {
+              assert.fail(`"${text}" did not arrive; arrived:\n${sink.texts().join('\n')}`);
+            });
         }
       } finally {
         await sink.close();

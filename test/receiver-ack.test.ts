@@ -25,14 +25,16 @@ async function until(pred: () => boolean, what: string, ms = 15_000): Promise<vo
 
 /** Extended datagrams for one message; `emg` adds `ncemg=1` before any ncfrag, as nctx does. */
 function datagrams(seq: bigint | number, text: string, emg = false): Buffer[] {
-  return encodeDatagrams({ level: 6, seq, tsUsec: 1000 + Number(BigInt(seq) % 1000n), text }, { extended: true }).map((d) => {
-    const b = Buffer.from(d);
-    if (!emg) return b;
-    const semi = b.indexOf(';');
-    const frag = b.subarray(0, semi).indexOf(',ncfrag=');
-    const at = frag < 0 ? semi : frag;
-    return Buffer.concat([b.subarray(0, at), Buffer.from(',ncemg=1'), b.subarray(at)]);
-  });
+  return encodeDatagrams({ level: 6, seq, tsUsec: 1000 + Number(BigInt(seq) % 1000n), text }, { extended: true }).map(
+    (d) => {
+      const b = Buffer.from(d);
+      if (!emg) return b;
+      const semi = b.indexOf(';');
+      const frag = b.subarray(0, semi).indexOf(',ncfrag=');
+      const at = frag < 0 ? semi : frag;
+      return Buffer.concat([b.subarray(0, at), Buffer.from(',ncemg=1'), b.subarray(at)]);
+    },
+  );
 }
 
 interface Reply {
@@ -43,7 +45,11 @@ interface Reply {
 
 function parseReply(raw: Buffer): Reply {
   const text = raw.toString('latin1');
-  assert.match(text, /^ncrx\d+( \d+)*$/, `a reply is ncrx<ack> then " <seq>"s, ASCII, no newline: ${JSON.stringify(text)}`);
+  assert.match(
+    text,
+    /^ncrx\d+( \d+)*$/,
+    `a reply is ncrx<ack> then " <seq>"s, ASCII, no newline: ${JSON.stringify(text)}`,
+  );
   const [ack, ...missing] = text.slice(4).split(' ').map(BigInt);
   for (let i = 1; i < missing.length; i++) assert.ok(missing[i - 1] < missing[i], `ascending: ${text}`);
   assert.ok(raw.length <= REPLY_MAX, `at most ${REPLY_MAX} bytes: ${raw.length}`);
@@ -69,7 +75,8 @@ class FakeSender {
   }
 
   async send(seq: bigint | number, text = `message ${seq}`, emg = false): Promise<void> {
-    for (const d of datagrams(seq, text, emg)) await new Promise<void>((r, j) => this.socket.send(d, (e) => (e ? j(e) : r())));
+    for (const d of datagrams(seq, text, emg))
+      await new Promise<void>((r, j) => this.socket.send(d, (e) => (e ? j(e) : r())));
   }
 
   async sendRaw(d: Buffer): Promise<void> {
@@ -95,7 +102,8 @@ async function receiver(ack: object): Promise<{ r: Receiver; port: number; messa
   return { r, port, messages, lost };
 }
 
-const seqsOf = (ms: Message[], source?: string): number[] => ms.filter((m) => !source || m.source === source).map((m) => Number(m.seq));
+const seqsOf = (ms: Message[], source?: string): number[] =>
+  ms.filter((m) => !source || m.source === source).map((m) => Number(m.seq));
 const range = (a: number, b: number): number[] => Array.from({ length: b - a + 1 }, (_, i) => a + i);
 
 describe('listen --ack: the receiver side of the ncrx protocol', () => {
@@ -113,11 +121,21 @@ describe('listen --ack: the receiver side of the ncrx protocol', () => {
       for (const s of missing) await f.send(s);
       await until(() => f.last?.ack === 100n, 'the ack at 100');
       assert.deepEqual(seqsOf(messages), range(1, 100), 'all 100, in seq order, once each');
-      assert.equal(messages.every((m) => !m.oos && !m.incomplete), true);
+      assert.equal(
+        messages.every((m) => !m.oos && !m.incomplete),
+        true,
+      );
       // Nothing more to ask for: replies stop (several intervals of silence).
       const n = f.replies.length;
       await sleep(400);
-      assert.equal(f.replies.length, n, `no reply once all is acked: ${f.replies.slice(n).map((x) => x.raw.toString()).join(' | ')}`);
+      assert.equal(
+        f.replies.length,
+        n,
+        `no reply once all is acked: ${f.replies
+          .slice(n)
+          .map((x) => x.raw.toString())
+          .join(' | ')}`,
+      );
       assert.equal(r.ackCounters.lost, 0);
       assert.ok(r.ackCounters.requested >= missing.length);
     } finally {
@@ -135,7 +153,10 @@ describe('listen --ack: the receiver side of the ncrx protocol', () => {
       assert.deepEqual(lost, [{ source: `127.0.0.1:${f.port}`, seq: '3', count: 1, reason: 'timeout' }]);
       assert.deepEqual(seqsOf(messages), [1, 2, 4, 5]);
       assert.equal(r.ackCounters.lost, 1);
-      assert.ok(f.replies.some((x) => x.missing.includes(3n)), 'it was asked for before it was given up');
+      assert.ok(
+        f.replies.some((x) => x.missing.includes(3n)),
+        'it was asked for before it was given up',
+      );
       // Resent too late: behind the tail, a duplicate (dropped, not printed again or [oos]).
       await f.send(3);
       await f.send(6);
@@ -150,7 +171,11 @@ describe('listen --ack: the receiver side of the ncrx protocol', () => {
 
   test('an ncemg=1 resend behind the tail is a duplicate (dropped, not [oos]) and is acked at once', async () => {
     // An ack interval far longer than the test: any ack seen within it is the immediate one.
-    const { r, port, messages } = await receiver({ intervalMs: 600_000, retxIntervalMs: 600_000, msgTimeoutMs: 600_000 });
+    const { r, port, messages } = await receiver({
+      intervalMs: 600_000,
+      retxIntervalMs: 600_000,
+      msgTimeoutMs: 600_000,
+    });
     const f = await FakeSender.open(port);
     try {
       for (let s = 10; s <= 12; s++) await f.send(s);
@@ -186,7 +211,10 @@ describe('listen --ack: the receiver side of the ncrx protocol', () => {
       assert.deepEqual(first.missing, holes.slice(0, first.missing.length), 'the lowest holes, ascending');
       assert.equal(first.ack, base, 'the ack: base done, base+1 missing');
       // A full one: no room for one more 14-byte " <seq>".
-      assert.ok(f.replies.some((x) => x.raw.length > REPLY_MAX - 14), `a full reply: ${f.replies.map((x) => x.raw.length).join(' ')}`);
+      assert.ok(
+        f.replies.some((x) => x.raw.length > REPLY_MAX - 14),
+        `a full reply: ${f.replies.map((x) => x.raw.length).join(' ')}`,
+      );
       for (const x of f.replies) assert.ok(x.raw.length <= REPLY_MAX);
     } finally {
       f.close();
@@ -218,7 +246,12 @@ describe('listen --ack: the receiver side of the ncrx protocol', () => {
   });
 
   test('ncfirst=<seq> (a reliable sender not answered yet): the stream starts there, so messages lost before the first one that arrived are asked for and printed first', async () => {
-    const { r, port, messages } = await receiver({ intervalMs: 30, retxIntervalMs: 30, msgTimeoutMs: 600_000, window: 100 });
+    const { r, port, messages } = await receiver({
+      intervalMs: 30,
+      retxIntervalMs: 30,
+      msgTimeoutMs: 600_000,
+      window: 100,
+    });
     const withFirst = (seq: number, first: string): Buffer[] =>
       datagrams(seq, `message ${seq}`).map((b) => {
         const semi = b.indexOf(';');
@@ -270,7 +303,10 @@ describe('listen --ack: the receiver side of the ncrx protocol', () => {
         if (s !== 5) await a.send(s, `a ${s}`);
         if (s !== 15) await b.send(s, `b ${s}`);
       }
-      await until(() => a.replies.some((x) => x.missing.length > 0) && b.replies.some((x) => x.missing.length > 0), 'requests to both');
+      await until(
+        () => a.replies.some((x) => x.missing.length > 0) && b.replies.some((x) => x.missing.length > 0),
+        'requests to both',
+      );
       assert.deepEqual([...new Set(a.replies.flatMap((x) => x.missing))], [5n]);
       assert.deepEqual([...new Set(b.replies.flatMap((x) => x.missing))], [15n]);
       await a.send(5, 'a 5');
@@ -291,7 +327,12 @@ describe('listen --ack: the receiver side of the ncrx protocol', () => {
 
   test('hostile input stays bounded: huge seqs, 10,000 holes, garbage, many ports', async () => {
     const held = { maxHeldSeqs: 20_000, maxHeldBytes: 1 << 20 };
-    const { r, port, messages, lost } = await receiver({ intervalMs: 20, retxIntervalMs: 20, msgTimeoutMs: 600_000, ...held });
+    const { r, port, messages, lost } = await receiver({
+      intervalMs: 20,
+      retxIntervalMs: 20,
+      msgTimeoutMs: 600_000,
+      ...held,
+    });
     const f = await FakeSender.open(port);
     try {
       // 10,000 holes: 7,998, then 2,002 more; the window (8,192) pushes the oldest out.
@@ -303,7 +344,8 @@ describe('listen --ack: the receiver side of the ncrx protocol', () => {
       await f.send(U64_MAX - 1n);
       await f.send(2);
       // Garbage and legacy lines: printed as netconsd prints them, no state.
-      for (const g of ['ncrx5 1 2 3', '\u0000\u0001', '6,abc,0,-;x', ';;;', '6,5,0,-,ncfrag=0/99999;x']) await f.sendRaw(Buffer.from(g, 'latin1'));
+      for (const g of ['ncrx5 1 2 3', '\u0000\u0001', '6,abc,0,-;x', ';;;', '6,5,0,-,ncfrag=0/99999;x'])
+        await f.sendRaw(Buffer.from(g, 'latin1'));
       // Many streams each holding a big window: the total stays within maxHeldSeqs.
       const others: FakeSender[] = [];
       for (let i = 0; i < 4; i++) others.push(await FakeSender.open(port));
@@ -325,7 +367,10 @@ describe('listen --ack: the receiver side of the ncrx protocol', () => {
       await until(() => g.last?.ack === 42n, 'a fresh stream acked');
       g.close();
       for (const o of others) o.close();
-      assert.ok(messages.some((m) => !m.extended), 'garbage printed as legacy lines');
+      assert.ok(
+        messages.some((m) => !m.extended),
+        'garbage printed as legacy lines',
+      );
     } finally {
       f.close();
       await r.close();
@@ -333,7 +378,16 @@ describe('listen --ack: the receiver side of the ncrx protocol', () => {
   });
 
   test('the window pushes the tail out; total held seqs and bytes stay under their bounds (small bounds, no socket)', () => {
-    const r = new Receiver({ ack: { intervalMs: 600_000, retxIntervalMs: 600_000, msgTimeoutMs: 600_000, window: 100, maxHeldSeqs: 250, maxHeldBytes: 50_000 } });
+    const r = new Receiver({
+      ack: {
+        intervalMs: 600_000,
+        retxIntervalMs: 600_000,
+        msgTimeoutMs: 600_000,
+        window: 100,
+        maxHeldSeqs: 250,
+        maxHeldBytes: 50_000,
+      },
+    });
     const lost: LostEvent[] = [];
     r.on('lost', (e: LostEvent) => lost.push(e));
     const push = (src: string, seq: number, text = `m${seq}`): void => {
@@ -347,7 +401,7 @@ describe('listen --ack: the receiver side of the ncrx protocol', () => {
     push('10.0.0.1:1', 300); // the span would be 151 > 100: the tail is pushed out (lost 'pushed')
     assert.ok(r.held.seqs <= 100, `held ${r.held.seqs}`);
     assert.ok(lost.some((e) => e.reason === 'pushed'));
-    for (let p = 2; p <= 5; p++) push(`10.0.0.1:${p}`, 1), push(`10.0.0.1:${p}`, 99);
+    for (let p = 2; p <= 5; p++) (push(`10.0.0.1:${p}`, 1), push(`10.0.0.1:${p}`, 99));
     assert.ok(r.held.seqs <= 250, `total ${r.held.seqs}`);
     // Bytes: large messages waiting behind a hole.
     push('10.0.0.9:1', 1);
@@ -361,9 +415,26 @@ describe('listen --ack: the receiver side of the ncrx protocol', () => {
 
 describe('netconsole listen --ack, the command, with a fake sender', () => {
   test('acks, asks for the hole, prints in order; --json has a lost event for a hole never filled', async () => {
-    const child = spawn(process.execPath, [CLI, 'listen', '--port', '0', '--ack', '--json', '--ack-interval', '50', '--retx-interval', '50', '--msg-timeout', '1500'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        'listen',
+        '--port',
+        '0',
+        '--ack',
+        '--json',
+        '--ack-interval',
+        '50',
+        '--retx-interval',
+        '50',
+        '--msg-timeout',
+        '1500',
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -376,19 +447,34 @@ describe('netconsole listen --ack, the command, with a fake sender', () => {
         for (const s of [1, 2, 4, 5, 7, 8]) await f.send(s);
         // The two holes opened at different moments, so on a busy machine they may be asked for
         // in different replies: what must hold is that each is asked for, and nothing else.
-        const asked = (): bigint[] => [...new Set(f.replies.flatMap((x) => x.missing))].sort((x, y) => (x < y ? -1 : 1));
+        const asked = (): bigint[] =>
+          [...new Set(f.replies.flatMap((x) => x.missing))].sort((x, y) => (x < y ? -1 : 1));
         await until(() => asked().length >= 2, 'requests for 3 and 6');
         assert.deepEqual(asked(), [3n, 6n]);
-        for (const r of f.replies) assert.deepEqual(r.missing, [...r.missing].sort((x, y) => (x < y ? -1 : 1)), 'ascending within a reply');
+        for (const r of f.replies)
+          assert.deepEqual(
+            r.missing,
+            [...r.missing].sort((x, y) => (x < y ? -1 : 1)),
+            'ascending within a reply',
+          );
         await f.send(3); // 6 never comes
         await until(() => f.last?.ack === 8n, 'the ack at 8 (6 given up)');
         await until(() => stdout.trimEnd().split('\n').length === 8, 'seven messages and one lost event');
-        const lines = stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+        const lines = stdout
+          .trimEnd()
+          .split('\n')
+          .map((l) => JSON.parse(l) as Record<string, unknown>);
         assert.deepEqual(
           lines.map((l) => (l.event === 'lost' ? `lost ${l.seq}` : l.seq)),
           ['1', '2', '3', '4', '5', 'lost 6', '7', '8'],
         );
-        assert.deepEqual(lines[5], { event: 'lost', source: `127.0.0.1:${f.port}`, seq: '6', count: 1, reason: 'timeout' });
+        assert.deepEqual(lines[5], {
+          event: 'lost',
+          source: `127.0.0.1:${f.port}`,
+          seq: '6',
+          count: 1,
+          reason: 'timeout',
+        });
       } finally {
         f.close();
       }
@@ -400,7 +486,9 @@ describe('netconsole listen --ack, the command, with a fake sender', () => {
   });
 
   test('--ack-interval without --ack is refused', async () => {
-    const child = spawn(process.execPath, [CLI, 'listen', '--port', '0', '--ack-interval', '50'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'listen', '--port', '0', '--ack-interval', '50'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const code = await new Promise((r) => child.once('exit', r));

@@ -31,9 +31,24 @@ async function boundSocket(): Promise<Socket> {
 
 describe('listen on an address it cannot use: one errno-coded line saying what to do, exit 2', () => {
   const cases = [
-    { name: 'not an IP address (999.1.1.1)', args: ['--address', '999.1.1.1'], code: 'EINVAL', says: /not an IP address: "999\.1\.1\.1"; accepted: an IPv4 or IPv6 address/ },
-    { name: 'a host name (localhost)', args: ['--address', 'localhost'], code: 'EINVAL', says: /not an IP address: "localhost"/ },
-    { name: 'not an address of this host (192.0.2.1, TEST-NET-1)', args: ['--address', '192.0.2.1', '--port', '0'], code: 'EADDRNOTAVAIL', says: /192\.0\.2\.1:0: it is not an address of this host: give one of its addresses, or 0\.0\.0\.0/ },
+    {
+      name: 'not an IP address (999.1.1.1)',
+      args: ['--address', '999.1.1.1'],
+      code: 'EINVAL',
+      says: /not an IP address: "999\.1\.1\.1"; accepted: an IPv4 or IPv6 address/,
+    },
+    {
+      name: 'a host name (localhost)',
+      args: ['--address', 'localhost'],
+      code: 'EINVAL',
+      says: /not an IP address: "localhost"/,
+    },
+    {
+      name: 'not an address of this host (192.0.2.1, TEST-NET-1)',
+      args: ['--address', '192.0.2.1', '--port', '0'],
+      code: 'EADDRNOTAVAIL',
+      says: /192\.0\.2\.1:0: it is not an address of this host: give one of its addresses, or 0\.0\.0\.0/,
+    },
   ];
   for (const c of cases) {
     test(c.name, () => {
@@ -51,12 +66,17 @@ describe('listen on an address it cannot use: one errno-coded line saying what t
     const holder = await boundSocket();
     try {
       const { port } = holder.address();
-      const child = spawn(process.execPath, [CLI, 'listen', '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [CLI, 'listen', '--port', String(port)], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stderr = '';
       child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
       const [code] = (await once(child, 'exit')) as [number | null];
       assert.equal(code, 2, stderr);
-      assert.equal(stderr, `netconsole: EADDRINUSE: cannot listen on UDP 127.0.0.1:${port}: another socket has it (a netconsole listen, netconsd or syslog daemon?): stop it or choose another port\n`);
+      assert.equal(
+        stderr,
+        `netconsole: EADDRINUSE: cannot listen on UDP 127.0.0.1:${port}: another socket has it (a netconsole listen, netconsd or syslog daemon?): stop it or choose another port\n`,
+      );
     } finally {
       holder.close();
     }
@@ -67,8 +87,14 @@ describe('listen on an address it cannot use: one errno-coded line saying what t
     try {
       const r = new Receiver();
       await assert.rejects(r.listen('::g', 0), (e: unknown) => e instanceof NetconsoleError && e.code === 'EINVAL');
-      await assert.rejects(r.listen('127.0.0.1', 70000), (e: unknown) => e instanceof NetconsoleError && e.code === 'ERANGE');
-      await assert.rejects(r.listen('127.0.0.1', holder.address().port), (e: unknown) => e instanceof NetconsoleError && e.code === 'EADDRINUSE' && e.cause !== undefined);
+      await assert.rejects(
+        r.listen('127.0.0.1', 70000),
+        (e: unknown) => e instanceof NetconsoleError && e.code === 'ERANGE',
+      );
+      await assert.rejects(
+        r.listen('127.0.0.1', holder.address().port),
+        (e: unknown) => e instanceof NetconsoleError && e.code === 'EADDRINUSE' && e.cause !== undefined,
+      );
       await r.close();
     } finally {
       holder.close();
@@ -128,7 +154,9 @@ describe('listen with a stdout nobody reads for a while', () => {
     const holder = await boundSocket();
     const { port } = holder.address();
     holder.close();
-    const child = spawn(process.execPath, [CLI, 'listen', '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'listen', '--port', String(port)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.stdout.pause();
@@ -138,27 +166,36 @@ describe('listen with a stdout nobody reads for a while', () => {
       await until(() => stderr.includes('listening on'), 'listening on');
       const N = 3000;
       for (let i = 0; i < N; i++) {
-        await new Promise<void>((r) => client.send(Buffer.from(`6,${i + 1},0,-;${'m'.repeat(900)}`), port, '127.0.0.1', () => r()));
+        await new Promise<void>((r) =>
+          client.send(Buffer.from(`6,${i + 1},0,-;${'m'.repeat(900)}`), port, '127.0.0.1', () => r()),
+        );
         if (i % 50 === 49) await sleep(2); // paced, so that the kernel does not drop datagrams
       }
       await sleep(300);
       let stdout = '';
       child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
       child.stdout.resume();
-      await until(() => /not printed: stdout did not keep up/.test(stderr), "the stderr report of what was not printed");
+      await until(
+        () => /not printed: stdout did not keep up/.test(stderr),
+        'the stderr report of what was not printed',
+      );
       child.kill('SIGTERM');
       const [code] = await exited;
       assert.equal(code, 0);
       const printed = stdout.split('\n').filter((l) => l.length > 0).length;
       const notPrinted = Number(/(\d+) messages not printed: stdout did not keep up/.exec(stderr)![1]);
-      const summary = /netconsole: (\d+) datagrams, (\d+) messages .* (\d+) messages not printed \(stdout too slow\)/.exec(stderr);
+      const summary =
+        /netconsole: (\d+) datagrams, (\d+) messages .* (\d+) messages not printed \(stdout too slow\)/.exec(stderr);
       assert.ok(summary, stderr);
       const [received, messages, dropped] = summary.slice(1).map(Number);
       assert.equal(messages, received, 'one message per datagram');
       assert.ok(received > N * 0.9, `received ${received} of ${N}`);
       assert.equal(dropped, notPrinted);
       assert.ok(dropped > 0, 'stdout did not keep up: something was dropped');
-      assert.ok(printed * 950 <= (1 << 20) + 65536 * 4 + 950, `printed ${printed} lines: at most 1 MiB buffered plus what the pipe holds`);
+      assert.ok(
+        printed * 950 <= (1 << 20) + 65536 * 4 + 950,
+        `printed ${printed} lines: at most 1 MiB buffered plus what the pipe holds`,
+      );
       assert.equal(printed + dropped, messages, 'every message is printed or counted');
     } finally {
       client.close();
@@ -187,7 +224,10 @@ describe('listen across an application restart (issue 16, finding 7)', () => {
           timeout: 20_000,
         });
         assert.equal(r.status, 0, r.stderr);
-        await until(() => stdout.split('\n').filter((l) => l.includes(`run ${run} c`)).length === 1, `run ${run}'s last line`);
+        await until(
+          () => stdout.split('\n').filter((l) => l.includes(`run ${run} c`)).length === 1,
+          `run ${run}'s last line`,
+        );
       }
       listener.kill('SIGTERM');
       await once(listener, 'exit');
@@ -217,10 +257,26 @@ describe('listen shows what an extended message carries beside its text (issue 1
     try {
       await until(() => /listening on 127\.0\.0\.1:\d+/.test(stderr), 'listen to start');
       const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(stderr)![1]);
-      const r = spawnSync(process.execPath, [CLI, 'send', '-t', `+0@127.0.0.1/,${port}@127.0.0.1/`, '-u', 'region=eu-west-1', '-u', 'evil=a\nb', '--sysdata', 'msgid', 'hello'], {
-        encoding: 'utf8',
-        timeout: 20_000,
-      });
+      const r = spawnSync(
+        process.execPath,
+        [
+          CLI,
+          'send',
+          '-t',
+          `+0@127.0.0.1/,${port}@127.0.0.1/`,
+          '-u',
+          'region=eu-west-1',
+          '-u',
+          'evil=a\nb',
+          '--sysdata',
+          'msgid',
+          'hello',
+        ],
+        {
+          encoding: 'utf8',
+          timeout: 20_000,
+        },
+      );
       assert.equal(r.status, 0, r.stderr);
       await until(() => stdout.includes('msgid='), 'the message and its dictionary');
       listener.kill('SIGTERM');

@@ -13,7 +13,16 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { Netconsole, type Level, type TargetOptions } from '../src/index.js';
 import { monotonicUsec } from '../src/base/clock.js';
-import { MAX_DATAGRAM, MAX_TOTAL, parseDatagram, Reassembler, Receiver, splitBody, unescape, type Message } from '../src/receiver/receiver.js';
+import {
+  MAX_DATAGRAM,
+  MAX_TOTAL,
+  parseDatagram,
+  Reassembler,
+  Receiver,
+  splitBody,
+  unescape,
+  type Message,
+} from '../src/receiver/receiver.js';
 import { encodeDatagrams } from '../src/core/wire.js';
 import type { WireRecord, WireTarget } from '../src/base/wire-types.js';
 import { mulberry32 } from './helpers/random.js';
@@ -69,9 +78,16 @@ const LONG = 'L'.repeat(4900) + 'é'.repeat(50); // 5,000 bytes; 5,200 once esca
 const CASES: Case[] = [
   { level: 6, text: 'short message' },
   { level: 3, text: 'first line\nsecond line\n\nfourth line' },
-  { level: 4, text: 'tab\there, esc \x1b[31m, del \x7f, soh \x01, nul \0, backslash \\ and a literal \\x41; UTF-8: é 日本語 🙂' },
+  {
+    level: 4,
+    text: 'tab\there, esc \x1b[31m, del \x7f, soh \x01, nul \0, backslash \\ and a literal \\x41; UTF-8: é 日本語 🙂',
+  },
   { level: 5, text: 'device event', opts: { dict: { SUBSYSTEM: 'x' } } },
-  { level: 2, text: 'dictionary value that needs escaping', opts: { dict: { SUBSYSTEM: 'net', DEVICE: 'n=1 é\\ \x01' } } },
+  {
+    level: 2,
+    text: 'dictionary value that needs escaping',
+    opts: { dict: { SUBSYSTEM: 'net', DEVICE: 'n=1 é\\ \x01' } },
+  },
   { level: 7, text: 'facility local0', opts: { facility: 16 } },
   { level: 1, text: LONG },
 ];
@@ -81,7 +97,13 @@ assert.equal(Buffer.byteLength(LONG), 5000);
 async function sendCases(
   targets: (port: number) => TargetOptions[],
   expectedMessages: number,
-): Promise<{ got: { messages: Message[]; gaps: Gap[] }; receiver: Receiver; seqStart: number; before: number; after: number }> {
+): Promise<{
+  got: { messages: Message[]; gaps: Gap[] };
+  receiver: Receiver;
+  seqStart: number;
+  before: number;
+  after: number;
+}> {
   const receiver = new Receiver({ fragmentTimeoutMs: 2000 });
   const got = collect(receiver);
   const { port } = await receiver.listen('127.0.0.1', 0);
@@ -94,7 +116,10 @@ async function sendCases(
     for (const c of CASES) assert.equal(nc.write(c.level as Level, c.text, c.opts), 1);
     after = monotonicUsec();
     await nc.flush();
-    await until(() => got.messages.length >= expectedMessages && receiver.pendingCount === 0, `${expectedMessages} messages`);
+    await until(
+      () => got.messages.length >= expectedMessages && receiver.pendingCount === 0,
+      `${expectedMessages} messages`,
+    );
     await sleep(100); // anything extra (a duplicate) would arrive by now
   } finally {
     await nc.close();
@@ -123,28 +148,58 @@ describe("against this library's own sender (Netconsole -> Receiver on loopback)
       assert.equal(m.level, c.level, `case ${i}: level`);
       assert.equal(m.facility, c.opts?.facility ?? 1, `case ${i}: facility`);
       assert.equal(m.cont, false);
-      assert.deepEqual(m.dict, { ...(c.opts?.dict ?? {}), k: 'v', msgid: String(i + 1) }, `case ${i}: dict (dictionary, userdata, sysdata)`);
+      assert.deepEqual(
+        m.dict,
+        { ...(c.opts?.dict ?? {}), k: 'v', msgid: String(i + 1) },
+        `case ${i}: dict (dictionary, userdata, sysdata)`,
+      );
       assert.equal(m.release, undefined, 'no release prefix unless release=1');
       assert.equal(m.incomplete, undefined);
       assert.match(m.tsUsec!, /^\d+$/);
       const ts = Number(m.tsUsec);
-      assert.ok(ts >= Math.floor(before) - 1 && ts <= Math.ceil(after) + 1, `case ${i}: tsUsec ${ts} within [${before}, ${after}] (CLOCK_MONOTONIC)`);
+      assert.ok(
+        ts >= Math.floor(before) - 1 && ts <= Math.ceil(after) + 1,
+        `case ${i}: tsUsec ${ts} within [${before}, ${after}] (CLOCK_MONOTONIC)`,
+      );
       // The datagrams the wire encoder makes for this very record: the receiver saw exactly those.
       const dict = Object.entries(c.opts?.dict ?? {});
       const enc = datagrams(
-        { level: c.level, facility: c.opts?.facility ?? 1, seq: BigInt(seq), tsUsec: BigInt(m.tsUsec!), text: c.text, dict },
+        {
+          level: c.level,
+          facility: c.opts?.facility ?? 1,
+          seq: BigInt(seq),
+          tsUsec: BigInt(m.tsUsec!),
+          text: c.text,
+          dict,
+        },
         { extended: true, userdata: [['k', 'v']], sysdata: { msgid: i + 1 } },
       );
       expectedDatagrams += enc.length;
       if (c.text === LONG) assert.ok(enc.length >= 6, 'the long message is fragmented');
     });
     assert.equal(receiver.counters.datagrams, expectedDatagrams);
-    assert.deepEqual({ ...receiver.counters, datagrams: 0 }, { datagrams: 0, messages: CASES.length, incomplete: 0, duplicates: 0, evicted: 0, gaps: 0, oos: 0, restarts: 0, sourcesEvicted: 0 });
+    assert.deepEqual(
+      { ...receiver.counters, datagrams: 0 },
+      {
+        datagrams: 0,
+        messages: CASES.length,
+        incomplete: 0,
+        duplicates: 0,
+        evicted: 0,
+        gaps: 0,
+        oos: 0,
+        restarts: 0,
+        sourcesEvicted: 0,
+      },
+    );
     assert.deepEqual(got.gaps, []);
   });
 
   test('release=1: every message (also each fragment of the long one) carries the release, os.release()', async () => {
-    const { got, receiver, seqStart } = await sendCases((port) => [target(port, { extended: 1, release: 1 })], CASES.length);
+    const { got, receiver, seqStart } = await sendCases(
+      (port) => [target(port, { extended: 1, release: 1 })],
+      CASES.length,
+    );
     assert.equal(got.messages.length, CASES.length);
     CASES.forEach((c, i) => {
       const m = got.messages[i];
@@ -214,7 +269,9 @@ interface Listener {
 async function startListen(args: string[]): Promise<Listener> {
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
-    const child = spawn(process.execPath, [CLI, 'listen', '--port', String(port), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'listen', '--port', String(port), ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const lines: string[] = [];
     let err = '';
     createInterface({ input: child.stdout! }).on('line', (l) => lines.push(l));
@@ -231,7 +288,8 @@ async function startListen(args: string[]): Promise<Listener> {
 }
 
 async function stopListen(l: Listener): Promise<{ code: number | null; signal: string | null }> {
-  if (l.child.exitCode !== null || l.child.signalCode !== null) return { code: l.child.exitCode, signal: l.child.signalCode };
+  if (l.child.exitCode !== null || l.child.signalCode !== null)
+    return { code: l.child.exitCode, signal: l.child.signalCode };
   const exited = once(l.child, 'exit') as Promise<[number | null, string | null]>;
   l.child.kill('SIGTERM');
   const [code, signal] = await exited;
@@ -279,17 +337,27 @@ describe('netconsole listen (the CLI, end to end)', () => {
       const holed = datagrams({ level: 6, seq: 106, tsUsec: 8, text: 'H'.repeat(2500) }, { extended: true });
       await sendTo(client, l.port, holed[0]);
 
-      const parsed = (): Array<Message & Record<string, unknown>> => l.lines.map((line) => JSON.parse(line) as Message & Record<string, unknown>);
+      const parsed = (): Array<Message & Record<string, unknown>> =>
+        l.lines.map((line) => JSON.parse(line) as Message & Record<string, unknown>);
       const isOurs = (m: Message): boolean => m.extended && m.seq !== undefined && BigInt(m.seq) >= BigInt(seqStart);
       const basicText = `hello from the CLI test é\\\n${LONG}\n`;
-      await until(() => {
-        const msgs = parsed();
-        return (
-          msgs.filter(isOurs).length >= 2 &&
-          msgs.filter((m) => m.extended && !isOurs(m)).length >= 3 &&
-          Buffer.byteLength(msgs.filter((m) => !m.extended).map((m) => m.text).join('')) >= Buffer.byteLength(basicText)
-        );
-      }, 'the JSON lines', 10_000);
+      await until(
+        () => {
+          const msgs = parsed();
+          return (
+            msgs.filter(isOurs).length >= 2 &&
+            msgs.filter((m) => m.extended && !isOurs(m)).length >= 3 &&
+            Buffer.byteLength(
+              msgs
+                .filter((m) => !m.extended)
+                .map((m) => m.text)
+                .join(''),
+            ) >= Buffer.byteLength(basicText)
+          );
+        },
+        'the JSON lines',
+        10_000,
+      );
       await sleep(150);
       const msgs = parsed();
       const ext = msgs.filter(isOurs);
@@ -313,7 +381,18 @@ describe('netconsole listen (the CLI, end to end)', () => {
       assert.match(ext[0].tsUsec!, /^\d+$/);
       assert.deepEqual(
         { ...ext[1], tsUsec: '' },
-        { source: ext[0].source, extended: true, level: 3, facility: 1, seq: String(seqStart + 1), tsUsec: '', cont: false, text: LONG, dict: { k: 'v', msgid: '2' }, release: osRelease() },
+        {
+          source: ext[0].source,
+          extended: true,
+          level: 3,
+          facility: 1,
+          seq: String(seqStart + 1),
+          tsUsec: '',
+          cont: false,
+          text: LONG,
+          dict: { k: 'v', msgid: '2' },
+          release: osRelease(),
+        },
       );
       assert.equal(basic.map((m) => m.text).join(''), basicText);
       for (const m of basic) assert.deepEqual(Object.keys(m).sort(), ['extended', 'source', 'text']);
@@ -327,7 +406,10 @@ describe('netconsole listen (the CLI, end to end)', () => {
           [src, '106', hand[2]?.text, true],
         ],
       );
-      assert.ok(hand[2].text.startsWith(bodyOf(holed[0]).toString('latin1')), 'the incomplete message keeps the text it has');
+      assert.ok(
+        hand[2].text.startsWith(bodyOf(holed[0]).toString('latin1')),
+        'the incomplete message keeps the text it has',
+      );
       assert.match(l.stderr(), new RegExp(`gap from ${src.replace(/\./g, '\\.')}: expected seq 101, got 105`));
     } finally {
       client.close();
@@ -344,7 +426,11 @@ describe('netconsole listen (the CLI, end to end)', () => {
     try {
       await sendTo(client, l.port, B('6,1,2,-;plain text\n'));
       await sendTo(client, l.port, B('just a basic line'));
-      await sendTo(client, l.port, datagrams({ level: 3, seq: 2, tsUsec: 3, text: 'P'.repeat(1500) }, { extended: true })[0]);
+      await sendTo(
+        client,
+        l.port,
+        datagrams({ level: 3, seq: 2, tsUsec: 3, text: 'P'.repeat(1500) }, { extended: true })[0],
+      );
       await until(() => l.lines.length >= 2, 'two lines');
       await sleep(50);
       assert.deepEqual(l.lines, [`${src} <6>1 plain text`, `${src} just a basic line`]);
@@ -361,7 +447,16 @@ describe('netconsole listen (the CLI, end to end)', () => {
 // ---------------------------------------------------------------- hand-made datagrams
 
 describe('hand-made datagrams (Reassembler.push)', () => {
-  const REC: WireRecord = { level: 6, seq: 42, tsUsec: 12345678, text: 'é'.repeat(1000) + ' control \x01\x1f\x7f backslash \\ \\x41 🙂', dict: [['SUBSYSTEM', 'net'], ['DEVICE', 'n2']] };
+  const REC: WireRecord = {
+    level: 6,
+    seq: 42,
+    tsUsec: 12345678,
+    text: 'é'.repeat(1000) + ' control \x01\x1f\x7f backslash \\ \\x41 🙂',
+    dict: [
+      ['SUBSYSTEM', 'net'],
+      ['DEVICE', 'n2'],
+    ],
+  };
   const TGT: WireTarget = { extended: true, userdata: [['host', 'web01']], sysdata: { msgid: 3 } };
   const DICT = { SUBSYSTEM: 'net', DEVICE: 'n2', host: 'web01', msgid: '3' };
 
@@ -372,7 +467,17 @@ describe('hand-made datagrams (Reassembler.push)', () => {
     const got = collect(r);
     for (const f of frags) r.push(f, 's:1');
     assert.equal(got.messages.length, 1);
-    assert.deepEqual(got.messages[0], { source: 's:1', extended: true, level: 6, facility: 1, seq: '42', tsUsec: '12345678', cont: false, text: REC.text, dict: DICT });
+    assert.deepEqual(got.messages[0], {
+      source: 's:1',
+      extended: true,
+      level: 6,
+      facility: 1,
+      seq: '42',
+      tsUsec: '12345678',
+      cont: false,
+      text: REC.text,
+      dict: DICT,
+    });
     assert.equal(r.pendingCount, 0);
   });
 
@@ -380,7 +485,9 @@ describe('hand-made datagrams (Reassembler.push)', () => {
     test(`${messages} x 8,189 overlapping 2-byte fragments (offset i covers bytes i and i + 1 of 8,190), shuffled together: ${messages} complete messages (reassembly is linear in the bytes: this took 5 s per message with a sorted range list)`, () => {
       const rand = mulberry32(messages);
       const frags: Buffer[] = [];
-      for (let m = 0; m < messages; m++) for (let i = 0; i < 8189; i++) frags.push(B(`6,${7 + m},0,-,ncfrag=${i}/8190;${String.fromCharCode(97 + (i % 26), 97 + ((i + 1) % 26))}`));
+      for (let m = 0; m < messages; m++)
+        for (let i = 0; i < 8189; i++)
+          frags.push(B(`6,${7 + m},0,-,ncfrag=${i}/8190;${String.fromCharCode(97 + (i % 26), 97 + ((i + 1) % 26))}`));
       for (let i = frags.length - 1; i > 0; i--) {
         const j = Math.floor(rand() * (i + 1));
         [frags[i], frags[j]] = [frags[j], frags[i]];
@@ -407,7 +514,8 @@ describe('hand-made datagrams (Reassembler.push)', () => {
     const got = collect(r);
     order.forEach((i, k) => {
       r.push(frags[i], 's:1');
-      if (k < order.length - 1) assert.equal(got.messages.length, 0, `nothing before the last piece (after ${k + 1} datagrams)`);
+      if (k < order.length - 1)
+        assert.equal(got.messages.length, 0, `nothing before the last piece (after ${k + 1} datagrams)`);
     });
     assert.equal(got.messages.length, 1);
     assert.equal(got.messages[0].text, REC.text);
@@ -418,24 +526,27 @@ describe('hand-made datagrams (Reassembler.push)', () => {
     assert.equal(r.pendingCount, 0);
   });
 
-  test(
-    'a duplicate fragment arriving after its message completed is not delivered again',
-    async () => {
-      const frags = datagrams(REC, TGT);
-      const r = new Reassembler({ fragmentTimeoutMs: 50 });
-      const got = collect(r);
-      for (const f of frags) r.push(f, 's:1');
-      r.push(frags[0], 's:1'); // UDP may duplicate a datagram, late
-      await sleep(150);
-      assert.deepEqual(
-        got.messages.map((m) => [m.seq, m.incomplete ?? false]),
-        [['42', false]],
-      );
-    },
-  );
+  test('a duplicate fragment arriving after its message completed is not delivered again', async () => {
+    const frags = datagrams(REC, TGT);
+    const r = new Reassembler({ fragmentTimeoutMs: 50 });
+    const got = collect(r);
+    for (const f of frags) r.push(f, 's:1');
+    r.push(frags[0], 's:1'); // UDP may duplicate a datagram, late
+    await sleep(150);
+    assert.deepEqual(
+      got.messages.map((m) => [m.seq, m.incomplete ?? false]),
+      [['42', false]],
+    );
+  });
 
   test('a missing middle fragment: nothing until the fragment timeout (50 ms), then one incomplete message with the text before the hole (N17)', async () => {
-    const rec: WireRecord = { level: 4, seq: 7, tsUsec: 1, text: 'a'.repeat(990) + 'b'.repeat(990) + 'c'.repeat(500), dict: [['SUBSYSTEM', 'x']] };
+    const rec: WireRecord = {
+      level: 4,
+      seq: 7,
+      tsUsec: 1,
+      text: 'a'.repeat(990) + 'b'.repeat(990) + 'c'.repeat(500),
+      dict: [['SUBSYSTEM', 'x']],
+    };
     const frags = datagrams(rec, { extended: true });
     assert.equal(frags.length, 3);
     const r = new Reassembler({ fragmentTimeoutMs: 50 });
@@ -467,7 +578,10 @@ describe('hand-made datagrams (Reassembler.push)', () => {
     r.push(frags[1], 's:1');
     await until(() => got.messages.length > 0, 'the timeout', 2000);
     assert.equal(got.messages[0].incomplete, true);
-    assert.equal(got.messages[0].text.replace(/\0+$/, ''), 'z'.repeat(bodyOf(frags[0]).length + bodyOf(frags[1]).length));
+    assert.equal(
+      got.messages[0].text.replace(/\0+$/, ''),
+      'z'.repeat(bodyOf(frags[0]).length + bodyOf(frags[1]).length),
+    );
   });
 
   test('Receiver.close() (and flushPending) report what is still waiting, as incomplete', async () => {
@@ -501,19 +615,17 @@ describe('hand-made datagrams (Reassembler.push)', () => {
     assert.deepEqual(parseDatagram(ok).frag, { offset: 0, total: MAX_TOTAL });
   });
 
-  test(
-    'non-numeric, negative or over-long ncfrag values: treated as basic (or dropped), never as a complete extended message',
-    () => {
-      for (const f of ['x/y', '-1/10', '1e3/5000', '123456/200', '', '/10', '10/']) {
-        const d = B(`6,1,0,-,ncfrag=${f};some text\n`);
-        const r = new Reassembler({ fragmentTimeoutMs: 50 });
-        const got = collect(r);
-        assert.doesNotThrow(() => r.push(d, 's:1'));
-        r.flushPending();
-        for (const m of got.messages) assert.equal(m.extended, false, `ncfrag=${f}: got an extended message with text ${JSON.stringify(m.text)}`);
-      }
-    },
-  );
+  test('non-numeric, negative or over-long ncfrag values: treated as basic (or dropped), never as a complete extended message', () => {
+    for (const f of ['x/y', '-1/10', '1e3/5000', '123456/200', '', '/10', '10/']) {
+      const d = B(`6,1,0,-,ncfrag=${f};some text\n`);
+      const r = new Reassembler({ fragmentTimeoutMs: 50 });
+      const got = collect(r);
+      assert.doesNotThrow(() => r.push(d, 's:1'));
+      r.flushPending();
+      for (const m of got.messages)
+        assert.equal(m.extended, false, `ncfrag=${f}: got an extended message with text ${JSON.stringify(m.text)}`);
+    }
+  });
 
   test(`datagrams over ${MAX_DATAGRAM} bytes are truncated to ${MAX_DATAGRAM} bytes, like netconsd`, async () => {
     const r = new Reassembler({ fragmentTimeoutMs: 50 });
@@ -538,11 +650,39 @@ describe('hand-made datagrams (Reassembler.push)', () => {
     const r = new Reassembler();
     const got = collect(r);
     r.push(B('6.4.0,6,444,501151268,-;netconsole: network logging started\n'), 's:1');
-    assert.deepEqual(got.messages[0], { source: 's:1', extended: true, level: 6, facility: 0, seq: '444', tsUsec: '501151268', cont: false, text: 'netconsole: network logging started', dict: {}, release: '6.4.0' });
-    const frags = datagrams({ level: 2, seq: 445, tsUsec: 9, text: 'r'.repeat(3000) }, { extended: true, release: '6.18.0-rc1-test+' });
+    assert.deepEqual(got.messages[0], {
+      source: 's:1',
+      extended: true,
+      level: 6,
+      facility: 0,
+      seq: '444',
+      tsUsec: '501151268',
+      cont: false,
+      text: 'netconsole: network logging started',
+      dict: {},
+      release: '6.4.0',
+    });
+    const frags = datagrams(
+      { level: 2, seq: 445, tsUsec: 9, text: 'r'.repeat(3000) },
+      { extended: true, release: '6.18.0-rc1-test+' },
+    );
     assert.ok(frags.length > 1);
     for (const f of frags.reverse()) r.push(f, 's:1');
-    assert.deepEqual({ ...got.messages[1], text: got.messages[1].text.length }, { source: 's:1', extended: true, level: 2, facility: 1, seq: '445', tsUsec: '9', cont: false, text: 3000, dict: {}, release: '6.18.0-rc1-test+' });
+    assert.deepEqual(
+      { ...got.messages[1], text: got.messages[1].text.length },
+      {
+        source: 's:1',
+        extended: true,
+        level: 2,
+        facility: 1,
+        seq: '445',
+        tsUsec: '9',
+        cont: false,
+        text: 3000,
+        dict: {},
+        release: '6.18.0-rc1-test+',
+      },
+    );
   });
 
   test('sequence gaps per source: a gap event with expected/got; none across sources, none for lower seqs; a repeat is dropped (N16); a jump past the 512-message window is a new stream, not a gap (N19)', () => {
@@ -575,26 +715,32 @@ describe('hand-made datagrams (Reassembler.push)', () => {
     assert.deepEqual(got.gaps.at(-1), { source: 'D:1', expected: '9007199254740994', got: '9007199254740996' });
     r.push(B('6,18446744073709551615,0,-;max\n'), 'D:1');
     assert.equal(r.counters.gaps, 3, 'a jump of 2^64 - 2^53 is another stream, not a gap');
-    assert.deepEqual([got.messages.at(-1)!.seq, got.messages.at(-1)!.oos, r.counters.restarts], ['18446744073709551615', undefined, 1]);
+    assert.deepEqual(
+      [got.messages.at(-1)!.seq, got.messages.at(-1)!.oos, r.counters.restarts],
+      ['18446744073709551615', undefined, 1],
+    );
   });
 
-  test(
-    'no gap for a seq whose fragments are still arriving (UDP may reorder datagrams)',
-    () => {
-      const r = new Reassembler({ fragmentTimeoutMs: 50 });
-      const got = collect(r);
-      r.push(B('6,9,0,-;nine\n'), 'A:1');
-      r.push(B('6,10,0,-,ncfrag=0/10;01234'), 'A:1');
-      r.push(B('6,11,0,-;eleven\n'), 'A:1');
-      r.push(B('6,10,0,-,ncfrag=5/10;56789'), 'A:1');
-      assert.deepEqual(got.messages.map((m) => m.seq), ['9', '11', '10']);
-      assert.deepEqual(got.gaps, []);
-    },
-  );
+  test('no gap for a seq whose fragments are still arriving (UDP may reorder datagrams)', () => {
+    const r = new Reassembler({ fragmentTimeoutMs: 50 });
+    const got = collect(r);
+    r.push(B('6,9,0,-;nine\n'), 'A:1');
+    r.push(B('6,10,0,-,ncfrag=0/10;01234'), 'A:1');
+    r.push(B('6,11,0,-;eleven\n'), 'A:1');
+    r.push(B('6,10,0,-,ncfrag=5/10;56789'), 'A:1');
+    assert.deepEqual(
+      got.messages.map((m) => m.seq),
+      ['9', '11', '10'],
+    );
+    assert.deepEqual(got.gaps, []);
+  });
 
   test('parse helpers: unescape reverses the escaping, splitBody separates the text from the KEY=value lines', () => {
     assert.equal(unescape('a\\x0ab\\x5cx41\\xc3\\xa9'), 'a\nb\\x41é');
-    assert.deepEqual(splitBody('text\\x0aline2\n SUBSYSTEM=net\n DEVICE=a=b\\x20c\n\n'), { text: 'text\nline2', dict: { SUBSYSTEM: 'net', DEVICE: 'a=b c' } });
+    assert.deepEqual(splitBody('text\\x0aline2\n SUBSYSTEM=net\n DEVICE=a=b\\x20c\n\n'), {
+      text: 'text\nline2',
+      dict: { SUBSYSTEM: 'net', DEVICE: 'a=b c' },
+    });
   });
 
   test('binary garbage: 10,000 random buffers and 10,000 mutated valid datagrams never throw; every message is well-formed; nothing stays pending', () => {
@@ -603,7 +749,15 @@ describe('hand-made datagrams (Reassembler.push)', () => {
     let bad = 0;
     r.on('message', (m: Message) => {
       if (typeof m.text !== 'string' || typeof m.extended !== 'boolean' || m.source !== 'g:1') bad++;
-      if (m.extended && (!/^\d+$/.test(m.seq!) || !/^\d+$/.test(m.tsUsec!) || m.level! > 7 || m.facility! > 31 || typeof m.dict !== 'object')) bad++;
+      if (
+        m.extended &&
+        (!/^\d+$/.test(m.seq!) ||
+          !/^\d+$/.test(m.tsUsec!) ||
+          m.level! > 7 ||
+          m.facility! > 31 ||
+          typeof m.dict !== 'object')
+      )
+        bad++;
     });
     r.on('gap', () => {});
     for (let i = 0; i < 10_000; i++) {
@@ -613,7 +767,10 @@ describe('hand-made datagrams (Reassembler.push)', () => {
       assert.doesNotThrow(() => r.push(b, 'g:1'), `random buffer ${i}`);
     }
     const seeds = [
-      ...datagrams({ level: 6, seq: 77, tsUsec: 5, text: 'fuzz '.repeat(700), dict: [['K', 'v']] }, { extended: true, release: '6.1.0', userdata: [['a', 'b']] }),
+      ...datagrams(
+        { level: 6, seq: 77, tsUsec: 5, text: 'fuzz '.repeat(700), dict: [['K', 'v']] },
+        { extended: true, release: '6.1.0', userdata: [['a', 'b']] },
+      ),
       B('6,1,2,-;short\n'),
       B('5.10.0,6,1,2,c,ncfrag=0/20;0123456789'),
     ];
@@ -656,7 +813,12 @@ describe('an application restarted: runs in sequence from one source (address an
       const localPort = await freePort();
       try {
         for (const [run, seqStart] of c.starts.entries()) {
-          const nc = await Netconsole.create({ devices: 'none', env: false, seqStart, targets: [target(port, { extended: 1, local_port: localPort })] });
+          const nc = await Netconsole.create({
+            devices: 'none',
+            env: false,
+            seqStart,
+            targets: [target(port, { extended: 1, local_port: localPort })],
+          });
           try {
             for (let i = 0; i < 5; i++) assert.equal(nc.info(`run ${run} record ${i}`), 1);
             await nc.flush();
@@ -669,14 +831,25 @@ describe('an application restarted: runs in sequence from one source (address an
         await receiver.close();
       }
       assert.deepEqual(new Set(got.messages.map((m) => m.source)), new Set([`127.0.0.1:${localPort}`]), 'one source');
-      assert.deepEqual(got.messages.map((m) => m.text), [0, 1].flatMap((run) => [0, 1, 2, 3, 4].map((i) => `run ${run} record ${i}`)));
-      assert.deepEqual(got.messages.filter((m) => m.oos).map((m) => m.text), [], 'no record flagged [oos]');
+      assert.deepEqual(
+        got.messages.map((m) => m.text),
+        [0, 1].flatMap((run) => [0, 1, 2, 3, 4].map((i) => `run ${run} record ${i}`)),
+      );
+      assert.deepEqual(
+        got.messages.filter((m) => m.oos).map((m) => m.text),
+        [],
+        'no record flagged [oos]',
+      );
       assert.equal(receiver.counters.oos, 0);
       assert.deepEqual(got.gaps, []);
       const seqs = got.messages.map((m) => BigInt(m.seq!));
       for (const run of [0, 1]) {
         const first = seqs[5 * run];
-        assert.deepEqual(seqs.slice(5 * run, 5 * run + 5), [0n, 1n, 2n, 3n, 4n].map((i) => first + i), `run ${run}: consecutive seqs`);
+        assert.deepEqual(
+          seqs.slice(5 * run, 5 * run + 5),
+          [0n, 1n, 2n, 3n, 4n].map((i) => first + i),
+          `run ${run}: consecutive seqs`,
+        );
         if (c.starts[run] !== 'time') assert.equal(first, BigInt(c.starts[run]));
       }
       assert.deepEqual(restarts, [{ source: `127.0.0.1:${localPort}`, from: String(seqs[4]), to: String(seqs[5]) }]);
@@ -709,7 +882,11 @@ describe('a flood of incomplete messages', () => {
   ]) {
     test(`${shape.name}: ${FLOOD.toLocaleString('en')} messages with one fragment each (total ${shape.total}): pending <= maxPending ${shape.maxPending}, bytes <= maxPendingBytes ${shape.maxPendingBytes / MiB} MiB, heapUsed growth < 64 MiB, under 30 s, no throw`, () => {
       const gc = gcFunction();
-      const r = new Reassembler({ fragmentTimeoutMs: 600_000, maxPending: shape.maxPending, maxPendingBytes: shape.maxPendingBytes });
+      const r = new Reassembler({
+        fragmentTimeoutMs: 600_000,
+        maxPending: shape.maxPending,
+        maxPendingBytes: shape.maxPendingBytes,
+      });
       let delivered = 0;
       let complete = 0;
       r.on('message', (m: Message) => {

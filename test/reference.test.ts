@@ -6,12 +6,7 @@ import assert from 'node:assert/strict';
 import { isIPv4, isIPv6 } from 'node:net';
 import fc from 'fast-check';
 import { formatIp, formatMac, parseIp, parseMac } from '../src/base/addr.js';
-import {
-  escapeExtended,
-  internetChecksum,
-  onesComplementSum,
-  referenceDatagrams,
-} from '../src/reference/index.js';
+import { escapeExtended, internetChecksum, onesComplementSum, referenceDatagrams } from '../src/reference/index.js';
 import { canonicalRecord, canonicalTarget } from '../src/core/validate.js';
 import type { WireRecord, WireTarget } from '../src/base/wire-types.js';
 import { hex, unhex } from './helpers/vectors.js';
@@ -105,12 +100,18 @@ describe('reference: 1000-byte boundary (docs/wire.md 3.3)', () => {
       const text = 'A'.repeat(L - 10);
       const { datagrams } = encode({ ...SMALL, text }, EXT);
       if (L <= 1000) {
-        assert.deepEqual(datagrams.map((d) => d.length), [L]);
+        assert.deepEqual(
+          datagrams.map((d) => d.length),
+          [L],
+        );
         return;
       }
       const data = `${text}\n`;
       const sizes = datagrams.map((d) => d.length);
-      assert.ok(sizes.slice(0, -1).every((s) => s === 1000), `sizes ${sizes}`);
+      assert.ok(
+        sizes.slice(0, -1).every((s) => s === 1000),
+        `sizes ${sizes}`,
+      );
       let sent = 0;
       for (const d of datagrams) {
         const head = `13,1,2,-,ncfrag=${sent}/${data.length};`;
@@ -126,7 +127,10 @@ describe('reference: 1000-byte boundary (docs/wire.md 3.3)', () => {
   for (const L of [999, 1000, 1001]) {
     test(`basic L=${L}`, () => {
       const { datagrams } = encode({ ...SMALL, text: 'B'.repeat(L - 1) }, { extended: false, timestamps: false });
-      assert.deepEqual(datagrams.map((d) => d.length), L <= 1000 ? [L] : [1000, L - 1000]);
+      assert.deepEqual(
+        datagrams.map((d) => d.length),
+        L <= 1000 ? [L] : [1000, L - 1000],
+      );
     });
   }
 });

@@ -51,7 +51,24 @@ interface Listener {
 }
 
 async function listen(msgTimeoutMs: number): Promise<Listener> {
-  const child = spawn(process.execPath, [CLI, 'listen', '--port', '0', '--ack', '--json', '--ack-interval', '200', '--retx-interval', '200', '--msg-timeout', String(msgTimeoutMs)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [
+      CLI,
+      'listen',
+      '--port',
+      '0',
+      '--ack',
+      '--json',
+      '--ack-interval',
+      '200',
+      '--retx-interval',
+      '200',
+      '--msg-timeout',
+      String(msgTimeoutMs),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   const lines: Array<Record<string, unknown>> = [];
   let stderr = '';
   let partial = '';
@@ -77,17 +94,39 @@ async function until(pred: () => boolean, what: () => string, ms: number): Promi
   }
 }
 
-async function run(loss: number, reliable: boolean, seed: number): Promise<{ got: Array<Record<string, unknown>>; lost: number; stats: ReturnType<Netconsole['stats']>; emergencies: number; sent: string[] }> {
+async function run(
+  loss: number,
+  reliable: boolean,
+  seed: number,
+): Promise<{
+  got: Array<Record<string, unknown>>;
+  lost: number;
+  stats: ReturnType<Netconsole['stats']>;
+  emergencies: number;
+  sent: string[];
+}> {
   const rcv = await listen(reliable ? 30_000 : 1500);
   const proxy = await LossyProxy.start({ upstream: { address: '127.0.0.1', port: rcv.port }, seed, forwardLoss: loss });
   const rnd = mulberry32(seed);
   const texts = PER_THREAD.map((n, k) => Array.from({ length: n }, (_, i) => message(k, i, rnd)));
   const nc = await Netconsole.create({
     ...UNDER_TEST,
-    targets: [{ name: 'r', remote_ip: '127.0.0.1', remote_port: proxy.port, extended: 1, reliable: reliable ? 1 : 0, reliable_bytes: 64 << 20, enabled: 1 }],
+    targets: [
+      {
+        name: 'r',
+        remote_ip: '127.0.0.1',
+        remote_port: proxy.port,
+        extended: 1,
+        reliable: reliable ? 1 : 0,
+        reliable_bytes: 64 << 20,
+        enabled: 1,
+      },
+    ],
   });
   try {
-    const workers = [1, 2].map((k) => new Worker(WORKER, { eval: true, workerData: { index: INDEX, handle: nc.handle(), texts: texts[k] } }));
+    const workers = [1, 2].map(
+      (k) => new Worker(WORKER, { eval: true, workerData: { index: INDEX, handle: nc.handle(), texts: texts[k] } }),
+    );
     const done = workers.map((w) => new Promise((resolve, reject) => w.once('message', resolve).once('error', reject)));
     for (const [i, text] of texts[0].entries()) {
       nc.info(text);
@@ -97,22 +136,41 @@ async function run(loss: number, reliable: boolean, seed: number): Promise<{ got
     await Promise.all(workers.map((w) => w.terminate()));
     await nc.flush();
     const messages = (): Array<Record<string, unknown>> => rcv.lines.filter((l) => l.event === undefined);
-    const settled = (): number => messages().length + rcv.lines.filter((l) => l.event === 'lost').reduce((s, l) => s + Number(l.count), 0);
+    const settled = (): number =>
+      messages().length + rcv.lines.filter((l) => l.event === 'lost').reduce((s, l) => s + Number(l.count), 0);
     if (reliable) {
-      await until(() => settled() >= TOTAL, () => `${TOTAL} messages settled (${settled()}; seed ${seed}; ${JSON.stringify(nc.stats().targets[0].reliable)}; last seqs ${rcv.lines.slice(-2).map((l) => l.seq).join(' ')})`, 60_000);
+      await until(
+        () => settled() >= TOTAL,
+        () =>
+          `${TOTAL} messages settled (${settled()}; seed ${seed}; ${JSON.stringify(nc.stats().targets[0].reliable)}; last seqs ${rcv.lines
+            .slice(-2)
+            .map((l) => l.seq)
+            .join(' ')})`,
+        60_000,
+      );
     } else {
       // Holes are given up after the receiver's msg-timeout; a lost last message is never asked
       // for, nor given up: wait until nothing has changed for 3 s.
       let seen = -1;
       let since = Date.now();
-      await until(() => {
-        if (rcv.lines.length !== seen) [seen, since] = [rcv.lines.length, Date.now()];
-        return Date.now() - since > 3000;
-      }, () => `the receiver to go quiet (seed ${seed})`, 60_000);
+      await until(
+        () => {
+          if (rcv.lines.length !== seen) [seen, since] = [rcv.lines.length, Date.now()];
+          return Date.now() - since > 3000;
+        },
+        () => `the receiver to go quiet (seed ${seed})`,
+        60_000,
+      );
     }
     const stats = nc.stats();
     // A message printed with fragments missing ([incomplete]) did not arrive whole either.
-    return { got: messages(), lost: TOTAL - messages().filter((l) => l.incomplete !== true).length, stats, emergencies: proxy.stats.emergency, sent: texts.flat() };
+    return {
+      got: messages(),
+      lost: TOTAL - messages().filter((l) => l.incomplete !== true).length,
+      stats,
+      emergencies: proxy.stats.emergency,
+      sent: texts.flat(),
+    };
   } finally {
     await nc.close();
     await proxy.close();
@@ -131,7 +189,10 @@ describe('reliable targets over a lossy path', () => {
       const seqs = r.got.map((l) => BigInt(l.seq as string));
       for (let i = 1; i < seqs.length; i++) assert.equal(seqs[i], seqs[i - 1] + 1n, `in order, no hole (seed ${SEED})`);
       assert.deepEqual(r.got.map((l) => l.text).sort(), [...r.sent].sort(), `whole, each once (seed ${SEED})`);
-      assert.ok(r.got.every((l) => l.incomplete !== true), 'none incomplete');
+      assert.ok(
+        r.got.every((l) => l.incomplete !== true),
+        'none incomplete',
+      );
       const t = r.stats.targets[0];
       assert.ok(t.reliable!.resends > 0 && t.reliable!.requests > 0, `resends counted: ${JSON.stringify(t.reliable)}`);
       assert.equal(t.lost, 0);
@@ -143,13 +204,23 @@ describe('reliable targets over a lossy path', () => {
     const proxy = await LossyProxy.start({ upstream: { address: '127.0.0.1', port: rcv.port }, seed: SEED });
     proxy.dropNext(() => true);
     proxy.dropNext(() => true);
-    const nc = await Netconsole.create({ ...UNDER_TEST, targets: [{ name: 'r', remote_ip: '127.0.0.1', remote_port: proxy.port, extended: 1, reliable: 1, enabled: 1 }] });
+    const nc = await Netconsole.create({
+      ...UNDER_TEST,
+      targets: [{ name: 'r', remote_ip: '127.0.0.1', remote_port: proxy.port, extended: 1, reliable: 1, enabled: 1 }],
+    });
     try {
       for (let i = 0; i < 5; i++) nc.info(`first ${i}`);
       await nc.flush();
       const messages = (): Array<Record<string, unknown>> => rcv.lines.filter((l) => l.event === undefined);
-      await until(() => messages().length >= 5, () => `5 messages (${JSON.stringify(rcv.lines)}; ${JSON.stringify(nc.stats().targets[0].reliable)})`, 20_000);
-      assert.deepEqual(messages().map((l) => l.text), [0, 1, 2, 3, 4].map((i) => `first ${i}`));
+      await until(
+        () => messages().length >= 5,
+        () => `5 messages (${JSON.stringify(rcv.lines)}; ${JSON.stringify(nc.stats().targets[0].reliable)})`,
+        20_000,
+      );
+      assert.deepEqual(
+        messages().map((l) => l.text),
+        [0, 1, 2, 3, 4].map((i) => `first ${i}`),
+      );
       assert.equal(proxy.stats.forwardDropped, 2);
       assert.equal(nc.stats().targets[0].reliable!.resends, 2);
       assert.ok(rcv.lines.every((l) => l.event !== 'lost'));
@@ -171,7 +242,10 @@ describe('reliable targets over a lossy path', () => {
       forwardLoss: 0.05,
       onForward: (d, dropped) => void (!dropped && isEmergency(d) && emergencies.push(Date.now())),
     });
-    const nc = await Netconsole.create({ ...UNDER_TEST, targets: [{ name: 'r', remote_ip: '127.0.0.1', remote_port: proxy.port, extended: 1, reliable: 1, enabled: 1 }] });
+    const nc = await Netconsole.create({
+      ...UNDER_TEST,
+      targets: [{ name: 'r', remote_ip: '127.0.0.1', remote_port: proxy.port, extended: 1, reliable: 1, enabled: 1 }],
+    });
     try {
       const t0 = Date.now();
       let n = 0;
@@ -187,9 +261,20 @@ describe('reliable targets over a lossy path', () => {
       const endedAt = Date.now();
       await nc.flush();
       const messages = (): Array<Record<string, unknown>> => rcv.lines.filter((l) => l.event === undefined);
-      await until(() => messages().length >= n, () => `${n} messages (${messages().length}; seed ${SEED}; ${JSON.stringify(nc.stats().targets[0].reliable)})`, 60_000);
-      assert.deepEqual(messages().map((l) => l.text), Array.from({ length: n }, (_, i) => `steady ${i}`), `all, in order, once (seed ${SEED})`);
-      assert.ok(rcv.lines.every((l) => l.event !== 'lost'), 'nothing given up');
+      await until(
+        () => messages().length >= n,
+        () => `${n} messages (${messages().length}; seed ${SEED}; ${JSON.stringify(nc.stats().targets[0].reliable)})`,
+        60_000,
+      );
+      assert.deepEqual(
+        messages().map((l) => l.text),
+        Array.from({ length: n }, (_, i) => `steady ${i}`),
+        `all, in order, once (seed ${SEED})`,
+      );
+      assert.ok(
+        rcv.lines.every((l) => l.event !== 'lost'),
+        'nothing given up',
+      );
       const during = emergencies.filter((at) => at < resumedAt).length;
       // Acks come back within an ack interval (200 ms) of the resume; allow 3 s for the last
       // emergency then in flight. Past the end of logging a lost last message may need one.
@@ -210,8 +295,16 @@ describe('reliable targets over a lossy path', () => {
   test(`two processes, both on the default source port 6665, each with a reliable target to its own listen --ack through its own 5% lossy relay (seed ${SEED}): each gets its own replies; nothing lost`, async () => {
     const COUNT = 2000;
     const receivers = await Promise.all([0, 1].map(() => listen(60_000)));
-    const proxies = await Promise.all(receivers.map((rcv, k) => LossyProxy.start({ upstream: { address: '127.0.0.1', port: rcv.port }, seed: SEED + k, forwardLoss: 0.05 })));
-    const children = proxies.map((p, k) => spawn(process.execPath, [RELIABLE_SENDER, '{}', '127.0.0.1', String(p.port), String(COUNT), String(k)], { stdio: ['pipe', 'pipe', 'pipe'] }));
+    const proxies = await Promise.all(
+      receivers.map((rcv, k) =>
+        LossyProxy.start({ upstream: { address: '127.0.0.1', port: rcv.port }, seed: SEED + k, forwardLoss: 0.05 }),
+      ),
+    );
+    const children = proxies.map((p, k) =>
+      spawn(process.execPath, [RELIABLE_SENDER, '{}', '127.0.0.1', String(p.port), String(COUNT), String(k)], {
+        stdio: ['pipe', 'pipe', 'pipe'],
+      }),
+    );
     try {
       const outs = children.map((c) => {
         const o = { out: '', err: '' };
@@ -221,8 +314,16 @@ describe('reliable targets over a lossy path', () => {
       });
       for (const [k, rcv] of receivers.entries()) {
         const messages = (): Array<Record<string, unknown>> => rcv.lines.filter((l) => l.event === undefined);
-        await until(() => messages().length >= COUNT, () => `process ${k}: ${COUNT} messages (${messages().length}; ${outs[k].err})`, 60_000);
-        assert.deepEqual(messages().map((l) => l.text), Array.from({ length: COUNT }, (_, i) => recordText(k, i)), `process ${k}: its own messages, all, whole, in order`);
+        await until(
+          () => messages().length >= COUNT,
+          () => `process ${k}: ${COUNT} messages (${messages().length}; ${outs[k].err})`,
+          60_000,
+        );
+        assert.deepEqual(
+          messages().map((l) => l.text),
+          Array.from({ length: COUNT }, (_, i) => recordText(k, i)),
+          `process ${k}: its own messages, all, whole, in order`,
+        );
       }
       for (const [k, c] of children.entries()) {
         c.stdin!.end();
@@ -230,7 +331,10 @@ describe('reliable targets over a lossy path', () => {
         assert.equal(code, 0, outs[k].err);
         const o = (JSON.parse(outs[k].out.trim().split('\n').pop()!) as { result: SenderResult }).result;
         assert.equal(o.local_port, '6665', 'the default source port (attributes read as text)');
-        assert.ok(o.reliable.replies > 0 && o.reliable.resends > 0, `process ${k} got its replies and resent: ${JSON.stringify(o.reliable)}`);
+        assert.ok(
+          o.reliable.replies > 0 && o.reliable.resends > 0,
+          `process ${k} got its replies and resent: ${JSON.stringify(o.reliable)}`,
+        );
         assert.equal(o.reliable.badReplies, 0, `process ${k}: no reply meant for the other one`);
         assert.equal(o.lost, 0);
       }

@@ -51,17 +51,45 @@ describe('a reliable target in raw mode, over a veth pair', () => {
     if (!requireNative(t) || !requireRoot(t)) return;
     await withNetns(['a', 'b'], async (ns) => {
       await ns.vethPair('a', 'vA', 'b', 'vB', `${A}/24`, `${B}/24`);
-      const listen = ns.spawn('b', process.execPath, [CLI, 'listen', '--address', '127.0.0.1', '--port', '0', '--ack', '--json', '--ack-interval', '200', '--retx-interval', '200', '--msg-timeout', '60000']);
+      const listen = ns.spawn('b', process.execPath, [
+        CLI,
+        'listen',
+        '--address',
+        '127.0.0.1',
+        '--port',
+        '0',
+        '--ack',
+        '--json',
+        '--ack-interval',
+        '200',
+        '--retx-interval',
+        '200',
+        '--msg-timeout',
+        '60000',
+      ]);
       const rx = collect(listen);
-      await until(() => /listening on .*:(\d+)/.test(rx.err()), () => `listen to start: ${rx.err()}`, 15_000);
+      await until(
+        () => /listening on .*:(\d+)/.test(rx.err()),
+        () => `listen to start: ${rx.err()}`,
+        15_000,
+      );
       const relay = ns.runNode('b', RELAY, [B, /listening on .*:(\d+)/.exec(rx.err())![1], String(SEED), '0.05']);
       const rl = collect(relay);
-      await until(() => rl.lines.length > 0, () => `the relay to start: ${rl.err()}`, 15_000);
+      await until(
+        () => rl.lines.length > 0,
+        () => `the relay to start: ${rl.err()}`,
+        15_000,
+      );
       const port = (JSON.parse(rl.lines[0]) as { port: number }).port;
       const sender = ns.runNode('a', SENDER, [JSON.stringify({ mode: 'raw' }), B, String(port), String(COUNT), '0']);
       const tx = collect(sender);
-      const messages = (): Array<Record<string, unknown>> => rx.lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.event === undefined);
-      await until(() => rx.lines.length >= COUNT, () => `${COUNT} messages (${rx.lines.length}; sender: ${tx.lines.join(' ')} ${tx.err()})`, 60_000);
+      const messages = (): Array<Record<string, unknown>> =>
+        rx.lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.event === undefined);
+      await until(
+        () => rx.lines.length >= COUNT,
+        () => `${COUNT} messages (${rx.lines.length}; sender: ${tx.lines.join(' ')} ${tx.err()})`,
+        60_000,
+      );
       sender.stdin!.end();
       const [code] = await once(sender, 'exit');
       assert.equal(code, 0, tx.err());
@@ -71,10 +99,20 @@ describe('a reliable target in raw mode, over a veth pair', () => {
       const stats = (JSON.parse(rl.lines.at(-1)!) as { stats: { forwardDropped: number; replies: number } }).stats;
       const got = messages();
       assert.equal(got.length, COUNT, `exactly ${COUNT} messages, nothing else (seed ${SEED})`);
-      assert.deepEqual(got.map((l) => l.text), Array.from({ length: COUNT }, (_, i) => recordText(0, i)), `whole, in order (seed ${SEED})`);
+      assert.deepEqual(
+        got.map((l) => l.text),
+        Array.from({ length: COUNT }, (_, i) => recordText(0, i)),
+        `whole, in order (seed ${SEED})`,
+      );
       assert.equal(result.mode, 'raw');
-      assert.ok(stats.forwardDropped > 0 && stats.replies > 0, `the relay dropped and the receiver replied: ${JSON.stringify(stats)}`);
-      assert.ok(result.reliable.replies > 0 && result.reliable.resends > 0, `the replies reached the raw target's socket and it resent: ${JSON.stringify(result.reliable)}`);
+      assert.ok(
+        stats.forwardDropped > 0 && stats.replies > 0,
+        `the relay dropped and the receiver replied: ${JSON.stringify(stats)}`,
+      );
+      assert.ok(
+        result.reliable.replies > 0 && result.reliable.resends > 0,
+        `the replies reached the raw target's socket and it resent: ${JSON.stringify(result.reliable)}`,
+      );
       assert.equal(result.lost, 0);
       listen.kill('SIGINT');
       await once(listen, 'exit');

@@ -26,14 +26,22 @@ function head(d: Buffer): Head {
   const fields = s.slice(0, semi).split(',');
   const frag = fields.find((f) => f.startsWith('ncfrag='));
   const [off, total] = frag ? frag.slice(7).split('/').map(Number) : [0, 0];
-  return { seq: BigInt(fields[1]), emg: fields.includes('ncemg=1'), frag: frag ? [off, total] : null, text: s.slice(semi + 1) };
+  return {
+    seq: BigInt(fields[1]),
+    emg: fields.includes('ncemg=1'),
+    frag: frag ? [off, total] : null,
+    text: s.slice(semi + 1),
+  };
 }
 
 /** The datagrams of seq, in arrival order. */
-const of = (got: Received[], seq: bigint, emg = false): Buffer[] => got.filter((g) => head(g.data).seq === seq && head(g.data).emg === emg).map((g) => g.data);
+const of = (got: Received[], seq: bigint, emg = false): Buffer[] =>
+  got.filter((g) => head(g.data).seq === seq && head(g.data).emg === emg).map((g) => g.data);
 
 function reply(sink: Sink, to: number, text: string, address = '127.0.0.1'): Promise<void> {
-  return new Promise((resolve, reject) => sink.socket.send(text, to, address, (err) => (err ? reject(err) : resolve())));
+  return new Promise((resolve, reject) =>
+    sink.socket.send(text, to, address, (err) => (err ? reject(err) : resolve())),
+  );
 }
 
 const target = (sink: Sink, more: Record<string, unknown> = {}): Record<string, unknown> => ({
@@ -46,7 +54,8 @@ const target = (sink: Sink, more: Record<string, unknown> = {}): Record<string, 
   ...more,
 });
 
-const rel = (nc: Netconsole): NonNullable<ReturnType<Netconsole['stats']>['targets'][number]['reliable']> => nc.stats().targets.find((t) => t.name === 'r')!.reliable!;
+const rel = (nc: Netconsole): NonNullable<ReturnType<Netconsole['stats']>['targets'][number]['reliable']> =>
+  nc.stats().targets.find((t) => t.name === 'r')!.reliable!;
 
 async function until(pred: () => boolean, what: string, ms = 15_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -69,7 +78,8 @@ describe('reliable targets: the sender half', () => {
           await sink.until((g) => g.length >= 5 + 5 * 3);
           const seqs = [...new Set(sink.got.map((g) => head(g.data).seq))];
           assert.equal(seqs.length, 10);
-          for (let i = 1; i < 10; i++) assert.equal(seqs[i], seqs[0] + BigInt(i), 'a reliable target numbers its messages one by one');
+          for (let i = 1; i < 10; i++)
+            assert.equal(seqs[i], seqs[0] + BigInt(i), 'a reliable target numbers its messages one by one');
           const fieldsOf = (d: Buffer): string[] => d.toString('latin1', 0, d.indexOf(';')).split(',');
           assert.ok(
             sink.got.every((g) => fieldsOf(g.data)[4] === `ncfirst=${seqs[0]}`),
@@ -81,7 +91,11 @@ describe('reliable targets: the sender half', () => {
           await reply(sink, from, `ncrx${seqs[1]} ${a} ${b}`);
           await sink.until((g) => g.length >= first + 4);
           const again = sink.got.slice(first).map((g) => g.data);
-          assert.deepEqual(again, [...of(sink.got.slice(0, first), a), ...of(sink.got.slice(0, first), b)], 'the same datagrams, in order');
+          assert.deepEqual(
+            again,
+            [...of(sink.got.slice(0, first), a), ...of(sink.got.slice(0, first), b)],
+            'the same datagrams, in order',
+          );
           const r = rel(nc);
           assert.equal(r.replies, 1);
           assert.equal(r.acks, 1);
@@ -90,7 +104,10 @@ describe('reliable targets: the sender half', () => {
           assert.equal(r.resends, 2);
           assert.equal(r.kept, 10, 'acked messages stay until their room is needed');
           const line = nc.targets.get('r')!.get('reliable_stats'); // what `netconsole ctl get r/reliable_stats` prints
-          assert.match(line, new RegExp(`^replies=1 acks=1 requests=2 resends=2 .* acked=${seqs[1]} kept=10 unacked=0 unheard=0$`));
+          assert.match(
+            line,
+            new RegExp(`^replies=1 acks=1 requests=2 resends=2 .* acked=${seqs[1]} kept=10 unacked=0 unheard=0$`),
+          );
           // Asked again at once: not resent twice within the gap (a burst of copies of one reply).
           await reply(sink, from, `ncrx${seqs[1]} ${a}`);
           await until(() => rel(nc).requests === 3, 'the third request');
@@ -100,7 +117,11 @@ describe('reliable targets: the sender half', () => {
           const before = sink.got.length;
           nc.info('after the first reply');
           await sink.until((g) => g.length > before);
-          assert.deepEqual(fieldsOf(sink.got[before].data).slice(4), [], `no ncfirst once answered: ${sink.got[before].data.toString('latin1')}`);
+          assert.deepEqual(
+            fieldsOf(sink.got[before].data).slice(4),
+            [],
+            `no ncfirst once answered: ${sink.got[before].data.toString('latin1')}`,
+          );
         },
       );
     });
@@ -116,7 +137,17 @@ describe('reliable targets: the sender half', () => {
         await sleep(4000); // past the emergency wait: a receiver never heard from gets nothing extra
         assert.equal(sink.got.length, 40, 'no resend, no report');
         const r = rel(nc);
-        assert.deepEqual({ replies: r.replies, resends: r.resends, emergencies: r.emergencies, kept: r.kept, unheard: r.unheard, unacked: r.unacked }, { replies: 0, resends: 0, emergencies: 0, kept: 16, unheard: 24, unacked: 0 });
+        assert.deepEqual(
+          {
+            replies: r.replies,
+            resends: r.resends,
+            emergencies: r.emergencies,
+            kept: r.kept,
+            unheard: r.unheard,
+            unacked: r.unacked,
+          },
+          { replies: 0, resends: 0, emergencies: 0, kept: 16, unheard: 24, unacked: 0 },
+        );
         assert.equal(nc.stats().targets[0].lost, 0);
       },
     );
@@ -231,7 +262,10 @@ describe('reliable targets: the sender half', () => {
           'x'.repeat(1001),
         ];
         for (const h of hostile) await reply(sink, from, h);
-        await until(() => rel(nc).badReplies === hostile.length, `${hostile.length} bad replies counted (${rel(nc).badReplies})`);
+        await until(
+          () => rel(nc).badReplies === hostile.length,
+          `${hostile.length} bad replies counted (${rel(nc).badReplies})`,
+        );
         // 2^64 - 1 is "nothing done yet": a reply, no ack; its requests are answered.
         await reply(sink, from, `ncrx18446744073709551615 ${s0}`);
         await until(() => rel(nc).resends === 1, 'the one resend');
@@ -253,7 +287,11 @@ describe('reliable targets: the sender half', () => {
         await sleep(300);
         await new Promise<void>((r) => other.close(() => r()));
         const r1 = rel(nc);
-        assert.deepEqual([r1.replies, r1.badReplies, r1.requests], [r0.replies, r0.badReplies, r0.requests], 'a reply from elsewhere never reaches the target');
+        assert.deepEqual(
+          [r1.replies, r1.badReplies, r1.requests],
+          [r0.replies, r0.badReplies, r0.requests],
+          'a reply from elsewhere never reaches the target',
+        );
         nc.info('still logging');
         await sink.until((g) => g.some((x) => head(x.data).text.startsWith('still logging')));
       },
@@ -262,7 +300,9 @@ describe('reliable targets: the sender half', () => {
 
   test("another target's records and send_msg leave no hole in a reliable target's seqs", async () => {
     await withSinkNetconsole(
-      (sink) => ({ targets: [target(sink), { name: 'plain', remote_ip: '127.0.0.1', remote_port: 9, extended: 1, enabled: 1 }] }),
+      (sink) => ({
+        targets: [target(sink), { name: 'plain', remote_ip: '127.0.0.1', remote_port: 9, extended: 1, enabled: 1 }],
+      }),
       async (nc, sink) => {
         const plain = nc.targets.get('plain')!;
         nc.info('a');
@@ -282,13 +322,23 @@ describe('reliable targets: the sender half', () => {
       () => ({ targets: [] }),
       async (nc, sink) => {
         const t = await nc.targets.create('b', { remote_ip: '127.0.0.1', remote_port: sink.port, reliable: 1 });
-        await assert.rejects(t.enable(), (e: NodeJS.ErrnoException & { option?: string }) => e.code === 'EINVAL' && e.option === 'reliable');
+        await assert.rejects(
+          t.enable(),
+          (e: NodeJS.ErrnoException & { option?: string }) => e.code === 'EINVAL' && e.option === 'reliable',
+        );
         await t.set('extended', 1);
         await t.set('local_port', 0);
-        await assert.rejects(t.enable(), (e: NodeJS.ErrnoException & { option?: string }) => e.code === 'EINVAL' && e.option === 'local_port');
+        await assert.rejects(
+          t.enable(),
+          (e: NodeJS.ErrnoException & { option?: string }) => e.code === 'EINVAL' && e.option === 'local_port',
+        );
         await t.set('local_port', 6665);
         await t.enable();
-        await assert.rejects(t.set('reliable_msgs', 100), (e: NodeJS.ErrnoException) => e.code === 'EINVAL', 'locked while enabled');
+        await assert.rejects(
+          t.set('reliable_msgs', 100),
+          (e: NodeJS.ErrnoException) => e.code === 'EINVAL',
+          'locked while enabled',
+        );
       },
     );
   });

@@ -26,7 +26,12 @@ function take(core: Core): Seen[] {
   const seen: Seen[] = [];
   const { end } = core.ring.walk(core.ring.tail(), Infinity, (_t, kind, _gen, bytes, aux) => {
     const text = new TextDecoder().decode(bytes);
-    seen.push({ report: (kind & L.KF_REPORT) !== 0, first: (kind & L.KF_FIRST) !== 0, aux, text: text.slice(text.indexOf(';') + 1) });
+    seen.push({
+      report: (kind & L.KF_REPORT) !== 0,
+      first: (kind & L.KF_FIRST) !== 0,
+      aux,
+      text: text.slice(text.indexOf(';') + 1),
+    });
     return 'done';
   });
   core.ring.publishTail(end);

@@ -87,7 +87,11 @@ const rtaU32 = (type: number, v: number): Buffer => {
 const rtaU8 = (type: number, v: number): Buffer => rta(type, Buffer.from([v]));
 const macBytes = (mac: string): Buffer => Buffer.from(mac.split(':').map((x) => parseInt(x, 16)));
 
-function nlmsg(type: number, body: Buffer, opts: { flags?: number; seq?: number; pid?: number; pad?: boolean } = {}): Buffer {
+function nlmsg(
+  type: number,
+  body: Buffer,
+  opts: { flags?: number; seq?: number; pid?: number; pad?: boolean } = {},
+): Buffer {
   const len = 16 + body.length;
   const out = Buffer.alloc(opts.pad === false ? len : (len + 3) & ~3);
   out.writeUInt32LE(len, 0);
@@ -127,7 +131,8 @@ function ifinfo(s: LinkSpec): Buffer {
 }
 
 const RUNNING = IFF_UP | IFF_RUNNING | IFF_LOWER_UP;
-const newlink = (s: LinkSpec, o?: { seq?: number; pid?: number; flags?: number }): Buffer => nlmsg(RTM_NEWLINK, ifinfo(s), o);
+const newlink = (s: LinkSpec, o?: { seq?: number; pid?: number; flags?: number }): Buffer =>
+  nlmsg(RTM_NEWLINK, ifinfo(s), o);
 const dellink = (s: LinkSpec): Buffer => nlmsg(RTM_DELLINK, ifinfo(s));
 const upLink = (ifindex: number, name: string, mac: string, extra: Partial<LinkSpec> = {}): LinkSpec => ({
   ifindex,
@@ -146,7 +151,14 @@ const downLink = (ifindex: number, name: string, mac: string, extra: Partial<Lin
   ...extra,
 });
 
-function ifaddr(family: number, prefix: number, flags: number, scope: number, ifindex: number, attrs: Buffer[]): Buffer {
+function ifaddr(
+  family: number,
+  prefix: number,
+  flags: number,
+  scope: number,
+  ifindex: number,
+  attrs: Buffer[],
+): Buffer {
   const h = Buffer.alloc(8);
   h[0] = family;
   h[1] = prefix;
@@ -157,7 +169,11 @@ function ifaddr(family: number, prefix: number, flags: number, scope: number, if
 }
 const v4 = (s: string): Buffer => Buffer.from(s.split('.').map(Number));
 const newaddr4 = (ifindex: number, addr: string, prefix = 24, o?: { seq?: number; pid?: number }): Buffer =>
-  nlmsg(RTM_NEWADDR, ifaddr(AF_INET, prefix, IFA_F_PERMANENT, 0, ifindex, [rta(IFA_ADDRESS, v4(addr)), rta(IFA_LOCAL, v4(addr))]), o);
+  nlmsg(
+    RTM_NEWADDR,
+    ifaddr(AF_INET, prefix, IFA_F_PERMANENT, 0, ifindex, [rta(IFA_ADDRESS, v4(addr)), rta(IFA_LOCAL, v4(addr))]),
+    o,
+  );
 const done = (seq: number, pid: number): Buffer => {
   const b = Buffer.alloc(4);
   return nlmsg(NLMSG_DONE, b, { seq, pid, flags: NLM_F_MULTI });
@@ -203,7 +219,8 @@ class FakeKernel {
     }
     this.binding = {
       NetlinkWatcher: Watcher,
-      netlinkDump: (type: number) => Buffer.concat([...(type === RTM_GETLINK ? this.links : type === RTM_GETADDR ? this.addrs : []), done(1, 0)]),
+      netlinkDump: (type: number) =>
+        Buffer.concat([...(type === RTM_GETLINK ? this.links : type === RTM_GETADDR ? this.addrs : []), done(1, 0)]),
     };
   }
 
@@ -294,18 +311,30 @@ describe('rtnetlink parsers (hand-made buffers)', () => {
       running: true,
     });
     // up, peer down: operstate LOWERLAYERDOWN is not running (IFF_RUNNING may lag behind)
-    const noCarrier = parseLinkMessage(splitMessages(newlink(upLink(5, 'vx0', '02:00:00:00:00:01', { flags: IFF_UP, oper: IF_OPER_LOWERLAYERDOWN })))[0]!)!;
+    const noCarrier = parseLinkMessage(
+      splitMessages(
+        newlink(upLink(5, 'vx0', '02:00:00:00:00:01', { flags: IFF_UP, oper: IF_OPER_LOWERLAYERDOWN })),
+      )[0]!,
+    )!;
     assert.equal(noCarrier.up, true);
     assert.equal(noCarrier.running, false);
     // lo: operstate UNKNOWN with carrier (IFF_LOWER_UP) is running, without it is not
     const lo = (flags: number): boolean =>
-      parseLinkMessage(splitMessages(newlink({ ifindex: 1, name: 'lo', mac: '00:00:00:00:00:00', flags, oper: IF_OPER_UNKNOWN }))[0]!)!.running;
+      parseLinkMessage(
+        splitMessages(newlink({ ifindex: 1, name: 'lo', mac: '00:00:00:00:00:00', flags, oper: IF_OPER_UNKNOWN }))[0]!,
+      )!.running;
     assert.equal(lo(IFF_UP | IFF_RUNNING | IFF_LOWER_UP), true);
     assert.equal(lo(IFF_UP | IFF_RUNNING), false);
     // administratively down: never running, whatever a stale operstate says
-    assert.equal(parseLinkMessage(splitMessages(newlink(upLink(5, 'vx0', '02:00:00:00:00:01', { flags: 0 })))[0]!)!.running, false);
+    assert.equal(
+      parseLinkMessage(splitMessages(newlink(upLink(5, 'vx0', '02:00:00:00:00:01', { flags: 0 })))[0]!)!.running,
+      false,
+    );
     // no IFLA_OPERSTATE: IFF_RUNNING decides
-    assert.equal(parseLinkMessage(splitMessages(newlink({ ifindex: 7, name: 'x', flags: IFF_UP | IFF_RUNNING }))[0]!)!.running, true);
+    assert.equal(
+      parseLinkMessage(splitMessages(newlink({ ifindex: 7, name: 'x', flags: IFF_UP | IFF_RUNNING }))[0]!)!.running,
+      true,
+    );
     // no IFLA_ADDRESS (e.g. a tun device): mac ''; no IFLA_MASTER (or 0): master null
     const bare = parseLinkMessage(splitMessages(newlink({ ifindex: 7, name: 'tun0', master: 0 }))[0]!)!;
     assert.equal(bare.mac, '');
@@ -345,7 +374,12 @@ describe('rtnetlink parsers (hand-made buffers)', () => {
     });
     // point-to-point: IFA_LOCAL is ours, IFA_ADDRESS the peer
     const ptp = parseAddrMessage(
-      splitMessages(nlmsg(RTM_NEWADDR, ifaddr(AF_INET, 32, 0, 0, 4, [rta(IFA_ADDRESS, v4('10.0.0.2')), rta(IFA_LOCAL, v4('10.0.0.1'))])))[0]!,
+      splitMessages(
+        nlmsg(
+          RTM_NEWADDR,
+          ifaddr(AF_INET, 32, 0, 0, 4, [rta(IFA_ADDRESS, v4('10.0.0.2')), rta(IFA_LOCAL, v4('10.0.0.1'))]),
+        ),
+      )[0]!,
     )!;
     assert.equal(ptp.address, '10.0.0.1');
     assert.equal(ptp.peer, '10.0.0.2');
@@ -354,7 +388,12 @@ describe('rtnetlink parsers (hand-made buffers)', () => {
     v6.writeUInt16BE(0xfe80, 0);
     v6[15] = 1;
     const a6 = parseAddrMessage(
-      splitMessages(nlmsg(RTM_DELADDR, ifaddr(AF_INET6, 64, 0, 253, 4, [rta(IFA_ADDRESS, v6), rtaU32(IFA_FLAGS, IFA_F_TENTATIVE | 0x100)])))[0]!,
+      splitMessages(
+        nlmsg(
+          RTM_DELADDR,
+          ifaddr(AF_INET6, 64, 0, 253, 4, [rta(IFA_ADDRESS, v6), rtaU32(IFA_FLAGS, IFA_F_TENTATIVE | 0x100)]),
+        ),
+      )[0]!,
     )!;
     assert.equal(a6.deleted, true);
     assert.equal(a6.family, 6);
@@ -378,16 +417,35 @@ describe('rtnetlink parsers (hand-made buffers)', () => {
       h[11] = 1;
       return nlmsg(RTM_NEWNEIGH, Buffer.concat([h, ...attrs]));
     };
-    const n = parseNeighMessage(splitMessages(nd(AF_INET, [rta(NDA_DST, v4('10.9.0.2')), rta(NDA_LLADDR, macBytes('02:00:00:00:00:aa'))]))[0]!)!;
-    assert.deepEqual(n, { kind: 'neigh', deleted: false, ifindex: 4, family: 4, dst: '10.9.0.2', lladdr: '02:00:00:00:00:aa', state: 2, flags: 0 });
+    const n = parseNeighMessage(
+      splitMessages(nd(AF_INET, [rta(NDA_DST, v4('10.9.0.2')), rta(NDA_LLADDR, macBytes('02:00:00:00:00:aa'))]))[0]!,
+    )!;
+    assert.deepEqual(n, {
+      kind: 'neigh',
+      deleted: false,
+      ifindex: 4,
+      family: 4,
+      dst: '10.9.0.2',
+      lladdr: '02:00:00:00:00:aa',
+      state: 2,
+      flags: 0,
+    });
     const incomplete = parseNeighMessage(splitMessages(nd(AF_INET, [rta(NDA_DST, v4('10.9.0.3'))], 0x01))[0]!)!;
     assert.equal(incomplete.lladdr, null);
     assert.equal(incomplete.state, 1);
-    assert.equal(parseNeighMessage(splitMessages(nd(AF_BRIDGE, [rta(NDA_LLADDR, macBytes('02:00:00:00:00:aa'))]))[0]!), null);
+    assert.equal(
+      parseNeighMessage(splitMessages(nd(AF_BRIDGE, [rta(NDA_LLADDR, macBytes('02:00:00:00:00:aa'))]))[0]!),
+      null,
+    );
   });
 
   test('parseMessages keeps link, address and neighbour messages in order; parseError reads errno', () => {
-    const buf = Buffer.concat([newlink(upLink(2, 'a', '02:00:00:00:00:01')), done(1, 1), newaddr4(2, '192.0.2.1'), dellink({ ifindex: 2, name: 'a' })]);
+    const buf = Buffer.concat([
+      newlink(upLink(2, 'a', '02:00:00:00:00:01')),
+      done(1, 1),
+      newaddr4(2, '192.0.2.1'),
+      dellink({ ifindex: 2, name: 'a' }),
+    ]);
     assert.deepEqual(
       parseMessages(buf).map((m) => `${m.kind}${m.deleted ? '-' : '+'}`),
       ['link+', 'addr+', 'link-'],
@@ -406,7 +464,10 @@ describe('RtnetlinkSource logic (a stand-in binding)', () => {
 
   function started(): { k: FakeKernel; s: RtnetlinkSource; events: NetdevEvent[] } {
     const k = new FakeKernel();
-    k.links = [newlink({ ifindex: 1, name: 'lo', mac: '00:00:00:00:00:00', flags: RUNNING, oper: IF_OPER_UNKNOWN }), newlink(downLink(2, 'va', MAC_A))];
+    k.links = [
+      newlink({ ifindex: 1, name: 'lo', mac: '00:00:00:00:00:00', flags: RUNNING, oper: IF_OPER_UNKNOWN }),
+      newlink(downLink(2, 'va', MAC_A)),
+    ];
     k.addrs = [newaddr4(1, '127.0.0.1', 8), newaddr4(2, '10.1.0.1')];
     const s = new RtnetlinkSource({ binding: k.binding });
     const events = collect(s);
@@ -418,7 +479,15 @@ describe('RtnetlinkSource logic (a stand-in binding)', () => {
     const { k, s, events } = started();
     const snap = s.snapshot();
     assert.deepEqual([...snap.keys()], [1, 2]);
-    assert.deepEqual(snap.get(2), { name: 'va', ifindex: 2, mac: MAC_A, up: false, running: false, master: null, addresses: [{ family: 4, address: '10.1.0.1' }] });
+    assert.deepEqual(snap.get(2), {
+      name: 'va',
+      ifindex: 2,
+      mac: MAC_A,
+      up: false,
+      running: false,
+      master: null,
+      addresses: [{ family: 4, address: '10.1.0.1' }],
+    });
     assert.equal(k.watcher!.refed, false);
     assert.equal((k.watcher as unknown as FakeWatcher).groups, 0x1 | 0x4 | 0x10 | 0x100);
     s.ref();
@@ -440,7 +509,10 @@ describe('RtnetlinkSource logic (a stand-in binding)', () => {
     k.deliver(newlink(downLink(2, 'vb', MAC_A)));
     k.deliver(newlink(downLink(9, 'br0', MAC_BR)));
     k.deliver(newlink(downLink(2, 'vb', MAC_A, { master: 9 })));
-    k.deliver(newlink(downLink(2, 'vb', MAC_A, { master: 9, family: AF_BRIDGE })), dellink({ ifindex: 2, name: 'vb', family: AF_BRIDGE }));
+    k.deliver(
+      newlink(downLink(2, 'vb', MAC_A, { master: 9, family: AF_BRIDGE })),
+      dellink({ ifindex: 2, name: 'vb', family: AF_BRIDGE }),
+    );
     k.deliver(newlink(downLink(2, 'vb', MAC_A)));
     k.deliver(newlink(upLink(3, 'vc', MAC_B, { master: 9 })));
     k.deliver(newlink(downLink(3, 'vc', MAC_B, { master: 9 })), dellink(downLink(3, 'vc', MAC_B)));
@@ -514,7 +586,10 @@ describe('RtnetlinkSource logic (a stand-in binding)', () => {
     k.deliver(done(linkReq.seq, port));
     const addrReq = k.lastRequest();
     assert.equal(addrReq.type, RTM_GETADDR);
-    k.deliver(newaddr4(2, '10.1.0.1', 24, { seq: addrReq.seq, pid: port }), newaddr4(4, '10.4.0.1', 24, { seq: addrReq.seq, pid: port }));
+    k.deliver(
+      newaddr4(2, '10.1.0.1', 24, { seq: addrReq.seq, pid: port }),
+      newaddr4(4, '10.4.0.1', 24, { seq: addrReq.seq, pid: port }),
+    );
     assert.equal(resyncs, 0, 'not done before NLMSG_DONE of the address dump');
     k.deliver(done(addrReq.seq, port));
     assert.equal(resyncs, 1);
@@ -546,7 +621,10 @@ describe('RtnetlinkSource logic (a stand-in binding)', () => {
     const first = k.lastRequest();
     k.watcher!.onMessages(Buffer.alloc(0));
     assert.equal(k.watcher!.requests.length, 1, 'no second dump while one runs');
-    const lo = newlink({ ifindex: 1, name: 'lo', mac: '00:00:00:00:00:00', flags: RUNNING, oper: IF_OPER_UNKNOWN }, { seq: first.seq, pid: port });
+    const lo = newlink(
+      { ifindex: 1, name: 'lo', mac: '00:00:00:00:00:00', flags: RUNNING, oper: IF_OPER_UNKNOWN },
+      { seq: first.seq, pid: port },
+    );
     k.deliver(lo, newlink(downLink(2, 'va', MAC_A), { seq: first.seq, pid: port }), done(first.seq, port));
     const addr = k.lastRequest();
     k.deliver(done(addr.seq, port));
@@ -588,16 +666,26 @@ describe('RtnetlinkSource logic (a stand-in binding)', () => {
     s.start();
     const req = k.lastRequest();
     const port = k.watcher!.portId;
-    k.deliver(newlink({ ifindex: 1, name: 'lo', mac: '00:00:00:00:00:00', flags: RUNNING, oper: IF_OPER_UNKNOWN }, { seq: req.seq, pid: port }), done(req.seq, port));
+    k.deliver(
+      newlink(
+        { ifindex: 1, name: 'lo', mac: '00:00:00:00:00:00', flags: RUNNING, oper: IF_OPER_UNKNOWN },
+        { seq: req.seq, pid: port },
+      ),
+      done(req.seq, port),
+    );
     const addr = k.lastRequest();
     k.deliver(done(addr.seq, port));
     assert.deepEqual(brief(events), ['unregister va']);
     s.stop();
   });
 
-  test("a dump the kernel refuses is a NetconsoleError named by its errno; start() closes its watcher", () => {
+  test('a dump the kernel refuses is a NetconsoleError named by its errno; start() closes its watcher', () => {
     const k = new FakeKernel();
-    const refused = Object.assign(new Error('netlink dump: No such device'), { errno: 19, code: 'ENODEV', syscall: 'netlink dump' });
+    const refused = Object.assign(new Error('netlink dump: No such device'), {
+      errno: 19,
+      code: 'ENODEV',
+      syscall: 'netlink dump',
+    });
     const s = new RtnetlinkSource({
       binding: {
         ...k.binding,
@@ -606,7 +694,10 @@ describe('RtnetlinkSource logic (a stand-in binding)', () => {
         },
       },
     });
-    assert.throws(() => s.start(), (e: unknown) => e instanceof NetconsoleError && e.code === 'ENODEV' && e.cause === refused);
+    assert.throws(
+      () => s.start(),
+      (e: unknown) => e instanceof NetconsoleError && e.code === 'ENODEV' && e.cause === refused,
+    );
     assert.equal(k.watcher!.closed, true);
     assert.equal(s.running, false);
   });
@@ -649,14 +740,26 @@ describe('rtnetlink on the host (no root needed)', () => {
     if (!requireNative(t, 'netlink')) return;
     const ours = rtnetlinkLookup.listDevices();
     const theirs = sysfsListDevices();
-    assert.ok(ours.some((d) => d.name === 'lo' && d.ifindex === 1 && d.addresses.some((a) => a.address === '127.0.0.1')));
-    const strip = (d: DeviceInfo): unknown => ({ name: d.name, ifindex: d.ifindex, mac: d.mac, up: d.up, running: d.running, master: d.master });
+    assert.ok(
+      ours.some((d) => d.name === 'lo' && d.ifindex === 1 && d.addresses.some((a) => a.address === '127.0.0.1')),
+    );
+    const strip = (d: DeviceInfo): unknown => ({
+      name: d.name,
+      ifindex: d.ifindex,
+      mac: d.mac,
+      up: d.up,
+      running: d.running,
+      master: d.master,
+    });
     assert.deepEqual(ours.map(strip), theirs.map(strip));
     for (const d of ours.filter((x) => x.running)) {
       const key = (a: { family: number; address: string }): string => `${a.family} ${a.address}`;
       assert.deepEqual(
         d.addresses.map(key).sort(),
-        theirs.find((x) => x.ifindex === d.ifindex)!.addresses.map(key).sort(),
+        theirs
+          .find((x) => x.ifindex === d.ifindex)!
+          .addresses.map(key)
+          .sort(),
         `addresses of running ${d.name}`,
       );
     }
@@ -679,307 +782,504 @@ describe('rtnetlink on the host (no root needed)', () => {
     assert.ok(msgs.filter((m) => m.type === RTM_NEWLINK).length >= 1);
   });
 
-  test('a process with only a started source (or watcher) exits on its own; ref() keeps it alive', { timeout: 30_000 }, async (t) => {
-    if (!requireNative(t, 'netlink')) return;
-    const [src, watcher, refd] = await Promise.all([runLife('source', 10_000), runLife('watcher', 10_000), runLife('ref', 1500)]);
-    assert.equal(src.code, 0, `source: ${src.stderr}`);
-    assert.equal(src.stderr, '');
-    assert.ok(src.ms < 5000, `exited after ${src.ms} ms`);
-    assert.ok(src.lines[0]!.started);
-    assert.equal(watcher.code, 0, `watcher: ${watcher.stderr}`);
-    assert.equal(watcher.stderr, '');
-    assert.equal(refd.signal, 'SIGKILL', `ref(): still alive when killed (${refd.stderr})`);
-    assert.ok(refd.lines[0]!.started);
-  });
+  test(
+    'a process with only a started source (or watcher) exits on its own; ref() keeps it alive',
+    { timeout: 30_000 },
+    async (t) => {
+      if (!requireNative(t, 'netlink')) return;
+      const [src, watcher, refd] = await Promise.all([
+        runLife('source', 10_000),
+        runLife('watcher', 10_000),
+        runLife('ref', 1500),
+      ]);
+      assert.equal(src.code, 0, `source: ${src.stderr}`);
+      assert.equal(src.stderr, '');
+      assert.ok(src.ms < 5000, `exited after ${src.ms} ms`);
+      assert.ok(src.lines[0]!.started);
+      assert.equal(watcher.code, 0, `watcher: ${watcher.stderr}`);
+      assert.equal(watcher.stderr, '');
+      assert.equal(refd.signal, 'SIGKILL', `ref(): still alive when killed (${refd.stderr})`);
+      assert.ok(refd.lines[0]!.started);
+    },
+  );
 
-  test('a worker thread that ends with a source and a watcher open tears them down cleanly', { timeout: 30_000 }, async (t) => {
-    if (!requireNative(t, 'netlink')) return;
-    const r = await runLife('worker', 10_000);
-    assert.equal(r.code, 0, `exit ${String(r.code ?? r.signal)}: ${r.stderr}`);
-    assert.equal(r.stderr, '');
-    assert.deepEqual(
-      r.lines.map((l) => Object.keys(l)[0]),
-      ['fromWorker', 'workerExit'],
-      JSON.stringify(r.lines),
-    );
-    assert.equal((r.lines[0]!.fromWorker as { started: boolean }).started, true);
-    assert.equal(r.lines[1]!.workerExit, 0);
-  });
+  test(
+    'a worker thread that ends with a source and a watcher open tears them down cleanly',
+    { timeout: 30_000 },
+    async (t) => {
+      if (!requireNative(t, 'netlink')) return;
+      const r = await runLife('worker', 10_000);
+      assert.equal(r.code, 0, `exit ${String(r.code ?? r.signal)}: ${r.stderr}`);
+      assert.equal(r.stderr, '');
+      assert.deepEqual(
+        r.lines.map((l) => Object.keys(l)[0]),
+        ['fromWorker', 'workerExit'],
+        JSON.stringify(r.lines),
+      );
+      assert.equal((r.lines[0]!.fromWorker as { started: boolean }).started, true);
+      assert.equal(r.lines[1]!.workerExit, 0);
+    },
+  );
 
-  test('a throwing callback is an uncaught exception; close() inside the callback stops the rest', { timeout: 30_000 }, async (t) => {
-    if (!requireNative(t, 'netlink')) return;
-    const [thrown, inside] = await Promise.all([runLife('throw', 10_000), runLife('close-inside', 10_000)]);
-    assert.equal(thrown.code, 0, thrown.stderr);
-    assert.deepEqual(thrown.lines.at(-1), { uncaught: 'boom from onMessages' });
-    assert.equal(inside.code, 0, inside.stderr);
-    assert.deepEqual(inside.lines.at(-1), { calls: 1, closed: true, requestAfterCloseThrew: true });
-  });
+  test(
+    'a throwing callback is an uncaught exception; close() inside the callback stops the rest',
+    { timeout: 30_000 },
+    async (t) => {
+      if (!requireNative(t, 'netlink')) return;
+      const [thrown, inside] = await Promise.all([runLife('throw', 10_000), runLife('close-inside', 10_000)]);
+      assert.equal(thrown.code, 0, thrown.stderr);
+      assert.deepEqual(thrown.lines.at(-1), { uncaught: 'boom from onMessages' });
+      assert.equal(inside.code, 0, inside.stderr);
+      assert.deepEqual(inside.lines.at(-1), { calls: 1, closed: true, requestAfterCloseThrew: true });
+    },
+  );
 });
 
 // ---------------------------------------------------------------------------------------------
 // Inside network namespaces
 
 describe('rtnetlink events inside network namespaces (root)', () => {
-  test('veth add, up, carrier, down, rename, enslave / release, delete, re-create: every event within milliseconds', { timeout: 90_000 }, async (t) => {
-    if (!requireRoot(t) || !requireNative(t, 'netlink')) return;
-    await withNetns(['a', 'b'], async (ns) => {
-      const a = ns.name('a');
-      const latencies: Array<[string, number]> = [];
-      /** Runs `cmd` in namespace `where` and waits for the event; it must come within PROMPT_MS of the command's end. */
-      const expect = async (probe: NetdevProbe, where: string, cmd: string[], what: string, pred: (e: NetdevEvent) => boolean): Promise<NetdevEvent> => {
-        const m = probe.eventMark();
-        await ns.exec(where, cmd);
-        const tDone = Date.now();
-        const got = await probe.waitTimed(m, what, pred);
-        const late = got.t - tDone;
-        latencies.push([what, late]);
-        assert.ok(late < PROMPT_MS, `${what}: ${late} ms after the command returned`);
-        return got.event;
-      };
+  test(
+    'veth add, up, carrier, down, rename, enslave / release, delete, re-create: every event within milliseconds',
+    { timeout: 90_000 },
+    async (t) => {
+      if (!requireRoot(t) || !requireNative(t, 'netlink')) return;
+      await withNetns(['a', 'b'], async (ns) => {
+        const a = ns.name('a');
+        const latencies: Array<[string, number]> = [];
+        /** Runs `cmd` in namespace `where` and waits for the event; it must come within PROMPT_MS of the command's end. */
+        const expect = async (
+          probe: NetdevProbe,
+          where: string,
+          cmd: string[],
+          what: string,
+          pred: (e: NetdevEvent) => boolean,
+        ): Promise<NetdevEvent> => {
+          const m = probe.eventMark();
+          await ns.exec(where, cmd);
+          const tDone = Date.now();
+          const got = await probe.waitTimed(m, what, pred);
+          const late = got.t - tDone;
+          latencies.push([what, late]);
+          assert.ok(late < PROMPT_MS, `${what}: ${late} ms after the command returned`);
+          return got.event;
+        };
 
-      const probe = await NetdevProbe.start(ns, 'a', PROBE);
-      assert.deepEqual(
-        probe.initial.map((d) => d.name),
-        ['lo'],
-      );
-      // Explicit, distinct ifindexes: a veth whose peer has the same ifindex (both 2 in fresh
-      // namespaces) gets its operstate from the kernel's rate-limited linkwatch (up to 1 s late),
-      // which would measure the kernel, not us.
-      const reg = await expect(
-        probe,
-        'a',
-        ['ip', 'link', 'add', 'vx0', 'index', '10', 'type', 'veth', 'peer', 'name', 'vy0', 'index', '20', 'netns', ns.name('b')],
-        'register vx0',
-        is('register', 'vx0'),
-      );
-      const [link] = await ipJson<IpLink[]>(['link', 'show', 'vx0'], a);
-      const mac = link!.address!;
-      assert.equal(reg.ifindex, 10);
-      assert.equal(reg.mac, mac);
-      await ns.exec('b', ['ip', 'link', 'set', 'vy0', 'up']);
-      await expect(probe, 'a', ['ip', 'link', 'set', 'vx0', 'up'], 'up vx0', is('up', 'vx0'));
-
-      // carrier loss and back: the peer goes down / up in the other namespace
-      const down1 = await expect(probe, 'b', ['ip', 'link', 'set', 'vy0', 'down'], 'down vx0 (carrier)', is('down', 'vx0'));
-      assert.equal(down1.ifindex, 10);
-      const noCarrier = await probe.cmd<DeviceInfo>('device vx0');
-      assert.equal(noCarrier.up, true);
-      assert.equal(noCarrier.running, false);
-      await expect(probe, 'b', ['ip', 'link', 'set', 'vy0', 'up'], 'up vx0 (carrier)', is('up', 'vx0'));
-
-      // administratively down / up
-      await expect(probe, 'a', ['ip', 'link', 'set', 'vx0', 'down'], 'down vx0 (admin)', is('down', 'vx0'));
-      const adminDown = await probe.cmd<DeviceInfo>('device vx0');
-      assert.equal(adminDown.up, false);
-      assert.equal(adminDown.running, false);
-      await expect(probe, 'a', ['ip', 'link', 'set', 'vx0', 'up'], 'up vx0 (admin)', is('up', 'vx0'));
-
-      // rename (a veth must be down to be renamed)
-      await expect(probe, 'a', ['ip', 'link', 'set', 'vx0', 'down'], 'down vx0 (before rename)', is('down', 'vx0'));
-      let m = probe.eventMark();
-      const ren = await expect(probe, 'a', ['ip', 'link', 'set', 'vx0', 'name', 'vx0r'], 'rename vx0 -> vx0r', (e) => e.type === 'rename');
-      assert.deepEqual(ren, { type: 'rename', name: 'vx0r', oldName: 'vx0', ifindex: 10, mac });
-      assert.ok(!probe.since(m).some((e) => e.type === 'unregister' || e.type === 'register'), 'a rename is not unregister + register');
-      await expect(probe, 'a', ['ip', 'link', 'set', 'vx0r', 'up'], 'up vx0r', is('up', 'vx0r'));
-
-      // enslave to a bridge, release
-      const brReg = await expect(probe, 'a', ['ip', 'link', 'add', 'br0', 'index', '30', 'type', 'bridge'], 'register br0', is('register', 'br0'));
-      const ens = await expect(probe, 'a', ['ip', 'link', 'set', 'vx0r', 'master', 'br0'], 'enslave vx0r', is('enslave', 'vx0r'));
-      assert.equal(ens.master, 'br0');
-      assert.equal(ens.ifindex, 10);
-      assert.equal((await probe.cmd<DeviceInfo>('index 10')).master, 'br0');
-      // the source's table and the dump look-up, against `ip -j link`, while enslaved
-      const links = await ipJson<IpLink[]>(['link'], a);
-      for (const which of ['snapshot', 'list']) {
-        const snap = await probe.cmd<DeviceInfo[]>(which);
+        const probe = await NetdevProbe.start(ns, 'a', PROBE);
         assert.deepEqual(
-          snap.map((d) => [d.ifindex, d.name, d.mac, d.up, d.master]),
-          links.map((l) => [l.ifindex, l.ifname, l.address, l.flags.includes('UP'), l.master ?? null]),
-          which,
+          probe.initial.map((d) => d.name),
+          ['lo'],
         );
-      }
-      const rel = await expect(probe, 'a', ['ip', 'link', 'set', 'vx0r', 'nomaster'], 'release vx0r', is('release', 'vx0r'));
-      assert.equal(rel.ifindex, 10);
-      assert.equal((await probe.cmd<DeviceInfo>('device vx0r')).master, null);
+        // Explicit, distinct ifindexes: a veth whose peer has the same ifindex (both 2 in fresh
+        // namespaces) gets its operstate from the kernel's rate-limited linkwatch (up to 1 s late),
+        // which would measure the kernel, not us.
+        const reg = await expect(
+          probe,
+          'a',
+          [
+            'ip',
+            'link',
+            'add',
+            'vx0',
+            'index',
+            '10',
+            'type',
+            'veth',
+            'peer',
+            'name',
+            'vy0',
+            'index',
+            '20',
+            'netns',
+            ns.name('b'),
+          ],
+          'register vx0',
+          is('register', 'vx0'),
+        );
+        const [link] = await ipJson<IpLink[]>(['link', 'show', 'vx0'], a);
+        const mac = link!.address!;
+        assert.equal(reg.ifindex, 10);
+        assert.equal(reg.mac, mac);
+        await ns.exec('b', ['ip', 'link', 'set', 'vy0', 'up']);
+        await expect(probe, 'a', ['ip', 'link', 'set', 'vx0', 'up'], 'up vx0', is('up', 'vx0'));
 
-      // delete
-      const unreg = await expect(probe, 'a', ['ip', 'link', 'del', 'vx0r'], 'unregister vx0r', is('unregister', 'vx0r'));
-      assert.equal(unreg.ifindex, 10);
-      assert.equal(unreg.mac, mac);
-      assert.equal(await probe.cmd('device vx0r'), null);
-      assert.equal(await probe.cmd('index 10'), null);
-      assert.equal(await probe.cmd(`mac ${mac}`), null);
+        // carrier loss and back: the peer goes down / up in the other namespace
+        const down1 = await expect(
+          probe,
+          'b',
+          ['ip', 'link', 'set', 'vy0', 'down'],
+          'down vx0 (carrier)',
+          is('down', 'vx0'),
+        );
+        assert.equal(down1.ifindex, 10);
+        const noCarrier = await probe.cmd<DeviceInfo>('device vx0');
+        assert.equal(noCarrier.up, true);
+        assert.equal(noCarrier.running, false);
+        await expect(probe, 'b', ['ip', 'link', 'set', 'vy0', 'up'], 'up vx0 (carrier)', is('up', 'vx0'));
 
-      // re-create with the same name and the same MAC: a new ifindex, found by MAC
-      const reg2 = await expect(
-        probe,
-        'a',
-        ['ip', 'link', 'add', 'vx0r', 'address', mac, 'type', 'veth', 'peer', 'name', 'vy0', 'index', '21', 'netns', ns.name('b')],
-        'register vx0r',
-        is('register', 'vx0r'),
-      );
-      assert.notEqual(reg2.ifindex, 10);
-      assert.equal(reg2.mac, mac);
-      const byMac = await probe.cmd<DeviceInfo>(`mac ${mac.toUpperCase()}`);
-      assert.equal(byMac.name, 'vx0r');
-      assert.equal(byMac.ifindex, reg2.ifindex);
+        // administratively down / up
+        await expect(probe, 'a', ['ip', 'link', 'set', 'vx0', 'down'], 'down vx0 (admin)', is('down', 'vx0'));
+        const adminDown = await probe.cmd<DeviceInfo>('device vx0');
+        assert.equal(adminDown.up, false);
+        assert.equal(adminDown.running, false);
+        await expect(probe, 'a', ['ip', 'link', 'set', 'vx0', 'up'], 'up vx0 (admin)', is('up', 'vx0'));
 
-      // deleted and re-created in one go: unregister, then register, each seen
-      m = probe.eventMark();
-      const reg3 = await expect(
-        probe,
-        'a',
-        ['sh', '-c', `ip link del vx0r && ip link add vx0r address ${mac} type veth peer name vy0`],
-        'register vx0r again',
-        (e) => e.type === 'register' && e.name === 'vx0r' && e.ifindex !== reg2.ifindex,
-      );
-      const seq = probe.since(m);
-      const idxUnreg = seq.findIndex((e) => e.type === 'unregister' && e.ifindex === reg2.ifindex);
-      assert.ok(idxUnreg >= 0 && idxUnreg < seq.indexOf(reg3), `unregister #${reg2.ifindex} before register #${reg3.ifindex}`);
+        // rename (a veth must be down to be renamed)
+        await expect(probe, 'a', ['ip', 'link', 'set', 'vx0', 'down'], 'down vx0 (before rename)', is('down', 'vx0'));
+        let m = probe.eventMark();
+        const ren = await expect(
+          probe,
+          'a',
+          ['ip', 'link', 'set', 'vx0', 'name', 'vx0r'],
+          'rename vx0 -> vx0r',
+          (e) => e.type === 'rename',
+        );
+        assert.deepEqual(ren, { type: 'rename', name: 'vx0r', oldName: 'vx0', ifindex: 10, mac });
+        assert.ok(
+          !probe.since(m).some((e) => e.type === 'unregister' || e.type === 'register'),
+          'a rename is not unregister + register',
+        );
+        await expect(probe, 'a', ['ip', 'link', 'set', 'vx0r', 'up'], 'up vx0r', is('up', 'vx0r'));
 
-      // the bridge goes too
-      const brGone = await expect(probe, 'a', ['ip', 'link', 'del', 'br0'], 'unregister br0', is('unregister', 'br0'));
-      assert.equal(brGone.ifindex, brReg.ifindex);
-      assert.equal(probe.overruns, 0);
-      t.diagnostic(`latency after the command returned (ms): ${latencies.map(([w, l]) => `${w} ${l}`).join(', ')}`);
-    });
-  });
+        // enslave to a bridge, release
+        const brReg = await expect(
+          probe,
+          'a',
+          ['ip', 'link', 'add', 'br0', 'index', '30', 'type', 'bridge'],
+          'register br0',
+          is('register', 'br0'),
+        );
+        const ens = await expect(
+          probe,
+          'a',
+          ['ip', 'link', 'set', 'vx0r', 'master', 'br0'],
+          'enslave vx0r',
+          is('enslave', 'vx0r'),
+        );
+        assert.equal(ens.master, 'br0');
+        assert.equal(ens.ifindex, 10);
+        assert.equal((await probe.cmd<DeviceInfo>('index 10')).master, 'br0');
+        // the source's table and the dump look-up, against `ip -j link`, while enslaved
+        const links = await ipJson<IpLink[]>(['link'], a);
+        for (const which of ['snapshot', 'list']) {
+          const snap = await probe.cmd<DeviceInfo[]>(which);
+          assert.deepEqual(
+            snap.map((d) => [d.ifindex, d.name, d.mac, d.up, d.master]),
+            links.map((l) => [l.ifindex, l.ifname, l.address, l.flags.includes('UP'), l.master ?? null]),
+            which,
+          );
+        }
+        const rel = await expect(
+          probe,
+          'a',
+          ['ip', 'link', 'set', 'vx0r', 'nomaster'],
+          'release vx0r',
+          is('release', 'vx0r'),
+        );
+        assert.equal(rel.ifindex, 10);
+        assert.equal((await probe.cmd<DeviceInfo>('device vx0r')).master, null);
 
-  test('a down and up faster than any poll interval is seen as both events, in order', { timeout: 60_000 }, async (t) => {
-    if (!requireRoot(t) || !requireNative(t, 'netlink')) return;
-    await withNetns(['a', 'b'], async (ns) => {
-      await ns.exec('a', ['ip', 'link', 'add', 'vx0', 'index', '10', 'type', 'veth', 'peer', 'name', 'vy0', 'index', '20', 'netns', ns.name('b')]);
-      await ns.exec('b', ['ip', 'link', 'set', 'vy0', 'up']);
-      await ns.exec('a', ['ip', 'link', 'set', 'vx0', 'up']);
-      const probe = await NetdevProbe.start(ns, 'a', PROBE);
-      for (let i = 0; i < 50 && !(await probe.cmd<DeviceInfo>('device vx0')).running; i++) await new Promise((r) => setTimeout(r, 20));
-      assert.equal((await probe.cmd<DeviceInfo>('device vx0')).running, true);
+        // delete
+        const unreg = await expect(
+          probe,
+          'a',
+          ['ip', 'link', 'del', 'vx0r'],
+          'unregister vx0r',
+          is('unregister', 'vx0r'),
+        );
+        assert.equal(unreg.ifindex, 10);
+        assert.equal(unreg.mac, mac);
+        assert.equal(await probe.cmd('device vx0r'), null);
+        assert.equal(await probe.cmd('index 10'), null);
+        assert.equal(await probe.cmd(`mac ${mac}`), null);
 
-      for (const round of [1, 2, 3]) {
-        const m = probe.eventMark();
-        // One `ip` process, two requests: microseconds apart.
-        const t0 = Date.now();
-        await ns.exec('a', ['sh', '-c', 'printf "link set vx0 down\\nlink set vx0 up\\n" | ip -batch -']);
-        const took = Date.now() - t0;
-        const up = await probe.waitTimed(m, `up vx0 after the blip (round ${round})`, (e) => e.type === 'up' && e.name === 'vx0');
-        const seq = probe.since(m).filter((e) => e.name === 'vx0');
-        const iDown = seq.findIndex((e) => e.type === 'down');
-        assert.ok(iDown >= 0 && iDown < seq.indexOf(up.event), `down before up (round ${round}): ${JSON.stringify(seq)} (the blip took ${took} ms with process start-up)`);
-      }
-      // And it really was too fast for polling: the sysfs view after the fact shows no change.
-      assert.equal((await probe.cmd<DeviceInfo>('sysfs-device vx0')).running, true);
-    });
-  });
+        // re-create with the same name and the same MAC: a new ifindex, found by MAC
+        const reg2 = await expect(
+          probe,
+          'a',
+          [
+            'ip',
+            'link',
+            'add',
+            'vx0r',
+            'address',
+            mac,
+            'type',
+            'veth',
+            'peer',
+            'name',
+            'vy0',
+            'index',
+            '21',
+            'netns',
+            ns.name('b'),
+          ],
+          'register vx0r',
+          is('register', 'vx0r'),
+        );
+        assert.notEqual(reg2.ifindex, 10);
+        assert.equal(reg2.mac, mac);
+        const byMac = await probe.cmd<DeviceInfo>(`mac ${mac.toUpperCase()}`);
+        assert.equal(byMac.name, 'vx0r');
+        assert.equal(byMac.ifindex, reg2.ifindex);
 
-  test('rtnetlinkLookup sees the IPv4 address of a down veth (sysfs cannot); sourceAddress uses it', { timeout: 60_000 }, async (t) => {
-    if (!requireRoot(t) || !requireNative(t, 'netlink')) return;
-    await withNetns(['a', 'b'], async (ns) => {
-      await ns.vethPair('a', 'vx0', 'b', 'vy0', '10.9.0.1/24', '10.9.0.2/24');
-      await ns.exec('a', ['ip', 'addr', 'add', '10.9.1.1/24', 'dev', 'vx0']);
-      await ns.exec('a', ['ip', '-6', 'addr', 'add', 'fd09::1/64', 'dev', 'vx0', 'nodad']);
-      await ns.exec('a', ['ip', 'link', 'set', 'vx0', 'down']);
-      const probe = await NetdevProbe.start(ns, 'a', PROBE);
-      const dev = await probe.cmd<DeviceInfo>('device vx0');
-      assert.equal(dev.up, false);
-      assert.equal(dev.running, false);
-      assert.deepEqual(
-        dev.addresses.filter((x) => x.family === 4),
-        [
-          { family: 4, address: '10.9.0.1' },
-          { family: 4, address: '10.9.1.1' },
-        ],
-      );
-      // IPv6 addresses go when a device goes down (net.ipv6.conf.*.keep_addr_on_down=0): compare with ip.
-      const [ipAddr] = await ipJson<Array<{ addr_info: Array<{ family: string; local: string }> }>>(['addr', 'show', 'dev', 'vx0'], ns.name('a'));
-      assert.deepEqual(
-        dev.addresses.map((x) => `${x.family} ${x.address}`).sort(),
-        ipAddr!.addr_info.map((x) => `${x.family === 'inet' ? 4 : 6} ${x.local}`).sort(),
-        'the same addresses as ip addr',
-      );
-      const viaSysfs = await probe.cmd<DeviceInfo>('sysfs-device vx0');
-      assert.deepEqual(viaSysfs.addresses.filter((x) => x.family === 4), [], 'sysfs.ts cannot see it (the documented limit)');
-      assert.equal(await probe.cmd('source vx0 4'), '10.9.0.1');
-      assert.equal(await probe.cmd('sysfs-source vx0 4'), null);
-      assert.equal(await probe.cmd('source nosuch0 4'), null);
-      // IPv6 source selection, with the device up again (the manual address is re-added: nodad).
-      await ns.exec('a', ['ip', 'link', 'set', 'vx0', 'up']);
-      await ns.exec('a', ['ip', '-6', 'addr', 'replace', 'fd09::1/64', 'dev', 'vx0', 'nodad']);
-      assert.equal(await probe.cmd('source vx0 6'), 'fd09::1');
-      assert.equal(await probe.cmd('source vx0 6 2001:db8::1'), 'fd09::1');
-      assert.equal(await probe.cmd('source vx0 6 fe80::2'), await probe.cmd('sysfs-source vx0 6 fe80::2'), 'link-local: the same choice as sysfs.ts');
-      await ns.exec('a', ['ip', 'link', 'set', 'vx0', 'down']);
-      // The source's table has them too, and follows address changes.
-      assert.deepEqual((await probe.cmd<DeviceInfo[]>('snapshot')).find((d) => d.name === 'vx0')!.addresses.filter((x) => x.family === 4).length, 2);
-      await ns.exec('a', ['ip', 'addr', 'del', '10.9.0.1/24', 'dev', 'vx0']);
-      let v4: string[] = [];
-      for (let i = 0; i < 50; i++) {
-        v4 = (await probe.cmd<DeviceInfo[]>('snapshot')).find((d) => d.name === 'vx0')!.addresses.filter((x) => x.family === 4).map((x) => x.address);
-        if (v4.length === 1) break;
-        await new Promise((r) => setTimeout(r, 10));
-      }
-      assert.deepEqual(v4, ['10.9.1.1']);
-      assert.equal(await probe.cmd('source vx0 4'), '10.9.1.1');
-      // a neighbour entry, through the dump
-      await ns.exec('a', ['ip', 'neigh', 'add', '10.9.1.7', 'lladdr', '02:00:00:00:00:07', 'dev', 'vx0', 'nud', 'permanent']);
-      const neigh = await probe.cmd<Array<{ dst: string; lladdr: string }>>('neighbors');
-      assert.ok(neigh.some((n) => n.dst === '10.9.1.7' && n.lladdr === '02:00:00:00:00:07'), JSON.stringify(neigh));
-    });
-  });
+        // deleted and re-created in one go: unregister, then register, each seen
+        m = probe.eventMark();
+        const reg3 = await expect(
+          probe,
+          'a',
+          ['sh', '-c', `ip link del vx0r && ip link add vx0r address ${mac} type veth peer name vy0`],
+          'register vx0r again',
+          (e) => e.type === 'register' && e.name === 'vx0r' && e.ifindex !== reg2.ifindex,
+        );
+        const seq = probe.since(m);
+        const idxUnreg = seq.findIndex((e) => e.type === 'unregister' && e.ifindex === reg2.ifindex);
+        assert.ok(
+          idxUnreg >= 0 && idxUnreg < seq.indexOf(reg3),
+          `unregister #${reg2.ifindex} before register #${reg3.ifindex}`,
+        );
 
-  test('stop() (close) ends the events; start() again reports what changed meanwhile', { timeout: 60_000 }, async (t) => {
-    if (!requireRoot(t) || !requireNative(t, 'netlink')) return;
-    await withNetns(['a'], async (ns) => {
-      const probe = await NetdevProbe.start(ns, 'a', PROBE);
-      assert.equal(await probe.cmd('stop'), false);
-      const m = probe.eventMark();
-      await ns.exec('a', ['ip', 'link', 'add', 'vq0', 'type', 'veth', 'peer', 'name', 'vq1']);
-      await ns.exec('a', ['ip', 'link', 'set', 'vq0', 'up']);
-      await new Promise((r) => setTimeout(r, 300));
-      await probe.cmd('snapshot'); // a round trip: every line the probe wrote before it is in
-      assert.deepEqual(probe.since(m), [], 'no events after stop()');
-      assert.equal(await probe.cmd('start'), true);
-      await probe.until('a resync after the restart', () => probe.resyncs >= 1);
-      const names = probe.since(m).filter((e) => e.type === 'register').map((e) => e.name);
-      assert.deepEqual(names.sort(), ['vq0', 'vq1'], 'the devices added while stopped, reported by the resync');
-    });
-  });
-
-  test('an overrun (tiny receive buffer, blocked event loop) is followed by a resync that reports every change', { timeout: 90_000 }, async (t) => {
-    if (!requireRoot(t) || !requireNative(t, 'netlink')) return;
-    await withNetns(['a'], async (ns) => {
-      const a = ns.name('a');
-      const probe = await NetdevProbe.start(ns, 'a', PROBE, ['1']); // the kernel's minimum SO_RCVBUF: a few messages
-      const N = 40;
-      const m = probe.eventMark();
-      const blocked = probe.cmd('block 1500');
-      const script = Array.from({ length: N }, (_, i) => `link add ov${i} type veth peer name ow${i}\nlink set ov${i} up\n`).join('');
-      const child = spawn('ip', ['-n', a, '-batch', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
-      let err = '';
-      child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-      child.stdin.end(script);
-      const code = await new Promise<number | null>((r) => child.on('exit', r));
-      assert.equal(code, 0, err);
-      await blocked;
-      await probe.until('overrun and resync', () => probe.overruns >= 1 && probe.resyncs >= 1);
-      const want = new Set(Array.from({ length: N }, (_, i) => [`ov${i}`, `ow${i}`]).flat());
-      const missing = (): string[] => {
-        const got = new Set(probe.since(m).filter((e) => e.type === 'register').map((e) => e.name));
-        return [...want].filter((n) => !got.has(n));
-      };
-      await probe.until('a register for each of the new devices', () => missing().length === 0).catch((err: Error) => {
-        // Say which, and how far the source got, so that a failure can be read without a rerun.
-        throw new Error(`${err.message}\nmissing: ${missing().join(' ')}; overruns ${probe.overruns}, resyncs ${probe.resyncs}`);
+        // the bridge goes too
+        const brGone = await expect(
+          probe,
+          'a',
+          ['ip', 'link', 'del', 'br0'],
+          'unregister br0',
+          is('unregister', 'br0'),
+        );
+        assert.equal(brGone.ifindex, brReg.ifindex);
+        assert.equal(probe.overruns, 0);
+        t.diagnostic(`latency after the command returned (ms): ${latencies.map(([w, l]) => `${w} ${l}`).join(', ')}`);
       });
-      // No device was registered twice, and the table equals the kernel's.
-      const regs = probe.since(m).filter((e) => e.type === 'register').map((e) => e.name);
-      assert.equal(regs.length, new Set(regs).size, `registered once each: ${regs.join(' ')}`);
-      const links = await ipJson<IpLink[]>(['link'], a);
-      const snap = await probe.cmd<DeviceInfo[]>('snapshot');
-      assert.deepEqual(
-        snap.map((d) => [d.ifindex, d.name, d.mac, d.up]),
-        links.map((l) => [l.ifindex, l.ifname, l.address, l.flags.includes('UP')]),
-      );
-      t.diagnostic(`overruns: ${probe.overruns}, resyncs: ${probe.resyncs}, events: ${probe.since(m).length}`);
-    });
-  });
+    },
+  );
+
+  test(
+    'a down and up faster than any poll interval is seen as both events, in order',
+    { timeout: 60_000 },
+    async (t) => {
+      if (!requireRoot(t) || !requireNative(t, 'netlink')) return;
+      await withNetns(['a', 'b'], async (ns) => {
+        await ns.exec('a', [
+          'ip',
+          'link',
+          'add',
+          'vx0',
+          'index',
+          '10',
+          'type',
+          'veth',
+          'peer',
+          'name',
+          'vy0',
+          'index',
+          '20',
+          'netns',
+          ns.name('b'),
+        ]);
+        await ns.exec('b', ['ip', 'link', 'set', 'vy0', 'up']);
+        await ns.exec('a', ['ip', 'link', 'set', 'vx0', 'up']);
+        const probe = await NetdevProbe.start(ns, 'a', PROBE);
+        for (let i = 0; i < 50 && !(await probe.cmd<DeviceInfo>('device vx0')).running; i++)
+          await new Promise((r) => setTimeout(r, 20));
+        assert.equal((await probe.cmd<DeviceInfo>('device vx0')).running, true);
+
+        for (const round of [1, 2, 3]) {
+          const m = probe.eventMark();
+          // One `ip` process, two requests: microseconds apart.
+          const t0 = Date.now();
+          await ns.exec('a', ['sh', '-c', 'printf "link set vx0 down\\nlink set vx0 up\\n" | ip -batch -']);
+          const took = Date.now() - t0;
+          const up = await probe.waitTimed(
+            m,
+            `up vx0 after the blip (round ${round})`,
+            (e) => e.type === 'up' && e.name === 'vx0',
+          );
+          const seq = probe.since(m).filter((e) => e.name === 'vx0');
+          const iDown = seq.findIndex((e) => e.type === 'down');
+          assert.ok(
+            iDown >= 0 && iDown < seq.indexOf(up.event),
+            `down before up (round ${round}): ${JSON.stringify(seq)} (the blip took ${took} ms with process start-up)`,
+          );
+        }
+        // And it really was too fast for polling: the sysfs view after the fact shows no change.
+        assert.equal((await probe.cmd<DeviceInfo>('sysfs-device vx0')).running, true);
+      });
+    },
+  );
+
+  test(
+    'rtnetlinkLookup sees the IPv4 address of a down veth (sysfs cannot); sourceAddress uses it',
+    { timeout: 60_000 },
+    async (t) => {
+      if (!requireRoot(t) || !requireNative(t, 'netlink')) return;
+      await withNetns(['a', 'b'], async (ns) => {
+        await ns.vethPair('a', 'vx0', 'b', 'vy0', '10.9.0.1/24', '10.9.0.2/24');
+        await ns.exec('a', ['ip', 'addr', 'add', '10.9.1.1/24', 'dev', 'vx0']);
+        await ns.exec('a', ['ip', '-6', 'addr', 'add', 'fd09::1/64', 'dev', 'vx0', 'nodad']);
+        await ns.exec('a', ['ip', 'link', 'set', 'vx0', 'down']);
+        const probe = await NetdevProbe.start(ns, 'a', PROBE);
+        const dev = await probe.cmd<DeviceInfo>('device vx0');
+        assert.equal(dev.up, false);
+        assert.equal(dev.running, false);
+        assert.deepEqual(
+          dev.addresses.filter((x) => x.family === 4),
+          [
+            { family: 4, address: '10.9.0.1' },
+            { family: 4, address: '10.9.1.1' },
+          ],
+        );
+        // IPv6 addresses go when a device goes down (net.ipv6.conf.*.keep_addr_on_down=0): compare with ip.
+        const [ipAddr] = await ipJson<Array<{ addr_info: Array<{ family: string; local: string }> }>>(
+          ['addr', 'show', 'dev', 'vx0'],
+          ns.name('a'),
+        );
+        assert.deepEqual(
+          dev.addresses.map((x) => `${x.family} ${x.address}`).sort(),
+          ipAddr!.addr_info.map((x) => `${x.family === 'inet' ? 4 : 6} ${x.local}`).sort(),
+          'the same addresses as ip addr',
+        );
+        const viaSysfs = await probe.cmd<DeviceInfo>('sysfs-device vx0');
+        assert.deepEqual(
+          viaSysfs.addresses.filter((x) => x.family === 4),
+          [],
+          'sysfs.ts cannot see it (the documented limit)',
+        );
+        assert.equal(await probe.cmd('source vx0 4'), '10.9.0.1');
+        assert.equal(await probe.cmd('sysfs-source vx0 4'), null);
+        assert.equal(await probe.cmd('source nosuch0 4'), null);
+        // IPv6 source selection, with the device up again (the manual address is re-added: nodad).
+        await ns.exec('a', ['ip', 'link', 'set', 'vx0', 'up']);
+        await ns.exec('a', ['ip', '-6', 'addr', 'replace', 'fd09::1/64', 'dev', 'vx0', 'nodad']);
+        assert.equal(await probe.cmd('source vx0 6'), 'fd09::1');
+        assert.equal(await probe.cmd('source vx0 6 2001:db8::1'), 'fd09::1');
+        assert.equal(
+          await probe.cmd('source vx0 6 fe80::2'),
+          await probe.cmd('sysfs-source vx0 6 fe80::2'),
+          'link-local: the same choice as sysfs.ts',
+        );
+        await ns.exec('a', ['ip', 'link', 'set', 'vx0', 'down']);
+        // The source's table has them too, and follows address changes.
+        assert.deepEqual(
+          (await probe.cmd<DeviceInfo[]>('snapshot'))
+            .find((d) => d.name === 'vx0')!
+            .addresses.filter((x) => x.family === 4).length,
+          2,
+        );
+        await ns.exec('a', ['ip', 'addr', 'del', '10.9.0.1/24', 'dev', 'vx0']);
+        let v4: string[] = [];
+        for (let i = 0; i < 50; i++) {
+          v4 = (await probe.cmd<DeviceInfo[]>('snapshot'))
+            .find((d) => d.name === 'vx0')!
+            .addresses.filter((x) => x.family === 4)
+            .map((x) => x.address);
+          if (v4.length === 1) break;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        assert.deepEqual(v4, ['10.9.1.1']);
+        assert.equal(await probe.cmd('source vx0 4'), '10.9.1.1');
+        // a neighbour entry, through the dump
+        await ns.exec('a', [
+          'ip',
+          'neigh',
+          'add',
+          '10.9.1.7',
+          'lladdr',
+          '02:00:00:00:00:07',
+          'dev',
+          'vx0',
+          'nud',
+          'permanent',
+        ]);
+        const neigh = await probe.cmd<Array<{ dst: string; lladdr: string }>>('neighbors');
+        assert.ok(
+          neigh.some((n) => n.dst === '10.9.1.7' && n.lladdr === '02:00:00:00:00:07'),
+          JSON.stringify(neigh),
+        );
+      });
+    },
+  );
+
+  test(
+    'stop() (close) ends the events; start() again reports what changed meanwhile',
+    { timeout: 60_000 },
+    async (t) => {
+      if (!requireRoot(t) || !requireNative(t, 'netlink')) return;
+      await withNetns(['a'], async (ns) => {
+        const probe = await NetdevProbe.start(ns, 'a', PROBE);
+        assert.equal(await probe.cmd('stop'), false);
+        const m = probe.eventMark();
+        await ns.exec('a', ['ip', 'link', 'add', 'vq0', 'type', 'veth', 'peer', 'name', 'vq1']);
+        await ns.exec('a', ['ip', 'link', 'set', 'vq0', 'up']);
+        await new Promise((r) => setTimeout(r, 300));
+        await probe.cmd('snapshot'); // a round trip: every line the probe wrote before it is in
+        assert.deepEqual(probe.since(m), [], 'no events after stop()');
+        assert.equal(await probe.cmd('start'), true);
+        await probe.until('a resync after the restart', () => probe.resyncs >= 1);
+        const names = probe
+          .since(m)
+          .filter((e) => e.type === 'register')
+          .map((e) => e.name);
+        assert.deepEqual(names.sort(), ['vq0', 'vq1'], 'the devices added while stopped, reported by the resync');
+      });
+    },
+  );
+
+  test(
+    'an overrun (tiny receive buffer, blocked event loop) is followed by a resync that reports every change',
+    { timeout: 90_000 },
+    async (t) => {
+      if (!requireRoot(t) || !requireNative(t, 'netlink')) return;
+      await withNetns(['a'], async (ns) => {
+        const a = ns.name('a');
+        const probe = await NetdevProbe.start(ns, 'a', PROBE, ['1']); // the kernel's minimum SO_RCVBUF: a few messages
+        const N = 40;
+        const m = probe.eventMark();
+        const blocked = probe.cmd('block 1500');
+        const script = Array.from(
+          { length: N },
+          (_, i) => `link add ov${i} type veth peer name ow${i}\nlink set ov${i} up\n`,
+        ).join('');
+        const child = spawn('ip', ['-n', a, '-batch', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
+        let err = '';
+        child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+        child.stdin.end(script);
+        const code = await new Promise<number | null>((r) => child.on('exit', r));
+        assert.equal(code, 0, err);
+        await blocked;
+        await probe.until('overrun and resync', () => probe.overruns >= 1 && probe.resyncs >= 1);
+        const want = new Set(Array.from({ length: N }, (_, i) => [`ov${i}`, `ow${i}`]).flat());
+        const missing = (): string[] => {
+          const got = new Set(
+            probe
+              .since(m)
+              .filter((e) => e.type === 'register')
+              .map((e) => e.name),
+          );
+          return [...want].filter((n) => !got.has(n));
+        };
+        await probe
+          .until('a register for each of the new devices', () => missing().length === 0)
+          .catch((err: Error) => {
+            // Say which, and how far the source got, so that a failure can be read without a rerun.
+            throw new Error(
+              `${err.message}\nmissing: ${missing().join(' ')}; overruns ${probe.overruns}, resyncs ${probe.resyncs}`,
+            );
+          });
+        // No device was registered twice, and the table equals the kernel's.
+        const regs = probe
+          .since(m)
+          .filter((e) => e.type === 'register')
+          .map((e) => e.name);
+        assert.equal(regs.length, new Set(regs).size, `registered once each: ${regs.join(' ')}`);
+        const links = await ipJson<IpLink[]>(['link'], a);
+        const snap = await probe.cmd<DeviceInfo[]>('snapshot');
+        assert.deepEqual(
+          snap.map((d) => [d.ifindex, d.name, d.mac, d.up]),
+          links.map((l) => [l.ifindex, l.ifname, l.address, l.flags.includes('UP')]),
+        );
+        t.diagnostic(`overruns: ${probe.overruns}, resyncs: ${probe.resyncs}, events: ${probe.since(m).length}`);
+      });
+    },
+  );
 });

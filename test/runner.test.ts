@@ -62,7 +62,13 @@ test("a failing todo test is an expected failure: '﹣ ... # expected failure (t
       skipped: 1,
       expectedFailures: ['known bug (demo.test.mjs:4)'],
       todoPassed: ['stale todo (demo.test.mjs:6)'],
-      failures: ['real failure (demo.test.mjs:8)', 'never runs (demo.test.mjs:11)', 'broken body (demo.test.mjs:13)', 'left running (demo.test.mjs:16)', 'parent (demo.test.mjs:16)'],
+      failures: [
+        'real failure (demo.test.mjs:8)',
+        'never runs (demo.test.mjs:11)',
+        'broken body (demo.test.mjs:13)',
+        'left running (demo.test.mjs:16)',
+        'parent (demo.test.mjs:16)',
+      ],
     });
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -78,7 +78,9 @@ class Receiver {
       const left = deadline - Date.now();
       if (left <= 0) {
         const got = this.queue.map((d) => JSON.stringify(d.data.toString('latin1'))).join(', ');
-        throw new Error(`timed out after ${timeoutMs} ms waiting for ${n} datagram(s) on [${this.host}]:${this.port}; got ${this.queue.length}: ${got}`);
+        throw new Error(
+          `timed out after ${timeoutMs} ms waiting for ${n} datagram(s) on [${this.host}]:${this.port}; got ${this.queue.length}: ${got}`,
+        );
       }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, left);
@@ -113,7 +115,11 @@ class Receiver {
   /** Asserts that nothing (more) arrives within `ms`. */
   async expectNothing(ms = QUIET_MS): Promise<void> {
     await new Promise((r) => setTimeout(r, ms));
-    assert.deepEqual(this.queue.map((d) => d.data.toString('latin1')), [], 'no further datagram expected');
+    assert.deepEqual(
+      this.queue.map((d) => d.data.toString('latin1')),
+      [],
+      'no further datagram expected',
+    );
   }
 
   close(): Promise<void> {
@@ -131,7 +137,8 @@ async function withReceiver<T>(host: string, fn: (rx: Receiver) => Promise<T>): 
 }
 
 /** A Netconsole without device polling or the NETCONSOLE variable, always closed. */
-const withTargets = <T>(targets: TargetOptions[] | undefined, fn: (nc: Netconsole) => Promise<T>): Promise<T> => withNetconsole({ targets }, fn);
+const withTargets = <T>(targets: TargetOptions[] | undefined, fn: (nc: Netconsole) => Promise<T>): Promise<T> =>
+  withNetconsole({ targets }, fn);
 
 /** A target towards `rx` from an ephemeral source port. */
 function targetFor(rx: Receiver, name: string, attrs: Omit<TargetOptions, 'name'> = {}): TargetOptions {
@@ -228,7 +235,8 @@ function reassemble(datagrams: Datagram[], release: string | null): { header: Ex
     assert.equal(h.frag.total, total, `fragment ${i}: the same total`);
     assert.equal(h.frag.offset, expectOffset, `fragment ${i}: offsets are contiguous`);
     assert.equal(h.header, `${prefix},ncfrag=${h.frag.offset}/${total}`, `fragment ${i}: the same header`);
-    if (i < parts.length - 1) assert.equal(d.data.length, MAX_PRINT_CHUNK, `fragment ${i} (not the last) is exactly 1000 bytes`);
+    if (i < parts.length - 1)
+      assert.equal(d.data.length, MAX_PRINT_CHUNK, `fragment ${i} (not the last) is exactly 1000 bytes`);
     else assert.ok(d.data.length <= MAX_PRINT_CHUNK, `the last fragment is at most 1000 bytes (${d.data.length})`);
     expectOffset += h.payload.length;
   });
@@ -243,11 +251,18 @@ function record(text: string, seq: bigint, tsUsec: bigint): WireRecord {
 /** The datagrams must be exactly what the wire encoder produces for the same record and target. */
 function assertEncoderAgrees(got: Datagram[], rec: WireRecord, target: WireTarget): void {
   const want = encodeDatagrams(rec, target).map(latin1);
-  assert.deepEqual(got.map((d) => latin1(d.data)), want, 'the datagrams equal encodeDatagrams() for this record and target');
+  assert.deepEqual(
+    got.map((d) => latin1(d.data)),
+    want,
+    'the datagrams equal encodeDatagrams() for this record and target',
+  );
 }
 
 function userdataLines(entries: ReadonlyArray<readonly [string, string]>): string {
-  return entries.filter(([, v]) => v !== '').map(([k, v]) => ` ${k}=${v}\n`).join('');
+  return entries
+    .filter(([, v]) => v !== '')
+    .map(([k, v]) => ` ${k}=${v}\n`)
+    .join('');
 }
 
 function sysdataLines(s: WireSysdata): string {
@@ -330,7 +345,10 @@ describe('netcons_basic', () => {
         await withReceiver(host, (rx) =>
           withTargets([targetFor(rx, 'ext', { extended: 1, release, userdata: { key: 'value' } })], async (nc) => {
             const rel = release ? RELEASE : null;
-            const msgs = [`netconsole selftest extended ${fam} ${process.pid}`, 'second message: tab\there, back\\slash, é'];
+            const msgs = [
+              `netconsole selftest extended ${fam} ${process.pid}`,
+              'second message: tab\there, back\\slash, é',
+            ];
             let lastSeq = -1n;
             for (const msg of msgs) {
               const got = await sendOne(nc, rx, msg);
@@ -348,7 +366,11 @@ describe('netcons_basic', () => {
               const want = `${rel === null ? '' : `${rel},`}${PRIO_INFO},${h.seq},${h.tsUsec},-;${escapeText(msg)}\n key=value\n`;
               assert.equal(latin1(d.data), want);
               assert.equal(count(latin1(d.data), 'key=value'), 1, 'userdata appears once');
-              assertEncoderAgrees(got, record(msg, h.seq, h.tsUsec), { extended: true, release: rel, userdata: USERDATA });
+              assertEncoderAgrees(got, record(msg, h.seq, h.tsUsec), {
+                extended: true,
+                release: rel,
+                userdata: USERDATA,
+              });
             }
             await rx.expectNothing();
           }),
@@ -373,23 +395,33 @@ describe('netcons_fragmented_msg', () => {
     for (const release of [0, 1]) {
       test(`${fam}, release=${release}: ncfrag fragments of 1000 bytes, reassembled text + userdata once`, async () => {
         await withReceiver(host, (rx) =>
-          withTargets([targetFor(rx, 'frag', { extended: 1, release, userdata: Object.fromEntries(USERDATA) })], async (nc) => {
-            const rel = release ? RELEASE : null;
-            const got = await sendOne(nc, rx, TEXT);
-            const expectData = `${escapeText(TEXT)}\n${userdataLines(USERDATA)}`;
-            assert.ok(expectData.length > 3000 && expectData.length < 8191);
-            const { header, data } = reassemble(got, rel);
-            assert.equal(header.prio, PRIO_INFO);
-            assert.equal(header.flag, '-');
-            assert.equal(header.header, `${rel === null ? '' : `${rel},`}${PRIO_INFO},${header.seq},${header.tsUsec},-`);
-            assert.equal(data.toString('latin1'), expectData, 'reassembled body = escaped text + "\\n" + userdata');
-            assert.equal(count(data.toString('latin1'), ' key=value\n'), 1, 'userdata appears exactly once');
-            assert.equal(count(data.toString('latin1'), 'fragkey=fragmented-userdata-value'), 1);
-            assert.ok(got.length >= 4, `a few KB arrive in several fragments (${got.length})`);
-            for (const d of got) assert.equal(d.address, host);
-            assertEncoderAgrees(got, record(TEXT, header.seq, header.tsUsec), { extended: true, release: rel, userdata: USERDATA });
-            await rx.expectNothing();
-          }),
+          withTargets(
+            [targetFor(rx, 'frag', { extended: 1, release, userdata: Object.fromEntries(USERDATA) })],
+            async (nc) => {
+              const rel = release ? RELEASE : null;
+              const got = await sendOne(nc, rx, TEXT);
+              const expectData = `${escapeText(TEXT)}\n${userdataLines(USERDATA)}`;
+              assert.ok(expectData.length > 3000 && expectData.length < 8191);
+              const { header, data } = reassemble(got, rel);
+              assert.equal(header.prio, PRIO_INFO);
+              assert.equal(header.flag, '-');
+              assert.equal(
+                header.header,
+                `${rel === null ? '' : `${rel},`}${PRIO_INFO},${header.seq},${header.tsUsec},-`,
+              );
+              assert.equal(data.toString('latin1'), expectData, 'reassembled body = escaped text + "\\n" + userdata');
+              assert.equal(count(data.toString('latin1'), ' key=value\n'), 1, 'userdata appears exactly once');
+              assert.equal(count(data.toString('latin1'), 'fragkey=fragmented-userdata-value'), 1);
+              assert.ok(got.length >= 4, `a few KB arrive in several fragments (${got.length})`);
+              for (const d of got) assert.equal(d.address, host);
+              assertEncoderAgrees(got, record(TEXT, header.seq, header.tsUsec), {
+                extended: true,
+                release: rel,
+                userdata: USERDATA,
+              });
+              await rx.expectNothing();
+            },
+          ),
         );
       });
     }
@@ -464,7 +496,11 @@ const TOGGLES = [
 const ALL_SYSDATA = { cpu_nr_enabled: 1, taskname_enabled: 1, release_enabled: 1, msgid_enabled: 1 } as const;
 
 /** Checks one extended single-datagram message carrying `userdata` then sysdata; returns the sysdata fields. */
-function checkSysdataMessage(d: Datagram, msg: string, userdata: Array<[string, string]>): { h: ExtHeader; sys: Map<string, string>; order: string[] } {
+function checkSysdataMessage(
+  d: Datagram,
+  msg: string,
+  userdata: Array<[string, string]>,
+): { h: ExtHeader; sys: Map<string, string>; order: string[] } {
   const h = parseExtended(d.data, null);
   const payload = h.payload.toString('latin1');
   const head = `${escapeText(msg)}\n${userdataLines(userdata)}`;
@@ -495,7 +531,10 @@ describe('netcons_sysdata', () => {
           assert.equal(sys.get('release'), RELEASE, 'release is uname -r');
           assert.equal(sys.get('msgid'), '1', 'the first message of a target has msgid 1');
           const sysdata: WireSysdata = { cpu: Number(cpu), taskname: threadComm(), release: RELEASE, msgid: 1 };
-          assert.equal(latin1(got[0].data), `${PRIO_INFO},${h.seq},${h.tsUsec},-;${escapeText(msg)}\n key=value\n${sysdataLines(sysdata)}`);
+          assert.equal(
+            latin1(got[0].data),
+            `${PRIO_INFO},${h.seq},${h.tsUsec},-;${escapeText(msg)}\n key=value\n${sysdataLines(sysdata)}`,
+          );
           assertEncoderAgrees(got, record(msg, h.seq, h.tsUsec), { extended: true, userdata: USERDATA, sysdata });
         }),
       );
@@ -530,28 +569,34 @@ describe('netcons_sysdata', () => {
   for (const [toggle, field] of TOGGLES) {
     test(`${toggle}=0 removes ${field}= while the target stays enabled; =1 brings it back`, async () => {
       await withReceiver('127.0.0.1', (rx) =>
-        withTargets([targetFor(rx, 'toggle', { extended: 1, userdata: { key: 'value' }, ...ALL_SYSDATA })], async (nc) => {
-          const target = nc.targets.get('toggle')!;
-          const all = ['cpu', 'taskname', 'release', 'msgid'];
-          let [d] = await sendOne(nc, rx, 'all fields');
-          assert.deepEqual(checkSysdataMessage(d, 'all fields', USERDATA).order, all);
+        withTargets(
+          [targetFor(rx, 'toggle', { extended: 1, userdata: { key: 'value' }, ...ALL_SYSDATA })],
+          async (nc) => {
+            const target = nc.targets.get('toggle')!;
+            const all = ['cpu', 'taskname', 'release', 'msgid'];
+            let [d] = await sendOne(nc, rx, 'all fields');
+            assert.deepEqual(checkSysdataMessage(d, 'all fields', USERDATA).order, all);
 
-          await target.userdata.set(toggle, 0);
-          assert.equal(target.userdata.get(toggle), '0');
-          assert.equal(target.get('enabled'), '1', 'the target stays enabled');
-          assert.equal(target.state, 'enabled');
-          [d] = await sendOne(nc, rx, `without ${field}`);
-          const off = checkSysdataMessage(d, `without ${field}`, USERDATA);
-          assert.deepEqual(off.order, all.filter((f) => f !== field));
-          assert.ok(!latin1(d.data).includes(` ${field}=`), `no ${field}= once ${toggle} is 0`);
+            await target.userdata.set(toggle, 0);
+            assert.equal(target.userdata.get(toggle), '0');
+            assert.equal(target.get('enabled'), '1', 'the target stays enabled');
+            assert.equal(target.state, 'enabled');
+            [d] = await sendOne(nc, rx, `without ${field}`);
+            const off = checkSysdataMessage(d, `without ${field}`, USERDATA);
+            assert.deepEqual(
+              off.order,
+              all.filter((f) => f !== field),
+            );
+            assert.ok(!latin1(d.data).includes(` ${field}=`), `no ${field}= once ${toggle} is 0`);
 
-          await target.userdata.set(toggle, 1);
-          [d] = await sendOne(nc, rx, `with ${field} again`);
-          const on = checkSysdataMessage(d, `with ${field} again`, USERDATA);
-          assert.deepEqual(on.order, all);
-          if (field === 'msgid') assert.ok(Number(on.sys.get('msgid')) > 1, 'msgid is not reset by the toggle');
-          else assert.equal(on.sys.get('msgid'), '3', 'msgid counts every message');
-        }),
+            await target.userdata.set(toggle, 1);
+            [d] = await sendOne(nc, rx, `with ${field} again`);
+            const on = checkSysdataMessage(d, `with ${field} again`, USERDATA);
+            assert.deepEqual(on.order, all);
+            if (field === 'msgid') assert.ok(Number(on.sys.get('msgid')) > 1, 'msgid is not reset by the toggle');
+            else assert.equal(on.sys.get('msgid'), '3', 'msgid counts every message');
+          },
+        ),
       );
     });
   }
@@ -570,22 +615,39 @@ describe('netcons_sysdata', () => {
 
   test('a fragmented message carries the sysdata once, at the end, after userdata', async () => {
     await withReceiver('127.0.0.1', (rx) =>
-      withTargets([targetFor(rx, 'fragsys', { extended: 1, release: 1, userdata: { key: 'value' }, ...ALL_SYSDATA })], async (nc) => {
-        const text = `sysdata fragmented ${'x'.repeat(2500)}`;
-        const got = await sendOne(nc, rx, text);
-        const { header, data } = reassemble(got, RELEASE);
-        const body = data.toString('latin1');
-        const head = `${text}\n key=value\n`;
-        assert.ok(body.startsWith(head));
-        const { fields, rest } = parseSysdata(body.slice(head.length));
-        assert.equal(rest, '');
-        assert.deepEqual(fields.map(([k]) => k), ['cpu', 'taskname', 'release', 'msgid']);
-        for (const f of ['cpu=', 'taskname=', 'release=', 'msgid=']) assert.equal(count(body, ` ${f}`), 1, `${f} once`);
-        const sys = new Map(fields);
-        assert.equal(sys.get('msgid'), '1');
-        const sysdata: WireSysdata = { cpu: Number(sys.get('cpu')), taskname: threadComm(), release: RELEASE, msgid: 1 };
-        assertEncoderAgrees(got, record(text, header.seq, header.tsUsec), { extended: true, release: RELEASE, userdata: [['key', 'value']], sysdata });
-      }),
+      withTargets(
+        [targetFor(rx, 'fragsys', { extended: 1, release: 1, userdata: { key: 'value' }, ...ALL_SYSDATA })],
+        async (nc) => {
+          const text = `sysdata fragmented ${'x'.repeat(2500)}`;
+          const got = await sendOne(nc, rx, text);
+          const { header, data } = reassemble(got, RELEASE);
+          const body = data.toString('latin1');
+          const head = `${text}\n key=value\n`;
+          assert.ok(body.startsWith(head));
+          const { fields, rest } = parseSysdata(body.slice(head.length));
+          assert.equal(rest, '');
+          assert.deepEqual(
+            fields.map(([k]) => k),
+            ['cpu', 'taskname', 'release', 'msgid'],
+          );
+          for (const f of ['cpu=', 'taskname=', 'release=', 'msgid='])
+            assert.equal(count(body, ` ${f}`), 1, `${f} once`);
+          const sys = new Map(fields);
+          assert.equal(sys.get('msgid'), '1');
+          const sysdata: WireSysdata = {
+            cpu: Number(sys.get('cpu')),
+            taskname: threadComm(),
+            release: RELEASE,
+            msgid: 1,
+          };
+          assertEncoderAgrees(got, record(text, header.seq, header.tsUsec), {
+            extended: true,
+            release: RELEASE,
+            userdata: [['key', 'value']],
+            sysdata,
+          });
+        },
+      ),
     );
   });
 
@@ -628,29 +690,26 @@ describe('netcons_sysdata', () => {
   // The kernel prints current->comm at the time of each message. Reading the comm costs a file
   // read, so a writer re-reads it at most every 100 ms (src/core/writer.ts): a rename (process.title on
   // the main thread, or a write to /proc/thread-self/comm) shows in messages within 100 ms.
-  test(
-    'taskname follows a rename of the writing thread within 100 ms (process.title)',
-    async () => {
-      await withReceiver('127.0.0.1', (rx) =>
-        withTargets([targetFor(rx, 'rename', { extended: 1, taskname_enabled: 1 })], async (nc) => {
-          const title = process.title;
-          const comm = threadComm();
-          try {
-            let [d] = await sendOne(nc, rx, 'before rename');
-            assert.equal(checkSysdataMessage(d, 'before rename', []).sys.get('taskname'), comm);
-            process.title = 'ncsel-renamed';
-            assert.equal(threadComm(), 'ncsel-renamed', 'process.title renames the main thread');
-            await new Promise((r) => setTimeout(r, 120));
-            [d] = await sendOne(nc, rx, 'after rename');
-            assert.equal(checkSysdataMessage(d, 'after rename', []).sys.get('taskname'), 'ncsel-renamed');
-          } finally {
-            process.title = title;
-            writeFileSync('/proc/thread-self/comm', comm);
-          }
-        }),
-      );
-    },
-  );
+  test('taskname follows a rename of the writing thread within 100 ms (process.title)', async () => {
+    await withReceiver('127.0.0.1', (rx) =>
+      withTargets([targetFor(rx, 'rename', { extended: 1, taskname_enabled: 1 })], async (nc) => {
+        const title = process.title;
+        const comm = threadComm();
+        try {
+          let [d] = await sendOne(nc, rx, 'before rename');
+          assert.equal(checkSysdataMessage(d, 'before rename', []).sys.get('taskname'), comm);
+          process.title = 'ncsel-renamed';
+          assert.equal(threadComm(), 'ncsel-renamed', 'process.title renames the main thread');
+          await new Promise((r) => setTimeout(r, 120));
+          [d] = await sendOne(nc, rx, 'after rename');
+          assert.equal(checkSysdataMessage(d, 'after rename', []).sys.get('taskname'), 'ncsel-renamed');
+        } finally {
+          process.title = title;
+          writeFileSync('/proc/thread-self/comm', comm);
+        }
+      }),
+    );
+  });
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -662,20 +721,68 @@ describe('netcons_userdata', () => {
       await withReceiver(host, (rx) =>
         withTargets(undefined, async (nc) => {
           // As the scripts do: mkdir the target, configure it, set userdata, then enable it.
-          const target = await nc.targets.create('ud', { remote_ip: host, remote_port: rx.port, local_port: 0, extended: 1 });
+          const target = await nc.targets.create('ud', {
+            remote_ip: host,
+            remote_port: rx.port,
+            local_port: 0,
+            extended: 1,
+          });
           await target.userdata.set('key', 'value');
           await target.enable();
           assert.equal(target.get('enabled'), '1');
 
           const steps: Array<{ title: string; op: () => Promise<void>; want: Array<[string, string]> }> = [
             { title: 'the entry set before enabling', op: async () => {}, want: [['key', 'value']] },
-            { title: 'a second entry set while enabled', op: () => target.userdata.set('region', 'eu-west-1'), want: [['key', 'value'], ['region', 'eu-west-1']] },
-            { title: 'a changed value, same position', op: () => target.userdata.set('key', 'changed'), want: [['key', 'changed'], ['region', 'eu-west-1']] },
-            { title: 'an entry set to an empty value is not sent', op: () => target.userdata.set('key', ''), want: [['region', 'eu-west-1']] },
-            { title: 'a value with a trailing newline (echo) has it trimmed', op: () => target.userdata.set('key', 'echoed\n'), want: [['key', 'echoed'], ['region', 'eu-west-1']] },
-            { title: 'a deleted entry is no longer sent', op: () => target.userdata.delete('key'), want: [['region', 'eu-west-1']] },
-            { title: 'an entry created again goes last', op: () => target.userdata.set('key', 'again'), want: [['region', 'eu-west-1'], ['key', 'again']] },
-            { title: 'all entries deleted: nothing after the text', op: async () => { await target.userdata.delete('region'); await target.userdata.delete('key'); }, want: [] },
+            {
+              title: 'a second entry set while enabled',
+              op: () => target.userdata.set('region', 'eu-west-1'),
+              want: [
+                ['key', 'value'],
+                ['region', 'eu-west-1'],
+              ],
+            },
+            {
+              title: 'a changed value, same position',
+              op: () => target.userdata.set('key', 'changed'),
+              want: [
+                ['key', 'changed'],
+                ['region', 'eu-west-1'],
+              ],
+            },
+            {
+              title: 'an entry set to an empty value is not sent',
+              op: () => target.userdata.set('key', ''),
+              want: [['region', 'eu-west-1']],
+            },
+            {
+              title: 'a value with a trailing newline (echo) has it trimmed',
+              op: () => target.userdata.set('key', 'echoed\n'),
+              want: [
+                ['key', 'echoed'],
+                ['region', 'eu-west-1'],
+              ],
+            },
+            {
+              title: 'a deleted entry is no longer sent',
+              op: () => target.userdata.delete('key'),
+              want: [['region', 'eu-west-1']],
+            },
+            {
+              title: 'an entry created again goes last',
+              op: () => target.userdata.set('key', 'again'),
+              want: [
+                ['region', 'eu-west-1'],
+                ['key', 'again'],
+              ],
+            },
+            {
+              title: 'all entries deleted: nothing after the text',
+              op: async () => {
+                await target.userdata.delete('region');
+                await target.userdata.delete('key');
+              },
+              want: [],
+            },
           ];
           for (const [i, step] of steps.entries()) {
             await t.test(step.title, async () => {
@@ -685,7 +792,10 @@ describe('netcons_userdata', () => {
               const got = await sendOne(nc, rx, msg);
               assert.equal(got.length, 1);
               const h = parseExtended(got[0].data, null);
-              assert.equal(latin1(got[0].data), `${PRIO_INFO},${h.seq},${h.tsUsec},-;${msg}\n${userdataLines(step.want)}`);
+              assert.equal(
+                latin1(got[0].data),
+                `${PRIO_INFO},${h.seq},${h.tsUsec},-;${msg}\n${userdataLines(step.want)}`,
+              );
               assertEncoderAgrees(got, record(msg, h.seq, h.tsUsec), { extended: true, userdata: step.want });
             });
           }
@@ -718,13 +828,16 @@ describe('netcons_userdata', () => {
 
   test('an entry with an empty value set before enabling is not sent', async () => {
     await withReceiver('::1', (rx) =>
-      withTargets([targetFor(rx, 'empty', { extended: 1, userdata: { empty: '', key: 'value', nl: '\n' } })], async (nc) => {
-        const [d] = await sendOne(nc, rx, 'empty');
-        const h = parseExtended(d.data, null);
-        assert.equal(latin1(d.data), `${PRIO_INFO},${h.seq},${h.tsUsec},-;empty\n key=value\n`);
-        assert.ok(!latin1(d.data).includes('empty='));
-        assert.ok(!latin1(d.data).includes('nl='));
-      }),
+      withTargets(
+        [targetFor(rx, 'empty', { extended: 1, userdata: { empty: '', key: 'value', nl: '\n' } })],
+        async (nc) => {
+          const [d] = await sendOne(nc, rx, 'empty');
+          const h = parseExtended(d.data, null);
+          assert.equal(latin1(d.data), `${PRIO_INFO},${h.seq},${h.tsUsec},-;empty\n key=value\n`);
+          assert.ok(!latin1(d.data).includes('empty='));
+          assert.ok(!latin1(d.data).includes('nl='));
+        },
+      ),
     );
   });
 });
@@ -734,7 +847,13 @@ describe('netcons_userdata', () => {
 // device; here each process binds its own socket, so they must share the port).
 
 function spawnSender(port: number): JsonChild {
-  return new JsonChild('send-6665', spawn(process.execPath, [SEND_6665, String(port)], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, NETCONSOLE: '' } }));
+  return new JsonChild(
+    'send-6665',
+    spawn(process.execPath, [SEND_6665, String(port)], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, NETCONSOLE: '' },
+    }),
+  );
 }
 
 describe('default source port 6665 shared by two processes', () => {
@@ -765,7 +884,8 @@ describe('default source port 6665 shared by two processes', () => {
           assert.equal(d.port, 6665, 'from source port 6665');
           assert.equal(d.address, '127.0.0.1');
         }
-        for (const r of await Promise.all(children.map((c) => c.ok('close')))) assert.deepEqual(r, { reply: 'close', closed: true });
+        for (const r of await Promise.all(children.map((c) => c.ok('close'))))
+          assert.deepEqual(r, { reply: 'close', closed: true });
         for (const c of children) {
           await c.stop();
           assert.deepEqual(c.exit, { code: 0, signal: null });

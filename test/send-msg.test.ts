@@ -30,7 +30,8 @@ function ext(data: Buffer): Ext {
   const m = /^(\d+),(\d+),(\d+),[-c];([^\n]*)\n((?: [^\n]*\n)*)$/.exec(data.toString('latin1'));
   assert.ok(m, `an extended datagram: ${JSON.stringify(data.toString('latin1'))}`);
   const dict: Record<string, string> = {};
-  for (const line of m[5].split('\n').filter((l) => l !== '')) dict[line.slice(1, line.indexOf('='))] = line.slice(line.indexOf('=') + 1);
+  for (const line of m[5].split('\n').filter((l) => l !== ''))
+    dict[line.slice(1, line.indexOf('='))] = line.slice(line.indexOf('=') + 1);
   return { prio: Number(m[1]), seq: Number(m[2]), text: m[4], dict };
 }
 
@@ -69,15 +70,30 @@ describe('send_msg', () => {
         assert.equal(got.length, 6, JSON.stringify(got));
         const toA = got.filter((r) => r.dict.who === 'a');
         const toB = got.filter((r) => r.dict.who === 'b');
-        assert.deepEqual(toA.map((r) => r.text), ['before', 'hello a', 'at info', 'after']);
-        assert.deepEqual(toB.map((r) => r.text), ['before', 'after'], 'b saw nothing of a\'s messages');
+        assert.deepEqual(
+          toA.map((r) => r.text),
+          ['before', 'hello a', 'at info', 'after'],
+        );
+        assert.deepEqual(
+          toB.map((r) => r.text),
+          ['before', 'after'],
+          "b saw nothing of a's messages",
+        );
         const before = toA[0].seq;
-        assert.deepEqual(toA.map((r) => r.seq), [before, before + 1, before + 2, before + 3], 'each message takes the next seq');
-        assert.deepEqual(toB.map((r) => r.seq), [before, before + 3], 'b sees the seqs it did not get missing');
+        assert.deepEqual(
+          toA.map((r) => r.seq),
+          [before, before + 1, before + 2, before + 3],
+          'each message takes the next seq',
+        );
+        assert.deepEqual(
+          toB.map((r) => r.seq),
+          [before, before + 3],
+          'b sees the seqs it did not get missing',
+        );
         assert.equal(toA[1].prio, 1 * 8 + 4, 'facility user, level 4 (warning) by default');
         assert.equal(toA[2].prio, 1 * 8 + 6, 'the level asked for');
         const [sa, sb] = nc.stats().targets;
-        assert.equal(sa.sent, 4, 'counted in its target\'s stats');
+        assert.equal(sa.sent, 4, "counted in its target's stats");
         assert.equal(sb.sent, 2);
       });
     } finally {
@@ -85,7 +101,7 @@ describe('send_msg', () => {
     }
   });
 
-  test('basic: the text as console lines, to its receiver alone; set(\'send_msg\', ...) does the same', async () => {
+  test("basic: the text as console lines, to its receiver alone; set('send_msg', ...) does the same", async () => {
     const one = await Sink.open();
     const two = await Sink.open();
     try {
@@ -112,7 +128,10 @@ describe('send_msg', () => {
     try {
       await withNc(async (nc) => {
         const t = await nc.targets.create('t', target(sink, { enabled: 0 }));
-        assert.throws(() => t.send('x'), (e: NodeJS.ErrnoException) => e.code === 'EINVAL' && /is disabled, not enabled/.test(e.message));
+        assert.throws(
+          () => t.send('x'),
+          (e: NodeJS.ErrnoException) => e.code === 'EINVAL' && /is disabled, not enabled/.test(e.message),
+        );
         await assert.rejects(t.set('send_msg', 'x'), { code: 'EINVAL' });
         assert.throws(() => t.get('send_msg' as never), { code: 'EACCES' });
         await assert.rejects(nc.targets.create('u', { send_msg: 'x' } as never), { code: 'EINVAL' });
@@ -121,7 +140,10 @@ describe('send_msg', () => {
         assert.throws(() => t.send('x', { level: 9 as never }), { code: 'ERANGE' });
         assert.throws(() => t.send(42 as never), { code: 'EINVAL' });
         await nc.deviceEvent({ type: 'down', name: 'lo', ifindex: LO });
-        assert.throws(() => t.send('x'), (e: NodeJS.ErrnoException) => e.code === 'EINVAL' && /not running/.test(e.message));
+        assert.throws(
+          () => t.send('x'),
+          (e: NodeJS.ErrnoException) => e.code === 'EINVAL' && /not running/.test(e.message),
+        );
         await nc.deviceEvent({ type: 'up', name: 'lo', ifindex: LO });
         t.send('ok');
         await nc.flush();
@@ -145,23 +167,32 @@ describe('send_msg', () => {
     const two = await Sink.open();
     const socket = socketPath();
     try {
-      await withNc(async (nc) => {
-        await nc.targets.create('t1', target(one, { extended: 1 }));
-        await nc.targets.create('t2', target(two, { extended: 1 }));
-        assert.deepEqual(await ctl(socket, ['set', 't1/send_msg', 'via ctl']), { code: 0, out: '', err: '' });
-        const read = await ctl(socket, ['get', 't1/send_msg']);
-        assert.equal(read.code, 2);
-        assert.match(read.err, /EACCES: send_msg: write-only attribute/);
-        const ls = (await ctl(socket, ['ls', 't1'])).out.split('\n');
-        for (const name of ['send_msg', 'heartbeat_ms', 'heartbeat_text']) assert.ok(ls.includes(name), name);
-        assert.match((await ctl(socket, ['set', 't1/heartbeat_ms', '5'])).err, /ERANGE/);
-        nc.info('marker');
-        await nc.flush();
-        await one.until((g) => g.length >= 2);
-        await two.until((g) => g.length >= 1);
-        assert.deepEqual(one.got.map((g) => ext(g.data).text), ['via ctl', 'marker']);
-        assert.deepEqual(two.got.map((g) => ext(g.data).text), ['marker']);
-      }, { control: socket });
+      await withNc(
+        async (nc) => {
+          await nc.targets.create('t1', target(one, { extended: 1 }));
+          await nc.targets.create('t2', target(two, { extended: 1 }));
+          assert.deepEqual(await ctl(socket, ['set', 't1/send_msg', 'via ctl']), { code: 0, out: '', err: '' });
+          const read = await ctl(socket, ['get', 't1/send_msg']);
+          assert.equal(read.code, 2);
+          assert.match(read.err, /EACCES: send_msg: write-only attribute/);
+          const ls = (await ctl(socket, ['ls', 't1'])).out.split('\n');
+          for (const name of ['send_msg', 'heartbeat_ms', 'heartbeat_text']) assert.ok(ls.includes(name), name);
+          assert.match((await ctl(socket, ['set', 't1/heartbeat_ms', '5'])).err, /ERANGE/);
+          nc.info('marker');
+          await nc.flush();
+          await one.until((g) => g.length >= 2);
+          await two.until((g) => g.length >= 1);
+          assert.deepEqual(
+            one.got.map((g) => ext(g.data).text),
+            ['via ctl', 'marker'],
+          );
+          assert.deepEqual(
+            two.got.map((g) => ext(g.data).text),
+            ['marker'],
+          );
+        },
+        { control: socket },
+      );
     } finally {
       await one.close();
       await two.close();
@@ -175,18 +206,28 @@ describe('heartbeat (heartbeat_ms, heartbeat_text: beyond the kernel)', () => {
     const other = await Sink.open();
     try {
       await withNc(async (nc) => {
-        const t = await nc.targets.create('hb', target(sink, { extended: 1, heartbeat_ms: 100, heartbeat_text: 'alive\n' }));
+        const t = await nc.targets.create(
+          'hb',
+          target(sink, { extended: 1, heartbeat_ms: 100, heartbeat_text: 'alive\n' }),
+        );
         await nc.targets.create('quiet', target(other, { extended: 1 }));
         assert.equal(t.get('heartbeat_ms'), '100');
         assert.equal(t.get('heartbeat_text'), 'alive');
         // At least 5 beats: 500 ms of intervals, given 20 s on a busy machine.
         await sink.until((g) => g.length >= 5, 20_000);
         const beats = sink.got.map((g) => ext(g.data));
-        assert.ok(beats.every((b) => b.text === 'alive' && b.prio === 12), JSON.stringify(beats));
+        assert.ok(
+          beats.every((b) => b.text === 'alive' && b.prio === 12),
+          JSON.stringify(beats),
+        );
         nc.info('marker');
         await nc.flush();
         await other.until((g) => g.length >= 1);
-        assert.deepEqual(other.texts().map((x) => ext(Buffer.from(x, 'latin1')).text), ['marker'], 'no beat reached the other target');
+        assert.deepEqual(
+          other.texts().map((x) => ext(Buffer.from(x, 'latin1')).text),
+          ['marker'],
+          'no beat reached the other target',
+        );
 
         // Disabled: no timer, and nothing after a marker logged once the disable is done.
         await t.disable();
@@ -241,7 +282,7 @@ describe('heartbeat (heartbeat_ms, heartbeat_text: beyond the kernel)', () => {
     });
   });
 
-  test('a process with a heartbeat target exits by itself, closed or not (the timer is unref\'d and cleared)', async () => {
+  test("a process with a heartbeat target exits by itself, closed or not (the timer is unref'd and cleared)", async () => {
     const sink = await Sink.open();
     try {
       const lib = new URL('../src/index.js', import.meta.url).href;
@@ -253,7 +294,9 @@ describe('heartbeat (heartbeat_ms, heartbeat_text: beyond the kernel)', () => {
           while (nc.stats().targets[0].sent < 2) await new Promise((r) => setTimeout(r, 20));
           ${close ? 'await nc.close(); console.log(nc.targets.list().length, nc["table"].heartbeats.size);' : ''}
         `;
-        const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+        const child = spawn(process.execPath, ['--input-type=module', '-e', code], {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
         let out = '';
         child.stdout.on('data', (d: Buffer) => (out += d.toString()));
         const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);

@@ -53,11 +53,18 @@ interface Run {
  * Runs the child with `c`, sends `sig` once it has logged `at` records (and again at each
  * `handled` line it writes, for handler 'once'), and counts what arrived by record number.
  */
-async function burst(c: Config, sig: NodeJS.Signals, at = SIGNAL_AT, ns?: { run: (args: string[]) => ChildProcess; sink: CSink }): Promise<Run> {
+async function burst(
+  c: Config,
+  sig: NodeJS.Signals,
+  at = SIGNAL_AT,
+  ns?: { run: (args: string[]) => ChildProcess; sink: CSink },
+): Promise<Run> {
   const total = c.total ?? TOTAL;
   const sink = ns?.sink ?? (await CSink.open({ idleMs: 60_000 }));
   const config = JSON.stringify({ port: sink.port, total, style: 'chunks', ...c });
-  const child = ns ? ns.run([config]) : spawn(process.execPath, [SCRIPT, config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = ns
+    ? ns.run([config])
+    : spawn(process.execPath, [SCRIPT, config], { stdio: ['ignore', 'pipe', 'pipe'] });
   let logged = 0;
   let sent = false;
   let stderr = '';
@@ -71,7 +78,9 @@ async function burst(c: Config, sig: NodeJS.Signals, at = SIGNAL_AT, ns?: { run:
       child.kill(sig);
     }
   });
-  const closed = new Promise<[number | null, NodeJS.Signals | null]>((r) => child.once('close', (code, s) => r([code, s])));
+  const closed = new Promise<[number | null, NodeJS.Signals | null]>((r) =>
+    child.once('close', (code, s) => r([code, s])),
+  );
   const timer = setTimeout(() => child.kill('SIGKILL'), END_MS + (total / 10_000) * 1000);
   const [code, signal] = await closed;
   clearTimeout(timer);
@@ -95,10 +104,15 @@ async function burst(c: Config, sig: NodeJS.Signals, at = SIGNAL_AT, ns?: { run:
 
 function assertAllArrived(r: Run, what: string): void {
   assert.ok(r.logged > 0, `the child logged nothing; stderr ${r.stderr}`);
-  assert.equal(r.missing, 0, `${r.missing} of the ${r.logged} records logged before ${what} did not arrive; stderr ${r.stderr}`);
+  assert.equal(
+    r.missing,
+    0,
+    `${r.missing} of the ${r.logged} records logged before ${what} did not arrive; stderr ${r.stderr}`,
+  );
 }
 
-const LEFT = /^netconsole: (\d+) bytes of log records could not be handed to the kernel before the process died of (SIG\w+) \(sender (\w+)\)$/m;
+const LEFT =
+  /^netconsole: (\d+) bytes of log records could not be handed to the kernel before the process died of (SIG\w+) \(sender (\w+)\)$/m;
 
 describe('signals mid-burst: everything logged before arrives, the exit status is unchanged', () => {
   for (const sender of SENDERS) {
@@ -140,7 +154,10 @@ describe('signals mid-burst: everything logged before arrives, the exit status i
       assert.ok(m, `stderr says what was not delivered: ${JSON.stringify(r.stderr)}`);
       assert.deepEqual([m[2], m[3]], ['SIGTERM', sender]);
       // Every record missing was among the bytes said (the sender may still send some before the end).
-      assert.ok(r.missing * r.datagramBytes <= Number(m[1]), `${r.missing} records of ${r.datagramBytes} bytes missing, ${m[1]} bytes said`);
+      assert.ok(
+        r.missing * r.datagramBytes <= Number(m[1]),
+        `${r.missing} records of ${r.datagramBytes} bytes missing, ${m[1]} bytes said`,
+      );
     });
   }
 });
@@ -176,10 +193,16 @@ describe('whose listener decides', () => {
     const opts = { devices: 'none', env: false, sender: 'dgram' } as const;
     const a = await Netconsole.create(opts);
     const b = await Netconsole.create(opts);
-    assert.deepEqual(count(), before.map((n) => n + 1));
+    assert.deepEqual(
+      count(),
+      before.map((n) => n + 1),
+    );
     const c = await Netconsole.create({ ...opts, signals: false });
     const d = await Netconsole.create({ ...opts, signals: ['SIGHUP'] });
-    assert.deepEqual(count(), before.map((n) => n + 1));
+    assert.deepEqual(
+      count(),
+      before.map((n) => n + 1),
+    );
     await a.close();
     await b.close();
     assert.deepEqual(count(), [before[0]!, before[1]!, before[2]! + 1], 'SIGHUP only, for d');
@@ -197,7 +220,17 @@ describe('the end is the one Node gives without this library', () => {
    * program writing to the pipe would meet EAGAIN).
    */
   async function end(sig: NodeJS.Signals, signals: boolean): Promise<{ status: string; nonblock: boolean }> {
-    const sh = spawn('sh', ['-c', `"$0" "$1" "$2"; echo "status $?"; cat /proc/self/fdinfo/1`, process.execPath, IDLE, JSON.stringify({ signals })], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const sh = spawn(
+      'sh',
+      [
+        '-c',
+        `"$0" "$1" "$2"; echo "status $?"; cat /proc/self/fdinfo/1`,
+        process.execPath,
+        IDLE,
+        JSON.stringify({ signals }),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
     sh.stdout.on('data', (b: Buffer) => {
       out += b.toString();
@@ -239,10 +272,30 @@ describe('the dgram sender on a slow link (tbf 10 Mbit/s on a veth pair): what a
         if (!requireRoot(t)) return;
         await withNetns(['a', 'b'], async (ns) => {
           await ns.vethPair('a', 'vA', 'b', 'vB', `${A}/24`, `${B}/24`);
-          await ns.exec('a', ['tc', 'qdisc', 'add', 'dev', 'vA', 'root', 'tbf', 'rate', '10mbit', 'burst', '32kbit', 'latency', '10s']);
+          await ns.exec('a', [
+            'tc',
+            'qdisc',
+            'add',
+            'dev',
+            'vA',
+            'root',
+            'tbf',
+            'rate',
+            '10mbit',
+            'burst',
+            '32kbit',
+            'latency',
+            '10s',
+          ]);
           const sink = await CSink.open({ ns: { handle: ns, name: 'b' }, address: B, port: 6666, idleMs: 60_000 });
           const total = 3000;
-          const config: Config = { sender: 'dgram', handler: 'none', total, address: B, options: { sendBufferBytes: 64 << 10, exitDrainMs: bound } };
+          const config: Config = {
+            sender: 'dgram',
+            handler: 'none',
+            total,
+            address: B,
+            options: { sendBufferBytes: 64 << 10, exitDrainMs: bound },
+          };
           const r = await burst(config, 'SIGTERM', total, { run: (args) => ns.runNode('a', SCRIPT, args), sink });
           t.diagnostic(`${r.arrived} of ${total} arrived; stderr ${r.stderr.trim()}`);
           assert.equal(r.logged, total);
@@ -253,7 +306,10 @@ describe('the dgram sender on a slow link (tbf 10 Mbit/s on a veth pair): what a
           } else {
             const m = LEFT.exec(r.stderr);
             assert.ok(m, `stderr says what was not delivered: ${JSON.stringify(r.stderr)}`);
-            assert.ok(r.missing > 0 && r.missing * r.datagramBytes <= Number(m[1]), `${r.missing} records of ${r.datagramBytes} bytes missing, ${m[1]} bytes said`);
+            assert.ok(
+              r.missing > 0 && r.missing * r.datagramBytes <= Number(m[1]),
+              `${r.missing} records of ${r.datagramBytes} bytes missing, ${m[1]} bytes said`,
+            );
           }
         });
       },

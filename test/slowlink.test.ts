@@ -54,16 +54,38 @@ interface Stats {
 describe('a slow link (tbf 10 Mbit/s on a veth pair)', () => {
   for (const c of CASES) {
     const title = `${c.mode} mode${c.noRing ? ' (sendmmsg, no TX ring)' : ''}, overflow '${c.overflow}', ${c.queue} qdisc queue, ${c.sendBufferBytes >> 10} KiB send buffer: ${
-      c.overflow === 'wait' ? `meets ${c.expect.toUpperCase()}, nothing lost` : 'every loss counted and reported in-band'
+      c.overflow === 'wait'
+        ? `meets ${c.expect.toUpperCase()}, nothing lost`
+        : 'every loss counted and reported in-band'
     }`;
     test(title, async (t) => {
       if (!requireNative(t) || !requireRoot(t)) return;
       await withNetns(['a', 'b'], async (ns) => {
         await ns.vethPair('a', 'vA', 'b', 'vB', `${A}/24`, `${B}/24`);
         await ns.steerToOneCpu('b', 'vB'); // tbf dequeues on any CPU: keep the order it dequeued in
-        await ns.exec('a', ['tc', 'qdisc', 'add', 'dev', 'vA', 'root', 'tbf', 'rate', '10mbit', 'burst', '32kbit', 'latency', c.queue === 'long' ? '10s' : '20ms']);
+        await ns.exec('a', [
+          'tc',
+          'qdisc',
+          'add',
+          'dev',
+          'vA',
+          'root',
+          'tbf',
+          'rate',
+          '10mbit',
+          'burst',
+          '32kbit',
+          'latency',
+          c.queue === 'long' ? '10s' : '20ms',
+        ]);
         const sink = await CSink.open({ ns: { handle: ns, name: 'b' }, address: B, port: PORT, idleMs: 1500 });
-        const opts = { mode: c.mode, overflow: c.overflow, sendBufferBytes: c.sendBufferBytes, ringSize: c.ringSize, nativeSender: c.noRing ? { txRing: false } : undefined };
+        const opts = {
+          mode: c.mode,
+          overflow: c.overflow,
+          sendBufferBytes: c.sendBufferBytes,
+          ringSize: c.ringSize,
+          nativeSender: c.noRing ? { txRing: false } : undefined,
+        };
         const child = ns.runNode('a', SENDER, [JSON.stringify(opts), B, String(PORT), String(COUNT)]);
         let out = '';
         let err = '';
@@ -80,7 +102,11 @@ describe('a slow link (tbf 10 Mbit/s on a veth pair)', () => {
         if (c.expect === 'eagain') assert.ok(eagain > 0, `EAGAIN met (${JSON.stringify(stats.transmit)})`);
         if (c.expect === 'enobufs') assert.ok(enobufs > 0, `ENOBUFS met (${JSON.stringify(stats.transmit)})`);
         assert.equal(tgt.lostInTransmit, 0, 'the sender retried; it lost nothing');
-        assert.equal(stats.transmit.ringFrames > 0, c.mode === 'raw' && !c.noRing, 'raw mode through the TX ring, unless asked not to');
+        assert.equal(
+          stats.transmit.ringFrames > 0,
+          c.mode === 'raw' && !c.noRing,
+          'raw mode through the TX ring, unless asked not to',
+        );
         assert.equal(stats.transmit.bypassFrames, 0, 'a configured qdisc (tbf) is never bypassed');
 
         const r = new Reassembler({ maxPending: 1 << 16, maxPendingBytes: 1 << 30 });
@@ -100,13 +126,19 @@ describe('a slow link (tbf 10 Mbit/s on a veth pair)', () => {
         if (c.overflow === 'wait') {
           assert.equal(stats.lost, 0);
           assert.equal(records.length, COUNT);
-          assert.ok(records.every((v, i) => v === i), 'in order');
+          assert.ok(
+            records.every((v, i) => v === i),
+            'in order',
+          );
           assert.equal(reports.length, 0);
         } else {
           assert.ok(tgt.lost > 0, 'the ring overflowed');
           assert.equal(records.length + tgt.lost, COUNT, `received ${records.length} + lost ${tgt.lost}`);
           assert.equal(tgt.reported, tgt.lost);
-          assert.equal(reports.reduce((x, y) => x + y, 0), tgt.lost);
+          assert.equal(
+            reports.reduce((x, y) => x + y, 0),
+            tgt.lost,
+          );
         }
       });
     });

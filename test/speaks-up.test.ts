@@ -37,7 +37,8 @@ interface Warned {
 /** The process warnings emitted while `fn` runs (and the ticks after it, where emitWarning delivers them). */
 async function warningsOf(fn: () => Promise<void>): Promise<Warned[]> {
   const seen: Warned[] = [];
-  const listener = (w: Error & { code?: string; detail?: string }): void => void seen.push({ code: w.code, message: w.message, detail: w.detail });
+  const listener = (w: Error & { code?: string; detail?: string }): void =>
+    void seen.push({ code: w.code, message: w.message, detail: w.detail });
   process.on('warning', listener);
   try {
     await fn();
@@ -56,14 +57,24 @@ function printed(stderr: string, code: string): string[] {
 }
 
 /** A child Node running `code` (an ES module, top-level await), each process warning a JSON line on stdout. */
-async function child(code: string, opts: { env?: Record<string, string>; execArgv?: string[] } = {}): Promise<{ warnings: Warned[]; stdout: string[]; stderr: string }> {
-  const prelude = "process.on('warning', (w) => console.log(JSON.stringify({ warning: { code: w.code, message: w.message, detail: w.detail } })));\n";
+async function child(
+  code: string,
+  opts: { env?: Record<string, string>; execArgv?: string[] } = {},
+): Promise<{ warnings: Warned[]; stdout: string[]; stderr: string }> {
+  const prelude =
+    "process.on('warning', (w) => console.log(JSON.stringify({ warning: { code: w.code, message: w.message, detail: w.detail } })));\n";
   const env: Record<string, string | undefined> = { ...process.env, ...opts.env };
   if (!opts.env || !('NETCONSOLE' in opts.env)) delete env.NETCONSOLE;
   if (!opts.env || !('NETCONSOLE_NO_NATIVE' in opts.env)) delete env.NETCONSOLE_NO_NATIVE;
-  const r = await promisify(execFile)(process.execPath, [...(opts.execArgv ?? []), '--input-type=module', '-e', prelude + code], { env, timeout: 60_000 });
+  const r = await promisify(execFile)(
+    process.execPath,
+    [...(opts.execArgv ?? []), '--input-type=module', '-e', prelude + code],
+    { env, timeout: 60_000 },
+  );
   const lines = r.stdout.split('\n').filter((l) => l !== '');
-  const warnings = lines.filter((l) => l.startsWith('{"warning"')).map((l) => (JSON.parse(l) as { warning: Warned }).warning);
+  const warnings = lines
+    .filter((l) => l.startsWith('{"warning"'))
+    .map((l) => (JSON.parse(l) as { warning: Warned }).warning);
   return { warnings, stdout: lines.filter((l) => !l.startsWith('{"warning"')), stderr: r.stderr };
 }
 
@@ -75,11 +86,18 @@ describe('a target that did not come up is a process warning, NETCONSOLE_TARGET'
     });
     try {
       assert.equal(nc!.targets.list().length, 0);
-      assert.deepEqual(nc!.startupErrors.map((e) => e.code), ['EINVAL'], 'startupErrors as before');
+      assert.deepEqual(
+        nc!.startupErrors.map((e) => e.code),
+        ['EINVAL'],
+        'startupErrors as before',
+      );
       const w = ours(ws);
       assert.equal(w.length, 1, JSON.stringify(ws));
       assert.equal(w[0].code, 'NETCONSOLE_TARGET');
-      assert.match(w[0].message, /^netconsole: the targets option: target '\+@\/,6666@10\.0\.0\.300\/' did not come up: couldn't parse config at '10\.0\.0\.300\/'.*remote_ip: invalid value "10\.0\.0\.300"/);
+      assert.match(
+        w[0].message,
+        /^netconsole: the targets option: target '\+@\/,6666@10\.0\.0\.300\/' did not come up: couldn't parse config at '10\.0\.0\.300\/'.*remote_ip: invalid value "10\.0\.0\.300"/,
+      );
       assert.ok(w[0].detail?.includes(FORM), w[0].detail);
       assert.match(w[0].detail!, /\{ address: '10\.0\.0\.2', port: 6666 \}/);
     } finally {
@@ -91,12 +109,22 @@ describe('a target that did not come up is a process warning, NETCONSOLE_TARGET'
     const sink = await Sink.open();
     let nc: Netconsole | undefined;
     const ws = await warningsOf(async () => {
-      nc = await Netconsole.create({ devices: 'none', env: false, targets: `@/,${sink.port}@127.0.0.1/;@/,99999@127.0.0.1/` });
+      nc = await Netconsole.create({
+        devices: 'none',
+        env: false,
+        targets: `@/,${sink.port}@127.0.0.1/;@/,99999@127.0.0.1/`,
+      });
     });
     try {
-      assert.deepEqual(nc!.targets.list().map((t) => [t.name, t.state]), [['cmdline0', 'enabled']]);
+      assert.deepEqual(
+        nc!.targets.list().map((t) => [t.name, t.state]),
+        [['cmdline0', 'enabled']],
+      );
       const w = ours(ws);
-      assert.deepEqual(w.map((x) => x.code), ['NETCONSOLE_TARGET']);
+      assert.deepEqual(
+        w.map((x) => x.code),
+        ['NETCONSOLE_TARGET'],
+      );
       assert.match(w[0].message, /target '@\/,99999@127\.0\.0\.1\/' did not come up: .*remote_port/);
     } finally {
       await nc?.close();
@@ -115,7 +143,10 @@ describe('a target that did not come up is a process warning, NETCONSOLE_TARGET'
       const w = ours(ws);
       assert.equal(w.length, 1, JSON.stringify(ws));
       assert.equal(w[0].code, 'NETCONSOLE_TARGET');
-      assert.match(w[0].message, /^netconsole: the NETCONSOLE environment variable: target '\+@\/,6666@10\.0\.0\.300\/' did not come up/);
+      assert.match(
+        w[0].message,
+        /^netconsole: the NETCONSOLE environment variable: target '\+@\/,6666@10\.0\.0\.300\/' did not come up/,
+      );
     } finally {
       if (saved === undefined) delete process.env.NETCONSOLE;
       else process.env.NETCONSOLE = saved;
@@ -129,10 +160,20 @@ describe('a target that did not come up is a process warning, NETCONSOLE_TARGET'
       nc = await Netconsole.create({ devices: 'none', env: false, targets: '@/nosuchdev7,6666@127.0.0.1/' });
     });
     try {
-      assert.deepEqual(nc!.targets.list().map((t) => [t.name, t.state]), [['cmdline0', 'disabled']]);
+      assert.deepEqual(
+        nc!.targets.list().map((t) => [t.name, t.state]),
+        [['cmdline0', 'disabled']],
+      );
       const w = ours(ws);
-      assert.deepEqual(w.map((x) => x.code), ['NETCONSOLE_TARGET'], JSON.stringify(ws));
-      assert.match(w[0].message, /^netconsole: the targets option: target cmdline0 \(to 127\.0\.0\.1 port 6666\) did not come up: .*nosuchdev7/);
+      assert.deepEqual(
+        w.map((x) => x.code),
+        ['NETCONSOLE_TARGET'],
+        JSON.stringify(ws),
+      );
+      assert.match(
+        w[0].message,
+        /^netconsole: the targets option: target cmdline0 \(to 127\.0\.0\.1 port 6666\) did not come up: .*nosuchdev7/,
+      );
       assert.match(w[0].detail!, /stays, disabled.*nc\.targets\.get\('cmdline0'\)/);
     } finally {
       await nc?.close();
@@ -141,7 +182,10 @@ describe('a target that did not come up is a process warning, NETCONSOLE_TARGET'
 
   test('strict: the first bad target rejects create() (no warning needed, as before)', async () => {
     const ws = await warningsOf(async () => {
-      await assert.rejects(Netconsole.create({ devices: 'none', env: false, strict: true, targets: TYPO }), (e: unknown) => e instanceof NetconsoleError && e.code === 'EINVAL');
+      await assert.rejects(
+        Netconsole.create({ devices: 'none', env: false, strict: true, targets: TYPO }),
+        (e: unknown) => e instanceof NetconsoleError && e.code === 'EINVAL',
+      );
     });
     assert.deepEqual(ours(ws), []);
   });
@@ -156,7 +200,10 @@ describe('a target that did not come up is a process warning, NETCONSOLE_TARGET'
       const w = ours(ws);
       assert.equal(w.length, 1, JSON.stringify(ws));
       assert.equal(w[0].code, 'NETCONSOLE_TARGET');
-      assert.match(w[0].message, /^netconsole: NetconsoleTransport's options\.targets: target '\+@\/,6666@10\.0\.0\.300\/' did not come up/);
+      assert.match(
+        w[0].message,
+        /^netconsole: NetconsoleTransport's options\.targets: target '\+@\/,6666@10\.0\.0\.300\/' did not come up/,
+      );
     } finally {
       await transport?.close();
     }
@@ -177,7 +224,10 @@ describe('a target that did not come up is a process warning, NETCONSOLE_TARGET'
     `);
     const lines = printed(r.stderr, 'NETCONSOLE_TARGET');
     assert.equal(lines.length, 1, r.stderr);
-    assert.match(lines[0], /netconsole: the pino transport's options\.targets: target '\+@\/,6666@10\.0\.0\.300\/' did not come up: couldn't parse config/);
+    assert.match(
+      lines[0],
+      /netconsole: the pino transport's options\.targets: target '\+@\/,6666@10\.0\.0\.300\/' did not come up: couldn't parse config/,
+    );
   });
 });
 
@@ -197,9 +247,19 @@ describe('no target at all is a process warning, NETCONSOLE_NO_TARGETS, once', (
       await (await Netconsole.create({ devices: 'none', env: false })).close();
     `);
     const w = ours(r.warnings);
-    assert.deepEqual(w.map((x) => x.code), ['NETCONSOLE_NO_TARGETS'], r.stderr);
-    assert.equal(w[0].message, 'netconsole: no target is configured, log calls send nothing: no targets option, and the NETCONSOLE environment variable is not set');
-    assert.ok(w[0].detail?.includes("Netconsole.create({ targets: [{ address: '10.0.0.2', port: 6666 }] })"), w[0].detail);
+    assert.deepEqual(
+      w.map((x) => x.code),
+      ['NETCONSOLE_NO_TARGETS'],
+      r.stderr,
+    );
+    assert.equal(
+      w[0].message,
+      'netconsole: no target is configured, log calls send nothing: no targets option, and the NETCONSOLE environment variable is not set',
+    );
+    assert.ok(
+      w[0].detail?.includes("Netconsole.create({ targets: [{ address: '10.0.0.2', port: 6666 }] })"),
+      w[0].detail,
+    );
     assert.ok(w[0].detail?.includes("NETCONSOLE='+@/,6666@10.0.0.2/'"), w[0].detail);
     assert.ok(w[0].detail?.includes('targets: []'), w[0].detail);
     assert.deepEqual(r.stdout, ['{"sent":0}']);
@@ -214,7 +274,11 @@ describe('no target at all is a process warning, NETCONSOLE_NO_TARGETS, once', (
       await t.close();
     `);
     const w = ours(r.warnings);
-    assert.deepEqual(w.map((x) => x.code), ['NETCONSOLE_NO_TARGETS'], r.stderr);
+    assert.deepEqual(
+      w.map((x) => x.code),
+      ['NETCONSOLE_NO_TARGETS'],
+      r.stderr,
+    );
     assert.match(w[0].message, /NetconsoleTransport's options have no address and no targets, and env is false/);
     assert.match(w[0].detail!, /Give one in NetconsoleTransport's options: \{ address: '10\.0\.0\.2', port: 6666 \}/);
   });
@@ -224,7 +288,8 @@ describe('the addon not loading is a process warning, NETCONSOLE_NO_ADDON, once,
   // What a platform without a prebuild and without a toolchain meets: no build/Release in the
   // package, so the load goes to node-gyp-build, and it throws. NETCONSOLE_PREBUILD (node-gyp-build's
   // own override) sends the load there although this checkout has a build.
-  const NO_BUILD = 'No native build was found for platform=linux arch=riscv64 runtime=node abi=115 uv=1 libc=glibc node=20.19.0';
+  const NO_BUILD =
+    'No native build was found for platform=linux arch=riscv64 runtime=node abi=115 uv=1 libc=glibc node=20.19.0';
   const preload = (): string => {
     const dir = mkdtempSync(join(tmpdir(), 'nc-noaddon-'));
     const file = join(dir, 'no-addon.mjs');
@@ -258,7 +323,11 @@ Module._load = function (request, ...rest) {
       );
       assert.deepEqual(r.stdout, ['{"after":"dgram"}', '{"sender":"dgram"}']);
       const w = ours(r.warnings);
-      assert.deepEqual(w.map((x) => x.code), ['NETCONSOLE_NO_ADDON'], r.stderr);
+      assert.deepEqual(
+        w.map((x) => x.code),
+        ['NETCONSOLE_NO_ADDON'],
+        r.stderr,
+      );
       assert.equal(
         w[0].message,
         `netconsole: the native addon did not load (${NO_BUILD}): the pure-JS 'dgram' sender sends on the event loop, device events are polled from /sys/class/net every 500 ms, and mode 'raw' is not available`,
@@ -289,14 +358,21 @@ describe('{ address, port }: one target as pino-socket takes it', () => {
   test('the pino transport: options { address, port, extended, localPort } deliver to a receiver on loopback', async () => {
     const sink = await Sink.open();
     try {
-      const transport = pino.transport({ target: PINO_JS, options: { address: '127.0.0.1', port: sink.port, extended: true, localPort: 0, env: false } });
+      const transport = pino.transport({
+        target: PINO_JS,
+        options: { address: '127.0.0.1', port: sink.port, extended: true, localPort: 0, env: false },
+      });
       const logger = pino({ base: null, timestamp: false }, transport);
       logger.info('by address');
       await sink.until((g) => g.length === 1, 20_000);
       const closed = once(transport, 'close');
       transport.end();
       await closed;
-      assert.match(sink.texts()[0], /^14,\d+,\d+,-;\{"level":30,"msg":"by address"\}\n$/, 'extended, at info (facility user)');
+      assert.match(
+        sink.texts()[0],
+        /^14,\d+,\d+,-;\{"level":30,"msg":"by address"\}\n$/,
+        'extended, at info (facility user)',
+      );
     } finally {
       await sink.close();
     }
@@ -305,8 +381,13 @@ describe('{ address, port }: one target as pino-socket takes it', () => {
   test('the winston transport: options { address, port } deliver; the target is target0, enabled, basic', async () => {
     const sink = await Sink.open();
     try {
-      const transport = new NetconsoleTransport({ options: { address: '127.0.0.1', port: sink.port, localPort: 0, env: false, devices: 'none' } });
-      const logger = winston.createLogger({ format: winston.format.printf((i) => String(i.message)), transports: [transport] });
+      const transport = new NetconsoleTransport({
+        options: { address: '127.0.0.1', port: sink.port, localPort: 0, env: false, devices: 'none' },
+      });
+      const logger = winston.createLogger({
+        format: winston.format.printf((i) => String(i.message)),
+        transports: [transport],
+      });
       logger.info('by address');
       await sink.until((g) => g.length === 1, 20_000);
       assert.match(sink.texts()[0], /^\[ *\d+\.\d{6}\] by address\n$/, 'basic, with its timestamp');
@@ -325,9 +406,16 @@ describe('{ address, port }: one target as pino-socket takes it', () => {
 
   test('create(): targets [{ address, port }] beside kernel attributes', async () => {
     const sink = await Sink.open();
-    const nc = await Netconsole.create({ devices: 'none', env: false, targets: [{ address: '127.0.0.1', port: sink.port, localPort: 0, name: 'short' }] });
+    const nc = await Netconsole.create({
+      devices: 'none',
+      env: false,
+      targets: [{ address: '127.0.0.1', port: sink.port, localPort: 0, name: 'short' }],
+    });
     try {
-      assert.deepEqual(nc.targets.list().map((t) => [t.name, t.state]), [['short', 'enabled']]);
+      assert.deepEqual(
+        nc.targets.list().map((t) => [t.name, t.state]),
+        [['short', 'enabled']],
+      );
       nc.info('hello');
       await sink.until((g) => g.length === 1);
       assert.match(sink.texts()[0], /^\[ *\d+\.\d{6}\] hello\n$/);
@@ -337,23 +425,49 @@ describe('{ address, port }: one target as pino-socket takes it', () => {
     }
   });
 
-  const typed = (code: string, option: string, accepted: RegExp) => (e: unknown): boolean => {
-    assert.ok(e instanceof NetconsoleError, String(e));
-    assert.deepEqual([e.code, e.option], [code, option], e.message);
-    assert.match(e.message, accepted);
-    return true;
-  };
+  const typed =
+    (code: string, option: string, accepted: RegExp) =>
+    (e: unknown): boolean => {
+      assert.ok(e instanceof NetconsoleError, String(e));
+      assert.deepEqual([e.code, e.option], [code, option], e.message);
+      assert.match(e.message, accepted);
+      return true;
+    };
 
   test('bad shorthand values: typed errors naming the field the caller wrote', async () => {
     const bad = { env: false, devices: 'none' } as const;
-    assert.throws(() => new NetconsoleTransport({ options: { ...bad, address: '10.0.0.300' } }), typed('EINVAL', 'address', /an IPv4 or IPv6 address/));
-    assert.throws(() => new NetconsoleTransport({ options: { ...bad, address: '10.0.0.2', port: 70000 } }), typed('ERANGE', 'port', /1\.\.65535/));
-    assert.throws(() => new NetconsoleTransport({ options: { ...bad, address: '10.0.0.2', extended: 'yes' as never } }), typed('EINVAL', 'extended', /true or false/));
-    assert.throws(() => new NetconsoleTransport({ options: { ...bad, port: 6666 } }), typed('EINVAL', 'address', /no receiver address/));
-    assert.throws(() => new NetconsoleTransport({ options: { ...bad, address: '10.0.0.2', targets: '@/,6666@10.0.0.3/' } }), typed('EINVAL', 'targets', /either \{ address, port \} or targets/));
-    assert.throws(() => new NetconsoleTransport({ options: { ...bad, address: 'fd00::2', localAddress: '10.0.0.1' } }), typed('EINVAL', 'localAddress', /IPv6/));
-    await assert.rejects(Netconsole.create({ ...bad, targets: [{ address: '10.0.0.2', prot: 6666 } as never] }), typed('EINVAL', 'targets[0].prot', /did you mean 'port'/));
-    await assert.rejects(Netconsole.create({ ...bad, targets: [{ address: '0.0.0.0' }] }), typed('EDESTADDRREQ', 'targets[0].address', /not all zeros/));
+    assert.throws(
+      () => new NetconsoleTransport({ options: { ...bad, address: '10.0.0.300' } }),
+      typed('EINVAL', 'address', /an IPv4 or IPv6 address/),
+    );
+    assert.throws(
+      () => new NetconsoleTransport({ options: { ...bad, address: '10.0.0.2', port: 70000 } }),
+      typed('ERANGE', 'port', /1\.\.65535/),
+    );
+    assert.throws(
+      () => new NetconsoleTransport({ options: { ...bad, address: '10.0.0.2', extended: 'yes' as never } }),
+      typed('EINVAL', 'extended', /true or false/),
+    );
+    assert.throws(
+      () => new NetconsoleTransport({ options: { ...bad, port: 6666 } }),
+      typed('EINVAL', 'address', /no receiver address/),
+    );
+    assert.throws(
+      () => new NetconsoleTransport({ options: { ...bad, address: '10.0.0.2', targets: '@/,6666@10.0.0.3/' } }),
+      typed('EINVAL', 'targets', /either \{ address, port \} or targets/),
+    );
+    assert.throws(
+      () => new NetconsoleTransport({ options: { ...bad, address: 'fd00::2', localAddress: '10.0.0.1' } }),
+      typed('EINVAL', 'localAddress', /IPv6/),
+    );
+    await assert.rejects(
+      Netconsole.create({ ...bad, targets: [{ address: '10.0.0.2', prot: 6666 } as never] }),
+      typed('EINVAL', 'targets[0].prot', /did you mean 'port'/),
+    );
+    await assert.rejects(
+      Netconsole.create({ ...bad, targets: [{ address: '0.0.0.0' }] }),
+      typed('EDESTADDRREQ', 'targets[0].address', /not all zeros/),
+    );
     const transport = pino.transport({ target: PINO_JS, options: { address: 'logs.example', port: 6666, env: false } });
     const [err] = (await once(transport, 'error')) as [Error];
     assert.match(String(err?.message), /^address: invalid value "logs\.example"; accepted: an IPv4 or IPv6 address/);
@@ -405,7 +519,8 @@ await Netconsole.create({ targets: [{ address: '10.0.0.2', prot: 6666 }] });
         skipLibCheck: true,
       });
       const diagnostics = ts.getPreEmitDiagnostics(program).map((d) => {
-        const where = d.file && d.start !== undefined ? `line ${d.file.getLineAndCharacterOfPosition(d.start).line + 1}: ` : '';
+        const where =
+          d.file && d.start !== undefined ? `line ${d.file.getLineAndCharacterOfPosition(d.start).line + 1}: ` : '';
         return where + ts.flattenDiagnosticMessageText(d.messageText, '\n');
       });
       assert.deepEqual(diagnostics, [], 'every good line compiles, every @ts-expect-error line fails');

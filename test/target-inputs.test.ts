@@ -18,7 +18,10 @@ const base = { devices: 'none', sender: 'dgram', env: false } as const;
 // Port 9 (discard) on loopback; local_port 0: an ephemeral port, no clash with other tests.
 const loop = { remote_ip: '127.0.0.1', remote_port: 9, local_port: 0 };
 
-const withNc = (fn: (nc: Netconsole) => Promise<void>, options: Parameters<typeof Netconsole.create>[0] = {}): Promise<void> => withNetconsole({ ...base, ...options }, fn);
+const withNc = (
+  fn: (nc: Netconsole) => Promise<void>,
+  options: Parameters<typeof Netconsole.create>[0] = {},
+): Promise<void> => withNetconsole({ ...base, ...options }, fn);
 
 /** `call` throws (or rejects with) a NetconsoleError of this code naming this option. */
 async function refused(code: string, option: string, call: () => unknown, message?: RegExp): Promise<NetconsoleError> {
@@ -39,16 +42,31 @@ const text = (v: Uint8Array): string => Buffer.from(v).toString('latin1');
 
 describe('targets.create(name, attributes): the attributes argument', () => {
   // Before: 5 and [] made a target, null was a TypeError, 'x' was ENOENT naming attribute '0'.
-  for (const [what, attrs] of [['a number', 5], ['an array', []], ['a string', 'x'], ['true', true], ['a function', () => ({})]] as const) {
+  for (const [what, attrs] of [
+    ['a number', 5],
+    ['an array', []],
+    ['a string', 'x'],
+    ['true', true],
+    ['a function', () => ({})],
+  ] as const) {
     test(`${what}: EINVAL naming attributes, no target made`, () =>
       withNc(async (nc) => {
-        await refused('EINVAL', 'attributes', () => nc.targets.create('t', attrs as never), /accepted: an object of attributes/);
+        await refused(
+          'EINVAL',
+          'attributes',
+          () => nc.targets.create('t', attrs as never),
+          /accepted: an object of attributes/,
+        );
         assert.deepEqual(nc.targets.list(), []);
       }));
   }
   test('undefined, null or nothing: no attributes, the defaults', () =>
     withNc(async (nc) => {
-      for (const [name, t] of [['u', await nc.targets.create('u', undefined)], ['n', await nc.targets.create('n', null)], ['none', await nc.targets.create('none')]] as const) {
+      for (const [name, t] of [
+        ['u', await nc.targets.create('u', undefined)],
+        ['n', await nc.targets.create('n', null)],
+        ['none', await nc.targets.create('none')],
+      ] as const) {
         assert.equal(t.name, name);
         assert.equal(t.get('remote_port'), String(DEFAULT_ATTRIBUTES.remote_port));
         assert.equal(t.state, 'disabled');
@@ -57,7 +75,12 @@ describe('targets.create(name, attributes): the attributes argument', () => {
   // Before: an attribute given as null or undefined was the default, but \`enabled: null\` was EINVAL.
   test('an attribute given as undefined or null: not given, the default (enabled and userdata too)', () =>
     withNc(async (nc) => {
-      const t = await nc.targets.create('t', { remote_port: null, enabled: null, userdata: null, extended: undefined } as never);
+      const t = await nc.targets.create('t', {
+        remote_port: null,
+        enabled: null,
+        userdata: null,
+        extended: undefined,
+      } as never);
       assert.equal(t.get('remote_port'), String(DEFAULT_ATTRIBUTES.remote_port));
       assert.equal(t.state, 'disabled');
     }));
@@ -67,9 +90,19 @@ describe('targets.create(name, attributes): the attributes argument', () => {
       const getter = Object.defineProperty({ ...loop }, 'remote_port', { enumerable: true, get: throwing('getter') });
       const err = await refused('EINVAL', 'remote_port', () => nc.targets.create('t', getter), /reading it threw/);
       assert.equal((err.cause as Error).message, 'getter');
-      const keys = await refused('EINVAL', 'attributes', () => nc.targets.create('t', new Proxy({}, { ownKeys: throwing('ownKeys trap') })), /threw/);
+      const keys = await refused(
+        'EINVAL',
+        'attributes',
+        () => nc.targets.create('t', new Proxy({}, { ownKeys: throwing('ownKeys trap') })),
+        /threw/,
+      );
       assert.equal((keys.cause as Error).message, 'ownKeys trap');
-      await refused('EINVAL', 'userdata/k', () => nc.targets.create('t', { ...loop, userdata: Object.defineProperty({}, 'k', { enumerable: true, get: throwing('getter') }) }));
+      await refused('EINVAL', 'userdata/k', () =>
+        nc.targets.create('t', {
+          ...loop,
+          userdata: Object.defineProperty({}, 'k', { enumerable: true, get: throwing('getter') }),
+        }),
+      );
       assert.deepEqual(nc.targets.list(), []);
     }));
   test('each attribute is read once', () =>
@@ -82,7 +115,12 @@ describe('targets.create(name, attributes): the attributes argument', () => {
     }));
   test('an unknown attribute: ENOENT, the closest name suggested', () =>
     withNc(async (nc) => {
-      await refused('ENOENT', 'remote_prot', () => nc.targets.create('t', { remote_prot: 6666 } as never), /did you mean 'remote_port'/);
+      await refused(
+        'ENOENT',
+        'remote_prot',
+        () => nc.targets.create('t', { remote_prot: 6666 } as never),
+        /did you mean 'remote_port'/,
+      );
       assert.deepEqual(nc.targets.list(), []);
     }));
 });
@@ -112,13 +150,29 @@ describe('target names: as mkdir in configfs takes them', () => {
 describe('booleans: for yes/no attributes only', () => {
   const current: TargetAttributes = { ...DEFAULT_ATTRIBUTES };
   // Before: true was written as '1' (remote_port 1, dev_name "1").
-  for (const attr of ['remote_port', 'local_port', 'ratelimit_burst', 'ratelimit_interval_ms', 'dev_name', 'remote_ip', 'remote_mac', 'local_ip']) {
+  for (const attr of [
+    'remote_port',
+    'local_port',
+    'ratelimit_burst',
+    'ratelimit_interval_ms',
+    'dev_name',
+    'remote_ip',
+    'remote_mac',
+    'local_ip',
+  ]) {
     for (const value of [true, false]) {
-      test(`${attr} = ${value}: EINVAL`, async () => void await refused('EINVAL', attr, () => parseAttributeWrite('t', attr, value, current), /a boolean for an attribute that is not yes\/no/));
+      test(`${attr} = ${value}: EINVAL`, async () =>
+        void (await refused(
+          'EINVAL',
+          attr,
+          () => parseAttributeWrite('t', attr, value, current),
+          /a boolean for an attribute that is not yes\/no/,
+        )));
     }
   }
   for (const attr of ['extended', 'timestamps', 'release']) {
-    test(`${attr} = true: taken`, () => assert.deepEqual(parseAttributeWrite('t', attr, true, current), { [attr]: true }));
+    test(`${attr} = true: taken`, () =>
+      assert.deepEqual(parseAttributeWrite('t', attr, true, current), { [attr]: true }));
   }
   test('a userdata value true: EINVAL (it would be the text "1"); 42 is "42"', async () => {
     await refused('EINVAL', 'userdata/k', () => normalizeUserdataValue('k', true));
@@ -126,7 +180,9 @@ describe('booleans: for yes/no attributes only', () => {
   });
   test('end to end: create with remote_port true is refused, no target; enabled: true and cpu_nr_enabled: true are taken', () =>
     withNc(async (nc) => {
-      await refused('EINVAL', 'remote_port', () => nc.targets.create('t', { remote_ip: '127.0.0.1', remote_port: true as never }));
+      await refused('EINVAL', 'remote_port', () =>
+        nc.targets.create('t', { remote_ip: '127.0.0.1', remote_port: true as never }),
+      );
       assert.deepEqual(nc.targets.list(), []);
       const t = await nc.targets.create('t', { ...loop, enabled: true, cpu_nr_enabled: true });
       assert.deepEqual([t.state, t.userdata.get('cpu_nr_enabled')], ['enabled', '1']);
@@ -135,11 +191,20 @@ describe('booleans: for yes/no attributes only', () => {
 
 describe('dev_name: no NUL', () => {
   // Before: taken; the kernel's strscpy would cut "lo\0x" to "lo", another device.
-  test('a configfs write: EINVAL', async () => void await refused('EINVAL', 'dev_name', () => parseAttributeWrite('t', 'dev_name', 'lo\0x', DEFAULT_ATTRIBUTES), /NUL/));
+  test('a configfs write: EINVAL', async () =>
+    void (await refused(
+      'EINVAL',
+      'dev_name',
+      () => parseAttributeWrite('t', 'dev_name', 'lo\0x', DEFAULT_ATTRIBUTES),
+      /NUL/,
+    )));
   test('the parameter string: the piece fails, EINVAL at dev_name', () => {
     const { targets, errors } = parseParamString('@/lo\0x,@10.0.0.2/');
     assert.deepEqual(targets, []);
-    assert.deepEqual(errors.map((e) => [e.code, e.option]), [['EINVAL', 'dev_name']]);
+    assert.deepEqual(
+      errors.map((e) => [e.code, e.option]),
+      [['EINVAL', 'dev_name']],
+    );
   });
 });
 
@@ -164,7 +229,8 @@ describe('a removed target: ENOENT for reads too, as after rmdir', () => {
 describe('userdata: control characters', () => {
   // Before: a newline in a key was taken and sent raw.
   for (const key of ['a\nb', 'k\n', '\tk', 'k\r', 'k\x7f']) {
-    test(`key ${JSON.stringify(key)}: EINVAL`, async () => void await refused('EINVAL', 'userdata key', () => validateUserdataKey(key), /control character/));
+    test(`key ${JSON.stringify(key)}: EINVAL`, async () =>
+      void (await refused('EINVAL', 'userdata key', () => validateUserdataKey(key), /control character/)));
   }
   test('a value with a newline is kept as given, and rendered with the newline as \\x0a: one line per entry', () => {
     const entries = validateUserdata({ k: 'v\nFAKE=1', tab: 'a\tb', plain: 'x\\y é' });
@@ -182,7 +248,9 @@ describe('userdata: control characters', () => {
   test('netconsole/wire: a key with a newline is EINVAL; a value with one is escaped, both implementations alike', async () => {
     const record = { prio: 14, seq: 1, tsUsec: 1, text: 'hi' };
     for (const impl of ['wasm', 'reference'] as const) {
-      await refused('EINVAL', 'userdata key', () => encodeMessage(record, { extended: true, userdata: [['a\nb', 'v']] }, { impl }));
+      await refused('EINVAL', 'userdata key', () =>
+        encodeMessage(record, { extended: true, userdata: [['a\nb', 'v']] }, { impl }),
+      );
       const { datagrams } = encodeMessage(record, { extended: true, userdata: [['k', 'v\nFAKE=1']] }, { impl });
       assert.deepEqual(datagrams.map(text), ['14,1,1,-;hi\n k=v\\x0aFAKE=1\n'], impl);
     }
@@ -191,7 +259,13 @@ describe('userdata: control characters', () => {
     const sink = await Sink.open();
     try {
       await withNc(async (nc) => {
-        const t = await nc.targets.create('t', { remote_ip: '127.0.0.1', remote_port: sink.port, local_port: 0, extended: 1, userdata: { k: 'v\nFAKE=1' } });
+        const t = await nc.targets.create('t', {
+          remote_ip: '127.0.0.1',
+          remote_port: sink.port,
+          local_port: 0,
+          extended: 1,
+          userdata: { k: 'v\nFAKE=1' },
+        });
         await t.enable();
         nc.info('hello');
         await nc.flush();

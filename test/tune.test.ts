@@ -19,13 +19,20 @@ import { KNOBS, sweep, TuneError, type Figure } from '../src/faces/tune/sweep.js
 
 const CLI = new URL('../src/faces/cli.js', import.meta.url).pathname;
 // The native sender's batch where the addon loaded (the test's knob has three values), else a knob every sender has.
-const [KNOB, OPTION, VALUES] = native ? ['batch', 'nativeSender.batch', ['64 (default)', '16', '256']] : ['overflowWaitMs', 'overflowWaitMs', ['500 ms (default)', '100 ms']];
+const [KNOB, OPTION, VALUES] = native
+  ? ['batch', 'nativeSender.batch', ['64 (default)', '16', '256']]
+  : ['overflowWaitMs', 'overflowWaitMs', ['500 ms (default)', '100 ms']];
 
 function tune(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, 'tune', ...args], { timeout: 60_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [CLI, 'tune', ...args],
+      { timeout: 60_000, maxBuffer: 16 << 20 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -36,7 +43,12 @@ function rows(stdout: string, title: string): string[][] {
   assert.ok(at >= 0, `no table "${title}" in:\n${stdout}`);
   const table = lines.slice(at + 2);
   const end = table.findIndex((l) => !l.startsWith('|'));
-  return table.slice(2, end).map((l) => l.split('|').slice(1, -1).map((c) => c.trim()));
+  return table.slice(2, end).map((l) =>
+    l
+      .split('|')
+      .slice(1, -1)
+      .map((c) => c.trim()),
+  );
 }
 
 const where: Array<[string, (dir: string, port: number) => string[], string]> = [
@@ -54,39 +66,46 @@ const where: Array<[string, (dir: string, port: number) => string[], string]> = 
 ];
 
 for (const [name, args, unit] of where) {
-  test(`tune --knobs ${KNOB} --count 2000 --runs 1 to ${name}: a table per knob, a verdict, a config file Netconsole.create loads`, { timeout: 90_000 }, async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'nctune-'));
-    const sink = createSocket('udp4');
-    await new Promise<void>((r) => sink.bind(0, '127.0.0.1', r));
-    try {
-      const port = sink.address().port;
-      const out = join(dir, 'tuned.json');
-      const r = await tune(['--knobs', KNOB, '--count', '2000', '--runs', '1', '--out', out, ...args(dir, port)]);
-      assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, new RegExp(`^measured: ${unit}`, 'm'));
-      const knob = rows(r.stdout, `## tune: knob ${OPTION} (${unit}, higher is better)`);
-      assert.deepEqual(knob.map((c) => c[0]), VALUES);
-      for (const c of knob) {
-        assert.equal(c[3], '1', `${c[0]}: one run`);
-        assert.match(c[4], /^\d+\.\d\dx$/, `${c[0]}: a ratio to the default`);
-      }
-      assert.equal(knob[0][4], '1.00x');
-      assert.match(r.stdout, /^-> .*(kept|the default kept)/m);
-      assert.match(r.stdout, /^(best: .* the defaults'|nothing beats the defaults beyond the run-to-run spread)/m);
-      const file = JSON.parse(readFileSync(out, 'utf8')) as NetconsoleOptions;
-      if (!name.startsWith('a sink')) assert.equal(file.targets, `+@/,${port}@127.0.0.1/`);
-      if (name.includes('--config')) assert.equal(file.facility, 3);
-      const nc = await Netconsole.create({ config: out, env: false, devices: 'none' });
+  test(
+    `tune --knobs ${KNOB} --count 2000 --runs 1 to ${name}: a table per knob, a verdict, a config file Netconsole.create loads`,
+    { timeout: 90_000 },
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'nctune-'));
+      const sink = createSocket('udp4');
+      await new Promise<void>((r) => sink.bind(0, '127.0.0.1', r));
       try {
-        assert.equal(nc.targets.list().length, file.targets === undefined ? 0 : 1);
+        const port = sink.address().port;
+        const out = join(dir, 'tuned.json');
+        const r = await tune(['--knobs', KNOB, '--count', '2000', '--runs', '1', '--out', out, ...args(dir, port)]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, new RegExp(`^measured: ${unit}`, 'm'));
+        const knob = rows(r.stdout, `## tune: knob ${OPTION} (${unit}, higher is better)`);
+        assert.deepEqual(
+          knob.map((c) => c[0]),
+          VALUES,
+        );
+        for (const c of knob) {
+          assert.equal(c[3], '1', `${c[0]}: one run`);
+          assert.match(c[4], /^\d+\.\d\dx$/, `${c[0]}: a ratio to the default`);
+        }
+        assert.equal(knob[0][4], '1.00x');
+        assert.match(r.stdout, /^-> .*(kept|the default kept)/m);
+        assert.match(r.stdout, /^(best: .* the defaults'|nothing beats the defaults beyond the run-to-run spread)/m);
+        const file = JSON.parse(readFileSync(out, 'utf8')) as NetconsoleOptions;
+        if (!name.startsWith('a sink')) assert.equal(file.targets, `+@/,${port}@127.0.0.1/`);
+        if (name.includes('--config')) assert.equal(file.facility, 3);
+        const nc = await Netconsole.create({ config: out, env: false, devices: 'none' });
+        try {
+          assert.equal(nc.targets.list().length, file.targets === undefined ? 0 : 1);
+        } finally {
+          await nc.close();
+        }
       } finally {
-        await nc.close();
+        sink.close();
+        rmSync(dir, { recursive: true, force: true });
       }
-    } finally {
-      sink.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    },
+  );
 }
 
 const refused: Array<[string[], RegExp]> = [
@@ -125,9 +144,24 @@ for (const [args, message] of refused) {
 // Made-up figures per nativeSender.batch value, one per run (3 runs, interleaved): whether 256 (or
 // 16, where lower is better) is kept depends only on whether its range overlaps the default's.
 const rules: Array<[string, boolean, Record<number, number[]>, string[]]> = [
-  ['higher is better, 256 beyond the spread', true, { 64: [100, 110, 105], 16: [90, 95, 92], 256: [120, 125, 130] }, ['nativeSender.batch 256']],
-  ['higher is better, 256 better but within the spread', true, { 64: [100, 110, 105], 16: [90, 95, 92], 256: [108, 125, 130] }, []],
-  ['lower is better, 16 beyond the spread', false, { 64: [100, 110, 105], 16: [80, 85, 82], 256: [120, 125, 130] }, ['nativeSender.batch 16']],
+  [
+    'higher is better, 256 beyond the spread',
+    true,
+    { 64: [100, 110, 105], 16: [90, 95, 92], 256: [120, 125, 130] },
+    ['nativeSender.batch 256'],
+  ],
+  [
+    'higher is better, 256 better but within the spread',
+    true,
+    { 64: [100, 110, 105], 16: [90, 95, 92], 256: [108, 125, 130] },
+    [],
+  ],
+  [
+    'lower is better, 16 beyond the spread',
+    false,
+    { 64: [100, 110, 105], 16: [80, 85, 82], 256: [120, 125, 130] },
+    ['nativeSender.batch 16'],
+  ],
 ];
 for (const [name, higherIsBetter, figures, kept] of rules) {
   test(`sweep, ${name}: kept ${kept.join(', ') || 'nothing'}`, async () => {
@@ -178,7 +212,12 @@ test('sweep: a default that cannot be measured stops the tuner (TuneError, with 
     new Progress(0, quiet),
     (l) => lines.push(l),
   );
-  await assert.rejects(run, (e: unknown) => e instanceof TuneError && /defaults could not be measured \(nativeSender\.batch: .*the sender exited early/.test(e.message));
+  await assert.rejects(
+    run,
+    (e: unknown) =>
+      e instanceof TuneError &&
+      /defaults could not be measured \(nativeSender\.batch: .*the sender exited early/.test(e.message),
+  );
   assert.ok(!lines.some((l) => /nothing beats/.test(l)), 'no verdict');
 });
 

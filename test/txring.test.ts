@@ -37,7 +37,15 @@ const PATHS: Path[] = [
 interface Stats {
   lost: number;
   transmit: { eagain: number; enobufs: number; stalls: number; ringFrames: number; bypassFrames: number };
-  targets: Array<{ lost: number; reported: number; dropped: number; lostInTransmit: number; transmit_errors: number; datagrams: number; mode: string }>;
+  targets: Array<{
+    lost: number;
+    reported: number;
+    dropped: number;
+    lostInTransmit: number;
+    transmit_errors: number;
+    datagrams: number;
+    mode: string;
+  }>;
 }
 
 interface Outcome {
@@ -54,7 +62,12 @@ async function run(ns: NetnsHandle, path: Path, mtu?: number): Promise<Outcome> 
   await ns.steerToOneCpu('b', 'vB'); // one receive backlog: the order they were sent in
   if (mtu !== undefined) await ns.exec('a', ['ip', 'link', 'set', 'vA', 'mtu', String(mtu)]);
   const sink = await CSink.open({ ns: { handle: ns, name: 'b' }, address: B, port: PORT, idleMs: 1000 });
-  const child = ns.runNode('a', SENDER, [JSON.stringify({ mode: 'raw', ...path.opts }), B, String(PORT), String(COUNT)], path.env);
+  const child = ns.runNode(
+    'a',
+    SENDER,
+    [JSON.stringify({ mode: 'raw', ...path.opts }), B, String(PORT), String(COUNT)],
+    path.env,
+  );
   let out = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -84,50 +97,84 @@ async function run(ns: NetnsHandle, path: Path, mtu?: number): Promise<Outcome> 
 
 describe('raw mode through the TX ring and through sendmmsg', { concurrency: false }, () => {
   for (const path of PATHS) {
-    test(`${path.name}: ${COUNT} records of mixed sizes over a veth pair arrive whole, once, in order`, { timeout: 60_000 }, async (t) => {
-      if (!requireRoot(t) || !requireNative(t)) return;
-      await withNetns(['a', 'b'], async (ns) => {
-        const o = await run(ns, path);
-        const tgt = o.stats.targets[0]!;
-        t.diagnostic(`datagrams ${tgt.datagrams}, transmit ${JSON.stringify(o.stats.transmit)}`);
-        assert.equal(tgt.mode, 'raw');
-        assert.equal(o.incomplete, 0);
-        assert.equal(o.records.length, COUNT, 'every record');
-        assert.ok(o.records.every((v, i) => v === i), 'once and in order');
-        assert.deepEqual(o.reports, []);
-        assert.deepEqual({ lost: o.stats.lost, transmit_errors: tgt.transmit_errors }, { lost: 0, transmit_errors: 0 });
-        // Which path carried them: every datagram through the ring, or none.
-        assert.equal(o.stats.transmit.ringFrames, path.ring ? tgt.datagrams : 0, 'frames through the TX ring');
-        // A veth device's root qdisc is noqueue: nothing to bypass, so the ring goes past the layer.
-        assert.equal(o.stats.transmit.bypassFrames, o.stats.transmit.ringFrames, 'PACKET_QDISC_BYPASS on a noqueue device');
-        assert.ok(!o.stderr.includes('NETCONSOLE_TX_RING'), `no warning: a fallback asked for is not news (${o.stderr})`);
-      });
-    });
+    test(
+      `${path.name}: ${COUNT} records of mixed sizes over a veth pair arrive whole, once, in order`,
+      { timeout: 60_000 },
+      async (t) => {
+        if (!requireRoot(t) || !requireNative(t)) return;
+        await withNetns(['a', 'b'], async (ns) => {
+          const o = await run(ns, path);
+          const tgt = o.stats.targets[0]!;
+          t.diagnostic(`datagrams ${tgt.datagrams}, transmit ${JSON.stringify(o.stats.transmit)}`);
+          assert.equal(tgt.mode, 'raw');
+          assert.equal(o.incomplete, 0);
+          assert.equal(o.records.length, COUNT, 'every record');
+          assert.ok(
+            o.records.every((v, i) => v === i),
+            'once and in order',
+          );
+          assert.deepEqual(o.reports, []);
+          assert.deepEqual(
+            { lost: o.stats.lost, transmit_errors: tgt.transmit_errors },
+            { lost: 0, transmit_errors: 0 },
+          );
+          // Which path carried them: every datagram through the ring, or none.
+          assert.equal(o.stats.transmit.ringFrames, path.ring ? tgt.datagrams : 0, 'frames through the TX ring');
+          // A veth device's root qdisc is noqueue: nothing to bypass, so the ring goes past the layer.
+          assert.equal(
+            o.stats.transmit.bypassFrames,
+            o.stats.transmit.ringFrames,
+            'PACKET_QDISC_BYPASS on a noqueue device',
+          );
+          assert.ok(
+            !o.stderr.includes('NETCONSOLE_TX_RING'),
+            `no warning: a fallback asked for is not news (${o.stderr})`,
+          );
+        });
+      },
+    );
   }
 
   for (const path of PATHS.slice(0, 2)) {
-    test(`${path.name}: frames longer than the device's MTU (600) fail EMSGSIZE: counted per datagram, lost per message, reported in-band`, { timeout: 60_000 }, async (t) => {
-      if (!requireRoot(t) || !requireNative(t)) return;
-      await withNetns(['a', 'b'], async (ns) => {
-        const o = await run(ns, path, 600);
-        const tgt = o.stats.targets[0]!;
-        const detail = `received ${o.records.length}, lost ${tgt.lost}, transmit_errors ${tgt.transmit_errors}, reported ${tgt.reported}, transmit ${JSON.stringify(o.stats.transmit)}`;
-        t.diagnostic(detail);
-        // A record fits 600 bytes of IP when its text is at most 260 bytes (recordText's sizes 10,
-        // 40, 100, 260); every other one fails on its first datagram, and the rest of it is not sent.
-        const fits = Array.from({ length: COUNT }, (_, i) => i).filter((i) => recordText(0, i).length <= 260);
-        assert.deepEqual(o.records, fits, `the records that fit, in order: ${detail}`);
-        assert.equal(tgt.lost, COUNT - fits.length, `every other record counted lost: ${detail}`);
-        // transmit_errors counts datagrams: a message's first one, and those of its fragments already
-        // in the same batch (the rest of it is not tried), as with sendmmsg.
-        const lostDatagrams = Array.from({ length: COUNT }, (_, i) => recordText(0, i)).filter((x) => x.length > 260).reduce((n, x) => n + Math.ceil((x.length + 1) / 900), 0);
-        assert.ok(tgt.transmit_errors >= COUNT - fits.length && tgt.transmit_errors <= lostDatagrams, `a transmit error for each lost message's datagrams tried: ${detail}`);
-        assert.equal(tgt.reported, tgt.lost);
-        assert.equal(o.reports.reduce((x, y) => x + y, 0), tgt.lost, 'the reports that arrived tell every loss');
-        // Refused at once, as sendmmsg's EMSGSIZE is: no retrying a full queue, no stall.
-        assert.deepEqual({ eagain: o.stats.transmit.eagain, enobufs: o.stats.transmit.enobufs, stalls: o.stats.transmit.stalls }, { eagain: 0, enobufs: 0, stalls: 0 }, detail);
-        assert.equal(o.stats.transmit.ringFrames > 0, path.ring, 'frames through the TX ring');
-      });
-    });
+    test(
+      `${path.name}: frames longer than the device's MTU (600) fail EMSGSIZE: counted per datagram, lost per message, reported in-band`,
+      { timeout: 60_000 },
+      async (t) => {
+        if (!requireRoot(t) || !requireNative(t)) return;
+        await withNetns(['a', 'b'], async (ns) => {
+          const o = await run(ns, path, 600);
+          const tgt = o.stats.targets[0]!;
+          const detail = `received ${o.records.length}, lost ${tgt.lost}, transmit_errors ${tgt.transmit_errors}, reported ${tgt.reported}, transmit ${JSON.stringify(o.stats.transmit)}`;
+          t.diagnostic(detail);
+          // A record fits 600 bytes of IP when its text is at most 260 bytes (recordText's sizes 10,
+          // 40, 100, 260); every other one fails on its first datagram, and the rest of it is not sent.
+          const fits = Array.from({ length: COUNT }, (_, i) => i).filter((i) => recordText(0, i).length <= 260);
+          assert.deepEqual(o.records, fits, `the records that fit, in order: ${detail}`);
+          assert.equal(tgt.lost, COUNT - fits.length, `every other record counted lost: ${detail}`);
+          // transmit_errors counts datagrams: a message's first one, and those of its fragments already
+          // in the same batch (the rest of it is not tried), as with sendmmsg.
+          const lostDatagrams = Array.from({ length: COUNT }, (_, i) => recordText(0, i))
+            .filter((x) => x.length > 260)
+            .reduce((n, x) => n + Math.ceil((x.length + 1) / 900), 0);
+          assert.ok(
+            tgt.transmit_errors >= COUNT - fits.length && tgt.transmit_errors <= lostDatagrams,
+            `a transmit error for each lost message's datagrams tried: ${detail}`,
+          );
+          assert.equal(tgt.reported, tgt.lost);
+          assert.equal(
+            o.reports.reduce((x, y) => x + y, 0),
+            tgt.lost,
+            'the reports that arrived tell every loss',
+          );
+          // Refused at once, as sendmmsg's EMSGSIZE is: no retrying a full queue, no stall.
+          assert.deepEqual(
+            { eagain: o.stats.transmit.eagain, enobufs: o.stats.transmit.enobufs, stalls: o.stats.transmit.stalls },
+            { eagain: 0, enobufs: 0, stalls: 0 },
+            detail,
+          );
+          assert.equal(o.stats.transmit.ringFrames > 0, path.ring, 'frames through the TX ring');
+        });
+      },
+    );
   }
 });

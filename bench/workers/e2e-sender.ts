@@ -59,7 +59,9 @@ function until(pred: () => boolean): Promise<void> {
 }
 
 async function netconsole(opts: NetconsoleOptions = {}): Promise<Netconsole> {
-  const target = (args.dev ? `+@/${args.dev},${args.port}@${args.address}/${args.mac ?? ''}` : `+@/,${args.port}@${args.address}/`);
+  const target = args.dev
+    ? `+@/${args.dev},${args.port}@${args.address}/${args.mac ?? ''}`
+    : `+@/,${args.port}@${args.address}/`;
   return Netconsole.create({ targets: target, env: false, devices: 'none', strict: true, ...opts, ...args.ncOptions });
 }
 
@@ -73,7 +75,10 @@ async function setup(): Promise<Subject> {
     case 'netconsole-udp':
     case 'netconsole-dgram':
     case 'netconsole-raw': {
-      const nc = await netconsole({ sender: subject === 'netconsole-dgram' ? 'dgram' : 'native', mode: subject === 'netconsole-raw' ? 'raw' : 'udp' });
+      const nc = await netconsole({
+        sender: subject === 'netconsole-dgram' ? 'dgram' : 'native',
+        mode: subject === 'netconsole-raw' ? 'raw' : 'udp',
+      });
       return ncSubject(nc, (t) => nc.info(t));
     }
     case 'netconsole-raw-sendmmsg': {
@@ -89,11 +94,25 @@ async function setup(): Promise<Subject> {
     case 'netconsole-winston': {
       const nc = await netconsole({ sender: 'native' });
       const logger = winston.createLogger({ transports: [new NetconsoleTransport({ netconsole: nc })] });
-      return ncSubject(nc, (t) => logger.info(t), () => nc.stats().records >= args.count);
+      return ncSubject(
+        nc,
+        (t) => logger.info(t),
+        () => nc.stats().records >= args.count,
+      );
     }
     case 'netconsole-pino-transport': {
-      const options = { targets: `+@/,${port}@${address}/`, env: false, devices: 'none', sender: 'native', ...args.ncOptions, statsFile: args.statsFile };
-      const transport = pino.transport({ target: new URL('./nc-pino-transport.js', import.meta.url).pathname, options });
+      const options = {
+        targets: `+@/,${port}@${address}/`,
+        env: false,
+        devices: 'none',
+        sender: 'native',
+        ...args.ncOptions,
+        statsFile: args.statsFile,
+      };
+      const transport = pino.transport({
+        target: new URL('./nc-pino-transport.js', import.meta.url).pathname,
+        options,
+      });
       await once(transport, 'ready'); // its worker is up: the first log calls are not buffered behind its start
       const logger = pino(transport);
       return {
@@ -109,15 +128,27 @@ async function setup(): Promise<Subject> {
       let acked = 0;
       let errors = 0;
       const ack = (err: Error | null): void => void (err ? errors++ : acked++);
-      return { log: (t) => s.send(t, ack), done: () => until(() => acked + errors >= args.count), stats: () => ({ sendErrors: errors }), close: () => new Promise<void>((r) => s.close(r)) };
+      return {
+        log: (t) => s.send(t, ack),
+        done: () => until(() => acked + errors >= args.count),
+        stats: () => ({ sendErrors: errors }),
+        close: () => new Promise<void>((r) => s.close(r)),
+      };
     }
     case 'pino-socket': {
-      const socketTransport = require('pino-socket') as (o: object) => Promise<NodeJS.WritableStream & { writableLength: number; destroy(): void }>;
+      const socketTransport = require('pino-socket') as (
+        o: object,
+      ) => Promise<NodeJS.WritableStream & { writableLength: number; destroy(): void }>;
       const stream = await socketTransport({ address, port, mode: 'udp' });
       let errors = 0;
       stream.on('error', () => errors++);
       const logger = pino(stream);
-      return { log: (t) => logger.info(t), done: () => until(() => stream.writableLength === 0), stats: () => ({ streamErrors: errors }), close: async () => stream.destroy() };
+      return {
+        log: (t) => logger.info(t),
+        done: () => until(() => stream.writableLength === 0),
+        stats: () => ({ streamErrors: errors }),
+        close: async () => stream.destroy(),
+      };
     }
     case 'pino-socket-transport': {
       // Its worker writes what it reads from pino's buffer, many lines at once, as one datagram.
@@ -140,14 +171,24 @@ async function setup(): Promise<Subject> {
       // winston-udp is a winston 2 transport: it runs on the winston 2 it depends on. Its socket and
       // options are module globals; after a send error it sends nothing more (and calls no callback).
       const wreq = createRequire(require.resolve('winston-udp'));
-      const winston2 = wreq('winston') as { Logger: new (o: object) => { info(m: string, cb: (err: unknown) => void): void; on(e: string, f: (err: unknown) => void): void } };
+      const winston2 = wreq('winston') as {
+        Logger: new (o: object) => {
+          info(m: string, cb: (err: unknown) => void): void;
+          on(e: string, f: (err: unknown) => void): void;
+        };
+      };
       const { UDP } = wreq('winston-udp') as { UDP: new (o: object) => object };
       const logger = new winston2.Logger({ transports: [new UDP({ server: address, port })] });
       let acked = 0;
       let errors = 0;
       logger.on('error', () => errors++);
       const ack = (err: unknown): void => void (err ? errors++ : acked++);
-      return { log: (t) => logger.info(t, ack), done: () => until(() => acked >= args.count || errors > 0), stats: () => ({ sendErrors: errors }), close: async () => undefined };
+      return {
+        log: (t) => logger.info(t, ack),
+        done: () => until(() => acked >= args.count || errors > 0),
+        stats: () => ({ sendErrors: errors }),
+        close: async () => undefined,
+      };
     }
     default:
       throw new Error(`unknown subject ${subject}`);
@@ -184,7 +225,13 @@ try {
   const callsEndNs = process.hrtime.bigint();
   await s.done();
   const handedOn = process.cpuUsage(cpu0);
-  print({ sent: args.count, t0Ns: String(t0Ns), callsEndNs: String(callsEndNs), doneNs: String(process.hrtime.bigint()), cpuUs: handedOn.user + handedOn.system });
+  print({
+    sent: args.count,
+    t0Ns: String(t0Ns),
+    callsEndNs: String(callsEndNs),
+    doneNs: String(process.hrtime.bigint()),
+    cpuUs: handedOn.user + handedOn.system,
+  });
   if ((await command()) !== 'stop') process.exit(1);
   const cpu = process.cpuUsage(cpu0);
   const sorted = lat.subarray(0, timedCalls).sort();
@@ -203,7 +250,15 @@ try {
     cpuUs: cpu.user + cpu.system,
     maxRssKb,
     stats,
-    latency: { timed: timedCalls, every: TIME_EVERY, timerFloorNs: floor, p50: percentile(sorted, 50), p99: percentile(sorted, 99), p999: percentile(sorted, 99.9), max: percentile(sorted, 100) },
+    latency: {
+      timed: timedCalls,
+      every: TIME_EVERY,
+      timerFloorNs: floor,
+      p50: percentile(sorted, 50),
+      p99: percentile(sorted, 99),
+      p999: percentile(sorted, 99.9),
+      max: percentile(sorted, 100),
+    },
   });
   process.exit(0);
 } catch (err) {

@@ -53,16 +53,27 @@ async function setup(): Promise<Subject> {
         ...(subject === 'netconsole-dgram' ? { sender: 'dgram' as const } : {}),
         ...args.ncOptions,
       });
-      return { log: (t) => nc.info(t), done: () => nc.flush(), counters: () => ({ libLost: nc.stats().lost, libRecords: nc.stats().records }) };
+      return {
+        log: (t) => nc.info(t),
+        done: () => nc.flush(),
+        counters: () => ({ libLost: nc.stats().lost, libRecords: nc.stats().records }),
+      };
     }
     case 'pino-socket': {
       const { default: pino } = await import('pino');
-      const socketTransport = createRequire(import.meta.url)('pino-socket') as (o: object) => Promise<NodeJS.WritableStream & { writableLength: number }>;
+      const socketTransport = createRequire(import.meta.url)('pino-socket') as (
+        o: object,
+      ) => Promise<NodeJS.WritableStream & { writableLength: number }>;
       const streams = await Promise.all(ports.map((port) => socketTransport({ address, port, mode: 'udp' })));
       let errors = 0;
       for (const s of streams) s.on('error', () => errors++);
-      const logger = streams.length === 1 ? pino(streams[0]) : pino({}, pino.multistream(streams.map((stream) => ({ stream }))));
-      return { log: (t) => logger.info(t), done: () => until(() => streams.every((s) => s.writableLength === 0)), counters: () => ({ streamErrors: errors }) };
+      const logger =
+        streams.length === 1 ? pino(streams[0]) : pino({}, pino.multistream(streams.map((stream) => ({ stream }))));
+      return {
+        log: (t) => logger.info(t),
+        done: () => until(() => streams.every((s) => s.writableLength === 0)),
+        counters: () => ({ streamErrors: errors }),
+      };
     }
     default:
       throw new Error(`unknown subject ${subject}`);

@@ -4,7 +4,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { attach, type NetconsoleHandle } from '../../src/host/netconsole.js';
 
-const { handle, count, text, start } = workerData as { handle: NetconsoleHandle; count: number; text: string; start: Int32Array };
+const { handle, count, text, start } = workerData as {
+  handle: NetconsoleHandle;
+  count: number;
+  text: string;
+  start: Int32Array;
+};
 const log = attach(handle);
 for (let i = 0; i < 1000; i++) log.info(text); // warm up: tier up the write path
 parentPort!.postMessage('ready');

@@ -123,7 +123,7 @@ function formatIpv6(bytes: Uint8Array): string {
   }
   let bestStart = -1;
   let bestLen = 1; // a single zero group is never compressed (RFC 5952 section 4.2.2)
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;

@@ -35,7 +35,14 @@ export function none(value: unknown): unknown {
  * outside. `accepted` says what is accepted (default `an integer lo..hi`); `inRange`, what an
  * ERANGE says (default the same).
  */
-export function int(option: string, value: unknown, lo: number, hi: number, accepted = `an integer ${lo}..${hi}`, inRange = accepted): number {
+export function int(
+  option: string,
+  value: unknown,
+  lo: number,
+  hi: number,
+  accepted = `an integer ${lo}..${hi}`,
+  inRange = accepted,
+): number {
   if (typeof value !== 'number' || !Number.isInteger(value)) throw invalid(option, value, accepted);
   if (value < lo || value > hi) throw outOfRange(option, value, inRange);
   return value;
@@ -49,7 +56,8 @@ export function bool(option: string, value: unknown): boolean {
 
 /** One of `values` (strings): EINVAL for anything else, listing them. */
 export function oneOf<T extends string>(option: string, value: unknown, values: readonly T[]): T {
-  if (typeof value !== 'string' || !(values as readonly string[]).includes(value)) throw invalid(option, value, values.map((x) => `'${x}'`).join(', '));
+  if (typeof value !== 'string' || !(values as readonly string[]).includes(value))
+    throw invalid(option, value, values.map((x) => `'${x}'`).join(', '));
   return value as T;
 }
 
@@ -61,7 +69,8 @@ export function path(option: string, value: unknown, accepted: string): string {
 
 /** An object the caller gave, not null and not an array (a Proxy whose look throws: EINVAL naming it). */
 export function object<T extends object>(option: string, value: unknown, accepted: string): T {
-  if (value === null || typeof value !== 'object' || guarded(option, value, () => Array.isArray(value))) throw invalid(option, value, accepted);
+  if (value === null || typeof value !== 'object' || guarded(option, value, () => Array.isArray(value)))
+    throw invalid(option, value, accepted);
   return value as T;
 }
 
@@ -93,8 +102,16 @@ export function readFields(option: string, value: object, prefix = ''): Array<[s
 
 /** Refuses a field of `value` (an object the caller gave) that is not one of `known`: EINVAL naming
  *  it (`prefix` + its name), the closest known name suggested. */
-export function checkFieldNames(option: string, value: object, known: readonly string[], where: string, prefix = ''): void {
-  for (const key of keysOf(option, value)) if (!known.includes(key)) throw unknownName(key, fieldValue(value, key), known, where, { option: prefix + key, what: 'field' });
+export function checkFieldNames(
+  option: string,
+  value: object,
+  known: readonly string[],
+  where: string,
+  prefix = '',
+): void {
+  for (const key of keysOf(option, value))
+    if (!known.includes(key))
+      throw unknownName(key, fieldValue(value, key), known, where, { option: prefix + key, what: 'field' });
 }
 
 /** The own enumerable string keys of an object the caller gave: a Proxy trap that throws is EINVAL naming it. */

@@ -47,7 +47,14 @@ export interface ErrorDetails {
 
 /** inspect, never the value's own code: no toString, no getters, no custom inspect, no Proxy traps
  *  (String() would print `[]` as nothing, and throw for a hostile object). */
-const INSPECT: InspectOptions = { depth: 1, breakLength: Infinity, maxArrayLength: 8, maxStringLength: 80, customInspect: false, showProxy: true };
+const INSPECT: InspectOptions = {
+  depth: 1,
+  breakLength: Infinity,
+  maxArrayLength: 8,
+  maxStringLength: 80,
+  customInspect: false,
+  showProxy: true,
+};
 
 function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
@@ -119,9 +126,33 @@ export class LockOrderError extends NetconsoleError {
 }
 
 const CODES: ReadonlySet<string> = new Set<ErrnoCode>([
-  'EINVAL', 'ERANGE', 'EBUSY', 'ENOENT', 'EEXIST', 'ENOSPC', 'EMSGSIZE', 'ENAMETOOLONG', 'EDESTADDRREQ', 'ENODEV', 'EADDRNOTAVAIL',
-  'EADDRINUSE', 'ENETUNREACH', 'EHOSTUNREACH', 'ECONNREFUSED', 'EACCES', 'EPERM', 'ENOTSUP', 'EDEADLK', 'ESHUTDOWN', 'ECONNRESET',
-  'ETIMEDOUT', 'EPROTO', 'EISDIR', 'ENOTDIR', 'ELOOP', 'EIO',
+  'EINVAL',
+  'ERANGE',
+  'EBUSY',
+  'ENOENT',
+  'EEXIST',
+  'ENOSPC',
+  'EMSGSIZE',
+  'ENAMETOOLONG',
+  'EDESTADDRREQ',
+  'ENODEV',
+  'EADDRNOTAVAIL',
+  'EADDRINUSE',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'ECONNREFUSED',
+  'EACCES',
+  'EPERM',
+  'ENOTSUP',
+  'EDEADLK',
+  'ESHUTDOWN',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPROTO',
+  'EISDIR',
+  'ENOTDIR',
+  'ELOOP',
+  'EIO',
 ]);
 const ERRNO_NAMES = new Map(Object.entries(osConstants.errno).map(([name, n]) => [n, name]));
 
@@ -129,17 +160,26 @@ const ERRNO_NAMES = new Map(Object.entries(osConstants.errno).map(([name, n]) =>
  *  when it is none this library reports. The one place errno numbers become names. */
 export function errnoCode(err: unknown): ErrnoCode {
   const e = err as { code?: unknown; errno?: unknown } | null;
-  const name = typeof e?.code === 'string' ? e.code : typeof e?.errno === 'number' ? ERRNO_NAMES.get(e.errno) : undefined;
+  const name =
+    typeof e?.code === 'string' ? e.code : typeof e?.errno === 'number' ? ERRNO_NAMES.get(e.errno) : undefined;
   return name !== undefined && CODES.has(name) ? (name as ErrnoCode) : 'EIO';
 }
 
 /** A failure from below (a system call, a callback) as a NetconsoleError: itself when it is one. */
 export function asNetconsoleError(err: unknown, what: string): NetconsoleError {
   if (err instanceof NetconsoleError) return err;
-  return new NetconsoleError(errnoCode(err), `${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  return new NetconsoleError(errnoCode(err), `${what}: ${err instanceof Error ? err.message : String(err)}`, {
+    cause: err,
+  });
 }
 
-export function invalid(option: string, value: unknown, accepted: string, why?: string, cause?: unknown): InvalidValueError {
+export function invalid(
+  option: string,
+  value: unknown,
+  accepted: string,
+  why?: string,
+  cause?: unknown,
+): InvalidValueError {
   return new InvalidValueError('EINVAL', option, value, accepted, why, cause);
 }
 

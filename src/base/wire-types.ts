@@ -108,4 +108,3 @@ export interface CanonicalTarget {
   };
   timestamps: boolean;
 }
-

@@ -135,9 +135,8 @@ export const RELIABLE_MSGS_MAX = 1 << 20;
 export const RELIABLE_BYTES_MIN = 256 << 10;
 export const RELIABLE_BYTES_MAX = 256 << 20;
 const BROADCAST_MAC = 'ff:ff:ff:ff:ff:ff';
-const BOOL_ACCEPTED = "a kstrtobool value: 1 y Y t T on (true), 0 n N f F off (false)";
+const BOOL_ACCEPTED = 'a kstrtobool value: 1 y Y t T on (true), 0 n N f F off (false)';
 const LOCK_ACCEPTED = 'no change while the target is enabled; write 0 to enabled first';
-
 
 /** What a store sees after the kernel's trim_newline(): one trailing '\n' removed. */
 export function trimNewline(text: string): string {
@@ -150,15 +149,26 @@ export function trimNewline(text: string): string {
  */
 export function kstrtobool(text: string): boolean | undefined {
   switch (text[0]) {
-    case '1': case 'y': case 'Y': case 't': case 'T':
+    case '1':
+    case 'y':
+    case 'Y':
+    case 't':
+    case 'T':
       return true;
-    case '0': case 'n': case 'N': case 'f': case 'F':
+    case '0':
+    case 'n':
+    case 'N':
+    case 'f':
+    case 'F':
       return false;
-    case 'o': case 'O':
+    case 'o':
+    case 'O':
       switch (text[1]) {
-        case 'n': case 'N':
+        case 'n':
+        case 'N':
           return true;
-        case 'f': case 'F':
+        case 'f':
+        case 'F':
           return false;
       }
   }
@@ -194,7 +204,14 @@ export function parseDecimal(option: string, text: string, max: number, given: u
 }
 
 /** The yes/no attributes (kstrtobool): the only ones a boolean is written to. */
-const BOOLEAN_ATTRIBUTES: ReadonlySet<string> = new Set(['enabled', 'extended', 'timestamps', 'release', 'reliable', ...SYSDATA_TOGGLES]);
+const BOOLEAN_ATTRIBUTES: ReadonlySet<string> = new Set([
+  'enabled',
+  'extended',
+  'timestamps',
+  'release',
+  'reliable',
+  ...SYSDATA_TOGGLES,
+]);
 
 /**
  * The text the kernel would see for a JS value: strings as they are, integer numbers in decimal
@@ -206,7 +223,12 @@ export function toAttributeText(value: unknown, option = 'value', booleans = tru
   if (typeof value === 'string') return value;
   if (typeof value === 'boolean') {
     if (booleans) return value ? '1' : '0';
-    throw invalid(option, value, 'a string or an integer number (true and false only for yes/no attributes)', 'a boolean for an attribute that is not yes/no:');
+    throw invalid(
+      option,
+      value,
+      'a string or an integer number (true and false only for yes/no attributes)',
+      'a boolean for an attribute that is not yes/no:',
+    );
   }
   if (typeof value === 'number' && Number.isInteger(value)) return BigInt(value).toString();
   throw invalid(option, value, booleans ? 'a string, a boolean or an integer number' : 'a string or an integer number');
@@ -242,14 +264,24 @@ function familyOf(canonicalIp: string): IpFamily {
 }
 
 /** An IP write: canonical text, or null for the all-zero address (the kernel's "unset"). */
-function parseIpWrite(option: 'local_ip' | 'remote_ip', text: string, current: Readonly<TargetAttributes>, given: unknown): string | null {
+function parseIpWrite(
+  option: 'local_ip' | 'remote_ip',
+  text: string,
+  current: Readonly<TargetAttributes>,
+  given: unknown,
+): string | null {
   const ip = withGiven(given, () => parseIp(option, trimNewline(text)));
   if (ip.bytes.every((b) => b === 0)) return null;
   const otherName = option === 'local_ip' ? 'remote_ip' : 'local_ip';
   const other = current[otherName];
   if (other !== null && familyOf(other) !== ip.family) {
     const want = familyOf(other);
-    throw invalid(option, given, `an IPv${want} address, the family of ${otherName} (${other})`, `IPv${ip.family} address family differs from ${otherName}:`);
+    throw invalid(
+      option,
+      given,
+      `an IPv${want} address, the family of ${otherName} (${other})`,
+      `IPv${ip.family} address family differs from ${otherName}:`,
+    );
   }
   return formatIp(ip.family, ip.bytes);
 }
@@ -264,7 +296,13 @@ export function checkDevNameSize(text: string, given: unknown = text, option = '
   const name = trimNewline(text);
   const size = byteLength(name);
   if (size > DEV_NAME_MAX) {
-    throw new InvalidValueError('ENAMETOOLONG', option, given, `at most ${DEV_NAME_MAX} bytes (IFNAMSIZ - 1)`, `${size} bytes, name too long:`);
+    throw new InvalidValueError(
+      'ENAMETOOLONG',
+      option,
+      given,
+      `at most ${DEV_NAME_MAX} bytes (IFNAMSIZ - 1)`,
+      `${size} bytes, name too long:`,
+    );
   }
   return name;
 }
@@ -308,25 +346,37 @@ function parseEnabledWrite(target: string, text: string, current: Readonly<Targe
   }
   if (!enabled) return false;
   if (current.release && !current.extended) {
-    throw new NetconsoleError('EINVAL', `target (${target}): not enabling netconsole, the release feature requires extended log messages`, {
-      option: 'release',
-      value: current.release,
-      accepted: 'release=0, or extended=1 before enabling',
-    });
+    throw new NetconsoleError(
+      'EINVAL',
+      `target (${target}): not enabling netconsole, the release feature requires extended log messages`,
+      {
+        option: 'release',
+        value: current.release,
+        accepted: 'release=0, or extended=1 before enabling',
+      },
+    );
   }
   if (current.reliable && !current.extended) {
-    throw new NetconsoleError('EINVAL', `target (${target}): not enabling netconsole, reliable delivery requires extended log messages (acks and requests name seqs)`, {
-      option: 'reliable',
-      value: current.reliable,
-      accepted: 'reliable=0, or extended=1 before enabling',
-    });
+    throw new NetconsoleError(
+      'EINVAL',
+      `target (${target}): not enabling netconsole, reliable delivery requires extended log messages (acks and requests name seqs)`,
+      {
+        option: 'reliable',
+        value: current.reliable,
+        accepted: 'reliable=0, or extended=1 before enabling',
+      },
+    );
   }
   if (current.reliable && current.local_port === 0) {
-    throw new NetconsoleError('EINVAL', `target (${target}): not enabling netconsole, reliable delivery needs a local_port: the receiver replies to it`, {
-      option: 'local_port',
-      value: 0,
-      accepted: 'a local_port of 1..65535 (default 6665), or reliable=0',
-    });
+    throw new NetconsoleError(
+      'EINVAL',
+      `target (${target}): not enabling netconsole, reliable delivery needs a local_port: the receiver replies to it`,
+      {
+        option: 'local_port',
+        value: 0,
+        accepted: 'a local_port of 1..65535 (default 6665), or reliable=0',
+      },
+    );
   }
   if (current.remote_ip === null) {
     throw new NetconsoleError('EDESTADDRREQ', `target (${target}): not enabling netconsole, remote_ip is not set`, {
@@ -353,12 +403,23 @@ export function parseAttributeWrite(
   current: Readonly<TargetAttributes>,
 ): Partial<TargetAttributes> {
   if (READ_ONLY_ATTRIBUTES.has(attr)) {
-    throw new InvalidValueError('EACCES', attr, value, 'nothing: the attribute is read only', 'read-only attribute, cannot write');
+    throw new InvalidValueError(
+      'EACCES',
+      attr,
+      value,
+      'nothing: the attribute is read only',
+      'read-only attribute, cannot write',
+    );
   }
   if (WRITE_ONLY_ATTRIBUTES.has(attr)) {
     // Not a setting: a message, sent when written to an enabled target (Target.send, ctl set
     // <target>/send_msg), never stored, so not given at creation nor in a configuration.
-    throw invalid(attr, value, 'a write to an enabled target (Target.send, or ctl set <target>/send_msg), not a setting', 'send_msg sends a message; it is not a setting:');
+    throw invalid(
+      attr,
+      value,
+      'a write to an enabled target (Target.send, or ctl set <target>/send_msg), not a setting',
+      'send_msg sends a message; it is not a setting:',
+    );
   }
   if (!Object.prototype.hasOwnProperty.call(DEFAULT_ATTRIBUTES, attr)) {
     throw unknownName(attr, value, ATTRIBUTE_NAMES, `target ${target}`, { code: 'ENOENT', what: 'attribute' });
@@ -424,7 +485,8 @@ function parseHeartbeatMs(text: string, given: unknown): number {
 function parseHeartbeatText(text: string, given: unknown): string {
   const accepted = `text of 1..${HEARTBEAT_TEXT_MAX} bytes`;
   const size = byteLength(text);
-  if (size > HEARTBEAT_TEXT_MAX) throw new InvalidValueError('EMSGSIZE', 'heartbeat_text', given, accepted, `${size} bytes, too long:`);
+  if (size > HEARTBEAT_TEXT_MAX)
+    throw new InvalidValueError('EMSGSIZE', 'heartbeat_text', given, accepted, `${size} bytes, too long:`);
   const trimmed = trimNewline(text);
   if (trimmed === '') throw invalid('heartbeat_text', given, accepted, 'a heartbeat needs text; empty:');
   if (!isWellFormed(trimmed)) throw invalid('heartbeat_text', given, accepted, 'lone surrogate in');
@@ -464,14 +526,22 @@ export function formatAttribute(attrs: TargetAttributes, name: string, runtime: 
       return attrs.remote_ip ?? formatUnsetIp(attrs.local_ip);
   }
   if (WRITE_ONLY_ATTRIBUTES.has(name)) {
-    throw new NetconsoleError('EACCES', `${name}: write-only attribute, cannot read; accepted: a write (the text to send to this target)`, { option: name, accepted: 'a write' });
+    throw new NetconsoleError(
+      'EACCES',
+      `${name}: write-only attribute, cannot read; accepted: a write (the text to send to this target)`,
+      { option: name, accepted: 'a write' },
+    );
   }
   if (!Object.prototype.hasOwnProperty.call(DEFAULT_ATTRIBUTES, name)) {
     // A read has no value to quote (InvalidValueError would print "undefined"): the name, a
     // did-you-mean, the names there are.
     const close = closest(name, ATTRIBUTE_NAMES);
     const accepted = `one of ${ATTRIBUTE_NAMES.join(', ')}`;
-    throw new NetconsoleError('ENOENT', `${name}: no such attribute${close !== undefined ? ` (did you mean '${close}'?)` : ''}; accepted: ${accepted}`, { option: name, accepted });
+    throw new NetconsoleError(
+      'ENOENT',
+      `${name}: no such attribute${close !== undefined ? ` (did you mean '${close}'?)` : ''}; accepted: ${accepted}`,
+      { option: name, accepted },
+    );
   }
   const value = attrs[name as keyof TargetAttributes];
   if (typeof value === 'boolean') return value ? '1' : '0';

@@ -13,11 +13,13 @@ const NAME_ACCEPTED = `a configfs directory name: 1..${NAME_MAX} bytes of UTF-8,
  *  (which a path cannot carry) or a lone surrogate (which UTF-8 cannot); ENAMETOOLONG past
  *  NAME_MAX bytes. */
 export function checkTargetName(name: unknown): asserts name is string {
-  if (typeof name !== 'string' || name === '' || name === '.' || name === '..') throw invalid('name', name, NAME_ACCEPTED);
+  if (typeof name !== 'string' || name === '' || name === '.' || name === '..')
+    throw invalid('name', name, NAME_ACCEPTED);
   if (name.includes('/') || name.includes('\0')) throw invalid('name', name, NAME_ACCEPTED, "'/' or NUL in");
   if (!isWellFormed(name)) throw invalid('name', name, NAME_ACCEPTED, 'lone surrogate in');
   const size = byteLength(name);
-  if (size > NAME_MAX) throw new InvalidValueError('ENAMETOOLONG', 'name', name, NAME_ACCEPTED, `${size} bytes, name too long:`);
+  if (size > NAME_MAX)
+    throw new InvalidValueError('ENAMETOOLONG', 'name', name, NAME_ACCEPTED, `${size} bytes, name too long:`);
 }
 
 /** The attributes argument of a create: its fields in order, each read once (readFields). The

@@ -8,7 +8,13 @@
 // skipped; the others still come up, as with CONFIG_NETCONSOLE_DYNAMIC.
 import { formatIp, formatMac, parseIp, parseMac, type IpFamily } from '../base/addr.js';
 import { invalid, InvalidValueError, NetconsoleError } from '../base/errors.js';
-import { checkDevNameNul, checkDevNameSize, DEFAULT_ATTRIBUTES, parseDecimal, type TargetAttributes } from './attributes.js';
+import {
+  checkDevNameNul,
+  checkDevNameSize,
+  DEFAULT_ATTRIBUTES,
+  parseDecimal,
+  type TargetAttributes,
+} from './attributes.js';
 
 /**
  * The longest parameter string, in bytes of UTF-8: MAX_PARAM_LENGTH (256) counts the NUL, so the
@@ -42,7 +48,10 @@ export interface ParamParseResult {
  * without digging into `cause`; EINVAL when the piece itself is malformed (a separator missing).
  */
 function failure(piece: string, pos: number, field: string, cause?: NetconsoleError, sep?: string): NetconsoleError {
-  const why = cause !== undefined ? cause.message : `${field}: no '${sep}' after it in ${JSON.stringify(piece)}; a target is ${PARAM_ACCEPTED}`;
+  const why =
+    cause !== undefined
+      ? cause.message
+      : `${field}: no '${sep}' after it in ${JSON.stringify(piece)}; a target is ${PARAM_ACCEPTED}`;
   return new NetconsoleError(cause?.code ?? 'EINVAL', `couldn't parse config at '${piece.slice(pos)}': ${why}`, {
     option: field,
     value: piece,
@@ -99,7 +108,9 @@ function parsePiece(piece: string): Omit<ParamTarget, 'name'> {
   }
   if (piece[cur] !== '@') {
     const end = fieldEnd(piece, cur, '@', 'local_port');
-    attributes.local_port = field(piece, cur, 'local_port', () => parseDecimal('local_port', piece.slice(cur, end), 0xffff));
+    attributes.local_port = field(piece, cur, 'local_port', () =>
+      parseDecimal('local_port', piece.slice(cur, end), 0xffff),
+    );
     cur = end;
   }
   cur++;
@@ -124,7 +135,9 @@ function parsePiece(piece: string): Omit<ParamTarget, 'name'> {
   cur++;
   if (piece[cur] !== '@') {
     const end = fieldEnd(piece, cur, '@', 'remote_port');
-    attributes.remote_port = field(piece, cur, 'remote_port', () => parseDecimal('remote_port', piece.slice(cur, end), 0xffff));
+    attributes.remote_port = field(piece, cur, 'remote_port', () =>
+      parseDecimal('remote_port', piece.slice(cur, end), 0xffff),
+    );
     cur = end;
   }
   cur++;
@@ -132,10 +145,31 @@ function parsePiece(piece: string): Omit<ParamTarget, 'name'> {
   const ipEnd = fieldEnd(piece, cur, '/', 'remote_ip');
   const remote = field(piece, cur, 'remote_ip', () => parseIp('remote_ip', piece.slice(cur, ipEnd)));
   if (localFamily !== undefined && localFamily !== remote.family) {
-    throw failure(piece, cur, 'remote_ip', invalid('remote_ip', piece.slice(cur, ipEnd), `an IPv${localFamily} address, the family of src-ip`, 'address family differs from src-ip:'));
+    throw failure(
+      piece,
+      cur,
+      'remote_ip',
+      invalid(
+        'remote_ip',
+        piece.slice(cur, ipEnd),
+        `an IPv${localFamily} address, the family of src-ip`,
+        'address family differs from src-ip:',
+      ),
+    );
   }
   if (isZero(remote.bytes)) {
-    throw failure(piece, cur, 'remote_ip', new InvalidValueError('EDESTADDRREQ', 'remote_ip', piece.slice(cur, ipEnd), 'a non-zero address', 'no destination in'));
+    throw failure(
+      piece,
+      cur,
+      'remote_ip',
+      new InvalidValueError(
+        'EDESTADDRREQ',
+        'remote_ip',
+        piece.slice(cur, ipEnd),
+        'a non-zero address',
+        'no destination in',
+      ),
+    );
   }
   attributes.remote_ip = formatIp(remote.family, remote.bytes);
   cur = ipEnd + 1;
@@ -164,7 +198,9 @@ export function parseParamString(text: string, option = 'netconsole'): ParamPars
   const size = new TextEncoder().encode(text).length;
   if (size > PARAM_MAX) {
     const why = `${size} bytes, longer than a parameter string can be (the kernel's MAX_PARAM_LENGTH, less its NUL):`;
-    result.errors.push(new InvalidValueError('EMSGSIZE', option, text, `at most ${PARAM_MAX} bytes: ${PARAM_ACCEPTED}`, why));
+    result.errors.push(
+      new InvalidValueError('EMSGSIZE', option, text, `at most ${PARAM_MAX} bytes: ${PARAM_ACCEPTED}`, why),
+    );
     return result;
   }
   if (text === '') return result;

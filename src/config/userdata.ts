@@ -23,21 +23,34 @@ export function validateUserdataKey(key: string): void {
   if (typeof key !== 'string') throw invalid('userdata key', key, accepted);
   if (key === '') throw invalid('userdata key', key, accepted, 'empty');
   if (key.includes('/') || key.includes('\0')) throw invalid('userdata key', key, accepted, "'/' or NUL in");
-  if (CONTROL.test(key)) throw invalid('userdata key', key, accepted, 'a control character (a newline would forge a line) in');
+  if (CONTROL.test(key))
+    throw invalid('userdata key', key, accepted, 'a control character (a newline would forge a line) in');
   if (!isWellFormed(key)) throw invalid('userdata key', key, accepted, 'lone surrogate in');
   const size = byteLength(key);
   if (size > USERDATA_KEY_MAX) {
     throw new InvalidValueError('ENAMETOOLONG', 'userdata key', key, accepted, `${size} bytes, name too long:`);
   }
   if (key === '.' || key === '..' || isSysdataToggle(key)) {
-    throw new InvalidValueError('EEXIST', 'userdata key', key, `${accepted}, other than . .. and ${SYSDATA_TOGGLES.join(' ')}`, 'name already exists in userdata/:');
+    throw new InvalidValueError(
+      'EEXIST',
+      'userdata key',
+      key,
+      `${accepted}, other than . .. and ${SYSDATA_TOGGLES.join(' ')}`,
+      'name already exists in userdata/:',
+    );
   }
 }
 
 /** Room for one more userdata entry when the target has `existing` ones (ENOSPC past 256). */
 export function checkUserdataRoom(existing: number, key?: string): void {
   if (existing >= USERDATA_ITEMS_MAX) {
-    throw new InvalidValueError('ENOSPC', 'userdata', key ?? existing, `at most ${USERDATA_ITEMS_MAX} entries`, `no room beside ${existing} entries for`);
+    throw new InvalidValueError(
+      'ENOSPC',
+      'userdata',
+      key ?? existing,
+      `at most ${USERDATA_ITEMS_MAX} entries`,
+      `no room beside ${existing} entries for`,
+    );
   }
 }
 
@@ -56,7 +69,13 @@ export function normalizeUserdataValue(key: string, value: unknown): string {
   if (!isWellFormed(written)) throw invalid(option, value, 'well-formed text', 'lone surrogate in');
   const size = byteLength(written);
   if (size > USERDATA_VALUE_MAX) {
-    throw new InvalidValueError('EMSGSIZE', option, value, `at most ${USERDATA_VALUE_MAX} bytes as written, a trailing newline included`, `${size} bytes, too long:`);
+    throw new InvalidValueError(
+      'EMSGSIZE',
+      option,
+      value,
+      `at most ${USERDATA_VALUE_MAX} bytes as written, a trailing newline included`,
+      `${size} bytes, too long:`,
+    );
   }
   if (written.includes('\0')) throw invalid(option, value, 'text without NUL', 'NUL in');
   return trimNewline(written);
@@ -76,9 +95,13 @@ export type UserdataWrites = Readonly<Record<string, unknown>> | ReadonlyMap<str
  * Existing keys keep their place, new ones are appended (configfs lists items in creation order).
  * A Map keeps the caller's order; a plain object lists integer-like keys first (JS semantics).
  */
-export function validateUserdata(writes: UserdataWrites, existing: ReadonlyMap<string, string> = new Map()): Map<string, string> {
+export function validateUserdata(
+  writes: UserdataWrites,
+  existing: ReadonlyMap<string, string> = new Map(),
+): Map<string, string> {
   const accepted = 'an object or a Map of userdata entries (key: value)';
-  if (writes === null || typeof writes !== 'object' || guarded('userdata', writes, () => Array.isArray(writes))) throw invalid('userdata', writes, accepted);
+  if (writes === null || typeof writes !== 'object' || guarded('userdata', writes, () => Array.isArray(writes)))
+    throw invalid('userdata', writes, accepted);
   const next = new Map(existing);
   // A plain object's entries read once each: a getter or Proxy trap that throws is EINVAL naming it.
   for (const [key, value] of writes instanceof Map ? writes : readFields('userdata', writes, 'userdata/')) {
@@ -98,7 +121,13 @@ export function validateUserdata(writes: UserdataWrites, existing: ReadonlyMap<s
 export function parseSysdataToggle(name: string, value: unknown): boolean {
   const option = `userdata/${name}`;
   if (!isSysdataToggle(name)) {
-    throw new InvalidValueError('ENOENT', option, value, `one of ${SYSDATA_TOGGLES.join(', ')}`, 'no such sysdata toggle, cannot write');
+    throw new InvalidValueError(
+      'ENOENT',
+      option,
+      value,
+      `one of ${SYSDATA_TOGGLES.join(', ')}`,
+      'no such sysdata toggle, cannot write',
+    );
   }
   return parseBool(option, toAttributeText(value, option), value);
 }

@@ -8,7 +8,7 @@ import { L, memoryBytes } from './layout.js';
 import { guarded } from './validate.js';
 import type { CoreHandle } from './wasm.js';
 
-const ACCEPTED = "the value of nc.handle() (or of its `core`), as given or structured-cloned";
+const ACCEPTED = 'the value of nc.handle() (or of its `core`), as given or structured-cloned';
 /** The engine's own accessor: it throws for anything that is not a WebAssembly.Memory. */
 const memoryBuffer = Object.getOwnPropertyDescriptor(WebAssembly.Memory.prototype, 'buffer')!.get!;
 
@@ -18,7 +18,12 @@ export function readCoreHandle(value: unknown, option: string): CoreHandle {
     const h = value as Record<string, unknown>;
     return { module: h.module, memory: h.memory, debug: h.debug, epoch: h.epoch };
   });
-  return { module: netconsoleModule(`${option}.module`, f.module), memory: sharedMemory(`${option}.memory`, f.memory), debug: flag(`${option}.debug`, f.debug), epoch: u32(`${option}.epoch`, f.epoch) };
+  return {
+    module: netconsoleModule(`${option}.module`, f.module),
+    memory: sharedMemory(`${option}.memory`, f.memory),
+    debug: flag(`${option}.debug`, f.debug),
+    epoch: u32(`${option}.epoch`, f.epoch),
+  };
 }
 
 function netconsoleModule(option: string, value: unknown): WebAssembly.Module {
@@ -26,10 +31,10 @@ function netconsoleModule(option: string, value: unknown): WebAssembly.Module {
   try {
     exported = WebAssembly.Module.exports(value as WebAssembly.Module);
   } catch (err) {
-    throw invalid(option, value, "the WebAssembly.Module of nc.handle()", 'not a WebAssembly.Module:', err);
+    throw invalid(option, value, 'the WebAssembly.Module of nc.handle()', 'not a WebAssembly.Module:', err);
   }
   if (!exported.some((e) => e.name === 'thread_claim' && e.kind === 'function')) {
-    throw invalid(option, value, "the WebAssembly.Module of nc.handle()", 'a module that is not netconsole\'s:');
+    throw invalid(option, value, 'the WebAssembly.Module of nc.handle()', "a module that is not netconsole's:");
   }
   return value as WebAssembly.Module;
 }
@@ -43,7 +48,8 @@ function sharedMemory(option: string, value: unknown): WebAssembly.Memory {
     throw invalid(option, value, accepted, 'not a WebAssembly.Memory:', err);
   }
   if (!(buffer instanceof SharedArrayBuffer)) throw invalid(option, value, accepted, 'a memory that is not shared:');
-  if (buffer.byteLength < memoryBytes(L.RING_MIN)) throw invalid(option, value, accepted, `a memory of ${buffer.byteLength} bytes, too small for a Netconsole's:`);
+  if (buffer.byteLength < memoryBytes(L.RING_MIN))
+    throw invalid(option, value, accepted, `a memory of ${buffer.byteLength} bytes, too small for a Netconsole's:`);
   return value as WebAssembly.Memory;
 }
 

@@ -25,7 +25,9 @@ export function checkLayout(exports: WebAssembly.Exports): void {
     }
   }
   if (problems.length > 0) {
-    throw new LayoutMismatchError(`shared-memory layout mismatch between the module and src/core/layout-table.ts (made from assembly/layout.ts: rebuild both):\n  ${problems.join('\n  ')}`);
+    throw new LayoutMismatchError(
+      `shared-memory layout mismatch between the module and src/core/layout-table.ts (made from assembly/layout.ts: rebuild both):\n  ${problems.join('\n  ')}`,
+    );
   }
 }
 

@@ -18,7 +18,15 @@ export interface CoreExports {
   lock_recover(tid: number): number;
   lock_owner(): number;
   write_record(thread: number, prio: number, flags: number, textLen: number, dictLen: number, tsUsec: number): number;
-  write_target(thread: number, t: number, prio: number, flags: number, textLen: number, dictLen: number, tsUsec: number): number;
+  write_target(
+    thread: number,
+    t: number,
+    prio: number,
+    flags: number,
+    textLen: number,
+    dictLen: number,
+    tsUsec: number,
+  ): number;
   list_add(tid: number, t: number, state: number): number;
   list_to_cleanup(tid: number, t: number, state: number): number;
   list_to_cleanup_batch(tid: number, list: number, n: number, state: number): number;

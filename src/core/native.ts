@@ -53,8 +53,16 @@ export interface NativeSenderThread {
   /** hopFamily 0 (no next hop to resolve: raw mode) or 4 / 6, with the next hop's address bytes.
    *  Returns, for a raw-mode socket that could not have a TX ring, why (its frames go by sendmmsg). */
   setRoute(
-    t: number, fd: number, gen: number, family: number, address: Uint8Array, port: number,
-    device: string, ifindex: number, hopFamily: number, hop: Uint8Array,
+    t: number,
+    fd: number,
+    gen: number,
+    family: number,
+    address: Uint8Array,
+    port: number,
+    device: string,
+    ifindex: number,
+    hopFamily: number,
+    hop: Uint8Array,
   ): string | undefined;
   clearRoute(t: number): void;
   wake(): void;
@@ -134,10 +142,15 @@ function load(): { binding: NativeBinding | null; error: Error | null } {
     // and its look through build/ are 1-2 ms of the import); a prebuild, or NETCONSOLE_PREBUILD
     // (its override of where to look), goes through it.
     const built = `${root}build/Release/netconsole.node`;
-    const binding = (process.env.NETCONSOLE_PREBUILD === undefined && existsSync(built)
-      ? require(built)
-      : (require('node-gyp-build') as (dir: string) => unknown)(root)) as NativeBinding;
-    if (binding.abiVersion !== ABI_VERSION) throw new Error(`the addon found is ABI ${binding.abiVersion}, this version of netconsole needs ${ABI_VERSION} (a build left from another version)`);
+    const binding = (
+      process.env.NETCONSOLE_PREBUILD === undefined && existsSync(built)
+        ? require(built)
+        : (require('node-gyp-build') as (dir: string) => unknown)(root)
+    ) as NativeBinding;
+    if (binding.abiVersion !== ABI_VERSION)
+      throw new Error(
+        `the addon found is ABI ${binding.abiVersion}, this version of netconsole needs ${ABI_VERSION} (a build left from another version)`,
+      );
     return { binding, error: null };
   } catch (error) {
     return { binding: null, error: error instanceof Error ? error : new Error(String(error)) };

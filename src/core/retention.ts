@@ -44,7 +44,11 @@ export class RetentionSpace {
       try {
         this.memory.grow(Math.ceil(need / PAGE));
       } catch (cause) {
-        throw new NetconsoleError('ENOMEM', `cannot grow the shared memory by ${need} bytes for a reliable target's retention (${String(cause)})`, { option: 'reliable_bytes', value: bytes, cause });
+        throw new NetconsoleError(
+          'ENOMEM',
+          `cannot grow the shared memory by ${need} bytes for a reliable target's retention (${String(cause)})`,
+          { option: 'reliable_bytes', value: bytes, cause },
+        );
       }
     }
     this.top = at + bytes;
@@ -140,7 +144,11 @@ export class Retention {
 
   counters(): RetentionCounters {
     const n = (f: number): number => Number(Atomics.load(this.u64, (this.tp + f) >> 3));
-    return { kept: Atomics.load(this.i32, (this.tp + L.TGT_RT_COUNT) >> 2), unacked: n(L.TGT_CNT_UNACKED), unheard: n(L.TGT_CNT_UNHEARD) };
+    return {
+      kept: Atomics.load(this.i32, (this.tp + L.TGT_RT_COUNT) >> 2),
+      unacked: n(L.TGT_CNT_UNACKED),
+      unheard: n(L.TGT_CNT_UNHEARD),
+    };
   }
 
   /** A copy of the message of `seq`, or null when it is not kept (pushed out, not yet kept by the

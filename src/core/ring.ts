@@ -11,9 +11,11 @@ import type { CoreExports } from './module.js';
 export type WalkAnswer = 'done' | 'held' | 'stop';
 
 /** Atomics.waitAsync exists in Node 20 (V8 11.3) but is typed only in lib es2024. */
-const waitAsync = (Atomics as unknown as {
-  waitAsync(ta: Int32Array, index: number, value: number): { async: boolean; value: Promise<string> | string };
-}).waitAsync;
+const waitAsync = (
+  Atomics as unknown as {
+    waitAsync(ta: Int32Array, index: number, value: number): { async: boolean; value: Promise<string> | string };
+  }
+).waitAsync;
 
 /** The i32 word a sleeping sender waits on. */
 const WAKE_WORD = L.RING_WAKE >> 2;
@@ -68,7 +70,12 @@ export class Ring {
       const len = this.u32[(at + L.SLOT_LEN) >> 2]!;
       const kind = this.dv.getUint16(at + L.SLOT_KIND, true);
       if ((kind & L.K_MASK) !== L.K_PAD) {
-        visit(this.dv.getUint16(at + L.SLOT_TARGET, true), kind, this.u32[(at + L.SLOT_GEN) >> 2]!, this.u8.subarray(at + L.SLOT_HDR, at + L.SLOT_HDR + len));
+        visit(
+          this.dv.getUint16(at + L.SLOT_TARGET, true),
+          kind,
+          this.u32[(at + L.SLOT_GEN) >> 2]!,
+          this.u8.subarray(at + L.SLOT_HDR, at + L.SLOT_HDR + len),
+        );
         n++;
       }
       tail += slotBytes(len);
@@ -86,7 +93,11 @@ export class Ring {
    * the first held slot (or -1). The caller publishes RING_TAIL (publishTail) at the first slot
    * still needed. Single consumer only.
    */
-  walk(from: number, max: number, visit: (target: number, kind: number, gen: number, bytes: Uint8Array, aux: number) => WalkAnswer): { end: number; held: number } {
+  walk(
+    from: number,
+    max: number,
+    visit: (target: number, kind: number, gen: number, bytes: Uint8Array, aux: number) => WalkAnswer,
+  ): { end: number; held: number } {
     const head = this.head();
     const size = this.size;
     let pos = from;
@@ -99,7 +110,13 @@ export class Ring {
       const next = pos + slotBytes(len);
       if ((kind & L.K_MASK) !== L.K_PAD && (kind & L.KF_DONE) === 0) {
         const bytes = this.u8.subarray(at + L.SLOT_HDR, at + L.SLOT_HDR + len);
-        const a = visit(this.dv.getUint16(at + L.SLOT_TARGET, true), kind, this.u32[(at + L.SLOT_GEN) >> 2]!, bytes, this.u32[(at + L.SLOT_AUX) >> 2]!);
+        const a = visit(
+          this.dv.getUint16(at + L.SLOT_TARGET, true),
+          kind,
+          this.u32[(at + L.SLOT_GEN) >> 2]!,
+          bytes,
+          this.u32[(at + L.SLOT_AUX) >> 2]!,
+        );
         if (a === 'stop') break;
         if (a === 'held') {
           if (held < 0) held = pos;

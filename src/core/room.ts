@@ -160,7 +160,11 @@ export function setRoomMaker(memory: WebAssembly.Memory, maker: RoomMaker | null
 }
 
 /** How an attached writer waits for room in `memory` drained by the sender `sender`. */
-export function waiterFor(sender: string, binding: NativeBinding | null, memory: WebAssembly.Memory): RoomWaiter | RoomMaker {
+export function waiterFor(
+  sender: string,
+  binding: NativeBinding | null,
+  memory: WebAssembly.Memory,
+): RoomWaiter | RoomMaker {
   if (sender !== 'native') return makers.get(memory) ?? atomicsWaiter;
   return binding ? futexWaiter(binding) : pollingWaiter;
 }

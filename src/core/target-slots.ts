@@ -61,7 +61,13 @@ export class TargetSlots {
   }
 
   /** Settings locked while enabled: written only while the target is not enabled. */
-  setTargetLocked(t: number, flags: number, release: Uint8Array | null, sysRelease: Uint8Array | null, addr?: Uint8Array): void {
+  setTargetLocked(
+    t: number,
+    flags: number,
+    release: Uint8Array | null,
+    sysRelease: Uint8Array | null,
+    addr?: Uint8Array,
+  ): void {
     const at = targetOffset(t);
     this.i32[(at + L.TGT_FLAGS) >> 2] = flags;
     this.putShort(at + L.TGT_REL, at + L.TGT_REL_LEN, release);
@@ -213,7 +219,8 @@ export class TargetSlots {
 
   /** Renders userdata into the buffer that is not live, then makes it live under the lock. */
   setUserdata(t: number, rendered: Uint8Array): void {
-    if (rendered.length > L.UD_BUF_SIZE) throw new NetconsoleError('ENOSPC', `userdata renders to ${rendered.length} bytes, more than ${L.UD_BUF_SIZE}`);
+    if (rendered.length > L.UD_BUF_SIZE)
+      throw new NetconsoleError('ENOSPC', `userdata renders to ${rendered.length} bytes, more than ${L.UD_BUF_SIZE}`);
     const live = this.targetWord(t, L.TGT_UD_ACTIVE);
     this.u8.set(rendered, userdataOffset(t, live ^ 1));
     check(this.exports.target_swap_userdata(this.tid, t, rendered.length), 'target_swap_userdata');

@@ -35,7 +35,13 @@ export function renderedUserdataSize(entries: Entries): number {
 export function checkUserdataFits(entries: Entries): void {
   const size = renderedUserdataSize(entries);
   if (size > L.UD_BUF_SIZE) {
-    throw new InvalidValueError('ENOSPC', 'userdata', size, `at most ${L.UD_BUF_SIZE} bytes of " key=value\\n" lines`, 'rendered userdata does not fit:');
+    throw new InvalidValueError(
+      'ENOSPC',
+      'userdata',
+      size,
+      `at most ${L.UD_BUF_SIZE} bytes of " key=value\\n" lines`,
+      'rendered userdata does not fit:',
+    );
   }
 }
 

@@ -19,7 +19,17 @@ import { isWellFormed, U64_MAX } from '../base/text.js';
 import { invalid, InvalidValueError, outOfRange, TooLargeError } from '../base/errors.js';
 export { checkFieldNames, fieldValue, guarded, readFields } from '../base/check.js';
 import { bool, checkFieldNames, given, guarded, int, object } from '../base/check.js';
-import { FACILITY_MAX, LEVEL_MAX, MAX_TASKNAME, MAX_TOTAL_MAX, PRIO_MAX, RELEASE_MAX, USERDATA_ITEMS_MAX, USERDATA_KEY_MAX, USERDATA_VALUE_MAX } from '../base/limits.js';
+import {
+  FACILITY_MAX,
+  LEVEL_MAX,
+  MAX_TASKNAME,
+  MAX_TOTAL_MAX,
+  PRIO_MAX,
+  RELEASE_MAX,
+  USERDATA_ITEMS_MAX,
+  USERDATA_KEY_MAX,
+  USERDATA_VALUE_MAX,
+} from '../base/limits.js';
 import {
   DEFAULT_MAX_TOTAL,
   type EncodeOptions,
@@ -38,7 +48,6 @@ export type { CanonicalRecord, CanonicalTarget } from '../base/wire-types.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
 
 /** A Uint8Array (a Buffer too), not a Proxy that claims to be one: the write path copies it with
  *  TypedArray methods, which a Proxy does not have. */
@@ -89,14 +98,22 @@ function toPrio(record: WireRecord): number {
     return toInt('prio', record.prio, 0, PRIO_MAX);
   }
   if (record.level === undefined) {
-    throw invalid('prio', undefined, `prio 0..${PRIO_MAX}, or level 0..${LEVEL_MAX} (and facility 0..${FACILITY_MAX}, default 1)`, 'neither prio nor level given:');
+    throw invalid(
+      'prio',
+      undefined,
+      `prio 0..${PRIO_MAX}, or level 0..${LEVEL_MAX} (and facility 0..${FACILITY_MAX}, default 1)`,
+      'neither prio nor level given:',
+    );
   }
   const level = toInt('level', record.level, 0, LEVEL_MAX);
   const facility = record.facility === undefined ? 1 : toInt('facility', record.facility, 0, FACILITY_MAX);
   return facility * 8 + level;
 }
 
-function toPairs(option: string, pairs: ReadonlyArray<readonly [string, string]> | undefined): Array<[Uint8Array, Uint8Array]> {
+function toPairs(
+  option: string,
+  pairs: ReadonlyArray<readonly [string, string]> | undefined,
+): Array<[Uint8Array, Uint8Array]> {
   if (pairs === undefined) return [];
   if (!Array.isArray(pairs)) throw invalid(option, pairs, 'an array of [key, value] pairs');
   return pairs.map((pair, i) => {
@@ -142,7 +159,12 @@ function withKeys(pairs: Array<[Uint8Array, Uint8Array]>): Array<[Uint8Array, Ui
   return pairs;
 }
 
-function optionalString(option: string, value: string | null | undefined, max: number, nullable = false): Uint8Array | null {
+function optionalString(
+  option: string,
+  value: string | null | undefined,
+  max: number,
+  nullable = false,
+): Uint8Array | null {
   if (value === undefined || (nullable && value === null)) return null;
   const bytes = toBytes(option, value);
   if (bytes.length > max) throw new TooLargeError(option, bytes.length, max);
@@ -170,28 +192,46 @@ function releasePrefix(value: string | null | undefined): Uint8Array | null {
   if (bytes === null) return null;
   const i = bytes.findIndex((b) => b === 0x2c || b === 0x3b || isControl(b));
   if (i >= 0) {
-    throw invalid('release', value, "a release without ',', ';' or control characters (it is the first field of the header)", `${JSON.stringify(String.fromCharCode(bytes[i]))} in`);
+    throw invalid(
+      'release',
+      value,
+      "a release without ',', ';' or control characters (it is the first field of the header)",
+      `${JSON.stringify(String.fromCharCode(bytes[i]))} in`,
+    );
   }
   return bytes;
 }
 
 /** A sysdata value is one line (` release=<release>\n`): no control byte. */
 function oneLine(option: string, bytes: Uint8Array | null, value: unknown): Uint8Array | null {
-  if (bytes !== null && bytes.some(isControl)) throw invalid(option, value, 'text without control characters (it is sent as one line)', 'a control character in');
+  if (bytes !== null && bytes.some(isControl))
+    throw invalid(option, value, 'text without control characters (it is sent as one line)', 'a control character in');
   return bytes;
 }
 
 function readTarget(target: WireTarget): CanonicalTarget {
   const userdata = toPairs('userdata', target.userdata);
   if (userdata.length > USERDATA_ITEMS_MAX) {
-    throw new InvalidValueError('ENOSPC', 'userdata', userdata.length, `at most ${USERDATA_ITEMS_MAX} entries`, 'too many entries:');
+    throw new InvalidValueError(
+      'ENOSPC',
+      'userdata',
+      userdata.length,
+      `at most ${USERDATA_ITEMS_MAX} entries`,
+      'too many entries:',
+    );
   }
   for (const [k, v] of userdata) {
     // An empty key is not "too large": report it as EINVAL rather than EMSGSIZE.
     if (k.length === 0) throw invalid('userdata key', '', `1..${USERDATA_KEY_MAX} bytes`, 'empty');
     if (k.length > USERDATA_KEY_MAX) throw new TooLargeError('userdata key', k.length, USERDATA_KEY_MAX);
     // The key is sent as it is: a newline in it would start a line of its own (a forged field).
-    if (k.some(isControl)) throw invalid('userdata key', decoder.decode(k), `1..${USERDATA_KEY_MAX} bytes without control characters`, 'a control character in');
+    if (k.some(isControl))
+      throw invalid(
+        'userdata key',
+        decoder.decode(k),
+        `1..${USERDATA_KEY_MAX} bytes without control characters`,
+        'a control character in',
+      );
     if (v.length > USERDATA_VALUE_MAX) throw new TooLargeError('userdata value', v.length, USERDATA_VALUE_MAX);
   }
   // A value's control bytes are sent escaped (core/userdata.ts), four bytes each.

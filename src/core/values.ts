@@ -17,10 +17,12 @@ export type Pairs = Array<[Uint8Array, Uint8Array]>;
 
 /** What the exact log call (write(level, value, opts)) takes as its value: see toText() for what
  *  each kind becomes. The level methods take more: host/log-args.ts. */
-export type Loggable = string | Uint8Array | Error | null | undefined | number | boolean | bigint | { toString(): string };
+export type Loggable =
+  string | Uint8Array | Error | null | undefined | number | boolean | bigint | { toString(): string };
 
 /** A dictionary: an object's own enumerable string-keyed properties, a Map's entries, or [key, value] pairs. */
-export type Dict = Readonly<Record<string, Loggable>> | ReadonlyMap<Loggable, Loggable> | ReadonlyArray<readonly [Loggable, Loggable]>;
+export type Dict =
+  Readonly<Record<string, Loggable>> | ReadonlyMap<Loggable, Loggable> | ReadonlyArray<readonly [Loggable, Loggable]>;
 
 /** The per-record options of write(level, value, opts); undefined or null (the options, or any
  *  of them) is "not given". */
@@ -117,9 +119,13 @@ export function optionBits(opts: object): number {
   } catch (err) {
     throw unreadable(reading, opts, err);
   }
-  if (unknown !== undefined) throw unknownName(unknown, fieldValue(opts, unknown), OPTION_NAMES, "a log call's options");
+  if (unknown !== undefined)
+    throw unknownName(unknown, fieldValue(opts, unknown), OPTION_NAMES, "a log call's options");
   if (cont !== undefined && cont !== null && typeof cont !== 'boolean') throw invalid('cont', cont, 'true or false');
-  return (facility === undefined || facility === null ? 0 : toInt('facility', facility, 0, FACILITY_MAX) + 1) | (cont === true ? OPT_CONT : 0);
+  return (
+    (facility === undefined || facility === null ? 0 : toInt('facility', facility, 0, FACILITY_MAX) + 1) |
+    (cont === true ? OPT_CONT : 0)
+  );
 }
 
 /** The dictionary of a log call's options (read once), converted: null when there is none. */

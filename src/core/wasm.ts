@@ -89,7 +89,13 @@ export class Core {
   readonly epoch: number;
   private released = false;
 
-  private constructor(module: WebAssembly.Module, memory: WebAssembly.Memory, debug: boolean, epoch: number, init?: Required<Omit<CoreOptions, 'debug'>>) {
+  private constructor(
+    module: WebAssembly.Module,
+    memory: WebAssembly.Memory,
+    debug: boolean,
+    epoch: number,
+    init?: Required<Omit<CoreOptions, 'debug'>>,
+  ) {
     this.module = module;
     this.memory = memory;
     this.debug = debug;
@@ -110,7 +116,10 @@ export class Core {
       lockStalled: (owner: number): void => this.recoverIfDead(owner),
       nowNs: (): number => performance.now() * 1e6,
       abort: (msg: number, file: number, line: number, col: number): never => {
-        throw new NetconsoleError('EIO', `netconsole core assertion: ${this.asString(msg)} at ${this.asString(file)}:${line}:${col}`);
+        throw new NetconsoleError(
+          'EIO',
+          `netconsole core assertion: ${this.asString(msg)} at ${this.asString(file)}:${line}:${col}`,
+        );
       },
     };
     let instance: WebAssembly.Instance;
@@ -120,30 +129,57 @@ export class Core {
       // create(): our module and a memory made for it. attach(): a handle's (readCoreHandle
       // checked each alone; here they do not fit together, e.g. the memory's maximum).
       if (init || !(err instanceof WebAssembly.LinkError)) throw err;
-      throw invalid('handle.core', { module, memory }, 'the module and memory of one nc.handle()', 'they do not fit together:', err);
+      throw invalid(
+        'handle.core',
+        { module, memory },
+        'the module and memory of one nc.handle()',
+        'they do not fit together:',
+        err,
+      );
     }
     checkLayout(instance.exports);
     this.exports = instance.exports as unknown as CoreExports;
     if (this.exports.mem_heap_base() > L.REGION_BASE) {
-      throw new LayoutMismatchError(`module static data ends at ${this.exports.mem_heap_base()}, past the first region at ${L.REGION_BASE}`);
+      throw new LayoutMismatchError(
+        `module static data ends at ${this.exports.mem_heap_base()}, past the first region at ${L.REGION_BASE}`,
+      );
     }
     if (init) {
-      const status = this.exports.mem_init(init.ringSize, init.maxTotal, init.seqStart, init.reportLosses ? 1 : 0, epoch);
-      if (status < 0) throw new LayoutMismatchError(`mem_init(${init.ringSize}, ${init.maxTotal}, ${init.seqStart}) failed: ${status}`);
+      const status = this.exports.mem_init(
+        init.ringSize,
+        init.maxTotal,
+        init.seqStart,
+        init.reportLosses ? 1 : 0,
+        epoch,
+      );
+      if (status < 0)
+        throw new LayoutMismatchError(
+          `mem_init(${init.ringSize}, ${init.maxTotal}, ${init.seqStart}) failed: ${status}`,
+        );
     }
     const attached = this.exports.mem_attach(epoch);
-    if (attached === L.E_NOTINIT && !init) throw invalid('handle.core.memory', memory, "the memory of a Netconsole's handle (nc.handle())", 'not laid out by a Netconsole:');
+    if (attached === L.E_NOTINIT && !init)
+      throw invalid(
+        'handle.core.memory',
+        memory,
+        "the memory of a Netconsole's handle (nc.handle())",
+        'not laid out by a Netconsole:',
+      );
     let stale = check(attached, 'mem_attach') === 1;
     let thread = 0;
     if (!stale) {
       // This thread's slot (another logger of the thread holds it already), or a free one.
       thread = this.exports.thread_claim(threadId, osThreadId());
       if (thread === L.E_NOSLOT) {
-        throw new NetconsoleError('ENOSPC', `attach: all ${L.MAX_THREADS} thread slots are taken by other threads (a thread's loggers share one; a slot comes back when its thread's last logger detaches or is collected, or the thread exits)`, {
-          option: 'attach',
-          value: L.MAX_THREADS,
-          accepted: `at most ${L.MAX_THREADS} threads attached at once, the host's included`,
-        });
+        throw new NetconsoleError(
+          'ENOSPC',
+          `attach: all ${L.MAX_THREADS} thread slots are taken by other threads (a thread's loggers share one; a slot comes back when its thread's last logger detaches or is collected, or the thread exits)`,
+          {
+            option: 'attach',
+            value: L.MAX_THREADS,
+            accepted: `at most ${L.MAX_THREADS} threads attached at once, the host's included`,
+          },
+        );
       }
       // E_BADTHREAD: the memory moved on to another life since mem_attach (its Netconsole closed).
       if (thread < 0) [stale, thread] = [true, 0];
@@ -153,8 +189,12 @@ export class Core {
     this.tid = this.thread + 1;
     const slot = threadOffset(this.thread);
     this.textAt = slot + L.THR_TEXT;
-    this.text = this.stale ? new Uint8Array(L.TEXT_MAX) : this.u8.subarray(slot + L.THR_TEXT, slot + L.THR_TEXT + L.TEXT_MAX);
-    this.dict = this.stale ? new Uint8Array(L.DICT_MAX) : this.u8.subarray(slot + L.THR_DICT, slot + L.THR_DICT + L.DICT_MAX);
+    this.text = this.stale
+      ? new Uint8Array(L.TEXT_MAX)
+      : this.u8.subarray(slot + L.THR_TEXT, slot + L.THR_TEXT + L.TEXT_MAX);
+    this.dict = this.stale
+      ? new Uint8Array(L.DICT_MAX)
+      : this.u8.subarray(slot + L.THR_DICT, slot + L.THR_DICT + L.DICT_MAX);
     this.ring = new Ring(buffer, this.exports);
     this.room = new Room(buffer, this.ring, this.thread);
     this.targets = new TargetSlots(buffer, this.exports, this.thread, this.tid);
@@ -264,7 +304,10 @@ export class Core {
 
   /** A record with the seq and time of setExplicit (the encoding API); nothing waits for room. */
   writeExplicit(prio: number, cont: boolean, textLen: number, dictLen: number): void {
-    check(this.exports.write_record(this.thread, prio, L.REC_EXPLICIT | (cont ? L.REC_CONT : 0), textLen, dictLen, 0), 'write_record');
+    check(
+      this.exports.write_record(this.thread, prio, L.REC_EXPLICIT | (cont ? L.REC_CONT : 0), textLen, dictLen, 0),
+      'write_record',
+    );
   }
 
   /** Explicit seq and tsUsec for the next write with REC_EXPLICIT. */
@@ -346,4 +389,3 @@ export class Core {
     Atomics.store(this.i32, L.CLOSED >> 2, 1);
   }
 }
-

@@ -32,7 +32,16 @@ import {
 import { check, Core } from './wasm.js';
 import type { EncodeOptions, EncodeResult, WireFrame, WireRecord, WireTarget } from '../base/wire-types.js';
 
-export type { EncodeOptions, EncodeResult, WireFrame, WireRecord, WireSysdata, WireTarget, Text, U64 } from '../base/wire-types.js';
+export type {
+  EncodeOptions,
+  EncodeResult,
+  WireFrame,
+  WireRecord,
+  WireSysdata,
+  WireTarget,
+  Text,
+  U64,
+} from '../base/wire-types.js';
 export { MAX_PRINT_CHUNK, DEFAULT_MAX_TOTAL, MAX_TASKNAME } from '../base/wire-types.js';
 
 /** The datagram payloads for one record sent to one target. */
@@ -53,7 +62,12 @@ export function encodeMessage(record: WireRecord, target: WireTarget, opts?: Enc
 export function encodeFrame(frame: WireFrame, opts?: Pick<EncodeOptions, 'impl'>): Uint8Array {
   const { payload, addresses } = canonicalFrame(frame);
   if (frameImpl(opts) === 'reference') return referenceFrame(payload, addresses);
-  return encoderCore(L.DEFAULT_MAX_TOTAL).buildFrame(addressingBlock(addresses), payload, addresses.family, addresses.ipId);
+  return encoderCore(L.DEFAULT_MAX_TOTAL).buildFrame(
+    addressingBlock(addresses),
+    payload,
+    addresses.family,
+    addresses.ipId,
+  );
 }
 
 function frameImpl(opts: Pick<EncodeOptions, 'impl'> | undefined): 'wasm' | 'reference' {
@@ -68,7 +82,11 @@ const FRAME_FIELDS = ['payload', 'srcMac', 'dstMac', 'srcIp', 'dstIp', 'srcPort'
 const MTU = 1500;
 
 function canonicalFrame(frame: WireFrame): { payload: Uint8Array; addresses: FrameAddresses } {
-  const f = toObject<WireFrame>('frame', frame, 'an object { payload, srcMac, dstMac, srcIp, dstIp, srcPort, dstPort, ipId }');
+  const f = toObject<WireFrame>(
+    'frame',
+    frame,
+    'an object { payload, srcMac, dstMac, srcIp, dstIp, srcPort, dstPort, ipId }',
+  );
   checkFieldNames('frame', f, FRAME_FIELDS, 'a wire frame');
   return guarded('frame', frame, () => readFrame(f));
 }
@@ -76,7 +94,8 @@ function canonicalFrame(frame: WireFrame): { payload: Uint8Array; addresses: Fra
 function readFrame(frame: WireFrame): { payload: Uint8Array; addresses: FrameAddresses } {
   const src = parseIp('srcIp', frame.srcIp);
   const dst = parseIp('dstIp', frame.dstIp);
-  if (src.family !== dst.family) throw invalid('dstIp', frame.dstIp, `an IPv${src.family} address like srcIp`, 'address family differs:');
+  if (src.family !== dst.family)
+    throw invalid('dstIp', frame.dstIp, `an IPv${src.family} address like srcIp`, 'address family differs:');
   const payload = toBytes('payload', frame.payload);
   const max = MTU - (src.family === 6 ? 40 : 20) - 8;
   if (payload.length > max) throw new TooLargeError('payload', payload.length, max);
@@ -159,7 +178,9 @@ function wasmDatagrams(rec: CanonicalRecord, tgt: CanonicalTarget, maxTotal: num
   // Reconfigure the private target as the host does: disabled while locked settings change.
   core.targets.setTargetState(t, L.ST_DISABLED);
   const flags =
-    (tgt.extended ? L.F_EXTENDED : 0) | (tgt.release !== null ? L.F_RELEASE : 0) | (tgt.timestamps ? L.F_TIMESTAMPS : 0);
+    (tgt.extended ? L.F_EXTENDED : 0) |
+    (tgt.release !== null ? L.F_RELEASE : 0) |
+    (tgt.timestamps ? L.F_TIMESTAMPS : 0);
   core.targets.setTargetLocked(t, flags, tgt.release, tgt.sysdata.release);
   core.targets.setSysdata(t, sysdataFlags(tgt));
   core.targets.setNextMsgid(t, tgt.sysdata.msgid ?? 0);

@@ -15,7 +15,19 @@ import { FACILITY_MAX } from '../base/limits.js';
 import { getcpu, getcpuIsCheap } from './native.js';
 import { waitForRoom, type RoomMaker, type RoomWaiter } from './room.js';
 import { check } from './module.js';
-import { encoder, OPT_CONT, OPT_FACILITY, optionBits, optionDict, OPTS_ACCEPTED, toText, withBase, type LogOptions, type Loggable, type Pairs } from './values.js';
+import {
+  encoder,
+  OPT_CONT,
+  OPT_FACILITY,
+  optionBits,
+  optionDict,
+  OPTS_ACCEPTED,
+  toText,
+  withBase,
+  type LogOptions,
+  type Loggable,
+  type Pairs,
+} from './values.js';
 import type { Core } from './wasm.js';
 
 // The values' types and their conversion live in values.ts; these names are the log call's API.
@@ -33,7 +45,13 @@ export type Level = LevelName | 'error' | 'warn' | 'trace' | 'fatal' | 0 | 1 | 2
 
 /** A Map, not an object: a name is looked up among these twelve only, never through
  *  Object.prototype ('toString', 'constructor' and '__proto__' are not levels). */
-const LEVEL_NUMBER = new Map<unknown, number>([...LEVELS.map((name, i) => [name, i] as const), ['error', 3], ['warn', 4], ['fatal', 0], ['trace', 7]]);
+const LEVEL_NUMBER = new Map<unknown, number>([
+  ...LEVELS.map((name, i) => [name, i] as const),
+  ['error', 3],
+  ['warn', 4],
+  ['fatal', 0],
+  ['trace', 7],
+]);
 const LEVELS_ACCEPTED = `one of ${LEVELS.join(', ')} (or error, warn, fatal, trace), or 0..7`;
 
 /** The syslog level 0..7 of a level name or number (anything else is EINVAL or ERANGE, checked
@@ -95,7 +113,8 @@ export class Writer {
   ) {
     this.text = core.text;
     const facility = opts.facility ?? 1;
-    if (!Number.isInteger(facility) || facility < 0 || facility > FACILITY_MAX) throw outOfRange('facility', facility, `0..${FACILITY_MAX}`);
+    if (!Number.isInteger(facility) || facility < 0 || facility > FACILITY_MAX)
+      throw outOfRange('facility', facility, `0..${FACILITY_MAX}`);
     this.facility8 = facility * 8;
     const wait = (opts.overflow ?? 'wait') === 'wait' && opts.room !== undefined;
     this.recFlags = (wait ? L.REC_WAIT : 0) | (facility << L.REC_FAC_SHIFT);
@@ -234,7 +253,12 @@ export class Writer {
   /** The dictionary (converted and size-checked by dictBytes) into this thread's area. */
   private putDict(bytes: Array<[Uint8Array, Uint8Array]>): number {
     const n = this.core.putDict(bytes);
-    if (n < 0) throw new TooLargeError('dict', bytes.reduce((t, [k, v]) => t + 4 + k.length + v.length, 0), L.DICT_MAX);
+    if (n < 0)
+      throw new TooLargeError(
+        'dict',
+        bytes.reduce((t, [k, v]) => t + 4 + k.length + v.length, 0),
+        L.DICT_MAX,
+      );
     return n;
   }
 }

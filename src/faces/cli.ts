@@ -23,7 +23,8 @@ import { printable, printableMessage, printableValue } from './printable.js';
 /** The package's version, read at run time from the package.json of this installed copy. */
 function packageVersion(): string {
   try {
-    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string })
+      .version;
   } catch {
     return 'unknown (package.json not found beside dist/)';
   }
@@ -32,7 +33,8 @@ function packageVersion(): string {
 function int(name: string, min: number, max: number) {
   return (v: string): number => {
     const n = v.trim() === '' ? NaN : Number(v); // Number('') is 0: an empty --port is not port 0
-    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer ${min}..${max}, got ${JSON.stringify(v)}`);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`${name} must be an integer ${min}..${max}, got ${JSON.stringify(v)}`);
     return n;
   };
 }
@@ -87,13 +89,22 @@ function hint(cmd: Command): string {
 }
 
 /** --sysdata names: the userdata/*_enabled toggles without their suffix (cpu for cpu_nr). */
-const SYSDATA_NAMES: Record<string, string> = { cpu: 'cpu_nr_enabled', taskname: 'taskname_enabled', release: 'release_enabled', msgid: 'msgid_enabled' };
+const SYSDATA_NAMES: Record<string, string> = {
+  cpu: 'cpu_nr_enabled',
+  taskname: 'taskname_enabled',
+  release: 'release_enabled',
+  msgid: 'msgid_enabled',
+};
 
 /** --userdata key=value entries, checked for their shape (the target checks the rest). */
 function userdataPairs(entries: string[]): Array<[string, string]> {
   return entries.map((kv) => {
     const eq = kv.indexOf('=');
-    if (eq < 1) throw new NetconsoleError('EINVAL', `--userdata: expected key=value, got ${JSON.stringify(kv)}`, { option: '--userdata', value: kv });
+    if (eq < 1)
+      throw new NetconsoleError('EINVAL', `--userdata: expected key=value, got ${JSON.stringify(kv)}`, {
+        option: '--userdata',
+        value: kv,
+      });
     return [kv.slice(0, eq), kv.slice(eq + 1)];
   });
 }
@@ -102,9 +113,19 @@ function userdataPairs(entries: string[]): Array<[string, string]> {
 function sysdataToggles(list: string | undefined): string[] {
   if (list === undefined) return [];
   const accepted = 'a comma-separated list of cpu, taskname, release, msgid';
-  if (list === '') throw new NetconsoleError('EINVAL', `--sysdata: empty; accepted: ${accepted}`, { option: '--sysdata', value: list, accepted });
+  if (list === '')
+    throw new NetconsoleError('EINVAL', `--sysdata: empty; accepted: ${accepted}`, {
+      option: '--sysdata',
+      value: list,
+      accepted,
+    });
   return list.split(',').map((s) => {
-    if (!Object.hasOwn(SYSDATA_NAMES, s)) throw new NetconsoleError('EINVAL', `--sysdata: no sysdata named ${JSON.stringify(s)}; accepted: cpu, taskname, release, msgid`, { option: '--sysdata', value: s, accepted });
+    if (!Object.hasOwn(SYSDATA_NAMES, s))
+      throw new NetconsoleError(
+        'EINVAL',
+        `--sysdata: no sysdata named ${JSON.stringify(s)}; accepted: cpu, taskname, release, msgid`,
+        { option: '--sysdata', value: s, accepted },
+      );
     return SYSDATA_NAMES[s];
   });
 }
@@ -118,11 +139,15 @@ async function reportLosses(nc: Netconsole, records: number, config: string | un
   const s = nc.stats();
   const num = (n: number): string => n.toLocaleString('en-US');
   const lines: string[] = [];
-  if (s.textCut > 0) lines.push(`${s.textCut} of ${records} records cut to ${num(L.TEXT_MAX)} bytes (the most a record carries)`);
+  if (s.textCut > 0)
+    lines.push(`${s.textCut} of ${records} records cut to ${num(L.TEXT_MAX)} bytes (the most a record carries)`);
   let maxTotal: number | undefined;
   for (const t of s.targets) {
     const name = printable(t.name);
-    if (t.lost > 0) lines.push(`target ${name}: ${t.lost} of ${records} records lost (ring full ${t.dropped}, device not running ${t.skipped}, transmit failed ${t.lostInTransmit})`);
+    if (t.lost > 0)
+      lines.push(
+        `target ${name}: ${t.lost} of ${records} records lost (ring full ${t.dropped}, device not running ${t.skipped}, transmit failed ${t.lostInTransmit})`,
+      );
     if (t.truncated > 0) {
       maxTotal ??= (await resolveOptions({ config, env: false })).maxTotal; // the --config file's, or the default
       lines.push(`target ${name}: ${t.truncated} of ${records} records cut to fit ${num(maxTotal)} bytes (maxTotal)`);
@@ -146,20 +171,49 @@ program
   .argument('[text...]', 'the message; stdin when absent')
   .option('-t, --target <param>', 'a target parameter string (repeatable), e.g. +@/,6666@127.0.0.1/', collect, [])
   .option('-c, --config <file>', 'a JSON config file with "targets"')
-  .option('-l, --level <level>', 'syslog level 0..7 or a name (emerg alert crit err warning notice info debug)', level, 6)
-  .option('-f, --facility <n>', `syslog facility 0..${FACILITY_MAX}`, int('--facility', 0, FACILITY_MAX), DEFAULT_FACILITY)
+  .option(
+    '-l, --level <level>',
+    'syslog level 0..7 or a name (emerg alert crit err warning notice info debug)',
+    level,
+    6,
+  )
+  .option(
+    '-f, --facility <n>',
+    `syslog facility 0..${FACILITY_MAX}`,
+    int('--facility', 0, FACILITY_MAX),
+    DEFAULT_FACILITY,
+  )
   .option('-e, --extended', 'make every --target extended (as a leading +)')
   .option('-u, --userdata <key=value>', 'userdata entry for every target (repeatable)', collect, [])
   .option('--sysdata <list>', 'sysdata toggles for every target: cpu,taskname,release,msgid')
-  .addOption(new Option('--sender <sender>', 'the sender: native (the addon\'s sendmmsg thread) or dgram').choices(['auto', 'native', 'dgram']).default('auto'))
-  .option('--ring-size <bytes>', 'the transmit ring: a power of two, 65536..268435456', int('--ring-size', 1 << 16, 1 << 28))
+  .addOption(
+    new Option('--sender <sender>', "the sender: native (the addon's sendmmsg thread) or dgram")
+      .choices(['auto', 'native', 'dgram'])
+      .default('auto'),
+  )
+  .option(
+    '--ring-size <bytes>',
+    'the transmit ring: a power of two, 65536..268435456',
+    int('--ring-size', 1 << 16, 1 << 28),
+  )
   .action(async (words: string[], o: SendOptions) => {
     const params = o.target.map((t) => (o.extended && !t.startsWith('+') ? `+${t}` : t)).join(';');
     const userdata = userdataPairs(o.userdata);
     const sysdata = sysdataToggles(o.sysdata);
-    const nc = await Netconsole.create({ targets: params || undefined, config: o.config, facility: o.facility, devices: 'none', strict: true, sender: o.sender, ringSize: o.ringSize });
+    const nc = await Netconsole.create({
+      targets: params || undefined,
+      config: o.config,
+      facility: o.facility,
+      devices: 'none',
+      strict: true,
+      sender: o.sender,
+      ringSize: o.ringSize,
+    });
     try {
-      if (nc.targets.list().length === 0) throw new NetconsoleError('EDESTADDRREQ', 'no targets: give --target, --config or NETCONSOLE', { option: '--target' });
+      if (nc.targets.list().length === 0)
+        throw new NetconsoleError('EDESTADDRREQ', 'no targets: give --target, --config or NETCONSOLE', {
+          option: '--target',
+        });
       for (const t of nc.targets.list()) {
         for (const [k, v] of userdata) await t.userdata.set(k, v);
         for (const toggle of sysdata) await t.userdata.set(toggle, 1);
@@ -188,18 +242,46 @@ program
 
 program
   .command('listen')
-  .description('receive netconsole datagrams and print one line per message, as netconsd parses them (development and tests; fleets use netconsd)')
+  .description(
+    'receive netconsole datagrams and print one line per message, as netconsd parses them (development and tests; fleets use netconsd)',
+  )
   .option('-a, --address <ip>', 'address to listen on (0.0.0.0 or :: for all)', '127.0.0.1')
   .option('-p, --port <n>', 'UDP port', int('--port', 0, 65535), 6666)
   .option('--json', 'one JSON object per message')
-  .option('--fragment-timeout <ms>', 'report a message with missing fragments after this long', int('--fragment-timeout', 1, 600_000), 2000)
-  .option('--ack', "reply to each sender as libncrx does (ncrx protocol, docs/reliable.md): ack, ask for missing seqs, print each sender's messages in seq order")
-  .option('--ack-interval <ms>', 'with --ack: at most one ack per this long while the ack moves', int('--ack-interval', 1, 600_000), 1000)
-  .option('--retx-interval <ms>', 'with --ack: ask for a missing seq again at most this often', int('--retx-interval', 1, 600_000), 1000)
-  .option('--msg-timeout <ms>', 'with --ack: give up a missing seq after this long (printed, and a "lost" event with --json)', int('--msg-timeout', 1, 3_600_000), 30_000)
+  .option(
+    '--fragment-timeout <ms>',
+    'report a message with missing fragments after this long',
+    int('--fragment-timeout', 1, 600_000),
+    2000,
+  )
+  .option(
+    '--ack',
+    "reply to each sender as libncrx does (ncrx protocol, docs/reliable.md): ack, ask for missing seqs, print each sender's messages in seq order",
+  )
+  .option(
+    '--ack-interval <ms>',
+    'with --ack: at most one ack per this long while the ack moves',
+    int('--ack-interval', 1, 600_000),
+    1000,
+  )
+  .option(
+    '--retx-interval <ms>',
+    'with --ack: ask for a missing seq again at most this often',
+    int('--retx-interval', 1, 600_000),
+    1000,
+  )
+  .option(
+    '--msg-timeout <ms>',
+    'with --ack: give up a missing seq after this long (printed, and a "lost" event with --json)',
+    int('--msg-timeout', 1, 3_600_000),
+    30_000,
+  )
   .action(async (o: ListenOptions, cmd: Command) => {
     for (const name of ['ackInterval', 'retxInterval', 'msgTimeout']) {
-      if (!o.ack && cmd.getOptionValueSource(name) === 'cli') throw new InvalidArgumentError(`--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies only with --ack`);
+      if (!o.ack && cmd.getOptionValueSource(name) === 'cli')
+        throw new InvalidArgumentError(
+          `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies only with --ack`,
+        );
     }
     await listen(o);
   });
@@ -234,19 +316,29 @@ const ACK_OUT_MAX = 32 << 20;
 
 /** `netconsole listen`: output bounded on slow pipes (what could not be printed is counted), a summary on exit. */
 async function listen(o: ListenOptions): Promise<void> {
-  const ack = o.ack ? { intervalMs: o.ackInterval, retxIntervalMs: o.retxInterval, msgTimeoutMs: o.msgTimeout } : undefined;
+  const ack = o.ack
+    ? { intervalMs: o.ackInterval, retxIntervalMs: o.retxInterval, msgTimeoutMs: o.msgTimeout }
+    : undefined;
   const r = new Receiver({ fragmentTimeoutMs: o.fragmentTimeout, ack });
   const err = new BoundedLines(process.stderr);
   // With --ack, a filled hole releases every message held behind it at once (in seq order): up to
   // the 16 MiB the streams may hold, already in memory, so stdout may buffer as much (twice, for
   // the JSON escaping) before it drops lines; without --ack, 1 MiB as before.
-  const out = new BoundedLines(process.stdout, (n) => err.write(`netconsole: ${n} messages not printed: stdout did not keep up\n`), ack ? ACK_OUT_MAX : undefined);
+  const out = new BoundedLines(
+    process.stdout,
+    (n) => err.write(`netconsole: ${n} messages not printed: stdout did not keep up\n`),
+    ack ? ACK_OUT_MAX : undefined,
+  );
   r.on('message', (m: Message) => {
     if (o.json) out.write(`${JSON.stringify(m)}\n`);
     else out.write(`${formatMessage(m)}\n${dictLines(m)}`);
   });
-  r.on('gap', (g: { source: string; expected: string; got: string }) => err.write(`gap from ${g.source}: expected seq ${g.expected}, got ${g.got}\n`));
-  r.on('restart', (e: { source: string; from: string; to: string }) => err.write(`new stream from ${e.source}: seq ${e.to} after ${e.from} (the sender restarted)\n`));
+  r.on('gap', (g: { source: string; expected: string; got: string }) =>
+    err.write(`gap from ${g.source}: expected seq ${g.expected}, got ${g.got}\n`),
+  );
+  r.on('restart', (e: { source: string; from: string; to: string }) =>
+    err.write(`new stream from ${e.source}: seq ${e.to} after ${e.from} (the sender restarted)\n`),
+  );
   // --ack: a seq given up is part of the record stream (--json: an event among the messages).
   r.on('lost', (e: LostEvent) => {
     if (o.json) return out.write(`${JSON.stringify({ event: 'lost', ...e })}\n`);
@@ -268,7 +360,9 @@ async function listen(o: ListenOptions): Promise<void> {
     );
     if (o.ack) {
       const a = r.ackCounters;
-      err.write(`netconsole: ${a.replies} replies (${a.requested} seqs asked for again, ${a.replyErrors} not sent), ${a.lost} seqs given up, ${a.emergency} emergency datagrams\n`);
+      err.write(
+        `netconsole: ${a.replies} replies (${a.requested} seqs asked for again, ${a.replyErrors} not sent), ${a.lost} seqs given up, ${a.emergency} emergency datagrams\n`,
+      );
     }
     await err.flush(1000);
     process.exit(0);
@@ -286,23 +380,45 @@ program
   .argument('[path]', 'e.g. t1, t1/remote_ip, t1/userdata/region')
   .argument('[value]', 'for set')
   .option('-s, --socket <path>', 'the control socket (default: $NETCONSOLE_CTL)')
-  .option('--timeout <ms>', 'give up waiting for the reply after this long', int('--timeout', 1, 600_000), DEFAULT_TIMEOUT_MS)
-  .addHelpText('after', '\nExamples:\n  netconsole ctl ls\n  netconsole ctl get t1/remote_ip\n  netconsole ctl set t1/enabled 1\n  netconsole ctl mkdir t2\n  netconsole ctl set t1/userdata/region eu-west-1\n  netconsole ctl rmdir t2')
-  .action(async (op: string, path: string | undefined, value: string | undefined, o: { socket?: string; timeout: number }) => {
-    const socket = o.socket ?? process.env.NETCONSOLE_CTL;
-    if (!socket) throw new InvalidArgumentError('--socket (or NETCONSOLE_CTL) is required');
-    if (!(OPS as readonly string[]).includes(op)) throw new InvalidArgumentError(`unknown operation ${op}: ls, get, set, mkdir or rmdir`);
-    const reply = await control(socket, { op: op as ControlRequest['op'], path: path ?? '', value }, { timeoutMs: o.timeout });
-    // What the server says is printed escaped, one line per name or value: a name cannot forge a
-    // line of the listing or talk to the terminal (printable.ts).
-    if (!reply.ok) throw new NetconsoleError(reply.code as never, reply.message);
-    if (Array.isArray(reply.value)) for (const v of reply.value) console.log(printableValue(v));
-    else if (reply.value !== undefined) console.log(printableValue(reply.value));
-  });
+  .option(
+    '--timeout <ms>',
+    'give up waiting for the reply after this long',
+    int('--timeout', 1, 600_000),
+    DEFAULT_TIMEOUT_MS,
+  )
+  .addHelpText(
+    'after',
+    '\nExamples:\n  netconsole ctl ls\n  netconsole ctl get t1/remote_ip\n  netconsole ctl set t1/enabled 1\n  netconsole ctl mkdir t2\n  netconsole ctl set t1/userdata/region eu-west-1\n  netconsole ctl rmdir t2',
+  )
+  .action(
+    async (
+      op: string,
+      path: string | undefined,
+      value: string | undefined,
+      o: { socket?: string; timeout: number },
+    ) => {
+      const socket = o.socket ?? process.env.NETCONSOLE_CTL;
+      if (!socket) throw new InvalidArgumentError('--socket (or NETCONSOLE_CTL) is required');
+      if (!(OPS as readonly string[]).includes(op))
+        throw new InvalidArgumentError(`unknown operation ${op}: ls, get, set, mkdir or rmdir`);
+      const reply = await control(
+        socket,
+        { op: op as ControlRequest['op'], path: path ?? '', value },
+        { timeoutMs: o.timeout },
+      );
+      // What the server says is printed escaped, one line per name or value: a name cannot forge a
+      // line of the listing or talk to the terminal (printable.ts).
+      if (!reply.ok) throw new NetconsoleError(reply.code as never, reply.message);
+      if (Array.isArray(reply.value)) for (const v of reply.value) console.log(printableValue(v));
+      else if (reply.value !== undefined) console.log(printableValue(reply.value));
+    },
+  );
 
 program
   .command('tune')
-  .description('find the fastest settings for your message mix and targets, write them as a config file; tune --help for its options')
+  .description(
+    'find the fastest settings for your message mix and targets, write them as a config file; tune --help for its options',
+  )
   .helpOption(false)
   .allowUnknownOption()
   .argument('[args...]', 'options, passed on (tune --help)')
@@ -317,12 +433,16 @@ program
 const BENCH = new URL('../../bench/run.js', import.meta.url);
 program
   .command('bench', { hidden: !existsSync(BENCH) })
-  .description('run the benchmarks, as npm run bench does (a source checkout\'s tool); bench --help for its options')
+  .description("run the benchmarks, as npm run bench does (a source checkout's tool); bench --help for its options")
   .helpOption(false)
   .allowUnknownOption()
   .argument('[args...]', 'options (and scenario names), passed on')
   .action(async (args: string[]) => {
-    if (!existsSync(BENCH)) throw new NetconsoleError('ENOENT', 'bench: the benchmarks are not in the package (they need the peers and a C compiler): run them from a source checkout, npm install && npm run bench');
+    if (!existsSync(BENCH))
+      throw new NetconsoleError(
+        'ENOENT',
+        'bench: the benchmarks are not in the package (they need the peers and a C compiler): run them from a source checkout, npm install && npm run bench',
+      );
     const { main } = (await import(BENCH.href)) as { main(argv: string[]): Promise<number> };
     process.exitCode = await main(args);
   });

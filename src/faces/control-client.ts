@@ -1,7 +1,14 @@
 // The control socket's client (`netconsole ctl`): one request, one reply, and a typed error for
 // every way that can fail; never a hang.
 import { createConnection } from 'node:net';
-import { checkSocketPath, checkSocketPermissions, excerpt, MAX_REQUEST, type ControlReply, type ControlRequest } from '../host/control-protocol.js';
+import {
+  checkSocketPath,
+  checkSocketPermissions,
+  excerpt,
+  MAX_REQUEST,
+  type ControlReply,
+  type ControlRequest,
+} from '../host/control-protocol.js';
 import { invalid, NetconsoleError, type ErrnoCode } from '../base/errors.js';
 
 export interface ControlOptions {
@@ -22,12 +29,18 @@ const MAX_REPLY = 1 << 20;
  */
 export async function control(path: string, req: ControlRequest, options: ControlOptions = {}): Promise<ControlReply> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 0x7fffffff) throw invalid('timeoutMs', timeoutMs, `an integer number of milliseconds, 1..${0x7fffffff}`);
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 0x7fffffff)
+    throw invalid('timeoutMs', timeoutMs, `an integer number of milliseconds, 1..${0x7fffffff}`);
   checkSocketPath('socket', path);
   checkSocketPermissions(path);
   const line = `${JSON.stringify(req)}\n`;
   const size = Buffer.byteLength(line) - 1;
-  if (size > MAX_REQUEST) throw new NetconsoleError('EMSGSIZE', `request: ${size} bytes is larger than the limit of ${MAX_REQUEST} bytes`, { option: 'request', value: size, accepted: `at most ${MAX_REQUEST} bytes` });
+  if (size > MAX_REQUEST)
+    throw new NetconsoleError('EMSGSIZE', `request: ${size} bytes is larger than the limit of ${MAX_REQUEST} bytes`, {
+      option: 'request',
+      value: size,
+      accepted: `at most ${MAX_REQUEST} bytes`,
+    });
   return new Promise((resolve, reject) => {
     const socket = createConnection(path);
     const chunks: Buffer[] = [];
@@ -42,7 +55,9 @@ export async function control(path: string, req: ControlRequest, options: Contro
       fn();
     };
     const fail = (code: ErrnoCode, why: string, cause?: unknown): void =>
-      settle(() => reject(new NetconsoleError(code, `control socket ${path}: ${why}`, { option: 'socket', value: path, cause })));
+      settle(() =>
+        reject(new NetconsoleError(code, `control socket ${path}: ${why}`, { option: 'socket', value: path, cause })),
+      );
     const timer = setTimeout(() => fail('ETIMEDOUT', `no reply within ${timeoutMs} ms`), timeoutMs);
     socket.on('connect', () => (connected = true));
     socket.on('error', (err: NodeJS.ErrnoException) => {
@@ -61,7 +76,12 @@ export async function control(path: string, req: ControlRequest, options: Contro
         try {
           resolve(parseReply(text));
         } catch (err) {
-          reject(new NetconsoleError('EPROTO', `control socket ${path}: ${(err as Error).message}`, { option: 'socket', value: path }));
+          reject(
+            new NetconsoleError('EPROTO', `control socket ${path}: ${(err as Error).message}`, {
+              option: 'socket',
+              value: path,
+            }),
+          );
         }
       });
     });
@@ -80,7 +100,10 @@ function parseReply(text: string): ControlReply {
   const r = reply as Record<string, unknown> | null;
   if (r !== null && typeof r === 'object' && !Array.isArray(r)) {
     if (r.ok === true) return r.value === undefined ? { ok: true } : { ok: true, value: r.value };
-    if (r.ok === false && typeof r.code === 'string' && /^E[A-Z0-9]+$/.test(r.code) && typeof r.message === 'string') return { ok: false, code: r.code, message: r.message };
+    if (r.ok === false && typeof r.code === 'string' && /^E[A-Z0-9]+$/.test(r.code) && typeof r.message === 'string')
+      return { ok: false, code: r.code, message: r.message };
   }
-  throw new Error(`a reply of the wrong shape: ${JSON.stringify(excerpt(text))}; expected {"ok":true,"value":...} or {"ok":false,"code":"E...","message":"..."}`);
+  throw new Error(
+    `a reply of the wrong shape: ${JSON.stringify(excerpt(text))}; expected {"ok":true,"value":...} or {"ok":false,"code":"E...","message":"..."}`,
+  );
 }

@@ -47,12 +47,19 @@ export async function demo(opts: DemoOptions): Promise<void> {
       },
     ],
   });
-  for (const t of nc.targets.list()) out(`target ${t.name}: ${t.state}, ${t.get('extended') === '1' ? 'extended' : 'basic'}, to ${t.get('remote_ip')}:${t.get('remote_port')} via ${t.device}${t.get('dev_name') ? '' : ' (the route to it)'}`);
+  for (const t of nc.targets.list())
+    out(
+      `target ${t.name}: ${t.state}, ${t.get('extended') === '1' ? 'extended' : 'basic'}, to ${t.get('remote_ip')}:${t.get('remote_port')} via ${t.device}${t.get('dev_name') ? '' : ' (the route to it)'}`,
+    );
 
   nc.info('hello from the main thread');
   nc.warning('a long line that is fragmented: ' + 'lorem ipsum dolor sit amet '.repeat(60));
   nc.err(new Error('an error, with its stack'));
-  nc.notice({ SUBSYSTEM: 'demo', DEVICE: '+demo:1' }, 'with a dictionary (%s: its fields are dictionary entries)', "pino's merging object");
+  nc.notice(
+    { SUBSYSTEM: 'demo', DEVICE: '+demo:1' },
+    'with a dictionary (%s: its fields are dictionary entries)',
+    "pino's merging object",
+  );
 
   // A device event: lo goes down (records are skipped and counted), then up again.
   const ifindex = Number(readFileSync('/sys/class/net/lo/ifindex', 'utf8'));
@@ -66,34 +73,55 @@ export async function demo(opts: DemoOptions): Promise<void> {
   const url = new URL('./demo-worker.js', import.meta.url);
   const t0 = performance.now();
   // Bursts of 250 with 40 ms pauses: the demo's one receiver thread (which parses every datagram) keeps up.
-  const workers = Array.from({ length: opts.workers }, () => new Worker(url, { workerData: { handle: nc.handle(), count: opts.perWorker, burst: 250, pauseMs: 40 } }));
+  const workers = Array.from(
+    { length: opts.workers },
+    () => new Worker(url, { workerData: { handle: nc.handle(), count: opts.perWorker, burst: 250, pauseMs: 40 } }),
+  );
   workers.forEach((w) => nc.watchWorker(w));
-  const results = await Promise.all(workers.map(async (w) => (await once(w, 'message'))[0] as { threadId: number; count: number; ms: number }));
+  const results = await Promise.all(
+    workers.map(async (w) => (await once(w, 'message'))[0] as { threadId: number; count: number; ms: number }),
+  );
   await nc.flush();
   const flushed = performance.now() - t0;
   await new Promise((r) => setTimeout(r, 200));
   receiver.postMessage('report');
-  const [report] = (await once(receiver, 'message')) as [{ sample: Message[]; counters: { datagrams: number; messages: number } }];
+  const [report] = (await once(receiver, 'message')) as [
+    { sample: Message[]; counters: { datagrams: number; messages: number } },
+  ];
   await receiver.terminate();
 
-  out('\nwhat arrived (the main thread\'s records, then the first of the workers\'):');
+  out("\nwhat arrived (the main thread's records, then the first of the workers'):");
   for (const m of report.sample) out(`  ${show(m)}`);
   const stats = nc.stats();
   const records = opts.workers * opts.perWorker;
   out('\nthroughput:');
-  for (const r of results) out(`  worker ${r.threadId}: ${r.count} records, ${r.ms.toFixed(0)} ms inside log calls: ${((r.count / r.ms) * 1000).toFixed(0)} records/s while writing (cold start, two targets, bursts of 250 paced for the receiver)`);
-  out(`  all ${records} records handed to the kernel within ${flushed.toFixed(0)} ms by the ${stats.sender} sender (npm run bench measures the write path and the sender flat out)`);
+  for (const r of results)
+    out(
+      `  worker ${r.threadId}: ${r.count} records, ${r.ms.toFixed(0)} ms inside log calls: ${((r.count / r.ms) * 1000).toFixed(0)} records/s while writing (cold start, two targets, bursts of 250 paced for the receiver)`,
+    );
+  out(
+    `  all ${records} records handed to the kernel within ${flushed.toFixed(0)} ms by the ${stats.sender} sender (npm run bench measures the write path and the sender flat out)`,
+  );
   const sent = stats.targets.reduce((n, t) => n + t.datagrams, 0);
   const lost = udpRcvbufErrors() - rcvbufErrors0;
-  out(`  receiver: ${report.counters.datagrams} of ${sent} datagrams, ${report.counters.messages} messages` +
-    (lost > 0 ? `; the kernel dropped ${lost} at the receiver's socket buffer (Udp RcvbufErrors): one receiver thread on this machine drains less than the sender sends` : ''));
-  for (const t of stats.targets) out(`  target ${t.name}: sent ${t.sent}, datagrams ${t.datagrams}, dropped ${t.dropped} (ring full), skipped ${t.skipped} (device down), msgid ${t.msgid}`);
+  out(
+    `  receiver: ${report.counters.datagrams} of ${sent} datagrams, ${report.counters.messages} messages` +
+      (lost > 0
+        ? `; the kernel dropped ${lost} at the receiver's socket buffer (Udp RcvbufErrors): one receiver thread on this machine drains less than the sender sends`
+        : ''),
+  );
+  for (const t of stats.targets)
+    out(
+      `  target ${t.name}: sent ${t.sent}, datagrams ${t.datagrams}, dropped ${t.dropped} (ring full), skipped ${t.skipped} (device down), msgid ${t.msgid}`,
+    );
   await nc.close();
 }
 
 /** Udp RcvbufErrors from /proc/net/snmp: datagrams the kernel dropped because a receiver was full. */
 function udpRcvbufErrors(): number {
-  const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
+  const lines = readFileSync('/proc/net/snmp', 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('Udp:'));
   if (lines.length < 2) return 0;
   const names = lines[0].split(/\s+/);
   return Number(lines[1].split(/\s+/)[names.indexOf('RcvbufErrors')] ?? 0);

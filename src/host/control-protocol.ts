@@ -12,7 +12,13 @@
 // is not one of these requests is answered EINVAL, saying what was wrong and what is accepted, and
 // changes nothing. The server is src/host/control.ts, the client src/control-client.ts.
 import { lstatSync } from 'node:fs';
-import { ATTRIBUTE_NAMES, READ_ONLY_ATTRIBUTES, SYSDATA_TOGGLES, WRITE_ONLY_ATTRIBUTES, type AttributeName } from '../config/attributes.js';
+import {
+  ATTRIBUTE_NAMES,
+  READ_ONLY_ATTRIBUTES,
+  SYSDATA_TOGGLES,
+  WRITE_ONLY_ATTRIBUTES,
+  type AttributeName,
+} from '../config/attributes.js';
 import { closest } from '../base/names.js';
 import { invalid, InvalidValueError, NetconsoleError } from '../base/errors.js';
 import type { Targets, WritableAttribute } from './target-api.js';
@@ -34,18 +40,32 @@ export type Reporter = (err: unknown) => void;
  *  entry (values are at most 199 bytes), so this leaves room for any escaping a client does. */
 export const MAX_REQUEST = 64 << 10;
 
-export const REQUEST_SHAPE = 'one JSON object per line: {"op":"ls|get|set|mkdir|rmdir","path":"t1/remote_ip"}, with "value":"..." for set';
+export const REQUEST_SHAPE =
+  'one JSON object per line: {"op":"ls|get|set|mkdir|rmdir","path":"t1/remote_ip"}, with "value":"..." for set';
 
 function noEntry(path: string): NetconsoleError {
-  return new InvalidValueError('ENOENT', 'path', path, 'an existing target, attribute or userdata entry', 'no such file or directory:');
+  return new InvalidValueError(
+    'ENOENT',
+    'path',
+    path,
+    'an existing target, attribute or userdata entry',
+    'no such file or directory:',
+  );
 }
 
 /** ENOENT for a path whose first part names no target: which name, the closest one, the names there are. */
 function noTarget(targets: Targets, name: string, path: string): NetconsoleError {
   const names = targets.list().map((t) => t.name);
   const close = closest(name, names);
-  const accepted = names.length === 0 ? 'a target made with mkdir (there is none)' : `an existing target: ${names.slice(0, 16).join(', ')}${names.length > 16 ? ', ...' : ''}`;
-  return new NetconsoleError('ENOENT', `no target ${JSON.stringify(excerpt(name))}${close !== undefined ? ` (did you mean '${close}'?)` : ''} in path ${JSON.stringify(excerpt(path))}; accepted: ${accepted}`, { option: 'path', value: path, accepted });
+  const accepted =
+    names.length === 0
+      ? 'a target made with mkdir (there is none)'
+      : `an existing target: ${names.slice(0, 16).join(', ')}${names.length > 16 ? ', ...' : ''}`;
+  return new NetconsoleError(
+    'ENOENT',
+    `no target ${JSON.stringify(excerpt(name))}${close !== undefined ? ` (did you mean '${close}'?)` : ''} in path ${JSON.stringify(excerpt(path))}; accepted: ${accepted}`,
+    { option: 'path', value: path, accepted },
+  );
 }
 
 /** Executes one (well-formed) request against the targets. */
@@ -61,8 +81,15 @@ export async function execute(targets: Targets, req: ControlRequest): Promise<un
       if (parts.length === 0) return targets.list().map((t) => t.name);
       if (!target) throw noEntry(path);
       // send_msg (write-only) before the read-only ones: every file of the target's directory.
-      if (parts.length === 1) return [...ATTRIBUTE_NAMES.filter((a) => !READ_ONLY_ATTRIBUTES.has(a)), ...WRITE_ONLY_ATTRIBUTES, ...READ_ONLY_ATTRIBUTES, 'userdata/'];
-      if (attr === 'userdata' && parts.length === 2) return [...target.userdata.entries().map(([k]) => k), ...SYSDATA_TOGGLES];
+      if (parts.length === 1)
+        return [
+          ...ATTRIBUTE_NAMES.filter((a) => !READ_ONLY_ATTRIBUTES.has(a)),
+          ...WRITE_ONLY_ATTRIBUTES,
+          ...READ_ONLY_ATTRIBUTES,
+          'userdata/',
+        ];
+      if (attr === 'userdata' && parts.length === 2)
+        return [...target.userdata.entries().map(([k]) => k), ...SYSDATA_TOGGLES];
       throw noEntry(path);
     case 'get':
       if (!target || attr === undefined) throw noEntry(path);
@@ -82,7 +109,8 @@ export async function execute(targets: Targets, req: ControlRequest): Promise<un
       if (parts.length === 1) return void (await targets.create(name!));
       if (target && attr === 'userdata' && parts.length === 3) {
         // As configfs: mkdir over an entry refuses, it does not empty it.
-        if (target.userdata.get(key!) !== undefined) throw new InvalidValueError('EEXIST', 'path', path, 'a userdata entry not already there', 'entry exists:');
+        if (target.userdata.get(key!) !== undefined)
+          throw new InvalidValueError('EEXIST', 'path', path, 'a userdata entry not already there', 'entry exists:');
         return target.userdata.set(key!, '');
       }
       throw noEntry(path);
@@ -110,8 +138,17 @@ function nonString(v: unknown): string {
 
 /** EINVAL for one field of a request: missing, not a string, or a string not accepted. */
 function badField(field: string, got: unknown, accepted: string, why = 'invalid value'): NetconsoleError {
-  const what = got === undefined ? 'missing' : typeof got === 'string' ? `${why} ${JSON.stringify(excerpt(got))}` : `${nonString(got)}, not a string`;
-  return new NetconsoleError('EINVAL', `${field}: ${what}; accepted: ${accepted}`, { option: field, value: got, accepted });
+  const what =
+    got === undefined
+      ? 'missing'
+      : typeof got === 'string'
+        ? `${why} ${JSON.stringify(excerpt(got))}`
+        : `${nonString(got)}, not a string`;
+  return new NetconsoleError('EINVAL', `${field}: ${what}; accepted: ${accepted}`, {
+    option: field,
+    value: got,
+    accepted,
+  });
 }
 
 /** One request line (without its '\n'), checked: EINVAL naming what is wrong and what is accepted. */
@@ -128,14 +165,22 @@ export function parseRequest(line: Uint8Array): ControlRequest {
   } catch {
     throw invalid('request', text, REQUEST_SHAPE, 'not JSON:');
   }
-  if (req === null || typeof req !== 'object' || Array.isArray(req)) throw invalid('request', text, REQUEST_SHAPE, 'not a JSON object:');
+  if (req === null || typeof req !== 'object' || Array.isArray(req))
+    throw invalid('request', text, REQUEST_SHAPE, 'not a JSON object:');
   const { op, path, value, ...rest } = req as Record<string, unknown>;
   const extra = Object.keys(rest);
   if (extra.length > 0) throw invalid('request', extra[0], 'the keys "op", "path" and "value"', 'unknown key');
-  if (typeof op !== 'string' || !(OPS as readonly string[]).includes(op)) throw badField('op', op, 'ls, get, set, mkdir or rmdir', 'unknown operation');
-  if (path !== undefined && typeof path !== 'string') throw badField('path', path, 'a string such as "t1/remote_ip" ("" or none for the top)');
-  if (op === 'set' && typeof value !== 'string') throw badField('value', value, 'a string, the text set writes (such as "1")');
-  if (op !== 'set' && value !== undefined) throw new NetconsoleError('EINVAL', `value: given to ${op}, which takes none; accepted: a value with set only`, { option: 'value', value });
+  if (typeof op !== 'string' || !(OPS as readonly string[]).includes(op))
+    throw badField('op', op, 'ls, get, set, mkdir or rmdir', 'unknown operation');
+  if (path !== undefined && typeof path !== 'string')
+    throw badField('path', path, 'a string such as "t1/remote_ip" ("" or none for the top)');
+  if (op === 'set' && typeof value !== 'string')
+    throw badField('value', value, 'a string, the text set writes (such as "1")');
+  if (op !== 'set' && value !== undefined)
+    throw new NetconsoleError('EINVAL', `value: given to ${op}, which takes none; accepted: a value with set only`, {
+      option: 'value',
+      value,
+    });
   return { op: op as ControlRequest['op'], path, value: value as string | undefined };
 }
 
@@ -158,9 +203,17 @@ export const SOCKET_PATH_MAX = 107;
 
 /** A Unix socket path given as `option`: a non-empty string without NUL (EINVAL) of at most SOCKET_PATH_MAX bytes (ENAMETOOLONG). */
 export function checkSocketPath(option: string, path: unknown): asserts path is string {
-  if (typeof path !== 'string' || path === '' || path.includes('\0')) throw invalid(option, path, 'a path for a Unix socket, such as "/run/app/netconsole.sock"');
+  if (typeof path !== 'string' || path === '' || path.includes('\0'))
+    throw invalid(option, path, 'a path for a Unix socket, such as "/run/app/netconsole.sock"');
   const size = Buffer.byteLength(path);
-  if (size > SOCKET_PATH_MAX) throw new InvalidValueError('ENAMETOOLONG', option, path, `at most ${SOCKET_PATH_MAX} bytes (a Unix socket address)`, `${size} bytes is too long:`);
+  if (size > SOCKET_PATH_MAX)
+    throw new InvalidValueError(
+      'ENAMETOOLONG',
+      option,
+      path,
+      `at most ${SOCKET_PATH_MAX} bytes (a Unix socket address)`,
+      `${size} bytes is too long:`,
+    );
 }
 
 /** Checks that `path` is a socket only its owner (this user) can use; throws EACCES otherwise. */
@@ -169,10 +222,18 @@ export function checkSocketPermissions(path: string): void {
   try {
     st = lstatSync(path);
   } catch (cause) {
-    throw new NetconsoleError('ENOENT', `control socket ${path}: ${(cause as Error).message}`, { option: 'socket', value: path, cause });
+    throw new NetconsoleError('ENOENT', `control socket ${path}: ${(cause as Error).message}`, {
+      option: 'socket',
+      value: path,
+      cause,
+    });
   }
   const uid = process.getuid?.() ?? st.uid;
   if (!st.isSocket() || st.uid !== uid || (st.mode & 0o077) !== 0) {
-    throw new NetconsoleError('EACCES', `control socket ${path}: must be a socket owned by uid ${uid} with mode 0600 (is ${st.isSocket() ? 'a socket' : 'not a socket'}, uid ${st.uid}, mode ${(st.mode & 0o777).toString(8)})`, { option: 'socket', value: path });
+    throw new NetconsoleError(
+      'EACCES',
+      `control socket ${path}: must be a socket owned by uid ${uid} with mode 0600 (is ${st.isSocket() ? 'a socket' : 'not a socket'}, uid ${st.uid}, mode ${(st.mode & 0o777).toString(8)})`,
+      { option: 'socket', value: path },
+    );
   }
 }

@@ -12,12 +12,22 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { chmodSync, existsSync, lstatSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { answer, checkSocketPath, checkSocketPermissions, MAX_REQUEST, REQUEST_SHAPE, type ControlReply, type Reporter } from './control-protocol.js';
+import {
+  answer,
+  checkSocketPath,
+  checkSocketPermissions,
+  MAX_REQUEST,
+  REQUEST_SHAPE,
+  type ControlReply,
+  type Reporter,
+} from './control-protocol.js';
 import { NetconsoleError, type ErrnoCode } from '../base/errors.js';
 import type { Targets } from './target-api.js';
 
 function warn(err: unknown): void {
-  process.emitWarning(`netconsole: control socket: ${err instanceof Error ? err.message : String(err)}`, { code: 'NETCONSOLE_CONTROL' });
+  process.emitWarning(`netconsole: control socket: ${err instanceof Error ? err.message : String(err)}`, {
+    code: 'NETCONSOLE_CONTROL',
+  });
 }
 
 /** A reporter that cannot throw either (an 'error' listener may). */
@@ -59,11 +69,14 @@ export class ControlServer {
     checkSocketPath('control', path);
     const report = safe(reporter);
     const clients = new Set<Socket>();
-    const server = await bindSocket(path, guard(report, (socket: Socket) => {
-      clients.add(socket);
-      socket.on('close', () => clients.delete(socket));
-      new Connection(socket, targets, report).start();
-    }));
+    const server = await bindSocket(
+      path,
+      guard(report, (socket: Socket) => {
+        clients.add(socket);
+        socket.on('close', () => clients.delete(socket));
+        new Connection(socket, targets, report).start();
+      }),
+    );
     try {
       chmodSync(path, 0o600);
       checkSocketPermissions(path);
@@ -93,10 +106,18 @@ function bindError(path: string, cause: unknown): NetconsoleError {
   const errno = (cause as NodeJS.ErrnoException).code ?? '';
   // libuv turns bind's ENOENT into EACCES (uv_pipe_bind, "for compatibility with Windows").
   if (errno === 'EACCES' && !existsSync(dirname(path))) {
-    return new NetconsoleError('ENOENT', `control socket ${path}: the directory ${dirname(path)} does not exist`, { option: 'control', value: path, cause });
+    return new NetconsoleError('ENOENT', `control socket ${path}: the directory ${dirname(path)} does not exist`, {
+      option: 'control',
+      value: path,
+      cause,
+    });
   }
   const code = (BIND_ERRNOS.has(errno) ? errno : 'EADDRNOTAVAIL') as ErrnoCode;
-  return new NetconsoleError(code, `control socket ${path}: ${(cause as Error).message}`, { option: 'control', value: path, cause });
+  return new NetconsoleError(code, `control socket ${path}: ${(cause as Error).message}`, {
+    option: 'control',
+    value: path,
+    cause,
+  });
 }
 
 async function bindSocket(path: string, onConnection: (socket: Socket) => void): Promise<Server> {
@@ -143,10 +164,20 @@ async function removeStale(path: string): Promise<void> {
     return; // gone since: bind again
   }
   const details = { option: 'control', value: path };
-  if (!isSocket) throw new NetconsoleError('EEXIST', `control socket ${path}: the path exists and is not a socket; accepted: a path that does not exist, or a socket left by an earlier run`, details);
+  if (!isSocket)
+    throw new NetconsoleError(
+      'EEXIST',
+      `control socket ${path}: the path exists and is not a socket; accepted: a path that does not exist, or a socket left by an earlier run`,
+      details,
+    );
   const probe = await connectProbe(path);
   if (probe === 'gone') return;
-  if (probe !== 'refused') throw new NetconsoleError('EADDRINUSE', `control socket ${path}: another process is listening on it (${probe}); stop it or give another path`, details);
+  if (probe !== 'refused')
+    throw new NetconsoleError(
+      'EADDRINUSE',
+      `control socket ${path}: another process is listening on it (${probe}); stop it or give another path`,
+      details,
+    );
   try {
     unlinkSync(path);
   } catch (cause) {
@@ -165,7 +196,9 @@ function connectProbe(path: string): Promise<string> {
     };
     const timer = setTimeout(() => done(`no answer to connect within ${PROBE_TIMEOUT_MS} ms`), PROBE_TIMEOUT_MS);
     socket.once('connect', () => done('it accepted a connection'));
-    socket.once('error', (err: NodeJS.ErrnoException) => done(err.code === 'ECONNREFUSED' ? 'refused' : err.code === 'ENOENT' ? 'gone' : `connect: ${err.message}`));
+    socket.once('error', (err: NodeJS.ErrnoException) =>
+      done(err.code === 'ECONNREFUSED' ? 'refused' : err.code === 'ENOENT' ? 'gone' : `connect: ${err.message}`),
+    );
   });
 }
 
@@ -194,14 +227,20 @@ class Connection {
 
   start(): void {
     const s = this.socket;
-    s.on('data', guard(this.report, (chunk: Buffer) => {
-      this.inbox.push(chunk);
-      this.pump();
-    }));
-    s.on('end', guard(this.report, () => {
-      this.ended = true;
-      this.pump();
-    }));
+    s.on(
+      'data',
+      guard(this.report, (chunk: Buffer) => {
+        this.inbox.push(chunk);
+        this.pump();
+      }),
+    );
+    s.on(
+      'end',
+      guard(this.report, () => {
+        this.ended = true;
+        this.pump();
+      }),
+    );
     s.on('error', () => s.destroy()); // the client went away: nothing to answer, nothing to report
   }
 
@@ -258,8 +297,13 @@ class Connection {
 
   /** Answers EMSGSIZE and hangs up: what follows is the rest of that line, not a request. */
   private refuseOversized(): void {
-    const err = new NetconsoleError('EMSGSIZE', `request: a line longer than the limit of ${MAX_REQUEST} bytes; accepted: ${REQUEST_SHAPE}, at most ${MAX_REQUEST} bytes`);
-    this.socket.end(`${JSON.stringify({ ok: false, code: err.code, message: err.message })}\n`, () => this.socket.destroy());
+    const err = new NetconsoleError(
+      'EMSGSIZE',
+      `request: a line longer than the limit of ${MAX_REQUEST} bytes; accepted: ${REQUEST_SHAPE}, at most ${MAX_REQUEST} bytes`,
+    );
+    this.socket.end(`${JSON.stringify({ ok: false, code: err.code, message: err.message })}\n`, () =>
+      this.socket.destroy(),
+    );
   }
 
   /** Writes one reply; resolves once the client has room for more (or is gone). */

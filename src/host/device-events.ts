@@ -15,19 +15,37 @@ import { STATE_CODE, TargetLifecycle, type TargetRecord } from './target-lifecyc
 export abstract class DeviceEvents extends TargetLifecycle {
   // ---------------------------------------------------------------- device events (rtnl)
   /** A neighbour entry changed (rtnetlink): raw targets with remote_mac 'auto' follow it. */
-  neighborChanged(n: { ifindex: number; dst: string | null; lladdr: string | null; state: number; deleted?: boolean }): Promise<void> {
+  neighborChanged(n: {
+    ifindex: number;
+    dst: string | null;
+    lladdr: string | null;
+    state: number;
+    deleted?: boolean;
+  }): Promise<void> {
     return this.locks.rtnl.run(() => {
       if (this.closing || n.deleted || n.lladdr === null || (n.state & NUD_UNUSABLE) !== 0) return;
       for (const r of this.list()) {
         const b = r.binding;
-        if (r.state !== 'enabled' || b === null || b.addr === null || b.nextHop !== n.dst || b.device.ifindex !== n.ifindex) continue;
+        if (
+          r.state !== 'enabled' ||
+          b === null ||
+          b.addr === null ||
+          b.nextHop !== n.dst ||
+          b.device.ifindex !== n.ifindex
+        )
+          continue;
         const mac = parseMac('remote_mac', n.lladdr);
         if (mac.every((x, i) => b.addr![L.ADDR_DST_MAC + i] === x)) continue;
         const addr = b.addr.slice();
         addr.set(mac, L.ADDR_DST_MAC);
         this.locks.spin(() => this.core.targets.setTargetAddr(r.index, addr));
         b.addr = addr;
-        this.emit('target', { name: r.name, state: r.state, device: b.device.name, reason: `next hop ${n.dst} is now ${n.lladdr}` });
+        this.emit('target', {
+          name: r.name,
+          state: r.state,
+          device: b.device.name,
+          reason: `next hop ${n.dst} is now ${n.lladdr}`,
+        });
       }
     });
   }
@@ -57,7 +75,8 @@ export abstract class DeviceEvents extends TargetLifecycle {
     this.assertHeld(['rtnl', 'cleanup'], 'a device event');
     const moved: TargetRecord[] = [];
     const resume: TargetRecord[] = [];
-    const after: TargetState | null = ev.type === 'unregister' ? 'deactivated' : ev.type === 'enslave' || ev.type === 'release' ? 'disabled' : null;
+    const after: TargetState | null =
+      ev.type === 'unregister' ? 'deactivated' : ev.type === 'enslave' || ev.type === 'release' ? 'disabled' : null;
     for (const r of this.list()) {
       const b = r.binding;
       if (r.state === 'enabled' && b !== null && b.device.ifindex === ev.ifindex) {
@@ -79,7 +98,12 @@ export abstract class DeviceEvents extends TargetLifecycle {
       if ((ev.type === 'register' || ev.type === 'rename') && this.resumes(r, ev)) resume.push(r);
     }
     if (moved.length > 0) {
-      this.locks.spin(() => this.core.targets.listToCleanupBatch(moved.map((r) => r.index), STATE_CODE[after!]));
+      this.locks.spin(() =>
+        this.core.targets.listToCleanupBatch(
+          moved.map((r) => r.index),
+          STATE_CODE[after!],
+        ),
+      );
       for (const r of moved) {
         this.stopLink(r);
         r.state = after!;
@@ -110,7 +134,13 @@ export abstract class DeviceEvents extends TargetLifecycle {
         await this.locks.rtnl.run(async () => this.commit(r, await this.setup(r)));
       } catch (err) {
         await this.locks.cleanup.run(() => this.setState(r, 'disabled'));
-        this.emit('target', { name: r.name, state: 'disabled', device: ev.name, reason: 'resume failed', error: err as NetconsoleError });
+        this.emit('target', {
+          name: r.name,
+          state: 'disabled',
+          device: ev.name,
+          reason: 'resume failed',
+          error: err as NetconsoleError,
+        });
         return;
       }
       this.emit('target', { name: r.name, state: 'enabled', device: ev.name, reason: 'resumed' });

@@ -65,7 +65,9 @@ class LockOrderChecker {
   assertHeld(name: LockName, what: string): void {
     if (!this.current().includes(name)) {
       this.violations++;
-      throw new LockOrderError(`${what} needs the ${name} lock held (holding: ${this.current().join(' -> ') || 'nothing'})`);
+      throw new LockOrderError(
+        `${what} needs the ${name} lock held (holding: ${this.current().join(' -> ') || 'nothing'})`,
+      );
     }
   }
 

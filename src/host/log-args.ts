@@ -40,7 +40,12 @@ const encoder = new TextEncoder();
 const MAX_DEPTH = 64;
 const THROWS = '[Throws]';
 
-const stringify = configure({ bigint: true, circularValue: '[Circular]', deterministic: false, maximumDepth: MAX_DEPTH });
+const stringify = configure({
+  bigint: true,
+  circularValue: '[Circular]',
+  deterministic: false,
+  maximumDepth: MAX_DEPTH,
+});
 
 function isError(value: object): value is Error {
   return types.isNativeError(value) || value instanceof Error;
@@ -72,9 +77,13 @@ function readable(value: unknown, depth: number, seen: Map<object, unknown>): un
   try {
     const toJSON = (value as { toJSON?: unknown }).toJSON;
     if (typeof toJSON === 'function') return readable(toJSON.call(value), depth + 1, seen);
-    const out: unknown[] | Record<string, unknown> = Array.isArray(value) ? [] : (Object.create(null) as Record<string, unknown>);
+    const out: unknown[] | Record<string, unknown> = Array.isArray(value)
+      ? []
+      : (Object.create(null) as Record<string, unknown>);
     seen.set(value, out);
-    if (isError(value)) for (const key of ['type', 'message', 'stack']) (out as Record<string, unknown>)[key] = field(value, key === 'type' ? 'name' : key, depth, seen);
+    if (isError(value))
+      for (const key of ['type', 'message', 'stack'])
+        (out as Record<string, unknown>)[key] = field(value, key === 'type' ? 'name' : key, depth, seen);
     for (const key of Object.keys(value)) (out as Record<string, unknown>)[key] = field(value, key, depth, seen);
     return out;
   } catch {
@@ -129,14 +138,22 @@ export function bindingsOf(option: string, obj: object): Binding[] {
   }
   const out: Binding[] = [];
   for (const key of keys) {
-    if (key === '') throw invalid(option, obj, 'fields with a name (a dictionary line needs a key)', 'a field named "" in');
+    if (key === '')
+      throw invalid(option, obj, 'fields with a name (a dictionary line needs a key)', 'a field named "" in');
     let v: unknown;
     try {
       v = (obj as Record<string, unknown>)[key];
     } catch {
       v = THROWS;
     }
-    const text = typeof v === 'string' ? v : isBytes(v) ? v : v !== null && typeof v === 'object' && isError(v) ? errorText(v) : json(v);
+    const text =
+      typeof v === 'string'
+        ? v
+        : isBytes(v)
+          ? v
+          : v !== null && typeof v === 'object' && isError(v)
+            ? errorText(v)
+            : json(v);
     if (text === undefined) continue;
     out.push({ key, pair: [encoder.encode(key), typeof text === 'string' ? encoder.encode(text) : text.slice()] });
   }

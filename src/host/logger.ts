@@ -16,7 +16,17 @@ import { native } from '../core/native.js';
 import { waiterFor } from '../core/room.js';
 import { guarded, toBool, toInt } from '../core/validate.js';
 import { Core, type CoreHandle } from '../core/wasm.js';
-import { LEVELS, levelNumber, toText, Writer, type Level, type LevelName, type Loggable, type LogOptions, type Overflow } from '../core/writer.js';
+import {
+  LEVELS,
+  levelNumber,
+  toText,
+  Writer,
+  type Level,
+  type LevelName,
+  type Loggable,
+  type LogOptions,
+  type Overflow,
+} from '../core/writer.js';
 import { bindingsOf, merged, pairsOf, prefixed, shape, type Context } from './log-args.js';
 import { OVERFLOW_WAIT_MAX_MS } from './options.js';
 import { oneOf } from '../base/check.js';
@@ -51,7 +61,13 @@ export type LevelMethodName = LevelName | 'error' | 'warn' | 'trace' | 'fatal';
 type LevelMethods = { [K in LevelMethodName]: LogMethod };
 
 /** Every level method and its level: fatal is emerg (0) and trace debug (7), as the pino integration maps them. */
-const METHODS: ReadonlyArray<readonly [LevelMethodName, number]> = [...LEVELS.map((name, i) => [name, i] as const), ['error', 3], ['warn', 4], ['fatal', 0], ['trace', 7]];
+const METHODS: ReadonlyArray<readonly [LevelMethodName, number]> = [
+  ...LEVELS.map((name, i) => [name, i] as const),
+  ['error', 3],
+  ['warn', 4],
+  ['fatal', 0],
+  ['trace', 7],
+];
 
 /** A child's options (pino's shape). */
 export interface ChildOptions {
@@ -75,7 +91,15 @@ export interface LoggerShared {
 /** Warning codes already emitted, by this thread: one warning per cause. */
 const warned = new Set<string>();
 /** The fields a refused log call's error can name, as they appear in warning codes. */
-const CAUSES = new Map([['level', 'LEVEL'], ['value', 'VALUE'], ['args', 'ARGS'], ['opts', 'OPTS'], ['dict', 'DICT'], ['cont', 'OPTS'], ['facility', 'OPTS']]);
+const CAUSES = new Map([
+  ['level', 'LEVEL'],
+  ['value', 'VALUE'],
+  ['args', 'ARGS'],
+  ['opts', 'OPTS'],
+  ['dict', 'DICT'],
+  ['cont', 'OPTS'],
+  ['facility', 'OPTS'],
+]);
 
 /** The warning code of a refused log call: NETCONSOLE_LOG_<field>_<errno> (NETCONSOLE_LOG_VALUE_EINVAL:
  *  a value that is not text), or NETCONSOLE_LOG_ERROR for a failure that is not a NetconsoleError. */
@@ -98,7 +122,10 @@ function warnOnce(err: unknown): void {
     why = 'a value that cannot be printed';
   }
   // Emitted on the next tick: a 'warning' listener that logs does not run inside this call.
-  process.emitWarning(`netconsole: a log call was refused and returned 0 (${why}). Counted in stats().logErrors; this warning is given once per cause. throwOnLogError: true makes such calls throw.`, { code });
+  process.emitWarning(
+    `netconsole: a log call was refused and returned 0 (${why}). Counted in stats().logErrors; this warning is given once per cause. throwOnLogError: true makes such calls throw.`,
+    { code },
+  );
 }
 
 /**
@@ -118,8 +145,14 @@ export class Logger {
   private threshold: number;
   private readonly ctx: Context | null;
 
-  protected constructor(shared: Writer | LoggerShared, opts: { level?: number; throwOnLogError?: boolean; ctx?: Context | null } = {}) {
-    this.shared = shared instanceof Writer ? { writer: shared, muted: false, throwOnLogError: opts.throwOnLogError ?? false, root: this } : shared;
+  protected constructor(
+    shared: Writer | LoggerShared,
+    opts: { level?: number; throwOnLogError?: boolean; ctx?: Context | null } = {},
+  ) {
+    this.shared =
+      shared instanceof Writer
+        ? { writer: shared, muted: false, throwOnLogError: opts.throwOnLogError ?? false, root: this }
+        : shared;
     this.threshold = opts.level ?? 7;
     this.ctx = opts.ctx ?? null;
     const self = this as unknown as Record<string, LogMethod>;
@@ -184,7 +217,12 @@ export class Logger {
       if (n > this.threshold || this.shared.muted) return 0;
       const ctx = this.ctx;
       if (ctx === null) return this.shared.writer.write(n, value, opts);
-      return this.shared.writer.write(n, ctx.prefix === '' ? value : prefixed(ctx.prefix, toText(value)), opts, ctx.pairs);
+      return this.shared.writer.write(
+        n,
+        ctx.prefix === '' ? value : prefixed(ctx.prefix, toText(value)),
+        opts,
+        ctx.pairs,
+      );
     } catch (err) {
       return this.refused(err);
     }
@@ -226,13 +264,16 @@ export class Logger {
    * set-up, not a log call.
    */
   child(bindings: object, options?: ChildOptions): ChildLogger {
-    if (bindings === null || typeof bindings !== 'object') throw invalid('bindings', bindings, 'an object whose fields become dictionary entries');
+    if (bindings === null || typeof bindings !== 'object')
+      throw invalid('bindings', bindings, 'an object whose fields become dictionary entries');
     let prefix = '';
     let level = this.threshold;
     if (options !== undefined && options !== null) {
-      if (typeof options !== 'object') throw invalid('options', options, 'an object { msgPrefix, level }, or undefined');
+      if (typeof options !== 'object')
+        throw invalid('options', options, 'an object { msgPrefix, level }, or undefined');
       const o = guarded('options', options, () => ({ ...options }) as Record<string, unknown>);
-      for (const name of Object.keys(o)) if (!CHILD_OPTIONS.includes(name)) throw unknownName(name, o[name], CHILD_OPTIONS, "child()'s options");
+      for (const name of Object.keys(o))
+        if (!CHILD_OPTIONS.includes(name)) throw unknownName(name, o[name], CHILD_OPTIONS, "child()'s options");
       if (o.msgPrefix !== undefined) {
         if (typeof o.msgPrefix !== 'string') throw invalid('msgPrefix', o.msgPrefix, 'a string');
         prefix = o.msgPrefix;
@@ -275,7 +316,8 @@ export class ChildLogger extends Logger {
 /** A handle as the caller gave it, read once and checked field by field: typed errors (EINVAL,
  *  ERANGE) naming the field, before anything is claimed. */
 function readHandle(value: unknown): NetconsoleHandle {
-  if (typeof value !== 'object' || value === null) throw invalid('handle', value, 'the value of nc.handle(), as given or structured-cloned');
+  if (typeof value !== 'object' || value === null)
+    throw invalid('handle', value, 'the value of nc.handle(), as given or structured-cloned');
   const f = guarded('handle', value, () => {
     const h = value as Record<string, unknown>;
     const { core, facility, overflow, overflowWaitMs, sender, level, throwOnLogError } = h;
@@ -288,7 +330,8 @@ function readHandle(value: unknown): NetconsoleHandle {
     sender: oneOf('handle.sender', f.sender, ['native', 'dgram'] as const),
     // Optional: a handle of a version before them is taken, with the defaults.
     level: f.level === undefined ? LEVEL_MAX : toInt('handle.level', f.level, 0, LEVEL_MAX),
-    throwOnLogError: f.throwOnLogError === undefined ? false : toBool('handle.throwOnLogError', f.throwOnLogError, false),
+    throwOnLogError:
+      f.throwOnLogError === undefined ? false : toBool('handle.throwOnLogError', f.throwOnLogError, false),
     core: readCoreHandle(f.core, 'handle.core'),
   };
 }
@@ -307,7 +350,12 @@ export class WorkerLogger extends Logger {
     const core = Core.attach(coreHandle); // claims this thread's slot (or one more claim on it)
     let writer: Writer;
     try {
-      writer = new Writer(core, { facility, overflow, overflowWaitMs, room: waiterFor(sender, native, coreHandle.memory) });
+      writer = new Writer(core, {
+        facility,
+        overflow,
+        overflowWaitMs,
+        room: waiterFor(sender, native, coreHandle.memory),
+      });
     } catch (err) {
       core.release(); // a rejected attach() keeps nothing
       throw err;

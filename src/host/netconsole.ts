@@ -32,7 +32,16 @@ import { targetsSource, warnNoAddon, warnNoTargets, warnNotSetUp, warnUnparsed }
 import { levelNumber, toText, Writer, type Level, type Overflow, type WriterOptions } from '../core/writer.js';
 
 export type { NativeSenderOptions, NetconsoleOptions } from './options.js';
-export { attach, ChildLogger, Logger, WorkerLogger, type ChildOptions, type LevelMethodName, type LogMethod, type NetconsoleHandle } from './logger.js';
+export {
+  attach,
+  ChildLogger,
+  Logger,
+  WorkerLogger,
+  type ChildOptions,
+  type LevelMethodName,
+  type LogMethod,
+  type NetconsoleHandle,
+} from './logger.js';
 export type { LossEvent, NetconsoleEvents, Stats, TargetEvent, TargetStats } from './reports.js';
 export { Targets } from './target-api.js';
 
@@ -87,7 +96,12 @@ export class Netconsole extends Logger {
   ) {
     super(new Writer(core, writerOptions), { level: opts.level, throwOnLogError: opts.throwOnLogError });
     this.throwOnLogError = opts.throwOnLogError;
-    this.poller = opts.devices === 'none' ? null : opts.devices === 'rtnetlink' ? new RtnetlinkSource() : new SysfsPoller({ intervalMs: opts.pollIntervalMs });
+    this.poller =
+      opts.devices === 'none'
+        ? null
+        : opts.devices === 'rtnetlink'
+          ? new RtnetlinkSource()
+          : new SysfsPoller({ intervalMs: opts.pollIntervalMs });
     let lookup = opts.lookup ?? (opts.devices !== 'poll' && rtnetlinkAvailable() ? rtnetlinkLookup : sysfs);
     // The poller learns of the devices targets are set up on, also those it has not polled yet.
     if (lookup === sysfs && this.poller instanceof SysfsPoller) lookup = this.poller.observing(sysfs);
@@ -100,7 +114,10 @@ export class Netconsole extends Logger {
     this.poller?.on('error', (err: unknown) => this.report(err));
     // rtnetlink only: neighbour changes, which raw targets with remote_mac 'auto' follow, and
     // which tell the dgram sender whether a next hop is resolved (the native one watches them itself).
-    const neighbours = sender instanceof DgramSender ? new NeighbourTable(this.poller instanceof RtnetlinkSource ? neighbors : null) : null;
+    const neighbours =
+      sender instanceof DgramSender
+        ? new NeighbourTable(this.poller instanceof RtnetlinkSource ? neighbors : null)
+        : null;
     if (neighbours !== null) (sender as DgramSender).watchNeighbours(neighbours);
     if (this.poller instanceof RtnetlinkSource) {
       this.poller.on('neighbor', (n: Parameters<TargetTable['neighborChanged']>[0]) => {
@@ -147,7 +164,13 @@ export class Netconsole extends Logger {
     // NETCONSOLE_NO_NATIVE=1 or sender 'dgram' asked for the fallback: nothing to say then.
     const why = nativeWhy();
     if (why !== null && !nativeDisabled && o.senderAsked !== 'dgram') warnNoAddon(why, o);
-    const core = Core.create({ ringSize: o.ringSize, maxTotal: o.maxTotal, seqStart: o.seqStart, debug: o.debug, reportLosses: o.reportLosses });
+    const core = Core.create({
+      ringSize: o.ringSize,
+      maxTotal: o.maxTotal,
+      seqStart: o.seqStart,
+      debug: o.debug,
+      reportLosses: o.reportLosses,
+    });
     // From the memory on, whatever throws closes everything started before it (the sender's
     // thread, sockets, the device source, timers, process listeners): a rejected create() leaves
     // nothing behind. Before the Netconsole exists by hand, after it by its close().
@@ -164,12 +187,21 @@ export class Netconsole extends Logger {
       const room = dgram ?? futexWaiter(native!);
       if (dgram) setRoomMaker(core.memory, dgram); // for loggers attached on this thread
       const { facility, overflow, overflowWaitMs } = o;
-      const made = new Netconsole(core, new HostLocks(), pool, sender, facility, { facility, overflow, overflowWaitMs, room }, o);
+      const made = new Netconsole(
+        core,
+        new HostLocks(),
+        pool,
+        sender,
+        facility,
+        { facility, overflow, overflowWaitMs, room },
+        o,
+      );
       nc = made;
       // Not in the constructor: its first listing of the devices may fail, and close() stops it.
       made.poller?.start();
       await made.addConfigured(o, origin);
-      if (o.control !== undefined) made.controlServer = await ControlServer.listen(o.control, made.targets, (err) => made.report(err));
+      if (o.control !== undefined)
+        made.controlServer = await ControlServer.listen(o.control, made.targets, (err) => made.report(err));
       return made;
     } catch (err) {
       if (nc !== null) {
@@ -188,7 +220,10 @@ export class Netconsole extends Logger {
     const { targets, strict } = o;
     // None at all: said once, unless a control socket is to bring them, or `targets: []` said
     // that none is meant (targets created later).
-    const none = targets === undefined || targets === '' || (Array.isArray(targets) && targets.length === 0 && o.targetsFrom !== 'targets');
+    const none =
+      targets === undefined ||
+      targets === '' ||
+      (Array.isArray(targets) && targets.length === 0 && o.targetsFrom !== 'targets');
     if (none && o.control === undefined) warnNoTargets(o, origin);
     if (targets === undefined) return;
     const source = targetsSource(o, origin);
@@ -198,7 +233,8 @@ export class Netconsole extends Logger {
       if (strict && parsed.errors.length > 0) throw parsed.errors[0];
       this.startupErrors.push(...parsed.errors);
       for (const err of parsed.errors) warnUnparsed(source, err, origin);
-      for (const t of parsed.targets) specs.push({ name: t.name, attrs: { ...t.attributes }, bindMac: t.bindMac ?? null });
+      for (const t of parsed.targets)
+        specs.push({ name: t.name, attrs: { ...t.attributes }, bindMac: t.bindMac ?? null });
     } else {
       targets.forEach((t, i) => {
         const { name, ...attrs } = t;
@@ -213,7 +249,8 @@ export class Netconsole extends Logger {
       try {
         const rec = await this.table.create(s.name, strict ? s.attrs : attrs, s.bindMac);
         created = true;
-        if (!strict && enabled !== undefined && enabled !== false && enabled !== 0) await this.table.set(rec, 'enabled', enabled);
+        if (!strict && enabled !== undefined && enabled !== false && enabled !== 0)
+          await this.table.set(rec, 'enabled', enabled);
       } catch (err) {
         if (strict || !(err instanceof NetconsoleError)) throw err;
         this.startupErrors.push(err);
@@ -228,7 +265,10 @@ export class Netconsole extends Logger {
    */
   private report(err: unknown): void {
     if (this.events.listenerCount('error') > 0) this.events.emit('error', err);
-    else process.emitWarning(`netconsole: ${err instanceof Error ? err.message : String(err)}`, { code: 'NETCONSOLE_BACKGROUND' });
+    else
+      process.emitWarning(`netconsole: ${err instanceof Error ? err.message : String(err)}`, {
+        code: 'NETCONSOLE_BACKGROUND',
+      });
   }
 
   /** The one entry point for device events (docs/targets.md 4): from the poller, rtnetlink, or injected. */
@@ -241,7 +281,15 @@ export class Netconsole extends Logger {
   handle(): NetconsoleHandle {
     const { overflow, overflowWaitMs } = this.writerOptions;
     const level = levelNumber(this.level);
-    return { core: this.core.handle(), facility: this.facility, overflow, overflowWaitMs, sender: this.sender.name, level, throwOnLogError: this.throwOnLogError };
+    return {
+      core: this.core.handle(),
+      facility: this.facility,
+      overflow,
+      overflowWaitMs,
+      sender: this.sender.name,
+      level,
+      throwOnLogError: this.throwOnLogError,
+    };
   }
 
   /**
@@ -292,7 +340,10 @@ export class Netconsole extends Logger {
   /** What is still in the ring or in the sockets' send queues, said on stderr (nothing when empty). */
   private reportLeft(end: string): void {
     const left = this.core.ring.head() - this.core.ring.tail() + this.sender.counters().queued;
-    if (left > 0) sayOnStderr(`netconsole: ${left} bytes of log records could not be handed to the kernel before ${end} (sender ${this.sender.name})\n`);
+    if (left > 0)
+      sayOnStderr(
+        `netconsole: ${left} bytes of log records could not be handed to the kernel before ${end} (sender ${this.sender.name})\n`,
+      );
   }
 
   /** 'loss' events: targets that lost messages since the last look (at most once a second). */
@@ -356,8 +407,6 @@ export class Netconsole extends Logger {
     setRoomMaker(this.core.memory, null);
     this.core.retire();
   }
-
-
 }
 
 /**

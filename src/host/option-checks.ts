@@ -36,7 +36,8 @@ export function lookup(v: unknown): DeviceLookup {
   const accepted = `an object with the functions ${fns.join(', ')}`;
   if (v === null || typeof v !== 'object') throw invalid('lookup', v, accepted);
   for (const f of fns) {
-    if (typeof guarded(`lookup.${f}`, v, () => (v as Record<string, unknown>)[f]) !== 'function') throw invalid('lookup', v, accepted, `no ${f} function in`);
+    if (typeof guarded(`lookup.${f}`, v, () => (v as Record<string, unknown>)[f]) !== 'function')
+      throw invalid('lookup', v, accepted, `no ${f} function in`);
   }
   return v as DeviceLookup;
 }
@@ -46,11 +47,13 @@ export function lookup(v: unknown): DeviceLookup {
  *  one given as `{ address, port, ... }` becomes its kernel attributes (shorthand.ts). */
 export function targets(v: unknown): string | TargetOptions[] {
   if (typeof v === 'string') return v;
-  const accepted = "a parameter string, or an array of targets ({ address, port } or kernel attributes { remote_ip, remote_port, enabled: 1 })";
+  const accepted =
+    'a parameter string, or an array of targets ({ address, port } or kernel attributes { remote_ip, remote_port, enabled: 1 })';
   const list = guarded('targets', v, () => (Array.isArray(v) ? [...(v as unknown[])] : null));
   if (list === null) throw invalid('targets', v, accepted);
   return list.map((t, i) => {
-    if (t === null || typeof t !== 'object' || guarded(`targets[${i}]`, t, () => Array.isArray(t))) throw invalid(`targets[${i}]`, t, 'an object: { address, port } or target attributes');
+    if (t === null || typeof t !== 'object' || guarded(`targets[${i}]`, t, () => Array.isArray(t)))
+      throw invalid(`targets[${i}]`, t, 'an object: { address, port } or target attributes');
     const fields = readFields(`targets[${i}]`, t, `targets[${i}].`);
     if (isTargetAddress(fields)) return fromTargetAddress(fields, `targets[${i}].`, `targets[${i}]`);
     return Object.fromEntries(fields) as TargetOptions;
@@ -61,12 +64,26 @@ const TUNING = ['batch', 'wake', 'spin', 'timerUs', 'txRing'];
 
 /** The native sender thread's tuning (NativeSenderOptions). */
 export function nativeTuning(o: unknown): NativeTuning {
-  const s = Object.fromEntries(readFields('nativeSender', object('nativeSender', o, 'an object { batch, wake, spin, timerUs, txRing }'), 'nativeSender.'));
-  for (const [k, v] of Object.entries(s)) if (!TUNING.includes(k)) throw unknownName(k, v, TUNING, 'nativeSender', { option: `nativeSender.${k}` });
-  const opt = (name: string, lo: number, hi: number): number | undefined => given(s[name], undefined, (v) => int(`nativeSender.${name}`, v, lo, hi));
+  const s = Object.fromEntries(
+    readFields(
+      'nativeSender',
+      object('nativeSender', o, 'an object { batch, wake, spin, timerUs, txRing }'),
+      'nativeSender.',
+    ),
+  );
+  for (const [k, v] of Object.entries(s))
+    if (!TUNING.includes(k)) throw unknownName(k, v, TUNING, 'nativeSender', { option: `nativeSender.${k}` });
+  const opt = (name: string, lo: number, hi: number): number | undefined =>
+    given(s[name], undefined, (v) => int(`nativeSender.${name}`, v, lo, hi));
   const wake = given(s.wake, 'spin', (v) => oneOf('nativeSender.wake', v, ['spin', 'futex', 'timer'] as const));
   const txRing = given(s.txRing, undefined, (v) => bool('nativeSender.txRing', v));
-  return { batch: opt('batch', 1, 1024), spin: wake === 'futex' ? 0 : opt('spin', 0, 1 << 24), timer: wake === 'timer', timerUs: opt('timerUs', 1, 1_000_000), txRing };
+  return {
+    batch: opt('batch', 1, 1024),
+    spin: wake === 'futex' ? 0 : opt('spin', 0, 1 << 24),
+    timer: wake === 'timer',
+    timerUs: opt('timerUs', 1, 1_000_000),
+    txRing,
+  };
 }
 
 /** true: every drain signal; false or []: none; or a list of them. */
@@ -74,6 +91,7 @@ export function signals(v: unknown): ReadonlySet<DrainSignal> {
   if (v === true) return new Set(DRAIN_SIGNALS);
   if (v === false) return new Set();
   const accepted = `true, false, or an array of ${DRAIN_SIGNALS.map((s) => `'${s}'`).join(', ')}`;
-  if (!Array.isArray(v) || v.some((s) => !(DRAIN_SIGNALS as readonly unknown[]).includes(s))) throw invalid('signals', v, accepted);
+  if (!Array.isArray(v) || v.some((s) => !(DRAIN_SIGNALS as readonly unknown[]).includes(s)))
+    throw invalid('signals', v, accepted);
   return new Set(v as DrainSignal[]);
 }

@@ -187,10 +187,19 @@ function rowAt<R>(check: (value: unknown, name: string) => R, defaultAt: () => R
   return { check, default: undefined as never, defaultAt };
 }
 
-const intIn = (lo: number, hi: number) => (v: unknown, name: string): number => int(name, v, lo, hi);
+const intIn =
+  (lo: number, hi: number) =>
+  (v: unknown, name: string): number =>
+    int(name, v, lo, hi);
 const boolean = (v: unknown, name: string): boolean => bool(name, v);
-const among = <T extends string>(...values: T[]) => (v: unknown, name: string): T => oneOf(name, v, values);
-const pathTo = (accepted: string) => (v: unknown, name: string): string => path(name, v, accepted);
+const among =
+  <T extends string>(...values: T[]) =>
+  (v: unknown, name: string): T =>
+    oneOf(name, v, values);
+const pathTo =
+  (accepted: string) =>
+  (v: unknown, name: string): string =>
+    path(name, v, accepted);
 
 /** Every option of create(), in the order they are checked (resolve.ts), each with its checker and
  *  its default. The names create() knows (OPTION_NAMES) and what it resolves (resolve.ts
@@ -237,5 +246,5 @@ export const OPTION_NAMES: readonly OptionName[] = Object.freeze(Object.keys(OPT
 export function optionValue<K extends OptionName>(name: K, value: unknown): Resolved<K> {
   const r = OPTIONS[name] as OptionRow<Resolved<K>>;
   if (value !== undefined) return r.check(value, name);
-  return r.defaultAt !== undefined ? r.defaultAt() : r.default as Resolved<K>;
+  return r.defaultAt !== undefined ? r.defaultAt() : (r.default as Resolved<K>);
 }

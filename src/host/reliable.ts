@@ -71,7 +71,17 @@ export interface ReliableCounters {
 }
 
 export function reliableCounters(): ReliableCounters {
-  return { replies: 0, acks: 0, requests: 0, resends: 0, emergencies: 0, refused: 0, badReplies: 0, sendErrors: 0, acked: null };
+  return {
+    replies: 0,
+    acks: 0,
+    requests: 0,
+    resends: 0,
+    emergencies: 0,
+    refused: 0,
+    badReplies: 0,
+    sendErrors: 0,
+    acked: null,
+  };
 }
 
 /** A reply's ack (undefined: 2^64-1, nothing done yet) and the seqs asked for, or null when it is
@@ -92,12 +102,15 @@ const EMG = Buffer.from(',ncemg=1');
 /** The datagrams of a kept message, cut as the write path cuts (docs/wire.md 3.3: every fragment
  *  but the last MAX_PRINT_CHUNK bytes); `emergency` adds `ncemg=1` before any ncfrag. */
 export function datagramsOf(kept: Kept, emergency: boolean): Buffer[] {
-  const prefix = emergency ? Buffer.concat([kept.message.subarray(0, kept.prefixLen), EMG]) : kept.message.subarray(0, kept.prefixLen);
+  const prefix = emergency
+    ? Buffer.concat([kept.message.subarray(0, kept.prefixLen), EMG])
+    : kept.message.subarray(0, kept.prefixLen);
   const data = kept.message.subarray(kept.prefixLen + 1);
   const total = data.length;
-  if (prefix.length + 1 + total <= L.MAX_PRINT_CHUNK) return [emergency ? Buffer.concat([prefix, Buffer.from(';'), data]) : kept.message];
+  if (prefix.length + 1 + total <= L.MAX_PRINT_CHUNK)
+    return [emergency ? Buffer.concat([prefix, Buffer.from(';'), data]) : kept.message];
   const out: Buffer[] = [];
-  for (let sent = 0; sent < total; ) {
+  for (let sent = 0; sent < total;) {
     const head = Buffer.from(`,ncfrag=${sent}/${total};`);
     const n = Math.min(total - sent, L.MAX_PRINT_CHUNK - prefix.length - head.length);
     out.push(Buffer.concat([prefix, head, data.subarray(sent, sent + n)]));
@@ -133,12 +146,16 @@ export async function openReplySocket(e: ReliableEndpoints): Promise<Socket> {
     });
   } catch (err) {
     socket.close();
-    throw new NetconsoleError(errnoCode(err), `reliable: cannot open the replies' socket on ${e.family === 6 ? `[${address}]` : address}:${e.localPort} towards ${e.remoteIp}:${e.remotePort}: ${(err as Error).message}`, {
-      option: 'reliable',
-      value: 1,
-      accepted: 'a local_ip of this host (or none) and a local_port this process can bind',
-      cause: err,
-    });
+    throw new NetconsoleError(
+      errnoCode(err),
+      `reliable: cannot open the replies' socket on ${e.family === 6 ? `[${address}]` : address}:${e.localPort} towards ${e.remoteIp}:${e.remotePort}: ${(err as Error).message}`,
+      {
+        option: 'reliable',
+        value: 1,
+        accepted: 'a local_ip of this host (or none) and a local_port this process can bind',
+        cause: err,
+      },
+    );
   }
   socket.unref();
   return socket;

@@ -11,7 +11,14 @@ import { object, readFields } from '../base/check.js';
 import { native, nativeError, type NativeTuning } from '../core/native.js';
 import { rtnetlinkAvailable } from '../netdev/rtnetlink-dump.js';
 import type { TargetOptions } from './target-api.js';
-import { OPTION_NAMES, OPTIONS, optionValue, type NetconsoleOptions, type OptionName, type Resolved } from './options.js';
+import {
+  OPTION_NAMES,
+  OPTIONS,
+  optionValue,
+  type NetconsoleOptions,
+  type OptionName,
+  type Resolved,
+} from './options.js';
 
 /** Each option of the table as its checker or its default made it (host/options.ts Resolved). */
 export type CheckedOptions = { -readonly [K in OptionName]: Resolved<K> };
@@ -20,7 +27,10 @@ export type CheckedOptions = { -readonly [K in OptionName]: Resolved<K> };
  *  option of the table is here under its name (CheckedOptions), but those resolve.ts decides
  *  further: the targets (from NETCONSOLE), strict (from where the targets came), the sender and
  *  devices ('auto' and the addon), nativeSender (as the addon's tuning, with holdMs). */
-export interface ResolvedOptions extends Omit<CheckedOptions, 'targets' | 'strict' | 'sender' | 'devices' | 'nativeSender'> {
+export interface ResolvedOptions extends Omit<
+  CheckedOptions,
+  'targets' | 'strict' | 'sender' | 'devices' | 'nativeSender'
+> {
   targets: string | TargetOptions[] | undefined;
   /** Where a parameter string came from: 'targets' (the option or a config file) or 'NETCONSOLE'. */
   targetsOption: string;
@@ -35,11 +45,20 @@ export interface ResolvedOptions extends Omit<CheckedOptions, 'targets' | 'stric
 }
 
 function checkNames(o: object, where: string): void {
-  for (const [name, value] of Object.entries(o)) if (!(OPTION_NAMES as readonly string[]).includes(name)) throw unknownName(name, value, OPTION_NAMES, where);
+  for (const [name, value] of Object.entries(o))
+    if (!(OPTION_NAMES as readonly string[]).includes(name)) throw unknownName(name, value, OPTION_NAMES, where);
 }
 
 /** What a config file's read error means. */
-const FILE_CODES: ReadonlySet<string> = new Set(['ENOENT', 'EACCES', 'EISDIR', 'ENOTDIR', 'ELOOP', 'ENAMETOOLONG', 'EPERM']);
+const FILE_CODES: ReadonlySet<string> = new Set([
+  'ENOENT',
+  'EACCES',
+  'EISDIR',
+  'ENOTDIR',
+  'ELOOP',
+  'ENAMETOOLONG',
+  'EPERM',
+]);
 
 async function readConfigFile(given: unknown): Promise<NetconsoleOptions> {
   const path = OPTIONS.config.check(given, 'config');
@@ -48,29 +67,50 @@ async function readConfigFile(given: unknown): Promise<NetconsoleOptions> {
     text = await readFile(path, 'utf8');
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code ?? '';
-    throw new NetconsoleError((FILE_CODES.has(code) ? code : 'EIO') as ErrnoCode, `config file ${path}: ${(cause as Error).message}`, { option: 'config', value: path, cause });
+    throw new NetconsoleError(
+      (FILE_CODES.has(code) ? code : 'EIO') as ErrnoCode,
+      `config file ${path}: ${(cause as Error).message}`,
+      { option: 'config', value: path, cause },
+    );
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (cause) {
-    throw invalid('config', path, 'a JSON object like {"targets": "+@/,6666@127.0.0.1/"}', `${(cause as Error).message} in`);
+    throw invalid(
+      'config',
+      path,
+      'a JSON object like {"targets": "+@/,6666@127.0.0.1/"}',
+      `${(cause as Error).message} in`,
+    );
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw invalid('config', path, 'a JSON object like {"targets": "+@/,6666@127.0.0.1/"}', 'not a JSON object:');
   }
   checkNames(parsed, `config file ${path}`);
-  if ('config' in parsed) throw invalid('config', path, 'options other than config (a config file does not name another)', 'nested config in');
+  if ('config' in parsed)
+    throw invalid(
+      'config',
+      path,
+      'options other than config (a config file does not name another)',
+      'nested config in',
+    );
   return parsed as NetconsoleOptions;
 }
 
 /** Checks every option and applies every default; throws (and makes nothing) on the first problem. */
 export async function resolveOptions(opts: NetconsoleOptions = {}): Promise<ResolvedOptions> {
   // Each option read once, into a plain object: a getter or Proxy trap that throws is EINVAL naming it.
-  const passed: Record<string, unknown> = Object.fromEntries(readFields('options', object('options', opts, 'an object of options')));
+  const passed: Record<string, unknown> = Object.fromEntries(
+    readFields('options', object('options', opts, 'an object of options')),
+  );
   checkNames(passed, 'Netconsole.create()');
   const file = passed.config !== undefined ? await readConfigFile(passed.config) : undefined;
-  const o: Record<string, unknown> = { ...file, ...passed, targets: passed.targets !== undefined ? passed.targets : file?.targets };
+  const o: Record<string, unknown> = {
+    ...file,
+    ...passed,
+    targets: passed.targets !== undefined ? passed.targets : file?.targets,
+  };
   // Every option checked, or its default taken, in the table's order: a bad value is EINVAL or
   // ERANGE whatever this machine can do; what needs the addon is checked after.
   const c = {} as Record<OptionName, unknown>;
@@ -79,18 +119,31 @@ export async function resolveOptions(opts: NetconsoleOptions = {}): Promise<Reso
   let t = targets;
   // Which option a parameter string came from, for its errors.
   let targetsOption = 'targets';
-  let targetsFrom: ResolvedOptions['targetsFrom'] = t === undefined ? undefined : passed.targets !== undefined ? 'targets' : 'config';
-  if (t === undefined && checked.env && process.env.NETCONSOLE) [t, targetsOption, targetsFrom] = [process.env.NETCONSOLE, 'NETCONSOLE', 'NETCONSOLE'];
+  let targetsFrom: ResolvedOptions['targetsFrom'] =
+    t === undefined ? undefined : passed.targets !== undefined ? 'targets' : 'config';
+  if (t === undefined && checked.env && process.env.NETCONSOLE)
+    [t, targetsOption, targetsFrom] = [process.env.NETCONSOLE, 'NETCONSOLE', 'NETCONSOLE'];
 
   if (which === 'native' && native === null) {
-    throw new NetconsoleError('ENOTSUP', `sender 'native': the native addon is not available (${nativeError?.message})`, { option: 'sender', value: which });
+    throw new NetconsoleError(
+      'ENOTSUP',
+      `sender 'native': the native addon is not available (${nativeError?.message})`,
+      { option: 'sender', value: which },
+    );
   }
   const sender = native !== null && which !== 'dgram' ? 'native' : 'dgram';
   if (checked.mode === 'raw' && sender !== 'native') {
-    throw new NetconsoleError('ENOTSUP', `mode 'raw' needs the native sender (${nativeError?.message ?? `sender: '${which}'`})`, { option: 'mode', value: 'raw' });
+    throw new NetconsoleError(
+      'ENOTSUP',
+      `mode 'raw' needs the native sender (${nativeError?.message ?? `sender: '${which}'`})`,
+      { option: 'mode', value: 'raw' },
+    );
   }
   if (dev === 'rtnetlink' && !rtnetlinkAvailable()) {
-    throw new NetconsoleError('ENOTSUP', `devices 'rtnetlink': the native addon's netlink watcher is not available`, { option: 'devices', value: dev });
+    throw new NetconsoleError('ENOTSUP', `devices 'rtnetlink': the native addon's netlink watcher is not available`, {
+      option: 'devices',
+      value: dev,
+    });
   }
   return {
     ...checked,
@@ -105,6 +158,10 @@ export async function resolveOptions(opts: NetconsoleOptions = {}): Promise<Reso
     mode: sender === 'native' ? checked.mode : 'udp',
     devices: dev === 'auto' ? (rtnetlinkAvailable() ? 'rtnetlink' : 'poll') : dev,
     // txRing not given: NETCONSOLE_NO_TX_RING=1 chooses sendmmsg, else the ring
-    nativeTuning: { ...nativeSender, txRing: nativeSender.txRing ?? process.env.NETCONSOLE_NO_TX_RING !== '1', holdMs: checked.holdMs },
+    nativeTuning: {
+      ...nativeSender,
+      txRing: nativeSender.txRing ?? process.env.NETCONSOLE_NO_TX_RING !== '1',
+      holdMs: checked.holdMs,
+    },
   };
 }

@@ -45,7 +45,11 @@ export function isTargetAddress(fields: ReadonlyArray<readonly [string, unknown]
  * field's name in errors (`targets[0].`), `where` says where the object was (for unknown names).
  * EINVAL (ERANGE for a port out of range, EDESTADDRREQ for the zero address) naming the field.
  */
-export function fromTargetAddress(fields: ReadonlyArray<readonly [string, unknown]>, prefix: string, where: string): TargetOptions {
+export function fromTargetAddress(
+  fields: ReadonlyArray<readonly [string, unknown]>,
+  prefix: string,
+  where: string,
+): TargetOptions {
   const given = new Map<string, unknown>();
   for (const [k, v] of fields) {
     if (!ALL_FIELDS.includes(k)) throw unknownName(k, v, ALL_FIELDS, where, { option: prefix + k, what: 'field' });
@@ -54,18 +58,31 @@ export function fromTargetAddress(fields: ReadonlyArray<readonly [string, unknow
   const address = given.get('address');
   if (address === undefined) throw invalid(`${prefix}address`, address, IP_ACCEPTED, 'no receiver address given:');
   const remote = ip(`${prefix}address`, address);
-  if (remote.bytes.every((b) => b === 0)) throw new InvalidValueError('EDESTADDRREQ', `${prefix}address`, address, 'a receiver address that is not all zeros', 'no destination in');
+  if (remote.bytes.every((b) => b === 0))
+    throw new InvalidValueError(
+      'EDESTADDRREQ',
+      `${prefix}address`,
+      address,
+      'a receiver address that is not all zeros',
+      'no destination in',
+    );
   const out: TargetOptions = { remote_ip: formatIp(remote.family, remote.bytes) };
   if (given.has('name')) out.name = given.get('name') as string;
   out.remote_port = given.has('port') ? toInt(`${prefix}port`, given.get('port'), 1, 0xffff) : 6666;
   const extended = given.get('extended');
-  if (extended !== undefined && typeof extended !== 'boolean') throw invalid(`${prefix}extended`, extended, 'true or false');
+  if (extended !== undefined && typeof extended !== 'boolean')
+    throw invalid(`${prefix}extended`, extended, 'true or false');
   if (extended === true) out.extended = 1;
   if (given.has('localPort')) out.local_port = toInt(`${prefix}localPort`, given.get('localPort'), 0, 0xffff);
   if (given.has('localAddress')) {
     const local = ip(`${prefix}localAddress`, given.get('localAddress'));
     if (local.family !== remote.family) {
-      throw invalid(`${prefix}localAddress`, given.get('localAddress'), `an IPv${remote.family} address, the family of ${prefix}address`, 'address family differs from address:');
+      throw invalid(
+        `${prefix}localAddress`,
+        given.get('localAddress'),
+        `an IPv${remote.family} address, the family of ${prefix}address`,
+        'address family differs from address:',
+      );
     }
     out.local_ip = formatIp(local.family, local.bytes);
   }

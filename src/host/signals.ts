@@ -122,7 +122,8 @@ function setDisposition(sig: DrainSignal, action: Buffer): void {
 
 /** How many signal-exit listeners (one per loaded copy and signal) are among a signal's listeners. */
 function signalExitCopies(): number {
-  const v4 = (globalThis as Record<symbol, unknown>)[Symbol.for('signal-exit emitter')] as { count?: unknown } | undefined;
+  const v4 = (globalThis as Record<symbol, unknown>)[Symbol.for('signal-exit emitter')] as
+    { count?: unknown } | undefined;
   const v3 = (process as unknown as Record<string, unknown>).__signal_exit_emitter__ as { count?: unknown } | undefined;
   return (typeof v4?.count === 'number' ? v4.count : 0) + (typeof v3?.count === 'number' ? v3.count : 0);
 }
@@ -140,7 +141,8 @@ function onSignal(sig: DrainSignal): void {
   const t0 = performance.now();
   const mine = [...drains].filter((d) => d.signals.has(sig));
   // The dgram sender: what libuv queued for a full socket buffer goes out only as the loop turns.
-  const waiting = (): boolean => mine.some((d) => drains.has(d) && d.queued() > 0 && performance.now() < t0 + d.boundMs);
+  const waiting = (): boolean =>
+    mine.some((d) => drains.has(d) && d.queued() > 0 && performance.now() < t0 + d.boundMs);
   try {
     for (const d of mine) d.kick();
     for (const d of mine) d.drainSync(t0 + d.boundMs - performance.now());

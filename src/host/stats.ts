@@ -29,7 +29,9 @@ export function collectStats(c: Core, records: readonly TargetRecord[], sender: 
       holds: n.holds,
       unconfirmed: n.unconfirmed,
       msgid: n.msgid,
-      reliable: t.attrs.reliable ? { ...t.reliableCounters, kept: n.kept, unacked: n.unacked, unheard: n.unheard } : null,
+      reliable: t.attrs.reliable
+        ? { ...t.reliableCounters, kept: n.kept, unacked: n.unacked, unheard: n.unheard }
+        : null,
     };
   });
   const k = c.counters();

@@ -1,6 +1,11 @@
 // A target as users see it: the configfs directory /sys/kernel/config/netconsole/<name>, with
 // attributes read and written by their kernel names, userdata entries and sysdata toggles.
-import { isSysdataToggle, type AttributeName, type SysdataToggle, type TargetAttributes } from '../config/attributes.js';
+import {
+  isSysdataToggle,
+  type AttributeName,
+  type SysdataToggle,
+  type TargetAttributes,
+} from '../config/attributes.js';
 export type { AttributeName } from '../config/attributes.js';
 import type { TargetRecord } from './target-lifecycle.js';
 import type { TargetState, TargetTable } from './target-table.js';
@@ -20,7 +25,9 @@ type YesNoAttribute = 'enabled' | 'extended' | 'timestamps' | 'release';
  *  (`send_msg`, write-only, sends what is written: Target.send). */
 export type WritableAttribute = keyof TargetAttributes | 'send_msg';
 /** What a write of attribute `A` takes: text as written to configfs, or an integer; booleans for yes/no ones. */
-export type AttributeValue<A extends WritableAttribute> = A extends YesNoAttribute ? string | number | boolean : string | number;
+export type AttributeValue<A extends WritableAttribute> = A extends YesNoAttribute
+  ? string | number | boolean
+  : string | number;
 
 /** Attributes by kernel name (strings as written to configfs, or integer numbers; booleans for the
  *  yes/no ones), plus userdata; null or undefined: the default. */

@@ -74,7 +74,11 @@ export interface TargetRecord {
   nextSeq: bigint | null;
 }
 
-export const STATE_CODE: Record<TargetState, number> = { disabled: L.ST_DISABLED, enabled: L.ST_ENABLED, deactivated: L.ST_DEACTIVATED };
+export const STATE_CODE: Record<TargetState, number> = {
+  disabled: L.ST_DISABLED,
+  enabled: L.ST_ENABLED,
+  deactivated: L.ST_DEACTIVATED,
+};
 const SYSDATA_BIT: Record<SysdataToggle, number> = {
   cpu_nr_enabled: L.S_CPU,
   taskname_enabled: L.S_TASKNAME,
@@ -136,13 +140,18 @@ export abstract class TargetLifecycle extends EventEmitter<{ target: [TargetEven
     try {
       this.writer!.writeTo(rec.index, SEND_LEVEL, rec.attrs.heartbeat_text);
     } catch (err) {
-      process.emitWarning(`netconsole: target ${rec.name}: heartbeat: ${err instanceof Error ? err.message : String(err)}`, { code: 'NETCONSOLE_BACKGROUND' });
+      process.emitWarning(
+        `netconsole: target ${rec.name}: heartbeat: ${err instanceof Error ? err.message : String(err)}`,
+        { code: 'NETCONSOLE_BACKGROUND' },
+      );
     }
   }
 
   // ---------------------------------------------------------------- slot writes
   protected writeUserdata(rec: TargetRecord): void {
-    const entries = [...rec.userdata].map(([k, v]) => [encoder.encode(k), encoder.encode(v)] as [Uint8Array, Uint8Array]);
+    const entries = [...rec.userdata].map(
+      ([k, v]) => [encoder.encode(k), encoder.encode(v)] as [Uint8Array, Uint8Array],
+    );
     this.core.targets.setUserdata(rec.index, renderUserdata(entries));
   }
 
@@ -160,7 +169,8 @@ export abstract class TargetLifecycle extends EventEmitter<{ target: [TargetEven
   /** Tells writers which per-thread sysdata (cpu, taskname) some enabled target sends. */
   protected updateWantSys(): void {
     let want = 0;
-    for (const r of this.list()) if (r.state === 'enabled') for (const t of SYSDATA_TOGGLES) if (r.sysdata[t]) want |= SYSDATA_BIT[t];
+    for (const r of this.list())
+      if (r.state === 'enabled') for (const t of SYSDATA_TOGGLES) if (r.sysdata[t]) want |= SYSDATA_BIT[t];
     this.core.setWantedSysdata(want);
   }
 
@@ -187,7 +197,12 @@ export abstract class TargetLifecycle extends EventEmitter<{ target: [TargetEven
     const gen = this.core.targets.nextGeneration(rec.index); // target_set_state(ENABLED) bumps it
     let b: Binding;
     try {
-      b = await setupTarget({ lookup: this.lookup, sockets: this.sockets, mode: this.mode }, rec.attrs, rec.bindMac, gen);
+      b = await setupTarget(
+        { lookup: this.lookup, sockets: this.sockets, mode: this.mode },
+        rec.attrs,
+        rec.bindMac,
+        gen,
+      );
     } catch (err) {
       throw asNetconsoleError(err, `target ${rec.name}: setting up`);
     }
@@ -198,8 +213,17 @@ export abstract class TargetLifecycle extends EventEmitter<{ target: [TargetEven
     let base = -1;
     try {
       base = this.space.take(bytes);
-      const replies = await openReplySocket({ family: a.remote_ip!.includes(':') ? 6 : 4, localIp: a.local_ip, localPort: a.local_port, remoteIp: a.remote_ip!, remotePort: a.remote_port });
-      b.reliable = { replies, retention: new Retention(this.core.memory, rec.index, base, a.reliable_msgs, a.reliable_bytes) };
+      const replies = await openReplySocket({
+        family: a.remote_ip!.includes(':') ? 6 : 4,
+        localIp: a.local_ip,
+        localPort: a.local_port,
+        remoteIp: a.remote_ip!,
+        remotePort: a.remote_port,
+      });
+      b.reliable = {
+        replies,
+        retention: new Retention(this.core.memory, rec.index, base, a.reliable_msgs, a.reliable_bytes),
+      };
       return b;
     } catch (err) {
       if (base >= 0) this.space.give(base, bytes);
@@ -213,7 +237,13 @@ export abstract class TargetLifecycle extends EventEmitter<{ target: [TargetEven
   protected commit(rec: TargetRecord, b: Binding): Promise<void> {
     this.locks.checker.assertHeld('rtnl', 'commit');
     return this.locks.cleanup.run(() => {
-      this.core.targets.setTargetLocked(rec.index, b.flags | (b.reliable ? L.F_RELIABLE : 0), this.release, this.release, b.addr ?? undefined);
+      this.core.targets.setTargetLocked(
+        rec.index,
+        b.flags | (b.reliable ? L.F_RELIABLE : 0),
+        this.release,
+        this.release,
+        b.addr ?? undefined,
+      );
       if (b.reliable) {
         b.reliable.retention.install(rec.nextSeq ?? this.core.seqNext());
         rec.link = new ReliableLink(b.reliable.replies, b.reliable.retention, rec.reliableCounters);

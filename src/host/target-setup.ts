@@ -62,17 +62,32 @@ const NEIGH_WAIT_MS = 1000;
 function findDevice(ctx: SetupContext, a: Readonly<TargetAttributes>, bindMac: string | null): DeviceInfo {
   if (a.dev_name !== '') {
     const dev = ctx.lookup.getDevice(a.dev_name);
-    if (!dev) throw new InvalidValueError('ENODEV', 'dev_name', a.dev_name, 'an existing network device', 'no such device:');
+    if (!dev)
+      throw new InvalidValueError('ENODEV', 'dev_name', a.dev_name, 'an existing network device', 'no such device:');
     return dev;
   }
   if (bindMac !== null) {
     const dev = ctx.lookup.deviceByMac(bindMac);
-    if (!dev) throw new InvalidValueError('ENODEV', 'local_mac', bindMac, 'the MAC of an existing device', 'no device with MAC');
+    if (!dev)
+      throw new InvalidValueError(
+        'ENODEV',
+        'local_mac',
+        bindMac,
+        'the MAC of an existing device',
+        'no device with MAC',
+      );
     return dev;
   }
   const route = ctx.lookup.routeDevice(a.remote_ip!);
   const dev = route ? ctx.lookup.getDevice(route.dev) : null;
-  if (!dev) throw new InvalidValueError('ENETUNREACH', 'remote_ip', a.remote_ip, 'an address with a route (or set dev_name)', 'no route to');
+  if (!dev)
+    throw new InvalidValueError(
+      'ENETUNREACH',
+      'remote_ip',
+      a.remote_ip,
+      'an address with a route (or set dev_name)',
+      'no route to',
+    );
   return dev;
 }
 
@@ -80,27 +95,60 @@ function findDevice(ctx: SetupContext, a: Readonly<TargetAttributes>, bindMac: s
  * Sets a target up for generation `gen` (the slot's next TGT_GEN). Throws (holding nothing) when
  * the target cannot come up; otherwise returns its Binding, socket acquired.
  */
-export async function setupTarget(ctx: SetupContext, a: Readonly<TargetAttributes>, bindMac: string | null, gen: number): Promise<Binding> {
+export async function setupTarget(
+  ctx: SetupContext,
+  a: Readonly<TargetAttributes>,
+  bindMac: string | null,
+  gen: number,
+): Promise<Binding> {
   const remote = parseIp('remote_ip', a.remote_ip!);
   const dev = findDevice(ctx, a, bindMac);
   if (dev.master !== null) {
-    throw new InvalidValueError('EBUSY', 'dev_name', dev.name, 'a device that is not enslaved', `enslaved to ${dev.master}:`);
+    throw new InvalidValueError(
+      'EBUSY',
+      'dev_name',
+      dev.name,
+      'a device that is not enslaved',
+      `enslaved to ${dev.master}:`,
+    );
   }
   const local = a.local_ip ?? ctx.lookup.sourceAddress(dev.name, remote.family, a.remote_ip!);
   if (local === null) {
-    throw new InvalidValueError('EDESTADDRREQ', 'local_ip', null, `an IPv${remote.family} address on ${dev.name}`, `${dev.name} has no IPv${remote.family} address; local_ip is`);
+    throw new InvalidValueError(
+      'EDESTADDRREQ',
+      'local_ip',
+      null,
+      `an IPv${remote.family} address on ${dev.name}`,
+      `${dev.name} has no IPv${remote.family} address; local_ip is`,
+    );
   }
   const raw = ctx.mode === 'raw' || (ctx.mode === 'auto' && dev.name !== 'lo' && dev.mac !== '00:00:00:00:00:00');
-  const flags = (a.extended ? L.F_EXTENDED : 0) | (a.release ? L.F_RELEASE : 0) | (a.timestamps ? L.F_TIMESTAMPS : 0) | (raw ? L.F_RAW : 0);
+  const flags =
+    (a.extended ? L.F_EXTENDED : 0) |
+    (a.release ? L.F_RELEASE : 0) |
+    (a.timestamps ? L.F_TIMESTAMPS : 0) |
+    (raw ? L.F_RAW : 0);
   const device = { name: dev.name, ifindex: dev.ifindex, mac: dev.mac };
   const base = { family: remote.family, address: a.remote_ip!, port: a.remote_port, gen };
   if (!raw) {
     // The kernel routes the datagrams: the sender watches the route's device and next hop.
     const via = ctx.lookup.routeDevice(a.remote_ip!);
     const out = via !== null && via.dev !== dev.name ? ctx.lookup.getDevice(via.dev) : null;
-    const path = { device: out !== null ? { name: out.name, ifindex: out.ifindex } : device, nextHop: via?.gateway ?? a.remote_ip! };
+    const path = {
+      device: out !== null ? { name: out.name, ifindex: out.ifindex } : device,
+      nextHop: via?.gateway ?? a.remote_ip!,
+    };
     const socket = await ctx.sockets.acquire(remote.family, local, a.local_port);
-    return { socket, route: { socket, ...base, ...path }, device, mode: 'udp', running: dev.running, flags, addr: null, nextHop: null };
+    return {
+      socket,
+      route: { socket, ...base, ...path },
+      device,
+      mode: 'udp',
+      running: dev.running,
+      flags,
+      addr: null,
+      nextHop: null,
+    };
   }
   // netpoll: destination remote_mac (default broadcast), source the device's MAC, no routing.
   // 'auto': the MAC of the next hop (the route's gateway, or remote_ip on a direct route).
@@ -131,10 +179,17 @@ export async function setupTarget(ctx: SetupContext, a: Readonly<TargetAttribute
 async function resolveNeighbor(lookup: DeviceLookup, ifindex: number, ip: string, family: 4 | 6): Promise<string> {
   const table = lookup.neighbors;
   if (!table) {
-    throw new InvalidValueError('ENOTSUP', 'remote_mac', 'auto', 'an explicit MAC (auto needs rtnetlink: the native addon)', 'cannot resolve');
+    throw new InvalidValueError(
+      'ENOTSUP',
+      'remote_mac',
+      'auto',
+      'an explicit MAC (auto needs rtnetlink: the native addon)',
+      'cannot resolve',
+    );
   }
   const find = (): string | undefined =>
-    table().find((n) => n.ifindex === ifindex && n.dst === ip && n.lladdr !== null && (n.state & NUD_UNUSABLE) === 0)?.lladdr ?? undefined;
+    table().find((n) => n.ifindex === ifindex && n.dst === ip && n.lladdr !== null && (n.state & NUD_UNUSABLE) === 0)
+      ?.lladdr ?? undefined;
   let mac = find();
   if (mac === undefined) {
     const probe = createSocket(family === 6 ? 'udp6' : 'udp4');
@@ -147,7 +202,13 @@ async function resolveNeighbor(lookup: DeviceLookup, ifindex: number, ip: string
     }
   }
   if (mac === undefined) {
-    throw new InvalidValueError('EHOSTUNREACH', 'remote_mac', 'auto', `a next hop (${ip}) that answers ARP/ND, or an explicit MAC`, `no neighbour entry for ${ip}:`);
+    throw new InvalidValueError(
+      'EHOSTUNREACH',
+      'remote_mac',
+      'auto',
+      `a next hop (${ip}) that answers ARP/ND, or an explicit MAC`,
+      `no neighbour entry for ${ip}:`,
+    );
   }
   return mac;
 }

@@ -3,7 +3,15 @@
 // enabled_store, send_msg, rmdir, close. Each runs under the configuration mutex (configOp).
 // The records, the life cycle and the lock order: target-lifecycle.ts; device events:
 // device-events.ts.
-import { DEFAULT_ATTRIBUTES, formatAttribute, parseAttributeWrite, parseBoolWrite, isSysdataToggle, toAttributeText, type SysdataToggle } from '../config/attributes.js';
+import {
+  DEFAULT_ATTRIBUTES,
+  formatAttribute,
+  parseAttributeWrite,
+  parseBoolWrite,
+  isSysdataToggle,
+  toAttributeText,
+  type SysdataToggle,
+} from '../config/attributes.js';
 import { attributeFields, checkTargetName } from '../config/create.js';
 import { parseSysdataToggle, validateUserdata } from '../config/userdata.js';
 import { invalid, InvalidValueError, NetconsoleError } from '../base/errors.js';
@@ -27,9 +35,17 @@ export class TargetTable extends DeviceEvents {
       checkTargetName(name);
       // Read before anything is looked at or made: a rejected create leaves nothing behind.
       const fields = attributeFields(attrs);
-      if (this.byName.has(name)) throw new InvalidValueError('EEXIST', 'name', name, 'a name not already in use', 'target exists:');
+      if (this.byName.has(name))
+        throw new InvalidValueError('EEXIST', 'name', name, 'a name not already in use', 'target exists:');
       const index = this.freeSlot();
-      if (index < 0) throw new InvalidValueError('ENOSPC', 'name', name, `at most ${L.MAX_TARGETS} targets`, 'no free target slot for');
+      if (index < 0)
+        throw new InvalidValueError(
+          'ENOSPC',
+          'name',
+          name,
+          `at most ${L.MAX_TARGETS} targets`,
+          'no free target slot for',
+        );
       const enabled = fields.get('enabled');
       const userdata = fields.get('userdata');
       fields.delete('enabled');
@@ -55,7 +71,10 @@ export class TargetTable extends DeviceEvents {
         else Object.assign(rec.attrs, parseAttributeWrite(name, k, v, rec.attrs));
       }
       // enabled: 0 (or false) is what a new target is; 1 is checked as a write of it would be.
-      const enable = enabled !== undefined && parseBoolWrite('enabled', enabled) && parseAttributeWrite(name, 'enabled', enabled, { ...rec.attrs, enabled: false }).enabled === true;
+      const enable =
+        enabled !== undefined &&
+        parseBoolWrite('enabled', enabled) &&
+        parseAttributeWrite(name, 'enabled', enabled, { ...rec.attrs, enabled: false }).enabled === true;
       this.core.targets.clearTarget(index);
       this.byName.set(name, rec);
       this.byIndex[index] = rec;
@@ -83,7 +102,8 @@ export class TargetTable extends DeviceEvents {
     return this.configOp(async () => {
       this.assertLive(rec);
       if (isSysdataToggle(attr)) return this.setSysdata(rec, attr, value);
-      if (attr === 'send_msg') return this.send(rec, typeof value === 'string' ? value : toAttributeText(value, attr, false), SEND_LEVEL);
+      if (attr === 'send_msg')
+        return this.send(rec, typeof value === 'string' ? value : toAttributeText(value, attr, false), SEND_LEVEL);
       if (attr === 'enabled') return this.setEnabled(rec, value);
       if (attr === 'dev_name') return this.locks.rtnl.run(() => this.writeAttribute(rec, attr, value));
       this.writeAttribute(rec, attr, value);
@@ -96,7 +116,8 @@ export class TargetTable extends DeviceEvents {
     this.locks.checker.assertHeld(attr === 'dev_name' ? 'rtnl' : 'config', `writing ${attr}`);
     const change = parseAttributeWrite(rec.name, attr, value, { ...rec.attrs, enabled: rec.state === 'enabled' });
     Object.assign(rec.attrs, change);
-    if (rec.state === 'enabled' && ('ratelimit_interval_ms' in change || 'ratelimit_burst' in change)) this.writeRatelimit(rec);
+    if (rec.state === 'enabled' && ('ratelimit_interval_ms' in change || 'ratelimit_burst' in change))
+      this.writeRatelimit(rec);
     if ('heartbeat_ms' in change) this.syncHeartbeat(rec);
   }
 
@@ -112,16 +133,35 @@ export class TargetTable extends DeviceEvents {
   send(rec: TargetRecord, text: string | Uint8Array, level: number): void {
     this.assertLive(rec);
     if (this.closing) throw new NetconsoleError('ESHUTDOWN', 'this Netconsole is closed (or closing)');
-    if (typeof text !== 'string' && !(text instanceof Uint8Array)) throw invalid('send_msg', text, 'a string or a Uint8Array: the text to send');
+    if (typeof text !== 'string' && !(text instanceof Uint8Array))
+      throw invalid('send_msg', text, 'a string or a Uint8Array: the text to send');
     const body = trimLastNewline(text);
     if (rec.state !== 'enabled') {
-      throw new InvalidValueError('EINVAL', 'send_msg', text, 'a write to an enabled target', `target (${rec.name}) is ${rec.state}, not enabled; cannot send`);
+      throw new InvalidValueError(
+        'EINVAL',
+        'send_msg',
+        text,
+        'a write to an enabled target',
+        `target (${rec.name}) is ${rec.state}, not enabled; cannot send`,
+      );
     }
     if (!this.core.targets.deviceUp(rec.index)) {
-      throw new InvalidValueError('EINVAL', 'send_msg', text, 'a write while the target\'s device is running', `target (${rec.name}): device ${rec.binding?.device.name ?? ''} is not running; cannot send`);
+      throw new InvalidValueError(
+        'EINVAL',
+        'send_msg',
+        text,
+        "a write while the target's device is running",
+        `target (${rec.name}): device ${rec.binding?.device.name ?? ''} is not running; cannot send`,
+      );
     }
     if (this.writer === null || this.writer.writeTo(rec.index, level, body) === 0) {
-      throw new InvalidValueError('EINVAL', 'send_msg', text, 'a write to an enabled target', `target (${rec.name}) could not take it`);
+      throw new InvalidValueError(
+        'EINVAL',
+        'send_msg',
+        text,
+        'a write to an enabled target',
+        `target (${rec.name}) could not take it`,
+      );
     }
   }
 
@@ -135,7 +175,10 @@ export class TargetTable extends DeviceEvents {
     parseBoolWrite('enabled', value);
     const enable = await this.locks.cleanup.run(() => {
       if (rec.state === 'deactivated') this.setState(rec, 'disabled');
-      const { enabled } = parseAttributeWrite(rec.name, 'enabled', value, { ...rec.attrs, enabled: rec.state === 'enabled' });
+      const { enabled } = parseAttributeWrite(rec.name, 'enabled', value, {
+        ...rec.attrs,
+        enabled: rec.state === 'enabled',
+      });
       if (!enabled) this.stop(rec);
       return enabled === true;
     });
@@ -172,7 +215,8 @@ export class TargetTable extends DeviceEvents {
   deleteUserdata(rec: TargetRecord, key: string): Promise<void> {
     return this.configOp(() => {
       this.assertLive(rec);
-      if (!rec.userdata.delete(key)) throw new InvalidValueError('ENOENT', 'userdata key', key, 'an existing key', 'no such entry:');
+      if (!rec.userdata.delete(key))
+        throw new InvalidValueError('ENOENT', 'userdata key', key, 'an existing key', 'no such entry:');
       if (rec.state === 'enabled') this.writeUserdata(rec);
     });
   }
@@ -222,8 +266,15 @@ export class TargetTable extends DeviceEvents {
    *  counted, `name=value` pairs on one line (the names of stats().targets[i].reliable). */
   private reliableStats(rec: TargetRecord): string {
     const n = this.core.targets.targetCounters(rec.index);
-    const all: Record<string, unknown> = { ...rec.reliableCounters, kept: n.kept, unacked: n.unacked, unheard: n.unheard };
-    return Object.entries(all).map(([k, v]) => `${k}=${v ?? '-'}`).join(' ');
+    const all: Record<string, unknown> = {
+      ...rec.reliableCounters,
+      kept: n.kept,
+      unacked: n.unacked,
+      unheard: n.unheard,
+    };
+    return Object.entries(all)
+      .map(([k, v]) => `${k}=${v ?? '-'}`)
+      .join(' ');
   }
 
   private setSysdata(rec: TargetRecord, toggle: SysdataToggle, value: unknown): void {
@@ -234,6 +285,7 @@ export class TargetTable extends DeviceEvents {
   /** A removed target answers ENOENT to everything, reads included, as its configfs directory
    *  would after rmdir. */
   assertLive(rec: TargetRecord): void {
-    if (rec.removed || this.byName.get(rec.name) !== rec) throw new InvalidValueError('ENOENT', 'target', rec.name, 'an existing target', 'no such target (removed):');
+    if (rec.removed || this.byName.get(rec.name) !== rec)
+      throw new InvalidValueError('ENOENT', 'target', rec.name, 'an existing target', 'no such target (removed):');
   }
 }

@@ -46,7 +46,10 @@ function quoted(text: unknown): string {
 
 /** A piece of a parameter string (or the whole string) that did not parse. */
 export function warnUnparsed(source: string, err: NetconsoleError, origin: string | undefined): void {
-  const shorthand = origin !== undefined ? `or, in ${origin}, { address: '10.0.0.2', port: 6666 }` : "or targets: [{ address: '10.0.0.2', port: 6666 }]";
+  const shorthand =
+    origin !== undefined
+      ? `or, in ${origin}, { address: '10.0.0.2', port: 6666 }`
+      : "or targets: [{ address: '10.0.0.2', port: 6666 }]";
   warn(
     'NETCONSOLE_TARGET',
     `netconsole: ${source}: target ${quoted(err.value)} did not come up: ${reason(err)}`,
@@ -55,8 +58,17 @@ export function warnUnparsed(source: string, err: NetconsoleError, origin: strin
 }
 
 /** A target that parsed (or was given as an object) and could not be set up. */
-export function warnNotSetUp(source: string, name: string, attrs: Record<string, unknown>, err: NetconsoleError, kept: boolean): void {
-  const to = typeof attrs.remote_ip === 'string' ? ` (to ${attrs.remote_ip}${attrs.remote_port !== undefined ? ` port ${String(attrs.remote_port)}` : ''})` : '';
+export function warnNotSetUp(
+  source: string,
+  name: string,
+  attrs: Record<string, unknown>,
+  err: NetconsoleError,
+  kept: boolean,
+): void {
+  const to =
+    typeof attrs.remote_ip === 'string'
+      ? ` (to ${attrs.remote_ip}${attrs.remote_port !== undefined ? ` port ${String(attrs.remote_port)}` : ''})`
+      : '';
   warn(
     'NETCONSOLE_TARGET',
     `netconsole: ${source}: target ${name}${to} did not come up: ${reason(err)}`,
@@ -67,7 +79,10 @@ export function warnNotSetUp(source: string, name: string, attrs: Record<string,
 }
 
 /** Nothing configured: every log call would send nothing. */
-export function warnNoTargets(o: Pick<ResolvedOptions, 'targetsFrom' | 'config' | 'env'>, origin: string | undefined): void {
+export function warnNoTargets(
+  o: Pick<ResolvedOptions, 'targetsFrom' | 'config' | 'env'>,
+  origin: string | undefined,
+): void {
   if (said.has('NETCONSOLE_NO_TARGETS')) return;
   said.add('NETCONSOLE_NO_TARGETS');
   const env = o.env ? 'the NETCONSOLE environment variable is not set' : 'env is false (NETCONSOLE is not read)';
@@ -88,7 +103,8 @@ export function warnNoTargets(o: Pick<ResolvedOptions, 'targetsFrom' | 'config' 
 export function warnNoAddon(why: string, o: Pick<ResolvedOptions, 'devices' | 'pollIntervalMs'>): void {
   if (said.has('NETCONSOLE_NO_ADDON')) return;
   said.add('NETCONSOLE_NO_ADDON');
-  const polled = o.devices === 'poll' ? `, device events are polled from /sys/class/net every ${o.pollIntervalMs} ms` : '';
+  const polled =
+    o.devices === 'poll' ? `, device events are polled from /sys/class/net every ${o.pollIntervalMs} ms` : '';
   warn(
     'NETCONSOLE_NO_ADDON',
     `netconsole: the native addon did not load (${why}): the pure-JS 'dgram' sender sends on the event loop${polled}, and mode 'raw' is not available`,

@@ -38,7 +38,6 @@ export interface Ipv6Candidate {
   linkScope: boolean;
 }
 
-
 function isV6LinkLocal(bytes: Uint8Array): boolean {
   return bytes[0] === 0xfe && (bytes[1]! & 0xc0) === 0x80;
 }
@@ -61,7 +60,10 @@ function commonPrefixBits(a: Uint8Array, b: Uint8Array): number {
  * link-local remote (and never the other kind), never DAD-failed or ::1, usable before tentative
  * or deprecated, then the longest prefix shared with the remote. Null when none qualifies.
  */
-export function pickIpv6Source(candidates: readonly Ipv6Candidate[], remote: { family: 4 | 6; bytes: Uint8Array } | null): string | null {
+export function pickIpv6Source(
+  candidates: readonly Ipv6Candidate[],
+  remote: { family: 4 | 6; bytes: Uint8Array } | null,
+): string | null {
   const wantLinkLocal = remote !== null && remote.family === 6 && isV6LinkLocal(remote.bytes);
   const eligible = candidates.filter(
     (a) =>
@@ -71,7 +73,8 @@ export function pickIpv6Source(candidates: readonly Ipv6Candidate[], remote: { f
   );
   if (eligible.length === 0) return null;
   const usable = (a: Ipv6Candidate): number => ((a.flags & (IFA_F_TENTATIVE | IFA_F_DEPRECATED)) === 0 ? 1 : 0);
-  const match = (a: Ipv6Candidate): number => (remote !== null && remote.family === 6 ? commonPrefixBits(a.bytes, remote.bytes) : 0);
+  const match = (a: Ipv6Candidate): number =>
+    remote !== null && remote.family === 6 ? commonPrefixBits(a.bytes, remote.bytes) : 0;
   let best = eligible[0]!;
   for (const c of eligible.slice(1)) {
     if (usable(c) > usable(best) || (usable(c) === usable(best) && match(c) > match(best))) best = c;

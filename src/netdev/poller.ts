@@ -128,7 +128,11 @@ export class SysfsPoller extends EventEmitter<SysfsPollerEvents> {
       if (d !== null) this.observe(d);
       return d;
     };
-    return { ...lookup, getDevice: (name) => seen(lookup.getDevice(name)), deviceByMac: (mac) => seen(lookup.deviceByMac(mac)) };
+    return {
+      ...lookup,
+      getDevice: (name) => seen(lookup.getDevice(name)),
+      deviceByMac: (mac) => seen(lookup.deviceByMac(mac)),
+    };
   }
 
   /** Read the devices, replace the snapshot, and return the events of the difference. */

@@ -106,7 +106,11 @@ function routeV4(dst: Uint8Array): RouteResult | null {
 function routeV6(dst: Uint8Array): RouteResult | null {
   const loopback = dst.every((b, i) => (i === 15 ? b === 1 : b === 0));
   if (loopback || dst.every((b) => b === 0)) return { dev: 'lo', gateway: null };
-  if (readIfInet6().some((a) => a.bytes.every((b, i) => b === dst[i]) && (a.flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED)) === 0)) {
+  if (
+    readIfInet6().some(
+      (a) => a.bytes.every((b, i) => b === dst[i]) && (a.flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED)) === 0,
+    )
+  ) {
     return { dev: 'lo', gateway: null };
   }
   let best: { len: number; metric: number; local: boolean; iface: string; flags: number; gw: Uint8Array } | null = null;

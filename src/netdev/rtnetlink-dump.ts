@@ -8,9 +8,21 @@ import { lookupsOver, pickIpv6Source } from './lookup.js';
 import { routeDevice as readRoute, type RouteResult } from './routes.js';
 import { IFA_F_SECONDARY, type DeviceAddress, type DeviceInfo, type DeviceLookup } from './types.js';
 import {
-  AF_UNSPEC, NLM_F_DUMP_INTR, NLMSG_DONE, RTM_GETADDR, RTM_GETLINK, RTM_GETNEIGH, RT_SCOPE_LINK,
-  parseAddrMessage, parseLinkMessage, parseNeighMessage, splitMessages,
-  type AddrMessage, type LinkMessage, type NeighMessage, type NlMessage,
+  AF_UNSPEC,
+  NLM_F_DUMP_INTR,
+  NLMSG_DONE,
+  RTM_GETADDR,
+  RTM_GETLINK,
+  RTM_GETNEIGH,
+  RT_SCOPE_LINK,
+  parseAddrMessage,
+  parseLinkMessage,
+  parseNeighMessage,
+  splitMessages,
+  type AddrMessage,
+  type LinkMessage,
+  type NeighMessage,
+  type NlMessage,
 } from './rtnetlink-messages.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -42,7 +54,14 @@ export interface Tables {
 export const newTables = (): Tables => ({ links: new Map(), addrs: new Map() });
 
 function linkState(m: LinkMessage): LinkState {
-  return { name: m.name ?? `if${m.ifindex}`, ifindex: m.ifindex, mac: m.mac, up: m.up, running: m.running, master: m.master };
+  return {
+    name: m.name ?? `if${m.ifindex}`,
+    ifindex: m.ifindex,
+    mac: m.mac,
+    up: m.up,
+    running: m.running,
+    master: m.master,
+  };
 }
 
 function addrState(m: AddrMessage): AddrState {
@@ -81,10 +100,9 @@ export function applyAddr(t: Tables, m: AddrMessage): void {
 
 export function deviceInfo(t: Tables, l: LinkState): DeviceInfo {
   const list = t.addrs.get(l.ifindex) ?? [];
-  const addresses: DeviceAddress[] = [
-    ...list.filter((a) => a.family === 4),
-    ...list.filter((a) => a.family === 6),
-  ].map((a) => ({ family: a.family, address: a.address }));
+  const addresses: DeviceAddress[] = [...list.filter((a) => a.family === 4), ...list.filter((a) => a.family === 6)].map(
+    (a) => ({ family: a.family, address: a.address }),
+  );
   const master = l.master === null ? null : (t.links.get(l.master)?.name ?? null);
   return { name: l.name, ifindex: l.ifindex, mac: l.mac, up: l.up, running: l.running, master, addresses };
 }
@@ -103,7 +121,11 @@ export type RtnetlinkBinding = Pick<NativeBinding, 'NetlinkWatcher' | 'netlinkDu
 
 export function defaultBinding(): RtnetlinkBinding {
   if (native === null) {
-    throw new NetconsoleError('ENOTSUP', `rtnetlink needs the native addon, which is not loaded: ${nativeError?.message ?? 'unknown reason'}`, { option: 'devices', value: 'rtnetlink' });
+    throw new NetconsoleError(
+      'ENOTSUP',
+      `rtnetlink needs the native addon, which is not loaded: ${nativeError?.message ?? 'unknown reason'}`,
+      { option: 'devices', value: 'rtnetlink' },
+    );
   }
   return native;
 }
@@ -172,7 +194,12 @@ export function sourceAddress(dev: string, family: 4 | 6, remoteIp?: string): st
   if (family === 4) {
     return (list.find((a) => (a.flags & IFA_F_SECONDARY) === 0) ?? list[0])?.address ?? null;
   }
-  const candidates = list.map((a) => ({ address: a.address, bytes: parseIp('address', a.address).bytes, flags: a.flags, linkScope: a.scope === RT_SCOPE_LINK }));
+  const candidates = list.map((a) => ({
+    address: a.address,
+    bytes: parseIp('address', a.address).bytes,
+    flags: a.flags,
+    linkScope: a.scope === RT_SCOPE_LINK,
+  }));
   return pickIpv6Source(candidates, remote);
 }
 

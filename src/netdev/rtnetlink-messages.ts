@@ -87,7 +87,7 @@ export interface NlMessage {
  */
 export function splitMessages(buf: Buffer): NlMessage[] {
   const out: NlMessage[] = [];
-  for (let off = 0; off + NLMSG_HDRLEN <= buf.length; ) {
+  for (let off = 0; off + NLMSG_HDRLEN <= buf.length;) {
     const len = buf.readUInt32LE(off);
     if (len < NLMSG_HDRLEN || off + len > buf.length) break;
     out.push({
@@ -108,7 +108,7 @@ export function splitMessages(buf: Buffer): NlMessage[] {
  */
 export function parseAttributes(data: Buffer, start: number): Map<number, Buffer> {
   const out = new Map<number, Buffer>();
-  for (let off = start; off + 4 <= data.length; ) {
+  for (let off = start; off + 4 <= data.length;) {
     const len = data.readUInt16LE(off);
     const type = data.readUInt16LE(off + 2) & 0x3fff;
     if (len < 4 || off + len > data.length) break;

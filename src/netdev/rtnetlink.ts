@@ -30,13 +30,33 @@ import { asNetconsoleError } from '../base/errors.js';
 import type { NativeNetlinkWatcher } from '../core/native.js';
 import { diffSnapshots } from './diff.js';
 import {
-  applyAddr, applyLink, defaultBinding, deviceInfo, deviceMap, dump, dumpTables, newTables,
-  type RtnetlinkBinding, type Tables,
+  applyAddr,
+  applyLink,
+  defaultBinding,
+  deviceInfo,
+  deviceMap,
+  dump,
+  dumpTables,
+  newTables,
+  type RtnetlinkBinding,
+  type Tables,
 } from './rtnetlink-dump.js';
 import {
-  AF_UNSPEC, NLM_F_DUMP_INTR, RTNETLINK_GROUPS, NLMSG_DONE, NLMSG_ERROR, RTM_GETADDR, RTM_GETLINK,
-  parseAddrMessage, parseError, parseLinkMessage, parseNeighMessage, splitMessages,
-  type AddrMessage, type NeighMessage, type NlMessage,
+  AF_UNSPEC,
+  NLM_F_DUMP_INTR,
+  RTNETLINK_GROUPS,
+  NLMSG_DONE,
+  NLMSG_ERROR,
+  RTM_GETADDR,
+  RTM_GETLINK,
+  parseAddrMessage,
+  parseError,
+  parseLinkMessage,
+  parseNeighMessage,
+  splitMessages,
+  type AddrMessage,
+  type NeighMessage,
+  type NlMessage,
 } from './rtnetlink-messages.js';
 import type { DeviceInfo, NetdevEvent } from './types.js';
 
@@ -304,4 +324,3 @@ export class RtnetlinkSource extends EventEmitter<RtnetlinkSourceEvents> {
     this.retryTimer.unref();
   }
 }
-

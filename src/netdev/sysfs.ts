@@ -29,7 +29,14 @@ import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { DeviceAddress, DeviceInfo } from './types.js';
 import { lookupsOver, pickIpv6Source } from './lookup.js';
-import { IPV6_SCOPE_LINK, readIfInet6, readNetworkInterfaces, readText, type Inet6Addr, type NiEntry } from './procfs.js';
+import {
+  IPV6_SCOPE_LINK,
+  readIfInet6,
+  readNetworkInterfaces,
+  readText,
+  type Inet6Addr,
+  type NiEntry,
+} from './procfs.js';
 import { parseIp } from '../base/addr.js';
 import { asNetconsoleError } from '../base/errors.js';
 

@@ -182,7 +182,13 @@ export class AckStream {
       else {
         this.oosHistory |= 1;
         if (popcount(this.oosHistory) < OOS_THRESHOLD) {
-          this.out({ kind: 'message', head: d, body: Buffer.from(d.body), incomplete: d.frag !== undefined, oos: true });
+          this.out({
+            kind: 'message',
+            head: d,
+            body: Buffer.from(d.body),
+            incomplete: d.frag !== undefined,
+            oos: true,
+          });
           return 'oos';
         }
         result = this.restart(streamStart(d, this.p.window), now); // libncrx queue_oos_msg: the stream seems no good
@@ -222,7 +228,8 @@ export class AckStream {
       const s = this.slots[this.start + i];
       if (complete(s)) continue;
       const behind = this.span - i;
-      if (!((crossed && behind > this.p.retxStride) || now - Math.max(s.ts, s.retxAt) >= this.p.retxIntervalMs)) continue;
+      if (!((crossed && behind > this.p.retxStride) || now - Math.max(s.ts, s.retxAt) >= this.p.retxIntervalMs))
+        continue;
       const item = ` ${this.tail + BigInt(i)}`;
       if (text.length + item.length > REPLY_MAX) {
         this.more = true;
@@ -310,7 +317,8 @@ export class AckStream {
 
   /** Over a total, the stream that grew gives up its own tail. */
   private bound(): void {
-    while (this.span > 0 && (this.budget.seqs > this.p.maxHeldSeqs || this.budget.bytes > this.p.maxHeldBytes)) this.retireTail('pushed');
+    while (this.span > 0 && (this.budget.seqs > this.p.maxHeldSeqs || this.budget.bytes > this.p.maxHeldBytes))
+      this.retireTail('pushed');
     this.compact();
   }
 
@@ -333,7 +341,13 @@ export class AckStream {
     }
     this.flushLost();
     const body = s.frags ? s.frags.received() : s.body!;
-    this.out({ kind: 'message', head: s.head, body, incomplete: s.frags !== undefined && !s.frags.complete, oos: false });
+    this.out({
+      kind: 'message',
+      head: s.head,
+      body,
+      incomplete: s.frags !== undefined && !s.frags.complete,
+      oos: false,
+    });
   }
 
   private flushLost(): void {

@@ -31,7 +31,10 @@ export function formatMessage(m: Message): string {
 
 /** Reverses the extended escaping: `\xHH` back to the byte. */
 export function unescape(text: string): string {
-  const bytes = Buffer.from(text.replace(/\\x([0-9a-f]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1');
+  const bytes = Buffer.from(
+    text.replace(/\\x([0-9a-f]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))),
+    'latin1',
+  );
   return bytes.toString('utf8');
 }
 

@@ -20,7 +20,17 @@ import { EventEmitter } from 'node:events';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { invalid, NetconsoleError, outOfRange, type ErrnoCode } from '../base/errors.js';
-import { AckStream, REPLIES_PER_TICK, ackParams, streamStart, type AckBudget, type AckOptions, type AckParams, type LostReason, type Retired } from './acks.js';
+import {
+  AckStream,
+  REPLIES_PER_TICK,
+  ackParams,
+  streamStart,
+  type AckBudget,
+  type AckOptions,
+  type AckParams,
+  type LostReason,
+  type Retired,
+} from './acks.js';
 import { FragmentBuffer } from './fragments.js';
 import { datagramBytes, parseDatagram, type ParsedDatagram } from './ncrx-parse.js';
 import { SeqWindow, STREAMS_KEPT } from './seq-window.js';
@@ -83,7 +93,17 @@ export class Reassembler extends EventEmitter {
   /** Every pending message, oldest first, for the overall bounds. */
   private readonly pending = new Set<Pending>();
   private pendingBytes = 0;
-  readonly counters = { datagrams: 0, messages: 0, incomplete: 0, duplicates: 0, evicted: 0, gaps: 0, oos: 0, restarts: 0, sourcesEvicted: 0 };
+  readonly counters = {
+    datagrams: 0,
+    messages: 0,
+    incomplete: 0,
+    duplicates: 0,
+    evicted: 0,
+    gaps: 0,
+    oos: 0,
+    restarts: 0,
+    sourcesEvicted: 0,
+  };
   /** With `ack`: replies sent (and failed to send), seqs asked for in them, seqs given up, ncemg datagrams received. */
   readonly ackCounters = { replies: 0, replyErrors: 0, requested: 0, lost: 0, emergency: 0 };
   /** With `ack`: its parameters and what all streams hold. */
@@ -110,7 +130,10 @@ export class Reassembler extends EventEmitter {
       // stride (libncrx answers every datagram it processes), which at 10,000 messages/s is every
       // 26 ms. With the default periods the tick was 250 ms: 8 replies of 58 seqs per tick asked
       // for 1,856 holes a second where 20% loss made 2,000, and holes left the window unasked.
-      const every = Math.max(5, Math.min(ACK_TICK_MAX_MS, Math.min(this.ack.intervalMs, this.ack.retxIntervalMs, this.ack.msgTimeoutMs) / 4));
+      const every = Math.max(
+        5,
+        Math.min(ACK_TICK_MAX_MS, Math.min(this.ack.intervalMs, this.ack.retxIntervalMs, this.ack.msgTimeoutMs) / 4),
+      );
       this.ticker = setInterval(() => this.ackTick(performance.now()), every);
       this.ticker.unref();
     }
@@ -158,7 +181,9 @@ export class Reassembler extends EventEmitter {
     if (i < 0) {
       // N19: a seq no stream's window holds is a new stream; the least recent one past
       // STREAMS_KEPT is given up (its waiting messages printed, its holes lost).
-      streams.unshift(new AckStream(streamStart(d, this.ack!.window), now, this.ack!, this.held, (r) => this.retired(src, r)));
+      streams.unshift(
+        new AckStream(streamStart(d, this.ack!.window), now, this.ack!, this.held, (r) => this.retired(src, r)),
+      );
       if (streams.length > STREAMS_KEPT) streams.pop()!.flush('restart');
       if (current) {
         this.counters.restarts++;
@@ -233,10 +258,19 @@ export class Reassembler extends EventEmitter {
   private start(src: Source, d: ParsedDatagram, oos: boolean): Pending {
     const frags = new FragmentBuffer(d.frag!.total);
     while (src.pending.size >= this.maxPerSource) this.evictOldest(src.pending.values());
-    while (this.pending.size > 0 && (this.pending.size >= this.maxPending || this.pendingBytes + frags.cost > this.maxBytes)) {
+    while (
+      this.pending.size > 0 &&
+      (this.pending.size >= this.maxPending || this.pendingBytes + frags.cost > this.maxBytes)
+    ) {
       this.evictOldest(this.pending.values());
     }
-    const p: Pending = { source: src, head: d, frags, oos, timer: setTimeout(() => this.finish(p, 'timeout'), this.timeoutMs) };
+    const p: Pending = {
+      source: src,
+      head: d,
+      frags,
+      oos,
+      timer: setTimeout(() => this.finish(p, 'timeout'), this.timeoutMs),
+    };
     p.timer.unref();
     src.pending.set(d.seq!, p);
     this.pending.add(p);
@@ -281,9 +315,24 @@ export class Reassembler extends EventEmitter {
     }
   }
 
-  private deliver(source: string, d: ParsedDatagram, body: Buffer, flags: { oos: boolean; incomplete?: boolean }): void {
+  private deliver(
+    source: string,
+    d: ParsedDatagram,
+    body: Buffer,
+    flags: { oos: boolean; incomplete?: boolean },
+  ): void {
     const { text, dict } = splitBody(body.toString('latin1'));
-    const msg: Message = { source, extended: true, level: d.prio! & 7, facility: d.prio! >> 3, seq: d.seq, tsUsec: d.tsUsec, cont: d.cont, text, dict };
+    const msg: Message = {
+      source,
+      extended: true,
+      level: d.prio! & 7,
+      facility: d.prio! >> 3,
+      seq: d.seq,
+      tsUsec: d.tsUsec,
+      cont: d.cont,
+      text,
+      dict,
+    };
     if (d.continuation) msg.continuation = true;
     if (d.release !== undefined) msg.release = d.release;
     if (flags.incomplete) msg.incomplete = true;
@@ -313,7 +362,11 @@ function bindError(err: NodeJS.ErrnoException, address: string, port: number): N
   const where = `${address.includes(':') ? `[${address}]` : address}:${port}`;
   const code = (err.code && err.code in BIND_ADVICE ? err.code : 'EIO') as ErrnoCode;
   const advice = BIND_ADVICE[err.code ?? ''] ?? `${err.code ?? 'error'}: ${err.message}`;
-  return new NetconsoleError(code, `cannot listen on UDP ${where}: ${advice}`, { option: 'address', value: where, cause: err });
+  return new NetconsoleError(code, `cannot listen on UDP ${where}: ${advice}`, {
+    option: 'address',
+    value: where,
+    cause: err,
+  });
 }
 
 /** A UDP socket feeding a Reassembler. */
@@ -323,7 +376,13 @@ export class Receiver extends Reassembler {
   /** Rejects with a NetconsoleError (EINVAL, ERANGE, EADDRINUSE, EADDRNOTAVAIL, EACCES, EIO) that says what to do. */
   async listen(address = '127.0.0.1', port = 6666): Promise<{ address: string; port: number }> {
     const family = isIP(address);
-    if (family === 0) throw invalid('address', address, 'an IPv4 or IPv6 address such as 127.0.0.1, 0.0.0.0 or ::', 'not an IP address:');
+    if (family === 0)
+      throw invalid(
+        'address',
+        address,
+        'an IPv4 or IPv6 address such as 127.0.0.1, 0.0.0.0 or ::',
+        'not an IP address:',
+      );
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw outOfRange('port', port, '0..65535');
     const socket = createSocket({ type: family === 6 ? 'udp6' : 'udp4', recvBufferSize: 8 << 20 });
     socket.on('message', (buf: Buffer, r: RemoteInfo) => this.push(buf, `${r.address}:${r.port}`));

@@ -65,7 +65,11 @@ function basicDatagrams(rec: CanonicalRecord, tgt: CanonicalTarget): Uint8Array[
 
 /** ` key=value\n` for each pair; the dictionary's keys and values escaped (escapeExtended), a
  *  userdata value's control bytes only (escapeUserdataValue), its key never (it has none). */
-function pairLines(pairs: Array<[Uint8Array, Uint8Array]>, escapeKey: (b: Uint8Array) => Uint8Array, escapeValue: (b: Uint8Array) => Uint8Array): Uint8Array {
+function pairLines(
+  pairs: Array<[Uint8Array, Uint8Array]>,
+  escapeKey: (b: Uint8Array) => Uint8Array,
+  escapeValue: (b: Uint8Array) => Uint8Array,
+): Uint8Array {
   return concat(pairs.flatMap(([k, v]) => [ascii(' '), escapeKey(k), ascii('='), escapeValue(v), ascii('\n')]));
 }
 

@@ -84,8 +84,10 @@ export class DgramSender implements Sender, RoomMaker {
   private holds = 0;
   private probes = 0;
   private unconfirmed = 0;
-  private readonly visit = (t: number, kind: number, gen: number, bytes: Uint8Array, aux: number): WalkAnswer => this.slot(t, kind, gen, bytes, aux);
-  private readonly loseUnconfirmed = (t: number, msg: number, report: number): void => this.loseMessage(t, msg, true, report);
+  private readonly visit = (t: number, kind: number, gen: number, bytes: Uint8Array, aux: number): WalkAnswer =>
+    this.slot(t, kind, gen, bytes, aux);
+  private readonly loseUnconfirmed = (t: number, msg: number, report: number): void =>
+    this.loseMessage(t, msg, true, report);
 
   /** `holdMs`: how long a target's datagrams wait for a path that cannot carry them. */
   constructor(
@@ -126,7 +128,20 @@ export class DgramSender implements Sender, RoomMaker {
 
   counters(): SenderCounters {
     const { discarded, spills, holds, probes, unconfirmed } = this;
-    return { discarded, eagain: 0, enobufs: 0, retries: 0, stalls: 0, spills, queued: this.queued(), holds, probes, unconfirmed, ringFrames: 0, bypassFrames: 0 };
+    return {
+      discarded,
+      eagain: 0,
+      enobufs: 0,
+      retries: 0,
+      stalls: 0,
+      spills,
+      queued: this.queued(),
+      holds,
+      probes,
+      unconfirmed,
+      ringFrames: 0,
+      bypassFrames: 0,
+    };
   }
 
   waitPast(pos: number): Promise<void> {
@@ -347,7 +362,13 @@ export class DgramSender implements Sender, RoomMaker {
    * carrier): counted once; the rest of it is not sent. A lost in-band report (`report`: the losses
    * it tells) is not a lost message: its losses are told again (native/drain.cc Lose).
    */
-  private loseMessage(t: number, msg: number, unconfirmed: boolean, report: number, entry = this.inFlight[t]!.get(msg)): void {
+  private loseMessage(
+    t: number,
+    msg: number,
+    unconfirmed: boolean,
+    report: number,
+    entry = this.inFlight[t]!.get(msg),
+  ): void {
     const recent = this.lostRecent[t]!;
     if (entry?.lost || recent.includes(msg)) return;
     if (entry !== undefined) entry.lost = true;

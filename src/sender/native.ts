@@ -21,7 +21,8 @@ function warnNoRing(device: string, why: string): void {
   toldNoRing = true;
   process.emitWarning(`netconsole: raw mode on ${device}: no PACKET_TX_RING (${why}): frames are sent with sendmmsg`, {
     code: 'NETCONSOLE_TX_RING',
-    detail: 'Every frame is still sent and counted; only the rate is lower. nativeSender: { txRing: false } (or NETCONSOLE_NO_TX_RING=1) chooses sendmmsg without this warning.',
+    detail:
+      'Every frame is still sent and counted; only the rate is lower. nativeSender: { txRing: false } (or NETCONSOLE_NO_TX_RING=1) chooses sendmmsg without this warning.',
   });
 }
 
@@ -42,7 +43,20 @@ export class NativeSender implements Sender {
   counters(): SenderCounters {
     const s = this.thread.stats();
     const { discarded, eagain, enobufs, retries, stalls, holds, probes, unconfirmed, ringFrames, bypassFrames } = s;
-    return { discarded, eagain, enobufs, retries, stalls, spills: 0, queued: 0, holds, probes, unconfirmed, ringFrames, bypassFrames };
+    return {
+      discarded,
+      eagain,
+      enobufs,
+      retries,
+      stalls,
+      spills: 0,
+      queued: 0,
+      holds,
+      probes,
+      unconfirmed,
+      ringFrames,
+      bypassFrames,
+    };
   }
 
   start(): void {}
@@ -56,7 +70,16 @@ export class NativeSender implements Sender {
     if (route.raw) {
       const why = this.thread.setRoute(t, fd, route.gen, AF_PACKET, route.raw.dstMac, route.raw.ifindex, ...path);
       if (why !== undefined) warnNoRing(name, why);
-    } else this.thread.setRoute(t, fd, route.gen, route.family, parseIp('remote_ip', route.address).bytes, route.port, ...path);
+    } else
+      this.thread.setRoute(
+        t,
+        fd,
+        route.gen,
+        route.family,
+        parseIp('remote_ip', route.address).bytes,
+        route.port,
+        ...path,
+      );
   }
 
   clearRoute(t: number): void {
@@ -72,7 +95,8 @@ export class NativeSender implements Sender {
     this.thread.wake();
     // The thread usually gets there within microseconds: look again on the next turns of the
     // loop first, then every POLL_MS.
-    for (let i = 0; i < QUICK_LOOKS && this.core.ring.tail() < pos && !this.stopped; i++) await new Promise((r) => setImmediate(r));
+    for (let i = 0; i < QUICK_LOOKS && this.core.ring.tail() < pos && !this.stopped; i++)
+      await new Promise((r) => setImmediate(r));
     while (this.core.ring.tail() < pos && !this.stopped) await new Promise((r) => setTimeout(r, POLL_MS));
   }
 

@@ -32,7 +32,12 @@ export class PassLog {
 
   /** Before a pass: `lose` each message of the last pass whose target's next hop failed or went
    *  away since (asked once per target). */
-  check(neighbours: NeighbourStates | null, paths: ReadonlyArray<TargetPath | undefined>, now: number, lose: (t: number, msg: number, report: number) => void): void {
+  check(
+    neighbours: NeighbourStates | null,
+    paths: ReadonlyArray<TargetPath | undefined>,
+    now: number,
+    lose: (t: number, msg: number, report: number) => void,
+  ): void {
     if (neighbours === null || this.sentLastPass.length === 0) return;
     const failed = this.nextHopFailed.fill(-1); // per target, asked once a pass
     for (const [t, msg, report] of this.sentLastPass) {

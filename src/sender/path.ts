@@ -164,7 +164,9 @@ export class TargetPath {
       this.look(now); // no such device: nothing to tell
       return true;
     }
-    const kept = (oper === 'up' || oper === 'unknown') && (this.changesSeen < 0 || Number(this.changes.read(dev)) === this.changesSeen);
+    const kept =
+      (oper === 'up' || oper === 'unknown') &&
+      (this.changesSeen < 0 || Number(this.changes.read(dev)) === this.changesSeen);
     if (!kept) this.look(now);
     else this.lookedAt = now;
     return kept;
@@ -197,8 +199,7 @@ export class TargetPath {
         this.probe = null; // it went out: the path carried it, this hold is over
         this.heldSince = 0;
         this.givenUp = false;
-      }
-      else if (change === 'failed') lostProbe(true);
+      } else if (change === 'failed') lostProbe(true);
     }
     if (this.ready(now)) {
       this.heldSince = 0;
@@ -218,7 +219,8 @@ export class TargetPath {
     if (enabled && this.resolving()) {
       if (this.probe !== null && this.givenUp && now - this.probe.at >= REPROBE_MS) lostProbe(true);
       const retry = now >= this.retryAt;
-      if (this.probe === null && retry && (!this.givenUp || this.probedAt === 0 || now - this.probedAt >= REPROBE_MS)) return 'probe';
+      if (this.probe === null && retry && (!this.givenUp || this.probedAt === 0 || now - this.probedAt >= REPROBE_MS))
+        return 'probe';
     }
     return this.givenUp ? 'lose' : 'hold';
   }

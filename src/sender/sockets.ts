@@ -23,7 +23,6 @@ interface Entry {
   refs: number;
 }
 
-
 /** Bytes; bursts from many threads land here before the kernel drains them. */
 export const DEFAULT_SEND_BUFFER = 4 << 20;
 
@@ -33,7 +32,11 @@ export const DEFAULT_SEND_BUFFER = 4 << 20;
  * defers that to the next tick, and a process.exit() in between would lose it).
  */
 function literalLookup(address: string, family: unknown, callback: unknown): void {
-  const cb = (typeof family === 'function' ? family : callback) as (err: Error | null, address: string, family: number) => void;
+  const cb = (typeof family === 'function' ? family : callback) as (
+    err: Error | null,
+    address: string,
+    family: number,
+  ) => void;
   cb(null, address, address.includes(':') ? 6 : 4);
 }
 
@@ -59,12 +62,17 @@ export class SocketPool {
       existing.refs++;
       return { key, fd: existing.fd };
     }
-    if (!this.native) throw new NetconsoleError('ENOTSUP', 'raw mode needs the native addon', { option: 'mode', value: 'raw' });
+    if (!this.native)
+      throw new NetconsoleError('ENOTSUP', 'raw mode needs the native addon', { option: 'mode', value: 'raw' });
     let fd: number;
     try {
       fd = this.native.packetOpen(ifindex, this.sendBuffer);
     } catch (err) {
-      throw new NetconsoleError(errnoCode(err), `cannot open an AF_PACKET socket on ${device}: ${(err as Error).message}`, { option: 'mode', value: 'raw', cause: err });
+      throw new NetconsoleError(
+        errnoCode(err),
+        `cannot open an AF_PACKET socket on ${device}: ${(err as Error).message}`,
+        { option: 'mode', value: 'raw', cause: err },
+      );
     }
     this.entries.set(key, { fd, refs: 1 });
     return { key, fd };
@@ -82,17 +90,32 @@ export class SocketPool {
       try {
         fd = this.native.udpOpen(family, parseIp('local_ip', address).bytes, port, this.sendBuffer);
       } catch (err) {
-        throw new NetconsoleError(errnoCode(err), `cannot bind a UDP socket to ${family === 6 ? `[${address}]` : address}:${port}: ${(err as Error).message}`, { option: 'local_ip', value: address, cause: err });
+        throw new NetconsoleError(
+          errnoCode(err),
+          `cannot bind a UDP socket to ${family === 6 ? `[${address}]` : address}:${port}: ${(err as Error).message}`,
+          { option: 'local_ip', value: address, cause: err },
+        );
       }
       this.entries.set(key, { fd, refs: 1 });
       return { key, fd };
     }
-    const socket = createSocket({ type: family === 6 ? 'udp6' : 'udp4', reuseAddr: true, sendBufferSize: this.sendBuffer, lookup: literalLookup });
+    const socket = createSocket({
+      type: family === 6 ? 'udp6' : 'udp4',
+      reuseAddr: true,
+      sendBufferSize: this.sendBuffer,
+      lookup: literalLookup,
+    });
     await new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {
         socket.close();
         const code = errnoCode(err);
-        reject(new NetconsoleError(code, `cannot bind a UDP socket to ${family === 6 ? `[${address}]` : address}:${port}: ${err.message}`, { option: 'local_ip', value: address, cause: err }));
+        reject(
+          new NetconsoleError(
+            code,
+            `cannot bind a UDP socket to ${family === 6 ? `[${address}]` : address}:${port}: ${err.message}`,
+            { option: 'local_ip', value: address, cause: err },
+          ),
+        );
       };
       socket.once('error', onError);
       socket.bind({ address, port, exclusive: false }, () => {

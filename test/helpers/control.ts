@@ -23,19 +23,30 @@ export function socketPath(name = 'ctl.sock'): string {
 }
 
 /** `node dist/src/faces/cli.js ctl --socket <socket> ...args`; killed after `killMs` (a hang is a failure, code null). */
-export function ctl(socket: string, args: string[], killMs = 30_000): Promise<{ code: number | null; out: string; err: string }> {
+export function ctl(
+  socket: string,
+  args: string[],
+  killMs = 30_000,
+): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, 'ctl', '--socket', socket, ...args], { timeout: killMs, maxBuffer: 1 << 24 }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
-      resolve({ code, out: stdout.trim(), err: stderr.trim() });
-    });
+    execFile(
+      process.execPath,
+      [CLI, 'ctl', '--socket', socket, ...args],
+      { timeout: killMs, maxBuffer: 1 << 24 },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
+        resolve({ code, out: stdout.trim(), err: stderr.trim() });
+      },
+    );
   });
 }
 
 /** Rejects after `ms` with `what` did not happen: turns a hang into a failure that says what hung. */
 export function within<T>(what: string, p: Promise<T>, ms = 10_000): Promise<T> {
   let timer: NodeJS.Timeout;
-  const bound = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms)));
+  const bound = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms)),
+  );
   return Promise.race([p, bound]).finally(() => clearTimeout(timer));
 }
 
@@ -74,7 +85,9 @@ export function exchange(path: string, bytes: Uint8Array | string, expect: numbe
       }
       if (replies.length >= expect) done(false);
     });
-    socket.on('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNRESET' || err.code === 'EPIPE' ? done(true) : reject(err)));
+    socket.on('error', (err: NodeJS.ErrnoException) =>
+      err.code === 'ECONNRESET' || err.code === 'EPIPE' ? done(true) : reject(err),
+    );
     socket.on('close', () => done(true));
     if (end) socket.end(bytes);
     else socket.write(bytes);
@@ -83,7 +96,9 @@ export function exchange(path: string, bytes: Uint8Array | string, expect: numbe
 }
 
 /** A stand-in control server (mode 0600, as the client demands) that does `behave` with each connection. */
-export async function fakeServer(behave: (socket: Socket) => void): Promise<{ path: string; server: Server; close(): Promise<void> }> {
+export async function fakeServer(
+  behave: (socket: Socket) => void,
+): Promise<{ path: string; server: Server; close(): Promise<void> }> {
   const path = socketPath('fake.sock');
   const sockets = new Set<Socket>();
   const server = createServer((s) => {
@@ -120,7 +135,10 @@ export function wellFormedReply(r: unknown): r is { ok: boolean; code?: string; 
   const o = r as Record<string, unknown>;
   if (o.ok === true) {
     const v = o.value;
-    return Object.keys(o).every((k) => k === 'ok' || k === 'value') && (v === undefined || typeof v === 'string' || (Array.isArray(v) && v.every((x) => typeof x === 'string')));
+    return (
+      Object.keys(o).every((k) => k === 'ok' || k === 'value') &&
+      (v === undefined || typeof v === 'string' || (Array.isArray(v) && v.every((x) => typeof x === 'string')))
+    );
   }
   return (
     o.ok === false &&

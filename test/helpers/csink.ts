@@ -88,7 +88,9 @@ function compile(): string {
 
 /** Udp RcvbufErrors of a namespace (or this one). */
 function rcvbufErrors(ns?: { handle: NetnsHandle; name: string }): number {
-  const text = ns ? execFileSync('ip', ['netns', 'exec', ns.handle.name(ns.name), 'cat', '/proc/net/snmp'], { encoding: 'utf8' }) : readFileSync('/proc/net/snmp', 'utf8');
+  const text = ns
+    ? execFileSync('ip', ['netns', 'exec', ns.handle.name(ns.name), 'cat', '/proc/net/snmp'], { encoding: 'utf8' })
+    : readFileSync('/proc/net/snmp', 'utf8');
   const lines = text.split('\n').filter((l) => l.startsWith('Udp:'));
   const names = lines[0].split(/\s+/);
   return Number(lines[1].split(/\s+/)[names.indexOf('RcvbufErrors')]);
@@ -175,7 +177,7 @@ export class CSink {
       if (drops < 0) throw new Error(`csink: its socket's drop count is unknown: ${text}`);
       const raw = readFileSync(join(this.dir, 'out'));
       const datagrams: Buffer[] = [];
-      for (let o = 0; o + 4 <= raw.length; ) {
+      for (let o = 0; o + 4 <= raw.length;) {
         const len = raw.readUInt32LE(o);
         if (each) each(raw.subarray(o + 4, o + 4 + len));
         else datagrams.push(raw.subarray(o + 4, o + 4 + len));

@@ -7,7 +7,10 @@ import { NetconsoleError } from '../../src/base/errors.js';
 
 /** NETCONSOLE_FUZZ_RUNS cases per property (default 300); NETCONSOLE_FUZZ_SEED replays a run. */
 export const RUNS = Number(process.env.NETCONSOLE_FUZZ_RUNS ?? 300);
-export const FUZZ = { numRuns: RUNS, seed: process.env.NETCONSOLE_FUZZ_SEED ? Number(process.env.NETCONSOLE_FUZZ_SEED) : undefined };
+export const FUZZ = {
+  numRuns: RUNS,
+  seed: process.env.NETCONSOLE_FUZZ_SEED ? Number(process.env.NETCONSOLE_FUZZ_SEED) : undefined,
+};
 /** A hang fails the test; a long manual run may take what it takes. */
 export const TIMEOUT = { timeout: process.env.NETCONSOLE_FUZZ_RUNS ? Infinity : 120_000 };
 
@@ -18,13 +21,20 @@ export interface Part {
   make: () => unknown;
   what: string;
 }
-export const parts = <V>(arb: fc.Arbitrary<V>, ok = true): fc.Arbitrary<Part> => arb.map((v) => ({ ok, make: () => v, what: fc.stringify(v).slice(0, 200) }));
-export const named = (ok: boolean, list: Array<[string, () => unknown]>): fc.Arbitrary<Part> => fc.constantFrom(...list.map(([what, make]): Part => ({ ok, make, what })));
+export const parts = <V>(arb: fc.Arbitrary<V>, ok = true): fc.Arbitrary<Part> =>
+  arb.map((v) => ({ ok, make: () => v, what: fc.stringify(v).slice(0, 200) }));
+export const named = (ok: boolean, list: Array<[string, () => unknown]>): fc.Arbitrary<Part> =>
+  fc.constantFrom(...list.map(([what, make]): Part => ({ ok, make, what })));
 /** Mostly `good` (weight 24), sometimes `bad`. */
-export const mostly = (good: fc.Arbitrary<Part>, ...bad: Array<fc.Arbitrary<Part>>): fc.Arbitrary<Part> => fc.oneof({ weight: 24, arbitrary: good }, ...bad);
+export const mostly = (good: fc.Arbitrary<Part>, ...bad: Array<fc.Arbitrary<Part>>): fc.Arbitrary<Part> =>
+  fc.oneof({ weight: 24, arbitrary: good }, ...bad);
 /** An object of parts: acceptable when every field is. */
 export const objectOf = (fields: fc.Arbitrary<Record<string, Part>>): fc.Arbitrary<Part> =>
-  fields.map((f) => ({ ok: Object.values(f).every((p) => p.ok), what: `{ ${describeParts(f)} }`, make: () => Object.fromEntries(Object.entries(f).map(([k, p]) => [k, p.make()])) }));
+  fields.map((f) => ({
+    ok: Object.values(f).every((p) => p.ok),
+    what: `{ ${describeParts(f)} }`,
+    make: () => Object.fromEntries(Object.entries(f).map(([k, p]) => [k, p.make()])),
+  }));
 /** A part the rules accept when String() works on it (for fc.anything's values). */
 export const byString = (arb: fc.Arbitrary<unknown>): fc.Arbitrary<Part> =>
   arb.map((v) => {
@@ -36,7 +46,10 @@ export const byString = (arb: fc.Arbitrary<unknown>): fc.Arbitrary<Part> =>
     }
     return { ok, make: () => v, what: 'a value of fc.anything' };
   });
-export const describeParts = (f: Record<string, Part>): string => Object.entries(f).map(([k, p]) => `${k}=${p.what}${p.ok ? '' : ' (bad)'}`).join(', ');
+export const describeParts = (f: Record<string, Part>): string =>
+  Object.entries(f)
+    .map(([k, p]) => `${k}=${p.what}${p.ok ? '' : ' (bad)'}`)
+    .join(', ');
 
 /** Runs `call`: its result, or the NetconsoleError it threw (anything else fails the test). */
 export function attempt<R>(call: () => R): { ok: true; result: R } | { ok: false; error: NetconsoleError } {
@@ -50,4 +63,5 @@ export function attempt<R>(call: () => R): { ok: true; result: R } | { ok: false
   }
 }
 
-export const verdict = (r: { ok: boolean; error?: NetconsoleError }): string => (r.ok ? 'took' : `refused (${r.error!.message})`);
+export const verdict = (r: { ok: boolean; error?: NetconsoleError }): string =>
+  r.ok ? 'took' : `refused (${r.error!.message})`;

@@ -1,14 +1,16 @@
 // Hostile values for the input tests: objects whose reads throw, revoked Proxies, cycles.
 
 /** A function that throws an Error with this message. */
-export const throwing =
-  (what: string) =>
-  (): never => {
-    throw new Error(what);
-  };
+export const throwing = (what: string) => (): never => {
+  throw new Error(what);
+};
 
 /** A Proxy whose reads, prototype and keys all throw. */
-export const hostileProxy = (): object => new Proxy({}, { get: throwing('get trap'), getPrototypeOf: throwing('prototype trap'), ownKeys: throwing('ownKeys trap') });
+export const hostileProxy = (): object =>
+  new Proxy(
+    {},
+    { get: throwing('get trap'), getPrototypeOf: throwing('prototype trap'), ownKeys: throwing('ownKeys trap') },
+  );
 
 export const revoked = (): object => {
   const { proxy, revoke } = Proxy.revocable({}, {});

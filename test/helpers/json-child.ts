@@ -57,7 +57,12 @@ export class JsonChild {
     this.exited = new Promise((resolve) =>
       child.once('close', (code, signal) => {
         this.exit = { code, signal };
-        for (const r of this.pending.splice(0)) r.reject(new Error(`${this.label} ended before replying to ${JSON.stringify(r.line.slice(0, 200))}: ${this.describe()}`));
+        for (const r of this.pending.splice(0))
+          r.reject(
+            new Error(
+              `${this.label} ended before replying to ${JSON.stringify(r.line.slice(0, 200))}: ${this.describe()}`,
+            ),
+          );
         this.wake();
         resolve();
       }),
@@ -139,10 +144,17 @@ export class JsonChild {
   /** Writes one command line; its reply line (errors included), bounded by `ms`. */
   request(line: string, ms = this.waitMs): Promise<Line> {
     return new Promise((resolve, reject) => {
-      if (this.exit) return reject(new Error(`${this.label} has ended, cannot run ${JSON.stringify(line.slice(0, 200))}: ${this.describe()}`));
+      if (this.exit)
+        return reject(
+          new Error(`${this.label} has ended, cannot run ${JSON.stringify(line.slice(0, 200))}: ${this.describe()}`),
+        );
       // A reply that comes after the timeout still belongs to this command: it stays queued.
       const timer = setTimeout(() => {
-        reject(new Error(`timed out after ${ms} ms waiting for the reply to ${JSON.stringify(line.slice(0, 200))}; ${this.describe()}`));
+        reject(
+          new Error(
+            `timed out after ${ms} ms waiting for the reply to ${JSON.stringify(line.slice(0, 200))}; ${this.describe()}`,
+          ),
+        );
       }, ms);
       const req: Request = {
         line,

@@ -54,7 +54,11 @@ export function isEmergency(d: Buffer): boolean {
 const BUFFER = 4 << 20;
 
 function udpSocket(address: string): Socket {
-  return createSocket({ type: address.includes(':') ? 'udp6' : 'udp4', recvBufferSize: BUFFER, sendBufferSize: BUFFER });
+  return createSocket({
+    type: address.includes(':') ? 'udp6' : 'udp4',
+    recvBufferSize: BUFFER,
+    sendBufferSize: BUFFER,
+  });
 }
 
 function checkLoss(name: string, v: number): number {
@@ -171,7 +175,9 @@ export class LossyProxy {
   /** Closes the listening socket and every upstream socket. */
   close(): Promise<void> {
     this.closing ??= Promise.all(
-      [this.socket, ...[...this.upstreams.values()].map((u) => u.socket)].map((s) => new Promise<void>((r) => s.close(() => r()))),
+      [this.socket, ...[...this.upstreams.values()].map((u) => u.socket)].map(
+        (s) => new Promise<void>((r) => s.close(() => r())),
+      ),
     ).then(() => undefined);
     return this.closing;
   }

@@ -8,7 +8,10 @@ import { Sink } from './udp.js';
 export const UNDER_TEST: NetconsoleOptions = { devices: 'none', env: false };
 
 /** `fn` with a Netconsole created from UNDER_TEST and `options`; closed afterwards. */
-export async function withNetconsole<T>(options: NetconsoleOptions, fn: (nc: Netconsole) => Promise<T> | T): Promise<T> {
+export async function withNetconsole<T>(
+  options: NetconsoleOptions,
+  fn: (nc: Netconsole) => Promise<T> | T,
+): Promise<T> {
   const nc = await Netconsole.create({ ...UNDER_TEST, ...options });
   try {
     return await fn(nc);

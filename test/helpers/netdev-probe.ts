@@ -65,7 +65,11 @@ export class NetdevProbe extends JsonChild {
   /** The first event at index >= since matching `pred`, with its time, waiting up to a few seconds. */
   async waitTimed(since: number, what: string, pred: (e: NetdevEvent) => boolean): Promise<Timed> {
     let found: Timed | undefined;
-    await this.until(what, () => (found = this.events.slice(since).find((e) => pred(e.event))) !== undefined, EVENT_TIMEOUT_MS);
+    await this.until(
+      what,
+      () => (found = this.events.slice(since).find((e) => pred(e.event))) !== undefined,
+      EVENT_TIMEOUT_MS,
+    );
     return found!;
   }
 

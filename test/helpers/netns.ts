@@ -178,7 +178,14 @@ export async function withNetns(names: string[], fn: (ns: NetnsHandle) => Promis
       }
     },
     async steerToOneCpu(ns, dev) {
-      await run('ip', ['netns', 'exec', full(ns), 'sh', '-c', `for q in /sys/class/net/${dev}/queues/rx-*/rps_cpus; do echo 1 > "$q"; done`]);
+      await run('ip', [
+        'netns',
+        'exec',
+        full(ns),
+        'sh',
+        '-c',
+        `for q in /sys/class/net/${dev}/queues/rx-*/rps_cpus; do echo 1 > "$q"; done`,
+      ]);
     },
     spawn(ns, cmd, args = [], env) {
       const child = spawn('ip', ['netns', 'exec', full(ns), cmd, ...args], {

@@ -13,10 +13,19 @@ export interface Ran {
 }
 
 /** Runs a command to its end (or kills it after timeoutMs); never throws for a non-zero exit. */
-export function run(cmd: string, args: string[], o: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<Ran> {
+export function run(
+  cmd: string,
+  args: string[],
+  o: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number },
+): Promise<Ran> {
   const start = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: o.cwd, env: o.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], timeout: o.timeoutMs ?? 120_000 });
+    const child = spawn(cmd, args, {
+      cwd: o.cwd,
+      env: o.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: o.timeoutMs ?? 120_000,
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
@@ -35,15 +44,27 @@ export function told(r: Ran): string {
 // INIT_CWD (the install script would take the app for its own checkout), the package's and the
 // lifecycle's variables, and npm_config_local_prefix (the outer project). The settings a machine
 // may give only through the environment (.ci/run does for nodedir) are kept.
-const KEPT = new Set(['npm_config_nodedir', 'npm_config_cache', 'npm_config_userconfig', 'npm_config_globalconfig', 'npm_config_registry', 'npm_config_cafile', 'npm_config_python']);
+const KEPT = new Set([
+  'npm_config_nodedir',
+  'npm_config_cache',
+  'npm_config_userconfig',
+  'npm_config_globalconfig',
+  'npm_config_registry',
+  'npm_config_cafile',
+  'npm_config_python',
+]);
 
 /** The environment of an npm command run by an app's developer from this machine's shell. */
 export function npmEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (k !== 'INIT_CWD' && (!k.toLowerCase().startsWith('npm_') || KEPT.has(k.toLowerCase()))) env[k] = v;
+  for (const [k, v] of Object.entries(process.env))
+    if (k !== 'INIT_CWD' && (!k.toLowerCase().startsWith('npm_') || KEPT.has(k.toLowerCase()))) env[k] = v;
   // Nor the outer project's node_modules/.bin on PATH: there `npm` is npm 6 (@as-pect/cli ->
   // glob-promise -> npm-install-peers brings it), not the developer's.
-  if (env.PATH !== undefined) env.PATH = env.PATH.split(':').filter((p) => !p.endsWith('/node_modules/.bin')).join(':');
+  if (env.PATH !== undefined)
+    env.PATH = env.PATH.split(':')
+      .filter((p) => !p.endsWith('/node_modules/.bin'))
+      .join(':');
   return { ...env, ...extra };
 }
 
@@ -57,8 +78,19 @@ export async function installApp(dir: string, tarball: string, env: NodeJS.Proce
   // allowScripts: what `npm install-scripts approve netconsole` writes for a tarball (npm 11 warns,
   // or with strict-allow-scripts skips, an install script that is not approved).
   const allowScripts = { [`file:${tarball}`]: true };
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true, allowScripts }));
-  const args = ['install', '--prefer-offline', '--no-audit', '--no-fund', '--no-update-notifier', '--foreground-scripts', tarball];
+  writeFileSync(
+    join(dir, 'package.json'),
+    JSON.stringify({ name: 'app', version: '1.0.0', private: true, allowScripts }),
+  );
+  const args = [
+    'install',
+    '--prefer-offline',
+    '--no-audit',
+    '--no-fund',
+    '--no-update-notifier',
+    '--foreground-scripts',
+    tarball,
+  ];
   return run('npm', args, { cwd: dir, env: npmEnv(env), timeoutMs: 300_000 });
 }
 

@@ -8,7 +8,9 @@ const SIZES = [40, 100, 700, 998, 1000, 1500, 2100, 3000, 10, 260];
 export function recordText(writer: number, i: number): string {
   const head = `w${writer} r${i} `;
   const size = SIZES[(i * 7 + writer) % SIZES.length];
-  return head + 'abcdefghijklmnopqrstuvwxyz0123456789'.repeat(Math.ceil(size / 36)).slice(0, Math.max(0, size - head.length));
+  return (
+    head + 'abcdefghijklmnopqrstuvwxyz0123456789'.repeat(Math.ceil(size / 36)).slice(0, Math.max(0, size - head.length))
+  );
 }
 
 /** The writer and index a text of recordText() names, or null. */

@@ -17,8 +17,10 @@ export function unmet(t: TestContext, reason: string): false {
  * true when it is loaded; otherwise unmet() with why it is not.
  */
 export function requireNative(t: TestContext, need: 'addon' | 'netlink' = 'addon'): boolean {
-  if (native === null) return unmet(t, `needs the native addon (npm run build:native): ${nativeError?.message ?? 'not loaded'}`);
-  if (need === 'netlink' && !rtnetlinkAvailable()) return unmet(t, 'needs the native addon with rtnetlink support (native/netlink.cc; npm run build:native)');
+  if (native === null)
+    return unmet(t, `needs the native addon (npm run build:native): ${nativeError?.message ?? 'not loaded'}`);
+  if (need === 'netlink' && !rtnetlinkAvailable())
+    return unmet(t, 'needs the native addon with rtnetlink support (native/netlink.cc; npm run build:native)');
   return true;
 }
 

@@ -31,7 +31,14 @@ function run(cmd: string, args: string[]): { ok: boolean; why: string } {
 export async function withTmpfs(t: TestContext, o: TmpfsOptions, fn: (dir: string) => Promise<void>): Promise<boolean> {
   if (!isRoot()) return unmet(t, 'needs root to mount a tmpfs');
   const dir = mkdtempSync(join(tmpdir(), 'nc-tmpfs-'));
-  const mounted = run('mount', ['-t', 'tmpfs', '-o', `size=${o.size ?? '16k'},mode=0755${o.readOnly ? ',ro' : ''}`, 'tmpfs', dir]);
+  const mounted = run('mount', [
+    '-t',
+    'tmpfs',
+    '-o',
+    `size=${o.size ?? '16k'},mode=0755${o.readOnly ? ',ro' : ''}`,
+    'tmpfs',
+    dir,
+  ]);
   if (!mounted.ok) {
     rmdirSync(dir);
     return unmet(t, `mount -t tmpfs failed: ${mounted.why}`);

@@ -7,7 +7,9 @@ import { readFileSync } from 'node:fs';
 /** Udp RcvbufErrors of this network namespace: datagrams lost because a receiver was full. A test
  *  that orders events by markers asserts this did not move, or a lost marker could hide a failure. */
 export function rcvbufErrors(): number {
-  const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
+  const lines = readFileSync('/proc/net/snmp', 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('Udp:'));
   const names = lines[0].split(/\s+/);
   return Number(lines[1].split(/\s+/)[names.indexOf('RcvbufErrors')]);
 }
@@ -104,7 +106,9 @@ export class Marker {
   }
 
   send(sink: Sink, text: string, address = '127.0.0.1'): Promise<void> {
-    return new Promise((resolve, reject) => this.socket.send(text, sink.port, address, (err) => (err ? reject(err) : resolve())));
+    return new Promise((resolve, reject) =>
+      this.socket.send(text, sink.port, address, (err) => (err ? reject(err) : resolve())),
+    );
   }
 
   close(): Promise<void> {

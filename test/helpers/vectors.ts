@@ -35,7 +35,14 @@ export const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 export const unhex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'));
 
 export function toRecord(r: WireCase['record']): WireRecord {
-  return { prio: r.prio, seq: BigInt(r.seq), tsUsec: BigInt(r.tsUsec), cont: r.cont, text: unhex(r.text_hex), dict: r.dict };
+  return {
+    prio: r.prio,
+    seq: BigInt(r.seq),
+    tsUsec: BigInt(r.tsUsec),
+    cont: r.cont,
+    text: unhex(r.text_hex),
+    dict: r.dict,
+  };
 }
 
 export function toFrame(c: FrameCase): WireFrame {

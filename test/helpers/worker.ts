@@ -92,7 +92,8 @@ export type Commands = Record<string, (args: string[]) => unknown>;
 export function resultOf(commands: Commands): (line: string) => Reply {
   return (line) => {
     const { cmd, args } = words(line);
-    if (!Object.prototype.hasOwnProperty.call(commands, cmd)) throw coded('EINVAL', `unknown command ${JSON.stringify(cmd)}`);
+    if (!Object.prototype.hasOwnProperty.call(commands, cmd))
+      throw coded('EINVAL', `unknown command ${JSON.stringify(cmd)}`);
     return { result: commands[cmd]!(args) };
   };
 }
@@ -102,7 +103,10 @@ export function resultOf(commands: Commands): (line: string) => Reply {
  * name after `prefix`: list | device <name> | mac <mac> | index <n> | route <ip> |
  * source <dev> <4|6> [remote].
  */
-export function lookupCommands(l: DeviceLookup & { listDevices(): DeviceInfo[]; deviceByIfindex(ifindex: number): DeviceInfo | null }, prefix = ''): Commands {
+export function lookupCommands(
+  l: DeviceLookup & { listDevices(): DeviceInfo[]; deviceByIfindex(ifindex: number): DeviceInfo | null },
+  prefix = '',
+): Commands {
   const table: Commands = {
     list: () => l.listDevices(),
     device: ([name]) => l.getDevice(name ?? ''),
@@ -120,7 +124,13 @@ export function coded(code: string, message: string): Error {
 }
 
 /** A UDP socket bound to address:port (udp6: IPv6 only); an error after the bind is uncaught (fatal). */
-export async function bindUdp(type: 'udp4' | 'udp6', address: string, port: number, recvBufferSize: number, onMessage: (data: Buffer, r: RemoteInfo) => void): Promise<Socket> {
+export async function bindUdp(
+  type: 'udp4' | 'udp6',
+  address: string,
+  port: number,
+  recvBufferSize: number,
+  onMessage: (data: Buffer, r: RemoteInfo) => void,
+): Promise<Socket> {
   const s = createSocket({ type, ipv6Only: type === 'udp6', recvBufferSize });
   s.on('message', onMessage);
   await new Promise<void>((resolve, reject) => {

@@ -79,7 +79,13 @@ parentPort!.on('message', (cmd: Command) => {
     (result) => parentPort!.postMessage({ result }),
     (err: unknown) => {
       const e = err as { code?: unknown; option?: unknown; message?: string; constructor?: { name?: string } } | null;
-      const error: ErrorReply = { name: e?.constructor?.name ?? typeof err, code: e?.code, option: e?.option, message: e?.message ?? String(err), typed: err instanceof NetconsoleError };
+      const error: ErrorReply = {
+        name: e?.constructor?.name ?? typeof err,
+        code: e?.code,
+        option: e?.option,
+        message: e?.message ?? String(err),
+        typed: err instanceof NetconsoleError,
+      };
       parentPort!.postMessage({ error });
     },
   );

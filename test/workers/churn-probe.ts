@@ -30,12 +30,19 @@ interface Resources {
 
 const BACKGROUND = 4;
 
-const resources = (): Resources => ({ threads: readdirSync('/proc/self/task').length, fds: readdirSync('/proc/self/fd').length });
-const info = (err: unknown): { code: string; message: string; typed: boolean } => ({ ...errInfo(err), typed: err instanceof NetconsoleError });
+const resources = (): Resources => ({
+  threads: readdirSync('/proc/self/task').length,
+  fds: readdirSync('/proc/self/fd').length,
+});
+const info = (err: unknown): { code: string; message: string; typed: boolean } => ({
+  ...errInfo(err),
+  typed: err instanceof NetconsoleError,
+});
 
 async function main(): Promise<void> {
   const devices = process.argv[2];
-  if (devices !== 'poll' && devices !== 'rtnetlink') throw new Error('usage: churn-probe.js <poll|rtnetlink> <durationMs> <port> [targets JSON]');
+  if (devices !== 'poll' && devices !== 'rtnetlink')
+    throw new Error('usage: churn-probe.js <poll|rtnetlink> <durationMs> <port> [targets JSON]');
   const durationMs = Number(process.argv[3]);
   const port = portArg(process.argv[4]);
   const more = JSON.parse(process.argv[5] ?? '[]') as Array<{ name: string }>;
@@ -97,7 +104,9 @@ async function main(): Promise<void> {
   // Datagrams still in flight to the sink.
   await new Promise((r) => setTimeout(r, 50));
   sink.close();
-  out({ summary: { cycles, enables, received, createRejections, enableRejections, errorEvents, leaks, start, end: after } });
+  out({
+    summary: { cycles, enables, received, createRejections, enableRejections, errorEvents, leaks, start, end: after },
+  });
 }
 
 main().then(

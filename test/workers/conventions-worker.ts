@@ -52,7 +52,13 @@ strict.detach();
 
 setImmediate(() => {
   // warnings are emitted on the next tick
-  const report: ConventionsReport = { levelFromHandle, returned, levels: { afterTrace, log: log.level, child: child.level, grandchild: grandchild.level }, warnings, thrown };
+  const report: ConventionsReport = {
+    levelFromHandle,
+    returned,
+    levels: { afterTrace, log: log.level, child: child.level, grandchild: grandchild.level },
+    warnings,
+    thrown,
+  };
   log.detach();
   parentPort!.postMessage(report);
 });

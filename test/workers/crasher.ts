@@ -2,7 +2,12 @@
 import { Netconsole } from '../../src/host/netconsole.js';
 
 const [port, how, oopsOnly] = process.argv.slice(2);
-const nc = await Netconsole.create({ devices: 'none', env: false, oopsOnly: oopsOnly === '1', targets: `+@/,${port}@127.0.0.1/` });
+const nc = await Netconsole.create({
+  devices: 'none',
+  env: false,
+  oopsOnly: oopsOnly === '1',
+  targets: `+@/,${port}@127.0.0.1/`,
+});
 nc.captureCrashes();
 // Runs after the capture's monitor: by then the crash record must be in the kernel.
 process.on('uncaughtExceptionMonitor', () => {

@@ -40,7 +40,8 @@ async function main(): Promise<void> {
   const spec = process.argv[2];
   if (spec === undefined) throw new Error('usage: devices-probe.js <targets JSON>');
   const targets = JSON.parse(spec) as unknown;
-  if (typeof targets !== 'string' && !Array.isArray(targets)) throw new Error('targets JSON must be a string or an array');
+  if (typeof targets !== 'string' && !Array.isArray(targets))
+    throw new Error('targets JSON must be a string or an array');
 
   const nc = await Netconsole.create({
     targets: targets as string | [],
@@ -64,8 +65,8 @@ async function main(): Promise<void> {
     poller.on('event', (ev: NetdevEvent) => out({ netdev: ev }));
     // Without an 'error' listener a failed poll is silently skipped; make it visible.
     poller.on('error', (err: Error) => out({ pollError: errInfo(err) }));
-  }
-  else out({ ncError: { code: 'NOPOLLER', message: 'the Netconsole has no poller field: netdev lines will be missing' } });
+  } else
+    out({ ncError: { code: 'NOPOLLER', message: 'the Netconsole has no poller field: netdev lines will be missing' } });
 
   out({
     ready: true,

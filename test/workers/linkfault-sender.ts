@@ -23,7 +23,7 @@ const total = Math.round((Number(msText) / 1000) * Number(rateText));
 const perMs = Number(rateText) / 1000;
 process.stdout.write('go\n');
 const t0 = performance.now();
-for (let i = 0; i < total; ) {
+for (let i = 0; i < total;) {
   const due = Math.min(total, Math.floor((performance.now() - t0 + 1) * perMs));
   for (; i < due; i++) nc.info(text(i));
   await new Promise((r) => setTimeout(r, 1));

@@ -21,7 +21,11 @@ const sink = dgram.createSocket('udp4');
 await new Promise<void>((r) => sink.bind(0, '127.0.0.1', r));
 const port = sink.address().port;
 const atRest: number[] = [];
-const nc = await Netconsole.create({ devices: 'none', env: false, targets: [{ name: 't1', address: '127.0.0.1', port }] });
+const nc = await Netconsole.create({
+  devices: 'none',
+  env: false,
+  targets: [{ name: 't1', address: '127.0.0.1', port }],
+});
 atRest.push(enabled());
 nc.info('one');
 await nc.flush();

@@ -9,7 +9,12 @@
 import { LossyProxy } from '../helpers/lossy-proxy.js';
 
 const [address, upstreamPort, seed, loss] = process.argv.slice(2);
-const proxy = await LossyProxy.start({ address, upstream: { address: '127.0.0.1', port: Number(upstreamPort) }, seed: Number(seed), forwardLoss: Number(loss) });
+const proxy = await LossyProxy.start({
+  address,
+  upstream: { address: '127.0.0.1', port: Number(upstreamPort) },
+  seed: Number(seed),
+  forwardLoss: Number(loss),
+});
 process.stdout.write(`${JSON.stringify({ port: proxy.port })}\n`);
 process.stdin.resume();
 await new Promise((r) => process.stdin.once('end', r));

@@ -5,7 +5,12 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { attach, type NetconsoleHandle } from '../../src/host/netconsole.js';
 import { recordText } from '../helpers/records.js';
 
-const { handle, writer, count, start } = workerData as { handle: NetconsoleHandle; writer: number; count: number; start?: SharedArrayBuffer };
+const { handle, writer, count, start } = workerData as {
+  handle: NetconsoleHandle;
+  writer: number;
+  count: number;
+  start?: SharedArrayBuffer;
+};
 const log = attach(handle);
 if (start) Atomics.wait(new Int32Array(start), 0, 0); // all writers begin together
 let offered = 0;

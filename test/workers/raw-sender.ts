@@ -44,7 +44,12 @@ async function main(): Promise<void> {
   out({
     ready: true,
     sender: stats.sender,
-    targets: nc.targets.list().map((t) => ({ name: t.name, state: t.state, device: t.device, mode: stats.targets.find((s) => s.name === t.name)?.mode ?? null })),
+    targets: nc.targets.list().map((t) => ({
+      name: t.name,
+      state: t.state,
+      device: t.device,
+      mode: stats.targets.find((s) => s.name === t.name)?.mode ?? null,
+    })),
   });
 
   const quit = quitAfter(() => nc.close());

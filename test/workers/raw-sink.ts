@@ -38,8 +38,15 @@ fatalOnUncaught(flushOut);
 async function main(): Promise<void> {
   const [a4 = '10.88.0.2', p4, a6 = 'fd88::2', p6] = process.argv.slice(2);
   const sockets = await Promise.all(
-    ([['udp4', a4, portArg(p4, 6666)], ['udp6', a6, portArg(p6, 6667)]] as const).map(([type, address, port]) =>
-      bindUdp(type, address, port, 4 << 20, (data, r) => out({ family: r.family, from: r.address, port: r.port, to: port, data: data.toString('base64') })),
+    (
+      [
+        ['udp4', a4, portArg(p4, 6666)],
+        ['udp6', a6, portArg(p6, 6667)],
+      ] as const
+    ).map(([type, address, port]) =>
+      bindUdp(type, address, port, 4 << 20, (data, r) =>
+        out({ family: r.family, from: r.address, port: r.port, to: port, data: data.toString('base64') }),
+      ),
     ),
   );
   out({ ready: true, rcvbuf: sockets.map((s) => s.getRecvBufferSize()) });

@@ -16,7 +16,14 @@ export interface SenderResult {
   local_port: string;
   mode: string;
   lost: number;
-  reliable: { replies: number; resends: number; requests: number; emergencies: number; badReplies: number; unacked: number };
+  reliable: {
+    replies: number;
+    resends: number;
+    requests: number;
+    emergencies: number;
+    badReplies: number;
+    unacked: number;
+  };
 }
 
 const [optsJson, remoteIp, remotePort, countText, writerText] = process.argv.slice(2);
@@ -40,6 +47,11 @@ process.stdout.write(`${JSON.stringify({ sent: count })}\n`);
 await ended;
 const t = nc.stats().targets[0];
 const r = nc.targets.get('r')!;
-const result: SenderResult = { local_port: r.get('local_port'), mode: String(t.mode), lost: t.lost, reliable: t.reliable! };
+const result: SenderResult = {
+  local_port: r.get('local_port'),
+  mode: String(t.mode),
+  lost: t.lost,
+  reliable: t.reliable!,
+};
 process.stdout.write(`${JSON.stringify({ result })}\n`);
 await nc.close();

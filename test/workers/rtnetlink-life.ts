@@ -23,7 +23,12 @@ if (!isMainThread) {
   const source = new RtnetlinkSource().start();
   const w = new Watcher(RTNETLINK_GROUPS, () => {});
   w.request(RTM_GETLINK, 0);
-  parentPort!.postMessage({ started: true, devices: source.snapshot().size, port: w.portId, mode: workerData as string });
+  parentPort!.postMessage({
+    started: true,
+    devices: source.snapshot().size,
+    port: w.portId,
+    mode: workerData as string,
+  });
 } else {
   const mode = process.argv[2];
   switch (mode) {

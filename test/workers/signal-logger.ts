@@ -29,7 +29,15 @@ const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 const c = JSON.parse(process.argv[2]!) as Config;
 const ncs: Netconsole[] = [];
 for (let k = 0; k < (c.instances ?? 1); k++) {
-  ncs.push(await Netconsole.create({ devices: 'none', env: false, sender: c.sender, targets: `@/,${c.port}@${c.address ?? '127.0.0.1'}/`, ...c.options }));
+  ncs.push(
+    await Netconsole.create({
+      devices: 'none',
+      env: false,
+      sender: c.sender,
+      targets: `@/,${c.port}@${c.address ?? '127.0.0.1'}/`,
+      ...c.options,
+    }),
+  );
 }
 
 if (c.handler === 'exit') for (const sig of SIGNALS) process.on(sig, () => process.exit(7));
@@ -70,7 +78,7 @@ if (c.style === 'loop') {
   }
 } else {
   const chunk = (): void => {
-    for (const end = Math.min(i + CHUNK, c.total); i < end; ) log(i++);
+    for (const end = Math.min(i + CHUNK, c.total); i < end;) log(i++);
     writeSync(1, `${i}\n`);
     if (i < c.total) setImmediate(chunk);
   };

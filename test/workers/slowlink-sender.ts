@@ -19,7 +19,7 @@ const nc = await Netconsole.create({
   targets: [{ name: 't', remote_ip: remoteIp, remote_port: Number(remotePort), extended: 1, enabled: 1 }],
 });
 const count = Number(countText);
-for (let i = 0; i < count; ) {
+for (let i = 0; i < count;) {
   for (let k = 0; k < 1000 && i < count; k++, i++) nc.info(recordText(0, i));
   await new Promise((r) => setImmediate(r));
 }

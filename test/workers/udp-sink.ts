@@ -14,8 +14,12 @@ fatalOnUncaught();
 
 async function main(): Promise<void> {
   const port = portArg(process.argv[2]);
-  const print = (data: Buffer, r: { address: string; port: number; family: string }): void => out({ from: r.address, port: r.port, family: r.family, text: data.toString('latin1') });
-  const sockets = [await bindUdp('udp4', '0.0.0.0', port, 1 << 20, print), await bindUdp('udp6', '::', port, 1 << 20, print)];
+  const print = (data: Buffer, r: { address: string; port: number; family: string }): void =>
+    out({ from: r.address, port: r.port, family: r.family, text: data.toString('latin1') });
+  const sockets = [
+    await bindUdp('udp4', '0.0.0.0', port, 1 << 20, print),
+    await bindUdp('udp6', '::', port, 1 << 20, print),
+  ];
   out({ ready: true, port });
   exitOnStdinEnd(sockets);
 }

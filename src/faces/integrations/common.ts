@@ -32,7 +32,12 @@ export function optionsObject<T extends object>(option: string, value: unknown):
  * `known` refused (EINVAL, the closest known name suggested): a misspelt option would otherwise
  * be ignored without a word.
  */
-export function readOptions<T extends object>(option: string, value: unknown, known: readonly string[], where: string): Partial<T> {
+export function readOptions<T extends object>(
+  option: string,
+  value: unknown,
+  known: readonly string[],
+  where: string,
+): Partial<T> {
   const o = optionsObject<T>(option, value);
   const fields = readFields(option, o);
   for (const [name, v] of fields) if (!known.includes(name)) throw unknownName(name, v, known, where);
@@ -67,8 +72,12 @@ export function integrationOptions(option: string, value: unknown, where: string
   const rest = Object.fromEntries(fields.filter((f) => !isAddress(f))) as NetconsoleOptions;
   if (address.length === 0) return rest;
   if (rest.targets !== undefined) {
-    throw invalid('targets', rest.targets, `either { address, port } or targets in ${where}, not both`, 'targets beside address:');
+    throw invalid(
+      'targets',
+      rest.targets,
+      `either { address, port } or targets in ${where}, not both`,
+      'targets beside address:',
+    );
   }
   return { ...rest, targets: [fromTargetAddress(address, '', where)] };
 }
-

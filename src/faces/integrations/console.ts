@@ -45,8 +45,16 @@ export function captureConsole(nc: LogSink, opts?: CaptureConsoleOptions): () =>
   const logOpts: LogOptions | undefined = facilityOption(read.facility);
   const target = read.console ?? console;
   const methods = target as unknown as Record<Method, (...args: unknown[]) => void>;
-  const notConsole = (Object.keys(CONSOLE_LEVELS) as Method[]).find((name) => typeof guarded('console', target, () => methods[name]) !== 'function');
-  if (notConsole !== undefined) throw invalid('console', target, `a console: an object with ${Object.keys(CONSOLE_LEVELS).join(', ')} methods`, `no ${notConsole} method in`);
+  const notConsole = (Object.keys(CONSOLE_LEVELS) as Method[]).find(
+    (name) => typeof guarded('console', target, () => methods[name]) !== 'function',
+  );
+  if (notConsole !== undefined)
+    throw invalid(
+      'console',
+      target,
+      `a console: an object with ${Object.keys(CONSOLE_LEVELS).join(', ')} methods`,
+      `no ${notConsole} method in`,
+    );
   const installed: Array<[Method, (...args: unknown[]) => void, (...args: unknown[]) => void]> = [];
   let active = true;
   // Console calls made while a record is sent (a warning, say) or by an original method pass through.

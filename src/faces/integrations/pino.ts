@@ -18,12 +18,33 @@ import { invalid } from '../../base/errors.js';
 import { createFrom, type Netconsole, type NetconsoleOptions } from '../../host/netconsole.js';
 import { isBytes } from '../../core/validate.js';
 import type { Level, LogOptions } from '../../core/writer.js';
-import { facilityOption, integrationOptions, logSink, readOptions, type AddressOptions, type LogSink } from './common.js';
+import {
+  facilityOption,
+  integrationOptions,
+  logSink,
+  readOptions,
+  type AddressOptions,
+  type LogSink,
+} from './common.js';
 
 // Maps, so that a label is one of these and never a property of Object.prototype ('toString').
-const PINO_LABELS = new Map<string, number>([['trace', 10], ['debug', 20], ['info', 30], ['warn', 40], ['error', 50], ['fatal', 60]]);
+const PINO_LABELS = new Map<string, number>([
+  ['trace', 10],
+  ['debug', 20],
+  ['info', 30],
+  ['warn', 40],
+  ['error', 50],
+  ['fatal', 60],
+]);
 // Lines whose level is a label (formatters.level) may carry syslog names too.
-const SYSLOG_LABELS = new Map<string, number>([['emerg', 0], ['alert', 1], ['crit', 2], ['err', 3], ['warning', 4], ['notice', 5]]);
+const SYSLOG_LABELS = new Map<string, number>([
+  ['emerg', 0],
+  ['alert', 1],
+  ['crit', 2],
+  ['err', 3],
+  ['warning', 4],
+  ['notice', 5],
+]);
 
 /**
  * The syslog level of a pino level: fatal (60) emerg 0, error (50) err 3, warn (40) warning 4,
@@ -54,7 +75,8 @@ function lineLevel(line: string): number {
   if (line.startsWith(LEVEL_PREFIX)) {
     let n = 0;
     let i = LEVEL_PREFIX.length;
-    for (let c = line.charCodeAt(i); c >= 0x30 && c <= 0x39 && i < LEVEL_PREFIX.length + 9; c = line.charCodeAt(++i)) n = n * 10 + c - 0x30;
+    for (let c = line.charCodeAt(i); c >= 0x30 && c <= 0x39 && i < LEVEL_PREFIX.length + 9; c = line.charCodeAt(++i))
+      n = n * 10 + c - 0x30;
     const end = line.charCodeAt(i);
     if (i > LEVEL_PREFIX.length && (end === 0x2c || end === 0x7d)) return syslogLevel(n); // , or }
   }
@@ -141,7 +163,8 @@ export class NetconsoleDestination extends EventEmitter {
 
   /** A chunk of pino's output: a string (what pino writes) or UTF-8 bytes; anything else is EINVAL. */
   write(chunk: string | Uint8Array): boolean {
-    if (typeof chunk !== 'string' && !isBytes(chunk)) throw invalid('chunk', chunk, 'a string or a Uint8Array (pino output)');
+    if (typeof chunk !== 'string' && !isBytes(chunk))
+      throw invalid('chunk', chunk, 'a string or a Uint8Array (pino output)');
     if (this.ended) return false;
     this.lines.push(chunk);
     return true;
@@ -149,7 +172,11 @@ export class NetconsoleDestination extends EventEmitter {
 
   flush(cb?: (err?: Error | null) => void): Promise<void> {
     const p = this.sink.flush ? this.sink.flush() : Promise.resolve();
-    if (cb) p.then(() => cb(null), (err: Error) => cb(err));
+    if (cb)
+      p.then(
+        () => cb(null),
+        (err: Error) => cb(err),
+      );
     return p;
   }
 
@@ -204,10 +231,7 @@ export class PinoTransportStream extends Writable {
       callback(err as Error);
       return;
     }
-    this.netconsole.flush().then(
-      () => this.netconsole.close().then(() => callback(), callback),
-      callback,
-    );
+    this.netconsole.flush().then(() => this.netconsole.close().then(() => callback(), callback), callback);
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {

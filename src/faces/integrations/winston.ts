@@ -16,7 +16,16 @@ import { createFrom, type Netconsole, type NetconsoleOptions } from '../../host/
 import { guarded, isBytes, toInt } from '../../core/validate.js';
 import { given, none } from '../../base/check.js';
 import { levelNumber, type Level, type Loggable, type LogOptions } from '../../core/writer.js';
-import { booleanOption, facilityOption, integrationOptions, logSink, optionsObject, readOptions, type AddressOptions, type LogSink } from './common.js';
+import {
+  booleanOption,
+  facilityOption,
+  integrationOptions,
+  logSink,
+  optionsObject,
+  readOptions,
+  type AddressOptions,
+  type LogSink,
+} from './common.js';
 
 const MESSAGE = Symbol.for('message');
 const LEVEL = Symbol.for('level');
@@ -63,7 +72,21 @@ interface Info {
 
 /** The names the transport takes: its own, and winston-transport's (TransportStreamOptions, and
  *  highWaterMark, which it passes to the stream). */
-const OPTION_NAMES = ['netconsole', 'options', 'levels', 'facility', 'format', 'level', 'silent', 'handleExceptions', 'handleRejections', 'highWaterMark', 'log', 'logv', 'close'];
+const OPTION_NAMES = [
+  'netconsole',
+  'options',
+  'levels',
+  'facility',
+  'format',
+  'level',
+  'silent',
+  'handleExceptions',
+  'handleRejections',
+  'highWaterMark',
+  'log',
+  'logv',
+  'close',
+];
 
 /** The transport's options, checked (typed errors, at construction: an unknown name, a value
  *  winston-transport would misread) and copied (each getter runs once) before winston-transport
@@ -72,17 +95,24 @@ function transportOptions(opts: unknown): NetconsoleTransportOptions {
   const o = readOptions<NetconsoleTransportOptions>('options', opts, OPTION_NAMES, "NetconsoleTransport's options");
   if (o.netconsole !== undefined && o.netconsole !== null) {
     logSink('netconsole', o.netconsole);
-    if (o.options !== undefined && o.options !== null) throw invalid('options', o.options, 'either netconsole or options, not both');
+    if (o.options !== undefined && o.options !== null)
+      throw invalid('options', o.options, 'either netconsole or options, not both');
   }
   // A level that is not a string is never one of the logger's: every entry would be skipped.
-  if (o.level !== undefined && o.level !== null && typeof o.level !== 'string') throw invalid('level', o.level, "the name of one of the logger's levels");
+  if (o.level !== undefined && o.level !== null && typeof o.level !== 'string')
+    throw invalid('level', o.level, "the name of one of the logger's levels");
   for (const name of ['silent', 'handleExceptions', 'handleRejections'] as const) booleanOption(name, o[name], false);
-  if (o.format !== undefined && o.format !== null && typeof guarded('format', o.format, () => (o.format as { transform?: unknown }).transform) !== 'function') {
+  if (
+    o.format !== undefined &&
+    o.format !== null &&
+    typeof guarded('format', o.format, () => (o.format as { transform?: unknown }).transform) !== 'function'
+  ) {
     throw invalid('format', o.format, 'a winston format (winston.format.*())');
   }
   given(none(o.highWaterMark), 0, (v) => toInt('highWaterMark', v, 0, 2 ** 31 - 1));
   for (const name of ['log', 'logv', 'close'] as const) {
-    if (o[name] !== undefined && o[name] !== null && typeof o[name] !== 'function') throw invalid(name, o[name], 'a function');
+    if (o[name] !== undefined && o[name] !== null && typeof o[name] !== 'function')
+      throw invalid(name, o[name], 'a function');
   }
   return o;
 }
@@ -91,7 +121,8 @@ function transportOptions(opts: unknown): NetconsoleTransportOptions {
 function levelTable(custom: unknown): Map<string, number> {
   const table = new Map(Object.entries(WINSTON_LEVELS));
   const o = optionsObject<Record<string, Level>>('levels', custom);
-  for (const [name, level] of guarded('levels', custom, () => Object.entries(o))) table.set(name, levelNumber(level as Level, `levels.${name}`));
+  for (const [name, level] of guarded('levels', custom, () => Object.entries(o)))
+    table.set(name, levelNumber(level as Level, `levels.${name}`));
   return table;
 }
 
@@ -119,7 +150,15 @@ export class NetconsoleTransport extends TransportStream {
       this.once('pipe', () => {
         const levels = (this as unknown as { levels?: Record<string, number> }).levels;
         if (levels !== undefined && !Object.prototype.hasOwnProperty.call(levels, level)) {
-          this.emit('error', invalid('level', level, `one of the logger's levels: ${Object.keys(levels).join(', ')}`, 'not a level of the logger this transport was added to:'));
+          this.emit(
+            'error',
+            invalid(
+              'level',
+              level,
+              `one of the logger's levels: ${Object.keys(levels).join(', ')}`,
+              'not a level of the logger this transport was added to:',
+            ),
+          );
         }
       });
     }

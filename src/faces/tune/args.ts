@@ -36,6 +36,7 @@ export function oneLine(message: string): string {
 export function intOption(name: string, v: string | undefined, min: number, max: number, dflt: number): number {
   if (v === undefined) return dflt;
   const n = v.trim() === '' ? NaN : Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new TypeError(`${name} must be an integer ${min}..${max}, got ${v.trim() === '' ? JSON.stringify(v) : v}`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new TypeError(`${name} must be an integer ${min}..${max}, got ${v.trim() === '' ? JSON.stringify(v) : v}`);
   return n;
 }

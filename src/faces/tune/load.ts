@@ -11,8 +11,11 @@ export const BURST_CHUNK = 1000;
  */
 export async function inTurns(count: number, rate: number, turn: (from: number, to: number) => void): Promise<void> {
   const t0 = performance.now();
-  for (let i = 0; i < count; ) {
-    const end = rate === 0 ? Math.min(count, i + BURST_CHUNK) : Math.min(count, Math.floor(((performance.now() - t0) * rate) / 1000) + 1);
+  for (let i = 0; i < count;) {
+    const end =
+      rate === 0
+        ? Math.min(count, i + BURST_CHUNK)
+        : Math.min(count, Math.floor(((performance.now() - t0) * rate) / 1000) + 1);
     turn(i, end);
     i = end;
     await new Promise((r) => (rate === 0 ? setImmediate(r) : setTimeout(r, 1)));
@@ -24,4 +27,3 @@ export function text(bytes: number): string {
   const words = 'netconsole ships logs over udp to every target without blocking the caller ';
   return words.repeat(Math.ceil(bytes / words.length) + 1).slice(0, bytes);
 }
-

@@ -103,16 +103,23 @@ export async function parseOptions(argv: string[]): Promise<TuneOptions | 'help'
   if (values.help) return 'help';
   const quick = values.quick === true;
   const sizes = (values.size ?? '100').split(',').map((s) => intOption('--size', s.trim(), 1, 60_000, 0));
-  if (values.goal !== undefined && values.goal !== 'rate' && values.goal !== 'cpu') throw new TypeError(`--goal must be rate or cpu, got ${values.goal}`);
+  if (values.goal !== undefined && values.goal !== 'rate' && values.goal !== 'cpu')
+    throw new TypeError(`--goal must be rate or cpu, got ${values.goal}`);
   const { targets: fileTargets, ...base } = values.config ? await readConfig(values.config) : {};
   const targets = values.target?.length ? values.target.join(';') : fileTargets;
   if (targets !== undefined) await checkTargets(targets, base);
   const dgram = native === null || base.sender === 'dgram';
-  const names = values.knobs?.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = values.knobs
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const n of names ?? []) {
     const k = KNOBS.find((x) => x.name === n);
     if (!k) throw new TypeError(`unknown knob ${n}: ${KNOBS.map((x) => x.name).join(', ')}`);
-    if (k.native && dgram) throw new TypeError(`knob ${n} is the native sender's, which is not in use here (${native === null ? 'the addon is not loaded' : "sender: 'dgram'"})`);
+    if (k.native && dgram)
+      throw new TypeError(
+        `knob ${n} is the native sender's, which is not in use here (${native === null ? 'the addon is not loaded' : "sender: 'dgram'"})`,
+      );
   }
   const out = resolve(values.out ?? 'netconsole.tune.json');
   checkWritable(out, `--out ${out}`);
@@ -135,9 +142,13 @@ export async function parseOptions(argv: string[]): Promise<TuneOptions | 'help'
 const num = (n: number): string => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
 
 function header(o: TuneOptions, unit: string): string[] {
-  const shape = o.rate === 0 ? `bursts of ${num(BURST_CHUNK)} log calls per event-loop turn` : `${num(o.rate)} messages/s offered`;
+  const shape =
+    o.rate === 0 ? `bursts of ${num(BURST_CHUNK)} log calls per event-loop turn` : `${num(o.rate)} messages/s offered`;
   const who = o.threads === 0 ? 'the main thread' : `${o.threads} writer thread${o.threads > 1 ? 's' : ''}`;
-  const mix = o.sizes.length === 1 ? `texts of ${num(o.sizes[0])} B` : `texts of ${o.sizes.map(num).join(', ')} B in equal shares`;
+  const mix =
+    o.sizes.length === 1
+      ? `texts of ${num(o.sizes[0])} B`
+      : `texts of ${o.sizes.map(num).join(', ')} B in equal shares`;
   const lines = [
     `# netconsole tune: ${mix}, ${shape}, from ${who}; ${num(o.count)} messages per run, ${o.runs} run${o.runs > 1 ? 's' : ''} per setting (interleaved); node ${process.version}, ${cpus().length} CPUs, load ${loadavg()[0].toFixed(2)}`,
     '',
@@ -147,10 +158,14 @@ function header(o: TuneOptions, unit: string): string[] {
     `baseline ("default"): the library's defaults${o.config ? ` with the options of ${o.config}` : ''}`,
     `knobs: ${o.knobs.map((k) => `${k.option} (${valuesOf(k, o.base, o.quick).map(k.show).join(', ')})`).join('; ')}`,
   ];
-  if (o.runs === 1) lines.push('one run per setting: there is no run-to-run spread to compare with, so any difference counts (for smoke runs only)');
+  if (o.runs === 1)
+    lines.push(
+      'one run per setting: there is no run-to-run spread to compare with, so any difference counts (for smoke runs only)',
+    );
   try {
     const wmemMax = Number(readFileSync('/proc/sys/net/core/wmem_max', 'utf8'));
-    if (o.knobs.some((k) => k.name === 'sendBufferBytes')) lines.push(`net.core.wmem_max is ${num(wmemMax)}: the kernel caps sendBufferBytes there`);
+    if (o.knobs.some((k) => k.name === 'sendBufferBytes'))
+      lines.push(`net.core.wmem_max is ${num(wmemMax)}: the kernel caps sendBufferBytes there`);
   } catch {
     // not Linux's /proc: nothing to say
   }
@@ -158,7 +173,10 @@ function header(o: TuneOptions, unit: string): string[] {
 }
 
 /** Runs the tuner; returns the options written to o.out. */
-async function runTune(o: TuneOptions, out: (line: string) => void = (l) => console.log(l)): Promise<NetconsoleOptions> {
+async function runTune(
+  o: TuneOptions,
+  out: (line: string) => void = (l) => console.log(l),
+): Promise<NetconsoleOptions> {
   const fig = figure(o.goal);
   out(header(o, fig.unit).join('\n'));
   const steps = o.knobs.reduce((n, k) => n + valuesOf(k, o.base, o.quick).length, 2) * o.runs;
@@ -172,7 +190,14 @@ async function runTune(o: TuneOptions, out: (line: string) => void = (l) => cons
       figure: fig,
       async measure(opts) {
         const { control: _, ...ncOptions } = opts; // a control socket per run would be in the way of the operator's
-        const r = await runOnce({ sizes: o.sizes, count: o.count, rate: o.rate, threads: o.threads, targets: o.targets, ncOptions: ncOptions as Record<string, unknown> });
+        const r = await runOnce({
+          sizes: o.sizes,
+          count: o.count,
+          rate: o.rate,
+          threads: o.threads,
+          targets: o.targets,
+          ncOptions: ncOptions as Record<string, unknown>,
+        });
         return fig.of(r);
       },
     },
@@ -183,11 +208,17 @@ async function runTune(o: TuneOptions, out: (line: string) => void = (l) => cons
   const f = outcome.final;
   const range = (r: { min: number; max: number }): string => `${num(r.min)} - ${num(r.max)}`;
   if (f && f.won) {
-    out(`best: ${outcome.changes.join(', ')}: ${f.gain.toFixed(2)}x the defaults' ${fig.unit} (median ${num(f.tuned.median)} vs ${num(f.base.median)}; runs ${range(f.tuned)} vs ${range(f.base)}), measured in this run`);
+    out(
+      `best: ${outcome.changes.join(', ')}: ${f.gain.toFixed(2)}x the defaults' ${fig.unit} (median ${num(f.tuned.median)} vs ${num(f.base.median)}; runs ${range(f.tuned)} vs ${range(f.base)}), measured in this run`,
+    );
   } else if (f) {
-    out(`nothing beats the defaults beyond the run-to-run spread: the knobs kept one by one (${outcome.changes.join(', ')}) make ${f.gain.toFixed(2)}x the defaults' ${fig.unit} together, runs ${range(f.tuned)} vs ${range(f.base)}`);
+    out(
+      `nothing beats the defaults beyond the run-to-run spread: the knobs kept one by one (${outcome.changes.join(', ')}) make ${f.gain.toFixed(2)}x the defaults' ${fig.unit} together, runs ${range(f.tuned)} vs ${range(f.base)}`,
+    );
   } else {
-    out(`nothing beats the defaults beyond the run-to-run spread${outcome.changes.length ? ' (the combination could not be measured)' : ''}`);
+    out(
+      `nothing beats the defaults beyond the run-to-run spread${outcome.changes.length ? ' (the combination could not be measured)' : ''}`,
+    );
   }
   const file: NetconsoleOptions = { ...(o.targets !== undefined ? { targets: o.targets } : {}), ...outcome.options };
   await writeTuned(o.out, file);

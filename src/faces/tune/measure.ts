@@ -45,7 +45,11 @@ export async function runCase(c: Case, subjects: string[], runs: number, progres
     if (c.around) await c.around(body);
     else await body();
   } catch (err) {
-    skipped.push(...subjects.filter((s) => samples.get(s)!.length === 0).map((subject) => ({ subject, reason: `set-up failed: ${(err as Error).message.split('\n')[0]}` })));
+    skipped.push(
+      ...subjects
+        .filter((s) => samples.get(s)!.length === 0)
+        .map((subject) => ({ subject, reason: `set-up failed: ${(err as Error).message.split('\n')[0]}` })),
+    );
   }
   const results: SubjectResult[] = [];
   for (const subject of subjects) {
@@ -63,10 +67,26 @@ export async function runCase(c: Case, subjects: string[], runs: number, progres
       const nums = vs.filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
       extra[k] = nums.length > 0 ? median(nums) : (vs.find((v) => v !== null && v !== undefined) ?? null);
     }
-    results.push({ subject, ...summarize(values), runs: values, ratio: null, extra, samples: ss.map((s) => s.extra ?? {}), ...(errs ? { errors: errs } : {}) });
+    results.push({
+      subject,
+      ...summarize(values),
+      runs: values,
+      ratio: null,
+      extra,
+      samples: ss.map((s) => s.extra ?? {}),
+      ...(errs ? { errors: errs } : {}),
+    });
   }
   const base = results.find((r) => r.subject === c.baseline);
   if (base) for (const r of results) r.ratio = base.median > 0 ? r.median / base.median : null;
-  return { name: c.scenario, params: c.params, unit: c.unit, higherIsBetter: c.higherIsBetter, baseline: c.baseline, note: c.note, results, skipped };
+  return {
+    name: c.scenario,
+    params: c.params,
+    unit: c.unit,
+    higherIsBetter: c.higherIsBetter,
+    baseline: c.baseline,
+    note: c.note,
+    results,
+    skipped,
+  };
 }
-

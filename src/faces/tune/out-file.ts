@@ -6,7 +6,17 @@
 //
 // Written here rather than with write-file-atomic: the check before measuring needs the same file
 // handling, and that package's current major no longer runs on Node 20.
-import { closeSync, fchmodSync, fsyncSync, openSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fchmodSync,
+  fsyncSync,
+  openSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /** What the probe writes: a page, so that a full file system is found before measuring, not after. */
@@ -21,7 +31,7 @@ export function fsReason(err: unknown): string {
 
 /** Writes all of `data` (write(2) may take part of it, then fail on the next call: ENOSPC). */
 function writeAll(fd: number, data: Uint8Array): void {
-  for (let at = 0; at < data.length; ) at += writeSync(fd, data, at);
+  for (let at = 0; at < data.length;) at += writeSync(fd, data, at);
 }
 
 /** The temporary file beside `file` (hidden, this process's). */
@@ -43,7 +53,9 @@ export function checkWritable(file: string, label: string): void {
   try {
     st = statSync(dir);
   } catch (err) {
-    throw new TypeError(`${label}: the directory ${dir} ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be used (${fsReason(err)})`}`);
+    throw new TypeError(
+      `${label}: the directory ${dir} ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be used (${fsReason(err)})`}`,
+    );
   }
   if (!st.isDirectory()) throw new TypeError(`${label}: ${dir} is not a directory`);
   let isDir = false;

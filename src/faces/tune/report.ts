@@ -69,7 +69,14 @@ function title(s: ScenarioResult): string {
 /** A Markdown table of one case; `columns` picks the extras shown (key -> header). */
 export function table(s: ScenarioResult, columns: Record<string, string>): string {
   const ratioHead = s.baseline ? `ratio to ${s.baseline}` : 'ratio';
-  const head = ['subject', `median ${s.unit}`, 'min - max', 'runs', ...(s.baseline ? [ratioHead] : []), ...Object.values(columns)];
+  const head = [
+    'subject',
+    `median ${s.unit}`,
+    'min - max',
+    'runs',
+    ...(s.baseline ? [ratioHead] : []),
+    ...Object.values(columns),
+  ];
   const lines = [title(s), ''];
   if (s.note) lines.push(`${s.note}`, '');
   lines.push(`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`);
@@ -83,4 +90,3 @@ export function table(s: ScenarioResult, columns: Record<string, string>): strin
   for (const r of s.results) for (const e of r.errors ?? []) lines.push(`\nerror in a run of ${r.subject}: ${e}`);
   return lines.join('\n');
 }
-

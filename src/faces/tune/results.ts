@@ -59,4 +59,3 @@ export interface ScenarioResult {
   results: SubjectResult[];
   skipped: Array<{ subject: string; reason: string }>;
 }
-

@@ -43,7 +43,14 @@ async function openSink(): Promise<{ target: string; close(): Promise<void> }> {
 /** One run in a fresh process; rejects with the sender's error (and the tail of its stderr). */
 export async function runOnce(spec: RunSpec): Promise<RunResult> {
   const sink = spec.targets === undefined ? await openSink() : null;
-  const args: SenderArgs = { sizes: spec.sizes, count: spec.count, rate: spec.rate, threads: spec.threads, targets: spec.targets ?? sink!.target, ncOptions: spec.ncOptions };
+  const args: SenderArgs = {
+    sizes: spec.sizes,
+    count: spec.count,
+    rate: spec.rate,
+    threads: spec.threads,
+    targets: spec.targets ?? sink!.target,
+    ncOptions: spec.ncOptions,
+  };
   const child = spawn(process.execPath, [SENDER_JS, JSON.stringify(args)], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d));

@@ -23,7 +23,13 @@ export interface SenderResult {
   seconds: number;
   /** The process's CPU time (every thread) over those seconds, in microseconds. */
   cpuUs: number;
-  stats: { lost: number; ringFull: number; waits: { gaveUp: number }; transmit: Record<string, number>; targets: Array<{ sent: number; lostInTransmit: number }> };
+  stats: {
+    lost: number;
+    ringFull: number;
+    waits: { gaveUp: number };
+    transmit: Record<string, number>;
+    targets: Array<{ sent: number; lostInTransmit: number }>;
+  };
 }
 
 /** Writer threads (writer.ts), attached and waiting; `go()` starts them all and resolves when all are done. */
@@ -32,7 +38,13 @@ async function writers(nc: Netconsole, args: SenderArgs, texts: string[]): Promi
   const start = new Int32Array(new SharedArrayBuffer(4));
   const { count, threads } = args;
   const share = (w: number): number => Math.floor(count / threads) + (w < count % threads ? 1 : 0);
-  const workers = Array.from({ length: threads }, (_, w) => new Worker(new URL('./writer.js', import.meta.url), { workerData: { handle, texts, count: share(w), rate: args.rate / threads, start } }));
+  const workers = Array.from(
+    { length: threads },
+    (_, w) =>
+      new Worker(new URL('./writer.js', import.meta.url), {
+        workerData: { handle, texts, count: share(w), rate: args.rate / threads, start },
+      }),
+  );
   await Promise.all(workers.map((w) => once(w, 'message')));
   return {
     async go() {
@@ -46,7 +58,13 @@ async function writers(nc: Netconsole, args: SenderArgs, texts: string[]): Promi
 }
 
 async function main(args: SenderArgs): Promise<void> {
-  const nc = await Netconsole.create({ env: false, devices: 'none', strict: true, ...args.ncOptions, targets: args.targets });
+  const nc = await Netconsole.create({
+    env: false,
+    devices: 'none',
+    strict: true,
+    ...args.ncOptions,
+    targets: args.targets,
+  });
   const texts = args.sizes.map(text);
   const threads = args.threads > 0 ? await writers(nc, args, texts) : null;
   print({ ready: true });
@@ -61,7 +79,11 @@ async function main(args: SenderArgs): Promise<void> {
   await nc.flush();
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu = process.cpuUsage(cpu0);
-  const result: SenderResult = { seconds, cpuUs: cpu.user + cpu.system, stats: nc.stats() as unknown as SenderResult['stats'] };
+  const result: SenderResult = {
+    seconds,
+    cpuUs: cpu.user + cpu.system,
+    stats: nc.stats() as unknown as SenderResult['stats'],
+  };
   print(result);
   await Promise.race([nc.close(), new Promise((r) => setTimeout(r, 3000))]);
 }

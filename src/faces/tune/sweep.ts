@@ -38,7 +38,8 @@ export interface Knob {
   show(v: unknown): string;
 }
 
-const bytes = (v: unknown): string => ((v as number) >= MiB ? `${(v as number) / MiB} MiB` : `${(v as number) / KiB} KiB`);
+const bytes = (v: unknown): string =>
+  (v as number) >= MiB ? `${(v as number) / MiB} MiB` : `${(v as number) / KiB} KiB`;
 
 function wakeOf(o: NetconsoleOptions): Wake {
   const wake = o.nativeSender?.wake ?? 'spin';
@@ -118,7 +119,15 @@ export interface Figure {
 
 export function figure(goal: Goal): Figure {
   const rateUnit = 'messages handed to the kernel/s';
-  const columns: Record<string, string> = { handed: 'handed on', ...(goal === 'cpu' ? { rate: rateUnit } : { cpuNsPerMsg: 'CPU ns/msg' }), lost: 'lib lost', gaveUp: 'waits given up', eagain: 'EAGAIN', enobufs: 'ENOBUFS', stalls: 'stalls' };
+  const columns: Record<string, string> = {
+    handed: 'handed on',
+    ...(goal === 'cpu' ? { rate: rateUnit } : { cpuNsPerMsg: 'CPU ns/msg' }),
+    lost: 'lib lost',
+    gaveUp: 'waits given up',
+    eagain: 'EAGAIN',
+    enobufs: 'ENOBUFS',
+    stalls: 'stalls',
+  };
   return {
     unit: goal === 'cpu' ? 'CPU ns/message' : rateUnit,
     higherIsBetter: goal === 'rate',
@@ -128,7 +137,17 @@ export function figure(goal: Goal): Figure {
       const handed = s.targets.reduce((n, t) => n + t.sent - t.lostInTransmit, 0);
       const rate = handed / r.seconds;
       const cpuNsPerMsg = handed > 0 ? (r.cpuUs * 1000) / handed : Infinity;
-      const extra = { handed, rate, cpuNsPerMsg, lost: s.lost, ringFull: s.ringFull, gaveUp: s.waits.gaveUp, eagain: s.transmit.eagain, enobufs: s.transmit.enobufs, stalls: s.transmit.stalls };
+      const extra = {
+        handed,
+        rate,
+        cpuNsPerMsg,
+        lost: s.lost,
+        ringFull: s.ringFull,
+        gaveUp: s.waits.gaveUp,
+        eagain: s.transmit.eagain,
+        enobufs: s.transmit.enobufs,
+        stalls: s.transmit.stalls,
+      };
       return { value: goal === 'cpu' ? cpuNsPerMsg : rate, extra };
     },
   };
@@ -169,9 +188,24 @@ function best(rs: SubjectResult[], higherIsBetter: boolean): SubjectResult | und
 }
 
 /** Runs every setting of one comparison `runs` times, interleaved, and prints its table. */
-async function compare(plan: SweepPlan, params: Case['params'], settings: Map<string, NetconsoleOptions>, baseline: string, progress: Progress, out: (l: string) => void): Promise<ScenarioResult> {
+async function compare(
+  plan: SweepPlan,
+  params: Case['params'],
+  settings: Map<string, NetconsoleOptions>,
+  baseline: string,
+  progress: Progress,
+  out: (l: string) => void,
+): Promise<ScenarioResult> {
   const { unit, higherIsBetter, columns } = plan.figure;
-  const c: Case = { scenario: 'tune', params, unit, higherIsBetter, baseline, subjects: [...settings.keys()], measure: (subject) => plan.measure(settings.get(subject)!) };
+  const c: Case = {
+    scenario: 'tune',
+    params,
+    unit,
+    higherIsBetter,
+    baseline,
+    subjects: [...settings.keys()],
+    measure: (subject) => plan.measure(settings.get(subject)!),
+  };
   const result = await runCase(c, c.subjects, plan.runs, progress);
   progress.clear();
   out(`${table(result, columns)}\n`);
@@ -191,7 +225,10 @@ export async function sweep(plan: SweepPlan, progress: Progress, out: (line: str
     const settings = new Map(values.map((v, i) => [label(v, i), k.set(options, v)]));
     const r = await compare(plan, { knob: k.option }, settings, label(values[0], 0), progress, out);
     const base = r.results.find((x) => x.subject === label(values[0], 0));
-    const top = best(r.results.filter((x) => x !== base), higherIsBetter);
+    const top = best(
+      r.results.filter((x) => x !== base),
+      higherIsBetter,
+    );
     if (!base) {
       // Nothing can be compared with a baseline that did not run: a tuner that went on would
       // report "nothing beats the defaults" and write a file, as if it had measured something.
@@ -203,9 +240,13 @@ export async function sweep(plan: SweepPlan, progress: Progress, out: (line: str
     } else if (beyond(top, base, higherIsBetter)) {
       options = settings.get(top.subject)!;
       changes.push(`${k.option} ${top.subject}`);
-      out(`-> ${k.option}: ${top.subject} kept (${top.ratio!.toFixed(2)}x the default's ${unit}, beyond the run-to-run spread)\n`);
+      out(
+        `-> ${k.option}: ${top.subject} kept (${top.ratio!.toFixed(2)}x the default's ${unit}, beyond the run-to-run spread)\n`,
+      );
     } else {
-      out(`-> ${k.option}: the default kept (the best other value, ${top.subject}, makes ${top.ratio!.toFixed(2)}x its ${unit}: within the run-to-run spread)\n`);
+      out(
+        `-> ${k.option}: the default kept (the best other value, ${top.subject}, makes ${top.ratio!.toFixed(2)}x its ${unit}: within the run-to-run spread)\n`,
+      );
     }
   }
   if (changes.length === 0) return { options: plan.base, changes, final: null };
@@ -213,7 +254,14 @@ export async function sweep(plan: SweepPlan, progress: Progress, out: (line: str
     ['defaults', plan.base],
     ['tuned', options],
   ]);
-  const r = await compare(plan, { compare: `tuned (${changes.join(', ')}) vs defaults` }, settings, 'defaults', progress, out);
+  const r = await compare(
+    plan,
+    { compare: `tuned (${changes.join(', ')}) vs defaults` },
+    settings,
+    'defaults',
+    progress,
+    out,
+  );
   const tuned = r.results.find((x) => x.subject === 'tuned');
   const base = r.results.find((x) => x.subject === 'defaults');
   if (!tuned || !base || tuned.ratio === null) return { options: plan.base, changes, final: null };

@@ -5,7 +5,13 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { attach, type NetconsoleHandle } from '../../host/netconsole.js';
 import { inTurns } from './load.js';
 
-const { handle, texts, count, rate, start } = workerData as { handle: NetconsoleHandle; texts: string[]; count: number; rate: number; start: Int32Array };
+const { handle, texts, count, rate, start } = workerData as {
+  handle: NetconsoleHandle;
+  texts: string[];
+  count: number;
+  rate: number;
+  start: Int32Array;
+};
 const log = attach(handle);
 parentPort!.postMessage('ready');
 Atomics.wait(start, 0, 0);

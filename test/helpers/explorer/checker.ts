@@ -51,7 +51,13 @@ interface OpRun {
 function finalOf(s: MState): FinalTarget[] {
   return s.targets.map((t) =>
     t.exists
-      ? { name: t.name, exists: true, state: t.state, devName: t.devName, device: t.state === 'enabled' && s.world.ifindex === t.bound ? s.world.name : null }
+      ? {
+          name: t.name,
+          exists: true,
+          state: t.state,
+          devName: t.devName,
+          device: t.state === 'enabled' && s.world.ifindex === t.bound ? s.world.name : null,
+        }
       : { name: t.name, exists: false },
   );
 }
@@ -79,7 +85,15 @@ export function check(initial: MState, obs: Observation, budget = 200_000): Verd
   const seen = new Set<string>();
   let explored = 0;
   let deepest = { at: -1, why: 'no order of steps explains it' };
-  type Node = { at: number; s: MState; ops: OpRun[]; order: string[]; states: Snapshot[]; stoppedBy: Record<string, number[]>; settled: Set<number> };
+  type Node = {
+    at: number;
+    s: MState;
+    ops: OpRun[];
+    order: string[];
+    states: Snapshot[];
+    stoppedBy: Record<string, number[]>;
+    settled: Set<number>;
+  };
 
   const key = (n: Node): string =>
     `${n.at}|${JSON.stringify(n.s)}|${n.ops.map((o) => (o.queue === null ? 'n' : `${o.result}:${o.queue.map((q) => q.label).join(',')}`)).join(';')}`;
@@ -101,7 +115,8 @@ export function check(initial: MState, obs: Observation, budget = 200_000): Verd
     n.s.targets.forEach((t, k) => {
       const enabled = t.exists && t.state === 'enabled';
       if (enabled && !before[k].enabled) n.stoppedBy[t.name] = [];
-      else if ((before[k].enabled && !enabled) || (before[k].exists && !t.exists)) n.stoppedBy[t.name] = [...n.stoppedBy[t.name], i];
+      else if ((before[k].enabled && !enabled) || (before[k].exists && !t.exists))
+        n.stoppedBy[t.name] = [...n.stoppedBy[t.name], i];
     });
   };
 
@@ -137,12 +152,20 @@ export function check(initial: MState, obs: Observation, budget = 200_000): Verd
       const op = next.ops[e.settle];
       const want = op.result ?? 'ok';
       if (!done(op)) fail(n, `op ${e.settle} (${obs.ops[e.settle].kind}) settled before its steps could all run`);
-      else if (want !== obs.ops[e.settle].result) fail(n, `op ${e.settle} (${obs.ops[e.settle].kind}) gave ${obs.ops[e.settle].result}, the kernel ${want}`);
-      else if (reached(next.s) !== e.reached) fail(n, `the log call at op ${e.settle}'s settlement reached ${e.reached} targets, the kernel ${reached(next.s)}`);
+      else if (want !== obs.ops[e.settle].result)
+        fail(n, `op ${e.settle} (${obs.ops[e.settle].kind}) gave ${obs.ops[e.settle].result}, the kernel ${want}`);
+      else if (reached(next.s) !== e.reached)
+        fail(
+          n,
+          `the log call at op ${e.settle}'s settlement reached ${e.reached} targets, the kernel ${reached(next.s)}`,
+        );
       else {
         next.order.push(`settle ${e.settle}`);
         next.settled = new Set([...n.settled, e.settle]);
-        next.states = [...n.states, { settle: e.settle, s: cloneState(next.s), stoppedBy: { ...next.stoppedBy }, settled: next.settled }];
+        next.states = [
+          ...n.states,
+          { settle: e.settle, s: cloneState(next.s), stoppedBy: { ...next.stoppedBy }, settled: next.settled },
+        ];
         const r = search(next);
         if (r) return r;
       }
@@ -162,7 +185,15 @@ export function check(initial: MState, obs: Observation, budget = 200_000): Verd
   };
 
   const stoppedBy = Object.fromEntries(initial.targets.map((t) => [t.name, []])) as Record<string, number[]>;
-  const root: Node = { at: 0, s: cloneState(initial), ops: obs.ops.map(() => ({ queue: null, result: null })), order: [], states: [], stoppedBy, settled: new Set() };
+  const root: Node = {
+    at: 0,
+    s: cloneState(initial),
+    ops: obs.ops.map(() => ({ queue: null, result: null })),
+    order: [],
+    states: [],
+    stoppedBy,
+    settled: new Set(),
+  };
   const r = search(root);
   if (r) return r;
   if (explored > budget) return { ok: false, reason: `search budget of ${budget} states exhausted` };

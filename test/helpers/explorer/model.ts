@@ -24,8 +24,30 @@ export type OpKind =
   | 'enslave'
   | 'close';
 
-export const OP_KINDS: readonly OpKind[] = ['enable', 'disable', 'remove', 'set', 'userdata', 'unregister', 'register-name', 'register-mac', 'rename', 'down', 'up', 'enslave', 'close'];
-export const DEVICE_OPS: ReadonlySet<OpKind> = new Set(['unregister', 'register-name', 'register-mac', 'rename', 'down', 'up', 'enslave']);
+export const OP_KINDS: readonly OpKind[] = [
+  'enable',
+  'disable',
+  'remove',
+  'set',
+  'userdata',
+  'unregister',
+  'register-name',
+  'register-mac',
+  'rename',
+  'down',
+  'up',
+  'enslave',
+  'close',
+];
+export const DEVICE_OPS: ReadonlySet<OpKind> = new Set([
+  'unregister',
+  'register-name',
+  'register-mac',
+  'rename',
+  'down',
+  'up',
+  'enslave',
+]);
 
 /** The one network device the targets use. Each registration is a new ifindex. */
 export interface MWorld {
@@ -84,14 +106,21 @@ export const NAMES = { first: 'nx0', renamed: 'nx1', byMac: 'nx9' };
 export function stepsOf(kind: OpKind, on: string, nextIfindex: number): Step[] {
   switch (kind) {
     case 'enable':
-      return [admit(kind), effect('enable: reset', (s) => enableCheck(s, on)), effect('enable: set up', (s) => enableSetup(s, on))];
+      return [
+        admit(kind),
+        effect('enable: reset', (s) => enableCheck(s, on)),
+        effect('enable: set up', (s) => enableSetup(s, on)),
+      ];
     case 'disable':
       return [admit(kind), effect('disable', (s) => disable(s, on))];
     case 'remove':
       return [admit(kind), effect('remove', (s) => remove(s, on))];
     case 'set':
       // remote_port (a locked attribute), written with the value it has.
-      return [admit(kind), effect('set remote_port', (s) => withTarget(s, on, (t) => (t.state === 'enabled' ? 'EINVAL' : 'ok')))];
+      return [
+        admit(kind),
+        effect('set remote_port', (s) => withTarget(s, on, (t) => (t.state === 'enabled' ? 'EINVAL' : 'ok'))),
+      ];
     case 'userdata':
       return [admit(kind), effect('userdata.set', (s) => withTarget(s, on, () => 'ok'))];
     case 'close':
@@ -222,10 +251,24 @@ export function changeWorld(w: MWorld, kind: OpKind, nextIfindex: number): void 
       w.present = false;
       break;
     case 'register-name': // the same name, a new device (new ifindex and MAC)
-      Object.assign(w, { present: true, name: NAMES.first, mac: '02:00:00:00:01:02', ifindex: nextIfindex, running: true, enslaved: false });
+      Object.assign(w, {
+        present: true,
+        name: NAMES.first,
+        mac: '02:00:00:00:01:02',
+        ifindex: nextIfindex,
+        running: true,
+        enslaved: false,
+      });
       break;
     case 'register-mac': // the same MAC under another name
-      Object.assign(w, { present: true, name: NAMES.byMac, mac: '02:00:00:00:00:01', ifindex: nextIfindex, running: true, enslaved: false });
+      Object.assign(w, {
+        present: true,
+        name: NAMES.byMac,
+        mac: '02:00:00:00:00:01',
+        ifindex: nextIfindex,
+        running: true,
+        enslaved: false,
+      });
       break;
     case 'rename':
       w.name = w.name === NAMES.renamed ? NAMES.first : NAMES.renamed;
@@ -250,7 +293,7 @@ function notifier(s: MState, kind: OpKind, ev: EventDevice): { result?: Result; 
     if (t.state === 'enabled' && t.bound === ev.ifindex) {
       if (kind === 'rename' && t.bindMac === null) t.devName = ev.name;
       if (kind === 'down' || kind === 'up') t.up = kind === 'up';
-      if (kind === 'unregister') (t.state = 'deactivated'), (t.bound = null);
+      if (kind === 'unregister') ((t.state = 'deactivated'), (t.bound = null));
       if (kind === 'enslave') disableTarget(t);
     }
     const registers = kind === 'register-name' || kind === 'register-mac' || kind === 'rename';

@@ -37,7 +37,15 @@ class World implements DeviceLookup {
   private info(): DeviceInfo | null {
     const w = this.w;
     if (!w.present) return null;
-    return { name: w.name, ifindex: w.ifindex, mac: w.mac, up: true, running: w.running, master: w.enslaved ? 'br0' : null, addresses: [{ family: 4, address: '127.0.0.1' }] };
+    return {
+      name: w.name,
+      ifindex: w.ifindex,
+      mac: w.mac,
+      up: true,
+      running: w.running,
+      master: w.enslaved ? 'br0' : null,
+      addresses: [{ family: 4, address: '127.0.0.1' }],
+    };
   }
   getDevice(name: string): DeviceInfo | null {
     return this.w.present && this.w.name === name ? this.info() : null;
@@ -55,7 +63,11 @@ class World implements DeviceLookup {
 
 /** A UDP socket whose sends reach the kernel before send() returns (markers must be in order). */
 function markerSocket(): Socket {
-  return createSocket({ type: 'udp4', lookup: ((a: string, f: unknown, cb: unknown) => (typeof f === 'function' ? f : (cb as (...x: unknown[]) => void))(null, a, 4)) as never });
+  return createSocket({
+    type: 'udp4',
+    lookup: ((a: string, f: unknown, cb: unknown) =>
+      (typeof f === 'function' ? f : (cb as (...x: unknown[]) => void))(null, a, 4)) as never,
+  });
 }
 
 /** Local UDP ports bound on 127.0.0.1 (from /proc/net/udp). */
@@ -123,12 +135,26 @@ export class Bench {
     const nc = await this.netconsole();
     const table = (nc as unknown as { table: TargetTable }).table; // the MAC-bound target: only a parameter string makes one otherwise
     const base = { remote_ip: '127.0.0.1', local_ip: '127.0.0.1', extended: 1 };
-    await table.create('a', { ...base, dev_name: NAMES.first, remote_port: this.sinks.a.port, local_port: this.ports.a, enabled: 1 });
+    await table.create('a', {
+      ...base,
+      dev_name: NAMES.first,
+      remote_port: this.sinks.a.port,
+      local_port: this.ports.a,
+      enabled: 1,
+    });
     await table.create('b', { ...base, remote_port: this.sinks.b.port, local_port: this.ports.b, enabled: 1 }, MAC);
     const initial: MState = {
       world: { ...this.world.w },
       targets: [
-        { name: 'a', exists: true, state: 'enabled', devName: NAMES.first, bindMac: null, bound: this.world.w.ifindex, up: true },
+        {
+          name: 'a',
+          exists: true,
+          state: 'enabled',
+          devName: NAMES.first,
+          bindMac: null,
+          bound: this.world.w.ifindex,
+          up: true,
+        },
         { name: 'b', exists: true, state: 'enabled', devName: '', bindMac: MAC, bound: this.world.w.ifindex, up: true },
       ],
       closing: false,
@@ -137,7 +163,7 @@ export class Bench {
       changeWorld(this.world.w, 'unregister', 0);
       await nc.deviceEvent({ type: 'unregister', name: this.world.w.name, ifindex: this.world.w.ifindex, mac: MAC });
       initial.world.present = false;
-      for (const t of initial.targets) (t.state = 'deactivated'), (t.bound = null);
+      for (const t of initial.targets) ((t.state = 'deactivated'), (t.bound = null));
     }
     const handles = { a: nc.targets.get('a')!, b: nc.targets.get('b')! }; // kept: a removed target's handle still answers
     this.mark(`B${n}`);
@@ -157,7 +183,15 @@ export class Bench {
       settled.push(
         this.invoke(nc, p.kind, handles[opts.on], nextIfindex).then(
           () => this.settle(nc, n, i, 'ok', ops, events),
-          (err: unknown) => this.settle(nc, n, i, err instanceof NetconsoleError ? err.code : `raw ${(err as Error)?.name}: ${(err as Error)?.message}`, ops, events),
+          (err: unknown) =>
+            this.settle(
+              nc,
+              n,
+              i,
+              err instanceof NetconsoleError ? err.code : `raw ${(err as Error)?.name}: ${(err as Error)?.message}`,
+              ops,
+              events,
+            ),
         ),
       );
     };
@@ -180,20 +214,29 @@ export class Bench {
     // What the run left.
     const final: FinalTarget[] = TARGETS.map((name) => {
       const t = nc.targets.get(name);
-      return t ? { name, exists: true, state: t.state, devName: t.get('dev_name'), device: t.device } : { name, exists: false };
+      return t
+        ? { name, exists: true, state: t.state, devName: t.get('dev_name'), device: t.device }
+        : { name, exists: false };
     });
     const problems: string[] = [];
     const ports = boundPorts();
     for (const f of final) {
       const held = ports.has(this.ports[f.name as 'a' | 'b']);
-      if (held !== (f.state === 'enabled')) problems.push(`target ${f.name} is ${f.exists ? f.state : 'removed'} and its port is ${held ? '' : 'not '}bound`);
+      if (held !== (f.state === 'enabled'))
+        problems.push(
+          `target ${f.name} is ${f.exists ? f.state : 'removed'} and its port is ${held ? '' : 'not '}bound`,
+        );
     }
     const raw = ops.filter((o) => o.result.startsWith('raw') || o.result === 'EIO');
-    if (raw.length > 0) problems.push(`internal errors reached the caller: ${raw.map((o) => `${o.kind}: ${o.result}`).join('; ')}`);
+    if (raw.length > 0)
+      problems.push(`internal errors reached the caller: ${raw.map((o) => `${o.kind}: ${o.result}`).join('; ')}`);
     const violations = nc.stats().lockOrderViolations;
     if (violations > 0) problems.push(`lock order violations: ${violations}`);
     const verdict = check(initial, { ops, events, final });
-    if (!verdict.ok) problems.push(`not linearizable against the kernel model: ${verdict.reason}\n  observed: ${JSON.stringify({ events, ops: ops.map((o) => [o.kind, o.result]) })}`);
+    if (!verdict.ok)
+      problems.push(
+        `not linearizable against the kernel model: ${verdict.reason}\n  observed: ${JSON.stringify({ events, ops: ops.map((o) => [o.kind, o.result]) })}`,
+      );
 
     // Clean up for the next run, then the datagrams of this one.
     if (opts.ops.some((o) => o.kind === 'close')) {
@@ -201,7 +244,8 @@ export class Bench {
     } else {
       for (const name of TARGETS) await nc.targets.get(name)?.remove();
       const left = boundPorts();
-      for (const t of TARGETS) if (left.has(this.ports[t])) problems.push(`target ${t} removed and its port still bound`);
+      for (const t of TARGETS)
+        if (left.has(this.ports[t])) problems.push(`target ${t} removed and its port still bound`);
     }
     this.mark(`E${n}`);
     for (const t of TARGETS) await this.sinks[t].waitFor((r) => r.data.toString() === `E${n}`);
@@ -212,7 +256,10 @@ export class Bench {
         for (const x of texts) {
           const m = /^M\d+:(\d+)$/.exec(x);
           if (m) dead = dead || verdict.deadAfter.get(Number(m[1]))?.has(t) === true;
-          else if (dead) problems.push(`target ${t} sent after it stopped for good: ${JSON.stringify(x.slice(0, 60))} (${texts.join(' | ').replace(/\n/g, '')}) ${verdict.order.join(', ')}`);
+          else if (dead)
+            problems.push(
+              `target ${t} sent after it stopped for good: ${JSON.stringify(x.slice(0, 60))} (${texts.join(' | ').replace(/\n/g, '')}) ${verdict.order.join(', ')}`,
+            );
         }
       }
     }
@@ -226,7 +273,14 @@ export class Bench {
       const before = { name: w.name, ifindex: w.ifindex };
       changeWorld(w, kind, nextIfindex); // the device changes at once; the notifier runs under rtnl
       const type = kind === 'register-name' || kind === 'register-mac' ? 'register' : kind;
-      return nc.deviceEvent({ type: type as never, name: w.name, oldName: kind === 'rename' ? before.name : undefined, ifindex: kind === 'unregister' ? before.ifindex : w.ifindex, mac: w.mac, master: kind === 'enslave' ? 'br0' : undefined });
+      return nc.deviceEvent({
+        type: type as never,
+        name: w.name,
+        oldName: kind === 'rename' ? before.name : undefined,
+        ifindex: kind === 'unregister' ? before.ifindex : w.ifindex,
+        mac: w.mac,
+        master: kind === 'enslave' ? 'br0' : undefined,
+      });
     }
     switch (kind) {
       case 'enable':
@@ -255,7 +309,14 @@ export class Bench {
   }
 
   /** At each settlement: its result, a log call (how many targets it reached), a marker. */
-  private settle(nc: Netconsole, n: number, i: number, result: string, ops: ObservedOp[], events: ObservedEvent[]): void {
+  private settle(
+    nc: Netconsole,
+    n: number,
+    i: number,
+    result: string,
+    ops: ObservedOp[],
+    events: ObservedEvent[],
+  ): void {
     ops[i].result = result;
     events.push({ settle: i, reached: nc.info(`probe ${n} ${i}`) });
     this.mark(`M${n}:${i}`);
