@@ -19,7 +19,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 // npm sets INIT_CWD to where it was run and npm_config_local_prefix to the project it installs
 // (the same, unless run from a subfolder); run by hand (no INIT_CWD), this is its own install.
 const { INIT_CWD, npm_config_local_prefix: project } = process.env;
-const ownInstall = INIT_CWD === undefined || resolve(INIT_CWD) === root || (project !== undefined && resolve(project) === root);
+const ownInstall =
+  INIT_CWD === undefined || resolve(INIT_CWD) === root || (project !== undefined && resolve(project) === root);
 // The published package has neither: dist/ ships built.
 const sourceCheckout = existsSync(join(root, 'asconfig.json')) && existsSync(join(root, 'src'));
 // Resolved from the package's directory upward, as Node resolves it at run time: npm hoists
@@ -81,7 +82,17 @@ function missingTools() {
  * by hand) the one of the npm installed beside this node, else PATH's.
  */
 function nodeGyp() {
-  const beside = join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
+  const beside = join(
+    dirname(process.execPath),
+    '..',
+    'lib',
+    'node_modules',
+    'npm',
+    'node_modules',
+    'node-gyp',
+    'bin',
+    'node-gyp.js',
+  );
   for (const file of [process.env.npm_config_node_gyp, resolveHere('node-gyp/bin/node-gyp.js'), beside]) {
     if (file && existsSync(file)) return [process.execPath, [file]];
   }
@@ -129,7 +140,7 @@ function stale(file) {
 
 if (sourceCheckout && ownInstall) {
   npmRun('build:wasm');
-  npmRun('build:ts');
+  npmRun('build:package');
 }
 if (process.env.NETCONSOLE_NO_NATIVE === '1') {
   say('dgram sender: NETCONSOLE_NO_NATIVE=1, the native addon was neither looked for nor built');
@@ -144,8 +155,11 @@ try {
 }
 
 const fromSource = process.env.npm_config_build_from_source === 'true';
-let before = fromSource ? { file: null, why: 'building from source was asked (npm_config_build_from_source=true)' } : find(gypBuild);
-if (before.file !== null && stale(before.file)) before = { file: null, why: `${relative(root, before.file)} is older than native/` };
+let before = fromSource
+  ? { file: null, why: 'building from source was asked (npm_config_build_from_source=true)' }
+  : find(gypBuild);
+if (before.file !== null && stale(before.file))
+  before = { file: null, why: `${relative(root, before.file)} is older than native/` };
 if (before.file !== null) {
   const rel = relative(root, before.file);
   const [dir, tag] = rel.split(sep);
@@ -159,8 +173,12 @@ const [cmd, args] = nodeGyp();
 console.log(`netconsole: ${before.why}; building the native addon from source`);
 const r = spawnSync(cmd, [...args, 'rebuild'], { cwd: root, stdio: 'inherit' });
 // Run by hand, node-gyp lacks npm's configuration (nodedir among it): `npm run install` passes it.
-const byHand = process.env.npm_lifecycle_event === undefined ? '; npm run install gives node-gyp npm\'s configuration' : '';
-if (r.status !== 0) dgram(`${before.why}, and building from source failed (node-gyp ${r.error?.message ?? `exit ${r.status ?? r.signal}`}: its output is above${byHand})`);
+const byHand =
+  process.env.npm_lifecycle_event === undefined ? "; npm run install gives node-gyp npm's configuration" : '';
+if (r.status !== 0)
+  dgram(
+    `${before.why}, and building from source failed (node-gyp ${r.error?.message ?? `exit ${r.status ?? r.signal}`}: its output is above${byHand})`,
+  );
 const after = find(gypBuild);
 if (after.file === null) dgram(`built from source, but ${after.why}`);
 say('native sender (built from source)');

@@ -28,6 +28,7 @@ export default class ExpectedFailures extends Transform {
   _transform(event, _encoding, done) {
     const { type, data } = event;
     const todo = data?.todo !== undefined && data.todo !== false && data.details?.type !== 'suite';
+    if (type === 'test:coverage') this.#coverage(data.summary);
     if ((type === 'test:pass' || type === 'test:fail') && data.details?.type !== 'suite') this.#count(type, data, todo);
     else if (type === 'test:fail') this.#suiteFailed(data);
     if (todo && type === 'test:fail') {
@@ -35,7 +36,15 @@ export default class ExpectedFailures extends Transform {
       const why = String(err?.cause?.message ?? err?.message ?? err).split('\n')[0];
       const reason = typeof data.todo === 'string' ? `: ${data.todo}` : '';
       this.#summary.expectedFailures.push(where(data));
-      event = { type: 'test:pass', data: { ...data, todo: undefined, skip: `expected failure (todo${reason}): ${why}`, details: { ...data.details, error: undefined } } };
+      event = {
+        type: 'test:pass',
+        data: {
+          ...data,
+          todo: undefined,
+          skip: `expected failure (todo${reason}): ${why}`,
+          details: { ...data.details, error: undefined },
+        },
+      };
     } else if (todo && type === 'test:pass') {
       this.#summary.todoPassed.push(where(data));
     }
@@ -72,8 +81,33 @@ export default class ExpectedFailures extends Transform {
     }
   }
 
+  // With --experimental-test-coverage (npm run coverage): the library's own files (dist/src), not
+  // the tests and their helpers, summed, per run of node --test.
+  #coverage(summary) {
+    const c = (this.#summary.coverage ??= {
+      files: 0,
+      lines: 0,
+      coveredLines: 0,
+      branches: 0,
+      coveredBranches: 0,
+      functions: 0,
+      coveredFunctions: 0,
+    });
+    for (const f of summary?.files ?? []) {
+      if (!f.path.includes('/dist/src/')) continue;
+      c.files++;
+      c.lines += f.totalLineCount;
+      c.coveredLines += f.coveredLineCount;
+      c.branches += f.totalBranchCount;
+      c.coveredBranches += f.coveredBranchCount;
+      c.functions += f.totalFunctionCount;
+      c.coveredFunctions += f.coveredFunctionCount;
+    }
+  }
+
   _flush(done) {
-    if (process.env.NETCONSOLE_TEST_SUMMARY) writeFileSync(process.env.NETCONSOLE_TEST_SUMMARY, JSON.stringify(this.#summary));
+    if (process.env.NETCONSOLE_TEST_SUMMARY)
+      writeFileSync(process.env.NETCONSOLE_TEST_SUMMARY, JSON.stringify(this.#summary));
     this.#spec.once('end', done);
     this.#spec.end();
   }

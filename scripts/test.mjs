@@ -1,4 +1,5 @@
-// `npm test`: the as-pect specs, then every node:test suite (unit, end-to-end), each part's output streamed as it runs, then one closing line
+// `npm test`: the lint (formatting), the as-pect specs, then every node:test suite (unit,
+// end-to-end), each part's output streamed as it runs, then one closing line
 // `total: N passed, N failed, N skipped[, N expected failures]` that CI reads (the node:test counts
 // from the reporter's summary file, not from the printed text). A `todo` test
 // that fails is an expected failure: counted and named on a line of its own, not a failure (the
@@ -25,14 +26,28 @@ function run(cmd, args, env = {}) {
       process.stderr.write(c);
       chunks.push(c);
     });
-    child.on('close', (code, signal) => resolve({ out: Buffer.concat(chunks).toString('utf8'), status: code ?? (signal ? 1 : 0) }));
+    child.on('close', (code, signal) =>
+      resolve({ out: Buffer.concat(chunks).toString('utf8'), status: code ?? (signal ? 1 : 0) }),
+    );
   });
+}
+
+// 0. lint (scripts/lint.mjs): formatting, each check one test. Not in the quick tier.
+if (process.argv.length <= 2) {
+  const { out } = await run(process.execPath, ['scripts/lint.mjs']);
+  const m = /^lint: (\d+) passed, (\d+) failed$/m.exec(out);
+  totals.passed += m ? Number(m[1]) : 0;
+  totals.failed += m ? Number(m[2]) : 1;
 }
 
 // 1. as-pect (AssemblyScript units). Run through lib/test.js with Liftoff off: the `asp` wrapper
 //    drops node flags, and the Liftoff canary spec fails on plain node by design.
 {
-  const { out, status } = await run(process.execPath, ['--no-liftoff', 'node_modules/@as-pect/cli/lib/test.js', '--no-logo']);
+  const { out, status } = await run(process.execPath, [
+    '--no-liftoff',
+    'node_modules/@as-pect/cli/lib/test.js',
+    '--no-logo',
+  ]);
   const m = [...out.matchAll(/\[Tests\]: *(\d+) *\/ *(\d+)/g)].pop();
   if (m) {
     totals.passed += Number(m[1]);
@@ -50,12 +65,34 @@ function run(cmd, args, env = {}) {
   // --quick (npm run test:quick): the unit, known-answer and differential suites with bounded
   // fuzzing, about 20 s here; the end-to-end, namespace, fault and soak suites only in the full run.
   const quick = process.argv[2] === '--quick';
-  const QUICK = ['layers', 'owners', 'module', 'vectors', 'reference', 'differential', 'wire-fuzz', 'config.test', 'options', 'inputs.test', 'conventions', 'receiver-ncrx', 'errors', 'bundle', 'locks-cost', 'runner', 'speaks-up'];
-  if (quick) {
+  // --coverage (npm run coverage): the quick tier under node's coverage; one line with what the
+  // suites ran of the library's own code (dist/src: the compiled TypeScript, so lines of the
+  // JavaScript; the WebAssembly and the addon are not counted, nor code run in child processes).
+  const coverage = process.argv.includes('--coverage');
+  const QUICK = [
+    'layers',
+    'owners',
+    'module',
+    'vectors',
+    'reference',
+    'differential',
+    'wire-fuzz',
+    'config.test',
+    'options',
+    'inputs.test',
+    'conventions',
+    'receiver-ncrx',
+    'errors',
+    'bundle',
+    'locks-cost',
+    'runner',
+    'speaks-up',
+  ];
+  if (quick || coverage) {
     process.env.NETCONSOLE_FUZZ_RUNS ??= '50';
     process.env.NETCONSOLE_PROPERTY_RUNS ??= '2000';
   }
-  const only = quick ? QUICK : process.argv.slice(2);
+  const only = quick || coverage ? QUICK : process.argv.slice(2);
   const files = readdirSync(dir)
     .filter((f) => f.endsWith('.test.js'))
     .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
@@ -64,7 +101,17 @@ function run(cmd, args, env = {}) {
   const tmp = mkdtempSync(join(tmpdir(), 'netconsole-test-'));
   const summaryFile = join(tmp, 'summary.json');
   const reporter = join(root, 'scripts', 'test-reporter.mjs');
-  const { status } = await run(process.execPath, ['--test', '--test-concurrency=1', `--test-reporter=${reporter}`, ...files], { NETCONSOLE_TEST_SUMMARY: summaryFile });
+  const { status } = await run(
+    process.execPath,
+    [
+      '--test',
+      '--test-concurrency=1',
+      ...(coverage ? ['--experimental-test-coverage'] : []),
+      `--test-reporter=${reporter}`,
+      ...files,
+    ],
+    { NETCONSOLE_TEST_SUMMARY: summaryFile },
+  );
   let summary = null;
   try {
     summary = JSON.parse(readFileSync(summaryFile, 'utf8'));
@@ -72,7 +119,15 @@ function run(cmd, args, env = {}) {
     // the run died before its reporter finished: a failure (below)
   }
   rmSync(tmp, { recursive: true, force: true });
-  summary ??= { passed: 0, failed: 0, cancelled: 0, skipped: 0, expectedFailures: [], todoPassed: [], failures: ['the test run ended before its reporter wrote the totals'] };
+  summary ??= {
+    passed: 0,
+    failed: 0,
+    cancelled: 0,
+    skipped: 0,
+    expectedFailures: [],
+    todoPassed: [],
+    failures: ['the test run ended before its reporter wrote the totals'],
+  };
   const expected = summary.expectedFailures.length;
   const { passed, skipped } = summary;
   const failed = summary.failed + summary.cancelled;
@@ -83,8 +138,17 @@ function run(cmd, args, env = {}) {
   totals.expectedFailures += expected;
   console.log(`node:test: ${passed} passed, ${failed} failed, ${skipped} skipped, ${expected} expected failures`);
   if (expected > 0) console.log(`${expected} expected failures (todo): ${summary.expectedFailures.join('; ')}`);
+  const cov = summary.coverage;
+  const pct = (a, b) => (b === 0 ? '-' : `${((100 * a) / b).toFixed(1)}%`);
+  if (cov)
+    console.log(
+      `coverage of dist/src (${cov.files} files): lines ${pct(cov.coveredLines, cov.lines)}, branches ${pct(cov.coveredBranches, cov.branches)}, functions ${pct(cov.coveredFunctions, cov.functions)}`,
+    );
   if (summary.failures.length > 0) console.log(`failed: ${summary.failures.join('; ')}`);
-  if (summary.todoPassed.length > 0) console.log(`${summary.todoPassed.length} todo tests passed (is the todo stale?): ${summary.todoPassed.join('; ')}`);
+  if (summary.todoPassed.length > 0)
+    console.log(
+      `${summary.todoPassed.length} todo tests passed (is the todo stale?): ${summary.todoPassed.join('; ')}`,
+    );
 }
 
 const extra = totals.expectedFailures > 0 ? `, ${totals.expectedFailures} expected failures` : '';
