@@ -78,6 +78,9 @@ const TSCONFIG = {
     moduleResolution: 'NodeNext',
     target: 'ES2022',
     strict: true,
+    // A Node app's lib, without the DOM (as @tsconfig/node20): the package's .d.ts files must not
+    // need it (WebAssembly's types are declared only there: core/wasm-types.ts).
+    lib: ['ES2022'],
     // The package's .d.ts files are checked too (no skipLibCheck), against this checkout's @types/node.
     types: ['node'],
     typeRoots: [TYPES],

@@ -6,13 +6,14 @@
 // memory.
 import { LayoutMismatchError } from '../base/errors.js';
 import { L } from './layout-table.js';
+import type { WasmExports } from './wasm-types.js';
 
 export { L };
 
 export type LayoutKey = keyof typeof L;
 
 /** Compares the mirror with the module's exported layout globals, both ways. */
-export function checkLayout(exports: WebAssembly.Exports): void {
+export function checkLayout(exports: WasmExports): void {
   const problems: string[] = [];
   for (const [name, want] of Object.entries(L)) {
     const g = exports[name];

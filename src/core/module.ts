@@ -4,6 +4,7 @@
 import { readFileSync, readlinkSync } from 'node:fs';
 import { LayoutMismatchError, NetconsoleError } from '../base/errors.js';
 import { L, threadOffset } from './layout.js';
+import type { WasmMemory, WasmModule } from './wasm-types.js';
 
 /** The module's exports (assembly/index.ts): integers in, integers out. */
 export interface CoreExports {
@@ -50,7 +51,7 @@ const MAX_PAGES = 16384; // asconfig.json maximumMemory
 /** The most bytes a shared memory can ever have (its maximum). */
 export const MEMORY_MAX_BYTES = MAX_PAGES * 65536;
 
-const modules = new Map<boolean, WebAssembly.Module>();
+const modules = new Map<boolean, WasmModule>();
 
 /**
  * Memories of closed Netconsoles, by size, laid out again for the next one: V8 reserves about
@@ -58,12 +59,12 @@ const modules = new Map<boolean, WebAssembly.Module>();
  * garbage-collected, which nothing prompts, so a create()/close() loop would run out of address
  * space (after about 12,900 of them here). At most POOL_MAX per size are kept.
  */
-const pooled = new Map<number, WebAssembly.Memory[]>();
+const pooled = new Map<number, WasmMemory[]>();
 const POOL_MAX = 2;
 
 /** A memory of `bytes` (rounded up to pages) for a new Netconsole: a pooled one laid out again,
  *  or a new one; and the epoch (life) it starts. */
-export function takeMemory(bytes: number, what: string): { memory: WebAssembly.Memory; epoch: number } {
+export function takeMemory(bytes: number, what: string): { memory: WasmMemory; epoch: number } {
   const pages = Math.ceil(bytes / 65536);
   if (pages > MAX_PAGES) throw new LayoutMismatchError(`${what} needs ${pages} pages, more than ${MAX_PAGES}`);
   const memory = pooled.get(pages)?.pop();
@@ -72,27 +73,60 @@ export function takeMemory(bytes: number, what: string): { memory: WebAssembly.M
 }
 
 /** A closed Netconsole's memory, kept for the next create() of its size (at most POOL_MAX). */
-export function poolMemory(memory: WebAssembly.Memory): void {
+export function poolMemory(memory: WasmMemory): void {
   const pages = memory.buffer.byteLength / 65536;
   const list = pooled.get(pages) ?? [];
   if (list.length < POOL_MAX) list.push(memory);
   pooled.set(pages, list);
 }
 
-export function loadModule(debug: boolean): WebAssembly.Module {
+function moduleBytes(debug: boolean): Buffer {
+  const url = new URL(`../../wasm/netconsole${debug ? '.debug' : ''}.wasm`, import.meta.url);
+  try {
+    return readFileSync(url);
+  } catch (cause) {
+    throw new LayoutMismatchError(`cannot read ${url.pathname}: run \`npm run build:wasm\` (${String(cause)})`);
+  }
+}
+
+/** The module (compiled once per thread and build; a compile started by compileModule is used
+ *  when it has finished, otherwise this one compiles it now). */
+export function loadModule(debug: boolean): WasmModule {
   let m = modules.get(debug);
   if (m === undefined) {
-    const url = new URL(`../../wasm/netconsole${debug ? '.debug' : ''}.wasm`, import.meta.url);
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(url);
-    } catch (cause) {
-      throw new LayoutMismatchError(`cannot read ${url.pathname}: run \`npm run build:wasm\` (${String(cause)})`);
-    }
-    m = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
+    m = new WebAssembly.Module(moduleBytes(debug) as Uint8Array<ArrayBuffer>);
     modules.set(debug, m);
   }
   return m;
+}
+
+/** Whether the debug build is used when no option says: NETCONSOLE_DEBUG=1. */
+export function debugByDefault(): boolean {
+  return process.env.NETCONSOLE_DEBUG === '1';
+}
+
+const compiling = new Map<boolean, Promise<void>>();
+
+/**
+ * Compiles the module on V8's own threads (WebAssembly.compile) for a later loadModule; resolves
+ * when it is done and never rejects (loadModule then reports a missing or bad file). create()
+ * starts it before it checks its options, so that the compile, the largest part of its set-up,
+ * runs beside that work instead of after it (bench startup, docs/benchmarks.md).
+ */
+export function compileModule(debug: boolean): Promise<void> {
+  let p = compiling.get(debug);
+  if (p === undefined) {
+    p = (async () => {
+      try {
+        const m = await WebAssembly.compile(moduleBytes(debug) as Uint8Array<ArrayBuffer>);
+        if (!modules.has(debug)) modules.set(debug, m);
+      } catch {
+        // loadModule compiles it again and throws what is wrong
+      }
+    })();
+    compiling.set(debug, p);
+  }
+  return p;
 }
 
 /**
@@ -100,7 +134,7 @@ export function loadModule(debug: boolean): WebAssembly.Module {
  * header, the target table, each thread slot's fields before its text), the rest is scratch that
  * is written before it is read. Returns the epoch the memory had.
  */
-function relayout(memory: WebAssembly.Memory): number {
+function relayout(memory: WasmMemory): number {
   const u8 = new Uint8Array(memory.buffer);
   const epoch = new Uint32Array(memory.buffer, L.HDR_EPOCH, 1)[0];
   u8.fill(0, 0, L.HEADER_END);

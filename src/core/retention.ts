@@ -10,6 +10,7 @@
 // laid out at creation for the ring alone, and most Netconsoles have no reliable target.
 import { L, targetOffset } from './layout.js';
 import { NetconsoleError } from '../base/errors.js';
+import type { WasmMemory } from './wasm-types.js';
 
 const PAGE = 65536;
 
@@ -28,7 +29,7 @@ export class RetentionSpace {
   private readonly free: Array<{ at: number; bytes: number }> = [];
 
   constructor(
-    private readonly memory: WebAssembly.Memory,
+    private readonly memory: WasmMemory,
     end: number,
   ) {
     this.top = Math.ceil(end / 8) * 8;
@@ -87,7 +88,7 @@ export class Retention {
   private readonly ring: number;
 
   constructor(
-    memory: WebAssembly.Memory,
+    memory: WasmMemory,
     t: number,
     readonly base: number,
     readonly slots: number,

@@ -28,6 +28,7 @@
 import type { NativeBinding } from './native.js';
 import { L, threadOffset } from './layout.js';
 import type { Ring } from './ring.js';
+import type { WasmMemory } from './wasm-types.js';
 
 /** The longest one sleep lasts before the waiter checks again (a lost wake-up costs at most this). */
 const SLICE_MS = 50;
@@ -151,20 +152,16 @@ export const pollingWaiter: RoomWaiter = {
 
 /** The dgram senders of the Netconsoles of this thread, by memory: a logger attached on the host's
  *  own thread makes room as the host's logger does (it cannot sleep for its own event loop). */
-const makers = new WeakMap<WebAssembly.Memory, RoomMaker>();
+const makers = new WeakMap<WasmMemory, RoomMaker>();
 
 /** The host's dgram sender makes room for `memory` on this thread (null: no more, it closed). */
-export function setRoomMaker(memory: WebAssembly.Memory, maker: RoomMaker | null): void {
+export function setRoomMaker(memory: WasmMemory, maker: RoomMaker | null): void {
   if (maker) makers.set(memory, maker);
   else makers.delete(memory);
 }
 
 /** How an attached writer waits for room in `memory` drained by the sender `sender`. */
-export function waiterFor(
-  sender: string,
-  binding: NativeBinding | null,
-  memory: WebAssembly.Memory,
-): RoomWaiter | RoomMaker {
+export function waiterFor(sender: string, binding: NativeBinding | null, memory: WasmMemory): RoomWaiter | RoomMaker {
   if (sender !== 'native') return makers.get(memory) ?? atomicsWaiter;
   return binding ? futexWaiter(binding) : pollingWaiter;
 }

@@ -2,7 +2,7 @@
 // dictionary's keys and values as text or bytes (toText, the one rule), the options read once and
 // checked, a logger's own entries under a call's. Off the hot path but for the types: a string
 // value goes straight to the writer (writer.ts), everything else is converted here first.
-import { types } from 'node:util';
+import { TextEncoder, types } from 'node:util'; // TextEncoder from util: its type is @types/node's, not the DOM lib's
 import { invalid, NetconsoleError, TooLargeError } from '../base/errors.js';
 import { unknownName } from '../base/names.js';
 import { FACILITY_MAX } from '../base/limits.js';

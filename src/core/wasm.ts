@@ -13,11 +13,12 @@ import { existsSync } from 'node:fs';
 import { threadId } from 'node:worker_threads';
 import { invalid, LayoutMismatchError, NetconsoleError } from '../base/errors.js';
 import { MAX_TASKNAME } from '../base/limits.js';
-import { check, loadModule, osThreadId, poolMemory, takeMemory, type CoreExports } from './module.js';
+import { check, debugByDefault, loadModule, osThreadId, poolMemory, takeMemory, type CoreExports } from './module.js';
 import { checkLayout, L, memoryBytes, threadOffset } from './layout.js';
 import { Ring } from './ring.js';
 import { Room } from './room.js';
 import { TargetSlots } from './target-slots.js';
+import type { WasmMemory, WasmModule } from './wasm-types.js';
 
 export { check, type CoreExports } from './module.js';
 export type { WalkAnswer } from './ring.js';
@@ -25,8 +26,8 @@ export type { TargetCounters } from './target-slots.js';
 
 /** What a worker needs to attach: both are structured-cloneable. */
 export interface CoreHandle {
-  module: WebAssembly.Module;
-  memory: WebAssembly.Memory;
+  module: WasmModule;
+  memory: WasmMemory;
   debug: boolean;
   /** Which life of the memory (layout.ts HDR_EPOCH): a handle of a closed Netconsole stays dead. */
   epoch: number;
@@ -59,8 +60,8 @@ export interface CoreCounters {
 
 export class Core {
   readonly exports: CoreExports;
-  readonly memory: WebAssembly.Memory;
-  readonly module: WebAssembly.Module;
+  readonly memory: WasmMemory;
+  readonly module: WasmModule;
   readonly debug: boolean;
   /** Views over the whole memory as sized at creation: the layout is fixed; the memory grows only
    *  past the ring, for reliable targets' retention regions, which core/retention.ts views. */
@@ -90,8 +91,8 @@ export class Core {
   private released = false;
 
   private constructor(
-    module: WebAssembly.Module,
-    memory: WebAssembly.Memory,
+    module: WasmModule,
+    memory: WasmMemory,
     debug: boolean,
     epoch: number,
     init?: Required<Omit<CoreOptions, 'debug'>>,
@@ -202,7 +203,7 @@ export class Core {
 
   /** Makes a new shared memory, lays it out, and attaches the calling thread as its host. */
   static create(opts: CoreOptions = {}): Core {
-    const debug = opts.debug ?? process.env.NETCONSOLE_DEBUG === '1';
+    const debug = opts.debug ?? debugByDefault();
     const ringSize = opts.ringSize ?? DEFAULT_RING_SIZE;
     const { memory, epoch } = takeMemory(memoryBytes(ringSize), `ring of ${ringSize} bytes`);
     return new Core(loadModule(debug), memory, debug, epoch, {

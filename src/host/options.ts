@@ -8,6 +8,7 @@
 import { DEFAULT_FACILITY, FACILITY_MAX, LEVEL_MAX, MAX_TOTAL_MAX } from '../base/limits.js';
 import { bool, int, oneOf, path } from '../base/check.js';
 import { L } from '../core/layout.js';
+import { debugByDefault } from '../core/module.js';
 import type { NativeTuning } from '../core/native.js';
 import { DEFAULT_SEND_BUFFER } from '../sender/sockets.js';
 import { DEFAULT_RING_SIZE } from '../core/wasm.js';
@@ -219,7 +220,7 @@ export const OPTIONS = {
   seqStart: rowAt(seqStart, timeSeq), // 'time', the default: microseconds since the epoch
   pollIntervalMs: row(intIn(10, MINUTE_MS), 500),
   lookup: row(lookup, undefined), // not given: /sys/class/net and /proc/net, or rtnetlink
-  debug: rowAt(boolean, () => process.env.NETCONSOLE_DEBUG === '1'),
+  debug: rowAt(boolean, debugByDefault),
   oopsOnly: row(boolean, false),
   control: row(pathTo('the path of a Unix socket to create'), undefined),
   overflow: row(among<Overflow>('wait', 'drop'), 'wait'),
