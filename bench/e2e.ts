@@ -85,6 +85,13 @@ export interface RunResult {
   rcvbufErrors: number;
   seconds: number;
   cpuUs: number;
+  /** The native sender's thread alone (part of cpuUs); null for other subjects. */
+  senderCpuUs: number | null;
+  /** The main thread alone (part of cpuUs; the rest is the sender's and V8's own threads: its
+   *  compiler and GC); null for the C subjects. */
+  mainCpuUs: number | null;
+  /** Paced: the same process pacing the same ticks without log calls (the Node floor); else null. */
+  pacingCpuUs: number | null;
   maxRssKb: number;
   stats: unknown;
   latency: {
@@ -132,6 +139,7 @@ export async function runOnce(spec: RunSpec): Promise<RunResult> {
     const before = await rx.counts();
     let t0Ns: bigint;
     let cpuUs: number;
+    let [senderCpuUs, mainCpuUs, pacingCpuUs]: Array<number | null> = [null, null, null];
     let maxRssKb: number;
     let stats: unknown = null;
     let latency: RunResult['latency'] = null;
@@ -173,6 +181,7 @@ export async function runOnce(spec: RunSpec): Promise<RunResult> {
       t0Ns = BigInt(s.t0Ns as string);
       child.stdin!.write('stop\n');
       const r = await next(out, `${subject} result`);
+      [senderCpuUs, mainCpuUs, pacingCpuUs] = [r.senderCpuUs, r.mainCpuUs, r.pacingCpuUs] as Array<number | null>;
       [cpuUs, maxRssKb, stats, latency] = [
         r.cpuUs as number,
         r.maxRssKb as number,
@@ -189,6 +198,9 @@ export async function runOnce(spec: RunSpec): Promise<RunResult> {
       rcvbufErrors: counts.rcvbufErrors - before.rcvbufErrors,
       seconds,
       cpuUs,
+      senderCpuUs,
+      mainCpuUs,
+      pacingCpuUs,
       maxRssKb,
       stats,
       latency,
@@ -241,6 +253,9 @@ export function sample(r: RunResult): Sample {
       seconds: r.seconds,
       cpuNsPerMsg: r.delivered > 0 ? (r.cpuUs * 1000) / r.delivered : null,
       cpuMs: r.cpuUs / 1000,
+      senderNsPerMsg: r.delivered > 0 && r.senderCpuUs !== null ? (r.senderCpuUs * 1000) / r.delivered : null,
+      mainNsPerMsg: r.delivered > 0 && r.mainCpuUs !== null ? (r.mainCpuUs * 1000) / r.delivered : null,
+      pacingNsPerMsg: r.pacingCpuUs !== null ? (r.pacingCpuUs * 1000) / r.sent : null,
       maxRssMiB: r.maxRssKb / 1024,
       ...libraryCounters(r.stats),
       ...peerErrors,

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <linux/futex.h>
 #include <poll.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -466,6 +467,8 @@ void Drain::WaitBlocked(Blocked& b) {
 }
 
 void Drain::Run() {
+  // Named, so that tools (top -H, /proc/<pid>/task/*/comm, the bench's CPU split) tell it apart.
+  pthread_setname_np(pthread_self(), "nc-sender");
   Batch b;
   b.msgs.resize(tune_.batch);
   b.iov.resize(tune_.batch);

@@ -203,6 +203,17 @@ for (const [subject, size] of counted) {
       assert.equal(r.delivered, 600);
       assert.equal(r.rx.datagrams, subject.startsWith('netconsole') && size > 1000 ? 1800 : 600);
       assert.equal(r.rx.pending + r.rx.evicted + r.rx.malformed, 0);
+      // The CPU split: the main thread for every Node subject, the sender thread (found by its
+      // name) for the library's native sender; the pacing floor for every paced Node subject.
+      const node = subject !== 'c-sendmmsg';
+      assert.equal(r.mainCpuUs !== null && r.mainCpuUs > 0, node, `main thread ${r.mainCpuUs}`);
+      assert.equal(
+        r.senderCpuUs !== null && r.senderCpuUs > 0,
+        subject === 'netconsole-udp',
+        `sender ${r.senderCpuUs}`,
+      );
+      assert.equal(r.pacingCpuUs !== null && r.pacingCpuUs > 0, node, `pacing ${r.pacingCpuUs}`);
+      if (node) assert.ok(r.mainCpuUs! + (r.senderCpuUs ?? 0) <= r.cpuUs * 1.05 + 1000, 'parts within the whole');
     },
   );
 }

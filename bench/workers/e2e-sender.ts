@@ -12,7 +12,7 @@
 // the timing adds about 9 ns per log call to every subject's rate; `timerFloorNs`, the median of
 // an empty timed pair, is the floor under every latency figure. `max` is the largest timed call.
 import { createRequire } from 'node:module';
-import { readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import pino from 'pino';
@@ -41,6 +41,8 @@ export interface SenderArgs {
 const args = JSON.parse(process.argv[2]) as SenderArgs;
 const require = createRequire(import.meta.url);
 const TIME_EVERY = 8; // every 8th log call is timed
+/** The native sender's thread's name (native/drain.cc): its CPU is reported apart. */
+const SENDER_THREAD = 'nc-sender';
 
 interface Subject {
   log(text: string): void;
@@ -213,13 +215,43 @@ async function send(s: Subject, lat: Float64Array): Promise<number> {
   return k;
 }
 
+/** CPU time (µs) of this process's threads that `pick` chooses by tid and name
+ *  (/proc/self/task/<tid>/comm), from their schedstat (ns on the CPU, exact, where the stat file
+ *  counts 10 ms ticks). */
+function threadsCpuUs(pick: (tid: string, name: string) => boolean): number {
+  let ns = 0;
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      if (!pick(tid, readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim())) continue;
+      ns += Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return ns / 1000;
+}
+const senderCpu = (): number => threadsCpuUs((_, name) => name === SENDER_THREAD);
+const mainCpu = (): number => threadsCpuUs((tid) => tid === String(process.pid));
+
+/** Paced loads: the CPU this process spends on the pacing alone (the same ticks, no log call),
+ *  the floor under every Node subject's CPU per message; null for bursts. */
+async function pacingFloorUs(): Promise<number | null> {
+  if (args.rate === 0) return null;
+  const c0 = process.cpuUsage();
+  await inTurns(args.count, args.rate, () => {});
+  const c = process.cpuUsage(c0);
+  return c.user + c.system;
+}
+
 try {
   const s = await setup();
   const floor = timerFloorNs();
+  const pacingUs = await pacingFloorUs();
   print({ ready: true });
   if ((await command()) !== 'go') process.exit(1);
   const lat = new Float64Array(Math.ceil(args.count / TIME_EVERY));
   const cpu0 = process.cpuUsage();
+  const [sender0, main0] = [senderCpu(), mainCpu()];
   const t0Ns = process.hrtime.bigint();
   const timedCalls = await send(s, lat);
   const callsEndNs = process.hrtime.bigint();
@@ -234,6 +266,7 @@ try {
   });
   if ((await command()) !== 'stop') process.exit(1);
   const cpu = process.cpuUsage(cpu0);
+  const [senderUs, mainUs] = [senderCpu() - sender0, mainCpu() - main0];
   const sorted = lat.subarray(0, timedCalls).sort();
   let stats = s.stats();
   const maxRssKb = procStatusKb('VmHWM');
@@ -248,6 +281,9 @@ try {
   }
   print({
     cpuUs: cpu.user + cpu.system,
+    senderCpuUs: args.subject.startsWith('netconsole') ? senderUs : null,
+    mainCpuUs: mainUs,
+    pacingCpuUs: pacingUs,
     maxRssKb,
     stats,
     latency: {
