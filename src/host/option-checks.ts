@@ -76,7 +76,8 @@ export function nativeTuning(o: unknown): NativeTuning {
   const opt = (name: string, lo: number, hi: number): number | undefined =>
     given(s[name], undefined, (v) => int(`nativeSender.${name}`, v, lo, hi));
   const wake = given(s.wake, 'spin', (v) => oneOf('nativeSender.wake', v, ['spin', 'futex', 'timer'] as const));
-  const txRing = given(s.txRing, undefined, (v) => bool('nativeSender.txRing', v));
+  // Not given: the ring, unless NETCONSOLE_NO_TX_RING=1 chooses sendmmsg (docs/configuration.md).
+  const txRing = given(s.txRing, process.env.NETCONSOLE_NO_TX_RING !== '1', (v) => bool('nativeSender.txRing', v));
   return {
     batch: opt('batch', 1, 1024),
     spin: wake === 'futex' ? 0 : opt('spin', 0, 1 << 24),

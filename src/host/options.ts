@@ -9,7 +9,6 @@ import { DEFAULT_FACILITY, FACILITY_MAX, LEVEL_MAX, MAX_TOTAL_MAX } from '../bas
 import { bool, int, oneOf, path } from '../base/check.js';
 import { L } from '../core/layout.js';
 import { debugByDefault } from '../core/module.js';
-import type { NativeTuning } from '../core/native.js';
 import { DEFAULT_SEND_BUFFER } from '../sender/sockets.js';
 import { DEFAULT_RING_SIZE } from '../core/wasm.js';
 import type { TargetOptions } from './target-api.js';
@@ -226,7 +225,7 @@ export const OPTIONS = {
   overflow: row(among<Overflow>('wait', 'drop'), 'wait'),
   overflowWaitMs: row(intIn(0, OVERFLOW_WAIT_MAX_MS), DEFAULT_OVERFLOW_WAIT_MS),
   sendBufferBytes: row(intIn(1024, 1 << 30), DEFAULT_SEND_BUFFER),
-  nativeSender: row(nativeTuning, Object.freeze({}) as NativeTuning),
+  nativeSender: rowAt(nativeTuning, () => nativeTuning({})), // its defaults are nativeTuning's
   reportLosses: row(boolean, true),
   signals: rowAt(signals, () => new Set(DRAIN_SIGNALS)),
   exitDrainMs: row(intIn(0, MINUTE_MS), DEFAULT_EXIT_DRAIN_MS),

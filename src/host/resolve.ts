@@ -157,11 +157,6 @@ export async function resolveOptions(opts: NetconsoleOptions = {}): Promise<Reso
     // Raw mode needs the native sender; 'auto' falls back to UDP without it.
     mode: sender === 'native' ? checked.mode : 'udp',
     devices: dev === 'auto' ? (rtnetlinkAvailable() ? 'rtnetlink' : 'poll') : dev,
-    // txRing not given: NETCONSOLE_NO_TX_RING=1 chooses sendmmsg, else the ring
-    nativeTuning: {
-      ...nativeSender,
-      txRing: nativeSender.txRing ?? process.env.NETCONSOLE_NO_TX_RING !== '1',
-      holdMs: checked.holdMs,
-    },
+    nativeTuning: { ...nativeSender, holdMs: checked.holdMs },
   };
 }
