@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { native, nativeError } from '../src/core/native.js';
-import { isRoot, withNetns } from '../test/helpers/netns.js';
+import { isRoot, withNetns } from '../harness/netns.js';
 import { compile } from './cc.js';
 import type { Case, Sample, Scenario, ScenarioContext } from './harness.js';
 import { CountingReceiver, type CountMode, type RxCounts } from './receiver.js';

@@ -147,11 +147,11 @@ describe('scripts/install-native.mjs when the build fails', () => {
 
 describe('CSink: a receiver never outlives its test', () => {
   const CSINK = new URL('./helpers/csink.js', import.meta.url).href;
-  const NETNS = new URL('./helpers/netns.js', import.meta.url).href;
+  const NETNS = new URL('../harness/netns.js', import.meta.url).href;
   for (const where of ['on loopback', 'in a namespace'] as const) {
     test(`a test process that ends before done() (${where}) takes its receiver with it`, async (t) => {
       if (where === 'in a namespace') {
-        const { requireRoot } = (await import(NETNS)) as typeof import('./helpers/netns.js');
+        const { requireRoot } = (await import(REQUIRES)) as typeof import('./helpers/requires.js');
         if (!requireRoot(t)) return;
       }
       // The child opens a sink that would wait for datagrams forever, prints its pid, and exits

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { NetnsHandle } from './netns.js';
+import type { NetnsHandle } from '../../harness/netns.js';
 
 const SOURCE = `// csink: address port outfile idle_ms. Prints "ready <port>", records [u32 len][bytes] per
 // datagram, exits after idle_ms without one (once one came) or on SIGTERM, printing the count.
