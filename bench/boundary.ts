@@ -1,12 +1,12 @@
 // Scenario boundary: the cost of each crossing on the write path, the baseline for the others:
 // an empty JS -> WebAssembly call (lock_owner: one atomic load), an empty JS -> native call (an
-// N-API function that does nothing, bench/c/noop-addon.c, compiled against Node's headers), the
+// N-API function that does nothing, harness/c/noop-addon.c, compiled against Node's headers), the
 // addon's getcpu() (the native call a record with cpu= makes), the UTF-8 copy of a 100-byte
 // string into shared memory (TextEncoder.encodeInto), and an uncontended spinlock acquire+release.
 import { createRequire } from 'node:module';
 import { native } from '../src/core/native.js';
 import { Core } from '../src/core/wasm.js';
-import { compile, nodeIncludeDir } from './cc.js';
+import { compile, nodeIncludeDir } from '../harness/cc.js';
 import { opsPerSec, text, type Case, type Scenario } from './harness.js';
 
 const ROUND_MS = { full: 200, quick: 60, smoke: 10 };

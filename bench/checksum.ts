@@ -1,11 +1,11 @@
 // Scenario checksum: the Internet checksum (RFC 1071) raw mode computes for every frame, in
 // GB/s over 64 B, 1,500 B (a frame) and 9,000 B (a jumbo frame): the WebAssembly SIMD loop the
 // frame builder uses (export csum_simd), its scalar loop (csum_scalar), the C build of that same
-// scalar loop (bench/c/csum.c, gcc -O2, one process per run), and the TypeScript reference.
+// scalar loop (harness/c/csum.c, gcc -O2, one process per run), and the TypeScript reference.
 import { execFileSync } from 'node:child_process';
 import { onesComplementSum } from '../src/reference/checksum.js';
 import { Core } from '../src/core/wasm.js';
-import { compile } from './cc.js';
+import { compile } from '../harness/cc.js';
 import { opsPerSec, type Case, type Scenario } from './harness.js';
 
 const SIZES = { full: [64, 1500, 9000], quick: [1500], smoke: [1500] };

@@ -1,7 +1,7 @@
 // Scenario e2e: messages delivered whole, end to end, to a counting receiver in another process
-// (bench/c/receiver.c: it polls without blocking, has a 512 MiB receive buffer and reassembles
+// (harness/c/receiver.c: it polls without blocking, has a 512 MiB receive buffer and reassembles
 // ncfrag fragments), from each subject in a fresh process (bench/workers/e2e-sender.ts), or from
-// the C sendmmsg sender (bench/c/sender.c), the practical limit every ratio is taken against.
+// the C sendmmsg sender (harness/c/sender.c), the practical limit every ratio is taken against.
 //
 // Load shapes: burst = `count` log calls, 1,000 per event-loop turn, then wait for delivery;
 // paced = a fixed offered rate (messages/s) in 1 ms ticks. Texts of 100, 1,000 and 2,000 bytes:
@@ -19,8 +19,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { native, nativeError } from '../src/core/native.js';
-import { isRoot, withNetns } from '../test/helpers/netns.js';
-import { compile } from './cc.js';
+import { isRoot, withNetns } from '../harness/netns.js';
+import { compile } from '../harness/cc.js';
 import type { Case, Sample, Scenario, ScenarioContext } from './harness.js';
 import { CountingReceiver, type CountMode, type RxCounts } from './receiver.js';
 import type { SenderArgs } from './workers/e2e-sender.js';
@@ -37,7 +37,7 @@ export const LOOPBACK_SUBJECTS = [
   'pino-socket-transport',
   'winston-udp',
 ];
-/** `c-raw-txring` (bench/c/raw-txring.c): what raw mode's TX ring could reach here, nothing else in the way. */
+/** `c-raw-txring` (harness/c/raw-txring.c): what raw mode's TX ring could reach here, nothing else in the way. */
 export const VETH_SUBJECTS = [
   'c-sendmmsg',
   'c-raw-txring',

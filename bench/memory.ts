@@ -1,6 +1,6 @@
 // Scenario memory: the peak RSS (VmHWM) of a process that logs a burst of 100-byte records to 1
 // and to 8 targets on loopback, each target a counting receiver in its own process
-// (bench/c/receiver.c), one fresh sending process per run (bench/workers/memory-sender.ts).
+// (harness/c/receiver.c), one fresh sending process per run (bench/workers/memory-sender.ts).
 // The baseline `node` is that same worker process importing and sending nothing: what Node itself
 // takes here. The project's goal is a peak of at most 64 MiB at 8 targets (issue 11).
 //

@@ -1,8 +1,8 @@
-// The counting receiver (bench/c/receiver.c) in its own process, seen from the bench: start it,
+// The counting receiver (harness/c/receiver.c) in its own process, seen from the bench: start it,
 // ask it for its counts, wait until what was sent has arrived (or nothing more arrives), stop it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface, type Interface } from 'node:readline';
-import { compile } from './cc.js';
+import { compile } from '../harness/cc.js';
 
 export type CountMode = 'dgram' | 'lines' | 'netconsole';
 

@@ -1,6 +1,6 @@
 // Scenario reliable: what a reliable target (docs/reliable.md) costs and what it buys, end to end.
 // One extended target sends paced messages through a relay that drops a seeded share of the
-// datagrams (test/helpers/lossy-proxy.ts, in this process) to `netconsole listen --ack` (another
+// datagrams (harness/lossy-proxy.ts, in this process) to `netconsole listen --ack` (another
 // process, which acks and asks for holes). Subjects, the same library each time:
 //   plain           reliable 0, no loss: the baseline
 //   reliable        reliable 1, no loss: what keeping and acking costs
@@ -15,7 +15,7 @@
 // message is the sender process's (every thread, until the receiver settled: resends included).
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { LossyProxy } from '../test/helpers/lossy-proxy.js';
+import { LossyProxy } from '../harness/lossy-proxy.js';
 import { lines, next } from './e2e.js';
 import type { Case, Sample, Scenario, ScenarioContext } from './harness.js';
 import type { SenderArgs } from './workers/e2e-sender.js';

@@ -9,13 +9,13 @@
 import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
 import { cpus, freemem, hostname, loadavg, release, arch, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { NetconsoleError } from '../src/base/errors.js';
 import { runCase } from '../src/faces/tune/measure.js';
 import { resolveOptions } from '../src/host/resolve.js';
 import { intOption, negativeValues, oneLine } from './args.js';
 import { scenario as boundary } from './boundary.js';
-import { ROOT } from './cc.js';
 import { drawCharts } from './charts.js';
 import { scenario as checksum } from './checksum.js';
 import { scenario as e2e } from './e2e.js';
@@ -29,6 +29,9 @@ import { COLUMNS, Progress, table } from './report.js';
 import type { Results, ScenarioResult } from './results.js';
 import { scenario as threads } from './threads.js';
 import { scenario as writePath } from './write-path.js';
+
+/** The checkout (bench/out/results and bench/results are under it). */
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 // Moved into the package with netconsole tune.
 export { runCase };

@@ -17,7 +17,7 @@
 // wasm-wait: the same as wasm under overflow 'wait' (the default: REC_WAIT, a record that does not
 // fit is not dropped; the writer waits for room outside the lock), which must cost what 'drop' does.
 // reference: the same record from the same string through canonicalRecord + referenceDatagrams.
-import { enableBareTarget } from '../test/helpers/core.js';
+import { enableBareTarget } from '../harness/bare-target.js';
 import { L, memoryBytes } from '../src/core/layout.js';
 import { regionBytes, Retention, RetentionSpace } from '../src/core/retention.js';
 import { referenceDatagrams } from '../src/reference/datagrams.js';

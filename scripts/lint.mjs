@@ -28,7 +28,7 @@ function check(name, cmd, args) {
   return ok;
 }
 
-const TS = ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.mjs'];
+const TS = ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'harness/**/*.ts', 'scripts/**/*.mjs'];
 const prettier = join(require.resolve('prettier/package.json'), '..', 'bin', 'prettier.cjs');
 const clangFormat = join(
   require.resolve('clang-format/package.json'),

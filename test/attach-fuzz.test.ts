@@ -15,7 +15,7 @@ import { attach, Netconsole, type NetconsoleHandle } from '../src/host/netconsol
 import { attempt, named, parts, RUNS, TIMEOUT, verdict, type Part } from './helpers/fuzz-parts.js';
 import { processListeners } from './helpers/gc.js';
 import { hostileProxy, revoked, throwing } from './helpers/hostile.js';
-import { seedFrom } from './helpers/random.js';
+import { seedFrom } from '../harness/random.js';
 
 const SEED = seedFrom('NETCONSOLE_FUZZ_SEED');
 

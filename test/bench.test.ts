@@ -8,8 +8,8 @@ import { createSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { ROOT } from '../bench/cc.js';
 import { runOnce } from '../bench/e2e.js';
 import { SUBJECTS as MEMORY_SUBJECTS } from '../bench/memory.js';
 import { CountingReceiver, type CountMode } from '../bench/receiver.js';
@@ -17,6 +17,7 @@ import type { Results } from '../bench/results.js';
 import { requireNative } from './helpers/requires.js';
 
 const RUNNER = new URL('../bench/run.js', import.meta.url).pathname;
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SCENARIOS = ['boundary', 'write-path', 'checksum', 'threads', 'latency', 'e2e', 'memory', 'reliable', 'startup'];
 
 test(

@@ -25,7 +25,8 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { macOf, waitOperUp } from './helpers/ip.js';
 import { JsonChild } from './helpers/json-child.js';
-import { requireRoot, withNetns, type NetnsHandle } from './helpers/netns.js';
+import { withNetns, type NetnsHandle } from '../harness/netns.js';
+import { requireRoot } from './helpers/requires.js';
 
 const PROBE = fileURLToPath(new URL('./workers/devices-probe.js', import.meta.url));
 const SINK = fileURLToPath(new URL('./workers/udp-sink.js', import.meta.url));

@@ -5,7 +5,7 @@
 //
 // NETCONSOLE_PROPERTY_RUNS sets the number of random cases (default 100,000, the CI amount);
 // run it with 10,000,000 for a long manual soak.
-import { enableBareTarget } from './helpers/core.js';
+import { enableBareTarget } from '../harness/bare-target.js';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';

@@ -12,7 +12,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Bench, type PlannedOp } from './helpers/explorer/run.js';
 import { OP_KINDS, type OpKind } from './helpers/explorer/model.js';
-import { mulberry32, seedFrom } from './helpers/random.js';
+import { mulberry32, seedFrom } from '../harness/random.js';
 import { requireSender, SENDERS } from './helpers/requires.js';
 
 const LONG = process.env.NETCONSOLE_EXPLORE_LONG === '1';

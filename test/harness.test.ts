@@ -2,14 +2,16 @@
 // waiting on it at once, with its exit code and stderr (test/helpers/json-child.ts); a missing
 // native addon skips a test with the reason, and fails it under CI=true (test/helpers/requires.ts);
 // scripts/install-native.mjs fails this project's CI install when the addon cannot be built, and
-// only warns anywhere else.
+// only warns anywhere else; the C helpers' one compile cache (harness/cc.ts) builds a helper once
+// per source and flags, whole, however many processes ask at once.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { compile } from '../harness/cc.js';
 import { JsonChild } from './helpers/json-child.js';
 
 const REQUIRES = new URL('./helpers/requires.js', import.meta.url).href;
@@ -147,11 +149,11 @@ describe('scripts/install-native.mjs when the build fails', () => {
 
 describe('CSink: a receiver never outlives its test', () => {
   const CSINK = new URL('./helpers/csink.js', import.meta.url).href;
-  const NETNS = new URL('./helpers/netns.js', import.meta.url).href;
+  const NETNS = new URL('../harness/netns.js', import.meta.url).href;
   for (const where of ['on loopback', 'in a namespace'] as const) {
     test(`a test process that ends before done() (${where}) takes its receiver with it`, async (t) => {
       if (where === 'in a namespace') {
-        const { requireRoot } = (await import(NETNS)) as typeof import('./helpers/netns.js');
+        const { requireRoot } = (await import(REQUIRES)) as typeof import('./helpers/requires.js');
         if (!requireRoot(t)) return;
       }
       // The child opens a sink that would wait for datagrams forever, prints its pid, and exits
@@ -181,4 +183,71 @@ describe('CSink: a receiver never outlives its test', () => {
       assert.equal(alive, false, `csink ${pid} is gone`);
     });
   }
+});
+
+describe('harness/cc.ts: one compile cache for the C helpers', () => {
+  const CC = new URL('../harness/cc.js', import.meta.url).href;
+  const program = (n: number): string => `#include <stdio.h>\nint main(void) { printf("%d\\n", ${n}); return 0; }\n`;
+  const output = (bin: string): string => spawnSync(bin, [], { encoding: 'utf8' }).stdout.trim();
+
+  test('two processes compiling a new helper at once get the same whole binary; an edited source or other flags another', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nc-cc-'));
+    const name = `cc-test-${process.pid}-${Date.now()}`;
+    const made: string[] = [];
+    try {
+      writeFileSync(join(dir, `${name}.c`), program(1));
+      const both = await Promise.all(
+        [0, 1].map(
+          () =>
+            new Promise<string>((resolve, reject) => {
+              const child = nodeChild(
+                `const { compile } = await import(${JSON.stringify(CC)}); console.log(compile(${JSON.stringify(name)}, [], '', ${JSON.stringify(dir)}));`,
+              );
+              let out = '';
+              let err = '';
+              child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+              child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+              child.once('close', (code) =>
+                code === 0 ? resolve(out.trim()) : reject(new Error(`exit ${code}: ${err}`)),
+              );
+            }),
+        ),
+      );
+      made.push(both[0]!);
+      assert.equal(both[0], both[1], 'one binary for one source and flags');
+      assert.equal(output(both[0]!), '1');
+      assert.equal(compile(name, [], '', dir), both[0], 'built once: this process finds it');
+      const bin = dirname(both[0]!);
+      assert.deepEqual(
+        readdirSync(bin).filter((f) => f.startsWith(name)),
+        [basename(both[0]!)],
+        'nothing half-built left beside it',
+      );
+
+      const flagged = compile(name, ['-DUNUSED=1'], '', dir);
+      made.push(flagged);
+      assert.notEqual(flagged, both[0], 'other flags, another binary');
+
+      // A fresh process (this one remembers what it compiled) after the source changed.
+      writeFileSync(join(dir, `${name}.c`), program(2));
+      const edited = spawnSync(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          `const { compile } = await import(${JSON.stringify(CC)}); console.log(compile(${JSON.stringify(name)}, [], '', ${JSON.stringify(dir)}));`,
+        ],
+        { encoding: 'utf8' },
+      );
+      assert.equal(edited.status, 0, edited.stderr);
+      const again = edited.stdout.trim();
+      made.push(again);
+      assert.notEqual(again, both[0], 'an edited source, another binary');
+      assert.equal(output(again), '2');
+      assert.ok(existsSync(both[0]!) && output(both[0]!) === '1', 'the older binary is kept for whoever runs it');
+    } finally {
+      for (const f of made) rmSync(f, { force: true });
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

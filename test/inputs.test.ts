@@ -2,7 +2,7 @@
 // dictionary): it becomes text by the rules of src/core/writer.ts (toText), or the call is rejected with
 // a NetconsoleError carrying an errno code and writes nothing. And netconsole/wire's encoder
 // memories are bounded. test/inputs-fuzz.test.ts fuzzes these and the integrations.
-import { enableBareTarget } from './helpers/core.js';
+import { enableBareTarget } from '../harness/bare-target.js';
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runInNewContext } from 'node:vm';

@@ -2,6 +2,8 @@
 // below it, never above; the reference and the receiver stand on the base alone (the reference
 // must not share code with what it checks); no import cycle between files. Reads the TypeScript
 // sources, `import type` included: a type from above is a dependency on above.
+// And the checkout's top-level folders: src/ imports nothing outside itself, harness/ only src/,
+// bench/ src/ and harness/ (never test/), test/ any of them (it tests the bench too).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -9,6 +11,23 @@ import { dirname, join, normalize, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The checkout's folders of TypeScript, and what each may import besides itself. */
+export const FOLDERS: Record<string, string[]> = {
+  src: [],
+  harness: ['src'],
+  bench: ['src', 'harness'],
+  // lib/: dist/lib, the bundle of src/ an app loads (scripts/bundle.mjs), built beside dist/test.
+  test: ['src', 'harness', 'bench', 'lib'],
+};
+/** Imports FOLDERS does not allow, allowed one by one, each with why. */
+const EXCEPTIONS: Record<string, string> = {
+  'src/faces/cli.ts -> bench/run.ts':
+    "netconsole bench: loaded at run time, and listed, only where bench/ was built beside src/ (a checkout's tool; not in the package)",
+};
+/** Not TypeScript of the host (AssemblyScript specs, compiled by as-pect). */
+const NOT_HOST = ['test/as'];
 
 /** Bottom to top. A layer may import the ones listed before it, unless `only` narrows that. */
 export const LAYERS: { name: string; only?: string[] }[] = [
@@ -33,21 +52,46 @@ function sources(dir: string): string[] {
 const IMPORT =
   /(?:^|\n)\s*(?:import|export)\b[^'";]*?from\s*['"](\.[^'"]+)['"]|\bimport\s*\(\s*['"](\.[^'"]+)['"]|\bnew URL\(\s*['"](\.[^'"]+\.js)['"]/g;
 
+/** The files (relative to root, .ts) that `file`'s relative imports name inside root. */
+function importsOf(root: string, file: string): string[] {
+  const rel = relative(root, file);
+  const deps: string[] = [];
+  for (const m of readFileSync(file, 'utf8').matchAll(IMPORT)) {
+    const spec = m[1] ?? m[2] ?? m[3]!;
+    const target = normalize(join(dirname(rel), spec)).replace(/\.js$/, '.ts');
+    if (!target.startsWith('..')) deps.push(target);
+  }
+  return deps;
+}
+
 /** file (relative to src/, .ts) -> the src files it imports. */
 export function importGraph(root = SRC): Map<string, string[]> {
+  return new Map(sources(root).map((file) => [relative(root, file), importsOf(root, file)]));
+}
+
+/** file (relative to the checkout, .ts) -> the checkout's files it imports, for every folder of FOLDERS. */
+export function folderGraph(root = ROOT): Map<string, string[]> {
   const graph = new Map<string, string[]>();
-  for (const file of sources(root)) {
-    const rel = relative(root, file);
-    const text = readFileSync(file, 'utf8');
-    const deps: string[] = [];
-    for (const m of text.matchAll(IMPORT)) {
-      const spec = m[1] ?? m[2] ?? m[3]!;
-      const target = normalize(join(dirname(rel), spec)).replace(/\.js$/, '.ts');
-      if (!target.startsWith('..')) deps.push(target);
+  for (const folder of Object.keys(FOLDERS))
+    for (const file of sources(join(root, folder))) {
+      const rel = relative(root, file);
+      if (!NOT_HOST.some((d) => rel.startsWith(`${d}/`))) graph.set(rel, importsOf(root, file));
     }
-    graph.set(rel, deps);
-  }
   return graph;
+}
+
+/** "a.ts imports b.ts (folder x may not import y)" for every import between folders that FOLDERS does not allow. */
+export function folderViolations(graph: Map<string, string[]>): string[] {
+  const top = (f: string): string => f.slice(0, f.indexOf('/'));
+  const out: string[] = [];
+  for (const [file, deps] of graph)
+    for (const dep of deps) {
+      const from = top(file);
+      const to = top(dep);
+      if (to !== from && !(FOLDERS[from] ?? []).includes(to) && !(`${file} -> ${dep}` in EXCEPTIONS))
+        out.push(`${file} imports ${dep}: ${from}/ may not import ${to || dep}`);
+    }
+  return out;
 }
 
 const layerOf = (file: string): string => (file.includes('/') ? file.slice(0, file.indexOf('/')) : '.');
@@ -122,4 +166,35 @@ test('the check catches an upward import and a cycle (a made-up graph)', () => {
     'extra/x.ts: folder extra/ is not a layer (add it to LAYERS and ARCHITECTURE.md)',
   ]);
   assert.deepEqual(cycles(bad), ['base/errors.ts -> core/wasm.ts -> base/errors.ts']);
+});
+
+test('bench/ never imports test/, harness/ neither test/ nor bench/, src/ nothing outside itself', () => {
+  const graph = folderGraph();
+  for (const folder of Object.keys(FOLDERS))
+    assert.ok(
+      [...graph.keys()].some((f) => f.startsWith(`${folder}/`)),
+      `read the sources of ${folder}/ under ${ROOT}`,
+    );
+  assert.ok(
+    [...graph].some(([f, deps]) => f.startsWith('bench/') && deps.some((d) => d.startsWith('harness/'))),
+    'the imports of bench/ into harness/ are seen',
+  );
+  assert.deepEqual(folderViolations(graph), []);
+});
+
+test('the check catches an import between folders the wrong way (a made-up graph)', () => {
+  const bad = new Map([
+    ['bench/e2e.ts', ['test/helpers/netns.ts', 'harness/netns.ts', 'src/core/native.ts']],
+    ['harness/netns.ts', ['test/helpers/requires.ts', 'bench/cc.ts']],
+    ['src/core/wasm.ts', ['harness/bare-target.ts', 'src/base/errors.ts']],
+    ['test/bench.test.ts', ['bench/e2e.ts', 'harness/cc.ts', 'src/index.ts']],
+    ['src/faces/cli.ts', ['bench/run.ts', 'bench/e2e.ts']],
+  ]);
+  assert.deepEqual(folderViolations(bad), [
+    'bench/e2e.ts imports test/helpers/netns.ts: bench/ may not import test',
+    'harness/netns.ts imports test/helpers/requires.ts: harness/ may not import test',
+    'harness/netns.ts imports bench/cc.ts: harness/ may not import bench',
+    'src/core/wasm.ts imports harness/bare-target.ts: src/ may not import harness',
+    'src/faces/cli.ts imports bench/e2e.ts: src/ may not import bench',
+  ]);
 });

@@ -15,9 +15,9 @@ import { fileURLToPath } from 'node:url';
 import { Reassembler, type Message } from '../src/receiver/receiver.js';
 import type { TargetStats } from '../src/index.js';
 import { CSink } from './helpers/csink.js';
-import { requireRoot, withNetns, type NetnsHandle } from './helpers/netns.js';
+import { withNetns, type NetnsHandle } from '../harness/netns.js';
 import { parseRecordText, recordText, reportCount } from './helpers/records.js';
-import { requireNative, requireSender } from './helpers/requires.js';
+import { requireNative, requireSender, requireRoot } from './helpers/requires.js';
 
 const SENDER = fileURLToPath(new URL('./workers/linkfault-sender.js', import.meta.url));
 const A = '10.91.0.1';

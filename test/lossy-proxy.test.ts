@@ -1,4 +1,4 @@
-// The lossy proxy (test/helpers/lossy-proxy.ts) that tests of the ncrx protocol put between
+// The lossy proxy (harness/lossy-proxy.ts) that tests of the ncrx protocol put between
 // senders and a receiver: seeded random drops that replay with their seed, replies relayed to the
 // right sender, held replies, one-shot drops. A fake receiver (a Sink that answers `ncrx<seq>` to
 // each datagram's source) stands for `netconsole listen --ack`. Replay with NETCONSOLE_PROXY_SEED.
@@ -7,8 +7,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
 import { encodeDatagrams } from '../src/core/wire.js';
-import { LossyProxy, type LossyProxyOptions } from './helpers/lossy-proxy.js';
-import { seedFrom } from './helpers/random.js';
+import { LossyProxy, type LossyProxyOptions } from '../harness/lossy-proxy.js';
+import { seedFrom } from '../harness/random.js';
 import { Sink, socketDrops } from './helpers/udp.js';
 
 const SEED = seedFrom('NETCONSOLE_PROXY_SEED');

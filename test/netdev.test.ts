@@ -21,7 +21,8 @@ import {
 import type { DeviceInfo } from '../src/netdev/types.js';
 import { ipJson, type IpLink } from './helpers/ip.js';
 import { is, NetdevProbe } from './helpers/netdev-probe.js';
-import { requireRoot, withNetns } from './helpers/netns.js';
+import { withNetns } from '../harness/netns.js';
+import { requireRoot } from './helpers/requires.js';
 
 const PROBE = fileURLToPath(new URL('./workers/netdev-probe.js', import.meta.url));
 

@@ -154,13 +154,18 @@ describe('the packed tarball, installed into fresh apps', { timeout: 600_000 }, 
     if (timings.length > 0) console.log(`# pack.test timings: ${timings.join(', ')}`);
   });
 
-  test('the tarball holds what runs: no assembly/, no src/, no source map, LICENSE, no prepare for the app to approve', () => {
+  test('the tarball holds what runs: no assembly/, no src/, no test/, bench/ or harness/, no source map, LICENSE, no prepare for the app to approve', () => {
     const pkg = join(stage, 'package');
     const files = filesUnder(pkg);
     assert.deepEqual(
-      files.filter((f) => /^(assembly|src|test|bench)\//.test(f)),
+      files.filter((f) => /^(assembly|src|test|bench|harness)\//.test(f)),
       [],
       'sources that do not run are not shipped',
+    );
+    assert.deepEqual(
+      files.filter((f) => f.startsWith('dist/') && !/^dist\/(src|lib|wasm)\//.test(f)),
+      [],
+      "of dist/, only the library's: not the tests, the benches, the harness or its compiled C helpers",
     );
     assert.deepEqual(
       files.filter((f) => f.endsWith('.map')),

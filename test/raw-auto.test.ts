@@ -4,8 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { JsonChild, type Line } from './helpers/json-child.js';
-import { requireRoot, withNetns } from './helpers/netns.js';
-import { requireNative } from './helpers/requires.js';
+import { withNetns } from '../harness/netns.js';
+import { requireNative, requireRoot } from './helpers/requires.js';
 
 const SENDER = new URL('./workers/raw-sender.js', import.meta.url).pathname;
 const SINK = new URL('./workers/raw-sink.js', import.meta.url).pathname;

@@ -16,9 +16,9 @@ import { parseDatagram, type ParsedDatagram } from '../src/receiver/receiver.js'
 import { encodeDatagrams } from '../src/core/wire.js';
 import { macOf, waitOperUp } from './helpers/ip.js';
 import { JsonChild, type Line } from './helpers/json-child.js';
-import { requireRoot, withNetns, type NetnsHandle } from './helpers/netns.js';
-import { requireNative } from './helpers/requires.js';
-import { mulberry32, seedFrom } from './helpers/random.js';
+import { withNetns, type NetnsHandle } from '../harness/netns.js';
+import { requireNative, requireRoot } from './helpers/requires.js';
+import { mulberry32, seedFrom } from '../harness/random.js';
 
 const SENDER = fileURLToPath(new URL('./workers/raw-sender.js', import.meta.url));
 const SINK = fileURLToPath(new URL('./workers/raw-sink.js', import.meta.url));

@@ -25,7 +25,7 @@ import {
 } from '../src/receiver/receiver.js';
 import { encodeDatagrams } from '../src/core/wire.js';
 import type { WireRecord, WireTarget } from '../src/base/wire-types.js';
-import { mulberry32 } from './helpers/random.js';
+import { mulberry32 } from '../harness/random.js';
 import { freePort } from './helpers/udp.js';
 
 const CLI = fileURLToPath(new URL('../src/faces/cli.js', import.meta.url));

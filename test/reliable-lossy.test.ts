@@ -1,6 +1,6 @@
 // Reliable targets over a lossy path (docs/reliable.md): 10,000 messages of 100 to 3,000 bytes,
 // from the main thread and two workers, through a relay that drops a seeded share of the
-// datagrams (test/helpers/lossy-proxy.ts), to `netconsole listen --ack`. With `reliable` every
+// datagrams (harness/lossy-proxy.ts), to `netconsole listen --ack`. With `reliable` every
 // message arrives whole and in order, and the resends are counted; without it the same path loses
 // messages, and the receiver says so (its `lost` events). The seed is in the test names;
 // NETCONSOLE_PROXY_SEED replays one. Counts what arrived; nothing asserts a speed.
@@ -12,8 +12,8 @@ import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { Netconsole } from '../src/index.js';
 import { UNDER_TEST } from './helpers/netconsole.js';
-import { LossyProxy, isEmergency } from './helpers/lossy-proxy.js';
-import { mulberry32 } from './helpers/random.js';
+import { LossyProxy, isEmergency } from '../harness/lossy-proxy.js';
+import { mulberry32 } from '../harness/random.js';
 import { recordText } from './helpers/records.js';
 import type { SenderResult } from './workers/reliable-sender.js';
 

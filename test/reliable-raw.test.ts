@@ -11,9 +11,9 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
-import { requireRoot, withNetns } from './helpers/netns.js';
+import { withNetns } from '../harness/netns.js';
 import { recordText } from './helpers/records.js';
-import { requireNative } from './helpers/requires.js';
+import { requireNative, requireRoot } from './helpers/requires.js';
 import type { SenderResult } from './workers/reliable-sender.js';
 
 const CLI = fileURLToPath(new URL('../src/faces/cli.js', import.meta.url));

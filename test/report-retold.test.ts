@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { L } from '../src/core/layout.js';
 import { Core } from '../src/core/wasm.js';
-import { enableBareTarget } from './helpers/core.js';
+import { enableBareTarget } from '../harness/bare-target.js';
 
 interface Seen {
   report: boolean;

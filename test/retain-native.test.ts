@@ -18,8 +18,8 @@ import { native } from '../src/core/native.js';
 import { regionBytes, Retention, RetentionSpace } from '../src/core/retention.js';
 import { addressingBlock } from '../src/core/wire.js';
 import { Core } from '../src/core/wasm.js';
-import { enableBareTarget } from './helpers/core.js';
-import { mulberry32, seedFrom } from './helpers/random.js';
+import { enableBareTarget } from '../harness/bare-target.js';
+import { mulberry32, seedFrom } from '../harness/random.js';
 
 const RING = 1 << 20;
 const ROUNDS = 60;

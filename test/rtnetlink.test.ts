@@ -59,8 +59,8 @@ import type { NativeNetlinkWatcher } from '../src/core/native.js';
 import type { DeviceInfo, NetdevEvent } from '../src/netdev/types.js';
 import { ipJson, type IpLink } from './helpers/ip.js';
 import { is, NetdevProbe } from './helpers/netdev-probe.js';
-import { requireRoot, withNetns } from './helpers/netns.js';
-import { requireNative } from './helpers/requires.js';
+import { withNetns } from '../harness/netns.js';
+import { requireNative, requireRoot } from './helpers/requires.js';
 
 const PROBE = fileURLToPath(new URL('./workers/rtnetlink-probe.js', import.meta.url));
 const LIFE = fileURLToPath(new URL('./workers/rtnetlink-life.js', import.meta.url));

@@ -11,8 +11,8 @@ import { constants } from 'node:os';
 import { createInterface } from 'node:readline';
 import { Netconsole } from '../src/index.js';
 import { CSink } from './helpers/csink.js';
-import { requireRoot, withNetns } from './helpers/netns.js';
-import { requireNative, requireSender, SENDERS } from './helpers/requires.js';
+import { withNetns } from '../harness/netns.js';
+import { requireNative, requireSender, SENDERS, requireRoot } from './helpers/requires.js';
 
 const SCRIPT = new URL('./workers/signal-logger.js', import.meta.url).pathname;
 const IDLE = new URL('./workers/signal-idle.js', import.meta.url).pathname;

@@ -29,7 +29,7 @@ import type { DeviceInfo, NetdevEvent } from '../src/netdev/types.js';
 import type { DeviceLookup } from '../src/host/target-table.js';
 import { CSink } from './helpers/csink.js';
 import { Marker } from './helpers/udp.js';
-import { mulberry32, seedFrom } from './helpers/random.js';
+import { mulberry32, seedFrom } from '../harness/random.js';
 
 const ITERATIONS = Number(process.env.NETCONSOLE_TORTURE_ITERATIONS ?? 2100);
 const FAKE_IFINDEX = 99999;

@@ -11,9 +11,9 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { Reassembler, type Message } from '../src/receiver/receiver.js';
 import { CSink } from './helpers/csink.js';
-import { requireRoot, withNetns, type NetnsHandle } from './helpers/netns.js';
+import { withNetns, type NetnsHandle } from '../harness/netns.js';
 import { parseRecordText, recordText, reportCount } from './helpers/records.js';
-import { requireNative } from './helpers/requires.js';
+import { requireNative, requireRoot } from './helpers/requires.js';
 
 const SENDER = fileURLToPath(new URL('./workers/slowlink-sender.js', import.meta.url));
 const A = '10.93.0.1';

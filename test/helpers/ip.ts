@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { NetnsHandle } from './netns.js';
+import type { NetnsHandle } from '../../harness/netns.js';
 
 const execFileP = promisify(execFile);
 

@@ -4,7 +4,7 @@
 // change ({overrun} and {resync} too for rtnetlink), and answer look-up commands with {result}.
 import type { DeviceInfo, NetdevEvent } from '../../src/netdev/types.js';
 import { JsonChild, type Line } from './json-child.js';
-import type { NetnsHandle } from './netns.js';
+import type { NetnsHandle } from '../../harness/netns.js';
 
 /** How long an expected event may take (the poller's interval is 50 ms). */
 const EVENT_TIMEOUT_MS = 5000;

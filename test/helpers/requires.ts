@@ -1,7 +1,8 @@
 // What a test needs from the machine, checked one way everywhere: when it is missing the test is
 // skipped with the reason, except under CI=true, where it fails (a CI run must not pass by
-// skipping). requireRoot (root and network namespaces) is in netns.ts and uses unmet() too.
+// skipping).
 import type { TestContext } from 'node:test';
+import { netnsUnavailable } from '../../harness/netns.js';
 import { native, nativeError } from '../../src/core/native.js';
 import { rtnetlinkAvailable } from '../../src/netdev/rtnetlink-dump.js';
 
@@ -10,6 +11,12 @@ export function unmet(t: TestContext, reason: string): false {
   if (process.env.CI === 'true') throw new Error(`CI=true and this test cannot run: ${reason}`);
   t.skip(reason);
   return false;
+}
+
+/** For tests that need root and network namespaces (harness/netns.ts): true when they can run. */
+export function requireRoot(t: TestContext): boolean {
+  const reason = netnsUnavailable();
+  return reason === null || unmet(t, reason);
 }
 
 /**

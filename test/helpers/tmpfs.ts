@@ -10,7 +10,7 @@ import { mkdtempSync, rmdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { isRoot } from './netns.js';
+import { isRoot } from '../../harness/netns.js';
 import { unmet } from './requires.js';
 
 export interface TmpfsOptions {

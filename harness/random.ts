@@ -1,4 +1,5 @@
-// Seeded randomness for tests: a failure names its seed and can be replayed with it.
+// Seeded randomness for the tests and the lossy relay: a failure names its seed and can be
+// replayed with it.
 
 /** mulberry32: a small deterministic PRNG, uniform in [0, 1). */
 export function mulberry32(seed: number): () => number {

@@ -1,8 +1,8 @@
 // A target enabled straight in a Core, without a Netconsole (no host, no socket, no sender): for
 // the tests and benchmarks of the write path alone, which drain the ring themselves.
-import { L } from '../../src/core/layout.js';
-import { renderUserdata } from '../../src/core/userdata.js';
-import type { Core } from '../../src/core/wasm.js';
+import { L } from '../src/core/layout.js';
+import { renderUserdata } from '../src/core/userdata.js';
+import type { Core } from '../src/core/wasm.js';
 
 /** Target `t` of `core`, extended (or `flags`), no userdata, its device up, ENABLED. */
 export function enableBareTarget(core: Core, t = 0, flags: number = L.F_EXTENDED): void {

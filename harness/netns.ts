@@ -1,4 +1,4 @@
-// Harness for tests that need network namespaces (root and iproute2's `ip netns`).
+// Network namespaces for the tests and the benches (root and iproute2's `ip netns`).
 //
 //   await withNetns(['a', 'b'], async (ns) => {
 //     await ns.vethPair('a', 'veth0', 'b', 'veth1', '10.9.0.1/24', '10.9.0.2/24');
@@ -6,14 +6,15 @@
 //     const child = ns.runNode('a', 'dist/test/workers/x.js', []);
 //   });
 //
+// A test asks first with requireRoot (test/helpers/requires.ts), which skips it (or fails it under
+// CI=true) with netnsUnavailable()'s reason; the bench skips its veth path without root.
+//
 // Namespaces are named `nctest-<pid>-<n>-<name>` and are ALWAYS deleted afterwards: when fn returns,
 // when it throws, and (synchronously) on process exit or SIGINT/SIGTERM for any left behind. Node
 // children started with runNode are killed (SIGKILL) first. Namespaces of earlier test processes that
 // are no longer running are removed on first use. Helpers accept the short name given to withNetns
 // (or the full name).
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import type { TestContext } from 'node:test';
-import { unmet } from './requires.js';
 
 export interface ExecResult {
   stdout: string;
@@ -122,7 +123,8 @@ function sweepStale(): void {
 let netnsProbe: string | null | undefined;
 
 /** Why namespaces cannot be used here, or null when they can (checked once, by creating one). */
-function netnsUnavailable(): string | null {
+export function netnsUnavailable(): string | null {
+  if (!isRoot()) return 'needs root (uid 0) for network namespaces';
   if (netnsProbe !== undefined) return netnsProbe;
   const full = `${PREFIX}${counter++}-probe`;
   const add = spawnSync('ip', ['netns', 'add', full], { encoding: 'utf8' });
@@ -135,16 +137,6 @@ function netnsUnavailable(): string | null {
   }
   spawnSync('ip', ['netns', 'del', full], { stdio: 'ignore' });
   return netnsProbe;
-}
-
-/**
- * For tests that need root and network namespaces: returns true when they can run. Otherwise it
- * skips the test with the reason and returns false, except when CI=true, where it throws (a CI run
- * must not pass by skipping).
- */
-export function requireRoot(t: TestContext): boolean {
-  const reason = isRoot() ? netnsUnavailable() : 'needs root (uid 0) for network namespaces';
-  return reason === null || unmet(t, reason);
 }
 
 export async function withNetns(names: string[], fn: (ns: NetnsHandle) => Promise<void>): Promise<void> {

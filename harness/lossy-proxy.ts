@@ -1,6 +1,6 @@
-// A UDP relay on loopback for tests of the ncrx reliable-delivery protocol (docs/reliable.md): it
-// sits between senders and one receiver and drops datagrams either way, at random from a seed
-// (a failure names its seed and replays with it) or on demand.
+// A UDP relay on loopback for the tests and the bench of the ncrx reliable-delivery protocol
+// (docs/reliable.md): it sits between senders and one receiver and drops datagrams either way, at
+// random from a seed (a failure names its seed and replays with it) or on demand.
 //
 // One listening socket (`port`) takes every sender's datagrams. Each sender (source address:port)
 // gets an upstream socket of its own, so the receiver sees one stream per sender; what the receiver
