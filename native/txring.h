@@ -74,8 +74,10 @@ class TxRing {
   TxRing& operator=(const TxRing&) = delete;
 
   // Sets up the ring on `fd` (an AF_PACKET SOCK_RAW socket no one has sent on): "" when it is
-  // mapped, else why not (then the socket is left as it was, for sendmmsg).
+  // mapped, else why not (then the socket is left as it was, for sendmmsg; or, should that fail,
+  // broken(): Send fails every frame).
   std::string Open(int fd, int ifindex);
+  bool broken() const { return broken_; }
   // Reads the device's MTU and root qdisc again (PACKET_QDISC_BYPASS on a noqueue device only).
   void Refresh();
   bool bypass() const { return bypass_; }
@@ -103,7 +105,8 @@ class TxRing {
   size_t max_ = 0;
   uint64_t mtuAt_ = 0;
   bool bypass_ = false;
-  uint32_t head_ = 0;  // the kernel's head: the next frame it looks at
+  bool broken_ = false;  // set up half, and the socket could not be put back (Open)
+  uint32_t head_ = 0;    // the kernel's head: the next frame it looks at
 };
 
 // The rings of a sender thread, one per raw-mode socket (a device's, shared by its targets). Used
