@@ -3,7 +3,7 @@
 //   sender.cc  the sender thread (sendmmsg out of the ring);
 //   sockets.cc UDP and AF_PACKET sockets, futexWake and futexWait;
 //   common.h   ThrowErrno (every system error, with errno, code and syscall), ViewOf, Futex;
-//   netlink.cc the rtnetlink watcher and dumps (device events and look-ups);
+//   netlink.cc the rtnetlink watcher (device events), netlink-dump.cc its dumps (look-ups);
 //   signals.cc a signal's disposition, saved and put back (the signal hook's re-raise).
 #include <sched.h>
 

@@ -86,6 +86,16 @@ inline bool MakeSockaddr(int family, const uint8_t* a, size_t alen, uint32_t por
   return true;
 }
 
+// Asks for a receive buffer of `bytes`: with `force`, SO_RCVBUFFORCE first (past
+// net.core.rmem_max; CAP_NET_ADMIN); else, or refused, SO_RCVBUF, which the kernel caps at
+// rmem_max without a word. Returns false when refused: the socket keeps its default buffer
+// (net.core.rmem_default). A request, never a need: a buffer smaller than asked is what the cap
+// gives anyway, so each caller says why an overrun costs it nothing but time.
+[[nodiscard]] inline bool AskRcvbuf(int fd, int bytes, bool force) {
+  return (force && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) == 0) ||
+         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes) == 0;
+}
+
 inline long Futex(void* addr, int op, int val, const timespec* ts) {
   return syscall(SYS_futex, addr, op, val, ts, nullptr, 0);
 }

@@ -1,10 +1,14 @@
-// The sender thread's work (drain.cc): consume the transmit ring, batch datagrams per socket, send
-// them with sendmmsg (raw mode: through the socket's TX ring, txring.h), apply the error policy, hold targets whose
-// path cannot carry. sender.cc is the JavaScript face of it (arguments in, counters out). The protocol is described in
-// sender.cc.
+// The sender thread's work: consume the transmit ring, batch datagrams per socket, send them with
+// sendmmsg (raw mode: through the socket's TX ring, txring.h), apply the error policy, hold targets
+// whose path cannot carry. One class in four files: drain.cc (the thread: its loop, waiting, the
+// routes, RING_TAIL published), drain-pass.cc (one pass: a batch collected and sent, the error
+// policy), drain-hold.cc (targets held: verdicts, probes, neighbour notifications), drain-loss.cc
+// (what is counted lost). sender.cc is the JavaScript face of it (arguments in, counters out). The
+// protocol is described in sender.cc.
 #pragma once
 
 #include <sys/socket.h>
+#include <time.h>
 
 #include <atomic>
 #include <cstdint>
@@ -157,6 +161,16 @@ class Drain {
     return mem_ + lay_.targetsOff + target * lay_.targetSize + field;
   }
   void Add64(uint8_t* p, uint64_t n) { __atomic_add_fetch(reinterpret_cast<uint64_t*>(p), n, __ATOMIC_SEQ_CST); }
+  // The shared memory's words, sequentially consistent as the write path's atomics; the clock.
+  static uint64_t Load64(uint8_t* p) { return __atomic_load_n(reinterpret_cast<uint64_t*>(p), __ATOMIC_SEQ_CST); }
+  static void Store64(uint8_t* p, uint64_t v) { __atomic_store_n(reinterpret_cast<uint64_t*>(p), v, __ATOMIC_SEQ_CST); }
+  static int32_t Load32(uint8_t* p) { return __atomic_load_n(reinterpret_cast<int32_t*>(p), __ATOMIC_SEQ_CST); }
+  static void Store32(uint8_t* p, int32_t v) { __atomic_store_n(reinterpret_cast<int32_t*>(p), v, __ATOMIC_SEQ_CST); }
+  static int64_t NowNs() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+  }
   void Lose(uint32_t t, uint64_t msg, uint32_t report, bool txError, bool unconfirmed);
   void CountLost(uint32_t t, bool unconfirmed);
   void ProbeLost(uint32_t t, bool unconfirmed);

@@ -11,88 +11,26 @@
 // reference to itself while open), or by an environment cleanup hook when the thread's
 // environment goes away (a worker exiting with an open watcher), whichever comes first.
 //
-// netlinkDump: a synchronous dump on a socket of its own, for look-ups.
+// netlinkDump, a synchronous dump on a socket of its own for look-ups, is netlink-dump.cc; what
+// the two share, netlink.h.
 //
 // All state lives in the instances: nothing is shared between threads.
+#include "netlink.h"
+
 #include <errno.h>
 #include <linux/netlink.h>
-#include <linux/rtnetlink.h>
-#include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <cstdint>
-#include <string>
 #include <vector>
-
-#include "common.h"
 
 namespace nc {
 
 namespace {
 
-constexpr size_t kRecvBuffer = 64 * 1024;        // > the largest dump chunk the kernel builds (32 KiB)
 constexpr int kDefaultRcvbuf = 4 * 1024 * 1024;  // notifications queued while JS is busy
 constexpr int kMaxReadsPerWakeup = 64;           // level-triggered: the poll fires again if more
-
-// Size of the family header that follows nlmsghdr in a request of `type`.
-size_t RequestHeaderSize(uint16_t type) {
-  if (type >= RTM_BASE && type < RTM_BASE + 4) return sizeof(ifinfomsg);  // links
-  if (type >= RTM_NEWADDR && type < RTM_NEWADDR + 4) return sizeof(ifaddrmsg);
-  if (type >= RTM_NEWROUTE && type < RTM_NEWROUTE + 4) return sizeof(rtmsg);
-  if (type >= RTM_NEWNEIGH && type < RTM_NEWNEIGH + 4) return sizeof(ndmsg);
-  return NLMSG_ALIGN(sizeof(rtgenmsg));
-}
-
-// Fills `req` with a dump request; returns its length.
-size_t BuildDumpRequest(uint8_t* req, size_t cap, uint16_t type, uint8_t family, uint32_t seq) {
-  size_t len = NLMSG_LENGTH(RequestHeaderSize(type));
-  if (len > cap) return 0;
-  memset(req, 0, len);
-  nlmsghdr* nlh = reinterpret_cast<nlmsghdr*>(req);
-  nlh->nlmsg_len = static_cast<uint32_t>(len);
-  nlh->nlmsg_type = type;
-  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  nlh->nlmsg_seq = seq;
-  nlh->nlmsg_pid = 0;
-  // The family is the first byte of every rtnetlink family header (rtgenmsg, ifinfomsg, ...).
-  req[NLMSG_HDRLEN] = family;
-  return len;
-}
-
-bool ArgsTypeFamily(const Napi::CallbackInfo& info, const char* what, uint16_t* type, uint8_t* family) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
-    Napi::TypeError::New(env, std::string(what) + ": expected (type: number, family: number)")
-        .ThrowAsJavaScriptException();
-    return false;
-  }
-  uint32_t t = info[0].As<Napi::Number>().Uint32Value();
-  uint32_t f = info[1].As<Napi::Number>().Uint32Value();
-  if (t < RTM_BASE || t > 0xffff || f > 0xff) {
-    Napi::RangeError::New(env, std::string(what) + ": type must be an RTM_* message type, family 0..255")
-        .ThrowAsJavaScriptException();
-    return false;
-  }
-  *type = static_cast<uint16_t>(t);
-  *family = static_cast<uint8_t>(f);
-  return true;
-}
-
-uint32_t PortIdOf(int fd) {
-  sockaddr_nl sa{};
-  socklen_t len = sizeof sa;
-  if (getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) < 0) return 0;
-  return sa.nl_pid;
-}
-
-void SetRcvbuf(int fd, int bytes) {
-  // SO_RCVBUFFORCE goes past net.core.rmem_max (needs CAP_NET_ADMIN); else the capped SO_RCVBUF.
-  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) < 0) {
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
-  }
-}
 
 // ------------------------------------------------------------------------------------------
 class NetlinkWatcher : public Napi::ObjectWrap<NetlinkWatcher> {
@@ -140,7 +78,9 @@ class NetlinkWatcher : public Napi::ObjectWrap<NetlinkWatcher> {
       ThrowErrno(env, "socket", errno);
       return;
     }
-    SetRcvbuf(fd_, rcvbuf);
+    // Best effort, as the kernel's own cap on it: a refused buffer is the default one, where an
+    // overrun only comes sooner, and is passed on as one (ENOBUFS: a zero-length buffer, resync).
+    static_cast<void>(AskRcvbuf(fd_, rcvbuf, true));
     sockaddr_nl sa{};
     sa.nl_family = AF_NETLINK;
     sa.nl_groups = groups;
@@ -229,7 +169,7 @@ class NetlinkWatcher : public Napi::ObjectWrap<NetlinkWatcher> {
     napi_env env = env_;
     napi_handle_scope scope;
     if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-    if (buf_.empty()) buf_.resize(kRecvBuffer);
+    if (buf_.empty()) buf_.resize(kNetlinkRecvBuffer);
     for (int reads = 0; reads < kMaxReadsPerWakeup && fd_ >= 0; reads++) {
       iovec iov{buf_.data(), buf_.size()};
       sockaddr_nl from{};
@@ -294,17 +234,8 @@ class NetlinkWatcher : public Napi::ObjectWrap<NetlinkWatcher> {
       Napi::Error::New(env, "request: the watcher is closed").ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    uint8_t req[64];
     uint32_t seq = ++seq_;
-    size_t len = BuildDumpRequest(req, sizeof req, type, family, seq);
-    sockaddr_nl to{};
-    to.nl_family = AF_NETLINK;
-    for (;;) {
-      ssize_t s = sendto(fd_, req, len, 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
-      if (s >= 0) break;
-      if (errno == EINTR) continue;
-      return ThrowErrno(env, "sendto", errno);
-    }
+    if (int e = SendDumpRequest(fd_, type, family, seq)) return ThrowErrno(env, "sendto", e);
     return Napi::Number::New(env, seq);
   }
 
@@ -340,76 +271,6 @@ class NetlinkWatcher : public Napi::ObjectWrap<NetlinkWatcher> {
   std::vector<uint8_t> buf_;
   Napi::FunctionReference cb_;
 };
-
-// ------------------------------------------------------------------------------------------
-// netlinkDump(type, family) -> Buffer: every reply message of one dump, concatenated, up to and
-// including NLMSG_DONE (whose flags may carry NLM_F_DUMP_INTR). Throws with `errno` on failure
-// (an NLMSG_ERROR reply included).
-Napi::Value NetlinkDump(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  uint16_t type;
-  uint8_t family;
-  if (!ArgsTypeFamily(info, "netlinkDump", &type, &family)) return env.Undefined();
-
-  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-  if (fd < 0) return ThrowErrno(env, "socket", errno);
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
-  timeval tv{5, 0};  // a dump always ends; this only guards against a wedged kernel
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  SetRcvbuf(fd, 1 << 20);
-  sockaddr_nl sa{};
-  sa.nl_family = AF_NETLINK;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) return ThrowErrno(env, "bind", errno);
-  uint32_t portId = PortIdOf(fd);
-
-  uint8_t req[64];
-  const uint32_t seq = 1;
-  size_t len = BuildDumpRequest(req, sizeof req, type, family, seq);
-  sockaddr_nl to{};
-  to.nl_family = AF_NETLINK;
-  for (;;) {
-    ssize_t s = sendto(fd, req, len, 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
-    if (s >= 0) break;
-    if (errno == EINTR) continue;
-    return ThrowErrno(env, "sendto", errno);
-  }
-
-  std::vector<uint8_t> out;
-  std::vector<uint8_t> buf(kRecvBuffer);
-  for (;;) {
-    iovec iov{buf.data(), buf.size()};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    ssize_t n = recvmsg(fd, &msg, 0);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ThrowErrno(env, "recvmsg", errno);
-    }
-    if ((msg.msg_flags & MSG_TRUNC) != 0) return ThrowErrno(env, "recvmsg", EMSGSIZE);
-    if (n == 0) return ThrowErrno(env, "recvmsg", EPIPE);
-    size_t rem = static_cast<size_t>(n);
-    for (nlmsghdr* nlh = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(nlh, rem); nlh = NLMSG_NEXT(nlh, rem)) {
-      if (nlh->nlmsg_seq != seq || nlh->nlmsg_pid != portId) continue;
-      if (nlh->nlmsg_type == NLMSG_ERROR) {
-        if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr))) return ThrowErrno(env, "netlink", EBADMSG);
-        const nlmsgerr* err = static_cast<const nlmsgerr*>(NLMSG_DATA(nlh));
-        if (err->error == 0) continue;  // an ACK
-        return ThrowErrno(env, "netlink dump", -err->error);
-      }
-      const uint8_t* p = reinterpret_cast<const uint8_t*>(nlh);
-      // Keep every message 4-aligned in the output, as in a recv() buffer.
-      out.insert(out.end(), p, p + nlh->nlmsg_len);
-      out.resize(NLMSG_ALIGN(out.size()), 0);
-      if (nlh->nlmsg_type == NLMSG_DONE) {
-        return Napi::Buffer<uint8_t>::Copy(env, out.data(), out.size());
-      }
-    }
-  }
-}
 
 }  // namespace
 

@@ -37,8 +37,9 @@ PathWatch::PathWatch() {
     sockaddr_nl sa{};
     sa.nl_family = AF_NETLINK;
     sa.nl_groups = RTMGRP_NEIGH | RTMGRP_LINK;
-    int rcvbuf = 1 << 20;
-    setsockopt(nl_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    // Best effort, as the kernel's own cap on it: a refused buffer is the default one, where an
+    // overrun only comes sooner, and Poll answers one (ENOBUFS) by asking for every next hop again.
+    static_cast<void>(AskRcvbuf(nl_, 1 << 20, false));
     if (bind(nl_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) {
       close(nl_);
       nl_ = -1;  // no notifications: neighbours are taken as valid (the behaviour without this)

@@ -67,7 +67,10 @@ std::string RootQdisc(int ifindex) {
   req.i.ifi_family = AF_UNSPEC;
   req.i.ifi_index = ifindex;
   timeval tv{1, 0};  // the kernel answers at once; never hang the sender on it
-  setsockopt(nl, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (setsockopt(nl, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0) {
+    close(nl);
+    return "";  // without the bound, not asked: unknown, so no bypass (Refresh)
+  }
   std::string q;
   alignas(nlmsghdr) char buf[16384];
   ssize_t n = send(nl, &req, sizeof req, 0) == static_cast<ssize_t>(sizeof req) ? recv(nl, buf, sizeof buf, 0) : -1;
@@ -95,12 +98,25 @@ std::string TxRing::Open(int fd, int ifindex) {
   if (setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &vnet, sizeof vnet) < 0)
     return Why("setsockopt(PACKET_VNET_HDR)", errno);
   // On failure from here on, the socket is put back as sendmmsg needs it: no ring, no vnet header.
+  // Neither step fails on a socket whose ring was never mapped and never sent on (packet_set_ring
+  // refuses a release only while the ring is mapped or has frames in flight; PACKET_VNET_HDR only
+  // while a ring is set, so the ring goes first). Should one fail anyway, sendmmsg cannot use the
+  // socket either (its frames would go to the ring's send path, or lose their first bytes to a
+  // vnet header): the ring stays, unusable, and Send fails every frame (EBADFD), which drain.cc
+  // counts as transmit errors; the reason says so.
   auto undo = [&](const char* what, int e, bool ring) {
     tpacket_req none{};  // no blocks: the ring is released
-    if (ring) setsockopt(fd, SOL_PACKET, PACKET_TX_RING, &none, sizeof none);
+    const char* step = nullptr;
+    if (ring && setsockopt(fd, SOL_PACKET, PACKET_TX_RING, &none, sizeof none) < 0) step = "PACKET_TX_RING";
     vnet = 0;
-    setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &vnet, sizeof vnet);
-    return Why(what, e);
+    if (step == nullptr && setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &vnet, sizeof vnet) < 0)
+      step = "PACKET_VNET_HDR";
+    if (step == nullptr) return Why(what, e);
+    int stuck = errno;
+    fd_ = fd;
+    broken_ = true;
+    return Why(what, e) + "; the socket could not be put back for sendmmsg (" + step +
+           " stays set: " + strerror(stuck) + "): its frames fail (EBADFD), counted as transmit errors";
   };
   tpacket_req req{kTxBlockSize, kBlocks, kTxFrameSize, kTxFrames};
   if (setsockopt(fd, SOL_PACKET, PACKET_TX_RING, &req, sizeof req) < 0)
@@ -118,6 +134,7 @@ std::string TxRing::Open(int fd, int ifindex) {
 }
 
 void TxRing::Refresh() {
+  if (broken_) return;  // its frames fail whatever the device is (Open)
   ifreq r{};
   r.ifr_ifindex = ifindex_;
   if (ioctl(fd_, SIOCGIFNAME, &r) == 0) memcpy(name_, r.ifr_name, sizeof name_);
@@ -125,9 +142,13 @@ void TxRing::Refresh() {
   // The qdisc is bypassed only where there is none to bypass (noqueue: veth, loopback, tunnels):
   // a qdisc someone configured (a shaper, a filter) or a NIC's queue keeps its say, and a full
   // driver queue behind a bypass would drop the frame (packet(7), PACKET_QDISC_BYPASS).
-  int bypass = RootQdisc(ifindex_) == "noqueue" ? 1 : 0;
-  bypass_ = bypass == 1 && setsockopt(fd_, SOL_PACKET, PACKET_QDISC_BYPASS, &bypass, sizeof bypass) == 0;
-  if (bypass == 0) setsockopt(fd_, SOL_PACKET, PACKET_QDISC_BYPASS, &bypass, sizeof bypass);
+  // Set only when it changes (a new socket goes through the qdisc). packet_setsockopt refuses it
+  // only for a short option, but either failure is harmless or shown: not turned on, the frames
+  // go through the noqueue qdisc as sendmmsg's do (slower, nothing lost); not turned off (a qdisc
+  // configured since), bypass_ stays true and stats.transmit.bypassFrames counts what skips it.
+  bool want = RootQdisc(ifindex_) == "noqueue";
+  int on = want ? 1 : 0;
+  if (want != bypass_ && setsockopt(fd_, SOL_PACKET, PACKET_QDISC_BYPASS, &on, sizeof on) == 0) bypass_ = want;
 }
 
 size_t TxRing::Max(bool now) {
@@ -149,9 +170,14 @@ void TxRing::Close() {
   if (map_ != nullptr) munmap(map_, mapLen_);
   map_ = nullptr;
   fd_ = -1;
+  broken_ = false;
 }
 
 int TxRing::Send(const iovec* frames, int n, const sockaddr* addr, socklen_t addrLen) {
+  if (broken_) {
+    errno = EBADFD;  // the socket could be put back neither for the ring nor for sendmmsg (Open)
+    return -1;
+  }
   // With a vnet header the kernel leaves the MTU to the caller: the check packet_snd makes.
   size_t max = Max(false);
   int put = 0;
@@ -192,7 +218,7 @@ std::string TxRings::Use(int fd, int ifindex) {
   }
   auto r = std::make_unique<TxRing>();
   std::string why = r->Open(fd, ifindex);
-  if (why.empty()) rings_.push_back(std::move(r));
+  if (why.empty() || r->broken()) rings_.push_back(std::move(r));  // broken: its frames fail (Open)
   return why;
 }
 

@@ -2,7 +2,8 @@
 // socket. The sender thread copies a batch of frames from the WebAssembly ring's slots into the
 // mapped frames, marks them TP_STATUS_SEND_REQUEST and hands them all over with one send() (one
 // system call and no per-message msghdr walk, where sendmmsg makes a sendmsg per datagram). Without
-// a ring (it could not be set up, or the host asked for the fallback) drain.cc sends with sendmmsg.
+// a ring (it could not be set up, or the host asked for the fallback) drain-pass.cc sends with
+// sendmmsg.
 //
 // Each frame starts with a virtio_net_hdr (PACKET_VNET_HDR) whose hdr_len is the whole frame: the
 // kernel then copies it into the skb's linear area, as packet_snd does. Without it the skb's data
@@ -21,7 +22,7 @@
 // qdisc keeps it: a shaper someone configured still shapes, and a NIC's full driver queue behind a
 // bypass would drop frames (packet(7)). stats.transmit.bypassFrames counts frames sent past it.
 //
-// Send() answers like sendmmsg, so that drain.cc's error policy (retry a full socket, back off,
+// Send() answers like sendmmsg, so that drain-pass.cc's error policy (retry a full socket, back off,
 // hold, lose and count) is the same for both paths: it returns how many of the frames, from the
 // first, the kernel took, or -1 with errno for the first one it did not take. What the kernel did
 // not take is put back (TP_STATUS_AVAILABLE, the head rewound to it): the next pass collects it
@@ -37,7 +38,7 @@
 //  * a full send buffer (sock_alloc_send_skb, MSG_DONTWAIT) leaves the frame SEND_REQUEST and
 //    fails EAGAIN (or returns the bytes taken before it); a qdisc or driver that dropped the skb
 //    (NET_XMIT_DROP: its destructor already made the frame AVAILABLE) is set back to SEND_REQUEST
-//    and fails ENOBUFS: both retried by drain.cc, as with sendmmsg;
+//    and fails ENOBUFS: both retried by drain-pass.cc, as with sendmmsg;
 //  * a frame stays SENDING while its skb lives (in a qdisc, until TX completion): it is not
 //    written until the kernel set it AVAILABLE (a full ring: Send fails EBUSY, drain.cc waits).
 // Only the sender thread calls send() on the socket, and the kernel reads the ring only inside
@@ -74,8 +75,10 @@ class TxRing {
   TxRing& operator=(const TxRing&) = delete;
 
   // Sets up the ring on `fd` (an AF_PACKET SOCK_RAW socket no one has sent on): "" when it is
-  // mapped, else why not (then the socket is left as it was, for sendmmsg).
+  // mapped, else why not (then the socket is left as it was, for sendmmsg; or, should that fail,
+  // broken(): Send fails every frame).
   std::string Open(int fd, int ifindex);
+  bool broken() const { return broken_; }
   // Reads the device's MTU and root qdisc again (PACKET_QDISC_BYPASS on a noqueue device only).
   void Refresh();
   bool bypass() const { return bypass_; }
@@ -103,7 +106,8 @@ class TxRing {
   size_t max_ = 0;
   uint64_t mtuAt_ = 0;
   bool bypass_ = false;
-  uint32_t head_ = 0;  // the kernel's head: the next frame it looks at
+  bool broken_ = false;  // set up half, and the socket could not be put back (Open)
+  uint32_t head_ = 0;    // the kernel's head: the next frame it looks at
 };
 
 // The rings of a sender thread, one per raw-mode socket (a device's, shared by its targets). Used

@@ -16,14 +16,13 @@ import {
 } from '../src/config/userdata.js';
 import {
   DEFAULT_ATTRIBUTES,
-  formatAttribute,
-  kstrtobool,
   LOCKED_ATTRIBUTES,
-  parseAttributeWrite,
   SYSDATA_TOGGLES,
-  toAttributeText,
   type TargetAttributes,
 } from '../src/config/attributes.js';
+import { formatAttribute } from '../src/config/attribute-read.js';
+import { parseAttributeWrite } from '../src/config/attribute-write.js';
+import { kstrtobool, toAttributeText } from '../src/config/store-text.js';
 import { PARAM_MAX, parseParamString, type ParamTarget } from '../src/config/params.js';
 import { withNetconsole } from './helpers/netconsole.js';
 

@@ -4,6 +4,10 @@
 // sources, `import type` included: a type from above is a dependency on above.
 // And the checkout's top-level folders: src/ imports nothing outside itself, harness/ only src/,
 // bench/ src/ and harness/ (never test/), test/ any of them (it tests the bench too).
+//
+// And the tree's shape (issue 19), read as text: no source file of src/, native/ or assembly/ over
+// 400 lines (convention 5; the generated ones are their source's size); every one named in
+// ARCHITECTURE.md's tree, in its folder's entry; every setsockopt of the addon checked.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -197,4 +201,161 @@ test('the check catches an import between folders the wrong way (a made-up graph
     'src/core/wasm.ts imports harness/bare-target.ts: src/ may not import harness',
     'src/faces/cli.ts imports bench/e2e.ts: src/ may not import bench',
   ]);
+});
+
+// ------------------------------------------------------------------------------- the tree's shape
+/** Written by scripts/gen-layout.mjs from assembly/layout.ts: as long as the layout is. */
+const GENERATED = new Set(['native/layout.h', 'src/core/layout-table.ts']);
+export const LINES_MAX = 400;
+
+/** Every source file of src/, native/ and assembly/, relative to the checkout, sorted. */
+function treeSources(): string[] {
+  return ['src', 'native', 'assembly']
+    .flatMap((d) =>
+      readdirSync(join(ROOT, d), { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile() && /\.(ts|cc|h)$/.test(e.name))
+        .map((e) => relative(ROOT, join(e.parentPath ?? (e as unknown as { path: string }).path, e.name))),
+    )
+    .sort();
+}
+
+const lineCount = (text: string): number => text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
+
+/** "file: N lines" for every file (path, text) past LINES_MAX, the generated ones left out. */
+export function oversized(files: Array<[string, string]>): string[] {
+  return files
+    .filter(([f, text]) => !GENERATED.has(f) && lineCount(text) > LINES_MAX)
+    .map(([f, text]) => `${f}: ${lineCount(text)} lines (more than ${LINES_MAX}: split it by role)`);
+}
+
+/**
+ * The entry of ARCHITECTURE.md's tree that speaks of `file`: for src/<folder>/..., the lines from
+ * `  <folder>/` to the next entry of src/ (`  index.ts` for src/index.ts); for assembly/ and
+ * native/, their lines up to the next folder of the checkout.
+ */
+function entryOf(tree: string[], file: string): string {
+  const parts = file.split('/');
+  const [start, end] =
+    parts[0] === 'src' ? [`  ${parts.length > 2 ? `${parts[1]}/` : parts[1]}`, /^ {0,2}\S/] : [`${parts[0]}/`, /^\S/];
+  const from = tree.findIndex((l) => l === start || l.startsWith(`${start} `));
+  if (from < 0) return '';
+  const to = tree.findIndex((l, i) => i > from && end.test(l));
+  return tree.slice(from, to < 0 ? undefined : to).join('\n');
+}
+
+/** "file: ..." for every file whose name its folder's entry in the tree (of `architecture`) does not say. */
+export function unnamed(files: string[], architecture: string): string[] {
+  const block = /## The tree\n```\n([\s\S]*?)\n```/.exec(architecture)?.[1];
+  if (block === undefined) return ['ARCHITECTURE.md: no "## The tree" block'];
+  const tree = block.split('\n');
+  return files
+    .filter((f) => {
+      const name = f.slice(f.lastIndexOf('/') + 1).replace(/[.]/g, '\\.');
+      return !new RegExp(`(?<![\\w./-])${name}(?![\\w-])`).test(entryOf(tree, f));
+    })
+    .map((f) => `${f}: not named in ARCHITECTURE.md's tree, in its folder's entry (say what it holds)`);
+}
+
+/**
+ * "file:line: ..." for every setsockopt whose result nothing looks at: one that is a statement of
+ * its own (also as the body of an if or a loop), or cast to void. A request that may be refused
+ * goes through a helper that says why (common.h AskRcvbuf), not a bare call.
+ */
+export function uncheckedSetsockopt(file: string, text: string): string[] {
+  const code = text.replace(/\/\*[\s\S]*?\*\//g, (c) => c.replace(/[^\n]/g, ' ')).replace(/\/\/.*$/gm, '');
+  const out: string[] = [];
+  for (const m of code.matchAll(/\bsetsockopt\s*\(/g)) {
+    const before = code.slice(0, m.index);
+    const statement = before.slice(
+      Math.max(before.lastIndexOf(';'), before.lastIndexOf('{'), before.lastIndexOf('}')) + 1,
+    );
+    const lead = statement.replace(/\s+/g, ' ').trim();
+    if (lead === '' || /\)$|\belse$|\bdo$|\(void\)$|static_cast<void>\($/.test(lead)) {
+      const line = before.split('\n').length;
+      out.push(`${file}:${line}: setsockopt's result unchecked: ${text.split('\n')[line - 1]!.trim()}`);
+    }
+  }
+  return out;
+}
+
+test(`no source file of src/, native/ or assembly/ is over ${LINES_MAX} lines (the generated ones aside)`, () => {
+  const files = treeSources();
+  assert.ok(files.length > 100, `read ${files.length} files under ${ROOT}`);
+  assert.ok(files.includes('native/drain.cc') && files.includes('assembly/write.ts'));
+  assert.deepEqual(oversized(files.map((f) => [f, readFileSync(join(ROOT, f), 'utf8')])), []);
+});
+
+test("every source file of src/, native/ and assembly/ is named in ARCHITECTURE.md's tree, in its folder's entry", () => {
+  const architecture = readFileSync(join(ROOT, 'ARCHITECTURE.md'), 'utf8');
+  assert.deepEqual(unnamed(treeSources(), architecture), []);
+});
+
+test('every setsockopt of the addon is checked', () => {
+  const files = treeSources().filter((f) => f.startsWith('native/'));
+  const found = files.flatMap((f) => uncheckedSetsockopt(f, readFileSync(join(ROOT, f), 'utf8')));
+  assert.ok(
+    files.some((f) => readFileSync(join(ROOT, f), 'utf8').includes('setsockopt(')),
+    'the addon was read',
+  );
+  assert.deepEqual(found, []);
+});
+
+test('the checks catch a long file, a file the tree does not name, an unchecked setsockopt (made-up inputs)', () => {
+  const lines = (n: number): string => 'x\n'.repeat(n);
+  assert.deepEqual(
+    oversized([
+      ['src/core/a.ts', lines(400)],
+      ['native/b.cc', lines(401)],
+      ['src/core/layout-table.ts', lines(900)],
+    ]),
+    ['native/b.cc: 401 lines (more than 400: split it by role)'],
+  );
+  const architecture = [
+    '## The tree',
+    '```',
+    'assembly/        the write path',
+    '  write.ts         one record (core/ring.ts is not this folder)',
+    'native/          the addon: drain.cc (its loop),',
+    '                 drain.h',
+    'src/',
+    '  core/          wasm.ts (Core), layout.ts (the table; assembly/lists.ts)',
+    '  host/          netconsole.ts',
+    '  index.ts       the entry',
+    'bench/           ring.ts',
+    '```',
+  ].join('\n');
+  const named = [
+    'assembly/write.ts',
+    'native/drain.cc',
+    'native/drain.h',
+    'src/core/wasm.ts',
+    'src/host/netconsole.ts',
+  ];
+  const files = [
+    ...named,
+    'src/core/layout.ts',
+    'src/index.ts',
+    'assembly/ring.ts', // named only in bench/'s entry and as core/ring.ts
+    'assembly/lists.ts', // named only in src/core's entry
+    'src/host/wasm.ts', // named only in core/'s entry
+    'native/drain-pass.cc', // its name's start only
+  ];
+  assert.deepEqual(
+    unnamed(files, architecture).map((l) => l.slice(0, l.indexOf(':'))),
+    ['assembly/ring.ts', 'assembly/lists.ts', 'src/host/wasm.ts', 'native/drain-pass.cc'],
+  );
+  const cc = [
+    'if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &n, sizeof n) < 0) return Throw();',
+    'bool ok = setsockopt(fd, a, b, &v, sizeof v) == 0;',
+    'return (force && setsockopt(fd, a, b, &v, sizeof v) == 0) ||',
+    '       setsockopt(fd, a, c, &v, sizeof v) == 0;',
+    '  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);',
+    '  if (ring) setsockopt(fd, SOL_PACKET, PACKET_TX_RING, &none, sizeof none);',
+    '  static_cast<void>(setsockopt(fd, a, b, &v, sizeof v));',
+    '  // setsockopt(fd, a, b, &v, sizeof v); in a comment',
+  ].join('\n');
+  assert.deepEqual(
+    uncheckedSetsockopt('native/x.cc', cc).map((l) => l.slice(0, l.indexOf(': '))),
+    ['native/x.cc:5', 'native/x.cc:6', 'native/x.cc:7'],
+  );
 });

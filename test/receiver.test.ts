@@ -1,4 +1,4 @@
-// The receiver (src/receiver/receiver.ts) and `netconsole listen` (src/faces/cli.ts): tested against this
+// The receiver (src/receiver/receiver.ts) and `netconsole listen` (src/faces/cli-listen.ts): tested against this
 // library's own sender on loopback, end to end through the CLI, and with hand-made datagrams
 // (built with encodeDatagrams, or by hand when they must be malformed) fed to Reassembler.push.
 import { describe, test } from 'node:test';

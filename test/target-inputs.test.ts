@@ -5,7 +5,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Netconsole, NetconsoleError, type TargetOptions } from '../src/index.js';
-import { DEFAULT_ATTRIBUTES, parseAttributeWrite, type TargetAttributes } from '../src/config/attributes.js';
+import { DEFAULT_ATTRIBUTES, type TargetAttributes } from '../src/config/attributes.js';
+import { parseAttributeWrite } from '../src/config/attribute-write.js';
 import { parseParamString } from '../src/config/params.js';
 import { normalizeUserdataValue, validateUserdata, validateUserdataKey } from '../src/config/userdata.js';
 import { renderUserdata } from '../src/core/userdata.js';

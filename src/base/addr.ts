@@ -96,10 +96,15 @@ function parseIpv6Bytes(text: string): Uint8Array | null {
   return out;
 }
 
+/** The family of an address's text: the presence of ':' decides it, as inet_pton callers (and
+ *  netconsole) do. */
+export function ipFamilyOf(text: string): IpFamily {
+  return text.includes(':') ? 6 : 4;
+}
+
 export function parseIp(option: string, text: string): ParsedIp {
   if (typeof text !== 'string') throw invalid(option, text, IP_ACCEPTED);
-  // The family is decided by the presence of ':', as inet_pton callers (and netconsole) do.
-  if (text.includes(':')) {
+  if (ipFamilyOf(text) === 6) {
     const bytes = parseIpv6Bytes(text);
     if (bytes !== null) return { family: 6, bytes };
   } else {

@@ -1,4 +1,4 @@
-// Small facts about text shared by the validators of the configuration (config/attributes.ts)
+// Small facts about text shared by the validators of the configuration (config/attribute-write.ts, store-text.ts)
 // and of the encoding API (validate.ts).
 
 export const U64_MAX = (1n << 64n) - 1n;

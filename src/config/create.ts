@@ -1,6 +1,6 @@
 // The arguments of a target's creation as configfs mkdir takes them (docs/targets.md 1, "Creating
 // a target"): its name, a directory name; and the attributes argument, read once, field by field.
-// Pure functions, like attributes.ts: nothing exists yet when they throw.
+// Pure functions, like attribute-write.ts: nothing exists yet when they throw.
 import { invalid, InvalidValueError } from '../base/errors.js';
 import { byteLength, isWellFormed } from '../base/text.js';
 import { given, none, object, readFields } from '../base/check.js';

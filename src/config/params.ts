@@ -8,13 +8,9 @@
 // skipped; the others still come up, as with CONFIG_NETCONSOLE_DYNAMIC.
 import { formatIp, formatMac, parseIp, parseMac, type IpFamily } from '../base/addr.js';
 import { invalid, InvalidValueError, NetconsoleError } from '../base/errors.js';
-import {
-  checkDevNameNul,
-  checkDevNameSize,
-  DEFAULT_ATTRIBUTES,
-  parseDecimal,
-  type TargetAttributes,
-} from './attributes.js';
+import { DEFAULT_ATTRIBUTES, type TargetAttributes } from './attributes.js';
+import { checkDevNameNul, checkDevNameSize } from './attribute-write.js';
+import { parseDecimal } from './store-text.js';
 
 /**
  * The longest parameter string, in bytes of UTF-8: MAX_PARAM_LENGTH (256) counts the NUL, so the

@@ -1,12 +1,13 @@
 // A target's userdata entries and sysdata toggles (its configfs userdata/ directory), validated as
 // the kernel's userdata store methods do it (docs/targets.md section 1). Pure functions, like
-// attributes.ts: a rejected write changes nothing.
+// attribute-write.ts: a rejected write changes nothing.
 import { invalid, InvalidValueError } from '../base/errors.js';
 import { byteLength, isWellFormed } from '../base/text.js';
 import { checkUserdataFits } from '../core/userdata.js';
 import { guarded, readFields } from '../base/check.js';
 import { USERDATA_ITEMS_MAX, USERDATA_KEY_MAX, USERDATA_VALUE_MAX } from '../base/limits.js';
-import { isSysdataToggle, parseBool, SYSDATA_TOGGLES, toAttributeText, trimNewline } from './attributes.js';
+import { isSysdataToggle, SYSDATA_TOGGLES } from './attributes.js';
+import { parseBool, toAttributeText, trimNewline } from './store-text.js';
 
 /** A control character (C0 or DEL): none may be in a userdata key. */
 const CONTROL = /[\x00-\x1f\x7f]/;

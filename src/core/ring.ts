@@ -85,8 +85,8 @@ export class Ring {
   }
 
   /**
-   * The consumer side with held targets (the dgram sender's: native/drain.cc does the same in the
-   * addon). Visits the slots from `from` up to the published head, at most `max`, skipping PAD
+   * The consumer side with held targets (the dgram sender's: native/drain-pass.cc Collect does the same in
+   * the addon). Visits the slots from `from` up to the published head, at most `max`, skipping PAD
    * slots and those marked done. `visit` answers 'done' (sent or lost: marked KF_DONE, never
    * visited again), 'held' (left in the ring; the first such position is returned as `held`) or
    * 'stop' (left, and the walk ends there: another batch). Returns where the walk stopped and

@@ -201,7 +201,7 @@ export class TargetSlots {
   }
 
   /** The sender lost an in-band report of target t that told `losses`: the write path's next record
-   *  to t tells them again (write.ts unreported). A report is not a message: nothing else counts. */
+   *  to t tells them again (assembly/losses.ts unreported). A report is not a message: nothing else counts. */
   countReportLost(t: number, losses: number): void {
     Atomics.add(this.u64, (targetOffset(t) + L.TGT_CNT_REPORT_LOST) >> 3, BigInt(losses));
     Atomics.add(this.u64, L.LOST_TOTAL >> 3, 1n); // after REPORT_LOST: the write path's scan looks again

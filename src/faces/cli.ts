@@ -1,24 +1,21 @@
 #!/usr/bin/env node
-// The `netconsole` command: demo, send, listen, ctl, tune (and bench in a source checkout).
+// The `netconsole` command: demo, send, listen, ctl, tune (and bench in a source checkout): the
+// commands and their arguments (what send and listen do: cli-send.ts, cli-listen.ts).
 //
 // Exit status: 0 done (help and --version too); 2 the command line was refused (a usage error:
 // one line, then a hint to --help) or what it asked was refused (a NetconsoleError: one line with
 // its errno-style code); 1 it ran, but records were lost or cut, or it failed unexpectedly.
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { control, DEFAULT_TIMEOUT_MS } from './control-client.js';
 import { OPS, type ControlRequest } from '../host/control-protocol.js';
 import { demo } from './demo.js';
+import { listen, type ListenOptions } from './cli-listen.js';
+import { send, type SendOptions } from './cli-send.js';
 import { NetconsoleError } from '../base/errors.js';
 import { DEFAULT_FACILITY, FACILITY_MAX } from '../base/limits.js';
-import { Netconsole } from '../host/netconsole.js';
-import { BoundedLines } from '../receiver/line-output.js';
-import { formatMessage, Receiver, type LostEvent, type LostReason, type Message } from '../receiver/receiver.js';
-import { levelNumber, type Level } from '../core/writer.js';
-import { L } from '../core/layout.js';
-import { resolveOptions } from '../host/resolve.js';
-import { printable, printableMessage, printableValue } from './printable.js';
+import { levelNumber } from '../core/writer.js';
+import { printableMessage, printableValue } from './printable.js';
 
 /** The package's version, read at run time from the package.json of this installed copy. */
 function packageVersion(): string {
@@ -51,21 +48,6 @@ function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
 }
 
-interface SendOptions {
-  target: string[];
-  config?: string;
-  level: number;
-  facility: number;
-  extended?: boolean;
-  userdata: string[];
-  sysdata?: string;
-  sender: 'auto' | 'native' | 'dgram';
-  ringSize?: number;
-}
-
-/** Lines of stdin `send` logs before it lets the sender catch up (flush). */
-const STDIN_CHUNK = 4096;
-
 const program = new Command('netconsole')
   .description('Ship logs over UDP in the Linux netconsole wire format')
   .version(packageVersion(), '-V, --version', 'print the package version')
@@ -86,74 +68,6 @@ program.hook('preAction', (_, cmd) => {
 /** "see netconsole send --help": the second and last line of a usage error. */
 function hint(cmd: Command): string {
   return `see netconsole${cmd === program ? '' : ` ${cmd.name()}`} --help`;
-}
-
-/** --sysdata names: the userdata/*_enabled toggles without their suffix (cpu for cpu_nr). */
-const SYSDATA_NAMES: Record<string, string> = {
-  cpu: 'cpu_nr_enabled',
-  taskname: 'taskname_enabled',
-  release: 'release_enabled',
-  msgid: 'msgid_enabled',
-};
-
-/** --userdata key=value entries, checked for their shape (the target checks the rest). */
-function userdataPairs(entries: string[]): Array<[string, string]> {
-  return entries.map((kv) => {
-    const eq = kv.indexOf('=');
-    if (eq < 1)
-      throw new NetconsoleError('EINVAL', `--userdata: expected key=value, got ${JSON.stringify(kv)}`, {
-        option: '--userdata',
-        value: kv,
-      });
-    return [kv.slice(0, eq), kv.slice(eq + 1)];
-  });
-}
-
-/** --sysdata's toggles. Given, it names at least one: `--sysdata ''` is refused, not taken as none. */
-function sysdataToggles(list: string | undefined): string[] {
-  if (list === undefined) return [];
-  const accepted = 'a comma-separated list of cpu, taskname, release, msgid';
-  if (list === '')
-    throw new NetconsoleError('EINVAL', `--sysdata: empty; accepted: ${accepted}`, {
-      option: '--sysdata',
-      value: list,
-      accepted,
-    });
-  return list.split(',').map((s) => {
-    if (!Object.hasOwn(SYSDATA_NAMES, s))
-      throw new NetconsoleError(
-        'EINVAL',
-        `--sysdata: no sysdata named ${JSON.stringify(s)}; accepted: cpu, taskname, release, msgid`,
-        { option: '--sysdata', value: s, accepted },
-      );
-    return SYSDATA_NAMES[s];
-  });
-}
-
-/**
- * What `send` says on stderr after the flush: each record lost (per target, by cause) and each
- * record cut (to the 64 KiB a record carries, for every target; to an extended target's maxTotal).
- * Either is something the operator's text did not get through whole, so either makes exit 1.
- */
-async function reportLosses(nc: Netconsole, records: number, config: string | undefined): Promise<string[]> {
-  const s = nc.stats();
-  const num = (n: number): string => n.toLocaleString('en-US');
-  const lines: string[] = [];
-  if (s.textCut > 0)
-    lines.push(`${s.textCut} of ${records} records cut to ${num(L.TEXT_MAX)} bytes (the most a record carries)`);
-  let maxTotal: number | undefined;
-  for (const t of s.targets) {
-    const name = printable(t.name);
-    if (t.lost > 0)
-      lines.push(
-        `target ${name}: ${t.lost} of ${records} records lost (ring full ${t.dropped}, device not running ${t.skipped}, transmit failed ${t.lostInTransmit})`,
-      );
-    if (t.truncated > 0) {
-      maxTotal ??= (await resolveOptions({ config, env: false })).maxTotal; // the --config file's, or the default
-      lines.push(`target ${name}: ${t.truncated} of ${records} records cut to fit ${num(maxTotal)} bytes (maxTotal)`);
-    }
-  }
-  return lines;
 }
 
 program
@@ -196,49 +110,7 @@ program
     'the transmit ring: a power of two, 65536..268435456',
     int('--ring-size', 1 << 16, 1 << 28),
   )
-  .action(async (words: string[], o: SendOptions) => {
-    const params = o.target.map((t) => (o.extended && !t.startsWith('+') ? `+${t}` : t)).join(';');
-    const userdata = userdataPairs(o.userdata);
-    const sysdata = sysdataToggles(o.sysdata);
-    const nc = await Netconsole.create({
-      targets: params || undefined,
-      config: o.config,
-      facility: o.facility,
-      devices: 'none',
-      strict: true,
-      sender: o.sender,
-      ringSize: o.ringSize,
-    });
-    try {
-      if (nc.targets.list().length === 0)
-        throw new NetconsoleError('EDESTADDRREQ', 'no targets: give --target, --config or NETCONSOLE', {
-          option: '--target',
-        });
-      for (const t of nc.targets.list()) {
-        for (const [k, v] of userdata) await t.userdata.set(k, v);
-        for (const toggle of sysdata) await t.userdata.set(toggle, 1);
-      }
-      let records = 0;
-      if (words.length > 0) {
-        nc.write(o.level as Level, words.join(' '));
-        records++;
-      } else {
-        // Back-pressure: readline pauses stdin while lines wait to be read, a log call waits for
-        // room in the ring (overflow 'wait'), and every STDIN_CHUNK lines the sender gets the
-        // event loop (the dgram sender runs there) before more is read.
-        for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
-          nc.write(o.level as Level, line);
-          if (++records % STDIN_CHUNK === 0) await nc.flush();
-        }
-      }
-      await nc.flush();
-      const losses = await reportLosses(nc, records, o.config);
-      for (const line of losses) process.stderr.write(`netconsole send: ${line}\n`);
-      if (losses.length > 0) process.exitCode = 1;
-    } finally {
-      await nc.close();
-    }
-  });
+  .action((words: string[], o: SendOptions) => send(words, o));
 
 program
   .command('listen')
@@ -285,93 +157,6 @@ program
     }
     await listen(o);
   });
-
-interface ListenOptions {
-  address: string;
-  port: number;
-  json?: boolean;
-  fragmentTimeout: number;
-  ack?: boolean;
-  ackInterval: number;
-  retxInterval: number;
-  msgTimeout: number;
-}
-
-const LOST_WHY: Record<LostReason, string> = {
-  timeout: 'given up (not received within --msg-timeout)',
-  pushed: 'given up (pushed out by the window or the memory bound)',
-  restart: 'given up (the sender restarted)',
-  closed: 'given up (the receiver stopped)',
-};
-
-/** An extended message's dictionary (userdata, sysdata, a record's fields) under its line, as the
- *  wire carries it (` KEY=value`), escaped so that a value cannot forge a line of its own. */
-function dictLines(m: Message): string {
-  let lines = '';
-  for (const [k, v] of Object.entries(m.dict ?? {})) lines += ` ${printable(k)}=${printable(v)}\n`;
-  return lines;
-}
-
-const ACK_OUT_MAX = 32 << 20;
-
-/** `netconsole listen`: output bounded on slow pipes (what could not be printed is counted), a summary on exit. */
-async function listen(o: ListenOptions): Promise<void> {
-  const ack = o.ack
-    ? { intervalMs: o.ackInterval, retxIntervalMs: o.retxInterval, msgTimeoutMs: o.msgTimeout }
-    : undefined;
-  const r = new Receiver({ fragmentTimeoutMs: o.fragmentTimeout, ack });
-  const err = new BoundedLines(process.stderr);
-  // With --ack, a filled hole releases every message held behind it at once (in seq order): up to
-  // the 16 MiB the streams may hold, already in memory, so stdout may buffer as much (twice, for
-  // the JSON escaping) before it drops lines; without --ack, 1 MiB as before.
-  const out = new BoundedLines(
-    process.stdout,
-    (n) => err.write(`netconsole: ${n} messages not printed: stdout did not keep up\n`),
-    ack ? ACK_OUT_MAX : undefined,
-  );
-  r.on('message', (m: Message) => {
-    if (o.json) out.write(`${JSON.stringify(m)}\n`);
-    else out.write(`${formatMessage(m)}\n${dictLines(m)}`);
-  });
-  r.on('gap', (g: { source: string; expected: string; got: string }) =>
-    err.write(`gap from ${g.source}: expected seq ${g.expected}, got ${g.got}\n`),
-  );
-  r.on('restart', (e: { source: string; from: string; to: string }) =>
-    err.write(`new stream from ${e.source}: seq ${e.to} after ${e.from} (the sender restarted)\n`),
-  );
-  // --ack: a seq given up is part of the record stream (--json: an event among the messages).
-  r.on('lost', (e: LostEvent) => {
-    if (o.json) return out.write(`${JSON.stringify({ event: 'lost', ...e })}\n`);
-    const seqs = e.count === 1 ? `seq ${e.seq}` : `seqs ${e.seq}..${BigInt(e.seq) + BigInt(e.count - 1)} (${e.count})`;
-    err.write(`lost from ${e.source}: ${seqs}: ${LOST_WHY[e.reason]}\n`);
-  });
-  const a = await r.listen(o.address, o.port);
-  process.stderr.write(`listening on ${a.address}:${a.port}\n`);
-  let stopping = false;
-  const stop = async (): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    await r.close();
-    await out.flush(2000);
-    const c = r.counters;
-    err.write(
-      `netconsole: ${c.datagrams} datagrams, ${c.messages} messages (${c.incomplete} incomplete, ${c.evicted} of them evicted; ${c.oos} out of sequence, ${c.restarts} restarts), ` +
-        `${c.duplicates} duplicates dropped, ${c.gaps} gaps, ${c.sourcesEvicted} sources forgotten, ${out.dropped} messages not printed (stdout too slow)\n`,
-    );
-    if (o.ack) {
-      const a = r.ackCounters;
-      err.write(
-        `netconsole: ${a.replies} replies (${a.requested} seqs asked for again, ${a.replyErrors} not sent), ${a.lost} seqs given up, ${a.emergency} emergency datagrams\n`,
-      );
-    }
-    await err.flush(1000);
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void stop());
-  process.once('SIGTERM', () => void stop());
-  // The reader went away (`| head`): stop as for a signal.
-  process.stdout.on('error', () => void stop());
-}
 
 program
   .command('ctl')

@@ -3,7 +3,7 @@
 // sender. Logging is synchronous, and waits (bounded) only for room in a full ring (overflow
 // 'wait'); everything else that may wait is async.
 import { EventEmitter } from 'node:events';
-import { parseParamString } from '../config/params.js';
+import { addConfigured } from './configured.js';
 import { ControlServer } from './control.js';
 import { NetconsoleError } from '../base/errors.js';
 import { HostLocks } from './locks.js';
@@ -15,7 +15,7 @@ import { neighbors, rtnetlinkAvailable, rtnetlinkLookup } from '../netdev/rtnetl
 import type { NetdevEvent } from '../netdev/types.js';
 import type { NetconsoleOptions } from './options.js';
 import { resolveOptions, type ResolvedOptions } from './resolve.js';
-import { drainOnSignals, sayOnStderr, stopDrainOnSignals, type SignalDrain } from './signals.js';
+import { ExitDrain } from './exit-drain.js';
 import { futexWaiter, setRoomMaker } from '../core/room.js';
 import { DgramSender } from '../sender/dgram.js';
 import { NeighbourTable } from '../netdev/neighbours.js';
@@ -29,7 +29,7 @@ import { Targets } from './target-api.js';
 import { TargetTable } from './target-table.js';
 import { Core } from '../core/wasm.js';
 import { compileModule, debugByDefault } from '../core/module.js';
-import { targetsSource, warnNoAddon, warnNoTargets, warnNotSetUp, warnUnparsed } from './warnings.js';
+import { warnNoAddon } from './warnings.js';
 import { levelNumber, toText, Writer, type Level, type Overflow, type WriterOptions } from '../core/writer.js';
 
 export type { NativeSenderOptions, NetconsoleOptions } from './options.js';
@@ -75,13 +75,8 @@ export class Netconsole extends Logger {
   private controlServer: ControlServer | null = null;
   private readonly reaper: NodeJS.Timeout;
   private readonly lossSeen: number[] = [];
-  // Records logged just before the process ends must still go out: at 'beforeExit' and at 'exit'
-  // (also process.exit()) the sender hands what is in the ring to the kernel synchronously, for
-  // at most exitDrainMs; what it could not is said on stderr. At SIGTERM, SIGINT and SIGHUP
-  // without a listener of the application's, the same before the signal ends the process
-  // (signals.ts).
-  private readonly onExit = (): void => this.drainAtExit();
-  private readonly signalDrain: SignalDrain;
+  /** What is logged goes out before the process exits, or a signal ends it (exit-drain.ts). */
+  private readonly exitDrain: ExitDrain;
   private readonly exitDrainMs: number;
   private readonly ackWaitMs: number;
   private readonly throwOnLogError: boolean;
@@ -136,17 +131,7 @@ export class Netconsole extends Logger {
     }, 1000).unref();
     this.exitDrainMs = opts.exitDrainMs;
     this.ackWaitMs = opts.ackWaitMs;
-    process.on('beforeExit', this.onExit);
-    process.on('exit', this.onExit);
-    this.signalDrain = {
-      signals: opts.signals,
-      boundMs: opts.exitDrainMs,
-      kick: () => this.sender.kick(),
-      drainSync: (ms) => this.sender.drainSync(ms),
-      queued: () => this.sender.counters().queued,
-      reportLeft: (end) => this.reportLeft(end),
-    };
-    drainOnSignals(this.signalDrain);
+    this.exitDrain = new ExitDrain(core, sender, opts.exitDrainMs, opts.signals);
   }
 
   /**
@@ -205,7 +190,7 @@ export class Netconsole extends Logger {
       nc = made;
       // Not in the constructor: its first listing of the devices may fail, and close() stops it.
       made.poller?.start();
-      await made.addConfigured(o, origin);
+      await addConfigured(made.table, o, origin, made.startupErrors);
       if (o.control !== undefined)
         made.controlServer = await ControlServer.listen(o.control, made.targets, (err) => made.report(err));
       return made;
@@ -219,49 +204,6 @@ export class Netconsole extends Logger {
         core.retire();
       }
       throw err;
-    }
-  }
-
-  private async addConfigured(o: ResolvedOptions, origin: string | undefined): Promise<void> {
-    const { targets, strict } = o;
-    // None at all: said once, unless a control socket is to bring them, or `targets: []` said
-    // that none is meant (targets created later).
-    const none =
-      targets === undefined ||
-      targets === '' ||
-      (Array.isArray(targets) && targets.length === 0 && o.targetsFrom !== 'targets');
-    if (none && o.control === undefined) warnNoTargets(o, origin);
-    if (targets === undefined) return;
-    const source = targetsSource(o, origin);
-    const specs: Array<{ name: string; attrs: Record<string, unknown>; bindMac: string | null }> = [];
-    if (typeof targets === 'string') {
-      const parsed = parseParamString(targets, o.targetsOption);
-      if (strict && parsed.errors.length > 0) throw parsed.errors[0];
-      this.startupErrors.push(...parsed.errors);
-      for (const err of parsed.errors) warnUnparsed(source, err, origin);
-      for (const t of parsed.targets)
-        specs.push({ name: t.name, attrs: { ...t.attributes }, bindMac: t.bindMac ?? null });
-    } else {
-      targets.forEach((t, i) => {
-        const { name, ...attrs } = t;
-        specs.push({ name: name ?? `target${i}`, attrs, bindMac: null });
-      });
-    }
-    for (const s of specs) {
-      // Not strict (a parameter string), as the kernel's alloc_param_target: a target that cannot
-      // be set up stays, DISABLED, to be fixed and enabled later; the error is reported.
-      const { enabled, ...attrs } = s.attrs;
-      let created = false;
-      try {
-        const rec = await this.table.create(s.name, strict ? s.attrs : attrs, s.bindMac);
-        created = true;
-        if (!strict && enabled !== undefined && enabled !== false && enabled !== 0)
-          await this.table.set(rec, 'enabled', enabled);
-      } catch (err) {
-        if (strict || !(err instanceof NetconsoleError)) throw err;
-        this.startupErrors.push(err);
-        warnNotSetUp(source, s.name, s.attrs, err, created);
-      }
     }
   }
 
@@ -336,22 +278,6 @@ export class Netconsole extends Logger {
     return this.sender.drainSync(timeoutMs);
   }
 
-  /** Process exit: what is in the ring goes out now; what cannot is said on stderr, not lost silently. */
-  private drainAtExit(): void {
-    if (this.core.ring.head() === this.core.ring.tail() && this.sender.counters().queued === 0) return;
-    if (this.sender.drainSync(this.exitDrainMs)) return;
-    this.reportLeft('the process exited');
-  }
-
-  /** What is still in the ring or in the sockets' send queues, said on stderr (nothing when empty). */
-  private reportLeft(end: string): void {
-    const left = this.core.ring.head() - this.core.ring.tail() + this.sender.counters().queued;
-    if (left > 0)
-      sayOnStderr(
-        `netconsole: ${left} bytes of log records could not be handed to the kernel before ${end} (sender ${this.sender.name})\n`,
-      );
-  }
-
   /** 'loss' events: targets that lost messages since the last look (at most once a second). */
   private reportLosses(): void {
     if (this.events.listenerCount('loss') === 0) return;
@@ -406,9 +332,7 @@ export class Netconsole extends Logger {
     await this.controlServer?.close();
     await targetsClosed;
     await this.sender.close();
-    process.off('beforeExit', this.onExit);
-    process.off('exit', this.onExit);
-    stopDrainOnSignals(this.signalDrain);
+    this.exitDrain.stop();
     await this.sockets.closeAll();
     setRoomMaker(this.core.memory, null);
     this.core.retire();

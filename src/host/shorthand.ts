@@ -6,7 +6,7 @@
 import { formatIp, parseIp } from '../base/addr.js';
 import { invalid, InvalidValueError } from '../base/errors.js';
 import { unknownName } from '../base/names.js';
-import { checkDevNameNul, checkDevNameSize } from '../config/attributes.js';
+import { checkDevNameNul, checkDevNameSize } from '../config/attribute-write.js';
 import { toInt } from '../core/validate.js';
 import type { TargetOptions } from './target-api.js';
 

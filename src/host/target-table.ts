@@ -3,15 +3,10 @@
 // enabled_store, send_msg, rmdir, close. Each runs under the configuration mutex (configOp).
 // The records, the life cycle and the lock order: target-lifecycle.ts; device events:
 // device-events.ts.
-import {
-  DEFAULT_ATTRIBUTES,
-  formatAttribute,
-  parseAttributeWrite,
-  parseBoolWrite,
-  isSysdataToggle,
-  toAttributeText,
-  type SysdataToggle,
-} from '../config/attributes.js';
+import { DEFAULT_ATTRIBUTES, isSysdataToggle, type SysdataToggle } from '../config/attributes.js';
+import { formatAttribute } from '../config/attribute-read.js';
+import { parseAttributeWrite } from '../config/attribute-write.js';
+import { parseBoolWrite, toAttributeText } from '../config/store-text.js';
 import { attributeFields, checkTargetName } from '../config/create.js';
 import { parseSysdataToggle, validateUserdata } from '../config/userdata.js';
 import { invalid, InvalidValueError, NetconsoleError } from '../base/errors.js';

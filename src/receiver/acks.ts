@@ -28,7 +28,7 @@ export const REPLY_MAX = 1000;
 /** Replies one stream may send per tick when due holes do not fit in one: at 20% loss and 3,000
  *  messages/s, one 1,000-byte reply per tick (about 58 seqs) asked for holes a second late, and a
  *  message still missing a fragment was pushed out of the window before it was asked for often
- *  enough. 8 x 1,000 bytes per tick (20 ms at the default periods, receiver.ts ACK_TICK_MAX_MS)
+ *  enough. 8 x 1,000 bytes per tick (20 ms at the default periods, reassembler.ts ACK_TICK_MAX_MS)
  *  is at most 400 KB/s per stream, and only while that many holes are due. */
 export const REPLIES_PER_TICK = 8;
 /** ncrx.h NCRX_DFL_OOS_INTV: a seq behind the tail is a duplicate if the tail moved this recently. */

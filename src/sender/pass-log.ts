@@ -1,5 +1,5 @@
 // The dgram sender's record of what each pass handed to the sockets, checked at the next pass
-// against the next hops that failed meanwhile (native/drain.cc ReadPaths does the same): a
+// against the next hops that failed meanwhile (native/drain-hold.cc ReadPaths does the same): a
 // datagram that meets a neighbour entry between its failure and its removal is dropped by the
 // kernel without a word, so its message counts as unconfirmed.
 import { L } from '../core/layout.js';

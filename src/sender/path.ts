@@ -1,6 +1,6 @@
 // Whether a target's path can carry datagrams, for the dgram sender: the same questions as the
 // native sender's (native/path.h says why each matters), asked through sysfs, and the hold that
-// follows the answers (native/drain.cc Gate) in the same states:
+// follows the answers (native/drain-hold.cc Gate) in the same states:
 //  * the device: `operstate` (up or unknown: running, its qdisc active; at once "down" when the
 //    device is taken down), `flags` (IFF_UP; IFF_LOOPBACK and IFF_NOARP: no neighbour to resolve)
 //    and `carrier_changes` (moves at once when the carrier is lost; its parity while the carrier
@@ -184,7 +184,7 @@ export class TargetPath {
     }
   }
 
-  /** What the target's next datagram does (native/drain.cc Gate). */
+  /** What the target's next datagram does (native/drain-hold.cc Gate). */
   gate(now: number, holdMs: number, enabled: boolean, hooks: GateHooks): Verdict {
     const lostProbe = (unconfirmed: boolean): void => {
       const p = this.probe!;

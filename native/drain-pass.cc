@@ -1,0 +1,216 @@
+// One pass of the sender thread (drain.cc): the ring's slots from RING_TAIL collected into a batch
+// for one socket (Collect), the batch handed to the kernel with sendmmsg or the TX ring, and the
+// error policy for what it does not take (Send): a full socket is retried, then its target given
+// up; a pending ICMP error retried once; any other failure is a transmit error. Then what went is
+// checked against the carrier of its device (Confirm, path.h).
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+
+#include "drain.h"
+
+namespace nc {
+
+namespace {
+
+constexpr int64_t kStallNs = 250 * 1000000LL;      // a socket unwritable this long: give up on its target
+constexpr int64_t kProbeRetryNs = 10 * 1000000LL;  // a probe the kernel refused (no route yet): the next one
+
+// Reads (and forgets) queued ICMP errors of a socket with IP_RECVERR: they are reported again
+// by the next send, which they fail without sending it.
+void DrainErrors(int fd) {
+  char buf[256];
+  for (int i = 0; i < 64; i++) {
+    if (recv(fd, buf, sizeof buf, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) break;
+  }
+}
+
+}  // namespace
+
+uint64_t Drain::Collect(Batch& b, uint64_t from, uint64_t head, int64_t now, uint64_t* firstHeld) {
+  const uint64_t mask = lay_.ringSize - 1;
+  uint8_t* ring = mem_ + lay_.ringOff;
+  int8_t verdict[kMaxTargets];  // Gate's answer, once per target and pass
+  memset(verdict, -1, sizeof verdict);
+  b.n = 0;
+  b.fd = -1;
+  b.ring = nullptr;
+  uint64_t pos = from;
+  const int max = static_cast<int>(b.msgs.size());
+  while (pos < head && b.n < max) {
+    uint8_t* slot = ring + (pos & mask);
+    uint32_t len, gen;
+    uint16_t target, kind;
+    memcpy(&len, slot + lay_.slotLen, 4);
+    memcpy(&target, slot + lay_.slotTarget, 2);
+    memcpy(&kind, slot + lay_.slotKind, 2);
+    memcpy(&gen, slot + lay_.slotGen, 4);
+    uint64_t next = pos + SlotBytes(len);
+    auto done = [&] {
+      kind |= static_cast<uint16_t>(lay_.kfDone);
+      memcpy(slot + lay_.slotKind, &kind, 2);
+    };
+    if ((kind & lay_.kindMask) == lay_.kindPad || (kind & lay_.kfDone) != 0) {
+      pos = next;
+      continue;
+    }
+    const Route* r = target < kMaxTargets ? &routes_[target] : nullptr;
+    if (r == nullptr || !r->set || r->gen != gen) {
+      discarded_++;
+      done();
+      pos = next;
+      continue;
+    }
+    Verdict v = Verdict::kHold;  // an older slot of it waits: so does this one
+    if (!hasHeld_[target]) {
+      if (verdict[target] < 0) verdict[target] = static_cast<int8_t>(Gate(target, now));
+      v = static_cast<Verdict>(verdict[target]);
+    }
+    if (v == Verdict::kHold) {
+      hasHeld_[target] = true;
+      if (*firstHeld == UINT64_MAX) *firstHeld = pos;
+      pos = next;
+      continue;
+    }
+    bool first = (kind & lay_.kfFirst) != 0;
+    uint64_t msg = first ? msgNo_[target] + 1 : msgNo_[target];
+    bool restOfLost = !first && lostNo_[target] == msg;  // the rest of a lost message is not sent
+    bool sends = !restOfLost && v != Verdict::kLose;
+    if (sends && b.n > 0 && r->fd != b.fd) break;  // next batch: another socket
+    msgNo_[target] = msg;
+    if (first) {
+      uint32_t aux;
+      memcpy(&aux, slot + lay_.slotAux, 4);
+      reportOf_[target] = (kind & lay_.kfReport) != 0 ? aux : 0;
+    }
+    if (!sends) {
+      if (!restOfLost) Lose(target, msg, reportOf_[target], true, false);
+      done();
+      pos = next;
+      continue;
+    }
+    if (v == Verdict::kProbe) {
+      probe_[target] = Probe{true, false, msg, now, reportOf_[target]};
+      probes_++;
+      verdict[target] = static_cast<int8_t>(Verdict::kHold);  // its later slots wait for the outcome
+    }
+    if (b.n == 0) b.ring = rings_.Of(r->fd);
+    b.fd = r->fd;
+    b.iov[b.n] = {slot + lay_.slotHdr, len};
+    mmsghdr& m = b.msgs[b.n];
+    m.msg_hdr = {};
+    m.msg_hdr.msg_name = const_cast<sockaddr_storage*>(&r->addr);
+    m.msg_hdr.msg_namelen = r->addrLen;
+    m.msg_hdr.msg_iov = &b.iov[b.n];
+    m.msg_hdr.msg_iovlen = 1;
+    b.owner[b.n] = target;
+    b.pos[b.n] = pos;
+    b.msg[b.n] = msg;
+    b.report[b.n] = reportOf_[target];
+    b.slot[b.n] = slot;
+    b.n++;
+    pos = next;
+  }
+  return pos;
+}
+
+uint64_t Drain::Send(Batch& b, uint64_t end, bool* wait) {
+  auto done = [&](int k) {
+    uint16_t kind;
+    memcpy(&kind, b.slot[k] + lay_.slotKind, 2);
+    kind |= static_cast<uint16_t>(lay_.kfDone);
+    memcpy(b.slot[k] + lay_.slotKind, &kind, 2);
+  };
+  std::fill(b.sent.begin(), b.sent.begin() + b.n, 0);
+  bool retried = false;
+  for (int i = 0; i < b.n;) {
+    const msghdr& h = b.msgs[i].msg_hdr;  // never block holding mu_:
+    int r = b.ring ? b.ring->Send(&b.iov[i], b.n - i, static_cast<sockaddr*>(h.msg_name), h.msg_namelen)
+                   : sendmmsg(b.fd, &b.msgs[i], b.n - i, MSG_DONTWAIT);
+    if (r > 0) {
+      sent_ += r;
+      if (b.ring) ringFrames_ += r;
+      if (b.ring && b.ring->bypass()) bypassFrames_ += r;
+      for (int k = i; k < i + r; k++) {
+        givingUp_[b.owner[k]] = false;
+        b.sent[k] = 1;
+        done(k);
+      }
+      i += r;
+      retried = false;
+      blocked_ = Blocked{};
+      continue;
+    }
+    int e = errno;
+    if (r < 0 && e == EINTR) continue;
+    // EBUSY: the TX ring's next frame is still the kernel's (its skb in a qdisc, or being sent).
+    if (r < 0 && (e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS || e == EBUSY)) {
+      e == ENOBUFS ? enobufs_++ : eagain_++;
+      uint32_t t = b.owner[i];
+      if (!givingUp_[t]) {
+        int64_t now = NowNs();
+        if (blocked_.pos != b.pos[i]) blocked_ = Blocked{b.fd, e, t, b.pos[i], now, 0};
+        blocked_.err = e;
+        if (now - blocked_.since < kStallNs) {
+          *wait = true;  // consumed up to the blocked datagram; wait, then go on from it
+          for (int k = i; k < b.n; k++) {
+            Probe& p = probe_[b.owner[k]];
+            if (p.inFlight && p.msg == b.msg[k]) p = Probe{};  // not sent: no probe after all
+          }
+          b.n = i;  // what Confirm looks at: what went
+          return b.pos[i];
+        }
+        givingUp_[t] = true;  // unwritable for kStallNs: its datagrams get one try each
+        stalls_++;
+        Add64(TargetCounter(t, lay_.cntStalls), 1);
+        blocked_ = Blocked{};
+      }
+      Lose(t, b.msg[i], b.report[i], true, false);
+      done(i);
+      i++;
+      continue;
+    }
+    if (!retried) {  // a pending ICMP error (IP_RECVERR) fails one send without sending it
+      DrainErrors(b.fd);
+      retries_++;
+      retried = true;
+      continue;
+    }
+    Lose(b.owner[i], b.msg[i], b.report[i], true, false);  // ENETUNREACH, EPERM, EMSGSIZE, ...: a real transmit failure
+    Probe& p = probe_[b.owner[i]];
+    if (p.inFlight && p.msg == b.msg[i]) {
+      // The probe never went out (a device just up may have no route yet): no neighbour entry will
+      // change for it, so it is over; the next one goes out shortly.
+      p.inFlight = false;
+      probeRetryAt_[b.owner[i]] = NowNs() + kProbeRetryNs;
+    }
+    done(i);
+    i++;
+    retried = false;
+  }
+  return end;
+}
+
+// The kernel drops without a word what it was handed while a device lost its carrier or went
+// down (see path.h): when t's device did during the batch, t's messages in it may not have gone.
+void Drain::Confirm(const Batch& b, int64_t now) {
+  bool looked[kMaxTargets] = {};
+  for (int i = 0; i < b.n; i++) {
+    uint32_t t = b.owner[i];
+    if (looked[t] || !b.sent[i]) continue;
+    looked[t] = true;
+    bool kept = paths_.KeptCarrier(static_cast<int>(t), now);
+    for (int k = i; k < b.n; k++) {
+      if (b.owner[k] != t || !b.sent[k]) continue;
+      Sent s{t, b.msg[k], b.report[k]};
+      if (!kept)
+        Lose(t, s.msg, s.report, false, true);
+      else if (sincePoll_.empty() || !(sincePoll_.back() == s))
+        sincePoll_.push_back(s);
+    }
+  }
+}
+
+}  // namespace nc
