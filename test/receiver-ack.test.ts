@@ -8,7 +8,8 @@ import { spawn } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { fileURLToPath } from 'node:url';
 import { encodeDatagrams } from '../src/core/wire.js';
-import { REPLY_MAX } from '../src/receiver/acks.js';
+import { AckStream, OOS_INTERVAL_MS, OOS_THRESHOLD, REPLY_MAX, ackParams, type Retired } from '../src/receiver/acks.js';
+import { parseDatagram } from '../src/receiver/ncrx-parse.js';
 import { Receiver, type LostEvent, type Message } from '../src/receiver/receiver.js';
 
 const CLI = fileURLToPath(new URL('../src/faces/cli.js', import.meta.url));
@@ -410,6 +411,63 @@ describe('listen --ack: the receiver side of the ncrx protocol', () => {
     r.flushPending();
     assert.equal(r.held.seqs, 0);
     assert.equal(r.held.bytes, 0);
+  });
+});
+
+describe('AckStream: a seq behind the tail, with given times (no socket)', () => {
+  // One stream, its datagrams pushed with the times given; what it prints, in order.
+  function stream(): { push: (seq: number, text: string, now: number, ts?: number) => string[]; printed: string[] } {
+    const printed: string[] = [];
+    const out = (r: Retired): void => {
+      if (r.kind === 'lost') printed.push(`lost ${r.seq}+${r.count}`);
+      else printed.push(`${r.head.seq}${r.oos ? ' [oos]' : ''}${r.incomplete ? ' [incomplete]' : ''}`);
+    };
+    const p = ackParams({ intervalMs: 600_000, retxIntervalMs: 600_000, msgTimeoutMs: 600_000 });
+    const s = new AckStream(0n, 0, p, { seqs: 0, bytes: 0 }, out);
+    return {
+      printed,
+      // Every datagram of the message (several when it is fragmented); the result of each.
+      push: (seq, text, now, ts = 1000 + seq) =>
+        encodeDatagrams({ level: 6, seq, tsUsec: ts, text }, { extended: true }).map((d) =>
+          s.push(parseDatagram(Buffer.from(d)), now),
+        ),
+    };
+  }
+  const text = (seq: number): string => (seq % 2 === 0 ? `message ${seq} `.padEnd(2500, 'x') : `message ${seq}`);
+
+  test(`a resend of a message already printed, arriving ${OOS_INTERVAL_MS} ms and more after the tail last moved (the stream held on a hole; a sender answering old requests late, under load): a duplicate, never printed again, and any number of them does not restart the stream`, () => {
+    const s = stream();
+    for (let seq = 0; seq < 10; seq++) s.push(seq, text(seq), 0);
+    for (let seq = 11; seq < 20; seq++) s.push(seq, text(seq), 100); // 10 lost: 11.. wait behind it
+    assert.deepEqual(s.printed, range(0, 9).map(String));
+    // The sender resends 0..9 again, once each, then 8 a few times more, from 6 s on: requests the
+    // receiver made long ago, answered late. All are copies of what was printed.
+    const results: string[] = [];
+    for (let k = 0; k < 3; k++)
+      for (let seq = 0; seq < 10; seq++) results.push(...s.push(seq, text(seq), OOS_INTERVAL_MS + 1000 + k));
+    for (let k = 0; k < 2 * OOS_THRESHOLD; k++) results.push(...s.push(8, text(8), OOS_INTERVAL_MS + 2000 + k));
+    assert.deepEqual(s.printed, range(0, 9).map(String), 'nothing printed again');
+    assert.ok(
+      results.every((r) => r === 'duplicate'),
+      `each a duplicate: ${[...new Set(results)].join(', ')}`,
+    );
+    s.push(10, text(10), OOS_INTERVAL_MS + 3000);
+    assert.deepEqual(s.printed, range(0, 19).map(String), 'the hole filled: the rest, in order, once');
+  });
+
+  test(`another message under a seq behind the tail (other timestamp: a sender that restarted its seqs) after ${OOS_INTERVAL_MS} ms: printed [oos]; ${OOS_THRESHOLD} of the last 32 restart the stream; within ${OOS_INTERVAL_MS} ms, dropped as libncrx does`, () => {
+    const s = stream();
+    for (let seq = 0; seq < 40; seq++) s.push(seq, `message ${seq}`, 0);
+    assert.deepEqual(s.push(3, 'rebooted 3', 10, 50_000), ['duplicate'], 'within the interval');
+    const results: string[] = [];
+    for (let seq = 0; seq < OOS_THRESHOLD; seq++)
+      results.push(...s.push(seq, `rebooted ${seq}`, OOS_INTERVAL_MS + 100, 50_000 + seq));
+    assert.deepEqual(results, [...Array<string>(OOS_THRESHOLD - 1).fill('oos'), 'restart']);
+    assert.deepEqual(s.printed, [
+      ...range(0, 39).map(String),
+      ...range(0, OOS_THRESHOLD - 2).map((seq) => `${seq} [oos]`),
+      String(OOS_THRESHOLD - 1), // the new stream begins at it
+    ]);
   });
 });
 
