@@ -327,7 +327,7 @@ describe('listen --ack: the receiver side of the ncrx protocol', () => {
   });
 
   test('hostile input stays bounded: huge seqs, 10,000 holes, garbage, many ports', async () => {
-    const held = { maxHeldSeqs: 20_000, maxHeldBytes: 1 << 20 };
+    const held = { maxHeldSeqs: 20_000, maxHeldBytes: 1 << 20, maxRememberedSeqs: 10_000 };
     const { r, port, messages, lost } = await receiver({
       intervalMs: 20,
       retxIntervalMs: 20,
@@ -358,6 +358,10 @@ describe('listen --ack: the receiver side of the ncrx protocol', () => {
       await sleep(100);
       assert.ok(r.held.seqs <= held.maxHeldSeqs, `held seqs ${r.held.seqs} within ${held.maxHeldSeqs}`);
       assert.ok(r.held.bytes <= held.maxHeldBytes, `held bytes ${r.held.bytes}`);
+      assert.ok(
+        r.held.remembered > 0 && r.held.remembered <= held.maxRememberedSeqs,
+        `remembered ${r.held.remembered} within ${held.maxRememberedSeqs}`,
+      );
       assert.ok(r.counters.restarts >= 1, 'a far jump is a new stream');
       assert.ok(lost.length > 0 && lost.every((e) => e.count >= 1), 'given-up holes reported as ranges');
       // Replies never exceed 1,000 bytes, however many holes.
@@ -423,7 +427,7 @@ describe('AckStream: a seq behind the tail, with given times (no socket)', () =>
       else printed.push(`${r.head.seq}${r.oos ? ' [oos]' : ''}${r.incomplete ? ' [incomplete]' : ''}`);
     };
     const p = ackParams({ intervalMs: 600_000, retxIntervalMs: 600_000, msgTimeoutMs: 600_000 });
-    const s = new AckStream(0n, 0, p, { seqs: 0, bytes: 0 }, out);
+    const s = new AckStream(0n, 0, p, { seqs: 0, bytes: 0, remembered: 0 }, out);
     return {
       printed,
       // Every datagram of the message (several when it is fragmented); the result of each.
@@ -455,13 +459,46 @@ describe('AckStream: a seq behind the tail, with given times (no socket)', () =>
     assert.deepEqual(s.printed, range(0, 19).map(String), 'the hole filled: the rest, in order, once');
   });
 
-  test(`another message under a seq behind the tail (other timestamp: a sender that restarted its seqs) after ${OOS_INTERVAL_MS} ms: printed [oos]; ${OOS_THRESHOLD} of the last 32 restart the stream; within ${OOS_INTERVAL_MS} ms, dropped as libncrx does`, () => {
+  test('what was printed is remembered a window back, within the total over all streams (maxRememberedSeqs); past it a late resend is [oos] as before; a stream let go gives its share back', () => {
+    const budget = { seqs: 0, bytes: 0, remembered: 0 };
+    const p = ackParams({ retxIntervalMs: 600_000, msgTimeoutMs: 600_000, window: 1000, maxRememberedSeqs: 320 });
+    const printed: string[] = [];
+    const out = (r: Retired): void =>
+      void (r.kind === 'message' && printed.push(`${r.head.seq}${r.oos ? ' [oos]' : ''}`));
+    const push = (s: AckStream, seq: number, now: number): string =>
+      s.push(parseDatagram(Buffer.from(`6,${seq},${1000 + seq},-;m ${seq}`)), now);
+    const late = OOS_INTERVAL_MS + 1;
+    const a = new AckStream(0n, 0, p, budget, out);
+    for (let seq = 0; seq < 500; seq++) push(a, seq, 0);
+    assert.equal(budget.remembered, 256, 'a: 64, 128, 256; 512 would pass the total');
+    const b = new AckStream(0n, 0, p, budget, out);
+    for (let seq = 0; seq < 100; seq++) push(b, seq, 0);
+    assert.equal(budget.remembered, 320, 'b: 64, then the total is reached');
+    printed.length = 0;
+    for (let seq = 499; seq >= 500 - 256; seq--) assert.equal(push(a, seq, late), 'duplicate', `a: seq ${seq}`);
+    assert.equal(push(a, 500 - 257, late), 'oos', 'a: one further back is not known: the time rule');
+    for (let seq = 99; seq >= 100 - 64; seq--) assert.equal(push(b, seq, late), 'duplicate', `b: seq ${seq}`);
+    assert.equal(push(b, 100 - 65, late), 'oos', 'b: one further back');
+    assert.deepEqual(printed, [`${500 - 257} [oos]`, `${100 - 65} [oos]`]);
+    // a is let go (forgotten, or the receiver closes): its share is back, and b grows (its ring
+    // wrapped meanwhile: what it held is kept, oldest first).
+    a.flush('closed');
+    assert.equal(budget.remembered, 64);
+    for (let seq = 100; seq < 110; seq++) push(b, seq, late);
+    assert.equal(budget.remembered, 128);
+    for (let seq = 109; seq >= 110 - 74; seq--) assert.equal(push(b, seq, 2 * late), 'duplicate', `b: seq ${seq}`);
+    assert.equal(push(b, 110 - 75, 2 * late), 'oos');
+    b.flush('closed');
+    assert.equal(budget.remembered, 0);
+  });
+
+  test(`another message under a seq behind the tail (the same text at another time: a sender that restarted its seqs) after ${OOS_INTERVAL_MS} ms: printed [oos]; ${OOS_THRESHOLD} of the last 32 restart the stream; within ${OOS_INTERVAL_MS} ms, dropped as libncrx does`, () => {
     const s = stream();
     for (let seq = 0; seq < 40; seq++) s.push(seq, `message ${seq}`, 0);
-    assert.deepEqual(s.push(3, 'rebooted 3', 10, 50_000), ['duplicate'], 'within the interval');
+    assert.deepEqual(s.push(3, 'message 3', 10, 50_000), ['duplicate'], 'within the interval');
     const results: string[] = [];
     for (let seq = 0; seq < OOS_THRESHOLD; seq++)
-      results.push(...s.push(seq, `rebooted ${seq}`, OOS_INTERVAL_MS + 100, 50_000 + seq));
+      results.push(...s.push(seq, `message ${seq}`, OOS_INTERVAL_MS + 100, 50_000 + seq));
     assert.deepEqual(results, [...Array<string>(OOS_THRESHOLD - 1).fill('oos'), 'restart']);
     assert.deepEqual(s.printed, [
       ...range(0, 39).map(String),

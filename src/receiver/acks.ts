@@ -9,6 +9,11 @@
 // after its last arrival: a hole is given up and reported lost, a partial message printed
 // incomplete), or when a bound pushes them out. The ack is `tail - 1`: the last seq done.
 //
+// A seq behind the tail is done: a duplicate when it is an emergency resend, when the tail moved
+// within OOS_INTERVAL_MS (libncrx), or, however late, when it is a copy of the message printed
+// under it (a fingerprint per seq, a window back: a loaded sender answering old requests late);
+// else out of sequence, printed [oos], and OOS_THRESHOLD of the last 32 restart the stream.
+//
 // Replies (libncrx ncrx_build_resp): `ncrx<ack>` then ` <seq>` per hole asked for, ascending, at
 // most REPLY_MAX bytes. A reply goes out when the ack moved and it is `intervalMs` since the last
 // one (libncrx keeps acked_at current while nothing is pending, so the first ack of a burst waits
@@ -51,6 +56,9 @@ export interface AckOptions {
   maxHeldSeqs?: number;
   /** Bytes of waiting messages over all streams. Default 16 MiB. */
   maxHeldBytes?: number;
+  /** Seqs behind the tails whose printed message is remembered (a 4-byte fingerprint each, to know
+   *  a resend of it), over all streams. Default 1,048,576 (4 MiB: 128 full windows). */
+  maxRememberedSeqs?: number;
 }
 
 export type AckParams = Required<AckOptions>;
@@ -80,6 +88,7 @@ export function ackParams(o: AckOptions): AckParams {
     window: o.window ?? 8192,
     maxHeldSeqs: o.maxHeldSeqs ?? 65_536,
     maxHeldBytes: o.maxHeldBytes ?? 16 << 20,
+    maxRememberedSeqs: o.maxRememberedSeqs ?? 1 << 20,
   };
 }
 
@@ -87,6 +96,8 @@ export function ackParams(o: AckOptions): AckParams {
 export interface AckBudget {
   seqs: number;
   bytes: number;
+  /** Fingerprints of printed messages kept behind the tails (AckStream.remember). */
+  remembered: number;
 }
 
 export type LostReason = 'timeout' | 'pushed' | 'restart' | 'closed';
@@ -113,6 +124,24 @@ function complete(s: Slot): boolean {
   return s.head !== undefined && (s.frags === undefined || s.frags.complete);
 }
 
+/**
+ * What tells a message from another under the same seq: its header's timestamp, level and
+ * facility, and its length (the total of its fragments). A resend is the same record again, byte
+ * for byte (docs/reliable.md), so it has the fingerprint of the first copy; a sender that
+ * restarted its seqs writes other messages (another time) under them. Never 0 (0: nothing known).
+ */
+export function fingerprint(d: ParsedDatagram): number {
+  const ts = d.tsUsec!;
+  let h = 0x811c9dc5; // FNV-1a: the timestamp's digits, then the level and facility, then the length
+  for (let i = 0; i < ts.length; i++) h = Math.imul(h ^ ts.charCodeAt(i), 0x01000193);
+  h = Math.imul(h ^ d.prio!, 0x01000193);
+  h = Math.imul(h ^ (d.frag ? d.frag.total : d.body.length), 0x01000193);
+  return h >>> 0 || 1;
+}
+
+/** The first size of a stream's ring of fingerprints; it doubles up to the window. */
+const REMEMBER_MIN = 64;
+
 function popcount(x: number): number {
   let n = 0;
   for (let v = x >>> 0; v !== 0; v &= v - 1) n++;
@@ -131,6 +160,13 @@ export class AckStream {
   /** An ncemg datagram arrived: reply at once. */
   ackNow = false;
   private lastRetireAt: number;
+  /** The fingerprints of the last seqs retired, oldest first from `doneAt` (a ring): the message
+   *  printed for each (0 for a seq given up), to know a resend of it however late it comes. */
+  private done = new Uint32Array(0);
+  /** Where the next retired seq's fingerprint goes in `done`. */
+  private doneAt = 0;
+  /** Fingerprints in `done` (the seqs just behind the tail: tail - doneCount .. tail - 1). */
+  private doneCount = 0;
   private oosHistory = 0;
   private strideMark: bigint;
 
@@ -177,8 +213,12 @@ export class AckStream {
     if (seq < this.tail) {
       // Behind the tail: done already. libncrx get_seq_slot: an emergency resend is never out of
       // sequence (it repeats by design), nor a seq the stream finished recently; a stale one is.
+      // Ours: nor a copy of the message printed under that seq, however late. A stream held on a
+      // hole for 5 s while a loaded sender answered old requests printed those resends again
+      // [oos], and 19 of them restarted the stream (libncrx's slot times would do the same).
       if (this.tail - seq > W) result = this.restart(streamStart(d, this.p.window), now);
-      else if (d.emg || now - this.lastRetireAt < OOS_INTERVAL_MS) return 'duplicate';
+      else if (d.emg || now - this.lastRetireAt < OOS_INTERVAL_MS || this.printedAs(seq) === fingerprint(d))
+        return 'duplicate';
       else {
         this.oosHistory |= 1;
         if (popcount(this.oosHistory) < OOS_THRESHOLD) {
@@ -253,10 +293,44 @@ export class AckStream {
   /** The last reply had no room for every hole due: another may follow in the same tick. */
   more = false;
 
-  /** Gives everything up (the receiver closes, or forgets the stream): messages out in order, holes lost. */
+  /** Gives everything up (the receiver closes, or forgets the stream): messages out in order, holes
+   *  lost. What it remembers of its retired seqs goes too. */
   flush(reason: LostReason): void {
     while (this.span > 0) this.retireTail(reason);
     this.compact();
+    this.budget.remembered -= this.done.length;
+    this.done = new Uint32Array(0);
+    this.doneAt = this.doneCount = 0;
+  }
+
+  /** The fingerprint of the message printed under `seq`, behind the tail; 0 when not known (given
+   *  up, or further back than remembered). */
+  private printedAs(seq: bigint): number {
+    const back = this.tail - seq;
+    if (back < 1n || back > BigInt(this.doneCount)) return 0;
+    const n = this.done.length;
+    return this.done[(this.doneAt - Number(back) + n) % n];
+  }
+
+  /** Notes what was printed under the seq just retired (0: given up). The ring doubles, up to the
+   *  window, while the receiver's total allows; else the oldest is overwritten. */
+  private remember(fp: number): void {
+    const n = this.done.length;
+    if (this.doneCount === n && n < this.p.window) {
+      const size = Math.min(this.p.window, Math.max(REMEMBER_MIN, 2 * n));
+      if (this.budget.remembered + size - n <= this.p.maxRememberedSeqs) {
+        const grown = new Uint32Array(size);
+        for (let i = 0; i < n; i++) grown[i] = this.done[(this.doneAt + i) % n]; // oldest first
+        this.budget.remembered += size - n;
+        this.done = grown;
+        this.doneAt = n;
+      }
+    }
+    const m = this.done.length;
+    if (m === 0) return;
+    this.done[this.doneAt] = fp;
+    this.doneAt = (this.doneAt + 1) % m;
+    if (this.doneCount < m) this.doneCount++;
   }
 
   /** New hole slots up to `seq`, pushing the tail out past the window. */
@@ -329,6 +403,7 @@ export class AckStream {
     const seq = this.tail++;
     this.budget.seqs--;
     this.budget.bytes -= s.cost;
+    this.remember(s.head === undefined ? 0 : fingerprint(s.head));
     if (s.head === undefined) {
       // Consecutive holes given up together are one report.
       const l = this.pendingLost;
