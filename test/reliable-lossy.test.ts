@@ -288,6 +288,53 @@ describe('reliable targets over a lossy path', () => {
     }
   });
 
+  test(`the receiver's replies held back 8 s (a sender slow to read them, as under load): its late answers to old requests resend a message printed more than 5 s before; each message is printed once (seed ${SEED})`, async () => {
+    const DELAY = 8000;
+    const rcv = await listen(60_000);
+    const copies: number[] = []; // when a plain resend of 'late 5' went through
+    const proxy = await LossyProxy.start({
+      upstream: { address: '127.0.0.1', port: rcv.port },
+      seed: SEED,
+      replyDelayMs: DELAY,
+      onForward: (d, dropped) =>
+        void (!dropped && !isEmergency(d) && d.toString('latin1').includes(';late 5') && copies.push(Date.now())),
+    });
+    proxy.dropNext((d) => d.toString('latin1').includes(';late 5')); // a hole, asked for every 200 ms until filled
+    const nc = await Netconsole.create({
+      ...UNDER_TEST,
+      targets: [{ name: 'r', remote_ip: '127.0.0.1', remote_port: proxy.port, extended: 1, reliable: 1, enabled: 1 }],
+    });
+    try {
+      const t0 = Date.now();
+      for (let i = 0; i < 10; i++) nc.info(`late ${i}`);
+      await nc.flush();
+      const messages = (): Array<Record<string, unknown>> => rcv.lines.filter((l) => l.event === undefined);
+      await until(
+        () => messages().length >= 10,
+        () => `10 messages (${JSON.stringify(rcv.lines)})`,
+        3 * DELAY,
+      );
+      // The hole is filled by the answer to the first request, DELAY after it; the answers to the
+      // requests made meanwhile (one every 200 ms) keep coming for DELAY more.
+      const filledBy = Date.now();
+      await sleep(t0 + 2 * DELAY + 1500 - Date.now());
+      const late = copies.filter((at) => at > filledBy + 5500).length;
+      assert.ok(late > 0, `resends of a message printed more than 5.5 s before went through: ${late}`);
+      assert.deepEqual(
+        messages().map((l) => `${String(l.text)}${l.oos ? ' [oos]' : ''}${l.incomplete ? ' [incomplete]' : ''}`),
+        Array.from({ length: 10 }, (_, i) => `late ${i}`),
+        `each printed once (${late} late resends; seed ${SEED})`,
+      );
+      assert.ok(rcv.lines.every((l) => l.event !== 'lost'));
+      assert.doesNotMatch(rcv.stderr(), /new stream/);
+    } finally {
+      await nc.close();
+      await proxy.close();
+      rcv.child.kill('SIGINT');
+      await new Promise((r) => rcv.child.once('exit', r));
+    }
+  });
+
   test(`the receiver's replies stop for 30 s while logging goes on (5% loss, seed ${SEED}): emergency resends go out during the silence and stop once acks flow; nothing lost`, async () => {
     // msg-timeout past the silence: the holes made meanwhile wait for the requests that follow it.
     const rcv = await listen(120_000);
