@@ -9,7 +9,8 @@
 //
 // Drops are decided by two seeded streams (one forward, one for replies), each drawn once per
 // datagram whatever the loss rates, holdReplies or dropNext: the nth forward datagram's draw
-// depends only on the seed and n.
+// depends only on the seed and n. Replies may also be held back a while (replyDelayMs), in order:
+// a sender slow to read them, as under load, answering requests the receiver made long ago.
 import { createSocket, type Socket } from 'node:dgram';
 import { mulberry32 } from './random.js';
 
@@ -24,6 +25,8 @@ export interface LossyProxyOptions {
   forwardLoss?: number;
   /** Share 0..1 of receiver->sender datagrams dropped at random; default 0. */
   replyLoss?: number;
+  /** Receiver->sender datagrams not dropped are relayed this long after they came, in order; default 0. */
+  replyDelayMs?: number;
   /** Where the proxy listens (its upstream sockets bind here too); default 127.0.0.1, port ephemeral. */
   address?: string;
   /** Called for every sender->receiver datagram, dropped or not (the proxy keeps none). */
@@ -80,11 +83,15 @@ export class LossyProxy {
   replyLoss: number;
   /** When true every reply is dropped: a receiver that stops acking. */
   holdReplies = false;
+  /** Replies are relayed this long after they came (in order); 0: at once. */
+  replyDelayMs: number;
   onForward?: DatagramHook;
   onReply?: DatagramHook;
 
   private readonly upstreams = new Map<string, Upstream>();
   private readonly pending: Array<(d: Buffer) => boolean> = [];
+  /** Replies waiting out replyDelayMs (cleared by close()). */
+  private readonly delayed = new Set<NodeJS.Timeout>();
   private readonly forwardRandom: () => number;
   private readonly replyRandom: () => number;
   private closing?: Promise<void>;
@@ -96,6 +103,7 @@ export class LossyProxy {
   ) {
     this.forwardLoss = checkLoss('forwardLoss', o.forwardLoss ?? 0);
     this.replyLoss = checkLoss('replyLoss', o.replyLoss ?? 0);
+    this.replyDelayMs = o.replyDelayMs ?? 0;
     this.forwardRandom = mulberry32(o.seed);
     this.replyRandom = mulberry32(o.seed ^ 0x9e3779b9);
     this.onForward = o.onForward;
@@ -168,12 +176,24 @@ export class LossyProxy {
       this.stats.replyDropped++;
       return;
     }
+    if (this.replyDelayMs <= 0) return this.relay(r, address, port);
+    const t = setTimeout(() => {
+      this.delayed.delete(t);
+      this.relay(r, address, port);
+    }, this.replyDelayMs);
+    this.delayed.add(t);
+  }
+
+  private relay(r: Buffer, address: string, port: number): void {
+    if (this.closing) return;
     this.stats.replies++;
     this.socket.send(r, port, address);
   }
 
   /** Closes the listening socket and every upstream socket. */
   close(): Promise<void> {
+    for (const t of this.delayed) clearTimeout(t);
+    this.delayed.clear();
     this.closing ??= Promise.all(
       [this.socket, ...[...this.upstreams.values()].map((u) => u.socket)].map(
         (s) => new Promise<void>((r) => s.close(() => r())),

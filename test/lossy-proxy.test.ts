@@ -197,6 +197,28 @@ describe('the lossy proxy (test helper)', () => {
     });
   });
 
+  test(`replyDelayMs holds every reply that long, then relays them in order (seed ${SEED})`, async () => {
+    await withProxy({ replyDelayMs: 400 }, async (proxy) => {
+      const s = await Sender.open(proxy);
+      const at: number[] = [];
+      s.socket.on('message', () => at.push(performance.now()));
+      try {
+        const sent = performance.now();
+        for (let i = 1; i <= 5; i++) await s.send(datagram(i));
+        await until(() => s.replies.length === 5, `5 replies (${s.replies.length})`);
+        assert.deepEqual(
+          s.replies.map((r) => r.text),
+          [1, 2, 3, 4, 5].map((i) => `ncrx${i}`),
+        );
+        // Timers never fire early (a millisecond of rounding allowed).
+        assert.ok(at[0] - sent >= 399, `the first reply ${Math.round(at[0] - sent)} ms after the sends`);
+        assert.equal(proxy.stats.replies, 5);
+      } finally {
+        await s.close();
+      }
+    });
+  });
+
   test(`dropNext drops exactly one datagram: the next that matches, not a resend of it (seed ${SEED})`, async () => {
     await withProxy({}, async (proxy, sink) => {
       const s = await Sender.open(proxy);

@@ -8,7 +8,8 @@ import { spawn } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { fileURLToPath } from 'node:url';
 import { encodeDatagrams } from '../src/core/wire.js';
-import { REPLY_MAX } from '../src/receiver/acks.js';
+import { AckStream, OOS_INTERVAL_MS, OOS_THRESHOLD, REPLY_MAX, ackParams, type Retired } from '../src/receiver/acks.js';
+import { parseDatagram } from '../src/receiver/ncrx-parse.js';
 import { Receiver, type LostEvent, type Message } from '../src/receiver/receiver.js';
 
 const CLI = fileURLToPath(new URL('../src/faces/cli.js', import.meta.url));
@@ -326,7 +327,7 @@ describe('listen --ack: the receiver side of the ncrx protocol', () => {
   });
 
   test('hostile input stays bounded: huge seqs, 10,000 holes, garbage, many ports', async () => {
-    const held = { maxHeldSeqs: 20_000, maxHeldBytes: 1 << 20 };
+    const held = { maxHeldSeqs: 20_000, maxHeldBytes: 1 << 20, maxRememberedSeqs: 10_000 };
     const { r, port, messages, lost } = await receiver({
       intervalMs: 20,
       retxIntervalMs: 20,
@@ -357,6 +358,10 @@ describe('listen --ack: the receiver side of the ncrx protocol', () => {
       await sleep(100);
       assert.ok(r.held.seqs <= held.maxHeldSeqs, `held seqs ${r.held.seqs} within ${held.maxHeldSeqs}`);
       assert.ok(r.held.bytes <= held.maxHeldBytes, `held bytes ${r.held.bytes}`);
+      assert.ok(
+        r.held.remembered > 0 && r.held.remembered <= held.maxRememberedSeqs,
+        `remembered ${r.held.remembered} within ${held.maxRememberedSeqs}`,
+      );
       assert.ok(r.counters.restarts >= 1, 'a far jump is a new stream');
       assert.ok(lost.length > 0 && lost.every((e) => e.count >= 1), 'given-up holes reported as ranges');
       // Replies never exceed 1,000 bytes, however many holes.
@@ -410,6 +415,96 @@ describe('listen --ack: the receiver side of the ncrx protocol', () => {
     r.flushPending();
     assert.equal(r.held.seqs, 0);
     assert.equal(r.held.bytes, 0);
+  });
+});
+
+describe('AckStream: a seq behind the tail, with given times (no socket)', () => {
+  // One stream, its datagrams pushed with the times given; what it prints, in order.
+  function stream(): { push: (seq: number, text: string, now: number, ts?: number) => string[]; printed: string[] } {
+    const printed: string[] = [];
+    const out = (r: Retired): void => {
+      if (r.kind === 'lost') printed.push(`lost ${r.seq}+${r.count}`);
+      else printed.push(`${r.head.seq}${r.oos ? ' [oos]' : ''}${r.incomplete ? ' [incomplete]' : ''}`);
+    };
+    const p = ackParams({ intervalMs: 600_000, retxIntervalMs: 600_000, msgTimeoutMs: 600_000 });
+    const s = new AckStream(0n, 0, p, { seqs: 0, bytes: 0, remembered: 0 }, out);
+    return {
+      printed,
+      // Every datagram of the message (several when it is fragmented); the result of each.
+      push: (seq, text, now, ts = 1000 + seq) =>
+        encodeDatagrams({ level: 6, seq, tsUsec: ts, text }, { extended: true }).map((d) =>
+          s.push(parseDatagram(Buffer.from(d)), now),
+        ),
+    };
+  }
+  const text = (seq: number): string => (seq % 2 === 0 ? `message ${seq} `.padEnd(2500, 'x') : `message ${seq}`);
+
+  test(`a resend of a message already printed, arriving ${OOS_INTERVAL_MS} ms and more after the tail last moved (the stream held on a hole; a sender answering old requests late, under load): a duplicate, never printed again, and any number of them does not restart the stream`, () => {
+    const s = stream();
+    for (let seq = 0; seq < 10; seq++) s.push(seq, text(seq), 0);
+    for (let seq = 11; seq < 20; seq++) s.push(seq, text(seq), 100); // 10 lost: 11.. wait behind it
+    assert.deepEqual(s.printed, range(0, 9).map(String));
+    // The sender resends 0..9 again, once each, then 8 a few times more, from 6 s on: requests the
+    // receiver made long ago, answered late. All are copies of what was printed.
+    const results: string[] = [];
+    for (let k = 0; k < 3; k++)
+      for (let seq = 0; seq < 10; seq++) results.push(...s.push(seq, text(seq), OOS_INTERVAL_MS + 1000 + k));
+    for (let k = 0; k < 2 * OOS_THRESHOLD; k++) results.push(...s.push(8, text(8), OOS_INTERVAL_MS + 2000 + k));
+    assert.deepEqual(s.printed, range(0, 9).map(String), 'nothing printed again');
+    assert.ok(
+      results.every((r) => r === 'duplicate'),
+      `each a duplicate: ${[...new Set(results)].join(', ')}`,
+    );
+    s.push(10, text(10), OOS_INTERVAL_MS + 3000);
+    assert.deepEqual(s.printed, range(0, 19).map(String), 'the hole filled: the rest, in order, once');
+  });
+
+  test('what was printed is remembered a window back, within the total over all streams (maxRememberedSeqs); past it a late resend is [oos] as before; a stream let go gives its share back', () => {
+    const budget = { seqs: 0, bytes: 0, remembered: 0 };
+    const p = ackParams({ retxIntervalMs: 600_000, msgTimeoutMs: 600_000, window: 1000, maxRememberedSeqs: 320 });
+    const printed: string[] = [];
+    const out = (r: Retired): void =>
+      void (r.kind === 'message' && printed.push(`${r.head.seq}${r.oos ? ' [oos]' : ''}`));
+    const push = (s: AckStream, seq: number, now: number): string =>
+      s.push(parseDatagram(Buffer.from(`6,${seq},${1000 + seq},-;m ${seq}`)), now);
+    const late = OOS_INTERVAL_MS + 1;
+    const a = new AckStream(0n, 0, p, budget, out);
+    for (let seq = 0; seq < 500; seq++) push(a, seq, 0);
+    assert.equal(budget.remembered, 256, 'a: 64, 128, 256; 512 would pass the total');
+    const b = new AckStream(0n, 0, p, budget, out);
+    for (let seq = 0; seq < 100; seq++) push(b, seq, 0);
+    assert.equal(budget.remembered, 320, 'b: 64, then the total is reached');
+    printed.length = 0;
+    for (let seq = 499; seq >= 500 - 256; seq--) assert.equal(push(a, seq, late), 'duplicate', `a: seq ${seq}`);
+    assert.equal(push(a, 500 - 257, late), 'oos', 'a: one further back is not known: the time rule');
+    for (let seq = 99; seq >= 100 - 64; seq--) assert.equal(push(b, seq, late), 'duplicate', `b: seq ${seq}`);
+    assert.equal(push(b, 100 - 65, late), 'oos', 'b: one further back');
+    assert.deepEqual(printed, [`${500 - 257} [oos]`, `${100 - 65} [oos]`]);
+    // a is let go (forgotten, or the receiver closes): its share is back, and b grows (its ring
+    // wrapped meanwhile: what it held is kept, oldest first).
+    a.flush('closed');
+    assert.equal(budget.remembered, 64);
+    for (let seq = 100; seq < 110; seq++) push(b, seq, late);
+    assert.equal(budget.remembered, 128);
+    for (let seq = 109; seq >= 110 - 74; seq--) assert.equal(push(b, seq, 2 * late), 'duplicate', `b: seq ${seq}`);
+    assert.equal(push(b, 110 - 75, 2 * late), 'oos');
+    b.flush('closed');
+    assert.equal(budget.remembered, 0);
+  });
+
+  test(`another message under a seq behind the tail (the same text at another time: a sender that restarted its seqs) after ${OOS_INTERVAL_MS} ms: printed [oos]; ${OOS_THRESHOLD} of the last 32 restart the stream; within ${OOS_INTERVAL_MS} ms, dropped as libncrx does`, () => {
+    const s = stream();
+    for (let seq = 0; seq < 40; seq++) s.push(seq, `message ${seq}`, 0);
+    assert.deepEqual(s.push(3, 'message 3', 10, 50_000), ['duplicate'], 'within the interval');
+    const results: string[] = [];
+    for (let seq = 0; seq < OOS_THRESHOLD; seq++)
+      results.push(...s.push(seq, `message ${seq}`, OOS_INTERVAL_MS + 100, 50_000 + seq));
+    assert.deepEqual(results, [...Array<string>(OOS_THRESHOLD - 1).fill('oos'), 'restart']);
+    assert.deepEqual(s.printed, [
+      ...range(0, 39).map(String),
+      ...range(0, OOS_THRESHOLD - 2).map((seq) => `${seq} [oos]`),
+      String(OOS_THRESHOLD - 1), // the new stream begins at it
+    ]);
   });
 });
 

@@ -104,6 +104,7 @@ async function run(
   stats: ReturnType<Netconsole['stats']>;
   emergencies: number;
   sent: string[];
+  stderr: () => string;
 }> {
   const rcv = await listen(reliable ? 30_000 : 1500);
   const proxy = await LossyProxy.start({ upstream: { address: '127.0.0.1', port: rcv.port }, seed, forwardLoss: loss });
@@ -170,6 +171,7 @@ async function run(
       stats,
       emergencies: proxy.stats.emergency,
       sent: texts.flat(),
+      stderr: rcv.stderr,
     };
   } finally {
     await nc.close();
@@ -179,13 +181,67 @@ async function run(
   }
 }
 
+/** What is wrong with the lines a receiver printed, against the texts sent: the lines from another
+ *  source, the seqs printed more than once, the texts printed more than once, never sent, or
+ *  missing, each with its line's flags. Empty when each text arrived once. */
+function whatIsWrong(got: Array<Record<string, unknown>>, sent: string[]): string {
+  const show = (l: Record<string, unknown>): string =>
+    JSON.stringify({ ...l, text: String(l.text).slice(0, 40) + (String(l.text).length > 40 ? '...' : '') });
+  const sources = new Map<string, number>();
+  for (const l of got) sources.set(String(l.source), (sources.get(String(l.source)) ?? 0) + 1);
+  const main = [...sources.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+  const out: string[] = [];
+  const foreign = got.filter((l) => String(l.source) !== main);
+  if (foreign.length > 0)
+    out.push(`${foreign.length} from another source than ${main}: ${foreign.slice(0, 5).map(show).join(' ')}`);
+  const bySeq = new Map<string, Array<Record<string, unknown>>>();
+  for (const l of got)
+    bySeq.set(`${String(l.source)} ${String(l.seq)}`, [
+      ...(bySeq.get(`${String(l.source)} ${String(l.seq)}`) ?? []),
+      l,
+    ]);
+  const twice = [...bySeq.values()].filter((ls) => ls.length > 1);
+  if (twice.length > 0)
+    out.push(
+      `${twice.length} seqs printed more than once: ${twice
+        .slice(0, 5)
+        .map((ls) => ls.map(show).join(' + '))
+        .join('; ')}`,
+    );
+  const left = new Map<string, number>();
+  for (const t of sent) left.set(t, (left.get(t) ?? 0) + 1);
+  const extra: Array<Record<string, unknown>> = [];
+  for (const l of got) {
+    const n = left.get(String(l.text)) ?? 0;
+    if (n > 0) left.set(String(l.text), n - 1);
+    else extra.push(l);
+  }
+  if (extra.length > 0)
+    out.push(
+      `${extra.length} texts printed more often than sent, or never sent: ${extra.slice(0, 5).map(show).join(' ')}`,
+    );
+  const missing = [...left.entries()].filter(([, n]) => n > 0);
+  if (missing.length > 0)
+    out.push(
+      `${missing.length} texts missing: ${missing
+        .slice(0, 5)
+        .map(([t]) => t.slice(0, 20))
+        .join(', ')}`,
+    );
+  return out.join('; ');
+}
+
 describe('reliable targets over a lossy path', () => {
   for (const loss of [0.05, 0.2]) {
     // At 20% a run used to miss one message now and then: the stream's FIRST message, lost
     // before the receiver saw any (it starts a stream at the first seq it sees). ncfirst fixed it.
     test(`${loss * 100}% of the datagrams dropped (seed ${SEED}): all ${TOTAL} messages arrive whole and in order, and the resends are counted`, async () => {
       const r = await run(loss, true, SEED);
-      assert.equal(r.got.length, TOTAL, `every message (seed ${SEED})`);
+      assert.equal(
+        r.got.length,
+        TOTAL,
+        `every message (seed ${SEED}): ${whatIsWrong(r.got, r.sent)}; lost ${r.stats.targets[0].lost}, ${JSON.stringify(r.stats.targets[0].reliable)}; the receiver said: ${r.stderr().slice(-2000)}`,
+      );
       const seqs = r.got.map((l) => BigInt(l.seq as string));
       for (let i = 1; i < seqs.length; i++) assert.equal(seqs[i], seqs[i - 1] + 1n, `in order, no hole (seed ${SEED})`);
       assert.deepEqual(r.got.map((l) => l.text).sort(), [...r.sent].sort(), `whole, each once (seed ${SEED})`);
@@ -224,6 +280,53 @@ describe('reliable targets over a lossy path', () => {
       assert.equal(proxy.stats.forwardDropped, 2);
       assert.equal(nc.stats().targets[0].reliable!.resends, 2);
       assert.ok(rcv.lines.every((l) => l.event !== 'lost'));
+    } finally {
+      await nc.close();
+      await proxy.close();
+      rcv.child.kill('SIGINT');
+      await new Promise((r) => rcv.child.once('exit', r));
+    }
+  });
+
+  test(`the receiver's replies held back 8 s (a sender slow to read them, as under load): its late answers to old requests resend a message printed more than 5 s before; each message is printed once (seed ${SEED})`, async () => {
+    const DELAY = 8000;
+    const rcv = await listen(60_000);
+    const copies: number[] = []; // when a plain resend of 'late 5' went through
+    const proxy = await LossyProxy.start({
+      upstream: { address: '127.0.0.1', port: rcv.port },
+      seed: SEED,
+      replyDelayMs: DELAY,
+      onForward: (d, dropped) =>
+        void (!dropped && !isEmergency(d) && d.toString('latin1').includes(';late 5') && copies.push(Date.now())),
+    });
+    proxy.dropNext((d) => d.toString('latin1').includes(';late 5')); // a hole, asked for every 200 ms until filled
+    const nc = await Netconsole.create({
+      ...UNDER_TEST,
+      targets: [{ name: 'r', remote_ip: '127.0.0.1', remote_port: proxy.port, extended: 1, reliable: 1, enabled: 1 }],
+    });
+    try {
+      const t0 = Date.now();
+      for (let i = 0; i < 10; i++) nc.info(`late ${i}`);
+      await nc.flush();
+      const messages = (): Array<Record<string, unknown>> => rcv.lines.filter((l) => l.event === undefined);
+      await until(
+        () => messages().length >= 10,
+        () => `10 messages (${JSON.stringify(rcv.lines)})`,
+        3 * DELAY,
+      );
+      // The hole is filled by the answer to the first request, DELAY after it; the answers to the
+      // requests made meanwhile (one every 200 ms) keep coming for DELAY more.
+      const filledBy = Date.now();
+      await sleep(t0 + 2 * DELAY + 1500 - Date.now());
+      const late = copies.filter((at) => at > filledBy + 5500).length;
+      assert.ok(late > 0, `resends of a message printed more than 5.5 s before went through: ${late}`);
+      assert.deepEqual(
+        messages().map((l) => `${String(l.text)}${l.oos ? ' [oos]' : ''}${l.incomplete ? ' [incomplete]' : ''}`),
+        Array.from({ length: 10 }, (_, i) => `late ${i}`),
+        `each printed once (${late} late resends; seed ${SEED})`,
+      );
+      assert.ok(rcv.lines.every((l) => l.event !== 'lost'));
+      assert.doesNotMatch(rcv.stderr(), /new stream/);
     } finally {
       await nc.close();
       await proxy.close();

@@ -9,6 +9,11 @@
 // after its last arrival: a hole is given up and reported lost, a partial message printed
 // incomplete), or when a bound pushes them out. The ack is `tail - 1`: the last seq done.
 //
+// A seq behind the tail is done: a duplicate when it is an emergency resend, when the tail moved
+// within OOS_INTERVAL_MS (libncrx), or, however late, when it is a copy of the message printed
+// under it (a fingerprint per seq, a window back: a loaded sender answering old requests late);
+// else out of sequence, printed [oos], and OOS_THRESHOLD of the last 32 restart the stream.
+//
 // Replies (libncrx ncrx_build_resp): `ncrx<ack>` then ` <seq>` per hole asked for, ascending, at
 // most REPLY_MAX bytes. A reply goes out when the ack moved and it is `intervalMs` since the last
 // one (libncrx keeps acked_at current while nothing is pending, so the first ack of a burst waits
@@ -23,80 +28,31 @@
 import { FragmentBuffer } from './fragments.js';
 import type { ParsedDatagram } from './ncrx-parse.js';
 
-/** ncrx.h NCRX_PKT_MAX: a reply's bytes at most. */
-export const REPLY_MAX = 1000;
-/** Replies one stream may send per tick when due holes do not fit in one: at 20% loss and 3,000
- *  messages/s, one 1,000-byte reply per tick (about 58 seqs) asked for holes a second late, and a
- *  message still missing a fragment was pushed out of the window before it was asked for often
- *  enough. 8 x 1,000 bytes per tick (20 ms at the default periods, reassembler.ts ACK_TICK_MAX_MS)
- *  is at most 400 KB/s per stream, and only while that many holes are due. */
-export const REPLIES_PER_TICK = 8;
-/** ncrx.h NCRX_DFL_OOS_INTV: a seq behind the tail is a duplicate if the tail moved this recently. */
-export const OOS_INTERVAL_MS = 5000;
-/** ncrx.h NCRX_DFL_OOS_THR: this many stale seqs among the last 32 reset the stream. */
-export const OOS_THRESHOLD = 19;
-
-export interface AckOptions {
-  /** libncrx ack_intv: at most one ack per this long while the ack moves. Default 1,000 ms. */
-  intervalMs?: number;
-  /** libncrx retx_intv: a hole is asked for again at most this often. Default 1,000 ms. */
-  retxIntervalMs?: number;
-  /** libncrx retx_stride. Default 256. */
-  retxStride?: number;
-  /** libncrx msg_timeout: a hole is given up this long after it appeared. Default 30,000 ms. */
-  msgTimeoutMs?: number;
-  /** libncrx nr_slots: seqs a stream holds from its tail; a seq further ahead restarts it. Default 8,192. */
-  window?: number;
-  /** Seqs held (holes and waiting messages) over all streams. Default 65,536. */
-  maxHeldSeqs?: number;
-  /** Bytes of waiting messages over all streams. Default 16 MiB. */
-  maxHeldBytes?: number;
-}
-
-export type AckParams = Required<AckOptions>;
-
-/**
- * The first seq of a stream that starts with datagram `d`: its own, as libncrx starts one; or,
- * when the sender says where its unacked messages begin (`ncfirst`, sent by this library's
- * reliable targets until their receiver first replied; docs/reliable.md), there, at most
- * window - 1 seqs back. The seqs between are holes, asked for like any other: without this, a
- * message lost before the first one that arrives is never known to be missing.
- */
-export function streamStart(d: ParsedDatagram, window: number): bigint {
-  const seq = BigInt(d.seq!);
-  if (d.first === undefined) return seq;
-  const first = BigInt(d.first);
-  if (first >= seq) return seq;
-  const back = BigInt(window - 1);
-  return seq - first > back ? seq - back : first;
-}
-
-export function ackParams(o: AckOptions): AckParams {
-  return {
-    intervalMs: o.intervalMs ?? 1000,
-    retxIntervalMs: o.retxIntervalMs ?? 1000,
-    retxStride: o.retxStride ?? 256,
-    msgTimeoutMs: o.msgTimeoutMs ?? 30_000,
-    window: o.window ?? 8192,
-    maxHeldSeqs: o.maxHeldSeqs ?? 65_536,
-    maxHeldBytes: o.maxHeldBytes ?? 16 << 20,
-  };
-}
-
-/** What all streams of a receiver hold, against the totals. */
-export interface AckBudget {
-  seqs: number;
-  bytes: number;
-}
-
-export type LostReason = 'timeout' | 'pushed' | 'restart' | 'closed';
-
-/** What leaves a stream, in seq order. */
-export type Retired =
-  | { kind: 'message'; head: ParsedDatagram; body: Buffer; incomplete: boolean; oos: boolean }
-  | { kind: 'lost'; seq: bigint; count: number; reason: LostReason };
-
-export type PushResult = 'held' | 'duplicate' | 'refused' | 'oos' | 'restart';
+import {
+  REPLY_MAX,
+  streamStart,
+  OOS_INTERVAL_MS,
+  OOS_THRESHOLD,
+  type AckParams,
+  type AckBudget,
+  type LostReason,
+  type Retired,
+  type PushResult,
+} from './ack-params.js';
+export {
+  REPLY_MAX,
+  REPLIES_PER_TICK,
+  OOS_INTERVAL_MS,
+  OOS_THRESHOLD,
+  streamStart,
+  ackParams,
+  type AckOptions,
+  type AckParams,
+  type AckBudget,
+  type LostReason,
+  type Retired,
+  type PushResult,
+} from './ack-params.js';
 
 interface Slot {
   /** Last arrival on it (or when the hole appeared): the message timeout runs from here. */
@@ -112,6 +68,24 @@ interface Slot {
 function complete(s: Slot): boolean {
   return s.head !== undefined && (s.frags === undefined || s.frags.complete);
 }
+
+/**
+ * What tells a message from another under the same seq: its header's timestamp, level and
+ * facility, and its length (the total of its fragments). A resend is the same record again, byte
+ * for byte (docs/reliable.md), so it has the fingerprint of the first copy; a sender that
+ * restarted its seqs writes other messages (another time) under them. Never 0 (0: nothing known).
+ */
+export function fingerprint(d: ParsedDatagram): number {
+  const ts = d.tsUsec!;
+  let h = 0x811c9dc5; // FNV-1a: the timestamp's digits, then the level and facility, then the length
+  for (let i = 0; i < ts.length; i++) h = Math.imul(h ^ ts.charCodeAt(i), 0x01000193);
+  h = Math.imul(h ^ d.prio!, 0x01000193);
+  h = Math.imul(h ^ (d.frag ? d.frag.total : d.body.length), 0x01000193);
+  return h >>> 0 || 1;
+}
+
+/** The first size of a stream's ring of fingerprints; it doubles up to the window. */
+const REMEMBER_MIN = 64;
 
 function popcount(x: number): number {
   let n = 0;
@@ -131,6 +105,13 @@ export class AckStream {
   /** An ncemg datagram arrived: reply at once. */
   ackNow = false;
   private lastRetireAt: number;
+  /** The fingerprints of the last seqs retired, oldest first from `doneAt` (a ring): the message
+   *  printed for each (0 for a seq given up), to know a resend of it however late it comes. */
+  private done = new Uint32Array(0);
+  /** Where the next retired seq's fingerprint goes in `done`. */
+  private doneAt = 0;
+  /** Fingerprints in `done` (the seqs just behind the tail: tail - doneCount .. tail - 1). */
+  private doneCount = 0;
   private oosHistory = 0;
   private strideMark: bigint;
 
@@ -177,8 +158,12 @@ export class AckStream {
     if (seq < this.tail) {
       // Behind the tail: done already. libncrx get_seq_slot: an emergency resend is never out of
       // sequence (it repeats by design), nor a seq the stream finished recently; a stale one is.
+      // Ours: nor a copy of the message printed under that seq, however late. A stream held on a
+      // hole for 5 s while a loaded sender answered old requests printed those resends again
+      // [oos], and 19 of them restarted the stream (libncrx's slot times would do the same).
       if (this.tail - seq > W) result = this.restart(streamStart(d, this.p.window), now);
-      else if (d.emg || now - this.lastRetireAt < OOS_INTERVAL_MS) return 'duplicate';
+      else if (d.emg || now - this.lastRetireAt < OOS_INTERVAL_MS || this.printedAs(seq) === fingerprint(d))
+        return 'duplicate';
       else {
         this.oosHistory |= 1;
         if (popcount(this.oosHistory) < OOS_THRESHOLD) {
@@ -253,10 +238,44 @@ export class AckStream {
   /** The last reply had no room for every hole due: another may follow in the same tick. */
   more = false;
 
-  /** Gives everything up (the receiver closes, or forgets the stream): messages out in order, holes lost. */
+  /** Gives everything up (the receiver closes, or forgets the stream): messages out in order, holes
+   *  lost. What it remembers of its retired seqs goes too. */
   flush(reason: LostReason): void {
     while (this.span > 0) this.retireTail(reason);
     this.compact();
+    this.budget.remembered -= this.done.length;
+    this.done = new Uint32Array(0);
+    this.doneAt = this.doneCount = 0;
+  }
+
+  /** The fingerprint of the message printed under `seq`, behind the tail; 0 when not known (given
+   *  up, or further back than remembered). */
+  private printedAs(seq: bigint): number {
+    const back = this.tail - seq;
+    if (back < 1n || back > BigInt(this.doneCount)) return 0;
+    const n = this.done.length;
+    return this.done[(this.doneAt - Number(back) + n) % n];
+  }
+
+  /** Notes what was printed under the seq just retired (0: given up). The ring doubles, up to the
+   *  window, while the receiver's total allows; else the oldest is overwritten. */
+  private remember(fp: number): void {
+    const n = this.done.length;
+    if (this.doneCount === n && n < this.p.window) {
+      const size = Math.min(this.p.window, Math.max(REMEMBER_MIN, 2 * n));
+      if (this.budget.remembered + size - n <= this.p.maxRememberedSeqs) {
+        const grown = new Uint32Array(size);
+        for (let i = 0; i < n; i++) grown[i] = this.done[(this.doneAt + i) % n]; // oldest first
+        this.budget.remembered += size - n;
+        this.done = grown;
+        this.doneAt = n;
+      }
+    }
+    const m = this.done.length;
+    if (m === 0) return;
+    this.done[this.doneAt] = fp;
+    this.doneAt = (this.doneAt + 1) % m;
+    if (this.doneCount < m) this.doneCount++;
   }
 
   /** New hole slots up to `seq`, pushing the tail out past the window. */
@@ -329,6 +348,7 @@ export class AckStream {
     const seq = this.tail++;
     this.budget.seqs--;
     this.budget.bytes -= s.cost;
+    this.remember(s.head === undefined ? 0 : fingerprint(s.head));
     if (s.head === undefined) {
       // Consecutive holes given up together are one report.
       const l = this.pendingLost;

@@ -101,7 +101,7 @@ export class Reassembler extends EventEmitter {
   readonly ackCounters = { replies: 0, replyErrors: 0, requested: 0, lost: 0, emergency: 0 };
   /** With `ack`: its parameters and what all streams hold. */
   readonly ack: AckParams | undefined;
-  readonly held: AckBudget = { seqs: 0, bytes: 0 };
+  readonly held: AckBudget = { seqs: 0, bytes: 0, remembered: 0 };
   private ticker: NodeJS.Timeout | undefined;
   private readonly timeoutMs: number;
   private readonly maxPending: number;
