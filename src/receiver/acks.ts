@@ -27,7 +27,6 @@
 // per stream; libncrx may reply to every datagram it processes), else in the next tick's.
 import { FragmentBuffer } from './fragments.js';
 import type { ParsedDatagram } from './ncrx-parse.js';
-
 import {
   REPLY_MAX,
   streamStart,
@@ -39,20 +38,7 @@ import {
   type Retired,
   type PushResult,
 } from './ack-params.js';
-export {
-  REPLY_MAX,
-  REPLIES_PER_TICK,
-  OOS_INTERVAL_MS,
-  OOS_THRESHOLD,
-  streamStart,
-  ackParams,
-  type AckOptions,
-  type AckParams,
-  type AckBudget,
-  type LostReason,
-  type Retired,
-  type PushResult,
-} from './ack-params.js';
+export * from './ack-params.js'; // the stream's vocabulary, importable from here as before
 
 interface Slot {
   /** Last arrival on it (or when the hole appeared): the message timeout runs from here. */
