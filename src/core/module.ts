@@ -114,6 +114,7 @@ const compiling = new Map<boolean, Promise<void>>();
  * runs beside that work instead of after it (bench startup, docs/benchmarks.md).
  */
 export function compileModule(debug: boolean): Promise<void> {
+  if (modules.has(debug)) return Promise.resolve(); // loadModule made it already
   let p = compiling.get(debug);
   if (p === undefined) {
     p = (async () => {
