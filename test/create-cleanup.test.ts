@@ -61,8 +61,21 @@ function held(): Held {
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-/** Lets timers that fired be destroyed (async_hooks reports it after their callback). */
-const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
+/**
+ * Lets timers that fired be destroyed (async_hooks reports it after their callback): until the
+ * count held still for three looks 20 ms apart (at most 2 s). One 20 ms wait was not enough on a
+ * busy machine: the warm-up's own timers (close()'s looks at the sender) were still counted in
+ * `before` and gone by `after` (timers 4 -> 1, under two CPU hogs). A leaked timer or interval
+ * stays, so it is still seen.
+ */
+async function settle(): Promise<void> {
+  const deadline = Date.now() + 2000;
+  for (let last = -1, same = 0; same < 3 && Date.now() < deadline;) {
+    await new Promise((r) => setTimeout(r, 20));
+    same = timers.size === last ? same + 1 : 0;
+    last = timers.size;
+  }
+}
 
 class Injected extends Error {}
 const injected = (e: unknown): boolean => e instanceof Injected;
