@@ -89,8 +89,7 @@ function moduleBytes(debug: boolean): Buffer {
   }
 }
 
-/** The module (compiled once per thread and build; a compile started by compileModule is used
- *  when it has finished, otherwise this one compiles it now). */
+/** The module, compiled once per thread and build. */
 export function loadModule(debug: boolean): WasmModule {
   let m = modules.get(debug);
   if (m === undefined) {
@@ -103,31 +102,6 @@ export function loadModule(debug: boolean): WasmModule {
 /** Whether the debug build is used when no option says: NETCONSOLE_DEBUG=1. */
 export function debugByDefault(): boolean {
   return process.env.NETCONSOLE_DEBUG === '1';
-}
-
-const compiling = new Map<boolean, Promise<void>>();
-
-/**
- * Compiles the module on V8's own threads (WebAssembly.compile) for a later loadModule; resolves
- * when it is done and never rejects (loadModule then reports a missing or bad file). create()
- * starts it before it checks its options, so that the compile, the largest part of its set-up,
- * runs beside that work instead of after it (bench startup, docs/benchmarks.md).
- */
-export function compileModule(debug: boolean): Promise<void> {
-  if (modules.has(debug)) return Promise.resolve(); // loadModule made it already
-  let p = compiling.get(debug);
-  if (p === undefined) {
-    p = (async () => {
-      try {
-        const m = await WebAssembly.compile(moduleBytes(debug) as Uint8Array<ArrayBuffer>);
-        if (!modules.has(debug)) modules.set(debug, m);
-      } catch {
-        // loadModule compiles it again and throws what is wrong
-      }
-    })();
-    compiling.set(debug, p);
-  }
-  return p;
 }
 
 /**

@@ -28,7 +28,6 @@ import { collectStats } from './stats.js';
 import { Targets } from './target-api.js';
 import { TargetTable } from './target-table.js';
 import { Core } from '../core/wasm.js';
-import { compileModule, debugByDefault } from '../core/module.js';
 import { warnNoAddon } from './warnings.js';
 import { levelNumber, toText, Writer, type Level, type Overflow, type WriterOptions } from '../core/writer.js';
 
@@ -146,12 +145,7 @@ export class Netconsole extends Logger {
 
   /** create(); `origin` names the options in warnings when an integration made them ("the pino transport's options"). */
   private static async make(opts: NetconsoleOptions, origin: string | undefined): Promise<Netconsole> {
-    // The module compiles on V8's threads while the options are checked (the build the
-    // environment names: the options are not read before they are checked; with debug: true the
-    // debug build is compiled when the Core is made instead).
-    const compiled = compileModule(debugByDefault());
     const o = await resolveOptions(opts); // every option checked: nothing exists yet
-    await compiled;
     // NETCONSOLE_NO_NATIVE=1 or sender 'dgram' asked for the fallback: nothing to say then.
     const why = nativeWhy();
     if (why !== null && !nativeDisabled && o.senderAsked !== 'dgram') warnNoAddon(why, o);
