@@ -4,7 +4,10 @@
 // IP_RECVERR, AF_PACKET sockets directly), in UDP and in raw mode, raw mode through the device
 // socket's TX ring (native/txring.h: a frame the kernel did not take stays until it does) and
 // through sendmmsg (nativeSender.txRing: false). With overflow 'wait' nothing is lost; with 'drop'
-// every loss is counted and reported in-band.
+// every loss is counted and reported in-band. The dgram sender (no addon) meets the full socket
+// buffer in Node's send queue: from a worker's log calls it keeps at most one datagram there (its
+// target waits in the ring meanwhile); from the host thread's, which cannot wait for the event
+// loop, it spills into the queue (bounded); nothing lost either way.
 //   a:vA 10.89.0.1/24 (tbf 10mbit)  <->  b:vB 10.89.0.2/24 (a C receiver, test/helpers/csink.ts)
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -32,6 +35,8 @@ interface Case {
   expect: 'eagain' | 'enobufs' | 'either';
   /** Raw mode without the TX ring (sendmmsg). */
   noRing?: true;
+  /** The dgram sender, the log calls made on the host thread or in a worker. */
+  dgram?: 'host' | 'worker';
 }
 
 const CASES: Case[] = [
@@ -43,23 +48,51 @@ const CASES: Case[] = [
   { mode: 'raw', overflow: 'wait', queue: 'short', sendBufferBytes: 4 << 20, expect: 'enobufs', noRing: true },
   { mode: 'udp', overflow: 'drop', queue: 'short', sendBufferBytes: 4 << 20, ringSize: 64 << 10, expect: 'either' },
   { mode: 'raw', overflow: 'drop', queue: 'long', sendBufferBytes: 64 << 10, ringSize: 64 << 10, expect: 'either' },
+  { mode: 'udp', overflow: 'wait', queue: 'long', sendBufferBytes: 64 << 10, expect: 'either', dgram: 'worker' },
+  // A ring smaller than the records: the host thread's log calls have to make room.
+  {
+    mode: 'udp',
+    overflow: 'wait',
+    queue: 'long',
+    sendBufferBytes: 64 << 10,
+    ringSize: 256 << 10,
+    expect: 'either',
+    dgram: 'host',
+  },
 ];
+/** A datagram is at most 1,000 bytes, header included (MAX_PRINT_CHUNK): Node's queue holds one. */
+const ONE_DATAGRAM = 1000;
 
 interface Stats {
   lost: number;
-  transmit: { eagain: number; enobufs: number; stalls: number; ringFrames: number; bypassFrames: number };
+  transmit: {
+    eagain: number;
+    enobufs: number;
+    stalls: number;
+    ringFrames: number;
+    bypassFrames: number;
+    spills: number;
+  };
   targets: Array<{ lost: number; reported: number; dropped: number; lostInTransmit: number; mode: string }>;
 }
 
 describe('a slow link (tbf 10 Mbit/s on a veth pair)', () => {
   for (const c of CASES) {
-    const title = `${c.mode} mode${c.noRing ? ' (sendmmsg, no TX ring)' : ''}, overflow '${c.overflow}', ${c.queue} qdisc queue, ${c.sendBufferBytes >> 10} KiB send buffer: ${
-      c.overflow === 'wait'
-        ? `meets ${c.expect.toUpperCase()}, nothing lost`
-        : 'every loss counted and reported in-band'
+    const who =
+      c.dgram === undefined
+        ? ''
+        : `, dgram sender, log calls ${c.dgram === 'host' ? 'on the host thread' : 'in a worker'}`;
+    const title = `${c.mode} mode${c.noRing ? ' (sendmmsg, no TX ring)' : ''}${who}, overflow '${c.overflow}', ${c.queue} qdisc queue, ${c.sendBufferBytes >> 10} KiB send buffer: ${
+      c.dgram === 'worker'
+        ? "at most one datagram in Node's send queue, nothing lost"
+        : c.dgram === 'host'
+          ? 'the log calls make room by spilling, nothing lost'
+          : c.overflow === 'wait'
+            ? `meets ${c.expect.toUpperCase()}, nothing lost`
+            : 'every loss counted and reported in-band'
     }`;
     test(title, async (t) => {
-      if (!requireNative(t) || !requireRoot(t)) return;
+      if ((c.dgram === undefined && !requireNative(t)) || !requireRoot(t)) return;
       await withNetns(['a', 'b'], async (ns) => {
         await ns.vethPair('a', 'vA', 'b', 'vB', `${A}/24`, `${B}/24`);
         await ns.steerToOneCpu('b', 'vB'); // tbf dequeues on any CPU: keep the order it dequeued in
@@ -85,6 +118,7 @@ describe('a slow link (tbf 10 Mbit/s on a veth pair)', () => {
           sendBufferBytes: c.sendBufferBytes,
           ringSize: c.ringSize,
           nativeSender: c.noRing ? { txRing: false } : undefined,
+          ...(c.dgram ? { sender: 'dgram', writer: c.dgram === 'worker' ? 'worker' : undefined } : {}),
         };
         const child = ns.runNode('a', SENDER, [JSON.stringify(opts), B, String(PORT), String(COUNT)]);
         let out = '';
@@ -93,7 +127,7 @@ describe('a slow link (tbf 10 Mbit/s on a veth pair)', () => {
         child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
         const [code] = await once(child, 'close');
         assert.equal(code, 0, err);
-        const stats = (JSON.parse(out.trim().split('\n').pop()!) as { stats: Stats }).stats;
+        const { stats, peakQueued } = JSON.parse(out.trim().split('\n').pop()!) as { stats: Stats; peakQueued: number };
         const { datagrams, drops } = await sink.done();
         assert.equal(drops, 0, 'the receiver lost nothing');
         const tgt = stats.targets[0];
@@ -108,6 +142,11 @@ describe('a slow link (tbf 10 Mbit/s on a veth pair)', () => {
           'raw mode through the TX ring, unless asked not to',
         );
         assert.equal(stats.transmit.bypassFrames, 0, 'a configured qdisc (tbf) is never bypassed');
+        if (c.dgram === 'worker') {
+          assert.ok(peakQueued > 0, "the socket buffer filled: a datagram waited in Node's send queue");
+          assert.ok(peakQueued <= ONE_DATAGRAM, `Node's send queue held at most one datagram (peak ${peakQueued} B)`);
+        }
+        if (c.dgram === 'host') assert.ok(stats.transmit.spills > 0, 'the log calls made room by spilling');
 
         const r = new Reassembler({ maxPending: 1 << 16, maxPendingBytes: 1 << 30 });
         const records: number[] = [];

@@ -5,19 +5,22 @@
 // Atomics.waitAsync; a writer on any thread that published while RING_SLEEPING is set notifies it
 // (Core.ring.wakeSender). A pending waitAsync does not keep the process alive.
 // Sending: the sockets resolve addresses synchronously (sockets.ts), so socket.send hands a
-// datagram to the kernel before it returns whenever the socket's buffer has room; what it cannot
-// take yet waits in Node's send queue (libuv retries it when the socket becomes writable). Each
-// datagram is copied out of the ring into its own Buffer, so its slot is free at once.
+// datagram to the kernel before it returns whenever the socket's buffer has room, from a scratch
+// copy of its slot; what the kernel cannot take yet waits in Node's send queue, and then the
+// socket gets nothing more until it is called back: its target's slots are held in the ring
+// meanwhile (outlets.ts). So Node's queues hold at most one datagram per socket, and a turn sends
+// everything published when it began. One callback per socket tells each datagram's outcome.
 // Room (overflow 'wait'): workers sleep in Atomics.wait and are notified after each tail store;
 // a log call on the host's own thread cannot wait for this loop, so makeRoom() sends from the
-// ring at once, up to SPILL_MAX bytes waiting in the sockets' send queues (room.ts).
-// Exit: drainSync() sends everything published, synchronously, as far as the sockets take it.
+// ring at once (the spill): to a socket whose queue is not empty it queues copies, up to
+// SPILL_MAX bytes waiting in the sockets' send queues (room.ts).
+// Exit: drainSync() sends everything published, synchronously, as far as the sockets take it
+// (spilling as makeRoom does).
 // Paths (path.ts): a target whose path cannot carry is held as the native sender holds it: its
 // slots stay in the ring (Core.ring.walk) while later slots of other targets go out, RING_TAIL stays at
 // its oldest one; its next hop is probed with its oldest datagram; past holdMs (or once it is no
 // longer enabled) what it holds is lost, counted. After each turn, a device that lost its carrier
 // makes its targets' messages still in flight (handed to sockets, no callback yet) unconfirmed.
-import type { Socket } from 'node:dgram';
 import type { Core } from '../core/wasm.js';
 import { L } from '../core/layout.js';
 import type { RoomMaker } from '../core/room.js';
@@ -25,8 +28,21 @@ import type { WalkAnswer } from '../core/ring.js';
 import { TargetPath, type GateHooks, type NeighbourStates, type Verdict } from './path.js';
 import type { Route, Sender, SenderCounters } from './types.js';
 import { PassLog } from './pass-log.js';
+import { Outlets, type Outlet } from './outlets.js';
+import { MessageBook } from './message-book.js';
+import { Holds } from './holds.js';
 
-const BATCH = 256; // slots per turn of the event loop: keeps the host responsive under a flood
+/** Slots a turn of the event loop sends at most: the host's other work gets a turn between. */
+const TURN_MAX = 8192;
+/**
+ * A turn sends this many slots at a time, and then lets the sends' callbacks run (Node calls each
+ * back on a tick of its own) before the next: fewer of those wait at once, so fewer survive V8's
+ * young-generation collections, which then grow the heap less (8 targets, 1,000 records a turn:
+ * a peak of 21 MiB of heap for plain dgram.send in chunks of 1,024, 37 MiB in one go).
+ */
+const CHUNK = 1024;
+/** Slots a pass makes room with, or drains at exit, at a time. */
+const BATCH = 256;
 const HELD_LOOK_MS = 1; // holding with nothing else to send: look at the paths again this often
 /** Bytes that may wait in the sockets' send queues before a host-thread log call stops making room. */
 const SPILL_MAX = 16 << 20;
@@ -36,46 +52,39 @@ interface Waiter {
   resolve: () => void;
 }
 
-/** A message with datagrams handed to a socket and not yet called back. */
-interface InFlight {
-  pending: number;
-  lost: boolean;
-  /** The losses it tells when it is an in-band report (0: a log message). */
-  report: number;
-}
-
 export class DgramSender implements Sender, RoomMaker {
   readonly name = 'dgram';
   private readonly routes: Array<Route | undefined> = [];
   private readonly paths: Array<TargetPath | undefined> = [];
-  /** Sockets sent through, for the spill bound and the exit drain. */
-  private readonly sockets = new Set<Socket>();
-  // Loss counting per message (a message's datagrams share its number; KF_FIRST starts the next).
-  private readonly msgNo = new Float64Array(L.MAX_TARGETS);
-  private readonly lostNo = new Float64Array(L.MAX_TARGETS).fill(-1);
-  private readonly inFlight: Array<Map<number, InFlight>> = Array.from({ length: L.MAX_TARGETS }, () => new Map());
-  /** The losses the current message (msgNo) tells when it is an in-band report, and the probe's. */
-  private readonly reportOf = new Float64Array(L.MAX_TARGETS);
+  /** Each target's socket's outlet (outlets.ts). */
+  private readonly outletOf: Array<Outlet | undefined> = [];
+  private readonly outlets = new Outlets(
+    (err, t, msg, report, lost) => this.sent(err, t, msg, report, lost),
+    () => this.schedule(),
+  );
+  private readonly book: MessageBook;
+  /** Datagrams handed to sockets and not yet called back, per target and in all. */
+  private readonly inflightOf = new Int32Array(L.MAX_TARGETS);
+  private inflight = 0;
+  /** The losses a probe's message tells when it is an in-band report. */
   private readonly probeReport = new Float64Array(L.MAX_TARGETS);
-  /** Some slot of the target between RING_TAIL and `scan` waits for its path. */
-  private readonly hasHeld = new Uint8Array(L.MAX_TARGETS);
-  /** Gate's answer per target, once per turn (-1: not asked yet). */
-  private readonly verdict = new Int8Array(L.MAX_TARGETS);
+  /** The targets whose slots between RING_TAIL and `scan` were left in the ring (holds.ts). */
+  private readonly heldTargets = new Holds(this.paths, this.outletOf, (t) => this.gate(t));
   private readonly touched = new Uint8Array(L.MAX_TARGETS);
   /** What each pass handed over, checked against neighbour failures at the next (pass-log.ts). */
   private readonly passLog = new PassLog();
-  /** The last messages counted lost, per target (each is counted once). */
-  private readonly lostRecent: number[][] = Array.from({ length: L.MAX_TARGETS }, () => []);
-  private static readonly VERDICTS: readonly Verdict[] = ['send', 'hold', 'lose', 'probe'];
   /** [RING_TAIL, scan): slots sent or lost (KF_DONE), PAD, or held. */
   private scan = 0;
   private routesChanged = false;
   private neighbours: NeighbourStates | null = null;
   private now = 0;
   private visited = 0;
-  private inflight = 0;
+  /** Slots this turn visited so far. */
+  private turnSlots = 0;
   private waiters: Waiter[] = [];
   private running = false;
+  /** Making room or draining at exit: a socket with a queued datagram gets copies (the spill). */
+  private spilling = false;
   private closed = false;
   private scheduled = false;
   private sleeping = false;
@@ -83,11 +92,14 @@ export class DgramSender implements Sender, RoomMaker {
   private spills = 0;
   private holds = 0;
   private probes = 0;
-  private unconfirmed = 0;
   private readonly visit = (t: number, kind: number, gen: number, bytes: Uint8Array, aux: number): WalkAnswer =>
     this.slot(t, kind, gen, bytes, aux);
   private readonly loseUnconfirmed = (t: number, msg: number, report: number): void =>
     this.loseMessage(t, msg, true, report);
+  /** The datagram in flight of target `lostT` now counted lost (confirm()). */
+  private lostT = 0;
+  private readonly countUnconfirmed = (msg: number, report: number): void =>
+    this.countLost(this.lostT, msg, true, report);
 
   /** `holdMs`: how long a target's datagrams wait for a path that cannot carry them. */
   constructor(
@@ -95,6 +107,7 @@ export class DgramSender implements Sender, RoomMaker {
     private readonly holdMs = 2000,
   ) {
     this.scan = core.ring.tail();
+    this.book = new MessageBook(core.targets);
   }
 
   /** Where next hops' states come from (the host's neighbour table); without it none is waited for. */
@@ -112,13 +125,14 @@ export class DgramSender implements Sender, RoomMaker {
     this.routes[t] = route;
     this.paths[t] = new TargetPath(route.device, route.raw ? null : route.nextHop, this.neighbours);
     this.routesChanged = true;
-    if (route.socket.socket) this.sockets.add(route.socket.socket);
+    this.outletOf[t] = route.socket.socket ? this.outlets.get(route.socket.socket) : undefined;
   }
 
   clearRoute(t: number): void {
     this.routes[t] = undefined;
     this.paths[t]?.close();
     this.paths[t] = undefined;
+    this.outletOf[t] = undefined;
     this.routesChanged = true;
   }
 
@@ -127,7 +141,8 @@ export class DgramSender implements Sender, RoomMaker {
   }
 
   counters(): SenderCounters {
-    const { discarded, spills, holds, probes, unconfirmed } = this;
+    const { discarded, spills, holds, probes } = this;
+    const { unconfirmed } = this.book;
     return {
       discarded,
       eagain: 0,
@@ -135,7 +150,7 @@ export class DgramSender implements Sender, RoomMaker {
       retries: 0,
       stalls: 0,
       spills,
-      queued: this.queued(),
+      queued: this.outlets.queued(),
       holds,
       probes,
       unconfirmed,
@@ -162,9 +177,9 @@ export class DgramSender implements Sender, RoomMaker {
   makeRoom(need: number): boolean {
     this.spills++;
     while (this.core.ring.tail() < need) {
-      if (this.queued() > SPILL_MAX) return false;
+      if (this.outlets.queued() > SPILL_MAX) return false;
       const before = this.core.ring.tail();
-      this.drainSome(BATCH);
+      this.spill(BATCH);
       if (this.core.ring.tail() === before) return false;
     }
     return true;
@@ -173,21 +188,18 @@ export class DgramSender implements Sender, RoomMaker {
   /** Sends everything published, synchronously (process exit); true when the kernel has it all. */
   drainSync(timeoutMs: number): boolean {
     const deadline = performance.now() + timeoutMs;
-    while (this.core.ring.tail() < this.core.ring.head() && performance.now() < deadline) this.drainSome(BATCH);
-    return this.core.ring.tail() >= this.core.ring.head() && this.queued() === 0;
+    while (this.core.ring.tail() < this.core.ring.head() && performance.now() < deadline) this.spill(BATCH);
+    return this.core.ring.tail() >= this.core.ring.head() && this.outlets.queued() === 0;
   }
 
-  /** Bytes waiting in the sockets' send queues (handed to socket.send, not yet to the kernel). */
-  private queued(): number {
-    let n = 0;
-    for (const s of this.sockets) {
-      try {
-        n += s.getSendQueueSize();
-      } catch {
-        this.sockets.delete(s); // closed
-      }
+  /** A pass that cannot wait for the event loop: sockets with a queued datagram get copies. */
+  private spill(max: number): void {
+    this.spilling = true;
+    try {
+      this.drainSome(max);
+    } finally {
+      this.spilling = false;
     }
-    return n;
   }
 
   private passed(pos: number): boolean {
@@ -216,32 +228,43 @@ export class DgramSender implements Sender, RoomMaker {
     this.now = performance.now();
     this.passLog.check(this.neighbours, this.paths, this.now, this.loseUnconfirmed);
     const tail = this.core.ring.tail();
-    const rescan = this.routesChanged || (this.holding() && this.heldMayMove());
+    const h = this.heldTargets;
+    // Back to RING_TAIL when a held target may move on, or, to spill, when one waits for its socket.
+    const held = h.pathHolding() || h.socketHolding();
+    const rescan = this.routesChanged || (this.spilling && h.socketHolding()) || (held && h.mayMove(this.now));
     this.routesChanged = false;
-    if (rescan) this.hasHeld.fill(0);
+    h.startPass(rescan);
     const from = rescan ? tail : Math.max(this.scan, tail);
-    this.verdict.fill(-1);
     this.touched.fill(0);
     this.visited = 0;
-    const { end, held } = this.core.ring.walk(from, max, this.visit);
+    const { end, held: firstHeld } = this.core.ring.walk(from, max, this.visit);
     this.scan = end;
-    this.core.ring.publishTail(!rescan && tail < from ? tail : held >= 0 ? held : end);
+    this.core.ring.publishTail(!rescan && tail < from ? tail : firstHeld >= 0 ? firstHeld : end);
     this.confirm();
     this.core.room.notify();
     return this.visited;
   }
 
   private turn(): void {
+    this.turnSlots = 0;
+    this.chunk();
+  }
+
+  private readonly chunk = (): void => {
     if (!this.running) return;
-    const n = this.drainSome(BATCH);
+    const n = this.drainSome(CHUNK);
+    this.turnSlots += n;
     this.settle();
+    if (n === CHUNK && this.turnSlots < TURN_MAX) return process.nextTick(this.chunk); // after their callbacks
     if (n > 0) return this.schedule();
-    if (this.holding()) {
+    if (this.heldTargets.pathHolding()) {
       setTimeout(() => this.schedule(), HELD_LOOK_MS); // look at the held paths again soon
       return;
     }
+    // Held for a socket's queue only: its callback schedules the next turn (outlets.ts).
+    if (this.heldTargets.socketHolding() && this.outlets.anyBlocked()) return;
     this.sleep();
-  }
+  };
 
   private sleep(): void {
     const seen = this.core.ring.senderSleep(1);
@@ -271,29 +294,6 @@ export class DgramSender implements Sender, RoomMaker {
     return this.paths[t]!.gate(this.now, this.holdMs, this.core.targets.targetEnabled(t), this.hooks(t));
   }
 
-  /** Whether some target is held, has slots waiting or a probe out: its path is looked at again soon. */
-  private holding(): boolean {
-    for (let t = 0; t < L.MAX_TARGETS; t++) {
-      const p = this.paths[t];
-      if (this.hasHeld[t] !== 0 || p?.probe != null || p?.holding === true) return true;
-    }
-    return false;
-  }
-
-  /** Whether some held target can move on (its path is back, it is given up, or it may probe). */
-  private heldMayMove(): boolean {
-    let move = false;
-    for (let t = 0; t < L.MAX_TARGETS; t++) {
-      const p = this.paths[t];
-      if (this.hasHeld[t] !== 0) {
-        if (p === undefined || this.gate(t) !== 'hold') move = true;
-      } else if (p?.holding === true && p.probe === null) {
-        p.settle(this.now); // its path may be back with nothing waiting: the hold ends there
-      }
-    }
-    return move;
-  }
-
   private slot(t: number, kind: number, gen: number, bytes: Uint8Array, aux: number): WalkAnswer {
     this.visited++;
     const route = this.routes[t];
@@ -301,21 +301,16 @@ export class DgramSender implements Sender, RoomMaker {
       this.discarded++;
       return 'done';
     }
-    let v: Verdict = 'hold'; // an older slot of it waits: so does this one
-    if (this.hasHeld[t] === 0) {
-      if (this.verdict[t] < 0) this.verdict[t] = DgramSender.VERDICTS.indexOf(this.gate(t));
-      v = DgramSender.VERDICTS[this.verdict[t]]!;
-    }
-    if (v === 'hold') {
-      this.hasHeld[t] = 1;
+    const v = this.heldTargets.verdictOf(t);
+    const outlet = this.outletOf[t]!;
+    const forSocket = v !== 'lose' && outlet.blocked && !this.spilling; // Node's queue has one of its socket's
+    if (v === 'hold' || forSocket) {
+      this.heldTargets.hold(t, forSocket);
       return 'held';
     }
-    const first = (kind & L.KF_FIRST) !== 0;
-    const msg = first ? this.msgNo[t] + 1 : this.msgNo[t];
-    this.msgNo[t] = msg;
-    if (first) this.reportOf[t] = (kind & L.KF_REPORT) !== 0 ? aux : 0;
-    const report = this.reportOf[t]!;
-    if (!first && this.lostNo[t] === msg) return 'done'; // the rest of a lost message is not sent
+    const msg = this.book.take(t, kind, aux);
+    const report = this.book.report(t);
+    if (this.book.restOfLost(t, msg, kind)) return 'done'; // the rest of a lost message is not sent
     if (v === 'lose') {
       this.core.targets.countTransmitError(t, false);
       this.loseMessage(t, msg, false, report);
@@ -325,71 +320,66 @@ export class DgramSender implements Sender, RoomMaker {
       this.paths[t]!.probed(msg, this.now);
       this.probeReport[t] = report;
       this.probes++;
-      this.verdict[t] = 1; // 'hold': its later slots wait for the probe's outcome
+      this.heldTargets.probing(t);
     }
-    this.send(t, route, msg, report, bytes);
+    this.send(t, route, outlet, msg, report, bytes);
     return 'done';
   }
 
-  private send(t: number, route: Route, msg: number, report: number, bytes: Uint8Array): void {
-    const inFlight = this.inFlight[t]!;
-    let entry = inFlight.get(msg);
-    if (entry === undefined) inFlight.set(msg, (entry = { pending: 0, lost: false, report }));
-    entry.pending++;
-    this.inflight++;
+  private send(t: number, route: Route, outlet: Outlet, msg: number, report: number, bytes: Uint8Array): void {
     this.touched[t] = 1;
-    this.passLog.sent(t, msg, report);
-    const e = entry;
-    const done = (err: unknown): void => {
-      this.inflight--;
-      if (--e.pending === 0) inFlight.delete(msg);
-      if (err) {
-        this.core.targets.countTransmitError(t, false);
-        this.loseMessage(t, msg, false, report, e);
-        this.paths[t]?.sendFailed(msg, performance.now());
-      }
-      this.settle();
-    };
+    if (this.neighbours !== null) this.passLog.sent(t, msg, report);
     try {
-      route.socket.socket!.send(Buffer.from(bytes), route.port, route.address, done);
+      if (outlet.blocked) outlet.sendCopy(bytes, route.port, route.address, t, msg, report);
+      else outlet.send(bytes, route.port, route.address, t, msg, report);
+      this.inflight++;
+      this.inflightOf[t]++;
     } catch (err) {
-      done(err); // a socket closed under it, or a destination the kernel cannot take
+      // A socket closed under it, or a destination the kernel cannot take.
+      this.sent(err as Error, t, msg, report, false, false);
     }
+  }
+
+  /** A datagram of target t's message `msg` was called back (`err`: it did not go out). */
+  private sent(err: Error | null, t: number, msg: number, report: number, lost: boolean, inFlight = true): void {
+    if (inFlight) {
+      this.inflight--;
+      this.inflightOf[t]--;
+    }
+    if (err) {
+      this.core.targets.countTransmitError(t, false);
+      if (!lost) this.loseMessage(t, msg, false, report);
+      this.paths[t]?.sendFailed(msg, performance.now());
+    }
+    this.settle();
   }
 
   /**
    * Message `msg` of target t is lost (`unconfirmed`: handed to the kernel as its device lost its
-   * carrier): counted once; the rest of it is not sent. A lost in-band report (`report`: the losses
-   * it tells) is not a lost message: its losses are told again (native/drain.cc Lose).
+   * carrier): counted once; the rest of it is not sent, and its datagrams still in flight are not
+   * counted again when called back.
    */
-  private loseMessage(
-    t: number,
-    msg: number,
-    unconfirmed: boolean,
-    report: number,
-    entry = this.inFlight[t]!.get(msg),
-  ): void {
-    const recent = this.lostRecent[t]!;
-    if (entry?.lost || recent.includes(msg)) return;
-    if (entry !== undefined) entry.lost = true;
-    recent.push(msg);
-    if (recent.length > 16) recent.shift();
-    if (msg === this.msgNo[t]) this.lostNo[t] = msg;
+  private loseMessage(t: number, msg: number, unconfirmed: boolean, report: number): void {
+    for (const o of this.outlets) o.markLost(t, msg);
+    this.countLost(t, msg, unconfirmed, report);
+  }
+
+  /** Counts message `msg` of target t lost, once (message-book.ts). */
+  private countLost(t: number, msg: number, unconfirmed: boolean, report: number): void {
+    if (!this.book.count(t, msg, unconfirmed, report)) return;
     const probe = this.paths[t]?.probe;
     if (probe != null && probe.msg === msg) probe.counted = true;
-    if (report !== 0) return this.core.targets.countReportLost(t, report);
-    if (unconfirmed) this.unconfirmed++;
-    this.core.targets.countMessageLost(t, unconfirmed);
   }
 
   /** After a pass: the messages in flight through a device that lost its carrier are unconfirmed. */
   private confirm(): void {
     for (let t = 0; t < L.MAX_TARGETS; t++) {
       const p = this.paths[t];
-      if ((this.touched[t] === 0 && this.inFlight[t]!.size === 0) || p === undefined) continue;
+      if (p === undefined || (this.touched[t] === 0 && this.inflightOf[t] === 0)) continue;
       if (p.keptCarrier(this.now)) continue;
       this.touched[t] = 0;
-      for (const [msg, e] of this.inFlight[t]!) this.loseMessage(t, msg, true, e.report, e);
+      this.lostT = t;
+      for (const o of this.outlets) o.markLost(t, -1, this.countUnconfirmed);
     }
     this.passLog.endPass(this.now, this.touched);
   }

@@ -9,24 +9,28 @@ import type { NeighbourStates, TargetPath } from './path.js';
 const NOTIFY_LAG_MS = 100;
 
 export class PassLog {
-  /** Messages handed over in this pass and in the last one, [target, message, report]. */
-  private sentThisPass: Array<[number, number, number]> = [];
-  private sentLastPass: Array<[number, number, number]> = [];
+  /** Messages handed over in this pass and in the last one: target, message, report, flat. */
+  private sentThisPass: number[] = [];
+  private sentLastPass: number[] = [];
   private lastPassAt = 0;
   private readonly nextHopFailed = new Int8Array(L.MAX_TARGETS);
 
   /** A datagram of target t's message `msg` (`report`: the losses it tells, 0: a log message)
    *  was handed over in this pass; a message is logged once. */
   sent(t: number, msg: number, report: number): void {
-    const last = this.sentThisPass[this.sentThisPass.length - 1];
-    if (last === undefined || last[0] !== t || last[1] !== msg) this.sentThisPass.push([t, msg, report]);
+    const s = this.sentThisPass;
+    const n = s.length;
+    if (n === 0 || s[n - 3] !== t || s[n - 2] !== msg) s.push(t, msg, report);
   }
 
   /** The pass ended at `now`: what it handed over for the targets still `touched` (their
    *  carrier kept) is checked at the next pass. */
   endPass(now: number, touched: Uint8Array): void {
-    this.sentLastPass = this.sentThisPass.filter(([t]) => touched[t] !== 0);
-    this.sentThisPass = [];
+    const s = this.sentThisPass;
+    const kept = this.sentLastPass; // check() took what it had to look at
+    kept.length = 0;
+    for (let i = 0; i < s.length; i += 3) if (touched[s[i]!] !== 0) kept.push(s[i]!, s[i + 1]!, s[i + 2]!);
+    s.length = 0;
     this.lastPassAt = now;
   }
 
@@ -40,11 +44,13 @@ export class PassLog {
   ): void {
     if (neighbours === null || this.sentLastPass.length === 0) return;
     const failed = this.nextHopFailed.fill(-1); // per target, asked once a pass
-    for (const [t, msg, report] of this.sentLastPass) {
-      if (failed[t]! < 0) failed[t] = this.nextHopFailedSince(neighbours, paths[t], now) ? 1 : 0;
-      if (failed[t] === 1) lose(t, msg, report);
-    }
+    const last = this.sentLastPass;
     this.sentLastPass = [];
+    for (let i = 0; i < last.length; i += 3) {
+      const t = last[i]!;
+      if (failed[t]! < 0) failed[t] = this.nextHopFailedSince(neighbours, paths[t], now) ? 1 : 0;
+      if (failed[t] === 1) lose(t, last[i + 1]!, last[i + 2]!);
+    }
   }
 
   private nextHopFailedSince(neighbours: NeighbourStates, p: TargetPath | undefined, now: number): boolean {
