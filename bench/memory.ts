@@ -2,7 +2,9 @@
 // and to 8 targets on loopback, each target a counting receiver in its own process
 // (harness/c/receiver.c), one fresh sending process per run (bench/workers/memory-sender.ts).
 // The baseline `node` is that same worker process importing and sending nothing: what Node itself
-// takes here. The project's goal is a peak of at most 64 MiB at 8 targets (issue 11).
+// takes here; `dgram` is plain dgram.send of the same text to each target, a callback each (what
+// a sender on Node's sockets pays, the library's `dgram` sender's peer). The project's goal is a
+// peak of at most 64 MiB at 8 targets (issue 11).
 //
 // The peak is read after every record arrived (or the receivers went quiet): what the logger
 // holds until delivery counts. Each row also reports what arrived whole at the receivers out of
@@ -17,7 +19,7 @@ import type { Case, Sample, Scenario, ScenarioContext } from './harness.js';
 import { CountingReceiver } from './receiver.js';
 import type { MemoryArgs } from './workers/memory-sender.js';
 
-export const SUBJECTS = ['node', 'netconsole-udp', 'netconsole-dgram', 'pino-socket'];
+export const SUBJECTS = ['node', 'netconsole-udp', 'netconsole-dgram', 'dgram', 'pino-socket'];
 const TARGETS = [1, 8];
 const SIZE = 100;
 const PLANS: Record<ScenarioContext['profile'], { count: number; quietMs: number }> = {

@@ -43,7 +43,10 @@ async function setup(): Promise<Subject> {
       return { log: () => undefined, done: async () => undefined, counters: () => ({}) };
     case 'netconsole-udp':
     case 'netconsole-dgram': {
-      const { Netconsole } = await import('../../src/host/netconsole.js');
+      // What an app's `import 'netconsole'` loads (the package's exports: dist/lib/es/, the bundle),
+      // as the startup scenario does: the compiled modules one by one would take 10 MiB more.
+      const name = 'netconsole';
+      const { Netconsole } = (await import(name)) as typeof import('../../src/index.js');
       // Default options but the targets (strict: a target that does not come up fails the run) and
       // env (no NETCONSOLE from the environment); the default sender is the native one.
       const nc = await Netconsole.create({
@@ -57,6 +60,27 @@ async function setup(): Promise<Subject> {
         log: (t) => nc.info(t),
         done: () => nc.flush(),
         counters: () => ({ libLost: nc.stats().lost, libRecords: nc.stats().records }),
+      };
+    }
+    case 'dgram': {
+      // Plain dgram.send, a socket connected to each target, a callback each (as the e2e peer).
+      const { createSocket } = await import('node:dgram');
+      const sockets = await Promise.all(
+        ports.map(async (port) => {
+          const s = createSocket('udp4');
+          await new Promise<void>((r) => s.connect(port, address, r));
+          return s;
+        }),
+      );
+      let acked = 0;
+      let errors = 0;
+      const ack = (err: Error | null): void => void (err ? errors++ : acked++);
+      return {
+        log: (t) => {
+          for (const s of sockets) s.send(t, ack);
+        },
+        done: () => until(() => acked + errors >= args.count * ports.length),
+        counters: () => ({ sendErrors: errors }),
       };
     }
     case 'pino-socket': {
