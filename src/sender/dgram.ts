@@ -35,13 +35,12 @@ import { Holds } from './holds.js';
 /** Slots a turn of the event loop sends at most: the host's other work gets a turn between. */
 const TURN_MAX = 8192;
 /**
- * A turn sends this many slots at a time, and then lets the sends' callbacks run (Node calls each
- * back on a tick of its own) before the next: fewer of those wait at once, so fewer survive V8's
+ * Slots a pass visits at most (and so the most messages a carrier loss during one can leave
+ * unconfirmed). A turn sends a pass, then lets the sends' callbacks run (Node calls each back on
+ * a tick of its own) before the next: fewer of those wait at once, so fewer survive V8's
  * young-generation collections, which then grow the heap less (8 targets, 1,000 records a turn:
- * a peak of 21 MiB of heap for plain dgram.send in chunks of 1,024, 37 MiB in one go).
+ * a peak of 21 MiB of heap for plain dgram.send in chunks of 256 or 1,024, 37 MiB in one go).
  */
-const CHUNK = 1024;
-/** Slots a pass makes room with, or drains at exit, at a time. */
 const BATCH = 256;
 const HELD_LOOK_MS = 1; // holding with nothing else to send: look at the paths again this often
 /** Bytes that may wait in the sockets' send queues before a host-thread log call stops making room. */
@@ -252,10 +251,10 @@ export class DgramSender implements Sender, RoomMaker {
 
   private readonly chunk = (): void => {
     if (!this.running) return;
-    const n = this.drainSome(CHUNK);
+    const n = this.drainSome(BATCH);
     this.turnSlots += n;
     this.settle();
-    if (n === CHUNK && this.turnSlots < TURN_MAX) return process.nextTick(this.chunk); // after their callbacks
+    if (n === BATCH && this.turnSlots < TURN_MAX) return process.nextTick(this.chunk); // after their callbacks
     if (n > 0) return this.schedule();
     if (this.heldTargets.pathHolding()) {
       setTimeout(() => this.schedule(), HELD_LOOK_MS); // look at the held paths again soon
