@@ -8,8 +8,9 @@
 // datagram to the kernel before it returns whenever the socket's buffer has room, from a scratch
 // copy of its slot; what the kernel cannot take yet waits in Node's send queue, and then the
 // socket gets nothing more until it is called back: its target's slots are held in the ring
-// meanwhile (outlets.ts). So Node's queues hold at most one datagram per socket, and a turn sends
-// everything published when it began. One callback per socket tells each datagram's outcome.
+// meanwhile (outlets.ts). So Node's queues hold at most one datagram per socket. One callback
+// per socket tells each datagram's outcome. A turn sends up to TURN_MAX slots, a pass of BATCH at
+// a time with the passes' callbacks run between.
 // Room (overflow 'wait'): workers sleep in Atomics.wait and are notified after each tail store;
 // a log call on the host's own thread cannot wait for this loop, so makeRoom() sends from the
 // ring at once (the spill): to a socket whose queue is not empty it queues copies, up to
