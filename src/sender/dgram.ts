@@ -96,10 +96,6 @@ export class DgramSender implements Sender, RoomMaker {
     this.slot(t, kind, gen, bytes, aux);
   private readonly loseUnconfirmed = (t: number, msg: number, report: number): void =>
     this.loseMessage(t, msg, true, report);
-  /** The datagram in flight of target `lostT` now counted lost (confirm()). */
-  private lostT = 0;
-  private readonly countUnconfirmed = (msg: number, report: number): void =>
-    this.countLost(this.lostT, msg, true, report);
 
   /** `holdMs`: how long a target's datagrams wait for a path that cannot carry them. */
   constructor(
@@ -378,8 +374,8 @@ export class DgramSender implements Sender, RoomMaker {
       if (p === undefined || (this.touched[t] === 0 && this.inflightOf[t] === 0)) continue;
       if (p.keptCarrier(this.now)) continue;
       this.touched[t] = 0;
-      this.lostT = t;
-      for (const o of this.outlets) o.markLost(t, -1, this.countUnconfirmed);
+      const lose = (msg: number, report: number): void => this.countLost(t, msg, true, report);
+      for (const o of this.outlets) o.markLost(t, -1, lose); // a carrier lost: rare
     }
     this.passLog.endPass(this.now, this.touched);
   }

@@ -8,12 +8,12 @@
 // every later send waits behind it. So the callbacks of one socket come in the order of its sends,
 // and one bound callback per socket, popping the oldest entry, tells which message each is.
 //
-// This needs the socket to be bound and to resolve addresses synchronously (sockets.ts): with
-// dns.lookup, send waits for the next tick and would read a scratch written again meanwhile
-// (test/outlets.test.ts shows it).
-// A datagram goes out from a scratch buffer (the ring slot's bytes copied in, no allocation):
-// when the kernel took it, the scratch is free again; when it was queued instead, the scratch is
-// the queue's now and a new one is made. The sender sends nothing more to a socket with a queued
+// A datagram goes out from a scratch buffer (the ring slot's bytes copied in; what is allocated
+// per datagram is a view of it and the objects of Node's own send): when the kernel took it, the
+// scratch is free again; when it was queued instead, the scratch is the queue's now and a new one
+// is made. This needs the socket to be bound and to resolve addresses synchronously (sockets.ts):
+// with dns.lookup, send waits for the next tick and would read a scratch written again meanwhile
+// (test/outlets.test.ts shows it). The sender sends nothing more to a socket with a queued
 // datagram (`blocked`) until that one is called back: Node's queue holds at most one of ours per
 // socket. Only a log call on the host thread making room (and the exit drain), which cannot wait
 // for the event loop, queues more: copies, bounded by the spill bound (dgram.ts).
@@ -73,7 +73,8 @@ export class Outlet {
 
   /**
    * Hands `bytes` (valid only during the call) to the socket for target t's message `msg`, from
-   * the scratch; if it was queued, the scratch is the queue's and the socket is blocked. Throws what socket.send throws (a socket closed under it); the entry is not recorded then.
+   * the scratch; if it was queued, the scratch is the queue's and the socket is blocked. Throws
+   * what socket.send throws (a socket closed under it); the entry is not recorded then.
    */
   send(bytes: Uint8Array, port: number, address: string, t: number, msg: number, report: number): void {
     const buf = Outlets.scratchFor(bytes);
@@ -152,13 +153,6 @@ export class Outlets {
 
   *[Symbol.iterator](): IterableIterator<Outlet> {
     yield* this.bySocket.values();
-  }
-
-  /** Datagrams handed over and not yet called back, over every socket. */
-  inFlight(): number {
-    let n = 0;
-    for (const o of this.bySocket.values()) n += o.inFlight;
-    return n;
   }
 
   /** Bytes waiting in Node's send queues; a closed socket is forgotten once nothing of it is in flight. */
