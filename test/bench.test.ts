@@ -54,6 +54,8 @@ test(
         'netconsole-pino',
         'netconsole-pino-transport',
         'netconsole-winston',
+        'pino-transport-dgram',
+        'pino-transport-discard',
         'dgram',
         'pino-socket',
         'pino-socket-transport',

@@ -124,6 +124,19 @@ async function setup(): Promise<Subject> {
         close: () => new Promise((r) => (transport.once('close', r), transport.end())),
       };
     }
+    case 'pino-transport-discard':
+    case 'pino-transport-dgram': {
+      const file = args.subject === 'pino-transport-dgram' ? './dgram-transport.js' : './discard-transport.js';
+      const transport = pino.transport({ target: new URL(file, import.meta.url).pathname, options: { address, port } });
+      await once(transport, 'ready');
+      const logger = pino(transport);
+      return {
+        log: (t) => logger.info(t),
+        done: () => new Promise((r) => logger.flush(r)),
+        stats: () => null,
+        close: () => new Promise((r) => (transport.once('close', r), transport.end())),
+      };
+    }
     case 'dgram': {
       const s = createSocket('udp4');
       await new Promise<void>((r) => s.connect(port, address, r));
