@@ -187,7 +187,7 @@ export async function runBench(o: RunOptions, out: (line: string) => void = (l) 
     throw new TypeError(
       `unknown subject ${unknown.join(', ')} in ${chosen.map((s) => s.name).join(', ')}: ${[...known].join(', ')}`,
     );
-  const progress = new Progress(plan.reduce((n, p) => n + p.subjects.length * o.runs, 0));
+  const progress = new Progress(plan.reduce((n, p) => n + p.subjects.length * o.runs * (p.c.runScale ?? 1), 0));
   out(
     `# netconsole benchmarks: ${o.profile} run, ${o.runs} run(s) per subject, node ${process.version}, ${new Date().toISOString()}\n`,
   );

@@ -64,6 +64,7 @@ export const scenario: Scenario = {
         higherIsBetter: false,
         baseline: 'pino',
         subjects: ['netconsole', 'pino'],
+        runScale: 2, // a fresh process's figure spreads: the median of 10 in a full run
         note: RUNS_NOTE,
         measure: (subject) => runOnce(subject),
       },

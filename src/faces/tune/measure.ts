@@ -29,10 +29,11 @@ export async function runCase(c: Case, subjects: string[], runs: number, progres
   const skipped = Object.entries(c.unavailable ?? {})
     .filter(([s]) => c.subjects.includes(s))
     .map(([subject, reason]) => ({ subject, reason }));
+  const n = runs * (c.runScale ?? 1);
   const body = async (): Promise<void> => {
-    for (let run = 1; run <= runs; run++) {
+    for (let run = 1; run <= n; run++) {
       for (const subject of subjects) {
-        progress.step(`${label(c)}: ${subject} run ${run}/${runs}`);
+        progress.step(`${label(c)}: ${subject} run ${run}/${n}`);
         try {
           samples.get(subject)!.push(await c.measure(subject, run));
         } catch (err) {

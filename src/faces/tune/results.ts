@@ -24,6 +24,8 @@ export interface Case {
   skip?: string;
   /** Subjects that cannot run here, with the reason (no addon ...): listed as skipped. */
   unavailable?: Record<string, string>;
+  /** Runs of each subject, as a multiple of the profile's (startup: 2, its median of 10 in a full run). */
+  runScale?: number;
   /** Wraps all runs of the case (namespaces created before, always removed after). */
   around?(body: () => Promise<void>): Promise<void>;
   measure(subject: string, run: number): Promise<Sample> | Sample;
