@@ -15,11 +15,7 @@ import { createRequire } from 'node:module';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
-import pino from 'pino';
-import winston from 'winston';
-import { Netconsole, type NetconsoleOptions } from '../../src/host/netconsole.js';
-import { destination } from '../../src/faces/integrations/pino.js';
-import { NetconsoleTransport } from '../../src/faces/integrations/winston.js';
+import type { Netconsole, NetconsoleOptions } from '../../src/host/netconsole.js';
 import { inTurns, percentile, procStatusKb, text as makeText, timerFloorNs } from '../harness.js';
 import { command, print } from './stdio.js';
 
@@ -60,7 +56,18 @@ function until(pred: () => boolean): Promise<void> {
   });
 }
 
+// Each subject loads only what it uses, as an app would: the library by the package's name (its
+// bundle, dist/lib/es/, what `import 'netconsole'` loads), pino and winston only for their
+// subjects; so no process's memory or start holds a module its subject does not use. Names in
+// variables, so that tsc does not look for the package's own types here.
+const PKG = { main: 'netconsole', pino: 'netconsole/pino', winston: 'netconsole/winston' };
+const library = (): Promise<typeof import('../../src/index.js')> => import(PKG.main);
+const libraryPino = (): Promise<typeof import('../../src/faces/integrations/pino.js')> => import(PKG.pino);
+const libraryWinston = (): Promise<typeof import('../../src/faces/integrations/winston.js')> => import(PKG.winston);
+const loadPino = async (): Promise<typeof import('pino').default> => (await import('pino')).default;
+
 async function netconsole(opts: NetconsoleOptions = {}): Promise<Netconsole> {
+  const { Netconsole } = await library();
   const target = args.dev
     ? `+@/${args.dev},${args.port}@${args.address}/${args.mac ?? ''}`
     : `+@/,${args.port}@${args.address}/`;
@@ -90,11 +97,13 @@ async function setup(): Promise<Subject> {
     }
     case 'netconsole-pino': {
       const nc = await netconsole({ sender: 'native' });
+      const [pino, { destination }] = await Promise.all([loadPino(), libraryPino()]);
       const logger = pino(destination(nc));
       return ncSubject(nc, (t) => logger.info(t));
     }
     case 'netconsole-winston': {
       const nc = await netconsole({ sender: 'native' });
+      const [{ default: winston }, { NetconsoleTransport }] = await Promise.all([import('winston'), libraryWinston()]);
       const logger = winston.createLogger({ transports: [new NetconsoleTransport({ netconsole: nc })] });
       return ncSubject(
         nc,
@@ -111,6 +120,7 @@ async function setup(): Promise<Subject> {
         ...args.ncOptions,
         statsFile: args.statsFile,
       };
+      const pino = await loadPino();
       const transport = pino.transport({
         target: new URL('./nc-pino-transport.js', import.meta.url).pathname,
         options,
@@ -127,6 +137,7 @@ async function setup(): Promise<Subject> {
     case 'pino-transport-discard':
     case 'pino-transport-dgram': {
       const file = args.subject === 'pino-transport-dgram' ? './dgram-transport.js' : './discard-transport.js';
+      const pino = await loadPino();
       const transport = pino.transport({ target: new URL(file, import.meta.url).pathname, options: { address, port } });
       await once(transport, 'ready');
       const logger = pino(transport);
@@ -155,6 +166,7 @@ async function setup(): Promise<Subject> {
         o: object,
       ) => Promise<NodeJS.WritableStream & { writableLength: number; destroy(): void }>;
       const stream = await socketTransport({ address, port, mode: 'udp' });
+      const pino = await loadPino();
       let errors = 0;
       stream.on('error', () => errors++);
       const logger = pino(stream);
@@ -167,6 +179,7 @@ async function setup(): Promise<Subject> {
     }
     case 'pino-socket-transport': {
       // Its worker writes what it reads from pino's buffer, many lines at once, as one datagram.
+      const pino = await loadPino();
       const transport = pino.transport({ target: 'pino-socket', options: { address, port, mode: 'udp' } });
       let errors = 0;
       let firstError = '';
