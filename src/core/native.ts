@@ -133,26 +133,36 @@ const ABI_VERSION = 7;
 /** Whether NETCONSOLE_NO_NATIVE=1 asked for the fallback (then its absence is not news to warn of). */
 export const nativeDisabled = process.env.NETCONSOLE_NO_NATIVE === '1';
 
+/**
+ * The addon file node-gyp-build would pick in the package at `root` (a path ending in '/'), where
+ * the package's layout makes that choice plain, so that it is required without node-gyp-build
+ * (its require and its look through build/ and prebuilds/ took 2.6 - 4.2 ms of every import; a
+ * direct require 0.7): the addon built here, else, with no debug build, the prebuild of this
+ * platform (the only file in its folder, untagged, so node-gyp-build's choice whatever the libc).
+ * null: node-gyp-build decides (a debug build, no file, or one of its overrides of where and what
+ * to look for). test/native-load.test.ts checks it against node-gyp-build's own choice.
+ */
+export function addonFile(
+  root: string,
+  env: NodeJS.ProcessEnv = process.env,
+  platform: string = process.platform,
+  arch: string = process.arch,
+): string | null {
+  // Its overrides of where and what to look for: then it decides.
+  if (env.NETCONSOLE_PREBUILD !== undefined || env.PREBUILDS_ONLY || env.npm_config_arch || env.npm_config_platform)
+    return null;
+  const built = `${root}build/Release/netconsole.node`;
+  if (existsSync(built)) return built;
+  const prebuilt = `${root}prebuilds/${platform}-${arch}/netconsole.node`;
+  return !existsSync(`${root}build/Debug`) && existsSync(prebuilt) ? prebuilt : null;
+}
+
 function load(): { binding: NativeBinding | null; error: Error | null } {
   if (nativeDisabled) return { binding: null, error: new Error('NETCONSOLE_NO_NATIVE=1') };
   try {
     const require = createRequire(import.meta.url);
     const root = new URL('../../..', import.meta.url).pathname;
-    // The file node-gyp-build would pick is loaded without it where this package's layout makes
-    // that file plain (its require and its look through build/ and prebuilds/ took 2-3.5 ms of
-    // every import; a direct require 0.7): the addon built here, else, with no debug build,
-    // prebuilds/<platform>-<arch>/netconsole.node (the only file there, untagged, so its choice
-    // whatever the libc). NETCONSOLE_PREBUILD (its override of where to look) goes through it.
-    const built = `${root}build/Release/netconsole.node`;
-    const prebuilt = `${root}prebuilds/${process.platform}-${process.arch}/netconsole.node`;
-    const direct =
-      process.env.NETCONSOLE_PREBUILD !== undefined
-        ? null
-        : existsSync(built)
-          ? built
-          : !existsSync(`${root}build/Debug`) && existsSync(prebuilt)
-            ? prebuilt
-            : null;
+    const direct = addonFile(root);
     const binding = (
       direct !== null ? require(direct) : (require('node-gyp-build') as (dir: string) => unknown)(root)
     ) as NativeBinding;
