@@ -78,6 +78,20 @@ function ncSubject(nc: Netconsole, log: (t: string) => void, handedOn = (): bool
   return { log, done: () => until(handedOn).then(() => nc.flush()), stats: () => nc.stats(), close: () => nc.close() };
 }
 
+/** pino over a transport of ours (bench/workers/), its worker up before the first log call. */
+async function pinoTransport(file: string, options: Record<string, unknown>): Promise<Subject> {
+  const pino = await loadPino();
+  const transport = pino.transport({ target: new URL(file, import.meta.url).pathname, options });
+  await once(transport, 'ready'); // its worker is up: the first log calls are not buffered behind its start
+  const logger = pino(transport);
+  return {
+    log: (t) => logger.info(t),
+    done: () => new Promise((r) => logger.flush(r)),
+    stats: () => null,
+    close: () => new Promise((r) => (transport.once('close', r), transport.end())),
+  };
+}
+
 async function setup(): Promise<Subject> {
   const { subject, port, address } = args;
   switch (subject) {
@@ -111,43 +125,19 @@ async function setup(): Promise<Subject> {
         () => nc.stats().records >= args.count,
       );
     }
-    case 'netconsole-pino-transport': {
-      const options = {
+    case 'netconsole-pino-transport':
+      return pinoTransport('./nc-pino-transport.js', {
         targets: `+@/,${port}@${address}/`,
         env: false,
         devices: 'none',
         sender: 'native',
         ...args.ncOptions,
         statsFile: args.statsFile,
-      };
-      const pino = await loadPino();
-      const transport = pino.transport({
-        target: new URL('./nc-pino-transport.js', import.meta.url).pathname,
-        options,
       });
-      await once(transport, 'ready'); // its worker is up: the first log calls are not buffered behind its start
-      const logger = pino(transport);
-      return {
-        log: (t) => logger.info(t),
-        done: () => new Promise((r) => logger.flush(r)),
-        stats: () => null,
-        close: () => new Promise((r) => (transport.once('close', r), transport.end())),
-      };
-    }
     case 'pino-transport-discard':
-    case 'pino-transport-dgram': {
-      const file = args.subject === 'pino-transport-dgram' ? './dgram-transport.js' : './discard-transport.js';
-      const pino = await loadPino();
-      const transport = pino.transport({ target: new URL(file, import.meta.url).pathname, options: { address, port } });
-      await once(transport, 'ready');
-      const logger = pino(transport);
-      return {
-        log: (t) => logger.info(t),
-        done: () => new Promise((r) => logger.flush(r)),
-        stats: () => null,
-        close: () => new Promise((r) => (transport.once('close', r), transport.end())),
-      };
-    }
+      return pinoTransport('./discard-transport.js', { address, port });
+    case 'pino-transport-dgram':
+      return pinoTransport('./dgram-transport.js', { address, port });
     case 'dgram': {
       const s = createSocket('udp4');
       await new Promise<void>((r) => s.connect(port, address, r));
