@@ -31,6 +31,7 @@ export const COLUMNS: Record<string, Record<string, string>> = {
     create: 'set-up ms',
     first: 'first line ms',
     close: 'close ms',
+    total: 'total ms, boot included',
   },
   reliable: {
     delivered: 'delivered whole',

@@ -2,15 +2,19 @@
 // pino (issue 18, item 7). Each run is a fresh process (bench/workers/startup.ts) timed from its
 // own start: Node's boot, the import, the set-up (Netconsole.create with one target on loopback;
 // pino(destination)), the first line (netconsole: handed to the kernel, and counted here on
-// arrival; pino: written to /dev/null, synchronously) and the close. The figure is the total,
-// boot included (the same for both); the phases are in the extra columns.
+// arrival; pino: written to /dev/null, synchronously) and the close. The figure is what the
+// issue names, import + set-up + first line + close, from the end of Node's boot: the boot is the
+// same Node for both subjects and spreads 58 - 91 ms here in two clusters, which moved a ratio of
+// totals between 0.99x and 1.19x from one run to the next while the phases after it did not
+// (docs/benchmarks.md). The boot and the total are in the extra columns.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createSocket } from 'node:dgram';
 import type { Case, Sample, Scenario } from './harness.js';
 
 const WORKER = new URL('./workers/startup.js', import.meta.url).pathname;
-const RUNS_NOTE = 'ms from the process start (boot included), median of the runs; phases in ms';
+const RUNS_NOTE =
+  'ms of import + set-up + first line + close (from the end of Node boot), median of the runs; phases, boot and total in ms';
 
 async function runOnce(subject: string): Promise<Sample> {
   const rx = createSocket('udp4');
@@ -37,13 +41,14 @@ async function runOnce(subject: string): Promise<Sample> {
     }
     const round = (x: number): number => Math.round(x * 10) / 10;
     return {
-      value: t.total,
+      value: t.total - t.boot,
       extra: {
         boot: round(t.boot),
         import: round(t.import),
         create: round(t.create),
         first: round(t.first),
         close: round(t.close),
+        total: round(t.total),
       },
     };
   } finally {
