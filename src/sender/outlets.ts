@@ -59,7 +59,7 @@ export class Outlet {
         this.head = 0;
       }
       outcome(err, t, msg, report, lost);
-      if (this.blocked && this.queueCount() === 0) {
+      if (this.blocked && this.queueCount() <= 0) {
         this.blocked = false;
         unblocked();
       }
@@ -113,12 +113,18 @@ export class Outlet {
     }
   }
 
+  /** Datagrams waiting in Node's send queue; -1 once the socket is closed. */
   private queueCount(): number {
     try {
       return this.socket.getSendQueueCount();
     } catch {
-      return 0;
+      return -1; // closed
     }
+  }
+
+  /** The socket was closed (by its pool, when no target uses it any more). */
+  get closed(): boolean {
+    return this.queueCount() < 0;
   }
 }
 
@@ -160,7 +166,7 @@ export class Outlets {
     let n = 0;
     for (const [s, o] of this.bySocket) {
       n += o.queueSize();
-      if (o.inFlight === 0 && !o.blocked && isClosed(s)) this.bySocket.delete(s);
+      if (o.inFlight === 0 && !o.blocked && o.closed) this.bySocket.delete(s);
     }
     return n;
   }
@@ -169,14 +175,5 @@ export class Outlets {
   anyBlocked(): boolean {
     for (const o of this.bySocket.values()) if (o.blocked) return true;
     return false;
-  }
-}
-
-function isClosed(s: Socket): boolean {
-  try {
-    s.getSendQueueCount();
-    return false;
-  } catch {
-    return true;
   }
 }
