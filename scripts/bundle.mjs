@@ -1,41 +1,94 @@
-// The package's entry points as one set of ES modules (dist/lib/es/), built from the compiled
-// dist/src/ by esbuild: what `import 'netconsole'` loads. Why: Node 20 resolves, reads, links and
-// compiles every ES module of an import one by one; the library's 62 modules took 47 ms to import
-// where the same code bundled takes 21 (docs/benchmarks.md, `startup`). Splitting keeps one copy
-// of what the entry points share (one NetconsoleError class for `netconsole` and
-// `netconsole/pino` alike). The CLI, the tests and the benches keep using dist/src/.
+// The package's entry points (dist/lib/es/), built from the compiled dist/src/ by esbuild: what
+// `import 'netconsole'` loads. The CLI, the tests and the benches keep using dist/src/.
+//
+// * netconsole.cjs: the whole library in one CommonJS file, every entry point's module in it as a
+//   namespace (index, wire, pino, console; winston behind a function, so that its peer dependency
+//   winston-transport is required only by who imports netconsole/winston).
+// * load.js: the loader (src/faces/load.ts) with this build's key, the hash of netconsole.cjs: it
+//   runs the file once per thread through a V8 code cache kept per build.
+// * index.js, wire.js, pino.js, winston.js, console.js: ES modules that take their names from the
+//   loaded library, so every entry point shares one copy (one NetconsoleError class).
+//
+// Why: a fresh process spent most of its start reading and compiling the library. Node 20 resolves,
+// reads, links and compiles every ES module of an import one by one (62 modules: 47 ms; bundled
+// as ES modules: 21); one script through a code cache takes about half of that again, and the set-up
+// after it too (docs/benchmarks.md, `startup`). Node 20 has no code cache for ES modules.
 //
 // The output sits as deep below the package root as dist/src/core/, so that the paths the code
-// builds from its own URL (core/module.ts: ../../wasm/; core/native.ts: ../../..) hold in both.
-// Left outside: node-gyp-build (it require()s the addon by a path found at run time) and the
-// peer dependency winston-transport (the app's own copy). safe-stable-stringify is bundled.
+// builds from its own URL (core/module.ts: ../../wasm/; core/native.ts: ../../..) hold in both:
+// import.meta.url becomes the bundle's own URL, which the loader passes in. Left outside:
+// node-gyp-build (it require()s the addon by a path found at run time) and the peer dependency
+// winston-transport (the app's own copy). safe-stable-stringify is bundled.
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export const ENTRIES = [
-  'index',
-  'core/wire',
-  'faces/integrations/pino',
-  'faces/integrations/winston',
-  'faces/integrations/console',
-];
+const src = join(root, 'dist', 'src');
 const outdir = join(root, 'dist', 'lib', 'es');
 
+/** Entry point (file in dist/lib/es/) -> its module in dist/src/ and its namespace in the library. */
+export const ENTRIES = {
+  index: { module: 'index', name: 'index' },
+  wire: { module: 'core/wire', name: 'wire' },
+  pino: { module: 'faces/integrations/pino', name: 'pino' },
+  console: { module: 'faces/integrations/console', name: 'console' },
+  winston: { module: 'faces/integrations/winston', name: 'winston', lazy: true },
+};
+
 rmSync(outdir, { recursive: true, force: true });
+mkdirSync(outdir, { recursive: true });
+
+const lines = Object.values(ENTRIES).map(({ module, name, lazy }) =>
+  lazy ? `export const ${name} = () => require('./${module}.js');` : `export * as ${name} from './${module}.js';`,
+);
+const library = join(outdir, 'netconsole.cjs');
 await build({
-  entryPoints: Object.fromEntries(ENTRIES.map((e) => [e.split('/').pop(), join(root, 'dist', 'src', `${e}.js`)])),
-  outdir,
+  stdin: { contents: lines.join('\n'), resolveDir: src, sourcefile: 'library.js' },
+  outfile: library,
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
   external: ['node-gyp-build', 'winston-transport'],
+  define: { 'import.meta.url': '__nc_url' },
   // Class and function names stay what the source says (error names, stack traces).
   keepNames: true,
   logLevel: 'warning',
-  chunkNames: 'shared-[hash]',
 });
+const key = createHash('sha256').update(readFileSync(library)).digest('hex').slice(0, 16);
+
+await build({
+  stdin: {
+    contents: [
+      `import { loadBundle } from './faces/load.js';`,
+      `export { codeCache } from './faces/load.js';`,
+      `export const library = loadBundle(new URL('./netconsole.cjs', import.meta.url), ${JSON.stringify(key)});`,
+    ].join('\n'),
+    resolveDir: src,
+    sourcefile: 'load.js',
+  },
+  outfile: join(outdir, 'load.js'),
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  keepNames: true,
+  logLevel: 'warning',
+});
+
+// Each entry point: the names its source module exports, taken from the library's namespace.
+for (const [file, { module, name, lazy }] of Object.entries(ENTRIES)) {
+  const names = Object.keys(await import(pathToFileURL(join(src, `${module}.js`)).href));
+  const named = names.filter((n) => n !== 'default');
+  const out = [
+    `// netconsole/${file === 'index' ? '' : file}: ${module}.ts of the library, loaded by ./load.js (scripts/bundle.mjs).`,
+    `import { library } from './load.js';`,
+    `const m = library.${name}${lazy ? '()' : ''};`,
+    `export const { ${named.join(', ')} } = m;`,
+    ...(names.includes('default') ? ['export default m.default;'] : []),
+  ];
+  writeFileSync(join(outdir, `${file}.js`), `${out.join('\n')}\n`);
+}

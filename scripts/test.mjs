@@ -110,7 +110,12 @@ if (process.argv.length <= 2) {
       `--test-reporter=${reporter}`,
       ...files,
     ],
-    { NETCONSOLE_TEST_SUMMARY: summaryFile },
+    {
+      NETCONSOLE_TEST_SUMMARY: summaryFile,
+      // The package's code cache (src/faces/load.ts) of every process that imports 'netconsole'
+      // goes here, removed with the rest, not into the home of whoever runs the tests.
+      NETCONSOLE_CODE_CACHE: process.env.NETCONSOLE_CODE_CACHE ?? join(tmp, 'code-cache'),
+    },
   );
   let summary = null;
   try {

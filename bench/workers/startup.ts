@@ -3,13 +3,16 @@
 // its first line written and handed on, and its close. Prints one JSON line. Nothing is imported
 // at the top: the subject's import is what is measured.
 //   netconsole: import('netconsole') (the bundle an app loads), Netconsole.create({ targets: [{ address, port }] }),
-//               nc.info(line), await nc.flush() (the datagram is with the kernel), await nc.close()
+//               nc.info(line), await nc.flush() (the datagram is with the kernel), await nc.close();
+//               then, not timed, what became of the package's code cache (faces/load.ts): the
+//               runner says where it is (NETCONSOLE_CODE_CACHE) and checks the status
 //   pino:       import('pino'), pino(pino.destination({ dest: '/dev/null', sync: true })),
 //               logger.info(line) (written: sync), logger.flush()
 const boot = performance.now();
 const [subject, portArg] = process.argv.slice(2);
 const t: Record<string, number> = { boot };
 let mark = boot;
+let status: string | undefined;
 const phase = (name: string): void => {
   const now = performance.now();
   t[name] = now - mark;
@@ -29,6 +32,9 @@ if (subject === 'netconsole') {
   phase('first');
   await nc.close();
   phase('close');
+  const load = new URL('../../lib/es/load.js', import.meta.url).href; // the instance 'netconsole' loaded
+  const { codeCache } = (await import(load)) as typeof import('../../src/faces/load.js');
+  status = codeCache.status;
 } else if (subject === 'pino') {
   const { default: pino } = await import('pino');
   phase('import');
@@ -42,4 +48,4 @@ if (subject === 'netconsole') {
   throw new Error(`unknown subject ${subject}`);
 }
 t.total = performance.now();
-process.stdout.write(`${JSON.stringify(t)}\n`);
+process.stdout.write(`${JSON.stringify({ ...t, codeCache: status })}\n`);

@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events';
 import { addConfigured } from './configured.js';
 import { ControlServer } from './control.js';
 import { NetconsoleError } from '../base/errors.js';
+import { codeCacheWarm } from '../base/code-cache.js';
 import { HostLocks } from './locks.js';
 import { native, nativeDisabled, nativeWhy } from '../core/native.js';
 import * as sysfs from '../netdev/sysfs.js';
@@ -187,6 +188,7 @@ export class Netconsole extends Logger {
       await addConfigured(made.table, o, origin, made.startupErrors);
       if (o.control !== undefined)
         made.controlServer = await ControlServer.listen(o.control, made.targets, (err) => made.report(err));
+      codeCacheWarm(); // the package's loader: the set-up's code has run, its cache can hold it
       return made;
     } catch (err) {
       if (nc !== null) {
