@@ -1,10 +1,14 @@
 // The package's entry points (dist/lib/es/), built from the compiled dist/src/ by esbuild: what
 // `import 'netconsole'` loads. The CLI, the tests and the benches keep using dist/src/.
 //
-// * netconsole.cjs: the whole library in one CommonJS file, every entry point's module in it as a
+// * library.js: the whole library as one CommonJS module, every entry point's module in it as a
 //   namespace (index, wire, pino, console; winston behind a function, so that its peer dependency
-//   winston-transport is required only by who imports netconsole/winston).
-// * load.js: the loader (src/faces/load.ts) with this build's key, the hash of netconsole.cjs: it
+//   winston-transport is required only by who imports netconsole/winston), written wrapped in
+//   the function the loader calls: (function (exports, require, module, __filename, __dirname,
+//   __nc_url) { "use strict"; ... }), strict as the ES modules it was made of. The file is the
+//   script V8 compiles, as it is (its line numbers are the stack traces'), and the loader makes
+//   no second copy of it.
+// * load.js: the loader (src/faces/load.ts) with this build's key, the hash of library.js: it
 //   runs the file once per thread through a V8 code cache kept per build.
 // * index.js, wire.js, pino.js, winston.js, console.js: ES modules that take their names from the
 //   loaded library, so every entry point shares one copy (one NetconsoleError class).
@@ -21,7 +25,7 @@
 // winston-transport (the app's own copy). safe-stable-stringify is bundled.
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -44,10 +48,10 @@ mkdirSync(outdir, { recursive: true });
 const lines = Object.values(ENTRIES).map(({ module, name, lazy }) =>
   lazy ? `export const ${name} = () => require('./${module}.js');` : `export * as ${name} from './${module}.js';`,
 );
-const library = join(outdir, 'netconsole.cjs');
-await build({
+const result = await build({
   stdin: { contents: lines.join('\n'), resolveDir: src, sourcefile: 'library.js' },
-  outfile: library,
+  outfile: join(outdir, 'library.js'),
+  write: false,
   bundle: true,
   format: 'cjs',
   platform: 'node',
@@ -58,14 +62,16 @@ await build({
   keepNames: true,
   logLevel: 'warning',
 });
-const key = createHash('sha256').update(readFileSync(library)).digest('hex').slice(0, 16);
+const wrapped = `(function (exports, require, module, __filename, __dirname, __nc_url) {"use strict";${result.outputFiles[0].text}\n})\n`;
+writeFileSync(join(outdir, 'library.js'), wrapped);
+const key = createHash('sha256').update(wrapped).digest('hex').slice(0, 16);
 
 await build({
   stdin: {
     contents: [
       `import { loadBundle } from './faces/load.js';`,
       `export { codeCache } from './faces/load.js';`,
-      `export const library = loadBundle(new URL('./netconsole.cjs', import.meta.url), ${JSON.stringify(key)});`,
+      `export const library = loadBundle(new URL('./library.js', import.meta.url), ${JSON.stringify(key)});`,
     ].join('\n'),
     resolveDir: src,
     sourcefile: 'load.js',

@@ -27,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { Sink } from './helpers/udp.js';
 
 const CHILD = fileURLToPath(new URL('./workers/code-cache-child.js', import.meta.url));
-const BUNDLE = fileURLToPath(new URL('../lib/es/netconsole.cjs', import.meta.url));
+const BUNDLE = fileURLToPath(new URL('../lib/es/library.js', import.meta.url));
 
 interface Outcome {
   file: string | null;
