@@ -34,19 +34,19 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const src = join(root, 'dist', 'src');
 const outdir = join(root, 'dist', 'lib', 'es');
 
-/** Entry point (file in dist/lib/es/) -> its module in dist/src/ and its namespace in the library. */
-export const ENTRIES = {
-  index: { module: 'index', name: 'index' },
-  wire: { module: 'core/wire', name: 'wire' },
-  pino: { module: 'faces/integrations/pino', name: 'pino' },
-  console: { module: 'faces/integrations/console', name: 'console' },
-  winston: { module: 'faces/integrations/winston', name: 'winston', lazy: true },
+/** Entry point (its file in dist/lib/es/ and its namespace in the library) -> its module in dist/src/. */
+const ENTRIES = {
+  index: { module: 'index' },
+  wire: { module: 'core/wire' },
+  pino: { module: 'faces/integrations/pino' },
+  console: { module: 'faces/integrations/console' },
+  winston: { module: 'faces/integrations/winston', lazy: true },
 };
 
 rmSync(outdir, { recursive: true, force: true });
 mkdirSync(outdir, { recursive: true });
 
-const lines = Object.values(ENTRIES).map(({ module, name, lazy }) =>
+const lines = Object.entries(ENTRIES).map(([name, { module, lazy }]) =>
   lazy ? `export const ${name} = () => require('./${module}.js');` : `export * as ${name} from './${module}.js';`,
 );
 const result = await build({
@@ -87,15 +87,15 @@ await build({
 });
 
 // Each entry point: the names its source module exports, taken from the library's namespace.
-for (const [file, { module, name, lazy }] of Object.entries(ENTRIES)) {
+for (const [name, { module, lazy }] of Object.entries(ENTRIES)) {
   const names = Object.keys(await import(pathToFileURL(join(src, `${module}.js`)).href));
   const named = names.filter((n) => n !== 'default');
   const out = [
-    `// netconsole/${file === 'index' ? '' : file}: ${module}.ts of the library, loaded by ./load.js (scripts/bundle.mjs).`,
+    `// netconsole${name === 'index' ? '' : `/${name}`}: ${module}.ts of the library, loaded by ./load.js (scripts/bundle.mjs).`,
     `import { library } from './load.js';`,
     `const m = library.${name}${lazy ? '()' : ''};`,
     `export const { ${named.join(', ')} } = m;`,
     ...(names.includes('default') ? ['export default m.default;'] : []),
   ];
-  writeFileSync(join(outdir, `${file}.js`), `${out.join('\n')}\n`);
+  writeFileSync(join(outdir, `${name}.js`), `${out.join('\n')}\n`);
 }

@@ -87,7 +87,7 @@ export function loadBundle(url: URL, key: string): Record<string, unknown> {
   return module.exports;
 }
 
-/** The cache's directory, or null (off, or no home); a value that is neither says so once. */
+/** The cache's directory, or null (off, or no home); a value that is neither says so (once a thread). */
 function cacheDir(): string | null {
   const v = process.env.NETCONSOLE_CODE_CACHE;
   if (v !== undefined && v !== '') {
@@ -152,7 +152,6 @@ function write(script: VmScript, dir: string, file: string): void {
     writeFileSync(tmp, Buffer.concat([sum(data), data]), { mode: 0o600, flag: 'wx' });
     renameSync(tmp, file);
     codeCache.status = 'written';
-    prune(dir);
   } catch {
     codeCache.status = 'failed';
     try {
@@ -160,6 +159,12 @@ function write(script: VmScript, dir: string, file: string): void {
     } catch {
       // the directory is not there, or not ours
     }
+    return;
+  }
+  try {
+    prune(dir);
+  } catch {
+    // the directory unreadable now: the cache was written all the same
   }
 }
 
