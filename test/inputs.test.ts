@@ -148,6 +148,12 @@ function sent(
   assert.deepEqual(got, Harness.expected(got[0], text, dict, cont));
 }
 
+/** The bytes TextEncoder.encodeInto puts into a thread's text area (64 KiB): what a record of `text` carries. */
+function expectedText(text: string): Uint8Array {
+  const area = new Uint8Array(L.TEXT_MAX);
+  return area.subarray(0, new TextEncoder().encodeInto(text, area).written);
+}
+
 const err = new Error('boom');
 const stackless = Object.assign(new Error('no stack'), { stack: undefined });
 const vmError = runInNewContext('new Error("from a vm context")') as { stack: string };
@@ -192,6 +198,33 @@ describe('log-call values: what each kind becomes (toText)', () => {
     sent(() => h.writer.write(6, 'y'.repeat(100_000)), 'y'.repeat(L.TEXT_MAX));
     assert.equal(h.textCut(), cut + 1);
   });
+
+  // A level method's string goes through writeString (host/logger.ts), which copies it with
+  // Buffer's utf8Write where Node has it, else with encodeInto: both must give write()'s record,
+  // cut and counted alike, whole characters only, lone surrogates as U+FFFD.
+  const strings: Array<[string, string]> = [
+    ['empty', ''],
+    ['ASCII', 'plain text'],
+    ['two-, three- and four-byte characters', 'é € 😀 日本'],
+    ['lone surrogates', 'a\ud800b\udc00c\ud83d'],
+    ['a four-byte character that ends exactly at 64 KiB', 'y'.repeat(L.TEXT_MAX - 4) + '😀'],
+    ['a four-byte character across 64 KiB', 'y'.repeat(L.TEXT_MAX - 2) + '😀'],
+    ['a lone surrogate across 64 KiB', 'y'.repeat(L.TEXT_MAX - 2) + '\ud800'],
+    ['a two-byte character one short of 64 KiB', 'y'.repeat(L.TEXT_MAX - 3) + 'é'],
+    ['a string past 64 KiB', 'y'.repeat(100_000)],
+  ];
+  for (const textCopy of ['utf8Write', 'encodeInto'] as const) {
+    for (const [name, text] of strings) {
+      test(`writeString (${textCopy}): ${name}, as write() sends it`, () => {
+        const w = new Writer(h.core, { overflow: 'drop', taskname: 'test', textCopy });
+        const cut = h.textCut();
+        sent(() => h.writer.write(6, text), expectedText(text));
+        const cutByWrite = h.textCut() - cut;
+        sent(() => w.writeString(6, text), expectedText(text));
+        assert.equal(h.textCut() - cut, 2 * cutByWrite, 'cut and counted as write() cuts it');
+      });
+    }
+  }
 
   const rejected: Array<[string, () => unknown, RegExp]> = [
     ['a symbol', () => Symbol('s'), /^value: a symbol is not text: Symbol\(s\)/],

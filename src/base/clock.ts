@@ -10,7 +10,7 @@
 // first call, as it once was, every record of the thread was stamped 1.3 ms early. Of a few
 // tries, the one whose two performance.now() are closest around the hrtime is kept.
 performance.now();
-const offsetUsec = ((): number => {
+export const clockOffsetUsec = ((): number => {
   let best = Infinity;
   let offset = 0;
   for (let i = 0; i < 5; i++) {
@@ -26,5 +26,5 @@ const offsetUsec = ((): number => {
 })();
 
 export function monotonicUsec(): number {
-  return offsetUsec + performance.now() * 1000;
+  return clockOffsetUsec + performance.now() * 1000;
 }

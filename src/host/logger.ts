@@ -173,7 +173,7 @@ export class Logger {
       // The hot path: a string alone, from a logger without context, as before the conventions.
       if (plain && args.length === 0 && typeof value === 'string') {
         try {
-          return shared.writer.write(level, value);
+          return shared.writer.writeString(level, value);
         } catch (err) {
           return this.refused(err);
         }
