@@ -216,7 +216,10 @@ export class Logger {
       const n = levelNumber(level);
       if (n > this.threshold || this.shared.muted) return 0;
       const ctx = this.ctx;
-      if (ctx === null) return this.shared.writer.write(n, value, opts);
+      if (ctx === null)
+        return opts === undefined && typeof value === 'string'
+          ? this.shared.writer.writeString(n, value) // pino's destination, winston's transport
+          : this.shared.writer.write(n, value, opts);
       return this.shared.writer.write(
         n,
         ctx.prefix === '' ? value : prefixed(ctx.prefix, toText(value)),
