@@ -7,7 +7,7 @@
 // the two is taken once per thread, then each record costs one performance.now().
 //
 // The offset is taken after a first performance.now(), which loads perf_hooks: taken across that
-// first call, as it once was, every record of the thread was stamped 1.3 ms early. Of a few
+// first call, as it once was, every record of the thread was stamped 0.5 - 1.3 ms early. Of a few
 // tries, the one whose two performance.now() are closest around the hrtime is kept.
 performance.now();
 export const clockOffsetUsec = ((): number => {
