@@ -199,9 +199,10 @@ describe('log-call values: what each kind becomes (toText)', () => {
     assert.equal(h.textCut(), cut + 1);
   });
 
-  // A level method's string goes through writeString (host/logger.ts), which copies it with
-  // Buffer's utf8Write where Node has it, else with encodeInto: both must give write()'s record,
-  // cut and counted alike, whole characters only, lone surrogates as U+FFFD.
+  // A string alone goes through writeString (a level method's, and write()'s), which copies it
+  // with Buffer's utf8Write where Node has it, else with encodeInto: both must give the record of
+  // writeRecord (encodeInto, through send()), cut and counted alike, whole characters only, lone
+  // surrogates as U+FFFD.
   const strings: Array<[string, string]> = [
     ['empty', ''],
     ['ASCII', 'plain text'],
@@ -215,13 +216,13 @@ describe('log-call values: what each kind becomes (toText)', () => {
   ];
   for (const textCopy of ['utf8Write', 'encodeInto'] as const) {
     for (const [name, text] of strings) {
-      test(`writeString (${textCopy}): ${name}, as write() sends it`, () => {
+      test(`writeString (${textCopy}): ${name}, as writeRecord sends it`, () => {
         const w = new Writer(h.core, { overflow: 'drop', taskname: 'test', textCopy });
         const cut = h.textCut();
-        sent(() => h.writer.write(6, text), expectedText(text));
-        const cutByWrite = h.textCut() - cut;
+        sent(() => h.writer.writeRecord(6, text, null), expectedText(text));
+        const cutBySend = h.textCut() - cut;
         sent(() => w.writeString(6, text), expectedText(text));
-        assert.equal(h.textCut() - cut, 2 * cutByWrite, 'cut and counted as write() cuts it');
+        assert.equal(h.textCut() - cut, 2 * cutBySend, 'cut and counted as send() cuts it');
       });
     }
   }

@@ -166,6 +166,8 @@ export class Writer {
    *  typed NetconsoleError, nothing written) for a value or options it refuses: the logger's
    *  policy (host/logger.ts) decides whether that reaches the application. */
   write(level: number, value: Loggable, opts?: LogOptions, base: Pairs | null = null): number {
+    if ((opts === undefined || opts === null) && base === null && typeof value === 'string')
+      return this.writeString(level, value); // a string alone: pino's and winston's lines, the console hook
     let prio = this.facility8 + level;
     let flags = this.recFlags;
     let dict: Pairs | null = base;
@@ -185,8 +187,8 @@ export class Writer {
   }
 
   /**
-   * write(level, text) for a string alone (a level method's common case: host/logger.ts), in one
-   * function: what send() does, with the clock, the wanted-sysdata word and the sender's sleeping
+   * write(level, text) for a string alone (what write() hands on; a level method, host/logger.ts,
+   * calls it directly), in one function: what send() does, with the clock, the wanted-sysdata word and the sender's sleeping
    * word read here, and the module's write_record called directly. A fresh process's first
    * thousands of log calls run in V8's interpreter, where every JavaScript call costs about what
    * the record's formatting does: this path makes 3 (the text's copy, the clock, write_record)

@@ -170,7 +170,8 @@ export class Logger {
     const plain = this.ctx === null;
     return (value: unknown, ...args: unknown[]): number => {
       if (level > this.threshold || shared.muted) return 0;
-      // The hot path: a string alone, from a logger without context, as before the conventions.
+      // The hot path: a string alone, from a logger without context, as before the conventions
+      // (writeString: what write() would hand it to, one JavaScript call fewer).
       if (plain && args.length === 0 && typeof value === 'string') {
         try {
           return shared.writer.writeString(level, value);
@@ -216,10 +217,7 @@ export class Logger {
       const n = levelNumber(level);
       if (n > this.threshold || this.shared.muted) return 0;
       const ctx = this.ctx;
-      if (ctx === null)
-        return opts === undefined && typeof value === 'string'
-          ? this.shared.writer.writeString(n, value) // pino's destination, winston's transport
-          : this.shared.writer.write(n, value, opts);
+      if (ctx === null) return this.shared.writer.write(n, value, opts);
       return this.shared.writer.write(
         n,
         ctx.prefix === '' ? value : prefixed(ctx.prefix, toText(value)),
