@@ -1,3 +1,5 @@
+/// <reference types="node" preserve="true" />
+// (kept in the .d.ts: an app on TypeScript 6 or later includes no @types/node unless a file asks)
 // netconsole: ship Node.js logs over UDP in the Linux netconsole wire format.
 /**
  * The logger (`Netconsole`), worker loggers (`attach`), targets, levels and errors.

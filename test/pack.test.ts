@@ -82,7 +82,10 @@ const TSCONFIG = {
     // need it (WebAssembly's types are declared only there: core/wasm-types.ts).
     lib: ['ES2022'],
     // The package's .d.ts files are checked too (no skipLibCheck), against this checkout's @types/node.
-    types: ['node'],
+    // No global types, as TypeScript 6 and later assume when `types` is unset: the package's
+    // declarations must bring @types/node themselves (/// <reference types="node" />), and the
+    // programs' own `process` comes through them.
+    types: [],
     typeRoots: [TYPES],
     outDir: 'out',
   },

@@ -1,3 +1,5 @@
+/// <reference types="node" preserve="true" />
+// (kept in the .d.ts: an app on TypeScript 6 or later includes no @types/node unless a file asks)
 // pino integrations. Each pino line (one JSON object and a newline) becomes one record: the JSON
 // itself (without the newline) is the text, and the pino level picks the syslog level.
 //
