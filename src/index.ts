@@ -1,5 +1,5 @@
 /// <reference types="node" preserve="true" />
-// (kept in the .d.ts: an app on TypeScript 6 or later includes no @types/node unless a file asks)
+// (kept in the .d.ts for apps on TypeScript 6+: docs/toolchain.md 1; test/pack.test.ts checks it)
 // netconsole: ship Node.js logs over UDP in the Linux netconsole wire format.
 /**
  * The logger (`Netconsole`), worker loggers (`attach`), targets, levels and errors.

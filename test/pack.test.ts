@@ -194,12 +194,26 @@ describe('the packed tarball, installed into fresh apps', { timeout: 600_000 }, 
       assert.ok(files.includes(f), `${f} is shipped`);
     }
     const manifest = JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')) as {
+      exports: Record<string, string | { types?: string }>;
       scripts: Record<string, string>;
       license: string;
       engines: { node: string };
       keywords?: string[];
       author?: string;
     };
+    // An app on TypeScript 6+ that imports one entry point alone gets @types/node only through
+    // that entry's declarations (the TypeScript program below imports 'netconsole' only).
+    const typed = Object.entries(manifest.exports).flatMap(([k, v]) =>
+      typeof v === 'object' && v.types ? [[k, v.types] as const] : [],
+    );
+    assert.equal(typed.length, 5, 'netconsole, /wire, /pino, /winston, /console');
+    for (const [entry, dts] of typed) {
+      assert.match(
+        readFileSync(join(pkg, dts), 'utf8'),
+        /^\/\/\/ <reference types="node" preserve="true" \/>\n/,
+        `${entry}'s ${dts} brings @types/node itself`,
+      );
+    }
     assert.match(readFileSync(join(pkg, 'LICENSE'), 'utf8'), /^MIT License/);
     assert.equal(manifest.license, 'MIT');
     assert.ok(manifest.author && manifest.keywords && manifest.keywords.length > 0, 'author and keywords');

@@ -1,5 +1,5 @@
 /// <reference types="node" preserve="true" />
-// (kept in the .d.ts: an app on TypeScript 6 or later includes no @types/node unless a file asks)
+// (kept in the .d.ts for apps on TypeScript 6+: docs/toolchain.md 1; test/pack.test.ts checks it)
 // `netconsole/wire`: the encoding API. The exact datagrams and frames Linux netconsole would send
 // for a record and a target, from the WebAssembly write path (default) or the plain-TypeScript
 // reference ({ impl: 'reference' }). Field names are those of the known-answer cases (test/fixtures/wire.json).

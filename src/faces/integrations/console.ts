@@ -1,5 +1,5 @@
 /// <reference types="node" preserve="true" />
-// (kept in the .d.ts: an app on TypeScript 6 or later includes no @types/node unless a file asks)
+// (kept in the .d.ts for apps on TypeScript 6+: docs/toolchain.md 1; test/pack.test.ts checks it)
 // Console capture: console.log and friends also become records (or only records).
 //
 //   const restore = captureConsole(nc);                          // output kept, records sent too

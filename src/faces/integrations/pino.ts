@@ -1,5 +1,5 @@
 /// <reference types="node" preserve="true" />
-// (kept in the .d.ts: an app on TypeScript 6 or later includes no @types/node unless a file asks)
+// (kept in the .d.ts for apps on TypeScript 6+: docs/toolchain.md 1; test/pack.test.ts checks it)
 // pino integrations. Each pino line (one JSON object and a newline) becomes one record: the JSON
 // itself (without the newline) is the text, and the pino level picks the syslog level.
 //

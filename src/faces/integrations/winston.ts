@@ -1,5 +1,5 @@
 /// <reference types="node" preserve="true" />
-// (kept in the .d.ts: an app on TypeScript 6 or later includes no @types/node unless a file asks)
+// (kept in the .d.ts for apps on TypeScript 6+: docs/toolchain.md 1; test/pack.test.ts checks it)
 // A winston transport: one record per log entry, the formatted message (info[MESSAGE], what the
 // logger's or the transport's format produced) as text, the winston level mapped to syslog.
 //
