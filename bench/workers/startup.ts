@@ -32,6 +32,9 @@ if (subject === 'netconsole') {
   phase('first');
   await nc.close();
   phase('close');
+  // The total ends here: what follows checks the cache and is no phase (it once added 0.1 - 0.5
+  // ms to the figure, the total less the boot, and more on a busy machine).
+  t.total = mark;
   const load = new URL('../../lib/es/load.js', import.meta.url).href; // the instance 'netconsole' loaded
   const { codeCache } = (await import(load)) as typeof import('../../src/faces/load.js');
   // The cache is written in the turn of the event loop after the set-up (base/code-cache.ts): an
@@ -51,5 +54,5 @@ if (subject === 'netconsole') {
 } else {
   throw new Error(`unknown subject ${subject}`);
 }
-t.total = performance.now();
+t.total ??= performance.now();
 process.stdout.write(`${JSON.stringify({ ...t, codeCache: status })}\n`);
