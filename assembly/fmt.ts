@@ -91,8 +91,9 @@ export function putDec(dst: usize, v: u64): usize {
   }
 }
 
-// A cached decimal (36 bytes, layout.ts TGT_RSEQ_DEC): [u64 value][i32 digits, 0: none][24
-// bytes: the digits, from DEC_DIGITS].
+// A cached decimal (32 bytes, layout.ts TGT_RSEQ_DEC): [u64 value][i32 digits, 0: none][20
+// bytes: the digits, from DEC_DIGITS; a u64 has at most 20, and stepping by one adds a digit only
+// below 10^19].
 export const DEC_DIGITS: usize = 12;
 
 /**

@@ -22,7 +22,7 @@
 // target-list spinlock (the lock's acquire/release give the ordering); "atomic" means the word is
 // read or written outside the lock and uses atomic operations on both sides.
 
-export const LAYOUT_VERSION: u32 = 6; // 3: THR_STATE counts claims (shared slots); 4: SLOT_AUX, TGT_CNT_REPORT_LOST; 5: reliable targets (TGT_RSEQ .. TGT_CNT_UNACKED_REPORTED); 6: the sender keeps their messages (RELIABLE_TARGETS)
+export const LAYOUT_VERSION: u32 = 7; // 3: THR_STATE counts claims (shared slots); 4: SLOT_AUX, TGT_CNT_REPORT_LOST; 5: reliable targets (TGT_RSEQ .. TGT_CNT_UNACKED_REPORTED); 6: the sender keeps their messages (RELIABLE_TARGETS); 7: TGT_RT_PUSHED, UNACKED counted by the host
 export const MAGIC: u32 = 0x4e434f4e; // "NCON", written last by mem_init: a memory is ready when it is there
 export const NIL: i32 = -1; // end of a list, no target
 
@@ -54,9 +54,9 @@ export const WANT_SYS: usize = 160; // i32 atomic: H stores the S_* bits some en
 export const CLOSED: usize = 168; // i32 atomic: H stores 1 when the Netconsole closes; W then writes nothing
 export const REPORT_LOSSES: usize = 172; // i32: H once at init: 1 = in-band loss reports (see write.ts)
 // In-band loss reports. LOST_TOTAL counts every lost target message and every lost report (W under
-// the lock, S outside it: atomic add on both sides); W compares it with LOST_SEEN to skip the scan for unreported
+// the lock, S and H outside it: atomic add on every side, after the counter it is for); W compares it with LOST_SEEN to skip the scan for unreported
 // losses while nothing was lost since the last scan that found none.
-export const LOST_TOTAL: usize = 176; // u64 atomic add (W, S); W atomic load
+export const LOST_TOTAL: usize = 176; // u64 atomic add (W, S, H); W atomic load
 export const LOST_SEEN: usize = 184; // u64 under lock (W; H resets it to 0 at each enable)
 
 // Transmit ring, producer line. Positions are byte counts since init (u64, never wrap in practice).
@@ -176,15 +176,20 @@ export const TGT_RT_COUNT: usize = 404; // u32 S atomic store: messages kept now
 export const TGT_RT_HEAD: usize = 408; // u64 S atomic store after an entry is written: the position past it
 export const TGT_RT_TAIL: usize = 416; // u64 S atomic store BEFORE it reuses the bytes; H atomic load after copying
 export const TGT_RT_ACKED: usize = 424; // u64 H atomic store: the first seq not acked (everything before is released); W, S atomic load
-export const TGT_RT_HEARD: usize = 432; // i32 H atomic store: 1 once the receiver replied (S counts push-outs as unacked from then on; W stops writing ncfirst)
+export const TGT_RT_HEARD: usize = 432; // i32 H atomic store: 1 once the receiver replied (S counts push-outs as unheard until then; W stops writing ncfirst)
 export const TGT_RT_REPORTED_AT: usize = 440; // u64 under lock (W): the usec time of the last report of unacked messages
-export const TGT_CNT_UNACKED: usize = 448; // u64 S atomic add: messages pushed out unacked after the receiver replied; W, H atomic load
+// u64 H atomic add: messages pushed out unacked that the receiver asked for again, or that it never
+// acked before it fell silent (host/reliable.ts); W, H atomic load
+export const TGT_CNT_UNACKED: usize = 448;
 export const TGT_CNT_UNHEARD: usize = 456; // u64 S atomic add: messages pushed out before the receiver ever replied; H atomic load
 export const TGT_CNT_UNACKED_REPORTED: usize = 464; // u64 under lock (W): of UNACKED, told in-band
-// 36 bytes under lock (W): the digits of the target's own seq last written (fmt.ts decCached),
+// 32 bytes under lock (W): the digits of the target's own seq last written (fmt.ts decCached),
 // stepped by one per message instead of formatted again
 export const TGT_RSEQ_DEC: usize = 472;
-export const TGT_END: usize = 508;
+// u64 S atomic store: the seq after the last message pushed out of the region (or not kept: longer
+// than it); H sets it before the first enable, atomic load: a request below it finds nothing, ever
+export const TGT_RT_PUSHED: usize = 504;
+export const TGT_END: usize = 512;
 
 // A retention entry (assembly/retain.ts), at RT_BASE + 8 * RT_SLOTS + (position % RT_SIZE): the
 // message as its one unfragmented datagram would carry it, "[release,]header;data", after a

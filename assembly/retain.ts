@@ -17,9 +17,11 @@
 // The region: an index of RT_SLOTS u64 positions (seq % RT_SLOTS -> where the entry of that seq
 // starts), then RT_SIZE bytes of entries written one after the other as a ring of byte positions
 // (u64, since the first enable). The oldest entries are pushed out when a new one needs the room
-// or when RT_SLOTS are kept; one the receiver has not acked (seq >= RT_ACKED) is counted:
-// UNACKED once the receiver has replied (told in-band by write.ts), UNHEARD before (a receiver
-// that never replies, netconsd, would otherwise have every record followed by a report).
+// or when RT_SLOTS are kept, and RT_PUSHED moves past them. A push-out is no loss: the message may
+// well have arrived, and only the receiver can tell. The host counts one lost (UNACKED, told
+// in-band by write.ts) when the receiver asks for it after it was pushed out, or falls silent
+// before acking it (host/reliable.ts). Here a push-out before the receiver ever replied is counted
+// UNHEARD: how many messages a receiver that never replies (netconsd) could not have asked for.
 import {
   ADDR_FAMILY,
   F_RELEASE,
@@ -28,7 +30,6 @@ import {
   K_FRAME,
   K_MASK,
   K_PAD,
-  LOST_TOTAL,
   MAX_TARGETS,
   RING_OFF,
   RT_ENTRY_HDR,
@@ -42,7 +43,6 @@ import {
   SLOT_LEN,
   SLOT_TARGET,
   TGT_ADDR,
-  TGT_CNT_UNACKED,
   TGT_CNT_UNHEARD,
   TGT_FLAGS,
   TGT_GEN,
@@ -52,6 +52,7 @@ import {
   TGT_RT_COUNT,
   TGT_RT_HEAD,
   TGT_RT_HEARD,
+  TGT_RT_PUSHED,
   TGT_RT_SIZE,
   TGT_RT_SLOTS,
   TGT_RT_TAIL,
@@ -78,14 +79,10 @@ function popOldest(tp: usize, ring: usize, size: u64): void {
   if (len == RT_PAD) {
     tail += size - off;
   } else {
-    if (load<u64>(e + RT_ENTRY_SEQ) >= atomic.load<u64>(tp + TGT_RT_ACKED)) {
-      if (atomic.load<i32>(tp + TGT_RT_HEARD) != 0) {
-        atomic.add<u64>(tp + TGT_CNT_UNACKED, 1);
-        atomic.add<u64>(LOST_TOTAL, 1); // write.ts lossesToReport looks again
-      } else {
-        atomic.add<u64>(tp + TGT_CNT_UNHEARD, 1);
-      }
-    }
+    const seq = load<u64>(e + RT_ENTRY_SEQ);
+    if (seq >= atomic.load<u64>(tp + TGT_RT_ACKED) && atomic.load<i32>(tp + TGT_RT_HEARD) == 0)
+      atomic.add<u64>(tp + TGT_CNT_UNHEARD, 1);
+    atomic.store<u64>(tp + TGT_RT_PUSHED, seq + 1);
     tail += entryBytes(len);
     atomic.store<u32>(tp + TGT_RT_COUNT, load<u32>(tp + TGT_RT_COUNT) - 1);
   }
@@ -114,7 +111,7 @@ function retainBegin(tp: usize, seq: u64, prefixLen: i32, msgLen: i32): usize {
   const ring = index + <usize>(slots << 3);
   const need = entryBytes(<u32>msgLen);
   if (need > size) {
-    atomic.add<u64>(tp + TGT_CNT_UNHEARD, 1);
+    atomic.add<u64>(tp + TGT_CNT_UNHEARD, 1); // RT_PUSHED passes it with the next push-out
     return 0;
   }
   let head = load<u64>(tp + TGT_RT_HEAD);

@@ -6,7 +6,7 @@
 
 namespace nc::layout {
 
-constexpr uint32_t LAYOUT_VERSION = 6u;  // 3: THR_STATE counts claims (shared slots); 4: SLOT_AUX, TGT_CNT_REPORT_LOST; 5: reliable targets (TGT_RSEQ .. TGT_CNT_UNACKED_REPORTED); 6: the sender keeps their messages (RELIABLE_TARGETS)
+constexpr uint32_t LAYOUT_VERSION = 7u;  // 3: THR_STATE counts claims (shared slots); 4: SLOT_AUX, TGT_CNT_REPORT_LOST; 5: reliable targets (TGT_RSEQ .. TGT_CNT_UNACKED_REPORTED); 6: the sender keeps their messages (RELIABLE_TARGETS); 7: TGT_RT_PUSHED, UNACKED counted by the host
 constexpr uint32_t MAGIC = 0x4e434f4eu;  // "NCON", written last by mem_init: a memory is ready when it is there
 constexpr int32_t NIL = -1;  // end of a list, no target
 // ---------------------------------------------------------------- header, [0, 4096)
@@ -27,7 +27,7 @@ constexpr uint32_t TEXT_CUT = 164u;  // u32 atomic add (any writer, JS side): re
 constexpr uint32_t WANT_SYS = 160u;  // i32 atomic: H stores the S_* bits some enabled target sends;
 constexpr uint32_t CLOSED = 168u;  // i32 atomic: H stores 1 when the Netconsole closes; W then writes nothing
 constexpr uint32_t REPORT_LOSSES = 172u;  // i32: H once at init: 1 = in-band loss reports (see write.ts)
-constexpr uint32_t LOST_TOTAL = 176u;  // u64 atomic add (W, S); W atomic load
+constexpr uint32_t LOST_TOTAL = 176u;  // u64 atomic add (W, S, H); W atomic load
 constexpr uint32_t LOST_SEEN = 184u;  // u64 under lock (W; H resets it to 0 at each enable)
 constexpr uint32_t RING_HEAD = 192u;  // u64: W atomic store after a record's slots are written; S/H atomic load
 constexpr uint32_t RING_WAKE = 200u;  // i32: W atomic add when RING_SLEEPING is set; S waits on it
@@ -102,13 +102,14 @@ constexpr uint32_t TGT_RT_COUNT = 404u;  // u32 S atomic store: messages kept no
 constexpr uint32_t TGT_RT_HEAD = 408u;  // u64 S atomic store after an entry is written: the position past it
 constexpr uint32_t TGT_RT_TAIL = 416u;  // u64 S atomic store BEFORE it reuses the bytes; H atomic load after copying
 constexpr uint32_t TGT_RT_ACKED = 424u;  // u64 H atomic store: the first seq not acked (everything before is released); W, S atomic load
-constexpr uint32_t TGT_RT_HEARD = 432u;  // i32 H atomic store: 1 once the receiver replied (S counts push-outs as unacked from then on; W stops writing ncfirst)
+constexpr uint32_t TGT_RT_HEARD = 432u;  // i32 H atomic store: 1 once the receiver replied (S counts push-outs as unheard until then; W stops writing ncfirst)
 constexpr uint32_t TGT_RT_REPORTED_AT = 440u;  // u64 under lock (W): the usec time of the last report of unacked messages
-constexpr uint32_t TGT_CNT_UNACKED = 448u;  // u64 S atomic add: messages pushed out unacked after the receiver replied; W, H atomic load
+constexpr uint32_t TGT_CNT_UNACKED = 448u;
 constexpr uint32_t TGT_CNT_UNHEARD = 456u;  // u64 S atomic add: messages pushed out before the receiver ever replied; H atomic load
 constexpr uint32_t TGT_CNT_UNACKED_REPORTED = 464u;  // u64 under lock (W): of UNACKED, told in-band
 constexpr uint32_t TGT_RSEQ_DEC = 472u;
-constexpr uint32_t TGT_END = 508u;
+constexpr uint32_t TGT_RT_PUSHED = 504u;
+constexpr uint32_t TGT_END = 512u;
 constexpr uint32_t RT_ENTRY_LEN = 0u;  // u32: message bytes, or RT_PAD
 constexpr uint32_t RT_ENTRY_PREFIX = 4u;  // u32: bytes of "[release,]header" (before the ';')
 constexpr uint32_t RT_ENTRY_SEQ = 8u;  // u64: the target's seq of the message

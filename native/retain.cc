@@ -36,7 +36,6 @@ uint64_t EntryBytes(uint32_t msgLen, uint32_t hdr) { return (static_cast<uint64_
 RetainLayout RetainLayout::From(const std::function<uint32_t(const char*)>& get) {
   RetainLayout l;
   l.reliableTargets = get("RELIABLE_TARGETS");
-  l.lostTotal = get("LOST_TOTAL");
   l.ringOff = get("RING_OFF");
   l.ringSize = get("ringSize");
   l.targetsOff = get("TARGETS_OFF");
@@ -64,7 +63,7 @@ RetainLayout RetainLayout::From(const std::function<uint32_t(const char*)>& get)
   l.rtTail = get("TGT_RT_TAIL");
   l.rtAcked = get("TGT_RT_ACKED");
   l.rtHeard = get("TGT_RT_HEARD");
-  l.cntUnacked = get("TGT_CNT_UNACKED");
+  l.rtPushed = get("TGT_RT_PUSHED");
   l.cntUnheard = get("TGT_CNT_UNHEARD");
   l.entryLen = get("RT_ENTRY_LEN");
   l.entryPrefix = get("RT_ENTRY_PREFIX");
@@ -86,14 +85,9 @@ void Retainer::PopOldest(uint8_t* tp, uint8_t* ring, uint64_t size) {
   if (len == lay_.entryPad) {
     tail += size - off;
   } else {
-    if (Ld<uint64_t>(e + lay_.entrySeq) >= LdA<uint64_t>(tp + lay_.rtAcked)) {
-      if (LdA<int32_t>(tp + lay_.rtHeard) != 0) {
-        AddA(tp + lay_.cntUnacked, 1);
-        AddA(mem_ + lay_.lostTotal, 1);  // the write path looks again (write.ts lossesToReport)
-      } else {
-        AddA(tp + lay_.cntUnheard, 1);
-      }
-    }
+    uint64_t seq = Ld<uint64_t>(e + lay_.entrySeq);
+    if (seq >= LdA<uint64_t>(tp + lay_.rtAcked) && LdA<int32_t>(tp + lay_.rtHeard) == 0) AddA(tp + lay_.cntUnheard, 1);
+    StA<uint64_t>(tp + lay_.rtPushed, seq + 1);
     tail += EntryBytes(len, lay_.entryHdr);
     StA<uint32_t>(tp + lay_.rtCount, Ld<uint32_t>(tp + lay_.rtCount) - 1);
   }

@@ -14,10 +14,10 @@ namespace nc {
 
 // The offsets and constants retention needs (assembly/layout.ts, by name).
 struct RetainLayout {
-  uint32_t reliableTargets, lostTotal, ringOff, ringSize, targetsOff, targetSize;
+  uint32_t reliableTargets, ringOff, ringSize, targetsOff, targetSize;
   uint32_t slotLen, slotTarget, slotKind, slotGen, slotHdr, kindMask, kindPad, kindFrame;
   uint32_t tgtFlags, tgtGen, tgtRelLen, tgtAddr, addrFamily, fReliable, fRelease;
-  uint32_t rtBase, rtSize, rtSlots, rtCount, rtHead, rtTail, rtAcked, rtHeard, cntUnacked, cntUnheard;
+  uint32_t rtBase, rtSize, rtSlots, rtCount, rtHead, rtTail, rtAcked, rtHeard, rtPushed, cntUnheard;
   uint32_t entryLen, entryPrefix, entrySeq, entryHdr, entryPad;
   uint32_t ethHlen, ipv4Hlen, ipv6Hlen, udpHlen;
 

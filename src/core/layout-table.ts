@@ -2,7 +2,7 @@
 // change assembly/layout.ts, whose comments also say who writes each word and how.
 
 export const L = {
-  LAYOUT_VERSION: 6, // 3: THR_STATE counts claims (shared slots); 4: SLOT_AUX, TGT_CNT_REPORT_LOST; 5: reliable targets (TGT_RSEQ .. TGT_CNT_UNACKED_REPORTED); 6: the sender keeps their messages (RELIABLE_TARGETS)
+  LAYOUT_VERSION: 7, // 3: THR_STATE counts claims (shared slots); 4: SLOT_AUX, TGT_CNT_REPORT_LOST; 5: reliable targets (TGT_RSEQ .. TGT_CNT_UNACKED_REPORTED); 6: the sender keeps their messages (RELIABLE_TARGETS); 7: TGT_RT_PUSHED, UNACKED counted by the host
   MAGIC: 0x4e434f4e, // "NCON", written last by mem_init: a memory is ready when it is there
   NIL: -1, // end of a list, no target
   // ---------------------------------------------------------------- header, [0, 4096)
@@ -23,7 +23,7 @@ export const L = {
   WANT_SYS: 160, // i32 atomic: H stores the S_* bits some enabled target sends;
   CLOSED: 168, // i32 atomic: H stores 1 when the Netconsole closes; W then writes nothing
   REPORT_LOSSES: 172, // i32: H once at init: 1 = in-band loss reports (see write.ts)
-  LOST_TOTAL: 176, // u64 atomic add (W, S); W atomic load
+  LOST_TOTAL: 176, // u64 atomic add (W, S, H); W atomic load
   LOST_SEEN: 184, // u64 under lock (W; H resets it to 0 at each enable)
   RING_HEAD: 192, // u64: W atomic store after a record's slots are written; S/H atomic load
   RING_WAKE: 200, // i32: W atomic add when RING_SLEEPING is set; S waits on it
@@ -98,13 +98,14 @@ export const L = {
   TGT_RT_HEAD: 408, // u64 S atomic store after an entry is written: the position past it
   TGT_RT_TAIL: 416, // u64 S atomic store BEFORE it reuses the bytes; H atomic load after copying
   TGT_RT_ACKED: 424, // u64 H atomic store: the first seq not acked (everything before is released); W, S atomic load
-  TGT_RT_HEARD: 432, // i32 H atomic store: 1 once the receiver replied (S counts push-outs as unacked from then on; W stops writing ncfirst)
+  TGT_RT_HEARD: 432, // i32 H atomic store: 1 once the receiver replied (S counts push-outs as unheard until then; W stops writing ncfirst)
   TGT_RT_REPORTED_AT: 440, // u64 under lock (W): the usec time of the last report of unacked messages
-  TGT_CNT_UNACKED: 448, // u64 S atomic add: messages pushed out unacked after the receiver replied; W, H atomic load
+  TGT_CNT_UNACKED: 448,
   TGT_CNT_UNHEARD: 456, // u64 S atomic add: messages pushed out before the receiver ever replied; H atomic load
   TGT_CNT_UNACKED_REPORTED: 464, // u64 under lock (W): of UNACKED, told in-band
   TGT_RSEQ_DEC: 472,
-  TGT_END: 508,
+  TGT_RT_PUSHED: 504,
+  TGT_END: 512,
   RT_ENTRY_LEN: 0, // u32: message bytes, or RT_PAD
   RT_ENTRY_PREFIX: 4, // u32: bytes of "[release,]header" (before the ';')
   RT_ENTRY_SEQ: 8, // u64: the target's seq of the message

@@ -72,7 +72,8 @@ export interface Kept {
 export interface RetentionCounters {
   /** Messages kept now (acked ones included until their room is needed). */
   kept: number;
-  /** Pushed out unacked after the receiver replied (told in-band). */
+  /** Pushed out unacked, then asked for again by the receiver, or never acked before it fell
+   *  silent (host/reliable.ts): lost, told in-band. */
   unacked: number;
   /** Pushed out before the receiver ever replied. */
   unheard: number;
@@ -117,6 +118,7 @@ export class Retention {
     this.dv.setBigUint64(tp + L.TGT_RT_HEAD, 0n, true);
     this.dv.setBigUint64(tp + L.TGT_RT_TAIL, 0n, true);
     Atomics.store(this.u64, (tp + L.TGT_RT_ACKED) >> 3, nextSeq);
+    Atomics.store(this.u64, (tp + L.TGT_RT_PUSHED) >> 3, nextSeq);
     Atomics.store(this.i32, (tp + L.TGT_RT_HEARD) >> 2, 0);
     Atomics.add(this.i32, L.RELIABLE_TARGETS >> 2, 1); // the sender keeps messages from now on
   }
@@ -141,6 +143,20 @@ export class Retention {
   /** The receiver replied: from now on a message pushed out unacked is told in-band. */
   setHeard(): void {
     Atomics.store(this.i32, (this.tp + L.TGT_RT_HEARD) >> 2, 1);
+  }
+
+  /** The seq after the last message pushed out of the region: one below it is never read again
+   *  (read() returning null for a seq at or past it means "not kept yet"). */
+  pushed(): bigint {
+    return Atomics.load(this.u64, (this.tp + L.TGT_RT_PUSHED) >> 3);
+  }
+
+  /** `n` more messages lost unacked (host/reliable.ts decides which): the write path tells them
+   *  in-band before the target's next record, as it tells ring losses. */
+  countUnacked(n: number): void {
+    if (n <= 0) return;
+    Atomics.add(this.u64, (this.tp + L.TGT_CNT_UNACKED) >> 3, BigInt(n));
+    Atomics.add(this.u64, L.LOST_TOTAL >> 3, BigInt(n)); // after UNACKED: the write path's scan looks again
   }
 
   counters(): RetentionCounters {

@@ -24,8 +24,9 @@ export interface TargetCounters {
   stalls: number;
   unconfirmed: number;
   holds: number;
-  /** Reliable targets (assembly/retain.ts): messages pushed out of the retention unacked after the
-   *  receiver replied, before it ever did, and the messages kept now. */
+  /** Reliable targets (assembly/retain.ts, host/reliable.ts): messages pushed out of the retention
+   *  and then asked for again or never acked, messages pushed out before the receiver ever replied,
+   *  and the messages kept now. */
   unacked: number;
   unheard: number;
   kept: number;

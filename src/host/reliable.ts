@@ -23,6 +23,15 @@
 // below the highest seq it saw): this is what brings it, EMERGENCY_MS (3 s) after it was written.
 // `listen --ack` acks every second, and its first ack after quiet waits a whole interval: 3 s
 // leaves one interval and the round trip of margin, so a healthy stream sees no emergencies.
+//
+// Losses. A message pushed out of the retention before its ack is not lost for that: at a high
+// rate the retention holds less than the receiver's ack interval, and nearly all of those arrived.
+// Only the receiver knows, and it says so: it asks for every hole below the highest seq it saw,
+// again and again until it gives the hole up. So a pushed-out message is counted lost (`unacked`,
+// told in-band) when the receiver asks for it after it was pushed out (once per seq), and an ack
+// that passes it releases it without a word. What the receiver never settles, because it fell
+// silent (no reply for SILENT_MS) or the target stopped first, is counted then: it may not have
+// arrived.
 import { createSocket, type Socket } from 'node:dgram';
 import { NetconsoleError, errnoCode } from '../base/errors.js';
 import { L } from '../core/layout.js';
@@ -40,6 +49,13 @@ export const EMERGENCY_BATCH = 4;
 // request in five.
 export const RESEND_GAP_MS = 100;
 export const RESEND_BUDGET = 16384;
+/** A receiver that sent nothing for this long is taken for gone: the messages pushed out that it
+ *  never acked are counted lost. Longer than libncrx's and `listen --ack`'s message timeout (30 s),
+ *  after which a receiver gives up a hole and its ack moves on; a live receiver replies long
+ *  before, at once to each emergency resend (3, 6, 12, 20 and 28 s into a stall). */
+export const SILENT_MS = 35_000;
+/** Pushed-out seqs counted one by one and not acked yet, at most: twice libncrx's window. */
+const COUNTED_MAX = 16384;
 /** close(): how often the newest unacked message is resent while it waits for the acks. */
 export const CLOSE_NUDGE_MS = 250;
 const TICK_MS = 100;
@@ -171,6 +187,12 @@ export class ReliableLink {
   /** (next seq, when it was seen): when the messages before each seq were written, at the latest. */
   private readonly written: Array<{ seq: bigint; at: number }> = [];
   private lastAckAt: number;
+  private lastReplyAt: number;
+  /** Every pushed-out seq below it is acked or counted lost (countSilent). */
+  private countedBelow: bigint;
+  /** The pushed-out seqs at or past countedBelow and not acked that were counted lost one by one,
+   *  as the receiver asked for them: at most COUNTED_MAX. */
+  private readonly counted = new Set<bigint>();
   private lastEmergencyAt = 0;
   private emergencyWait = EMERGENCY_MS;
   /** When each seq was last resent (by seq % slots): at most once per RESEND_GAP_MS. */
@@ -185,8 +207,8 @@ export class ReliableLink {
     readonly counters: ReliableCounters,
     private readonly now: () => number = () => performance.now(),
   ) {
-    this.acked = retention.nextSeq();
-    this.lastAckAt = this.budgetAt = now();
+    this.acked = this.countedBelow = retention.nextSeq();
+    this.lastAckAt = this.lastReplyAt = this.budgetAt = now();
     this.resentSeq = new BigUint64Array(retention.slots).fill(U64_MAX);
     this.resentAt = new Float64Array(retention.slots);
     socket.on('message', (buf) => this.onReply(buf));
@@ -202,7 +224,31 @@ export class ReliableLink {
     this.stopped = true;
     clearInterval(this.timer);
     this.socket.close();
+    if (this.heard) this.countSilent(); // nothing will settle them now
     this.settled();
+  }
+
+  /** The receiver asked for `seq` and it could not be resent: lost if it was pushed out (not if
+   *  the sender has not kept it yet, or it was resent just now), counted once. */
+  private askedGone(seq: bigint): void {
+    if (seq < this.countedBelow || seq >= this.retention.pushed() || this.counted.has(seq)) return;
+    this.counted.add(seq);
+    this.retention.countUnacked(1);
+    // More holes than any receiver's window holds (libncrx's is 8,192): count everything gone.
+    if (this.counted.size > COUNTED_MAX) this.countSilent();
+  }
+
+  /** Counts lost every pushed-out seq that was neither acked nor counted yet: the receiver did not
+   *  settle them (it fell silent, or the target stops). */
+  private countSilent(): void {
+    const from = this.acked > this.countedBelow ? this.acked : this.countedBelow;
+    const to = this.retention.pushed();
+    if (to <= from) return;
+    let n = to - from;
+    for (const s of this.counted) if (s >= from && s < to) n--; // asked for, counted already
+    this.counted.clear(); // every one is below `to` (pushed out when it was counted)
+    this.retention.countUnacked(Number(n));
+    this.countedBelow = to;
   }
 
   private waiters: Array<() => void> = [];
@@ -254,6 +300,7 @@ export class ReliableLink {
       return;
     }
     this.counters.replies++;
+    this.lastReplyAt = this.now();
     if (!this.heard) {
       this.heard = true;
       this.retention.setHeard();
@@ -263,6 +310,7 @@ export class ReliableLink {
       this.retention.setAcked(this.acked);
       this.counters.acks++;
       this.counters.acked = r.ack.toString();
+      for (const seq of this.counted) if (seq < this.acked) this.counted.delete(seq);
       this.lastAckAt = this.now();
       this.emergencyWait = EMERGENCY_MS;
       this.lastEmergencyAt = 0;
@@ -270,8 +318,12 @@ export class ReliableLink {
     }
     for (const seq of r.missing) {
       this.counters.requests++;
-      if (seq < this.acked || !this.resend(seq, false)) this.counters.refused++;
-      else this.counters.resends++;
+      if (seq >= this.acked && this.resend(seq, false)) {
+        this.counters.resends++;
+      } else {
+        this.counters.refused++;
+        if (seq >= this.acked) this.askedGone(seq);
+      }
     }
   }
 
@@ -313,6 +365,7 @@ export class ReliableLink {
       return;
     }
     if (!this.heard) return; // a receiver that never replied gets nothing extra (netconsd)
+    if (now - this.lastReplyAt >= SILENT_MS) this.countSilent();
     if (now - this.lastEmergencyAt < this.emergencyWait) return;
     // The oldest unacked message was written before the first sample past it was taken; the
     // newest one when the last sample was.

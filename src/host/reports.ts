@@ -79,8 +79,10 @@ export interface TargetStats {
 export interface ReliableStats extends ReliableCounters {
   /** Messages kept for resending now (acked ones included until their room is needed). */
   kept: number;
-  /** Messages pushed out of the retention unacked after the receiver replied: their fate is not
-   *  known. Told in-band ("** N messages unacknowledged **") and counted in `lost`. */
+  /** Messages pushed out of the retention before their ack that the receiver then asked for again
+   *  (it does not have them), or that it never acked before it fell silent for 35 s or the target
+   *  stopped (they may not have arrived). Told in-band ("** N messages unacknowledged **") and
+   *  counted in `lost`. A pushed-out message a later ack passes arrived, and is not counted. */
   unacked: number;
   /** Messages pushed out before the receiver ever replied (a receiver that does not ack, such as
    *  netconsd): sent once, like any target's, and not told in-band. */
