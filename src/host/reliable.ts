@@ -27,19 +27,11 @@
 // Losses. A message pushed out of the retention before its ack is not lost for that: at a high
 // rate the retention holds less than the receiver's ack interval, and nearly all of those arrived.
 // Only the receiver knows, and it says so: it asks for every hole below the highest seq it saw,
-// again and again until it gives the hole up. So a message is counted lost (`unacked`, told
-// in-band), once:
-//   * when the receiver asks for it after it was pushed out;
-//   * when it is pushed out, or an ack passes it, while the receiver's last word on it was that it
-//     still missed it after its last resend: asked for again in a reply that mentions a seq
-//     written after that resend (the receiver had seen a datagram sent after the resend, so the
-//     resend had come or was lost). This is the receiver giving a hole up (its window, its memory
-//     bound, its timeout) as the retention pushes it out, which asks for nothing afterwards;
-//   * when the receiver never settles it: pushed out, then no reply for SILENT_MS, or the target
-//     stops first (it may not have arrived).
-// An ack that passes a pushed-out message otherwise releases it without a word: an ack means
-// "delivered or given up", and the receiver tells what it gave up (listen --ack prints each), so
-// this count is what the sender knows, at most the receiver's.
+// again and again until it gives the hole up. So a pushed-out message is counted lost (`unacked`,
+// told in-band) when the receiver asks for it after it was pushed out (once per seq), and an ack
+// that passes it releases it without a word. What the receiver never settles, because it fell
+// silent (no reply for SILENT_MS) or the target stopped first, is counted then: it may not have
+// arrived.
 import { createSocket, type Socket } from 'node:dgram';
 import { NetconsoleError, errnoCode } from '../base/errors.js';
 import { L } from '../core/layout.js';
@@ -201,19 +193,11 @@ export class ReliableLink {
   /** The pushed-out seqs at or past countedBelow and not acked that were counted lost one by one,
    *  as the receiver asked for them: at most COUNTED_MAX. */
   private readonly counted = new Set<bigint>();
-  /** Kept seqs the receiver still missed after their last resend (see Losses): lost once pushed
-   *  out or acked unless resent first. */
-  private readonly missing = new Set<bigint>();
-  /** The highest seq the receiver's replies showed it had seen (an ack, or a hole below it). */
-  private receiverSaw = 0n;
   private lastEmergencyAt = 0;
   private emergencyWait = EMERGENCY_MS;
   /** When each seq was last resent (by seq % slots): at most once per RESEND_GAP_MS. */
   private readonly resentSeq: BigUint64Array;
   private readonly resentAt: Float64Array;
-  /** The target's next seq when each seq was last resent: a reply mentioning one at or past it
-   *  comes from after the resend. */
-  private readonly resentNext: BigUint64Array;
   private budget = RESEND_BUDGET;
   private budgetAt: number;
 
@@ -227,7 +211,6 @@ export class ReliableLink {
     this.lastAckAt = this.lastReplyAt = this.budgetAt = now();
     this.resentSeq = new BigUint64Array(retention.slots).fill(U64_MAX);
     this.resentAt = new Float64Array(retention.slots);
-    this.resentNext = new BigUint64Array(retention.slots);
     socket.on('message', (buf) => this.onReply(buf));
     socket.on('error', () => {
       this.counters.sendErrors++; // an ICMP error on the connected socket (the receiver is not there yet)
@@ -241,10 +224,7 @@ export class ReliableLink {
     this.stopped = true;
     clearInterval(this.timer);
     this.socket.close();
-    if (this.heard) {
-      this.settleMissing();
-      this.countSilent(); // nothing will settle them now
-    }
+    if (this.heard) this.countSilent(); // nothing will settle them now
     this.settled();
   }
 
@@ -252,28 +232,10 @@ export class ReliableLink {
    *  the sender has not kept it yet, or it was resent just now), counted once. */
   private askedGone(seq: bigint): void {
     if (seq < this.countedBelow || seq >= this.retention.pushed() || this.counted.has(seq)) return;
-    this.countOne(seq);
+    this.counted.add(seq);
+    this.retention.countUnacked(1);
     // More holes than any receiver's window holds (libncrx's is 8,192): count everything gone.
     if (this.counted.size > COUNTED_MAX) this.countSilent();
-  }
-
-  private countOne(seq: bigint): void {
-    this.counted.add(seq);
-    this.missing.delete(seq);
-    this.retention.countUnacked(1);
-  }
-
-  /** Counts lost the seqs still missing after their last resend that were pushed out or acked
-   *  (given up) since: nothing will bring them now. */
-  private settleMissing(): void {
-    if (this.missing.size === 0) return;
-    const pushed = this.retention.pushed();
-    const gone = this.acked > pushed ? this.acked : pushed;
-    for (const seq of this.missing) {
-      if (seq >= gone) continue;
-      if (seq < this.countedBelow || this.counted.has(seq)) this.missing.delete(seq);
-      else this.countOne(seq);
-    }
   }
 
   /** Counts lost every pushed-out seq that was neither acked nor counted yet: the receiver did not
@@ -285,7 +247,6 @@ export class ReliableLink {
     let n = to - from;
     for (const s of this.counted) if (s >= from && s < to) n--; // asked for, counted already
     this.counted.clear(); // every one is below `to` (pushed out when it was counted)
-    for (const seq of this.missing) if (seq < to) this.missing.delete(seq);
     this.retention.countUnacked(Number(n));
     this.countedBelow = to;
   }
@@ -355,25 +316,15 @@ export class ReliableLink {
       this.lastEmergencyAt = 0;
       if (this.waiters.length > 0 && this.done()) this.settled();
     }
-    const saw = r.missing.length > 0 ? r.missing[r.missing.length - 1] : (r.ack ?? 0n);
-    if (saw > this.receiverSaw) this.receiverSaw = saw;
     for (const seq of r.missing) {
       this.counters.requests++;
-      if (seq < this.acked) {
-        this.counters.refused++;
-        continue;
-      }
-      const i = Number(seq % BigInt(this.resentSeq.length));
-      const stillMissing = this.resentSeq[i] === seq && this.receiverSaw >= this.resentNext[i];
-      if (this.resend(seq, false)) {
+      if (seq >= this.acked && this.resend(seq, false)) {
         this.counters.resends++;
       } else {
         this.counters.refused++;
-        this.askedGone(seq);
-        if (stillMissing && seq >= this.retention.pushed()) this.missing.add(seq);
+        if (seq >= this.acked) this.askedGone(seq);
       }
     }
-    this.settleMissing();
   }
 
   /** Sends the kept message of `seq` again; false when it is not kept, was resent just now, or
@@ -392,8 +343,6 @@ export class ReliableLink {
     this.budget--;
     this.resentSeq[i] = seq;
     this.resentAt[i] = now;
-    this.resentNext[i] = this.retention.nextSeq();
-    this.missing.delete(seq); // another try: its outcome is not known yet
     for (const d of datagramsOf(kept, emergency)) {
       this.socket.send(d, (err) => {
         if (err) this.counters.sendErrors++;
@@ -416,7 +365,6 @@ export class ReliableLink {
       return;
     }
     if (!this.heard) return; // a receiver that never replied gets nothing extra (netconsd)
-    this.settleMissing();
     if (now - this.lastReplyAt >= SILENT_MS) this.countSilent();
     if (now - this.lastEmergencyAt < this.emergencyWait) return;
     // The oldest unacked message was written before the first sample past it was taken; the
