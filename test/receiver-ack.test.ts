@@ -508,6 +508,53 @@ describe('AckStream: a seq behind the tail, with given times (no socket)', () =>
   });
 });
 
+describe('AckStream: which holes a reply asks for, with given times (no socket)', () => {
+  test('more holes than a reply holds: after a stride crossing each is asked for once, over the replies that follow, oldest first; a hole that opens meanwhile is asked for in the next crossing, however many older ones wait', () => {
+    // Only crossings make holes due here (the retransmission interval is far off). At 20% loss and
+    // 10,000 messages/s a stream has thousands of holes: before, each crossing asked for the ~190
+    // oldest (one reply) and nothing newer, so a new hole waited for its interval (1 s) while a
+    // sender keeping 0.2 s of messages had pushed it out.
+    const p = ackParams({ intervalMs: 600_000, retxIntervalMs: 600_000, msgTimeoutMs: 600_000 });
+    const s = new AckStream(0n, 0, p, { seqs: 0, bytes: 0, remembered: 0 }, () => {});
+    const push = (seq: number, now: number): string =>
+      s.push(parseDatagram(Buffer.from(`6,${seq},${1000 + seq},-;m ${seq}`)), now);
+    for (let seq = 0; seq <= 3000; seq += 3) push(seq, 0); // holes: 2 of every 3 seqs up to 3000
+    const asked = new Map<bigint, number>();
+    /** What one tick of the reassembler sends (Reassembler.ackTick): replies while the last had no
+     *  room, at most 8. */
+    const tick = (now: number): void => {
+      let text = s.tick(now);
+      for (let n = 1; text !== undefined; n++) {
+        const [, ...missing] = text.slice(4).split(' ').map(BigInt);
+        for (const seq of missing) asked.set(seq, (asked.get(seq) ?? 0) + 1);
+        text = s.more && n < 8 ? s.reply(now, false) : undefined;
+      }
+    };
+    push(3003, 10);
+    push(3100, 10); // the head crossed multiples of 256 up to 3072
+    const holes = (from: number, to: number): bigint[] => {
+      const out: bigint[] = [];
+      for (let seq = from; seq < to; seq++) if (seq % 3 !== 0 && seq !== 3003) out.push(BigInt(seq));
+      return out;
+    };
+    const due = holes(1, 3101 - 256); // more than a stride behind the head
+    assert.ok(due.length > 1800, 'more than 8 replies hold');
+    for (let t = 20; t <= 200 && asked.size < due.length; t += 20) tick(t);
+    assert.deepEqual([...asked.keys()].sort((a, b) => (a < b ? -1 : 1)), due, 'every due hole, once, no other');
+    assert.ok([...asked.values()].every((n) => n === 1), 'none twice before the next crossing');
+    tick(220);
+    assert.ok([...asked.values()].every((n) => n === 1), 'nothing more without a crossing');
+    // Holes open at 3101 .. 3399 (beyond the stride then), the head crosses 3584: all of them are
+    // asked for within the ticks of this crossing, behind the ~1,900 older ones asked again.
+    asked.clear();
+    push(3400, 240);
+    push(3600, 240);
+    const fresh = holes(3101, 3600 - 256).filter((seq) => seq > 3100n);
+    for (let t = 260; t <= 600 && !fresh.every((seq) => asked.has(seq)); t += 20) tick(t);
+    assert.ok(fresh.every((seq) => asked.get(seq) === 1), `the new holes asked for once each: ${fresh.filter((q) => !asked.has(q)).length} not`);
+  });
+});
+
 describe('netconsole listen --ack, the command, with a fake sender', () => {
   test('acks, asks for the hole, prints in order; --json has a lost event for a hole never filled', async () => {
     const child = spawn(
