@@ -41,7 +41,9 @@ export const COLUMNS: Record<string, Record<string, string>> = {
     dropped: 'relay dropped',
     resends: 'resends',
     emergencies: 'emergency',
+    incomplete: 'printed incomplete',
     givenUp: 'given up',
+    libLost: 'counted lost',
   },
   threads: { records: 'records', dropped: 'dropped', lockContended: 'contended', contendedPct: 'contended %' },
   latency: {
