@@ -23,6 +23,16 @@ before(() => {
   mkdirSync(pkg, { recursive: true });
   cpSync(join(ROOT, 'package.json'), join(pkg, 'package.json'));
   for (const f of PKG.files) if (existsSync(join(ROOT, f))) cpSync(join(ROOT, f), join(pkg, f), { recursive: true });
+  // The prebuild `npm pack` would make from this build (prepack runs prebuildify), not one a pack
+  // left in this checkout earlier: after a change to the shared memory's layout that one refuses
+  // to load ("built for another layout").
+  rmSync(join(pkg, 'prebuilds'), { recursive: true, force: true });
+  const addon = join(ROOT, 'build', 'Release', 'netconsole.node');
+  if (existsSync(addon)) {
+    const dir = join(pkg, 'prebuilds', `${process.platform}-${process.arch}`);
+    mkdirSync(dir, { recursive: true });
+    cpSync(addon, join(dir, 'netconsole.node'));
+  }
   // Its dependencies, beside it as npm hoists them (commander, node-gyp-build ...): not the devDependencies'.
   for (const dep of ['commander', 'node-gyp-build', 'node-addon-api', 'safe-stable-stringify']) {
     if (existsSync(join(ROOT, 'node_modules', dep)))

@@ -540,10 +540,20 @@ describe('AckStream: which holes a reply asks for, with given times (no socket)'
     const due = holes(1, 3101 - 256); // more than a stride behind the head
     assert.ok(due.length > 1800, 'more than 8 replies hold');
     for (let t = 20; t <= 200 && asked.size < due.length; t += 20) tick(t);
-    assert.deepEqual([...asked.keys()].sort((a, b) => (a < b ? -1 : 1)), due, 'every due hole, once, no other');
-    assert.ok([...asked.values()].every((n) => n === 1), 'none twice before the next crossing');
+    assert.deepEqual(
+      [...asked.keys()].sort((a, b) => (a < b ? -1 : 1)),
+      due,
+      'every due hole, once, no other',
+    );
+    assert.ok(
+      [...asked.values()].every((n) => n === 1),
+      'none twice before the next crossing',
+    );
     tick(220);
-    assert.ok([...asked.values()].every((n) => n === 1), 'nothing more without a crossing');
+    assert.ok(
+      [...asked.values()].every((n) => n === 1),
+      'nothing more without a crossing',
+    );
     // Holes open at 3101 .. 3399 (beyond the stride then), the head crosses 3584: all of them are
     // asked for within the ticks of this crossing, behind the ~1,900 older ones asked again.
     asked.clear();
@@ -551,7 +561,10 @@ describe('AckStream: which holes a reply asks for, with given times (no socket)'
     push(3600, 240);
     const fresh = holes(3101, 3600 - 256).filter((seq) => seq > 3100n);
     for (let t = 260; t <= 600 && !fresh.every((seq) => asked.has(seq)); t += 20) tick(t);
-    assert.ok(fresh.every((seq) => asked.get(seq) === 1), `the new holes asked for once each: ${fresh.filter((q) => !asked.has(q)).length} not`);
+    assert.ok(
+      fresh.every((seq) => asked.get(seq) === 1),
+      `the new holes asked for once each: ${fresh.filter((q) => !asked.has(q)).length} not`,
+    );
   });
 });
 

@@ -203,11 +203,7 @@ describe('reliable targets: a pushed-out message is lost only when the receiver 
           if (heard && clock - lastReply >= SILENT_MS) countSilent();
         }
         // Counted once is counted for good: an ack later does not take it back.
-        assert.equal(
-          retention.unacked,
-          counted.size,
-          `seed ${seed}, walk ${walk}, after ${steps.join(' | ')}`,
-        );
+        assert.equal(retention.unacked, counted.size, `seed ${seed}, walk ${walk}, after ${steps.join(' | ')}`);
       }
       link.stop();
       if (heard) countSilent();

@@ -31,7 +31,9 @@
 // told in-band) when the receiver asks for it after it was pushed out (once per seq), and an ack
 // that passes it releases it without a word. What the receiver never settles, because it fell
 // silent (no reply for SILENT_MS) or the target stopped first, is counted then: it may not have
-// arrived.
+// arrived. An ack means "delivered or given up", so a message the receiver gave up (its window,
+// its bounds) without asking for it after the push-out is not counted here; the receiver tells
+// those itself (`listen --ack` prints each hole it gives up).
 import { createSocket, type Socket } from 'node:dgram';
 import { NetconsoleError, errnoCode } from '../base/errors.js';
 import { L } from '../core/layout.js';
