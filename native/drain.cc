@@ -80,9 +80,16 @@ void Drain::KeepRings() {
 }
 
 DrainStats Drain::Stats() const {
-  return {sent_.load(),   batches_.load(), errors_.load(),      discarded_.load(),  wakeups_.load(),
-          eagain_.load(), enobufs_.load(), retries_.load(),     stalls_.load(),     roomWakes_.load(),
-          holds_.load(),  probes_.load(),  unconfirmed_.load(), ringFrames_.load(), bypassFrames_.load()};
+  return {sent_.load(),        batches_.load(),    errors_.load(),       discarded_.load(),
+          wakeups_.load(),     eagain_.load(),     enobufs_.load(),      retries_.load(),
+          stalls_.load(),      roomWakes_.load(),  holds_.load(),        probes_.load(),
+          unconfirmed_.load(), ringFrames_.load(), bypassFrames_.load(), tailNotifies_.load()};
+}
+
+void Drain::NotifyAt(uint64_t pos) {
+  uint64_t at = notifyAt_.load();
+  while (pos < at && !notifyAt_.compare_exchange_weak(at, pos)) {
+  }
 }
 
 // After a RING_TAIL store: wake the writers waiting for room once the tail reached what they need.
@@ -98,6 +105,13 @@ void Drain::PublishTail(uint64_t tail) {
   if (tail > from) retain_.Range(from, tail);  // before the writers may reuse the slots
   Store64(mem_ + lay_.ringTail, tail);         // only now: every slot before it is in the kernel, or lost
   WakeRoom(tail);
+  // The host's waiter: after the tail store, as the host arms before it looks at the tail again
+  // (both seq_cst: one of the two sees the other).
+  uint64_t at = notifyAt_.load();
+  if (tail >= at && notifyAt_.compare_exchange_strong(at, UINT64_MAX) && notify_) {
+    notify_();
+    tailNotifies_++;
+  }
 }
 
 // ------------------------------------------------------------------------------------ waiting

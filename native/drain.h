@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -74,7 +75,7 @@ struct RoutePath {
 
 struct DrainStats {
   uint64_t datagrams, batches, errors, discarded, wakeups, eagain, enobufs, retries, stalls, roomWakes;
-  uint64_t holds, probes, unconfirmed, ringFrames, bypassFrames;
+  uint64_t holds, probes, unconfirmed, ringFrames, bypassFrames, tailNotifies;
 };
 
 class Drain {
@@ -95,6 +96,11 @@ class Drain {
   // Returns once no batch of the thread uses the route's socket: then the host may close it.
   void ClearRoute(int t);
   DrainStats Stats() const;
+  // `notify` is called on this thread once RING_TAIL reaches the position NotifyAt() last armed
+  // (the lowest armed since the last call), then disarmed: the host's flush() and grace periods
+  // wait for the tail without polling. Set before Start().
+  void SetNotify(std::function<void()> notify) { notify_ = std::move(notify); }
+  void NotifyAt(uint64_t pos);
 
  private:
   // What the thread decides for a target's next datagram (Gate).
@@ -213,6 +219,9 @@ class Drain {
   std::atomic<uint64_t> sent_{0}, batches_{0}, errors_{0}, discarded_{0}, wakeups_{0};
   std::atomic<uint64_t> eagain_{0}, enobufs_{0}, retries_{0}, stalls_{0}, roomWakes_{0};
   std::atomic<uint64_t> holds_{0}, probes_{0}, unconfirmed_{0}, ringFrames_{0}, bypassFrames_{0};
+  std::atomic<uint64_t> tailNotifies_{0};
+  std::atomic<uint64_t> notifyAt_{UINT64_MAX};  // the tail position notify_ waits for
+  std::function<void()> notify_;
 };
 
 }  // namespace nc

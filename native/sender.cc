@@ -53,14 +53,16 @@ namespace nc {
 class Sender : public Napi::ObjectWrap<Sender> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "Sender",
-                       {InstanceMethod<&Sender::SetRoute>("setRoute"),
-                        InstanceMethod<&Sender::ClearRoute>("clearRoute"), InstanceMethod<&Sender::Wake>("wake"),
-                        InstanceMethod<&Sender::Stop>("stop"), InstanceMethod<&Sender::Stats>("stats")});
+    return DefineClass(
+        env, "Sender",
+        {InstanceMethod<&Sender::SetRoute>("setRoute"), InstanceMethod<&Sender::ClearRoute>("clearRoute"),
+         InstanceMethod<&Sender::Wake>("wake"), InstanceMethod<&Sender::Stop>("stop"),
+         InstanceMethod<&Sender::Stats>("stats"), InstanceMethod<&Sender::NotifyAt>("notifyAt")});
   }
 
   // new Sender(memory: Uint8Array over the whole shared memory, layout: Record<string, number>,
-  //            tuning?: { batch, spin, timer: boolean, timerUs, holdMs, txRing: boolean })
+  //            tuning?: { batch, spin, timer: boolean, timerUs, holdMs, txRing: boolean },
+  //            onTail?: () => void: called on this thread's loop once RING_TAIL reached notifyAt's position)
   explicit Sender(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Sender>(info) {
     Napi::Env env = info.Env();
     size_t len;
@@ -128,11 +130,19 @@ class Sender : public Napi::ObjectWrap<Sender> {
     memRef_ = Napi::Persistent(info[0].As<Napi::Object>());  // keeps the memory alive with the thread
     Retainer retain(mem, static_cast<uint64_t>(get("memMax")), RetainLayout::From(get));
     drain_ = std::make_unique<Drain>(mem, lay, tune, retain);
+    if (info.Length() > 3 && info[3].IsFunction()) {
+      // Unref'd: a Netconsole not closed does not keep the process alive for it.
+      onTail_ = Napi::ThreadSafeFunction::New(env, info[3].As<Napi::Function>(), "netconsole-tail", 0, 1);
+      onTail_.Unref(env);
+      hasOnTail_ = true;
+      drain_->SetNotify([this] { onTail_.NonBlockingCall(); });
+    }
     drain_->Start();
   }
 
   ~Sender() override {
     if (drain_) drain_->Join();
+    ReleaseOnTail();
   }
 
  private:
@@ -191,7 +201,21 @@ class Sender : public Napi::ObjectWrap<Sender> {
 
   Napi::Value Stop(const Napi::CallbackInfo& info) {
     if (drain_) drain_->Join();
+    ReleaseOnTail();  // the thread is gone: nothing calls it any more
     return info.Env().Undefined();
+  }
+
+  // notifyAt(pos): onTail is called once RING_TAIL >= pos (the lowest position armed wins).
+  Napi::Value NotifyAt(const Napi::CallbackInfo& info) {
+    if (drain_ && info.Length() > 0 && info[0].IsNumber())
+      drain_->NotifyAt(static_cast<uint64_t>(info[0].As<Napi::Number>().DoubleValue()));
+    return info.Env().Undefined();
+  }
+
+  void ReleaseOnTail() {
+    if (!hasOnTail_) return;
+    hasOnTail_ = false;
+    onTail_.Release();
   }
 
   Napi::Value Stats(const Napi::CallbackInfo& info) {
@@ -214,11 +238,14 @@ class Sender : public Napi::ObjectWrap<Sender> {
     put("unconfirmed", s.unconfirmed);
     put("ringFrames", s.ringFrames);
     put("bypassFrames", s.bypassFrames);
+    put("tailNotifies", s.tailNotifies);
     return o;
   }
 
   Napi::ObjectReference memRef_;
   std::unique_ptr<Drain> drain_;
+  Napi::ThreadSafeFunction onTail_;
+  bool hasOnTail_ = false;
 };
 
 // retainRange(memory: Uint8Array over the whole shared memory, layout, ranges: number[]): the

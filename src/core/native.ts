@@ -34,6 +34,8 @@ export interface NativeSenderStats {
   ringFrames: number;
   /** Of ringFrames, those sent past the qdisc layer (PACKET_QDISC_BYPASS: a noqueue device). */
   bypassFrames: number;
+  /** Times the thread called onTail: RING_TAIL reached the position the host armed (notifyAt). */
+  tailNotifies: number;
 }
 
 /** How the sender thread batches and waits (native/sender.cc Tuning). */
@@ -68,6 +70,9 @@ export interface NativeSenderThread {
   wake(): void;
   stop(): void;
   stats(): NativeSenderStats;
+  /** The thread calls onTail (on the creating thread's loop) once RING_TAIL >= pos; the lowest
+   *  position armed since the last call wins. */
+  notifyAt(pos: number): void;
 }
 
 /** An rtnetlink socket bound to multicast groups, polled on the creating thread's loop (native/netlink.cc). */
@@ -93,7 +98,12 @@ export interface NativeBinding {
   NetlinkWatcher: new (groups: number, onMessages: (buf: Buffer) => void, rcvbufBytes?: number) => NativeNetlinkWatcher;
   /** A synchronous dump on its own socket: every reply message up to and including NLMSG_DONE. Throws with `errno`. */
   netlinkDump(type: number, family: number): Buffer;
-  Sender: new (memory: Uint8Array, layout: Record<string, number>, tuning?: NativeTuning) => NativeSenderThread;
+  Sender: new (
+    memory: Uint8Array,
+    layout: Record<string, number>,
+    tuning?: NativeTuning,
+    onTail?: () => void,
+  ) => NativeSenderThread;
   /** The sender thread's retention (native/retain.h) over the ring ranges [r[0], r[1]), [r[2], r[3]) ...,
    *  on the calling thread: for the test that compares it with assembly/retain.ts. */
   retainRange(memory: Uint8Array, layout: Record<string, number>, ranges: number[]): void;
