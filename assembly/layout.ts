@@ -178,17 +178,15 @@ export const TGT_RT_TAIL: usize = 416; // u64 S atomic store BEFORE it reuses th
 export const TGT_RT_ACKED: usize = 424; // u64 H atomic store: the first seq not acked (everything before is released); W, S atomic load
 export const TGT_RT_HEARD: usize = 432; // i32 H atomic store: 1 once the receiver replied (S counts push-outs as unheard until then; W stops writing ncfirst)
 export const TGT_RT_REPORTED_AT: usize = 440; // u64 under lock (W): the usec time of the last report of unacked messages
-// u64 H atomic add: messages pushed out unacked that the receiver asked for again, or that it never
-// acked before it fell silent (host/reliable.ts); W, H atomic load
-export const TGT_CNT_UNACKED: usize = 448;
+export const TGT_CNT_UNACKED: usize = 448; // u64 H atomic add: pushed out, then asked for or never settled (host/reliable.ts); W, H atomic load
 export const TGT_CNT_UNHEARD: usize = 456; // u64 S atomic add: messages pushed out before the receiver ever replied; H atomic load
 export const TGT_CNT_UNACKED_REPORTED: usize = 464; // u64 under lock (W): of UNACKED, told in-band
 // 32 bytes under lock (W): the digits of the target's own seq last written (fmt.ts decCached),
 // stepped by one per message instead of formatted again
 export const TGT_RSEQ_DEC: usize = 472;
-// u64 S atomic store: the seq after the last message pushed out of the region (or not kept: longer
-// than it); H sets it before the first enable, atomic load: a request below it finds nothing, ever
-export const TGT_RT_PUSHED: usize = 504;
+// A request for a seq below RT_PUSHED finds nothing, ever (a message too long to keep is passed by
+// the next push-out)
+export const TGT_RT_PUSHED: usize = 504; // u64 S atomic store: the seq after the last message pushed out; H sets it before the first enable, atomic load
 export const TGT_END: usize = 512;
 
 // A retention entry (assembly/retain.ts), at RT_BASE + 8 * RT_SLOTS + (position % RT_SIZE): the

@@ -100,11 +100,11 @@ export const L = {
   TGT_RT_ACKED: 424, // u64 H atomic store: the first seq not acked (everything before is released); W, S atomic load
   TGT_RT_HEARD: 432, // i32 H atomic store: 1 once the receiver replied (S counts push-outs as unheard until then; W stops writing ncfirst)
   TGT_RT_REPORTED_AT: 440, // u64 under lock (W): the usec time of the last report of unacked messages
-  TGT_CNT_UNACKED: 448,
+  TGT_CNT_UNACKED: 448, // u64 H atomic add: pushed out, then asked for or never settled (host/reliable.ts); W, H atomic load
   TGT_CNT_UNHEARD: 456, // u64 S atomic add: messages pushed out before the receiver ever replied; H atomic load
   TGT_CNT_UNACKED_REPORTED: 464, // u64 under lock (W): of UNACKED, told in-band
   TGT_RSEQ_DEC: 472,
-  TGT_RT_PUSHED: 504,
+  TGT_RT_PUSHED: 504, // u64 S atomic store: the seq after the last message pushed out; H sets it before the first enable, atomic load
   TGT_END: 512,
   RT_ENTRY_LEN: 0, // u32: message bytes, or RT_PAD
   RT_ENTRY_PREFIX: 4, // u32: bytes of "[release,]header" (before the ';')
