@@ -82,7 +82,8 @@ export interface ReliableStats extends ReliableCounters {
   /** Messages pushed out of the retention before their ack that the receiver then asked for again
    *  (it does not have them), or that it never acked before it fell silent for 35 s or the target
    *  stopped (they may not have arrived). Told in-band ("** N messages unacknowledged **") and
-   *  counted in `lost`. A pushed-out message a later ack passes arrived, and is not counted. */
+   *  counted in `lost`. One a later ack passes is not counted: an ack means delivered or given up,
+   *  and a receiver reports what it gave up itself (`netconsole listen --ack` prints each). */
   unacked: number;
   /** Messages pushed out before the receiver ever replied (a receiver that does not ack, such as
    *  netconsd): sent once, like any target's, and not told in-band. */
