@@ -4,6 +4,8 @@
 // up; a pending ICMP error retried once; any other failure is a transmit error. Then what went is
 // checked against the carrier of its device (Confirm, path.h).
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -12,6 +14,10 @@
 #include "drain.h"
 
 namespace nc {
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103  // linux/udp.h, Linux 4.18
+#endif
 
 namespace {
 
@@ -35,6 +41,8 @@ uint64_t Drain::Collect(Batch& b, uint64_t from, uint64_t head, int64_t now, uin
   int8_t verdict[kMaxTargets];  // Gate's answer, once per target and pass
   memset(verdict, -1, sizeof verdict);
   b.n = 0;
+  b.ng = 0;
+  b.open = false;
   b.fd = -1;
   b.ring = nullptr;
   uint64_t pos = from;
@@ -99,21 +107,68 @@ uint64_t Drain::Collect(Batch& b, uint64_t from, uint64_t head, int64_t now, uin
     if (b.n == 0) b.ring = rings_.Of(r->fd);
     b.fd = r->fd;
     b.iov[b.n] = {slot + lay_.slotHdr, len};
-    mmsghdr& m = b.msgs[b.n];
-    m.msg_hdr = {};
-    m.msg_hdr.msg_name = const_cast<sockaddr_storage*>(&r->addr);
-    m.msg_hdr.msg_namelen = r->addrLen;
-    m.msg_hdr.msg_iov = &b.iov[b.n];
-    m.msg_hdr.msg_iovlen = 1;
     b.owner[b.n] = target;
     b.pos[b.n] = pos;
     b.msg[b.n] = msg;
     b.report[b.n] = reportOf_[target];
     b.slot[b.n] = slot;
     b.n++;
+    Group(b, target, v == Verdict::kSend && tune_.gso && !gsoOff_[target] && b.ring == nullptr, *r);
     pos = next;
   }
   return pos;
+}
+
+void Drain::Group(Batch& b, uint32_t t, bool gso, const Route& r) {
+  const int i = b.n - 1;
+  const uint32_t len = static_cast<uint32_t>(b.iov[i].iov_len);
+  if (gso && b.open && b.owner[i - 1] == t && len <= b.seg && b.bytes + len <= kGsoBytes) {
+    mmsghdr& m = b.msgs[b.ng - 1];
+    if (m.msg_hdr.msg_iovlen == 1) {  // a run after all: the segment size goes with it
+      m.msg_hdr.msg_control = &b.ctl[(b.ng - 1) * kGsoCtl];
+      m.msg_hdr.msg_controllen = kGsoCtl;
+      cmsghdr* c = CMSG_FIRSTHDR(&m.msg_hdr);
+      c->cmsg_level = SOL_UDP;
+      c->cmsg_type = UDP_SEGMENT;
+      c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+      const uint16_t seg = static_cast<uint16_t>(b.seg);
+      memcpy(CMSG_DATA(c), &seg, sizeof seg);
+    }
+    m.msg_hdr.msg_iovlen++;
+    b.bytes += len;
+    b.open = len == b.seg && static_cast<int>(m.msg_hdr.msg_iovlen) < kGsoSegs;  // a shorter one ends it
+    return;
+  }
+  mmsghdr& m = b.msgs[b.ng];
+  m.msg_hdr = {};
+  m.msg_hdr.msg_name = const_cast<sockaddr_storage*>(&r.addr);
+  m.msg_hdr.msg_namelen = r.addrLen;
+  m.msg_hdr.msg_iov = &b.iov[i];
+  m.msg_hdr.msg_iovlen = 1;
+  b.first[b.ng] = i;
+  b.ng++;
+  b.open = gso && len <= UINT16_MAX;
+  b.seg = len;
+  b.bytes = len;
+}
+
+uint64_t Drain::Unsent(Batch& b, int i) {
+  bool back[kMaxTargets] = {};
+  for (int k = i; k < b.n; k++) {
+    const uint32_t t = b.owner[k];
+    Probe& p = probe_[t];
+    if (p.inFlight && p.msg == b.msg[k]) p = Probe{};  // not sent: no probe after all
+    if (back[t]) continue;
+    // The next pass collects these slots again: each target's message count goes back to what it
+    // was before its first of them, so that they keep their messages' numbers.
+    back[t] = true;
+    uint16_t kind;
+    memcpy(&kind, b.slot[k] + lay_.slotKind, 2);
+    msgNo_[t] = (kind & lay_.kfFirst) != 0 ? b.msg[k] - 1 : b.msg[k];
+    reportOf_[t] = b.report[k];
+  }
+  b.n = i;  // what Confirm looks at: what went
+  return b.pos[i];
 }
 
 uint64_t Drain::Send(Batch& b, uint64_t end, bool* wait) {
@@ -123,54 +178,69 @@ uint64_t Drain::Send(Batch& b, uint64_t end, bool* wait) {
     kind |= static_cast<uint16_t>(lay_.kfDone);
     memcpy(b.slot[k] + lay_.slotKind, &kind, 2);
   };
+  auto last = [&](int g) { return g + 1 < b.ng ? b.first[g + 1] : b.n; };  // one past its slots
   std::fill(b.sent.begin(), b.sent.begin() + b.n, 0);
   bool retried = false;
-  for (int i = 0; i < b.n;) {
-    const msghdr& h = b.msgs[i].msg_hdr;  // never block holding mu_:
+  for (int g = 0; g < b.ng;) {
+    const int i = b.first[g];
+    const msghdr& h = b.msgs[g].msg_hdr;  // never block holding mu_:
     int r = b.ring ? b.ring->Send(&b.iov[i], b.n - i, static_cast<sockaddr*>(h.msg_name), h.msg_namelen)
-                   : sendmmsg(b.fd, &b.msgs[i], b.n - i, MSG_DONTWAIT);
-    if (r > 0) {
-      sent_ += r;
+                   : sendmmsg(b.fd, &b.msgs[g], b.ng - g, MSG_DONTWAIT);
+    if (r > 0) {  // r groups (the ring: r frames, a group each)
+      const int to = last(g + r - 1);
+      sent_ += to - i;
       if (b.ring) ringFrames_ += r;
       if (b.ring && b.ring->bypass()) bypassFrames_ += r;
-      for (int k = i; k < i + r; k++) {
+      for (int k = g; k < g + r; k++) {
+        const int segs = last(k) - b.first[k];
+        if (segs > 1) {
+          gsoSends_++;
+          gsoDatagrams_ += segs;
+        }
+      }
+      for (int k = i; k < to; k++) {
         givingUp_[b.owner[k]] = false;
         b.sent[k] = 1;
         done(k);
       }
-      i += r;
+      g += r;
       retried = false;
       blocked_ = Blocked{};
       continue;
     }
     int e = errno;
     if (r < 0 && e == EINTR) continue;
+    const uint32_t t = b.owner[i];
     // EBUSY: the TX ring's next frame is still the kernel's (its skb in a qdisc, or being sent).
     if (r < 0 && (e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS || e == EBUSY)) {
       e == ENOBUFS ? enobufs_++ : eagain_++;
-      uint32_t t = b.owner[i];
       if (!givingUp_[t]) {
         int64_t now = NowNs();
         if (blocked_.pos != b.pos[i]) blocked_ = Blocked{b.fd, e, t, b.pos[i], now, 0};
         blocked_.err = e;
         if (now - blocked_.since < kStallNs) {
           *wait = true;  // consumed up to the blocked datagram; wait, then go on from it
-          for (int k = i; k < b.n; k++) {
-            Probe& p = probe_[b.owner[k]];
-            if (p.inFlight && p.msg == b.msg[k]) p = Probe{};  // not sent: no probe after all
-          }
-          b.n = i;  // what Confirm looks at: what went
-          return b.pos[i];
+          return Unsent(b, i);
         }
         givingUp_[t] = true;  // unwritable for kStallNs: its datagrams get one try each
         stalls_++;
         Add64(TargetCounter(t, lay_.cntStalls), 1);
         blocked_ = Blocked{};
       }
-      Lose(t, b.msg[i], b.report[i], true, false);
-      done(i);
-      i++;
+      for (int k = i; k < last(g); k++) {
+        Lose(t, b.msg[k], b.report[k], true, false);
+        done(k);
+      }
+      g++;
       continue;
+    }
+    if (last(g) - i > 1 && (e == EINVAL || e == EIO || e == EMSGSIZE || e == EOPNOTSUPP)) {
+      // The kernel refused a GSO send (the path's MTU below the segment size, a device without
+      // checksum offload, IPsec): this target's datagrams go one per mmsghdr from now on (until
+      // its route changes), from this group on, in the next pass.
+      gsoOff_[t] = true;
+      gsoFallbacks_++;
+      return Unsent(b, i);
     }
     if (!retried) {  // a pending ICMP error (IP_RECVERR) fails one send without sending it
       DrainErrors(b.fd);
@@ -178,16 +248,17 @@ uint64_t Drain::Send(Batch& b, uint64_t end, bool* wait) {
       retried = true;
       continue;
     }
-    Lose(b.owner[i], b.msg[i], b.report[i], true, false);  // ENETUNREACH, EPERM, EMSGSIZE, ...: a real transmit failure
-    Probe& p = probe_[b.owner[i]];
-    if (p.inFlight && p.msg == b.msg[i]) {
+    // ENETUNREACH, EPERM, EMSGSIZE, ...: a real transmit failure, of every datagram of the group
+    for (int k = i; k < last(g); k++) Lose(t, b.msg[k], b.report[k], true, false);
+    Probe& p = probe_[t];
+    if (p.inFlight && b.msg[i] <= p.msg && p.msg <= b.msg[last(g) - 1]) {
       // The probe never went out (a device just up may have no route yet): no neighbour entry will
       // change for it, so it is over; the next one goes out shortly.
       p.inFlight = false;
-      probeRetryAt_[b.owner[i]] = NowNs() + kProbeRetryNs;
+      probeRetryAt_[t] = NowNs() + kProbeRetryNs;
     }
-    done(i);
-    i++;
+    for (int k = i; k < last(g); k++) done(k);
+    g++;
     retried = false;
   }
   return end;

@@ -58,6 +58,7 @@ std::string Drain::SetRoute(int t, const Route& route, const RoutePath& path) {
   KeepRings();
   paths_.Set(t, path.ifname, path.ifindex, path.hopFamily, path.hop);
   givingUp_[t] = false;
+  gsoOff_[t] = false;
   heldSince_[t] = 0;
   givenUp_[t] = false;
   probe_[t] = Probe{};
@@ -80,10 +81,10 @@ void Drain::KeepRings() {
 }
 
 DrainStats Drain::Stats() const {
-  return {sent_.load(),        batches_.load(),    errors_.load(),       discarded_.load(),
-          wakeups_.load(),     eagain_.load(),     enobufs_.load(),      retries_.load(),
-          stalls_.load(),      roomWakes_.load(),  holds_.load(),        probes_.load(),
-          unconfirmed_.load(), ringFrames_.load(), bypassFrames_.load(), tailNotifies_.load()};
+  return {sent_.load(),         batches_.load(),  errors_.load(),       discarded_.load(),   wakeups_.load(),
+          eagain_.load(),       enobufs_.load(),  retries_.load(),      stalls_.load(),      roomWakes_.load(),
+          holds_.load(),        probes_.load(),   unconfirmed_.load(),  ringFrames_.load(),  bypassFrames_.load(),
+          tailNotifies_.load(), gsoSends_.load(), gsoDatagrams_.load(), gsoFallbacks_.load()};
 }
 
 void Drain::NotifyAt(uint64_t pos) {
@@ -156,6 +157,8 @@ void Drain::Run() {
   pthread_setname_np(pthread_self(), "nc-sender");
   Batch b;
   b.msgs.resize(tune_.batch);
+  b.first.resize(tune_.batch);
+  b.ctl.resize(tune_.batch * kGsoCtl);
   b.iov.resize(tune_.batch);
   b.owner.resize(tune_.batch);
   b.pos.resize(tune_.batch);

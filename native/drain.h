@@ -30,6 +30,12 @@ constexpr int kBatchDefault = 64;     // datagrams per sendmmsg: 4-7x dgram.send
 constexpr int kBatchMax = 1024;       // UIO_MAXIOV
 constexpr int kHoldMsDefault = 2000;  // holdMs: README, "When the path fails"
 constexpr int kLostRecent = 16;       // messages remembered as counted lost, per target
+// UDP GSO (UDP_SEGMENT): consecutive datagrams of one target of the same length (the last of a
+// run may be shorter) go to the kernel as one send of up to kGsoSegs segments and kGsoBytes
+// bytes, which it cuts into those datagrams again (on the device, or in software before it).
+constexpr int kGsoSegs = 64;                              // UDP_MAX_SEGMENTS was 64 before Linux 6.5 (128 since)
+constexpr int kGsoBytes = 60 * 1024;                      // below the 64 KiB an IP packet can carry, headers included
+constexpr size_t kGsoCtl = CMSG_SPACE(sizeof(uint16_t));  // a UDP_SEGMENT control message
 
 // The layout offsets the thread needs, passed from src/core/layout.ts (checked against the module).
 struct Layout {
@@ -47,6 +53,8 @@ struct Layout {
 // `timerUs` and another look, never asking writers for a wake-up. `holdMs`: how long a target's
 // datagrams wait for a path that cannot carry them (Netconsole.create's `holdMs`). `txRing`: raw
 // mode sends through a PACKET_TX_RING where one can be set up (false: sendmmsg, the fallback).
+// `gso`: UDP mode hands runs of equal-length datagrams over as UDP GSO sends (false: one datagram
+// per mmsghdr, as where the kernel refuses GSO on a target's path).
 struct Tuning {
   int batch = kBatchDefault;
   int spin = 2000;
@@ -54,6 +62,7 @@ struct Tuning {
   int timerUs = 50;
   int holdMs = kHoldMsDefault;
   bool txRing = true;
+  bool gso = true;
 };
 
 // Where a target's slots go.
@@ -76,6 +85,7 @@ struct RoutePath {
 struct DrainStats {
   uint64_t datagrams, batches, errors, discarded, wakeups, eagain, enobufs, retries, stalls, roomWakes;
   uint64_t holds, probes, unconfirmed, ringFrames, bypassFrames, tailNotifies;
+  uint64_t gsoSends, gsoDatagrams, gsoFallbacks;
 };
 
 class Drain {
@@ -130,12 +140,20 @@ class Drain {
     int64_t since = 0;
     int64_t backoff = 0;
   };
-  // One batch: consecutive sendable datagrams through one socket.
+  // One batch: consecutive sendable datagrams (slots) through one socket, in `ng` sends (groups):
+  // a group is one datagram, or (GSO) a run of one target's datagrams of one length, the last
+  // maybe shorter, sent as one. Raw mode: a group per frame.
   struct Batch {
     int n = 0;
     int fd = -1;
     TxRing* ring = nullptr;  // fd's TX ring, or null: sendmmsg
-    std::vector<mmsghdr> msgs;
+    int ng = 0;
+    std::vector<mmsghdr> msgs;  // per group: its iov are its slots'
+    std::vector<int> first;     // per group: its first slot
+    std::vector<char> ctl;      // per group: room for its UDP_SEGMENT control message
+    bool open = false;          // the last group may take more slots (GSO, and none shorter yet)
+    uint32_t seg = 0;           // the last group's segment size (its first datagram's length)
+    uint32_t bytes = 0;         // the last group's bytes
     std::vector<iovec> iov;
     std::vector<uint32_t> owner;
     std::vector<uint64_t> pos;     // ring position of each slot
@@ -150,6 +168,12 @@ class Drain {
   // is reached; returns where it stopped. Slots of held targets are left; `firstHeld` gets the
   // position of the first of them.
   uint64_t Collect(Batch& b, uint64_t from, uint64_t head, int64_t now, uint64_t* firstHeld);
+  // Adds slot b.n - 1 (of target t, `gso`: it may join a GSO run) to the batch's last group, or
+  // starts a new group with it.
+  void Group(Batch& b, uint32_t t, bool gso, const Route& r);
+  // Slots from `i` on were not handed over: forget their probes, keep the batch to what went;
+  // returns the position to go on from.
+  uint64_t Unsent(Batch& b, int i);
   // Sends the batch; returns the position to go on from (a blocked datagram's, or `end`).
   uint64_t Send(Batch& b, uint64_t end, bool* wait);
   // After the batch: the messages of a device that lost its carrier meanwhile are unconfirmed.
@@ -200,6 +224,7 @@ class Drain {
   bool routesChanged_ = false;  // held slots of a changed route: looked at again
   // Thread (reset by SetRoute under mu_):
   bool givingUp_[kMaxTargets] = {};      // its socket stayed unwritable
+  bool gsoOff_[kMaxTargets] = {};        // the kernel refused a GSO send on its path: one per datagram
   int64_t heldSince_[kMaxTargets] = {};  // 0: its path can carry
   bool givenUp_[kMaxTargets] = {};       // held past the bound, or no longer enabled
   Probe probe_[kMaxTargets];
@@ -220,6 +245,7 @@ class Drain {
   std::atomic<uint64_t> eagain_{0}, enobufs_{0}, retries_{0}, stalls_{0}, roomWakes_{0};
   std::atomic<uint64_t> holds_{0}, probes_{0}, unconfirmed_{0}, ringFrames_{0}, bypassFrames_{0};
   std::atomic<uint64_t> tailNotifies_{0};
+  std::atomic<uint64_t> gsoSends_{0}, gsoDatagrams_{0}, gsoFallbacks_{0};
   std::atomic<uint64_t> notifyAt_{UINT64_MAX};  // the tail position notify_ waits for
   std::function<void()> notify_;
 };

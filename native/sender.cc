@@ -61,7 +61,7 @@ class Sender : public Napi::ObjectWrap<Sender> {
   }
 
   // new Sender(memory: Uint8Array over the whole shared memory, layout: Record<string, number>,
-  //            tuning?: { batch, spin, timer: boolean, timerUs, holdMs, txRing: boolean },
+  //            tuning?: { batch, spin, timer: boolean, timerUs, holdMs, txRing: boolean, gso: boolean },
   //            onTail?: () => void: called on this thread's loop once RING_TAIL reached notifyAt's position)
   explicit Sender(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Sender>(info) {
     Napi::Env env = info.Env();
@@ -126,6 +126,7 @@ class Sender : public Napi::ObjectWrap<Sender> {
       tune.timer = t.Get("timer").ToBoolean().Value();
       tune.holdMs = num("holdMs", kHoldMsDefault, 0, 3600 * 1000);
       if (t.Has("txRing")) tune.txRing = t.Get("txRing").ToBoolean().Value();
+      if (t.Has("gso")) tune.gso = t.Get("gso").ToBoolean().Value();
     }
     memRef_ = Napi::Persistent(info[0].As<Napi::Object>());  // keeps the memory alive with the thread
     Retainer retain(mem, static_cast<uint64_t>(get("memMax")), RetainLayout::From(get));
@@ -239,6 +240,9 @@ class Sender : public Napi::ObjectWrap<Sender> {
     put("ringFrames", s.ringFrames);
     put("bypassFrames", s.bypassFrames);
     put("tailNotifies", s.tailNotifies);
+    put("gsoSends", s.gsoSends);
+    put("gsoDatagrams", s.gsoDatagrams);
+    put("gsoFallbacks", s.gsoFallbacks);
     return o;
   }
 

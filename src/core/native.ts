@@ -36,6 +36,12 @@ export interface NativeSenderStats {
   bypassFrames: number;
   /** Times the thread called onTail: RING_TAIL reached the position the host armed (notifyAt). */
   tailNotifies: number;
+  /** UDP GSO sends (runs of one target's datagrams of one length, as one sendmmsg entry). */
+  gsoSends: number;
+  /** The datagrams of those runs. */
+  gsoDatagrams: number;
+  /** GSO sends the kernel refused (EINVAL, EIO, EMSGSIZE, EOPNOTSUPP): their target's datagrams go one by one since. */
+  gsoFallbacks: number;
 }
 
 /** How the sender thread batches and waits (native/sender.cc Tuning). */
@@ -48,6 +54,8 @@ export interface NativeTuning {
   holdMs?: number;
   /** Raw mode through a PACKET_TX_RING where one can be set up (default true; false: sendmmsg). */
   txRing?: boolean;
+  /** UDP mode: runs of equal-length datagrams as UDP GSO sends (default true; false: one by one). */
+  gso?: boolean;
 }
 
 /** The sender thread of one shared memory (native/sender.cc). */

@@ -60,14 +60,14 @@ export function targets(v: unknown): string | TargetOptions[] {
   });
 }
 
-const TUNING = ['batch', 'wake', 'spin', 'timerUs', 'txRing'];
+const TUNING = ['batch', 'wake', 'spin', 'timerUs', 'txRing', 'gso'];
 
 /** The native sender thread's tuning (NativeSenderOptions). */
 export function nativeTuning(o: unknown): NativeTuning {
   const s = Object.fromEntries(
     readFields(
       'nativeSender',
-      object('nativeSender', o, 'an object { batch, wake, spin, timerUs, txRing }'),
+      object('nativeSender', o, 'an object { batch, wake, spin, timerUs, txRing, gso }'),
       'nativeSender.',
     ),
   );
@@ -78,12 +78,15 @@ export function nativeTuning(o: unknown): NativeTuning {
   const wake = given(s.wake, 'spin', (v) => oneOf('nativeSender.wake', v, ['spin', 'futex', 'timer'] as const));
   // Not given: the ring, unless NETCONSOLE_NO_TX_RING=1 chooses sendmmsg (docs/configuration.md).
   const txRing = given(s.txRing, process.env.NETCONSOLE_NO_TX_RING !== '1', (v) => bool('nativeSender.txRing', v));
+  // Not given: GSO, unless NETCONSOLE_NO_GSO=1 sends one datagram per mmsghdr (docs/configuration.md).
+  const gso = given(s.gso, process.env.NETCONSOLE_NO_GSO !== '1', (v) => bool('nativeSender.gso', v));
   return {
     batch: opt('batch', 1, 1024),
     spin: wake === 'futex' ? 0 : opt('spin', 0, 1 << 24),
     timer: wake === 'timer',
     timerUs: opt('timerUs', 1, 1_000_000),
     txRing,
+    gso,
   };
 }
 

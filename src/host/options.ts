@@ -155,6 +155,15 @@ export interface NativeSenderOptions {
    * warning says why). NETCONSOLE_NO_TX_RING=1 in the environment makes false the default.
    */
   txRing?: boolean;
+  /**
+   * UDP mode: a run of one target's datagrams of the same length (the last may be shorter) goes to
+   * the kernel as one UDP GSO send, which it cuts into those same datagrams (default true): the
+   * kernel's work for one send instead of one per datagram. Where the kernel refuses GSO on a
+   * target's path (an MTU below the datagrams, a device without checksum offload, IPsec), that
+   * target's datagrams go one by one, counted in `stats().transmit.gsoFallbacks`. false: one by one
+   * always. NETCONSOLE_NO_GSO=1 in the environment makes false the default.
+   */
+  gso?: boolean;
 }
 
 export const DEFAULT_EXIT_DRAIN_MS = 1000;

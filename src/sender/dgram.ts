@@ -152,6 +152,8 @@ export class DgramSender implements Sender, RoomMaker {
       unconfirmed,
       ringFrames: 0,
       bypassFrames: 0,
+      gsoDatagrams: 0,
+      gsoFallbacks: 0,
     };
   }
 

@@ -76,6 +76,7 @@ export class NativeSender implements Sender {
   counters(): SenderCounters {
     const s = this.thread.stats();
     const { discarded, eagain, enobufs, retries, stalls, holds, probes, unconfirmed, ringFrames, bypassFrames } = s;
+    const { gsoDatagrams, gsoFallbacks } = s;
     return {
       discarded,
       eagain,
@@ -89,6 +90,8 @@ export class NativeSender implements Sender {
       unconfirmed,
       ringFrames,
       bypassFrames,
+      gsoDatagrams,
+      gsoFallbacks,
     };
   }
 

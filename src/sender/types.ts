@@ -50,6 +50,13 @@ export interface SenderCounters {
   ringFrames: number;
   /** Of ringFrames, those sent with PACKET_QDISC_BYPASS (the device's root qdisc was noqueue). */
   bypassFrames: number;
+  /**
+   * UDP-mode datagrams handed to the kernel in runs, as UDP GSO sends (native): a run of one
+   * target's datagrams of one length, which the kernel cuts into those same datagrams.
+   */
+  gsoDatagrams: number;
+  /** Times the kernel refused a GSO send on a target's path, whose datagrams then went one by one (native). */
+  gsoFallbacks: number;
 }
 
 export interface Sender {
