@@ -42,7 +42,6 @@ uint64_t Drain::Collect(Batch& b, uint64_t from, uint64_t head, int64_t now, uin
   memset(verdict, -1, sizeof verdict);
   b.n = 0;
   b.ng = 0;
-  b.open = false;
   b.fd = -1;
   b.ring = nullptr;
   uint64_t pos = from;
@@ -112,49 +111,77 @@ uint64_t Drain::Collect(Batch& b, uint64_t from, uint64_t head, int64_t now, uin
     b.msg[b.n] = msg;
     b.report[b.n] = reportOf_[target];
     b.slot[b.n] = slot;
+    b.route[b.n] = r;
+    // UDP only: an AF_PACKET socket would send a run as one frame.
+    const bool udp = r->addr.ss_family == AF_INET || r->addr.ss_family == AF_INET6;
+    b.gso[b.n] = udp && v == Verdict::kSend && tune_.gso && !gsoOff_[target];
     b.n++;
-    Group(b, target, v == Verdict::kSend && tune_.gso && !gsoOff_[target] && b.ring == nullptr, *r);
     pos = next;
   }
+  Plan(b);
   return pos;
 }
 
-void Drain::Group(Batch& b, uint32_t t, bool gso, const Route& r) {
-  const int i = b.n - 1;
-  const uint32_t len = static_cast<uint32_t>(b.iov[i].iov_len);
-  if (gso && b.open && b.owner[i - 1] == t && len <= b.seg && b.bytes + len <= kGsoBytes) {
-    mmsghdr& m = b.msgs[b.ng - 1];
-    if (m.msg_hdr.msg_iovlen == 1) {  // a run after all: the segment size goes with it
-      m.msg_hdr.msg_control = &b.ctl[(b.ng - 1) * kGsoCtl];
-      m.msg_hdr.msg_controllen = kGsoCtl;
-      cmsghdr* c = CMSG_FIRSTHDR(&m.msg_hdr);
-      c->cmsg_level = SOL_UDP;
-      c->cmsg_type = UDP_SEGMENT;
-      c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-      const uint16_t seg = static_cast<uint16_t>(b.seg);
-      memcpy(CMSG_DATA(c), &seg, sizeof seg);
+void Drain::Plan(Batch& b) {
+  int open[kMaxTargets];  // each target's group that may take its next slot, or -1
+  std::fill(std::begin(open), std::end(open), -1);
+  b.ng = 0;
+  for (int k = 0; k < b.n; k++) {
+    const uint32_t t = b.owner[k];
+    const uint32_t len = static_cast<uint32_t>(b.iov[k].iov_len);
+    int g = b.gso[k] ? open[t] : -1;
+    if (g >= 0 && len <= b.seg[g] && b.bytes[g] + len <= static_cast<uint32_t>(kGsoBytes)) {
+      b.of[k] = g;
+      b.count[g]++;
+      b.bytes[g] += len;
+      if (len < b.seg[g] || b.count[g] == kGsoSegs) open[t] = -1;  // a shorter one ends the run
+      continue;
     }
-    m.msg_hdr.msg_iovlen++;
-    b.bytes += len;
-    b.open = len == b.seg && static_cast<int>(m.msg_hdr.msg_iovlen) < kGsoSegs;  // a shorter one ends it
-    return;
+    g = b.ng++;
+    b.of[k] = g;
+    b.first[g] = k;
+    b.count[g] = 1;
+    b.seg[g] = len;
+    b.bytes[g] = len;
+    open[t] = b.gso[k] && len <= UINT16_MAX ? g : -1;
   }
-  mmsghdr& m = b.msgs[b.ng];
-  m.msg_hdr = {};
-  m.msg_hdr.msg_name = const_cast<sockaddr_storage*>(&r.addr);
-  m.msg_hdr.msg_namelen = r.addrLen;
-  m.msg_hdr.msg_iov = &b.iov[i];
-  m.msg_hdr.msg_iovlen = 1;
-  b.first[b.ng] = i;
-  b.ng++;
-  b.open = gso && len <= UINT16_MAX;
-  b.seg = len;
-  b.bytes = len;
+  // Each group's slots side by side (b.gslot, b.giov), groups in the order of their first slots.
+  for (int g = 0, at = 0; g < b.ng; g++) {
+    b.start[g] = at;
+    at += b.count[g];
+    b.count[g] = 0;  // counted again as the slots are placed
+  }
+  for (int k = 0; k < b.n; k++) {
+    const int g = b.of[k];
+    const int at = b.start[g] + b.count[g]++;
+    b.gslot[at] = k;
+    b.giov[at] = b.iov[k];
+  }
+  for (int g = 0; g < b.ng; g++) {
+    mmsghdr& m = b.msgs[g];
+    const Route& r = *b.route[b.first[g]];
+    m.msg_hdr = {};
+    m.msg_hdr.msg_name = const_cast<sockaddr_storage*>(&r.addr);
+    m.msg_hdr.msg_namelen = r.addrLen;
+    m.msg_hdr.msg_iov = &b.giov[b.start[g]];
+    m.msg_hdr.msg_iovlen = b.count[g];
+    if (b.count[g] == 1) continue;
+    m.msg_hdr.msg_control = &b.ctl[g * kGsoCtl];  // a run: its segment size goes with it
+    m.msg_hdr.msg_controllen = kGsoCtl;
+    cmsghdr* c = CMSG_FIRSTHDR(&m.msg_hdr);
+    c->cmsg_level = SOL_UDP;
+    c->cmsg_type = UDP_SEGMENT;
+    c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+    const uint16_t seg = static_cast<uint16_t>(b.seg[g]);
+    memcpy(CMSG_DATA(c), &seg, sizeof seg);
+  }
 }
 
-uint64_t Drain::Unsent(Batch& b, int i) {
+uint64_t Drain::Unsent(Batch& b, int g) {
+  // Every slot before group g's first is in an earlier group, which went (or was given up).
   bool back[kMaxTargets] = {};
-  for (int k = i; k < b.n; k++) {
+  for (int k = b.first[g]; k < b.n; k++) {
+    if (b.sent[k]) continue;  // of an earlier group: KF_DONE, passed over when collected again
     const uint32_t t = b.owner[k];
     Probe& p = probe_[t];
     if (p.inFlight && p.msg == b.msg[k]) p = Probe{};  // not sent: no probe after all
@@ -167,8 +194,7 @@ uint64_t Drain::Unsent(Batch& b, int i) {
     msgNo_[t] = (kind & lay_.kfFirst) != 0 ? b.msg[k] - 1 : b.msg[k];
     reportOf_[t] = b.report[k];
   }
-  b.n = i;  // what Confirm looks at: what went
-  return b.pos[i];
+  return b.pos[b.first[g]];
 }
 
 uint64_t Drain::Send(Batch& b, uint64_t end, bool* wait) {
@@ -178,30 +204,30 @@ uint64_t Drain::Send(Batch& b, uint64_t end, bool* wait) {
     kind |= static_cast<uint16_t>(lay_.kfDone);
     memcpy(b.slot[k] + lay_.slotKind, &kind, 2);
   };
-  auto last = [&](int g) { return g + 1 < b.ng ? b.first[g + 1] : b.n; };  // one past its slots
+  // Group g's slots: b.gslot[b.start[g] .. b.start[g] + b.count[g]).
+  auto slots = [&](int g) { return std::make_pair(&b.gslot[b.start[g]], &b.gslot[b.start[g]] + b.count[g]); };
   std::fill(b.sent.begin(), b.sent.begin() + b.n, 0);
   bool retried = false;
   for (int g = 0; g < b.ng;) {
     const int i = b.first[g];
-    const msghdr& h = b.msgs[g].msg_hdr;  // never block holding mu_:
+    const uint32_t t = b.owner[i];
+    const msghdr& h = b.msgs[g].msg_hdr;  // never block holding mu_ (the ring: a group per frame):
     int r = b.ring ? b.ring->Send(&b.iov[i], b.n - i, static_cast<sockaddr*>(h.msg_name), h.msg_namelen)
                    : sendmmsg(b.fd, &b.msgs[g], b.ng - g, MSG_DONTWAIT);
-    if (r > 0) {  // r groups (the ring: r frames, a group each)
-      const int to = last(g + r - 1);
-      sent_ += to - i;
+    if (r > 0) {  // r groups
       if (b.ring) ringFrames_ += r;
       if (b.ring && b.ring->bypass()) bypassFrames_ += r;
       for (int k = g; k < g + r; k++) {
-        const int segs = last(k) - b.first[k];
-        if (segs > 1) {
+        sent_ += b.count[k];
+        if (b.count[k] > 1) {
           gsoSends_++;
-          gsoDatagrams_ += segs;
+          gsoDatagrams_ += b.count[k];
         }
-      }
-      for (int k = i; k < to; k++) {
-        givingUp_[b.owner[k]] = false;
-        b.sent[k] = 1;
-        done(k);
+        for (auto [s, e] = slots(k); s < e; s++) {
+          givingUp_[b.owner[*s]] = false;
+          b.sent[*s] = 1;
+          done(*s);
+        }
       }
       g += r;
       retried = false;
@@ -210,7 +236,6 @@ uint64_t Drain::Send(Batch& b, uint64_t end, bool* wait) {
     }
     int e = errno;
     if (r < 0 && e == EINTR) continue;
-    const uint32_t t = b.owner[i];
     // EBUSY: the TX ring's next frame is still the kernel's (its skb in a qdisc, or being sent).
     if (r < 0 && (e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS || e == EBUSY)) {
       e == ENOBUFS ? enobufs_++ : eagain_++;
@@ -220,27 +245,27 @@ uint64_t Drain::Send(Batch& b, uint64_t end, bool* wait) {
         blocked_.err = e;
         if (now - blocked_.since < kStallNs) {
           *wait = true;  // consumed up to the blocked datagram; wait, then go on from it
-          return Unsent(b, i);
+          return Unsent(b, g);
         }
         givingUp_[t] = true;  // unwritable for kStallNs: its datagrams get one try each
         stalls_++;
         Add64(TargetCounter(t, lay_.cntStalls), 1);
         blocked_ = Blocked{};
       }
-      for (int k = i; k < last(g); k++) {
-        Lose(t, b.msg[k], b.report[k], true, false);
-        done(k);
+      for (auto [s, e] = slots(g); s < e; s++) {
+        Lose(t, b.msg[*s], b.report[*s], true, false);
+        done(*s);
       }
       g++;
       continue;
     }
-    if (last(g) - i > 1 && (e == EINVAL || e == EIO || e == EMSGSIZE || e == EOPNOTSUPP)) {
+    if (b.count[g] > 1 && (e == EINVAL || e == EIO || e == EMSGSIZE || e == EOPNOTSUPP)) {
       // The kernel refused a GSO send (the path's MTU below the segment size, a device without
       // checksum offload, IPsec): this target's datagrams go one per mmsghdr from now on (until
       // its route changes), from this group on, in the next pass.
       gsoOff_[t] = true;
       gsoFallbacks_++;
-      return Unsent(b, i);
+      return Unsent(b, g);
     }
     if (!retried) {  // a pending ICMP error (IP_RECVERR) fails one send without sending it
       DrainErrors(b.fd);
@@ -248,16 +273,18 @@ uint64_t Drain::Send(Batch& b, uint64_t end, bool* wait) {
       retried = true;
       continue;
     }
-    // ENETUNREACH, EPERM, EMSGSIZE, ...: a real transmit failure, of every datagram of the group
-    for (int k = i; k < last(g); k++) Lose(t, b.msg[k], b.report[k], true, false);
+    // ENETUNREACH, EPERM, EMSGSIZE, ...: a real transmit failure, of each datagram of the group
     Probe& p = probe_[t];
-    if (p.inFlight && b.msg[i] <= p.msg && p.msg <= b.msg[last(g) - 1]) {
-      // The probe never went out (a device just up may have no route yet): no neighbour entry will
-      // change for it, so it is over; the next one goes out shortly.
-      p.inFlight = false;
-      probeRetryAt_[t] = NowNs() + kProbeRetryNs;
+    for (auto [s, e] = slots(g); s < e; s++) {
+      Lose(t, b.msg[*s], b.report[*s], true, false);
+      // The probe never went out (a device just up may have no route yet): no neighbour entry
+      // will change for it, so it is over; the next one goes out shortly.
+      if (p.inFlight && p.msg == b.msg[*s]) {
+        p.inFlight = false;
+        probeRetryAt_[t] = NowNs() + kProbeRetryNs;
+      }
+      done(*s);
     }
-    for (int k = i; k < last(g); k++) done(k);
     g++;
     retried = false;
   }

@@ -156,16 +156,17 @@ void Drain::Run() {
   // Named, so that tools (top -H, /proc/<pid>/task/*/comm, the bench's CPU split) tell it apart.
   pthread_setname_np(pthread_self(), "nc-sender");
   Batch b;
-  b.msgs.resize(tune_.batch);
-  b.first.resize(tune_.batch);
-  b.ctl.resize(tune_.batch * kGsoCtl);
-  b.iov.resize(tune_.batch);
-  b.owner.resize(tune_.batch);
-  b.pos.resize(tune_.batch);
-  b.msg.resize(tune_.batch);
-  b.report.resize(tune_.batch);
-  b.slot.resize(tune_.batch);
-  b.sent.resize(tune_.batch);
+  const size_t n = tune_.batch;
+  for (auto* v : {&b.iov, &b.giov}) v->resize(n);
+  for (auto* v : {&b.of, &b.first, &b.start, &b.count, &b.gslot}) v->resize(n);
+  for (auto* v : {&b.sent, &b.gso}) v->resize(n);
+  for (auto* v : {&b.owner, &b.report, &b.seg, &b.bytes}) v->resize(n);
+  b.pos.resize(n);
+  b.msg.resize(n);
+  b.slot.resize(n);
+  b.route.resize(n);
+  b.msgs.resize(n);
+  b.ctl.resize(n * kGsoCtl);
   // [tail, scan): slots sent or lost (KF_DONE), PAD, or held; tail is the oldest held one, or scan.
   uint64_t tail = Load64(mem_ + lay_.ringTail);
   uint64_t scan = tail;

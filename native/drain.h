@@ -140,20 +140,16 @@ class Drain {
     int64_t since = 0;
     int64_t backoff = 0;
   };
-  // One batch: consecutive sendable datagrams (slots) through one socket, in `ng` sends (groups):
-  // a group is one datagram, or (GSO) a run of one target's datagrams of one length, the last
-  // maybe shorter, sent as one. Raw mode: a group per frame.
+  // One batch: consecutive sendable datagrams (slots) through one socket, in `ng` sends (groups,
+  // Plan): a group is one datagram, or (GSO) a run of one target's datagrams of one length, the
+  // last maybe shorter, sent as one; its slots need not be side by side in the ring (targets
+  // sharing a socket take turns there). Groups go in the order of their first slots. Raw mode
+  // (the TX ring): a group per frame.
   struct Batch {
     int n = 0;
     int fd = -1;
     TxRing* ring = nullptr;  // fd's TX ring, or null: sendmmsg
-    int ng = 0;
-    std::vector<mmsghdr> msgs;  // per group: its iov are its slots'
-    std::vector<int> first;     // per group: its first slot
-    std::vector<char> ctl;      // per group: room for its UDP_SEGMENT control message
-    bool open = false;          // the last group may take more slots (GSO, and none shorter yet)
-    uint32_t seg = 0;           // the last group's segment size (its first datagram's length)
-    uint32_t bytes = 0;         // the last group's bytes
+    // Per slot:
     std::vector<iovec> iov;
     std::vector<uint32_t> owner;
     std::vector<uint64_t> pos;     // ring position of each slot
@@ -161,6 +157,19 @@ class Drain {
     std::vector<uint32_t> report;  // the losses its message tells, when it is a report
     std::vector<uint8_t*> slot;    // its slot header (KF_DONE is set there once sent)
     std::vector<uint8_t> sent;     // handed to the kernel
+    std::vector<const Route*> route;
+    std::vector<uint8_t> gso;  // it may join a GSO run
+    std::vector<int> of;       // its group
+    // Per group:
+    int ng = 0;
+    std::vector<mmsghdr> msgs;
+    std::vector<int> first;            // its first slot
+    std::vector<int> start;            // where its slots are in gslot / giov
+    std::vector<int> count;            // how many
+    std::vector<uint32_t> seg, bytes;  // its segment size (its first datagram's length), its bytes
+    std::vector<char> ctl;             // room for its UDP_SEGMENT control message
+    std::vector<int> gslot;            // the slots, group after group
+    std::vector<iovec> giov;           // their iovecs, the same order
   };
 
   void Run();
@@ -168,12 +177,11 @@ class Drain {
   // is reached; returns where it stopped. Slots of held targets are left; `firstHeld` gets the
   // position of the first of them.
   uint64_t Collect(Batch& b, uint64_t from, uint64_t head, int64_t now, uint64_t* firstHeld);
-  // Adds slot b.n - 1 (of target t, `gso`: it may join a GSO run) to the batch's last group, or
-  // starts a new group with it.
-  void Group(Batch& b, uint32_t t, bool gso, const Route& r);
-  // Slots from `i` on were not handed over: forget their probes, keep the batch to what went;
-  // returns the position to go on from.
-  uint64_t Unsent(Batch& b, int i);
+  // Groups the batch's slots into sends (Batch).
+  void Plan(Batch& b);
+  // Groups from g on were not handed over: their slots' probes are forgotten, their targets'
+  // message counts put back; returns the position to go on from (group g's first slot's).
+  uint64_t Unsent(Batch& b, int g);
   // Sends the batch; returns the position to go on from (a blocked datagram's, or `end`).
   uint64_t Send(Batch& b, uint64_t end, bool* wait);
   // After the batch: the messages of a device that lost its carrier meanwhile are unconfirmed.

@@ -30,14 +30,19 @@ interface Transmit {
   eagain: number;
 }
 
-/** Logs the records to one target on loopback; returns what arrived and the sender's counters. */
+/**
+ * Logs the records to `targets` targets on loopback (one socket: the same source address and
+ * port, so their slots take turns in each batch); returns what each target's receiver got and
+ * the sender's counters.
+ */
 async function send(
   family: 4 | 6,
   extended: boolean,
   gso: boolean,
-): Promise<{ datagrams: string[]; transmit: Transmit; lost: number }> {
+  targets = 1,
+): Promise<{ datagrams: string[][]; transmit: Transmit; lost: number }> {
   const address = family === 4 ? '127.0.0.1' : '::1';
-  const sink = await CSink.open({ address, idleMs: 300 });
+  const sinks = await Promise.all(Array.from({ length: targets }, () => CSink.open({ address, idleMs: 300 })));
   const nc = await Netconsole.create({
     sender: 'native',
     env: false,
@@ -45,7 +50,13 @@ async function send(
     strict: true,
     nativeSender: { gso },
     seqStart: 1, // both ways number the records alike
-    targets: [{ name: 't', remote_ip: address, remote_port: sink.port, extended: extended ? 1 : 0, enabled: 1 }],
+    targets: sinks.map((sink, i) => ({
+      name: `t${i}`,
+      remote_ip: address,
+      remote_port: sink.port,
+      extended: extended ? 1 : 0,
+      enabled: 1,
+    })),
   });
   try {
     for (let i = 0; i < MIXED; i++) nc.info(recordText(0, i));
@@ -56,40 +67,53 @@ async function send(
     }
     await nc.flush();
     const { lost, transmit } = nc.stats();
-    const { datagrams, drops } = await sink.done();
-    assert.equal(drops, 0, 'the receiver lost nothing');
-    // Records carry their timestamp (extended: the third field; plain: "[seconds.micros] "); the
-    // rest must be the same bytes.
-    const text = datagrams.map((d) =>
-      d
-        .toString('latin1')
-        .replace(/^(\d+,\d+,)\d+/, '$1T')
-        .replace(/^\[ *\d+\.\d+\] /, '[T] '),
-    );
-    return { datagrams: text, transmit, lost };
+    const datagrams: string[][] = [];
+    for (const sink of sinks) {
+      const got = await sink.done();
+      assert.equal(got.drops, 0, 'the receiver lost nothing');
+      // Records carry their timestamp (extended: the third field; plain: "[seconds.micros] "); the
+      // rest must be the same bytes.
+      datagrams.push(
+        got.datagrams.map((d) =>
+          d
+            .toString('latin1')
+            .replace(/^(\d+,\d+,)\d+/, '$1T')
+            .replace(/^\[ *\d+\.\d+\] /, '[T] '),
+        ),
+      );
+    }
+    return { datagrams, transmit, lost };
   } finally {
     await nc.close();
   }
 }
 
 describe('UDP GSO', () => {
-  for (const family of [4, 6] as const) {
-    for (const extended of [true, false]) {
-      test(`IPv${family}, ${extended ? 'extended' : 'plain'} target on loopback: GSO delivers the datagrams one-by-one sends deliver`, async (t) => {
-        if (!requireNative(t)) return;
-        const on = await send(family, extended, true);
-        const off = await send(family, extended, false);
-        assert.equal(on.lost, 0);
-        assert.equal(off.lost, 0);
-        assert.ok(on.transmit.gsoDatagrams >= RUN / 2, `runs went as GSO sends (${JSON.stringify(on.transmit)})`);
-        assert.equal(on.transmit.gsoFallbacks, 0);
-        assert.equal(off.transmit.gsoDatagrams, 0, 'gso: false sends one by one');
-        assert.equal(on.datagrams.length, off.datagrams.length, 'as many datagrams');
-        for (let i = 0; i < on.datagrams.length; i++)
-          if (on.datagrams[i] !== off.datagrams[i])
-            assert.fail(`datagram ${i} differs:\n GSO ${on.datagrams[i]}\n one by one ${off.datagrams[i]}`);
-      });
-    }
+  const cases = [
+    ...([4, 6] as const).flatMap((family) => [true, false].map((extended) => ({ family, extended, targets: 1 }))),
+    { family: 4 as const, extended: true, targets: 3 },
+  ];
+  for (const { family, extended, targets } of cases) {
+    const what = targets === 1 ? 'target' : `targets on one socket, ${targets}`;
+    test(`IPv${family}, ${extended ? 'extended' : 'plain'} ${what}, on loopback: GSO delivers the datagrams one-by-one sends deliver`, async (t) => {
+      if (!requireNative(t)) return;
+      const on = await send(family, extended, true, targets);
+      const off = await send(family, extended, false, targets);
+      assert.equal(on.lost, 0);
+      assert.equal(off.lost, 0);
+      assert.ok(
+        on.transmit.gsoDatagrams >= (targets * RUN) / 2,
+        `runs went as GSO sends (${JSON.stringify(on.transmit)})`,
+      );
+      assert.equal(on.transmit.gsoFallbacks, 0);
+      assert.equal(off.transmit.gsoDatagrams, 0, 'gso: false sends one by one');
+      for (let k = 0; k < targets; k++) {
+        const [a, b] = [on.datagrams[k], off.datagrams[k]];
+        assert.equal(a.length, b.length, `target ${k}: as many datagrams`);
+        for (let i = 0; i < a.length; i++)
+          if (a[i] !== b[i]) assert.fail(`target ${k}, datagram ${i} differs:\n GSO ${a[i]}\n one by one ${b[i]}`);
+      }
+    });
   }
 
   test('a path whose MTU is below the datagrams refuses GSO: the target sends one by one, nothing lost', async (t) => {

@@ -72,6 +72,8 @@ interface Stats {
     ringFrames: number;
     bypassFrames: number;
     spills: number;
+    gsoDatagrams: number;
+    gsoFallbacks: number;
   };
   targets: Array<{ lost: number; reported: number; dropped: number; lostInTransmit: number; mode: string }>;
 }
@@ -142,6 +144,14 @@ describe('a slow link (tbf 10 Mbit/s on a veth pair)', () => {
           'raw mode through the TX ring, unless asked not to',
         );
         assert.equal(stats.transmit.bypassFrames, 0, 'a configured qdisc (tbf) is never bypassed');
+        // UDP GSO runs (UDP mode, native sender) pass the qdisc and the full buffers as single sends
+        // do; raw frames never go as a run (an AF_PACKET send of a run would be one frame).
+        assert.equal(
+          stats.transmit.gsoDatagrams > 0,
+          c.mode === 'udp' && c.dgram === undefined,
+          `GSO in UDP mode only (${JSON.stringify(stats.transmit)})`,
+        );
+        assert.equal(stats.transmit.gsoFallbacks, 0, 'the kernel took every GSO send');
         if (c.dgram === 'worker') {
           assert.ok(peakQueued > 0, "the socket buffer filled: a datagram waited in Node's send queue");
           assert.ok(peakQueued <= ONE_DATAGRAM, `Node's send queue held at most one datagram (peak ${peakQueued} B)`);
