@@ -28,6 +28,7 @@ import type { SenderArgs } from './workers/e2e-sender.js';
 export const LOOPBACK_SUBJECTS = [
   'c-sendmmsg',
   'netconsole-udp',
+  'netconsole-udp-nogso',
   'netconsole-dgram',
   'netconsole-pino',
   'netconsole-pino-transport',
@@ -44,13 +45,15 @@ export const VETH_SUBJECTS = [
   'c-sendmmsg',
   'c-raw-txring',
   'netconsole-udp',
+  'netconsole-udp-nogso',
   'netconsole-raw',
   'netconsole-raw-sendmmsg',
 ];
 /** The large bursts (200,000 x 100 B) run for these only. */
-export const LARGE_SUBJECTS = ['c-sendmmsg', 'netconsole-udp', 'dgram', 'pino-socket'];
+export const LARGE_SUBJECTS = ['c-sendmmsg', 'netconsole-udp', 'netconsole-udp-nogso', 'dgram', 'pino-socket'];
 const NATIVE_SUBJECTS = [
   'netconsole-udp',
+  'netconsole-udp-nogso',
   'netconsole-raw',
   'netconsole-raw-sendmmsg',
   'netconsole-pino',

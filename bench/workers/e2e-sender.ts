@@ -104,6 +104,11 @@ async function setup(): Promise<Subject> {
       });
       return ncSubject(nc, (t) => nc.info(t));
     }
+    case 'netconsole-udp-nogso': {
+      // UDP mode without GSO runs (one datagram per mmsghdr, the fallback): GSO's gain, in the same run.
+      const nc = await netconsole({ sender: 'native', nativeSender: { gso: false } });
+      return ncSubject(nc, (t) => nc.info(t));
+    }
     case 'netconsole-raw-sendmmsg': {
       // Raw mode without the TX ring (the fallback): the ring's gain, measured in the same run.
       const nc = await netconsole({ sender: 'native', mode: 'raw', nativeSender: { txRing: false } });
