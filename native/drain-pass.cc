@@ -4,8 +4,6 @@
 // up; a pending ICMP error retried once; any other failure is a transmit error. Then what went is
 // checked against the carrier of its device (Confirm, path.h).
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/udp.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -14,10 +12,6 @@
 #include "drain.h"
 
 namespace nc {
-
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103  // linux/udp.h, Linux 4.18
-#endif
 
 namespace {
 

@@ -58,7 +58,11 @@ std::string Drain::SetRoute(int t, const Route& route, const RoutePath& path) {
   KeepRings();
   paths_.Set(t, path.ifname, path.ifindex, path.hopFamily, path.hop);
   givingUp_[t] = false;
-  gsoOff_[t] = false;
+  // UDP_SEGMENT came with Linux 4.18; a kernel without it would ignore the control message and
+  // send a run as one datagram. The socket tells whether it knows the option.
+  int seg = 0;
+  socklen_t segLen = sizeof seg;
+  gsoOff_[t] = route.addr.ss_family == AF_PACKET || getsockopt(route.fd, SOL_UDP, UDP_SEGMENT, &seg, &segLen) != 0;
   heldSince_[t] = 0;
   givenUp_[t] = false;
   probe_[t] = Probe{};

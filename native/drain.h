@@ -7,6 +7,8 @@
 // protocol is described in sender.cc.
 #pragma once
 
+#include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -23,6 +25,10 @@
 #include "path.h"
 #include "retain.h"
 #include "txring.h"
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103  // linux/udp.h, Linux 4.18
+#endif
 
 namespace nc {
 
