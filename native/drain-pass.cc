@@ -217,7 +217,7 @@ uint64_t Drain::Send(Batch& b, uint64_t end, bool* wait) {
           gsoSends_++;
           gsoDatagrams_ += b.count[k];
         }
-        for (auto [s, e] = slots(k); s < e; s++) {
+        for (auto [s, stop] = slots(k); s < stop; s++) {
           givingUp_[b.owner[*s]] = false;
           b.sent[*s] = 1;
           done(*s);
@@ -246,7 +246,7 @@ uint64_t Drain::Send(Batch& b, uint64_t end, bool* wait) {
         Add64(TargetCounter(t, lay_.cntStalls), 1);
         blocked_ = Blocked{};
       }
-      for (auto [s, e] = slots(g); s < e; s++) {
+      for (auto [s, stop] = slots(g); s < stop; s++) {
         Lose(t, b.msg[*s], b.report[*s], true, false);
         done(*s);
       }
@@ -269,7 +269,7 @@ uint64_t Drain::Send(Batch& b, uint64_t end, bool* wait) {
     }
     // ENETUNREACH, EPERM, EMSGSIZE, ...: a real transmit failure, of each datagram of the group
     Probe& p = probe_[t];
-    for (auto [s, e] = slots(g); s < e; s++) {
+    for (auto [s, stop] = slots(g); s < stop; s++) {
       Lose(t, b.msg[*s], b.report[*s], true, false);
       // The probe never went out (a device just up may have no route yet): no neighbour entry
       // will change for it, so it is over; the next one goes out shortly.
