@@ -10,13 +10,12 @@
 //   a:gA 10.93.0.1/24 mtu 576  <->  b:gB 10.93.0.2/24 mtu 576 (a C receiver, test/helpers/csink.ts)
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { Netconsole } from '../src/index.js';
-import { Reassembler, type Message } from '../src/receiver/receiver.js';
 import { CSink } from './helpers/csink.js';
+import { lastLine } from './helpers/json-child.js';
 import { withNetns } from '../harness/netns.js';
-import { parseRecordText, recordText } from './helpers/records.js';
+import { recordText, writerRecords } from './helpers/records.js';
 import { requireNative, requireRoot } from './helpers/requires.js';
 
 const SENDER = fileURLToPath(new URL('./workers/slowlink-sender.js', import.meta.url));
@@ -126,32 +125,17 @@ describe('UDP GSO', () => {
       await ns.exec('a', ['ip', 'link', 'set', 'gA', 'mtu', '576']);
       await ns.exec('b', ['ip', 'link', 'set', 'gB', 'mtu', '576']);
       const sink = await CSink.open({ ns: { handle: ns, name: 'b' }, address: B, port: 6666, idleMs: 1000 });
-      const child = ns.runNode('a', SENDER, [JSON.stringify({ overflow: 'wait' }), B, '6666', String(COUNT)]);
-      let out = '';
-      let err = '';
-      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-      const [code] = await once(child, 'close');
-      assert.equal(code, 0, err);
-      const { stats } = JSON.parse(out.trim().split('\n').pop()!) as {
+      const { stats } = await lastLine<{
         stats: { lost: number; transmit: Transmit; targets: Array<{ lostInTransmit: number }> };
-      };
+      }>(ns.runNode('a', SENDER, [JSON.stringify({ overflow: 'wait' }), B, '6666', String(COUNT)]));
       const { datagrams, drops } = await sink.done();
       assert.equal(drops, 0, 'the receiver lost nothing');
       assert.ok(stats.transmit.gsoFallbacks >= 1, `the kernel refused GSO (${JSON.stringify(stats.transmit)})`);
       assert.equal(stats.lost, 0);
       assert.equal(stats.targets[0].lostInTransmit, 0);
-      const r = new Reassembler({ maxPending: 1 << 16, maxPendingBytes: 1 << 30 });
-      const records: number[] = [];
-      let incomplete = 0;
-      r.on('message', (m: Message) => {
-        if (m.incomplete) incomplete++;
-        const id = parseRecordText(m.text);
-        if (id && id.writer === 0 && m.text === recordText(0, id.i)) records.push(id.i);
-      });
-      for (const d of datagrams) r.push(d, 'a');
-      r.flushPending();
+      const { records, reports, incomplete } = writerRecords(datagrams);
       assert.equal(incomplete, 0);
+      assert.equal(reports.length, 0, 'nothing to report');
       assert.equal(records.length, COUNT);
       assert.ok(
         records.every((v, i) => v === i),

@@ -11,12 +11,11 @@
 //   a:vA 10.89.0.1/24 (tbf 10mbit)  <->  b:vB 10.89.0.2/24 (a C receiver, test/helpers/csink.ts)
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { Reassembler, type Message } from '../src/receiver/receiver.js';
 import { CSink } from './helpers/csink.js';
+import { lastLine } from './helpers/json-child.js';
 import { withNetns } from '../harness/netns.js';
-import { parseRecordText, recordText, reportCount } from './helpers/records.js';
+import { writerRecords } from './helpers/records.js';
 import { requireNative, requireRoot } from './helpers/requires.js';
 
 const SENDER = fileURLToPath(new URL('./workers/slowlink-sender.js', import.meta.url));
@@ -122,14 +121,9 @@ describe('a slow link (tbf 10 Mbit/s on a veth pair)', () => {
           nativeSender: c.noRing ? { txRing: false } : undefined,
           ...(c.dgram ? { sender: 'dgram', writer: c.dgram === 'worker' ? 'worker' : undefined } : {}),
         };
-        const child = ns.runNode('a', SENDER, [JSON.stringify(opts), B, String(PORT), String(COUNT)]);
-        let out = '';
-        let err = '';
-        child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-        child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-        const [code] = await once(child, 'close');
-        assert.equal(code, 0, err);
-        const { stats, peakQueued } = JSON.parse(out.trim().split('\n').pop()!) as { stats: Stats; peakQueued: number };
+        const { stats, peakQueued } = await lastLine<{ stats: Stats; peakQueued: number }>(
+          ns.runNode('a', SENDER, [JSON.stringify(opts), B, String(PORT), String(COUNT)]),
+        );
         const { datagrams, drops } = await sink.done();
         assert.equal(drops, 0, 'the receiver lost nothing');
         const tgt = stats.targets[0];
@@ -158,19 +152,7 @@ describe('a slow link (tbf 10 Mbit/s on a veth pair)', () => {
         }
         if (c.dgram === 'host') assert.ok(stats.transmit.spills > 0, 'the log calls made room by spilling');
 
-        const r = new Reassembler({ maxPending: 1 << 16, maxPendingBytes: 1 << 30 });
-        const records: number[] = [];
-        const reports: number[] = [];
-        let incomplete = 0;
-        r.on('message', (m: Message) => {
-          if (m.incomplete) incomplete++;
-          const n = reportCount(m.text);
-          if (n !== null) return void reports.push(n);
-          const id = parseRecordText(m.text);
-          if (id && id.writer === 0 && m.text === recordText(0, id.i)) records.push(id.i);
-        });
-        for (const d of datagrams) r.push(d, 'a');
-        r.flushPending();
+        const { records, reports, incomplete } = writerRecords(datagrams);
         assert.equal(incomplete, 0);
         if (c.overflow === 'wait') {
           assert.equal(stats.lost, 0);

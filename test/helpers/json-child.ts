@@ -12,9 +12,22 @@
 // The end is the child's 'close' (after its last stdout line was read), so no line is lost to it.
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 
 export type Line = Record<string, unknown>;
+
+/** Waits for a child that prints one JSON line at its end (and maybe others before): exit 0
+ *  asserted (stderr in the message), its last stdout line parsed. */
+export async function lastLine<T = Line>(child: ChildProcess): Promise<T> {
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const [code] = (await once(child, 'close')) as [number | null];
+  assert.equal(code, 0, err);
+  return JSON.parse(out.trim().split('\n').pop()!) as T;
+}
 
 export interface Exit {
   code: number | null;
