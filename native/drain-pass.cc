@@ -106,9 +106,7 @@ uint64_t Drain::Collect(Batch& b, uint64_t from, uint64_t head, int64_t now, uin
     b.report[b.n] = reportOf_[target];
     b.slot[b.n] = slot;
     b.route[b.n] = r;
-    // UDP only: an AF_PACKET socket would send a run as one frame.
-    const bool udp = r->addr.ss_family == AF_INET || r->addr.ss_family == AF_INET6;
-    b.gso[b.n] = udp && v == Verdict::kSend && tune_.gso && !gsoOff_[target];
+    b.gso[b.n] = v == Verdict::kSend && tune_.gso && !gsoOff_[target];
     b.n++;
     pos = next;
   }

@@ -58,8 +58,9 @@ std::string Drain::SetRoute(int t, const Route& route, const RoutePath& path) {
   KeepRings();
   paths_.Set(t, path.ifname, path.ifindex, path.hopFamily, path.hop);
   givingUp_[t] = false;
-  // UDP_SEGMENT came with Linux 4.18; a kernel without it would ignore the control message and
-  // send a run as one datagram. The socket tells whether it knows the option.
+  // GSO runs: UDP only (an AF_PACKET send of a run would be one frame), and only where the socket
+  // knows UDP_SEGMENT (Linux 4.18; a kernel without it would ignore the control message and send
+  // a run as one datagram).
   int seg = 0;
   socklen_t segLen = sizeof seg;
   gsoOff_[t] = route.addr.ss_family == AF_PACKET || getsockopt(route.fd, SOL_UDP, UDP_SEGMENT, &seg, &segLen) != 0;

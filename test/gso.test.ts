@@ -26,7 +26,6 @@ const RUN = 3000;
 interface Transmit {
   gsoDatagrams: number;
   gsoFallbacks: number;
-  eagain: number;
 }
 
 /**
