@@ -11,6 +11,7 @@
 //   csum.c        the bench's scalar checksum loop (bench/checksum.ts)
 //   noop-addon.c  an N-API function that does nothing (bench/boundary.ts)
 //   csink.c       the tests' recording receiver (test/helpers/csink.ts)
+//   txcsum.c      the tests' `ethtool -K DEV tx on|off` (test/helpers/ip.ts)
 import { execFileSync } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';

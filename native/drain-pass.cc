@@ -117,15 +117,23 @@ uint64_t Drain::Collect(Batch& b, uint64_t from, uint64_t head, int64_t now, uin
 void Drain::Plan(Batch& b) {
   int open[kMaxTargets];  // each target's group that may take its next slot, or -1
   std::fill(std::begin(open), std::end(open), -1);
+  // Raw mode (the TX ring): a run is one frame of the ring, its datagrams' frames after their
+  // first without their headers (txring.h); a datagram's frame joins one of the same headers, with
+  // a payload, and (IPv4) the identification after the run's last.
+  const bool raw = b.ring != nullptr;
+  const uint32_t cap = raw ? kTxRunBytes : static_cast<uint32_t>(kGsoBytes);
   b.ng = 0;
   for (int k = 0; k < b.n; k++) {
     const uint32_t t = b.owner[k];
     const uint32_t len = static_cast<uint32_t>(b.iov[k].iov_len);
+    const int32_t id = raw ? TxRing::IpId(b.iov[k]) : -1;
     int g = b.gso[k] ? open[t] : -1;
-    if (g >= 0 && len <= b.seg[g] && b.bytes[g] + len <= static_cast<uint32_t>(kGsoBytes)) {
+    if (g >= 0 && len <= b.seg[g] && b.bytes[g] + len <= cap &&
+        (!raw || (len > b.hdr[g] && TxRing::HeaderBytes(b.iov[k]) == b.hdr[g] && (id < 0 || id == ((b.id[g] + 1) & 0xffff))))) {
       b.of[k] = g;
       b.count[g]++;
       b.bytes[g] += len;
+      b.id[g] = id;
       if (len < b.seg[g] || b.count[g] == kGsoSegs) open[t] = -1;  // a shorter one ends the run
       continue;
     }
@@ -135,7 +143,9 @@ void Drain::Plan(Batch& b) {
     b.count[g] = 1;
     b.seg[g] = len;
     b.bytes[g] = len;
-    open[t] = b.gso[k] && len <= UINT16_MAX ? g : -1;
+    b.id[g] = id;
+    b.hdr[g] = raw ? TxRing::HeaderBytes(b.iov[k]) : 0;
+    open[t] = b.gso[k] && len <= UINT16_MAX && (!raw || (b.hdr[g] > 0 && len > b.hdr[g])) ? g : -1;
   }
   // Each group's slots side by side (b.gslot, b.giov), groups in the order of their first slots.
   for (int g = 0, at = 0; g < b.ng; g++) {
@@ -149,6 +159,7 @@ void Drain::Plan(Batch& b) {
     b.gslot[at] = k;
     b.giov[at] = b.iov[k];
   }
+  if (raw) return;  // the ring takes the groups as they are
   for (int g = 0; g < b.ng; g++) {
     mmsghdr& m = b.msgs[g];
     const Route& r = *b.route[b.first[g]];
@@ -203,14 +214,15 @@ uint64_t Drain::Send(Batch& b, uint64_t end, bool* wait) {
   for (int g = 0; g < b.ng;) {
     const int i = b.first[g];
     const uint32_t t = b.owner[i];
-    const msghdr& h = b.msgs[g].msg_hdr;  // never block holding mu_ (the ring: a group per frame):
-    int r = b.ring ? b.ring->Send(&b.iov[i], b.n - i, static_cast<sockaddr*>(h.msg_name), h.msg_namelen)
+    const Route& to = *b.route[i];  // never block holding mu_ (the ring: a group per frame):
+    int r = b.ring ? b.ring->Send(b.giov.data(), &b.start[g], &b.count[g], b.ng - g,
+                                  reinterpret_cast<const sockaddr*>(&to.addr), to.addrLen)
                    : sendmmsg(b.fd, &b.msgs[g], b.ng - g, MSG_DONTWAIT);
     if (r > 0) {  // r groups
-      if (b.ring) ringFrames_ += r;
-      if (b.ring && b.ring->bypass()) bypassFrames_ += r;
       for (int k = g; k < g + r; k++) {
         sent_ += b.count[k];
+        if (b.ring) ringFrames_ += b.count[k];  // a run: that many frames on the device
+        if (b.ring && b.ring->bypass()) bypassFrames_ += b.count[k];
         if (b.count[k] > 1) {
           gsoSends_++;
           gsoDatagrams_ += b.count[k];
@@ -228,6 +240,9 @@ uint64_t Drain::Send(Batch& b, uint64_t end, bool* wait) {
     }
     int e = errno;
     if (r < 0 && e == EINTR) continue;
+    // A run's frame dropped past the qdisc: the device cannot take it whole (txring.h); again,
+    // through the qdisc, which cuts it.
+    if (r < 0 && e == ENOBUFS && b.ring && b.count[g] > 1 && b.ring->RunsNeedQdisc()) continue;
     // EBUSY: the TX ring's next frame is still the kernel's (its skb in a qdisc, or being sent).
     if (r < 0 && (e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS || e == EBUSY)) {
       e == ENOBUFS ? enobufs_++ : eagain_++;

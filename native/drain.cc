@@ -58,12 +58,18 @@ std::string Drain::SetRoute(int t, const Route& route, const RoutePath& path) {
   KeepRings();
   paths_.Set(t, path.ifname, path.ifindex, path.hopFamily, path.hop);
   givingUp_[t] = false;
-  // GSO runs: UDP only (an AF_PACKET send of a run would be one frame), and only where the socket
-  // knows UDP_SEGMENT (Linux 4.18; a kernel without it would ignore the control message and send
-  // a run as one datagram).
+  // GSO runs: in UDP mode only where the socket knows UDP_SEGMENT (Linux 4.18; a kernel without it
+  // would ignore the control message and send a run as one datagram); in raw mode through a TX
+  // ring only (a run is one frame of the ring with a GSO vnet header, txring.h; sendmmsg's frames
+  // have no vnet header).
   int seg = 0;
   socklen_t segLen = sizeof seg;
-  gsoOff_[t] = route.addr.ss_family == AF_PACKET || getsockopt(route.fd, SOL_UDP, UDP_SEGMENT, &seg, &segLen) != 0;
+  if (route.addr.ss_family == AF_PACKET) {
+    const TxRing* ring = rings_.Of(route.fd);
+    gsoOff_[t] = ring == nullptr || ring->broken();
+  } else {
+    gsoOff_[t] = getsockopt(route.fd, SOL_UDP, UDP_SEGMENT, &seg, &segLen) != 0;
+  }
   heldSince_[t] = 0;
   givenUp_[t] = false;
   probe_[t] = Probe{};
@@ -165,7 +171,8 @@ void Drain::Run() {
   for (auto* v : {&b.iov, &b.giov}) v->resize(n);
   for (auto* v : {&b.of, &b.first, &b.start, &b.count, &b.gslot}) v->resize(n);
   for (auto* v : {&b.sent, &b.gso}) v->resize(n);
-  for (auto* v : {&b.owner, &b.report, &b.seg, &b.bytes}) v->resize(n);
+  for (auto* v : {&b.owner, &b.report, &b.seg, &b.bytes, &b.hdr}) v->resize(n);
+  b.id.resize(n);
   b.pos.resize(n);
   b.msg.resize(n);
   b.slot.resize(n);

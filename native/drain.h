@@ -173,6 +173,8 @@ class Drain {
     std::vector<int> start;            // where its slots are in gslot / giov
     std::vector<int> count;            // how many
     std::vector<uint32_t> seg, bytes;  // its segment size (its first datagram's length), its bytes
+    std::vector<uint32_t> hdr;         // raw mode: its frames' header bytes (TxRing::HeaderBytes)
+    std::vector<int32_t> id;           // raw mode: its last frame's IPv4 identification, or -1
     std::vector<char> ctl;             // room for its UDP_SEGMENT control message
     std::vector<int> gslot;            // the slots, group after group
     std::vector<iovec> giov;           // their iovecs, the same order

@@ -5,6 +5,7 @@
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <linux/netlink.h>
+#include <netinet/in.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <string.h>
@@ -23,17 +24,72 @@ namespace {
 constexpr uint32_t kFramesPerBlock = kTxBlockSize / kTxFrameSize;
 constexpr uint32_t kBlocks = kTxFrames / kFramesPerBlock;
 static_assert(kTxBlockSize % kTxFrameSize == 0 && kTxFrames % kFramesPerBlock == 0, "whole blocks of whole frames");
-// Where a frame's data starts: the kernel's default for TX without PACKET_TX_HAS_OFF
-// (tp_hdrlen - sizeof(sockaddr_ll), the aligned tpacket2_hdr).
-constexpr uint32_t kDataOff = TPACKET2_HDRLEN - sizeof(sockaddr_ll);
-// struct virtio_net_hdr (<linux/virtio_net.h>, which does not compile as C++): flags 0, GSO_NONE,
-// and hdr_len, the bytes the kernel copies into the skb's linear area.
+constexpr uint32_t kDataOff = kTxDataOff;
+// struct virtio_net_hdr (<linux/virtio_net.h>, which does not compile as C++; little-endian, as
+// packet sockets read it on a little-endian host). hdr_len: the bytes the kernel copies into the
+// skb's linear area. A single datagram: flags 0, GSO_NONE. A run: its UDP checksum left to the
+// device (NEEDS_CSUM, from csum_start, stored at csum_offset), cut into gso_size-byte payloads
+// (GSO_UDP_L4).
 struct VnetHdr {
   uint8_t flags, gsoType;
   uint16_t hdrLen, gsoSize, csumStart, csumOffset;
 };
 static_assert(sizeof(VnetHdr) == 10, "virtio_net_hdr");
-constexpr uint32_t kDataMax = kTxFrameSize - kDataOff - sizeof(VnetHdr);
+constexpr uint8_t kNeedsCsum = 1;  // VIRTIO_NET_HDR_F_NEEDS_CSUM
+constexpr uint8_t kGsoUdpL4 = 5;   // VIRTIO_NET_HDR_GSO_UDP_L4 (Linux 6.2; before, the frame is refused)
+constexpr uint32_t kDataMax = kTxRunBytes;
+static_assert(kTxRunBytes == kTxFrameSize - kDataOff - sizeof(VnetHdr), "txring.h's kTxRunBytes");
+constexpr uint32_t kIp4 = 20, kIp6 = 40, kUdp = 8;
+
+uint16_t Get16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+void Put16(uint8_t* p, uint32_t v) {
+  p[0] = static_cast<uint8_t>(v >> 8);
+  p[1] = static_cast<uint8_t>(v);
+}
+uint32_t Fold(uint32_t sum) {
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return sum;
+}
+// `sum` plus the ones' complement sum of n bytes (n even, at most a few hundred), folded to 16 bits.
+uint32_t Sum16(const uint8_t* p, size_t n, uint32_t sum) {
+  for (size_t i = 0; i + 1 < n; i += 2) sum += Get16(p + i);
+  return Fold(sum);
+}
+
+// Writes a run's frame at `d`: the first datagram's frame, then the payloads of the others. Its
+// headers tell the whole run's length, and its UDP checksum field holds the pseudo-header's sum (what
+// CHECKSUM_PARTIAL means: the kernel adjusts it to each datagram's length and the device, or the
+// kernel where it cannot, sums the rest); the kernel's segmentation gives each datagram the
+// first one's headers with its own lengths, checksums and the next IPv4 identification
+// (inet_gso_segment, __udp_gso_segment). Returns its vnet header; `len` gets the frame's length.
+VnetHdr Run(uint8_t* d, const iovec* frames, int n, uint32_t hdr, size_t* len) {
+  const iovec& first = frames[0];
+  memcpy(d, first.iov_base, first.iov_len);
+  size_t at = first.iov_len;
+  for (int k = 1; k < n; k++) {
+    memcpy(d + at, static_cast<const uint8_t*>(frames[k].iov_base) + hdr, frames[k].iov_len - hdr);
+    at += frames[k].iov_len - hdr;
+  }
+  const bool v6 = hdr == ETH_HLEN + kIp6 + kUdp;
+  uint8_t* ip = d + ETH_HLEN;
+  uint8_t* udp = ip + (v6 ? kIp6 : kIp4);
+  const uint32_t udpLen = static_cast<uint32_t>(at) - (hdr - kUdp);
+  Put16(udp + 4, udpLen);
+  uint32_t pseudo = v6 ? Sum16(ip + 8, 32, 0) : Sum16(ip + 12, 8, 0);  // the addresses
+  pseudo = Fold(pseudo + IPPROTO_UDP + udpLen);
+  Put16(udp + 6, pseudo);
+  if (v6) {
+    Put16(ip + 4, udpLen);
+  } else {
+    Put16(ip + 2, kIp4 + udpLen);
+    Put16(ip + 10, 0);
+    Put16(ip + 10, ~Sum16(ip, kIp4, 0) & 0xffff);
+  }
+  *len = at;
+  const uint16_t seg = static_cast<uint16_t>(first.iov_len - hdr);
+  const uint16_t csumStart = static_cast<uint16_t>(udp - d);
+  return VnetHdr{kNeedsCsum, kGsoUdpL4, static_cast<uint16_t>(at), seg, csumStart, 6};
+}
 // Timestamp bits the kernel may add to AVAILABLE when it frees the skb (SO_TIMESTAMPING).
 constexpr uint32_t kTsBits = TP_STATUS_TS_SOFTWARE | TP_STATUS_TS_SYS_HARDWARE | TP_STATUS_TS_RAW_HARDWARE;
 
@@ -146,9 +202,17 @@ void TxRing::Refresh() {
   // only for a short option, but either failure is harmless or shown: not turned on, the frames
   // go through the noqueue qdisc as sendmmsg's do (slower, nothing lost); not turned off (a qdisc
   // configured since), bypass_ stays true and stats.transmit.bypassFrames counts what skips it.
-  bool want = RootQdisc(ifindex_) == "noqueue";
+  bool want = !runsNeedQdisc_ && RootQdisc(ifindex_) == "noqueue";
   int on = want ? 1 : 0;
   if (want != bypass_ && setsockopt(fd_, SOL_PACKET, PACKET_QDISC_BYPASS, &on, sizeof on) == 0) bypass_ = want;
+}
+
+bool TxRing::RunsNeedQdisc() {
+  runsNeedQdisc_ = true;
+  int off = 0;
+  if (!bypass_ || setsockopt(fd_, SOL_PACKET, PACKET_QDISC_BYPASS, &off, sizeof off) != 0) return false;
+  bypass_ = false;
+  return true;
 }
 
 size_t TxRing::Max(bool now) {
@@ -173,27 +237,51 @@ void TxRing::Close() {
   broken_ = false;
 }
 
-int TxRing::Send(const iovec* frames, int n, const sockaddr* addr, socklen_t addrLen) {
+uint32_t TxRing::HeaderBytes(const iovec& frame) {
+  const auto* f = static_cast<const uint8_t*>(frame.iov_base);
+  const size_t n = frame.iov_len;
+  if (n >= ETH_HLEN + kIp4 + kUdp && Get16(f + 12) == ETH_P_IP && f[ETH_HLEN] == 0x45 && f[ETH_HLEN + 9] == IPPROTO_UDP)
+    return ETH_HLEN + kIp4 + kUdp;
+  if (n >= ETH_HLEN + kIp6 + kUdp && Get16(f + 12) == ETH_P_IPV6 && f[ETH_HLEN + 6] == IPPROTO_UDP)
+    return ETH_HLEN + kIp6 + kUdp;
+  return 0;
+}
+
+int32_t TxRing::IpId(const iovec& frame) {
+  const auto* f = static_cast<const uint8_t*>(frame.iov_base);
+  return Get16(f + 12) == ETH_P_IP ? Get16(f + ETH_HLEN + 4) : -1;
+}
+
+int TxRing::Send(const iovec* frames, const int* start, const int* count, int ng, const sockaddr* addr,
+                 socklen_t addrLen) {
   if (broken_) {
     errno = EBADFD;  // the socket could be put back neither for the ring nor for sendmmsg (Open)
     return -1;
   }
-  // With a vnet header the kernel leaves the MTU to the caller: the check packet_snd makes.
+  // With a vnet header the kernel leaves the MTU to the caller: the check packet_snd makes, on
+  // each datagram's frame (a run's first is its longest).
   size_t max = Max(false);
   int put = 0;
-  for (; put < n; put++) {
+  for (; put < ng; put++) {
     uint8_t* f = Frame((head_ + put) % kTxFrames);
-    size_t len = frames[put].iov_len;
+    const iovec* run = frames + start[put];
+    const int n = count[put];
+    size_t len = run[0].iov_len;
     if (len > max) max = Max(true);                            // the MTU may have grown: read it again before refusing
     if (Status(f) != TP_STATUS_AVAILABLE || len > max) break;  // still the kernel's, or too long
-    VnetHdr v{0, 0, static_cast<uint16_t>(len), 0, 0, 0};      // the whole frame linear: txring.h
+    uint8_t* d = f + kDataOff + sizeof(VnetHdr);
+    VnetHdr v{0, 0, static_cast<uint16_t>(len), 0, 0, 0};  // the whole frame linear: txring.h
+    if (n > 1) {
+      v = Run(d, run, n, HeaderBytes(run[0]), &len);
+    } else {
+      memcpy(d, run[0].iov_base, len);
+    }
     memcpy(f + kDataOff, &v, sizeof v);
-    memcpy(f + kDataOff + sizeof v, frames[put].iov_base, len);
     reinterpret_cast<tpacket2_hdr*>(f)->tp_len = static_cast<uint32_t>(sizeof v + len);
     SetStatus(f, TP_STATUS_SEND_REQUEST);  // after the bytes (release)
   }
   if (put == 0) {
-    errno = frames[0].iov_len > max ? EMSGSIZE : EBUSY;
+    errno = frames[start[0]].iov_len > max ? EMSGSIZE : EBUSY;
     return -1;
   }
   ssize_t r = sendto(fd_, nullptr, 0, MSG_DONTWAIT, addr, addrLen);

@@ -22,6 +22,28 @@
 // qdisc keeps it: a shaper someone configured still shapes, and a NIC's full driver queue behind a
 // bypass would drop frames (packet(7)). stats.transmit.bypassFrames counts frames sent past it.
 //
+// GSO runs (nativeSender.gso, as UDP mode's UDP_SEGMENT sends): drain-pass.cc's Plan groups a
+// target's consecutive datagrams of the same headers and length (the last may be shorter; IPv4:
+// consecutive identifications) into a run, and a run goes as ONE frame of the ring: the first
+// datagram's frame, the others' payloads after it, the headers' lengths those of the whole run,
+// and a vnet header asking the kernel to cut it (GSO_UDP_L4, gso_size the payload length) and to
+// leave each datagram's UDP checksum to the device (NEEDS_CSUM; the checksum field holds the
+// pseudo-header's sum). The kernel's segmentation (inet_gso_segment, ipv6_gso_segment,
+// __udp_gso_segment) gives each datagram the first one's headers with its own lengths, IPv4
+// header checksum and the next identification: the frames the single sends would have been, but
+// for the UDP checksum, which the device (or the kernel, where the device cannot) computes anew.
+// On a veth pair the run crosses whole and the peer's UDP layer cuts it, with no checksum summed
+// at all (the peer trusts a CHECKSUM_PARTIAL skb). Over the bench's veth pair, a C probe of this
+// path, 200,000 x 100 B, runs of 64: 1.44 - 1.67 M datagrams/s delivered, against 0.38 - 0.52 M
+// single frames and 0.28 - 0.30 M for C's UDP sendmmsg (docs/benchmarks.md, "Raw mode and GSO").
+// A device that cannot take a run whole (no GSO of UDP, or no checksum offload) has it cut and
+// summed in software on the qdisc's path (validate_xmit_skb), but the qdisc bypass drops what it
+// would have to cut (packet_direct_xmit: NET_XMIT_DROP, ENOBUFS): the first run dropped so turns
+// the bypass off for the socket (RunsNeedQdisc) and goes again. A kernel without GSO_UDP_L4 in
+// vnet headers (before 6.2) refuses the frame (EINVAL): its target then sends one frame per
+// datagram until its route changes, as in UDP mode (stats.transmit.gsoFallbacks). The runs' bytes
+// are bounded by a ring frame (kTxRunBytes).
+//
 // Send() answers like sendmmsg, so that drain-pass.cc's error policy (retry a full socket, back off,
 // hold, lose and count) is the same for both paths: it returns how many of the frames, from the
 // first, the kernel took, or -1 with errno for the first one it did not take. What the kernel did
@@ -46,6 +68,7 @@
 // read with acquire loads.
 #pragma once
 
+#include <linux/if_packet.h>
 #include <net/if.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -57,15 +80,21 @@
 
 namespace nc {
 
-// Frames of 2 KiB: a raw-mode frame is at most 1,062 bytes (a 1,000-byte netconsole payload, IPv6
-// and UDP headers, Ethernet), and a 1,500-MTU device's whole frame (1,514) fits 2,048 - 32 (the
-// frame header) - 10 (the vnet header). Two frames a page.
-constexpr uint32_t kTxFrameSize = 2048;
-// 512 frames (1 MiB a device socket): more than the frames the kernel can hold in flight under
-// the default send buffer (4 MiB asked, capped at 2 x net.core.wmem_max, about 2 KiB of truesize a
-// frame), so a busy ring shows as the socket's EAGAIN, as with sendmmsg; 8 default batches.
-constexpr uint32_t kTxFrames = 512;
-constexpr uint32_t kTxBlockSize = 1 << 16;  // 32 frames a block (order-4 pages, vmalloc'ed if need be)
+// Frames of 16 KiB, 64 of them (1 MiB a device socket). A datagram's frame is at most 1,062 bytes
+// (a 1,000-byte netconsole payload, IPv6 and UDP headers, Ethernet); a run sent as one GSO frame
+// (below) up to kTxRunBytes. The kernel frees a frame's skb once the peer's IP layer has it
+// (veth), or the device sent it: 64 frames stay ahead of it, and with 16 KiB frames single
+// datagrams went as fast as with 512 of 2 KiB (a C probe over the bench's veth pair: 394 - 469 k/s
+// against 379 - 442 k/s, 100-byte datagrams, docs/benchmarks.md "Raw mode and GSO").
+constexpr uint32_t kTxFrameSize = 16384;
+constexpr uint32_t kTxFrames = 64;
+constexpr uint32_t kTxBlockSize = 1 << 16;  // 4 frames a block (order-4 pages, vmalloc'ed if need be)
+// Where a frame's data starts (the kernel's default for TX without PACKET_TX_HAS_OFF: tp_hdrlen -
+// sizeof(sockaddr_ll), the aligned tpacket2_hdr), after it the virtio_net_hdr (10 bytes), then the
+// frame: the most a frame's data may be, and so the bytes a run's datagrams' frames may add up to
+// (a run's frame is shorter: one set of headers).
+constexpr uint32_t kTxDataOff = TPACKET2_HDRLEN - sizeof(sockaddr_ll);
+constexpr uint32_t kTxRunBytes = kTxFrameSize - kTxDataOff - 10;
 
 class TxRing {
  public:
@@ -82,13 +111,25 @@ class TxRing {
   // Reads the device's MTU and root qdisc again (PACKET_QDISC_BYPASS on a noqueue device only).
   void Refresh();
   bool bypass() const { return bypass_; }
+  // A run's frame was dropped past the qdisc (ENOBUFS): the device cannot take it whole, and only
+  // the qdisc's path (validate_xmit_skb) cuts it in software; packet_direct_xmit drops what it
+  // would have to cut. Turns the bypass off for the socket's life; false when it was off already.
+  bool RunsNeedQdisc();
   // Unmaps the ring (the socket keeps it until it is closed, and is freed only once unmapped).
   void Close();
   int fd() const { return fd_; }
 
-  // Sends frames[0..n) through the ring to `addr`: returns how many the kernel took, from the first
-  // (> 0), or -1 with errno for the first (EBUSY: no free frame; EMSGSIZE: longer than a frame).
-  int Send(const iovec* frames, int n, const sockaddr* addr, socklen_t addrLen);
+  // Sends ng frames through the ring to `addr`, frame g made of the datagrams' frames
+  // frames[start[g] .. start[g] + count[g]): one, or a run (a GSO frame, above). Returns how many
+  // frames the kernel took, from the first (> 0), or -1 with errno for the first (EBUSY: no free
+  // frame; EMSGSIZE: a datagram's frame longer than the device's MTU allows).
+  int Send(const iovec* frames, const int* start, const int* count, int ng, const sockaddr* addr, socklen_t addrLen);
+  // The header bytes of a raw-mode datagram's frame that a run's frame has once (Ethernet, IPv4 or
+  // IPv6, UDP), or 0 when it is neither (it goes alone).
+  static uint32_t HeaderBytes(const iovec& frame);
+  // The IPv4 identification of a raw-mode datagram's frame, or -1 (IPv6): the kernel numbers a
+  // run's datagrams on from its first, so a run holds consecutive ones only.
+  static int32_t IpId(const iovec& frame);
 
  private:
   uint8_t* Frame(uint32_t i) const { return map_ + static_cast<size_t>(i) * kTxFrameSize; }
@@ -106,6 +147,7 @@ class TxRing {
   size_t max_ = 0;
   uint64_t mtuAt_ = 0;
   bool bypass_ = false;
+  bool runsNeedQdisc_ = false;  // RunsNeedQdisc
   bool broken_ = false;  // set up half, and the socket could not be put back (Open)
   uint32_t head_ = 0;    // the kernel's head: the next frame it looks at
 };

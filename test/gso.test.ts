@@ -4,6 +4,11 @@
 // here, for IPv4 and IPv6, extended and plain targets, the datagrams of the same records sent both
 // ways are compared one by one (their timestamps aside), mixed sizes and fragmented messages
 // included, and a run that is cut wrongly would arrive as datagrams without a header.
+// Raw mode does the same through the device socket's TX ring (native/txring.h: a run is one frame
+// with a GSO vnet header, which the kernel cuts): over a veth pair, with the device's checksum
+// offload on (the run crosses the pair whole, past the qdisc) and off (a run dropped past the
+// qdisc turns the bypass off, and the qdisc's path cuts and sums it in software; b's kernel checks
+// the sums), the frames of the same records sent both ways deliver the same datagrams.
 // Where the kernel refuses GSO on a target's path (here an MTU of 576 below 1,000-byte
 // datagrams: EMSGSIZE, where a single send is fragmented by IP instead), the target falls back to
 // one datagram per send and nothing is lost.
@@ -14,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { Netconsole } from '../src/index.js';
 import { CSink } from './helpers/csink.js';
 import { lastLine } from './helpers/json-child.js';
+import { setTxChecksum, waitOperUp } from './helpers/ip.js';
 import { withNetns } from '../harness/netns.js';
 import { recordText, writerRecords } from './helpers/records.js';
 import { requireNative, requireRoot } from './helpers/requires.js';
@@ -26,6 +32,23 @@ const RUN = 3000;
 interface Transmit {
   gsoDatagrams: number;
   gsoFallbacks: number;
+  ringFrames: number;
+  bypassFrames: number;
+}
+
+/** Extended and plain records carry their timestamps; the rest of a datagram is compared. */
+function untimed(d: Buffer): string {
+  return d
+    .toString('latin1')
+    .replace(/^(\d+,\d+,)\d+/, '$1T')
+    .replace(/^\[ *\d+\.\d+\] /, '[T] ');
+}
+
+/** The same datagrams, or the first that differs. */
+function sameDatagrams(a: string[], b: string[], what: string): void {
+  assert.equal(a.length, b.length, `${what}: as many datagrams`);
+  for (let i = 0; i < a.length; i++)
+    if (a[i] !== b[i]) assert.fail(`${what}, datagram ${i} differs:\n GSO ${a[i]}\n one by one ${b[i]}`);
 }
 
 /**
@@ -69,16 +92,7 @@ async function send(
     for (const sink of sinks) {
       const got = await sink.done();
       assert.equal(got.drops, 0, 'the receiver lost nothing');
-      // Records carry their timestamp (extended: the third field; plain: "[seconds.micros] "); the
-      // rest must be the same bytes.
-      datagrams.push(
-        got.datagrams.map((d) =>
-          d
-            .toString('latin1')
-            .replace(/^(\d+,\d+,)\d+/, '$1T')
-            .replace(/^\[ *\d+\.\d+\] /, '[T] '),
-        ),
-      );
+      datagrams.push(got.datagrams.map(untimed));
     }
     return { datagrams, transmit, lost };
   } finally {
@@ -105,12 +119,45 @@ describe('UDP GSO', () => {
       );
       assert.equal(on.transmit.gsoFallbacks, 0);
       assert.equal(off.transmit.gsoDatagrams, 0, 'gso: false sends one by one');
-      for (let k = 0; k < targets; k++) {
-        const [a, b] = [on.datagrams[k], off.datagrams[k]];
-        assert.equal(a.length, b.length, `target ${k}: as many datagrams`);
-        for (let i = 0; i < a.length; i++)
-          if (a[i] !== b[i]) assert.fail(`target ${k}, datagram ${i} differs:\n GSO ${a[i]}\n one by one ${b[i]}`);
-      }
+      for (let k = 0; k < targets; k++) sameDatagrams(on.datagrams[k], off.datagrams[k], `target ${k}`);
+    });
+  }
+
+  for (const offload of [true, false]) {
+    test(`raw mode over a veth pair, checksum offload ${offload ? 'on' : 'off'}: GSO frames through the TX ring deliver the datagrams single frames deliver`, async (t) => {
+      if (!requireNative(t) || !requireRoot(t)) return;
+      const A = '10.94.0.1';
+      const B = '10.94.0.2';
+      const COUNT = 1000; // recordText's sizes: the fragments of the longer ones are runs
+      await withNetns(['a', 'b'], async (ns) => {
+        await ns.vethPair('a', 'gA', 'b', 'gB', `${A}/24`, `${B}/24`);
+        await waitOperUp(ns, 'a', 'gA');
+        await waitOperUp(ns, 'b', 'gB');
+        if (!offload) await setTxChecksum(ns, 'a', 'gA', false);
+        const run = async (gso: boolean): Promise<{ datagrams: string[]; stats: { lost: number; transmit: Transmit } }> => {
+          const sink = await CSink.open({ ns: { handle: ns, name: 'b' }, address: B, port: 6666, idleMs: 500 });
+          const opts = { mode: 'raw', overflow: 'wait', seqStart: 1, nativeSender: { gso } };
+          const { stats } = await lastLine<{ stats: { lost: number; transmit: Transmit } }>(
+            ns.runNode('a', SENDER, [JSON.stringify(opts), B, '6666', String(COUNT)]),
+          );
+          const got = await sink.done();
+          assert.equal(got.drops, 0, 'the receiver lost nothing');
+          return { datagrams: got.datagrams.map(untimed), stats };
+        };
+        const on = await run(true);
+        const off = await run(false);
+        for (const r of [on, off]) {
+          assert.equal(r.stats.lost, 0);
+          assert.equal(r.stats.transmit.ringFrames, r.datagrams.length, 'every datagram through the TX ring');
+        }
+        const tx = on.stats.transmit;
+        assert.ok(tx.gsoDatagrams > COUNT / 2, `runs went as GSO frames (${JSON.stringify(tx)})`);
+        assert.equal(tx.gsoFallbacks, 0);
+        assert.equal(off.stats.transmit.gsoDatagrams, 0, 'gso: false sends one by one');
+        if (offload) assert.equal(tx.bypassFrames, tx.ringFrames, 'past the qdisc: the device takes a run whole');
+        else assert.ok(tx.bypassFrames < tx.ringFrames, `runs through the qdisc (${JSON.stringify(tx)})`);
+        sameDatagrams(on.datagrams, off.datagrams, 'raw mode');
+      });
     });
   }
 

@@ -5,7 +5,10 @@
 //   a:vA 10.88.0.1/24 fd88::1/64  <->  b:vB 10.88.0.2/24 fd88::2/64
 // b's kernel checks what the WebAssembly built (IPv4 header checksum -> IpInHdrErrors, UDP
 // checksums -> UdpInCsumErrors / Udp6InCsumErrors, lengths -> InErrors), and b's /proc/net/snmp
-// and /proc/net/snmp6 tell whether it accepted every frame.
+// and /proc/net/snmp6 tell whether it accepted every frame. Runs of a target's equal-length
+// datagrams go as one GSO frame (native/txring.h) whose datagrams a's kernel cuts and sums: vA's
+// transmit checksum offload is off, so that it sums each of them in software and b checks those
+// sums too (with it on, they would cross the pair unsummed, and b would trust them).
 //
 // The sender is paced: a batch is sent only after the sink has printed every datagram of the batch
 // before, so b's receive buffers never overflow (an overflow would show as UdpInErrors).
@@ -14,7 +17,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { parseDatagram, type ParsedDatagram } from '../src/receiver/receiver.js';
 import { encodeDatagrams } from '../src/core/wire.js';
-import { macOf, waitOperUp } from './helpers/ip.js';
+import { macOf, setTxChecksum, waitOperUp } from './helpers/ip.js';
 import { JsonChild, type Line } from './helpers/json-child.js';
 import { withNetns, type NetnsHandle } from '../harness/netns.js';
 import { requireNative, requireRoot } from './helpers/requires.js';
@@ -55,6 +58,7 @@ interface TargetStats {
 }
 
 interface Stats {
+  transmit: { gsoDatagrams: number; ringFrames: number };
   ringFull: number;
   sender: string;
   senderDiscarded: number;
@@ -216,6 +220,7 @@ async function setUp(ns: NetnsHandle): Promise<{ macA: string; macB: string }> {
   await ns.exec('b', ['ip', '-6', 'addr', 'add', `${B6}/64`, 'dev', 'vB', 'nodad']);
   await waitOperUp(ns, 'a', 'vA', WAIT_MS);
   await waitOperUp(ns, 'b', 'vB', WAIT_MS);
+  await setTxChecksum(ns, 'a', 'vA', false); // a's kernel sums the datagrams of GSO runs (above)
   return { macA: await macOf(ns, 'a', 'vA'), macB: await macOf(ns, 'b', 'vB') };
 }
 
@@ -324,6 +329,7 @@ describe(
             const maxBudget =
               1000 - (`${PRIO_INFO},`.length + String(SEQ_START).length + 1 + tsDigits + ',-;'.length) - 1;
             const texts: string[] = [];
+            const budgets: number[] = []; // each text's escaped length
             const seen = { IPv4: new Uint8Array(RECORDS), IPv6: new Uint8Array(RECORDS) };
             const lastTs = { IPv4: 0n, IPv6: 0n };
             const problems: string[] = [];
@@ -377,8 +383,16 @@ describe(
               for (let i = start; i < Math.min(start + BATCH, RECORDS); i++) {
                 const tagLen = `r${i}:`.length;
                 const r = rand();
-                const budget = r < 0.05 ? maxBudget : tagLen + Math.floor(rand() * (maxBudget - tagLen + 1));
+                // A third of the records are as long as the one before (with the same tag length):
+                // runs of equal-length datagrams, sent as GSO frames.
+                const same = r >= 0.05 && r < 0.38 && i > start && `r${i - 1}:`.length === tagLen;
+                const budget = same
+                  ? budgets[i - 1]!
+                  : r < 0.05
+                    ? maxBudget
+                    : tagLen + Math.floor(rand() * (maxBudget - tagLen + 1));
                 const text = randomText(rand, i, budget);
+                budgets.push(budget);
                 texts.push(text);
                 batch.push(text);
               }
@@ -420,6 +434,9 @@ describe(
             assert.ok((await rxPackets(ns)) - rxBefore >= 2 * RECORDS, 'vB received the frames');
 
             stats = await sender.stats();
+            // The runs went as GSO frames, and b checked each of their datagrams above.
+            assert.ok(stats.transmit.gsoDatagrams > RECORDS / 10, `GSO runs: ${JSON.stringify(stats.transmit)}`);
+            assert.equal(stats.transmit.ringFrames, 2 * RECORDS, 'every frame through the TX ring');
             assert.equal(stats.ringFull, 0);
             assert.equal(stats.senderDiscarded, 0);
             for (const s of stats.targets) {

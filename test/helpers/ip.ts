@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { NetnsHandle } from '../../harness/netns.js';
+import { compile } from '../../harness/cc.js';
 
 const execFileP = promisify(execFile);
 
@@ -41,4 +42,15 @@ export async function waitOperUp(ns: NetnsHandle, which: string, dev: string, ms
     if (Date.now() > deadline) assert.fail(`${dev} operstate is ${stdout.trim()}, not up, after ${ms} ms`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * Turns the transmit checksum offload of `dev` in namespace `which` on or off (`ethtool -K dev tx`,
+ * harness/c/txcsum.c). Off, the kernel sums every UDP datagram it sends there, those it cuts
+ * from a GSO run too, so the peer's kernel checks each sum (on, a run's datagrams cross a veth
+ * pair with their sums left to a device, and the peer trusts them).
+ */
+export async function setTxChecksum(ns: NetnsHandle, which: string, dev: string, on: boolean): Promise<void> {
+  const { stdout } = await ns.exec(which, [compile('txcsum'), dev, on ? 'on' : 'off']);
+  assert.equal(stdout.trim(), `tx ${on ? 'on' : 'off'}`, `${dev}'s transmit checksum offload`);
 }
