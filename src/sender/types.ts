@@ -46,13 +46,17 @@ export interface SenderCounters {
   probes: number;
   /** Messages counted lost that the kernel may have sent (handed over as the carrier was lost). */
   unconfirmed: number;
-  /** Raw-mode frames handed to the kernel through a PACKET_TX_RING (native; the rest by sendmmsg). */
+  /**
+   * Raw-mode frames handed to the kernel through a PACKET_TX_RING (native; the rest by sendmmsg),
+   * counted as they leave the device: a GSO run's datagrams each.
+   */
   ringFrames: number;
   /** Of ringFrames, those sent with PACKET_QDISC_BYPASS (the device's root qdisc was noqueue). */
   bypassFrames: number;
   /**
-   * UDP-mode datagrams handed to the kernel in runs, as UDP GSO sends (native): a run of one
-   * target's datagrams of one length, which the kernel cuts into those same datagrams.
+   * Datagrams handed to the kernel in runs (native): a run of one target's datagrams of one length
+   * as one UDP GSO send (raw mode: one GSO frame of the TX ring), which the kernel cuts into those
+   * same datagrams.
    */
   gsoDatagrams: number;
   /** Times the kernel refused a GSO send on a target's path, whose datagrams then went one by one (native). */
