@@ -126,10 +126,12 @@ void Drain::Plan(Batch& b) {
   for (int k = 0; k < b.n; k++) {
     const uint32_t t = b.owner[k];
     const uint32_t len = static_cast<uint32_t>(b.iov[k].iov_len);
+    const uint32_t hdr = raw ? TxRing::HeaderBytes(b.iov[k]) : 0;
     const int32_t id = raw ? TxRing::IpId(b.iov[k]) : -1;
-    int g = b.gso[k] ? open[t] : -1;
-    if (g >= 0 && len <= b.seg[g] && b.bytes[g] + len <= cap &&
-        (!raw || (len > b.hdr[g] && TxRing::HeaderBytes(b.iov[k]) == b.hdr[g] && (id < 0 || id == ((b.id[g] + 1) & 0xffff))))) {
+    const bool runs = b.gso[k] && len <= UINT16_MAX && (!raw || (hdr > 0 && len > hdr));
+    int g = runs ? open[t] : -1;
+    if (g >= 0 && len <= b.seg[g] && b.bytes[g] + len <= cap && hdr == b.hdr[g] &&
+        (id < 0 || id == ((b.id[g] + 1) & 0xffff))) {
       b.of[k] = g;
       b.count[g]++;
       b.bytes[g] += len;
@@ -144,8 +146,8 @@ void Drain::Plan(Batch& b) {
     b.seg[g] = len;
     b.bytes[g] = len;
     b.id[g] = id;
-    b.hdr[g] = raw ? TxRing::HeaderBytes(b.iov[k]) : 0;
-    open[t] = b.gso[k] && len <= UINT16_MAX && (!raw || (b.hdr[g] > 0 && len > b.hdr[g])) ? g : -1;
+    b.hdr[g] = hdr;
+    open[t] = runs ? g : -1;
   }
   // Each group's slots side by side (b.gslot, b.giov), groups in the order of their first slots.
   for (int g = 0, at = 0; g < b.ng; g++) {

@@ -148,8 +148,8 @@ class TxRing {
   uint64_t mtuAt_ = 0;
   bool bypass_ = false;
   bool runsNeedQdisc_ = false;  // RunsNeedQdisc
-  bool broken_ = false;  // set up half, and the socket could not be put back (Open)
-  uint32_t head_ = 0;    // the kernel's head: the next frame it looks at
+  bool broken_ = false;         // set up half, and the socket could not be put back (Open)
+  uint32_t head_ = 0;           // the kernel's head: the next frame it looks at
 };
 
 // The rings of a sender thread, one per raw-mode socket (a device's, shared by its targets). Used

@@ -134,7 +134,9 @@ describe('UDP GSO', () => {
         await waitOperUp(ns, 'a', 'gA');
         await waitOperUp(ns, 'b', 'gB');
         if (!offload) await setTxChecksum(ns, 'a', 'gA', false);
-        const run = async (gso: boolean): Promise<{ datagrams: string[]; stats: { lost: number; transmit: Transmit } }> => {
+        const run = async (
+          gso: boolean,
+        ): Promise<{ datagrams: string[]; stats: { lost: number; transmit: Transmit } }> => {
           const sink = await CSink.open({ ns: { handle: ns, name: 'b' }, address: B, port: 6666, idleMs: 500 });
           const opts = { mode: 'raw', overflow: 'wait', seqStart: 1, nativeSender: { gso } };
           const { stats } = await lastLine<{ stats: { lost: number; transmit: Transmit } }>(
