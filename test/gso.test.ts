@@ -5,7 +5,7 @@
 // ways are compared one by one (their timestamps aside), mixed sizes and fragmented messages
 // included, and a run that is cut wrongly would arrive as datagrams without a header.
 // Raw mode does the same through the device socket's TX ring (native/txring.h: a run is one frame
-// with a GSO vnet header, which the kernel cuts): over a veth pair, with the device's checksum
+// with a GSO vnet header, which the kernel cuts): over a veth pair (IPv4, and IPv6 with the offload on), with the device's checksum
 // offload on (the run crosses the pair whole, past the qdisc) and off (a run dropped past the
 // qdisc turns the bypass off, and the qdisc's path cuts and sums it in software; b's kernel checks
 // the sums), the frames of the same records sent both ways deliver the same datagrams.
@@ -123,14 +123,21 @@ describe('UDP GSO', () => {
     });
   }
 
-  for (const offload of [true, false]) {
-    test(`raw mode over a veth pair, checksum offload ${offload ? 'on' : 'off'}: GSO frames through the TX ring deliver the datagrams single frames deliver`, async (t) => {
+  for (const { family, offload } of [
+    { family: 4, offload: true },
+    { family: 4, offload: false },
+    { family: 6, offload: true },
+  ]) {
+    test(`raw mode over a veth pair, IPv${family}, checksum offload ${offload ? 'on' : 'off'}: GSO frames through the TX ring deliver the datagrams single frames deliver`, async (t) => {
       if (!requireNative(t) || !requireRoot(t)) return;
-      const A = '10.94.0.1';
-      const B = '10.94.0.2';
+      const [A, B] = family === 4 ? ['10.94.0.1', '10.94.0.2'] : ['fd94::1', 'fd94::2'];
       const COUNT = 1000; // recordText's sizes: the fragments of the longer ones are runs
       await withNetns(['a', 'b'], async (ns) => {
-        await ns.vethPair('a', 'gA', 'b', 'gB', `${A}/24`, `${B}/24`);
+        await ns.vethPair('a', 'gA', 'b', 'gB', '10.94.0.1/24', '10.94.0.2/24');
+        if (family === 6) {
+          await ns.exec('a', ['ip', '-6', 'addr', 'add', `${A}/64`, 'dev', 'gA', 'nodad']);
+          await ns.exec('b', ['ip', '-6', 'addr', 'add', `${B}/64`, 'dev', 'gB', 'nodad']);
+        }
         await waitOperUp(ns, 'a', 'gA');
         await waitOperUp(ns, 'b', 'gB');
         if (!offload) await setTxChecksum(ns, 'a', 'gA', false);
