@@ -5,10 +5,11 @@
 // ways are compared one by one (their timestamps aside), mixed sizes and fragmented messages
 // included, and a run that is cut wrongly would arrive as datagrams without a header.
 // Raw mode does the same through the device socket's TX ring (native/txring.h: a run is one frame
-// with a GSO vnet header, which the kernel cuts): over a veth pair (IPv4, and IPv6 with the offload on), with the device's checksum
-// offload on (the run crosses the pair whole, past the qdisc) and off (a run dropped past the
-// qdisc turns the bypass off, and the qdisc's path cuts and sums it in software; b's kernel checks
-// the sums), the frames of the same records sent both ways deliver the same datagrams.
+// with a GSO vnet header, which the kernel cuts): over a veth pair, with the device's checksum
+// offload on (the run crosses the pair whole, past the qdisc; IPv4 and IPv6) and off (a run
+// dropped past the qdisc turns the bypass off, and the qdisc's path cuts and sums it in software;
+// b's kernel checks the sums), the frames of the same records sent both ways deliver the same
+// datagrams.
 // Where the kernel refuses GSO on a target's path (here an MTU of 576 below 1,000-byte
 // datagrams: EMSGSIZE, where a single send is fragmented by IP instead), the target falls back to
 // one datagram per send and nothing is lost.
