@@ -133,7 +133,7 @@ class Sender : public Napi::ObjectWrap<Sender> {
     drain_ = std::make_unique<Drain>(mem, lay, tune, retain);
     if (info.Length() > 3 && info[3].IsFunction()) {
       // Unref'd: a Netconsole not closed does not keep the process alive for it.
-      onTail_ = Napi::ThreadSafeFunction::New(env, info[3].As<Napi::Function>(), "netconsole-tail", 0, 1);
+      onTail_ = OnTail::New(env, info[3].As<Napi::Function>(), "netconsole-tail", 0, 1);
       onTail_.Unref(env);
       hasOnTail_ = true;
       drain_->SetNotify([this] { onTail_.NonBlockingCall(); });
@@ -248,7 +248,18 @@ class Sender : public Napi::ObjectWrap<Sender> {
 
   Napi::ObjectReference memRef_;
   std::unique_ptr<Drain> drain_;
-  Napi::ThreadSafeFunction onTail_;
+  // Calls onTail on the event loop with the C call, not Function::Call: a call still queued when
+  // the environment is torn down (the process ending just after close(): the thread's last
+  // notification, behind an unref'd handle) runs while JavaScript can no longer be called, and
+  // node-addon-api turns that failure into a fatal error (Error::ThrowAsJavaScriptException in
+  // Function::Call). Here it returns its status, and the call is dropped: nobody waits for it.
+  static void CallOnTail(Napi::Env env, Napi::Function fn, std::nullptr_t*, void*) {
+    if (env == nullptr || fn.IsEmpty()) return;
+    napi_value ignored;
+    napi_call_function(env, env.Undefined(), fn, 0, nullptr, &ignored);
+  }
+  using OnTail = Napi::TypedThreadSafeFunction<std::nullptr_t, void, CallOnTail>;
+  OnTail onTail_;
   bool hasOnTail_ = false;
 };
 
