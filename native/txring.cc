@@ -24,7 +24,6 @@ namespace {
 constexpr uint32_t kFramesPerBlock = kTxBlockSize / kTxFrameSize;
 constexpr uint32_t kBlocks = kTxFrames / kFramesPerBlock;
 static_assert(kTxBlockSize % kTxFrameSize == 0 && kTxFrames % kFramesPerBlock == 0, "whole blocks of whole frames");
-constexpr uint32_t kDataOff = kTxDataOff;
 // struct virtio_net_hdr (<linux/virtio_net.h>, which does not compile as C++; little-endian, as
 // packet sockets read it on a little-endian host). hdr_len: the bytes the kernel copies into the
 // skb's linear area. A single datagram: flags 0, GSO_NONE. A run: its UDP checksum left to the
@@ -37,8 +36,7 @@ struct VnetHdr {
 static_assert(sizeof(VnetHdr) == 10, "virtio_net_hdr");
 constexpr uint8_t kNeedsCsum = 1;  // VIRTIO_NET_HDR_F_NEEDS_CSUM
 constexpr uint8_t kGsoUdpL4 = 5;   // VIRTIO_NET_HDR_GSO_UDP_L4 (Linux 6.2; before, the frame is refused)
-constexpr uint32_t kDataMax = kTxRunBytes;
-static_assert(kTxRunBytes == kTxFrameSize - kDataOff - sizeof(VnetHdr), "txring.h's kTxRunBytes");
+static_assert(kTxRunBytes == kTxFrameSize - kTxDataOff - sizeof(VnetHdr), "txring.h's kTxRunBytes");
 constexpr uint32_t kIp4 = 20, kIp6 = 40, kUdp = 8;
 
 uint16_t Get16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
@@ -225,9 +223,9 @@ size_t TxRing::Max(bool now) {
     r = ifreq{};
     r.ifr_ifindex = ifindex_;
     if (ioctl(fd_, SIOCGIFNAME, &r) == 0) memcpy(name_, r.ifr_name, sizeof name_);
-    if (ioctl(fd_, SIOCGIFMTU, &r) < 0) return max_ = kDataMax;  // the kernel's own checks then
+    if (ioctl(fd_, SIOCGIFMTU, &r) < 0) return max_ = kTxRunBytes;  // the kernel's own checks then
   }
-  return max_ = std::min<size_t>(kDataMax, static_cast<size_t>(r.ifr_mtu) + ETH_HLEN);
+  return max_ = std::min<size_t>(kTxRunBytes, static_cast<size_t>(r.ifr_mtu) + ETH_HLEN);
 }
 
 void TxRing::Close() {
@@ -269,14 +267,14 @@ int TxRing::Send(const iovec* frames, const int* start, const int* count, int ng
     size_t len = run[0].iov_len;
     if (len > max) max = Max(true);                            // the MTU may have grown: read it again before refusing
     if (Status(f) != TP_STATUS_AVAILABLE || len > max) break;  // still the kernel's, or too long
-    uint8_t* d = f + kDataOff + sizeof(VnetHdr);
+    uint8_t* d = f + kTxDataOff + sizeof(VnetHdr);
     VnetHdr v{0, 0, static_cast<uint16_t>(len), 0, 0, 0};  // the whole frame linear: txring.h
     if (n > 1) {
       v = Run(d, run, n, HeaderBytes(run[0]), &len);
     } else {
       memcpy(d, run[0].iov_base, len);
     }
-    memcpy(f + kDataOff, &v, sizeof v);
+    memcpy(f + kTxDataOff, &v, sizeof v);
     reinterpret_cast<tpacket2_hdr*>(f)->tp_len = static_cast<uint32_t>(sizeof v + len);
     SetStatus(f, TP_STATUS_SEND_REQUEST);  // after the bytes (release)
   }

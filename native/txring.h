@@ -82,9 +82,9 @@ namespace nc {
 
 // Frames of 16 KiB, 64 of them (1 MiB a device socket). A datagram's frame is at most 1,062 bytes
 // (a 1,000-byte netconsole payload, IPv6 and UDP headers, Ethernet); a run sent as one GSO frame
-// (below) up to kTxRunBytes. The kernel frees a frame's skb once the peer's IP layer has it
-// (veth), or the device sent it: 64 frames stay ahead of it, and with 16 KiB frames single
-// datagrams went as fast as with 512 of 2 KiB (a C probe over the bench's veth pair: 394 - 469 k/s
+// (below) up to kTxRunBytes. A frame is the kernel's until its skb is freed (on a veth pair, as
+// the source reads, when the peer's IP layer takes it: ip_rcv_core orphans it); with 64 frames of
+// 16 KiB single datagrams went as fast as with 512 of 2 KiB (a C probe over the bench's veth pair: 394 - 469 k/s
 // against 379 - 442 k/s, 100-byte datagrams, docs/benchmarks.md "Raw mode and GSO").
 constexpr uint32_t kTxFrameSize = 16384;
 constexpr uint32_t kTxFrames = 64;
