@@ -9,10 +9,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { Reassembler, type Message } from '../src/receiver/receiver.js';
 import { CSink } from './helpers/csink.js';
 import { withNetns, type NetnsHandle } from '../harness/netns.js';
-import { parseRecordText, recordText, reportCount } from './helpers/records.js';
+import { recordText, writerRecords } from './helpers/records.js';
 import { requireNative, requireRoot } from './helpers/requires.js';
 
 const SENDER = fileURLToPath(new URL('./workers/slowlink-sender.js', import.meta.url));
@@ -92,21 +91,7 @@ async function run(ns: NetnsHandle, path: Path, mtu?: number): Promise<Outcome> 
   const stats = (JSON.parse(out.trim().split('\n').pop()!) as { stats: Stats }).stats;
   const { datagrams, drops } = await received;
   assert.equal(drops, 0, 'the receiver lost nothing');
-  const r = new Reassembler({ maxPending: 1 << 16, maxPendingBytes: 1 << 30 });
-  const records: number[] = [];
-  const reports: number[] = [];
-  let incomplete = 0;
-  r.on('message', (m: Message) => {
-    if (m.incomplete) return void incomplete++;
-    const n = reportCount(m.text);
-    if (n !== null) return void reports.push(n);
-    const id = parseRecordText(m.text);
-    if (id === null || id.writer !== 0) return;
-    assert.equal(m.text, recordText(0, id.i), `record ${id.i} arrived whole`);
-    records.push(id.i);
-  });
-  for (const d of datagrams) r.push(d, 'a');
-  r.flushPending();
+  const { records, reports, incomplete } = writerRecords(datagrams);
   return { stats, stderr, records, reports, incomplete };
 }
 
