@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
 import pino from 'pino';
 import winston from 'winston';
 import { format, inspect } from 'node:util';
@@ -226,6 +227,55 @@ describe('pino: what the destination takes', () => {
       typed('EINVAL', 'chunk', () => dest.write(chunk as never));
     dest.write('{"level":30}\n');
     assert.deepEqual(sink.got, [[6, '{"level":30}']]);
+  });
+
+  // The transport gets what thread-stream read at once (up to 4 MiB, lines cut anywhere); the
+  // destination gets pino's lines, or whatever a writer writes.
+  test('lines cut anywhere into chunks, strings or UTF-8 bytes: the same records as the lines whole', () => {
+    const noNewline = fc.string({ unit: 'binary', maxLength: 30 }).map((s) => s.replaceAll('\n', ' '));
+    fc.assert(
+      fc.property(
+        fc.array(noNewline, { maxLength: 12 }),
+        fc.boolean(),
+        fc.boolean(),
+        fc.array(fc.nat(), { maxLength: 10 }),
+        (lines, lastNewline, asBytes, cutsAt) => {
+          const text = lines.join('\n') + (lastNewline && lines.length > 0 ? '\n' : '');
+          const whole: string | Buffer = asBytes ? Buffer.from(text) : text;
+          const cuts = [...new Set(cutsAt.map((c) => c % (whole.length + 1)))].sort((a, b) => a - b);
+          const sink = fakeSink();
+          const dest = destination(sink);
+          let from = 0;
+          for (const to of [...cuts, whole.length]) {
+            dest.write(typeof whole === 'string' ? whole.slice(from, to) : whole.subarray(from, to));
+            from = to;
+          }
+          dest.end();
+          assert.deepEqual(
+            sink.got.map(([, t]) => t),
+            lines.filter((l) => l !== ''),
+          );
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  test('a line longer than 1 MiB without its newline is sent as it is, in pieces as it came', () => {
+    const sink = fakeSink();
+    const dest = destination(sink);
+    const mib = 1 << 20;
+    dest.write('a'.repeat(mib / 2));
+    dest.write('b'.repeat(mib / 2)); // 1 MiB held: not yet past
+    assert.equal(sink.got.length, 0);
+    dest.write('c\nd');
+    dest.write('e'.repeat(mib + 1)); // 'd' and these: past 1 MiB
+    dest.write('f\n');
+    const got = sink.got.map(([, t]) => t);
+    const want = ['a'.repeat(mib / 2) + 'b'.repeat(mib / 2) + 'c', 'd' + 'e'.repeat(mib + 1), 'f'];
+    const shape = (ts: string[]): string[] => ts.map((t) => `${t.length} ${t.slice(0, 2)}..${t.slice(-2)}`);
+    assert.deepEqual(shape(got), shape(want));
+    assert.ok(got.every((t, i) => t === want[i]));
   });
 
   test('a destination on something that is not a logger, or with a bad facility: typed errors at set-up', () => {

