@@ -92,7 +92,7 @@ async function listen(msgTimeoutMs?: number): Promise<Listener> {
   return l;
 }
 
-async function runOnce(
+export async function runOnce(
   subject: string,
   size: number,
   count: number,
