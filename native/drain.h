@@ -181,6 +181,8 @@ class Drain {
   };
 
   void Run();
+  // Keeps the ring's pages ahead of `head` present, once round the ring (drain.cc PopulateRing).
+  void PopulateAhead(uint64_t head);
   // One pass over the ring from `from`: fills `b` until it is full, the socket changes or `head`
   // is reached; returns where it stopped. Slots of held targets are left; `firstHeld` gets the
   // position of the first of them.
@@ -230,6 +232,8 @@ class Drain {
   Layout lay_;
   Tuning tune_;
   Retainer retain_;  // thread only
+  uint64_t populatedFrom_ = UINT64_MAX;  // thread only: the ring position PopulateAhead started at
+  uint64_t populated_ = 0;               // thread only: bytes of the ring present from there
   std::thread thread_;
   std::mutex mu_;
   Blocked blocked_;
