@@ -185,7 +185,7 @@ void Drain::WaitBlocked(Blocked& b) {
 }
 
 void Drain::PopulateAhead(uint64_t head) {
-  if (populated_ >= lay_.ringSize) return;  // the whole ring: done for good
+  if (populated_ >= lay_.ringSize) return;                  // the whole ring: done for good
   if (populatedFrom_ == UINT64_MAX) populatedFrom_ = head;  // where the first lap starts
   uint64_t want = std::min<uint64_t>(head - populatedFrom_ + kPopulateAhead, lay_.ringSize);
   if (want <= populated_) return;

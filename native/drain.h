@@ -231,7 +231,7 @@ class Drain {
   uint8_t* mem_;
   Layout lay_;
   Tuning tune_;
-  Retainer retain_;  // thread only
+  Retainer retain_;                      // thread only
   uint64_t populatedFrom_ = UINT64_MAX;  // thread only: the ring position PopulateAhead started at
   uint64_t populated_ = 0;               // thread only: bytes of the ring present from there
   std::thread thread_;
