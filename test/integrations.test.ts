@@ -261,7 +261,7 @@ describe('pino: what the destination takes', () => {
     );
   });
 
-  test('a line longer than 1 MiB without its newline is sent as it is, in pieces as it came', () => {
+  test('a line held without its newline waits for it up to 1 MiB, and past 1 MiB is sent as it is', () => {
     const sink = fakeSink();
     const dest = destination(sink);
     const mib = 1 << 20;

@@ -131,8 +131,12 @@ class LineLogger {
 
   /** Keeps the start of a line until its newline comes; one longer than MAX_PARTIAL goes as it is. */
   private hold(rest: string): void {
-    this.partial = rest.length > MAX_PARTIAL ? '' : rest;
-    if (this.partial === '') this.line(rest);
+    if (rest.length <= MAX_PARTIAL) {
+      this.partial = rest;
+      return;
+    }
+    this.partial = '';
+    this.line(rest);
   }
 
   /** Sends a last line that had no newline. */
