@@ -128,6 +128,59 @@ test(
 );
 
 test(
+  'one bit changed anywhere, or one byte cut off or added, and the file is damaged: written again',
+  withDir(async (dir) => {
+    const { file } = await start({ NETCONSOLE_CODE_CACHE: dir });
+    const good = readFileSync(file!);
+    const seed = Date.now() % 100_000;
+    let x = seed;
+    const bit = (): number => (x = (x * 1103515245 + 12345) % 2 ** 31) % (good.length * 8);
+    const flip = (at: number): Buffer => {
+      const b = Buffer.from(good);
+      b[at >> 3] ^= 1 << (at & 7);
+      return b;
+    };
+    // The sum's first byte, a bit of the cache, the cache's last byte; a byte less, a byte more.
+    const cases = [
+      flip(0),
+      flip(bit()),
+      flip(good.length * 8 - 1),
+      good.subarray(0, -1),
+      Buffer.concat([good, Buffer.of(0)]),
+    ];
+    for (const [i, bytes] of cases.entries()) {
+      writeFileSync(file!, bytes);
+      const o = await start({ NETCONSOLE_CODE_CACHE: dir });
+      assert.equal(o.status, 'written', `case ${i} (seed ${seed}): ${o.stderr}`);
+      assert.equal((await start({ NETCONSOLE_CODE_CACHE: dir })).status, 'used');
+    }
+  }),
+);
+
+test('the sum (assembly/cache-sum.ts) tells apart every one-bit change of 4 KiB, and every length', async () => {
+  const bytes = readFileSync(new URL('../wasm/cache-sum.wasm', import.meta.url));
+  const { memory, sum } = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports as unknown as {
+    memory: WebAssembly.Memory;
+    sum: (len: number) => bigint;
+  };
+  memory.grow(1);
+  const u8 = new Uint8Array(memory.buffer);
+  for (let i = 0; i < 4096; i++) u8[i] = (i * 131) & 0xff;
+  const seen = new Set<bigint>();
+  for (let len = 0; len <= 4096; len++) seen.add(sum(len));
+  assert.equal(seen.size, 4097, 'every length of the same bytes sums differently');
+  const whole = sum(4096);
+  seen.clear();
+  seen.add(whole);
+  for (let at = 0; at < 4096 * 8; at++) {
+    u8[at >> 3]! ^= 1 << (at & 7);
+    seen.add(sum(4096));
+    u8[at >> 3]! ^= 1 << (at & 7);
+  }
+  assert.equal(seen.size, 4096 * 8 + 1, 'every one-bit change sums differently (from the whole and from each other)');
+});
+
+test(
   'where it goes: $XDG_CACHE_HOME/netconsole, else ~/.cache/netconsole, else nowhere; off turns it off; a bad value says so',
   withDir(async (dir) => {
     const home = join(dir, 'home');

@@ -15,8 +15,10 @@
 // file holds code this process runs. A file this user does not own, or one others may write, is
 // not read. V8 checks a cache's version and flags but, in Node's builds, not its bytes: a damaged
 // one crashes the process as it loads (tried: "Fatal error ... unreachable code"). So the file
-// starts with the SHA-1 of what follows, checked before V8 sees it (0.3 - 0.9 ms); a file that
-// fails it, or one V8 refuses, is written again.
+// starts with a sum of what follows (assembly/cache-sum.ts, a WebAssembly module of 189 bytes),
+// checked before V8 sees it; a file that fails it, or one V8 refuses, is written again. The sum
+// was node:crypto's SHA-1 until loading node:crypto was found to take 2.2 - 3.7 ms of a start
+// (the module and its sum of a 290 KB cache: 0.5 - 0.7 ms).
 // NETCONSOLE_CODE_CACHE=off (or 0, false, no) turns it off. Nothing about the cache can fail a
 // load: a directory that cannot be made or written means no cache, silently.
 import type { Script as VmScript } from 'node:vm';
@@ -41,11 +43,28 @@ const { createRequire } = process.getBuiltinModule('node:module');
 const { dirname, isAbsolute, join } = process.getBuiltinModule('node:path');
 const { fileURLToPath } = process.getBuiltinModule('node:url');
 const { Script } = process.getBuiltinModule('node:vm');
-const { hash } = process.getBuiltinModule('node:crypto');
 
-/** The file: the SHA-1 of the cache, then the cache. */
-const SUM = 20;
-const sum = (data: Uint8Array): Buffer => hash('sha1', data, 'buffer');
+/** The file: the sum of the cache (8 bytes, little-endian), then the cache. */
+const SUM = 8;
+
+/**
+ * The sum of `data` (assembly/cache-sum.ts). Its module is made for each sum, at most two a
+ * thread (read, write), so that its memory, a copy of the cache, is not kept. Throws when the
+ * module cannot be read (a build without it): the cache is then neither read nor written.
+ */
+function sum(data: Uint8Array, bundle: URL): Buffer {
+  const bytes = readFileSync(new URL('../../wasm/cache-sum.wasm', bundle));
+  const summer = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports as unknown as {
+    memory: WebAssembly.Memory;
+    sum: (len: number) => bigint;
+  };
+  const pages = Math.ceil(data.length / 65536) - summer.memory.buffer.byteLength / 65536;
+  if (pages > 0) summer.memory.grow(pages);
+  new Uint8Array(summer.memory.buffer).set(data);
+  const out = Buffer.allocUnsafe(SUM);
+  out.writeBigUInt64LE(BigInt.asUintN(64, summer.sum(data.length)));
+  return out;
+}
 
 /**
  * What became of the code cache on this thread:
@@ -74,7 +93,7 @@ export function loadBundle(url: URL, key: string): Record<string, unknown> {
   const dir = cacheDir();
   const cacheFile = dir === null ? null : join(dir, `${key}-${process.version}-${process.arch}-${flagsHash()}.v8`);
   codeCache.file = cacheFile;
-  const cachedData = cacheFile === null ? undefined : readOwn(cacheFile);
+  const cachedData = cacheFile === null ? undefined : readOwn(cacheFile, url);
   // The file is the function, as written by the bundler: compiled as it is, no second copy of a
   // 400 KB text (a wrapper made here showed in the peak RSS: 0.2 - 0.5 MB).
   const script = new Script(source, { filename: file, cachedData });
@@ -83,7 +102,7 @@ export function loadBundle(url: URL, key: string): Record<string, unknown> {
   const module = { exports: {} as Record<string, unknown> };
   run.call(module.exports, module.exports, createRequire(file), module, file, dirname(file), url.href);
   if (cacheFile !== null && codeCache.status !== 'used')
-    (globalThis as Record<symbol, unknown>)[CODE_CACHE_KEY] = () => write(script, dir!, cacheFile);
+    (globalThis as Record<symbol, unknown>)[CODE_CACHE_KEY] = () => write(script, dir!, cacheFile, url);
   return module.exports;
 }
 
@@ -114,7 +133,7 @@ function flagsHash(): string {
 }
 
 /** The cache in the file if it is a regular file of this user that no one else may write, whole; else undefined. */
-function readOwn(file: string): Buffer | undefined {
+function readOwn(file: string, bundle: URL): Buffer | undefined {
   let fd: number;
   try {
     fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
@@ -130,7 +149,7 @@ function readOwn(file: string): Buffer | undefined {
     }
     const bytes = readFileSync(fd);
     const data = bytes.subarray(SUM);
-    if (bytes.length <= SUM || !sum(data).equals(bytes.subarray(0, SUM))) {
+    if (bytes.length <= SUM || !sum(data, bundle).equals(bytes.subarray(0, SUM))) {
       codeCache.status = 'damaged';
       return undefined;
     }
@@ -144,12 +163,12 @@ function readOwn(file: string): Buffer | undefined {
 }
 
 /** Writes the cache (a new file renamed over the old: a reader never sees half of one), then prunes. */
-function write(script: VmScript, dir: string, file: string): void {
+function write(script: VmScript, dir: string, file: string, bundle: URL): void {
   const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   try {
     const data = script.createCachedData();
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    writeFileSync(tmp, Buffer.concat([sum(data), data]), { mode: 0o600, flag: 'wx' });
+    writeFileSync(tmp, Buffer.concat([sum(data, bundle), data]), { mode: 0o600, flag: 'wx' });
     renameSync(tmp, file);
     codeCache.status = 'written';
   } catch {
