@@ -45,6 +45,11 @@ export interface NetnsHandle {
    * runs of 10 with it on both ends, 0 of 10 without).
    */
   steerToOneCpu(ns: string, dev: string): Promise<void>;
+  /**
+   * A slow link: `dev` (in `ns`) sends through a tbf qdisc of `rate` (e.g. '10mbit', burst 32
+   * kbit) that queues up to `latency` of traffic (e.g. '10s', '20ms') before it drops.
+   */
+  slowLink(ns: string, dev: string, rate: string, latency: string): Promise<void>;
   /** `ip netns exec <ns> node <script> ...args`, stdio piped; killed before the namespace goes. */
   runNode(ns: string, scriptPath: string, args?: string[], env?: NodeJS.ProcessEnv): ChildProcess;
   /** `ip netns exec <ns> cmd ...args`, stdio piped; killed (SIGKILL) before the namespace goes. */
@@ -178,6 +183,10 @@ export async function withNetns(names: string[], fn: (ns: NetnsHandle) => Promis
         '-c',
         `for q in /sys/class/net/${dev}/queues/rx-*/rps_cpus; do echo 1 > "$q"; done`,
       ]);
+    },
+    async slowLink(ns, dev, rate, latency) {
+      const tbf = ['tbf', 'rate', rate, 'burst', '32kbit', 'latency', latency];
+      await run('ip', ['netns', 'exec', full(ns), 'tc', 'qdisc', 'add', 'dev', dev, 'root', ...tbf]);
     },
     spawn(ns, cmd, args = [], env) {
       const child = spawn('ip', ['netns', 'exec', full(ns), cmd, ...args], {

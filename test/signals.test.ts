@@ -260,21 +260,7 @@ describe('on a slow link (tbf 10 Mbit/s on a veth pair): what a full socket buff
           if (!requireRoot(t) || !requireSender(t, sender)) return;
           await withNetns(['a', 'b'], async (ns) => {
             await ns.vethPair('a', 'vA', 'b', 'vB', `${A}/24`, `${B}/24`);
-            await ns.exec('a', [
-              'tc',
-              'qdisc',
-              'add',
-              'dev',
-              'vA',
-              'root',
-              'tbf',
-              'rate',
-              '10mbit',
-              'burst',
-              '32kbit',
-              'latency',
-              '10s',
-            ]);
+            await ns.slowLink('a', 'vA', '10mbit', '10s');
             const sink = await CSink.open({ ns: { handle: ns, name: 'b' }, address: B, port: 6666, idleMs: 60_000 });
             const total = 3000;
             const config: Config = {

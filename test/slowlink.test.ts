@@ -97,21 +97,7 @@ describe('a slow link (tbf 10 Mbit/s on a veth pair)', () => {
       await withNetns(['a', 'b'], async (ns) => {
         await ns.vethPair('a', 'vA', 'b', 'vB', `${A}/24`, `${B}/24`);
         await ns.steerToOneCpu('b', 'vB'); // tbf dequeues on any CPU: keep the order it dequeued in
-        await ns.exec('a', [
-          'tc',
-          'qdisc',
-          'add',
-          'dev',
-          'vA',
-          'root',
-          'tbf',
-          'rate',
-          '10mbit',
-          'burst',
-          '32kbit',
-          'latency',
-          c.queue === 'long' ? '10s' : '20ms',
-        ]);
+        await ns.slowLink('a', 'vA', '10mbit', c.queue === 'long' ? '10s' : '20ms');
         const sink = await CSink.open({ ns: { handle: ns, name: 'b' }, address: B, port: PORT, idleMs: 1500 });
         const opts = {
           mode: c.mode,
