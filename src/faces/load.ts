@@ -47,13 +47,17 @@ const { Script } = process.getBuiltinModule('node:vm');
 /** The file: the sum of the cache (8 bytes, little-endian), then the cache. */
 const SUM = 8;
 
+/** assembly/cache-sum.ts's build: dist/wasm/, two levels above this file as bundled
+ *  (dist/lib/es/load.js) and as compiled (dist/src/faces/load.js) alike. */
+const SUM_MODULE = new URL('../../wasm/cache-sum.wasm', import.meta.url);
+
 /**
  * The sum of `data` (assembly/cache-sum.ts). Its module is made for each sum, at most two a
  * thread (read, write), so that its memory, a copy of the cache, is not kept. Throws when the
  * module cannot be read (a build without it): the cache is then neither read nor written.
  */
-function sum(data: Uint8Array, bundle: URL): Buffer {
-  const bytes = readFileSync(new URL('../../wasm/cache-sum.wasm', bundle));
+function sum(data: Uint8Array): Buffer {
+  const bytes = readFileSync(SUM_MODULE);
   const summer = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports as unknown as {
     memory: WebAssembly.Memory;
     sum: (len: number) => bigint;
@@ -93,7 +97,7 @@ export function loadBundle(url: URL, key: string): Record<string, unknown> {
   const dir = cacheDir();
   const cacheFile = dir === null ? null : join(dir, `${key}-${process.version}-${process.arch}-${flagsHash()}.v8`);
   codeCache.file = cacheFile;
-  const cachedData = cacheFile === null ? undefined : readOwn(cacheFile, url);
+  const cachedData = cacheFile === null ? undefined : readOwn(cacheFile);
   // The file is the function, as written by the bundler: compiled as it is, no second copy of a
   // 400 KB text (a wrapper made here showed in the peak RSS: 0.2 - 0.5 MB).
   const script = new Script(source, { filename: file, cachedData });
@@ -102,7 +106,7 @@ export function loadBundle(url: URL, key: string): Record<string, unknown> {
   const module = { exports: {} as Record<string, unknown> };
   run.call(module.exports, module.exports, createRequire(file), module, file, dirname(file), url.href);
   if (cacheFile !== null && codeCache.status !== 'used')
-    (globalThis as Record<symbol, unknown>)[CODE_CACHE_KEY] = () => write(script, dir!, cacheFile, url);
+    (globalThis as Record<symbol, unknown>)[CODE_CACHE_KEY] = () => write(script, dir!, cacheFile);
   return module.exports;
 }
 
@@ -133,7 +137,7 @@ function flagsHash(): string {
 }
 
 /** The cache in the file if it is a regular file of this user that no one else may write, whole; else undefined. */
-function readOwn(file: string, bundle: URL): Buffer | undefined {
+function readOwn(file: string): Buffer | undefined {
   let fd: number;
   try {
     fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
@@ -149,7 +153,7 @@ function readOwn(file: string, bundle: URL): Buffer | undefined {
     }
     const bytes = readFileSync(fd);
     const data = bytes.subarray(SUM);
-    if (bytes.length <= SUM || !sum(data, bundle).equals(bytes.subarray(0, SUM))) {
+    if (bytes.length <= SUM || !sum(data).equals(bytes.subarray(0, SUM))) {
       codeCache.status = 'damaged';
       return undefined;
     }
@@ -163,12 +167,12 @@ function readOwn(file: string, bundle: URL): Buffer | undefined {
 }
 
 /** Writes the cache (a new file renamed over the old: a reader never sees half of one), then prunes. */
-function write(script: VmScript, dir: string, file: string, bundle: URL): void {
+function write(script: VmScript, dir: string, file: string): void {
   const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   try {
     const data = script.createCachedData();
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    writeFileSync(tmp, Buffer.concat([sum(data, bundle), data]), { mode: 0o600, flag: 'wx' });
+    writeFileSync(tmp, Buffer.concat([sum(data), data]), { mode: 0o600, flag: 'wx' });
     renameSync(tmp, file);
     codeCache.status = 'written';
   } catch {
